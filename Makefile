@@ -1,0 +1,30 @@
+# Sluice: the two commands a newcomer needs are `go run ./cmd/sluice serve` and `make test`.
+GO ?= go
+FUZZTIME ?= 10s
+
+.PHONY: all build test test-deps unit fuzz-short bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/sluice ./cmd/sluice
+
+# Every test: vet, unit and end-to-end tests (real clients against real `sluice serve`
+# processes), then a short run of every fuzz target.
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -p 2 -timeout 30m ./...
+	FUZZTIME=$(FUZZTIME) scripts/fuzz-short.sh
+
+# Installs the Debian client packages the end-to-end tests drive, when they are missing.
+test-deps:
+	scripts/install-test-deps.sh
+
+unit:
+	$(GO) test -p 2 -short ./internal/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sluicehq/sluice/internal/broker"
+)
+
+func newServeCommand() *cobra.Command {
+	var (
+		configFile string
+		settings   serveSettings
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a broker (single node with embedded defaults, or a cluster member)",
+		Long: `Run a Sluice broker. With no flags it serves Kafka on localhost:9092 and HTTP
+(metrics, health) on localhost:9644, keeping data in ./sluice-data.
+
+Broker configs use Kafka's names (log.retention.ms, num.partitions, ...) and can be given
+with --override key=value, repeated, or in the --config file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			file, err := readPropertiesFile(configFile)
+			if err != nil {
+				return err
+			}
+			if err := resolveSettings(cmd.Flags(), os.LookupEnv, file); err != nil {
+				return err
+			}
+			cfg, err := settings.brokerConfig(file)
+			if err != nil {
+				return err
+			}
+			logger, err := newLogger(cmd.ErrOrStderr(), settings.logLevel, settings.logFormat)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = logger
+			return runBroker(cmd.Context(), cfg, logger)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configFile, "config", "", "optional config file (Java properties: flag names or Kafka broker config names)")
+	settings.register(f)
+	return cmd
+}
+
+// serveSettings are the flags of `sluice serve`; each also reads SLUICE_<NAME> and the config file.
+type serveSettings struct {
+	dataDir        string
+	kafkaAddr      string
+	httpAddr       string
+	advertisedAddr string
+	controllerAddr string
+	peers          string
+	nodeID         int32
+	overrides      []string
+	logLevel       string
+	logFormat      string
+}
+
+func (s *serveSettings) register(f *pflag.FlagSet) {
+	f.StringVar(&s.dataDir, "data-dir", "./sluice-data", "directory for partition logs and metadata")
+	f.StringVar(&s.kafkaAddr, "kafka-addr", "localhost:9092", "Kafka protocol listener address")
+	f.StringVar(&s.httpAddr, "http-addr", "localhost:9644", "HTTP listener for /metrics, /healthz and /readyz (empty disables)")
+	f.StringVar(&s.advertisedAddr, "advertised-addr", "", "host:port clients are told to connect to (default: --kafka-addr)")
+	f.StringVar(&s.controllerAddr, "controller-addr", "localhost:9093", "metadata quorum (Raft) listener address")
+	f.StringVar(&s.peers, "peers", "", "other quorum voters as id@host:port,... (empty: a one-voter quorum)")
+	f.Int32Var(&s.nodeID, "node-id", 1, "this node's id (Kafka's node.id)")
+	f.StringArrayVar(&s.overrides, "override", nil, "a Kafka broker config as key=value (repeatable)")
+	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
+}
+
+// brokerConfig turns the resolved settings, plus any Kafka broker configs from the config
+// file, into the broker's configuration.
+func (s *serveSettings) brokerConfig(file map[string]string) (broker.Config, error) {
+	overrides := make(map[string]string)
+	for key, value := range file {
+		if !isServeFlag(key) {
+			overrides[key] = value
+		}
+	}
+	for _, kv := range s.overrides {
+		key, value, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(key) == "" {
+			return broker.Config{}, fmt.Errorf("--override %q: want key=value, e.g. --override log.retention.ms=3600000", kv)
+		}
+		overrides[strings.TrimSpace(key)] = strings.TrimSpace(value)
+	}
+	var peers []string
+	for _, p := range strings.Split(s.peers, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			peers = append(peers, p)
+		}
+	}
+	advertised := s.advertisedAddr
+	if advertised == "" {
+		advertised = s.kafkaAddr
+	}
+	return broker.Config{
+		NodeID:         s.nodeID,
+		DataDir:        s.dataDir,
+		KafkaAddr:      s.kafkaAddr,
+		AdvertisedAddr: advertised,
+		HTTPAddr:       s.httpAddr,
+		ControllerAddr: s.controllerAddr,
+		Peers:          peers,
+		Overrides:      overrides,
+	}, nil
+}
+
+var serveFlagNames = map[string]bool{}
+
+func isServeFlag(name string) bool { return serveFlagNames[name] }
+
+func init() {
+	var s serveSettings
+	f := pflag.NewFlagSet("names", pflag.ContinueOnError)
+	s.register(f)
+	f.VisitAll(func(fl *pflag.Flag) { serveFlagNames[fl.Name] = true })
+}
+
+// resolveSettings fills every flag the user did not set from SLUICE_<NAME>, then from the
+// config file, leaving the default when neither has it.
+func resolveSettings(flags *pflag.FlagSet, lookupEnv func(string) (string, bool), file map[string]string) error {
+	var err error
+	flags.VisitAll(func(fl *pflag.Flag) {
+		if err != nil || fl.Changed || fl.Name == "config" {
+			return
+		}
+		env := "SLUICE_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		value, ok := lookupEnv(env)
+		source := env
+		if !ok {
+			value, ok = file[fl.Name]
+			source = "config file key " + fl.Name
+		}
+		if !ok {
+			return
+		}
+		if setErr := flags.Set(fl.Name, value); setErr != nil {
+			err = fmt.Errorf("%s=%q: %w", source, value, setErr)
+		}
+	})
+	return err
+}
+
+// readPropertiesFile reads a Java-properties style file: key=value or key: value lines,
+// '#' and '!' comments. An empty path means no file.
+func readPropertiesFile(path string) (map[string]string, error) {
+	props := make(map[string]string)
+	if path == "" {
+		return props, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line[0] == '!' {
+			continue
+		}
+		sep := strings.IndexAny(line, "=:")
+		if sep <= 0 {
+			return nil, fmt.Errorf("config file %s line %d: want key=value, got %q", path, i+1, line)
+		}
+		props[strings.TrimSpace(line[:sep])] = strings.TrimSpace(line[sep+1:])
+	}
+	return props, nil
+}
+
+func newLogger(w interface{ Write([]byte) (int, error) }, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	}
+}
+
+// runBroker starts the broker and serves until SIGINT or SIGTERM, then shuts down cleanly.
+func runBroker(ctx context.Context, cfg broker.Config, logger *slog.Logger) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	started := time.Now()
+	b, err := broker.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	logger.Info("sluice is serving", "kafka", b.KafkaAddr(), "http", b.HTTPAddr(),
+		"node_id", cfg.NodeID, "data_dir", cfg.DataDir, "startup", time.Since(started).Round(time.Millisecond).String())
+	<-ctx.Done()
+	logger.Info("shutting down")
+	if err := b.Close(); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("shutdown complete")
+	return nil
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the real Kafka clients the end-to-end tests use, from Debian's packages, when missing:
+# kcat (librdkafka), kafka-python and confluent-kafka for /usr/bin/python3.
+set -euo pipefail
+missing=()
+command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+/usr/bin/python3 -c 'import kafka' >/dev/null 2>&1 || missing+=(python3-kafka)
+/usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || missing+=(python3-confluent-kafka)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing test clients: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "need root (or sudo) to apt-get install ${missing[*]}" >&2; exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq "${missing[@]}" >/dev/null

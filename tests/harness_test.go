@@ -1,0 +1,251 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// sluiceBin is the broker binary built once by TestMain.
+var sluiceBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sluice-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sluiceBin = filepath.Join(dir, "sluice")
+	build := exec.Command("go", "build", "-o", sluiceBin, "../cmd/sluice")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build sluice:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer collects a process's output for failure reports.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// node is one `sluice serve` process and the addresses it owns.
+type node struct {
+	t              *testing.T
+	dataDir        string
+	kafkaAddr      string
+	httpAddr       string
+	controllerAddr string
+	extraArgs      []string
+	cmd            *exec.Cmd
+	exited         chan struct{}
+	logs           *syncBuffer
+	// startup is how long the last start took until /readyz answered 200.
+	startup time.Duration
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startNode runs a broker on fresh ports and a fresh data directory; extra args are added to
+// `sluice serve`. The process is killed when the test ends.
+func startNode(t *testing.T, extraArgs ...string) *node {
+	t.Helper()
+	n := &node{
+		t:              t,
+		dataDir:        filepath.Join(t.TempDir(), "data"),
+		kafkaAddr:      freeAddr(t),
+		httpAddr:       freeAddr(t),
+		controllerAddr: freeAddr(t),
+		extraArgs:      extraArgs,
+	}
+	n.start()
+	t.Cleanup(func() {
+		n.kill()
+		if t.Failed() {
+			t.Logf("sluice output:\n%s", tail(n.logs.String(), 60))
+		}
+	})
+	return n
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(s, "\n")
+	if len(parts) > lines {
+		parts = parts[len(parts)-lines:]
+	}
+	return strings.Join(parts, "\n")
+}
+
+// start launches the process and waits until /readyz answers 200.
+func (n *node) start() {
+	n.t.Helper()
+	args := append([]string{"serve",
+		"--data-dir", n.dataDir,
+		"--kafka-addr", n.kafkaAddr,
+		"--http-addr", n.httpAddr,
+		"--controller-addr", n.controllerAddr,
+		"--log-level", "debug",
+	}, n.extraArgs...)
+	n.cmd = exec.Command(sluiceBin, args...)
+	n.logs = &syncBuffer{}
+	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
+	began := time.Now()
+	if err := n.cmd.Start(); err != nil {
+		n.t.Fatal(err)
+	}
+	n.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) {
+		cmd.Wait()
+		close(exited)
+	}(n.cmd, n.exited)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		select {
+		case <-n.exited:
+			n.t.Fatalf("sluice exited during start: %v\n%s", n.cmd.ProcessState, tail(n.logs.String(), 60))
+		default:
+		}
+		resp, err := http.Get("http://" + n.httpAddr + "/readyz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				n.startup = time.Since(began)
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("sluice not ready after 15s\n%s", tail(n.logs.String(), 60))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// kill sends SIGKILL and waits for the process to go.
+func (n *node) kill() {
+	if n.cmd == nil || n.cmd.Process == nil {
+		return
+	}
+	n.cmd.Process.Signal(syscall.SIGKILL)
+	<-n.exited
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (n *node) stop() {
+	n.t.Helper()
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.exited:
+	case <-time.After(20 * time.Second):
+		n.t.Fatalf("sluice did not exit within 20s of SIGTERM\n%s", tail(n.logs.String(), 60))
+	}
+	if code := n.cmd.ProcessState.ExitCode(); code != 0 {
+		n.t.Fatalf("sluice exited with %d after SIGTERM\n%s", code, tail(n.logs.String(), 60))
+	}
+}
+
+// client returns a franz-go client for this node, closed when the test ends.
+func (n *node) client(opts ...kgo.Opt) *kgo.Client {
+	n.t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(n.kafkaAddr)}, opts...)...)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.t.Cleanup(cl.Close)
+	return cl
+}
+
+func (n *node) admin() *kadm.Client { return kadm.NewClient(n.client()) }
+
+// createTopic creates a topic through the admin API and fails the test on any error.
+func (n *node) createTopic(name string, partitions int32, configs map[string]*string) {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := n.admin().CreateTopic(ctx, partitions, 1, configs, name)
+	if err != nil {
+		n.t.Fatalf("create topic %s: %v", name, err)
+	}
+	if resp.Err != nil {
+		n.t.Fatalf("create topic %s: %v (%s)", name, resp.Err, resp.ErrMessage)
+	}
+}
+
+// runClient runs an external client program and returns its stdout; the test fails on a
+// non-zero exit, with stderr in the report.
+func runClient(t *testing.T, timeout time.Duration, stdin string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, tail(stdout.String(), 40), tail(stderr.String(), 40))
+	}
+	return stdout.String()
+}
+
+// requireTool fails (under CI) or skips (on a developer machine) when an external client is
+// missing; `make test` installs them.
+func requireTool(t *testing.T, check func() error, what string) {
+	t.Helper()
+	if err := check(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required: %v (scripts/install-test-deps.sh installs it)", what, err)
+		}
+		t.Skipf("%s not installed: %v (run scripts/install-test-deps.sh)", what, err)
+	}
+}
+
+func requireKcat(t *testing.T) {
+	requireTool(t, func() error { _, err := exec.LookPath("kcat"); return err }, "kcat")
+}
+
+func requirePython(t *testing.T, module string) {
+	requireTool(t, func() error {
+		return exec.Command("/usr/bin/python3", "-c", "import "+module).Run()
+	}, "python module "+module)
+}
