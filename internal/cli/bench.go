@@ -1,0 +1,326 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// benchOptions are the flags shared by `sluice bench produce` and `consume`.
+type benchOptions struct {
+	brokers     string
+	topic       string
+	recordBytes int
+	numRecords  int64
+	duration    time.Duration
+	throughput  int64
+	acks        string
+	partitions  int32
+	compression string
+	json        bool
+}
+
+func newBenchCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure produce and consume throughput and latency against any Kafka-compatible cluster",
+	}
+	cmd.AddCommand(newBenchProduceCommand(), newBenchConsumeCommand())
+	return cmd
+}
+
+func (o *benchOptions) registerCommon(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.brokers, "brokers", envOr("SLUICE_BROKERS", "localhost:9092"), "comma-separated bootstrap brokers (env SLUICE_BROKERS)")
+	f.StringVar(&o.topic, "topic", "sluice-bench", "topic to use")
+	f.Int64Var(&o.numRecords, "num-records", 0, "stop after this many records (0: run for --duration)")
+	f.DurationVar(&o.duration, "duration", 10*time.Second, "how long to run when --num-records is 0")
+	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
+}
+
+func newBenchProduceCommand() *cobra.Command {
+	var o benchOptions
+	cmd := &cobra.Command{
+		Use:   "produce",
+		Short: "Produce records as fast as allowed and report throughput and ack latency",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBenchProduce(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	o.registerCommon(cmd)
+	f := cmd.Flags()
+	f.IntVar(&o.recordBytes, "record-bytes", 1024, "value size of each record")
+	f.Int64Var(&o.throughput, "throughput", 0, "target records per second (0: as fast as possible)")
+	f.StringVar(&o.acks, "acks", "all", "acks: 0, 1 or all")
+	f.Int32Var(&o.partitions, "partitions", 6, "partitions of the topic if it has to be created")
+	f.StringVar(&o.compression, "compression", "none", "none, gzip, snappy, lz4 or zstd")
+	return cmd
+}
+
+func newBenchConsumeCommand() *cobra.Command {
+	var o benchOptions
+	cmd := &cobra.Command{
+		Use:   "consume",
+		Short: "Read a topic from the start and report throughput",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBenchConsume(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	o.registerCommon(cmd)
+	return cmd
+}
+
+// benchResult is what a bench run reports; JSON names are stable for scripts.
+type benchResult struct {
+	Mode          string  `json:"mode"`
+	Records       int64   `json:"records"`
+	Bytes         int64   `json:"bytes"`
+	Seconds       float64 `json:"seconds"`
+	RecordsPerSec float64 `json:"records_per_sec"`
+	MBPerSec      float64 `json:"mb_per_sec"`
+	Errors        int64   `json:"errors"`
+	LatencyMs     *struct {
+		P50  float64 `json:"p50"`
+		P95  float64 `json:"p95"`
+		P99  float64 `json:"p99"`
+		P999 float64 `json:"p99_9"`
+		Max  float64 `json:"max"`
+	} `json:"latency_ms,omitempty"`
+}
+
+func (r *benchResult) finish(elapsed time.Duration, latencies []time.Duration) {
+	r.Seconds = elapsed.Seconds()
+	if r.Seconds > 0 {
+		r.RecordsPerSec = float64(r.Records) / r.Seconds
+		r.MBPerSec = float64(r.Bytes) / r.Seconds / 1e6
+	}
+	if len(latencies) == 0 {
+		return
+	}
+	slices.Sort(latencies)
+	at := func(q float64) float64 {
+		i := int(q * float64(len(latencies)-1))
+		return float64(latencies[i].Microseconds()) / 1000
+	}
+	r.LatencyMs = &struct {
+		P50  float64 `json:"p50"`
+		P95  float64 `json:"p95"`
+		P99  float64 `json:"p99"`
+		P999 float64 `json:"p99_9"`
+		Max  float64 `json:"max"`
+	}{at(0.50), at(0.95), at(0.99), at(0.999), at(1)}
+}
+
+func (r *benchResult) print(w io.Writer, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(r)
+	}
+	fmt.Fprintf(w, "%s: %d records, %.1f MB in %.2fs: %.0f records/s, %.2f MB/s, %d errors\n",
+		r.Mode, r.Records, float64(r.Bytes)/1e6, r.Seconds, r.RecordsPerSec, r.MBPerSec, r.Errors)
+	if l := r.LatencyMs; l != nil {
+		fmt.Fprintf(w, "latency ms: p50 %.2f  p95 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", l.P50, l.P95, l.P99, l.P999, l.Max)
+	}
+	return nil
+}
+
+func compressionCodec(name string) (kgo.CompressionCodec, error) {
+	switch name {
+	case "none", "":
+		return kgo.NoCompression(), nil
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "zstd":
+		return kgo.ZstdCompression(), nil
+	}
+	return kgo.CompressionCodec{}, fmt.Errorf("--compression %q: want none, gzip, snappy, lz4 or zstd", name)
+}
+
+func requiredAcks(name string) (kgo.Acks, error) {
+	switch name {
+	case "0":
+		return kgo.NoAck(), nil
+	case "1":
+		return kgo.LeaderAck(), nil
+	case "all", "-1":
+		return kgo.AllISRAcks(), nil
+	}
+	return kgo.Acks{}, fmt.Errorf("--acks %q: want 0, 1 or all", name)
+}
+
+// ensureTopic creates the topic with the requested partitions unless it exists.
+func ensureTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int32) error {
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, -1, nil, topic)
+	if err != nil {
+		return fmt.Errorf("create topic %s: %w", topic, err)
+	}
+	if resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("create topic %s: %w", topic, resp.Err)
+	}
+	return nil
+}
+
+// progress prints a line each second to w until stop is closed.
+func progress(w io.Writer, mode string, records, bytes *atomic.Int64, stop <-chan struct{}, done *sync.WaitGroup) {
+	defer done.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var lastRecords, lastBytes int64
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			r, b := records.Load(), bytes.Load()
+			fmt.Fprintf(w, "%s: %d records/s, %.2f MB/s, %d total\n", mode, r-lastRecords, float64(b-lastBytes)/1e6, r)
+			lastRecords, lastBytes = r, b
+		}
+	}
+}
+
+func runBenchProduce(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error {
+	codec, err := compressionCodec(o.compression)
+	if err != nil {
+		return err
+	}
+	acks, err := requiredAcks(o.acks)
+	if err != nil {
+		return err
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(o.brokers, ",")...), kgo.RequiredAcks(acks),
+		kgo.ProducerBatchCompression(codec), kgo.DefaultProduceTopic(o.topic), kgo.ProducerLinger(time.Millisecond)}
+	if o.acks != "all" && o.acks != "-1" {
+		opts = append(opts, kgo.DisableIdempotentWrite())
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ensureTopic(ctx, cl, o.topic, o.partitions); err != nil {
+		return err
+	}
+	value := []byte(strings.Repeat("s", o.recordBytes))
+	var (
+		records, bytes, failures atomic.Int64
+		mu                       sync.Mutex
+		latencies                = make([]time.Duration, 0, 1<<16)
+		stop                     = make(chan struct{})
+		wg                       sync.WaitGroup
+	)
+	wg.Add(1)
+	go progress(stderr, "produce", &records, &bytes, stop, &wg)
+	start := time.Now()
+	deadline := start.Add(o.duration)
+	var interval time.Duration
+	if o.throughput > 0 {
+		interval = time.Second / time.Duration(o.throughput)
+	}
+	for i := int64(0); ; i++ {
+		if o.numRecords > 0 && i >= o.numRecords || o.numRecords == 0 && time.Now().After(deadline) {
+			break
+		}
+		if interval > 0 {
+			if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
+		sent := time.Now()
+		cl.Produce(ctx, &kgo.Record{Value: value}, func(r *kgo.Record, err error) {
+			if err != nil {
+				failures.Add(1)
+				return
+			}
+			lat := time.Since(sent)
+			mu.Lock()
+			latencies = append(latencies, lat)
+			mu.Unlock()
+			records.Add(1)
+			bytes.Add(int64(len(r.Value)))
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	close(stop)
+	wg.Wait()
+	res := benchResult{Mode: "produce", Records: records.Load(), Bytes: bytes.Load(), Errors: failures.Load()}
+	res.finish(elapsed, latencies)
+	return res.print(stdout, o.json)
+}
+
+func runBenchConsume(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	seeds := kgo.SeedBrokers(strings.Split(o.brokers, ",")...)
+	admin, err := kgo.NewClient(seeds)
+	if err != nil {
+		return err
+	}
+	ends, err := kadm.NewClient(admin).ListEndOffsets(ctx, o.topic)
+	admin.Close()
+	if err != nil {
+		return fmt.Errorf("list end offsets of %s: %w", o.topic, err)
+	}
+	var available int64
+	ends.Each(func(lo kadm.ListedOffset) { available += lo.Offset })
+	want := available
+	if o.numRecords > 0 && o.numRecords < want {
+		want = o.numRecords
+	}
+	cl, err := kgo.NewClient(seeds, kgo.ConsumeTopics(o.topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxBytes(64<<20), kgo.FetchMaxPartitionBytes(8<<20))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	var records, bytes atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go progress(stderr, "consume", &records, &bytes, stop, &wg)
+	start := time.Now()
+	runCtx, cancel := context.WithTimeout(ctx, o.duration+time.Minute)
+	defer cancel()
+	for records.Load() < want {
+		fetches := cl.PollFetches(runCtx)
+		if runCtx.Err() != nil {
+			break
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			records.Add(1)
+			bytes.Add(int64(len(r.Value) + len(r.Key)))
+		})
+	}
+	elapsed := time.Since(start)
+	close(stop)
+	wg.Wait()
+	res := benchResult{Mode: "consume", Records: records.Load(), Bytes: bytes.Load()}
+	res.finish(elapsed, nil)
+	if res.Records < want {
+		res.Errors = want - res.Records
+	}
+	return res.print(stdout, o.json)
+}
