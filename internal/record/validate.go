@@ -14,10 +14,26 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // attributes, timestamp delta, offset delta, key length, value length and header count.
 const minRecordSize = 7
 
+// DefaultMaxDecompressedSize bounds the records of one compressed batch when ValidateOptions
+// leaves MaxDecompressedSize at zero: 64 MiB, far above what a 1 MiB batch (Kafka's default
+// message.max.bytes) expands to in practice, far below what would hurt the broker.
+const DefaultMaxDecompressedSize = 64 << 20
+
 // ValidateOptions selects how deep Validate looks. The zero value checks the header and the
 // CRC only: the produce fast path, where the CRC already proves the producer's bytes arrived
 // intact and the broker need not look inside.
-type ValidateOptions struct{}
+type ValidateOptions struct {
+	// DecodeRecords also walks every record's framing (see Records.Next), decompressing a
+	// compressed batch first. Use it where the broker must read the records anyway (compacted
+	// topics need keys, recompression) or distrusts the writer.
+	DecodeRecords bool
+	// MaxDecompressedSize bounds the decompressed records (ErrTooLarge beyond it); zero means
+	// DefaultMaxDecompressedSize.
+	MaxDecompressedSize int
+	// Buffer, if not nil, is reused for decompression and replaced by the grown buffer, so a
+	// caller validating many batches allocates once. Nil: a temporary buffer per batch.
+	Buffer *[]byte
+}
 
 // checksum computes the CRC32C the header should carry for batch (bytes from Attributes to
 // the end). batch must be at least HeaderSize long.
@@ -49,7 +65,33 @@ func Validate(batch []byte, opts ValidateOptions) (Header, error) {
 	if err := checkCounts(h); err != nil {
 		return h, err
 	}
+	if opts.DecodeRecords {
+		return h, decodeAll(batch, opts)
+	}
 	return h, nil
+}
+
+// decodeAll walks every record of batch (already framed and CRC-checked).
+func decodeAll(batch []byte, opts ValidateOptions) error {
+	limit := opts.MaxDecompressedSize
+	if limit <= 0 {
+		limit = DefaultMaxDecompressedSize
+	}
+	var buf []byte
+	if opts.Buffer != nil {
+		buf = *opts.Buffer
+	}
+	recs, buf, err := Iterate(batch, buf, limit)
+	if opts.Buffer != nil {
+		*opts.Buffer = buf
+	}
+	if err != nil {
+		return err
+	}
+	var rec Record
+	for recs.Next(&rec) {
+	}
+	return recs.Err()
 }
 
 // checkCounts checks what the header alone says about the records: a known codec, a record
