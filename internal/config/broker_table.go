@@ -1,0 +1,308 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Broker config names that other packages read. The table below holds them all.
+const (
+	NodeID                             = "node.id"
+	BrokerID                           = "broker.id"
+	BrokerRack                         = "broker.rack"
+	LogDirs                            = "log.dirs"
+	ControllerQuorumVoters             = "controller.quorum.voters"
+	ControllerQuorumElectionTimeoutMs  = "controller.quorum.election.timeout.ms"
+	NumPartitions                      = "num.partitions"
+	DefaultReplicationFactor           = "default.replication.factor"
+	AutoCreateTopicsEnable             = "auto.create.topics.enable"
+	DeleteTopicEnable                  = "delete.topic.enable"
+	MessageMaxBytes                    = "message.max.bytes"
+	SocketRequestMaxBytes              = "socket.request.max.bytes"
+	ConnectionsMaxIdleMs               = "connections.max.idle.ms"
+	LogRetentionCheckIntervalMs        = "log.retention.check.interval.ms"
+	LogCleanerEnable                   = "log.cleaner.enable"
+	FetchMaxBytes                      = "fetch.max.bytes"
+	OffsetsTopicNumPartitions          = "offsets.topic.num.partitions"
+	OffsetsTopicReplicationFactor      = "offsets.topic.replication.factor"
+	OffsetsTopicSegmentBytes           = "offsets.topic.segment.bytes"
+	OffsetsRetentionMinutes            = "offsets.retention.minutes"
+	OffsetsRetentionCheckIntervalMs    = "offsets.retention.check.interval.ms"
+	TransactionStateLogNumPartitions   = "transaction.state.log.num.partitions"
+	TransactionStateLogReplication     = "transaction.state.log.replication.factor"
+	TransactionStateLogMinIsr          = "transaction.state.log.min.isr"
+	TransactionMaxTimeoutMs            = "transaction.max.timeout.ms"
+	TransactionalIDExpirationMs        = "transactional.id.expiration.ms"
+	ProducerIDExpirationMs             = "producer.id.expiration.ms"
+	GroupInitialRebalanceDelayMs       = "group.initial.rebalance.delay.ms"
+	GroupMinSessionTimeoutMs           = "group.min.session.timeout.ms"
+	GroupMaxSessionTimeoutMs           = "group.max.session.timeout.ms"
+	ReplicaLagTimeMaxMs                = "replica.lag.time.max.ms"
+	SluiceGroupCommit                  = "sluice.group.commit"
+	LogFlushSchedulerIntervalMs        = "log.flush.scheduler.interval.ms"
+	LogFlushOffsetCheckpointIntervalMs = "log.flush.offset.checkpoint.interval.ms"
+)
+
+var intMax = strconv.FormatInt(math.MaxInt32, 10)
+
+// voters accepts controller.quorum.voters entries "id@host:port".
+var voters = Func("id@host:port,id@host:port,...", func(_ string, list []string) error {
+	for _, e := range list {
+		if _, _, err := ParseVoter(e); err != nil {
+			return err
+		}
+	}
+	return nil
+})
+
+// ParseVoter splits a controller.quorum.voters entry "id@host:port".
+func ParseVoter(s string) (id int32, addr string, err error) {
+	idText, addr, ok := strings.Cut(s, "@")
+	if !ok {
+		return 0, "", fmt.Errorf("voter %q is not id@host:port", s)
+	}
+	n, err := strconv.ParseInt(idText, 10, 32)
+	if err != nil || n < 0 {
+		return 0, "", fmt.Errorf("voter %q: id is not a non-negative integer", s)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return 0, "", fmt.Errorf("voter %q: address is not host:port", s)
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		return 0, "", fmt.Errorf("voter %q: port is not in 1..65535", s)
+	}
+	return int32(n), addr, nil
+}
+
+var oneDir = Func("one directory", func(_ string, list []string) error {
+	if len(list) != 1 || list[0] == "" {
+		return fmt.Errorf("exactly one directory is supported")
+	}
+	return nil
+})
+
+// brokerTable is the broker configs a Kafka operator expects, plus Sluice's own (sluice.*).
+// The log.* configs that stand in for topic configs are dynamic cluster-wide exactly when Kafka
+// makes them so: the highest-precedence synonym is, the hours/minutes fallbacks are not.
+var brokerTable = []Def{
+	// Identity and cluster membership.
+	{Name: NodeID, Type: TypeInt, Default: "1", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "This node's id, unique in the cluster. Kafka requires it; Sluice defaults to 1 so a single node needs no configuration."},
+	{Name: BrokerID, Type: TypeInt, Default: "-1", Valid: AtLeast(-1), Mode: ModeReadOnly,
+		Doc: "Kafka's older name for node.id. If set, it must equal node.id."},
+	{Name: BrokerRack, Type: TypeString, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "Rack (or zone) of this broker, reported in metadata and used to spread replicas."},
+	{Name: ControllerQuorumVoters, Type: TypeList, Default: "", Valid: voters, Mode: ModeReadOnly,
+		Doc: "The metadata quorum's voters as id@host:port (their controller addresses). Empty: this " +
+			"node alone is a one-voter quorum."},
+	{Name: ControllerQuorumElectionTimeoutMs, Type: TypeInt, Default: "150", Valid: Between(10, 60000), Mode: ModeReadOnly,
+		Doc: "How long a metadata-quorum follower waits without hearing from the leader before it " +
+			"calls an election; a first election waits between this and twice this. Kafka's default " +
+			"is 1000; Sluice uses 150 so a node starts in well under a second."},
+	{Name: LogDirs, Type: TypeList, Default: "./sluice-data", Valid: oneDir, Mode: ModeReadOnly,
+		Doc: "The data directory: partition logs and the metadata log (__cluster_metadata) live here. Sluice supports one directory."},
+
+	// Topic creation.
+	{Name: NumPartitions, Type: TypeInt, Default: "1", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Partitions of an auto-created topic, and of a created topic that asks for -1."},
+	{Name: DefaultReplicationFactor, Type: TypeShort, Default: "1", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Replication factor of an auto-created topic, and of a created topic that asks for -1."},
+	{Name: AutoCreateTopicsEnable, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
+		Doc: "Create a topic when a client asks for metadata of, or produces to, a topic that does not exist."},
+	{Name: DeleteTopicEnable, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
+		Doc: "Allow DeleteTopics. When false, deleting fails with TOPIC_DELETION_DISABLED."},
+
+	// Requests and connections.
+	{Name: MessageMaxBytes, Type: TypeInt, Default: "1048588", Valid: AtLeast(0), Mode: ModeClusterWide,
+		Doc: "Default of max.message.bytes: the largest record batch a topic accepts."},
+	{Name: SocketRequestMaxBytes, Type: TypeInt, Default: "104857600", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Largest request frame the broker reads; a larger size prefix closes the connection before anything is allocated."},
+	{Name: ConnectionsMaxIdleMs, Type: TypeLong, Default: "600000", Mode: ModeReadOnly,
+		Doc: "Close client connections idle for longer than this."},
+	{Name: FetchMaxBytes, Type: TypeInt, Default: "57671680", Valid: AtLeast(1024), Mode: ModeReadOnly,
+		Doc: "Upper bound on the bytes of one Fetch response, whatever the client asks for."},
+
+	// Defaults of topic configs (synonyms).
+	{Name: "log.cleanup.policy", Type: TypeList, Default: CleanupPolicyDelete,
+		Valid: ListOf(false, CleanupPolicyCompact, CleanupPolicyDelete), Mode: ModeClusterWide,
+		Doc: "Default of cleanup.policy."},
+	{Name: CompressionType, Type: TypeString, Default: CompressionProducer, Valid: compressionTypes, Mode: ModeClusterWide,
+		Doc: "Default of the topic config compression.type."},
+	{Name: CompressionGzipLevel, Type: TypeInt, Default: "-1", Valid: gzipLevel, Mode: ModeClusterWide,
+		Doc: "Default of the topic config compression.gzip.level."},
+	{Name: CompressionLz4Level, Type: TypeInt, Default: "9", Valid: lz4Level, Mode: ModeClusterWide,
+		Doc: "Default of the topic config compression.lz4.level."},
+	{Name: CompressionZstdLevel, Type: TypeInt, Default: "3", Valid: zstdLevel, Mode: ModeClusterWide,
+		Doc: "Default of the topic config compression.zstd.level."},
+	{Name: MinInsyncReplicas, Type: TypeInt, Default: "1", Valid: AtLeast(1), Mode: ModeClusterWide,
+		Doc: "Default of min.insync.replicas."},
+	{Name: UncleanLeaderElectionEnable, Type: TypeBoolean, Default: "false", Mode: ModeClusterWide,
+		Doc: "Default of unclean.leader.election.enable."},
+	{Name: "log.segment.bytes", Type: TypeInt, Default: "1073741824", Valid: AtLeast(1 << 20), Mode: ModeClusterWide,
+		Doc: "Default of segment.bytes."},
+	{Name: "log.roll.ms", Type: TypeLong, NoDefault: true, Valid: AtLeast(1), Mode: ModeClusterWide,
+		Doc: "Default of segment.ms. If unset, log.roll.hours applies."},
+	{Name: "log.roll.hours", Type: TypeInt, Default: "168", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Default of segment.ms in hours, used when log.roll.ms is unset."},
+	{Name: "log.roll.jitter.ms", Type: TypeLong, NoDefault: true, Valid: AtLeast(0), Mode: ModeClusterWide,
+		Doc: "Default of segment.jitter.ms. If unset, log.roll.jitter.hours applies."},
+	{Name: "log.roll.jitter.hours", Type: TypeInt, Default: "0", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Default of segment.jitter.ms in hours, used when log.roll.jitter.ms is unset."},
+	{Name: "log.retention.ms", Type: TypeLong, NoDefault: true, Valid: AtLeast(-1), Mode: ModeClusterWide,
+		Doc: "Default of retention.ms; -1 means no time limit. If unset, log.retention.minutes applies."},
+	{Name: "log.retention.minutes", Type: TypeInt, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "Default of retention.ms in minutes, used when log.retention.ms is unset. If unset too, log.retention.hours applies."},
+	{Name: "log.retention.hours", Type: TypeInt, Default: "168", Mode: ModeReadOnly,
+		Doc: "Default of retention.ms in hours (7 days), used when neither log.retention.ms nor log.retention.minutes is set."},
+	{Name: "log.retention.bytes", Type: TypeLong, Default: "-1", Mode: ModeClusterWide,
+		Doc: "Default of retention.bytes; -1 means no size limit."},
+	{Name: LogRetentionCheckIntervalMs, Type: TypeLong, Default: "300000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How often the broker looks for segments that retention should delete."},
+	{Name: "log.index.size.max.bytes", Type: TypeInt, Default: "10485760", Valid: AtLeast(4), Mode: ModeClusterWide,
+		Doc: "Default of segment.index.bytes."},
+	{Name: "log.index.interval.bytes", Type: TypeInt, Default: "4096", Valid: AtLeast(0), Mode: ModeClusterWide,
+		Doc: "Default of index.interval.bytes."},
+	{Name: "log.flush.interval.messages", Type: TypeLong, Default: longMax, Valid: AtLeast(1), Mode: ModeClusterWide,
+		Doc: "Default of flush.messages."},
+	{Name: "log.flush.interval.ms", Type: TypeLong, NoDefault: true, Mode: ModeClusterWide,
+		Doc: "Default of flush.ms. If unset, log.flush.scheduler.interval.ms applies."},
+	{Name: LogFlushSchedulerIntervalMs, Type: TypeLong, Default: longMax, Mode: ModeReadOnly,
+		Doc: "How often the broker checks whether a log is due for a time-based flush; also the fallback default of flush.ms."},
+	{Name: LogFlushOffsetCheckpointIntervalMs, Type: TypeInt, Default: "60000", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "How often the recovery point (the offset up to which data is known flushed) is checkpointed."},
+	{Name: "log.segment.delete.delay.ms", Type: TypeLong, Default: "60000", Valid: AtLeast(0), Mode: ModeClusterWide,
+		Doc: "Default of file.delete.delay.ms."},
+	{Name: "log.preallocate", Type: TypeBoolean, Default: "false", Mode: ModeClusterWide,
+		Doc: "Default of preallocate."},
+	{Name: "log.message.timestamp.type", Type: TypeString, Default: TimestampCreateTime,
+		Valid: OneOf(TimestampCreateTime, TimestampLogAppendTime), Mode: ModeClusterWide,
+		Doc: "Default of message.timestamp.type."},
+	{Name: "log.message.timestamp.before.max.ms", Type: TypeLong, Default: longMax, Valid: AtLeast(0), Mode: ModeClusterWide,
+		Doc: "Default of message.timestamp.before.max.ms."},
+	{Name: "log.message.timestamp.after.max.ms", Type: TypeLong, Default: "3600000", Valid: AtLeast(0), Mode: ModeClusterWide,
+		Doc: "Default of message.timestamp.after.max.ms."},
+	{Name: "log.message.downconversion.enable", Type: TypeBoolean, Default: "true", Mode: ModeClusterWide,
+		Doc: "Default of message.downconversion.enable (accepted and ignored)."},
+	{Name: "log.local.retention.ms", Type: TypeLong, Default: "-2", Valid: AtLeast(-2), Mode: ModeClusterWide,
+		Doc: "Default of local.retention.ms."},
+	{Name: "log.local.retention.bytes", Type: TypeLong, Default: "-2", Valid: AtLeast(-2), Mode: ModeClusterWide,
+		Doc: "Default of local.retention.bytes."},
+
+	// Compaction.
+	{Name: LogCleanerEnable, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
+		Doc: "Run the cleaner that compacts topics with cleanup.policy=compact."},
+	{Name: "log.cleaner.threads", Type: TypeInt, Default: "1", Valid: AtLeast(0), Mode: ModeClusterWide,
+		Doc: "Number of concurrent compactions."},
+	{Name: "log.cleaner.backoff.ms", Type: TypeLong, Default: "15000", Valid: AtLeast(0), Mode: ModeClusterWide,
+		Doc: "Pause of the cleaner when no log needs compacting."},
+	{Name: "log.cleaner.dedupe.buffer.size", Type: TypeLong, Default: "134217728", Mode: ModeClusterWide,
+		Doc: "Memory for the key map of compaction, shared by all cleaner threads."},
+	{Name: "log.cleaner.io.buffer.size", Type: TypeInt, Default: "524288", Valid: AtLeast(0), Mode: ModeClusterWide,
+		Doc: "Read and write buffer memory of the cleaner, shared by all cleaner threads."},
+	{Name: "log.cleaner.delete.retention.ms", Type: TypeLong, Default: "86400000", Valid: AtLeast(0), Mode: ModeClusterWide,
+		Doc: "Default of delete.retention.ms."},
+	{Name: "log.cleaner.min.compaction.lag.ms", Type: TypeLong, Default: "0", Valid: AtLeast(0), Mode: ModeClusterWide,
+		Doc: "Default of min.compaction.lag.ms."},
+	{Name: "log.cleaner.max.compaction.lag.ms", Type: TypeLong, Default: longMax, Valid: AtLeast(1), Mode: ModeClusterWide,
+		Doc: "Default of max.compaction.lag.ms."},
+	{Name: "log.cleaner.min.cleanable.ratio", Type: TypeDouble, Default: "0.5", Valid: FloatBetween(0, 1), Mode: ModeClusterWide,
+		Doc: "Default of min.cleanable.dirty.ratio."},
+
+	// Replication.
+	{Name: ReplicaLagTimeMaxMs, Type: TypeLong, Default: "30000", Mode: ModeReadOnly,
+		Doc: "A follower that has not caught up with the leader's log end for this long leaves the ISR."},
+	{Name: "replica.fetch.max.bytes", Type: TypeInt, Default: "1048576", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Bytes a follower asks for per partition in one fetch (at least one batch is always returned)."},
+	{Name: "replica.fetch.response.max.bytes", Type: TypeInt, Default: "10485760", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Bytes a follower asks for in one whole fetch response."},
+	{Name: "replica.fetch.wait.max.ms", Type: TypeInt, Default: "500", Mode: ModeReadOnly,
+		Doc: "How long a follower's fetch waits on the leader for new data."},
+	{Name: "replica.fetch.min.bytes", Type: TypeInt, Default: "1", Mode: ModeReadOnly,
+		Doc: "Bytes a follower's fetch waits for before the leader answers."},
+	{Name: "replica.fetch.backoff.ms", Type: TypeInt, Default: "1000", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Pause of a follower after a failed fetch."},
+	{Name: "num.replica.fetchers", Type: TypeInt, Default: "1", Mode: ModeClusterWide,
+		Doc: "Fetcher connections a follower opens per source broker."},
+	{Name: "auto.leader.rebalance.enable", Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
+		Doc: "Move leadership back to each partition's preferred (first) replica when it is in sync."},
+	{Name: "leader.imbalance.check.interval.seconds", Type: TypeLong, Default: "300", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How often the controller checks for partitions not led by their preferred replica."},
+
+	// Consumer groups.
+	{Name: OffsetsTopicNumPartitions, Type: TypeInt, Default: "50", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Partitions of __consumer_offsets. Fixed once the topic exists."},
+	{Name: OffsetsTopicReplicationFactor, Type: TypeShort, Default: "1", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Replication factor of __consumer_offsets. Kafka's default is 3; Sluice uses 1 so a " +
+			"single node serves consumer groups out of the box. Set 3 on clusters."},
+	{Name: OffsetsTopicSegmentBytes, Type: TypeInt, Default: "104857600", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "segment.bytes of __consumer_offsets, kept small so compaction and loading stay quick."},
+	{Name: "offsets.topic.compression.codec", Type: TypeInt, Default: "0", Mode: ModeReadOnly,
+		Doc: "Codec of the offsets topic's batches (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)."},
+	{Name: OffsetsRetentionMinutes, Type: TypeInt, Default: "10080", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Committed offsets of a group that has been empty this long are removed."},
+	{Name: OffsetsRetentionCheckIntervalMs, Type: TypeLong, Default: "600000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How often expired offsets are looked for."},
+	{Name: "offsets.commit.timeout.ms", Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "An offset commit waits at most this long for the offsets topic's replicas."},
+	{Name: "offsets.load.buffer.size", Type: TypeInt, Default: "5242880", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Read size used when a coordinator loads the offsets topic."},
+	{Name: GroupInitialRebalanceDelayMs, Type: TypeInt, Default: "3000", Mode: ModeReadOnly,
+		Doc: "A new classic group waits this long for more members before its first rebalance."},
+	{Name: GroupMinSessionTimeoutMs, Type: TypeInt, Default: "6000", Mode: ModeReadOnly,
+		Doc: "Smallest session timeout a classic group member may ask for."},
+	{Name: GroupMaxSessionTimeoutMs, Type: TypeInt, Default: "1800000", Mode: ModeReadOnly,
+		Doc: "Largest session timeout a classic group member may ask for."},
+	{Name: "group.max.size", Type: TypeInt, Default: intMax, Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Most members a classic group may have."},
+	{Name: "group.coordinator.rebalance.protocols", Type: TypeList, Default: "classic,consumer",
+		Valid: ListOf(false, "classic", "consumer", "share", "streams"), Mode: ModeReadOnly,
+		Doc: "Group protocols the coordinator serves: classic (JoinGroup/SyncGroup) and consumer (KIP-848)."},
+	{Name: "group.consumer.session.timeout.ms", Type: TypeInt, Default: "45000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Session timeout of members of consumer-protocol (KIP-848) groups."},
+	{Name: "group.consumer.heartbeat.interval.ms", Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Heartbeat interval the coordinator gives members of consumer-protocol groups."},
+	{Name: "group.consumer.min.session.timeout.ms", Type: TypeInt, Default: "45000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Smallest session timeout of consumer-protocol groups."},
+	{Name: "group.consumer.max.session.timeout.ms", Type: TypeInt, Default: "60000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Largest session timeout of consumer-protocol groups."},
+	{Name: "group.consumer.min.heartbeat.interval.ms", Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Smallest heartbeat interval of consumer-protocol groups."},
+	{Name: "group.consumer.max.heartbeat.interval.ms", Type: TypeInt, Default: "15000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Largest heartbeat interval of consumer-protocol groups."},
+	{Name: "group.consumer.max.size", Type: TypeInt, Default: intMax, Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Most members a consumer-protocol group may have."},
+	{Name: "group.consumer.assignors", Type: TypeList, Default: "uniform,range", Valid: ListOf(false, "uniform", "range"), Mode: ModeReadOnly,
+		Doc: "Server-side assignors of consumer-protocol groups; the first is the default."},
+
+	// Transactions and producer ids.
+	{Name: TransactionStateLogNumPartitions, Type: TypeInt, Default: "50", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Partitions of __transaction_state. Fixed once the topic exists."},
+	{Name: TransactionStateLogReplication, Type: TypeShort, Default: "1", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Replication factor of __transaction_state. Kafka's default is 3; Sluice uses 1 so a " +
+			"single node serves transactions out of the box. Set 3 on clusters."},
+	{Name: TransactionStateLogMinIsr, Type: TypeInt, Default: "1", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "min.insync.replicas of __transaction_state. Kafka's default is 2; Sluice uses 1 to match its replication factor default."},
+	{Name: "transaction.state.log.segment.bytes", Type: TypeInt, Default: "104857600", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "segment.bytes of __transaction_state."},
+	{Name: TransactionMaxTimeoutMs, Type: TypeInt, Default: "900000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Largest transaction timeout a producer may ask for."},
+	{Name: TransactionalIDExpirationMs, Type: TypeInt, Default: "604800000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "A transactional id unused this long is forgotten."},
+	{Name: "transaction.abort.timed.out.transaction.cleanup.interval.ms", Type: TypeInt, Default: "10000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How often timed-out transactions are looked for and aborted."},
+	{Name: "transaction.remove.expired.transaction.cleanup.interval.ms", Type: TypeInt, Default: "3600000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How often expired transactional ids are removed."},
+	{Name: ProducerIDExpirationMs, Type: TypeInt, Default: "86400000", Valid: AtLeast(1), Mode: ModeClusterWide,
+		Doc: "A producer id that has not written to a partition for this long is forgotten by that partition."},
+	{Name: "producer.id.expiration.check.interval.ms", Type: TypeInt, Default: "600000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How often expired producer ids are looked for."},
+
+	// Sluice's own.
+	{Name: SluiceGroupCommit, Type: TypeBoolean, Default: "false", Mode: ModeReadOnly,
+		Doc: "Fsync appended batches before acknowledging them, sharing one fsync among the requests " +
+			"that arrive meanwhile (group commit). Off by default, as in Kafka, where durability comes from replication."},
+}
