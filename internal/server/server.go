@@ -1,0 +1,232 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/api"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("server: closed")
+
+// Defaults follow Kafka's broker configs of the same names.
+const (
+	DefaultMaxRequestBytes = 100 << 20        // socket.request.max.bytes
+	DefaultIdleTimeout     = 10 * time.Minute // connections.max.idle.ms
+	DefaultMaxInFlight     = 32
+)
+
+// Config configures a Server.
+type Config struct {
+	// Env is handed to every handler.
+	Env *api.Env
+	// Logger receives connection-level events; nil discards them.
+	Logger *slog.Logger
+	// ListenerName names the listener in api.ConnInfo ("PLAINTEXT" if empty).
+	ListenerName string
+	// MaxRequestBytes bounds a request frame (socket.request.max.bytes);
+	// larger size prefixes close the connection before anything is allocated.
+	MaxRequestBytes int32
+	// IdleTimeout closes connections with no request and no response in
+	// progress for this long (connections.max.idle.ms). Negative disables.
+	IdleTimeout time.Duration
+	// MaxInFlight bounds the requests of one connection handled but not yet
+	// answered; the connection is not read further until one is written.
+	MaxInFlight int
+	// Lookup finds the API for a request key; nil means api.Lookup. The
+	// in-process test cluster wraps it to intercept or delay requests of a
+	// given key.
+	Lookup func(key int16) (api.API, bool)
+}
+
+// Server accepts Kafka connections and serves them with the api handlers.
+//
+// Concurrency: Serve runs an accept loop on its caller's goroutine; every
+// connection has a read loop goroutine (reads frames, runs handlers in
+// request order), a write goroutine (writes responses in request order) and
+// one short-lived goroutine per request whose handler returned Finish.
+type Server struct {
+	cfg    Config
+	logger *slog.Logger
+
+	mu struct {
+		sync.Mutex
+		closed    bool
+		listeners map[net.Listener]struct{}
+		conns     map[*conn]struct{}
+	}
+	connWG sync.WaitGroup // one per live connection
+}
+
+// New returns a server for cfg, filling Kafka's defaults for zero fields.
+func New(cfg Config) (*Server, error) {
+	if cfg.Env == nil {
+		return nil, errors.New("server: Config.Env is required")
+	}
+	if cfg.ListenerName == "" {
+		cfg.ListenerName = "PLAINTEXT"
+	}
+	if cfg.MaxRequestBytes == 0 {
+		cfg.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if cfg.MaxRequestBytes < minFrameSize {
+		return nil, fmt.Errorf("server: MaxRequestBytes %d is below the smallest request", cfg.MaxRequestBytes)
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.Lookup == nil {
+		cfg.Lookup = api.Lookup
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, logger: logger}
+	s.mu.listeners = make(map[net.Listener]struct{})
+	s.mu.conns = make(map[*conn]struct{})
+	return s, nil
+}
+
+// Serve accepts connections on ln until Shutdown or Close, then returns
+// ErrServerClosed. It closes ln when it returns. Serve may be called for
+// several listeners at once.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.mu.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.mu.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.mu.listeners, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			if retryableAccept(err) {
+				// Out of file descriptors and the like: wait rather than spin.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.logger.Warn("accept failed; retrying", "err", err, "backoff", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("server: accept on %s: %w", ln.Addr(), err)
+		}
+		backoff = 0
+		if !s.startConn(nc) {
+			nc.Close()
+			return ErrServerClosed
+		}
+	}
+}
+
+// retryableAccept reports whether an accept error is worth waiting out:
+// running out of file descriptors, or a timeout.
+func retryableAccept(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() ||
+		errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ECONNABORTED)
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.closed
+}
+
+// startConn registers and starts a connection; false if the server closed.
+func (s *Server) startConn(nc net.Conn) bool {
+	c := newConn(s, nc)
+	s.mu.Lock()
+	if s.mu.closed {
+		s.mu.Unlock()
+		return false
+	}
+	s.mu.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.connWG.Done()
+		defer s.forget(c)
+		c.serve()
+	}()
+	return true
+}
+
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.mu.conns, c)
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting, stops reading new requests, lets requests
+// already read finish (long polls answer at once with what they have) and
+// writes their responses, then closes every connection. If ctx ends first,
+// the remaining connections are closed abruptly and ctx's error returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	conns := s.closeListeners()
+	for _, c := range conns {
+		c.drain()
+	}
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection at once, abandoning
+// in-flight requests, and waits for the connection goroutines to end.
+func (s *Server) Close() error {
+	for _, c := range s.closeListeners() {
+		c.abort()
+	}
+	s.connWG.Wait()
+	return nil
+}
+
+// closeListeners marks the server closed, closes its listeners and returns
+// the live connections.
+func (s *Server) closeListeners() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mu.closed = true
+	for ln := range s.mu.listeners {
+		ln.Close()
+	}
+	conns := make([]*conn, 0, len(s.mu.conns))
+	for c := range s.mu.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}
