@@ -47,6 +47,10 @@ func (c Codec) String() string {
 // Snappy input may be a raw snappy block or the xerial framing Java clients send; see
 // docs/format/record-batch.md.
 func (c Codec) Decompress(dst, src []byte, limit int) ([]byte, error) {
+	if len(src) == 0 && c != None {
+		// Every codec's framing has at least a header; no bytes is not a compressed payload.
+		return dst, fmt.Errorf("%w: empty %s payload", ErrCorrupt, c)
+	}
 	var err error
 	switch c {
 	case None:

@@ -117,46 +117,71 @@ func compressLZ4(dst, src []byte) ([]byte, error) {
 
 // zstd decoders are expensive to build (tables, buffers), hence the pool. DecodeAll keeps the
 // frame's history in the output slice itself, so a frame announcing a huge window costs no
-// memory; WithDecodeAllCapLimit makes the decoder stop at cap(dst), which is how the caller's
-// limit is enforced.
-var zstdDecoders sync.Pool // of *zstd.Decoder
+// memory of its own; the decoder's max-memory option bounds the output (checked before
+// trusting a content size, and after every block of at most 128 KiB).
+var zstdDecoders sync.Pool // of *zstdDecoder
 
-func newZstdDecoder() (*zstd.Decoder, error) {
-	return zstd.NewReader(nil,
-		zstd.WithDecoderConcurrency(1),
-		zstd.WithDecodeAllCapLimit(true),
-		zstd.WithDecoderMaxWindow(zstd.MaxWindowSize))
+type zstdDecoder struct {
+	d          *zstd.Decoder
+	maxDecoded int // the decoder's current WithDecoderMaxMemory
+}
+
+// zstdMinWindow is the window every decoder should accept whatever its memory limit: RFC 8878
+// recommends supporting windows up to 8 MiB, and zstd streams (Java clients compress through
+// one) routinely announce a window larger than a small batch's content.
+const zstdMinWindow = 8 << 20
+
+// setMaxDecoded changes the output bound; only a change costs anything, so callers with one
+// constant limit pay nothing per batch.
+func (z *zstdDecoder) setMaxDecoded(n int) error {
+	if z.maxDecoded == n {
+		return nil
+	}
+	if err := z.d.ResetWithOptions(nil, zstd.WithDecoderMaxMemory(uint64(n))); err != nil {
+		return err
+	}
+	z.maxDecoded = n
+	return nil
 }
 
 func decompressZstd(dst, src []byte, limit int) ([]byte, error) {
-	d, _ := zstdDecoders.Get().(*zstd.Decoder)
-	if d == nil {
-		var err error
-		if d, err = newZstdDecoder(); err != nil {
+	z, _ := zstdDecoders.Get().(*zstdDecoder)
+	if z == nil {
+		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+		if err != nil {
 			return dst, fmt.Errorf("record: new zstd decoder: %w", err)
 		}
+		z = &zstdDecoder{d: d}
 	}
-	defer zstdDecoders.Put(d)
+	defer zstdDecoders.Put(z)
+	// DecodeAll is handed an empty slice over dst's spare capacity: the decoder measures its
+	// bounds from the start of the slice it is given, not from the bytes it appends.
 	start := len(dst)
-	// Try with the room dst already has (or a guess from the input size), doubling while the
-	// decoder runs out of room, up to limit. A failed attempt costs at most the bytes it
-	// decoded, so the total work stays within about twice the final output.
-	room := min(max(cap(dst)-start, 4*len(src), 4096), limit)
-	for {
-		if cap(dst)-start < room {
-			dst = append(dst[:cap(dst)], make([]byte, start+room-cap(dst))...)[:start]
-		}
-		out, err := d.DecodeAll(src, dst[:start:start+room])
-		switch {
-		case err == nil:
-			return out, nil
-		case !errors.Is(err, zstd.ErrDecoderSizeExceeded):
-			return dst[:start], err
-		case room >= limit:
-			return dst[:start], fmt.Errorf("%w: output passes %d bytes", ErrTooLarge, limit)
-		}
-		room = min(2*room, limit)
+	budget := max(limit, zstd.MinWindowSize) // the decoder's floor; the exact limit is checked below
+	if err := z.setMaxDecoded(budget); err != nil {
+		return dst, err
 	}
+	out, err := z.d.DecodeAll(src, dst[start:start])
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) && budget < zstdMinWindow {
+		// The decoder refuses windows larger than its output bound, but a large window says
+		// nothing about the content size. Allow the standard minimum and judge the output.
+		if err := z.setMaxDecoded(zstdMinWindow); err != nil {
+			return dst, err
+		}
+		out, err = z.d.DecodeAll(src, dst[start:start])
+	}
+	switch {
+	case errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded):
+		return dst, fmt.Errorf("%w: zstd output or window passes %d bytes: %w", ErrTooLarge, limit, err)
+	case err != nil:
+		return dst, err
+	case len(out) > limit:
+		return dst, fmt.Errorf("%w: zstd output of %d bytes, limit %d", ErrTooLarge, len(out), limit)
+	}
+	if len(out) > 0 && cap(dst) > start && &out[0] == &dst[:start+1][start] {
+		return dst[:start+len(out)], nil // decoded in place
+	}
+	return append(dst, out...), nil // the decoder outgrew dst's capacity and allocated
 }
 
 // Kafka's default zstd level is 3, which klauspost's SpeedDefault approximates. WithZeroFrames
