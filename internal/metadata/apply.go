@@ -1,0 +1,332 @@
+package metadata
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+)
+
+// ErrInvalidRecord: a record cannot be applied to the Image (a partition of an unknown topic,
+// a second cluster id, …). Every node rejects such a batch the same way, because application
+// is deterministic, so the Images stay equal.
+var ErrInvalidRecord = errors.New("metadata: invalid record")
+
+// Apply returns the Image that results from applying a batch of records committed at offset.
+// The batch is atomic: if any record is invalid, Apply returns an error wrapping
+// ErrInvalidRecord and no Image (the receiver is untouched either way).
+func (img *Image) Apply(offset int64, records []Record) (*Image, error) {
+	b := newBuilder(img, offset)
+	for i, r := range records {
+		if err := b.apply(r); err != nil {
+			return nil, fmt.Errorf("record %d of %d (%s) at offset %d: %w", i, len(records), r.Type(), offset, err)
+		}
+	}
+	return b.next, nil
+}
+
+// WithOffset returns a copy of img at a new offset, for a batch that was rejected.
+func (img *Image) WithOffset(offset int64) *Image {
+	next := img.shallowCopy()
+	next.offset = offset
+	return next
+}
+
+func (img *Image) shallowCopy() *Image {
+	return &Image{
+		offset:         img.offset,
+		clusterID:      img.clusterID,
+		brokers:        img.brokers,
+		topicsByName:   img.topicsByName,
+		topicsByID:     img.topicsByID,
+		brokerConfigs:  img.brokerConfigs,
+		features:       img.features,
+		nextProducerID: img.nextProducerID,
+		topicsOffset:   img.topicsOffset,
+	}
+}
+
+// builder copies each part of the base Image at most once per batch, on first write.
+type builder struct {
+	next           *Image
+	offset         int64
+	brokersCopied  bool
+	topicsCopied   bool
+	configsCopied  bool
+	featuresCopied bool
+	ownTopics      map[*Topic]bool // topics copied in this batch, safe to modify
+	ownConfigs     map[string]bool // broker config maps copied in this batch
+}
+
+func newBuilder(base *Image, offset int64) *builder {
+	next := base.shallowCopy()
+	next.offset = offset
+	return &builder{next: next, offset: offset, ownTopics: map[*Topic]bool{}, ownConfigs: map[string]bool{}}
+}
+
+func (b *builder) apply(r Record) error {
+	switch r := r.(type) {
+	case *ClusterIDRecord:
+		return b.clusterID(r)
+	case *RegisterBrokerRecord:
+		return b.registerBroker(r)
+	case *TopicRecord:
+		return b.topic(r)
+	case *PartitionRecord:
+		return b.partition(r)
+	case *PartitionChangeRecord:
+		return b.partitionChange(r)
+	case *ConfigRecord:
+		return b.config(r)
+	case *RemoveTopicRecord:
+		return b.removeTopic(r)
+	case *FeatureLevelRecord:
+		return b.featureLevel(r)
+	case *ProducerIDsRecord:
+		return b.producerIDs(r)
+	}
+	return fmt.Errorf("%w: unknown record type %T", ErrInvalidRecord, r)
+}
+
+func (b *builder) clusterID(r *ClusterIDRecord) error {
+	switch {
+	case r.ClusterID == "":
+		return fmt.Errorf("%w: empty cluster id", ErrInvalidRecord)
+	case b.next.clusterID != "" && b.next.clusterID != r.ClusterID:
+		return fmt.Errorf("%w: cluster id is already %s, record says %s", ErrInvalidRecord, b.next.clusterID, r.ClusterID)
+	}
+	b.next.clusterID = r.ClusterID
+	return nil
+}
+
+func (b *builder) registerBroker(r *RegisterBrokerRecord) error {
+	if r.BrokerID < 0 {
+		return fmt.Errorf("%w: broker id %d", ErrInvalidRecord, r.BrokerID)
+	}
+	epoch := r.Epoch
+	if epoch < 0 {
+		epoch = b.offset
+	}
+	if !b.brokersCopied {
+		b.next.brokers = maps.Clone(b.next.brokers)
+		b.brokersCopied = true
+	}
+	b.next.brokers[r.BrokerID] = &Broker{
+		ID: r.BrokerID, Incarnation: r.Incarnation, Epoch: epoch,
+		Endpoints: slices.Clone(r.Endpoints), Rack: r.Rack, Fenced: r.Fenced,
+	}
+	return nil
+}
+
+func (b *builder) copyTopicMaps() {
+	if !b.topicsCopied {
+		b.next.topicsByName = maps.Clone(b.next.topicsByName)
+		b.next.topicsByID = maps.Clone(b.next.topicsByID)
+		b.next.topicsOffset = b.offset
+		b.topicsCopied = true
+	}
+}
+
+// ownTopic returns a copy of the topic with the given id that this batch may modify.
+func (b *builder) ownTopic(id TopicID) (*Topic, error) {
+	t, ok := b.next.topicsByID[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown topic id %s", ErrInvalidRecord, id)
+	}
+	if b.ownTopics[t] {
+		return t, nil
+	}
+	b.copyTopicMaps()
+	c := &Topic{Name: t.Name, ID: t.ID, Partitions: slices.Clone(t.Partitions), Configs: maps.Clone(t.Configs)}
+	b.next.topicsByName[c.Name] = c
+	b.next.topicsByID[c.ID] = c
+	b.ownTopics[c] = true
+	return c, nil
+}
+
+func (b *builder) topic(r *TopicRecord) error {
+	if err := ValidateTopicName(r.Name); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidRecord, err)
+	}
+	if r.TopicID.IsZero() {
+		return fmt.Errorf("%w: topic %s has the zero id", ErrInvalidRecord, r.Name)
+	}
+	if _, ok := b.next.topicsByName[r.Name]; ok {
+		return fmt.Errorf("%w: topic %s exists", ErrInvalidRecord, r.Name)
+	}
+	if _, ok := b.next.topicsByID[r.TopicID]; ok {
+		return fmt.Errorf("%w: topic id %s exists", ErrInvalidRecord, r.TopicID)
+	}
+	b.copyTopicMaps()
+	t := &Topic{Name: r.Name, ID: r.TopicID}
+	b.next.topicsByName[t.Name] = t
+	b.next.topicsByID[t.ID] = t
+	b.ownTopics[t] = true
+	return nil
+}
+
+func (b *builder) partition(r *PartitionRecord) error {
+	t, err := b.ownTopic(r.TopicID)
+	if err != nil {
+		return err
+	}
+	if r.Partition < 0 || int(r.Partition) > len(t.Partitions) {
+		return fmt.Errorf("%w: topic %s has %d partitions; record is for partition %d", ErrInvalidRecord, t.Name, len(t.Partitions), r.Partition)
+	}
+	p := Partition{
+		Partition: r.Partition, Replicas: slices.Clone(r.Replicas), ISR: slices.Clone(r.ISR),
+		Leader: r.Leader, LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch,
+	}
+	if err := checkPartition(&p); err != nil {
+		return fmt.Errorf("%w: %s-%d: %v", ErrInvalidRecord, t.Name, r.Partition, err)
+	}
+	if int(r.Partition) == len(t.Partitions) {
+		t.Partitions = append(t.Partitions, p)
+	} else {
+		t.Partitions[r.Partition] = p
+	}
+	return nil
+}
+
+func (b *builder) partitionChange(r *PartitionChangeRecord) error {
+	t, err := b.ownTopic(r.TopicID)
+	if err != nil {
+		return err
+	}
+	if r.Partition < 0 || int(r.Partition) >= len(t.Partitions) {
+		return fmt.Errorf("%w: topic %s has no partition %d", ErrInvalidRecord, t.Name, r.Partition)
+	}
+	p := t.Partitions[r.Partition]
+	if r.Replicas != nil {
+		p.Replicas = slices.Clone(r.Replicas)
+	}
+	if r.ISR != nil {
+		p.ISR = slices.Clone(r.ISR)
+	}
+	if r.Leader != NoLeaderChange && r.Leader != p.Leader {
+		p.Leader = r.Leader
+		p.LeaderEpoch++
+	}
+	p.PartitionEpoch++
+	if err := checkPartition(&p); err != nil {
+		return fmt.Errorf("%w: %s-%d: %v", ErrInvalidRecord, t.Name, r.Partition, err)
+	}
+	t.Partitions[r.Partition] = p
+	return nil
+}
+
+// checkPartition enforces the shape every partition keeps: replicas non-empty and distinct,
+// the ISR a subset of them, the leader a member of the ISR or -1.
+func checkPartition(p *Partition) error {
+	if len(p.Replicas) == 0 {
+		return errors.New("no replicas")
+	}
+	for i, r := range p.Replicas {
+		if r < 0 || slices.Contains(p.Replicas[:i], r) {
+			return fmt.Errorf("replicas %v: invalid or repeated broker %d", p.Replicas, r)
+		}
+	}
+	for i, r := range p.ISR {
+		if !slices.Contains(p.Replicas, r) || slices.Contains(p.ISR[:i], r) {
+			return fmt.Errorf("ISR %v is not a set of replicas %v", p.ISR, p.Replicas)
+		}
+	}
+	if p.Leader != -1 && !slices.Contains(p.ISR, p.Leader) {
+		return fmt.Errorf("leader %d is not in ISR %v", p.Leader, p.ISR)
+	}
+	if p.LeaderEpoch < 0 || p.PartitionEpoch < 0 {
+		return fmt.Errorf("negative epoch")
+	}
+	return nil
+}
+
+func (b *builder) config(r *ConfigRecord) error {
+	if r.Name == "" {
+		return fmt.Errorf("%w: config record without a name", ErrInvalidRecord)
+	}
+	switch r.ResourceType {
+	case ConfigResourceTopic:
+		t, ok := b.next.topicsByName[r.ResourceName]
+		if !ok {
+			return fmt.Errorf("%w: config %s for unknown topic %s", ErrInvalidRecord, r.Name, r.ResourceName)
+		}
+		t, err := b.ownTopic(t.ID)
+		if err != nil {
+			return err
+		}
+		t.Configs = setConfig(t.Configs, r)
+		return nil
+	case ConfigResourceBroker:
+		if r.ResourceName != "" {
+			if id, err := strconv.ParseInt(r.ResourceName, 10, 32); err != nil || id < 0 || strconv.FormatInt(id, 10) != r.ResourceName {
+				return fmt.Errorf("%w: broker config resource %q is not a broker id", ErrInvalidRecord, r.ResourceName)
+			}
+		}
+		if !b.configsCopied {
+			b.next.brokerConfigs = maps.Clone(b.next.brokerConfigs)
+			b.configsCopied = true
+		}
+		m := b.next.brokerConfigs[r.ResourceName]
+		if !b.ownConfigs[r.ResourceName] {
+			m = maps.Clone(m)
+			b.ownConfigs[r.ResourceName] = true
+		}
+		m = setConfig(m, r)
+		if len(m) == 0 {
+			delete(b.next.brokerConfigs, r.ResourceName)
+		} else {
+			b.next.brokerConfigs[r.ResourceName] = m
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: config resource type %d", ErrInvalidRecord, r.ResourceType)
+}
+
+// setConfig applies r to m, which the caller owns; it returns the (possibly new) map.
+func setConfig(m map[string]string, r *ConfigRecord) map[string]string {
+	if r.Delete {
+		delete(m, r.Name)
+		return m
+	}
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[r.Name] = r.Value
+	return m
+}
+
+func (b *builder) removeTopic(r *RemoveTopicRecord) error {
+	t, ok := b.next.topicsByID[r.TopicID]
+	if !ok {
+		return fmt.Errorf("%w: remove unknown topic id %s", ErrInvalidRecord, r.TopicID)
+	}
+	b.copyTopicMaps()
+	delete(b.next.topicsByName, t.Name)
+	delete(b.next.topicsByID, t.ID)
+	return nil
+}
+
+func (b *builder) featureLevel(r *FeatureLevelRecord) error {
+	if r.Name == "" || r.Level < 0 {
+		return fmt.Errorf("%w: feature %q level %d", ErrInvalidRecord, r.Name, r.Level)
+	}
+	if !b.featuresCopied {
+		b.next.features = maps.Clone(b.next.features)
+		b.featuresCopied = true
+	}
+	if r.Level == 0 {
+		delete(b.next.features, r.Name)
+	} else {
+		b.next.features[r.Name] = r.Level
+	}
+	return nil
+}
+
+func (b *builder) producerIDs(r *ProducerIDsRecord) error {
+	if r.NextProducerID <= b.next.nextProducerID {
+		return fmt.Errorf("%w: next producer id %d does not advance %d", ErrInvalidRecord, r.NextProducerID, b.next.nextProducerID)
+	}
+	b.next.nextProducerID = r.NextProducerID
+	return nil
+}
