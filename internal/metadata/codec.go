@@ -244,11 +244,11 @@ func (r *ProducerIDsRecord) encode(e *encoder) {
 
 type encoder struct{ buf []byte }
 
-func (e *encoder) u8(v uint8)         { e.buf = append(e.buf, v) }
-func (e *encoder) varint(v int64)     { e.buf = binary.AppendVarint(e.buf, v) }
-func (e *encoder) uvarint(v uint64)   { e.buf = binary.AppendUvarint(e.buf, v) }
-func (e *encoder) uuid(id [16]byte)   { e.buf = append(e.buf, id[:]...) }
-func (e *encoder) str(s string)       { e.uvarint(uint64(len(s))); e.buf = append(e.buf, s...) }
+func (e *encoder) u8(v uint8)       { e.buf = append(e.buf, v) }
+func (e *encoder) varint(v int64)   { e.buf = binary.AppendVarint(e.buf, v) }
+func (e *encoder) uvarint(v uint64) { e.buf = binary.AppendUvarint(e.buf, v) }
+func (e *encoder) uuid(id [16]byte) { e.buf = append(e.buf, id[:]...) }
+func (e *encoder) str(s string)     { e.uvarint(uint64(len(s))); e.buf = append(e.buf, s...) }
 func (e *encoder) int32s(vs []int32) {
 	e.uvarint(uint64(len(vs)))
 	for _, v := range vs {

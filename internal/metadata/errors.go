@@ -9,7 +9,7 @@ import (
 // Errors of the controller. Each is wrapped with a message a user can act on; internal/api
 // maps them to Kafka error codes (shown in brackets).
 var (
-	ErrNotController            = errors.New("metadata: this node is not the controller")             // NOT_CONTROLLER
+	ErrNotController            = errors.New("metadata: this node is not the controller")              // NOT_CONTROLLER
 	ErrTopicExists              = errors.New("metadata: topic already exists")                         // TOPIC_ALREADY_EXISTS
 	ErrUnknownTopic             = errors.New("metadata: unknown topic")                                // UNKNOWN_TOPIC_OR_PARTITION
 	ErrUnknownTopicID           = errors.New("metadata: unknown topic id")                             // UNKNOWN_TOPIC_ID
