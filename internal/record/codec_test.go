@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -69,12 +70,21 @@ func TestDecompressForeignFraming(t *testing.T) {
 		w.Close()
 		return buf.Bytes()
 	}()
+	// xerial framing assembled by hand from the format description: header, then two chunks
+	// of different sizes.
+	handXerial := []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1}
+	for _, chunk := range [][]byte{src[:50000], src[50000:]} {
+		block := snappy.Encode(nil, chunk)
+		handXerial = binary.BigEndian.AppendUint32(handXerial, uint32(len(block)))
+		handXerial = append(handXerial, block...)
+	}
 	tests := []struct {
 		name  string
 		codec Codec
 		in    []byte
 	}{
 		{"raw snappy block", Snappy, snappy.Encode(nil, src)},
+		{"xerial snappy (assembled by hand)", Snappy, handXerial},
 		{"xerial snappy (third-party encoder)", Snappy, xerial.Encode(nil, src)},
 		{"xerial snappy, header only", Snappy, xerial.Encode(nil, nil)},
 		{"lz4 frame with 4MiB blocks and checksum", LZ4, lz4Default},
@@ -152,6 +162,59 @@ func TestDecompressCorrupt(t *testing.T) {
 	}
 	_, err := Codec(7).Decompress(nil, []byte{1}, 10)
 	wantErr(t, err, ErrCorrupt)
+
+	block := snappy.Encode(nil, src)
+	xhdr := []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1}
+	xerialCases := []struct {
+		name string
+		in   []byte
+	}{
+		{"header cut short", xhdr[:12]},
+		{"chunk length cut short", append(clone(xhdr), 0, 0)},
+		{"chunk overruns payload", binary.BigEndian.AppendUint32(clone(xhdr), uint32(len(block)+1))},
+		{"chunk is not snappy", append(binary.BigEndian.AppendUint32(clone(xhdr), 3), 0xff, 0xff, 0xff)},
+	}
+	for _, tt := range xerialCases {
+		t.Run("xerial/"+tt.name, func(t *testing.T) {
+			_, err := Snappy.Decompress(nil, tt.in, 1<<20)
+			wantErr(t, err, ErrCorrupt)
+		})
+	}
+}
+
+// Pooled codec state must not leak between concurrent callers.
+func TestCodecsConcurrent(t *testing.T) {
+	inputs := make([][]byte, 8)
+	for i := range inputs {
+		inputs[i] = bytes.Repeat([]byte{byte('a' + i)}, 10000+i*1000)
+	}
+	done := make(chan error)
+	for g := 0; g < 8; g++ {
+		go func() {
+			var err error
+			for n := 0; n < 20 && err == nil; n++ {
+				for _, codec := range allCodecs {
+					src := inputs[(g+n)%len(inputs)]
+					comp, cerr := codec.Compress(nil, src)
+					out, derr := codec.Decompress(nil, comp, len(src))
+					switch {
+					case cerr != nil:
+						err = cerr
+					case derr != nil:
+						err = derr
+					case !bytes.Equal(out, src):
+						err = fmt.Errorf("%s: output mixed up between goroutines", codec)
+					}
+				}
+			}
+			done <- err
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // allocatedDuring reports the bytes the Go heap handed out while f ran.

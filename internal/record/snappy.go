@@ -17,7 +17,7 @@ import (
 //	compat  int32    1
 //	chunks  [int32 compressed length][raw snappy block] ... (each block holds up to 32 KiB)
 //
-// librdkafka, franz-go and others may send a bare raw snappy block instead. Every Kafka client's
+// Some clients send a bare raw snappy block instead. Every Kafka client's
 // decoder (Java's SnappyInputStream, librdkafka, kafka-python, franz-go, sarama) accepts the
 // xerial framing, so Compress writes it, as Kafka's broker does when it recompresses.
 var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
