@@ -80,13 +80,22 @@ func (b *Builder) AddAt(offsetDelta int32, timestamp int64, key, value []byte, h
 	return b.err
 }
 
-// AddRecord appends a copy of rec (read from another batch) with its offset delta, timestamp,
-// key, value and headers: how a batch is recompressed or rebuilt without some records.
+// AddRecord appends a copy of rec (read from another batch) with its offset delta, key, value,
+// headers and own timestamp: how a batch is recompressed or rebuilt without some records. A
+// record read from a LogAppendTime batch keeps its create time; call SetLogAppendTime on the
+// built batch to carry the append time over. A Record not obtained from Records.Next has
+// no headers here and the timestamp it was given.
 func (b *Builder) AddRecord(rec *Record) error {
 	if rec.OffsetDelta < 0 || (b.numRecords > 0 && rec.OffsetDelta <= b.lastOffsetDelta) {
 		return fmt.Errorf("record: builder: offset delta %d after %d", rec.OffsetDelta, b.lastOffsetDelta)
 	}
-	b.add(rec.OffsetDelta, rec.Timestamp, rec.Key, rec.Value, nil, rec.headers, rec.NumHeaders)
+	ts, raw, n := rec.Timestamp, rec.headers, rec.NumHeaders
+	if raw != nil {
+		ts = rec.createTime // read by Records.Next
+	} else {
+		n = 0
+	}
+	b.add(rec.OffsetDelta, ts, rec.Key, rec.Value, nil, raw, n)
 	return b.err
 }
 

@@ -18,6 +18,7 @@ type Record struct {
 	Value      []byte
 	NumHeaders int32
 	headers    []byte // the NumHeaders encoded headers, already checked by Records.Next
+	createTime int64  // BaseTimestamp + TimestampDelta even under LogAppendTime (for AddRecord)
 }
 
 // Headers returns an iterator over the record's headers.
@@ -124,10 +125,10 @@ func (it *Records) Next(rec *Record) bool {
 	it.pos += n
 	it.read++
 	rec.Offset = it.h.BaseOffset + int64(rec.OffsetDelta)
+	rec.createTime = it.h.BaseTimestamp + rec.TimestampDelta
+	rec.Timestamp = rec.createTime
 	if it.h.LogAppendTime() {
 		rec.Timestamp = it.h.MaxTimestamp
-	} else {
-		rec.Timestamp = it.h.BaseTimestamp + rec.TimestampDelta
 	}
 	return true
 }

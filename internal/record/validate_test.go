@@ -366,3 +366,32 @@ func TestBuilderErrors(t *testing.T) {
 		t.Fatal("attributes set on a plain batch")
 	}
 }
+
+// Recompressing a LogAppendTime batch keeps each record's create time; the append time is the
+// batch's, set again on the result.
+func TestBuilderAddRecordKeepsCreateTime(t *testing.T) {
+	src := NewBuilder(None)
+	src.Add(100, nil, []byte("a"))
+	src.Add(250, nil, []byte("b"))
+	in, err := src.Build(nil)
+	wantErr(t, err, nil)
+	SetLogAppendTime(in, 999)
+
+	recs, _, err := Iterate(in, nil, 1<<10)
+	wantErr(t, err, nil)
+	dst := NewBuilder(Snappy)
+	var rec Record
+	for recs.Next(&rec) {
+		if rec.Timestamp != 999 {
+			t.Fatalf("LogAppendTime batch yields timestamp %d", rec.Timestamp)
+		}
+		wantErr(t, dst.AddRecord(&rec), nil)
+	}
+	out, err := dst.Build(nil)
+	wantErr(t, err, nil)
+	h, err := Validate(out, ValidateOptions{DecodeRecords: true})
+	wantErr(t, err, nil)
+	if h.BaseTimestamp != 100 || h.MaxTimestamp != 250 || h.LogAppendTime() {
+		t.Fatalf("rebuilt header %+v", h)
+	}
+}
