@@ -1,0 +1,166 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+
+	"github.com/sluicehq/sluice/internal/vfs"
+)
+
+// Kafka's sentinels for OffsetForLeaderEpoch answers.
+const (
+	UndefinedEpoch       int32 = -1
+	UndefinedEpochOffset int64 = -1
+)
+
+// LeaderEpochCache maps leader epochs to the first offset written in each
+// (docs/format/leader-epoch-checkpoint.md). Every change is written to the partition's
+// leader-epoch-checkpoint before the method returns. Safe for concurrent use.
+type LeaderEpochCache struct {
+	fs   vfs.FS
+	path string // empty: in memory only (an offline log)
+
+	mu struct {
+		sync.Mutex
+		entries []EpochEntry // epochs and start offsets strictly increase
+	}
+}
+
+func newLeaderEpochCache(fsys vfs.FS, path string, entries []EpochEntry) *LeaderEpochCache {
+	c := &LeaderEpochCache{fs: fsys, path: path}
+	c.mu.entries = entries
+	return c
+}
+
+// Entries returns a copy of the entries, oldest first.
+func (c *LeaderEpochCache) Entries() []EpochEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]EpochEntry(nil), c.mu.entries...)
+}
+
+// Latest returns the newest entry.
+func (c *LeaderEpochCache) Latest() (EpochEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.mu.entries) == 0 {
+		return EpochEntry{}, false
+	}
+	return c.mu.entries[len(c.mu.entries)-1], true
+}
+
+// Assign records that epoch starts at startOffset. It is a no-op when epoch is already the
+// latest with a start at or before startOffset. Entries that would break the order (an epoch
+// or start offset not below the new one) are removed first, as Kafka does.
+func (c *LeaderEpochCache) Assign(epoch int32, startOffset int64) error {
+	if epoch < 0 || startOffset < 0 {
+		return fmt.Errorf("storage: assign leader epoch %d at offset %d: negative", epoch, startOffset)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	es := c.mu.entries
+	if n := len(es); n > 0 && es[n-1].Epoch == epoch && es[n-1].StartOffset <= startOffset {
+		return nil
+	}
+	for len(es) > 0 && (es[len(es)-1].Epoch >= epoch || es[len(es)-1].StartOffset >= startOffset) {
+		es = es[:len(es)-1]
+	}
+	c.mu.entries = append(es, EpochEntry{Epoch: epoch, StartOffset: startOffset})
+	return c.persistLocked()
+}
+
+// EndOffsetFor answers OffsetForLeaderEpoch: the largest epoch <= requested that the log
+// knows and the offset where the epoch after it begins (logEndOffset for the latest epoch).
+// It returns (UndefinedEpoch, UndefinedEpochOffset) when the requested epoch is undefined or
+// newer than any known.
+func (c *LeaderEpochCache) EndOffsetFor(requested int32, logEndOffset int64) (int32, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	es := c.mu.entries
+	if requested == UndefinedEpoch || len(es) == 0 {
+		return UndefinedEpoch, UndefinedEpochOffset
+	}
+	if es[len(es)-1].Epoch == requested {
+		return requested, logEndOffset
+	}
+	// First entry with a higher epoch.
+	hi := 0
+	for hi < len(es) && es[hi].Epoch <= requested {
+		hi++
+	}
+	if hi == len(es) {
+		return UndefinedEpoch, UndefinedEpochOffset
+	}
+	if hi == 0 {
+		// Older than anything known: the requested epoch ended where the first known began.
+		return requested, es[0].StartOffset
+	}
+	return es[hi-1].Epoch, es[hi].StartOffset
+}
+
+// TruncateFromEnd removes entries starting at or after endOffset (log truncation).
+func (c *LeaderEpochCache) TruncateFromEnd(endOffset int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	es := c.mu.entries
+	n := len(es)
+	for n > 0 && es[n-1].StartOffset >= endOffset {
+		n--
+	}
+	if n == len(es) {
+		return nil
+	}
+	c.mu.entries = es[:n]
+	return c.persistLocked()
+}
+
+// TruncateFromStart drops entries wholly below startOffset (the log start moved) and starts
+// the earliest remaining epoch there.
+func (c *LeaderEpochCache) TruncateFromStart(startOffset int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	es := c.mu.entries
+	i := 0
+	for i < len(es) && es[i].StartOffset <= startOffset {
+		i++
+	}
+	if i == 0 || (i == 1 && es[0].StartOffset == startOffset) {
+		return nil
+	}
+	kept := append([]EpochEntry{{Epoch: es[i-1].Epoch, StartOffset: startOffset}}, es[i:]...)
+	c.mu.entries = kept
+	return c.persistLocked()
+}
+
+func (c *LeaderEpochCache) persistLocked() error {
+	if c.path == "" {
+		return nil
+	}
+	if err := publishFile(c.fs, c.path, formatEpochCheckpoint(c.mu.entries)); err != nil {
+		return fmt.Errorf("write leader epoch checkpoint: %w", err)
+	}
+	return nil
+}
+
+// loadLeaderEpochCache reads a partition's leader-epoch-checkpoint; a missing file is an empty
+// cache, a corrupt one is reported so the caller can log it and start empty.
+func loadLeaderEpochCache(fsys vfs.FS, path string) (*LeaderEpochCache, error) {
+	data, err := readSmallFile(fsys, path)
+	if err != nil {
+		if isNotExist(err) {
+			return newLeaderEpochCache(fsys, path, nil), nil
+		}
+		return newLeaderEpochCache(fsys, path, nil), err
+	}
+	entries, err := parseEpochCheckpoint(data)
+	if err != nil {
+		return newLeaderEpochCache(fsys, path, nil), fmt.Errorf("%s: %w", path, err)
+	}
+	return newLeaderEpochCache(fsys, path, entries), nil
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+func isDeleted(err error) bool { return errors.Is(err, errSegmentDeleted) }

@@ -1,0 +1,499 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/vfs"
+)
+
+// Options configure a Manager. Zero values take the defaults noted.
+type Options struct {
+	FS      vfs.FS       // default vfs.OS
+	Dir     string       // the data directory (required)
+	Logger  *slog.Logger // default: discard
+	Metrics *Metrics     // default: unregistered
+	// GroupCommit makes every append wait for an fsync that covers it. One syncer serves
+	// all partitions of the Manager, so concurrent appends share fsyncs.
+	GroupCommit bool
+	// DefaultConfig applies to logs loaded at Open until SetConfig (default DefaultLogConfig).
+	DefaultConfig *LogConfig
+	// RetentionCheckInterval is log.retention.check.interval.ms (default 5 minutes).
+	RetentionCheckInterval time.Duration
+	// FlushCheckInterval is how often flush.ms deadlines are checked (default 1 second).
+	FlushCheckInterval time.Duration
+	// CheckpointInterval is log.flush.offset.checkpoint.interval.ms (default 60 seconds): how
+	// often the recovery-point and log-start-offset checkpoints are written.
+	CheckpointInterval time.Duration
+	// MaxOpenFiles bounds the segment files open at once across all logs (default 1024).
+	MaxOpenFiles int
+	// RecoveryThreads is num.recovery.threads.per.data.dir (default 2).
+	RecoveryThreads int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Manager owns the logs of one data directory: it loads and recovers them at Open, creates
+// and deletes them, runs retention, time-based flushes and checkpoints in one background
+// goroutine, and (GroupCommit) the shared syncer.
+type Manager struct {
+	fs      vfs.FS
+	dir     string
+	logger  *slog.Logger
+	metrics *Metrics
+	now     func() time.Time
+	opts    Options
+	files   *fileCache
+	syncer  *syncer // nil unless GroupCommit
+
+	mu struct {
+		sync.RWMutex
+		logs map[TopicPartition]*Log
+	}
+	closed       atomic.Bool
+	checkpointMu sync.Mutex // serializes checkpoint file writes
+
+	bg struct {
+		sync.Mutex
+		stopped bool
+	}
+	stop chan struct{}
+	wg   sync.WaitGroup // the maintenance loop, the syncer and background flushes
+}
+
+func (o *Options) setDefaults() {
+	if o.FS == nil {
+		o.FS = vfs.OS
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.DefaultConfig == nil {
+		c := DefaultLogConfig()
+		o.DefaultConfig = &c
+	}
+	if o.RetentionCheckInterval <= 0 {
+		o.RetentionCheckInterval = 5 * time.Minute
+	}
+	if o.FlushCheckInterval <= 0 {
+		o.FlushCheckInterval = time.Second
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = time.Minute
+	}
+	if o.MaxOpenFiles <= 0 {
+		o.MaxOpenFiles = 1024
+	}
+	if o.RecoveryThreads <= 0 {
+		o.RecoveryThreads = 2
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Open loads every partition log in opts.Dir, recovering those that need it, and starts the
+// background work. A partition that cannot be loaded (corruption, I/O errors) is kept in an
+// offline state: its methods return ErrLogOffline; Open itself fails only when the data
+// directory cannot be used.
+func Open(opts Options) (*Manager, error) {
+	opts.setDefaults()
+	if opts.Dir == "" {
+		return nil, errors.New("storage: Options.Dir is required")
+	}
+	if err := opts.DefaultConfig.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		fs: opts.FS, dir: filepath.Clean(opts.Dir), logger: opts.Logger, metrics: opts.Metrics,
+		now: opts.Now, opts: opts, stop: make(chan struct{}),
+	}
+	m.files = newFileCache(m.fs, opts.MaxOpenFiles, m.logger, m.metrics)
+	m.mu.logs = map[TopicPartition]*Log{}
+	if err := m.load(); err != nil {
+		m.files.closeAll()
+		return nil, err
+	}
+	if opts.GroupCommit {
+		m.syncer = newSyncer(m)
+		m.wg.Add(1)
+		go func() { defer m.wg.Done(); m.syncer.run(m.stop) }()
+	}
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); m.maintain() }()
+	return m, nil
+}
+
+// load reads the data directory: checkpoints, the clean-shutdown marker, every partition.
+func (m *Manager) load() error {
+	if err := m.fs.MkdirAll(m.dir); err != nil {
+		return fmt.Errorf("storage: create data dir: %w", err)
+	}
+	names, err := m.fs.ReadDir(m.dir)
+	if err != nil {
+		return fmt.Errorf("storage: read data dir: %w", err)
+	}
+	_, statErr := m.fs.Stat(filepath.Join(m.dir, cleanShutdownName))
+	clean := statErr == nil
+	recoveryPoints, err := readOffsetCheckpoint(m.fs, filepath.Join(m.dir, recoveryPointCheckpointName))
+	if err != nil {
+		// Without recovery points every partition is recovered from its first segment.
+		m.logger.Warn("ignoring recovery point checkpoint", "err", err)
+		recoveryPoints, clean = map[TopicPartition]int64{}, false
+	}
+	startOffsets, err := readOffsetCheckpoint(m.fs, filepath.Join(m.dir, logStartOffsetCheckpointName))
+	if err != nil {
+		m.logger.Warn("ignoring log start offset checkpoint", "err", err)
+		startOffsets = map[TopicPartition]int64{}
+	}
+	var tps []TopicPartition
+	for _, name := range names {
+		full := filepath.Join(m.dir, name)
+		switch {
+		case strings.HasSuffix(name, tmpSuffix):
+			m.removeLeftover(full)
+		case strings.HasSuffix(name, deleteSuffix):
+			if err := m.fs.RemoveAll(full); err != nil {
+				m.logger.Warn("remove deleted partition dir", "dir", full, "err", err)
+			}
+		default:
+			if tp, ok := parsePartitionDir(name); ok {
+				if info, err := m.fs.Stat(full); err == nil && info.IsDir {
+					tps = append(tps, tp)
+				}
+			}
+		}
+	}
+	logs := m.loadLogs(tps, clean, recoveryPoints, startOffsets)
+	for _, l := range logs {
+		m.mu.logs[l.tp] = l
+	}
+	if statErr == nil {
+		// From here on a crash must not be mistaken for a clean stop.
+		if err := m.fs.Remove(filepath.Join(m.dir, cleanShutdownName)); err != nil {
+			return fmt.Errorf("storage: remove clean shutdown marker: %w", err)
+		}
+	}
+	if err := m.fs.SyncDir(m.dir); err != nil {
+		return fmt.Errorf("storage: sync data dir: %w", err)
+	}
+	return m.writeCheckpoints()
+}
+
+// loadLogs loads partitions on RecoveryThreads goroutines.
+func (m *Manager) loadLogs(tps []TopicPartition, clean bool, rps, lsos map[TopicPartition]int64) []*Log {
+	out := make([]*Log, len(tps))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(m.opts.RecoveryThreads, max(len(tps), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				tp := tps[i]
+				rp, hasRP := rps[tp]
+				out[i] = m.loadLog(tp, clean, rp, hasRP, lsos[tp])
+			}
+		}()
+	}
+	for i := range tps {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return out
+}
+
+func (m *Manager) removeLeftover(path string) {
+	if err := m.fs.Remove(path); err != nil && !isNotExist(err) {
+		m.logger.Warn("remove leftover file", "file", path, "err", err)
+	}
+}
+
+// CreateLog creates the partition's log, or returns the existing one (applying cfg). A
+// partition directory already holding another non-zero topic id fails with
+// ErrTopicIDMismatch.
+func (m *Manager) CreateLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) (*Log, error) {
+	if !validTopicName(tp.Topic) || tp.Partition < 0 {
+		return nil, fmt.Errorf("storage: invalid partition %q %d", tp.Topic, tp.Partition)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
+	if l, ok := m.mu.logs[tp]; ok {
+		return l, l.adoptTopicID(topicID, cfg)
+	}
+	l, err := m.createLogLocked(tp, topicID, cfg)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.logs[tp] = l
+	return l, nil
+}
+
+func (m *Manager) createLogLocked(tp TopicPartition, topicID [16]byte, cfg LogConfig) (*Log, error) {
+	dir := partitionDirName(m.dir, tp)
+	if err := m.fs.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("create log %s: %w", tp, err)
+	}
+	l := m.newLog(tp, dir, cfg)
+	l.topicID = topicID
+	l.epochs = newLeaderEpochCache(m.fs, filepath.Join(dir, leaderEpochCheckpointName), nil)
+	if topicID != ([16]byte{}) {
+		if err := publishFile(m.fs, filepath.Join(dir, partitionMetadataName), formatPartitionMetadata(topicID)); err != nil {
+			return nil, fmt.Errorf("create log %s: %w", tp, err)
+		}
+	}
+	seg := newSegment(l, 0, 0)
+	if err := seg.create(); err != nil {
+		return nil, fmt.Errorf("create log %s: %w", tp, err)
+	}
+	l.segments.Store(&[]*segment{seg})
+	if err := m.fs.SyncDir(dir); err != nil {
+		return nil, fmt.Errorf("create log %s: %w", tp, err)
+	}
+	if err := m.fs.SyncDir(m.dir); err != nil {
+		return nil, fmt.Errorf("create log %s: %w", tp, err)
+	}
+	return l, nil
+}
+
+func (m *Manager) newLog(tp TopicPartition, dir string, cfg LogConfig) *Log {
+	l := &Log{m: m, tp: tp, dir: dir}
+	l.cfg.Store(&cfg)
+	l.lastFlushMs.Store(m.now().UnixMilli())
+	return l
+}
+
+// adoptTopicID checks (and, for a log without one, records) the topic id of an existing log.
+func (l *Log) adoptTopicID(topicID [16]byte, cfg LogConfig) error {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	zero := [16]byte{}
+	if topicID != zero && l.topicID != zero && topicID != l.topicID {
+		return fmt.Errorf("%w: %s holds another topic's data", ErrTopicIDMismatch, l.tp)
+	}
+	if topicID != zero && l.topicID == zero {
+		if err := publishFile(l.m.fs, filepath.Join(l.dir, partitionMetadataName), formatPartitionMetadata(topicID)); err != nil {
+			return err
+		}
+		l.topicID = topicID
+	}
+	l.cfg.Store(&cfg)
+	return nil
+}
+
+// Log returns the partition's log.
+func (m *Manager) Log(tp TopicPartition) (*Log, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	l, ok := m.mu.logs[tp]
+	return l, ok
+}
+
+// Logs returns every log, sorted by topic and partition.
+func (m *Manager) Logs() []*Log {
+	m.mu.RLock()
+	logs := slices.Collect(maps.Values(m.mu.logs))
+	m.mu.RUnlock()
+	slices.SortFunc(logs, func(a, b *Log) int {
+		if c := strings.Compare(a.tp.Topic, b.tp.Topic); c != 0 {
+			return c
+		}
+		return int(a.tp.Partition) - int(b.tp.Partition)
+	})
+	return logs
+}
+
+// Dir is the data directory.
+func (m *Manager) Dir() string { return m.dir }
+
+// OpenFiles reports how many segment files are open (for tests and metrics).
+func (m *Manager) OpenFiles() int { return m.files.openFiles() }
+
+func (m *Manager) isClosed() bool { return m.closed.Load() }
+
+// background runs fn on a goroutine that Close waits for; after Close it does nothing, since
+// Close flushes everything itself.
+func (m *Manager) background(fn func()) {
+	m.bg.Lock()
+	defer m.bg.Unlock()
+	if m.bg.stopped {
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		fn()
+	}()
+}
+
+// maintain is the Manager's one background loop: retention, flush.ms and checkpoints.
+func (m *Manager) maintain() {
+	retention := time.NewTicker(m.opts.RetentionCheckInterval)
+	flush := time.NewTicker(m.opts.FlushCheckInterval)
+	checkpoint := time.NewTicker(m.opts.CheckpointInterval)
+	defer retention.Stop()
+	defer flush.Stop()
+	defer checkpoint.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-retention.C:
+			m.RunRetention()
+		case <-flush.C:
+			now := m.now().UnixMilli()
+			for _, l := range m.Logs() {
+				// Failures take the log offline inside Flush.
+				_ = l.maybeFlushByTime(now)
+			}
+		case <-checkpoint.C:
+			if err := m.writeCheckpoints(); err != nil {
+				m.logger.Error("write offset checkpoints", "err", err)
+			}
+		}
+	}
+}
+
+// writeCheckpoints writes the recovery-point and log-start-offset checkpoints.
+func (m *Manager) writeCheckpoints() error {
+	m.checkpointMu.Lock()
+	defer m.checkpointMu.Unlock()
+	rps := map[TopicPartition]int64{}
+	lsos := map[TopicPartition]int64{}
+	for _, l := range m.Logs() {
+		if l.offline.Load() != nil && l.segments.Load() == nil {
+			continue // never loaded: keep nothing rather than a made-up offset
+		}
+		rps[l.tp] = l.recoveryPoint.Load()
+		lsos[l.tp] = l.logStartOffset.Load()
+	}
+	if err := publishFile(m.fs, filepath.Join(m.dir, recoveryPointCheckpointName), formatOffsetCheckpoint(rps)); err != nil {
+		return err
+	}
+	return publishFile(m.fs, filepath.Join(m.dir, logStartOffsetCheckpointName), formatOffsetCheckpoint(lsos))
+}
+
+// DeleteLog deletes the partition's log: it is removed from the Manager, its directory is
+// renamed to "<dir>.<id>-delete" (so a crash mid-way finishes the job at the next Open) and
+// removed. Readers holding Regions keep reading until they release them.
+func (m *Manager) DeleteLog(tp TopicPartition) error {
+	m.mu.Lock()
+	l, ok := m.mu.logs[tp]
+	delete(m.mu.logs, tp)
+	m.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	// Checkpoints first: a recreated partition of the same name must not inherit this one's
+	// recovery point.
+	if err := m.writeCheckpoints(); err != nil {
+		return err
+	}
+	l.appendMu.Lock()
+	l.flushMu.Lock()
+	if l.offline.Load() == nil {
+		l.offline.Store(&offlineError{cause: ErrLogDeleted})
+	}
+	for _, s := range l.segs() {
+		for k := range numKinds {
+			m.files.doom(&s.files[k])
+		}
+	}
+	l.flushMu.Unlock()
+	l.appendMu.Unlock()
+	doomed := fmt.Sprintf("%s.%x%s", l.dir, m.now().UnixNano(), deleteSuffix)
+	if err := m.fs.Rename(l.dir, doomed); err != nil {
+		return fmt.Errorf("delete log %s: %w", tp, err)
+	}
+	if err := m.fs.SyncDir(m.dir); err != nil {
+		return fmt.Errorf("delete log %s: %w", tp, err)
+	}
+	if err := m.fs.RemoveAll(doomed); err != nil {
+		return fmt.Errorf("delete log %s: %w", tp, err)
+	}
+	return nil
+}
+
+// Close stops the background work, flushes every log (data, indexes, final time-index
+// entries), writes the checkpoints and, if every log is healthy, the clean-shutdown marker.
+func (m *Manager) Close() error {
+	if !m.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	m.bg.Lock()
+	m.bg.stopped = true
+	m.bg.Unlock()
+	logs := m.Logs()
+	healthy := true
+	var firstErr error
+	for _, l := range logs {
+		if err := l.closeForShutdown(); err != nil {
+			healthy = false
+			if !errors.Is(err, ErrLogOffline) && firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	close(m.stop)
+	m.wg.Wait()
+	if err := m.writeCheckpoints(); err != nil {
+		healthy = false
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if healthy {
+		marker := filepath.Join(m.dir, cleanShutdownName)
+		if err := publishFile(m.fs, marker, []byte(`{"version":0,"brokerEpoch":-1}`)); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	m.files.closeAll()
+	return firstErr
+}
+
+// closeForShutdown seals the active segment's time index and flushes the log. New appends
+// are refused from here on (the Manager is closed).
+func (l *Log) closeForShutdown() error {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	if err := l.checkUsable(); err != nil {
+		return err
+	}
+	segs := l.segs()
+	seg := segs[len(segs)-1]
+	if seg.appendReady && seg.size.Load() > 0 {
+		if ts, ok := seg.builder.timeEntryDue(seg.baseOffset); ok {
+			var b [timeEntrySize]byte
+			putTimeEntry(b[:], ts)
+			if err := seg.withFile(kindTimeIndex, func(f vfs.File) error { _, err := f.Write(b[:]); return err }); err != nil {
+				return l.goOffline(err)
+			}
+			seg.timeEntries.Add(1)
+			// The recovery point may already cover this segment; sync the new entry anyway.
+			if err := seg.sync(false); err != nil {
+				return l.goOffline(err)
+			}
+		}
+	}
+	return l.Flush()
+}
