@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/sluicehq/sluice/internal/record"
 	"github.com/sluicehq/sluice/internal/vfs"
 )
@@ -202,4 +205,26 @@ func mustBeOffline(t testing.TB, l *Log, want error) {
 func setHeader(b []byte, base int64, epoch int32) {
 	record.SetBaseOffset(b, base)
 	record.SetPartitionLeaderEpoch(b, epoch)
+}
+
+// metricValue sums the values of a counter or gauge (all label values).
+func metricValue(c prometheus.Collector) float64 {
+	ch := make(chan prometheus.Metric, 16)
+	go func() { c.Collect(ch); close(ch) }()
+	var sum float64
+	for m := range ch {
+		var pb dto.Metric
+		if err := m.Write(&pb); err != nil {
+			continue
+		}
+		switch {
+		case pb.Counter != nil:
+			sum += pb.Counter.GetValue()
+		case pb.Gauge != nil:
+			sum += pb.Gauge.GetValue()
+		case pb.Histogram != nil:
+			sum += float64(pb.Histogram.GetSampleCount())
+		}
+	}
+	return sum
 }
