@@ -240,7 +240,7 @@ func ValidateTopic(kv map[string]string) (map[string]string, error) {
 	return validate(kv, func(name string) (*Def, error) {
 		d, ok := topicDefs[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: unknown topic config name: %s", ErrUnknownConfig, name)
+			return nil, errorf(ErrUnknownConfig, "unknown topic config name: %s", name)
 		}
 		return d, nil
 	}, topicCrossChecks)
@@ -253,13 +253,13 @@ func ValidateBrokerDynamic(kv map[string]string, perBroker bool) (map[string]str
 	return validate(kv, func(name string) (*Def, error) {
 		d, ok := brokerDefs[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: unknown broker config name: %s", ErrUnknownConfig, name)
+			return nil, errorf(ErrUnknownConfig, "unknown broker config name: %s", name)
 		}
 		switch {
 		case d.Mode == ModeReadOnly:
-			return nil, fmt.Errorf("%w: %s cannot be changed while the broker runs; set it in the broker's configuration and restart", ErrReadOnly, name)
+			return nil, errorf(ErrReadOnly, "%s cannot be changed while the broker runs; set it in the broker's configuration and restart", name)
 		case d.Mode == ModePerBroker && !perBroker:
-			return nil, fmt.Errorf("%w: %s can only be set on one broker, not as a cluster-wide default", ErrReadOnly, name)
+			return nil, errorf(ErrReadOnly, "%s can only be set on one broker, not as a cluster-wide default", name)
 		}
 		return d, nil
 	}, nil)
@@ -271,7 +271,7 @@ func ValidateBrokerStatic(kv map[string]string) (map[string]string, error) {
 	return validate(kv, func(name string) (*Def, error) {
 		d, ok := brokerDefs[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: unknown broker config name: %s", ErrUnknownConfig, name)
+			return nil, errorf(ErrUnknownConfig, "unknown broker config name: %s", name)
 		}
 		return d, nil
 	}, brokerCrossChecks)
@@ -311,7 +311,7 @@ func topicCrossChecks(kv map[string]string) error {
 		lo, _ := parseInt(minLag, 64)
 		hi, _ := parseInt(maxLag, 64)
 		if lo > hi {
-			return fmt.Errorf("%w: %s=%s is greater than %s=%s", ErrInvalidValue, MinCompactionLagMs, minLag, MaxCompactionLagMs, maxLag)
+			return errorf(ErrInvalidValue, "%s=%s is greater than %s=%s", MinCompactionLagMs, minLag, MaxCompactionLagMs, maxLag)
 		}
 	}
 	return nil
@@ -320,8 +320,24 @@ func topicCrossChecks(kv map[string]string) error {
 func brokerCrossChecks(kv map[string]string) error {
 	if b, ok := kv[BrokerID]; ok && b != "-1" {
 		if n, ok := kv[NodeID]; ok && n != b {
-			return fmt.Errorf("%w: %s=%s differs from %s=%s; set only %s", ErrInvalidValue, BrokerID, b, NodeID, n, NodeID)
+			return errorf(ErrInvalidValue, "%s=%s differs from %s=%s; set only %s", BrokerID, b, NodeID, n, NodeID)
 		}
 	}
 	return nil
+}
+
+// opError carries a message for the user and the sentinel it is a case of. Its text is the
+// message alone (no "config: ..." prefix), because it reaches clients as the
+// Kafka error message; errors.Is still finds the sentinel and any error wrapped in the message.
+type opError struct {
+	kind error
+	err  error
+}
+
+func (e *opError) Error() string   { return e.err.Error() }
+func (e *opError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// errorf returns an error of the given kind; format may wrap a cause with %w.
+func errorf(kind error, format string, args ...any) error {
+	return &opError{kind: kind, err: fmt.Errorf(format, args...)}
 }

@@ -22,11 +22,11 @@ type value struct {
 func (d *Def) parse(raw string) (value, error) {
 	v, err := parseType(d.Type, raw)
 	if err != nil {
-		return value{}, fmt.Errorf("%w: %s=%q: %v", ErrInvalidValue, d.Name, raw, err)
+		return value{}, errorf(ErrInvalidValue, "invalid value %q for %s: %v", raw, d.Name, err)
 	}
 	if d.Valid != nil {
 		if err := d.Valid.check(v); err != nil {
-			return value{}, fmt.Errorf("%w: %s=%q: %v", ErrInvalidValue, d.Name, raw, err)
+			return value{}, errorf(ErrInvalidValue, "invalid value %q for %s: %v", raw, d.Name, err)
 		}
 	}
 	return v, nil

@@ -86,15 +86,15 @@ func (b *builder) apply(r Record) error {
 	case *ProducerIDsRecord:
 		return b.producerIDs(r)
 	}
-	return fmt.Errorf("%w: unknown record type %T", ErrInvalidRecord, r)
+	return errorf(ErrInvalidRecord, "unknown record type %T", r)
 }
 
 func (b *builder) clusterID(r *ClusterIDRecord) error {
 	switch {
 	case r.ClusterID == "":
-		return fmt.Errorf("%w: empty cluster id", ErrInvalidRecord)
+		return errorf(ErrInvalidRecord, "empty cluster id")
 	case b.next.clusterID != "" && b.next.clusterID != r.ClusterID:
-		return fmt.Errorf("%w: cluster id is already %s, record says %s", ErrInvalidRecord, b.next.clusterID, r.ClusterID)
+		return errorf(ErrInvalidRecord, "cluster id is already %s, record says %s", b.next.clusterID, r.ClusterID)
 	}
 	b.next.clusterID = r.ClusterID
 	return nil
@@ -102,7 +102,7 @@ func (b *builder) clusterID(r *ClusterIDRecord) error {
 
 func (b *builder) registerBroker(r *RegisterBrokerRecord) error {
 	if r.BrokerID < 0 {
-		return fmt.Errorf("%w: broker id %d", ErrInvalidRecord, r.BrokerID)
+		return errorf(ErrInvalidRecord, "broker id %d", r.BrokerID)
 	}
 	epoch := r.Epoch
 	if epoch < 0 {
@@ -132,7 +132,7 @@ func (b *builder) copyTopicMaps() {
 func (b *builder) ownTopic(id TopicID) (*Topic, error) {
 	t, ok := b.next.topicsByID[id]
 	if !ok {
-		return nil, fmt.Errorf("%w: unknown topic id %s", ErrInvalidRecord, id)
+		return nil, errorf(ErrInvalidRecord, "unknown topic id %s", id)
 	}
 	if b.ownTopics[t] {
 		return t, nil
@@ -147,16 +147,16 @@ func (b *builder) ownTopic(id TopicID) (*Topic, error) {
 
 func (b *builder) topic(r *TopicRecord) error {
 	if err := ValidateTopicName(r.Name); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidRecord, err)
+		return errorf(ErrInvalidRecord, "%v", err)
 	}
 	if r.TopicID.IsZero() {
-		return fmt.Errorf("%w: topic %s has the zero id", ErrInvalidRecord, r.Name)
+		return errorf(ErrInvalidRecord, "topic %s has the zero id", r.Name)
 	}
 	if _, ok := b.next.topicsByName[r.Name]; ok {
-		return fmt.Errorf("%w: topic %s exists", ErrInvalidRecord, r.Name)
+		return errorf(ErrInvalidRecord, "topic %s exists", r.Name)
 	}
 	if _, ok := b.next.topicsByID[r.TopicID]; ok {
-		return fmt.Errorf("%w: topic id %s exists", ErrInvalidRecord, r.TopicID)
+		return errorf(ErrInvalidRecord, "topic id %s exists", r.TopicID)
 	}
 	b.copyTopicMaps()
 	t := &Topic{Name: r.Name, ID: r.TopicID}
@@ -172,14 +172,14 @@ func (b *builder) partition(r *PartitionRecord) error {
 		return err
 	}
 	if r.Partition < 0 || int(r.Partition) > len(t.Partitions) {
-		return fmt.Errorf("%w: topic %s has %d partitions; record is for partition %d", ErrInvalidRecord, t.Name, len(t.Partitions), r.Partition)
+		return errorf(ErrInvalidRecord, "topic %s has %d partitions; record is for partition %d", t.Name, len(t.Partitions), r.Partition)
 	}
 	p := Partition{
 		Partition: r.Partition, Replicas: slices.Clone(r.Replicas), ISR: slices.Clone(r.ISR),
 		Leader: r.Leader, LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch,
 	}
 	if err := checkPartition(&p); err != nil {
-		return fmt.Errorf("%w: %s-%d: %v", ErrInvalidRecord, t.Name, r.Partition, err)
+		return errorf(ErrInvalidRecord, "%s-%d: %v", t.Name, r.Partition, err)
 	}
 	if int(r.Partition) == len(t.Partitions) {
 		t.Partitions = append(t.Partitions, p)
@@ -195,7 +195,7 @@ func (b *builder) partitionChange(r *PartitionChangeRecord) error {
 		return err
 	}
 	if r.Partition < 0 || int(r.Partition) >= len(t.Partitions) {
-		return fmt.Errorf("%w: topic %s has no partition %d", ErrInvalidRecord, t.Name, r.Partition)
+		return errorf(ErrInvalidRecord, "topic %s has no partition %d", t.Name, r.Partition)
 	}
 	p := t.Partitions[r.Partition]
 	if r.Replicas != nil {
@@ -210,7 +210,7 @@ func (b *builder) partitionChange(r *PartitionChangeRecord) error {
 	}
 	p.PartitionEpoch++
 	if err := checkPartition(&p); err != nil {
-		return fmt.Errorf("%w: %s-%d: %v", ErrInvalidRecord, t.Name, r.Partition, err)
+		return errorf(ErrInvalidRecord, "%s-%d: %v", t.Name, r.Partition, err)
 	}
 	t.Partitions[r.Partition] = p
 	return nil
@@ -243,13 +243,13 @@ func checkPartition(p *Partition) error {
 
 func (b *builder) config(r *ConfigRecord) error {
 	if r.Name == "" {
-		return fmt.Errorf("%w: config record without a name", ErrInvalidRecord)
+		return errorf(ErrInvalidRecord, "config record without a name")
 	}
 	switch r.ResourceType {
 	case ConfigResourceTopic:
 		t, ok := b.next.topicsByName[r.ResourceName]
 		if !ok {
-			return fmt.Errorf("%w: config %s for unknown topic %s", ErrInvalidRecord, r.Name, r.ResourceName)
+			return errorf(ErrInvalidRecord, "config %s for unknown topic %s", r.Name, r.ResourceName)
 		}
 		t, err := b.ownTopic(t.ID)
 		if err != nil {
@@ -260,7 +260,7 @@ func (b *builder) config(r *ConfigRecord) error {
 	case ConfigResourceBroker:
 		if r.ResourceName != "" {
 			if id, err := strconv.ParseInt(r.ResourceName, 10, 32); err != nil || id < 0 || strconv.FormatInt(id, 10) != r.ResourceName {
-				return fmt.Errorf("%w: broker config resource %q is not a broker id", ErrInvalidRecord, r.ResourceName)
+				return errorf(ErrInvalidRecord, "broker config resource %q is not a broker id", r.ResourceName)
 			}
 		}
 		if !b.configsCopied {
@@ -280,7 +280,7 @@ func (b *builder) config(r *ConfigRecord) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: config resource type %d", ErrInvalidRecord, r.ResourceType)
+	return errorf(ErrInvalidRecord, "config resource type %d", r.ResourceType)
 }
 
 // setConfig applies r to m, which the caller owns; it returns the (possibly new) map.
@@ -299,7 +299,7 @@ func setConfig(m map[string]string, r *ConfigRecord) map[string]string {
 func (b *builder) removeTopic(r *RemoveTopicRecord) error {
 	t, ok := b.next.topicsByID[r.TopicID]
 	if !ok {
-		return fmt.Errorf("%w: remove unknown topic id %s", ErrInvalidRecord, r.TopicID)
+		return errorf(ErrInvalidRecord, "remove unknown topic id %s", r.TopicID)
 	}
 	b.copyTopicMaps()
 	delete(b.next.topicsByName, t.Name)
@@ -309,7 +309,7 @@ func (b *builder) removeTopic(r *RemoveTopicRecord) error {
 
 func (b *builder) featureLevel(r *FeatureLevelRecord) error {
 	if r.Name == "" || r.Level < 0 {
-		return fmt.Errorf("%w: feature %q level %d", ErrInvalidRecord, r.Name, r.Level)
+		return errorf(ErrInvalidRecord, "feature %q level %d", r.Name, r.Level)
 	}
 	if !b.featuresCopied {
 		b.next.features = maps.Clone(b.next.features)
@@ -325,7 +325,7 @@ func (b *builder) featureLevel(r *FeatureLevelRecord) error {
 
 func (b *builder) producerIDs(r *ProducerIDsRecord) error {
 	if r.NextProducerID <= b.next.nextProducerID {
-		return fmt.Errorf("%w: next producer id %d does not advance %d", ErrInvalidRecord, r.NextProducerID, b.next.nextProducerID)
+		return errorf(ErrInvalidRecord, "next producer id %d does not advance %d", r.NextProducerID, b.next.nextProducerID)
 	}
 	b.next.nextProducerID = r.NextProducerID
 	return nil

@@ -36,16 +36,16 @@ const MaxTopicNameLength = 249
 func ValidateTopicName(name string) error {
 	switch {
 	case name == "":
-		return fmt.Errorf("%w: the name is empty", ErrInvalidTopic)
+		return errorf(ErrInvalidTopic, "the name is empty")
 	case name == "." || name == "..":
-		return fmt.Errorf("%w: %q is not allowed", ErrInvalidTopic, name)
+		return errorf(ErrInvalidTopic, "%q is not allowed", name)
 	case len(name) > MaxTopicNameLength:
-		return fmt.Errorf("%w: the name is %d characters long; the limit is %d", ErrInvalidTopic, len(name), MaxTopicNameLength)
+		return errorf(ErrInvalidTopic, "the name is %d characters long; the limit is %d", len(name), MaxTopicNameLength)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("%w: %q contains %q; use only ASCII letters, digits, '.', '_' and '-'", ErrInvalidTopic, name, rune(c))
+			return errorf(ErrInvalidTopic, "%q contains %q; use only ASCII letters, digits, '.', '_' and '-'", name, rune(c))
 		}
 	}
 	return nil
@@ -53,3 +53,19 @@ func ValidateTopicName(name string) error {
 
 // collisionKey maps names that Kafka's metric names cannot tell apart ('.' and '_') to one key.
 func collisionKey(name string) string { return strings.ReplaceAll(name, ".", "_") }
+
+// opError carries a message for the user and the sentinel it is a case of. Its text is the
+// message alone (no "metadata: ..." prefix), because internal/api sends it to the client as the
+// Kafka error message; errors.Is still finds the sentinel and any error wrapped in the message.
+type opError struct {
+	kind error
+	err  error
+}
+
+func (e *opError) Error() string   { return e.err.Error() }
+func (e *opError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// errorf returns an error of the given kind; format may wrap a cause with %w.
+func errorf(kind error, format string, args ...any) error {
+	return &opError{kind: kind, err: fmt.Errorf(format, args...)}
+}
