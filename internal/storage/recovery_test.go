@@ -70,7 +70,7 @@ func TestRecovery(t *testing.T) {
 		name          string
 		recoveryPoint int64
 		damage        func(t *testing.T, f recoveryFixture)
-		wantEnd       int64                  // log end offset after recovery
+		wantEnd       int64                   // log end offset after recovery
 		wantDropped   func(batch int64) int64 // bytes dropped, given the batch size
 		wantSegments  int
 	}{

@@ -26,17 +26,24 @@ func (l *Log) TruncateTo(offset int64) error {
 	if offset >= l.logEndOffset.Load() {
 		return nil
 	}
-	if l.recoveryPoint.Load() > offset {
-		l.recoveryPoint.Store(offset)
+	segs := l.segs()
+	full := offset <= segs[0].baseOffset || offset < l.logStartOffset.Load()
+	i := floorSegment(segs, offset)
+	// The cut may land below offset (a straddling batch, a gap), so the recovery point goes
+	// down to the start of the segment being cut: recovery rescans it, never trusts past it.
+	safe := segs[i].baseOffset
+	if full {
+		safe = offset
+	}
+	if l.recoveryPoint.Load() > safe {
+		l.recoveryPoint.Store(safe)
 		if err := l.m.writeCheckpoints(); err != nil {
 			return err
 		}
 	}
-	segs := l.segs()
-	if offset <= segs[0].baseOffset || offset < l.logStartOffset.Load() {
+	if full {
 		return l.truncateFullyLocked(offset)
 	}
-	i := floorSegment(segs, offset)
 	for j := len(segs) - 1; j > i; j-- {
 		if err := segs[j].remove(); err != nil {
 			return l.goOffline(err)
