@@ -2,9 +2,12 @@ package api
 
 import (
 	"context"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/metadata"
 )
 
 // ApiVersions: v0–4
@@ -18,8 +21,9 @@ import (
 //     retries at a version both sides know.
 //   - v3+: ClientSoftwareName and ClientSoftwareVersion must match
 //     [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?, else INVALID_REQUEST.
-//   - v3+: supported and finalized features (KIP-584) from Env.Features;
-//     finalized levels of 0 are not listed, as Kafka does.
+//   - v3+: supported features (KIP-584) are this build's
+//     (metadata.SupportedFeatures); finalized levels come from the metadata
+//     Image, its offset as the epoch; levels of 0 are not listed, as Kafka does.
 //
 // Version notes:
 //   - v1: ThrottleMillis.
@@ -43,24 +47,38 @@ func handleApiVersions(_ context.Context, env *Env, req *Request) (Response, err
 		k.ApiKey, k.MinVersion, k.MaxVersion = a.Key, a.MinVersion, a.MaxVersion
 		resp.ApiKeys = append(resp.ApiKeys, k)
 	}
-	if r.Version >= 3 && env.Features != nil {
-		for _, f := range env.Features.SupportedFeatures() {
-			sf := kmsg.NewApiVersionsResponseSupportedFeature()
-			sf.Name, sf.MinVersion, sf.MaxVersion = f.Name, f.MinVersion, f.MaxVersion
-			resp.SupportedFeatures = append(resp.SupportedFeatures, sf)
-		}
-		epoch, levels := env.Features.FinalizedFeatures()
-		resp.FinalizedFeaturesEpoch = epoch
-		for _, f := range levels {
-			if f.Level == 0 {
-				continue
-			}
-			ff := kmsg.NewApiVersionsResponseFinalizedFeature()
-			ff.Name, ff.MinVersionLevel, ff.MaxVersionLevel = f.Name, f.Level, f.Level
-			resp.FinalizedFeatures = append(resp.FinalizedFeatures, ff)
-		}
+	if r.Version >= 3 {
+		appendFeatures(resp, env)
 	}
 	return Reply(resp), nil
+}
+
+// appendFeatures fills the supported and finalized features (KIP-584).
+func appendFeatures(resp *kmsg.ApiVersionsResponse, env *Env) {
+	for _, f := range metadata.SupportedFeatures() {
+		sf := kmsg.NewApiVersionsResponseSupportedFeature()
+		sf.Name, sf.MinVersion, sf.MaxVersion = f.Name, f.MinLevel, f.MaxLevel
+		resp.SupportedFeatures = append(resp.SupportedFeatures, sf)
+	}
+	if env.Metadata == nil {
+		return
+	}
+	img := env.Metadata.Image()
+	levels := img.Features()
+	names := make([]string, 0, len(levels))
+	for name := range levels {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if levels[name] == 0 {
+			continue
+		}
+		ff := kmsg.NewApiVersionsResponseFinalizedFeature()
+		ff.Name, ff.MinVersionLevel, ff.MaxVersionLevel = name, levels[name], levels[name]
+		resp.FinalizedFeatures = append(resp.FinalizedFeatures, ff)
+	}
+	resp.FinalizedFeaturesEpoch = img.Offset()
 }
 
 // UnsupportedVersionResponse returns Kafka's answer to a request whose key

@@ -2,13 +2,17 @@ package api
 
 import (
 	"log/slog"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/partition"
 )
 
 // Env is what handlers reach of the rest of the broker. The broker builds
 // one and hands it to the server; handlers treat it as read-only.
 //
-// Each field is a small interface declared here by the handlers that use it,
-// so a handler file states exactly what it needs. A handler file that needs
+// Each interface field is declared here by the handlers that use it, so a
+// handler file states exactly what it needs. A handler file that needs
 // another method adds it to the interface here (an additive change) rather
 // than reaching around Env.
 type Env struct {
@@ -16,29 +20,36 @@ type Env struct {
 	NodeID int32
 	// Logger is the handlers' logger; never nil once the broker built Env.
 	Logger *slog.Logger
-	// Features describes feature levels for ApiVersions.
-	Features FeatureSource
+	// StaticConfig is this broker's start-up configuration in canonical
+	// form (the STATIC_BROKER_CONFIG layer of config.Layers).
+	StaticConfig map[string]string
+	// Metadata is the node's view of the metadata log (*quorum.Quorum).
+	Metadata Metadata
+	// Partitions holds the partitions this node hosts.
+	Partitions *partition.Manager
+	// FetchSessions caches incremental fetch sessions (KIP-227).
+	FetchSessions *FetchSessions
+	// LogDir is the data directory partitions live in (DescribeLogDirs).
+	LogDir string
 }
 
-// FeatureSource reports the feature levels this node supports and the
-// levels the cluster has finalized (KIP-584). Metadata owns them.
-type FeatureSource interface {
-	// SupportedFeatures lists the features this node's software supports.
-	SupportedFeatures() []SupportedFeature
-	// FinalizedFeatures lists the cluster's finalized levels and the epoch
-	// (metadata offset) they were read at; levels of 0 are not listed.
-	FinalizedFeatures() (epoch int64, levels []FinalizedFeature)
+// Metadata is the latest applied metadata and who the controller is.
+type Metadata interface {
+	// Image is the latest applied Image; never nil.
+	Image() *metadata.Image
+	// Leader is the current controller (Raft leader), if known.
+	Leader() (id int32, ok bool)
 }
 
-// SupportedFeature is a feature name and the range of levels supported.
-type SupportedFeature struct {
-	Name       string
-	MinVersion int16
-	MaxVersion int16
+// BrokerConfig resolves this broker's effective configuration from its
+// static config and the dynamic broker configs in img.
+func (e *Env) BrokerConfig(img *metadata.Image) *config.Resolved {
+	perBroker, clusterDefault := img.DynamicConfigsFor(e.NodeID)
+	return config.ResolveBroker(config.Layers{DynamicBroker: perBroker, DynamicDefault: clusterDefault, Static: e.StaticConfig})
 }
 
-// FinalizedFeature is a feature name and the level the cluster runs at.
-type FinalizedFeature struct {
-	Name  string
-	Level int16
+// TopicConfig resolves a topic's effective configuration on this broker.
+func (e *Env) TopicConfig(img *metadata.Image, t *metadata.Topic) *config.Resolved {
+	perBroker, clusterDefault := img.DynamicConfigsFor(e.NodeID)
+	return config.ResolveTopic(config.Layers{Topic: t.Configs, DynamicBroker: perBroker, DynamicDefault: clusterDefault, Static: e.StaticConfig})
 }

@@ -5,13 +5,18 @@ import (
 	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/partition"
+	"github.com/sluicehq/sluice/internal/record"
+	"github.com/sluicehq/sluice/internal/storage"
 )
 
 // ErrorCode maps an error from the broker's packages to the Kafka error code
 // a client should see. nil maps to 0 (NONE). An error wrapping a *kerr.Error
 // keeps that code; errors this package does not know become
-// UNKNOWN_SERVER_ERROR, which clients treat as retriable-unknown, so
-// unmapped errors are bugs to fix here rather than silent successes.
+// UNKNOWN_SERVER_ERROR, so unmapped errors show up as bugs to fix here
+// rather than as silent successes.
 //
 // This is the one place Kafka error codes are chosen for sentinel errors of
 // other packages (STYLE: codes are chosen only in internal/api).
@@ -37,7 +42,63 @@ type errorMapping struct {
 	code *kerr.Error
 }
 
-// errorMappings is checked in order; more specific sentinels come first.
+// errorMappings is checked in order: an error may wrap several sentinels
+// (partition.ErrInvalidRecord wrapping record.ErrCorrupt), and the first
+// match wins, so more specific sentinels come first.
 var errorMappings = []errorMapping{
+	// partition
+	{partition.ErrNotLeader, kerr.NotLeaderForPartition},
+	{partition.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
+	{partition.ErrDeleted, kerr.UnknownTopicOrPartition},
+	{partition.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
+	{partition.ErrUnknownLeaderEpoch, kerr.UnknownLeaderEpoch},
+	{partition.ErrNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
+	{partition.ErrNotEnoughReplicas, kerr.NotEnoughReplicas},
+	{partition.ErrMessageTooLarge, kerr.MessageTooLarge},
+	{partition.ErrInvalidTimestamp, kerr.InvalidTimestamp},
+	{partition.ErrInvalidRecord, kerr.InvalidRecord},
+	{partition.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	// record
+	{record.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
+	{record.ErrTooLarge, kerr.InvalidRecord},
+	{record.ErrCorrupt, kerr.CorruptMessage},
+	// storage
+	{storage.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{storage.ErrRecordBatchTooLarge, kerr.RecordListTooLarge},
+	{storage.ErrInvalidAppend, kerr.CorruptMessage},
+	{storage.ErrTopicIDMismatch, kerr.InconsistentTopicID},
+	{storage.ErrLogDeleted, kerr.NotLeaderForPartition},
+	{storage.ErrClosed, kerr.NotLeaderForPartition},
+	{storage.ErrLogOffline, kerr.KafkaStorageError},
+	{storage.ErrCorruptLog, kerr.KafkaStorageError},
+	// metadata
+	{metadata.ErrNotController, kerr.NotController},
+	{metadata.ErrTopicExists, kerr.TopicAlreadyExists},
+	{metadata.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
+	{metadata.ErrUnknownTopicID, kerr.UnknownTopicID},
+	{metadata.ErrInvalidTopic, kerr.InvalidTopicException},
+	{metadata.ErrInvalidPartitions, kerr.InvalidPartitions},
+	{metadata.ErrInvalidReplicationFactor, kerr.InvalidReplicationFactor},
+	{metadata.ErrInvalidReplicaAssignment, kerr.InvalidReplicaAssignment},
+	{metadata.ErrInvalidConfig, kerr.InvalidConfig},
+	{metadata.ErrInvalidRequest, kerr.InvalidRequest},
+	{metadata.ErrTopicDeletionDisabled, kerr.TopicDeletionDisabled},
+	{metadata.ErrPolicyViolation, kerr.PolicyViolation},
+	{metadata.ErrInvalidUpdateVersion, kerr.InvalidUpdateVersion},
+	{metadata.ErrFeatureUpdateFailed, kerr.FeatureUpdateFailed},
+	{metadata.ErrBrokerIDNotRegistered, kerr.BrokerIDNotRegistered},
+	{metadata.ErrDuplicateBrokerRegister, kerr.DuplicateBrokerRegistration},
+	// the request's own context: the broker is shutting down or the wait ran out
 	{context.DeadlineExceeded, kerr.RequestTimedOut},
+	{context.Canceled, kerr.RequestTimedOut},
+}
+
+// ErrorMessage is the message to put in a response's error message field
+// (where the version has one): nil for no error, as Kafka leaves it null.
+func ErrorMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	return &s
 }

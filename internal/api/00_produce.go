@@ -1,0 +1,223 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/partition"
+)
+
+// Produce: v0–13
+//
+// Behavior:
+//   - Each partition's records are validated and appended by its leader
+//     (partition.Append); errors are per partition and reject all of that
+//     partition's records: UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by
+//     id in v13), NOT_LEADER_OR_FOLLOWER (with the current leader and its
+//     endpoint, KIP-951), CORRUPT_MESSAGE (bad CRC or framing),
+//     INVALID_RECORD (with per-record errors, KIP-467), MESSAGE_TOO_LARGE,
+//     UNSUPPORTED_FOR_MESSAGE_FORMAT (magic < 2), NOT_ENOUGH_REPLICAS.
+//   - acks=1 answers once appended; acks=-1 answers once the high watermark
+//     passes the records (NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR
+//     shrinks; REQUEST_TIMED_OUT after TimeoutMillis), waiting off the read
+//     loop; any other acks value is INVALID_REQUIRED_ACKS.
+//   - acks=0 sends no response; if any partition failed the connection is
+//     closed instead, as Kafka does, so the producer notices.
+//   - Partitions of one connection are appended in request order.
+//
+// Version notes:
+//   - v0–v2 carry magic 0/1 message sets in the field: answered
+//     UNSUPPORTED_FOR_MESSAGE_FORMAT (Sluice stores v2 batches only).
+//   - v2: LogAppendTime. v3: transactional id. v5: LogStartOffset.
+//   - v8: per-record errors and error message (KIP-467).
+//   - v9: flexible. v10: current leader and node endpoints (KIP-951).
+//   - v13: topics by id (KIP-516).
+
+func init() {
+	Register(API{Key: 0, MinVersion: 0, MaxVersion: 13, Handle: handleProduce})
+}
+
+// errProduceFailedAcks0 closes an acks=0 connection whose produce failed.
+var errProduceFailedAcks0 = errors.New("api: produce with acks=0 failed")
+
+// awaitingCommit is an acks=-1 partition whose records are appended but
+// not yet committed.
+type awaitingCommit struct {
+	p           *partition.Partition
+	end         int64 // committed once the high watermark reaches it
+	topic, part int   // index into the response
+}
+
+func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.ProduceRequest)
+	resp := r.ResponseKind().(*kmsg.ProduceResponse)
+	img := env.Metadata.Image()
+	leaders := leaderEndpoints{img: img, listener: req.Conn.Listener}
+	var waiting []awaitingCommit
+	failed := false
+	for ti, rt := range r.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		t, topicCode := produceTopic(img, r.Version, rt)
+		for pi, rp := range rt.Partitions {
+			sp, p, last := producePartition(env, t, topicCode, r.Acks, rp, &leaders)
+			if sp.ErrorCode != 0 {
+				failed = true
+			} else if r.Acks == -1 && last >= 0 {
+				waiting = append(waiting, awaitingCommit{p: p, end: last + 1, topic: ti, part: pi})
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if r.Acks == 0 {
+		if failed {
+			return Response{}, errProduceFailedAcks0
+		}
+		return Response{}, nil
+	}
+	resp.Brokers = leaders.produceEndpoints()
+	if allCommitted(resp, waiting) {
+		return Reply(resp), nil
+	}
+	timeout := time.Duration(r.TimeoutMillis) * time.Millisecond
+	return Response{Finish: func(ctx context.Context) (Response, error) {
+		awaitCommit(ctx, resp, waiting, timeout)
+		return Reply(resp), nil
+	}}, nil
+}
+
+// produceTopic resolves a produce topic by name, or by id in v13.
+func produceTopic(img *metadata.Image, version int16, rt kmsg.ProduceRequestTopic) (*metadata.Topic, int16) {
+	if version >= 13 {
+		if t, ok := img.TopicByID(metadata.TopicID(rt.TopicID)); ok {
+			return t, 0
+		}
+		return nil, kerr.UnknownTopicID.Code
+	}
+	if t, ok := img.Topic(rt.Topic); ok {
+		return t, 0
+	}
+	return nil, kerr.UnknownTopicOrPartition.Code
+}
+
+// producePartition appends one partition's records and fills its answer;
+// on success it also returns the partition and the last offset appended
+// (-1 when nothing was).
+func producePartition(env *Env, t *metadata.Topic, topicCode int16, acks int16, rp kmsg.ProduceRequestTopicPartition,
+	leaders *leaderEndpoints) (kmsg.ProduceResponseTopicPartition, *partition.Partition, int64) {
+	sp := kmsg.NewProduceResponseTopicPartition()
+	sp.Partition, sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = rp.Partition, -1, -1, -1
+	if acks != 0 && acks != 1 && acks != -1 {
+		sp.ErrorCode = kerr.InvalidRequiredAcks.Code
+		return sp, nil, -1
+	}
+	if topicCode != 0 {
+		sp.ErrorCode = topicCode
+		return sp, nil, -1
+	}
+	p, code := hostedPartition(env, t, rp.Partition)
+	if code != 0 {
+		sp.ErrorCode = code
+		if code == kerr.NotLeaderForPartition.Code {
+			sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = leaders.currentLeader(t, rp.Partition)
+		}
+		return sp, nil, -1
+	}
+	res, err := p.Append(rp.Records, acks)
+	if err != nil {
+		setProduceError(&sp, err)
+		if sp.ErrorCode == kerr.NotLeaderForPartition.Code {
+			sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = leaders.currentLeader(t, rp.Partition)
+		}
+		return sp, nil, -1
+	}
+	sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
+	return sp, p, res.LastOffset
+}
+
+// setProduceError fills a partition's error code, message and, for
+// invalid records, the per-record errors (KIP-467).
+func setProduceError(sp *kmsg.ProduceResponseTopicPartition, err error) {
+	sp.ErrorCode = ErrorCode(err)
+	sp.ErrorMessage = ErrorMessage(err)
+	var recErrs *partition.RecordErrors
+	if errors.As(err, &recErrs) {
+		for _, re := range recErrs.Records {
+			er := kmsg.NewProduceResponseTopicPartitionErrorRecord()
+			msg := re.Message
+			er.RelativeOffset, er.ErrorMessage = re.BatchIndex, &msg
+			sp.ErrorRecords = append(sp.ErrorRecords, er)
+		}
+	}
+}
+
+// allCommitted reports whether every awaited partition is already
+// committed, recording errors for those that cannot be.
+func allCommitted(resp *kmsg.ProduceResponse, waiting []awaitingCommit) bool {
+	all := true
+	for _, w := range waiting {
+		ok, err := w.p.Committed(w.end)
+		if err != nil {
+			setProduceError(&resp.Topics[w.topic].Partitions[w.part], err)
+			continue
+		}
+		all = all && ok
+	}
+	return all
+}
+
+// awaitCommit waits until every awaited partition is committed, failed, or
+// the timeout (or ctx) ends the wait; partitions still waiting then get
+// REQUEST_TIMED_OUT.
+func awaitCommit(ctx context.Context, resp *kmsg.ProduceResponse, waiting []awaitingCommit, timeout time.Duration) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	w := partition.NewWaiter()
+	done := make([]bool, len(waiting))
+	for {
+		remaining := 0
+		for i, a := range waiting {
+			if done[i] {
+				continue
+			}
+			a.p.Watch(w)
+			ok, err := a.p.Committed(a.end)
+			switch {
+			case err != nil:
+				setProduceError(&resp.Topics[a.topic].Partitions[a.part], err)
+				done[i] = true
+			case ok:
+				done[i] = true
+			default:
+				remaining++
+			}
+		}
+		if remaining == 0 {
+			break
+		}
+		select {
+		case <-w.C():
+			continue
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		for i, a := range waiting {
+			if !done[i] {
+				sp := &resp.Topics[a.topic].Partitions[a.part]
+				sp.ErrorCode = kerr.RequestTimedOut.Code
+				sp.ErrorMessage = ErrorMessage(fmt.Errorf("records appended at %d not committed in time", sp.BaseOffset))
+			}
+		}
+		break
+	}
+	for _, a := range waiting {
+		a.p.Unwatch(w)
+	}
+}

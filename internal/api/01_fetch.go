@@ -1,0 +1,410 @@
+package api
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/partition"
+	"github.com/sluicehq/sluice/internal/storage"
+)
+
+// Fetch: v4–18
+//
+// Behavior:
+//   - Partitions are read in request (or session) order from their leader,
+//     as file regions spliced into the response with sendfile, never copied.
+//     Each partition gets at most PartitionMaxBytes and the response at most
+//     MaxBytes, except that the first batch of the first partition with data
+//     is returned whole however large (KIP-74), so consumers always progress.
+//   - Consumers (replica id -1) read up to the high watermark
+//     (read_uncommitted) or the last stable offset (read_committed);
+//     followers (replica id >= 0) up to the log end offset, which also
+//     records their progress for the high watermark.
+//   - Long poll: with less than MinBytes available and MaxWaitMillis > 0, the
+//     request waits off the read loop until appends to its partitions bring
+//     MinBytes, the wait ends, or the connection closes — woken by the
+//     partitions' notifications, never by polling. Any partition error
+//     answers at once.
+//   - Fetch sessions (KIP-227): epoch 0 opens a session (full fetch), later
+//     epochs are incremental — only changed partitions are sent, only
+//     partitions whose fetch state changed are in the request, forgotten
+//     topics leave it — and epoch -1 closes it. Unknown session:
+//     FETCH_SESSION_ID_NOT_FOUND; wrong epoch: INVALID_FETCH_SESSION_EPOCH;
+//     switching between names and topic ids: FETCH_SESSION_TOPIC_ID_ERROR.
+//     The cache is bounded (FetchSessions); without room the fetch is
+//     answered sessionless (session id 0).
+//   - Per-partition errors: OFFSET_OUT_OF_RANGE (below the log start or
+//     above the log end offset; clients reset through ListOffsets),
+//     NOT_LEADER_OR_FOLLOWER (with the current leader, KIP-951),
+//     FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH (KIP-320),
+//     UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_ID (v13+). Offsets in an
+//     errored partition are -1, as Kafka sends them.
+//   - v12+ LastFetchedEpoch: a fetcher whose log diverged gets DivergingEpoch
+//     (the epoch and its end offset) instead of records.
+//   - No transactions yet: no aborted transactions, LSO = high watermark.
+//     PreferredReadReplica is -1 (no follower fetching yet).
+//
+// Version notes:
+//   - v4 is the oldest served: RecordBatch v2 only, isolation level, LSO.
+//   - v5: log start offset. v7: sessions. v9: current leader epoch.
+//   - v11: rack. v12: flexible, last fetched epoch, diverging epoch.
+//   - v13: topic ids. v15: replica state replaces replica id.
+//   - v16: node endpoints for leaders (KIP-951). v17–18: directory ids and
+//     follower high watermarks (ignored).
+
+func init() {
+	Register(API{Key: 1, MinVersion: 4, MaxVersion: 18, Handle: handleFetch})
+}
+
+// fetchTarget is one partition a fetch reads.
+type fetchTarget struct {
+	key                sessionKey
+	fetchOffset        int64
+	maxBytes           int32
+	currentLeaderEpoch int32
+	lastFetchedEpoch   int32
+	session            *sessionPartition // nil for sessionless fetches
+
+	// Filled by each read pass.
+	topic *metadata.Topic
+	part  *partition.Partition
+	code  int16
+	res   partition.ReadResult
+}
+
+func (t *fetchTarget) release() {
+	t.res.Records.Release()
+	t.res = partition.ReadResult{}
+}
+
+// fetch is one Fetch request in progress.
+type fetch struct {
+	env         *Env
+	req         *kmsg.FetchRequest
+	img         *metadata.Image
+	leaders     leaderEndpoints
+	targets     []*fetchTarget
+	session     *fetchSession // the session answered for, nil if none
+	incremental bool
+	replica     int32
+	maxBytes    int32
+}
+
+func handleFetch(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.FetchRequest)
+	img := env.Metadata.Image()
+	f := &fetch{env: env, req: r, img: img, leaders: leaderEndpoints{img: img, listener: req.Conn.Listener},
+		replica: r.ReplicaID, maxBytes: r.MaxBytes}
+	if r.Version >= 15 {
+		f.replica = r.ReplicaState.ID
+	}
+	if code := f.resolveSession(); code != 0 {
+		resp := r.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode, resp.SessionID = code, 0
+		return Reply(resp), nil
+	}
+	if f.readAll() || r.MaxWaitMillis <= 0 {
+		return f.respond(), nil
+	}
+	for _, t := range f.targets {
+		t.release()
+	}
+	maxWait := time.Duration(r.MaxWaitMillis) * time.Millisecond
+	return Response{Finish: func(ctx context.Context) (Response, error) {
+		f.longPoll(ctx, maxWait)
+		return f.respond(), nil
+	}}, nil
+}
+
+// keyOf is a requested topic's session key (partition unset).
+func (f *fetch) keyOf(rt kmsg.FetchRequestTopic) sessionKey {
+	if f.req.Version >= 13 {
+		return sessionKey{topicID: rt.TopicID}
+	}
+	return sessionKey{topic: rt.Topic}
+}
+
+// resolveSession sets up the fetch's targets from the request and its
+// session (KIP-227), returning a top-level error code for session errors.
+func (f *fetch) resolveSession() int16 {
+	r, sessions := f.req, f.env.FetchSessions
+	full := r.Version < 7 || r.SessionEpoch == initialSessionEpoch || r.SessionEpoch == finalSessionEpoch
+	if !full {
+		fs, code := sessions.incremental(r, f.keyOf)
+		if fs == nil {
+			return code // 0: the session emptied and closed; nothing to fetch
+		}
+		f.session, f.incremental = fs, true
+		fs.mu.Lock()
+		for _, sp := range fs.order {
+			f.targets = append(f.targets, &fetchTarget{key: sp.key, fetchOffset: sp.fetchOffset, maxBytes: sp.maxBytes,
+				currentLeaderEpoch: sp.currentLeaderEpoch, lastFetchedEpoch: sp.lastFetchedEpoch, session: sp})
+		}
+		fs.mu.Unlock()
+		return 0
+	}
+	if r.Version >= 7 && r.SessionID != 0 {
+		sessions.remove(r.SessionID) // a full fetch closes the session it names
+	}
+	var parts []*sessionPartition
+	for _, rt := range r.Topics {
+		base := f.keyOf(rt)
+		for i := range rt.Partitions {
+			k := base
+			k.partition = rt.Partitions[i].Partition
+			sp := newSessionPartition(k, &rt.Partitions[i])
+			parts = append(parts, sp)
+			f.targets = append(f.targets, &fetchTarget{key: k, fetchOffset: sp.fetchOffset, maxBytes: sp.maxBytes,
+				currentLeaderEpoch: sp.currentLeaderEpoch, lastFetchedEpoch: sp.lastFetchedEpoch, session: sp})
+		}
+	}
+	if r.Version >= 7 && r.SessionEpoch == initialSessionEpoch && len(parts) > 0 {
+		f.session = sessions.create(parts, r.Version >= 13)
+	}
+	if f.session == nil {
+		for _, t := range f.targets {
+			t.session = nil
+		}
+	}
+	return 0
+}
+
+// readAll reads every target once, in order, within the byte limits. It
+// reports whether the fetch should be answered now: MinBytes are there, or
+// a partition has an error or a diverging epoch.
+func (f *fetch) readAll() bool {
+	var total int64
+	remaining := int64(f.maxBytes)
+	answerNow := len(f.targets) == 0
+	for _, t := range f.targets {
+		n, stop := f.readTarget(t, total == 0, remaining)
+		total += n
+		remaining -= n
+		answerNow = answerNow || stop
+	}
+	return answerNow || total >= int64(f.req.MinBytes)
+}
+
+// readTarget reads one partition; it returns the bytes read and whether
+// the partition must be answered at once (an error or a divergence).
+func (f *fetch) readTarget(t *fetchTarget, first bool, remaining int64) (int64, bool) {
+	t.release()
+	t.code, t.topic, t.part = 0, nil, nil
+	if f.req.Version >= 13 {
+		t.topic, _ = f.img.TopicByID(metadata.TopicID(t.key.topicID))
+		if t.topic == nil {
+			t.code = kerr.UnknownTopicID.Code
+		}
+	} else if t.topic, _ = f.img.Topic(t.key.topic); t.topic == nil {
+		t.code = kerr.UnknownTopicOrPartition.Code
+	}
+	if t.code == 0 {
+		t.part, t.code = hostedPartition(f.env, t.topic, t.key.partition)
+	}
+	if t.code != 0 {
+		return 0, true
+	}
+	limit := min(int64(max(t.maxBytes, 0)), max(remaining, 0))
+	res, err := t.part.Read(t.fetchOffset, partition.ReadOptions{
+		MaxBytes:           int32(limit),
+		MinOneBatch:        first,
+		Isolation:          partition.Isolation(f.req.IsolationLevel),
+		CurrentLeaderEpoch: epochOrNone(t.currentLeaderEpoch),
+		LastFetchedEpoch:   epochOrNone(t.lastFetchedEpoch),
+		Replica:            f.replica,
+	})
+	if err != nil {
+		t.code = ErrorCode(err)
+		return 0, true
+	}
+	t.res = res
+	return res.Records.Bytes(), res.Diverging
+}
+
+func epochOrNone(e int32) int32 {
+	if e < 0 {
+		return partition.NoLeaderEpoch
+	}
+	return e
+}
+
+// longPoll waits until a read finds enough to answer, maxWait passes or
+// ctx ends; the targets then hold the last read.
+func (f *fetch) longPoll(ctx context.Context, maxWait time.Duration) {
+	timer := time.NewTimer(maxWait)
+	defer timer.Stop()
+	w := partition.NewWaiter()
+	defer func() {
+		for _, t := range f.targets {
+			if t.part != nil {
+				t.part.Unwatch(w)
+			}
+		}
+	}()
+	for {
+		// Watch before reading so an append between the read and the
+		// wait still wakes us.
+		for _, t := range f.targets {
+			if t.part != nil {
+				t.part.Watch(w)
+			}
+		}
+		if f.readAll() {
+			return
+		}
+		for _, t := range f.targets {
+			if t.part != nil {
+				t.part.Watch(w) // partitions resolved only now
+			}
+		}
+		select {
+		case <-w.C():
+		case <-timer.C:
+			f.readAll()
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// respond builds the response from the targets' last reads: every target
+// for full fetches, the changed ones for incremental fetches.
+func (f *fetch) respond() Response {
+	resp := f.req.ResponseKind().(*kmsg.FetchResponse)
+	var out Response
+	var included []*fetchTarget
+	if f.session != nil {
+		resp.SessionID = f.session.id
+		f.session.mu.Lock()
+		defer f.session.mu.Unlock()
+	}
+	var current *kmsg.FetchResponseTopic
+	for _, t := range f.targets {
+		rp, ok := f.partitionResponse(t)
+		if !ok {
+			t.release()
+			continue
+		}
+		if n := t.res.Records.Bytes(); n > 0 {
+			sp := NewSplice(regionSet(t.res.Records.Regions))
+			rp.RecordBatches = sp.Placeholder
+			out.Splices = append(out.Splices, sp)
+		}
+		if current == nil || current.Topic != t.key.topic || current.TopicID != t.key.topicID {
+			resp.Topics = append(resp.Topics, kmsg.NewFetchResponseTopic())
+			current = &resp.Topics[len(resp.Topics)-1]
+			current.Topic, current.TopicID = t.key.topic, t.key.topicID
+			if t.topic != nil {
+				current.Topic, current.TopicID = t.topic.Name, t.topic.ID
+			}
+		}
+		current.Partitions = append(current.Partitions, rp)
+		included = append(included, t)
+	}
+	if f.session != nil {
+		f.session.rotateLocked(included)
+	}
+	if f.req.Version >= 16 {
+		resp.Brokers = f.leaders.fetchEndpoints()
+	}
+	out.Msg = resp
+	out.Release = func() {
+		for _, t := range included {
+			t.release()
+		}
+	}
+	return out
+}
+
+// partitionResponse builds one partition's answer and reports whether it
+// goes into the response (incremental fetches skip unchanged partitions).
+// It records what was sent in the session.
+func (f *fetch) partitionResponse(t *fetchTarget) (kmsg.FetchResponseTopicPartition, bool) {
+	rp := kmsg.NewFetchResponseTopicPartition()
+	rp.Partition, rp.ErrorCode = t.key.partition, t.code
+	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
+	if t.code == 0 {
+		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = t.res.HighWatermark, t.res.LastStableOffset, t.res.LogStartOffset
+		if t.res.Diverging {
+			rp.DivergingEpoch.Epoch, rp.DivergingEpoch.EndOffset = t.res.DivergingEpoch, t.res.DivergingEndOffset
+		}
+	}
+	if t.code == kerr.NotLeaderForPartition.Code || t.code == kerr.FencedLeaderEpoch.Code {
+		rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = f.leaders.currentLeader(t.topic, t.key.partition)
+	}
+	if f.req.IsolationLevel == 1 {
+		rp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+	}
+	rp.RecordBatches = []byte{}
+	sp := t.session
+	if sp == nil {
+		return rp, true
+	}
+	changed := t.code != 0 || t.res.Diverging || t.res.Records.Bytes() > 0 ||
+		rp.HighWatermark != sp.sentHighWatermark || rp.LastStableOffset != sp.sentLastStableOffset ||
+		rp.LogStartOffset != sp.sentLogStartOffset
+	if f.incremental && !changed {
+		return rp, false
+	}
+	sp.sentHighWatermark, sp.sentLastStableOffset, sp.sentLogStartOffset = rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset
+	return rp, true
+}
+
+// rotateLocked moves partitions that returned records to the end of the
+// session's order, so the next fetch's byte budget goes to the others first.
+func (fs *fetchSession) rotateLocked(included []*fetchTarget) {
+	var moved []*sessionPartition
+	for _, t := range included {
+		if t.session != nil && t.res.Records.Bytes() > 0 {
+			if _, ok := fs.byKey[t.session.key]; ok {
+				moved = append(moved, t.session)
+			}
+		}
+	}
+	if len(moved) == 0 {
+		return
+	}
+	kept := fs.order[:0]
+	for _, sp := range fs.order {
+		isMoved := false
+		for _, m := range moved {
+			if m == sp {
+				isMoved = true
+				break
+			}
+		}
+		if !isMoved {
+			kept = append(kept, sp)
+		}
+	}
+	fs.order = append(kept, moved...)
+}
+
+// regionSet is one partition's record regions, written one after another.
+type regionSet []storage.Region
+
+func (rs regionSet) Len() int64 {
+	var n int64
+	for _, r := range rs {
+		n += r.Len()
+	}
+	return n
+}
+
+func (rs regionSet) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for _, r := range rs {
+		n, err := r.WriteTo(w)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}

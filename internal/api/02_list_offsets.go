@@ -1,0 +1,86 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/partition"
+)
+
+// ListOffsets: v1–11
+//
+// Behavior:
+//   - Per partition, answered by its leader: -2 earliest (log start offset),
+//     -1 latest (high watermark, or last stable offset for read_committed),
+//     -3 the record with the largest timestamp (KIP-734), -4 earliest local
+//     (the log start offset: every segment is local), -5 latest tiered (none:
+//     offset -1), any other timestamp: the first record at or after it, or
+//     offset -1 if none. Only committed records are found.
+//   - The returned leader epoch is the epoch the record at the offset was
+//     written in (v4+), so clients can validate positions (KIP-320).
+//   - CurrentLeaderEpoch, when given, must be current: FENCED_LEADER_EPOCH /
+//     UNKNOWN_LEADER_EPOCH otherwise. A partition listed twice is
+//     INVALID_REQUEST, as in Kafka.
+//
+// Version notes:
+//   - v0 (old-style offset lists) is not served; v1 is the oldest.
+//   - v2: isolation level. v4: leader epochs. v6: flexible.
+//   - v7: -3 max timestamp. v8: -4 earliest local. v9: -5 latest tiered.
+//   - v10: timeout (for tiered storage; nothing here waits).
+
+func init() {
+	Register(API{Key: 2, MinVersion: 1, MaxVersion: 11, Handle: handleListOffsets})
+}
+
+func handleListOffsets(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.ListOffsetsRequest)
+	resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
+	img := env.Metadata.Image()
+	isolation := partition.Isolation(r.IsolationLevel)
+	type key struct {
+		topic string
+		part  int32
+	}
+	seen := make(map[key]int)
+	for _, rt := range r.Topics {
+		for _, rp := range rt.Partitions {
+			seen[key{rt.Topic, rp.Partition}]++
+		}
+	}
+	for _, rt := range r.Topics {
+		st := kmsg.NewListOffsetsResponseTopic()
+		st.Topic = rt.Topic
+		t, topicOK := img.Topic(rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewListOffsetsResponseTopicPartition()
+			sp.Partition, sp.Timestamp, sp.Offset, sp.LeaderEpoch = rp.Partition, -1, -1, -1
+			switch {
+			case seen[key{rt.Topic, rp.Partition}] > 1:
+				sp.ErrorCode = kerr.InvalidRequest.Code
+			case !topicOK:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			default:
+				p, code := hostedPartition(env, t, rp.Partition)
+				if code != 0 {
+					sp.ErrorCode = code
+					break
+				}
+				epoch := rp.CurrentLeaderEpoch
+				if r.Version < 4 {
+					epoch = partition.NoLeaderEpoch
+				}
+				res, err := p.ListOffset(rp.Timestamp, isolation, epoch)
+				if err != nil {
+					sp.ErrorCode = ErrorCode(err)
+					break
+				}
+				sp.Offset, sp.Timestamp, sp.LeaderEpoch = res.Offset, res.Timestamp, res.LeaderEpoch
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return Reply(resp), nil
+}

@@ -1,0 +1,67 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/partition"
+)
+
+// OffsetForLeaderEpoch: v2–4
+//
+// Behavior:
+//   - Per partition, by its leader: for the requested LeaderEpoch, the
+//     largest epoch at most it that the log knows and the offset where the
+//     next epoch began (the log end offset for the current epoch), from the
+//     leader epoch cache. Unknown: epoch -1, offset -1 (KIP-101, KIP-279).
+//     Consumers use it to detect truncation (KIP-320), followers to find
+//     where to truncate.
+//   - CurrentLeaderEpoch, when given (not -1), must be current:
+//     FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH otherwise.
+//
+// Version notes:
+//   - v2: CurrentLeaderEpoch. v3: ReplicaID. v4: flexible.
+
+func init() {
+	Register(API{Key: 23, MinVersion: 2, MaxVersion: 4, Handle: handleOffsetForLeaderEpoch})
+}
+
+func handleOffsetForLeaderEpoch(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.OffsetForLeaderEpochRequest)
+	resp := r.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	img := env.Metadata.Image()
+	for _, rt := range r.Topics {
+		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
+		st.Topic = rt.Topic
+		t, topicOK := img.Topic(rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+			sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, -1, -1
+			if !topicOK {
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			p, code := hostedPartition(env, t, rp.Partition)
+			if code != 0 {
+				sp.ErrorCode = code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			current := rp.CurrentLeaderEpoch
+			if current < 0 {
+				current = partition.NoLeaderEpoch
+			}
+			epoch, end, err := p.EndOffsetForEpoch(rp.LeaderEpoch, current)
+			sp.ErrorCode = ErrorCode(err)
+			if err == nil {
+				sp.LeaderEpoch, sp.EndOffset = epoch, end
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return Reply(resp), nil
+}

@@ -1,0 +1,50 @@
+package partition
+
+import (
+	"math"
+	"slices"
+
+	"github.com/sluicehq/sluice/internal/config"
+)
+
+// Config is the part of a topic's configuration the partition leader
+// enforces on produce. Start from DefaultConfig or FromResolved.
+type Config struct {
+	// MaxMessageBytes bounds one record batch (max.message.bytes).
+	MaxMessageBytes int32
+	// MinInsyncReplicas is the ISR size acks=all requires (min.insync.replicas).
+	MinInsyncReplicas int
+	// Compacted reports cleanup.policy includes compact: records need keys.
+	Compacted bool
+	// LogAppendTime reports message.timestamp.type=LogAppendTime: the
+	// broker stamps batches with its clock.
+	LogAppendTime bool
+	// TimestampBeforeMaxMs and TimestampAfterMaxMs bound how far a CreateTime
+	// timestamp may lie behind or ahead of the broker's clock
+	// (message.timestamp.before.max.ms, message.timestamp.after.max.ms).
+	TimestampBeforeMaxMs int64
+	TimestampAfterMaxMs  int64
+}
+
+// DefaultConfig is Kafka's defaults.
+func DefaultConfig() Config {
+	return Config{
+		MaxMessageBytes:      1048588,
+		MinInsyncReplicas:    1,
+		TimestampBeforeMaxMs: math.MaxInt64,
+		TimestampAfterMaxMs:  3600000,
+	}
+}
+
+// FromResolved reads the partition's settings from a topic's effective
+// configuration.
+func FromResolved(r *config.Resolved) Config {
+	return Config{
+		MaxMessageBytes:      r.Int(config.MaxMessageBytes),
+		MinInsyncReplicas:    int(r.Int(config.MinInsyncReplicas)),
+		Compacted:            slices.Contains(r.List(config.CleanupPolicy), config.CleanupPolicyCompact),
+		LogAppendTime:        r.String(config.MessageTimestampType) == config.TimestampLogAppendTime,
+		TimestampBeforeMaxMs: r.Int64(config.MessageTimestampBeforeMaxMs),
+		TimestampAfterMaxMs:  r.Int64(config.MessageTimestampAfterMaxMs),
+	}
+}

@@ -1,0 +1,41 @@
+// Package partition is one hosted partition's state over its storage log:
+// leader epoch, replica set and ISR, follower progress, the high watermark
+// and last stable offset, produce validation, and the notifications fetch
+// long polls and acks=all wait on. A Manager holds the partitions of this
+// node; the broker creates, updates and deletes them as metadata changes.
+//
+// # Invariants
+//
+//   - Only the leader appends (Append) and serves consumer reads (Read,
+//     ListOffset, EndOffsetForEpoch, DeleteRecordsBefore); elsewhere they
+//     fail with ErrNotLeader. A request's current leader epoch, when given,
+//     must match (ErrFencedLeaderEpoch / ErrUnknownLeaderEpoch, KIP-320).
+//   - The high watermark is the smallest log end offset over the ISR (the
+//     leader's from its log, followers' from their fetches) and never moves
+//     back. With the leader alone in the ISR it follows the log end offset.
+//     The last stable offset equals it until transactions exist.
+//   - Produced records are validated before anything is appended, in
+//     Kafka's order: framing and magic (record.ErrUnsupportedMagic), size
+//     against max.message.bytes (ErrMessageTooLarge), CRC32C
+//     (record.ErrCorrupt), Kafka's rules for client batches and every
+//     record's framing (ErrInvalidRecord), then per-record keys on compacted
+//     topics and timestamps (*RecordErrors, KIP-467). A failure rejects all
+//     of the partition's records. Record bytes are never copied.
+//   - Every change a waiter could wait for (append, high watermark, state,
+//     deletion) wakes the partition's watchers; nothing polls on a timer.
+//
+// # Example
+//
+//	p, _ := manager.Create(tp, topicID, logCfg, partition.DefaultConfig())
+//	_ = p.SetState(partition.State{Leader: nodeID, LeaderEpoch: 0, Replicas: []int32{nodeID}, ISR: []int32{nodeID}})
+//	res, err := p.Append(records, -1)           // acks=all
+//	w := partition.NewWaiter()
+//	for {
+//		p.Watch(w)
+//		if ok, err := p.Committed(res.LastOffset + 1); ok || err != nil {
+//			p.Unwatch(w)
+//			break
+//		}
+//		<-w.C()
+//	}
+package partition

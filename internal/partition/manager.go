@@ -1,0 +1,122 @@
+package partition
+
+import (
+	"cmp"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/storage"
+)
+
+// TopicPartition names a partition.
+type TopicPartition = storage.TopicPartition
+
+// ManagerOptions configure a Manager.
+type ManagerOptions struct {
+	NodeID  int32
+	Storage *storage.Manager
+	Logger  *slog.Logger     // nil discards
+	Now     func() time.Time // nil: time.Now
+}
+
+// Manager holds the partitions hosted on this node. The broker tells it what
+// to host as metadata changes (Create, Delete, Partition.SetState,
+// Partition.SetConfig); handlers look partitions up.
+//
+// Concurrency: mu guards the map; a *Partition is safe for concurrent use
+// on its own. Lookups take the read lock only.
+type Manager struct {
+	nodeID  int32
+	storage *storage.Manager
+	logger  *slog.Logger
+	now     func() time.Time
+
+	mu struct {
+		sync.RWMutex
+		partitions map[TopicPartition]*Partition
+	}
+}
+
+// NewManager returns a Manager with no partitions.
+func NewManager(opts ManagerOptions) *Manager {
+	m := &Manager{nodeID: opts.NodeID, storage: opts.Storage, logger: opts.Logger, now: opts.Now}
+	if m.logger == nil {
+		m.logger = slog.New(slog.DiscardHandler)
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	m.mu.partitions = make(map[TopicPartition]*Partition)
+	return m
+}
+
+// NodeID is the id of the node whose partitions these are.
+func (m *Manager) NodeID() int32 { return m.nodeID }
+
+// Partition returns the hosted partition.
+func (m *Manager) Partition(topic string, partition int32) (*Partition, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	p, ok := m.mu.partitions[TopicPartition{Topic: topic, Partition: partition}]
+	return p, ok
+}
+
+// Partitions returns every hosted partition, ordered by topic and partition.
+func (m *Manager) Partitions() []*Partition {
+	m.mu.RLock()
+	out := make([]*Partition, 0, len(m.mu.partitions))
+	for _, p := range m.mu.partitions {
+		out = append(out, p)
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Partition) int {
+		if c := cmp.Compare(a.topic, b.topic); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.index, b.index)
+	})
+	return out
+}
+
+// Create hosts a partition: it opens or creates its log and returns the
+// partition with no replica state yet (SetState makes it leader or
+// follower). Creating a partition already hosted with the same topic id
+// returns it unchanged.
+func (m *Manager) Create(tp TopicPartition, topicID [16]byte, logCfg storage.LogConfig, cfg Config) (*Partition, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p, ok := m.mu.partitions[tp]; ok {
+		if p.topicID != topicID {
+			return nil, fmt.Errorf("partition %s-%d: hosted with another topic id: %w", tp.Topic, tp.Partition, storage.ErrTopicIDMismatch)
+		}
+		return p, nil
+	}
+	log, err := m.storage.CreateLog(tp, topicID, logCfg)
+	if err != nil {
+		return nil, fmt.Errorf("partition %s-%d: %w", tp.Topic, tp.Partition, err)
+	}
+	p := newPartition(tp.Topic, topicID, tp.Partition, m.nodeID, log, cfg,
+		m.logger.With("topic", tp.Topic, "partition", tp.Partition), m.now)
+	m.mu.partitions[tp] = p
+	return p, nil
+}
+
+// Delete stops hosting a partition and deletes its log. Waiters on it are
+// woken and calls on it fail with ErrDeleted.
+func (m *Manager) Delete(tp TopicPartition) error {
+	m.mu.Lock()
+	p, ok := m.mu.partitions[tp]
+	delete(m.mu.partitions, tp)
+	m.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	p.markDeleted()
+	if err := m.storage.DeleteLog(tp); err != nil {
+		return fmt.Errorf("partition %s-%d: delete log: %w", tp.Topic, tp.Partition, err)
+	}
+	return nil
+}

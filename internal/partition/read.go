@@ -1,0 +1,106 @@
+package partition
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sluicehq/sluice/internal/storage"
+)
+
+// ReadOptions shape a read.
+type ReadOptions struct {
+	MaxBytes int32
+	// MinOneBatch returns the first batch even when it exceeds MaxBytes, as
+	// Kafka does for the first partition of a fetch with data.
+	MinOneBatch bool
+	Isolation   Isolation
+	// CurrentLeaderEpoch is the epoch the client believes current, or
+	// NoLeaderEpoch (KIP-320).
+	CurrentLeaderEpoch int32
+	// LastFetchedEpoch is the epoch of the last batch the fetcher holds, or
+	// NoLeaderEpoch; when given, a log that diverged from it since is
+	// reported (DivergingEpoch) instead of records (KIP-595 fetch).
+	LastFetchedEpoch int32
+	// Replica is the fetching follower's node id, or -1 for consumers.
+	// Followers read up to the log end offset, consumers up to the high
+	// watermark (or last stable offset).
+	Replica int32
+}
+
+// ReadResult is what a fetch returns for one partition. Records holds file
+// regions; the caller sends them and then calls Records.Release.
+type ReadResult struct {
+	Records          storage.ReadResult
+	HighWatermark    int64
+	LastStableOffset int64
+	LogStartOffset   int64
+	LogEndOffset     int64
+	// Diverging is set when LastFetchedEpoch shows the fetcher's log
+	// diverged: it should truncate to DivergingEndOffset of DivergingEpoch.
+	Diverging          bool
+	DivergingEpoch     int32
+	DivergingEndOffset int64
+}
+
+// Read returns record batches from offset on as file regions, never
+// copies. Offsets between the visible end (high watermark or last stable
+// offset) and the log end offset give an empty result; offsets outside
+// [log start, log end] give ErrOffsetOutOfRange, with the offsets filled in
+// so the client can reset.
+func (p *Partition) Read(offset int64, opts ReadOptions) (ReadResult, error) {
+	p.mu.Lock()
+	res := ReadResult{HighWatermark: p.mu.highWatermark, LastStableOffset: p.mu.highWatermark}
+	err := p.readableLocked(opts.CurrentLeaderEpoch)
+	p.mu.Unlock()
+	res.LogStartOffset, res.LogEndOffset = p.log.LogStartOffset(), p.log.LogEndOffset()
+	if err != nil {
+		return res, err
+	}
+	if opts.LastFetchedEpoch >= 0 {
+		epoch, end := p.log.LeaderEpochs().EndOffsetFor(opts.LastFetchedEpoch, res.LogEndOffset)
+		if epoch < opts.LastFetchedEpoch || end < offset {
+			res.Diverging, res.DivergingEpoch, res.DivergingEndOffset = true, epoch, end
+			return res, nil
+		}
+	}
+	maxOffset := res.HighWatermark
+	switch {
+	case opts.Replica >= 0:
+		maxOffset = res.LogEndOffset
+	case opts.Isolation == ReadCommitted:
+		maxOffset = res.LastStableOffset
+	}
+	rr, err := p.log.Read(offset, opts.MaxBytes, maxOffset, opts.MinOneBatch)
+	res.LogStartOffset, res.LogEndOffset = rr.LogStartOffset, rr.LogEndOffset
+	if err != nil {
+		if errors.Is(err, storage.ErrOffsetOutOfRange) {
+			return res, fmt.Errorf("%s-%d: %w: %w", p.topic, p.index, ErrOffsetOutOfRange, err)
+		}
+		return res, fmt.Errorf("%s-%d: read at %d: %w", p.topic, p.index, offset, err)
+	}
+	res.Records = rr
+	if opts.Replica >= 0 {
+		if err := p.UpdateFollowerFetch(opts.Replica, offset); err != nil {
+			rr.Release()
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// readableLocked checks that this node may serve reads: it leads the
+// partition and the request's leader epoch is current.
+func (p *Partition) readableLocked(currentLeaderEpoch int32) error {
+	switch {
+	case p.mu.deleted:
+		return fmt.Errorf("%s-%d: %w", p.topic, p.index, ErrDeleted)
+	case !p.mu.isLeader:
+		return fmt.Errorf("%s-%d: %w", p.topic, p.index, ErrNotLeader)
+	}
+	return p.checkEpochLocked(currentLeaderEpoch)
+}
+
+// visibleEndLocked is the end of what consumers at an isolation level may
+// read: the high watermark, or the last stable offset for read_committed —
+// the same offset until transactions exist.
+func (p *Partition) visibleEndLocked(Isolation) int64 { return p.mu.highWatermark }
