@@ -1,0 +1,284 @@
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sluicehq/sluice/internal/api"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/httpapi"
+	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/partition"
+	"github.com/sluicehq/sluice/internal/quorum"
+	"github.com/sluicehq/sluice/internal/server"
+	"github.com/sluicehq/sluice/internal/storage"
+	"github.com/sluicehq/sluice/internal/vfs"
+)
+
+// Config is what a broker process is started with.
+type Config struct {
+	NodeID int32
+	// DataDir holds partition logs and, in __cluster_metadata, the metadata quorum's Raft log.
+	DataDir string
+	// KafkaAddr is the Kafka listener (host:port; port 0 picks one).
+	KafkaAddr string
+	// AdvertisedAddr is the host:port clients are told to use; empty means the bound KafkaAddr.
+	AdvertisedAddr string
+	// HTTPAddr is the metrics and health listener; empty disables it.
+	HTTPAddr string
+	// ControllerAddr is the metadata quorum's Raft listener.
+	ControllerAddr string
+	// Peers are the other quorum voters as id@host:port; none makes a one-voter quorum.
+	Peers []string
+	// Overrides are static broker configs under Kafka's names (log.retention.ms, ...).
+	Overrides map[string]string
+	Logger    *slog.Logger
+	// FS is the file system for partition logs; nil means the real one.
+	FS vfs.FS
+}
+
+// Broker is a running Sluice node.
+type Broker struct {
+	cfg      Config
+	logger   *slog.Logger
+	static   map[string]string // validated static broker configs, canonical form
+	registry *prometheus.Registry
+
+	quorum     *quorum.Quorum
+	controller *metadata.Controller
+	storage    *storage.Manager
+	partitions *partition.Manager
+	server     *server.Server
+	listener   net.Listener
+	http       *httpapi.Server
+
+	unsubscribe func()
+	serveDone   chan error
+	ready       atomic.Bool
+	closeOnce   sync.Once
+	closeErr    error
+}
+
+// Start builds and starts a broker; on error everything already started is stopped again.
+func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.FS == nil {
+		cfg.FS = vfs.OS
+	}
+	static, err := config.ValidateBrokerStatic(cfg.Overrides)
+	if err != nil {
+		return nil, fmt.Errorf("broker configs: %w", err)
+	}
+	b := &Broker{cfg: cfg, logger: cfg.Logger, static: static, registry: prometheus.NewRegistry(), serveDone: make(chan error, 1)}
+	b.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
+	brokerCfg := config.ResolveBroker(config.Layers{Static: static})
+
+	if err := b.openQuorum(ctx, brokerCfg); err != nil {
+		return nil, err
+	}
+	if err := b.openStorage(brokerCfg); err != nil {
+		return nil, err
+	}
+	b.partitions = partition.NewManager(partition.ManagerOptions{NodeID: cfg.NodeID, Storage: b.storage, Logger: b.logger})
+	b.dropOrphanLogs(b.quorum.Image())
+	b.unsubscribe = b.quorum.Subscribe(b.reconcile)
+
+	if err := b.listen(brokerCfg); err != nil {
+		return nil, err
+	}
+	if err := b.register(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.HTTPAddr != "" {
+		if b.http, err = httpapi.Start(httpapi.Options{Addr: cfg.HTTPAddr, Gatherer: b.registry, Ready: b.Ready, Logger: b.logger}); err != nil {
+			return nil, err
+		}
+	}
+	b.ready.Store(true)
+	return b, nil
+}
+
+func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) error {
+	q, err := quorum.Open(quorum.Options{
+		NodeID:          b.cfg.NodeID,
+		Dir:             filepath.Join(b.cfg.DataDir, "__cluster_metadata"),
+		ControllerAddr:  b.cfg.ControllerAddr,
+		Peers:           b.cfg.Peers,
+		ElectionTimeout: time.Duration(brokerCfg.Int64(config.ControllerQuorumElectionTimeoutMs)) * time.Millisecond,
+		Logger:          b.logger,
+	})
+	if err != nil {
+		return fmt.Errorf("metadata quorum: %w", err)
+	}
+	b.quorum = q
+	if err := q.WaitReady(ctx); err != nil {
+		return fmt.Errorf("metadata quorum: %w", err)
+	}
+	b.controller = metadata.NewController(q, metadata.ControllerOptions{NodeID: b.cfg.NodeID, StaticConfig: b.static, Logger: b.logger})
+	return nil
+}
+
+func (b *Broker) openStorage(brokerCfg *config.Resolved) error {
+	defaults := logConfig(config.ResolveTopic(config.Layers{Static: b.static}))
+	m, err := storage.Open(storage.Options{
+		FS:                     b.cfg.FS,
+		Dir:                    b.cfg.DataDir,
+		Logger:                 b.logger,
+		Metrics:                storage.NewMetrics(b.registry),
+		GroupCommit:            brokerCfg.Bool(config.SluiceGroupCommit),
+		DefaultConfig:          &defaults,
+		RetentionCheckInterval: time.Duration(brokerCfg.Int64(config.LogRetentionCheckIntervalMs)) * time.Millisecond,
+		CheckpointInterval:     time.Duration(brokerCfg.Int64(config.LogFlushOffsetCheckpointIntervalMs)) * time.Millisecond,
+	})
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	b.storage = m
+	return nil
+}
+
+func (b *Broker) listen(brokerCfg *config.Resolved) error {
+	ln, err := net.Listen("tcp", b.cfg.KafkaAddr)
+	if err != nil {
+		return fmt.Errorf("kafka listener: %w", err)
+	}
+	b.listener = ln
+	if b.cfg.AdvertisedAddr == "" {
+		b.cfg.AdvertisedAddr = ln.Addr().String()
+	}
+	env := &api.Env{
+		NodeID:        b.cfg.NodeID,
+		Logger:        b.logger,
+		StaticConfig:  b.static,
+		Metadata:      b.quorum,
+		Partitions:    b.partitions,
+		FetchSessions: api.NewFetchSessions(1000),
+		LogDir:        b.cfg.DataDir,
+	}
+	srv, err := server.New(server.Config{
+		Env:             env,
+		Logger:          b.logger,
+		MaxRequestBytes: brokerCfg.Int(config.SocketRequestMaxBytes),
+		IdleTimeout:     time.Duration(brokerCfg.Int64(config.ConnectionsMaxIdleMs)) * time.Millisecond,
+	})
+	if err != nil {
+		return err
+	}
+	b.server = srv
+	go func() { b.serveDone <- srv.Serve(ln) }()
+	return nil
+}
+
+// register records this broker and its advertised endpoint in the metadata log, retrying while
+// the quorum elects a leader.
+func (b *Broker) register(ctx context.Context) error {
+	host, portText, err := net.SplitHostPort(b.cfg.AdvertisedAddr)
+	if err != nil {
+		return fmt.Errorf("advertised address %q: %w", b.cfg.AdvertisedAddr, err)
+	}
+	port, err := strconv.ParseInt(portText, 10, 32)
+	if err != nil {
+		return fmt.Errorf("advertised address %q: bad port", b.cfg.AdvertisedAddr)
+	}
+	reg := metadata.BrokerRegistration{ID: b.cfg.NodeID, Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: host, Port: int32(port)}}}
+	rand.Read(reg.Incarnation[:])
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, err := b.controller.RegisterBroker(ctx, reg)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, metadata.ErrNotController) || ctx.Err() != nil {
+			return fmt.Errorf("register broker %d: %w", b.cfg.NodeID, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("register broker %d: %w", b.cfg.NodeID, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Ready reports whether the broker serves clients: nil once Start has finished.
+func (b *Broker) Ready() error {
+	if !b.ready.Load() {
+		return errors.New("starting")
+	}
+	return nil
+}
+
+// KafkaAddr is the address the Kafka listener is bound to.
+func (b *Broker) KafkaAddr() string { return b.listener.Addr().String() }
+
+// HTTPAddr is the address of the HTTP listener, or "" when it is disabled.
+func (b *Broker) HTTPAddr() string {
+	if b.http == nil {
+		return ""
+	}
+	return b.http.Addr()
+}
+
+// Registry is the broker's Prometheus registry.
+func (b *Broker) Registry() *prometheus.Registry { return b.registry }
+
+// Close shuts down in reverse start order: in-flight requests finish, then storage is closed
+// cleanly (flush, checkpoints, clean-shutdown marker) and the quorum last. It is safe to call
+// more than once and on a partly started broker.
+func (b *Broker) Close() error {
+	b.closeOnce.Do(func() {
+		b.ready.Store(false)
+		var errs []error
+		if b.server != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := b.server.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("kafka listener: %w", err))
+			}
+			cancel()
+			if err := <-b.serveDone; err != nil && !errors.Is(err, server.ErrServerClosed) {
+				errs = append(errs, err)
+			}
+		} else if b.listener != nil {
+			b.listener.Close()
+		}
+		if b.http != nil {
+			if err := b.http.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("http listener: %w", err))
+			}
+		}
+		if b.unsubscribe != nil {
+			b.unsubscribe()
+		}
+		if b.storage != nil {
+			if err := b.storage.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("storage: %w", err))
+			}
+		}
+		if b.quorum != nil {
+			if err := b.quorum.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("metadata quorum: %w", err))
+			}
+		}
+		b.closeErr = errors.Join(errs...)
+	})
+	return b.closeErr
+}
