@@ -241,7 +241,7 @@ func parsePartitionMetadata(data []byte) ([16]byte, error) {
 	if !ok || !found || len(enc) != 22 {
 		return id, fmt.Errorf("%w: partition.metadata topic_id line %q", ErrCorruptCheckpoint, line)
 	}
-	n, err := base64.RawURLEncoding.Decode(id[:], []byte(enc))
+	n, err := base64.RawURLEncoding.Strict().Decode(id[:], []byte(enc))
 	if err != nil || n != 16 {
 		return id, fmt.Errorf("%w: partition.metadata topic_id %q", ErrCorruptCheckpoint, enc)
 	}
