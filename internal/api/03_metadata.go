@@ -2,10 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
@@ -21,8 +24,15 @@ import (
 //     null name). Partitions carry leader, leader epoch, replicas, ISR and
 //     offline replicas (fenced or unregistered brokers); a partition whose
 //     leader is not live has leader -1 and LEADER_NOT_AVAILABLE.
-//   - A requested topic that does not exist is UNKNOWN_TOPIC_OR_PARTITION,
-//     or INVALID_TOPIC_EXCEPTION for an illegal name.
+//   - A requested topic that does not exist is created through the
+//     controller when auto.create.topics.enable is set and the request
+//     allows it (v4+ AllowAutoTopicCreation; always before v4), with the
+//     broker's num.partitions and default.replication.factor; the answer
+//     waits (off the read loop) for the creation to commit and then
+//     describes the new topic. Internal topics are never auto-created.
+//     When the controller cannot create it now, LEADER_NOT_AVAILABLE (retry);
+//     otherwise UNKNOWN_TOPIC_OR_PARTITION, or INVALID_TOPIC_EXCEPTION for an
+//     illegal name.
 //   - Authorized operations are left at Kafka's "not requested" value
 //     (INT32_MIN) until ACLs exist.
 //
@@ -39,8 +49,31 @@ func init() {
 
 func handleMetadata(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.MetadataRequest)
-	resp := r.ResponseKind().(*kmsg.MetadataResponse)
 	img := env.Metadata.Image()
+	toCreate := autoCreateCandidates(env, img, r)
+	if len(toCreate) == 0 {
+		return Reply(metadataResponse(env, img, req, nil)), nil
+	}
+	return Response{Finish: func(ctx context.Context) (Response, error) {
+		failed := make(map[string]int16)
+		for _, res := range env.Controller.CreateTopics(ctx, toCreate, false) {
+			switch {
+			case res.Err == nil, errors.Is(res.Err, metadata.ErrTopicExists):
+			case errors.Is(res.Err, metadata.ErrNotController), ctx.Err() != nil:
+				failed[res.Name] = kerr.LeaderNotAvailable.Code
+			default:
+				failed[res.Name] = ErrorCode(res.Err)
+			}
+		}
+		return Reply(metadataResponse(env, env.Metadata.Image(), req, failed)), nil
+	}}, nil
+}
+
+// metadataResponse describes img; failed holds the codes of topics whose
+// auto-creation failed.
+func metadataResponse(env *Env, img *metadata.Image, req *Request, failed map[string]int16) *kmsg.MetadataResponse {
+	r := req.Msg.(*kmsg.MetadataRequest)
+	resp := r.ResponseKind().(*kmsg.MetadataResponse)
 	resp.Brokers = metadataBrokers(img, req.Conn.Listener)
 	if id := img.ClusterID(); id != "" {
 		resp.ClusterID = &id
@@ -49,16 +82,52 @@ func handleMetadata(_ context.Context, env *Env, req *Request) (Response, error)
 	if id, ok := env.Metadata.Leader(); ok {
 		resp.ControllerID = id
 	}
-	if r.Topics == nil || (r.Version == 0 && len(r.Topics) == 0) {
+	if allTopics(r) {
 		for _, t := range img.Topics() {
 			resp.Topics = append(resp.Topics, metadataTopic(img, t))
 		}
-		return Reply(resp), nil
+		return resp
 	}
 	for _, rt := range r.Topics {
-		resp.Topics = append(resp.Topics, requestedTopic(img, r.Version, rt))
+		mt := requestedTopic(img, r.Version, rt)
+		if rt.Topic != nil && failed[*rt.Topic] != 0 {
+			mt.ErrorCode = failed[*rt.Topic]
+		}
+		resp.Topics = append(resp.Topics, mt)
 	}
-	return Reply(resp), nil
+	return resp
+}
+
+// allTopics reports whether the request asks for every topic: a null list
+// (v1+) or an empty one (v0).
+func allTopics(r *kmsg.MetadataRequest) bool {
+	return r.Topics == nil || (r.Version == 0 && len(r.Topics) == 0)
+}
+
+// autoCreateCandidates lists the requested topics to create: missing,
+// validly named, not internal, and allowed by the request and the broker.
+func autoCreateCandidates(env *Env, img *metadata.Image, r *kmsg.MetadataRequest) []metadata.CreateTopic {
+	if env.Controller == nil || allTopics(r) || (r.Version >= 4 && !r.AllowAutoTopicCreation) {
+		return nil
+	}
+	var out []metadata.CreateTopic
+	for _, rt := range r.Topics {
+		if rt.Topic == nil {
+			continue
+		}
+		name := *rt.Topic
+		if _, ok := img.Topic(name); ok || metadata.IsInternalTopic(name) || metadata.ValidateTopicName(name) != nil {
+			continue
+		}
+		if slices.ContainsFunc(out, func(c metadata.CreateTopic) bool { return c.Name == name }) {
+			continue
+		}
+		out = append(out, metadata.CreateTopic{Name: name, NumPartitions: -1, ReplicationFactor: -1})
+	}
+	if len(out) > 0 && !env.BrokerConfig(img).Bool(config.AutoCreateTopicsEnable) {
+		return nil
+	}
+	return out
 }
 
 // requestedTopic answers one requested topic, by name or (v12+) by id.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -51,6 +52,13 @@ type testBroker struct {
 func (b *testBroker) Image() *metadata.Image { return b.img.Load() }
 func (b *testBroker) Leader() (int32, bool)  { return b.nodeID, true }
 
+// LeaderImage and Propose make testBroker the metadata.Log of a real
+// metadata.Controller: a one-node log that commits at once.
+func (b *testBroker) LeaderImage(context.Context) (*metadata.Image, error) { return b.img.Load(), nil }
+func (b *testBroker) Propose(_ context.Context, records []metadata.Record) (*metadata.Image, error) {
+	return b.applyRecords(records)
+}
+
 func startBroker(t *testing.T) *testBroker {
 	t.Helper()
 	b := &testBroker{t: t, nodeID: 1, dir: t.TempDir()}
@@ -76,6 +84,7 @@ func startBroker(t *testing.T) *testBroker {
 		NodeID:        b.nodeID,
 		Logger:        slog.New(slog.DiscardHandler),
 		Metadata:      b,
+		Controller:    metadata.NewController(b, metadata.ControllerOptions{NodeID: b.nodeID}),
 		Partitions:    b.parts,
 		FetchSessions: api.NewFetchSessions(api.DefaultFetchSessionSlots),
 		LogDir:        b.dir,
@@ -106,21 +115,29 @@ func startBroker(t *testing.T) *testBroker {
 // partitions, as the broker does for each Image the quorum publishes.
 func (b *testBroker) apply(records []metadata.Record) *metadata.Image {
 	b.t.Helper()
+	img, err := b.applyRecords(records)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return img
+}
+
+func (b *testBroker) applyRecords(records []metadata.Record) (*metadata.Image, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	prev := b.img.Load()
 	next, err := prev.Apply(prev.Offset()+1, records)
 	if err != nil {
-		b.t.Fatalf("apply metadata: %v", err)
+		return nil, fmt.Errorf("apply metadata: %w", err)
 	}
 	b.img.Store(next)
 	err = b.parts.Apply(next, metadata.DiffTopics(prev, next), func(t *metadata.Topic) (storage.LogConfig, partition.Config) {
 		return partition.ConfigsFromResolved(config.ResolveTopic(config.Layers{Topic: t.Configs}))
 	})
 	if err != nil {
-		b.t.Fatalf("apply to partitions: %v", err)
+		return nil, fmt.Errorf("apply to partitions: %w", err)
 	}
-	return next
+	return next, nil
 }
 
 // createTopic creates a topic led by this node, with configs as overrides.

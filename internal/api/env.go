@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/sluicehq/sluice/internal/config"
@@ -25,6 +26,9 @@ type Env struct {
 	StaticConfig map[string]string
 	// Metadata is the node's view of the metadata log (*quorum.Quorum).
 	Metadata Metadata
+	// Controller turns admin requests into metadata records
+	// (*metadata.Controller); it answers only on the Raft leader.
+	Controller Controller
 	// Partitions holds the partitions this node hosts.
 	Partitions *partition.Manager
 	// FetchSessions caches incremental fetch sessions (KIP-227).
@@ -39,6 +43,13 @@ type Metadata interface {
 	Image() *metadata.Image
 	// Leader is the current controller (Raft leader), if known.
 	Leader() (id int32, ok bool)
+}
+
+// Controller is what handlers ask of the metadata controller. Admin
+// handler files add the methods they call.
+type Controller interface {
+	// CreateTopics creates topics (Metadata's auto-creation uses it).
+	CreateTopics(ctx context.Context, topics []metadata.CreateTopic, validateOnly bool) []metadata.CreatedTopic
 }
 
 // BrokerConfig resolves this broker's effective configuration from its
