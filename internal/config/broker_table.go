@@ -99,10 +99,11 @@ var brokerTable = []Def{
 	{Name: ControllerQuorumVoters, Type: TypeList, Default: "", Valid: voters, Mode: ModeReadOnly,
 		Doc: "The metadata quorum's voters as id@host:port (their controller addresses). Empty: this " +
 			"node alone is a one-voter quorum."},
-	{Name: ControllerQuorumElectionTimeoutMs, Type: TypeInt, Default: "150", Valid: Between(10, 60000), Mode: ModeReadOnly,
+	{Name: ControllerQuorumElectionTimeoutMs, Type: TypeInt, NoDefault: true, Valid: Between(5, 60000), Mode: ModeReadOnly,
 		Doc: "How long a metadata-quorum follower waits without hearing from the leader before it " +
-			"calls an election; a first election waits between this and twice this. Kafka's default " +
-			"is 1000; Sluice uses 150 so a node starts in well under a second."},
+			"calls an election; a first election waits between this and twice this. Unset: 150 with " +
+			"other voters (Kafka's default is 1000), 10 when this node is the only voter, which has " +
+			"nobody to wait for and so starts in milliseconds."},
 	{Name: LogDirs, Type: TypeList, Default: "./sluice-data", Valid: oneDir, Mode: ModeReadOnly,
 		Doc: "The data directory: partition logs and the metadata log (__cluster_metadata) live here. Sluice supports one directory."},
 

@@ -1,0 +1,330 @@
+package quorum
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/metadata"
+)
+
+// ErrClosed: the quorum was closed.
+var ErrClosed = errors.New("quorum: closed")
+
+// Election timeouts used when Options.ElectionTimeout is zero.
+//
+// hashicorp/raft has no shortcut for a one-voter configuration: a node always starts as a
+// follower and stands for election only after a heartbeat timeout, randomized in [T, 2T),
+// passes without word from a leader; with one voter the pre-vote and the vote are then its own
+// and it leads at once. So the time a single node takes to lead is the heartbeat timeout. With
+// other voters the timeout must outlast scheduling and GC pauses on a busy machine, or
+// followers would depose a healthy leader; with no other voter there is nobody to wait for.
+const (
+	DefaultElectionTimeout     = 150 * time.Millisecond
+	SingleVoterElectionTimeout = 10 * time.Millisecond
+)
+
+// Options configure Open.
+type Options struct {
+	NodeID int32
+	// Dir holds the Raft log and stable store (raft.db) and the snapshots (snapshots/);
+	// normally <data-dir>/__cluster_metadata.
+	Dir string
+	// ControllerAddr is the host:port this node's quorum listens on and other voters dial.
+	ControllerAddr string
+	// Listener, if set, is used instead of listening on ControllerAddr (tests pass listeners
+	// on port 0 so that no port is guessed); ControllerAddr is then what peers are told.
+	Listener net.Listener
+	// Peers are the voters as "id@host:port" (controller.quorum.voters). This node may be among
+	// them; if absent it is added. No peers: a one-voter quorum of this node.
+	Peers []string
+	// ElectionTimeout is how long a follower waits for the leader before calling an election
+	// (Raft's heartbeat timeout); the first election of a node waits between one and two of it.
+	// Zero: DefaultElectionTimeout, or SingleVoterElectionTimeout when this node is the only
+	// voter.
+	ElectionTimeout time.Duration
+	// SnapshotThreshold is the number of log entries between snapshots (0: 4096).
+	SnapshotThreshold uint64
+	// TrailingLogs is the number of entries kept in the log after a snapshot, so that a
+	// slightly lagging follower catches up without a snapshot (0: Raft's default, 10240).
+	TrailingLogs uint64
+	Logger            *slog.Logger
+}
+
+// Quorum is this node's member of the metadata quorum: the Raft log, the FSM that turns
+// committed record batches into metadata Images, and the latest Image.
+//
+// Concurrency: Image, Leader, Propose, LeaderImage and WaitReady are safe from any goroutine.
+// The FSM (apply, restore, snapshot) runs on Raft's single FSM goroutine, which is also where
+// subscribers are called; pub.mu orders those calls with Subscribe's initial call.
+type Quorum struct {
+	opts      Options
+	logger    *slog.Logger
+	raft      *raft.Raft
+	transport *raft.NetworkTransport
+	store     *raftboltdb.BoltStore
+
+	image atomic.Pointer[metadata.Image]
+	// readyTerm is the Raft term in which this node, as leader, finished catching up (and
+	// bootstrapping); 0 when not ready. Leader operations are allowed only when it equals the
+	// current term.
+	readyTerm atomic.Uint64
+
+	pub struct {
+		sync.Mutex
+		subs map[int]func(prev, next *metadata.Image)
+		next int
+	}
+
+	closing   chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
+}
+
+// voter is one member of the Raft configuration.
+type voter struct {
+	id   int32
+	addr string
+}
+
+// Open starts this node's quorum member, bootstrapping a new cluster configuration when Dir
+// holds no Raft state. It returns once Raft runs; use WaitReady to wait for a leader.
+func Open(opts Options) (*Quorum, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.SnapshotThreshold == 0 {
+		opts.SnapshotThreshold = 4096
+	}
+	if opts.NodeID < 0 {
+		return nil, fmt.Errorf("quorum: node id %d is negative", opts.NodeID)
+	}
+	voters, err := parseVoters(opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ElectionTimeout == 0 {
+		opts.ElectionTimeout = DefaultElectionTimeout
+		if len(voters) == 1 {
+			opts.ElectionTimeout = SingleVoterElectionTimeout
+		}
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("quorum: create %s: %w", opts.Dir, err)
+	}
+	q := &Quorum{opts: opts, logger: opts.Logger.With("component", "quorum"), closing: make(chan struct{})}
+	q.image.Store(metadata.Empty())
+	q.pub.subs = map[int]func(prev, next *metadata.Image){}
+	if err := q.start(voters); err != nil {
+		q.closeResources()
+		return nil, err
+	}
+	q.wg.Add(1)
+	go q.watchLeadership()
+	return q, nil
+}
+
+func (q *Quorum) start(voters []voter) error {
+	opts := q.opts
+	hlog := newHCLog(q.logger)
+	store, err := raftboltdb.New(raftboltdb.Options{
+		Path:        filepath.Join(opts.Dir, "raft.db"),
+		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true},
+	})
+	if err != nil {
+		return fmt.Errorf("quorum: open %s (is another sluice using this data directory?): %w", filepath.Join(opts.Dir, "raft.db"), err)
+	}
+	q.store = store
+	snapshots, err := raft.NewFileSnapshotStoreWithLogger(opts.Dir, 2, hlog)
+	if err != nil {
+		return fmt.Errorf("quorum: snapshot store: %w", err)
+	}
+	ln := opts.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", opts.ControllerAddr); err != nil {
+			return fmt.Errorf("quorum: listen on controller address %s: %w", opts.ControllerAddr, err)
+		}
+	}
+	advertise, err := net.ResolveTCPAddr("tcp", opts.ControllerAddr)
+	if err != nil || advertise.IP == nil || advertise.IP.IsUnspecified() {
+		ln.Close()
+		return fmt.Errorf("quorum: controller address %q must name a host other voters can reach", opts.ControllerAddr)
+	}
+	q.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: &streamLayer{ln: ln, advertise: advertise}, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
+	})
+
+	cfg := raft.DefaultConfig()
+	cfg.LocalID = raft.ServerID(strconv.Itoa(int(opts.NodeID)))
+	cfg.HeartbeatTimeout = opts.ElectionTimeout
+	cfg.ElectionTimeout = opts.ElectionTimeout
+	cfg.LeaderLeaseTimeout = opts.ElectionTimeout / 2
+	cfg.CommitTimeout = 10 * time.Millisecond
+	cfg.SnapshotThreshold = opts.SnapshotThreshold
+	if opts.TrailingLogs > 0 {
+		cfg.TrailingLogs = opts.TrailingLogs
+	}
+	cfg.Logger = hlog
+
+	logs, err := raft.NewLogCache(512, store)
+	if err != nil {
+		return fmt.Errorf("quorum: log cache: %w", err)
+	}
+	existing, err := raft.HasExistingState(logs, store, snapshots)
+	if err != nil {
+		return fmt.Errorf("quorum: read raft state in %s: %w", opts.Dir, err)
+	}
+	if !existing {
+		var servers []raft.Server
+		for _, v := range voters {
+			servers = append(servers, raft.Server{Suffrage: raft.Voter,
+				ID: raft.ServerID(strconv.Itoa(int(v.id))), Address: raft.ServerAddress(v.addr)})
+		}
+		if err := raft.BootstrapCluster(cfg, logs, store, snapshots, q.transport, raft.Configuration{Servers: servers}); err != nil {
+			return fmt.Errorf("quorum: bootstrap: %w", err)
+		}
+		q.logger.Info("bootstrapped metadata quorum", "voters", len(voters))
+	}
+	r, err := raft.NewRaft(cfg, (*fsm)(q), logs, store, snapshots, q.transport)
+	if err != nil {
+		return fmt.Errorf("quorum: start raft: %w", err)
+	}
+	q.raft = r
+	return nil
+}
+
+// parseVoters returns the voters: the peers plus this node.
+func parseVoters(opts Options) ([]voter, error) {
+	self := voter{id: opts.NodeID, addr: opts.ControllerAddr}
+	voters := []voter{self}
+	for _, p := range opts.Peers {
+		id, addr, err := config.ParseVoter(p)
+		if err != nil {
+			return nil, fmt.Errorf("quorum: %w", err)
+		}
+		if id == self.id {
+			if addr != self.addr {
+				return nil, fmt.Errorf("quorum: peer %s is this node (id %d) but the controller address is %s", p, id, self.addr)
+			}
+			continue
+		}
+		for _, v := range voters {
+			if v.id == id {
+				return nil, fmt.Errorf("quorum: voter id %d listed twice", id)
+			}
+		}
+		voters = append(voters, voter{id: id, addr: addr})
+	}
+	return voters, nil
+}
+
+// Image returns the latest applied Image (never nil; metadata.Empty() before the first).
+func (q *Quorum) Image() *metadata.Image { return q.image.Load() }
+
+// Subscribe calls fn(nil, current) at once and then fn(prev, next) for every Image published
+// afterwards, in order and without gaps, on the FSM goroutine. fn must not call Propose (that
+// would wait for the goroutine fn runs on) and should return quickly: the metadata log does not
+// advance while it runs. cancel stops further calls.
+func (q *Quorum) Subscribe(fn func(prev, next *metadata.Image)) (cancel func()) {
+	q.pub.Lock()
+	defer q.pub.Unlock()
+	fn(nil, q.image.Load())
+	id := q.pub.next
+	q.pub.next++
+	q.pub.subs[id] = fn
+	return func() {
+		q.pub.Lock()
+		defer q.pub.Unlock()
+		delete(q.pub.subs, id)
+	}
+}
+
+// publish stores next as the latest Image and calls the subscribers. Called on the FSM
+// goroutine only.
+func (q *Quorum) publish(next *metadata.Image) {
+	q.pub.Lock()
+	defer q.pub.Unlock()
+	prev := q.image.Swap(next)
+	for _, fn := range q.pub.subs {
+		fn(prev, next)
+	}
+}
+
+// Leader returns the node id of the current Raft leader, the controller.
+func (q *Quorum) Leader() (int32, bool) {
+	_, id := q.raft.LeaderWithID()
+	if id == "" {
+		return -1, false
+	}
+	n, err := strconv.ParseInt(string(id), 10, 32)
+	if err != nil {
+		return -1, false
+	}
+	return int32(n), true
+}
+
+// NodeID returns this node's id.
+func (q *Quorum) NodeID() int32 { return q.opts.NodeID }
+
+// Close stops this quorum member: a leader with other voters first hands leadership over, then
+// Raft stops (every committed entry is already durable in raft.db), and the transport and store
+// close. A later Open of the same Dir replays the log and finds every committed record.
+func (q *Quorum) Close() error {
+	q.closeOnce.Do(func() {
+		close(q.closing)
+		if q.raft.State() == raft.Leader && q.numVoters() > 1 {
+			if err := q.raft.LeadershipTransfer().Error(); err != nil {
+				q.logger.Info("leadership transfer on close failed", "err", err)
+			}
+		}
+		if err := q.raft.Shutdown().Error(); err != nil {
+			q.closeErr = fmt.Errorf("quorum: shut down raft: %w", err)
+		}
+		q.wg.Wait() // after Shutdown, which unblocks a barrier the watcher may wait on
+		if err := q.closeResources(); err != nil && q.closeErr == nil {
+			q.closeErr = err
+		}
+	})
+	return q.closeErr
+}
+
+func (q *Quorum) numVoters() int {
+	f := q.raft.GetConfiguration()
+	if f.Error() != nil {
+		return 0
+	}
+	n := 0
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			n++
+		}
+	}
+	return n
+}
+
+func (q *Quorum) closeResources() error {
+	var errs []error
+	if q.transport != nil {
+		q.transport.CloseStreams() // outbound connections; Close handles the inbound ones
+		errs = append(errs, q.transport.Close())
+	}
+	if q.store != nil {
+		if err := q.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("quorum: close raft.db: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
