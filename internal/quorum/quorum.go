@@ -60,7 +60,7 @@ type Options struct {
 	// TrailingLogs is the number of entries kept in the log after a snapshot, so that a
 	// slightly lagging follower catches up without a snapshot (0: Raft's default, 10240).
 	TrailingLogs uint64
-	Logger            *slog.Logger
+	Logger       *slog.Logger
 }
 
 // Quorum is this node's member of the metadata quorum: the Raft log, the FSM that turns
