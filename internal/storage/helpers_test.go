@@ -228,3 +228,25 @@ func metricValue(c prometheus.Collector) float64 {
 	}
 	return sum
 }
+
+// validBatches is parseBatches for goroutines: it reports instead of failing the test.
+func validBatches(b []byte) ([]batchView, error) {
+	var out []batchView
+	it := record.NewBatches(b)
+	for batch, h, ok := it.Next(); ok; batch, h, ok = it.Next() {
+		if _, err := record.Validate(batch, record.ValidateOptions{}); err != nil {
+			return nil, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
+		}
+		v := batchView{base: h.BaseOffset, last: h.LastOffset(), epoch: h.PartitionLeaderEpoch}
+		recs, _, err := record.Iterate(batch, nil, 1<<20)
+		if err != nil {
+			return nil, err
+		}
+		var rec record.Record
+		if recs.Next(&rec) && len(rec.Value) >= 8 {
+			v.tag = binary.BigEndian.Uint64(rec.Value)
+		}
+		out = append(out, v)
+	}
+	return out, it.Err()
+}

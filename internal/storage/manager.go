@@ -141,6 +141,10 @@ func (m *Manager) load() error {
 	if err := m.fs.MkdirAll(m.dir); err != nil {
 		return fmt.Errorf("storage: create data dir: %w", err)
 	}
+	// The data directory's own entry must survive a crash too.
+	if err := m.fs.SyncDir(filepath.Dir(m.dir)); err != nil {
+		return fmt.Errorf("storage: sync parent of data dir: %w", err)
+	}
 	names, err := m.fs.ReadDir(m.dir)
 	if err != nil {
 		return fmt.Errorf("storage: read data dir: %w", err)
