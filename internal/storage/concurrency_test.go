@@ -192,8 +192,10 @@ func (g *gateFS) wrap(f vfs.File, err error) (vfs.File, error) {
 	return &gateFile{File: f, g: g}, nil
 }
 
-func (g *gateFS) Create(name string) (vfs.File, error)        { return g.wrap(g.FS.Create(name)) }
-func (g *gateFS) OpenReadWrite(name string) (vfs.File, error) { return g.wrap(g.FS.OpenReadWrite(name)) }
+func (g *gateFS) Create(name string) (vfs.File, error) { return g.wrap(g.FS.Create(name)) }
+func (g *gateFS) OpenReadWrite(name string) (vfs.File, error) {
+	return g.wrap(g.FS.OpenReadWrite(name))
+}
 
 func (f *gateFile) Sync() error {
 	f.g.mu.Lock()

@@ -50,7 +50,7 @@ func crashOnce(t *testing.T, seed uint64) {
 		acks  []ack
 		stop  = make(chan struct{})
 		wg    sync.WaitGroup
-		crash = 50 + rng.IntN(1500)// acknowledged appends before the power fails
+		crash = 50 + rng.IntN(1500) // acknowledged appends before the power fails
 		ready = make(chan struct{})
 	)
 	const writers = 8
