@@ -58,6 +58,10 @@ func (p *Partition) Read(offset int64, opts ReadOptions) (ReadResult, error) {
 	}
 	if opts.LastFetchedEpoch >= 0 {
 		epoch, end := p.log.LeaderEpochs().EndOffsetFor(opts.LastFetchedEpoch, res.LogEndOffset)
+		if epoch == storage.UndefinedEpoch || end == storage.UndefinedEpochOffset {
+			// An epoch newer than any this log knows: as Kafka, out of range.
+			return res, fmt.Errorf("%s-%d: %w: last fetched epoch %d is unknown", p.topic, p.index, ErrOffsetOutOfRange, opts.LastFetchedEpoch)
+		}
 		if epoch < opts.LastFetchedEpoch || end < offset {
 			res.Diverging, res.DivergingEpoch, res.DivergingEndOffset = true, epoch, end
 			return res, nil

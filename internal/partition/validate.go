@@ -15,6 +15,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // crcOffset is where the bytes a v2 batch's CRC covers begin (attributes).
 const crcOffset = 21
 
+func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
 // decompressBuffers holds scratch space for expanding compressed batches
 // during validation, so steady-state produce allocates nothing per batch.
 var decompressBuffers = sync.Pool{New: func() any { return new([]byte) }}
@@ -89,7 +91,7 @@ func classifyCorrupt(batch []byte, h record.Header, err error) error {
 	if !errors.Is(err, record.ErrCorrupt) || len(batch) < record.HeaderSize {
 		return err
 	}
-	if crc32.Checksum(batch[crcOffset:], castagnoli) != h.CRC {
+	if crc32c(batch[crcOffset:]) != h.CRC {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
