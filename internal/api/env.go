@@ -48,8 +48,18 @@ type Metadata interface {
 // Controller is what handlers ask of the metadata controller. Admin
 // handler files add the methods they call.
 type Controller interface {
-	// CreateTopics creates topics (Metadata's auto-creation uses it).
+	// CreateTopics creates topics (CreateTopics; Metadata's auto-creation).
 	CreateTopics(ctx context.Context, topics []metadata.CreateTopic, validateOnly bool) []metadata.CreatedTopic
+	// DeleteTopics deletes topics by name or id (DeleteTopics).
+	DeleteTopics(ctx context.Context, topics []metadata.DeleteTopic) []metadata.DeletedTopic
+	// CreatePartitions adds partitions (CreatePartitions).
+	CreatePartitions(ctx context.Context, reqs []metadata.CreatePartitions, validateOnly bool) []metadata.CreatedPartitions
+	// AlterConfigs replaces resources' dynamic configs (AlterConfigs).
+	AlterConfigs(ctx context.Context, reqs []metadata.AlterConfigs, validateOnly bool) []metadata.ConfigResult
+	// IncrementalAlterConfigs edits resources' dynamic configs (IncrementalAlterConfigs).
+	IncrementalAlterConfigs(ctx context.Context, reqs []metadata.IncrementalAlterConfigs, validateOnly bool) []metadata.ConfigResult
+	// UpdateFeatures finalizes feature levels (UpdateFeatures).
+	UpdateFeatures(ctx context.Context, updates []metadata.FeatureUpdate, validateOnly bool) []metadata.FeatureResult
 }
 
 // BrokerConfig resolves this broker's effective configuration from its

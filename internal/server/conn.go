@@ -99,6 +99,9 @@ func (c *conn) serve() {
 	case err == nil, errors.Is(err, errDraining):
 	case errors.Is(err, errIdle):
 		c.logger.Debug("closing idle connection")
+	case errors.Is(err, ErrHandlerPanic):
+		c.logger.Error("closing connection after a handler panic", "err", err)
+		c.abort()
 	case errors.Is(err, ErrMalformedRequest), errors.Is(err, ErrFrameSize),
 		errors.Is(err, ErrUnsupportedRequest), errors.Is(err, io.ErrUnexpectedEOF):
 		c.logger.Warn("closing connection after bad request", "err", err)

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/api"
@@ -37,12 +40,37 @@ func (c *conn) handleFrame(frame []byte) error {
 		Conn:          c.info,
 		Msg:           msg,
 	}
-	resp, err := a.Handle(c.workCtx, c.srv.cfg.Env, req)
+	resp, err := runHandler(c.workCtx, a, c.srv.cfg.Env, req)
 	if err != nil {
 		return fmt.Errorf("%s v%d: %w", a.Name(), h.version, err)
 	}
 	c.enqueue(h.key, h.correlationID, resp)
 	return nil
+}
+
+// ErrHandlerPanic is returned when a handler panicked. Kafka answers an
+// unexpected handler failure without taking the broker down; so does
+// Sluice: the panic is logged with its stack and costs that connection.
+var ErrHandlerPanic = errors.New("server: handler panicked")
+
+// runHandler calls a's handler, turning a panic into ErrHandlerPanic.
+func runHandler(ctx context.Context, a api.API, env *api.Env, req *api.Request) (resp api.Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = api.Response{}, fmt.Errorf("%w: %s v%d: %v\n%s", ErrHandlerPanic, a.Name(), req.Version, p, debug.Stack())
+		}
+	}()
+	return a.Handle(ctx, env, req)
+}
+
+// runFinish calls a handler's Finish, turning a panic into ErrHandlerPanic.
+func runFinish(ctx context.Context, key int16, finish func(context.Context) (api.Response, error)) (resp api.Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = api.Response{}, fmt.Errorf("%w: finishing key %d: %v\n%s", ErrHandlerPanic, key, p, debug.Stack())
+		}
+	}()
+	return finish(ctx)
 }
 
 // enqueue hands a response to the write loop, starting Finish if the handler
@@ -62,7 +90,7 @@ func (c *conn) enqueue(key int16, correlationID int32, resp api.Response) {
 		go func() {
 			defer c.finishWG.Done()
 			defer close(f.done)
-			f.resp, f.err = resp.Finish(c.workCtx)
+			f.resp, f.err = runFinish(c.workCtx, key, resp.Finish)
 		}()
 	} else {
 		f.resp = resp
@@ -93,7 +121,10 @@ func (c *conn) writeLoop() {
 
 func (c *conn) write(fw *frameWriter, f *inflight) error {
 	if f.err != nil {
-		if !c.isAborted() {
+		switch {
+		case errors.Is(f.err, ErrHandlerPanic):
+			c.logger.Error("request failed; closing connection", "key", f.key, "err", f.err)
+		case !c.isAborted():
 			c.logger.Warn("request failed; closing connection", "key", f.key, "err", f.err)
 		}
 		return f.err

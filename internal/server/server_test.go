@@ -276,3 +276,28 @@ func waitInFlight(t *testing.T, srv *Server, n int32) {
 	}
 	t.Fatalf("server never had %d responses in flight", n)
 }
+
+func TestHandlerPanicCostsOnlyItsConnection(t *testing.T) {
+	lookup := func(key int16) (api.API, bool) {
+		a, ok := api.Lookup(key)
+		if ok && key == 18 {
+			inner := a.Handle
+			a.Handle = func(ctx context.Context, env *api.Env, req *api.Request) (api.Response, error) {
+				if req.CorrelationID == 666 {
+					panic("handler bug")
+				}
+				return inner(ctx, env, req)
+			}
+		}
+		return a, ok
+	}
+	_, addr := startServer(t, Config{Lookup: lookup})
+	victim, bystander := dial(t, addr), dial(t, addr)
+	req := apiVersionsRequest(3)
+	victim.send(req, 666)
+	victim.expectClosed()
+	bystander.send(req, 1)
+	if _, corr := bystander.recv(req); corr != 1 {
+		t.Fatalf("bystander correlation %d", corr)
+	}
+}
