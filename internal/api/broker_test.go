@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 // metadata's own Apply. It stands in for internal/broker until that
 // composition root exists.
 type testBroker struct {
-	t      *testing.T
+	t      testing.TB
 	nodeID int32
 	addr   string
 	dir    string
@@ -59,7 +59,7 @@ func (b *testBroker) Propose(_ context.Context, records []metadata.Record) (*met
 	return b.applyRecords(records)
 }
 
-func startBroker(t *testing.T) *testBroker {
+func startBroker(t testing.TB) *testBroker {
 	t.Helper()
 	b := &testBroker{t: t, nodeID: 1, dir: t.TempDir()}
 	store, err := storage.Open(storage.Options{Dir: b.dir})
@@ -173,7 +173,7 @@ func (b *testBroker) client(opts ...kgo.Opt) *kgo.Client {
 // rawConn speaks the protocol at exact versions: it writes kmsg requests
 // and decodes responses, one at a time.
 type rawConn struct {
-	t    *testing.T
+	t    testing.TB
 	nc   net.Conn
 	br   *bufio.Reader
 	corr int32

@@ -42,6 +42,10 @@
 //     Splice's placeholder where the records go and the server writes the
 //     record set in its place, with sendfile when it comes from a segment file.
 //   - Response.Msg == nil means "send nothing" (Produce with acks=0).
+//   - Byte slices in req.Msg (Produce records, unknown tagged fields) point
+//     into the request's frame, which the server reuses once the response
+//     is written: copy anything that must outlive the request. Strings are
+//     copies and may be kept.
 //
 // # Environment
 //

@@ -61,6 +61,7 @@ type conn struct {
 type inflight struct {
 	key           int16
 	correlationID int32
+	frame         []byte // the request's frame, recycled once the response is written
 	done          chan struct{} // closed once resp and err are set
 	resp          api.Response
 	err           error
@@ -160,8 +161,9 @@ func (c *conn) readLoop() error {
 		if size < minFrameSize || size > c.srv.cfg.MaxRequestBytes {
 			return fmt.Errorf("%w: %d bytes (limit %d, socket.request.max.bytes)", ErrFrameSize, size, c.srv.cfg.MaxRequestBytes)
 		}
-		frame := make([]byte, size)
+		frame := getFrame(int(size))
 		if err := c.readFull(frame); err != nil {
+			putFrame(frame)
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}

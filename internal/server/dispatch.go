@@ -11,25 +11,30 @@ import (
 )
 
 // handleFrame parses one request frame, runs its handler and queues the
-// response. An error closes the connection.
+// response. An error closes the connection. The frame is recycled after
+// the response is written (the decoded request's byte slices point into it).
 func (c *conn) handleFrame(frame []byte) error {
 	h, body, err := parseRequestHeader(frame)
 	if err != nil {
+		putFrame(frame)
 		return err
 	}
 	a, ok := c.srv.cfg.Lookup(h.key)
 	if !ok {
+		putFrame(frame)
 		return fmt.Errorf("%w: api key %d", ErrUnsupportedRequest, h.key)
 	}
 	if !a.Supports(h.version) {
 		if msg, ok := api.UnsupportedVersionResponse(h.key); ok {
-			c.enqueue(h.key, h.correlationID, api.Reply(msg))
+			c.enqueue(h.key, h.correlationID, api.Reply(msg), frame)
 			return nil
 		}
+		putFrame(frame)
 		return fmt.Errorf("%w: %s v%d (serving v%d–v%d)", ErrUnsupportedRequest, a.Name(), h.version, a.MinVersion, a.MaxVersion)
 	}
 	msg, err := decodeRequest(h.key, h.version, body)
 	if err != nil {
+		putFrame(frame)
 		return err
 	}
 	req := &api.Request{
@@ -42,9 +47,10 @@ func (c *conn) handleFrame(frame []byte) error {
 	}
 	resp, err := runHandler(c.workCtx, a, c.srv.cfg.Env, req)
 	if err != nil {
+		// The frame is not recycled: a failed handler may still hold it.
 		return fmt.Errorf("%s v%d: %w", a.Name(), h.version, err)
 	}
-	c.enqueue(h.key, h.correlationID, resp)
+	c.enqueue(h.key, h.correlationID, resp, frame)
 	return nil
 }
 
@@ -77,14 +83,15 @@ func runFinish(ctx context.Context, key int16, finish func(context.Context) (api
 // returned one. It blocks while MaxInFlight responses are owed, which stops
 // the read loop from reading further: backpressure on a client that
 // pipelines faster than it is answered.
-func (c *conn) enqueue(key int16, correlationID int32, resp api.Response) {
+func (c *conn) enqueue(key int16, correlationID int32, resp api.Response, frame []byte) {
 	if resp.Finish == nil && resp.Msg == nil {
 		if resp.Release != nil {
 			resp.Release()
 		}
+		putFrame(frame)
 		return // nothing to send (acks=0)
 	}
-	f := &inflight{key: key, correlationID: correlationID, done: make(chan struct{})}
+	f := &inflight{key: key, correlationID: correlationID, frame: frame, done: make(chan struct{})}
 	if resp.Finish != nil {
 		c.finishWG.Add(1)
 		go func() {
@@ -113,6 +120,9 @@ func (c *conn) writeLoop() {
 		}
 		if f.resp.Release != nil {
 			f.resp.Release()
+		}
+		if f.err == nil {
+			putFrame(f.frame) // a failed Finish may still hold it
 		}
 		c.inFlight.Add(-1)
 		c.touch()

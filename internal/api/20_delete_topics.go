@@ -1,0 +1,76 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/metadata"
+)
+
+// DeleteTopics: v1–6
+//
+// Behavior:
+//   - Only the controller deletes topics; elsewhere every topic gets
+//     NOT_CONTROLLER.
+//   - Topics are named by name (v1–5) or, v6+, by name or by id. An unknown
+//     name gets UNKNOWN_TOPIC_OR_PARTITION, an unknown id UNKNOWN_TOPIC_ID, an
+//     entry with both or neither INVALID_REQUEST, a topic named twice
+//     INVALID_REQUEST. delete.topic.enable=false answers every topic with
+//     TOPIC_DELETION_DISABLED.
+//   - The deletions commit together; the response is written once they are
+//     in this node's metadata (off the read loop), and every broker then
+//     removes the partitions' logs as it applies the metadata.
+//   - TimeoutMillis > 0 bounds the wait to enter the metadata log.
+//
+// Version notes:
+//   - v4: flexible. v5: error messages.
+//   - v6: topics by id; the response names both the topic and its id (the
+//     name null for an unknown id).
+
+func init() {
+	Register(API{Key: 20, MinVersion: 1, MaxVersion: 6, Handle: handleDeleteTopics})
+}
+
+func handleDeleteTopics(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.DeleteTopicsRequest)
+	return Response{Finish: func(ctx context.Context) (Response, error) {
+		ctx, cancel := withTimeout(ctx, r.TimeoutMillis)
+		defer cancel()
+		var topics []metadata.DeleteTopic
+		if r.Version >= 6 {
+			for _, t := range r.Topics {
+				dt := metadata.DeleteTopic{ID: metadata.TopicID(t.TopicID)}
+				if t.Topic != nil {
+					dt.Name = *t.Topic
+				}
+				topics = append(topics, dt)
+			}
+		} else {
+			for _, name := range r.TopicNames {
+				topics = append(topics, metadata.DeleteTopic{Name: name})
+			}
+		}
+		resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
+		if len(topics) == 0 {
+			return Reply(resp), nil
+		}
+		for i, res := range env.Controller.DeleteTopics(ctx, topics) {
+			out := kmsg.NewDeleteTopicsResponseTopic()
+			out.TopicID = [16]byte(res.ID)
+			if res.Name != "" {
+				name := res.Name
+				out.Topic = &name
+			} else if r.Version < 6 {
+				out.Topic = &topics[i].Name
+			}
+			out.ErrorCode, out.ErrorMessage = ErrorCode(res.Err), ErrorMessage(res.Err)
+			if out.ErrorCode == kerr.UnknownTopicID.Code {
+				out.Topic = nil
+			}
+			resp.Topics = append(resp.Topics, out)
+		}
+		return Reply(resp), nil
+	}}, nil
+}

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/metadata"
+)
+
+// CreatePartitions: v0–3
+//
+// Behavior:
+//   - Only the controller adds partitions; elsewhere NOT_CONTROLLER.
+//   - Count is the new total. It must exceed the current count
+//     (INVALID_PARTITIONS otherwise: partitions are never removed); an unknown
+//     topic gets UNKNOWN_TOPIC_OR_PARTITION, a topic named twice
+//     INVALID_REQUEST.
+//   - New partitions keep the topic's replication factor. Without an
+//     assignment they continue the round-robin of leaders over live brokers;
+//     with one, there is one replica list per new partition, each of the
+//     topic's replication factor, distinct registered brokers
+//     (INVALID_REPLICA_ASSIGNMENT otherwise).
+//   - The additions commit together; the response is written once they are in
+//     this node's metadata. ValidateOnly validates only.
+//
+// Version notes:
+//   - v1: same as v0 (throttling after the response). v2: flexible.
+//   - v3: same as v2.
+
+func init() {
+	Register(API{Key: 37, MinVersion: 0, MaxVersion: 3, Handle: handleCreatePartitions})
+}
+
+func handleCreatePartitions(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.CreatePartitionsRequest)
+	return Response{Finish: func(ctx context.Context) (Response, error) {
+		ctx, cancel := withTimeout(ctx, r.TimeoutMillis)
+		defer cancel()
+		reqs := make([]metadata.CreatePartitions, len(r.Topics))
+		for i, t := range r.Topics {
+			reqs[i] = metadata.CreatePartitions{Topic: t.Topic, Count: t.Count}
+			if t.Assignment != nil {
+				reqs[i].Assignments = make([][]int32, len(t.Assignment))
+				for j, a := range t.Assignment {
+					reqs[i].Assignments[j] = a.Replicas
+				}
+			}
+		}
+		resp := r.ResponseKind().(*kmsg.CreatePartitionsResponse)
+		if len(reqs) == 0 {
+			return Reply(resp), nil
+		}
+		for _, res := range env.Controller.CreatePartitions(ctx, reqs, r.ValidateOnly) {
+			out := kmsg.NewCreatePartitionsResponseTopic()
+			out.Topic = res.Topic
+			out.ErrorCode, out.ErrorMessage = ErrorCode(res.Err), ErrorMessage(res.Err)
+			resp.Topics = append(resp.Topics, out)
+		}
+		return Reply(resp), nil
+	}}, nil
+}

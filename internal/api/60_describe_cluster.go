@@ -1,0 +1,84 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/metadata"
+)
+
+// DescribeCluster: v0–2
+//
+// Behavior:
+//   - Answers from this broker's metadata: the cluster id, the controller (the
+//     metadata quorum's Raft leader, -1 while unknown) and every registered,
+//     unfenced broker with its endpoint for the listener the request came in
+//     on (else its first endpoint) and its rack.
+//   - EndpointType 1 (brokers) is served; 2 (controllers) gets
+//     MISMATCHED_ENDPOINT_TYPE as from any Kafka broker, since Sluice has no
+//     separate controller listener; other types UNSUPPORTED_ENDPOINT_TYPE.
+//   - IncludeClusterAuthorizedOperations: without ACLs every cluster
+//     operation is allowed, and the bitfield says so; otherwise Kafka's
+//     "not requested" value.
+//
+// Version notes:
+//   - v1: EndpointType. v2: IncludeFencedBrokers lists fenced brokers too,
+//     marked IsFenced.
+
+func init() {
+	Register(API{Key: 60, MinVersion: 0, MaxVersion: 2, Handle: handleDescribeCluster})
+}
+
+// clusterOperations is the bitfield of the operations Kafka defines on the cluster resource:
+// CREATE (5), ALTER (7), DESCRIBE (8), CLUSTER_ACTION (9), DESCRIBE_CONFIGS (10),
+// ALTER_CONFIGS (11), IDEMPOTENT_WRITE (12).
+const clusterOperations = 1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12
+
+func handleDescribeCluster(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.DescribeClusterRequest)
+	resp := r.ResponseKind().(*kmsg.DescribeClusterResponse)
+	resp.EndpointType = r.EndpointType
+	switch {
+	case r.Version >= 1 && r.EndpointType == 2:
+		resp.ErrorCode = kerr.MismatchedEndpointType.Code
+		resp.ErrorMessage = kmsg.StringPtr("Sluice brokers are also its controllers; ask for endpoint type 1 (brokers)")
+		return Reply(resp), nil
+	case r.Version >= 1 && r.EndpointType != 1:
+		resp.ErrorCode = kerr.UnsupportedEndpointType.Code
+		return Reply(resp), nil
+	}
+	img := env.Metadata.Image()
+	resp.ClusterID = img.ClusterID()
+	resp.ControllerID = -1
+	if id, ok := env.Metadata.Leader(); ok {
+		resp.ControllerID = id
+	}
+	if r.IncludeClusterAuthorizedOperations {
+		resp.ClusterAuthorizedOperations = clusterOperations
+	}
+	withFenced := r.Version >= 2 && r.IncludeFencedBrokers
+	for _, b := range img.Brokers() {
+		if b.Fenced && !withFenced {
+			continue
+		}
+		resp.Brokers = append(resp.Brokers, describeClusterBroker(b, req.Conn.Listener))
+	}
+	return Reply(resp), nil
+}
+
+func describeClusterBroker(b *metadata.Broker, listener string) kmsg.DescribeClusterResponseBroker {
+	out := kmsg.NewDescribeClusterResponseBroker()
+	out.NodeID, out.IsFenced = b.ID, b.Fenced
+	e, ok := b.Endpoint(listener)
+	if !ok {
+		e, _ = b.Endpoint("")
+	}
+	out.Host, out.Port = e.Host, e.Port
+	if b.Rack != "" {
+		rack := b.Rack
+		out.Rack = &rack
+	}
+	return out
+}
