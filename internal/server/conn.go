@@ -61,7 +61,7 @@ type conn struct {
 type inflight struct {
 	key           int16
 	correlationID int32
-	frame         []byte // the request's frame, recycled once the response is written
+	frame         []byte        // the request's frame, recycled once the response is written
 	done          chan struct{} // closed once resp and err are set
 	resp          api.Response
 	err           error
