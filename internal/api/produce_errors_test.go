@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/record"
 )
 
@@ -161,5 +162,42 @@ func TestProduceAcksZeroSendsNothing(t *testing.T) {
 	p, _ := b.parts.Partition("t", 0)
 	if p.LogEndOffset() != 1 {
 		t.Fatalf("acks=0 record not appended: log end offset %d", p.LogEndOffset())
+	}
+}
+
+func TestProduceByTopicIDAndRedirect(t *testing.T) {
+	b := startBroker(t)
+	id := b.createTopic("mine", 1, nil)
+	// A second broker leads "theirs"; this node hosts nothing of it.
+	b.apply([]metadata.Record{&metadata.RegisterBrokerRecord{BrokerID: 2, Epoch: 1,
+		Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: "10.0.0.2", Port: 9092}}}})
+	theirs, _ := metadata.NewTopicID(nil)
+	b.apply([]metadata.Record{&metadata.TopicRecord{Name: "theirs", TopicID: theirs},
+		&metadata.PartitionRecord{TopicID: theirs, Replicas: []int32{2}, ISR: []int32{2}, Leader: 2, LeaderEpoch: 7}})
+	c := b.dial()
+	send := func(topicID [16]byte) kmsg.ProduceResponse {
+		req := kmsg.NewPtrProduceRequest()
+		req.Version, req.Acks, req.TimeoutMillis = 13, -1, 5000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.TopicID = topicID
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = batch(t, 1, false)
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return *c.send(req).(*kmsg.ProduceResponse)
+	}
+	if p := send(id).Topics[0].Partitions[0]; p.ErrorCode != 0 || p.BaseOffset != 0 {
+		t.Fatalf("by id: error %d base %d", p.ErrorCode, p.BaseOffset)
+	}
+	if p := send([16]byte{42}).Topics[0].Partitions[0]; p.ErrorCode != kerr.UnknownTopicID.Code {
+		t.Fatalf("unknown id: error %d", p.ErrorCode)
+	}
+	resp := send(theirs)
+	p := resp.Topics[0].Partitions[0]
+	if p.ErrorCode != kerr.NotLeaderForPartition.Code || p.CurrentLeader.LeaderID != 2 || p.CurrentLeader.LeaderEpoch != 7 {
+		t.Fatalf("not leader: error %d current leader %+v", p.ErrorCode, p.CurrentLeader)
+	}
+	if len(resp.Brokers) != 1 || resp.Brokers[0].NodeID != 2 || resp.Brokers[0].Host != "10.0.0.2" {
+		t.Fatalf("node endpoints %+v (KIP-951)", resp.Brokers)
 	}
 }
