@@ -60,6 +60,7 @@ type Broker struct {
 	controller *metadata.Controller
 	storage    *storage.Manager
 	partitions *partition.Manager
+	env        *api.Env // what the Kafka API handlers reach
 	server     *server.Server
 	listener   net.Listener
 	http       *httpapi.Server
@@ -99,6 +100,16 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		return nil, err
 	}
 	b.partitions = partition.NewManager(partition.ManagerOptions{NodeID: cfg.NodeID, Storage: b.storage, Logger: b.logger})
+	b.env = &api.Env{
+		NodeID:        cfg.NodeID,
+		Logger:        b.logger,
+		StaticConfig:  static,
+		Metadata:      b.quorum,
+		Controller:    b.controller,
+		Partitions:    b.partitions,
+		FetchSessions: api.NewFetchSessions(1000),
+		LogDir:        cfg.DataDir,
+	}
 	b.dropOrphanLogs(b.quorum.Image())
 	b.unsubscribe = b.quorum.Subscribe(b.reconcile)
 
@@ -138,7 +149,7 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 }
 
 func (b *Broker) openStorage(brokerCfg *config.Resolved) error {
-	defaults := logConfig(config.ResolveTopic(config.Layers{Static: b.static}))
+	defaults, _ := partition.ConfigsFromResolved(config.ResolveTopic(config.Layers{Static: b.static}))
 	m, err := storage.Open(storage.Options{
 		FS:                     b.cfg.FS,
 		Dir:                    b.cfg.DataDir,
@@ -165,17 +176,8 @@ func (b *Broker) listen(brokerCfg *config.Resolved) error {
 	if b.cfg.AdvertisedAddr == "" {
 		b.cfg.AdvertisedAddr = ln.Addr().String()
 	}
-	env := &api.Env{
-		NodeID:        b.cfg.NodeID,
-		Logger:        b.logger,
-		StaticConfig:  b.static,
-		Metadata:      b.quorum,
-		Partitions:    b.partitions,
-		FetchSessions: api.NewFetchSessions(1000),
-		LogDir:        b.cfg.DataDir,
-	}
 	srv, err := server.New(server.Config{
-		Env:             env,
+		Env:             b.env,
 		Logger:          b.logger,
 		MaxRequestBytes: brokerCfg.Int(config.SocketRequestMaxBytes),
 		IdleTimeout:     time.Duration(brokerCfg.Int64(config.ConnectionsMaxIdleMs)) * time.Millisecond,

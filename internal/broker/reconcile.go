@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"slices"
 
@@ -11,72 +9,32 @@ import (
 	"github.com/sluicehq/sluice/internal/storage"
 )
 
-// reconcile makes the partitions hosted on this node match next, given that they matched prev:
-// it creates the logs of new replicas (opening them if recovery already found them on disk),
-// applies leader and ISR changes, pushes config changes down to the logs, and deletes the logs
-// of deleted topics. It runs on the metadata publisher's goroutine, one Image at a time, in
-// order. Errors for one partition are logged and do not stop the others.
+// reconcile makes the partitions hosted on this node match next, given that they matched prev
+// (partition.Manager.Apply does the work), and re-applies every hosted partition's config when
+// this broker's dynamic configs changed, since those feed every topic's effective values. It
+// runs on the quorum's FSM goroutine, one Image at a time, in order; failures are logged per
+// partition and do not stop the others.
 func (b *Broker) reconcile(prev, next *metadata.Image) {
-	delta := metadata.DiffTopics(prev, next)
-	for _, t := range delta.Deleted {
-		for i := range t.Partitions {
-			tp := storage.TopicPartition{Topic: t.Name, Partition: int32(i)}
-			if err := b.partitions.Delete(tp); err != nil && !errors.Is(err, partition.ErrUnknownPartition) {
-				b.logger.Error("delete partition", "partition", tp.String(), "err", err)
-			}
-		}
+	configs := func(t *metadata.Topic) (storage.LogConfig, partition.Config) {
+		return partition.ConfigsFromResolved(b.env.TopicConfig(next, t))
 	}
-	brokerConfigsChanged := prev == nil || !sameDynamicConfigs(prev, next, b.cfg.NodeID)
-	changed := make(map[*metadata.Topic]bool)
-	for _, t := range delta.Created {
-		changed[t] = true
+	if err := b.partitions.Apply(next, metadata.DiffTopics(prev, next), configs); err != nil {
+		b.logger.Error("apply metadata to partitions", "offset", next.Offset(), "err", err)
 	}
-	for _, c := range delta.Changed {
-		changed[c.Next] = true
+	if prev == nil || sameDynamicConfigs(prev, next, b.cfg.NodeID) {
+		return
 	}
-	if brokerConfigsChanged {
-		for _, t := range next.Topics() {
-			changed[t] = true
-		}
-	}
-	for t := range changed {
-		if err := b.applyTopic(next, t); err != nil {
-			b.logger.Error("apply topic metadata", "topic", t.Name, "err", err)
-		}
-	}
-}
-
-// applyTopic brings every partition of t that has a replica here up to date.
-func (b *Broker) applyTopic(img *metadata.Image, t *metadata.Topic) error {
-	resolved := b.resolveTopic(img, t)
-	logCfg, partCfg := logConfig(resolved), partitionConfig(resolved)
-	var errs []error
-	for i := range t.Partitions {
-		mp := &t.Partitions[i]
-		tp := storage.TopicPartition{Topic: t.Name, Partition: mp.Partition}
-		if !slices.Contains(mp.Replicas, b.cfg.NodeID) {
+	for _, p := range b.partitions.Partitions() {
+		t, ok := next.Topic(p.Topic())
+		if !ok {
 			continue
 		}
-		p, ok := b.partitions.Partition(t.Name, mp.Partition)
-		if !ok {
-			var err error
-			if p, err = b.partitions.Create(tp, t.ID, logCfg, partCfg); err != nil {
-				errs = append(errs, fmt.Errorf("create %s: %w", tp, err))
-				continue
-			}
-		} else {
-			if err := p.Log().SetConfig(logCfg); err != nil {
-				errs = append(errs, fmt.Errorf("configure %s: %w", tp, err))
-			}
-			p.SetConfig(partCfg)
-		}
-		state := partition.State{Leader: mp.Leader, LeaderEpoch: mp.LeaderEpoch, PartitionEpoch: mp.PartitionEpoch,
-			Replicas: mp.Replicas, ISR: mp.ISR}
-		if err := p.SetState(state); err != nil {
-			errs = append(errs, fmt.Errorf("set state of %s: %w", tp, err))
+		logCfg, partCfg := configs(t)
+		p.SetConfig(partCfg)
+		if err := p.Log().SetConfig(logCfg); err != nil {
+			b.logger.Error("apply broker config change", "topic", p.Topic(), "partition", p.Index(), "err", err)
 		}
 	}
-	return errors.Join(errs...)
 }
 
 func sameDynamicConfigs(prev, next *metadata.Image, nodeID int32) bool {
@@ -85,8 +43,9 @@ func sameDynamicConfigs(prev, next *metadata.Image, nodeID int32) bool {
 	return maps.Equal(pb, nb) && maps.Equal(pd, nd)
 }
 
-// dropOrphanLogs deletes logs found on disk whose topic no longer exists (deleted while this
-// node was down) or whose topic id differs (deleted and re-created under the same name).
+// dropOrphanLogs deletes logs that recovery found on disk but that metadata no longer assigns
+// to this node: topics deleted while it was down, or deleted and re-created under the same name
+// (another topic id).
 func (b *Broker) dropOrphanLogs(img *metadata.Image) {
 	for _, l := range b.storage.Logs() {
 		tp := l.TopicPartition()
@@ -95,13 +54,7 @@ func (b *Broker) dropOrphanLogs(img *metadata.Image) {
 			slices.Contains(t.Partitions[tp.Partition].Replicas, b.cfg.NodeID) {
 			continue
 		}
-		b.logger.Info("deleting log of a topic no longer in metadata", "partition", tp.String())
-		if _, hosted := b.partitions.Partition(tp.Topic, tp.Partition); hosted {
-			if err := b.partitions.Delete(tp); err != nil {
-				b.logger.Error("delete orphan partition", "partition", tp.String(), "err", err)
-			}
-			continue
-		}
+		b.logger.Info("deleting log of a partition no longer assigned here", "partition", tp.String())
 		if err := b.storage.DeleteLog(tp); err != nil {
 			b.logger.Error("delete orphan log", "partition", tp.String(), "err", err)
 		}
