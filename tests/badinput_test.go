@@ -143,8 +143,9 @@ func TestMalformedFrames(t *testing.T) {
 func TestUnsupportedVersions(t *testing.T) {
 	n := startNode(t)
 	c := dialRaw(t, n.kafkaAddr)
-	// ApiVersions v99: the header is v1 (ApiVersions never uses a flexible request header).
-	frame := []byte{0, 0, 0, 0, 0, 18, 0, 99, 0, 0, 0, 7, 0, 3, 'r', 'a', 'w'}
+	// ApiVersions v99 as a newer client sends it: request header v2 (client id, then an empty
+	// tagged-field section), then a body in a format this broker cannot know.
+	frame := []byte{0, 0, 0, 0, 0, 18, 0, 99, 0, 0, 0, 7, 0, 3, 'r', 'a', 'w', 0, 0xde, 0xad, 0xbe, 0xef}
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
 	c.conn.Write(frame)
 	body := c.readFrame()
@@ -189,7 +190,8 @@ func TestPipelinedOrder(t *testing.T) {
 			r.ClientSoftwareName, r.ClientSoftwareVersion = "p", "1"
 			req = r
 		}
-		frames = f.AppendRequest(frames, req, i)
+		// AppendRequest writes the size at dst[0:4], so each frame is built on its own.
+		frames = append(frames, f.AppendRequest(nil, req, i)...)
 	}
 	if _, err := c.conn.Write(frames); err != nil {
 		t.Fatal(err)

@@ -101,7 +101,12 @@ func TestSigkillUnderAcksAll(t *testing.T) {
 func readAll(t *testing.T, n *node, topic string, partitions int32) map[int32]map[int64]string {
 	t.Helper()
 	ctx := ctxTimeout(t, 60*time.Second)
-	ends, err := n.admin().ListEndOffsets(ctx, topic)
+	adm := n.admin()
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +114,9 @@ func readAll(t *testing.T, n *node, topic string, partitions int32) map[int32]ma
 	var want int64
 	for p := int32(0); p < partitions; p++ {
 		out[p] = make(map[int64]string)
-		o, _ := ends.Lookup(topic, p)
-		want += o.Offset
+		s, _ := starts.Lookup(topic, p)
+		e, _ := ends.Lookup(topic, p)
+		want += e.Offset - s.Offset
 	}
 	if want == 0 {
 		return out
@@ -172,20 +178,28 @@ func TestCleanRestartAndLayout(t *testing.T) {
 	}
 }
 
-// TestRetentionBytes writes past retention.bytes on a topic with small segments and sees the
-// broker delete old segments, moving the log start offset, while the newest data stays.
+// TestRetentionBytes writes past retention.bytes on a topic with small segments (Kafka 4's
+// minimum segment.bytes, 1 MiB) and sees the broker delete old segments, moving the log start
+// offset, while the newest data stays.
 func TestRetentionBytes(t *testing.T) {
 	n := startNode(t, "--override", "log.retention.check.interval.ms=200")
 	n.createTopic("bounded", 1, map[string]*string{
-		"segment.bytes":   kadm.StringPtr("16384"),
-		"retention.bytes": kadm.StringPtr("65536"),
+		"segment.bytes":   kadm.StringPtr("1048576"),
+		"retention.bytes": kadm.StringPtr("2097152"),
 	})
-	cl := n.client(kgo.ProducerBatchMaxBytes(4096))
-	value := strings.Repeat("r", 1000)
-	for i := 0; i < 300; i++ {
-		if err := cl.ProduceSync(ctxTimeout(t, 10*time.Second), &kgo.Record{Topic: "bounded", Value: []byte(value)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
+	// Uncompressed: kgo's default snappy would shrink these repetitive values to almost nothing.
+	cl := n.client(kgo.ProducerBatchMaxBytes(64<<10), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	value := []byte(strings.Repeat("r", 1000))
+	const count = 5000
+	for i := 0; i < count; i++ {
+		cl.Produce(context.Background(), &kgo.Record{Topic: "bounded", Value: value}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.Errorf("produce: %v", err)
+			}
+		})
+	}
+	if err := cl.Flush(ctxTimeout(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
 	}
 	adm := n.admin()
 	deadline := time.Now().Add(20 * time.Second)
@@ -197,13 +211,20 @@ func TestRetentionBytes(t *testing.T) {
 		if s, _ := starts.Lookup("bounded", 0); s.Offset > 0 {
 			ends, _ := adm.ListEndOffsets(ctxTimeout(t, 10*time.Second), "bounded")
 			e, _ := ends.Lookup("bounded", 0)
-			if e.Offset != 300 || e.Offset-s.Offset < 50 {
-				t.Fatalf("after retention: start %d end %d; want end 300 and at least ~64 KiB kept", s.Offset, e.Offset)
+			// 2 MiB of ~1 KB records is ~1900 records; at least one whole segment beyond the
+			// active one must remain.
+			if e.Offset != count || e.Offset-s.Offset < 900 {
+				t.Fatalf("after retention: start %d end %d; want end %d and about 2 MiB kept", s.Offset, e.Offset, count)
+			}
+			got := readAll(t, n, "bounded", 1)
+			if int64(len(got[0])) != e.Offset-s.Offset {
+				t.Fatalf("read %d records between start %d and end %d", len(got[0]), s.Offset, e.Offset)
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("log start offset still 0 after 20s; retention.bytes did not delete segments")
+			files, _ := filepath.Glob(filepath.Join(n.dataDir, "bounded-0", "*"))
+			t.Fatalf("log start offset still 0 after 20s; retention.bytes did not delete segments; files: %v", files)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

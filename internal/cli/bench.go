@@ -167,11 +167,16 @@ func requiredAcks(name string) (kgo.Acks, error) {
 
 // ensureTopic creates the topic with the requested partitions unless it exists.
 func ensureTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int32) error {
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, -1, nil, topic)
+	resps, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, -1, nil, topic)
 	if err != nil {
 		return fmt.Errorf("create topic %s: %w", topic, err)
 	}
-	if resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
+	resp, err := resps.On(topic, nil)
+	if err != nil {
+		return fmt.Errorf("create topic %s: %w", topic, err)
+	}
+	var kafkaErr *kerr.Error
+	if resp.Err != nil && !(errors.As(resp.Err, &kafkaErr) && kafkaErr.Code == kerr.TopicAlreadyExists.Code) {
 		return fmt.Errorf("create topic %s: %w", topic, resp.Err)
 	}
 	return nil
