@@ -86,25 +86,29 @@ func freeAddr(t *testing.T) string {
 }
 
 // startNode runs a broker on fresh ports and a fresh data directory; extra args are added to
-// `sluice serve`. The process is killed when the test ends.
+// `sluice serve`. The process is killed when the test ends. Ports are picked free and then
+// released, so another process may take one before sluice binds it: a start that fails to bind
+// is retried on new ports.
 func startNode(t *testing.T, extraArgs ...string) *node {
 	t.Helper()
-	n := &node{
-		t:              t,
-		dataDir:        filepath.Join(t.TempDir(), "data"),
-		kafkaAddr:      freeAddr(t),
-		httpAddr:       freeAddr(t),
-		controllerAddr: freeAddr(t),
-		extraArgs:      extraArgs,
-	}
-	n.start()
+	n := &node{t: t, dataDir: filepath.Join(t.TempDir(), "data"), extraArgs: extraArgs}
 	t.Cleanup(func() {
 		n.kill()
-		if t.Failed() {
+		if t.Failed() && n.logs != nil {
 			t.Logf("sluice output:\n%s", tail(n.logs.String(), 60))
 		}
 	})
-	return n
+	for attempt := 1; ; attempt++ {
+		n.kafkaAddr, n.httpAddr, n.controllerAddr = freeAddr(t), freeAddr(t), freeAddr(t)
+		err := n.tryStart()
+		if err == nil {
+			return n
+		}
+		if !strings.Contains(n.logs.String(), "address already in use") || attempt == 5 {
+			t.Fatal(err)
+		}
+		os.RemoveAll(n.dataDir)
+	}
 }
 
 func tail(s string, lines int) string {
@@ -115,9 +119,17 @@ func tail(s string, lines int) string {
 	return strings.Join(parts, "\n")
 }
 
-// start launches the process and waits until /readyz answers 200.
+// start launches the process again on the node's ports and data directory and waits until
+// /readyz answers 200.
 func (n *node) start() {
 	n.t.Helper()
+	if err := n.tryStart(); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
+// tryStart launches the process and waits until /readyz answers 200.
+func (n *node) tryStart() error {
 	args := append([]string{"serve",
 		"--data-dir", n.dataDir,
 		"--kafka-addr", n.kafkaAddr,
@@ -130,7 +142,7 @@ func (n *node) start() {
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	began := time.Now()
 	if err := n.cmd.Start(); err != nil {
-		n.t.Fatal(err)
+		return err
 	}
 	n.exited = make(chan struct{})
 	go func(cmd *exec.Cmd, exited chan struct{}) {
@@ -141,7 +153,7 @@ func (n *node) start() {
 	for {
 		select {
 		case <-n.exited:
-			n.t.Fatalf("sluice exited during start: %v\n%s", n.cmd.ProcessState, tail(n.logs.String(), 60))
+			return fmt.Errorf("sluice exited during start: %v\n%s", n.cmd.ProcessState, tail(n.logs.String(), 60))
 		default:
 		}
 		resp, err := http.Get("http://" + n.httpAddr + "/readyz")
@@ -150,11 +162,12 @@ func (n *node) start() {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				n.startup = time.Since(began)
-				return
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			n.t.Fatalf("sluice not ready after 15s\n%s", tail(n.logs.String(), 60))
+			n.kill()
+			return fmt.Errorf("sluice not ready after 15s\n%s", tail(n.logs.String(), 60))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
