@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/internal/vfs"
 )
@@ -23,14 +25,71 @@ type ack struct {
 // (with torn, partly zeroed unsynced tails); after recovery every acknowledged append is
 // present at its offset and every partition's offsets are contiguous with no duplicates.
 func TestCrashGroupCommit(t *testing.T) {
-	for seed := range uint64(8) {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { crashOnce(t, seed) })
+	var syncAlls, fileSyncs atomic.Int64
+	for seed := range uint64(12) {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			a, f := crashOnce(t, seed)
+			syncAlls.Add(a)
+			fileSyncs.Add(f)
+		})
+	}
+	if syncAlls.Load() == 0 || fileSyncs.Load() == 0 {
+		t.Fatalf("rounds used syncfs %d times and per-file fsync %d times; both paths must be exercised",
+			syncAlls.Load(), fileSyncs.Load())
 	}
 }
 
-func crashOnce(t *testing.T, seed uint64) {
+// slowSyncFS makes fsyncs take a little time, as on a disk, so that appends pile up into
+// rounds covering several logs.
+type slowSyncFS struct {
+	*vfs.MemFS
+	syncAlls, fileSyncs atomic.Int64
+}
+
+type slowSyncFile struct {
+	vfs.File
+	fs *slowSyncFS
+}
+
+type slowSyncer struct {
+	vfs.Syncer
+	fs *slowSyncFS
+}
+
+func (s *slowSyncFS) Create(name string) (vfs.File, error) {
+	f, err := s.MemFS.Create(name)
+	return &slowSyncFile{f, s}, err
+}
+
+func (s *slowSyncFS) OpenReadWrite(name string) (vfs.File, error) {
+	f, err := s.MemFS.OpenReadWrite(name)
+	if err != nil {
+		return nil, err
+	}
+	return &slowSyncFile{f, s}, nil
+}
+
+func (s *slowSyncFS) OpenSyncer(dir string) (vfs.Syncer, error) {
+	sy, err := s.MemFS.OpenSyncer(dir)
+	return &slowSyncer{sy, s}, err
+}
+
+func (f *slowSyncFile) Sync() error {
+	time.Sleep(200 * time.Microsecond)
+	f.fs.fileSyncs.Add(1)
+	return f.File.Sync()
+}
+
+func (s *slowSyncer) SyncAll() error {
+	time.Sleep(200 * time.Microsecond)
+	s.fs.syncAlls.Add(1)
+	return s.Syncer.SyncAll()
+}
+
+func crashOnce(t *testing.T, seed uint64) (syncAlls, fileSyncs int64) {
 	rng := rand.New(rand.NewPCG(seed, 0xc0ffee))
-	fsys := vfs.NewMem()
+	mem := vfs.NewMem()
+	fsys := &slowSyncFS{MemFS: mem}
 	cfg := DefaultLogConfig()
 	cfg.SegmentBytes = 3000 + int64(rng.IntN(3000))
 	cfg.IndexIntervalBytes = 256
@@ -39,7 +98,11 @@ func crashOnce(t *testing.T, seed uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tps := []TopicPartition{{"a", 0}, {"a", 1}, {"b", 0}}
+	// 2 to 7 partitions: rounds of few logs fsync each log, rounds of many use one syncfs.
+	var tps []TopicPartition
+	for p := range 2 + int(seed%6) {
+		tps = append(tps, TopicPartition{Topic: "t", Partition: int32(p)})
+	}
 	for _, tp := range tps {
 		if _, err := m.CreateLog(tp, [16]byte{7}, cfg); err != nil {
 			t.Fatal(err)
@@ -91,7 +154,7 @@ func crashOnce(t *testing.T, seed uint64) {
 	mu.Lock()
 	acked := append([]ack(nil), acks...)
 	mu.Unlock()
-	crashed := fsys.CrashClone(vfs.CrashOptions{Rand: rng, ZeroHoles: seed%2 == 0})
+	crashed := mem.CrashClone(vfs.CrashOptions{Rand: rng, ZeroHoles: seed%2 == 0})
 	close(stop)
 	wg.Wait()
 	if err := m.Close(); err != nil {
@@ -134,5 +197,7 @@ func crashOnce(t *testing.T, seed uint64) {
 			t.Fatalf("%s: append after recovery at %d, want %d", tp, info.FirstOffset, end)
 		}
 	}
-	t.Logf("seed %d: %d acknowledged appends checked, segment.bytes %d", seed, len(acked), cfg.SegmentBytes)
+	t.Logf("seed %d: %d acknowledged appends checked over %d partitions, segment.bytes %d, %d syncfs, %d fsyncs",
+		seed, len(acked), len(tps), cfg.SegmentBytes, fsys.syncAlls.Load(), fsys.fileSyncs.Load())
+	return fsys.syncAlls.Load(), fsys.fileSyncs.Load()
 }

@@ -127,7 +127,12 @@ func Open(opts Options) (*Manager, error) {
 		return nil, err
 	}
 	if opts.GroupCommit {
-		m.syncer = newSyncer(m)
+		s, err := newSyncer(m)
+		if err != nil {
+			m.files.closeAll()
+			return nil, err
+		}
+		m.syncer = s
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); m.syncer.run(m.stop) }()
 	}
@@ -237,13 +242,16 @@ func (m *Manager) CreateLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) 
 		return nil, err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.closed.Load() {
+		m.mu.Unlock()
 		return nil, ErrClosed
 	}
 	if l, ok := m.mu.logs[tp]; ok {
+		// Not under m.mu: the lock order is Log.appendMu before Manager.mu.
+		m.mu.Unlock()
 		return l, l.adoptTopicID(topicID, cfg)
 	}
+	defer m.mu.Unlock()
 	l, err := m.createLogLocked(tp, topicID, cfg)
 	if err != nil {
 		return nil, err

@@ -32,10 +32,11 @@ const (
 	OpTruncate
 	OpSize
 	OpClose
+	OpSyncAll // Syncer.SyncAll, matched against the directory given to OpenSyncer
 )
 
 var opNames = [...]string{"any", "create", "open", "remove", "removeall", "rename", "mkdirall",
-	"readdir", "stat", "syncdir", "read", "write", "sync", "truncate", "size", "close"}
+	"readdir", "stat", "syncdir", "read", "write", "sync", "truncate", "size", "close", "syncall"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) {
@@ -238,6 +239,30 @@ func (in *Injector) SyncDir(dir string) error {
 	}
 	return in.fs.SyncDir(dir)
 }
+
+// OpenSyncer implements FS.
+func (in *Injector) OpenSyncer(dir string) (Syncer, error) {
+	s, err := in.fs.OpenSyncer(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &injectedSyncer{in: in, s: s, dir: dir}, nil
+}
+
+type injectedSyncer struct {
+	in  *Injector
+	s   Syncer
+	dir string
+}
+
+func (s *injectedSyncer) SyncAll() error {
+	if err := s.in.fail(OpSyncAll, s.dir); err != nil {
+		return err
+	}
+	return s.s.SyncAll()
+}
+
+func (s *injectedSyncer) Close() error { return s.s.Close() }
 
 type injectedFile struct {
 	in *Injector

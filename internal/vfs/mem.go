@@ -268,6 +268,40 @@ func (m *MemFS) SyncDir(name string) error {
 	return nil
 }
 
+// OpenSyncer implements FS. Its SyncAll makes every file and directory entry of the whole
+// MemFS durable, as syncfs(2) does for a real file system.
+func (m *MemFS) OpenSyncer(dir string) (Syncer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.lookupLocked("opensyncer", dir); err != nil {
+		return nil, err
+	}
+	return &memSyncer{fs: m}, nil
+}
+
+type memSyncer struct{ fs *MemFS }
+
+func (s *memSyncer) SyncAll() error {
+	s.fs.mu.Lock()
+	defer s.fs.mu.Unlock()
+	syncTreeLocked(s.fs.mu.root)
+	return nil
+}
+
+func (s *memSyncer) Close() error { return nil }
+
+func syncTreeLocked(n *memNode) {
+	if !n.isDir {
+		n.syncLocked()
+		return
+	}
+	n.durableChildren = make(map[string]*memNode, len(n.children))
+	for c, child := range n.children {
+		n.durableChildren[c] = child
+		syncTreeLocked(child)
+	}
+}
+
 // truncateLocked sets the file's size, remembering the durable content if the cut reaches
 // into it.
 func (n *memNode) truncateLocked(size int) {

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"golang.org/x/sys/unix"
 )
 
 // OS is the real file system.
@@ -82,6 +84,43 @@ func (osFS) SyncDir(dir string) error {
 	}
 	return d.Close()
 }
+
+// osSyncer holds a descriptor of a directory for syncfs(2). Write-back errors are recorded per
+// file system and reported to each descriptor once, for errors after it was opened: hence one
+// long-lived descriptor rather than one per call.
+type osSyncer struct{ f *os.File }
+
+func (osFS) OpenSyncer(dir string) (Syncer, error) {
+	f, err := os.Open(filepath.Clean(dir))
+	if err != nil {
+		return nil, err
+	}
+	return &osSyncer{f: f}, nil
+}
+
+func (s *osSyncer) SyncAll() error {
+	conn, err := s.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := conn.Control(func(fd uintptr) {
+		for {
+			serr = unix.Syncfs(int(fd))
+			if serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return &os.PathError{Op: "syncfs", Path: s.f.Name(), Err: serr}
+	}
+	return nil
+}
+
+func (s *osSyncer) Close() error { return s.f.Close() }
 
 func (f *osFile) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
 func (f *osFile) Write(p []byte) (int, error)             { return f.f.Write(p) }

@@ -56,6 +56,17 @@ type FS interface {
 	Stat(name string) (Info, error)
 	// SyncDir makes the creates, renames and removes of entries in dir durable.
 	SyncDir(dir string) error
+	// OpenSyncer returns a handle that makes everything written to the file system holding
+	// dir durable in one call (syncfs(2)): every file's data and every directory entry. Keep
+	// it open for as long as it is used, so that it reports write-back errors that happen
+	// between calls.
+	OpenSyncer(dir string) (Syncer, error)
+}
+
+// Syncer makes a whole file system durable at once (see FS.OpenSyncer).
+type Syncer interface {
+	SyncAll() error
+	Close() error
 }
 
 // OSFiler is implemented by files backed by an operating-system file (vfs.OS), so callers

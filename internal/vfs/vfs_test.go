@@ -466,3 +466,51 @@ func TestInjectorShortWrite(t *testing.T) {
 		t.Fatalf("write after clearing rules: %v", err)
 	}
 }
+
+func TestSyncAll(t *testing.T) {
+	t.Run("mem makes everything durable", func(t *testing.T) {
+		m := NewMem()
+		if err := m.MkdirAll("/a/b"); err != nil {
+			t.Fatal(err)
+		}
+		f, err := m.Create("/a/b/f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write([]byte("data")); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		s, err := m.OpenSyncer("/a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.SyncAll(); err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, m.CrashClone(CrashOptions{}), "/a/b/f"); string(got) != "data" {
+			t.Fatalf("after SyncAll and a crash: %q", got)
+		}
+	})
+	t.Run("os", func(t *testing.T) {
+		s, err := OS.OpenSyncer(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.SyncAll(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("injected", func(t *testing.T) {
+		in := NewInjector(NewMem(), Rule{Op: OpSyncAll})
+		s, err := in.OpenSyncer("/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SyncAll(); !errors.Is(err, ErrInjected) {
+			t.Fatalf("SyncAll = %v", err)
+		}
+	})
+}

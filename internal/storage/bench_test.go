@@ -1,0 +1,341 @@
+package storage
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sluicehq/sluice/internal/record"
+	"github.com/sluicehq/sluice/internal/vfs"
+)
+
+// benchBatch is a 16 KB batch of 1 KB records (uncompressed), the unit of the append
+// benchmarks.
+func benchBatch(b *testing.B) []byte {
+	b.Helper()
+	bl := record.NewBuilder(record.None)
+	val := make([]byte, 1000)
+	for i := range val {
+		val[i] = byte(i * 7)
+	}
+	for range 16 {
+		bl.Add(time.Now().UnixMilli(), nil, val)
+	}
+	out, err := bl.Build(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+func openBenchManager(b *testing.B, dir string, groupCommit bool) *Manager {
+	b.Helper()
+	m, err := Open(Options{FS: vfs.OS, Dir: dir, GroupCommit: groupCommit, Logger: testLogger(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkAppend compares appending 16 KB batches to a partition log in page-cache mode with
+// a plain sequential write of the same bytes to a file on the same disk, in the same run. The
+// ratio of their MB/s is the figure docs/benchmarks.md reports.
+func BenchmarkAppend(b *testing.B) {
+	batch := benchBatch(b)
+	b.Run("log-page-cache", func(b *testing.B) {
+		m := openBenchManager(b, filepath.Join(b.TempDir(), "data"), false)
+		defer m.Close()
+		l, err := m.CreateLog(testTP, [16]byte{1}, DefaultLogConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(batch)))
+		b.ResetTimer()
+		for range b.N {
+			if _, err := l.Append(batch, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("plain-sequential-write", func(b *testing.B) {
+		f, err := vfs.OS.Create(filepath.Join(b.TempDir(), "plain"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		b.SetBytes(int64(len(batch)))
+		b.ResetTimer()
+		for range b.N {
+			if _, err := f.Write(batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkConcurrentAppend runs many appenders over 16 partitions in page-cache and in
+// group-commit mode; the ratio group-commit / page-cache is the cost of acknowledging only
+// durable appends.
+func BenchmarkConcurrentAppend(b *testing.B) {
+	batch := benchBatch(b)
+	const partitions = 16
+	for _, mode := range []string{"page-cache", "group-commit"} {
+		b.Run(mode, func(b *testing.B) {
+			m := openBenchManager(b, filepath.Join(b.TempDir(), "data"), mode == "group-commit")
+			defer m.Close()
+			var logs []*Log
+			for p := range partitions {
+				l, err := m.CreateLog(TopicPartition{Topic: "bench", Partition: int32(p)}, [16]byte{1}, DefaultLogConfig())
+				if err != nil {
+					b.Fatal(err)
+				}
+				logs = append(logs, l)
+			}
+			var next atomic.Int64
+			b.SetBytes(int64(len(batch)))
+			b.SetParallelism(32) // 64 appenders on two cores
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				l := logs[next.Add(1)%partitions]
+				own := append([]byte(nil), batch...)
+				for pb.Next() {
+					if _, err := l.Append(own, 0); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			rounds := metricValue(m.metrics.GroupCommitAppends)
+			if rounds > 0 {
+				b.ReportMetric(float64(b.N)/rounds, "appends/fsync-round")
+			}
+		})
+	}
+}
+
+// BenchmarkRead measures reading a 256 MiB log back in 1 MiB fetches, through the copy path
+// (to io.Discard) and through sendfile to a loopback TCP connection.
+func BenchmarkRead(b *testing.B) {
+	batch := benchBatch(b)
+	m := openBenchManager(b, filepath.Join(b.TempDir(), "data"), false)
+	defer m.Close()
+	l, err := m.CreateLog(testTP, [16]byte{1}, DefaultLogConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for l.Size() < 256<<20 {
+		if _, err := l.Append(batch, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	readAllOnce := func(b *testing.B, w io.Writer) int64 {
+		var total int64
+		for off := int64(0); off < l.LogEndOffset(); {
+			res, err := l.Read(off, 1<<20, l.LogEndOffset(), true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, r := range res.Regions {
+				n, err := r.WriteTo(w)
+				if err != nil {
+					b.Fatal(err)
+				}
+				total += n
+			}
+			off = res.NextOffset
+			res.Release()
+		}
+		return total
+	}
+	b.Run("copy", func(b *testing.B) {
+		b.SetBytes(l.Size())
+		for range b.N {
+			readAllOnce(b, io.Discard)
+		}
+	})
+	b.Run("sendfile-tcp", func(b *testing.B) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ln.Close()
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			_, _ = io.Copy(io.Discard, c)
+		}()
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(l.Size())
+		b.ResetTimer()
+		for range b.N {
+			readAllOnce(b, conn)
+		}
+		b.StopTimer()
+		conn.Close()
+		wg.Wait()
+	})
+}
+
+// benchSelected reports whether -test.bench names this benchmark explicitly (not "."), for
+// benchmarks too heavy to run by default.
+func benchSelected(name string) bool {
+	f := flag.Lookup("test.bench")
+	return f != nil && strings.Contains(f.Value.String(), name)
+}
+
+// BenchmarkRecoveryActiveSegment1GiB measures Open after an unclean stop with a 1 GiB active
+// segment past the recovery point: every batch is read and CRC-checked and the indexes are
+// rebuilt. It writes 1 GiB, so it runs only when -bench names it. "warm" leaves the segment in
+// the page cache (a process crash), "cold" evicts it first with posix_fadvise (closer to a
+// power loss).
+func BenchmarkRecoveryActiveSegment1GiB(b *testing.B) {
+	if !benchSelected("Recovery") {
+		b.Skip("writes 1 GiB; run with -bench=Recovery")
+	}
+	dir := filepath.Join(b.TempDir(), "data")
+	batch := benchBatch(b)
+	m := openBenchManager(b, dir, false)
+	l, err := m.CreateLog(testTP, [16]byte{1}, DefaultLogConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for l.Size()+int64(len(batch)) <= DefaultSegmentBytes {
+		if _, err := l.Append(batch, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	size, end := l.Size(), l.LogEndOffset()
+	if err := m.Close(); err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"warm", "cold"} {
+		b.Run(mode, func(b *testing.B) {
+			b.SetBytes(size)
+			for range b.N {
+				b.StopTimer()
+				makeUnclean(b, dir, mode == "cold")
+				b.StartTimer()
+				m, err := Open(Options{FS: vfs.OS, Dir: dir, Logger: testLogger(b)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				l, _ := m.Log(testTP)
+				if l.LogEndOffset() != end || metricValue(m.metrics.IndexesRebuilt) != 0 && false {
+					b.Fatalf("recovered to %d, want %d", l.LogEndOffset(), end)
+				}
+				if err := m.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// makeUnclean turns a cleanly closed data dir into one left by a crash before any recovery
+// point was checkpointed.
+func makeUnclean(b *testing.B, dir string, evict bool) {
+	b.Helper()
+	if err := vfs.OS.Remove(filepath.Join(dir, cleanShutdownName)); err != nil {
+		b.Fatal(err)
+	}
+	if err := publishFile(vfs.OS, filepath.Join(dir, recoveryPointCheckpointName), formatOffsetCheckpoint(nil)); err != nil {
+		b.Fatal(err)
+	}
+	if !evict {
+		return
+	}
+	names, err := vfs.OS.ReadDir(filepath.Join(dir, testTP.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range names {
+		f, err := os.Open(filepath.Join(dir, testTP.String(), n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = f.Sync()
+		_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+		f.Close()
+	}
+}
+
+// BenchmarkIdlePartitionMemory loads a data dir of 10,000 partitions (one small segment each)
+// after a clean stop and reports the heap it takes per partition, and the same after every
+// partition took one append and one read and went idle again.
+func BenchmarkIdlePartitionMemory(b *testing.B) {
+	const partitions = 10_000
+	dir := filepath.Join(b.TempDir(), "data")
+	m := openBenchManager(b, dir, false)
+	small := makeBatch(b, 1, 100, 1, 0)
+	for p := range partitions {
+		l, err := m.CreateLog(TopicPartition{Topic: "idle", Partition: int32(p)}, [16]byte{1}, DefaultLogConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := l.Append(small, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		before := heapInUse()
+		m := openBenchManager(b, dir, false)
+		loaded := heapInUse()
+		for _, l := range m.Logs() {
+			if _, err := l.Append(small, 0); err != nil {
+				b.Fatal(err)
+			}
+			res, err := l.Read(0, 1<<20, l.LogEndOffset(), true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			res.Release()
+		}
+		touched := heapInUse()
+		b.ReportMetric(float64(loaded-before)/partitions, "B/idle-partition")
+		b.ReportMetric(float64(touched-before)/partitions, "B/partition-after-use")
+		b.ReportMetric(float64(m.OpenFiles()), "open-files")
+		if len(m.Logs()) != partitions {
+			b.Fatalf("%d partitions loaded", len(m.Logs()))
+		}
+		if err := m.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
+
+var _ = fmt.Sprintf
