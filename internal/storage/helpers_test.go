@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,10 +20,26 @@ import (
 
 var testTP = TopicPartition{Topic: "orders", Partition: 0}
 
-// testClock is a settable clock for retention and segment.ms.
-type testClock struct{ now time.Time }
+// testClock is a settable clock for retention, segment.ms and flush.ms; the Manager's
+// background goroutine reads it, hence the mutex.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
 
-func (c *testClock) Now() time.Time { return c.now }
+func newTestClock(ms int64) *testClock { return &testClock{now: time.UnixMilli(ms)} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
 
 func testLogger(t testing.TB) *slog.Logger {
 	t.Helper()

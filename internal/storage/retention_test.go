@@ -55,7 +55,7 @@ func TestRetention(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := &testClock{now: time.UnixMilli(tc.now)}
+			clock := newTestClock(tc.now)
 			cfg := DefaultLogConfig()
 			batch := int64(len(makeBatch(t, 1, 100, 0, 0)))
 			tc.cfg(&cfg, batch)
@@ -88,7 +88,7 @@ func TestRetention(t *testing.T) {
 
 func TestRetentionWithoutTimestampsUsesModTime(t *testing.T) {
 	fsys := vfs.NewMem()
-	clock := &testClock{now: time.UnixMilli(1_000_000)}
+	clock := newTestClock(1_000_000)
 	fsys.SetClock(clock.Now)
 	batch := int64(len(makeBatch(t, 1, 100, -1, 0)))
 	cfg := DefaultLogConfig()
@@ -99,12 +99,12 @@ func TestRetentionWithoutTimestampsUsesModTime(t *testing.T) {
 	for range 4 {
 		mustAppend(t, l, 1, 100, -1) // no timestamps
 	}
-	clock.now = clock.now.Add(30 * time.Second)
+	clock.Advance(30 * time.Second)
 	m.RunRetention()
 	if l.NumSegments() != 2 {
 		t.Fatalf("deleted too early: %d segments", l.NumSegments())
 	}
-	clock.now = clock.now.Add(31 * time.Second)
+	clock.Advance(31 * time.Second)
 	m.RunRetention()
 	if l.NumSegments() != 1 || l.LogStartOffset() != 2 {
 		t.Fatalf("after retention.ms by mtime: %d segments, start %d", l.NumSegments(), l.LogStartOffset())
@@ -112,7 +112,7 @@ func TestRetentionWithoutTimestampsUsesModTime(t *testing.T) {
 }
 
 func TestDeleteRecordsBefore(t *testing.T) {
-	clock := &testClock{now: time.UnixMilli(0)}
+	clock := newTestClock(0)
 	l, m, _ := retentionLog(t, DefaultLogConfig(), clock)
 	if err := l.DeleteRecordsBefore(11); !errors.Is(err, ErrOffsetOutOfRange) {
 		t.Fatalf("beyond log end: %v", err)

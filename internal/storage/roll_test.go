@@ -35,7 +35,7 @@ func TestRoll(t *testing.T) {
 		}, []int64{0, 2}},
 		{"segment.ms by wall clock without timestamps", func(c *LogConfig) { c.SegmentMs = 1000 }, func(t *testing.T, l *Log, clock *testClock) {
 			mustAppend(t, l, 1, 100, -1)
-			clock.now = clock.now.Add(2 * time.Second)
+			clock.Advance(2 * time.Second)
 			mustAppend(t, l, 1, 100, -1)
 		}, []int64{0, 1}},
 		{"full offset index", func(c *LogConfig) { c.SegmentIndexBytes = 3 * timeEntrySize; c.IndexIntervalBytes = 0 }, func(t *testing.T, l *Log, _ *testClock) {
@@ -48,7 +48,7 @@ func TestRoll(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := &testClock{now: time.UnixMilli(1_000_000)}
+			clock := newTestClock(1_000_000)
 			m := openManager(t, vfs.NewMem(), func(o *Options) { o.Now = clock.Now })
 			cfg := DefaultLogConfig()
 			tc.cfg(&cfg)
