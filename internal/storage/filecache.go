@@ -39,6 +39,7 @@ type fileCache struct {
 		sync.Mutex
 		open       int
 		head, tail *segFile // idle list
+		closed     bool     // Manager closed: handles close as soon as they are idle
 	}
 }
 
@@ -96,7 +97,7 @@ func (c *fileCache) release(sf *segFile) {
 	if sf.refs > 0 {
 		return
 	}
-	if sf.doomed {
+	if sf.doomed || c.mu.closed {
 		c.closeLocked(sf)
 		return
 	}
@@ -132,10 +133,12 @@ func (c *fileCache) openFiles() int {
 	return c.mu.open
 }
 
-// closeAll closes every idle handle (Manager.Close).
+// closeAll closes every idle handle; handles still pinned by Regions close when released
+// (Manager.Close).
 func (c *fileCache) closeAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.mu.closed = true
 	for sf := c.mu.tail; sf != nil; sf = c.mu.tail {
 		c.unlinkIdleLocked(sf)
 		c.closeLocked(sf)
