@@ -157,8 +157,9 @@ func resolveSettings(flags *pflag.FlagSet, lookupEnv func(string) (string, bool)
 	return err
 }
 
-// readPropertiesFile reads a Java-properties style file: key=value or key: value lines,
-// '#' and '!' comments. An empty path means no file.
+// readPropertiesFile reads a Java-properties style file: a key, then '=', ':' or whitespace,
+// then the value ("key=value", "key: value", "key value"); '#' and '!' start comments. An
+// empty path means no file.
 func readPropertiesFile(path string) (map[string]string, error) {
 	props := make(map[string]string)
 	if path == "" {
@@ -173,11 +174,19 @@ func readPropertiesFile(path string) (map[string]string, error) {
 		if line == "" || line[0] == '#' || line[0] == '!' {
 			continue
 		}
-		sep := strings.IndexAny(line, "=:")
-		if sep <= 0 {
-			return nil, fmt.Errorf("config file %s line %d: want key=value, got %q", path, i+1, line)
+		end := strings.IndexAny(line, "=: \t")
+		if end < 0 {
+			end = len(line)
 		}
-		props[strings.TrimSpace(line[:sep])] = strings.TrimSpace(line[sep+1:])
+		key := line[:end]
+		value := strings.TrimLeft(line[end:], " \t")
+		if value != "" && (value[0] == '=' || value[0] == ':') {
+			value = strings.TrimLeft(value[1:], " \t")
+		}
+		if key == "" {
+			return nil, fmt.Errorf("config file %s line %d: no key before the separator in %q", path, i+1, line)
+		}
+		props[key] = value
 	}
 	return props, nil
 }

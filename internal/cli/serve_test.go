@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func TestServeSettingsPrecedence(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		env       map[string]string
+		file      map[string]string
+		wantKafka string
+		wantNode  int32
+		wantOver  map[string]string
+		wantErr   string
+	}{
+		{name: "defaults", wantKafka: "localhost:9092", wantNode: 1, wantOver: map[string]string{}},
+		{name: "config file", file: map[string]string{"kafka-addr": "file:1", "node-id": "3", "log.retention.ms": "5"},
+			wantKafka: "file:1", wantNode: 3, wantOver: map[string]string{"log.retention.ms": "5"}},
+		{name: "env beats file", env: map[string]string{"SLUICE_KAFKA_ADDR": "env:1"}, file: map[string]string{"kafka-addr": "file:1"},
+			wantKafka: "env:1", wantNode: 1, wantOver: map[string]string{}},
+		{name: "flag beats env", args: []string{"--kafka-addr", "flag:1", "--override", "num.partitions=6"}, env: map[string]string{"SLUICE_KAFKA_ADDR": "env:1"},
+			wantKafka: "flag:1", wantNode: 1, wantOver: map[string]string{"num.partitions": "6"}},
+		{name: "override beats file", args: []string{"--override", "num.partitions=6"}, file: map[string]string{"num.partitions": "3"},
+			wantKafka: "localhost:9092", wantNode: 1, wantOver: map[string]string{"num.partitions": "6"}},
+		{name: "bad env value", env: map[string]string{"SLUICE_NODE_ID": "one"}, wantErr: "SLUICE_NODE_ID"},
+		{name: "bad override", args: []string{"--override", "num.partitions"}, wantErr: "want key=value"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var s serveSettings
+			f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+			s.register(f)
+			if err := f.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			file := tc.file
+			if file == nil {
+				file = map[string]string{}
+			}
+			err := resolveSettings(f, lookup, file)
+			var cfgErr error
+			if err == nil {
+				c, e := s.brokerConfig(file)
+				cfgErr = e
+				if e == nil {
+					if c.KafkaAddr != tc.wantKafka || c.NodeID != tc.wantNode || len(c.Overrides) != len(tc.wantOver) {
+						t.Fatalf("kafka %q node %d overrides %v; want %q %d %v", c.KafkaAddr, c.NodeID, c.Overrides, tc.wantKafka, tc.wantNode, tc.wantOver)
+					}
+					for k, v := range tc.wantOver {
+						if c.Overrides[k] != v {
+							t.Fatalf("override %s = %q, want %q", k, c.Overrides[k], v)
+						}
+					}
+					if c.AdvertisedAddr != c.KafkaAddr {
+						t.Fatalf("advertised %q, want the kafka address when unset", c.AdvertisedAddr)
+					}
+				}
+			}
+			if err == nil {
+				err = cfgErr
+			}
+			if tc.wantErr == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestReadPropertiesFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "server.properties")
+	os.WriteFile(good, []byte("# comment\n! also a comment\n\nkafka-addr = 0.0.0.0:9092\nlog.retention.hours: 24\nhttp-addr 127.0.0.1:9644\n"), 0o644)
+	props, err := readPropertiesFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if props["kafka-addr"] != "0.0.0.0:9092" || props["log.retention.hours"] != "24" || props["http-addr"] != "127.0.0.1:9644" || len(props) != 3 {
+		t.Fatalf("props = %v", props)
+	}
+	bad := filepath.Join(dir, "bad.properties")
+	os.WriteFile(bad, []byte("=0.0.0.0:9092\n"), 0o644)
+	if _, err := readPropertiesFile(bad); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("bad file: %v, want an error naming line 1", err)
+	}
+	if _, err := readPropertiesFile(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("missing file read without error")
+	}
+}
