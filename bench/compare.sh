@@ -3,24 +3,24 @@
 # in one run on this machine, with the same `sluice bench` load: 1 KB records, acks=all,
 # 6 partitions, one franz-go client process. Prints a Markdown table of ratios and absolutes.
 #
-#   bench/compare.sh [RECORDS]     # default 200000 records per run
+#   bench/compare.sh [RECORDS]     # default 300000 records per run
 set -euo pipefail
 cd "$(dirname "$0")/.."
-records=${1:-200000}
+records=${1:-300000}
 work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/sluice" ./cmd/sluice
 go build -o "$work/kfake" ./bench/kfake
 
 wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
-field() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+field() { /usr/bin/python3 -c "import json,sys; print(round(json.load(sys.stdin)['$1'], 1))"; }
 
 run_load() { # $1 = broker address; prints "produce_mbps consume_mbps produce_p99"
   local p c
   p=$("$work/sluice" bench produce --brokers "$1" --topic perf --partitions 6 --record-bytes 1024 \
       --acks all --num-records "$records" --json 2>/dev/null)
   c=$("$work/sluice" bench consume --brokers "$1" --topic perf --num-records "$records" --json 2>/dev/null)
-  echo "$(echo "$p" | field mb_per_sec) $(echo "$c" | field mb_per_sec) $(echo "$p" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["latency_ms"]["p99"])')"
+  echo "$(echo "$p" | field mb_per_sec) $(echo "$c" | field mb_per_sec) $(echo "$p" | /usr/bin/python3 -c 'import json,sys; print(round(json.load(sys.stdin)["latency_ms"]["p99"], 1))')"
 }
 
 # Cold start: time from exec to /readyz answering 200, five fresh data directories.
@@ -28,7 +28,7 @@ cold=()
 for i in 1 2 3 4 5; do
   start=$(date +%s%N)
   "$work/sluice" serve --data-dir "$work/cold$i" --kafka-addr 127.0.0.1:19192 --http-addr 127.0.0.1:19644 \
-    --controller-addr 127.0.0.1:19193 --log-level warn &
+    --controller-addr 127.0.0.1:19193 --log-level error &
   pid=$!
   until curl -fs http://127.0.0.1:19644/readyz >/dev/null 2>&1; do sleep 0.005; done
   cold+=($(( ($(date +%s%N) - start) / 1000000 )))
@@ -36,7 +36,7 @@ for i in 1 2 3 4 5; do
 done
 
 "$work/sluice" serve --data-dir "$work/sluice-data" --kafka-addr 127.0.0.1:19092 --http-addr 127.0.0.1:19645 \
-  --controller-addr 127.0.0.1:19093 --log-level warn &
+  --controller-addr 127.0.0.1:19093 --log-level error &
 spid=$!
 wait_port 19092
 read -r s_prod s_cons s_p99 < <(run_load 127.0.0.1:19092)
