@@ -93,7 +93,6 @@ func crashOnce(t *testing.T, seed uint64) (syncAlls, fileSyncs int64) {
 	cfg := DefaultLogConfig()
 	cfg.SegmentBytes = 3000 + int64(rng.IntN(3000))
 	cfg.IndexIntervalBytes = 256
-	mod := func(o *Options) { o.GroupCommit = true; o.DefaultConfig = &cfg; o.MaxOpenFiles = 16 }
 	m, err := Open(Options{FS: fsys, Dir: "/data", GroupCommit: true, DefaultConfig: &cfg, MaxOpenFiles: 16, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -102,12 +101,25 @@ func crashOnce(t *testing.T, seed uint64) (syncAlls, fileSyncs int64) {
 	var tps []TopicPartition
 	for p := range 2 + int(seed%6) {
 		tps = append(tps, TopicPartition{Topic: "t", Partition: int32(p)})
-	}
-	for _, tp := range tps {
-		if _, err := m.CreateLog(tp, [16]byte{7}, cfg); err != nil {
+		if _, err := m.CreateLog(tps[p], [16]byte{7}, cfg); err != nil {
 			t.Fatal(err)
 		}
 	}
+	acked, crashed := appendUntilCrash(t, m, mem, tps, rng, seed)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m2 := openManager(t, crashed, func(o *Options) { o.GroupCommit = true; o.DefaultConfig = &cfg; o.MaxOpenFiles = 16 })
+	checkAcked(t, m2, tps, acked)
+	t.Logf("seed %d: %d acknowledged appends checked over %d partitions, segment.bytes %d, %d syncfs, %d fsyncs",
+		seed, len(acked), len(tps), cfg.SegmentBytes, fsys.syncAlls.Load(), fsys.fileSyncs.Load())
+	return fsys.syncAlls.Load(), fsys.fileSyncs.Load()
+}
+
+// appendUntilCrash runs 8 appenders on m until a random number of appends were acknowledged,
+// takes the crash image of mem, stops the appenders and returns the acknowledgements that
+// preceded the crash with the image.
+func appendUntilCrash(t *testing.T, m *Manager, mem *vfs.MemFS, tps []TopicPartition, rng *rand.Rand, seed uint64) ([]ack, *vfs.MemFS) {
 	var (
 		mu    sync.Mutex
 		acks  []ack
@@ -116,8 +128,7 @@ func crashOnce(t *testing.T, seed uint64) (syncAlls, fileSyncs int64) {
 		crash = 50 + rng.IntN(1500) // acknowledged appends before the power fails
 		ready = make(chan struct{})
 	)
-	const writers = 8
-	for w := range writers {
+	for w := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -133,10 +144,9 @@ func crashOnce(t *testing.T, seed uint64) (syncAlls, fileSyncs int64) {
 				tag := uint64(w)<<32 | seq
 				info, err := l.Append(makeBatch(t, 1+wrng.IntN(4), 50+wrng.IntN(200), int64(seq), tag), 0)
 				if err != nil {
-					if errors.Is(err, ErrClosed) {
-						return
+					if !errors.Is(err, ErrClosed) {
+						t.Errorf("append: %v", err)
 					}
-					t.Errorf("append: %v", err)
 					return
 				}
 				mu.Lock()
@@ -157,14 +167,16 @@ func crashOnce(t *testing.T, seed uint64) (syncAlls, fileSyncs int64) {
 	crashed := mem.CrashClone(vfs.CrashOptions{Rand: rng, ZeroHoles: seed%2 == 0})
 	close(stop)
 	wg.Wait()
-	if err := m.Close(); err != nil {
-		t.Fatal(err)
-	}
+	return acked, crashed
+}
 
-	m2 := openManager(t, crashed, mod)
+// checkAcked verifies the recovered logs: contiguous offsets from 0, no append stored twice,
+// every acknowledged append at its offset, and appends continuing at the log end.
+func checkAcked(t *testing.T, m *Manager, tps []TopicPartition, acked []ack) {
+	t.Helper()
 	byTP := map[TopicPartition]map[int64]batchView{}
 	for _, tp := range tps {
-		l, ok := m2.Log(tp)
+		l, ok := m.Log(tp)
 		if !ok {
 			t.Fatalf("%s missing after recovery", tp)
 		}
@@ -189,15 +201,11 @@ func crashOnce(t *testing.T, seed uint64) (syncAlls, fileSyncs int64) {
 			t.Fatalf("acknowledged append %x at %s offset %d lost after the crash (found %+v)", a.tag, a.tp, a.offset, b)
 		}
 	}
-	// The recovered logs keep working.
 	for _, tp := range tps {
-		l, _ := m2.Log(tp)
+		l, _ := m.Log(tp)
 		end := l.LogEndOffset()
 		if info := mustAppend(t, l, 1, 10, 0); info.FirstOffset != end {
 			t.Fatalf("%s: append after recovery at %d, want %d", tp, info.FirstOffset, end)
 		}
 	}
-	t.Logf("seed %d: %d acknowledged appends checked over %d partitions, segment.bytes %d, %d syncfs, %d fsyncs",
-		seed, len(acked), len(tps), cfg.SegmentBytes, fsys.syncAlls.Load(), fsys.fileSyncs.Load())
-	return fsys.syncAlls.Load(), fsys.fileSyncs.Load()
 }

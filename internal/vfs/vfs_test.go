@@ -66,128 +66,152 @@ func readAll(t *testing.T, fsys FS, name string) []byte {
 	return buf
 }
 
+// conformance cases run against every FS implementation; p maps a name into the case's
+// root directory.
+var conformance = []struct {
+	name string
+	fn   func(t *testing.T, fsys FS, p func(string) string)
+}{
+	{"writes append after truncate", confWritesAppendAfterTruncate},
+	{"reopen for write appends", confReopenForWriteAppends},
+	{"readat past end is EOF", confReadAtPastEndIsEOF},
+	{"missing files match ErrNotExist", confMissingFilesMatchErrNotExist},
+	{"rename replaces and readdir sorts", confRenameReplacesAndReaddirSorts},
+	{"open handle survives remove", confOpenHandleSurvivesRemove},
+	{"read-only handle refuses writes", confReadOnlyHandleRefusesWrites},
+}
+
 func TestFSConformance(t *testing.T) {
 	for impl, tc := range fsUnderTest(t) {
-		fsys, root := tc.fs, tc.root
-		p := func(name string) string { return filepath.Join(root, name) }
+		p := func(name string) string { return filepath.Join(tc.root, name) }
 		t.Run(impl, func(t *testing.T) {
-			t.Run("writes append after truncate", func(t *testing.T) {
-				f, err := fsys.Create(p("a"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { f.Close() })
-				if _, err := f.Write([]byte("hello world")); err != nil {
-					t.Fatal(err)
-				}
-				if err := f.Truncate(5); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := f.Write([]byte("!!")); err != nil {
-					t.Fatal(err)
-				}
-				if got := readAll(t, fsys, p("a")); string(got) != "hello!!" {
-					t.Fatalf("content %q, want %q", got, "hello!!")
-				}
-				if size, _ := f.Size(); size != 7 {
-					t.Fatalf("size %d, want 7", size)
-				}
-			})
-			t.Run("reopen for write appends", func(t *testing.T) {
-				mustWriteFile(t, fsys, p("b"), []byte("abc"))
-				f, err := fsys.OpenReadWrite(p("b"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := f.Write([]byte("def")); err != nil {
-					t.Fatal(err)
-				}
-				f.Close()
-				if got := readAll(t, fsys, p("b")); string(got) != "abcdef" {
-					t.Fatalf("content %q", got)
-				}
-			})
-			t.Run("readat past end is EOF", func(t *testing.T) {
-				mustWriteFile(t, fsys, p("c"), []byte("xyz"))
-				f, err := fsys.Open(p("c"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer f.Close()
-				buf := make([]byte, 4)
-				n, err := f.ReadAt(buf, 1)
-				if n != 2 || !errors.Is(err, io.EOF) {
-					t.Fatalf("ReadAt = %d, %v; want 2, EOF", n, err)
-				}
-			})
-			t.Run("missing files match ErrNotExist", func(t *testing.T) {
-				if _, err := fsys.Open(p("missing")); !errors.Is(err, fs.ErrNotExist) {
-					t.Fatalf("Open: %v", err)
-				}
-				if _, err := fsys.Stat(p("missing")); !errors.Is(err, fs.ErrNotExist) {
-					t.Fatalf("Stat: %v", err)
-				}
-				if err := fsys.Remove(p("missing")); !errors.Is(err, fs.ErrNotExist) {
-					t.Fatalf("Remove: %v", err)
-				}
-				if err := fsys.RemoveAll(p("missing/dir")); err != nil {
-					t.Fatalf("RemoveAll of a missing dir: %v", err)
-				}
-			})
-			t.Run("rename replaces and readdir sorts", func(t *testing.T) {
-				if err := fsys.MkdirAll(p("d/e")); err != nil {
-					t.Fatal(err)
-				}
-				mustWriteFile(t, fsys, p("d/z"), []byte("old"))
-				mustWriteFile(t, fsys, p("d/tmp"), []byte("new"))
-				if err := fsys.Rename(p("d/tmp"), p("d/z")); err != nil {
-					t.Fatal(err)
-				}
-				if err := fsys.SyncDir(p("d")); err != nil {
-					t.Fatal(err)
-				}
-				names, err := fsys.ReadDir(p("d"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(names, []string{"e", "z"}) {
-					t.Fatalf("ReadDir = %v", names)
-				}
-				if got := readAll(t, fsys, p("d/z")); string(got) != "new" {
-					t.Fatalf("content %q", got)
-				}
-				info, err := fsys.Stat(p("d/e"))
-				if err != nil || !info.IsDir || info.Name != "e" {
-					t.Fatalf("Stat = %+v, %v", info, err)
-				}
-			})
-			t.Run("open handle survives remove", func(t *testing.T) {
-				mustWriteFile(t, fsys, p("r"), []byte("keep"))
-				f, err := fsys.Open(p("r"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer f.Close()
-				if err := fsys.Remove(p("r")); err != nil {
-					t.Fatal(err)
-				}
-				buf := make([]byte, 4)
-				if _, err := f.ReadAt(buf, 0); err != nil || string(buf) != "keep" {
-					t.Fatalf("ReadAt after remove = %q, %v", buf, err)
-				}
-			})
-			t.Run("read-only handle refuses writes", func(t *testing.T) {
-				mustWriteFile(t, fsys, p("ro"), []byte("x"))
-				f, err := fsys.Open(p("ro"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer f.Close()
-				if _, err := f.Write([]byte("y")); err == nil {
-					t.Fatal("write on a read-only handle succeeded")
-				}
-			})
+			for _, c := range conformance {
+				t.Run(c.name, func(t *testing.T) { c.fn(t, tc.fs, p) })
+			}
 		})
+	}
+}
+
+func confWritesAppendAfterTruncate(t *testing.T, fsys FS, p func(string) string) {
+	f, err := fsys.Create(p("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if _, err := f.Write([]byte("hello world")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("!!")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, fsys, p("a")); string(got) != "hello!!" {
+		t.Fatalf("content %q, want %q", got, "hello!!")
+	}
+	if size, _ := f.Size(); size != 7 {
+		t.Fatalf("size %d, want 7", size)
+	}
+}
+
+func confReopenForWriteAppends(t *testing.T, fsys FS, p func(string) string) {
+	mustWriteFile(t, fsys, p("b"), []byte("abc"))
+	f, err := fsys.OpenReadWrite(p("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("def")); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if got := readAll(t, fsys, p("b")); string(got) != "abcdef" {
+		t.Fatalf("content %q", got)
+	}
+}
+
+func confReadAtPastEndIsEOF(t *testing.T, fsys FS, p func(string) string) {
+	mustWriteFile(t, fsys, p("c"), []byte("xyz"))
+	f, err := fsys.Open(p("c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4)
+	n, err := f.ReadAt(buf, 1)
+	if n != 2 || !errors.Is(err, io.EOF) {
+		t.Fatalf("ReadAt = %d, %v; want 2, EOF", n, err)
+	}
+}
+
+func confMissingFilesMatchErrNotExist(t *testing.T, fsys FS, p func(string) string) {
+	if _, err := fsys.Open(p("missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Open: %v", err)
+	}
+	if _, err := fsys.Stat(p("missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Stat: %v", err)
+	}
+	if err := fsys.Remove(p("missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Remove: %v", err)
+	}
+	if err := fsys.RemoveAll(p("missing/dir")); err != nil {
+		t.Fatalf("RemoveAll of a missing dir: %v", err)
+	}
+}
+
+func confRenameReplacesAndReaddirSorts(t *testing.T, fsys FS, p func(string) string) {
+	if err := fsys.MkdirAll(p("d/e")); err != nil {
+		t.Fatal(err)
+	}
+	mustWriteFile(t, fsys, p("d/z"), []byte("old"))
+	mustWriteFile(t, fsys, p("d/tmp"), []byte("new"))
+	if err := fsys.Rename(p("d/tmp"), p("d/z")); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.SyncDir(p("d")); err != nil {
+		t.Fatal(err)
+	}
+	names, err := fsys.ReadDir(p("d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names, []string{"e", "z"}) {
+		t.Fatalf("ReadDir = %v", names)
+	}
+	if got := readAll(t, fsys, p("d/z")); string(got) != "new" {
+		t.Fatalf("content %q", got)
+	}
+	info, err := fsys.Stat(p("d/e"))
+	if err != nil || !info.IsDir || info.Name != "e" {
+		t.Fatalf("Stat = %+v, %v", info, err)
+	}
+}
+
+func confOpenHandleSurvivesRemove(t *testing.T, fsys FS, p func(string) string) {
+	mustWriteFile(t, fsys, p("r"), []byte("keep"))
+	f, err := fsys.Open(p("r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := fsys.Remove(p("r")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := f.ReadAt(buf, 0); err != nil || string(buf) != "keep" {
+		t.Fatalf("ReadAt after remove = %q, %v", buf, err)
+	}
+}
+
+func confReadOnlyHandleRefusesWrites(t *testing.T, fsys FS, p func(string) string) {
+	mustWriteFile(t, fsys, p("ro"), []byte("x"))
+	f, err := fsys.Open(p("ro"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write([]byte("y")); err == nil {
+		t.Fatal("write on a read-only handle succeeded")
 	}
 }
 
@@ -208,87 +232,95 @@ func TestOSFileExposesDescriptor(t *testing.T) {
 	}
 }
 
+// crashStep is one operation of a TestMemCrash case.
+type crashStep func(t *testing.T, m *MemFS)
+
+func stepWrite(name, data string, sync bool) crashStep {
+	return func(t *testing.T, m *MemFS) {
+		t.Helper()
+		f, err := m.OpenReadWrite(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			f, err = m.Create(name)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.Write([]byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		if sync {
+			if err := f.Sync(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func stepSyncDir(dir string) crashStep {
+	return func(t *testing.T, m *MemFS) {
+		if err := m.SyncDir(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func stepTruncate(name string, size int64, sync bool) crashStep {
+	return func(t *testing.T, m *MemFS) {
+		f, err := m.OpenReadWrite(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := f.Truncate(size); err != nil {
+			t.Fatal(err)
+		}
+		if sync {
+			if err := f.Sync(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func stepRename(from, to string) crashStep {
+	return func(t *testing.T, m *MemFS) {
+		if err := m.Rename(from, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func stepRemove(name string) crashStep {
+	return func(t *testing.T, m *MemFS) {
+		if err := m.Remove(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestMemCrash(t *testing.T) {
-	type step func(t *testing.T, m *MemFS)
-	write := func(name, data string, sync bool) step {
-		return func(t *testing.T, m *MemFS) {
-			t.Helper()
-			f, err := m.OpenReadWrite(name)
-			if errors.Is(err, fs.ErrNotExist) {
-				f, err = m.Create(name)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			if _, err := f.Write([]byte(data)); err != nil {
-				t.Fatal(err)
-			}
-			if sync {
-				if err := f.Sync(); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
-	syncDir := func(dir string) step {
-		return func(t *testing.T, m *MemFS) {
-			if err := m.SyncDir(dir); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	truncate := func(name string, size int64, sync bool) step {
-		return func(t *testing.T, m *MemFS) {
-			f, err := m.OpenReadWrite(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			if err := f.Truncate(size); err != nil {
-				t.Fatal(err)
-			}
-			if sync {
-				if err := f.Sync(); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
-	rename := func(from, to string) step {
-		return func(t *testing.T, m *MemFS) {
-			if err := m.Rename(from, to); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	remove := func(name string) step {
-		return func(t *testing.T, m *MemFS) {
-			if err := m.Remove(name); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	write, syncDir, truncate, rename, remove := stepWrite, stepSyncDir, stepTruncate, stepRename, stepRemove
 	cases := []struct {
 		name  string
-		steps []step
+		steps []crashStep
 		want  map[string]string // file -> content after crash; absent = must not exist
 	}{
-		{"unsynced create is lost", []step{write("/d/a", "x", true)}, map[string]string{}},
-		{"synced file and dir survive", []step{write("/d/a", "x", true), syncDir("/d")}, map[string]string{"/d/a": "x"}},
-		{"unsynced tail dropped", []step{write("/d/a", "abc", true), syncDir("/d"), write("/d/a", "def", false)},
+		{"unsynced create is lost", []crashStep{write("/d/a", "x", true)}, map[string]string{}},
+		{"synced file and dir survive", []crashStep{write("/d/a", "x", true), syncDir("/d")}, map[string]string{"/d/a": "x"}},
+		{"unsynced tail dropped", []crashStep{write("/d/a", "abc", true), syncDir("/d"), write("/d/a", "def", false)},
 			map[string]string{"/d/a": "abc"}},
-		{"entry synced before data", []step{write("/d/a", "abc", false), syncDir("/d")}, map[string]string{"/d/a": ""}},
-		{"unsynced truncate undone", []step{write("/d/a", "abcdef", true), syncDir("/d"), truncate("/d/a", 2, false), write("/d/a", "zz", false)},
+		{"entry synced before data", []crashStep{write("/d/a", "abc", false), syncDir("/d")}, map[string]string{"/d/a": ""}},
+		{"unsynced truncate undone", []crashStep{write("/d/a", "abcdef", true), syncDir("/d"), truncate("/d/a", 2, false), write("/d/a", "zz", false)},
 			map[string]string{"/d/a": "abcdef"}},
-		{"synced truncate kept", []step{write("/d/a", "abcdef", true), syncDir("/d"), truncate("/d/a", 2, true)},
+		{"synced truncate kept", []crashStep{write("/d/a", "abcdef", true), syncDir("/d"), truncate("/d/a", 2, true)},
 			map[string]string{"/d/a": "ab"}},
-		{"unsynced rename undone", []step{write("/d/a", "x", true), syncDir("/d"), rename("/d/a", "/d/b")},
+		{"unsynced rename undone", []crashStep{write("/d/a", "x", true), syncDir("/d"), rename("/d/a", "/d/b")},
 			map[string]string{"/d/a": "x"}},
-		{"synced rename kept", []step{write("/d/a", "x", true), write("/d/b", "old", true), syncDir("/d"), rename("/d/a", "/d/b"), syncDir("/d")},
+		{"synced rename kept", []crashStep{write("/d/a", "x", true), write("/d/b", "old", true), syncDir("/d"), rename("/d/a", "/d/b"), syncDir("/d")},
 			map[string]string{"/d/b": "x"}},
-		{"unsynced remove undone", []step{write("/d/a", "x", true), syncDir("/d"), remove("/d/a")}, map[string]string{"/d/a": "x"}},
-		{"synced remove kept", []step{write("/d/a", "x", true), syncDir("/d"), remove("/d/a"), syncDir("/d")}, map[string]string{}},
+		{"unsynced remove undone", []crashStep{write("/d/a", "x", true), syncDir("/d"), remove("/d/a")}, map[string]string{"/d/a": "x"}},
+		{"synced remove kept", []crashStep{write("/d/a", "x", true), syncDir("/d"), remove("/d/a"), syncDir("/d")}, map[string]string{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
