@@ -394,3 +394,62 @@ func heapInUse() int64 {
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
 }
+
+// BenchmarkSyncRound compares the two ways a group-commit round can make N files durable after
+// each received a 16 KB write: one fsync per file (up to 16 in parallel, as the syncer does) or
+// one syncfs(2). It is the measurement behind syncAllMinLogs.
+func BenchmarkSyncRound(b *testing.B) {
+	buf := make([]byte, 16<<10)
+	for _, files := range []int{1, 4, 16, 256} {
+		for _, mode := range []string{"fsync-each", "syncfs"} {
+			b.Run(fmt.Sprintf("files=%d/%s", files, mode), func(b *testing.B) {
+				dir := b.TempDir()
+				var fs []vfs.File
+				for i := range files {
+					f, err := vfs.OS.Create(filepath.Join(dir, fmt.Sprintf("f%d", i)))
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer f.Close()
+					fs = append(fs, f)
+				}
+				whole, err := vfs.OS.OpenSyncer(dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer whole.Close()
+				drainWriteBack(b, dir)
+				b.SetBytes(int64(files * len(buf)))
+				b.ResetTimer()
+				for range b.N {
+					for _, f := range fs {
+						if _, err := f.Write(buf); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if mode == "syncfs" {
+						if err := whole.SyncAll(); err != nil {
+							b.Fatal(err)
+						}
+						continue
+					}
+					var wg sync.WaitGroup
+					sem := make(chan struct{}, maxParallelSyncs)
+					for _, f := range fs {
+						wg.Add(1)
+						sem <- struct{}{}
+						go func() {
+							defer wg.Done()
+							if err := f.Sync(); err != nil {
+								b.Error(err)
+							}
+							<-sem
+						}()
+					}
+					wg.Wait()
+				}
+				b.StopTimer()
+			})
+		}
+	}
+}
