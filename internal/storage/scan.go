@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 
 	"github.com/sluicehq/sluice/internal/record"
@@ -133,6 +134,11 @@ func scanSegment(f vfs.File, size, base, limitOffset int64, interval int32) (sca
 		}
 		if err == nil {
 			err = checkBatchOffsets(h, base, res.nextOffset, limitOffset)
+		}
+		if err == nil && pos+int64(h.Size()) > math.MaxInt32 {
+			// Index positions are 32-bit and segment.bytes is at most 2^31-1: no valid
+			// segment reaches this far.
+			err = fmt.Errorf("%w: batch at %d ends beyond 2^31-1 bytes", errBadOffsets, pos)
 		}
 		if err != nil {
 			if isDataError(err) {
