@@ -177,6 +177,8 @@ func (m *Manager) load() error {
 			if err := m.fs.RemoveAll(full); err != nil {
 				m.logger.Warn("remove deleted partition dir", "dir", full, "err", err)
 			}
+		case strings.HasPrefix(name, clusterMetadataDirPrefix):
+			// The metadata quorum's directory (KRaft names it __cluster_metadata-0): not ours.
 		default:
 			if tp, ok := parsePartitionDir(name); ok {
 				if info, err := m.fs.Stat(full); err == nil && info.IsDir {

@@ -24,6 +24,7 @@ const (
 	partitionMetadataName        = "partition.metadata"
 	tmpSuffix                    = ".tmp"
 	deleteSuffix                 = "-delete"
+	clusterMetadataDirPrefix     = "__cluster_metadata"
 )
 
 // fileKind is one of the files of a segment.

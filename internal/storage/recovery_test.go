@@ -277,7 +277,18 @@ func TestLoadRemovesLeftovers(t *testing.T) {
 	if err := f.fs.MkdirAll("/data/orders-1.abc-delete"); err != nil {
 		t.Fatal(err)
 	}
-	f.open(t, f.fs)
+	// The metadata quorum's directory is left alone, whatever its name's suffix.
+	if err := f.fs.MkdirAll("/data/__cluster_metadata-0"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, f.fs, "/data/__cluster_metadata-0/raft.db", []byte("raft"))
+	m, _, _ := f.open(t, f.fs)
+	if len(m.Logs()) != 1 {
+		t.Fatalf("loaded %d logs, want only orders-0", len(m.Logs()))
+	}
+	if names, _ := f.fs.ReadDir("/data/__cluster_metadata-0"); len(names) != 1 {
+		t.Fatalf("metadata dir touched: %v", names)
+	}
 	for _, p := range append(leftovers, "/data/orders-1.abc-delete") {
 		if _, err := f.fs.Stat(p); !isNotExist(err) {
 			t.Fatalf("%s survived Open: %v", p, err)
