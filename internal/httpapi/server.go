@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +61,12 @@ func Start(opts Options) (*Server, error) {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	// Go's profiler, for operators diagnosing CPU or memory use (Kafka users reach for JMX).
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	s := &Server{
 		srv: &http.Server{
 			Handler:           mux,
