@@ -96,6 +96,15 @@ func (l *Log) rollLocked(newBase int64) (*segment, error) {
 	if err := seg.create(); err != nil {
 		return nil, l.goOffline(fmt.Errorf("roll: %w", err))
 	}
+	l.dirDirty.Store(true)
+	if l.m.syncer != nil {
+		// Before the new segment becomes the active one: appends written to the old segment
+		// may still be waiting for a group-commit round, and a round fsyncs only the active
+		// segment. Syncing the directory also makes the new segment's files durable.
+		if err := l.flushTo(newBase); err != nil {
+			return nil, err
+		}
+	}
 	next := make([]*segment, 0, len(segs)+1)
 	if old.size.Load() == 0 {
 		// An empty active segment is replaced rather than kept (an offset jump on a follower).
@@ -108,18 +117,13 @@ func (l *Log) rollLocked(newBase int64) (*segment, error) {
 	}
 	next = append(next, seg)
 	l.segments.Store(&next)
-	l.dirDirty.Store(true)
 	l.m.metrics.SegmentsRolled.Inc()
-	if l.m.syncer != nil {
-		if err := l.flushTo(newBase); err != nil {
-			return nil, err
-		}
-		return seg, nil
+	if l.m.syncer == nil {
+		l.m.background(func() {
+			// Failures take the log offline inside flushTo; nothing else to do here.
+			_ = l.flushTo(newBase)
+		})
 	}
-	l.m.background(func() {
-		// Failures take the log offline inside flushTo; nothing else to do here.
-		_ = l.flushTo(newBase)
-	})
 	return seg, nil
 }
 

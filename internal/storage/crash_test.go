@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -109,7 +111,18 @@ func crashOnce(t *testing.T, seed uint64) (syncAlls, fileSyncs int64) {
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	m2 := openManager(t, crashed, func(o *Options) { o.GroupCommit = true; o.DefaultConfig = &cfg; o.MaxOpenFiles = 16 })
+	var logbuf bytes.Buffer
+	m2 := openManager(t, crashed, func(o *Options) {
+		o.GroupCommit = true
+		o.DefaultConfig = &cfg
+		o.MaxOpenFiles = 16
+		o.Logger = slog.New(slog.NewTextHandler(&logbuf, nil))
+	})
+	defer func() {
+		if t.Failed() {
+			describeFailure(t, m2, tps, acked, logbuf.String())
+		}
+	}()
 	checkAcked(t, m2, tps, acked)
 	t.Logf("seed %d: %d acknowledged appends checked over %d partitions, segment.bytes %d, %d syncfs, %d fsyncs",
 		seed, len(acked), len(tps), cfg.SegmentBytes, fsys.syncAlls.Load(), fsys.fileSyncs.Load())
@@ -208,4 +221,23 @@ func checkAcked(t *testing.T, m *Manager, tps []TopicPartition, acked []ack) {
 			t.Fatalf("%s: append after recovery at %d, want %d", tp, info.FirstOffset, end)
 		}
 	}
+}
+
+// describeFailure logs what a failed crash test needs for diagnosis: what recovery dropped,
+// the recovered segments, and the newest acknowledged offset per partition.
+func describeFailure(t *testing.T, m *Manager, tps []TopicPartition, acked []ack, recoveryLog string) {
+	t.Logf("recovery log:\n%s", recoveryLog)
+	for _, tp := range tps {
+		l, _ := m.Log(tp)
+		var bases []int64
+		for _, s := range l.segs() {
+			bases = append(bases, s.baseOffset)
+		}
+		t.Logf("%s: end %d, segments %v", tp, l.LogEndOffset(), bases)
+	}
+	newest := map[TopicPartition]int64{}
+	for _, a := range acked {
+		newest[a.tp] = max(newest[a.tp], a.last)
+	}
+	t.Logf("newest acknowledged offsets: %v", newest)
 }
