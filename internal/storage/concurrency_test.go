@@ -34,6 +34,8 @@ func TestOpenFileBudget(t *testing.T) {
 			mustAppend(t, l, 2, 200, int64(round))
 		}
 	}
+	// Background flushes of rolled segments use files too; let them finish.
+	m.bg.wg.Wait()
 	// A fetch in flight pins its files beyond the budget.
 	held, err := logs[0].Read(0, 1<<20, 1000, true)
 	if err != nil {

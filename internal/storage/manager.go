@@ -65,9 +65,10 @@ type Manager struct {
 	bg struct {
 		sync.Mutex
 		stopped bool
+		wg      sync.WaitGroup // background flushes after page-cache rolls
 	}
 	stop chan struct{}
-	wg   sync.WaitGroup // the maintenance loop, the syncer and background flushes
+	wg   sync.WaitGroup // the maintenance loop and the syncer
 }
 
 func (o *Options) setDefaults() {
@@ -352,9 +353,9 @@ func (m *Manager) background(fn func()) {
 	if m.bg.stopped {
 		return
 	}
-	m.wg.Add(1)
+	m.bg.wg.Add(1)
 	go func() {
-		defer m.wg.Done()
+		defer m.bg.wg.Done()
 		fn()
 	}()
 }
@@ -456,6 +457,7 @@ func (m *Manager) Close() error {
 	m.bg.Lock()
 	m.bg.stopped = true
 	m.bg.Unlock()
+	m.bg.wg.Wait()
 	logs := m.Logs()
 	healthy := true
 	var firstErr error
