@@ -14,6 +14,9 @@
 //   - Injector: wraps any FS and fails chosen operations (by kind, path pattern and call
 //     count) with an error that matches ErrInjected.
 //
+// FS.OpenSyncer returns a Syncer whose SyncAll makes the whole file system durable at once
+// (syncfs(2) on Linux): group commit uses it when one round covers many partitions.
+//
 // Invariants every implementation keeps:
 //
 //   - Writes append: File.Write always writes at the current end of the file, also after
