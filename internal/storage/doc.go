@@ -23,7 +23,10 @@
 //     last (active) segment is appended to or truncated.
 //   - Data and indexes below a log's recovery point are fsynced. In group-commit mode an
 //     append returns only after an fsync of its bytes; a segment is fsynced before the next
-//     one takes data, so after a crash only the active segment can be torn.
+//     one becomes active, so after a crash only the active segment can be torn. In page-cache
+//     mode the old segment is fsynced in the background after a roll; if power fails first,
+//     recovery cuts the log at the first torn batch past the recovery point and deletes the
+//     segments after it (Kafka's rule), since nothing there was promised.
 //   - Index files are derived data: missing, torn or inconsistent ones are rebuilt from the
 //     .log, never trusted blindly. Non-active segments' indexes are read with ReadAt when
 //     needed, not held in memory, and segment files are opened lazily and closed when idle
