@@ -29,6 +29,8 @@ type benchOptions struct {
 	acks        string
 	partitions  int32
 	compression string
+	idempotent  bool
+	maxInFlight int
 	json        bool
 }
 
@@ -67,6 +69,8 @@ func newBenchProduceCommand() *cobra.Command {
 	f.StringVar(&o.acks, "acks", "all", "acks: 0, 1 or all")
 	f.Int32Var(&o.partitions, "partitions", 6, "partitions of the topic if it has to be created")
 	f.StringVar(&o.compression, "compression", "none", "none, gzip, snappy, lz4 or zstd")
+	f.BoolVar(&o.idempotent, "idempotent", false, "idempotent producer (needs acks=all and a broker with InitProducerId)")
+	f.IntVar(&o.maxInFlight, "max-in-flight", 5, "produce requests in flight per broker when not idempotent (max.in.flight.requests.per.connection)")
 	return cmd
 }
 
@@ -211,8 +215,13 @@ func runBenchProduce(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(o.brokers, ",")...), kgo.RequiredAcks(acks),
 		kgo.ProducerBatchCompression(codec), kgo.DefaultProduceTopic(o.topic), kgo.ProducerLinger(time.Millisecond)}
-	if o.acks != "all" && o.acks != "-1" {
-		opts = append(opts, kgo.DisableIdempotentWrite())
+	// The same client settings against every broker, so that a comparison measures brokers:
+	// without idempotence kgo keeps --max-in-flight requests per broker; with it, up to 5
+	// only when the broker grants a producer id.
+	if !o.idempotent {
+		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(o.maxInFlight))
+	} else if o.acks != "all" && o.acks != "-1" {
+		return errors.New("--idempotent needs --acks all")
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
