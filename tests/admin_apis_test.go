@@ -1,11 +1,13 @@
 package tests
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -126,4 +128,50 @@ func TestLessCommonAPIs(t *testing.T) {
 			t.Fatalf("ListConfigResources: error %d, resources %+v", resp.ErrorCode, resp.ConfigResources)
 		}
 	})
+}
+
+// TestFetchMaxBytesCaps: the broker's fetch.max.bytes bounds a Fetch response whatever the
+// client asks for; the first batch still comes back whole (KIP-74) so consumers progress.
+func TestFetchMaxBytesCaps(t *testing.T) {
+	n := startNode(t, "--override", "fetch.max.bytes=1024")
+	n.createTopic("capped", 1, nil)
+	cl := n.client(kgo.ProducerBatchCompression(kgo.NoCompression()))
+	ctx := ctxTimeout(t, 30*time.Second)
+	value := make([]byte, 900)
+	for i := 0; i < 10; i++ { // one batch each
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "capped", Value: value}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxBytes, req.MaxWaitMillis, req.MinBytes = 10<<20, 100, 1
+	md, err := kadm.NewClient(cl).Metadata(ctx, "capped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic, rt.TopicID = "capped", md.Topics["capped"].ID // v13+ address topics by id
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.PartitionMaxBytes = 10 << 20
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("fetch response: %+v", resp)
+	}
+	got := resp.Topics[0].Partitions[0]
+	batches := 0
+	for b := got.RecordBatches; len(b) >= 61; batches++ {
+		size := 12 + int(binary.BigEndian.Uint32(b[8:12]))
+		if size > len(b) {
+			break
+		}
+		b = b[size:]
+	}
+	if got.ErrorCode != 0 || batches != 1 {
+		t.Fatalf("fetch with fetch.max.bytes=1024 returned %d whole batches (%d bytes, error %d), want exactly the first", batches, len(got.RecordBatches), got.ErrorCode)
+	}
 }

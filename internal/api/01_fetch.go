@@ -19,7 +19,7 @@ import (
 //   - Partitions are read in request (or session) order from their leader,
 //     as file regions spliced into the response with sendfile, never copied.
 //     Each partition gets at most PartitionMaxBytes and the response at most
-//     MaxBytes, except that the first batch of the first partition with data
+//     MaxBytes (capped by the broker's fetch.max.bytes), except that the first batch of the first partition with data
 //     is returned whole however large (KIP-74), so consumers always progress.
 //   - Consumers (replica id -1) read up to the high watermark
 //     (read_uncommitted) or the last stable offset (read_committed);
@@ -98,8 +98,13 @@ type fetch struct {
 func handleFetch(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.FetchRequest)
 	img := env.Metadata.Image()
+	// The broker's fetch.max.bytes caps what the client asks for, as in Kafka.
+	maxBytes := r.MaxBytes
+	if env.FetchMaxBytes > 0 {
+		maxBytes = min(maxBytes, env.FetchMaxBytes)
+	}
 	f := &fetch{env: env, req: r, img: img, leaders: leaderEndpoints{img: img, listener: req.Conn.Listener},
-		replica: r.ReplicaID, maxBytes: r.MaxBytes}
+		replica: r.ReplicaID, maxBytes: maxBytes}
 	if r.Version >= 15 {
 		f.replica = r.ReplicaState.ID
 	}

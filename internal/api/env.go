@@ -35,6 +35,9 @@ type Env struct {
 	FetchSessions *FetchSessions
 	// LogDir is the data directory partitions live in (DescribeLogDirs).
 	LogDir string
+	// FetchMaxBytes caps a Fetch response (fetch.max.bytes, a read-only broker config, so
+	// resolved once at start); 0 means no cap beyond the request's own.
+	FetchMaxBytes int32
 }
 
 // Metadata is the latest applied metadata and who the controller is.

@@ -109,6 +109,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		Partitions:    b.partitions,
 		FetchSessions: api.NewFetchSessions(1000),
 		LogDir:        cfg.DataDir,
+		FetchMaxBytes: brokerCfg.Int(config.FetchMaxBytes),
 	}
 	b.dropOrphanLogs(b.quorum.Image())
 	b.unsubscribe = b.quorum.Subscribe(b.reconcile)
