@@ -139,6 +139,9 @@ func producePartition(env *Env, t *metadata.Topic, topicCode int16, acks int16, 
 		return sp, nil, -1
 	}
 	sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
+	if env.TopicMetrics != nil && res.BaseOffset >= 0 {
+		env.TopicMetrics.ProducedTo(t.Name, int64(len(rp.Records)), res.LastOffset-res.BaseOffset+1)
+	}
 	return sp, p, res.LastOffset
 }
 

@@ -297,6 +297,9 @@ func (f *fetch) respond() Response {
 			continue
 		}
 		if n := t.res.Records.Bytes(); n > 0 {
+			if m := f.env.TopicMetrics; m != nil && t.topic != nil {
+				m.FetchedFrom(t.topic.Name, n, t.res.Records.NextOffset-t.res.Records.FirstOffset)
+			}
 			sp := NewSplice(regionSet(t.res.Records.Regions))
 			rp.RecordBatches = sp.Placeholder
 			out.Splices = append(out.Splices, sp)

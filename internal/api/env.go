@@ -38,6 +38,19 @@ type Env struct {
 	// FetchMaxBytes caps a Fetch response (fetch.max.bytes, a read-only broker config, so
 	// resolved once at start); 0 means no cap beyond the request's own.
 	FetchMaxBytes int32
+	// TopicMetrics counts produced and fetched bytes and records per topic
+	// (*metrics.Metrics); nil counts nothing.
+	TopicMetrics TopicMetrics
+}
+
+// TopicMetrics is what Produce and Fetch report of their traffic. Calls are
+// on the request path: implementations must not block or allocate per call.
+type TopicMetrics interface {
+	// ProducedTo counts a partition's appended batch bytes and records.
+	ProducedTo(topic string, bytes, records int64)
+	// FetchedFrom counts a partition's returned batch bytes and the offset
+	// span of those batches.
+	FetchedFrom(topic string, bytes, records int64)
 }
 
 // Metadata is the latest applied metadata and who the controller is.

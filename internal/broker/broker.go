@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/httpapi"
 	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/server"
@@ -55,6 +56,7 @@ type Broker struct {
 	logger   *slog.Logger
 	static   map[string]string // validated static broker configs, canonical form
 	registry *prometheus.Registry
+	metrics  *metrics.Metrics // request, traffic and connection metrics
 
 	quorum     *quorum.Quorum
 	controller *metadata.Controller
@@ -86,6 +88,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	b := &Broker{cfg: cfg, logger: cfg.Logger, static: static, registry: prometheus.NewRegistry(), serveDone: make(chan error, 1)}
 	b.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	b.metrics = metrics.New(b.registry)
 	defer func() {
 		if err != nil {
 			b.Close()
@@ -110,7 +113,9 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		FetchSessions: api.NewFetchSessions(1000),
 		LogDir:        cfg.DataDir,
 		FetchMaxBytes: brokerCfg.Int(config.FetchMaxBytes),
+		TopicMetrics:  b.metrics,
 	}
+	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.dropOrphanLogs(b.quorum.Image())
 	b.unsubscribe = b.quorum.Subscribe(b.reconcile)
 
@@ -182,6 +187,7 @@ func (b *Broker) listen(brokerCfg *config.Resolved) error {
 		Logger:          b.logger,
 		MaxRequestBytes: brokerCfg.Int(config.SocketRequestMaxBytes),
 		IdleTimeout:     time.Duration(brokerCfg.Int64(config.ConnectionsMaxIdleMs)) * time.Millisecond,
+		Observer:        b.metrics,
 	})
 	if err != nil {
 		return err

@@ -60,6 +60,8 @@ type conn struct {
 // inflight is a request whose response is pending.
 type inflight struct {
 	key           int16
+	version       int16
+	start         time.Time // when the request's frame was read (Observer latency)
 	correlationID int32
 	frame         []byte        // the request's frame, recycled once the response is written
 	done          chan struct{} // closed once resp and err are set

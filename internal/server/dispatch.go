@@ -14,6 +14,7 @@ import (
 // response. An error closes the connection. The frame is recycled after
 // the response is written (the decoded request's byte slices point into it).
 func (c *conn) handleFrame(frame []byte) error {
+	start := time.Now()
 	h, body, err := parseRequestHeader(frame)
 	if err != nil {
 		putFrame(frame)
@@ -26,7 +27,7 @@ func (c *conn) handleFrame(frame []byte) error {
 	}
 	if !a.Supports(h.version) {
 		if msg, ok := api.UnsupportedVersionResponse(h.key); ok {
-			c.enqueue(h.key, h.correlationID, api.Reply(msg), frame)
+			c.enqueue(h, start, api.Reply(msg), frame)
 			return nil
 		}
 		putFrame(frame)
@@ -50,7 +51,7 @@ func (c *conn) handleFrame(frame []byte) error {
 		// The frame is not recycled: a failed handler may still hold it.
 		return fmt.Errorf("%s v%d: %w", a.Name(), h.version, err)
 	}
-	c.enqueue(h.key, h.correlationID, resp, frame)
+	c.enqueue(h, start, resp, frame)
 	return nil
 }
 
@@ -83,15 +84,19 @@ func runFinish(ctx context.Context, key int16, finish func(context.Context) (api
 // returned one. It blocks while MaxInFlight responses are owed, which stops
 // the read loop from reading further: backpressure on a client that
 // pipelines faster than it is answered.
-func (c *conn) enqueue(key int16, correlationID int32, resp api.Response, frame []byte) {
+func (c *conn) enqueue(h requestHeader, start time.Time, resp api.Response, frame []byte) {
+	key, correlationID := h.key, h.correlationID
 	if resp.Finish == nil && resp.Msg == nil {
+		if obs := c.srv.cfg.Observer; obs != nil {
+			obs.ObserveRequest(key, h.version, time.Since(start), nil)
+		}
 		if resp.Release != nil {
 			resp.Release()
 		}
 		putFrame(frame)
 		return // nothing to send (acks=0)
 	}
-	f := &inflight{key: key, correlationID: correlationID, frame: frame, done: make(chan struct{})}
+	f := &inflight{key: key, version: h.version, start: start, correlationID: correlationID, frame: frame, done: make(chan struct{})}
 	if resp.Finish != nil {
 		c.finishWG.Add(1)
 		go func() {
@@ -114,6 +119,9 @@ func (c *conn) writeLoop() {
 	fw := frameWriter{w: c.nc}
 	for f := range c.queue {
 		<-f.done
+		if obs := c.srv.cfg.Observer; obs != nil && f.err == nil {
+			obs.ObserveRequest(f.key, f.version, time.Since(f.start), f.resp.Msg)
+		}
 		if err := c.write(&fw, f); err != nil {
 			c.logger.Debug("write failed; closing connection", "err", err)
 			c.abort()

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/sluicehq/sluice/internal/api"
 )
 
@@ -44,6 +46,22 @@ type Config struct {
 	// in-process test cluster wraps it to intercept or delay requests of a
 	// given key.
 	Lookup func(key int16) (api.API, bool)
+	// Observer, if set, is told about connections and answered requests
+	// (the broker's metrics). Its methods run on connection goroutines and
+	// must not block.
+	Observer Observer
+}
+
+// Observer watches the server's connections and requests.
+type Observer interface {
+	// ConnectionOpened is called once per accepted connection, before its
+	// first request is read; ConnectionClosed once when it is gone.
+	ConnectionOpened()
+	ConnectionClosed()
+	// ObserveRequest is called once per request when its response is ready
+	// to write: latency runs from the frame being read to then; resp is nil
+	// when no response is sent (acks=0 Produce) and is read-only.
+	ObserveRequest(key, version int16, latency time.Duration, resp kmsg.Response)
 }
 
 // Server accepts Kafka connections and serves them with the api handlers.
@@ -167,9 +185,15 @@ func (s *Server) startConn(nc net.Conn) bool {
 	s.mu.conns[c] = struct{}{}
 	s.connWG.Add(1)
 	s.mu.Unlock()
+	if obs := s.cfg.Observer; obs != nil {
+		obs.ConnectionOpened()
+	}
 	go func() {
 		defer s.connWG.Done()
 		defer s.forget(c)
+		if obs := s.cfg.Observer; obs != nil {
+			defer obs.ConnectionClosed()
+		}
 		c.serve()
 	}()
 	return true

@@ -1,0 +1,114 @@
+package metrics
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+// eachErrorCode calls fn for every non-zero error code in resp: the top-level code and those of
+// each topic, partition or resource, as Kafka's errorCounts does. Responses of APIs not listed
+// here report only what they have in common with none; add a case when an API is added.
+func eachErrorCode(resp kmsg.Response, fn func(code int16)) {
+	emit := func(code int16) {
+		if code != 0 {
+			fn(code)
+		}
+	}
+	switch r := resp.(type) {
+	case *kmsg.ProduceResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.FetchResponse:
+		emit(r.ErrorCode)
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.ListOffsetsResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.MetadataResponse:
+		for i := range r.Topics {
+			emit(r.Topics[i].ErrorCode)
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.OffsetForLeaderEpochResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.DeleteRecordsResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.ApiVersionsResponse:
+		emit(r.ErrorCode)
+	case *kmsg.CreateTopicsResponse:
+		for i := range r.Topics {
+			emit(r.Topics[i].ErrorCode)
+		}
+	case *kmsg.DeleteTopicsResponse:
+		for i := range r.Topics {
+			emit(r.Topics[i].ErrorCode)
+		}
+	case *kmsg.CreatePartitionsResponse:
+		for i := range r.Topics {
+			emit(r.Topics[i].ErrorCode)
+		}
+	case *kmsg.DescribeConfigsResponse:
+		for i := range r.Resources {
+			emit(r.Resources[i].ErrorCode)
+		}
+	case *kmsg.AlterConfigsResponse:
+		for i := range r.Resources {
+			emit(r.Resources[i].ErrorCode)
+		}
+	case *kmsg.IncrementalAlterConfigsResponse:
+		for i := range r.Resources {
+			emit(r.Resources[i].ErrorCode)
+		}
+	case *kmsg.DescribeClusterResponse:
+		emit(r.ErrorCode)
+	case *kmsg.UpdateFeaturesResponse:
+		emit(r.ErrorCode)
+		for i := range r.Results {
+			emit(r.Results[i].ErrorCode)
+		}
+	case *kmsg.FindCoordinatorResponse:
+		emit(r.ErrorCode)
+		for i := range r.Coordinators {
+			emit(r.Coordinators[i].ErrorCode)
+		}
+	case *kmsg.JoinGroupResponse:
+		emit(r.ErrorCode)
+	case *kmsg.SyncGroupResponse:
+		emit(r.ErrorCode)
+	case *kmsg.HeartbeatResponse:
+		emit(r.ErrorCode)
+	case *kmsg.LeaveGroupResponse:
+		emit(r.ErrorCode)
+		for i := range r.Members {
+			emit(r.Members[i].ErrorCode)
+		}
+	case *kmsg.OffsetCommitResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.OffsetFetchResponse:
+		emit(r.ErrorCode)
+		for i := range r.Groups {
+			emit(r.Groups[i].ErrorCode)
+		}
+	}
+}
