@@ -1,0 +1,29 @@
+// Package group is the classic consumer group coordinator: the group state machine
+// (Empty, PreparingRebalance, CompletingRebalance, Stable, Dead), member sessions, the
+// join/sync barrier that hands the leader's assignment to every member, and the groups'
+// committed offsets.
+//
+// Invariants:
+//   - A group's generation only grows; every completed join barrier bumps it.
+//   - Only members of the current generation may sync, heartbeat without error, or commit
+//     offsets with a member id (ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID otherwise).
+//   - A member is removed when its session expires (a timer per member deadline, reset by
+//     every heartbeat, join and sync), when it leaves, or when it fails to rejoin before the
+//     rebalance timeout.
+//   - Waiting requests (join, sync) are answered through a one-slot channel exactly once.
+//
+// Concurrency: all group state is guarded by Coordinator.mu; timer callbacks
+// (time.AfterFunc goroutines owned by the coordinator) take it too. Nothing under mu blocks:
+// answers go to buffered channels. Close stops every timer.
+//
+// Durability: offsets are kept in memory only in this slice; they do not survive a broker
+// restart (the __consumer_offsets persistence is not written yet).
+//
+// Example:
+//
+//	c := group.New(group.Config{MinSessionTimeout: 6 * time.Second, MaxSessionTimeout: 30 * time.Minute})
+//	defer c.Close()
+//	res := <-c.Join(group.JoinRequest{Group: "email-service", ProtocolType: "consumer",
+//		Protocols: []group.Protocol{{Name: "range"}}, SessionTimeout: 10 * time.Second,
+//		RebalanceTimeout: time.Minute})
+package group

@@ -1,0 +1,231 @@
+package group
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Errors the coordinator returns; internal/api maps them to Kafka codes.
+var (
+	ErrMemberIDRequired       = errors.New("group: member id required")
+	ErrUnknownMemberID        = errors.New("group: unknown member id")
+	ErrIllegalGeneration      = errors.New("group: illegal generation")
+	ErrRebalanceInProgress    = errors.New("group: rebalance in progress")
+	ErrInconsistentProtocol   = errors.New("group: inconsistent group protocol")
+	ErrInvalidSessionTimeout  = errors.New("group: invalid session timeout")
+	ErrCoordinatorUnavailable = errors.New("group: coordinator not available")
+	ErrInvalidGroupID         = errors.New("group: invalid group id")
+	ErrNonEmptyGroup          = errors.New("group: group is not empty")
+	ErrGroupIDNotFound        = errors.New("group: group id not found")
+)
+
+// State is a classic group's state.
+type State int8
+
+const (
+	Empty State = iota
+	PreparingRebalance
+	CompletingRebalance
+	Stable
+	Dead
+)
+
+// String is Kafka's name for the state (DescribeGroups, ListGroups).
+func (s State) String() string {
+	switch s {
+	case Empty:
+		return "Empty"
+	case PreparingRebalance:
+		return "PreparingRebalance"
+	case CompletingRebalance:
+		return "CompletingRebalance"
+	case Stable:
+		return "Stable"
+	}
+	return "Dead"
+}
+
+// Config holds the group.* broker configs the coordinator obeys.
+type Config struct {
+	// MinSessionTimeout and MaxSessionTimeout bound a member's session timeout
+	// (group.min.session.timeout.ms, group.max.session.timeout.ms).
+	MinSessionTimeout, MaxSessionTimeout time.Duration
+	// InitialRebalanceDelay is how long the first rebalance of an empty group waits for more
+	// members (group.initial.rebalance.delay.ms).
+	InitialRebalanceDelay time.Duration
+	Logger                *slog.Logger
+}
+
+// Protocol is one protocol (assignor) a member supports, with its metadata.
+type Protocol struct {
+	Name     string
+	Metadata []byte
+}
+
+// Member describes a member as the leader and DescribeGroups see it.
+type Member struct {
+	MemberID, InstanceID, ClientID, ClientHost string
+	Metadata                                   []byte // for the selected protocol
+	Assignment                                 []byte
+}
+
+// Coordinator owns every classic group of this broker.
+type Coordinator struct {
+	cfg Config
+	mu  struct {
+		sync.Mutex
+		groups map[string]*group
+		closed bool
+	}
+}
+
+// New returns a coordinator with no groups.
+func New(cfg Config) *Coordinator {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Coordinator{cfg: cfg}
+	c.mu.groups = map[string]*group{}
+	return c
+}
+
+// Close stops every timer and fails waiting requests with ErrCoordinatorUnavailable.
+func (c *Coordinator) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mu.closed = true
+	for _, g := range c.mu.groups {
+		g.stopTimersLocked()
+		for _, m := range g.members {
+			m.answerJoinLocked(JoinResult{Err: ErrCoordinatorUnavailable})
+			m.answerSyncLocked(SyncResult{Err: ErrCoordinatorUnavailable})
+		}
+	}
+}
+
+type group struct {
+	id           string
+	state        State
+	generation   int32
+	protocolType string
+	protocolName string
+	leaderID     string
+	members      map[string]*member
+	pending      map[string]bool // member ids handed out with MEMBER_ID_REQUIRED, not yet joined
+	offsets      map[topicPartition]OffsetCommit
+	rebalance    *time.Timer // join barrier deadline (or the initial delay)
+	rebalanceTok *byte       // identifies the armed rebalance timer to its callback
+	initialDelay bool        // the barrier of a formerly empty group waits out its full delay
+}
+
+type member struct {
+	id, instanceID, clientID, clientHost string
+	protocolType                         string
+	protocols                            []Protocol
+	sessionTimeout, rebalanceTimeout     time.Duration
+	assignment                           []byte
+	session                              *time.Timer
+	sessionTok                           *byte           // identifies the armed session timer to its callback
+	joinCh                               chan JoinResult // non-nil while waiting at the join barrier
+	syncCh                               chan SyncResult // non-nil while waiting for the leader's assignment
+	isNew                                bool            // joined during the current rebalance
+}
+
+func (m *member) answerJoinLocked(r JoinResult) {
+	if m.joinCh != nil {
+		m.joinCh <- r
+		m.joinCh = nil
+	}
+}
+
+func (m *member) answerSyncLocked(r SyncResult) {
+	if m.syncCh != nil {
+		m.syncCh <- r
+		m.syncCh = nil
+	}
+}
+
+func (g *group) stopTimersLocked() {
+	if g.rebalance != nil {
+		g.rebalance.Stop()
+		g.rebalance = nil
+	}
+	for _, m := range g.members {
+		if m.session != nil {
+			m.session.Stop()
+		}
+	}
+}
+
+func newMemberID(clientID string) string {
+	var b [16]byte
+	rand.Read(b[:])
+	return clientID + "-" + hex.EncodeToString(b[:])
+}
+
+// groupLocked returns the group, creating an Empty one when create is set.
+func (c *Coordinator) groupLocked(id string, create bool) *group {
+	g := c.mu.groups[id]
+	if g == nil && create {
+		g = &group{id: id, state: Empty, members: map[string]*member{}, pending: map[string]bool{}, offsets: map[topicPartition]OffsetCommit{}}
+		c.mu.groups[id] = g
+	}
+	return g
+}
+
+// resetSessionLocked (re)arms the member's session timer.
+func (c *Coordinator) resetSessionLocked(g *group, m *member) {
+	if m.session != nil {
+		m.session.Stop()
+	}
+	gid, mid, tok := g.id, m.id, new(byte)
+	m.session, m.sessionTok = time.AfterFunc(m.sessionTimeout, func() { c.expireSession(gid, mid, tok) }), tok
+}
+
+// expireSession runs on the timer's goroutine when a member's session deadline passes.
+func (c *Coordinator) expireSession(gid, mid string, tok *byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.closed {
+		return
+	}
+	g := c.mu.groups[gid]
+	if g == nil {
+		return
+	}
+	m := g.members[mid]
+	if m == nil || m.sessionTok != tok {
+		return // left already, or the timer was re-armed after it fired
+	}
+	if m.joinCh != nil || m.syncCh != nil {
+		// A member waiting at a barrier is alive by definition; the barrier has its own deadline.
+		c.resetSessionLocked(g, m)
+		return
+	}
+	c.cfg.Logger.Info("group member session expired", "group", gid, "member", mid)
+	c.removeMemberLocked(g, m)
+}
+
+// removeMemberLocked drops m and moves the group on: a rebalance if it was Stable or
+// CompletingRebalance, completion of the barrier if every remaining member has rejoined.
+func (c *Coordinator) removeMemberLocked(g *group, m *member) {
+	if m.session != nil {
+		m.session.Stop()
+	}
+	m.answerJoinLocked(JoinResult{Err: ErrUnknownMemberID})
+	m.answerSyncLocked(SyncResult{Err: ErrUnknownMemberID})
+	delete(g.members, m.id)
+	if g.leaderID == m.id {
+		g.leaderID = ""
+	}
+	switch g.state {
+	case Stable, CompletingRebalance:
+		c.prepareRebalanceLocked(g)
+	case PreparingRebalance:
+		c.maybeCompleteJoinLocked(g)
+	}
+}

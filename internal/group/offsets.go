@@ -1,0 +1,79 @@
+package group
+
+// OffsetCommit is one partition's committed position.
+type OffsetCommit struct {
+	Topic       string
+	Partition   int32
+	Offset      int64
+	LeaderEpoch int32 // -1 when unknown
+	Metadata    string
+	CommitTime  int64 // ms since the epoch
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// CommitOffsets records offsets for a group. A member id and generation (from a group
+// member) are checked against the current generation; an empty member id with generation
+// -1 is a "simple" commit, allowed only while the group has no members.
+func (c *Coordinator) CommitOffsets(gid, memberID string, generation int32, offsets []OffsetCommit) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.closed {
+		return ErrCoordinatorUnavailable
+	}
+	if gid == "" {
+		return ErrInvalidGroupID
+	}
+	g := c.groupLocked(gid, memberID == "" && generation < 0)
+	switch {
+	case g == nil:
+		return ErrUnknownMemberID
+	case memberID == "" && generation < 0:
+		if len(g.members) > 0 {
+			return ErrUnknownMemberID
+		}
+	default:
+		_, m, err := c.memberLocked(gid, memberID, generation)
+		if err != nil {
+			return err
+		}
+		if g.state != Stable {
+			return ErrRebalanceInProgress
+		}
+		c.resetSessionLocked(g, m)
+	}
+	for _, o := range offsets {
+		g.offsets[topicPartition{o.Topic, o.Partition}] = o
+	}
+	return nil
+}
+
+// FetchOffset returns a group's committed offset for one partition.
+func (c *Coordinator) FetchOffset(gid, topic string, partition int32) (OffsetCommit, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.mu.groups[gid]
+	if g == nil {
+		return OffsetCommit{}, false
+	}
+	o, ok := g.offsets[topicPartition{topic, partition}]
+	return o, ok
+}
+
+// FetchAllOffsets returns every committed offset of a group (OffsetFetch with null topics).
+func (c *Coordinator) FetchAllOffsets(gid string) []OffsetCommit {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.mu.groups[gid]
+	if g == nil {
+		return nil
+	}
+	out := make([]OffsetCommit, 0, len(g.offsets))
+	for _, o := range g.offsets {
+		out = append(out, o)
+	}
+	return out
+}

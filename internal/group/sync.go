@@ -1,0 +1,172 @@
+package group
+
+// SyncRequest is one SyncGroup call; Assignments is set by the leader only.
+type SyncRequest struct {
+	Group, MemberID, InstanceID string
+	Generation                  int32
+	// ProtocolType and ProtocolName, when set (SyncGroup v5), must match the group's.
+	ProtocolType, ProtocolName string
+	Assignments                map[string][]byte
+}
+
+// SyncResult answers a sync with the member's assignment.
+type SyncResult struct {
+	Err                        error
+	ProtocolType, ProtocolName string
+	Assignment                 []byte
+}
+
+// Sync waits for the leader's assignment of the current generation and answers with this
+// member's share. The channel receives exactly one result.
+func (c *Coordinator) Sync(req SyncRequest) <-chan SyncResult {
+	ch := make(chan SyncResult, 1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, m, err := c.memberLocked(req.Group, req.MemberID, req.Generation)
+	if err != nil {
+		ch <- SyncResult{Err: err}
+		return ch
+	}
+	if (req.ProtocolType != "" && req.ProtocolType != g.protocolType) || (req.ProtocolName != "" && req.ProtocolName != g.protocolName) {
+		ch <- SyncResult{Err: ErrInconsistentProtocol}
+		return ch
+	}
+	c.resetSessionLocked(g, m)
+	switch g.state {
+	case PreparingRebalance:
+		ch <- SyncResult{Err: ErrRebalanceInProgress}
+	case Stable:
+		ch <- SyncResult{ProtocolType: g.protocolType, ProtocolName: g.protocolName, Assignment: m.assignment}
+	case CompletingRebalance:
+		m.answerSyncLocked(SyncResult{Err: ErrRebalanceInProgress}) // a retried sync replaces the old one
+		m.syncCh = ch
+		if m.id == g.leaderID {
+			for _, o := range g.members {
+				o.assignment = req.Assignments[o.id]
+			}
+			g.state = Stable
+			for _, o := range g.members {
+				o.answerSyncLocked(SyncResult{ProtocolType: g.protocolType, ProtocolName: g.protocolName, Assignment: o.assignment})
+			}
+		}
+	default:
+		ch <- SyncResult{Err: ErrUnknownMemberID}
+	}
+	return ch
+}
+
+// memberLocked finds a member of the current generation.
+func (c *Coordinator) memberLocked(gid, mid string, generation int32) (*group, *member, error) {
+	if c.mu.closed {
+		return nil, nil, ErrCoordinatorUnavailable
+	}
+	g := c.mu.groups[gid]
+	if g == nil || g.state == Dead {
+		return nil, nil, ErrUnknownMemberID
+	}
+	m := g.members[mid]
+	if m == nil {
+		return nil, nil, ErrUnknownMemberID
+	}
+	if generation != g.generation {
+		return nil, nil, ErrIllegalGeneration
+	}
+	return g, m, nil
+}
+
+// Heartbeat keeps a member's session alive; during a rebalance it answers
+// ErrRebalanceInProgress so the member rejoins.
+func (c *Coordinator) Heartbeat(gid, mid string, generation int32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, m, err := c.memberLocked(gid, mid, generation)
+	if err != nil {
+		return err
+	}
+	c.resetSessionLocked(g, m)
+	if g.state == PreparingRebalance {
+		return ErrRebalanceInProgress
+	}
+	return nil
+}
+
+// Leave removes members (LeaveGroup); the result holds one error (or nil) per member id.
+func (c *Coordinator) Leave(gid string, memberIDs []string) []error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	errs := make([]error, len(memberIDs))
+	g := c.mu.groups[gid]
+	for i, id := range memberIDs {
+		var m *member
+		if g != nil {
+			m = g.members[id]
+		}
+		if m == nil {
+			errs[i] = ErrUnknownMemberID
+			continue
+		}
+		c.removeMemberLocked(g, m)
+	}
+	return errs
+}
+
+// Description is a group as DescribeGroups shows it.
+type Description struct {
+	Group                      string
+	State                      State
+	ProtocolType, ProtocolName string
+	Members                    []Member
+}
+
+// Describe returns a group's state and members; an unknown group is Dead with no members.
+func (c *Coordinator) Describe(gid string) Description {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.mu.groups[gid]
+	if g == nil {
+		return Description{Group: gid, State: Dead}
+	}
+	d := Description{Group: gid, State: g.state, ProtocolType: g.protocolType}
+	if g.state == Stable || g.state == CompletingRebalance {
+		d.ProtocolName = g.protocolName
+	}
+	for _, m := range g.members {
+		d.Members = append(d.Members, Member{MemberID: m.id, InstanceID: m.instanceID, ClientID: m.clientID,
+			ClientHost: m.clientHost, Metadata: m.protocolMetadata(g.protocolName), Assignment: m.assignment})
+	}
+	return d
+}
+
+// Listing is one group in ListGroups.
+type Listing struct {
+	Group, ProtocolType string
+	State               State
+}
+
+// List returns every live group.
+func (c *Coordinator) List() []Listing {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Listing, 0, len(c.mu.groups))
+	for _, g := range c.mu.groups {
+		out = append(out, Listing{Group: g.id, ProtocolType: g.protocolType, State: g.state})
+	}
+	return out
+}
+
+// Delete removes an empty group and its offsets (DeleteGroups).
+func (c *Coordinator) Delete(gid string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.mu.groups[gid]
+	switch {
+	case g == nil:
+		return ErrGroupIDNotFound
+	case g.state != Empty:
+		return ErrNonEmptyGroup
+	}
+	g.stopTimersLocked()
+	g.state = Dead
+	delete(c.mu.groups, gid)
+	return nil
+}
