@@ -1,0 +1,183 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/cli with the current output")
+
+// cliResult is one run of the sluice binary as a client.
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// runSluice runs the built binary with SLUICE_BROKERS pointing at n.
+func runSluice(t *testing.T, n *node, stdin string, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sluiceBin, args...)
+	cmd.Env = append(os.Environ(), "SLUICE_BROKERS="+n.kafkaAddr)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin = strings.NewReader(stdin)
+	err := cmd.Run()
+	res := cliResult{stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		res.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("sluice %s: %v", strings.Join(args, " "), err)
+	}
+	return res
+}
+
+var (
+	clusterIDLine = regexp.MustCompile(`(Cluster ID: |"cluster_id": ")[A-Za-z0-9_-]+`)
+	topicID       = regexp.MustCompile(`[A-Za-z0-9_+/-]{22}==`)
+	jsonTimestamp = regexp.MustCompile(`"timestamp":\d+`)
+	columnGap     = regexp.MustCompile(`(\S) {2,}`)
+)
+
+// maskOutput replaces what changes between runs (ports, ids, timestamps, paths) with
+// placeholders. Masking changes widths, so when anything was masked every column gap (two or
+// more spaces after text; indentation is kept) is collapsed to two spaces.
+func maskOutput(n *node, s string) string {
+	_, port, _ := net.SplitHostPort(n.kafkaAddr)
+	lines := strings.Split(s, "\n")
+	anyMasked := false
+	for i, line := range lines {
+		masked := strings.NewReplacer(n.dataDir, "<DATA-DIR>", n.kafkaAddr, "<KAFKA-ADDR>", n.httpAddr, "<HTTP-ADDR>",
+			n.controllerAddr, "<CONTROLLER-ADDR>").Replace(line)
+		masked = regexp.MustCompile(`\b`+port+`\b`).ReplaceAllString(masked, "<PORT>")
+		masked = clusterIDLine.ReplaceAllString(masked, "${1}<CLUSTER-ID>")
+		masked = topicID.ReplaceAllString(masked, "<TOPIC-ID>")
+		masked = jsonTimestamp.ReplaceAllString(masked, `"timestamp":<TIMESTAMP>`)
+		anyMasked = anyMasked || masked != line
+		lines[i] = masked
+	}
+	out := strings.Join(lines, "\n")
+	if anyMasked {
+		out = collapseGaps(out)
+	}
+	return out
+}
+
+func collapseGaps(s string) string {
+	return columnGap.ReplaceAllString(s, "${1}  ")
+}
+
+// checkGolden compares got with testdata/cli/name.txt, or rewrites it under -update.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "cli", name+".txt")
+	if *updateGolden {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run `go test ./tests -run TestCLI -update` to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (rerun with -update if the change is intended)\n--- got:\n%s\n--- want:\n%s", path, got, want)
+	}
+}
+
+// cliStep is one command of TestCLI, run in order against one broker.
+type cliStep struct {
+	name  string
+	args  []string
+	stdin string
+	// golden compares masked stdout with testdata/cli/<name>.txt.
+	golden bool
+	// stdout and stderr must contain these (after masking and collapsing column gaps).
+	stdout, stderr []string
+	// wantFail expects a non-zero exit.
+	wantFail bool
+}
+
+// TestCLI drives every non-group client command against a real broker and checks text output
+// against golden files.
+func TestCLI(t *testing.T) {
+	n := startNode(t)
+	tmpl := "{{.Topic}}/{{.Partition}}@{{.Offset}} {{.Key}}={{.Value}}{{range .Headers}} [{{.Key}}:{{.Value}}]{{end}}"
+	steps := []cliStep{
+		{name: "cluster_info", args: []string{"cluster", "info"}, golden: true},
+		{name: "cluster_info_json", args: []string{"cluster", "info", "--format", "json"}, golden: true},
+		{name: "cluster_config", args: []string{"cluster", "config"},
+			stdout: []string{"CONFIG  VALUE  SOURCE", "num.partitions  1  ", "log.retention.ms  "}},
+		{name: "topic_create", args: []string{"topic", "create", "cli-orders", "-p", "3", "-r", "1", "-c", "retention.ms=86400000", "-c", "max.message.bytes=2000000"}, golden: true},
+		{name: "topic_create_again", args: []string{"topic", "create", "cli-orders", "-p", "3"}, wantFail: true,
+			stderr: []string{"create topic cli-orders: TOPIC_ALREADY_EXISTS"}},
+		{name: "topic_create_bad_config", args: []string{"topic", "create", "cli-bad", "-c", "retention.ms"}, wantFail: true,
+			stderr: []string{`--config "retention.ms": expected key=value`}},
+		{name: "produce_keyed", args: []string{"produce", "cli-orders", "-K", ":", "-H", "source=cli", "-H", "trace=7", "-p", "1"},
+			stdin: "k1:first\nk2:second:with:colons\nno key here\n", stderr: []string{"produced 3 records to cli-orders"}},
+		{name: "produce_gzip_acks1", args: []string{"produce", "cli-orders", "-p", "2", "-z", "gzip", "--acks", "1"},
+			stdin: "alpha\nbeta\n", stderr: []string{"produced 2 records to cli-orders"}},
+		{name: "produce_bad_acks", args: []string{"produce", "cli-orders", "--acks", "2"}, wantFail: true,
+			stderr: []string{`--acks "2": use 0, 1 or all`}},
+		{name: "consume_start", args: []string{"consume", "cli-orders", "-o", "start", "-n", "3", "-p", "1", "-t", tmpl}, golden: true},
+		{name: "consume_offset", args: []string{"consume", "cli-orders", "-o", "1", "-n", "2", "-p", "1"}, golden: true},
+		{name: "consume_timestamp", args: []string{"consume", "cli-orders", "-o", "@0", "-n", "2", "-p", "2", "--isolation", "read_committed"}, golden: true},
+		{name: "consume_json", args: []string{"consume", "cli-orders", "-o", "start", "-n", "1", "-p", "1", "--format", "json"}, golden: true},
+		{name: "consume_bad_offset", args: []string{"consume", "cli-orders", "-o", "latest"}, wantFail: true,
+			stderr: []string{`--offset "latest": use start, end`}},
+		{name: "topic_list", args: []string{"topic", "list"}, golden: true},
+		{name: "topic_describe", args: []string{"topic", "describe", "cli-orders"}, golden: true},
+		{name: "topic_alter_config", args: []string{"topic", "alter-config", "cli-orders", "--set", "retention.ms=3600000", "--delete", "max.message.bytes"}, golden: true},
+		{name: "topic_describe_altered", args: []string{"topic", "describe", "cli-orders"},
+			stdout: []string{"retention.ms  3600000  DYNAMIC_TOPIC_CONFIG", "max.message.bytes  1048588  DEFAULT_CONFIG"}},
+		{name: "topic_add_partitions", args: []string{"topic", "add-partitions", "cli-orders", "-n", "2"}, golden: true},
+		{name: "topic_list_json", args: []string{"topic", "list", "--format", "json"}, golden: true},
+		{name: "topic_delete", args: []string{"topic", "delete", "cli-orders"}, golden: true},
+		{name: "topic_describe_deleted", args: []string{"topic", "describe", "cli-orders"}, wantFail: true,
+			stderr: []string{"topic cli-orders: UNKNOWN_TOPIC_OR_PARTITION", "sluice topic list"}},
+		{name: "topic_list_empty", args: []string{"topic", "list"}, golden: true},
+		{name: "unreachable", args: []string{"topic", "list", "--brokers", "127.0.0.1:1", "--timeout", "3s"}, wantFail: true,
+			stderr: []string{"cannot reach a broker at 127.0.0.1:1", "--brokers (or SLUICE_BROKERS)"}},
+	}
+	for _, step := range steps {
+		if !t.Run(step.name, func(t *testing.T) { runCLIStep(t, n, step) }) {
+			t.FailNow() // later steps build on earlier ones
+		}
+	}
+}
+
+func runCLIStep(t *testing.T, n *node, step cliStep) {
+	res := runSluice(t, n, step.stdin, step.args...)
+	if failed := res.code != 0; failed != step.wantFail {
+		t.Fatalf("sluice %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(step.args, " "), res.code, res.stdout, res.stderr)
+	}
+	stdout := maskOutput(n, res.stdout)
+	if step.golden {
+		checkGolden(t, step.name, stdout)
+	}
+	collapsed := collapseGaps(stdout)
+	for _, want := range step.stdout {
+		if !strings.Contains(collapsed, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, want := range step.stderr {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+}
