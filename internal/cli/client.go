@@ -144,3 +144,11 @@ func parseKeyValues(flag string, pairs []string) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// missingTopicError says how to create a topic that does not exist.
+func missingTopicError(topic string, err error) error {
+	if err == nil {
+		err = errors.New("not found")
+	}
+	return fmt.Errorf("topic %s: %w (create it with `sluice topic create %s`, or list topics with `sluice topic list`)", topic, err, topic)
+}

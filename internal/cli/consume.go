@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -181,6 +182,27 @@ func (p *recordPrinter) print(r *kgo.Record) error {
 	return err
 }
 
+// checkTopic fails early, saying what to do, when the topic or a requested partition does not
+// exist; the client would otherwise wait for it silently.
+func (o *consumeOptions) checkTopic(ctx context.Context, adm *kadm.Client, topic string) error {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	md, err := adm.Metadata(ctx, topic)
+	if err != nil {
+		return o.explain(err)
+	}
+	d, ok := md.Topics[topic]
+	if !ok || d.Err != nil {
+		return missingTopicError(topic, d.Err)
+	}
+	for _, p := range o.partitions {
+		if _, ok := d.Partitions[p]; !ok {
+			return fmt.Errorf("topic %s has no partition %d (it has %d; see `sluice topic describe %s`)", topic, p, len(d.Partitions), topic)
+		}
+	}
+	return nil
+}
+
 func runConsume(ctx context.Context, o consumeOptions, topic string, out io.Writer) error {
 	printer, err := newRecordPrinter(out, o.format, o.template)
 	if err != nil {
@@ -195,6 +217,9 @@ func runConsume(ctx context.Context, o consumeOptions, topic string, out io.Writ
 		return err
 	}
 	defer cl.Close()
+	if err := o.checkTopic(ctx, kadm.NewClient(cl), topic); err != nil {
+		return err
+	}
 	var printed int64
 	for o.count == 0 || printed < o.count {
 		fetches := cl.PollRecords(ctx, int(max(0, o.count-printed)))

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -148,6 +149,9 @@ func runProduce(ctx context.Context, o produceOptions, topic string, in io.Reade
 			return fmt.Errorf("read stdin: a line is longer than %d bytes (raise --max-line-bytes)", o.maxLineBytes)
 		}
 		return fmt.Errorf("read stdin: %w", scanErr)
+	}
+	if errors.Is(firstErr, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("produce to %s (%d records written): %w", topic, produced, missingTopicError(topic, firstErr))
 	}
 	if firstErr != nil {
 		return fmt.Errorf("produce to %s (%d records written): %w", topic, produced, o.explain(firstErr))
