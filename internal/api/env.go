@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
 )
@@ -41,6 +42,25 @@ type Env struct {
 	// TopicMetrics counts produced and fetched bytes and records per topic
 	// (*metrics.Metrics); nil counts nothing.
 	TopicMetrics TopicMetrics
+	// Groups is the classic group coordinator (*group.Coordinator); nil answers group
+	// requests with COORDINATOR_NOT_AVAILABLE.
+	Groups Groups
+}
+
+// Groups is what the group APIs (FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
+// LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups) ask of
+// the group coordinator. Join and Sync answer on a channel that receives exactly one result.
+type Groups interface {
+	Join(req group.JoinRequest) <-chan group.JoinResult
+	Sync(req group.SyncRequest) <-chan group.SyncResult
+	Heartbeat(groupID, memberID string, generation int32) error
+	Leave(groupID string, memberIDs []string) []error
+	CommitOffsets(groupID, memberID string, generation int32, offsets []group.OffsetCommit) error
+	FetchOffset(groupID, topic string, partition int32) (group.OffsetCommit, bool)
+	FetchAllOffsets(groupID string) []group.OffsetCommit
+	Describe(groupID string) group.Description
+	List() []group.Listing
+	Delete(groupID string) error
 }
 
 // TopicMetrics is what Produce and Fetch report of their traffic. Calls are

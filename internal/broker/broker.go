@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/httpapi"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/metrics"
@@ -62,6 +63,7 @@ type Broker struct {
 	controller *metadata.Controller
 	storage    *storage.Manager
 	partitions *partition.Manager
+	groups     *group.Coordinator
 	env        *api.Env // what the Kafka API handlers reach
 	server     *server.Server
 	listener   net.Listener
@@ -103,6 +105,12 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		return nil, err
 	}
 	b.partitions = partition.NewManager(partition.ManagerOptions{NodeID: cfg.NodeID, Storage: b.storage, Logger: b.logger})
+	b.groups = group.New(group.Config{
+		MinSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMinSessionTimeoutMs)) * time.Millisecond,
+		MaxSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMaxSessionTimeoutMs)) * time.Millisecond,
+		InitialRebalanceDelay: time.Duration(brokerCfg.Int64(config.GroupInitialRebalanceDelayMs)) * time.Millisecond,
+		Logger:                b.logger,
+	})
 	b.env = &api.Env{
 		NodeID:        cfg.NodeID,
 		Logger:        b.logger,
@@ -114,6 +122,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		LogDir:        cfg.DataDir,
 		FetchMaxBytes: brokerCfg.Int(config.FetchMaxBytes),
 		TopicMetrics:  b.metrics,
+		Groups:        b.groups,
 	}
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.dropOrphanLogs(b.quorum.Image())
@@ -268,6 +277,9 @@ func (b *Broker) Close() error {
 			}
 		} else if b.listener != nil {
 			b.listener.Close()
+		}
+		if b.groups != nil {
+			b.groups.Close() // after the server: no request reaches a closed coordinator
 		}
 		if b.http != nil {
 			if err := b.http.Close(); err != nil {

@@ -170,8 +170,8 @@ func TestRebalanceOnNewMember(t *testing.T) {
 			t.Fatalf("heartbeat %s: %v, want REBALANCE_IN_PROGRESS", id, err)
 		}
 	}
-	if err := c.CommitOffsets("g", ids[0], gen, []OffsetCommit{{Topic: "t", Offset: 1}}); !errors.Is(err, ErrRebalanceInProgress) {
-		t.Fatalf("commit during rebalance: %v", err)
+	if err := c.CommitOffsets("g", ids[0], gen, []OffsetCommit{{Topic: "t", Offset: 1}}); err != nil {
+		t.Fatalf("commit of the ending generation while members rejoin: %v", err)
 	}
 	joins := []<-chan JoinResult{newJoin, c.Join(joinReq(ids[0], "range")), c.Join(joinReq(ids[1], "range"))}
 	for _, ch := range joins {
@@ -181,6 +181,9 @@ func TestRebalanceOnNewMember(t *testing.T) {
 	}
 	if err := c.Heartbeat("g", ids[0], gen); !errors.Is(err, ErrIllegalGeneration) {
 		t.Fatalf("old generation heartbeat: %v, want ILLEGAL_GENERATION", err)
+	}
+	if err := c.CommitOffsets("g", ids[0], gen+1, []OffsetCommit{{Topic: "t", Offset: 2}}); !errors.Is(err, ErrRebalanceInProgress) {
+		t.Fatalf("commit before the assignment arrived: %v, want REBALANCE_IN_PROGRESS", err)
 	}
 }
 

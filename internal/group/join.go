@@ -1,11 +1,13 @@
 package group
 
 import (
+	"bytes"
 	"slices"
 	"time"
 )
 
-// JoinRequest is one JoinGroup call.
+// JoinRequest is one JoinGroup call. The coordinator copies the bytes it keeps, so the
+// request may alias a connection buffer.
 type JoinRequest struct {
 	Group, MemberID, InstanceID, ClientID, ClientHost string
 	ProtocolType                                      string
@@ -138,7 +140,12 @@ func (c *Coordinator) addMemberLocked(g *group, req JoinRequest, ch chan JoinRes
 
 func (m *member) update(req JoinRequest) {
 	m.instanceID, m.clientID, m.clientHost = req.InstanceID, req.ClientID, req.ClientHost
-	m.protocolType, m.protocols = req.ProtocolType, req.Protocols
+	m.protocolType = req.ProtocolType
+	// The request's bytes may alias the connection's read buffer: keep copies.
+	m.protocols = make([]Protocol, len(req.Protocols))
+	for i, p := range req.Protocols {
+		m.protocols[i] = Protocol{Name: p.Name, Metadata: bytes.Clone(p.Metadata)}
+	}
 	m.sessionTimeout, m.rebalanceTimeout = req.SessionTimeout, req.RebalanceTimeout
 }
 
@@ -150,7 +157,7 @@ func sameProtocols(a, b []Protocol) bool {
 
 // rejoinLocked handles a join from a known member.
 func (c *Coordinator) rejoinLocked(g *group, m *member, req JoinRequest, ch chan JoinResult) {
-	unchanged := sameProtocols(m.protocols, req.Protocols)
+	unchanged := sameProtocols(m.protocols, req.Protocols) // compares before update copies
 	m.update(req)
 	c.resetSessionLocked(g, m)
 	if m.joinCh != nil {

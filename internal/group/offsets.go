@@ -40,9 +40,12 @@ func (c *Coordinator) CommitOffsets(gid, memberID string, generation int32, offs
 		if err != nil {
 			return err
 		}
-		if g.state != Stable {
+		if g.state == CompletingRebalance {
+			// The member already has the new generation but not its assignment yet.
 			return ErrRebalanceInProgress
 		}
+		// Stable, or PreparingRebalance: members of the ending generation commit what they
+		// consumed before they rejoin (eager revocation, cooperative handover), as in Kafka.
 		c.resetSessionLocked(g, m)
 	}
 	for _, o := range offsets {

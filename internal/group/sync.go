@@ -1,5 +1,7 @@
 package group
 
+import "bytes"
+
 // SyncRequest is one SyncGroup call; Assignments is set by the leader only.
 type SyncRequest struct {
 	Group, MemberID, InstanceID string
@@ -42,7 +44,7 @@ func (c *Coordinator) Sync(req SyncRequest) <-chan SyncResult {
 		m.syncCh = ch
 		if m.id == g.leaderID {
 			for _, o := range g.members {
-				o.assignment = req.Assignments[o.id]
+				o.assignment = bytes.Clone(req.Assignments[o.id]) // may alias the request buffer
 			}
 			g.state = Stable
 			for _, o := range g.members {

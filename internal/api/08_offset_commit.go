@@ -1,0 +1,82 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/group"
+	"github.com/sluicehq/sluice/internal/metadata"
+)
+
+// OffsetCommit: v2–10
+//
+// Behavior:
+//   - A member commits with its member id and generation, checked against the group's
+//     current generation (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID). While members rejoin,
+//     the ending generation may still commit; once the join barrier completed and before the
+//     leader's assignment arrives, REBALANCE_IN_PROGRESS. Member id "" with generation -1 is a standalone commit, allowed
+//     only while the group has no members.
+//   - Offsets are kept by the coordinator in memory in this version: they do not survive a
+//     broker restart (__consumer_offsets persistence is not written yet).
+//   - A request-level failure is reported on every partition.
+//
+// Version notes:
+//   - v2–4: retention time (ignored: offsets.retention.minutes expiry is not implemented).
+//     v6: leader epoch. v7: group.instance.id (not checked). v8: flexible.
+//     v10: topics by id (UNKNOWN_TOPIC_ID for an id this cluster does not know).
+
+func init() {
+	Register(API{Key: 8, MinVersion: 2, MaxVersion: 10, Handle: handleOffsetCommit})
+}
+
+func handleOffsetCommit(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.OffsetCommitRequest)
+	resp := r.ResponseKind().(*kmsg.OffsetCommitResponse)
+	img := env.Metadata.Image()
+	now := time.Now().UnixMilli()
+	var offsets []group.OffsetCommit
+	topicCodes := make([]int16, len(r.Topics))
+	for i, rt := range r.Topics {
+		name := rt.Topic
+		if req.Version >= 10 {
+			t, ok := img.TopicByID(metadata.TopicID(rt.TopicID))
+			if !ok {
+				topicCodes[i] = kerr.UnknownTopicID.Code
+				continue
+			}
+			name = t.Name
+		}
+		for _, rp := range rt.Partitions {
+			o := group.OffsetCommit{Topic: name, Partition: rp.Partition, Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTime: now}
+			if req.Version < 6 {
+				o.LeaderEpoch = -1
+			}
+			if rp.Metadata != nil {
+				o.Metadata = *rp.Metadata
+			}
+			offsets = append(offsets, o)
+		}
+	}
+	err := group.ErrCoordinatorUnavailable
+	if env.Groups != nil {
+		err = env.Groups.CommitOffsets(r.Group, r.MemberID, r.Generation, offsets)
+	}
+	code := groupErrorCode(err)
+	for i, rt := range r.Topics {
+		st := kmsg.NewOffsetCommitResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewOffsetCommitResponseTopicPartition()
+			sp.Partition, sp.ErrorCode = rp.Partition, code
+			if topicCodes[i] != 0 {
+				sp.ErrorCode = topicCodes[i]
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return Reply(resp), nil
+}

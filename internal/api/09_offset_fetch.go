@@ -1,0 +1,128 @@
+package api
+
+import (
+	"context"
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/group"
+	"github.com/sluicehq/sluice/internal/metadata"
+)
+
+// OffsetFetch: v1–10
+//
+// Behavior:
+//   - Returns each partition's committed offset, leader epoch and metadata; a partition
+//     without a commit has offset -1, leader epoch -1 and empty metadata. Null topics (v2+)
+//     means every partition the group has committed.
+//   - require_stable (v7+) is accepted; with no transactional offset commits yet there is
+//     never a pending offset to wait for.
+//
+// Version notes:
+//   - v2: null topics, top-level error code. v5: leader epoch. v6: flexible. v7:
+//     require_stable. v8: several groups per request. v9: member id and epoch (KIP-848;
+//     ignored for classic groups). v10: topics by id.
+
+func init() {
+	Register(API{Key: 9, MinVersion: 1, MaxVersion: 10, Handle: handleOffsetFetch})
+}
+
+func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.OffsetFetchRequest)
+	resp := r.ResponseKind().(*kmsg.OffsetFetchResponse)
+	img := env.Metadata.Image()
+	if req.Version < 8 {
+		var topics []kmsg.OffsetFetchRequestGroupTopic
+		for _, t := range r.Topics {
+			gt := kmsg.NewOffsetFetchRequestGroupTopic()
+			gt.Topic, gt.Partitions = t.Topic, t.Partitions
+			topics = append(topics, gt)
+		}
+		g := fetchGroupOffsets(env, img, req.Version, r.Group, topics, r.Topics == nil)
+		resp.ErrorCode = g.ErrorCode
+		for _, gt := range g.Topics {
+			t := kmsg.NewOffsetFetchResponseTopic()
+			t.Topic = gt.Topic
+			for _, gp := range gt.Partitions {
+				p := kmsg.NewOffsetFetchResponseTopicPartition()
+				p.Partition, p.Offset, p.LeaderEpoch, p.Metadata, p.ErrorCode = gp.Partition, gp.Offset, gp.LeaderEpoch, gp.Metadata, gp.ErrorCode
+				t.Partitions = append(t.Partitions, p)
+			}
+			resp.Topics = append(resp.Topics, t)
+		}
+		return Reply(resp), nil
+	}
+	for _, rg := range r.Groups {
+		resp.Groups = append(resp.Groups, fetchGroupOffsets(env, img, req.Version, rg.Group, rg.Topics, rg.Topics == nil))
+	}
+	return Reply(resp), nil
+}
+
+// fetchGroupOffsets answers one group in the v8+ shape; older versions convert it.
+func fetchGroupOffsets(env *Env, img *metadata.Image, version int16, groupID string, topics []kmsg.OffsetFetchRequestGroupTopic, all bool) kmsg.OffsetFetchResponseGroup {
+	g := kmsg.NewOffsetFetchResponseGroup()
+	g.Group = groupID
+	if env.Groups == nil {
+		g.ErrorCode = groupErrorCode(group.ErrCoordinatorUnavailable)
+		return g
+	}
+	if all {
+		byTopic := map[string][]group.OffsetCommit{}
+		for _, o := range env.Groups.FetchAllOffsets(groupID) {
+			byTopic[o.Topic] = append(byTopic[o.Topic], o)
+		}
+		names := make([]string, 0, len(byTopic))
+		for name := range byTopic {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			gt := kmsg.NewOffsetFetchResponseGroupTopic()
+			gt.Topic = name
+			if t, ok := img.Topic(name); ok {
+				gt.TopicID = t.ID
+			} else if version >= 10 {
+				continue // no id to name it by
+			}
+			offs := byTopic[name]
+			slices.SortFunc(offs, func(a, b group.OffsetCommit) int { return int(a.Partition) - int(b.Partition) })
+			for _, o := range offs {
+				gt.Partitions = append(gt.Partitions, offsetFetchPartition(o, true))
+			}
+			g.Topics = append(g.Topics, gt)
+		}
+		return g
+	}
+	for _, rt := range topics {
+		gt := kmsg.NewOffsetFetchResponseGroupTopic()
+		gt.Topic, gt.TopicID = rt.Topic, rt.TopicID
+		name, code := rt.Topic, int16(0)
+		if version >= 10 {
+			if t, ok := img.TopicByID(metadata.TopicID(rt.TopicID)); ok {
+				name = t.Name
+			} else {
+				code = kerr.UnknownTopicID.Code
+			}
+		}
+		for _, p := range rt.Partitions {
+			o, ok := env.Groups.FetchOffset(groupID, name, p)
+			o.Partition = p
+			gp := offsetFetchPartition(o, ok && code == 0)
+			gp.ErrorCode = code
+			gt.Partitions = append(gt.Partitions, gp)
+		}
+		g.Topics = append(g.Topics, gt)
+	}
+	return g
+}
+
+func offsetFetchPartition(o group.OffsetCommit, committed bool) kmsg.OffsetFetchResponseGroupTopicPartition {
+	p := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+	p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = o.Partition, -1, -1, kmsg.StringPtr("")
+	if committed {
+		p.Offset, p.LeaderEpoch, p.Metadata = o.Offset, o.LeaderEpoch, kmsg.StringPtr(o.Metadata)
+	}
+	return p
+}

@@ -1,0 +1,67 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// FindCoordinator: v0–6
+//
+// Behavior:
+//   - Group keys (type 0): this node is the coordinator of every group, since a Sluice
+//     cluster is one node today; its endpoint on the listener the request arrived on is
+//     returned. Without a group coordinator (Env.Groups nil) or before this node is
+//     registered: COORDINATOR_NOT_AVAILABLE.
+//   - Transaction keys (type 1): COORDINATOR_NOT_AVAILABLE until the transaction
+//     coordinator exists. Other key types: INVALID_REQUEST.
+//
+// Version notes:
+//   - v1: key type, error message. v3: flexible. v4: batched keys (Coordinators).
+
+func init() {
+	Register(API{Key: 10, MinVersion: 0, MaxVersion: 6, Handle: handleFindCoordinator})
+}
+
+func handleFindCoordinator(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.FindCoordinatorRequest)
+	resp := r.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	if req.Version < 4 {
+		c := findCoordinator(env, req.Conn.Listener, r.CoordinatorType, r.CoordinatorKey)
+		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = c.ErrorCode, c.NodeID, c.Host, c.Port
+		if c.ErrorCode != 0 {
+			resp.ErrorMessage = kmsg.StringPtr(kerr.ErrorForCode(c.ErrorCode).Error())
+		}
+		return Reply(resp), nil
+	}
+	for _, key := range r.CoordinatorKeys {
+		resp.Coordinators = append(resp.Coordinators, findCoordinator(env, req.Conn.Listener, r.CoordinatorType, key))
+	}
+	return Reply(resp), nil
+}
+
+func findCoordinator(env *Env, listener string, keyType int8, key string) kmsg.FindCoordinatorResponseCoordinator {
+	c := kmsg.NewFindCoordinatorResponseCoordinator()
+	c.Key, c.NodeID, c.Port = key, -1, -1
+	switch keyType {
+	case 0:
+	case 1:
+		c.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return c
+	default:
+		c.ErrorCode = kerr.InvalidRequest.Code
+		return c
+	}
+	if env.Groups == nil {
+		c.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return c
+	}
+	host, port, _, ok := brokerAddress(env.Metadata.Image(), env.NodeID, listener)
+	if !ok {
+		c.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return c
+	}
+	c.NodeID, c.Host, c.Port = env.NodeID, host, port
+	return c
+}

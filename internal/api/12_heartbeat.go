@@ -1,0 +1,34 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/group"
+)
+
+// Heartbeat: v0–4
+//
+// Behavior:
+//   - Resets the member's session timer. REBALANCE_IN_PROGRESS while the group waits for
+//     members to rejoin; ILLEGAL_GENERATION for a stale generation; UNKNOWN_MEMBER_ID for a
+//     member the group dropped (its session expired or it left).
+//
+// Version notes:
+//   - v3: group.instance.id (not checked: static membership is not implemented). v4: flexible.
+
+func init() {
+	Register(API{Key: 12, MinVersion: 0, MaxVersion: 4, Handle: handleHeartbeat})
+}
+
+func handleHeartbeat(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.HeartbeatRequest)
+	resp := r.ResponseKind().(*kmsg.HeartbeatResponse)
+	err := group.ErrCoordinatorUnavailable
+	if env.Groups != nil {
+		err = env.Groups.Heartbeat(r.Group, r.MemberID, r.Generation)
+	}
+	resp.ErrorCode = groupErrorCode(err)
+	return Reply(resp), nil
+}

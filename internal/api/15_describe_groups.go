@@ -1,0 +1,62 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/group"
+)
+
+// DescribeGroups: v0–6
+//
+// Behavior:
+//   - Each group's state, protocol type, selected protocol (while CompletingRebalance or
+//     Stable) and members with their metadata and assignment. An unknown group is "Dead"
+//     with no members (GROUP_ID_NOT_FOUND from v6).
+//   - Authorized operations (v3+) are all group operations: there is no authorizer yet.
+//
+// Version notes:
+//   - v3: authorized operations. v4: group.instance.id per member. v5: flexible.
+//     v6: error message, GROUP_ID_NOT_FOUND for unknown groups.
+
+func init() {
+	Register(API{Key: 15, MinVersion: 0, MaxVersion: 6, Handle: handleDescribeGroups})
+}
+
+// groupOperations is the bit set of ACL operations on a group: READ, DELETE, DESCRIBE.
+const groupOperations = 1<<3 | 1<<6 | 1<<8
+
+func handleDescribeGroups(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.DescribeGroupsRequest)
+	resp := r.ResponseKind().(*kmsg.DescribeGroupsResponse)
+	for _, id := range r.Groups {
+		g := kmsg.NewDescribeGroupsResponseGroup()
+		g.Group = id
+		if env.Groups == nil {
+			g.ErrorCode = groupErrorCode(group.ErrCoordinatorUnavailable)
+			resp.Groups = append(resp.Groups, g)
+			continue
+		}
+		d := env.Groups.Describe(id)
+		g.State, g.ProtocolType, g.Protocol = d.State.String(), d.ProtocolType, d.ProtocolName
+		if d.State == group.Dead && req.Version >= 6 {
+			g.ErrorCode = kerr.GroupIDNotFound.Code
+		}
+		if r.IncludeAuthorizedOperations {
+			g.AuthorizedOperations = groupOperations
+		}
+		for _, m := range d.Members {
+			gm := kmsg.NewDescribeGroupsResponseGroupMember()
+			gm.MemberID, gm.ClientID, gm.ClientHost = m.MemberID, m.ClientID, m.ClientHost
+			gm.ProtocolMetadata, gm.MemberAssignment = m.Metadata, m.Assignment
+			if m.InstanceID != "" {
+				gm.InstanceID = kmsg.StringPtr(m.InstanceID)
+			}
+			g.Members = append(g.Members, gm)
+		}
+		resp.Groups = append(resp.Groups, g)
+	}
+	return Reply(resp), nil
+}

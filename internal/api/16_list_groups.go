@@ -1,0 +1,49 @@
+package api
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/group"
+)
+
+// ListGroups: v0–5
+//
+// Behavior:
+//   - Every group the coordinator holds, with its protocol type; from v4 its state, from v5
+//     its type ("classic": the only kind there is yet).
+//   - The states filter (v4+) and types filter (v5+) keep groups whose state / type matches
+//     one of the given names, case-insensitively; an empty filter keeps all.
+//
+// Version notes:
+//   - v3: flexible. v4: states filter and state. v5: types filter and type (KIP-848).
+
+func init() {
+	Register(API{Key: 16, MinVersion: 0, MaxVersion: 5, Handle: handleListGroups})
+}
+
+func handleListGroups(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.ListGroupsRequest)
+	resp := r.ResponseKind().(*kmsg.ListGroupsResponse)
+	if env.Groups == nil {
+		resp.ErrorCode = groupErrorCode(group.ErrCoordinatorUnavailable)
+		return Reply(resp), nil
+	}
+	matches := func(filter []string, v string) bool {
+		return len(filter) == 0 || slices.ContainsFunc(filter, func(f string) bool { return strings.EqualFold(f, v) })
+	}
+	listed := env.Groups.List()
+	slices.SortFunc(listed, func(a, b group.Listing) int { return strings.Compare(a.Group, b.Group) })
+	for _, l := range listed {
+		if !matches(r.StatesFilter, l.State.String()) || !matches(r.TypesFilter, "classic") {
+			continue
+		}
+		g := kmsg.NewListGroupsResponseGroup()
+		g.Group, g.ProtocolType, g.GroupState, g.GroupType = l.Group, l.ProtocolType, l.State.String(), "classic"
+		resp.Groups = append(resp.Groups, g)
+	}
+	return Reply(resp), nil
+}

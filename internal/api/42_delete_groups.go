@@ -1,0 +1,38 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/group"
+)
+
+// DeleteGroups: v0–2
+//
+// Behavior:
+//   - Deletes each named group with its committed offsets, if it has no members
+//     (NON_EMPTY_GROUP otherwise); unknown groups are GROUP_ID_NOT_FOUND.
+//
+// Version notes:
+//   - v2: flexible.
+
+func init() {
+	Register(API{Key: 42, MinVersion: 0, MaxVersion: 2, Handle: handleDeleteGroups})
+}
+
+func handleDeleteGroups(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.DeleteGroupsRequest)
+	resp := r.ResponseKind().(*kmsg.DeleteGroupsResponse)
+	for _, id := range r.Groups {
+		g := kmsg.NewDeleteGroupsResponseGroup()
+		g.Group = id
+		err := group.ErrCoordinatorUnavailable
+		if env.Groups != nil {
+			err = env.Groups.Delete(id)
+		}
+		g.ErrorCode = groupErrorCode(err)
+		resp.Groups = append(resp.Groups, g)
+	}
+	return Reply(resp), nil
+}
