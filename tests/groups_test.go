@@ -1,0 +1,222 @@
+package tests
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// groupMember is one external consumer process of a group; its record lines arrive on seen.
+type groupMember struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// startGroupMember runs a consumer script and forwards every "partition offset value" line it
+// prints to seen. The process is killed when the test ends.
+func startGroupMember(t *testing.T, seen chan<- string, script string, args ...string) *groupMember {
+	t.Helper()
+	cmd := exec.Command("/usr/bin/python3", append([]string{script}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	m := &groupMember{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if f := strings.Fields(sc.Text()); len(f) == 3 {
+				seen <- f[2]
+			}
+		}
+		cmd.Wait()
+		close(m.exited)
+	}()
+	t.Cleanup(func() {
+		m.kill()
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", script, tail(stderr.String(), 30))
+		}
+	})
+	return m
+}
+
+func (m *groupMember) kill() {
+	m.cmd.Process.Signal(syscall.SIGKILL)
+	<-m.exited
+}
+
+// produceValues writes values "<prefix>-<i>" round-robin over the topic's partitions.
+func produceValues(t *testing.T, n *node, topic, prefix string, count int) map[string]bool {
+	t.Helper()
+	cl := n.client(kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
+		kgo.ProducerBatchCompression(kgo.NoCompression())) // Debian's kafka-python has no snappy
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	want := map[string]bool{}
+	for i := range count {
+		v := fmt.Sprintf("%s-%d", prefix, i)
+		want[v] = true
+		cl.Produce(ctx, kgo.StringRecord(v), func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.Errorf("produce: %v", err)
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+// awaitValues reads seen until every wanted value arrived (duplicates are fine: at least once).
+func awaitValues(t *testing.T, seen <-chan string, want map[string]bool, timeout time.Duration) {
+	t.Helper()
+	missing := len(want)
+	got := map[string]bool{}
+	deadline := time.After(timeout)
+	for missing > 0 {
+		select {
+		case v := <-seen:
+			if want[v] && !got[v] {
+				got[v] = true
+				missing--
+			}
+		case <-deadline:
+			t.Fatalf("%d of %d records never consumed", missing, len(want))
+		}
+	}
+}
+
+// awaitGroup polls DescribeGroups until the group is Stable with members members and returns
+// how long that took.
+func awaitGroup(t *testing.T, n *node, group string, members int, timeout time.Duration) time.Duration {
+	t.Helper()
+	adm := n.admin()
+	began := time.Now()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		described, err := adm.DescribeGroups(ctx, group)
+		cancel()
+		if err == nil {
+			if d := described[group]; d.State == "Stable" && len(d.Members) == members {
+				return time.Since(began)
+			}
+		}
+		if time.Since(began) > timeout {
+			t.Fatalf("group %s not Stable with %d members after %v: %+v %v", group, members, timeout, described, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestKafkaPythonGroupSurvivesSIGKILL is the classic email-service group: three kafka-python
+// consumer processes share a topic; one is killed with SIGKILL; the other two take over its
+// partitions once its session times out, and every record is consumed at least once.
+func TestKafkaPythonGroupSurvivesSIGKILL(t *testing.T) {
+	requirePython(t, "kafka")
+	const sessionMs = 3000
+	n := startNode(t, "--override", "group.initial.rebalance.delay.ms=0", "--override", "group.min.session.timeout.ms=1000")
+	n.createTopic("emails", 6, nil)
+	seen := make(chan string, 4096)
+	var members []*groupMember
+	for range 3 {
+		members = append(members, startGroupMember(t, seen, "python/kafka_python_group_member.py",
+			n.kafkaAddr, "emails", "email-service", fmt.Sprint(sessionMs)))
+	}
+	awaitGroup(t, n, "email-service", 3, 60*time.Second)
+	awaitValues(t, seen, produceValues(t, n, "emails", "before", 300), 60*time.Second)
+
+	members[1].kill()
+	// Records produced now land on every partition, the dead member's too.
+	want := produceValues(t, n, "emails", "after", 300)
+	took := awaitGroup(t, n, "email-service", 2, 60*time.Second)
+	t.Logf("group Stable with 2 members %v after the SIGKILL (session timeout %dms)", took, sessionMs)
+	if took > sessionMs*time.Millisecond+10*time.Second {
+		t.Errorf("survivors took over after %v, session timeout is %dms", took, sessionMs)
+	}
+	awaitValues(t, seen, want, 60*time.Second)
+}
+
+// TestFranzGoGroupBalancers runs two franz-go group members per balancer (eager range and
+// cooperative-sticky); together they consume every record, and a third joining member gets a
+// share without anyone losing records.
+func TestFranzGoGroupBalancers(t *testing.T) {
+	n := startNode(t, "--override", "group.initial.rebalance.delay.ms=0", "--override", "group.min.session.timeout.ms=1000")
+	n.createTopic("orders", 6, nil)
+	for _, tc := range []struct {
+		name     string
+		balancer kgo.GroupBalancer
+	}{{"eager-range", kgo.RangeBalancer()}, {"cooperative-sticky", kgo.CooperativeStickyBalancer()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			seen := make(chan string, 4096)
+			var wg sync.WaitGroup
+			t.Cleanup(func() { cancel(); wg.Wait() })
+			member := func() {
+				cl := n.client(kgo.ConsumerGroup("orders-"+tc.name), kgo.ConsumeTopics("orders"), kgo.Balancers(tc.balancer),
+					kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.SessionTimeout(3*time.Second),
+					kgo.HeartbeatInterval(500*time.Millisecond), kgo.AutoCommitInterval(200*time.Millisecond))
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for ctx.Err() == nil {
+						cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { seen <- string(r.Value) })
+					}
+				}()
+			}
+			member()
+			member()
+			awaitGroup(t, n, "orders-"+tc.name, 2, 60*time.Second)
+			awaitValues(t, seen, produceValues(t, n, "orders", tc.name+"-first", 300), 60*time.Second)
+			member()
+			awaitGroup(t, n, "orders-"+tc.name, 3, 60*time.Second)
+			awaitValues(t, seen, produceValues(t, n, "orders", tc.name+"-second", 300), 60*time.Second)
+		})
+	}
+}
+
+// TestConfluentKafkaSubscribe runs librdkafka's balanced consumer (confluent-kafka's subscribe)
+// and checks it consumes every record and commits its position.
+func TestConfluentKafkaSubscribe(t *testing.T) {
+	requirePython(t, "confluent_kafka")
+	n := startNode(t, "--override", "group.initial.rebalance.delay.ms=0")
+	n.createTopic("invoices", 3, nil)
+	want := produceValues(t, n, "invoices", "inv", 200)
+	out := runClient(t, 90*time.Second, "", "/usr/bin/python3", "python/confluent_group.py", n.kafkaAddr, "invoices", "billing", "200")
+	lines := strings.Fields(out)
+	got := map[string]bool{}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "inv-") {
+			got[l] = true
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("consumed %d distinct records, want %d", len(got), len(want))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offsets, err := n.admin().FetchOffsets(ctx, "billing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	offsets.Each(func(o kadm.OffsetResponse) { sum += o.At })
+	if sum != int64(len(want)) {
+		t.Fatalf("committed offsets sum to %d, want %d", sum, len(want))
+	}
+}
