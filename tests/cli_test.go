@@ -156,6 +156,13 @@ func TestCLI(t *testing.T) {
 		{name: "topic_describe_deleted", args: []string{"topic", "describe", "cli-orders"}, wantFail: true,
 			stderr: []string{"topic cli-orders: UNKNOWN_TOPIC_OR_PARTITION", "sluice topic list"}},
 		{name: "topic_list_empty", args: []string{"topic", "list"}, golden: true},
+		// -g commits exactly the records printed: a second member of the group goes on from there.
+		{name: "group_topic", args: []string{"topic", "create", "cli-grouped", "-p", "1"}, stdout: []string{"created topic cli-grouped"}},
+		{name: "group_produce", args: []string{"produce", "cli-grouped"}, stdin: "a\nb\nc\nd\n", stderr: []string{"produced 4 records"}},
+		{name: "consume_group_first", args: []string{"consume", "cli-grouped", "-g", "cli-group", "-o", "start", "-n", "2", "-t", "{{.Offset}} {{.Value}}"}, golden: true},
+		{name: "consume_group_next", args: []string{"consume", "cli-grouped", "-g", "cli-group", "-o", "start", "-n", "1", "-t", "{{.Offset}} {{.Value}}"}, golden: true},
+		{name: "consume_group_with_partition", args: []string{"consume", "cli-grouped", "-g", "cli-group", "-p", "0"}, wantFail: true,
+			stderr: []string{"-p cannot be combined with -g"}},
 		{name: "unreachable", args: []string{"topic", "list", "--brokers", "127.0.0.1:1", "--timeout", "3s"}, wantFail: true,
 			stderr: []string{"cannot reach a broker at 127.0.0.1:1", "--brokers (or SLUICE_BROKERS)"}},
 	}

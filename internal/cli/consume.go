@@ -27,6 +27,7 @@ type consumeOptions struct {
 	partitions []int32
 	template   string
 	isolation  string
+	group      string
 }
 
 func newConsumeCommand() *cobra.Command {
@@ -38,7 +39,9 @@ func newConsumeCommand() *cobra.Command {
 			"--template is a Go text/template over .Topic .Partition .Offset .Key .Value .Headers\n" +
 			"(a list of .Key/.Value) and .Timestamp (a time.Time), e.g.\n" +
 			"  '{{.Partition}}:{{.Offset}} {{.Key}}={{.Value}}{{range .Headers}} {{.Key}}={{.Value}}{{end}}'\n" +
-			"--format json prints one JSON object per record instead.",
+			"--format json prints one JSON object per record instead.\n\n" +
+			"With -g GROUP it joins the consumer group and commits exactly the records it printed, so\n" +
+			"`consume -g G -n 10` twice reads twenty records, ten each time.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
@@ -53,6 +56,7 @@ func newConsumeCommand() *cobra.Command {
 	f.Int32SliceVarP(&o.partitions, "partition", "p", nil, "partitions to read, e.g. -p 0,2 (default: all)")
 	f.StringVarP(&o.template, "template", "t", "{{.Value}}", "text output: a Go template per record (see above)")
 	f.StringVar(&o.isolation, "isolation", "read_uncommitted", "read_committed or read_uncommitted")
+	f.StringVarP(&o.group, "group", "g", "", "consume as a member of this consumer group, committing exactly the records printed (-o applies where the group has no committed offset)")
 	return cmd
 }
 
@@ -99,6 +103,12 @@ func (o *consumeOptions) consumerOpts(topic string) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadUncommitted()))
 	default:
 		return nil, fmt.Errorf("--isolation %q: use read_committed or read_uncommitted", o.isolation)
+	}
+	if o.group != "" {
+		if len(o.partitions) > 0 {
+			return nil, errors.New("-p cannot be combined with -g: the group assigns partitions to its members")
+		}
+		return append(opts, kgo.ConsumerGroup(o.group), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(offset), kgo.DisableAutoCommit()), nil
 	}
 	if len(o.partitions) == 0 {
 		return append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(offset)), nil
@@ -235,12 +245,31 @@ func runConsume(ctx context.Context, o consumeOptions, topic string, out io.Writ
 		if fetchErr != nil {
 			return fetchErr
 		}
-		for _, r := range fetches.Records() {
+		recs := fetches.Records()
+		for i, r := range recs {
 			if err := printer.print(r); err != nil {
-				return err
+				return errors.Join(err, o.commit(cl, recs[:i]))
 			}
 			printed++
 		}
+		if err := o.commit(cl, recs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commit commits, for -g, exactly the records printed: PollRecords never hands out more than
+// -n still allows, so nothing unprinted is committed. It has its own deadline so an interrupt
+// still commits what was printed.
+func (o *consumeOptions) commit(cl *kgo.Client, printed []*kgo.Record) error {
+	if o.group == "" || len(printed) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	if err := cl.CommitRecords(ctx, printed...); err != nil {
+		return fmt.Errorf("commit offsets of group %s: %w", o.group, o.explain(err))
 	}
 	return nil
 }
