@@ -19,8 +19,9 @@ import (
 //     the ending generation may still commit; once the join barrier completed and before the
 //     leader's assignment arrives, REBALANCE_IN_PROGRESS. Member id "" with generation -1 is a standalone commit, allowed
 //     only while the group has no members.
-//   - Offsets are kept by the coordinator in memory in this version: they do not survive a
-//     broker restart (__consumer_offsets persistence is not written yet).
+//   - The commit is answered (through Finish) once its records are durable in
+//     __consumer_offsets, which is created on the first commit (compacted,
+//     offsets.topic.num.partitions partitions).
 //   - A request-level failure is reported on every partition.
 //
 // Version notes:
@@ -60,11 +61,18 @@ func handleOffsetCommit(_ context.Context, env *Env, req *Request) (Response, er
 			offsets = append(offsets, o)
 		}
 	}
-	err := group.ErrCoordinatorUnavailable
-	if env.Groups != nil {
-		err = env.Groups.CommitOffsets(r.Group, r.MemberID, r.Generation, offsets)
+	if env.Groups == nil {
+		fillOffsetCommit(resp, r, topicCodes, groupErrorCode(group.ErrCoordinatorUnavailable))
+		return Reply(resp), nil
 	}
-	code := groupErrorCode(err)
+	return Response{Finish: func(ctx context.Context) (Response, error) {
+		err := env.Groups.CommitOffsets(ctx, r.Group, r.MemberID, r.Generation, offsets)
+		fillOffsetCommit(resp, r, topicCodes, groupErrorCode(err))
+		return Reply(resp), nil
+	}}, nil
+}
+
+func fillOffsetCommit(resp *kmsg.OffsetCommitResponse, r *kmsg.OffsetCommitRequest, topicCodes []int16, code int16) {
 	for i, rt := range r.Topics {
 		st := kmsg.NewOffsetCommitResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
@@ -78,5 +86,4 @@ func handleOffsetCommit(_ context.Context, env *Env, req *Request) (Response, er
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	return Reply(resp), nil
 }

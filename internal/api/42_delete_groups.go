@@ -12,7 +12,8 @@ import (
 //
 // Behavior:
 //   - Deletes each named group with its committed offsets, if it has no members
-//     (NON_EMPTY_GROUP otherwise); unknown groups are GROUP_ID_NOT_FOUND.
+//     (NON_EMPTY_GROUP otherwise); unknown groups are GROUP_ID_NOT_FOUND. The offsets'
+//     tombstones are written to __consumer_offsets first (answered through Finish).
 //
 // Version notes:
 //   - v2: flexible.
@@ -24,15 +25,17 @@ func init() {
 func handleDeleteGroups(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.DeleteGroupsRequest)
 	resp := r.ResponseKind().(*kmsg.DeleteGroupsResponse)
-	for _, id := range r.Groups {
-		g := kmsg.NewDeleteGroupsResponseGroup()
-		g.Group = id
-		err := group.ErrCoordinatorUnavailable
-		if env.Groups != nil {
-			err = env.Groups.Delete(id)
+	return Response{Finish: func(ctx context.Context) (Response, error) {
+		for _, id := range r.Groups {
+			g := kmsg.NewDeleteGroupsResponseGroup()
+			g.Group = id
+			err := group.ErrCoordinatorUnavailable
+			if env.Groups != nil {
+				err = env.Groups.Delete(ctx, id)
+			}
+			g.ErrorCode = groupErrorCode(err)
+			resp.Groups = append(resp.Groups, g)
 		}
-		g.ErrorCode = groupErrorCode(err)
-		resp.Groups = append(resp.Groups, g)
-	}
-	return Reply(resp), nil
+		return Reply(resp), nil
+	}}, nil
 }

@@ -55,12 +55,13 @@ type Groups interface {
 	Sync(req group.SyncRequest) <-chan group.SyncResult
 	Heartbeat(groupID, memberID string, generation int32) error
 	Leave(groupID string, memberIDs []string) []error
-	CommitOffsets(groupID, memberID string, generation int32, offsets []group.OffsetCommit) error
+	// CommitOffsets and Delete wait for __consumer_offsets appends: call them from Finish.
+	CommitOffsets(ctx context.Context, groupID, memberID string, generation int32, offsets []group.OffsetCommit) error
 	FetchOffset(groupID, topic string, partition int32) (group.OffsetCommit, bool)
 	FetchAllOffsets(groupID string) []group.OffsetCommit
 	Describe(groupID string) group.Description
 	List() []group.Listing
-	Delete(groupID string) error
+	Delete(ctx context.Context, groupID string) error
 }
 
 // TopicMetrics is what Produce and Fetch report of their traffic. Calls are

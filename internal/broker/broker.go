@@ -109,7 +109,11 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		MinSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMinSessionTimeoutMs)) * time.Millisecond,
 		MaxSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMaxSessionTimeoutMs)) * time.Millisecond,
 		InitialRebalanceDelay: time.Duration(brokerCfg.Int64(config.GroupInitialRebalanceDelayMs)) * time.Millisecond,
-		Logger:                b.logger,
+		Log: &group.PartitionLog{Partitions: b.partitions, Controller: b.controller,
+			NumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
+			ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor))},
+		NumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
+		Logger:        b.logger,
 	})
 	b.env = &api.Env{
 		NodeID:        cfg.NodeID,
@@ -127,6 +131,11 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.dropOrphanLogs(b.quorum.Image())
 	b.unsubscribe = b.quorum.Subscribe(b.reconcile)
+	// The first reconcile reopened the hosted __consumer_offsets partitions: load their offsets
+	// before any client can ask for them.
+	if err := group.LoadPartitions(b.groups, b.partitions); err != nil {
+		b.logger.Warn("loading committed offsets", "err", err)
+	}
 
 	if err := b.listen(brokerCfg); err != nil {
 		return nil, err

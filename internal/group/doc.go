@@ -16,8 +16,12 @@
 // (time.AfterFunc goroutines owned by the coordinator) take it too. Nothing under mu blocks:
 // answers go to buffered channels. Close stops every timer.
 //
-// Durability: offsets are kept in memory only in this slice; they do not survive a broker
-// restart (the __consumer_offsets persistence is not written yet).
+// Durability: with Config.Log (PartitionLog on the broker) every commit is appended to its
+// group's __consumer_offsets partition (Partition: Kafka's hash) in Kafka's key/value schemas
+// (schema.go, docs/format/consumer-offsets.md) and acknowledged once the append is durable;
+// only then is it visible to fetches. DeleteGroups writes tombstones. LoadPartitions reads the
+// hosted partitions back at start. Group membership itself is not persisted: after a restart
+// members rejoin (their generation is unknown, so they get UNKNOWN_MEMBER_ID and join afresh).
 //
 // Example:
 //

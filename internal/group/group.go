@@ -57,7 +57,11 @@ type Config struct {
 	// InitialRebalanceDelay is how long the first rebalance of an empty group waits for more
 	// members (group.initial.rebalance.delay.ms).
 	InitialRebalanceDelay time.Duration
-	Logger                *slog.Logger
+	// Log, when set, makes commits durable in __consumer_offsets (NumPartitions partitions,
+	// offsets.topic.num.partitions); nil keeps offsets in memory only (tests).
+	Log           OffsetLog
+	NumPartitions int32
+	Logger        *slog.Logger
 }
 
 // Protocol is one protocol (assignor) a member supports, with its metadata.

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -170,7 +171,7 @@ func TestRebalanceOnNewMember(t *testing.T) {
 			t.Fatalf("heartbeat %s: %v, want REBALANCE_IN_PROGRESS", id, err)
 		}
 	}
-	if err := c.CommitOffsets("g", ids[0], gen, []OffsetCommit{{Topic: "t", Offset: 1}}); err != nil {
+	if err := c.CommitOffsets(context.Background(), "g", ids[0], gen, []OffsetCommit{{Topic: "t", Offset: 1}}); err != nil {
 		t.Fatalf("commit of the ending generation while members rejoin: %v", err)
 	}
 	joins := []<-chan JoinResult{newJoin, c.Join(joinReq(ids[0], "range")), c.Join(joinReq(ids[1], "range"))}
@@ -182,7 +183,7 @@ func TestRebalanceOnNewMember(t *testing.T) {
 	if err := c.Heartbeat("g", ids[0], gen); !errors.Is(err, ErrIllegalGeneration) {
 		t.Fatalf("old generation heartbeat: %v, want ILLEGAL_GENERATION", err)
 	}
-	if err := c.CommitOffsets("g", ids[0], gen+1, []OffsetCommit{{Topic: "t", Offset: 2}}); !errors.Is(err, ErrRebalanceInProgress) {
+	if err := c.CommitOffsets(context.Background(), "g", ids[0], gen+1, []OffsetCommit{{Topic: "t", Offset: 2}}); !errors.Is(err, ErrRebalanceInProgress) {
 		t.Fatalf("commit before the assignment arrived: %v, want REBALANCE_IN_PROGRESS", err)
 	}
 }
@@ -244,7 +245,7 @@ func TestLeave(t *testing.T) {
 	if d := c.Describe("g"); d.State != Empty {
 		t.Fatalf("state %v after everyone left, want Empty", d.State)
 	}
-	if err := c.Delete("g"); err != nil {
+	if err := c.Delete(context.Background(), "g"); err != nil {
 		t.Fatalf("delete empty group: %v", err)
 	}
 }
@@ -310,7 +311,7 @@ func TestCommitOffsets(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := c.CommitOffsets("g", tc.member, tc.gen, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 42}})
+			err := c.CommitOffsets(context.Background(), "g", tc.member, tc.gen, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 42}})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
 			}
@@ -319,7 +320,7 @@ func TestCommitOffsets(t *testing.T) {
 	if o, ok := c.FetchOffset("g", "t", 0); !ok || o.Offset != 42 {
 		t.Fatalf("fetch: %+v %v", o, ok)
 	}
-	if err := c.CommitOffsets("standalone", "", -1, []OffsetCommit{{Topic: "t", Offset: 7}}); err != nil {
+	if err := c.CommitOffsets(context.Background(), "standalone", "", -1, []OffsetCommit{{Topic: "t", Offset: 7}}); err != nil {
 		t.Fatalf("simple commit: %v", err)
 	}
 	if o, ok := c.FetchOffset("standalone", "t", 0); !ok || o.Offset != 7 {

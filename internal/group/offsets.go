@@ -1,5 +1,11 @@
 package group
 
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
 // OffsetCommit is one partition's committed position.
 type OffsetCommit struct {
 	Topic       string
@@ -17,8 +23,32 @@ type topicPartition struct {
 
 // CommitOffsets records offsets for a group. A member id and generation (from a group
 // member) are checked against the current generation; an empty member id with generation
-// -1 is a "simple" commit, allowed only while the group has no members.
-func (c *Coordinator) CommitOffsets(gid, memberID string, generation int32, offsets []OffsetCommit) error {
+// -1 is a "simple" commit, allowed only while the group has no members. With an OffsetLog
+// the commit returns once its records are durable in __consumer_offsets, and only then do
+// fetches see it.
+func (c *Coordinator) CommitOffsets(ctx context.Context, gid, memberID string, generation int32, offsets []OffsetCommit) error {
+	if err := c.checkCommit(gid, memberID, generation); err != nil {
+		return err
+	}
+	if c.cfg.Log != nil && len(offsets) > 0 {
+		batch, err := offsetBatch(gid, offsets, time.Now().UnixMilli())
+		if err != nil {
+			return fmt.Errorf("commit offsets of %s: %w", gid, err)
+		}
+		if err := c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch); err != nil {
+			return fmt.Errorf("commit offsets of %s: %w: %w", gid, ErrCoordinatorUnavailable, err)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.groupLocked(gid, true)
+	for _, o := range offsets {
+		g.offsets[topicPartition{o.Topic, o.Partition}] = o
+	}
+	return nil
+}
+
+func (c *Coordinator) checkCommit(gid, memberID string, generation int32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mu.closed {
@@ -47,9 +77,6 @@ func (c *Coordinator) CommitOffsets(gid, memberID string, generation int32, offs
 		// Stable, or PreparingRebalance: members of the ending generation commit what they
 		// consumed before they rejoin (eager revocation, cooperative handover), as in Kafka.
 		c.resetSessionLocked(g, m)
-	}
-	for _, o := range offsets {
-		g.offsets[topicPartition{o.Topic, o.Partition}] = o
 	}
 	return nil
 }

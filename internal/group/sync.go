@@ -1,6 +1,13 @@
 package group
 
-import "bytes"
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/record"
+)
 
 // SyncRequest is one SyncGroup call; Assignments is set by the leader only.
 type SyncRequest struct {
@@ -156,19 +163,46 @@ func (c *Coordinator) List() []Listing {
 	return out
 }
 
-// Delete removes an empty group and its offsets (DeleteGroups).
-func (c *Coordinator) Delete(gid string) error {
+// Delete removes an empty group and its offsets (DeleteGroups); with an OffsetLog the
+// offsets' tombstones are written first, so the group stays deleted after a restart.
+func (c *Coordinator) Delete(ctx context.Context, gid string) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	g := c.mu.groups[gid]
+	var keys []topicPartition
 	switch {
 	case g == nil:
+		c.mu.Unlock()
 		return ErrGroupIDNotFound
 	case g.state != Empty:
+		c.mu.Unlock()
 		return ErrNonEmptyGroup
 	}
-	g.stopTimersLocked()
-	g.state = Dead
-	delete(c.mu.groups, gid)
+	for tp := range g.offsets {
+		keys = append(keys, tp)
+	}
+	c.mu.Unlock()
+	if c.cfg.Log != nil && len(keys) > 0 {
+		b := record.NewBuilder(record.None)
+		now := time.Now().UnixMilli()
+		var key []byte
+		for _, tp := range keys {
+			key = AppendOffsetKey(key[:0], gid, tp.topic, tp.partition)
+			b.Add(now, key, nil)
+		}
+		batch, err := b.Build(nil)
+		if err == nil {
+			err = c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch)
+		}
+		if err != nil {
+			return fmt.Errorf("delete group %s: %w: %w", gid, ErrCoordinatorUnavailable, err)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g := c.mu.groups[gid]; g != nil && g.state == Empty {
+		g.stopTimersLocked()
+		g.state = Dead
+		delete(c.mu.groups, gid)
+	}
 	return nil
 }

@@ -1,0 +1,225 @@
+package group
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/partition"
+	"github.com/sluicehq/sluice/internal/record"
+)
+
+// OffsetLog is the __consumer_offsets topic as the coordinator writes it.
+type OffsetLog interface {
+	// Append writes one record batch to the topic's partition and returns once the batch is
+	// as durable as the log makes it (acks=-1: the high watermark passed it).
+	Append(ctx context.Context, partition int32, batch []byte) error
+}
+
+// Partition is the __consumer_offsets partition of a group: abs(Java String.hashCode) modulo
+// the partition count, as Kafka places groups.
+func Partition(groupID string, numPartitions int32) int32 {
+	var h int32
+	for _, r := range groupID {
+		if r >= 0x10000 { // a surrogate pair in Java's UTF-16
+			r -= 0x10000
+			h = 31*h + int32(0xD800+(r>>10))
+			h = 31*h + int32(0xDC00+(r&0x3FF))
+			continue
+		}
+		h = 31*h + int32(r)
+	}
+	if h == -1<<31 {
+		h = 0
+	} else if h < 0 {
+		h = -h
+	}
+	return h % numPartitions
+}
+
+// offsetBatch builds the record batch of one commit: one record per partition, keyed by
+// (group, topic, partition), valued by the offset commit value v3.
+func offsetBatch(groupID string, offsets []OffsetCommit, now int64) ([]byte, error) {
+	b := record.NewBuilder(record.None)
+	var key, value []byte
+	for _, o := range offsets {
+		key = AppendOffsetKey(key[:0], groupID, o.Topic, o.Partition)
+		value = AppendOffsetValue(value[:0], o)
+		b.Add(now, key, value)
+	}
+	return b.Build(nil)
+}
+
+// Load applies __consumer_offsets record batches (one partition's log, in offset order) to
+// the coordinator's committed offsets. Bad records are skipped and counted in the returned
+// error; batches that cannot be read at all stop the load with an error.
+func (c *Coordinator) Load(batches []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var bad int
+	var buf []byte
+	bs := record.NewBatches(batches)
+	for {
+		batch, _, ok := bs.Next()
+		if !ok {
+			break
+		}
+		recs, grown, err := record.Iterate(batch, buf, 0)
+		buf = grown
+		if err != nil {
+			return fmt.Errorf("load __consumer_offsets: %w", err)
+		}
+		var rec record.Record
+		for recs.Next(&rec) {
+			if !c.applyRecordLocked(rec.Key, rec.Value) {
+				bad++
+			}
+		}
+		if err := recs.Err(); err != nil {
+			return fmt.Errorf("load __consumer_offsets: %w", err)
+		}
+	}
+	if err := bs.Err(); err != nil {
+		return fmt.Errorf("load __consumer_offsets: %w", err)
+	}
+	if bad > 0 {
+		return fmt.Errorf("load __consumer_offsets: %d records skipped: %w", bad, ErrBadRecord)
+	}
+	return nil
+}
+
+// applyRecordLocked applies one record; false means it could not be decoded.
+func (c *Coordinator) applyRecordLocked(key, value []byte) bool {
+	k, err := DecodeKey(key)
+	if err != nil {
+		return false
+	}
+	if k.IsGroup {
+		return true // group metadata is not persisted yet; nothing to restore
+	}
+	tp := topicPartition{k.Topic, k.Partition}
+	if value == nil {
+		if g := c.mu.groups[k.Group]; g != nil {
+			delete(g.offsets, tp)
+		}
+		return true
+	}
+	o, err := DecodeOffsetValue(value)
+	if err != nil {
+		return false
+	}
+	o.Topic, o.Partition = k.Topic, k.Partition
+	c.groupLocked(k.Group, true).offsets[tp] = o
+	return true
+}
+
+// PartitionLog is the OffsetLog on this broker's partitions: it creates __consumer_offsets
+// through the controller on first need (compacted, offsets.topic.num.partitions partitions)
+// and appends as the partition's leader with acks=-1.
+type PartitionLog struct {
+	Partitions        *partition.Manager
+	Controller        TopicCreator
+	NumPartitions     int32
+	ReplicationFactor int16
+}
+
+// TopicCreator creates topics (*metadata.Controller).
+type TopicCreator interface {
+	CreateTopics(ctx context.Context, topics []metadata.CreateTopic, validateOnly bool) []metadata.CreatedTopic
+}
+
+// Append implements OffsetLog.
+func (l *PartitionLog) Append(ctx context.Context, index int32, batch []byte) error {
+	p, err := l.partition(ctx, index)
+	if err != nil {
+		return err
+	}
+	res, err := p.Append(batch, -1)
+	if err != nil {
+		return fmt.Errorf("append to %s-%d: %w", metadata.ConsumerOffsetsTopic, index, err)
+	}
+	w := partition.NewWaiter()
+	p.Watch(w)
+	defer p.Unwatch(w)
+	for {
+		done, err := p.Committed(res.LastOffset + 1)
+		if err != nil || done {
+			return err
+		}
+		select {
+		case <-w.C():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// partition returns the hosted partition, creating the topic first if it does not exist.
+func (l *PartitionLog) partition(ctx context.Context, index int32) (*partition.Partition, error) {
+	created := false
+	for {
+		if p, ok := l.Partitions.Partition(metadata.ConsumerOffsetsTopic, index); ok {
+			return p, nil
+		}
+		if !created {
+			created = true
+			res := l.Controller.CreateTopics(ctx, []metadata.CreateTopic{{Name: metadata.ConsumerOffsetsTopic,
+				NumPartitions: l.NumPartitions, ReplicationFactor: l.ReplicationFactor,
+				Configs: map[string]string{"cleanup.policy": "compact"}}}, false)
+			if len(res) == 1 && res[0].Err != nil && !errors.Is(res[0].Err, metadata.ErrTopicExists) {
+				return nil, fmt.Errorf("create %s: %w", metadata.ConsumerOffsetsTopic, res[0].Err)
+			}
+		}
+		select { // the reconcile of the new Image creates the partition shortly
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s-%d not hosted here: %w", metadata.ConsumerOffsetsTopic, index, ErrCoordinatorUnavailable)
+		}
+	}
+}
+
+// LoadPartitions reads every hosted __consumer_offsets partition from its log start to its
+// high watermark into c. The broker calls it once after its first reconcile.
+func LoadPartitions(c *Coordinator, parts *partition.Manager) error {
+	var errs []error
+	for _, p := range parts.Partitions() {
+		if p.Topic() != metadata.ConsumerOffsetsTopic {
+			continue
+		}
+		if err := loadPartition(c, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func loadPartition(c *Coordinator, p *partition.Partition) error {
+	offset := p.LogStartOffset()
+	var buf bytes.Buffer
+	for offset < p.HighWatermark() {
+		res, err := p.Read(offset, partition.ReadOptions{MaxBytes: 1 << 20, MinOneBatch: true, CurrentLeaderEpoch: -1, LastFetchedEpoch: -1, Replica: -1})
+		if err != nil {
+			return fmt.Errorf("read %s at %d: %w", metadata.ConsumerOffsetsTopic, offset, err)
+		}
+		buf.Reset()
+		for _, r := range res.Records.Regions {
+			if _, err := r.WriteTo(&buf); err != nil {
+				res.Records.Release()
+				return fmt.Errorf("read %s at %d: %w", metadata.ConsumerOffsetsTopic, offset, err)
+			}
+		}
+		next := res.Records.NextOffset
+		res.Records.Release()
+		if err := c.Load(buf.Bytes()); err != nil {
+			return err
+		}
+		if next <= offset {
+			break
+		}
+		offset = next
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package group
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/record"
+)
+
+// TestPartitionMatchesJavaHash: expected values come from Java's String.hashCode, noted beside
+// each case, then Kafka's abs and modulo 50.
+func TestPartitionMatchesJavaHash(t *testing.T) {
+	cases := []struct {
+		group string
+		want  int32
+	}{
+		{"", 0},
+		{"abc", 96354 % 50},       // "abc".hashCode() == 96354
+		{"hello", 99162322 % 50},  // "hello".hashCode() == 99162322
+		{"polygenelubricants", 0}, // hashCode is Integer.MIN_VALUE: Kafka's abs gives 0
+		{"email-service", 2},      // 1121163652
+		{"my-group", 12},          // -1906497762: abs before the modulo
+		{"schema-registry", 29},   // -2135014679
+	}
+	for _, tc := range cases {
+		t.Run(tc.group, func(t *testing.T) {
+			if got := Partition(tc.group, 50); got != tc.want {
+				t.Fatalf("Partition(%q) = %d, want %d", tc.group, got, tc.want)
+			}
+		})
+	}
+}
+
+// memLog keeps appended batches in order, as one partition's log would.
+type memLog struct{ batches []byte }
+
+func (l *memLog) Append(_ context.Context, _ int32, batch []byte) error {
+	l.batches = append(l.batches, batch...)
+	return nil
+}
+
+func TestCommitsReloadFromTheLog(t *testing.T) {
+	log := &memLog{}
+	c := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, Log: log, NumPartitions: 50})
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.CommitOffsets(ctx, "a", "", -1, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 5, LeaderEpoch: 2, Metadata: "x"}, {Topic: "t", Partition: 1, Offset: 9, LeaderEpoch: -1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CommitOffsets(ctx, "a", "", -1, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 7, LeaderEpoch: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CommitOffsets(ctx, "gone", "", -1, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+
+	reloaded := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour})
+	defer reloaded.Close()
+	if err := reloaded.Load(log.batches); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		group     string
+		partition int32
+		want      int64
+		found     bool
+	}{
+		{"newest commit wins", "a", 0, 7, true},
+		{"untouched partition", "a", 1, 9, true},
+		{"deleted group's tombstone", "gone", 0, 0, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o, ok := reloaded.FetchOffset(tc.group, "t", tc.partition)
+			if ok != tc.found || o.Offset != tc.want {
+				t.Fatalf("offset %d found %v, want %d %v", o.Offset, ok, tc.want, tc.found)
+			}
+		})
+	}
+}
+
+func TestLoadSkipsUndecodableRecords(t *testing.T) {
+	b := record.NewBuilder(record.None)
+	b.Add(0, []byte{0, 9}, []byte{1}) // unknown key version
+	b.Add(0, AppendOffsetKey(nil, "g", "t", 0), AppendOffsetValue(nil, OffsetCommit{Offset: 3}))
+	batch, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(Config{})
+	defer c.Close()
+	if err := c.Load(batch); !errors.Is(err, ErrBadRecord) {
+		t.Fatalf("load: %v, want ErrBadRecord", err)
+	}
+	if o, ok := c.FetchOffset("g", "t", 0); !ok || o.Offset != 3 {
+		t.Fatalf("good record after a bad one: %+v %v", o, ok)
+	}
+}
