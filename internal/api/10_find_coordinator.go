@@ -2,9 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/metadata"
 )
 
 // FindCoordinator: v0–6
@@ -14,6 +18,9 @@ import (
 //     cluster is one node today; its endpoint on the listener the request arrived on is
 //     returned. Without a group coordinator (Env.Groups nil) or before this node is
 //     registered: COORDINATOR_NOT_AVAILABLE.
+//   - The first group lookup creates __consumer_offsets through the controller (compacted,
+//     offsets.topic.num.partitions partitions), as Kafka does; commits create it too if this
+//     failed.
 //   - Transaction keys (type 1): COORDINATOR_NOT_AVAILABLE until the transaction
 //     coordinator exists. Other key types: INVALID_REQUEST.
 //
@@ -26,6 +33,31 @@ func init() {
 
 func handleFindCoordinator(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.FindCoordinatorRequest)
+	if _, ok := env.Metadata.Image().Topic(metadata.ConsumerOffsetsTopic); !ok && r.CoordinatorType == 0 && env.Groups != nil && env.Controller != nil {
+		// As Kafka does, the first group lookup creates __consumer_offsets; the controller's
+		// commit waits, so it runs off the read loop.
+		return Response{Finish: func(ctx context.Context) (Response, error) {
+			createOffsetsTopic(ctx, env)
+			return answerFindCoordinator(env, req, r), nil
+		}}, nil
+	}
+	return answerFindCoordinator(env, req, r), nil
+}
+
+// createOffsetsTopic creates the compacted __consumer_offsets topic; a failure (another
+// request created it first, or no controller) is left to the commit path, which retries.
+func createOffsetsTopic(ctx context.Context, env *Env) {
+	brokerCfg := env.BrokerConfig(env.Metadata.Image())
+	res := env.Controller.CreateTopics(ctx, []metadata.CreateTopic{{Name: metadata.ConsumerOffsetsTopic,
+		NumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
+		ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor)),
+		Configs:           map[string]string{config.CleanupPolicy: "compact"}}}, false)
+	if len(res) == 1 && res[0].Err != nil && !errors.Is(res[0].Err, metadata.ErrTopicExists) {
+		env.Logger.Warn("creating __consumer_offsets", "err", res[0].Err)
+	}
+}
+
+func answerFindCoordinator(env *Env, req *Request, r *kmsg.FindCoordinatorRequest) Response {
 	resp := r.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	if req.Version < 4 {
 		c := findCoordinator(env, req.Conn.Listener, r.CoordinatorType, r.CoordinatorKey)
@@ -33,12 +65,12 @@ func handleFindCoordinator(_ context.Context, env *Env, req *Request) (Response,
 		if c.ErrorCode != 0 {
 			resp.ErrorMessage = kmsg.StringPtr(kerr.ErrorForCode(c.ErrorCode).Error())
 		}
-		return Reply(resp), nil
+		return Reply(resp)
 	}
 	for _, key := range r.CoordinatorKeys {
 		resp.Coordinators = append(resp.Coordinators, findCoordinator(env, req.Conn.Listener, r.CoordinatorType, key))
 	}
-	return Reply(resp), nil
+	return Reply(resp)
 }
 
 func findCoordinator(env *Env, listener string, keyType int8, key string) kmsg.FindCoordinatorResponseCoordinator {

@@ -110,6 +110,9 @@ func TestClassicGroupRawVersions(t *testing.T) {
 			if tc.find >= 4 && (len(fr.Coordinators) != 1 || fr.Coordinators[0].ErrorCode != 0 || fr.Coordinators[0].NodeID != 1) {
 				t.Fatalf("find coordinators: %+v", fr.Coordinators)
 			}
+			if topic, ok := g.Image().Topic(metadata.ConsumerOffsetsTopic); !ok || len(topic.Partitions) != 50 || topic.Configs["cleanup.policy"] != "compact" {
+				t.Fatalf("FindCoordinator did not create a compacted 50-partition %s: %+v", metadata.ConsumerOffsetsTopic, topic)
+			}
 			jr := kmsg.NewPtrJoinGroupRequest()
 			jr.Version, jr.Group, jr.ProtocolType = tc.join, gid, "consumer"
 			jr.SessionTimeoutMillis, jr.RebalanceTimeoutMillis = 10000, 10000
