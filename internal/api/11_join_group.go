@@ -126,6 +126,7 @@ func groupErrorCode(err error) int16 {
 		{group.ErrInvalidGroupID, kerr.InvalidGroupID.Code},
 		{group.ErrNonEmptyGroup, kerr.NonEmptyGroup.Code},
 		{group.ErrGroupIDNotFound, kerr.GroupIDNotFound.Code},
+		{group.ErrGroupSubscribedToTopic, kerr.GroupSubscribedToTopic.Code},
 	}
 	if err == nil {
 		return 0

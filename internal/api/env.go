@@ -62,6 +62,7 @@ type Groups interface {
 	Describe(groupID string) group.Description
 	List() []group.Listing
 	Delete(ctx context.Context, groupID string) error
+	DeleteOffsets(ctx context.Context, groupID string, parts []group.OffsetCommit, subscribedTopics func(metadata []byte) []string) ([]error, error)
 }
 
 // TopicMetrics is what Produce and Fetch report of their traffic. Calls are

@@ -21,6 +21,7 @@ var (
 	ErrInvalidGroupID         = errors.New("group: invalid group id")
 	ErrNonEmptyGroup          = errors.New("group: group is not empty")
 	ErrGroupIDNotFound        = errors.New("group: group id not found")
+	ErrGroupSubscribedToTopic = errors.New("group: group subscribed to topic")
 )
 
 // State is a classic group's state.

@@ -107,3 +107,55 @@ func (c *Coordinator) FetchAllOffsets(gid string) []OffsetCommit {
 	}
 	return out
 }
+
+// DeleteOffsets removes committed offsets (OffsetDelete). An empty group loses every named
+// partition's offset. A group with members may lose only offsets of topics none of its members
+// subscribes to, and only if it is a "consumer" group whose members' subscriptions
+// subscribedTopics can read from their protocol metadata; the other partitions' entries in the
+// result are ErrGroupSubscribedToTopic. Other non-empty groups: ErrNonEmptyGroup. With an
+// OffsetLog, tombstones are durable before memory changes.
+func (c *Coordinator) DeleteOffsets(ctx context.Context, gid string, parts []OffsetCommit, subscribedTopics func(metadata []byte) []string) ([]error, error) {
+	errs := make([]error, len(parts))
+	var doomed []topicPartition
+	c.mu.Lock()
+	g := c.mu.groups[gid]
+	switch {
+	case g == nil || g.state == Dead:
+		c.mu.Unlock()
+		return nil, ErrGroupIDNotFound
+	case len(g.members) > 0 && g.protocolType != "consumer":
+		c.mu.Unlock()
+		return nil, ErrNonEmptyGroup
+	}
+	subscribed := map[string]bool{}
+	for _, m := range g.members {
+		for _, t := range subscribedTopics(m.protocolMetadata(g.protocolName)) {
+			subscribed[t] = true
+		}
+	}
+	for i, p := range parts {
+		if subscribed[p.Topic] {
+			errs[i] = ErrGroupSubscribedToTopic
+			continue
+		}
+		doomed = append(doomed, topicPartition{p.Topic, p.Partition})
+	}
+	c.mu.Unlock()
+	if c.cfg.Log != nil && len(doomed) > 0 {
+		batch, err := tombstoneBatch(gid, doomed)
+		if err == nil {
+			err = c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("delete offsets of %s: %w: %w", gid, ErrCoordinatorUnavailable, err)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g := c.mu.groups[gid]; g != nil {
+		for _, tp := range doomed {
+			delete(g.offsets, tp)
+		}
+	}
+	return errs, nil
+}

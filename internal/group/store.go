@@ -53,6 +53,18 @@ func offsetBatch(groupID string, offsets []OffsetCommit, now int64) ([]byte, err
 	return b.Build(nil)
 }
 
+// tombstoneBatch builds the batch deleting the offsets of keys (records without a value).
+func tombstoneBatch(groupID string, keys []topicPartition) ([]byte, error) {
+	b := record.NewBuilder(record.None)
+	now := time.Now().UnixMilli()
+	var key []byte
+	for _, tp := range keys {
+		key = AppendOffsetKey(key[:0], groupID, tp.topic, tp.partition)
+		b.Add(now, key, nil)
+	}
+	return b.Build(nil)
+}
+
 // Load applies __consumer_offsets record batches (one partition's log, in offset order) to
 // the coordinator's committed offsets. Bad records are skipped and counted in the returned
 // error; batches that cannot be read at all stop the load with an error.

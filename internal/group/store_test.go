@@ -102,3 +102,56 @@ func TestLoadSkipsUndecodableRecords(t *testing.T) {
 		t.Fatalf("good record after a bad one: %+v %v", o, ok)
 	}
 }
+
+func TestDeleteOffsets(t *testing.T) {
+	ctx := context.Background()
+	subscribesToT := func([]byte) []string { return []string{"t"} }
+	log := &memLog{}
+	c := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, Log: log, NumPartitions: 50})
+	t.Cleanup(c.Close)
+	ids, gen := stableGroup(t, c, 1) // group "g", protocol type "consumer"
+	commit := []OffsetCommit{{Topic: "t", Partition: 0, Offset: 1}, {Topic: "u", Partition: 0, Offset: 2}}
+	if err := c.CommitOffsets(ctx, "g", ids[0], gen, commit); err != nil {
+		t.Fatal(err)
+	}
+	errs, err := c.DeleteOffsets(ctx, "g", commit, subscribesToT)
+	if err != nil || !errors.Is(errs[0], ErrGroupSubscribedToTopic) || errs[1] != nil {
+		t.Fatalf("delete from a consumer group with members: %v %v", errs, err)
+	}
+	if _, ok := c.FetchOffset("g", "u", 0); ok {
+		t.Fatal("unsubscribed topic's offset survived")
+	}
+	if _, ok := c.FetchOffset("g", "t", 0); !ok {
+		t.Fatal("subscribed topic's offset was deleted")
+	}
+	if _, err := c.DeleteOffsets(ctx, "nobody", commit, subscribesToT); !errors.Is(err, ErrGroupIDNotFound) {
+		t.Fatalf("unknown group: %v", err)
+	}
+	c.Leave("g", ids)
+	if errs, err := c.DeleteOffsets(ctx, "g", commit[:1], subscribesToT); err != nil || errs[0] != nil {
+		t.Fatalf("delete from the empty group: %v %v", errs, err)
+	}
+	reloaded := New(Config{})
+	t.Cleanup(reloaded.Close)
+	if err := reloaded.Load(log.batches); err != nil {
+		t.Fatal(err)
+	}
+	if offs := reloaded.FetchAllOffsets("g"); len(offs) != 0 {
+		t.Fatalf("offsets after the tombstones were replayed: %+v", offs)
+	}
+}
+
+func TestDeleteOffsetsOfNonConsumerGroupWithMembers(t *testing.T) {
+	c := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour})
+	t.Cleanup(c.Close)
+	req := joinReq("", "leader")
+	req.ProtocolType = "connect"
+	id := memberID(t, c, req)
+	req.MemberID = id
+	if r := recvJoin(t, c.Join(req)); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if _, err := c.DeleteOffsets(context.Background(), "g", []OffsetCommit{{Topic: "t"}}, func([]byte) []string { return nil }); !errors.Is(err, ErrNonEmptyGroup) {
+		t.Fatalf("err %v, want ErrNonEmptyGroup", err)
+	}
+}

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"time"
-
-	"github.com/sluicehq/sluice/internal/record"
 )
 
 // SyncRequest is one SyncGroup call; Assignments is set by the leader only.
@@ -182,14 +179,7 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) error {
 	}
 	c.mu.Unlock()
 	if c.cfg.Log != nil && len(keys) > 0 {
-		b := record.NewBuilder(record.None)
-		now := time.Now().UnixMilli()
-		var key []byte
-		for _, tp := range keys {
-			key = AppendOffsetKey(key[:0], gid, tp.topic, tp.partition)
-			b.Add(now, key, nil)
-		}
-		batch, err := b.Build(nil)
+		batch, err := tombstoneBatch(gid, keys)
 		if err == nil {
 			err = c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch)
 		}
