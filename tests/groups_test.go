@@ -273,3 +273,62 @@ func TestCommittedOffsetsSurviveRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestFranzGoStaticMembership: two static members (group.instance.id); one is closed and
+// restarted under the same instance id before its session ends. It takes its place back
+// without the group losing a member, and the group keeps consuming every record.
+func TestFranzGoStaticMembership(t *testing.T) {
+	n := startNode(t, "--override", "group.initial.rebalance.delay.ms=0", "--override", "group.min.session.timeout.ms=1000")
+	n.createTopic("static", 4, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := make(chan string, 4096)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	member := func(instance string) *kgo.Client {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafkaAddr), kgo.ConsumerGroup("static-group"), kgo.ConsumeTopics("static"),
+			kgo.InstanceID(instance), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.SessionTimeout(30*time.Second),
+			kgo.AutoCommitInterval(200*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				fs := cl.PollFetches(ctx)
+				if fs.IsClientClosed() {
+					return
+				}
+				fs.EachRecord(func(r *kgo.Record) { seen <- string(r.Value) })
+			}
+		}()
+		return cl
+	}
+	member("s1")
+	b := member("s2")
+	awaitGroup(t, n, "static-group", 2, 60*time.Second)
+	awaitValues(t, seen, produceValues(t, n, "static", "first", 200), 60*time.Second)
+	b.Close() // a static member does not leave on close: its session keeps its place
+	described, err := n.admin().DescribeGroups(context.Background(), "static-group")
+	if err != nil || len(described["static-group"].Members) != 2 {
+		t.Fatalf("after closing a static member: %+v %v, want both members still there", described, err)
+	}
+	member("s2")
+	want := produceValues(t, n, "static", "second", 200)
+	awaitGroup(t, n, "static-group", 2, 60*time.Second)
+	awaitValues(t, seen, want, 60*time.Second)
+	described, err = n.admin().DescribeGroups(context.Background(), "static-group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	instances := map[string]bool{}
+	for _, m := range described["static-group"].Members {
+		if m.InstanceID != nil {
+			instances[*m.InstanceID] = true
+		}
+	}
+	if !instances["s1"] || !instances["s2"] {
+		t.Fatalf("instances %v, want s1 and s2", instances)
+	}
+}

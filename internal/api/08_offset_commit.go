@@ -26,7 +26,7 @@ import (
 //
 // Version notes:
 //   - v2–4: retention time (ignored: offsets.retention.minutes expiry is not implemented).
-//     v6: leader epoch. v7: group.instance.id (not checked). v8: flexible.
+//     v6: leader epoch. v7: group.instance.id (FENCED_INSTANCE_ID for a replaced static member). v8: flexible.
 //     v10: topics by id (UNKNOWN_TOPIC_ID for an id this cluster does not know).
 
 func init() {
@@ -66,7 +66,11 @@ func handleOffsetCommit(_ context.Context, env *Env, req *Request) (Response, er
 		return Reply(resp), nil
 	}
 	return Response{Finish: func(ctx context.Context) (Response, error) {
-		err := env.Groups.CommitOffsets(ctx, r.Group, r.MemberID, r.Generation, offsets)
+		instance := ""
+		if r.InstanceID != nil {
+			instance = *r.InstanceID
+		}
+		err := env.Groups.CommitOffsets(ctx, r.Group, r.MemberID, instance, r.Generation, offsets)
 		fillOffsetCommit(resp, r, topicCodes, groupErrorCode(err))
 		return Reply(resp), nil
 	}}, nil

@@ -21,8 +21,10 @@ import (
 //   - Any protocol type ("consumer", "connect", ...) is accepted; members must agree on it
 //     and share a protocol, else INCONSISTENT_GROUP_PROTOCOL. Session timeouts outside
 //     group.min/max.session.timeout.ms: INVALID_SESSION_TIMEOUT.
-//   - group.instance.id is recorded and reported, but static membership (KIP-345 fencing
-//     and rejoin without rebalance) is not implemented yet.
+//   - Static membership (group.instance.id, KIP-345): no MEMBER_ID_REQUIRED round; a
+//     restarted static member takes over its identity and assignment under a new member id
+//     without a rebalance (unless it leads or changed its protocols), and its old member id
+//     is FENCED_INSTANCE_ID from then on.
 //
 // Version notes:
 //   - v0: the rebalance timeout is the session timeout. v4: a first join without a member id
@@ -127,6 +129,7 @@ func groupErrorCode(err error) int16 {
 		{group.ErrNonEmptyGroup, kerr.NonEmptyGroup.Code},
 		{group.ErrGroupIDNotFound, kerr.GroupIDNotFound.Code},
 		{group.ErrGroupSubscribedToTopic, kerr.GroupSubscribedToTopic.Code},
+		{group.ErrFencedInstanceID, kerr.FencedInstanceID.Code},
 	}
 	if err == nil {
 		return 0

@@ -16,7 +16,8 @@ import (
 //     member the group dropped (its session expired or it left).
 //
 // Version notes:
-//   - v3: group.instance.id (not checked: static membership is not implemented). v4: flexible.
+//   - v3: group.instance.id; a static member's old member id is FENCED_INSTANCE_ID.
+//     v4: flexible.
 
 func init() {
 	Register(API{Key: 12, MinVersion: 0, MaxVersion: 4, Handle: handleHeartbeat})
@@ -27,7 +28,11 @@ func handleHeartbeat(_ context.Context, env *Env, req *Request) (Response, error
 	resp := r.ResponseKind().(*kmsg.HeartbeatResponse)
 	err := group.ErrCoordinatorUnavailable
 	if env.Groups != nil {
-		err = env.Groups.Heartbeat(r.Group, r.MemberID, r.Generation)
+		instance := ""
+		if r.InstanceID != nil {
+			instance = *r.InstanceID
+		}
+		err = env.Groups.Heartbeat(r.Group, r.MemberID, instance, r.Generation)
 	}
 	resp.ErrorCode = groupErrorCode(err)
 	return Reply(resp), nil

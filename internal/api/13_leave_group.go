@@ -14,8 +14,8 @@ import (
 //   - Removes members at once (no wait for the session timeout); the rest of the group
 //     rebalances. Unknown members: UNKNOWN_MEMBER_ID (the top-level code before v3, per
 //     member from v3).
-//   - Members named only by group.instance.id are UNKNOWN_MEMBER_ID: static membership is
-//     not implemented yet.
+//   - From v3 a member may be named by group.instance.id (static membership, KIP-345); with
+//     both ids, a member id that is not the instance's current one is FENCED_INSTANCE_ID.
 //
 // Version notes:
 //   - v3: a batch of members, each with its own error (KIP-345). v4: flexible. v5: reason.
@@ -32,14 +32,17 @@ func handleLeaveGroup(_ context.Context, env *Env, req *Request) (Response, erro
 		return Reply(resp), nil
 	}
 	if req.Version < 3 {
-		resp.ErrorCode = groupErrorCode(env.Groups.Leave(r.Group, []string{r.MemberID})[0])
+		resp.ErrorCode = groupErrorCode(env.Groups.Leave(r.Group, []group.LeavingMember{{MemberID: r.MemberID}})[0])
 		return Reply(resp), nil
 	}
-	ids := make([]string, len(r.Members))
+	leaving := make([]group.LeavingMember, len(r.Members))
 	for i, m := range r.Members {
-		ids[i] = m.MemberID
+		leaving[i].MemberID = m.MemberID
+		if m.InstanceID != nil {
+			leaving[i].InstanceID = *m.InstanceID
+		}
 	}
-	errs := env.Groups.Leave(r.Group, ids)
+	errs := env.Groups.Leave(r.Group, leaving)
 	for i, m := range r.Members {
 		rm := kmsg.NewLeaveGroupResponseMember()
 		rm.MemberID, rm.InstanceID, rm.ErrorCode = m.MemberID, m.InstanceID, groupErrorCode(errs[i])

@@ -18,7 +18,7 @@ import (
 //     barrier REBALANCE_IN_PROGRESS.
 //
 // Version notes:
-//   - v3: group.instance.id (recorded, not checked). v4: flexible. v5: protocol type and
+//   - v3: group.instance.id (FENCED_INSTANCE_ID for a replaced static member). v4: flexible. v5: protocol type and
 //     name, checked against the group's when present (INCONSISTENT_GROUP_PROTOCOL).
 
 func init() {

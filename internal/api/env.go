@@ -53,10 +53,11 @@ type Env struct {
 type Groups interface {
 	Join(req group.JoinRequest) <-chan group.JoinResult
 	Sync(req group.SyncRequest) <-chan group.SyncResult
-	Heartbeat(groupID, memberID string, generation int32) error
-	Leave(groupID string, memberIDs []string) []error
-	// CommitOffsets and Delete wait for __consumer_offsets appends: call them from Finish.
-	CommitOffsets(ctx context.Context, groupID, memberID string, generation int32, offsets []group.OffsetCommit) error
+	Heartbeat(groupID, memberID, instanceID string, generation int32) error
+	Leave(groupID string, members []group.LeavingMember) []error
+	// CommitOffsets, Delete and DeleteOffsets wait for __consumer_offsets appends: call them
+	// from Finish.
+	CommitOffsets(ctx context.Context, groupID, memberID, instanceID string, generation int32, offsets []group.OffsetCommit) error
 	FetchOffset(groupID, topic string, partition int32) (group.OffsetCommit, bool)
 	FetchAllOffsets(groupID string) []group.OffsetCommit
 	Describe(groupID string) group.Description

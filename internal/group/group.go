@@ -22,6 +22,7 @@ var (
 	ErrNonEmptyGroup          = errors.New("group: group is not empty")
 	ErrGroupIDNotFound        = errors.New("group: group id not found")
 	ErrGroupSubscribedToTopic = errors.New("group: group subscribed to topic")
+	ErrFencedInstanceID       = errors.New("group: fenced instance id")
 )
 
 // State is a classic group's state.
@@ -121,6 +122,7 @@ type group struct {
 	leaderID     string
 	members      map[string]*member
 	pending      map[string]bool // member ids handed out with MEMBER_ID_REQUIRED, not yet joined
+	static       map[string]string // group.instance.id → member id of static members (KIP-345)
 	offsets      map[topicPartition]OffsetCommit
 	rebalance    *time.Timer // join barrier deadline (or the initial delay)
 	rebalanceTok *byte       // identifies the armed rebalance timer to its callback
@@ -176,7 +178,7 @@ func newMemberID(clientID string) string {
 func (c *Coordinator) groupLocked(id string, create bool) *group {
 	g := c.mu.groups[id]
 	if g == nil && create {
-		g = &group{id: id, state: Empty, members: map[string]*member{}, pending: map[string]bool{}, offsets: map[topicPartition]OffsetCommit{}}
+		g = &group{id: id, state: Empty, members: map[string]*member{}, pending: map[string]bool{}, static: map[string]string{}, offsets: map[topicPartition]OffsetCommit{}}
 		c.mu.groups[id] = g
 	}
 	return g
@@ -223,14 +225,25 @@ func (c *Coordinator) removeMemberLocked(g *group, m *member) {
 	}
 	m.answerJoinLocked(JoinResult{Err: ErrUnknownMemberID})
 	m.answerSyncLocked(SyncResult{Err: ErrUnknownMemberID})
-	delete(g.members, m.id)
-	if g.leaderID == m.id {
-		g.leaderID = ""
-	}
+	g.dropLocked(m)
 	switch g.state {
 	case Stable, CompletingRebalance:
 		c.prepareRebalanceLocked(g)
 	case PreparingRebalance:
 		c.maybeCompleteJoinLocked(g)
+	}
+}
+
+// dropLocked forgets m: its id, its static instance mapping, its leadership.
+func (g *group) dropLocked(m *member) {
+	if m.session != nil {
+		m.session.Stop()
+	}
+	delete(g.members, m.id)
+	if m.instanceID != "" && g.static[m.instanceID] == m.id {
+		delete(g.static, m.instanceID)
+	}
+	if g.leaderID == m.id {
+		g.leaderID = ""
 	}
 }

@@ -102,7 +102,7 @@ func TestSingleMemberReachesStable(t *testing.T) {
 	if d := c.Describe("g"); d.State != Stable {
 		t.Fatalf("state %v, want Stable", d.State)
 	}
-	if err := c.Heartbeat("g", id, 1); err != nil {
+	if err := c.Heartbeat("g", id, "", 1); err != nil {
 		t.Fatalf("heartbeat: %v", err)
 	}
 }
@@ -167,11 +167,11 @@ func TestRebalanceOnNewMember(t *testing.T) {
 		t.Fatalf("state %v, want PreparingRebalance", d.State)
 	}
 	for _, id := range ids {
-		if err := c.Heartbeat("g", id, gen); !errors.Is(err, ErrRebalanceInProgress) {
+		if err := c.Heartbeat("g", id, "", gen); !errors.Is(err, ErrRebalanceInProgress) {
 			t.Fatalf("heartbeat %s: %v, want REBALANCE_IN_PROGRESS", id, err)
 		}
 	}
-	if err := c.CommitOffsets(context.Background(), "g", ids[0], gen, []OffsetCommit{{Topic: "t", Offset: 1}}); err != nil {
+	if err := c.CommitOffsets(context.Background(), "g", ids[0], "", gen, []OffsetCommit{{Topic: "t", Offset: 1}}); err != nil {
 		t.Fatalf("commit of the ending generation while members rejoin: %v", err)
 	}
 	joins := []<-chan JoinResult{newJoin, c.Join(joinReq(ids[0], "range")), c.Join(joinReq(ids[1], "range"))}
@@ -180,10 +180,10 @@ func TestRebalanceOnNewMember(t *testing.T) {
 			t.Fatalf("rejoin: %+v", r)
 		}
 	}
-	if err := c.Heartbeat("g", ids[0], gen); !errors.Is(err, ErrIllegalGeneration) {
+	if err := c.Heartbeat("g", ids[0], "", gen); !errors.Is(err, ErrIllegalGeneration) {
 		t.Fatalf("old generation heartbeat: %v, want ILLEGAL_GENERATION", err)
 	}
-	if err := c.CommitOffsets(context.Background(), "g", ids[0], gen+1, []OffsetCommit{{Topic: "t", Offset: 2}}); !errors.Is(err, ErrRebalanceInProgress) {
+	if err := c.CommitOffsets(context.Background(), "g", ids[0], "", gen+1, []OffsetCommit{{Topic: "t", Offset: 2}}); !errors.Is(err, ErrRebalanceInProgress) {
 		t.Fatalf("commit before the assignment arrived: %v, want REBALANCE_IN_PROGRESS", err)
 	}
 }
@@ -198,7 +198,7 @@ func TestSessionExpiryRemovesMember(t *testing.T) {
 	c.mu.Unlock()
 	// The survivor sees the rebalance through its heartbeat and rejoins alone.
 	deadline := time.Now().Add(wait)
-	for c.Heartbeat("g", ids[0], gen) == nil {
+	for c.Heartbeat("g", ids[0], "", gen) == nil {
 		if time.Now().After(deadline) {
 			t.Fatal("expired member never triggered a rebalance")
 		}
@@ -225,7 +225,7 @@ func TestRebalanceTimeoutDropsMembersThatDoNotRejoin(t *testing.T) {
 	if r.Err != nil || len(r.Members) != 1 {
 		t.Fatalf("join after rebalance timeout: %+v", r)
 	}
-	if err := c.Heartbeat("g", ids[1], r.Generation); !errors.Is(err, ErrUnknownMemberID) {
+	if err := c.Heartbeat("g", ids[1], "", r.Generation); !errors.Is(err, ErrUnknownMemberID) {
 		t.Fatalf("dropped member heartbeat: %v, want UNKNOWN_MEMBER_ID", err)
 	}
 }
@@ -233,7 +233,7 @@ func TestRebalanceTimeoutDropsMembersThatDoNotRejoin(t *testing.T) {
 func TestLeave(t *testing.T) {
 	c := newCoordinator(t, time.Hour)
 	ids, _ := stableGroup(t, c, 2)
-	errs := c.Leave("g", []string{ids[0], "nobody"})
+	errs := c.Leave("g", []LeavingMember{{MemberID: ids[0]}, {MemberID: "nobody"}})
 	if errs[0] != nil || !errors.Is(errs[1], ErrUnknownMemberID) {
 		t.Fatalf("leave: %v", errs)
 	}
@@ -241,7 +241,7 @@ func TestLeave(t *testing.T) {
 	if r.Err != nil || r.LeaderID != ids[1] || len(r.Members) != 1 {
 		t.Fatalf("rejoin after leave: %+v", r)
 	}
-	c.Leave("g", []string{ids[1]})
+	c.Leave("g", []LeavingMember{{MemberID: ids[1]}})
 	if d := c.Describe("g"); d.State != Empty {
 		t.Fatalf("state %v after everyone left, want Empty", d.State)
 	}
@@ -311,7 +311,7 @@ func TestCommitOffsets(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := c.CommitOffsets(context.Background(), "g", tc.member, tc.gen, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 42}})
+			err := c.CommitOffsets(context.Background(), "g", tc.member, "", tc.gen, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 42}})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
 			}
@@ -320,7 +320,7 @@ func TestCommitOffsets(t *testing.T) {
 	if o, ok := c.FetchOffset("g", "t", 0); !ok || o.Offset != 42 {
 		t.Fatalf("fetch: %+v %v", o, ok)
 	}
-	if err := c.CommitOffsets(context.Background(), "standalone", "", -1, []OffsetCommit{{Topic: "t", Offset: 7}}); err != nil {
+	if err := c.CommitOffsets(context.Background(), "standalone", "", "", -1, []OffsetCommit{{Topic: "t", Offset: 7}}); err != nil {
 		t.Fatalf("simple commit: %v", err)
 	}
 	if o, ok := c.FetchOffset("standalone", "t", 0); !ok || o.Offset != 7 {

@@ -47,6 +47,10 @@ func (c *Coordinator) Join(req JoinRequest) <-chan JoinResult {
 		ch <- JoinResult{Err: ErrInconsistentProtocol, MemberID: req.MemberID}
 		return ch
 	}
+	if req.InstanceID != "" {
+		c.joinStaticLocked(g, req, ch)
+		return ch
+	}
 	if req.MemberID == "" {
 		id := newMemberID(req.ClientID)
 		if req.RequireKnownMemberID {
@@ -218,10 +222,7 @@ func (c *Coordinator) rebalanceDeadline(gid string, tok *byte) {
 	g.rebalance, g.initialDelay = nil, false
 	for _, m := range g.members {
 		if m.joinCh == nil {
-			if m.session != nil {
-				m.session.Stop()
-			}
-			delete(g.members, m.id)
+			g.dropLocked(m)
 		}
 	}
 	c.completeJoinLocked(g)
@@ -328,4 +329,38 @@ func (m *member) protocolMetadata(name string) []byte {
 		}
 	}
 	return nil
+}
+
+// joinStaticLocked handles a join carrying group.instance.id (KIP-345). A static member needs
+// no MEMBER_ID_REQUIRED round; when it restarts (joins with no member id) it takes over its
+// old identity under a new member id, keeping its assignment, and the old id is fenced. A
+// join with a member id that is not the instance's current one is FENCED_INSTANCE_ID.
+func (c *Coordinator) joinStaticLocked(g *group, req JoinRequest, ch chan JoinResult) {
+	current, known := g.static[req.InstanceID]
+	switch {
+	case !known && req.MemberID == "":
+		req.MemberID = newMemberID(req.ClientID)
+		g.static[req.InstanceID] = req.MemberID
+		c.addMemberLocked(g, req, ch)
+	case !known:
+		ch <- JoinResult{Err: ErrUnknownMemberID, MemberID: req.MemberID}
+	case req.MemberID == "":
+		m := g.members[current]
+		m.answerJoinLocked(JoinResult{Err: ErrFencedInstanceID, MemberID: m.id})
+		m.answerSyncLocked(SyncResult{Err: ErrFencedInstanceID})
+		delete(g.members, m.id)
+		newID := newMemberID(req.ClientID)
+		if g.leaderID == m.id {
+			g.leaderID = newID
+		}
+		m.id = newID
+		g.members[newID] = m
+		g.static[req.InstanceID] = newID
+		req.MemberID = newID
+		c.rejoinLocked(g, m, req, ch)
+	case current != req.MemberID:
+		ch <- JoinResult{Err: ErrFencedInstanceID, MemberID: req.MemberID}
+	default:
+		c.rejoinLocked(g, g.members[current], req, ch)
+	}
 }

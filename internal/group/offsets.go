@@ -26,8 +26,8 @@ type topicPartition struct {
 // -1 is a "simple" commit, allowed only while the group has no members. With an OffsetLog
 // the commit returns once its records are durable in __consumer_offsets, and only then do
 // fetches see it.
-func (c *Coordinator) CommitOffsets(ctx context.Context, gid, memberID string, generation int32, offsets []OffsetCommit) error {
-	if err := c.checkCommit(gid, memberID, generation); err != nil {
+func (c *Coordinator) CommitOffsets(ctx context.Context, gid, memberID, instanceID string, generation int32, offsets []OffsetCommit) error {
+	if err := c.checkCommit(gid, memberID, instanceID, generation); err != nil {
 		return err
 	}
 	if c.cfg.Log != nil && len(offsets) > 0 {
@@ -48,7 +48,7 @@ func (c *Coordinator) CommitOffsets(ctx context.Context, gid, memberID string, g
 	return nil
 }
 
-func (c *Coordinator) checkCommit(gid, memberID string, generation int32) error {
+func (c *Coordinator) checkCommit(gid, memberID, instanceID string, generation int32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mu.closed {
@@ -66,7 +66,7 @@ func (c *Coordinator) checkCommit(gid, memberID string, generation int32) error 
 			return ErrUnknownMemberID
 		}
 	default:
-		_, m, err := c.memberLocked(gid, memberID, generation)
+		_, m, err := c.memberLocked(gid, memberID, instanceID, generation)
 		if err != nil {
 			return err
 		}

@@ -46,13 +46,13 @@ func TestCommitsReloadFromTheLog(t *testing.T) {
 	c := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, Log: log, NumPartitions: 50})
 	defer c.Close()
 	ctx := context.Background()
-	if err := c.CommitOffsets(ctx, "a", "", -1, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 5, LeaderEpoch: 2, Metadata: "x"}, {Topic: "t", Partition: 1, Offset: 9, LeaderEpoch: -1}}); err != nil {
+	if err := c.CommitOffsets(ctx, "a", "", "", -1, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 5, LeaderEpoch: 2, Metadata: "x"}, {Topic: "t", Partition: 1, Offset: 9, LeaderEpoch: -1}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CommitOffsets(ctx, "a", "", -1, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 7, LeaderEpoch: 2}}); err != nil {
+	if err := c.CommitOffsets(ctx, "a", "", "", -1, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 7, LeaderEpoch: 2}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CommitOffsets(ctx, "gone", "", -1, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 1}}); err != nil {
+	if err := c.CommitOffsets(ctx, "gone", "", "", -1, []OffsetCommit{{Topic: "t", Partition: 0, Offset: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Delete(ctx, "gone"); err != nil {
@@ -111,7 +111,7 @@ func TestDeleteOffsets(t *testing.T) {
 	t.Cleanup(c.Close)
 	ids, gen := stableGroup(t, c, 1) // group "g", protocol type "consumer"
 	commit := []OffsetCommit{{Topic: "t", Partition: 0, Offset: 1}, {Topic: "u", Partition: 0, Offset: 2}}
-	if err := c.CommitOffsets(ctx, "g", ids[0], gen, commit); err != nil {
+	if err := c.CommitOffsets(ctx, "g", ids[0], "", gen, commit); err != nil {
 		t.Fatal(err)
 	}
 	errs, err := c.DeleteOffsets(ctx, "g", commit, subscribesToT)
@@ -127,7 +127,7 @@ func TestDeleteOffsets(t *testing.T) {
 	if _, err := c.DeleteOffsets(ctx, "nobody", commit, subscribesToT); !errors.Is(err, ErrGroupIDNotFound) {
 		t.Fatalf("unknown group: %v", err)
 	}
-	c.Leave("g", ids)
+	c.Leave("g", []LeavingMember{{MemberID: ids[0]}})
 	if errs, err := c.DeleteOffsets(ctx, "g", commit[:1], subscribesToT); err != nil || errs[0] != nil {
 		t.Fatalf("delete from the empty group: %v %v", errs, err)
 	}

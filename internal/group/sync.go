@@ -28,7 +28,7 @@ func (c *Coordinator) Sync(req SyncRequest) <-chan SyncResult {
 	ch := make(chan SyncResult, 1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g, m, err := c.memberLocked(req.Group, req.MemberID, req.Generation)
+	g, m, err := c.memberLocked(req.Group, req.MemberID, req.InstanceID, req.Generation)
 	if err != nil {
 		ch <- SyncResult{Err: err}
 		return ch
@@ -61,14 +61,18 @@ func (c *Coordinator) Sync(req SyncRequest) <-chan SyncResult {
 	return ch
 }
 
-// memberLocked finds a member of the current generation.
-func (c *Coordinator) memberLocked(gid, mid string, generation int32) (*group, *member, error) {
+// memberLocked finds a member of the current generation; a static member's instance id must
+// map to mid (FENCED_INSTANCE_ID otherwise).
+func (c *Coordinator) memberLocked(gid, mid, instanceID string, generation int32) (*group, *member, error) {
 	if c.mu.closed {
 		return nil, nil, ErrCoordinatorUnavailable
 	}
 	g := c.mu.groups[gid]
 	if g == nil || g.state == Dead {
 		return nil, nil, ErrUnknownMemberID
+	}
+	if current, ok := g.static[instanceID]; instanceID != "" && ok && current != mid {
+		return nil, nil, ErrFencedInstanceID
 	}
 	m := g.members[mid]
 	if m == nil {
@@ -82,10 +86,10 @@ func (c *Coordinator) memberLocked(gid, mid string, generation int32) (*group, *
 
 // Heartbeat keeps a member's session alive; during a rebalance it answers
 // ErrRebalanceInProgress so the member rejoins.
-func (c *Coordinator) Heartbeat(gid, mid string, generation int32) error {
+func (c *Coordinator) Heartbeat(gid, mid, instanceID string, generation int32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g, m, err := c.memberLocked(gid, mid, generation)
+	g, m, err := c.memberLocked(gid, mid, instanceID, generation)
 	if err != nil {
 		return err
 	}
@@ -96,17 +100,35 @@ func (c *Coordinator) Heartbeat(gid, mid string, generation int32) error {
 	return nil
 }
 
-// Leave removes members (LeaveGroup); the result holds one error (or nil) per member id.
-func (c *Coordinator) Leave(gid string, memberIDs []string) []error {
+// LeavingMember names a member leaving: by member id, or (static members, v3+) by
+// group.instance.id, or both (which must then agree).
+type LeavingMember struct{ MemberID, InstanceID string }
+
+// Leave removes members (LeaveGroup); the result holds one error (or nil) per member.
+func (c *Coordinator) Leave(gid string, leaving []LeavingMember) []error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	errs := make([]error, len(memberIDs))
+	errs := make([]error, len(leaving))
 	g := c.mu.groups[gid]
-	for i, id := range memberIDs {
-		var m *member
-		if g != nil {
-			m = g.members[id]
+	for i, l := range leaving {
+		if g == nil {
+			errs[i] = ErrUnknownMemberID
+			continue
 		}
+		id := l.MemberID
+		if l.InstanceID != "" {
+			current, ok := g.static[l.InstanceID]
+			switch {
+			case !ok:
+				errs[i] = ErrUnknownMemberID
+				continue
+			case id != "" && id != current:
+				errs[i] = ErrFencedInstanceID
+				continue
+			}
+			id = current
+		}
+		m := g.members[id]
 		if m == nil {
 			errs[i] = ErrUnknownMemberID
 			continue
