@@ -121,7 +121,7 @@ type group struct {
 	protocolName string
 	leaderID     string
 	members      map[string]*member
-	pending      map[string]bool // member ids handed out with MEMBER_ID_REQUIRED, not yet joined
+	pending      map[string]bool   // member ids handed out with MEMBER_ID_REQUIRED, not yet joined
 	static       map[string]string // group.instance.id → member id of static members (KIP-345)
 	offsets      map[topicPartition]OffsetCommit
 	rebalance    *time.Timer // join barrier deadline (or the initial delay)
