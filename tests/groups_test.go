@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // groupMember is one external consumer process of a group; its record lines arrive on seen.
@@ -330,5 +332,105 @@ func TestFranzGoStaticMembership(t *testing.T) {
 	}
 	if !instances["s1"] || !instances["s2"] {
 		t.Fatalf("instances %v, want s1 and s2", instances)
+	}
+}
+
+// TestConnectProtocolGroup drives a group of protocol type "connect" (Kafka Connect's worker
+// protocol) with raw requests through franz-go: workers agree on the protocol both support,
+// the leader sees both workers' metadata and hands out assignments, and a "consumer" member
+// cannot join the group.
+func TestConnectProtocolGroup(t *testing.T) {
+	n := startNode(t, "--override", "group.initial.rebalance.delay.ms=0")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl := n.client()
+	join := func(member string, protocols ...string) *kmsg.JoinGroupResponse {
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.MemberID, req.ProtocolType = "connect-cluster", member, "connect"
+		req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 10000, 10000
+		for _, p := range protocols {
+			req.Protocols = append(req.Protocols, kmsg.JoinGroupRequestProtocol{Name: p, Metadata: []byte("worker-" + p)})
+		}
+		// Runs on other goroutines too: report with Errorf, and the caller stops on nil.
+		resp, err := req.RequestWith(ctx, cl)
+		if err == nil && resp.ErrorCode == kerr.MemberIDRequired.Code {
+			req.MemberID = resp.MemberID
+			resp, err = req.RequestWith(ctx, cl)
+		}
+		if err == nil && resp.ErrorCode != 0 {
+			err = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		if err != nil {
+			t.Errorf("join: %v", err)
+			return nil
+		}
+		return resp
+	}
+	first := join("", "sessioned", "default")
+	if first == nil {
+		t.FailNow()
+	}
+	if first.Protocol == nil || *first.Protocol != "sessioned" {
+		t.Fatalf("first worker's protocol %v", first.Protocol)
+	}
+	secondDone := make(chan *kmsg.JoinGroupResponse, 1)
+	go func() { secondDone <- join("", "default", "sessioned") }()
+	// The first worker learns of the rebalance through its heartbeat and rejoins.
+	for {
+		hb := kmsg.NewPtrHeartbeatRequest()
+		hb.Group, hb.MemberID, hb.Generation = "connect-cluster", first.MemberID, first.Generation
+		resp, err := hb.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.ErrorCode == kerr.RebalanceInProgress.Code {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	leader := join(first.MemberID, "sessioned", "default")
+	second := <-secondDone
+	if leader == nil || second == nil {
+		t.FailNow()
+	}
+	if leader.Generation != second.Generation || leader.LeaderID != first.MemberID || len(leader.Members) != 2 || len(second.Members) != 0 {
+		t.Fatalf("rebalance: leader %+v, follower %+v", leader, second)
+	}
+	if *leader.Protocol != *second.Protocol {
+		t.Fatalf("members disagree on the protocol: %s vs %s", *leader.Protocol, *second.Protocol)
+	}
+	sync := func(member string, assignments map[string]string) string {
+		req := kmsg.NewPtrSyncGroupRequest()
+		req.Group, req.MemberID, req.Generation = "connect-cluster", member, leader.Generation
+		for m, a := range assignments {
+			req.GroupAssignment = append(req.GroupAssignment, kmsg.SyncGroupRequestGroupAssignment{MemberID: m, MemberAssignment: []byte(a)})
+		}
+		resp, err := req.RequestWith(ctx, cl) // on other goroutines too: Errorf, not Fatal
+		if err == nil && resp.ErrorCode != 0 {
+			err = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		if err != nil {
+			t.Errorf("sync: %v", err)
+			return ""
+		}
+		return string(resp.MemberAssignment)
+	}
+	followerSync := make(chan string, 1)
+	go func() { followerSync <- sync(second.MemberID, nil) }()
+	if got := sync(leader.MemberID, map[string]string{leader.MemberID: "connectors: a", second.MemberID: "connectors: b"}); got != "connectors: a" {
+		t.Fatalf("leader's assignment %q", got)
+	}
+	if got := <-followerSync; got != "connectors: b" {
+		t.Fatalf("follower's assignment %q", got)
+	}
+	consumerJoin := kmsg.NewPtrJoinGroupRequest()
+	consumerJoin.Group, consumerJoin.ProtocolType, consumerJoin.SessionTimeoutMillis = "connect-cluster", "consumer", 10000
+	consumerJoin.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range"}}
+	resp, err := consumerJoin.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ErrorCode != kerr.InconsistentGroupProtocol.Code {
+		t.Fatalf("consumer joining a connect group: %v", kerr.ErrorForCode(resp.ErrorCode))
 	}
 }
