@@ -327,3 +327,37 @@ func TestCommitOffsets(t *testing.T) {
 		t.Fatalf("fetch simple: %+v %v", o, ok)
 	}
 }
+
+func TestLeaderThatNeverSyncsIsDropped(t *testing.T) {
+	c := newCoordinator(t, time.Hour)
+	ids := []string{memberID(t, c, joinReq("", "range")), memberID(t, c, joinReq("", "range"))}
+	var chans []<-chan JoinResult
+	for _, id := range ids {
+		req := joinReq(id, "range")
+		req.RebalanceTimeout = 20 * time.Millisecond
+		chans = append(chans, c.Join(req))
+	}
+	endInitialDelay(c)
+	var leader, follower string
+	var gen int32
+	for _, ch := range chans {
+		r := recvJoin(t, ch)
+		leader, gen = r.LeaderID, r.Generation
+	}
+	for _, id := range ids {
+		if id != leader {
+			follower = id
+		}
+	}
+	// Only the follower syncs; the leader's assignment never comes.
+	if r := recvSync(t, c.Sync(SyncRequest{Group: "g", MemberID: follower, Generation: gen})); !errors.Is(r.Err, ErrRebalanceInProgress) {
+		t.Fatalf("follower's sync: %v, want REBALANCE_IN_PROGRESS", r.Err)
+	}
+	if err := c.Heartbeat("g", leader, "", gen); !errors.Is(err, ErrUnknownMemberID) {
+		t.Fatalf("leader after the sync deadline: %v, want UNKNOWN_MEMBER_ID", err)
+	}
+	r := recvJoin(t, c.Join(joinReq(follower, "range")))
+	if r.Err != nil || r.LeaderID != follower || len(r.Members) != 1 {
+		t.Fatalf("follower's rejoin: %+v", r)
+	}
+}

@@ -267,11 +267,35 @@ func (c *Coordinator) completeJoinLocked(g *group) {
 	g.protocolType = g.members[g.leaderID].protocolType
 	g.protocolName = g.selectProtocolLocked()
 	g.state = CompletingRebalance
+	var deadline time.Duration
 	for _, m := range g.members {
 		m.assignment, m.isNew = nil, false
+		deadline = max(deadline, m.rebalanceTimeout)
 		c.resetSessionLocked(g, m)
 		m.answerJoinLocked(g.joinResultLocked(m))
 	}
+	// The leader must sync within the rebalance timeout, or the generation is abandoned.
+	gid, generation, tok := g.id, g.generation, new(byte)
+	g.rebalance, g.rebalanceTok = time.AfterFunc(deadline, func() { c.syncDeadline(gid, generation, tok) }), tok
+}
+
+// syncDeadline runs on the timer goroutine when the leader has not delivered the assignment
+// of generation in time: members that never synced are dropped and the rest rebalance.
+func (c *Coordinator) syncDeadline(gid string, generation int32, tok *byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.mu.groups[gid]
+	if c.mu.closed || g == nil || g.rebalanceTok != tok || g.state != CompletingRebalance || g.generation != generation {
+		return
+	}
+	g.rebalance = nil
+	for _, m := range g.members {
+		if m.syncCh == nil {
+			c.cfg.Logger.Info("group member never synced", "group", gid, "member", m.id)
+			g.dropLocked(m)
+		}
+	}
+	c.prepareRebalanceLocked(g)
 }
 
 // selectProtocolLocked picks the protocol every member supports that the most members list

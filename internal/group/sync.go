@@ -51,6 +51,10 @@ func (c *Coordinator) Sync(req SyncRequest) <-chan SyncResult {
 				o.assignment = bytes.Clone(req.Assignments[o.id]) // may alias the request buffer
 			}
 			g.state = Stable
+			if g.rebalance != nil {
+				g.rebalance.Stop() // the sync deadline is met
+				g.rebalance = nil
+			}
 			for _, o := range g.members {
 				o.answerSyncLocked(SyncResult{ProtocolType: g.protocolType, ProtocolName: g.protocolName, Assignment: o.assignment})
 			}
