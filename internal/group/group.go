@@ -99,7 +99,9 @@ func New(cfg Config) *Coordinator {
 	return c
 }
 
-// Close stops every timer and fails waiting requests with ErrCoordinatorUnavailable.
+// Close stops every session and barrier timer and fails waiting requests with
+// ErrCoordinatorUnavailable. (Timers that forget unused MEMBER_ID_REQUIRED ids may still fire;
+// they only delete map entries.)
 func (c *Coordinator) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -320,6 +320,9 @@ func TestCommitOffsets(t *testing.T) {
 	if o, ok := c.FetchOffset("g", "t", 0); !ok || o.Offset != 42 {
 		t.Fatalf("fetch: %+v %v", o, ok)
 	}
+	if err := c.CommitOffsets(context.Background(), "unknown", "m", "", 3, nil); !errors.Is(err, ErrIllegalGeneration) {
+		t.Fatalf("member commit to an unknown group: %v, want ILLEGAL_GENERATION", err)
+	}
 	if err := c.CommitOffsets(context.Background(), "standalone", "", "", -1, []OffsetCommit{{Topic: "t", Offset: 7}}); err != nil {
 		t.Fatalf("simple commit: %v", err)
 	}

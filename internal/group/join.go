@@ -55,6 +55,9 @@ func (c *Coordinator) Join(req JoinRequest) <-chan JoinResult {
 		id := newMemberID(req.ClientID)
 		if req.RequireKnownMemberID {
 			g.pending[id] = true
+			// A client that never comes back must not leave its id behind forever.
+			gid := g.id
+			time.AfterFunc(req.SessionTimeout, func() { c.forgetPending(gid, id) })
 			ch <- JoinResult{Err: ErrMemberIDRequired, MemberID: id, Generation: -1}
 			return ch
 		}
@@ -386,5 +389,15 @@ func (c *Coordinator) joinStaticLocked(g *group, req JoinRequest, ch chan JoinRe
 		ch <- JoinResult{Err: ErrFencedInstanceID, MemberID: req.MemberID}
 	default:
 		c.rejoinLocked(g, g.members[current], req, ch)
+	}
+}
+
+// forgetPending runs on a timer goroutine one session timeout after a MEMBER_ID_REQUIRED
+// answer: an id that was never used to join is dropped.
+func (c *Coordinator) forgetPending(gid, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g := c.mu.groups[gid]; g != nil {
+		delete(g.pending, id)
 	}
 }

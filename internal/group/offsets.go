@@ -60,7 +60,8 @@ func (c *Coordinator) checkCommit(gid, memberID, instanceID string, generation i
 	g := c.groupLocked(gid, memberID == "" && generation < 0)
 	switch {
 	case g == nil:
-		return ErrUnknownMemberID
+		// A generation for a group this coordinator does not know is from an old life of it.
+		return ErrIllegalGeneration
 	case memberID == "" && generation < 0:
 		if len(g.members) > 0 {
 			return ErrUnknownMemberID
