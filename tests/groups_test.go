@@ -268,6 +268,14 @@ func TestCommittedOffsetsSurviveRestart(t *testing.T) {
 	if sum != 100 {
 		t.Fatalf("committed offsets after restart sum to %d, want 100", sum)
 	}
+	// The group's metadata record came back too: it is a known, empty consumer group.
+	described, err := n.admin().DescribeGroups(ctx, "ledger-readers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := described["ledger-readers"]; d.State != "Empty" || d.ProtocolType != "consumer" {
+		t.Fatalf("group after restart: state %q protocol type %q, want Empty consumer", d.State, d.ProtocolType)
+	}
 	got := consume(produceValues(t, n, "ledger", "second", 50))
 	for v := range got {
 		if strings.HasPrefix(v, "first-") {

@@ -19,9 +19,12 @@
 // Durability: with Config.Log (PartitionLog on the broker) every commit is appended to its
 // group's __consumer_offsets partition (Partition: Kafka's hash) in Kafka's key/value schemas
 // (schema.go, docs/format/consumer-offsets.md) and acknowledged once the append is durable;
-// only then is it visible to fetches. DeleteGroups writes tombstones. LoadPartitions reads the
-// hosted partitions back at start. Group membership itself is not persisted: after a restart
-// members rejoin (their generation is unknown, so they get UNKNOWN_MEMBER_ID and join afresh).
+// only then is it visible to fetches. Each generation that becomes Stable, and each group that
+// becomes Empty, writes a group metadata record in the background (one writer goroutine per
+// snapshot; a newer snapshot supersedes an unwritten older one; Close waits for them).
+// DeleteGroups writes tombstones. LoadPartitions reads the hosted partitions back at start:
+// groups return with their generation, leader and members (session timers armed afresh), so
+// members keep heartbeating in their generation across a broker restart.
 //
 // Example:
 //

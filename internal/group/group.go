@@ -1,6 +1,7 @@
 package group
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -82,7 +83,11 @@ type Member struct {
 // Coordinator owns every classic group of this broker.
 type Coordinator struct {
 	cfg Config
-	mu  struct {
+	// ctx is canceled by Close; background group-metadata writes use it and writers counts them.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	writers sync.WaitGroup
+	mu      struct {
 		sync.Mutex
 		groups map[string]*group
 		closed bool
@@ -95,6 +100,7 @@ func New(cfg Config) *Coordinator {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Coordinator{cfg: cfg}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.mu.groups = map[string]*group{}
 	return c
 }
@@ -103,6 +109,17 @@ func New(cfg Config) *Coordinator {
 // ErrCoordinatorUnavailable. (Timers that forget unused MEMBER_ID_REQUIRED ids may still fire;
 // they only delete map entries.)
 func (c *Coordinator) Close() {
+	// Group metadata writes in flight get a few seconds to land (a clean shutdown keeps them);
+	// writers never take mu, so this waits before taking it.
+	done := make(chan struct{})
+	go func() { c.writers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		c.cancel()
+		<-done
+	}
+	c.cancel()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.mu.closed = true
@@ -129,6 +146,8 @@ type group struct {
 	rebalance    *time.Timer // join barrier deadline (or the initial delay)
 	rebalanceTok *byte       // identifies the armed rebalance timer to its callback
 	initialDelay bool        // the barrier of a formerly empty group waits out its full delay
+	storeSeq     uint64      // sequence of the newest group metadata snapshot handed to a writer
+	store        *groupStore
 }
 
 type member struct {
@@ -180,7 +199,7 @@ func newMemberID(clientID string) string {
 func (c *Coordinator) groupLocked(id string, create bool) *group {
 	g := c.mu.groups[id]
 	if g == nil && create {
-		g = &group{id: id, state: Empty, members: map[string]*member{}, pending: map[string]bool{}, static: map[string]string{}, offsets: map[topicPartition]OffsetCommit{}}
+		g = &group{id: id, state: Empty, members: map[string]*member{}, pending: map[string]bool{}, static: map[string]string{}, store: &groupStore{}, offsets: map[topicPartition]OffsetCommit{}}
 		c.mu.groups[id] = g
 	}
 	return g
@@ -248,4 +267,10 @@ func (g *group) dropLocked(m *member) {
 	if g.leaderID == m.id {
 		g.leaderID = ""
 	}
+}
+
+// groupStore orders a group's background metadata writes.
+type groupStore struct {
+	mu      sync.Mutex
+	written uint64 // sequence of the newest snapshot written (or being written)
 }

@@ -257,6 +257,7 @@ func (c *Coordinator) completeJoinLocked(g *group) {
 	g.generation++
 	if len(g.members) == 0 {
 		g.state, g.protocolName, g.leaderID = Empty, "", ""
+		c.storeGroupLocked(g)
 		return
 	}
 	if _, ok := g.members[g.leaderID]; !ok {

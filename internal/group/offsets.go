@@ -143,7 +143,7 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, gid string, parts []Off
 	}
 	c.mu.Unlock()
 	if c.cfg.Log != nil && len(doomed) > 0 {
-		batch, err := tombstoneBatch(gid, doomed)
+		batch, err := tombstoneBatch(gid, doomed, false)
 		if err == nil {
 			err = c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch)
 		}

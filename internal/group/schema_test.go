@@ -75,10 +75,17 @@ func TestDecodeRejects(t *testing.T) {
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add(AppendOffsetKey(nil, "g", "t", 1), AppendOffsetValue(nil, OffsetCommit{Offset: 3, LeaderEpoch: 1, Metadata: "x"}))
 	f.Add(AppendGroupKey(nil, "g"), []byte{0, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 10})
+	f.Add(AppendGroupKey(nil, "g"), AppendGroupValue(nil, GroupMetadata{ProtocolType: "consumer", Generation: 2, Protocol: "range", Leader: "m",
+		Members: []MemberMetadata{{MemberID: "m", ClientID: "c", Subscription: []byte{1}, Assignment: []byte{2}}}}))
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		if k, err := DecodeKey(key); err == nil && !k.IsGroup {
 			if k2, err := DecodeKey(AppendOffsetKey(nil, k.Group, k.Topic, k.Partition)); err != nil || k2 != k {
 				t.Fatalf("key re-encode: %+v %v, want %+v", k2, err, k)
+			}
+		}
+		if g, err := DecodeGroupValue(value); err == nil {
+			if _, err := DecodeGroupValue(AppendGroupValue(nil, g)); err != nil {
+				t.Fatalf("group value re-encode: %v", err)
 			}
 		}
 		if o, err := DecodeOffsetValue(value); err == nil {

@@ -53,14 +53,20 @@ func offsetBatch(groupID string, offsets []OffsetCommit, now int64) ([]byte, err
 	return b.Build(nil)
 }
 
-// tombstoneBatch builds the batch deleting the offsets of keys (records without a value).
-func tombstoneBatch(groupID string, keys []topicPartition) ([]byte, error) {
-	b := record.NewBuilder(record.None)
+func newBuilder() *record.Builder { return record.NewBuilder(record.None) }
+
+// tombstoneBatch builds the batch deleting the offsets of keys (records without a value) and,
+// with wholeGroup, the group's metadata record.
+func tombstoneBatch(groupID string, keys []topicPartition, wholeGroup bool) ([]byte, error) {
+	b := newBuilder()
 	now := time.Now().UnixMilli()
 	var key []byte
 	for _, tp := range keys {
 		key = AppendOffsetKey(key[:0], groupID, tp.topic, tp.partition)
 		b.Add(now, key, nil)
+	}
+	if wholeGroup {
+		b.Add(now, AppendGroupKey(nil, groupID), nil)
 	}
 	return b.Build(nil)
 }
@@ -110,7 +116,7 @@ func (c *Coordinator) applyRecordLocked(key, value []byte) bool {
 		return false
 	}
 	if k.IsGroup {
-		return true // group metadata is not persisted yet; nothing to restore
+		return c.restoreLocked(k.Group, value)
 	}
 	tp := topicPartition{k.Topic, k.Partition}
 	if value == nil {

@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,11 +35,22 @@ func TestPartitionMatchesJavaHash(t *testing.T) {
 }
 
 // memLog keeps appended batches in order, as one partition's log would.
-type memLog struct{ batches []byte }
+type memLog struct {
+	mu      sync.Mutex
+	batches []byte
+}
 
 func (l *memLog) Append(_ context.Context, _ int32, batch []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.batches = append(l.batches, batch...)
 	return nil
+}
+
+func (l *memLog) bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]byte(nil), l.batches...)
 }
 
 func TestCommitsReloadFromTheLog(t *testing.T) {
@@ -61,7 +73,7 @@ func TestCommitsReloadFromTheLog(t *testing.T) {
 
 	reloaded := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour})
 	defer reloaded.Close()
-	if err := reloaded.Load(log.batches); err != nil {
+	if err := reloaded.Load(log.bytes()); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -133,7 +145,7 @@ func TestDeleteOffsets(t *testing.T) {
 	}
 	reloaded := New(Config{})
 	t.Cleanup(reloaded.Close)
-	if err := reloaded.Load(log.batches); err != nil {
+	if err := reloaded.Load(log.bytes()); err != nil {
 		t.Fatal(err)
 	}
 	if offs := reloaded.FetchAllOffsets("g"); len(offs) != 0 {
@@ -153,5 +165,60 @@ func TestDeleteOffsetsOfNonConsumerGroupWithMembers(t *testing.T) {
 	}
 	if _, err := c.DeleteOffsets(context.Background(), "g", []OffsetCommit{{Topic: "t"}}, func([]byte) []string { return nil }); !errors.Is(err, ErrNonEmptyGroup) {
 		t.Fatalf("err %v, want ErrNonEmptyGroup", err)
+	}
+}
+
+func TestGroupValueRoundTrip(t *testing.T) {
+	cases := []struct {
+		name string
+		md   GroupMetadata
+	}{
+		{"empty group", GroupMetadata{ProtocolType: "consumer", Generation: 4, StateTime: 11}},
+		{"stable group", GroupMetadata{ProtocolType: "connect", Generation: 9, Protocol: "sessioned", Leader: "m1", StateTime: 12,
+			Members: []MemberMetadata{{MemberID: "m1", InstanceID: "i1", ClientID: "c", ClientHost: "/127.0.0.1",
+				RebalanceTimeout: 60000, SessionTimeout: 10000, Subscription: []byte("sub"), Assignment: []byte("asg")}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := DecodeGroupValue(AppendGroupValue(nil, tc.md))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ProtocolType != tc.md.ProtocolType || got.Generation != tc.md.Generation || got.Protocol != tc.md.Protocol ||
+				got.Leader != tc.md.Leader || len(got.Members) != len(tc.md.Members) {
+				t.Fatalf("got %+v, want %+v", got, tc.md)
+			}
+			for i, m := range got.Members {
+				w := tc.md.Members[i]
+				if m.MemberID != w.MemberID || m.InstanceID != w.InstanceID || string(m.Subscription) != string(w.Subscription) ||
+					string(m.Assignment) != string(w.Assignment) || m.SessionTimeout != w.SessionTimeout {
+					t.Fatalf("member %+v, want %+v", m, w)
+				}
+			}
+		})
+	}
+}
+
+// TestStableGroupSurvivesReload: a group's metadata record brings its members back, so they
+// keep heartbeating and committing in their generation after a restart.
+func TestStableGroupSurvivesReload(t *testing.T) {
+	log := &memLog{}
+	c := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, InitialRebalanceDelay: time.Hour, Log: log, NumPartitions: 50})
+	ids, gen := stableGroup(t, c, 2)
+	c.Close() // waits for the background group metadata write
+	reloaded := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour})
+	t.Cleanup(reloaded.Close)
+	if err := reloaded.Load(log.bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if d := reloaded.Describe("g"); d.State != Stable || len(d.Members) != 2 {
+		t.Fatalf("reloaded group: %v with %d members", d.State, len(d.Members))
+	}
+	if err := reloaded.Heartbeat("g", ids[0], "", gen); err != nil {
+		t.Fatalf("heartbeat after reload: %v", err)
+	}
+	s := recvSync(t, reloaded.Sync(SyncRequest{Group: "g", MemberID: ids[1], Generation: gen}))
+	if s.Err != nil || string(s.Assignment) != "a-"+ids[1] {
+		t.Fatalf("assignment after reload: %+v", s)
 	}
 }

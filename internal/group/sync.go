@@ -55,6 +55,7 @@ func (c *Coordinator) Sync(req SyncRequest) <-chan SyncResult {
 				g.rebalance.Stop() // the sync deadline is met
 				g.rebalance = nil
 			}
+			c.storeGroupLocked(g)
 			for _, o := range g.members {
 				o.answerSyncLocked(SyncResult{ProtocolType: g.protocolType, ProtocolName: g.protocolName, Assignment: o.assignment})
 			}
@@ -203,11 +204,17 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) error {
 	for tp := range g.offsets {
 		keys = append(keys, tp)
 	}
+	// The tombstones supersede any group snapshot still waiting to be written.
+	g.storeSeq++
+	seq, st := g.storeSeq, g.store
 	c.mu.Unlock()
-	if c.cfg.Log != nil && len(keys) > 0 {
-		batch, err := tombstoneBatch(gid, keys)
+	if c.cfg.Log != nil {
+		batch, err := tombstoneBatch(gid, keys, true)
 		if err == nil {
+			st.mu.Lock()
+			st.written = max(st.written, seq)
 			err = c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch)
+			st.mu.Unlock()
 		}
 		if err != nil {
 			return fmt.Errorf("delete group %s: %w: %w", gid, ErrCoordinatorUnavailable, err)

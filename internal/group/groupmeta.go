@@ -1,0 +1,187 @@
+package group
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// GroupMetadata is a group's persisted state (the group metadata value, version 3): written
+// when a generation becomes Stable and when the group becomes Empty, restored at load.
+type GroupMetadata struct {
+	ProtocolType string
+	Generation   int32
+	Protocol     string // "" is written as null
+	Leader       string // "" is written as null
+	StateTime    int64  // ms since the epoch
+	Members      []MemberMetadata
+}
+
+// MemberMetadata is one member inside GroupMetadata.
+type MemberMetadata struct {
+	MemberID, InstanceID, ClientID, ClientHost string
+	RebalanceTimeout, SessionTimeout           int32 // ms
+	Subscription, Assignment                   []byte
+}
+
+// AppendGroupValue appends a group metadata value (version 3).
+func AppendGroupValue(dst []byte, g GroupMetadata) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, groupMetadataValueV3)
+	dst = appendString(dst, g.ProtocolType)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(g.Generation))
+	dst = appendNullableString(dst, g.Protocol)
+	dst = appendNullableString(dst, g.Leader)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(g.StateTime))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(g.Members)))
+	for _, m := range g.Members {
+		dst = appendString(dst, m.MemberID)
+		dst = appendNullableString(dst, m.InstanceID)
+		dst = appendString(dst, m.ClientID)
+		dst = appendString(dst, m.ClientHost)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(m.RebalanceTimeout))
+		dst = binary.BigEndian.AppendUint32(dst, uint32(m.SessionTimeout))
+		dst = appendBytes(dst, m.Subscription)
+		dst = appendBytes(dst, m.Assignment)
+	}
+	return dst
+}
+
+// DecodeGroupValue decodes a group metadata value of version 3 (Kafka 2.1+; version 4 adds
+// tagged fields this decoder does not read and rejects).
+func DecodeGroupValue(b []byte) (GroupMetadata, error) {
+	r := reader{b: b}
+	var g GroupMetadata
+	if v := r.int16(); v != groupMetadataValueV3 && r.err == nil {
+		return g, fmt.Errorf("%w: group value version %d", ErrBadRecord, v)
+	}
+	g.ProtocolType, g.Generation = r.string(), r.int32()
+	g.Protocol, g.Leader, g.StateTime = r.string(), r.string(), r.int64()
+	n := r.int32()
+	if n < 0 || int(n) > len(r.b) { // each member takes well over one byte
+		return g, fmt.Errorf("%w: %d members", ErrBadRecord, n)
+	}
+	for range n {
+		var m MemberMetadata
+		m.MemberID, m.InstanceID, m.ClientID, m.ClientHost = r.string(), r.string(), r.string(), r.string()
+		m.RebalanceTimeout, m.SessionTimeout = r.int32(), r.int32()
+		m.Subscription, m.Assignment = r.bytes(), r.bytes()
+		if r.err != nil {
+			break
+		}
+		g.Members = append(g.Members, m)
+	}
+	return g, r.done("group value")
+}
+
+func appendNullableString(dst []byte, s string) []byte {
+	if s == "" {
+		return binary.BigEndian.AppendUint16(dst, 0xFFFF)
+	}
+	return appendString(dst, s)
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(b)))
+	return append(dst, b...)
+}
+
+func (r *reader) bytes() []byte {
+	n := r.int32()
+	if n == -1 {
+		return nil
+	}
+	b := r.need(int(n))
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+// snapshotLocked is the group's persisted form.
+func (g *group) snapshotLocked() GroupMetadata {
+	md := GroupMetadata{ProtocolType: g.protocolType, Generation: g.generation, Protocol: g.protocolName,
+		Leader: g.leaderID, StateTime: time.Now().UnixMilli()}
+	for _, m := range g.members {
+		md.Members = append(md.Members, MemberMetadata{MemberID: m.id, InstanceID: m.instanceID, ClientID: m.clientID,
+			ClientHost: m.clientHost, RebalanceTimeout: int32(m.rebalanceTimeout / time.Millisecond),
+			SessionTimeout: int32(m.sessionTimeout / time.Millisecond), Subscription: m.protocolMetadata(g.protocolName),
+			Assignment: m.assignment})
+	}
+	return md
+}
+
+// storeGroupLocked writes the group's metadata record in the background: a later snapshot of
+// the same group supersedes one not yet written (snapshots carry a sequence number), so the log
+// never ends on stale state. Close cancels writes still waiting.
+func (c *Coordinator) storeGroupLocked(g *group) {
+	if c.cfg.Log == nil {
+		return
+	}
+	g.storeSeq++
+	seq, gid, md := g.storeSeq, g.id, g.snapshotLocked()
+	st := g.store
+	c.writers.Add(1)
+	go func() {
+		defer c.writers.Done()
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if seq <= st.written {
+			return
+		}
+		st.written = seq
+		value := AppendGroupValue(nil, md)
+		if err := c.appendRecord(c.ctx, gid, AppendGroupKey(nil, gid), value); err != nil {
+			c.cfg.Logger.Warn("storing group metadata", "group", gid, "generation", md.Generation, "err", err)
+		}
+	}()
+}
+
+func (c *Coordinator) appendRecord(ctx context.Context, gid string, key, value []byte) error {
+	b := newBuilder()
+	b.Add(time.Now().UnixMilli(), key, value)
+	batch, err := b.Build(nil)
+	if err != nil {
+		return err
+	}
+	return c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch)
+}
+
+// restoreLocked applies a loaded group metadata record: the group comes back with its
+// generation, protocol, leader and members (session timers armed afresh), Stable if it had
+// members and Empty otherwise. A tombstone removes the group's membership state.
+func (c *Coordinator) restoreLocked(gid string, value []byte) bool {
+	g := c.groupLocked(gid, value != nil)
+	if g == nil {
+		return true // tombstone of a group already gone
+	}
+	for _, m := range g.members {
+		g.dropLocked(m)
+	}
+	if value == nil {
+		g.state, g.protocolType, g.protocolName = Empty, "", ""
+		if len(g.offsets) == 0 {
+			delete(c.mu.groups, gid)
+		}
+		return true
+	}
+	md, err := DecodeGroupValue(value)
+	if err != nil {
+		return false
+	}
+	g.protocolType, g.generation, g.protocolName, g.leaderID = md.ProtocolType, md.Generation, md.Protocol, md.Leader
+	g.state = Empty
+	for _, mm := range md.Members {
+		m := &member{id: mm.MemberID, instanceID: mm.InstanceID, clientID: mm.ClientID, clientHost: mm.ClientHost,
+			protocolType: md.ProtocolType, protocols: []Protocol{{Name: md.Protocol, Metadata: mm.Subscription}},
+			sessionTimeout:   time.Duration(mm.SessionTimeout) * time.Millisecond,
+			rebalanceTimeout: time.Duration(mm.RebalanceTimeout) * time.Millisecond, assignment: mm.Assignment}
+		g.members[m.id] = m
+		if m.instanceID != "" {
+			g.static[m.instanceID] = m.id
+		}
+		c.resetSessionLocked(g, m)
+		g.state = Stable
+	}
+	return true
+}
