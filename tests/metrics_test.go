@@ -104,3 +104,23 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestConsumerLagMetric: a group that committed 60 of a topic's 100 records is 40 behind, and
+// the broker itself says so in /metrics, per partition and summed per group.
+func TestConsumerLagMetric(t *testing.T) {
+	n := startNode(t)
+	n.createTopic("backlog", 1, nil)
+	produceSync(t, n.client(), "backlog", 100)
+	runClient(t, 60*time.Second, "", sluiceBin, "consume", "backlog", "--brokers", n.kafkaAddr,
+		"-g", "lagging", "-o", "start", "-n", "60")
+	m := scrapeMetrics(t, n)
+	lag := m[`sluice_consumer_group_lag{group="lagging",partition="0",topic="backlog"}`]
+	sum := m[`sluice_consumer_group_lag_sum{group="lagging"}`]
+	if lag != 40 || sum != 40 {
+		t.Fatalf("lag %v, sum %v; want 40 and 40", lag, sum)
+	}
+	produceSync(t, n.client(), "backlog", 5)
+	if lag := scrapeMetrics(t, n)[`sluice_consumer_group_lag{group="lagging",partition="0",topic="backlog"}`]; lag != 45 {
+		t.Fatalf("lag after 5 more records: %v, want 45", lag)
+	}
+}

@@ -129,6 +129,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		Groups:        b.groups,
 	}
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
+	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))
 	b.dropOrphanLogs(b.quorum.Image())
 	b.unsubscribe = b.quorum.Subscribe(b.reconcile)
 	// The first reconcile reopened the hosted __consumer_offsets partitions: load their offsets
