@@ -141,34 +141,6 @@ func (r *benchResult) print(w io.Writer, asJSON bool) error {
 	return nil
 }
 
-func compressionCodec(name string) (kgo.CompressionCodec, error) {
-	switch name {
-	case "none", "":
-		return kgo.NoCompression(), nil
-	case "gzip":
-		return kgo.GzipCompression(), nil
-	case "snappy":
-		return kgo.SnappyCompression(), nil
-	case "lz4":
-		return kgo.Lz4Compression(), nil
-	case "zstd":
-		return kgo.ZstdCompression(), nil
-	}
-	return kgo.CompressionCodec{}, fmt.Errorf("--compression %q: want none, gzip, snappy, lz4 or zstd", name)
-}
-
-func requiredAcks(name string) (kgo.Acks, error) {
-	switch name {
-	case "0":
-		return kgo.NoAck(), nil
-	case "1":
-		return kgo.LeaderAck(), nil
-	case "all", "-1":
-		return kgo.AllISRAcks(), nil
-	}
-	return kgo.Acks{}, fmt.Errorf("--acks %q: want 0, 1 or all", name)
-}
-
 // ensureTopic creates the topic with the requested partitions unless it exists.
 func ensureTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int32) error {
 	resps, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, -1, nil, topic)

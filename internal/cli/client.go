@@ -152,3 +152,33 @@ func missingTopicError(topic string, err error) error {
 	}
 	return fmt.Errorf("topic %s: %w (create it with `sluice topic create %s`, or list topics with `sluice topic list`)", topic, err, topic)
 }
+
+// compressionCodec parses a --compression flag.
+func compressionCodec(name string) (kgo.CompressionCodec, error) {
+	switch name {
+	case "none", "":
+		return kgo.NoCompression(), nil
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "zstd":
+		return kgo.ZstdCompression(), nil
+	}
+	return kgo.CompressionCodec{}, fmt.Errorf("--compression %q: use none, gzip, snappy, lz4 or zstd", name)
+}
+
+// requiredAcks parses an --acks flag.
+func requiredAcks(name string) (kgo.Acks, error) {
+	switch name {
+	case "0":
+		return kgo.NoAck(), nil
+	case "1":
+		return kgo.LeaderAck(), nil
+	case "all", "-1":
+		return kgo.AllISRAcks(), nil
+	}
+	return kgo.Acks{}, fmt.Errorf("--acks %q: use 0, 1 or all", name)
+}

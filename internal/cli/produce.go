@@ -50,41 +50,22 @@ func newProduceCommand() *cobra.Command {
 
 // producerOpts turns the flags into client options.
 func (o *produceOptions) producerOpts() ([]kgo.Opt, error) {
-	codec, err := parseCompression(o.compression)
+	codec, err := compressionCodec(o.compression)
 	if err != nil {
 		return nil, err
 	}
-	opts := []kgo.Opt{kgo.ProducerBatchCompression(codec)}
-	switch o.acks {
-	case "all", "-1":
-		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
-	case "1":
-		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
-	case "0":
-		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
-	default:
-		return nil, fmt.Errorf("--acks %q: use 0, 1 or all", o.acks)
+	acks, err := requiredAcks(o.acks)
+	if err != nil {
+		return nil, err
+	}
+	opts := []kgo.Opt{kgo.ProducerBatchCompression(codec), kgo.RequiredAcks(acks)}
+	if o.acks == "0" || o.acks == "1" {
+		opts = append(opts, kgo.DisableIdempotentWrite()) // kgo's idempotence needs acks=all
 	}
 	if o.partition >= 0 {
 		opts = append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	}
 	return opts, nil
-}
-
-func parseCompression(name string) (kgo.CompressionCodec, error) {
-	switch name {
-	case "none", "":
-		return kgo.NoCompression(), nil
-	case "gzip":
-		return kgo.GzipCompression(), nil
-	case "snappy":
-		return kgo.SnappyCompression(), nil
-	case "lz4":
-		return kgo.Lz4Compression(), nil
-	case "zstd":
-		return kgo.ZstdCompression(), nil
-	}
-	return kgo.CompressionCodec{}, fmt.Errorf("--compression %q: use none, gzip, snappy, lz4 or zstd", name)
 }
 
 // splitLine splits an input line into key and value at the first sep; with no sep, or a line
