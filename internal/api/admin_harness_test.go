@@ -3,9 +3,7 @@ package api_test
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/config"
@@ -134,51 +131,13 @@ func (n *adminNode) admin() *kadm.Client {
 	return kadm.NewClient(cl)
 }
 
-// adminConn speaks the protocol at exact versions, one request at a time.
-type adminConn struct {
-	t    *testing.T
-	nc   net.Conn
-	br   *bufio.Reader
-	corr int32
-}
-
-func (n *adminNode) dial() *adminConn {
+// dial opens a raw protocol connection (rawConn, shared with the data-path tests).
+func (n *adminNode) dial() *rawConn {
 	n.t.Helper()
 	nc, err := net.Dial("tcp", n.addr)
 	if err != nil {
 		n.t.Fatal(err)
 	}
 	n.t.Cleanup(func() { nc.Close() })
-	return &adminConn{t: n.t, nc: nc, br: bufio.NewReader(nc)}
-}
-
-// send writes req at its version and returns the decoded response.
-func (c *adminConn) send(req kmsg.Request) kmsg.Response {
-	c.t.Helper()
-	c.corr++
-	if _, err := c.nc.Write(kmsg.NewRequestFormatter(kmsg.FormatterClientID("admin-test")).AppendRequest(nil, req, c.corr)); err != nil {
-		c.t.Fatal(err)
-	}
-	c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
-	var size [4]byte
-	if _, err := io.ReadFull(c.br, size[:]); err != nil {
-		c.t.Fatalf("%s v%d: %v", kmsg.NameForKey(req.Key()), req.GetVersion(), err)
-	}
-	frame := make([]byte, binary.BigEndian.Uint32(size[:]))
-	if _, err := io.ReadFull(c.br, frame); err != nil {
-		c.t.Fatal(err)
-	}
-	if got := int32(binary.BigEndian.Uint32(frame)); got != c.corr {
-		c.t.Fatalf("correlation id %d, want %d", got, c.corr)
-	}
-	resp := req.ResponseKind()
-	resp.SetVersion(req.GetVersion())
-	body := frame[4:]
-	if resp.IsFlexible() {
-		body = body[1:] // response header v1: empty tagged fields
-	}
-	if err := resp.ReadFrom(body); err != nil {
-		c.t.Fatalf("decode %s v%d response: %v", kmsg.NameForKey(req.Key()), req.GetVersion(), err)
-	}
-	return resp
+	return &rawConn{t: n.t, nc: nc, br: bufio.NewReader(nc)}
 }
