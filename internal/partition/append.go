@@ -49,6 +49,16 @@ func (p *Partition) Append(records []byte, acks int16) (AppendResult, error) {
 	if v.batches == 0 {
 		return res, nil // an empty record set appends nothing, as in Kafka
 	}
+	if needsRecompression(records, cfg) {
+		buf := recompressBuffers.Get().(*[]byte)
+		defer putRecompressBuffer(buf)
+		if records, err = recompress(records, cfg.Codec, buf); err != nil {
+			return res, fmt.Errorf("%s-%d: %w: %w", p.topic, p.index, ErrInvalidRecord, err)
+		}
+		if err := checkBatchSizes(records, cfg.MaxMessageBytes); err != nil {
+			return res, fmt.Errorf("%s-%d: %w", p.topic, p.index, err)
+		}
+	}
 	if cfg.LogAppendTime {
 		it := record.NewBatches(records)
 		for batch, _, ok := it.Next(); ok; batch, _, ok = it.Next() {

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/record"
 )
 
 // Config is the part of a topic's configuration the partition leader
@@ -24,6 +25,11 @@ type Config struct {
 	// (message.timestamp.before.max.ms, message.timestamp.after.max.ms).
 	TimestampBeforeMaxMs int64
 	TimestampAfterMaxMs  int64
+	// Recompress and Codec carry compression.type: unless it is "producer"
+	// (Recompress false, the default), the leader rewrites batches
+	// compressed with another codec than Codec.
+	Recompress bool
+	Codec      record.Codec
 }
 
 // DefaultConfig is Kafka's defaults.
@@ -39,7 +45,10 @@ func DefaultConfig() Config {
 // FromResolved reads the partition's settings from a topic's effective
 // configuration.
 func FromResolved(r *config.Resolved) Config {
+	codec, recompress := topicCodec(r.String(config.CompressionType))
 	return Config{
+		Recompress:           recompress,
+		Codec:                codec,
 		MaxMessageBytes:      r.Int(config.MaxMessageBytes),
 		MinInsyncReplicas:    int(r.Int(config.MinInsyncReplicas)),
 		Compacted:            slices.Contains(r.List(config.CleanupPolicy), config.CleanupPolicyCompact),
