@@ -52,7 +52,7 @@ func (p *Partition) Append(records []byte, acks int16) (AppendResult, error) {
 	if needsRecompression(records, cfg) {
 		buf := recompressBuffers.Get().(*[]byte)
 		defer putRecompressBuffer(buf)
-		if records, err = recompress(records, cfg.Codec, buf); err != nil {
+		if records, err = recompress(records, cfg.Codec, cfg.Level, buf); err != nil {
 			return res, fmt.Errorf("%s-%d: %w: %w", p.topic, p.index, ErrInvalidRecord, err)
 		}
 		if err := checkBatchSizes(records, cfg.MaxMessageBytes); err != nil {

@@ -30,6 +30,9 @@ type Config struct {
 	// compressed with another codec than Codec.
 	Recompress bool
 	Codec      record.Codec
+	// Level is Codec's level from compression.gzip.level,
+	// compression.lz4.level or compression.zstd.level.
+	Level int
 }
 
 // DefaultConfig is Kafka's defaults.
@@ -49,6 +52,7 @@ func FromResolved(r *config.Resolved) Config {
 	return Config{
 		Recompress:           recompress,
 		Codec:                codec,
+		Level:                codecLevel(r, codec),
 		MaxMessageBytes:      r.Int(config.MaxMessageBytes),
 		MinInsyncReplicas:    int(r.Int(config.MinInsyncReplicas)),
 		Compacted:            slices.Contains(r.List(config.CleanupPolicy), config.CleanupPolicyCompact),

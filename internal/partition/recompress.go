@@ -26,6 +26,19 @@ func topicCodec(name string) (c record.Codec, ok bool) {
 	return record.None, false
 }
 
+// codecLevel reads the level configured for codec.
+func codecLevel(r *config.Resolved, codec record.Codec) int {
+	switch codec {
+	case record.Gzip:
+		return int(r.Int(config.CompressionGzipLevel))
+	case record.LZ4:
+		return int(r.Int(config.CompressionLz4Level))
+	case record.Zstd:
+		return int(r.Int(config.CompressionZstdLevel))
+	}
+	return 0
+}
+
 // recompressBuffers hold the rewritten record set between validation and
 // the append; the log copies the bytes into its file, so a buffer returns to
 // the pool once Append is done with it.
@@ -60,14 +73,14 @@ func needsRecompression(records []byte, cfg Config) bool {
 // recompress rewrites every batch of a validated record set with codec, the
 // way Kafka's leader does when a topic's compression.type is not
 // "producer": the same records (keys, values, headers, create times, offset
-// deltas) and the same producer id, epoch, base sequence and transactional
+// deltas) at the topic's codec level, and the same producer id, epoch, base sequence and transactional
 // flag, in a new batch with a fresh CRC. Batches already in codec are
 // copied unchanged. The result lives in *buf (pooled by the caller).
 //
 // Unlike the rest of the produce path this decompresses and copies record
 // bytes: it is the price of a topic-level codec, paid only when producer and
 // topic disagree.
-func recompress(records []byte, codec record.Codec, buf *[]byte) ([]byte, error) {
+func recompress(records []byte, codec record.Codec, level int, buf *[]byte) ([]byte, error) {
 	b := recompressBuilders.Get().(*record.Builder)
 	defer recompressBuilders.Put(b)
 	scratch := decompressBuffers.Get().(*[]byte)
@@ -85,7 +98,7 @@ func recompress(records []byte, codec record.Codec, buf *[]byte) ([]byte, error)
 			return nil, fmt.Errorf("recompress: %w", err)
 		}
 		b.Reset()
-		b.Codec, b.BaseOffset, b.PartitionLeaderEpoch = codec, h.BaseOffset, h.PartitionLeaderEpoch
+		b.Codec, b.Level, b.BaseOffset, b.PartitionLeaderEpoch = codec, level, h.BaseOffset, h.PartitionLeaderEpoch
 		b.ProducerID, b.ProducerEpoch, b.BaseSequence = h.ProducerID, h.ProducerEpoch, h.BaseSequence
 		b.Transactional, b.Control = h.IsTransactional(), false
 		var rec record.Record

@@ -125,7 +125,7 @@ func BenchmarkRecompress(b *testing.B) {
 	b.SetBytes(int64(len(batch)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := recompress(batch, record.LZ4, buf); err != nil {
+		if _, err := recompress(batch, record.LZ4, 9, buf); err != nil {
 			b.Fatal(err)
 		}
 	}

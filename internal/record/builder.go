@@ -21,6 +21,8 @@ type Builder struct {
 	BaseOffset           int64
 	PartitionLeaderEpoch int32
 	Codec                Codec
+	// Level is the codec level (see Codec.CompressLevel); 0 is the codec's default.
+	Level int
 	// ProducerID, ProducerEpoch and BaseSequence identify an idempotent or transactional
 	// producer; NewBuilder sets them to NoProducerID, NoProducerEpoch and NoSequence.
 	ProducerID    int64
@@ -160,7 +162,7 @@ func (b *Builder) Build(dst []byte) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, make([]byte, HeaderSize)...)
 	var err error
-	if dst, err = b.Codec.Compress(dst, b.records); err != nil {
+	if dst, err = b.Codec.CompressLevel(dst, b.records, b.Level); err != nil {
 		return dst[:start], err
 	}
 	batch := dst[start:]

@@ -78,18 +78,27 @@ func (c Codec) Decompress(dst, src []byte, limit int) ([]byte, error) {
 // Compress appends the compressed form of src to dst, framed the way Kafka's own broker frames
 // it (see docs/format/record-batch.md), so that every client can read it. Compressor state is
 // pooled; Compress is safe for concurrent use.
-func (c Codec) Compress(dst, src []byte) ([]byte, error) {
+func (c Codec) Compress(dst, src []byte) ([]byte, error) { return c.CompressLevel(dst, src, 0) }
+
+// CompressLevel is Compress at a codec level as Kafka's compression.gzip.level (1-9),
+// compression.lz4.level (1-17) and compression.zstd.level (negative to 22) name them; 0 is the
+// codec's default, and snappy and none have no levels. Levels outside a codec's range are
+// clamped by the codec.
+func (c Codec) CompressLevel(dst, src []byte, level int) ([]byte, error) {
 	switch c {
 	case None:
 		return append(dst, src...), nil
 	case Gzip:
-		return compressGzip(dst, src)
+		if level < -1 || level > 9 {
+			level = 0
+		}
+		return compressGzip(dst, src, level)
 	case Snappy:
 		return compressSnappy(dst, src), nil
 	case LZ4:
-		return compressLZ4(dst, src)
+		return compressLZ4(dst, src, level)
 	case Zstd:
-		return compressZstd(dst, src)
+		return compressZstd(dst, src, level)
 	}
 	return dst, fmt.Errorf("record: compress: unknown compression codec %d", c)
 }

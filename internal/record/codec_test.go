@@ -277,3 +277,43 @@ func zstdFrameWithWindow(t *testing.T, log int) []byte {
 	f = append(f, byte(bh), byte(bh>>8), byte(bh>>16), 'z')
 	return f
 }
+
+func TestCompressLevels(t *testing.T) {
+	// Words in random order: compressible, but not so trivially that every level finds the
+	// same encoding.
+	rnd := rand.New(rand.NewPCG(1, 2))
+	words := []string{"kafka", "broker", "sluice", "log", "segment", "offset", "record", "batch"}
+	var text bytes.Buffer
+	for text.Len() < 200_000 {
+		text.WriteString(words[rnd.IntN(len(words))])
+		text.WriteByte(' ')
+	}
+	src := text.Bytes()
+	for _, tc := range []struct {
+		name      string
+		codec     Codec
+		low, high int
+	}{
+		{"gzip", Gzip, 1, 9},
+		{"lz4", LZ4, 1, 17},
+		{"zstd", Zstd, -5, 19},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sizes := map[int]int{}
+			for _, level := range []int{0, tc.low, tc.high} {
+				out, err := tc.codec.CompressLevel(nil, src, level)
+				if err != nil {
+					t.Fatal(err)
+				}
+				back, err := tc.codec.Decompress(nil, out, len(src))
+				if err != nil || !bytes.Equal(back, src) {
+					t.Fatalf("level %d does not round-trip: %v", level, err)
+				}
+				sizes[level] = len(out)
+			}
+			if sizes[tc.high] >= sizes[tc.low] {
+				t.Fatalf("level %d gives %d bytes, more than level %d's %d", tc.high, sizes[tc.high], tc.low, sizes[tc.low])
+			}
+		})
+	}
+}

@@ -38,16 +38,21 @@ type gzipEncoder struct {
 	zw  *gzip.Writer
 }
 
-var gzipEncoders = sync.Pool{New: func() any {
+// Java's GZIPOutputStream, which Kafka uses, compresses at zlib's default level; a topic's
+// compression.gzip.level picks another (1-9).
+func newGzipEncoder(level int) any {
+	if level == 0 {
+		level = gzip.DefaultCompression
+	}
 	e := new(gzipEncoder)
-	// Java's GZIPOutputStream, which Kafka uses, compresses at zlib's default level.
-	e.zw, _ = gzip.NewWriterLevel(&e.out, gzip.DefaultCompression)
+	e.zw, _ = gzip.NewWriterLevel(&e.out, level)
 	return e
-}}
+}
 
-func compressGzip(dst, src []byte) ([]byte, error) {
-	e := gzipEncoders.Get().(*gzipEncoder)
-	defer gzipEncoders.Put(e)
+func compressGzip(dst, src []byte, level int) ([]byte, error) {
+	pool := encoderPool(Gzip, level)
+	e := pool.Get().(*gzipEncoder)
+	defer pool.Put(e)
 	e.out.b = dst
 	e.zw.Reset(&e.out)
 	_, err := e.zw.Write(src)
@@ -88,20 +93,30 @@ type lz4Encoder struct {
 	zw  *lz4.Writer
 }
 
-var lz4Encoders = sync.Pool{New: func() any {
+// newLZ4Encoder maps Kafka's compression.lz4.level (1-17, where 1 is LZ4's fast compressor
+// and higher levels its high-compression one) onto pierrec's levels, which stop at 9.
+func newLZ4Encoder(level int) any {
+	lz4Level := lz4.Fast
+	if level > 1 {
+		lz4Level = lz4Levels[min(level, len(lz4Levels))-1]
+	}
 	e := new(lz4Encoder)
 	e.zw = lz4.NewWriter(&e.out)
 	// The frame Kafka's KafkaLZ4BlockOutputStream writes: 64 KiB independent blocks, no block
 	// or content checksums, no content size. Concurrency 1 keeps compression on the caller's
 	// goroutine.
 	_ = e.zw.Apply(lz4.BlockSizeOption(lz4.Block64Kb), lz4.ChecksumOption(false),
-		lz4.BlockChecksumOption(false), lz4.ConcurrencyOption(1), lz4.CompressionLevelOption(lz4.Fast))
+		lz4.BlockChecksumOption(false), lz4.ConcurrencyOption(1), lz4.CompressionLevelOption(lz4Level))
 	return e
-}}
+}
 
-func compressLZ4(dst, src []byte) ([]byte, error) {
-	e := lz4Encoders.Get().(*lz4Encoder)
-	defer lz4Encoders.Put(e)
+var lz4Levels = [...]lz4.CompressionLevel{lz4.Level1, lz4.Level2, lz4.Level3, lz4.Level4,
+	lz4.Level5, lz4.Level6, lz4.Level7, lz4.Level8, lz4.Level9}
+
+func compressLZ4(dst, src []byte, level int) ([]byte, error) {
+	pool := encoderPool(LZ4, level)
+	e := pool.Get().(*lz4Encoder)
+	defer pool.Put(e)
 	e.out.b = dst
 	e.zw.Reset(&e.out)
 	_, err := e.zw.Write(src)
@@ -184,25 +199,58 @@ func decompressZstd(dst, src []byte, limit int) ([]byte, error) {
 	return append(dst, out...), nil // the decoder outgrew dst's capacity and allocated
 }
 
-// Kafka's default zstd level is 3, which klauspost's SpeedDefault approximates. WithZeroFrames
-// makes empty input a valid (empty) frame rather than no bytes at all.
-var zstdEncoders sync.Pool // of *zstd.Encoder
-
-func newZstdEncoder() (*zstd.Encoder, error) {
-	return zstd.NewWriter(nil,
+// Kafka's default zstd level is 3, which klauspost's SpeedDefault approximates; other levels
+// of compression.zstd.level map through EncoderLevelFromZstd (negative ones are its fastest).
+// WithZeroFrames makes empty input a valid (empty) frame rather than no bytes at all.
+func newZstdEncoder(level int) any {
+	speed := zstd.SpeedDefault
+	if level != 0 {
+		speed = zstd.EncoderLevelFromZstd(level)
+	}
+	e, err := zstd.NewWriter(nil,
 		zstd.WithEncoderConcurrency(1),
-		zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithEncoderLevel(speed),
 		zstd.WithZeroFrames(true))
+	if err != nil {
+		return err
+	}
+	return e
 }
 
-func compressZstd(dst, src []byte) ([]byte, error) {
-	e, _ := zstdEncoders.Get().(*zstd.Encoder)
-	if e == nil {
-		var err error
-		if e, err = newZstdEncoder(); err != nil {
-			return dst, fmt.Errorf("record: new zstd encoder: %w", err)
-		}
+func compressZstd(dst, src []byte, level int) ([]byte, error) {
+	pool := encoderPool(Zstd, level)
+	e, ok := pool.Get().(*zstd.Encoder)
+	if !ok {
+		return dst, fmt.Errorf("record: new zstd encoder: %v", pool.New())
 	}
-	defer zstdEncoders.Put(e)
+	defer pool.Put(e)
 	return e.EncodeAll(src, dst), nil
+}
+
+// encoderKey names one pool of compressors: a codec at one level (0: the codec's default).
+type encoderKey struct {
+	codec Codec
+	level int
+}
+
+// encoderPools holds a sync.Pool per (codec, level) in use; levels come from topic configs,
+// so only a handful ever exist.
+var encoderPools sync.Map // encoderKey → *sync.Pool
+
+func encoderPool(c Codec, level int) *sync.Pool {
+	key := encoderKey{c, level}
+	if p, ok := encoderPools.Load(key); ok {
+		return p.(*sync.Pool)
+	}
+	var build func(int) any
+	switch c {
+	case Gzip:
+		build = newGzipEncoder
+	case LZ4:
+		build = newLZ4Encoder
+	default:
+		build = newZstdEncoder
+	}
+	p, _ := encoderPools.LoadOrStore(key, &sync.Pool{New: func() any { return build(level) }})
+	return p.(*sync.Pool)
 }
