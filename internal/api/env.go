@@ -8,6 +8,7 @@ import (
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
+	"github.com/sluicehq/sluice/internal/txn"
 )
 
 // Env is what handlers reach of the rest of the broker. The broker builds
@@ -45,6 +46,16 @@ type Env struct {
 	// Groups is the classic group coordinator (*group.Coordinator); nil answers group
 	// requests with COORDINATOR_NOT_AVAILABLE.
 	Groups Groups
+	// Txns is the transaction coordinator (*txn.Coordinator); nil answers transactional
+	// requests with COORDINATOR_NOT_AVAILABLE.
+	Txns Txns
+}
+
+// Txns is what the transaction APIs (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn,
+// EndTxn, WriteTxnMarkers, DescribeTransactions, ListTransactions) ask of the transaction
+// coordinator. Methods that write __transaction_state wait for it: call them from Finish.
+type Txns interface {
+	InitProducerID(ctx context.Context, req txn.InitRequest) (txn.InitResult, error)
 }
 
 // Groups is what the group APIs (FindCoordinator, JoinGroup, SyncGroup, Heartbeat,

@@ -10,6 +10,7 @@ import (
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/record"
 	"github.com/sluicehq/sluice/internal/storage"
+	"github.com/sluicehq/sluice/internal/txn"
 )
 
 // ErrorCode maps an error from the broker's packages to the Kafka error code
@@ -88,6 +89,16 @@ var errorMappings = []errorMapping{
 	{metadata.ErrFeatureUpdateFailed, kerr.FeatureUpdateFailed},
 	{metadata.ErrBrokerIDNotRegistered, kerr.BrokerIDNotRegistered},
 	{metadata.ErrDuplicateBrokerRegister, kerr.DuplicateBrokerRegistration},
+	// txn
+	{txn.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
+	{txn.ErrCoordinatorLoading, kerr.CoordinatorLoadInProgress},
+	{txn.ErrConcurrentTransactions, kerr.ConcurrentTransactions},
+	{txn.ErrInvalidProducerIDMapping, kerr.InvalidProducerIDMapping},
+	{txn.ErrProducerFenced, kerr.ProducerFenced},
+	{txn.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{txn.ErrInvalidTxnState, kerr.InvalidTxnState},
+	{txn.ErrInvalidTransactionTimeout, kerr.InvalidTransactionTimeout},
+	{txn.ErrTransactionalIDNotFound, kerr.TransactionalIDNotFound},
 	// the request's own context: the broker is shutting down or the wait ran out
 	{context.DeadlineExceeded, kerr.RequestTimedOut},
 	{context.Canceled, kerr.RequestTimedOut},

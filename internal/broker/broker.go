@@ -26,6 +26,7 @@ import (
 	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/server"
 	"github.com/sluicehq/sluice/internal/storage"
+	"github.com/sluicehq/sluice/internal/txn"
 	"github.com/sluicehq/sluice/internal/vfs"
 )
 
@@ -64,6 +65,7 @@ type Broker struct {
 	storage    *storage.Manager
 	partitions *partition.Manager
 	groups     *group.Coordinator
+	txns       *txn.Coordinator
 	env        *api.Env // what the Kafka API handlers reach
 	server     *server.Server
 	listener   net.Listener
@@ -115,6 +117,10 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		NumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
 		Logger:        b.logger,
 	})
+	b.txns = txn.New(txn.Config{
+		ProducerIDs: txn.NewProducerIDs(b.controller, cfg.NodeID, txn.ProducerIDBlockSize),
+		Logger:      b.logger,
+	})
 	b.env = &api.Env{
 		NodeID:        cfg.NodeID,
 		Logger:        b.logger,
@@ -127,6 +133,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		FetchMaxBytes: brokerCfg.Int(config.FetchMaxBytes),
 		TopicMetrics:  b.metrics,
 		Groups:        b.groups,
+		Txns:          b.txns,
 	}
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))
@@ -287,6 +294,9 @@ func (b *Broker) Close() error {
 			}
 		} else if b.listener != nil {
 			b.listener.Close()
+		}
+		if b.txns != nil {
+			b.txns.Close() // after the server, before the logs it writes to close
 		}
 		if b.groups != nil {
 			b.groups.Close() // after the server: no request reaches a closed coordinator

@@ -84,6 +84,46 @@ func eachErrorCode(resp kmsg.Response, fn func(code int16)) bool {
 		for i := range r.Results {
 			emit(r.Results[i].ErrorCode)
 		}
+	case *kmsg.InitProducerIDResponse:
+		emit(r.ErrorCode)
+	case *kmsg.AddPartitionsToTxnResponse:
+		emit(r.ErrorCode)
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+		for i := range r.Transactions {
+			for j := range r.Transactions[i].Topics {
+				for k := range r.Transactions[i].Topics[j].Partitions {
+					emit(r.Transactions[i].Topics[j].Partitions[k].ErrorCode)
+				}
+			}
+		}
+	case *kmsg.AddOffsetsToTxnResponse:
+		emit(r.ErrorCode)
+	case *kmsg.EndTxnResponse:
+		emit(r.ErrorCode)
+	case *kmsg.WriteTxnMarkersResponse:
+		for i := range r.Markers {
+			for j := range r.Markers[i].Topics {
+				for k := range r.Markers[i].Topics[j].Partitions {
+					emit(r.Markers[i].Topics[j].Partitions[k].ErrorCode)
+				}
+			}
+		}
+	case *kmsg.TxnOffsetCommitResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.DescribeTransactionsResponse:
+		for i := range r.TransactionStates {
+			emit(r.TransactionStates[i].ErrorCode)
+		}
+	case *kmsg.ListTransactionsResponse:
+		emit(r.ErrorCode)
 	case *kmsg.FindCoordinatorResponse:
 		emit(r.ErrorCode)
 		for i := range r.Coordinators {
