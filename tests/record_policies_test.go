@@ -116,12 +116,14 @@ func TestTopicCompressionType(t *testing.T) {
 // TestLogAppendTimeAndTimestampBounds checks message.timestamp.type
 // LogAppendTime (the broker stamps its clock, the batch says so, the
 // produce answer carries it) and message.timestamp.after.max.ms, and
-// max.message.bytes answering MESSAGE_TOO_LARGE.
+// max.message.bytes answering MESSAGE_TOO_LARGE, and a compacted topic
+// refusing a record without a key with INVALID_RECORD.
 func TestLogAppendTimeAndTimestampBounds(t *testing.T) {
 	n := startNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	lat, after, small := "LogAppendTime", "60000", "2000"
+	lat, after, small, compact := "LogAppendTime", "60000", "2000", "compact"
+	n.createTopic("table", 1, map[string]*string{"cleanup.policy": &compact})
 	n.createTopic("stamped", 1, map[string]*string{"message.timestamp.type": &lat})
 	n.createTopic("bounded", 1, map[string]*string{"message.timestamp.after.max.ms": &after})
 	n.createTopic("small", 1, map[string]*string{"max.message.bytes": &small})
@@ -163,5 +165,11 @@ func TestLogAppendTimeAndTimestampBounds(t *testing.T) {
 	big := &kgo.Record{Topic: "small", Value: make([]byte, 4096)}
 	if err := cl.ProduceSync(ctx, big).FirstErr(); !errors.Is(err, kerr.MessageTooLarge) {
 		t.Fatalf("4 KiB record to max.message.bytes=2000: %v, want MESSAGE_TOO_LARGE", err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "table", Value: []byte("no key")}).FirstErr(); !errors.Is(err, kerr.InvalidRecord) {
+		t.Fatalf("keyless record to a compacted topic: %v, want INVALID_RECORD", err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "table", Key: []byte("k"), Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatalf("keyed record to a compacted topic: %v", err)
 	}
 }
