@@ -64,6 +64,10 @@ func (l *Log) TopicPartition() TopicPartition { return l.tp }
 // Dir is the partition's directory.
 func (l *Log) Dir() string { return l.dir }
 
+// FS is the file system the log's files live on, for files the partition layer keeps beside
+// the segments (producer state snapshots).
+func (l *Log) FS() vfs.FS { return l.m.fs }
+
 // TopicID is the id from partition.metadata (zero if the partition has none).
 func (l *Log) TopicID() [16]byte {
 	l.appendMu.Lock()
