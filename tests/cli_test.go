@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/cli with the current output")
@@ -112,7 +114,7 @@ type cliStep struct {
 	wantFail bool
 }
 
-// TestCLI drives every non-group client command against a real broker and checks text output
+// TestCLI drives every client command against a real broker and checks text output
 // against golden files.
 func TestCLI(t *testing.T) {
 	n := startNode(t)
@@ -163,6 +165,32 @@ func TestCLI(t *testing.T) {
 		{name: "consume_group_next", args: []string{"consume", "cli-grouped", "-g", "cli-group", "-o", "start", "-n", "1", "-t", "{{.Offset}} {{.Value}}"}, golden: true},
 		{name: "consume_group_with_partition", args: []string{"consume", "cli-grouped", "-g", "cli-group", "-p", "0"}, wantFail: true,
 			stderr: []string{"-p cannot be combined with -g"}},
+		// The group commands on the group the steps above left Empty at offset 3 of 4.
+		{name: "group_list", args: []string{"group", "list"}, golden: true},
+		{name: "group_list_json", args: []string{"group", "list", "--format", "json"}, golden: true},
+		{name: "group_describe", args: []string{"group", "describe", "cli-group"}, golden: true},
+		{name: "group_describe_json", args: []string{"group", "describe", "cli-group", "--format", "json"}, golden: true},
+		{name: "group_lag", args: []string{"group", "lag", "cli-group"}, golden: true},
+		{name: "group_describe_missing", args: []string{"group", "describe", "cli-nosuch-group"}, wantFail: true,
+			stderr: []string{"describe group cli-nosuch-group: GROUP_ID_NOT_FOUND", "sluice group list"}},
+		{name: "group_seek_dry_run", args: []string{"group", "seek", "cli-group", "--to", "start", "--dry-run"}, golden: true},
+		{name: "group_lag_after_dry_run", args: []string{"group", "lag", "cli-group"}, stdout: []string{"cli-grouped  0  3  4  1", "Total lag: 1"}},
+		{name: "group_seek_start", args: []string{"group", "seek", "cli-group", "--to", "start"}, golden: true},
+		{name: "group_lag_after_seek", args: []string{"group", "lag", "cli-group"}, stdout: []string{"cli-grouped  0  0  4  4", "Total lag: 4"}},
+		{name: "consume_group_after_seek", args: []string{"consume", "cli-grouped", "-g", "cli-group", "-n", "1", "-t", "{{.Offset}} {{.Value}}"}, stdout: []string{"0 a"}},
+		{name: "group_seek_offset_clamped", args: []string{"group", "seek", "cli-group", "--to", "99"}, stdout: []string{"cli-grouped  0  1  4", "moved group cli-group to 99 on 1 partitions"}},
+		{name: "group_seek_timestamp", args: []string{"group", "seek", "cli-group", "--to", "@0", "--format", "json"}, stdout: []string{`"current": 4`, `"new": 0`, `"committed": true`}},
+		{name: "group_seek_new_group", args: []string{"group", "seek", "cli-other", "--topic", "cli-grouped", "--to", "end"}, golden: true},
+		{name: "group_seek_no_offsets", args: []string{"group", "seek", "cli-empty", "--to", "start"}, wantFail: true,
+			stderr: []string{"group cli-empty has no committed offsets: name the topics to move with --topic"}},
+		{name: "group_seek_missing_topic", args: []string{"group", "seek", "cli-group", "--topic", "cli-nosuch", "--to", "end"}, wantFail: true,
+			stderr: []string{"topic cli-nosuch", "sluice topic create cli-nosuch"}},
+		{name: "group_seek_bad_to", args: []string{"group", "seek", "cli-group", "--to", "yesterday"}, wantFail: true,
+			stderr: []string{`--to "yesterday": use start, end, an offset (0 or more) or @TIMESTAMP`}},
+		{name: "group_delete", args: []string{"group", "delete", "cli-group", "cli-other"}, golden: true},
+		{name: "group_delete_missing", args: []string{"group", "delete", "cli-group"}, wantFail: true,
+			stderr: []string{"delete group cli-group: GROUP_ID_NOT_FOUND", "sluice group list"}},
+		{name: "group_list_empty", args: []string{"group", "list"}, golden: true},
 		{name: "unreachable", args: []string{"topic", "list", "--brokers", "127.0.0.1:1", "--timeout", "3s"}, wantFail: true,
 			stderr: []string{"cannot reach a broker at 127.0.0.1:1", "--brokers (or SLUICE_BROKERS)"}},
 	}
@@ -193,4 +221,32 @@ func runCLIStep(t *testing.T, n *node, step cliStep) {
 			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
 		}
 	}
+}
+
+// TestCLIGroupWithMembers checks the group commands against a group with a live member: describe
+// shows the member and its assignment, seek and delete refuse with a message that says what to
+// do, and seek works once the member has left.
+func TestCLIGroupWithMembers(t *testing.T) {
+	n := startNode(t)
+	n.createTopic("cli-live", 2, nil)
+	member := n.client(kgo.ConsumerGroup("cli-live-group"), kgo.ConsumeTopics("cli-live"), kgo.ClientID("cli-live-member"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	awaitGroup(t, n, "cli-live-group", 1, 30*time.Second)
+	steps := []cliStep{
+		{name: "list_stable", args: []string{"group", "list"}, stdout: []string{"cli-live-group  Stable  consumer"}},
+		{name: "describe_member", args: []string{"group", "describe", "cli-live-group"},
+			stdout: []string{"State: Stable", "Protocol type: consumer", "Members: 1", "cli-live-member", "cli-live:0,1", "cli-live  0  -  0  -  "}},
+		{name: "seek_refused", args: []string{"group", "seek", "cli-live-group", "--to", "start", "--topic", "cli-live"}, wantFail: true,
+			stderr: []string{"group cli-live-group has 1 active members (state Stable)", "stop its consumers", "sluice group describe cli-live-group"}},
+		{name: "delete_refused", args: []string{"group", "delete", "cli-live-group"}, wantFail: true,
+			stderr: []string{"delete group cli-live-group: NON_EMPTY_GROUP", "stop its consumers"}},
+	}
+	for _, step := range steps {
+		if !t.Run(step.name, func(t *testing.T) { runCLIStep(t, n, step) }) {
+			t.FailNow()
+		}
+	}
+	member.Close() // leaves the group
+	runCLIStep(t, n, cliStep{name: "seek_after_leave", args: []string{"group", "seek", "cli-live-group", "--to", "start", "--topic", "cli-live"},
+		stdout: []string{"cli-live  0  -  0", "cli-live  1  -  0", "moved group cli-live-group to start on 2 partitions"}})
 }

@@ -39,7 +39,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCommand(), newBenchCommand(), newTopicCommand(), newProduceCommand(), newConsumeCommand(), newClusterCommand())
+	root.AddCommand(newServeCommand(), newBenchCommand(), newTopicCommand(), newProduceCommand(), newConsumeCommand(), newGroupCommand(), newClusterCommand())
 	return root
 }
 
