@@ -39,7 +39,7 @@ func newBenchCommand() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure produce and consume throughput and latency against any Kafka-compatible cluster",
 	}
-	cmd.AddCommand(newBenchProduceCommand(), newBenchConsumeCommand())
+	cmd.AddCommand(newBenchProduceCommand(), newBenchConsumeCommand(), newBenchE2ECommand())
 	return cmd
 }
 
@@ -63,15 +63,20 @@ func newBenchProduceCommand() *cobra.Command {
 		},
 	}
 	o.registerCommon(cmd)
+	o.registerProduce(cmd, 0)
+	return cmd
+}
+
+// registerProduce adds the producer flags shared by `bench produce` and `bench e2e`.
+func (o *benchOptions) registerProduce(cmd *cobra.Command, throughput int64) {
 	f := cmd.Flags()
 	f.IntVar(&o.recordBytes, "record-bytes", 1024, "value size of each record")
-	f.Int64Var(&o.throughput, "throughput", 0, "target records per second (0: as fast as possible)")
+	f.Int64Var(&o.throughput, "throughput", throughput, "target records per second (0: as fast as possible)")
 	f.StringVar(&o.acks, "acks", "all", "acks: 0, 1 or all")
 	f.Int32Var(&o.partitions, "partitions", 6, "partitions of the topic if it has to be created")
 	f.StringVar(&o.compression, "compression", "none", "none, gzip, snappy, lz4 or zstd")
 	f.BoolVar(&o.idempotent, "idempotent", false, "idempotent producer (needs acks=all and a broker with InitProducerId)")
 	f.IntVar(&o.maxInFlight, "max-in-flight", 5, "produce requests in flight per broker when not idempotent (max.in.flight.requests.per.connection)")
-	return cmd
 }
 
 func newBenchConsumeCommand() *cobra.Command {
@@ -90,20 +95,40 @@ func newBenchConsumeCommand() *cobra.Command {
 
 // benchResult is what a bench run reports; JSON names are stable for scripts.
 type benchResult struct {
-	Mode          string  `json:"mode"`
-	Records       int64   `json:"records"`
-	Bytes         int64   `json:"bytes"`
-	Seconds       float64 `json:"seconds"`
-	RecordsPerSec float64 `json:"records_per_sec"`
-	MBPerSec      float64 `json:"mb_per_sec"`
-	Errors        int64   `json:"errors"`
-	LatencyMs     *struct {
-		P50  float64 `json:"p50"`
-		P95  float64 `json:"p95"`
-		P99  float64 `json:"p99"`
-		P999 float64 `json:"p99_9"`
-		Max  float64 `json:"max"`
-	} `json:"latency_ms,omitempty"`
+	Mode          string     `json:"mode"`
+	Records       int64      `json:"records"`
+	Bytes         int64      `json:"bytes"`
+	Seconds       float64    `json:"seconds"`
+	RecordsPerSec float64    `json:"records_per_sec"`
+	MBPerSec      float64    `json:"mb_per_sec"`
+	Errors        int64      `json:"errors"`
+	LatencyMs     *latencyMs `json:"latency_ms,omitempty"`
+}
+
+// latencyMs summarizes a latency distribution in milliseconds.
+type latencyMs struct {
+	P50  float64 `json:"p50"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p99_9"`
+	Max  float64 `json:"max"`
+}
+
+// summarize sorts latencies and returns their percentiles, nil when there are none.
+func summarize(latencies []time.Duration) *latencyMs {
+	if len(latencies) == 0 {
+		return nil
+	}
+	slices.Sort(latencies)
+	at := func(q float64) float64 {
+		i := int(q * float64(len(latencies)-1))
+		return float64(latencies[i].Microseconds()) / 1000
+	}
+	return &latencyMs{at(0.50), at(0.95), at(0.99), at(0.999), at(1)}
+}
+
+func (l *latencyMs) String() string {
+	return fmt.Sprintf("p50 %.2f  p95 %.2f  p99 %.2f  p99.9 %.2f  max %.2f", l.P50, l.P95, l.P99, l.P999, l.Max)
 }
 
 func (r *benchResult) finish(elapsed time.Duration, latencies []time.Duration) {
@@ -112,21 +137,7 @@ func (r *benchResult) finish(elapsed time.Duration, latencies []time.Duration) {
 		r.RecordsPerSec = float64(r.Records) / r.Seconds
 		r.MBPerSec = float64(r.Bytes) / r.Seconds / 1e6
 	}
-	if len(latencies) == 0 {
-		return
-	}
-	slices.Sort(latencies)
-	at := func(q float64) float64 {
-		i := int(q * float64(len(latencies)-1))
-		return float64(latencies[i].Microseconds()) / 1000
-	}
-	r.LatencyMs = &struct {
-		P50  float64 `json:"p50"`
-		P95  float64 `json:"p95"`
-		P99  float64 `json:"p99"`
-		P999 float64 `json:"p99_9"`
-		Max  float64 `json:"max"`
-	}{at(0.50), at(0.95), at(0.99), at(0.999), at(1)}
+	r.LatencyMs = summarize(latencies)
 }
 
 func (r *benchResult) print(w io.Writer, asJSON bool) error {
@@ -136,7 +147,7 @@ func (r *benchResult) print(w io.Writer, asJSON bool) error {
 	fmt.Fprintf(w, "%s: %d records, %.1f MB in %.2fs: %.0f records/s, %.2f MB/s, %d errors\n",
 		r.Mode, r.Records, float64(r.Bytes)/1e6, r.Seconds, r.RecordsPerSec, r.MBPerSec, r.Errors)
 	if l := r.LatencyMs; l != nil {
-		fmt.Fprintf(w, "latency ms: p50 %.2f  p95 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", l.P50, l.P95, l.P99, l.P999, l.Max)
+		fmt.Fprintf(w, "latency ms: %s\n", l)
 	}
 	return nil
 }
@@ -176,14 +187,16 @@ func progress(w io.Writer, mode string, records, bytes *atomic.Int64, stop <-cha
 	}
 }
 
-func runBenchProduce(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error {
+// newProducer builds the producing client from the flags and creates the topic unless it
+// exists.
+func (o *benchOptions) newProducer(ctx context.Context) (*kgo.Client, error) {
 	codec, err := compressionCodec(o.compression)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	acks, err := requiredAcks(o.acks)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(o.brokers, ",")...), kgo.RequiredAcks(acks),
 		kgo.ProducerBatchCompression(codec), kgo.DefaultProduceTopic(o.topic), kgo.ProducerLinger(time.Millisecond)}
@@ -193,19 +206,61 @@ func runBenchProduce(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 	if !o.idempotent {
 		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(o.maxInFlight))
 	} else if o.acks != "all" && o.acks != "-1" {
-		return errors.New("--idempotent needs --acks all")
+		return nil, errors.New("--idempotent needs --acks all")
 	}
 	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureTopic(ctx, cl, o.topic, o.partitions); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return cl, nil
+}
+
+// pacer spaces sends at a fixed rate from start; it does not wait when the rate is 0. A sender
+// that falls behind catches up without waiting, so the average rate holds.
+type pacer struct {
+	start    time.Time
+	interval time.Duration
+}
+
+func newPacer(start time.Time, perSecond int64) pacer {
+	p := pacer{start: start}
+	if perSecond > 0 {
+		p.interval = time.Second / time.Duration(perSecond)
+	}
+	return p
+}
+
+// wait sleeps until record i is due.
+func (p pacer) wait(i int64) {
+	if p.interval > 0 {
+		if d := time.Until(p.start.Add(time.Duration(i) * p.interval)); d > 0 {
+			time.Sleep(d)
+		}
+	}
+}
+
+// finished says whether record i should not be sent: past --num-records, or past the deadline
+// when counting by --duration.
+func (o *benchOptions) finished(i int64, deadline time.Time) bool {
+	if o.numRecords > 0 {
+		return i >= o.numRecords
+	}
+	return time.Now().After(deadline)
+}
+
+func runBenchProduce(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cl, err := o.newProducer(ctx)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if err := ensureTopic(ctx, cl, o.topic, o.partitions); err != nil {
-		return err
-	}
 	value := []byte(strings.Repeat("s", o.recordBytes))
 	var (
 		records, bytes, failures atomic.Int64
@@ -218,19 +273,9 @@ func runBenchProduce(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 	go progress(stderr, "produce", &records, &bytes, stop, &wg)
 	start := time.Now()
 	deadline := start.Add(o.duration)
-	var interval time.Duration
-	if o.throughput > 0 {
-		interval = time.Second / time.Duration(o.throughput)
-	}
-	for i := int64(0); ; i++ {
-		if o.numRecords > 0 && i >= o.numRecords || o.numRecords == 0 && time.Now().After(deadline) {
-			break
-		}
-		if interval > 0 {
-			if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
-				time.Sleep(wait)
-			}
-		}
+	pace := newPacer(start, o.throughput)
+	for i := int64(0); !o.finished(i, deadline); i++ {
+		pace.wait(i)
 		sent := time.Now()
 		cl.Produce(ctx, &kgo.Record{Value: value}, func(r *kgo.Record, err error) {
 			if err != nil {
