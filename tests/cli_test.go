@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"net"
@@ -249,4 +250,64 @@ func TestCLIGroupWithMembers(t *testing.T) {
 	member.Close() // leaves the group
 	runCLIStep(t, n, cliStep{name: "seek_after_leave", args: []string{"group", "seek", "cli-live-group", "--to", "start", "--topic", "cli-live"},
 		stdout: []string{"cli-live  0  -  0", "cli-live  1  -  0", "moved group cli-live-group to start on 2 partitions"}})
+}
+
+// TestCLIBench runs the bench modes briefly against a real broker and checks what they report
+// (counts and the presence of latencies, never their values).
+func TestCLIBench(t *testing.T) {
+	n := startNode(t)
+	type latency struct{ P50, Max *float64 }
+	cases := []struct {
+		name  string
+		args  []string
+		check func(t *testing.T, out map[string]json.RawMessage)
+	}{
+		{name: "e2e", args: []string{"bench", "e2e", "--topic", "bench-e2e", "--partitions", "2", "--record-bytes", "100", "--num-records", "300", "--throughput", "3000", "--acks", "1"},
+			check: func(t *testing.T, out map[string]json.RawMessage) {
+				wantJSON(t, out, "records", "300")
+				wantJSON(t, out, "errors", "0")
+				wantJSON(t, out, "bytes", "30000")
+			}},
+		{name: "rebalance", args: []string{"bench", "rebalance", "--topic", "bench-rebalance", "--partitions", "4", "--members", "2", "--rounds", "1", "--heartbeat-interval", "100ms", "--balancer", "eager"},
+			check: func(t *testing.T, out map[string]json.RawMessage) {
+				wantJSON(t, out, "members", "2")
+				wantJSON(t, out, "partitions", "4")
+				for _, k := range []string{"leave_ms", "join_ms"} {
+					var l latency
+					if err := json.Unmarshal(out[k], &l); err != nil || l.P50 == nil || l.Max == nil {
+						t.Errorf("%s: %s (%v)", k, out[k], err)
+					}
+				}
+			}},
+		{name: "commit", args: []string{"bench", "commit", "--topic", "bench-commit", "--partitions", "3", "--parallel", "4", "--num-commits", "40"},
+			check: func(t *testing.T, out map[string]json.RawMessage) {
+				wantJSON(t, out, "commits", "40")
+				wantJSON(t, out, "errors", "0")
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runSluice(t, n, "", append(tc.args, "--json")...)
+			if res.code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+			}
+			var out map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
+				t.Fatalf("stdout is not one JSON object: %v\n%s", err, res.stdout)
+			}
+			tc.check(t, out)
+		})
+	}
+	// The commits of the commit run are visible to the group commands.
+	res := runSluice(t, n, "", "group", "list")
+	if !strings.Contains(res.stdout, "sluice-bench-commit-") {
+		t.Errorf("group list lacks the bench commit group:\n%s", res.stdout)
+	}
+}
+
+func wantJSON(t *testing.T, out map[string]json.RawMessage, key, want string) {
+	t.Helper()
+	if got := string(out[key]); got != want {
+		t.Errorf("%s = %s, want %s", key, got, want)
+	}
 }

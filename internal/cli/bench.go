@@ -37,9 +37,9 @@ type benchOptions struct {
 func newBenchCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure produce and consume throughput and latency against any Kafka-compatible cluster",
+		Short: "Measure throughput and latency (produce, consume, end to end), rebalance time and offset-commit throughput against any Kafka-compatible cluster",
 	}
-	cmd.AddCommand(newBenchProduceCommand(), newBenchConsumeCommand(), newBenchE2ECommand())
+	cmd.AddCommand(newBenchProduceCommand(), newBenchConsumeCommand(), newBenchE2ECommand(), newBenchRebalanceCommand(), newBenchCommitCommand())
 	return cmd
 }
 
