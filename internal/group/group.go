@@ -65,6 +65,14 @@ type Config struct {
 	Log           OffsetLog
 	NumPartitions int32
 	Logger        *slog.Logger
+	// ConsumerSessionTimeout and ConsumerHeartbeatInterval are what KIP-848 members are told
+	// and held to (group.consumer.session.timeout.ms, group.consumer.heartbeat.interval.ms);
+	// ConsumerAssignors are the server assignors in order of preference
+	// (group.consumer.assignors; the first is the default).
+	ConsumerSessionTimeout, ConsumerHeartbeatInterval time.Duration
+	ConsumerAssignors                                 []string
+	// Now is the clock (offset retention, record timestamps); nil is time.Now.
+	Now func() time.Time
 }
 
 // Protocol is one protocol (assignor) a member supports, with its metadata.
@@ -92,12 +100,27 @@ type Coordinator struct {
 		groups map[string]*group
 		closed bool
 	}
+
+	// txn holds transactional offset commits awaiting their markers (txnoffsets.go).
+	txn txnOffsets
 }
 
 // New returns a coordinator with no groups.
 func New(cfg Config) *Coordinator {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ConsumerSessionTimeout <= 0 {
+		cfg.ConsumerSessionTimeout = 45 * time.Second
+	}
+	if cfg.ConsumerHeartbeatInterval <= 0 {
+		cfg.ConsumerHeartbeatInterval = 5 * time.Second
+	}
+	if len(cfg.ConsumerAssignors) == 0 {
+		cfg.ConsumerAssignors = []string{"uniform", "range"}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	c := &Coordinator{cfg: cfg}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -125,6 +148,9 @@ func (c *Coordinator) Close() {
 	c.mu.closed = true
 	for _, g := range c.mu.groups {
 		g.stopTimersLocked()
+		if g.consumer != nil {
+			g.consumer.stopTimersLocked()
+		}
 		for _, m := range g.members {
 			m.answerJoinLocked(JoinResult{Err: ErrCoordinatorUnavailable})
 			m.answerSyncLocked(SyncResult{Err: ErrCoordinatorUnavailable})
@@ -148,6 +174,13 @@ type group struct {
 	initialDelay bool        // the barrier of a formerly empty group waits out its full delay
 	storeSeq     uint64      // sequence of the newest group metadata snapshot handed to a writer
 	store        *groupStore
+	// consumer is set while the group is a KIP-848 consumer group (consumer.go).
+	consumer *consumerGroup
+	// queued records wait for the group's next flushRecords; queuedSeq counts enqueues.
+	queued    []kv
+	queuedSeq uint64
+	// emptySince is when the group last became empty (ms; offset retention counts from it).
+	emptySince int64
 }
 
 type member struct {
@@ -271,6 +304,12 @@ func (g *group) dropLocked(m *member) {
 
 // groupStore orders a group's background metadata writes.
 type groupStore struct {
-	mu      sync.Mutex
-	written uint64 // sequence of the newest snapshot written (or being written)
+	mu       sync.Mutex
+	written  uint64 // sequence of the newest snapshot written (or being written)
+	flushed  uint64 // queued-record sequence written (or being written) by flushRecords
+	flushErr error  // outcome of the last flush, for callers whose records it carried
 }
+
+func (c *Coordinator) now() time.Time { return c.cfg.Now() }
+
+func msDuration(ms int32) time.Duration { return time.Duration(ms) * time.Millisecond }

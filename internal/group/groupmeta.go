@@ -169,6 +169,10 @@ func (c *Coordinator) restoreLocked(gid string, value []byte) bool {
 	if err != nil {
 		return false
 	}
+	if g.consumer != nil { // the group was converted back to a classic group
+		g.consumer.stopTimersLocked()
+		g.consumer = nil
+	}
 	g.protocolType, g.generation, g.protocolName, g.leaderID = md.ProtocolType, md.Generation, md.Protocol, md.Leader
 	g.state = Empty
 	for _, mm := range md.Members {

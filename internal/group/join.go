@@ -43,6 +43,14 @@ func (c *Coordinator) Join(req JoinRequest) <-chan JoinResult {
 		ch <- JoinResult{Err: ErrCoordinatorUnavailable, MemberID: req.MemberID}
 		return ch
 	}
+	if g.consumer != nil {
+		if len(g.consumer.members) > 0 {
+			// Classic members joining a consumer group (online migration) are not supported.
+			ch <- JoinResult{Err: ErrInconsistentProtocol, MemberID: req.MemberID}
+			return ch
+		}
+		c.convertToClassicLocked(g)
+	}
 	if !g.supportsLocked(req) {
 		ch <- JoinResult{Err: ErrInconsistentProtocol, MemberID: req.MemberID}
 		return ch

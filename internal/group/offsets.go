@@ -58,6 +58,9 @@ func (c *Coordinator) checkCommit(gid, memberID, instanceID string, generation i
 		return ErrInvalidGroupID
 	}
 	g := c.groupLocked(gid, memberID == "" && generation < 0)
+	if g != nil && g.consumer != nil {
+		return g.consumer.checkCommit(memberID, generation)
+	}
 	switch {
 	case g == nil:
 		// A generation for a group this coordinator does not know is from an old life of it.
@@ -129,6 +132,15 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, gid string, parts []Off
 		return nil, ErrNonEmptyGroup
 	}
 	subscribed := map[string]bool{}
+	if cg := g.consumer; cg != nil {
+		for _, p := range parts {
+			for _, m := range cg.members {
+				if m.subscribes(p.Topic) {
+					subscribed[p.Topic] = true
+				}
+			}
+		}
+	}
 	for _, m := range g.members {
 		for _, t := range subscribedTopics(m.protocolMetadata(g.protocolName)) {
 			subscribed[t] = true
@@ -143,7 +155,7 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, gid string, parts []Off
 	}
 	c.mu.Unlock()
 	if c.cfg.Log != nil && len(doomed) > 0 {
-		batch, err := tombstoneBatch(gid, doomed, false)
+		batch, err := tombstoneBatch(gid, doomed, false, false)
 		if err == nil {
 			err = c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch)
 		}

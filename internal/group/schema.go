@@ -23,13 +23,16 @@ const (
 	groupMetadataValueV3    = 3
 )
 
-// RecordKey is a decoded __consumer_offsets key: an offset commit (Topic set) or group
-// metadata (IsGroup).
+// RecordKey is a decoded __consumer_offsets key: an offset commit (Kind 0 or 1, Topic set),
+// classic group metadata (Kind 2, IsGroup) or a consumer group record (Kind 3–8, Member set
+// for the per-member kinds 5, 7 and 8).
 type RecordKey struct {
+	Kind      int16
 	IsGroup   bool
 	Group     string
 	Topic     string
 	Partition int32
+	Member    string
 }
 
 // AppendOffsetKey appends an offset commit key (version 1).
@@ -55,15 +58,22 @@ func AppendOffsetValue(dst []byte, o OffsetCommit) []byte {
 	return binary.BigEndian.AppendUint64(dst, uint64(o.CommitTime))
 }
 
-// DecodeKey decodes a key of any version Kafka writes (0–2).
+// DecodeKey decodes a key of the record types Kafka's group coordinator writes for classic and
+// consumer groups (0–8).
 func DecodeKey(b []byte) (RecordKey, error) {
 	r := reader{b: b}
 	var k RecordKey
-	switch v := r.int16(); v {
+	v := r.int16()
+	k.Kind = v
+	switch v {
 	case 0, 1:
 		k.Group, k.Topic, k.Partition = r.string(), r.string(), r.int32()
 	case 2:
 		k.IsGroup, k.Group = true, r.string()
+	case keyConsumerGroup, keyPartitionMetadata, keyTargetMetadata:
+		k.Group = r.string()
+	case keyConsumerMember, keyTargetMember, keyCurrentAssignment:
+		k.Group, k.Member = r.string(), r.string()
 	default:
 		if r.err == nil {
 			return k, fmt.Errorf("%w: key version %d", ErrBadRecord, v)

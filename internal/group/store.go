@@ -56,8 +56,9 @@ func offsetBatch(groupID string, offsets []OffsetCommit, now int64) ([]byte, err
 func newBuilder() *record.Builder { return record.NewBuilder(record.None) }
 
 // tombstoneBatch builds the batch deleting the offsets of keys (records without a value) and,
-// with wholeGroup, the group's metadata record.
-func tombstoneBatch(groupID string, keys []topicPartition, wholeGroup bool) ([]byte, error) {
+// with wholeGroup, the group's metadata record (with consumer, a consumer group's epoch and
+// target assignment epoch records too: it has no members, so no member records are left).
+func tombstoneBatch(groupID string, keys []topicPartition, wholeGroup, consumer bool) ([]byte, error) {
 	b := newBuilder()
 	now := time.Now().UnixMilli()
 	var key []byte
@@ -68,22 +69,36 @@ func tombstoneBatch(groupID string, keys []topicPartition, wholeGroup bool) ([]b
 	if wholeGroup {
 		b.Add(now, AppendGroupKey(nil, groupID), nil)
 	}
+	if consumer {
+		b.Add(now, appendConsumerKey(nil, keyTargetMetadata, groupID, ""), nil)
+		b.Add(now, appendConsumerKey(nil, keyConsumerGroup, groupID, ""), nil)
+	}
 	return b.Build(nil)
 }
 
 // Load applies __consumer_offsets record batches (one partition's log, in offset order) to
 // the coordinator's committed offsets. Bad records are skipped and counted in the returned
 // error; batches that cannot be read at all stop the load with an error.
-func (c *Coordinator) Load(batches []byte) error {
+func (c *Coordinator) Load(batches []byte) error { return c.loadPartitionBatches(-1, batches) }
+
+// loadPartitionBatches is Load for the log of partition index (-1: unknown); transactional
+// and control batches go to loadTxnBatchLocked (txnoffsets.go).
+func (c *Coordinator) loadPartitionBatches(index int32, batches []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var bad int
 	var buf []byte
 	bs := record.NewBatches(batches)
 	for {
-		batch, _, ok := bs.Next()
+		batch, h, ok := bs.Next()
 		if !ok {
 			break
+		}
+		if done, err := c.loadTxnBatchLocked(index, batch, h, &buf, &bad); done {
+			if err != nil {
+				return fmt.Errorf("load __consumer_offsets: %w", err)
+			}
+			continue
 		}
 		recs, grown, err := record.Iterate(batch, buf, 0)
 		buf = grown
@@ -117,6 +132,9 @@ func (c *Coordinator) applyRecordLocked(key, value []byte) bool {
 	}
 	if k.IsGroup {
 		return c.restoreLocked(k.Group, value)
+	}
+	if k.Kind >= keyConsumerGroup {
+		return c.applyConsumerRecordLocked(k, value)
 	}
 	tp := topicPartition{k.Topic, k.Partition}
 	if value == nil {
@@ -231,7 +249,7 @@ func loadPartition(c *Coordinator, p *partition.Partition) error {
 		}
 		next := res.Records.NextOffset
 		res.Records.Release()
-		if err := c.Load(buf.Bytes()); err != nil {
+		if err := c.loadPartitionBatches(p.Index(), buf.Bytes()); err != nil {
 			return err
 		}
 		if next <= offset {

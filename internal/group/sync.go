@@ -143,10 +143,12 @@ func (c *Coordinator) Leave(gid string, leaving []LeavingMember) []error {
 	return errs
 }
 
-// Description is a group as DescribeGroups shows it.
+// Description is a group as DescribeGroups shows it. A consumer group (KIP-848) is not
+// described by DescribeGroups: it reads as Dead with Type "consumer".
 type Description struct {
 	Group                      string
 	State                      State
+	Type                       string // "classic" or "consumer"
 	ProtocolType, ProtocolName string
 	Members                    []Member
 }
@@ -157,9 +159,12 @@ func (c *Coordinator) Describe(gid string) Description {
 	defer c.mu.Unlock()
 	g := c.mu.groups[gid]
 	if g == nil {
-		return Description{Group: gid, State: Dead}
+		return Description{Group: gid, State: Dead, Type: "classic"}
 	}
-	d := Description{Group: gid, State: g.state, ProtocolType: g.protocolType}
+	if g.consumer != nil {
+		return Description{Group: gid, State: Dead, Type: "consumer"}
+	}
+	d := Description{Group: gid, State: g.state, Type: "classic", ProtocolType: g.protocolType}
 	if g.state == Stable || g.state == CompletingRebalance {
 		d.ProtocolName = g.protocolName
 	}
@@ -170,10 +175,12 @@ func (c *Coordinator) Describe(gid string) Description {
 	return d
 }
 
-// Listing is one group in ListGroups.
+// Listing is one group in ListGroups: Type is "classic" or "consumer"; StateName is the
+// group's state in Kafka's words for its type.
 type Listing struct {
 	Group, ProtocolType string
 	State               State
+	Type, StateName     string
 }
 
 // List returns every live group.
@@ -182,7 +189,11 @@ func (c *Coordinator) List() []Listing {
 	defer c.mu.Unlock()
 	out := make([]Listing, 0, len(c.mu.groups))
 	for _, g := range c.mu.groups {
-		out = append(out, Listing{Group: g.id, ProtocolType: g.protocolType, State: g.state})
+		l := Listing{Group: g.id, ProtocolType: g.protocolType, State: g.state, Type: "classic", StateName: g.state.String()}
+		if g.consumer != nil {
+			l.Type, l.ProtocolType, l.StateName = "consumer", "consumer", g.consumer.state().String()
+		}
+		out = append(out, l)
 	}
 	return out
 }
@@ -197,19 +208,20 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) error {
 	case g == nil:
 		c.mu.Unlock()
 		return ErrGroupIDNotFound
-	case g.state != Empty:
+	case g.state != Empty || (g.consumer != nil && len(g.consumer.members) > 0):
 		c.mu.Unlock()
 		return ErrNonEmptyGroup
 	}
 	for tp := range g.offsets {
 		keys = append(keys, tp)
 	}
+	consumer := g.consumer != nil
 	// The tombstones supersede any group snapshot still waiting to be written.
 	g.storeSeq++
 	seq, st := g.storeSeq, g.store
 	c.mu.Unlock()
 	if c.cfg.Log != nil {
-		batch, err := tombstoneBatch(gid, keys, true)
+		batch, err := tombstoneBatch(gid, keys, true, consumer)
 		if err == nil {
 			st.mu.Lock()
 			st.written = max(st.written, seq)
@@ -222,7 +234,7 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if g := c.mu.groups[gid]; g != nil && g.state == Empty {
+	if g := c.mu.groups[gid]; g != nil && g.state == Empty && (g.consumer == nil || len(g.consumer.members) == 0) {
 		g.stopTimersLocked()
 		g.state = Dead
 		delete(c.mu.groups, gid)

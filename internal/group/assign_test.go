@@ -1,0 +1,104 @@
+package group
+
+import (
+	"testing"
+)
+
+func TestAssignors(t *testing.T) {
+	t1, t2 := topicIDOf("t1"), topicIDOf("t2")
+	topics := map[TopicID]int32{t1: 5, t2: 3}
+	both := []TopicID{t1, t2}
+	cases := []struct {
+		name     string
+		assign   assignor
+		members  []assignMember
+		previous map[string]Assignment
+		want     map[string]int // partitions per member
+		check    func(t *testing.T, got map[string]Assignment)
+	}{
+		{name: "range splits each topic in contiguous ranges", assign: assignRange,
+			members: []assignMember{{"a", both}, {"b", both}},
+			want:    map[string]int{"a": 5, "b": 3},
+			check: func(t *testing.T, got map[string]Assignment) {
+				if !got["a"].equal(Assignment{t1: {0, 1, 2}, t2: {0, 1}}) {
+					t.Fatalf("a: %v", got["a"])
+				}
+			}},
+		{name: "uniform balances homogeneous members", assign: assignUniform,
+			members: []assignMember{{"a", both}, {"b", both}, {"c", both}},
+			want:    map[string]int{"a": 3, "b": 3, "c": 2}},
+		{name: "uniform respects subscriptions", assign: assignUniform,
+			members: []assignMember{{"a", []TopicID{t1}}, {"b", both}},
+			want:    map[string]int{"a": 4, "b": 4},
+			check: func(t *testing.T, got map[string]Assignment) {
+				if len(got["a"][t2]) != 0 {
+					t.Fatalf("a got t2 without subscribing: %v", got["a"])
+				}
+			}},
+		{name: "uniform is sticky", assign: assignUniform,
+			members:  []assignMember{{"a", both}, {"b", both}},
+			previous: map[string]Assignment{"a": {t1: {0, 1, 2, 3, 4}, t2: {0, 1, 2}}},
+			want:     map[string]int{"a": 4, "b": 4},
+			check: func(t *testing.T, got map[string]Assignment) {
+				for tp, ps := range got["a"] {
+					for _, p := range ps {
+						if !(Assignment{t1: {0, 1, 2, 3, 4}, t2: {0, 1, 2}}).has(tp, p) {
+							t.Fatalf("a got a partition it did not have: %v", got["a"])
+						}
+					}
+				}
+			}},
+		{name: "uniform drops departed owners", assign: assignUniform,
+			members:  []assignMember{{"b", both}},
+			previous: map[string]Assignment{"a": {t1: {0, 1}}},
+			want:     map[string]int{"b": 8}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.assign(tc.members, topics, tc.previous)
+			total := 0
+			for id, n := range tc.want {
+				if got[id].count() != n {
+					t.Fatalf("%s has %d partitions (%v), want %d", id, got[id].count(), got[id], n)
+				}
+				total += n
+			}
+			seen := map[partitionKey]bool{}
+			for _, a := range got {
+				for tp, ps := range a {
+					for _, p := range ps {
+						if seen[partitionKey{tp, p}] {
+							t.Fatalf("partition %v/%d assigned twice", tp, p)
+						}
+						seen[partitionKey{tp, p}] = true
+					}
+				}
+			}
+			if len(seen) != total {
+				t.Fatalf("%d partitions assigned, want %d", len(seen), total)
+			}
+			if tc.check != nil {
+				tc.check(t, got)
+			}
+		})
+	}
+}
+
+func BenchmarkAssignUniform(b *testing.B) {
+	topics := map[TopicID]int32{}
+	var ids []TopicID
+	for i := range 20 {
+		id := TopicID{byte(i)}
+		topics[id] = 50
+		ids = append(ids, id)
+	}
+	var members []assignMember
+	for i := range 30 {
+		members = append(members, assignMember{id: string(rune('a' + i)), topics: ids})
+	}
+	prev := assignUniform(members, topics, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		assignUniform(members[1:], topics, prev)
+	}
+}

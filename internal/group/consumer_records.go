@@ -1,0 +1,441 @@
+package group
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// Consumer group records in __consumer_offsets, in Kafka's schemas
+// (docs/format/consumer-offsets.md): keys are non-flexible (int16 version = record type, then
+// int16-length strings); values are flexible version 0 (compact strings and arrays, uvarint
+// lengths + 1, a trailing tagged-field section that decoders skip).
+
+// Key versions (record types) of consumer group records.
+const (
+	keyConsumerGroup     = 3 // ConsumerGroupMetadata: the group epoch
+	keyPartitionMetadata = 4 // ConsumerGroupPartitionMetadata: not written (recomputed from metadata)
+	keyConsumerMember    = 5 // ConsumerGroupMemberMetadata: a member's subscription
+	keyTargetMetadata    = 6 // ConsumerGroupTargetAssignmentMetadata: the assignment epoch
+	keyTargetMember      = 7 // ConsumerGroupTargetAssignmentMember: a member's target
+	keyCurrentAssignment = 8 // ConsumerGroupCurrentMemberAssignment: a member's current assignment
+)
+
+// kv is one record: a nil value is a tombstone.
+type kv struct{ key, value []byte }
+
+// ConsumerMemberValue is a ConsumerGroupMemberMetadataValue ("" is written as null for the
+// nullable strings).
+type ConsumerMemberValue struct {
+	InstanceID, RackID, ClientID, ClientHost string
+	SubscribedTopicNames                     []string
+	SubscribedTopicRegex                     string
+	RebalanceTimeoutMs                       int32
+	ServerAssignor                           string
+}
+
+// CurrentAssignmentValue is a ConsumerGroupCurrentMemberAssignmentValue.
+type CurrentAssignmentValue struct {
+	MemberEpoch, PreviousMemberEpoch int32
+	State                            int8
+	Assigned, PendingRevocation      Assignment
+}
+
+func (a CurrentAssignmentValue) equal(b CurrentAssignmentValue) bool {
+	return a.MemberEpoch == b.MemberEpoch && a.PreviousMemberEpoch == b.PreviousMemberEpoch && a.State == b.State &&
+		a.Assigned.equal(b.Assigned) && a.PendingRevocation.equal(b.PendingRevocation)
+}
+
+func (m *consumerMember) snapshot() CurrentAssignmentValue {
+	return CurrentAssignmentValue{MemberEpoch: m.epoch, PreviousMemberEpoch: m.previousEpoch, State: int8(m.state),
+		Assigned: m.assigned.clone(), PendingRevocation: m.pending.clone()}
+}
+
+func (m *consumerMember) metadata() ConsumerMemberValue {
+	return ConsumerMemberValue{InstanceID: m.instanceID, RackID: m.rackID, ClientID: m.clientID, ClientHost: m.clientHost,
+		SubscribedTopicNames: m.topicNames, SubscribedTopicRegex: m.regex,
+		RebalanceTimeoutMs: int32(m.rebalanceTimeout.Milliseconds()), ServerAssignor: m.serverAssignor}
+}
+
+// appendConsumerKey appends the key of a consumer group record; member is written only for
+// the per-member types (5, 7, 8).
+func appendConsumerKey(dst []byte, kind int16, group, member string) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(kind))
+	dst = appendString(dst, group)
+	if kind == keyConsumerMember || kind == keyTargetMember || kind == keyCurrentAssignment {
+		dst = appendString(dst, member)
+	}
+	return dst
+}
+
+// AppendConsumerEpochValue appends a ConsumerGroupMetadataValue or a
+// ConsumerGroupTargetAssignmentMetadataValue: both are version 0 with one int32 epoch.
+func AppendConsumerEpochValue(dst []byte, epoch int32) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, 0)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(epoch))
+	return append(dst, 0) // no tagged fields
+}
+
+// DecodeConsumerEpochValue decodes what AppendConsumerEpochValue writes.
+func DecodeConsumerEpochValue(b []byte) (int32, error) {
+	r := reader{b: b}
+	r.version0()
+	e := r.int32()
+	r.skipTags()
+	return e, r.done("consumer group epoch value")
+}
+
+// AppendConsumerMemberValue appends a ConsumerGroupMemberMetadataValue (version 0).
+func AppendConsumerMemberValue(dst []byte, v ConsumerMemberValue) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, 0)
+	dst = appendCompactNullable(dst, v.InstanceID)
+	dst = appendCompactNullable(dst, v.RackID)
+	dst = appendCompactString(dst, v.ClientID)
+	dst = appendCompactString(dst, v.ClientHost)
+	dst = binary.AppendUvarint(dst, uint64(len(v.SubscribedTopicNames))+1)
+	for _, t := range v.SubscribedTopicNames {
+		dst = appendCompactString(dst, t)
+	}
+	dst = appendCompactNullable(dst, v.SubscribedTopicRegex)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(v.RebalanceTimeoutMs))
+	dst = appendCompactNullable(dst, v.ServerAssignor)
+	return append(dst, 0)
+}
+
+// DecodeConsumerMemberValue decodes a ConsumerGroupMemberMetadataValue; tagged fields (the
+// classic member metadata of members that use the classic protocol) are skipped.
+func DecodeConsumerMemberValue(b []byte) (ConsumerMemberValue, error) {
+	r := reader{b: b}
+	var v ConsumerMemberValue
+	r.version0()
+	v.InstanceID, v.RackID = r.compactString(), r.compactString()
+	v.ClientID, v.ClientHost = r.compactString(), r.compactString()
+	n := r.compactLen()
+	for range n {
+		v.SubscribedTopicNames = append(v.SubscribedTopicNames, r.compactString())
+	}
+	v.SubscribedTopicRegex = r.compactString()
+	v.RebalanceTimeoutMs = r.int32()
+	v.ServerAssignor = r.compactString()
+	r.skipTags()
+	return v, r.done("consumer member value")
+}
+
+// AppendTargetMemberValue appends a ConsumerGroupTargetAssignmentMemberValue (version 0).
+func AppendTargetMemberValue(dst []byte, a Assignment) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, 0)
+	dst = appendTopicPartitions(dst, a)
+	return append(dst, 0)
+}
+
+// DecodeTargetMemberValue decodes a ConsumerGroupTargetAssignmentMemberValue.
+func DecodeTargetMemberValue(b []byte) (Assignment, error) {
+	r := reader{b: b}
+	r.version0()
+	a := r.topicPartitions()
+	r.skipTags()
+	return a, r.done("target assignment value")
+}
+
+// AppendCurrentAssignmentValue appends a ConsumerGroupCurrentMemberAssignmentValue (version 0).
+func AppendCurrentAssignmentValue(dst []byte, v CurrentAssignmentValue) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, 0)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(v.MemberEpoch))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(v.PreviousMemberEpoch))
+	dst = append(dst, byte(v.State))
+	dst = appendTopicPartitions(dst, v.Assigned)
+	dst = appendTopicPartitions(dst, v.PendingRevocation)
+	return append(dst, 0)
+}
+
+// DecodeCurrentAssignmentValue decodes a ConsumerGroupCurrentMemberAssignmentValue.
+func DecodeCurrentAssignmentValue(b []byte) (CurrentAssignmentValue, error) {
+	r := reader{b: b}
+	var v CurrentAssignmentValue
+	r.version0()
+	v.MemberEpoch, v.PreviousMemberEpoch = r.int32(), r.int32()
+	if s := r.need(1); s != nil {
+		v.State = int8(s[0])
+	}
+	v.Assigned, v.PendingRevocation = r.topicPartitions(), r.topicPartitions()
+	r.skipTags()
+	return v, r.done("current assignment value")
+}
+
+// appendTopicPartitions writes an assignment as a compact array of (uuid, compact []int32,
+// tagged fields), topics in id order.
+func appendTopicPartitions(dst []byte, a Assignment) []byte {
+	ids := make([]TopicID, 0, len(a))
+	for id, ps := range a {
+		if len(ps) > 0 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return string(ids[i][:]) < string(ids[j][:]) })
+	dst = binary.AppendUvarint(dst, uint64(len(ids))+1)
+	for _, id := range ids {
+		dst = append(dst, id[:]...)
+		dst = binary.AppendUvarint(dst, uint64(len(a[id]))+1)
+		for _, p := range a[id] {
+			dst = binary.BigEndian.AppendUint32(dst, uint32(p))
+		}
+		dst = append(dst, 0)
+	}
+	return dst
+}
+
+func appendCompactString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s))+1)
+	return append(dst, s...)
+}
+
+func appendCompactNullable(dst []byte, s string) []byte {
+	if s == "" {
+		return append(dst, 0)
+	}
+	return appendCompactString(dst, s)
+}
+
+func (r *reader) version0() {
+	if v := r.int16(); v != 0 && r.err == nil {
+		r.err = fmt.Errorf("%w: value version %d", ErrBadRecord, v)
+	}
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = fmt.Errorf("%w: bad varint", ErrBadRecord)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// compactLen reads a compact array length; null reads as 0. The length is bounded by the bytes
+// left (every element takes at least one byte).
+func (r *reader) compactLen() int {
+	n := r.uvarint()
+	if n == 0 {
+		return 0
+	}
+	if n-1 > uint64(len(r.b)) {
+		if r.err == nil {
+			r.err = fmt.Errorf("%w: array of %d elements", ErrBadRecord, n-1)
+		}
+		return 0
+	}
+	return int(n - 1)
+}
+
+// compactString reads a compact (nullable) string; null reads as "".
+func (r *reader) compactString() string {
+	n := r.uvarint()
+	if n == 0 {
+		return ""
+	}
+	if n-1 > uint64(len(r.b)) {
+		if r.err == nil {
+			r.err = fmt.Errorf("%w: truncated", ErrBadRecord)
+		}
+		return ""
+	}
+	return string(r.need(int(n - 1)))
+}
+
+func (r *reader) skipTags() {
+	for n := r.uvarint(); n > 0 && r.err == nil; n-- {
+		r.uvarint() // tag
+		size := r.uvarint()
+		if size > uint64(len(r.b)) {
+			r.err = fmt.Errorf("%w: tagged field of %d bytes", ErrBadRecord, size)
+			return
+		}
+		r.need(int(size))
+	}
+}
+
+func (r *reader) topicPartitions() Assignment {
+	a := Assignment{}
+	n := r.compactLen()
+	for range n {
+		var id TopicID
+		copy(id[:], r.need(16))
+		m := r.compactLen()
+		for range m {
+			a.add(id, r.int32())
+		}
+		r.skipTags()
+		if r.err != nil {
+			break
+		}
+	}
+	return a
+}
+
+// enqueueLocked queues records for the group's next flush and returns the sequence a caller
+// waits for with flushRecords (0: nothing queued).
+func (c *Coordinator) enqueueLocked(g *group, recs []kv) uint64 {
+	if c.cfg.Log == nil || len(recs) == 0 {
+		return 0
+	}
+	g.queued = append(g.queued, recs...)
+	g.queuedSeq++
+	return g.queuedSeq
+}
+
+// flushRecords returns once the records queued up to seq are durable: under the group's
+// store mutex (which orders every write of the group) the first caller appends everything
+// queued so far as one batch, in order, and later callers find their records written.
+func (c *Coordinator) flushRecords(ctx context.Context, g *group, seq uint64) error {
+	if seq == 0 || c.cfg.Log == nil {
+		return nil
+	}
+	st := g.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.flushed >= seq {
+		return st.flushErr
+	}
+	c.mu.Lock()
+	recs, last := g.queued, g.queuedSeq
+	g.queued = nil
+	c.mu.Unlock()
+	st.flushed = last
+	st.flushErr = nil
+	if len(recs) == 0 {
+		return nil
+	}
+	b := newBuilder()
+	now := c.now().UnixMilli()
+	for _, r := range recs {
+		b.Add(now, r.key, r.value)
+	}
+	batch, err := b.Build(nil)
+	if err == nil {
+		err = c.cfg.Log.Append(ctx, Partition(g.id, c.cfg.NumPartitions), batch)
+	}
+	if err != nil {
+		st.flushErr = fmt.Errorf("store consumer group %s: %w: %w", g.id, ErrCoordinatorUnavailable, err)
+		return st.flushErr
+	}
+	return nil
+}
+
+// applyConsumerRecordLocked replays one consumer group record at load.
+func (c *Coordinator) applyConsumerRecordLocked(k RecordKey, value []byte) bool {
+	g := c.mu.groups[k.Group]
+	if value == nil {
+		if g == nil || g.consumer == nil {
+			return true
+		}
+		cg := g.consumer
+		switch k.Kind {
+		case keyConsumerGroup:
+			cg.stopTimersLocked()
+			g.consumer = nil
+			g.protocolType = ""
+			if len(g.offsets) == 0 {
+				delete(c.mu.groups, k.Group)
+			}
+		case keyConsumerMember:
+			if m := cg.members[k.Member]; m != nil {
+				cg.release(m)
+				if m.session != nil {
+					m.session.Stop()
+				}
+				delete(cg.members, k.Member)
+			}
+		case keyTargetMember:
+			delete(cg.target, k.Member)
+		case keyCurrentAssignment:
+			if m := cg.members[k.Member]; m != nil {
+				cg.release(m)
+				m.assigned, m.pending, m.epoch, m.previousEpoch, m.state = Assignment{}, Assignment{}, 0, 0, memberStable
+			}
+		}
+		return true
+	}
+	if g == nil {
+		g = c.groupLocked(k.Group, true)
+	}
+	if g.consumer == nil {
+		for _, m := range g.members {
+			g.dropLocked(m)
+		}
+		g.consumer = newConsumerGroup()
+		g.state, g.protocolType = Empty, "consumer"
+	}
+	cg := g.consumer
+	member := func() *consumerMember {
+		m := cg.members[k.Member]
+		if m == nil {
+			m = &consumerMember{id: k.Member, assigned: Assignment{}, pending: Assignment{}}
+			cg.members[m.id] = m
+			c.resetConsumerSessionLocked(g, m)
+		}
+		return m
+	}
+	switch k.Kind {
+	case keyConsumerGroup, keyTargetMetadata:
+		e, err := DecodeConsumerEpochValue(value)
+		if err != nil {
+			return false
+		}
+		if k.Kind == keyConsumerGroup {
+			cg.epoch = e
+		} else {
+			cg.assignmentEpoch = e
+		}
+	case keyPartitionMetadata:
+		// Subscription metadata is recomputed from the metadata Image at the next heartbeat.
+	case keyConsumerMember:
+		v, err := DecodeConsumerMemberValue(value)
+		if err != nil {
+			return false
+		}
+		m := member()
+		req := ConsumerHeartbeatRequest{SubscribedTopicNames: v.SubscribedTopicNames, SubscribedTopicRegex: &v.SubscribedTopicRegex,
+			ServerAssignor: &v.ServerAssignor, InstanceID: &v.InstanceID, RackID: &v.RackID,
+			RebalanceTimeout: msDuration(v.RebalanceTimeoutMs), ClientID: v.ClientID, ClientHost: v.ClientHost}
+		if v.SubscribedTopicNames == nil {
+			req.SubscribedTopicNames = []string{}
+		}
+		if _, err := m.update(req); err != nil {
+			return false
+		}
+	case keyTargetMember:
+		a, err := DecodeTargetMemberValue(value)
+		if err != nil {
+			return false
+		}
+		cg.target[k.Member] = a
+	case keyCurrentAssignment:
+		v, err := DecodeCurrentAssignmentValue(value)
+		if err != nil {
+			return false
+		}
+		m := member()
+		cg.release(m)
+		m.epoch, m.previousEpoch, m.state = v.MemberEpoch, v.PreviousMemberEpoch, memberState(v.State)
+		m.assigned, m.pending = v.Assigned, v.PendingRevocation
+		cg.own(m)
+	}
+	cg.sigImage, cg.sigUnknown = nil, true
+	return true
+}
+
+// consumerMemberIDs lists a consumer group's member ids, sorted.
+func (cg *consumerGroup) memberIDs() []string {
+	ids := make([]string, 0, len(cg.members))
+	for id := range cg.members {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
