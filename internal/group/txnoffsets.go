@@ -1,0 +1,237 @@
+package group
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/record"
+)
+
+// Transactional offset commits (TxnOffsetCommit, KIP-98/KIP-447). A transactional producer
+// commits its consumer group's offsets inside its transaction: the offsets are appended to
+// the group's __consumer_offsets partition as a transactional batch of the producer (its id
+// and epoch in the batch header) and stay pending — invisible to OffsetFetch — until the
+// transaction coordinator writes the transaction's marker into that partition. A commit
+// marker makes them the group's committed offsets, an abort marker drops them. Loading the
+// partition replays the same rule, so pending offsets of a transaction that was still open
+// at a crash stay invisible until its marker arrives (recovery of the coordinator writes it).
+
+// txnOffsets is the Coordinator's state for transactional offset commits.
+type txnOffsets struct {
+	// appendMu is held across the append of a transactional batch, so that one producer's
+	// batches enter a partition in sequence order; it comes before the partition's locks.
+	appendMu sync.Mutex
+	// seqs is the next sequence of each producer in each partition (guarded by appendMu,
+	// and by Coordinator.mu during Load, which runs before any commit).
+	seqs map[producerPartition]producerSequence
+	// pending holds commits not yet ended by a marker: producer id → group → offsets
+	// (guarded by Coordinator.mu).
+	pending map[int64]map[string]map[topicPartition]OffsetCommit
+}
+
+type producerPartition struct {
+	partition  int32
+	producerID int64
+}
+
+type producerSequence struct {
+	epoch int16
+	next  int32
+}
+
+// TxnCommit is a TxnOffsetCommit request for one group.
+type TxnCommit struct {
+	Group string
+	// MemberID, InstanceID and Generation are checked as for OffsetCommit when given (v3+,
+	// KIP-447); MemberID "" with Generation -1 skips the check.
+	MemberID      string
+	InstanceID    string
+	Generation    int32
+	ProducerID    int64
+	ProducerEpoch int16
+	Offsets       []OffsetCommit
+}
+
+// CommitTxnOffsets appends a transactional offset commit and holds the offsets pending until
+// the transaction's marker. It returns once the batch is durable.
+func (c *Coordinator) CommitTxnOffsets(ctx context.Context, tc TxnCommit) error {
+	if tc.MemberID != "" || tc.Generation >= 0 {
+		if err := c.checkCommit(tc.Group, tc.MemberID, tc.InstanceID, tc.Generation); err != nil {
+			return err
+		}
+	} else if err := c.checkTxnGroup(tc.Group); err != nil {
+		return err
+	}
+	if len(tc.Offsets) == 0 {
+		return nil
+	}
+	if c.cfg.Log != nil {
+		if err := c.appendTxnOffsets(ctx, tc); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.addPendingLocked(tc.ProducerID, tc.Group, tc.Offsets)
+	return nil
+}
+
+func (c *Coordinator) checkTxnGroup(gid string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.mu.closed:
+		return ErrCoordinatorUnavailable
+	case gid == "":
+		return ErrInvalidGroupID
+	}
+	return nil
+}
+
+func (c *Coordinator) appendTxnOffsets(ctx context.Context, tc TxnCommit) error {
+	t := &c.txn
+	t.appendMu.Lock()
+	defer t.appendMu.Unlock()
+	index := Partition(tc.Group, c.cfg.NumPartitions)
+	key := producerPartition{index, tc.ProducerID}
+	seq := t.seqs[key]
+	if seq.epoch != tc.ProducerEpoch {
+		seq = producerSequence{epoch: tc.ProducerEpoch} // a new epoch starts at sequence 0
+	}
+	b := newBuilder()
+	b.ProducerID, b.ProducerEpoch, b.BaseSequence, b.Transactional = tc.ProducerID, tc.ProducerEpoch, seq.next, true
+	now := time.Now().UnixMilli()
+	var k, v []byte
+	for _, o := range tc.Offsets {
+		k = AppendOffsetKey(k[:0], tc.Group, o.Topic, o.Partition)
+		v = AppendOffsetValue(v[:0], o)
+		b.Add(now, k, v)
+	}
+	batch, err := b.Build(nil)
+	if err != nil {
+		return fmt.Errorf("commit transactional offsets of %s: %w", tc.Group, err)
+	}
+	if err := c.cfg.Log.Append(ctx, index, batch); err != nil {
+		// The sequence is not advanced: a retry of the same batch is a duplicate the partition
+		// recognizes, and a different one takes the place of one that never landed.
+		return fmt.Errorf("commit transactional offsets of %s: %w: %w", tc.Group, ErrCoordinatorUnavailable, err)
+	}
+	if t.seqs == nil {
+		t.seqs = map[producerPartition]producerSequence{}
+	}
+	seq.next += int32(len(tc.Offsets))
+	t.seqs[key] = seq
+	return nil
+}
+
+func (c *Coordinator) addPendingLocked(producerID int64, gid string, offsets []OffsetCommit) {
+	t := &c.txn
+	if t.pending == nil {
+		t.pending = map[int64]map[string]map[topicPartition]OffsetCommit{}
+	}
+	byGroup := t.pending[producerID]
+	if byGroup == nil {
+		byGroup = map[string]map[topicPartition]OffsetCommit{}
+		t.pending[producerID] = byGroup
+	}
+	parts := byGroup[gid]
+	if parts == nil {
+		parts = map[topicPartition]OffsetCommit{}
+		byGroup[gid] = parts
+	}
+	for _, o := range offsets {
+		parts[topicPartition{o.Topic, o.Partition}] = o
+	}
+}
+
+// CompleteTxnOffsets applies a transaction marker written into __consumer_offsets partition
+// index: on commit the producer's pending offsets of the groups in that partition become
+// committed, on abort they are dropped. The transaction coordinator calls it once the marker
+// is durable; index -1 means every partition.
+func (c *Coordinator) CompleteTxnOffsets(index int32, producerID int64, commit bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.completeTxnLocked(index, producerID, commit)
+}
+
+func (c *Coordinator) completeTxnLocked(index int32, producerID int64, commit bool) {
+	byGroup := c.txn.pending[producerID]
+	for gid, parts := range byGroup {
+		if index >= 0 && Partition(gid, c.cfg.NumPartitions) != index {
+			continue
+		}
+		if commit {
+			g := c.groupLocked(gid, true)
+			for tp, o := range parts {
+				g.offsets[tp] = o
+			}
+		}
+		delete(byGroup, gid)
+	}
+	if len(byGroup) == 0 {
+		delete(c.txn.pending, producerID)
+	}
+}
+
+// HasPendingTxnOffsets reports whether a transactional commit of the partition's offset for
+// the group awaits its marker (OffsetFetch with require_stable answers
+// UNSTABLE_OFFSET_COMMIT then).
+func (c *Coordinator) HasPendingTxnOffsets(gid, topic string, partition int32) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, byGroup := range c.txn.pending {
+		if _, ok := byGroup[gid][topicPartition{topic, partition}]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// loadTxnBatchLocked handles a transactional or control batch of __consumer_offsets
+// partition index (-1: unknown) during Load and reports whether it did; other batches are
+// left to the caller. Bad records are counted in bad.
+func (c *Coordinator) loadTxnBatchLocked(index int32, batch []byte, h record.Header, buf *[]byte, bad *int) (bool, error) {
+	if !h.IsTransactional() && !h.IsControl() {
+		return false, nil
+	}
+	recs, grown, err := record.Iterate(batch, *buf, 0)
+	*buf = grown
+	if err != nil {
+		return true, err
+	}
+	var rec record.Record
+	if h.IsControl() {
+		if recs.Next(&rec) {
+			switch typ, err := record.ControlRecordType(&rec); {
+			case err != nil:
+				*bad++
+			case typ == record.ControlCommit || typ == record.ControlAbort:
+				c.completeTxnLocked(index, h.ProducerID, typ == record.ControlCommit)
+			}
+		}
+		return true, recs.Err()
+	}
+	for recs.Next(&rec) {
+		k, err := DecodeKey(rec.Key)
+		if err != nil || k.IsGroup || rec.Value == nil {
+			*bad++
+			continue
+		}
+		o, err := DecodeOffsetValue(rec.Value)
+		if err != nil {
+			*bad++
+			continue
+		}
+		o.Topic, o.Partition = k.Topic, k.Partition
+		c.addPendingLocked(h.ProducerID, k.Group, []OffsetCommit{o})
+	}
+	if index >= 0 && h.BaseSequence >= 0 {
+		if c.txn.seqs == nil {
+			c.txn.seqs = map[producerPartition]producerSequence{}
+		}
+		c.txn.seqs[producerPartition{index, h.ProducerID}] = producerSequence{epoch: h.ProducerEpoch, next: h.BaseSequence + h.LastOffsetDelta + 1}
+	}
+	return true, recs.Err()
+}

@@ -1,0 +1,109 @@
+package group
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/record"
+)
+
+// markerBatch is the control batch a partition writes for a transaction marker.
+func markerBatch(t *testing.T, producerID int64, epoch int16, commit bool) []byte {
+	t.Helper()
+	b := record.NewBuilder(record.None)
+	b.ProducerID, b.ProducerEpoch, b.Transactional, b.Control = producerID, epoch, true, true
+	typ := record.ControlAbort
+	if commit {
+		typ = record.ControlCommit
+	}
+	if err := b.AddControl(typ, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestTxnOffsetsVisibleOnlyAfterCommitMarker(t *testing.T) {
+	cases := []struct {
+		name    string
+		commit  bool
+		wantOff int64 // -1: no committed offset
+	}{
+		{"commit", true, 42},
+		{"abort", false, 7},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			log := &memLog{}
+			c := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, Log: log, NumPartitions: 50})
+			defer c.Close()
+			ctx := context.Background()
+			if err := c.CommitOffsets(ctx, "g", "", "", -1, []OffsetCommit{{Topic: "in", Partition: 0, Offset: 7, LeaderEpoch: -1}}); err != nil {
+				t.Fatal(err)
+			}
+			tc2 := TxnCommit{Group: "g", Generation: -1, ProducerID: 9, ProducerEpoch: 3,
+				Offsets: []OffsetCommit{{Topic: "in", Partition: 0, Offset: 42, LeaderEpoch: -1}}}
+			if err := c.CommitTxnOffsets(ctx, tc2); err != nil {
+				t.Fatal(err)
+			}
+			if o, _ := c.FetchOffset("g", "in", 0); o.Offset != 7 || !c.HasPendingTxnOffsets("g", "in", 0) {
+				t.Fatalf("before the marker: offset %d, pending %v; want 7, true", o.Offset, c.HasPendingTxnOffsets("g", "in", 0))
+			}
+			c.CompleteTxnOffsets(Partition("g", 50), 9, tc.commit)
+			if o, _ := c.FetchOffset("g", "in", 0); o.Offset != tc.wantOff || c.HasPendingTxnOffsets("g", "in", 0) {
+				t.Fatalf("after the marker: offset %d, pending %v; want %d, false", o.Offset, c.HasPendingTxnOffsets("g", "in", 0), tc.wantOff)
+			}
+
+			// The log replays to the same state: the transactional batch stays pending until
+			// the marker that follows it.
+			log.batches = append(log.batches, markerBatch(t, 9, 3, tc.commit)...)
+			reloaded := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, NumPartitions: 50})
+			defer reloaded.Close()
+			if err := reloaded.Load(log.bytes()); err != nil {
+				t.Fatal(err)
+			}
+			if o, _ := reloaded.FetchOffset("g", "in", 0); o.Offset != tc.wantOff || reloaded.HasPendingTxnOffsets("g", "in", 0) {
+				t.Fatalf("reloaded: offset %d, pending %v; want %d, false", o.Offset, reloaded.HasPendingTxnOffsets("g", "in", 0), tc.wantOff)
+			}
+		})
+	}
+}
+
+func TestTxnOffsetsWithoutMarkerStayPendingAfterLoad(t *testing.T) {
+	log := &memLog{}
+	c := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, Log: log, NumPartitions: 50})
+	defer c.Close()
+	ctx := context.Background()
+	for i, off := range []int64{5, 6} {
+		tc := TxnCommit{Group: "g", Generation: -1, ProducerID: 4, ProducerEpoch: 0,
+			Offsets: []OffsetCommit{{Topic: "in", Partition: 1, Offset: off, LeaderEpoch: -1}}}
+		if err := c.CommitTxnOffsets(ctx, tc); err != nil {
+			t.Fatal(err)
+		}
+		// Sequences continue within an epoch, as the partition's idempotence checks require.
+		bs := record.NewBatches(log.bytes())
+		var h record.Header
+		for _, hh, ok := bs.Next(); ok; _, hh, ok = bs.Next() {
+			h = hh
+		}
+		if h.BaseSequence != int32(i) || !h.IsTransactional() || h.ProducerID != 4 {
+			t.Fatalf("batch %d: sequence %d transactional %v producer %d", i, h.BaseSequence, h.IsTransactional(), h.ProducerID)
+		}
+	}
+	reloaded := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, NumPartitions: 50})
+	defer reloaded.Close()
+	if err := reloaded.Load(log.bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := reloaded.FetchOffset("g", "in", 1); ok || !reloaded.HasPendingTxnOffsets("g", "in", 1) {
+		t.Fatal("an unended transactional commit must stay pending after a load")
+	}
+	reloaded.CompleteTxnOffsets(-1, 4, true)
+	if o, _ := reloaded.FetchOffset("g", "in", 1); o.Offset != 6 {
+		t.Fatalf("offset %d after the commit marker, want 6", o.Offset)
+	}
+}
