@@ -16,7 +16,30 @@ type LogConfig struct {
 	RetentionBytes     int64 // retention.bytes: delete oldest segments while the log is larger; -1 = no limit
 	FlushMessages      int64 // flush.messages: fsync after this many messages (default: never)
 	FlushMs            int64 // flush.ms: fsync when the oldest unflushed append is this old (default: never)
+
+	// Compaction (clean.go). The zero CleanupPolicy is Kafka's default, delete.
+	CleanupPolicy          CleanupPolicy // cleanup.policy
+	MinCleanableDirtyRatio float64       // min.cleanable.dirty.ratio (default 0.5)
+	MinCompactionLagMs     int64         // min.compaction.lag.ms (default 0)
+	MaxCompactionLagMs     int64         // max.compaction.lag.ms (default: never; <= 0 also means never)
+	DeleteRetentionMs      int64         // delete.retention.ms: how long tombstones and markers outlive their first clean (default 1 day)
 }
+
+// CleanupPolicy is cleanup.policy as a set: delete (time and size retention), compact (the
+// log cleaner), or both. The zero value means delete, Kafka's default.
+type CleanupPolicy uint8
+
+// The cleanup.policy values.
+const (
+	CleanupDelete CleanupPolicy = 1 << iota
+	CleanupCompact
+)
+
+// Deletes reports whether retention.ms and retention.bytes apply.
+func (p CleanupPolicy) Deletes() bool { return p == 0 || p&CleanupDelete != 0 }
+
+// Compacts reports whether the log cleaner compacts the log.
+func (p CleanupPolicy) Compacts() bool { return p&CleanupCompact != 0 }
 
 // Kafka's defaults.
 const (
@@ -25,6 +48,8 @@ const (
 	DefaultSegmentIndexBytes  = 10 << 20
 	DefaultIndexIntervalBytes = 4096
 	DefaultRetentionMs        = 7 * 24 * 60 * 60 * 1000
+	DefaultDeleteRetentionMs  = 24 * 60 * 60 * 1000
+	DefaultMinCleanableRatio  = 0.5
 )
 
 // DefaultLogConfig returns Kafka's defaults.
@@ -38,6 +63,11 @@ func DefaultLogConfig() LogConfig {
 		RetentionBytes:     -1,
 		FlushMessages:      math.MaxInt64,
 		FlushMs:            math.MaxInt64,
+
+		CleanupPolicy:          CleanupDelete,
+		MinCleanableDirtyRatio: DefaultMinCleanableRatio,
+		MaxCompactionLagMs:     math.MaxInt64,
+		DeleteRetentionMs:      DefaultDeleteRetentionMs,
 	}
 }
 
@@ -60,6 +90,12 @@ func (c LogConfig) Validate() error {
 		return fmt.Errorf("%w: flush.messages %d < 1", ErrInvalidConfig, c.FlushMessages)
 	case c.FlushMs < 0:
 		return fmt.Errorf("%w: flush.ms %d < 0", ErrInvalidConfig, c.FlushMs)
+	case c.MinCleanableDirtyRatio < 0 || c.MinCleanableDirtyRatio > 1:
+		return fmt.Errorf("%w: min.cleanable.dirty.ratio %v outside [0, 1]", ErrInvalidConfig, c.MinCleanableDirtyRatio)
+	case c.MinCompactionLagMs < 0:
+		return fmt.Errorf("%w: min.compaction.lag.ms %d < 0", ErrInvalidConfig, c.MinCompactionLagMs)
+	case c.DeleteRetentionMs < 0:
+		return fmt.Errorf("%w: delete.retention.ms %d < 0", ErrInvalidConfig, c.DeleteRetentionMs)
 	}
 	return nil
 }

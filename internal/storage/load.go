@@ -32,6 +32,14 @@ func (l *Log) load(clean bool, rp int64, hasRP bool, lso int64) error {
 	if err != nil {
 		return err
 	}
+	// A log clean interrupted after its commit point is finished first (clean_swap.go); the
+	// other .cleaned and .swap files are removed below.
+	if err := l.completeSwaps(names); err != nil {
+		return err
+	}
+	if names, err = m.fs.ReadDir(l.dir); err != nil {
+		return err
+	}
 	kinds := map[int64][numKinds]bool{}
 	for _, name := range names {
 		full := filepath.Join(l.dir, name)

@@ -40,6 +40,24 @@ type Options struct {
 	RecoveryThreads int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// The log cleaner (clean.go), Kafka's log.cleaner.* configs. CleanerThreads is
+	// log.cleaner.threads (default 1); a negative value runs no cleaner goroutines
+	// (log.cleaner.enable=false or 0 threads), leaving cleans to Manager.CleanDirtiest.
+	CleanerThreads int
+	// CleanerBackoff is log.cleaner.backoff.ms (default 15 s): the pause when no log needs
+	// cleaning.
+	CleanerBackoff time.Duration
+	// CleanerIOMaxBytesPerSecond is log.cleaner.io.max.bytes.per.second, read plus written, for
+	// all cleaner goroutines together (default: unlimited; <= 0 also means unlimited).
+	CleanerIOMaxBytesPerSecond float64
+	// CleanerDedupeBufferSize is log.cleaner.dedupe.buffer.size (default 128 MiB), split
+	// between the cleaner goroutines; each allocates only what its dirty range needs.
+	CleanerDedupeBufferSize int64
+	// CleanableLimit returns the offset below which a partition's log may be cleaned: the
+	// lower of its last stable offset and high watermark (the partition layer knows them).
+	// ok=false skips the partition. Nil: the log end offset.
+	CleanableLimit func(tp TopicPartition) (limit int64, ok bool)
 }
 
 // Manager owns the logs of one data directory: it loads and recovers them at Open, creates
@@ -54,6 +72,7 @@ type Manager struct {
 	opts    Options
 	files   *fileCache
 	syncer  *syncer // nil unless GroupCommit
+	cleaner *cleaner
 
 	mu struct {
 		sync.RWMutex
@@ -103,6 +122,15 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.CleanerThreads == 0 {
+		o.CleanerThreads = 1
+	}
+	if o.CleanerBackoff <= 0 {
+		o.CleanerBackoff = 15 * time.Second
+	}
+	if o.CleanerDedupeBufferSize <= 0 {
+		o.CleanerDedupeBufferSize = 128 << 20
+	}
 }
 
 // Open loads every partition log in opts.Dir, recovering those that need it, and starts the
@@ -139,6 +167,7 @@ func Open(opts Options) (*Manager, error) {
 	}
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); m.maintain() }()
+	m.cleaner.start(max(opts.CleanerThreads, 0))
 	return m, nil
 }
 
@@ -188,6 +217,13 @@ func (m *Manager) load() error {
 			}
 		}
 	}
+	cleanerOffsets, err := readOffsetCheckpoint(m.fs, filepath.Join(m.dir, cleanerOffsetCheckpointName))
+	if err != nil {
+		// Without it every compacted log is cleaned again from its start: slower, not wrong.
+		m.logger.Warn("ignoring cleaner offset checkpoint", "err", err)
+		cleanerOffsets = map[TopicPartition]int64{}
+	}
+	m.cleaner = newCleaner(m, cleanerOffsets)
 	logs := m.loadLogs(tps, clean, recoveryPoints, startOffsets)
 	for _, l := range logs {
 		m.mu.logs[l.tp] = l
@@ -419,7 +455,11 @@ func (m *Manager) DeleteLog(tp TopicPartition) error {
 		return nil
 	}
 	// Checkpoints first: a recreated partition of the same name must not inherit this one's
-	// recovery point.
+	// recovery point or cleaner offset.
+	m.cleaner.forget(tp)
+	if err := m.writeCleanerCheckpoint(); err != nil {
+		return err
+	}
 	if err := m.writeCheckpoints(); err != nil {
 		return err
 	}
@@ -454,6 +494,8 @@ func (m *Manager) Close() error {
 	if !m.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	// The cleaner first: a clean in progress is abandoned before the logs are sealed.
+	m.cleaner.close()
 	m.bg.Lock()
 	m.bg.stopped = true
 	m.bg.Unlock()
@@ -476,6 +518,9 @@ func (m *Manager) Close() error {
 		if firstErr == nil {
 			firstErr = err
 		}
+	}
+	if err := m.writeCleanerCheckpoint(); err != nil && firstErr == nil {
+		firstErr = err
 	}
 	if healthy {
 		marker := filepath.Join(m.dir, cleanShutdownName)

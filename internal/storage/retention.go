@@ -22,8 +22,9 @@ func (m *Manager) RunRetention() {
 }
 
 // DeleteOldSegments deletes whole non-active segments, oldest first: those wholly below the log
-// start offset, those whose largest timestamp is more than retention.ms before nowMs, and those
-// that keep the log above retention.bytes. It returns how many it deleted.
+// start offset and, unless cleanup.policy is compact only, those whose largest timestamp is
+// more than retention.ms before nowMs and those that keep the log above retention.bytes. It
+// returns how many it deleted.
 func (l *Log) DeleteOldSegments(nowMs int64) (int, error) {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
@@ -39,7 +40,10 @@ func (l *Log) DeleteOldSegments(nowMs int64) (int, error) {
 		reasons = append(reasons, reasonLogStartOffset)
 		n++
 	}
-	if cfg.RetentionMs >= 0 {
+	// A compact-only log keeps its segments whatever their age and size: the cleaner decides
+	// what goes (compact,delete does both).
+	deletes := cfg.CleanupPolicy.Deletes()
+	if cfg.RetentionMs >= 0 && deletes {
 		for n < len(segs)-1 {
 			ts, err := segs[n].largestTimestamp(limitOf(segs, n))
 			if err != nil {
@@ -52,7 +56,7 @@ func (l *Log) DeleteOldSegments(nowMs int64) (int, error) {
 			n++
 		}
 	}
-	if cfg.RetentionBytes >= 0 {
+	if cfg.RetentionBytes >= 0 && deletes {
 		var size int64
 		for _, s := range segs[n:] {
 			size += s.size.Load()
