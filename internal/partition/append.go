@@ -12,6 +12,10 @@ type AppendResult struct {
 	LastOffset     int64 // offset of the last record
 	LogAppendTime  int64 // broker time stamped into the batches (LogAppendTime topics), else -1
 	LogStartOffset int64
+	// Duplicate reports a retried batch: it repeats one of its producer's
+	// last five, so nothing was appended and the offsets are the ones the
+	// original got.
+	Duplicate bool
 }
 
 // Append validates one produce request's records for this partition and
@@ -20,13 +24,26 @@ type AppendResult struct {
 // ISR of at least min.insync.replicas; completing acks=-1 (waiting for the
 // high watermark) is the caller's, through Committed and a Waiter.
 //
+// Batches of idempotent and transactional producers (producer id >= 0)
+// are checked against the partition's producer table as Kafka's leader
+// does: a retry of one of the producer's last five batches is answered
+// with the original offsets (AppendResult.Duplicate) and appends nothing;
+// an older epoch is ErrInvalidProducerEpoch; a sequence that does not
+// follow the last (or a new epoch not starting at 0) is
+// ErrOutOfOrderSequence; a non-transactional batch inside the producer's
+// open transaction is ErrInvalidTxnState. A transactional batch opens a
+// transaction, which holds the last stable offset until WriteTxnMarker.
+//
 // Errors wrap ErrNotLeader, ErrDeleted, ErrNotEnoughReplicas,
 // ErrMessageTooLarge, ErrInvalidRecord / *RecordErrors,
-// ErrInvalidTimestamp, record.ErrCorrupt, record.ErrUnsupportedMagic or a
-// storage error; on any of them nothing was appended.
+// ErrInvalidTimestamp, the producer errors above, record.ErrCorrupt,
+// record.ErrUnsupportedMagic or a storage error; on any of them nothing
+// was appended.
 func (p *Partition) Append(records []byte, acks int16) (AppendResult, error) {
 	p.leadership.RLock()
 	defer p.leadership.RUnlock()
+	p.producers.Lock()
+	defer p.producers.Unlock()
 	p.mu.Lock()
 	deleted, leader := p.mu.deleted, p.mu.isLeader
 	cfg, epoch, isrSize := p.mu.config, p.mu.state.LeaderEpoch, len(p.mu.state.ISR)
@@ -66,16 +83,58 @@ func (p *Partition) Append(records []byte, acks int16) (AppendResult, error) {
 		}
 		res.LogAppendTime = nowMs
 	}
+	states := &p.producers.states
+	states.maybeRemoveExpired(nowMs)
+	var plan appendPlan
+	planned := p.log.LogEndOffset() // appends are serialized by producers: the offset the log will assign
+	dup, err := states.plan(records, planned, &plan)
+	switch {
+	case err != nil:
+		return res, fmt.Errorf("%s-%d: %w", p.topic, p.index, err)
+	case dup.found:
+		res.BaseOffset, res.LastOffset, res.Duplicate = dup.firstOffset(), dup.lastOffset, true
+		if cfg.LogAppendTime {
+			res.LogAppendTime = dup.timestamp
+		}
+		return res, nil
+	}
+	p.openTxns(&plan, 0, false)
 	info, err := p.log.Append(records, epoch)
 	if err != nil {
+		p.openTxns(&plan, 0, true)
 		return res, fmt.Errorf("%s-%d: append: %w", p.topic, p.index, err)
+	}
+	shift := info.FirstOffset - planned
+	states.commit(&plan, shift)
+	if shift != 0 {
+		p.openTxns(&plan, shift, false)
 	}
 	res.BaseOffset, res.LastOffset, res.LogStartOffset = info.FirstOffset, info.LastOffset, info.LogStartOffset
 	p.mu.Lock()
 	p.maybeAdvanceHighWatermarkLocked()
 	p.notifyLocked() // followers wait on the log end offset, not only the HW
 	p.mu.Unlock()
+	p.maybeSnapshotAfterRollLocked()
 	return res, nil
+}
+
+// openTxns registers (or, with undo, removes) the transactions a plan
+// begins, at their planned first offsets moved by shift. Registering before
+// the batches reach the log keeps the last stable offset below them.
+func (p *Partition) openTxns(plan *appendPlan, shift int64, undo bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range plan.len() {
+		pp := plan.at(i)
+		if !pp.openedTxn {
+			continue
+		}
+		if undo {
+			delete(p.mu.ongoingTxns, pp.entry.producerID)
+			continue
+		}
+		p.mu.ongoingTxns[pp.entry.producerID] = pp.entry.currentTxnFirstOffset + shift
+	}
 }
 
 // Committed reports whether every offset below end is committed (the high

@@ -38,6 +38,22 @@ var (
 	ErrOffsetOutOfRange = errors.New("partition: offset out of range")
 	// ErrDeleted: the partition was deleted while in use.
 	ErrDeleted = errors.New("partition: deleted")
+	// ErrInvalidProducerEpoch: a batch or marker carries an older producer
+	// epoch than the partition has seen (INVALID_PRODUCER_EPOCH).
+	ErrInvalidProducerEpoch = errors.New("partition: invalid producer epoch")
+	// ErrOutOfOrderSequence: a batch's sequence does not follow its
+	// producer's last one (OUT_OF_ORDER_SEQUENCE_NUMBER).
+	ErrOutOfOrderSequence = errors.New("partition: out of order sequence number")
+	// ErrInvalidTxnState: a non-transactional batch from a producer with an
+	// open transaction here (INVALID_TXN_STATE).
+	ErrInvalidTxnState = errors.New("partition: invalid transaction state")
+	// ErrTransactionCoordinatorFenced: a marker from an older coordinator
+	// epoch than the last one seen for its producer
+	// (TRANSACTION_COORDINATOR_FENCED).
+	ErrTransactionCoordinatorFenced = errors.New("partition: transaction coordinator fenced")
+	// ErrCorruptSnapshot: a producer state snapshot fails its checks; it is
+	// skipped and the state rebuilt from the log.
+	ErrCorruptSnapshot = errors.New("partition: corrupt producer snapshot")
 )
 
 // RecordError names one bad record: its index within its batch and why.

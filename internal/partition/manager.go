@@ -2,6 +2,7 @@ package partition
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -20,6 +21,13 @@ type ManagerOptions struct {
 	Storage *storage.Manager
 	Logger  *slog.Logger     // nil discards
 	Now     func() time.Time // nil: time.Now
+	// ProducerIDExpirationMs (producer.id.expiration.ms) and
+	// ProducerIDExpirationCheckIntervalMs (producer.id.expiration.check.interval.ms):
+	// how long an idle producer's state is kept and how often partitions
+	// look for expired ones; 0 takes Kafka's defaults. Expiry is lazy (on
+	// appends and DescribeProducers), so no goroutine runs per partition.
+	ProducerIDExpirationMs              int64
+	ProducerIDExpirationCheckIntervalMs int64
 }
 
 // Manager holds the partitions hosted on this node. The broker tells it what
@@ -34,6 +42,8 @@ type Manager struct {
 	logger  *slog.Logger
 	now     func() time.Time
 
+	producerExpirationMs, producerExpiryCheckMs int64
+
 	mu struct {
 		sync.RWMutex
 		partitions map[TopicPartition]*Partition
@@ -42,7 +52,14 @@ type Manager struct {
 
 // NewManager returns a Manager with no partitions.
 func NewManager(opts ManagerOptions) *Manager {
-	m := &Manager{nodeID: opts.NodeID, storage: opts.Storage, logger: opts.Logger, now: opts.Now}
+	m := &Manager{nodeID: opts.NodeID, storage: opts.Storage, logger: opts.Logger, now: opts.Now,
+		producerExpirationMs: opts.ProducerIDExpirationMs, producerExpiryCheckMs: opts.ProducerIDExpirationCheckIntervalMs}
+	if m.producerExpirationMs <= 0 {
+		m.producerExpirationMs = DefaultProducerIDExpirationMs
+	}
+	if m.producerExpiryCheckMs <= 0 {
+		m.producerExpiryCheckMs = DefaultProducerIDExpirationCheckIntervalMs
+	}
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
 	}
@@ -100,8 +117,31 @@ func (m *Manager) Create(tp TopicPartition, topicID [16]byte, logCfg storage.Log
 	}
 	p := newPartition(tp.Topic, topicID, tp.Partition, m.nodeID, log, cfg,
 		m.logger.With("topic", tp.Topic, "partition", tp.Partition), m.now)
+	p.producers.states = newProducerStates(m.producerExpirationMs, m.producerExpiryCheckMs)
+	if err := p.loadProducerState(); err != nil {
+		return nil, fmt.Errorf("partition %s-%d: %w", tp.Topic, tp.Partition, err)
+	}
 	m.mu.partitions[tp] = p
 	return p, nil
+}
+
+// Close snapshots every hosted partition's producer state, so the next
+// start replays nothing. Call it before closing storage. Partitions stay
+// usable; failures are joined.
+func (m *Manager) Close() error {
+	var errs []error
+	for _, p := range m.Partitions() {
+		p.mu.Lock()
+		deleted := p.mu.deleted
+		p.mu.Unlock()
+		if deleted {
+			continue
+		}
+		if err := p.TakeSnapshot(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Delete stops hosting a partition and deletes its log. Waiters on it are

@@ -43,8 +43,12 @@ type followerState struct {
 // Concurrency: Append and Read may run concurrently from many connections;
 // the log serializes appends. leadership is held shared by Append (and the
 // epoch checks of reads) and exclusively by SetState, so an append never
-// straddles a leadership change. mu guards the fields under it and is never
-// held across storage I/O. Lock order: leadership, then mu.
+// straddles a leadership change. producers is held across a whole append
+// (producer checks, storage append, producer table update) and across
+// markers and snapshots, so duplicate detection and sequence checks see
+// every earlier append; it serializes appends to this partition, which the
+// log does anyway. mu guards the fields under it and is never held across
+// storage I/O. Lock order: leadership, then producers, then mu.
 type Partition struct {
 	topic   string
 	topicID [16]byte
@@ -56,6 +60,11 @@ type Partition struct {
 
 	leadership sync.RWMutex
 
+	producers struct {
+		sync.Mutex
+		states producerStates
+	}
+
 	mu struct {
 		sync.Mutex
 		config        Config
@@ -65,6 +74,11 @@ type Partition struct {
 		highWatermark int64
 		watchers      []*Waiter
 		deleted       bool
+		// ongoingTxns maps a producer id to the first offset of its open
+		// transaction; the last stable offset stops at the smallest. An
+		// append registers a transaction before its batch reaches the log,
+		// so the high watermark can never expose it.
+		ongoingTxns map[int64]int64
 	}
 }
 
@@ -73,6 +87,8 @@ func newPartition(topic string, topicID [16]byte, index, nodeID int32, log *stor
 	p.mu.config = cfg
 	p.mu.state = State{Leader: -1, LeaderEpoch: -1, PartitionEpoch: -1}
 	p.mu.highWatermark = log.LogStartOffset()
+	p.mu.ongoingTxns = make(map[int64]int64)
+	p.producers.states = newProducerStates(DefaultProducerIDExpirationMs, DefaultProducerIDExpirationCheckIntervalMs)
 	return p
 }
 
@@ -164,9 +180,22 @@ func (p *Partition) HighWatermark() int64 {
 	return p.mu.highWatermark
 }
 
-// LastStableOffset is the offset below which no transaction is open; until
-// transactions exist it equals the high watermark.
-func (p *Partition) LastStableOffset() int64 { return p.HighWatermark() }
+// LastStableOffset is the offset below which no transaction is open: the
+// high watermark, or the first offset of the earliest ongoing transaction
+// if that is lower. read_committed consumers read up to it.
+func (p *Partition) LastStableOffset() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastStableOffsetLocked()
+}
+
+func (p *Partition) lastStableOffsetLocked() int64 {
+	lso := p.mu.highWatermark
+	for _, first := range p.mu.ongoingTxns {
+		lso = min(lso, first)
+	}
+	return lso
+}
 
 // LogStartOffset is the first offset still in the log.
 func (p *Partition) LogStartOffset() int64 { return p.log.LogStartOffset() }

@@ -40,6 +40,11 @@ type ReadResult struct {
 	Diverging          bool
 	DivergingEpoch     int32
 	DivergingEndOffset int64
+	// AbortedTxns are the aborted transactions overlapping the records
+	// returned, for read_committed consumers (nil otherwise): they drop a
+	// producer's records from the transaction's first offset up to its
+	// abort marker.
+	AbortedTxns []storage.AbortedTxn
 }
 
 // Read returns record batches from offset on as file regions, never
@@ -49,7 +54,7 @@ type ReadResult struct {
 // so the client can reset.
 func (p *Partition) Read(offset int64, opts ReadOptions) (ReadResult, error) {
 	p.mu.Lock()
-	res := ReadResult{HighWatermark: p.mu.highWatermark, LastStableOffset: p.mu.highWatermark}
+	res := ReadResult{HighWatermark: p.mu.highWatermark, LastStableOffset: p.lastStableOffsetLocked()}
 	err := p.readableLocked(opts.CurrentLeaderEpoch)
 	p.mu.Unlock()
 	res.LogStartOffset, res.LogEndOffset = p.log.LogStartOffset(), p.log.LogEndOffset()
@@ -83,6 +88,16 @@ func (p *Partition) Read(offset int64, opts ReadOptions) (ReadResult, error) {
 		return res, fmt.Errorf("%s-%d: read at %d: %w", p.topic, p.index, offset, err)
 	}
 	res.Records = rr
+	if opts.Replica < 0 && opts.Isolation == ReadCommitted && len(rr.Regions) > 0 {
+		// The transaction index is written before the last stable offset
+		// passes an aborted transaction, so every abort the records need
+		// is there.
+		if res.AbortedTxns, err = p.log.AbortedTxns(rr.FirstOffset, rr.NextOffset); err != nil {
+			rr.Release()
+			res.Records = storage.ReadResult{}
+			return res, fmt.Errorf("%s-%d: aborted transactions %d..%d: %w", p.topic, p.index, rr.FirstOffset, rr.NextOffset, err)
+		}
+	}
 	if opts.Replica >= 0 {
 		if err := p.UpdateFollowerFetch(opts.Replica, offset); err != nil {
 			rr.Release()
@@ -105,6 +120,10 @@ func (p *Partition) readableLocked(currentLeaderEpoch int32) error {
 }
 
 // visibleEndLocked is the end of what consumers at an isolation level may
-// read: the high watermark, or the last stable offset for read_committed —
-// the same offset until transactions exist.
-func (p *Partition) visibleEndLocked(Isolation) int64 { return p.mu.highWatermark }
+// read: the high watermark, or the last stable offset for read_committed.
+func (p *Partition) visibleEndLocked(isolation Isolation) int64 {
+	if isolation == ReadCommitted {
+		return p.lastStableOffsetLocked()
+	}
+	return p.mu.highWatermark
+}
