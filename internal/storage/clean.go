@@ -52,6 +52,7 @@ type cleaner struct {
 		inProgress  map[TopicPartition]bool
 		checkpoints map[TopicPartition]int64 // first dirty offset per log
 		horizons    map[TopicPartition]int64 // smallest delete horizon kept by the last clean
+		known       map[TopicPartition]bool  // cleaned by this process (horizons known)
 	}
 	maps chan *offsetMap // one per goroutine, reused
 }
@@ -74,6 +75,7 @@ func newCleaner(m *Manager, checkpoints map[TopicPartition]int64) *cleaner {
 	c.mu.inProgress = map[TopicPartition]bool{}
 	c.mu.checkpoints = checkpoints
 	c.mu.horizons = map[TopicPartition]int64{}
+	c.mu.known = map[TopicPartition]bool{}
 	c.maps = make(chan *offsetMap, max(m.opts.CleanerThreads, 1))
 	return c
 }
@@ -213,12 +215,15 @@ func (c *cleaner) planFor(l *Log, cfg LogConfig, nowMs int64) (cleanPlan, error)
 	c.mu.Lock()
 	firstDirty, ok := c.mu.checkpoints[l.tp]
 	horizon, hasHorizon := c.mu.horizons[l.tp]
+	known := c.mu.known[l.tp]
 	c.mu.Unlock()
 	if !ok || firstDirty < logStart || firstDirty > l.logEndOffset.Load() {
 		firstDirty = logStart
 	}
 	plan := cleanPlan{log: l, firstDirty: firstDirty, uncleanable: firstDirty}
-	plan.horizonDue = hasHorizon && horizon <= nowMs
+	// After a restart the horizons kept by earlier cleans are unknown: a log cleaned before
+	// is cleaned once more so that tombstones past their horizon do not wait for new writes.
+	plan.horizonDue = (hasHorizon && horizon <= nowMs) || (ok && !known)
 	for i, s := range segs[:len(segs)-1] {
 		end := limitOf(segs, i)
 		if end > limit {
@@ -329,6 +334,7 @@ func (c *cleaner) cleanLog(plan cleanPlan) error {
 	}
 	c.mu.Lock()
 	c.mu.checkpoints[l.tp] = endOffset
+	c.mu.known[l.tp] = true
 	if f.minHorizon >= 0 {
 		c.mu.horizons[l.tp] = f.minHorizon
 	} else {
@@ -566,6 +572,7 @@ func (c *cleaner) forget(tp TopicPartition) {
 	c.mu.Lock()
 	delete(c.mu.checkpoints, tp)
 	delete(c.mu.horizons, tp)
+	delete(c.mu.known, tp)
 	c.mu.Unlock()
 }
 
