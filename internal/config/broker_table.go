@@ -202,6 +202,8 @@ var brokerTable = []Def{
 		Doc: "Pause of the cleaner when no log needs compacting."},
 	{Name: "log.cleaner.dedupe.buffer.size", Type: TypeLong, Default: "134217728", Mode: ModeClusterWide,
 		Doc: "Memory for the key map of compaction, shared by all cleaner threads."},
+	{Name: "log.cleaner.io.max.bytes.per.second", Type: TypeDouble, Default: "1.7976931348623157e+308", Mode: ModeClusterWide,
+		Doc: "Bytes per second the cleaner may read and write, all cleaner threads together (the default is no limit)."},
 	{Name: "log.cleaner.io.buffer.size", Type: TypeInt, Default: "524288", Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Read and write buffer memory of the cleaner, shared by all cleaner threads."},
 	{Name: "log.cleaner.delete.retention.ms", Type: TypeLong, Default: "86400000", Valid: AtLeast(0), Mode: ModeClusterWide,
