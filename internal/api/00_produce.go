@@ -23,6 +23,14 @@ import (
 //     endpoint, KIP-951), CORRUPT_MESSAGE (bad CRC or framing),
 //     INVALID_RECORD (with per-record errors, KIP-467), MESSAGE_TOO_LARGE,
 //     UNSUPPORTED_FOR_MESSAGE_FORMAT (magic < 2), NOT_ENOUGH_REPLICAS.
+//   - Idempotent and transactional producers (partition.Append): a retry of
+//     one of the producer's last five batches is answered with the offsets
+//     the original got (and, with acks=-1, once those are committed);
+//     OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH (an older epoch;
+//     Kafka answers this rather than PRODUCER_FENCED since 2.7, at every
+//     version) and INVALID_TXN_STATE (a plain batch inside an open
+//     transaction) reject the partition's records. Duplicates are not
+//     counted in the topic metrics.
 //   - acks=1 answers once appended; acks=-1 answers once the high watermark
 //     passes the records (NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR
 //     shrinks; REQUEST_TIMED_OUT after TimeoutMillis), waiting off the read
@@ -139,7 +147,7 @@ func producePartition(env *Env, t *metadata.Topic, topicCode int16, acks int16, 
 		return sp, nil, -1
 	}
 	sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
-	if env.TopicMetrics != nil && res.BaseOffset >= 0 {
+	if env.TopicMetrics != nil && res.BaseOffset >= 0 && !res.Duplicate {
 		env.TopicMetrics.ProducedTo(t.Name, int64(len(rp.Records)), res.LastOffset-res.BaseOffset+1)
 	}
 	return sp, p, res.LastOffset

@@ -46,8 +46,12 @@ import (
 //     errored partition are -1, as Kafka sends them.
 //   - v12+ LastFetchedEpoch: a fetcher whose log diverged gets DivergingEpoch
 //     (the epoch and its end offset) instead of records.
-//   - No transactions yet: no aborted transactions, LSO = high watermark.
-//     PreferredReadReplica is -1 (no follower fetching yet).
+//   - read_committed: records stop at the last stable offset (the first
+//     offset of the earliest open transaction, or the high watermark) and
+//     AbortedTransactions lists the aborted transactions overlapping the
+//     records sent (producer id, first offset), from the .txnindex, so the
+//     consumer drops them; read_uncommitted sends none.
+//   - PreferredReadReplica is -1 (no follower fetching yet).
 //
 // Version notes:
 //   - v4 is the oldest served: RecordBatch v2 only, isolation level, LSO.
@@ -347,7 +351,14 @@ func (f *fetch) partitionResponse(t *fetchTarget) (kmsg.FetchResponseTopicPartit
 		rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = f.leaders.currentLeader(t.topic, t.key.partition)
 	}
 	if f.req.IsolationLevel == 1 {
-		rp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+		rp.AbortedTransactions = make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, 0, len(t.res.AbortedTxns))
+		if t.code == 0 {
+			for _, a := range t.res.AbortedTxns {
+				at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+				at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
+				rp.AbortedTransactions = append(rp.AbortedTransactions, at)
+			}
+		}
 	}
 	rp.RecordBatches = []byte{}
 	sp := t.session

@@ -17,7 +17,9 @@ import (
 //     -3 the record with the largest timestamp (KIP-734), -4 earliest local
 //     (the log start offset: every segment is local), -5 latest tiered (none:
 //     offset -1), any other timestamp: the first record at or after it, or
-//     offset -1 if none. Only committed records are found.
+//     offset -1 if none. Only committed records are found; with
+//     read_committed none at or past the last stable offset (an open
+//     transaction's first offset).
 //   - The returned leader epoch is the epoch the record at the offset was
 //     written in (v4+), so clients can validate positions (KIP-320).
 //   - CurrentLeaderEpoch, when given, must be current: FENCED_LEADER_EPOCH /

@@ -59,6 +59,10 @@ var errorMappings = []errorMapping{
 	{partition.ErrInvalidTimestamp, kerr.InvalidTimestamp},
 	{partition.ErrInvalidRecord, kerr.InvalidRecord},
 	{partition.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{partition.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{partition.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
+	{partition.ErrInvalidTxnState, kerr.InvalidTxnState},
+	{partition.ErrTransactionCoordinatorFenced, kerr.TransactionCoordinatorFenced},
 	// record
 	{record.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
 	{record.ErrTooLarge, kerr.InvalidRecord},
