@@ -27,8 +27,29 @@ func ConfigsFromResolved(r *config.Resolved) (storage.LogConfig, Config) {
 		RetentionBytes:     r.Int64(config.RetentionBytes),
 		FlushMessages:      r.Int64(config.FlushMessages),
 		FlushMs:            r.Int64(config.FlushMs),
+
+		CleanupPolicy:          cleanupPolicy(r.List(config.CleanupPolicy)),
+		MinCleanableDirtyRatio: r.Float64(config.MinCleanableDirtyRatio),
+		MinCompactionLagMs:     r.Int64(config.MinCompactionLagMs),
+		MaxCompactionLagMs:     r.Int64(config.MaxCompactionLagMs),
+		DeleteRetentionMs:      r.Int64(config.DeleteRetentionMs),
 	}
 	return logCfg, FromResolved(r)
+}
+
+// cleanupPolicy reads cleanup.policy: delete, compact or both (an empty list is taken as
+// delete, storage's zero value).
+func cleanupPolicy(values []string) storage.CleanupPolicy {
+	var p storage.CleanupPolicy
+	for _, v := range values {
+		switch v {
+		case config.CleanupPolicyDelete:
+			p |= storage.CleanupDelete
+		case config.CleanupPolicyCompact:
+			p |= storage.CleanupCompact
+		}
+	}
+	return p
 }
 
 // Apply brings the hosted partitions in line with a new metadata Image: it
