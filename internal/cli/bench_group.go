@@ -107,7 +107,14 @@ func startGroupMember(o *groupBenchOptions, group string, balancer kgo.GroupBala
 	m := &groupMemberClient{cl: cl, done: make(chan struct{})}
 	go func() {
 		defer close(m.done)
-		for !cl.PollFetches(context.Background()).IsClientClosed() {
+		for {
+			fetches := cl.PollFetches(context.Background())
+			if fetches.IsClientClosed() {
+				return
+			}
+			if fetches.Err() != nil {
+				time.Sleep(10 * time.Millisecond) // never spin on a repeated error
+			}
 		}
 	}()
 	return m, nil
