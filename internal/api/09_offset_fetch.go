@@ -17,8 +17,9 @@ import (
 //   - Returns each partition's committed offset, leader epoch and metadata; a partition
 //     without a commit has offset -1, leader epoch -1 and empty metadata. Null topics (v2+)
 //     means every partition the group has committed.
-//   - require_stable (v7+) is accepted; with no transactional offset commits yet there is
-//     never a pending offset to wait for.
+//   - require_stable (v7+): a partition whose offset has a transactional commit awaiting its
+//     marker answers UNSTABLE_OFFSET_COMMIT (offset -1), so the consumer retries until the
+//     transaction ends (KIP-447); without require_stable the last committed offset is returned.
 //
 // Version notes:
 //   - v2: null topics, top-level error code. v5: leader epoch. v6: flexible. v7:
@@ -41,6 +42,7 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 			topics = append(topics, gt)
 		}
 		g := fetchGroupOffsets(env, img, req.Version, r.Group, topics, r.Topics == nil)
+		markUnstable(env, &g, r.RequireStable)
 		resp.ErrorCode = g.ErrorCode
 		for _, gt := range g.Topics {
 			t := kmsg.NewOffsetFetchResponseTopic()
@@ -55,7 +57,9 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 		return Reply(resp), nil
 	}
 	for _, rg := range r.Groups {
-		resp.Groups = append(resp.Groups, fetchGroupOffsets(env, img, req.Version, rg.Group, rg.Topics, rg.Topics == nil))
+		g := fetchGroupOffsets(env, img, req.Version, rg.Group, rg.Topics, rg.Topics == nil)
+		markUnstable(env, &g, r.RequireStable)
+		resp.Groups = append(resp.Groups, g)
 	}
 	return Reply(resp), nil
 }
@@ -116,6 +120,24 @@ func fetchGroupOffsets(env *Env, img *metadata.Image, version int16, groupID str
 		g.Topics = append(g.Topics, gt)
 	}
 	return g
+}
+
+// markUnstable answers UNSTABLE_OFFSET_COMMIT for the partitions of g whose offsets have a
+// pending transactional commit, when the request requires stable offsets.
+func markUnstable(env *Env, g *kmsg.OffsetFetchResponseGroup, requireStable bool) {
+	groups, ok := env.Groups.(TxnGroups)
+	if !requireStable || !ok || g.ErrorCode != 0 {
+		return
+	}
+	for i := range g.Topics {
+		t := &g.Topics[i]
+		for j := range t.Partitions {
+			p := &t.Partitions[j]
+			if p.ErrorCode == 0 && groups.HasPendingTxnOffsets(g.Group, t.Topic, p.Partition) {
+				p.ErrorCode, p.Offset, p.LeaderEpoch = kerr.UnstableOffsetCommit.Code, -1, -1
+			}
+		}
+	}
 }
 
 func offsetFetchPartition(o group.OffsetCommit, committed bool) kmsg.OffsetFetchResponseGroupTopicPartition {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -21,8 +22,10 @@ import (
 //   - The first group lookup creates __consumer_offsets through the controller (compacted,
 //     offsets.topic.num.partitions partitions), as Kafka does; commits create it too if this
 //     failed.
-//   - Transaction keys (type 1): COORDINATOR_NOT_AVAILABLE until the transaction
-//     coordinator exists. Other key types: INVALID_REQUEST.
+//   - Transaction keys (type 1): this node, when it runs a transaction coordinator
+//     (Env.Txns); the first lookup creates __transaction_state through the controller
+//     (compacted, transaction.state.log.num.partitions partitions, its replication factor and
+//     min.insync.replicas), as Kafka does. Other key types: INVALID_REQUEST.
 //
 // Version notes:
 //   - v1: key type, error message. v3: flexible. v4: batched keys (Coordinators).
@@ -41,7 +44,28 @@ func handleFindCoordinator(_ context.Context, env *Env, req *Request) (Response,
 			return answerFindCoordinator(env, req, r), nil
 		}}, nil
 	}
+	if _, ok := env.Metadata.Image().Topic(metadata.TransactionStateTopic); !ok && r.CoordinatorType == 1 && env.Txns != nil && env.Controller != nil {
+		return Response{Finish: func(ctx context.Context) (Response, error) {
+			createTransactionStateTopic(ctx, env)
+			return answerFindCoordinator(env, req, r), nil
+		}}, nil
+	}
 	return answerFindCoordinator(env, req, r), nil
+}
+
+// createTransactionStateTopic creates the compacted __transaction_state topic; a failure is
+// left to the coordinator's first write, which retries.
+func createTransactionStateTopic(ctx context.Context, env *Env) {
+	brokerCfg := env.BrokerConfig(env.Metadata.Image())
+	res := env.Controller.CreateTopics(ctx, []metadata.CreateTopic{{Name: metadata.TransactionStateTopic,
+		NumPartitions:     brokerCfg.Int(config.TransactionStateLogNumPartitions),
+		ReplicationFactor: int16(brokerCfg.Int(config.TransactionStateLogReplication)),
+		Configs: map[string]string{config.CleanupPolicy: "compact",
+			config.MinInsyncReplicas: strconv.Itoa(int(brokerCfg.Int(config.TransactionStateLogMinIsr))),
+			"segment.bytes":          strconv.Itoa(int(brokerCfg.Int("transaction.state.log.segment.bytes")))}}}, false)
+	if len(res) == 1 && res[0].Err != nil && !errors.Is(res[0].Err, metadata.ErrTopicExists) {
+		env.Logger.Warn("creating __transaction_state", "err", res[0].Err)
+	}
 }
 
 // createOffsetsTopic creates the compacted __consumer_offsets topic; a failure (another
@@ -78,15 +102,17 @@ func findCoordinator(env *Env, listener string, keyType int8, key string) kmsg.F
 	c.Key, c.NodeID, c.Port = key, -1, -1
 	switch keyType {
 	case 0:
+		if env.Groups == nil {
+			c.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			return c
+		}
 	case 1:
-		c.ErrorCode = kerr.CoordinatorNotAvailable.Code
-		return c
+		if env.Txns == nil {
+			c.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			return c
+		}
 	default:
 		c.ErrorCode = kerr.InvalidRequest.Code
-		return c
-	}
-	if env.Groups == nil {
-		c.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return c
 	}
 	host, port, _, ok := brokerAddress(env.Metadata.Image(), env.NodeID, listener)

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/server"
 	"github.com/sluicehq/sluice/internal/txn"
@@ -30,9 +31,15 @@ func startTxnBroker(t *testing.T) *txnBroker {
 	t.Helper()
 	b := startBroker(t)
 	ctl := b.env.Controller.(*metadata.Controller)
-	coord := txn.New(txn.Config{ProducerIDs: txn.NewProducerIDs(ctl, b.nodeID, 0)})
+	groups := group.New(group.Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, NumPartitions: 3,
+		Log: &group.PartitionLog{Partitions: b.parts, Controller: ctl, NumPartitions: 3, ReplicationFactor: 1}})
+	coord := txn.New(txn.Config{ProducerIDs: txn.NewProducerIDs(ctl, b.nodeID, 0),
+		Log:           &txn.PartitionLog{Partitions: b.parts, Controller: ctl, NumPartitions: 3, ReplicationFactor: 1},
+		NumPartitions: 3, OffsetsNumPartitions: 3,
+		Markers: &txn.PartitionMarkers{Partitions: b.parts, Offsets: groups}})
+	coord.Start()
 	env := *b.env
-	env.Txns = coord
+	env.Txns, env.Groups = coord, groups
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +60,7 @@ func startTxnBroker(t *testing.T) *txnBroker {
 			t.Errorf("serve: %v", err)
 		}
 		coord.Close()
+		groups.Close()
 	})
 	tb := &txnBroker{testBroker: b, txnAddr: ln.Addr().String(), coord: coord}
 	host, portText, _ := net.SplitHostPort(tb.txnAddr)

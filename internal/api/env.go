@@ -56,6 +56,21 @@ type Env struct {
 // coordinator. Methods that write __transaction_state wait for it: call them from Finish.
 type Txns interface {
 	InitProducerID(ctx context.Context, req txn.InitRequest) (txn.InitResult, error)
+	AddPartitions(ctx context.Context, transactionalID string, producerID int64, epoch int16, parts txn.TopicPartitions) error
+	VerifyPartitions(transactionalID string, producerID int64, epoch int16, parts txn.TopicPartitions) (map[string]map[int32]error, error)
+	AddOffsets(ctx context.Context, transactionalID string, producerID int64, epoch int16, groupID string) error
+	EndTxn(ctx context.Context, req txn.EndRequest) (txn.InitResult, error)
+	WriteMarker(ctx context.Context, topic string, partition int32, m txn.Marker) error
+	Describe(transactionalID string) (txn.Description, error)
+	List(f txn.ListFilter) ([]txn.Description, error)
+}
+
+// TxnGroups is what TxnOffsetCommit and OffsetFetch (require_stable) ask of the group
+// coordinator (*group.Coordinator); Env.Groups implements it when it serves transactions.
+type TxnGroups interface {
+	// CommitTxnOffsets waits for a __consumer_offsets append: call it from Finish.
+	CommitTxnOffsets(ctx context.Context, tc group.TxnCommit) error
+	HasPendingTxnOffsets(groupID, topic string, partition int32) bool
 }
 
 // Groups is what the group APIs (FindCoordinator, JoinGroup, SyncGroup, Heartbeat,

@@ -117,10 +117,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		NumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
 		Logger:        b.logger,
 	})
-	b.txns = txn.New(txn.Config{
-		ProducerIDs: txn.NewProducerIDs(b.controller, cfg.NodeID, txn.ProducerIDBlockSize),
-		Logger:      b.logger,
-	})
+	b.txns = txn.New(b.txnConfig(brokerCfg))
 	b.env = &api.Env{
 		NodeID:        cfg.NodeID,
 		Logger:        b.logger,
@@ -144,6 +141,12 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if err := group.LoadPartitions(b.groups, b.partitions); err != nil {
 		b.logger.Warn("loading committed offsets", "err", err)
 	}
+	// Then the transactions in the hosted __transaction_state partitions; Start completes the
+	// prepared ones (their markers are written again) and begins the timeout sweep.
+	if err := txn.LoadPartitions(b.txns, b.partitions); err != nil {
+		b.logger.Warn("loading transaction state", "err", err)
+	}
+	b.txns.Start()
 
 	if err := b.listen(brokerCfg); err != nil {
 		return nil, err
@@ -158,6 +161,27 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	b.ready.Store(true)
 	return b, nil
+}
+
+// txnConfig is the transaction coordinator's configuration: __transaction_state on this
+// node's partitions, markers written directly into them.
+func (b *Broker) txnConfig(brokerCfg *config.Resolved) txn.Config {
+	ms := func(name string) time.Duration { return time.Duration(brokerCfg.Int64(name)) * time.Millisecond }
+	return txn.Config{
+		ProducerIDs: txn.NewProducerIDs(b.controller, b.cfg.NodeID, txn.ProducerIDBlockSize),
+		Log: &txn.PartitionLog{Partitions: b.partitions, Controller: b.controller,
+			NumPartitions:     brokerCfg.Int(config.TransactionStateLogNumPartitions),
+			ReplicationFactor: int16(brokerCfg.Int(config.TransactionStateLogReplication)),
+			MinISR:            int(brokerCfg.Int(config.TransactionStateLogMinIsr)),
+			SegmentBytes:      int(brokerCfg.Int("transaction.state.log.segment.bytes"))},
+		NumPartitions:        brokerCfg.Int(config.TransactionStateLogNumPartitions),
+		OffsetsNumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
+		Markers:              &txn.PartitionMarkers{Partitions: b.partitions, Offsets: b.groups},
+		MaxTimeout:           ms(config.TransactionMaxTimeoutMs),
+		IDExpiration:         ms(config.TransactionalIDExpirationMs),
+		CleanupInterval:      ms("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+		Logger:               b.logger,
+	}
 }
 
 func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) error {

@@ -34,3 +34,12 @@ var (
 	// ErrBadRecord is wrapped by every decoding failure of a __transaction_state key or value.
 	ErrBadRecord = errors.New("txn: bad __transaction_state record")
 )
+
+// ErrUnknownPartition is what a MarkerWriter returns for a partition that no longer exists
+// (its topic was deleted): the marker is skipped, as Kafka skips it.
+var ErrUnknownPartition = errors.New("txn: unknown partition")
+
+// ErrMarkerRejected is what a MarkerWriter returns when the partition refuses a marker as
+// fenced (an older producer or coordinator epoch than it has seen): retrying cannot help,
+// so the coordinator moves on, as Kafka's marker channel drops such markers.
+var ErrMarkerRejected = errors.New("txn: marker rejected by the partition")

@@ -1,0 +1,198 @@
+package txn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/partition"
+	"github.com/sluicehq/sluice/internal/record"
+)
+
+// Load applies __transaction_state record batches (one partition's log, in offset order):
+// the last value of each transactional id wins and a tombstone forgets the id. Records that
+// cannot be decoded are skipped and counted in the returned error; batches that cannot be
+// read at all stop the load with an error.
+func (c *Coordinator) Load(batches []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var bad int
+	var buf []byte
+	bs := record.NewBatches(batches)
+	for {
+		batch, h, ok := bs.Next()
+		if !ok {
+			break
+		}
+		if h.IsControl() {
+			continue
+		}
+		recs, grown, err := record.Iterate(batch, buf, 0)
+		buf = grown
+		if err != nil {
+			return fmt.Errorf("load %s: %w", metadata.TransactionStateTopic, err)
+		}
+		var rec record.Record
+		for recs.Next(&rec) {
+			if !c.applyRecordLocked(rec.Key, rec.Value) {
+				bad++
+			}
+		}
+		if err := recs.Err(); err != nil {
+			return fmt.Errorf("load %s: %w", metadata.TransactionStateTopic, err)
+		}
+	}
+	if err := bs.Err(); err != nil {
+		return fmt.Errorf("load %s: %w", metadata.TransactionStateTopic, err)
+	}
+	if bad > 0 {
+		return fmt.Errorf("load %s: %d records skipped: %w", metadata.TransactionStateTopic, bad, ErrBadRecord)
+	}
+	return nil
+}
+
+func (c *Coordinator) applyRecordLocked(key, value []byte) bool {
+	id, err := DecodeKey(key)
+	if err != nil {
+		return false
+	}
+	if value == nil {
+		delete(c.mu.txns, id)
+		return true
+	}
+	v, err := DecodeValue(value)
+	if err != nil {
+		return false
+	}
+	m := c.mu.txns[id]
+	if m == nil {
+		m = &txnMeta{id: id, producerID: v.ProducerID, previousProducerID: -1, epoch: v.ProducerEpoch, lastEpoch: -1}
+		c.mu.txns[id] = m
+	}
+	c.applyLocked(m, v)
+	if v.PreviousProducerID >= 0 {
+		m.previousProducerID = v.PreviousProducerID
+	}
+	return true
+}
+
+// LoadPartitions reads every hosted __transaction_state partition from its log start to its
+// high watermark into c. The broker calls it once after its first reconcile, then Start.
+func LoadPartitions(c *Coordinator, parts *partition.Manager) error {
+	var errs []error
+	for _, p := range parts.Partitions() {
+		if p.Topic() != metadata.TransactionStateTopic {
+			continue
+		}
+		if err := loadPartition(c, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func loadPartition(c *Coordinator, p *partition.Partition) error {
+	offset := p.LogStartOffset()
+	var buf bytes.Buffer
+	for offset < p.HighWatermark() {
+		res, err := p.Read(offset, partition.ReadOptions{MaxBytes: 1 << 20, MinOneBatch: true, CurrentLeaderEpoch: -1, LastFetchedEpoch: -1, Replica: -1})
+		if err != nil {
+			return fmt.Errorf("read %s at %d: %w", metadata.TransactionStateTopic, offset, err)
+		}
+		buf.Reset()
+		for _, r := range res.Records.Regions {
+			if _, err := r.WriteTo(&buf); err != nil {
+				res.Records.Release()
+				return fmt.Errorf("read %s at %d: %w", metadata.TransactionStateTopic, offset, err)
+			}
+		}
+		next := res.Records.NextOffset
+		res.Records.Release()
+		if err := c.Load(buf.Bytes()); err != nil {
+			return err
+		}
+		if next <= offset {
+			break
+		}
+		offset = next
+	}
+	return nil
+}
+
+// TopicCreator creates topics (*metadata.Controller).
+type TopicCreator interface {
+	CreateTopics(ctx context.Context, topics []metadata.CreateTopic, validateOnly bool) []metadata.CreatedTopic
+}
+
+// PartitionLog is the StateLog on this broker's partitions: it creates __transaction_state
+// through the controller on first need (compacted, transaction.state.log.* settings) and
+// appends as the partition's leader with acks=-1.
+type PartitionLog struct {
+	Partitions        *partition.Manager
+	Controller        TopicCreator
+	NumPartitions     int32
+	ReplicationFactor int16
+	MinISR            int
+	SegmentBytes      int
+}
+
+// CreateTopic is the CreateTopic of __transaction_state (FindCoordinator also creates it).
+func (l *PartitionLog) CreateTopic() metadata.CreateTopic {
+	cfgs := map[string]string{"cleanup.policy": "compact", "min.insync.replicas": strconv.Itoa(max(l.MinISR, 1))}
+	if l.SegmentBytes > 0 {
+		cfgs["segment.bytes"] = strconv.Itoa(l.SegmentBytes)
+	}
+	return metadata.CreateTopic{Name: metadata.TransactionStateTopic, NumPartitions: l.NumPartitions,
+		ReplicationFactor: l.ReplicationFactor, Configs: cfgs}
+}
+
+// Append implements StateLog.
+func (l *PartitionLog) Append(ctx context.Context, index int32, batch []byte) error {
+	p, err := l.partition(ctx, index)
+	if err != nil {
+		return err
+	}
+	res, err := p.Append(batch, -1)
+	if err != nil {
+		return fmt.Errorf("append to %s-%d: %w", metadata.TransactionStateTopic, index, err)
+	}
+	w := partition.NewWaiter()
+	p.Watch(w)
+	defer p.Unwatch(w)
+	for {
+		done, err := p.Committed(res.LastOffset + 1)
+		if err != nil || done {
+			return err
+		}
+		select {
+		case <-w.C():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (l *PartitionLog) partition(ctx context.Context, index int32) (*partition.Partition, error) {
+	created := false
+	for {
+		if p, ok := l.Partitions.Partition(metadata.TransactionStateTopic, index); ok {
+			return p, nil
+		}
+		if !created {
+			created = true
+			res := l.Controller.CreateTopics(ctx, []metadata.CreateTopic{l.CreateTopic()}, false)
+			if len(res) == 1 && res[0].Err != nil && !errors.Is(res[0].Err, metadata.ErrTopicExists) {
+				return nil, fmt.Errorf("create %s: %w", metadata.TransactionStateTopic, res[0].Err)
+			}
+		}
+		select { // the reconcile of the new Image creates the partition shortly
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s-%d not hosted here: %w", metadata.TransactionStateTopic, index, ErrCoordinatorNotAvailable)
+		}
+	}
+}
