@@ -76,6 +76,10 @@ type Broker struct {
 	ready       atomic.Bool
 	closeOnce   sync.Once
 	closeErr    error
+
+	// cleanerPartitions is partitions for the log cleaner's goroutines, which start with
+	// storage (before partitions exists) and ask it for each log's cleanable limit.
+	cleanerPartitions atomic.Pointer[partition.Manager]
 }
 
 // Start builds and starts a broker; on error everything already started is stopped again.
@@ -107,6 +111,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		return nil, err
 	}
 	b.partitions = partition.NewManager(partition.ManagerOptions{NodeID: cfg.NodeID, Storage: b.storage, Logger: b.logger})
+	b.cleanerPartitions.Store(b.partitions)
 	b.groups = group.New(group.Config{
 		MinSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMinSessionTimeoutMs)) * time.Millisecond,
 		MaxSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMaxSessionTimeoutMs)) * time.Millisecond,
@@ -204,6 +209,28 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 	return nil
 }
 
+func cleanerThreads(brokerCfg *config.Resolved) int {
+	n := int(brokerCfg.Int("log.cleaner.threads"))
+	if !brokerCfg.Bool(config.LogCleanerEnable) || n == 0 {
+		return -1
+	}
+	return n
+}
+
+// cleanableLimit is the offset below which the cleaner may compact a hosted partition's log:
+// its last stable offset, never past the high watermark.
+func (b *Broker) cleanableLimit(tp storage.TopicPartition) (int64, bool) {
+	pm := b.cleanerPartitions.Load()
+	if pm == nil {
+		return 0, false
+	}
+	p, ok := pm.Partition(tp.Topic, tp.Partition)
+	if !ok {
+		return 0, false
+	}
+	return min(p.LastStableOffset(), p.HighWatermark()), true
+}
+
 func (b *Broker) openStorage(brokerCfg *config.Resolved) error {
 	defaults, _ := partition.ConfigsFromResolved(config.ResolveTopic(config.Layers{Static: b.static}))
 	m, err := storage.Open(storage.Options{
@@ -215,6 +242,12 @@ func (b *Broker) openStorage(brokerCfg *config.Resolved) error {
 		DefaultConfig:          &defaults,
 		RetentionCheckInterval: time.Duration(brokerCfg.Int64(config.LogRetentionCheckIntervalMs)) * time.Millisecond,
 		CheckpointInterval:     time.Duration(brokerCfg.Int64(config.LogFlushOffsetCheckpointIntervalMs)) * time.Millisecond,
+		// The log cleaner (log.cleaner.*): no goroutines when disabled or with 0 threads.
+		CleanerThreads:             cleanerThreads(brokerCfg),
+		CleanerBackoff:             time.Duration(brokerCfg.Int64("log.cleaner.backoff.ms")) * time.Millisecond,
+		CleanerIOMaxBytesPerSecond: brokerCfg.Float64("log.cleaner.io.max.bytes.per.second"),
+		CleanerDedupeBufferSize:    brokerCfg.Int64("log.cleaner.dedupe.buffer.size"),
+		CleanableLimit:             b.cleanableLimit,
 	})
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
