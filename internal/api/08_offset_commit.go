@@ -22,6 +22,9 @@ import (
 //   - The commit is answered (through Finish) once its records are durable in
 //     __consumer_offsets, which is created on the first commit (compacted,
 //     offsets.topic.num.partitions partitions).
+//   - Members of a KIP-848 consumer group commit with their member epoch as the generation:
+//     another epoch is STALE_MEMBER_EPOCH, an unknown member UNKNOWN_MEMBER_ID; member "" with
+//     a negative epoch commits only while the group has no members.
 //   - A request-level failure is reported on every partition.
 //
 // Version notes:

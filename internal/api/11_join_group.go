@@ -130,6 +130,13 @@ func groupErrorCode(err error) int16 {
 		{group.ErrGroupIDNotFound, kerr.GroupIDNotFound.Code},
 		{group.ErrGroupSubscribedToTopic, kerr.GroupSubscribedToTopic.Code},
 		{group.ErrFencedInstanceID, kerr.FencedInstanceID.Code},
+		{group.ErrFencedMemberEpoch, kerr.FencedMemberEpoch.Code},
+		{group.ErrStaleMemberEpoch, kerr.StaleMemberEpoch.Code},
+		{group.ErrUnsupportedAssignor, kerr.UnsupportedAssignor.Code},
+		{group.ErrInvalidRequest, kerr.InvalidRequest.Code},
+		{group.ErrInvalidRegex, kerr.InvalidRegularExpression.Code},
+		{group.ErrUnreleasedInstanceID, kerr.UnreleasedInstanceID.Code},
+		{group.ErrUnsupportedVersion, kerr.UnsupportedVersion.Code},
 	}
 	if err == nil {
 		return 0

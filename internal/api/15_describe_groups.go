@@ -16,6 +16,9 @@ import (
 //     Stable) and members with their metadata and assignment. An unknown group is "Dead"
 //     with no members (GROUP_ID_NOT_FOUND from v6).
 //   - Authorized operations (v3+) are all group operations: there is no authorizer yet.
+//   - A KIP-848 consumer group is not a classic group: as in Kafka 4, it reads as "Dead" with
+//     no members (GROUP_ID_NOT_FOUND and a message saying so from v6); ConsumerGroupDescribe
+//     describes it.
 //
 // Version notes:
 //   - v3: authorized operations. v4: group.instance.id per member. v5: flexible.
@@ -43,6 +46,9 @@ func handleDescribeGroups(_ context.Context, env *Env, req *Request) (Response, 
 		g.State, g.ProtocolType, g.Protocol = d.State.String(), d.ProtocolType, d.ProtocolName
 		if d.State == group.Dead && req.Version >= 6 {
 			g.ErrorCode = kerr.GroupIDNotFound.Code
+			if d.Type == "consumer" {
+				g.ErrorMessage = kmsg.StringPtr("Group " + id + " is not a classic group.")
+			}
 		}
 		if r.IncludeAuthorizedOperations {
 			g.AuthorizedOperations = groupOperations

@@ -14,7 +14,8 @@ import (
 //
 // Behavior:
 //   - Every group the coordinator holds, with its protocol type; from v4 its state, from v5
-//     its type ("classic": the only kind there is yet).
+//     its type: "classic", or "consumer" for KIP-848 groups (protocol type "consumer", states
+//     Empty, Assigning, Reconciling, Stable).
 //   - The states filter (v4+) and types filter (v5+) keep groups whose state / type matches
 //     one of the given names, case-insensitively; an empty filter keeps all.
 //
@@ -38,11 +39,11 @@ func handleListGroups(_ context.Context, env *Env, req *Request) (Response, erro
 	listed := env.Groups.List()
 	slices.SortFunc(listed, func(a, b group.Listing) int { return strings.Compare(a.Group, b.Group) })
 	for _, l := range listed {
-		if !matches(r.StatesFilter, l.State.String()) || !matches(r.TypesFilter, "classic") {
+		if !matches(r.StatesFilter, l.StateName) || !matches(r.TypesFilter, l.Type) {
 			continue
 		}
 		g := kmsg.NewListGroupsResponseGroup()
-		g.Group, g.ProtocolType, g.GroupState, g.GroupType = l.Group, l.ProtocolType, l.State.String(), "classic"
+		g.Group, g.ProtocolType, g.GroupState, g.GroupType = l.Group, l.ProtocolType, l.StateName, l.Type
 		resp.Groups = append(resp.Groups, g)
 	}
 	return Reply(resp), nil

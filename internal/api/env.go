@@ -90,6 +90,10 @@ type Groups interface {
 	List() []group.Listing
 	Delete(ctx context.Context, groupID string) error
 	DeleteOffsets(ctx context.Context, groupID string, parts []group.OffsetCommit, subscribedTopics func(metadata []byte) []string) ([]error, error)
+	// ConsumerHeartbeat (ConsumerGroupHeartbeat, KIP-848) waits for __consumer_offsets
+	// appends: call it from Finish.
+	ConsumerHeartbeat(ctx context.Context, req group.ConsumerHeartbeatRequest) group.ConsumerHeartbeatResult
+	DescribeConsumerGroup(groupID string) (group.ConsumerGroupDescription, error)
 }
 
 // TopicMetrics is what Produce and Fetch report of their traffic. Calls are

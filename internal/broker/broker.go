@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -121,6 +122,12 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 			ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor))},
 		NumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
 		Logger:        b.logger,
+		// KIP-848 consumer groups (group.consumer.*; the protocol is served while
+		// group.coordinator.rebalance.protocols lists "consumer").
+		ConsumerSessionTimeout:    time.Duration(brokerCfg.Int64("group.consumer.session.timeout.ms")) * time.Millisecond,
+		ConsumerHeartbeatInterval: time.Duration(brokerCfg.Int64("group.consumer.heartbeat.interval.ms")) * time.Millisecond,
+		ConsumerAssignors:         brokerCfg.List("group.consumer.assignors"),
+		DisableConsumerProtocol:   !slices.Contains(brokerCfg.List("group.coordinator.rebalance.protocols"), "consumer"),
 	})
 	b.txns = txn.New(b.txnConfig(brokerCfg))
 	b.env = &api.Env{

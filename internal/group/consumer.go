@@ -160,6 +160,9 @@ func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (Con
 	if c.mu.closed {
 		return fail(ErrCoordinatorUnavailable)
 	}
+	if c.cfg.DisableConsumerProtocol {
+		return fail(fmt.Errorf("%w: the consumer group protocol is disabled", ErrUnsupportedVersion))
+	}
 	if err := c.checkConsumerRequest(req); err != nil {
 		return fail(err)
 	}
@@ -239,7 +242,7 @@ func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (Con
 func (c *Coordinator) checkConsumerRequest(req ConsumerHeartbeatRequest) error {
 	switch {
 	case req.Group == "":
-		return fmt.Errorf("%w: group id can't be empty", ErrInvalidGroupID)
+		return fmt.Errorf("%w: group id can't be empty", ErrInvalidRequest)
 	case req.InstanceID != nil && *req.InstanceID == "":
 		return fmt.Errorf("%w: instance id can't be empty", ErrInvalidRequest)
 	case req.RackID != nil && *req.RackID == "":

@@ -71,6 +71,10 @@ type Config struct {
 	// (group.consumer.assignors; the first is the default).
 	ConsumerSessionTimeout, ConsumerHeartbeatInterval time.Duration
 	ConsumerAssignors                                 []string
+	// DisableConsumerProtocol answers ConsumerGroupHeartbeat with UNSUPPORTED_VERSION (the
+	// broker's group.coordinator.rebalance.protocols does not list "consumer"), so clients
+	// fall back to the classic protocol.
+	DisableConsumerProtocol bool
 	// Now is the clock (offset retention, record timestamps); nil is time.Now.
 	Now func() time.Time
 }

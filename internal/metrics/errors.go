@@ -166,6 +166,18 @@ func eachErrorCode(resp kmsg.Response, fn func(code int16)) bool {
 		for i := range r.Groups {
 			emit(r.Groups[i].ErrorCode)
 		}
+	case *kmsg.DescribeProducersResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.ConsumerGroupHeartbeatResponse:
+		emit(r.ErrorCode)
+	case *kmsg.ConsumerGroupDescribeResponse:
+		for i := range r.Groups {
+			emit(r.Groups[i].ErrorCode)
+		}
 	case *kmsg.ListGroupsResponse:
 		emit(r.ErrorCode)
 	case *kmsg.DeleteGroupsResponse:
