@@ -111,11 +111,23 @@ func (g *group) snapshotLocked() GroupMetadata {
 	return md
 }
 
+// pendingSync is a SyncGroup answer held back until the generation's metadata is durable.
+type pendingSync struct {
+	ch  chan SyncResult
+	res SyncResult
+}
+
 // storeGroupLocked writes the group's metadata record in the background: a later snapshot of
 // the same group supersedes one not yet written (snapshots carry a sequence number), so the log
-// never ends on stale state. Close cancels writes still waiting.
-func (c *Coordinator) storeGroupLocked(g *group) {
+// never ends on stale state. Close cancels writes still waiting. The answers are sent once the
+// record is durable (or superseded by a newer snapshot, which the group's store mutex orders
+// before this one finishes), as Kafka answers SyncGroup after its append; a failed write
+// answers them with ErrCoordinatorUnavailable. Without a log they are sent at once.
+func (c *Coordinator) storeGroupLocked(g *group, answers ...pendingSync) {
 	if c.cfg.Log == nil {
+		for _, a := range answers {
+			a.ch <- a.res
+		}
 		return
 	}
 	g.storeSeq++
@@ -125,14 +137,21 @@ func (c *Coordinator) storeGroupLocked(g *group) {
 	go func() {
 		defer c.writers.Done()
 		st.mu.Lock()
-		defer st.mu.Unlock()
-		if seq <= st.written {
-			return
+		err := error(nil)
+		if seq > st.written {
+			st.written = seq
+			value := AppendGroupValue(nil, md)
+			if err = c.appendRecord(c.ctx, gid, AppendGroupKey(nil, gid), value); err != nil {
+				c.cfg.Logger.Warn("storing group metadata", "group", gid, "generation", md.Generation, "err", err)
+				err = fmt.Errorf("store group %s: %w: %w", gid, ErrCoordinatorUnavailable, err)
+			}
 		}
-		st.written = seq
-		value := AppendGroupValue(nil, md)
-		if err := c.appendRecord(c.ctx, gid, AppendGroupKey(nil, gid), value); err != nil {
-			c.cfg.Logger.Warn("storing group metadata", "group", gid, "generation", md.Generation, "err", err)
+		st.mu.Unlock()
+		for _, a := range answers { // buffered, one slot each: never blocks
+			if err != nil {
+				a.res = SyncResult{Err: err}
+			}
+			a.ch <- a.res
 		}
 	}()
 }

@@ -55,10 +55,15 @@ func (c *Coordinator) Sync(req SyncRequest) <-chan SyncResult {
 				g.rebalance.Stop() // the sync deadline is met
 				g.rebalance = nil
 			}
-			c.storeGroupLocked(g)
+			// Members waiting in this sync are answered once the generation is durable.
+			var answers []pendingSync
 			for _, o := range g.members {
-				o.answerSyncLocked(SyncResult{ProtocolType: g.protocolType, ProtocolName: g.protocolName, Assignment: o.assignment})
+				if o.syncCh != nil {
+					answers = append(answers, pendingSync{o.syncCh, SyncResult{ProtocolType: g.protocolType, ProtocolName: g.protocolName, Assignment: o.assignment}})
+					o.syncCh = nil
+				}
 			}
+			c.storeGroupLocked(g, answers...)
 		}
 	default:
 		ch <- SyncResult{Err: ErrUnknownMemberID}
