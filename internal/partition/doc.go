@@ -13,7 +13,16 @@
 //   - The high watermark is the smallest log end offset over the ISR (the
 //     leader's from its log, followers' from their fetches) and never moves
 //     back. With the leader alone in the ISR it follows the log end offset.
-//     The last stable offset equals it until transactions exist.
+//     The last stable offset is the high watermark or, if lower, the first
+//     offset of the earliest open transaction; read_committed consumers
+//     read up to it and get the aborted transactions in what they read.
+//   - Batches of idempotent and transactional producers pass Kafka's
+//     producer-state checks (producer.go, producer_append.go): a retry of
+//     one of the producer's last five batches gets the original offsets
+//     and appends nothing; epochs never go back; sequences follow on. The
+//     table is snapshotted beside the log (<offset>.snapshot) on rolls and
+//     Manager.Close and rebuilt at open from the newest snapshot plus a
+//     replay of the log after it.
 //   - Produced records are validated before anything is appended, in
 //     Kafka's order: framing and magic (record.ErrUnsupportedMagic), size
 //     against max.message.bytes (ErrMessageTooLarge), CRC32C
