@@ -28,7 +28,7 @@ import (
 //   - A request-level failure is reported on every partition.
 //
 // Version notes:
-//   - v2–4: retention time (ignored: offsets.retention.minutes expiry is not implemented).
+//   - v2–4: retention time (ignored: offsets.retention.minutes governs expiry, as for v5+).
 //     v6: leader epoch. v7: group.instance.id (FENCED_INSTANCE_ID for a replaced static member). v8: flexible.
 //     v10: topics by id (UNKNOWN_TOPIC_ID for an id this cluster does not know).
 

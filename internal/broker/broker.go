@@ -128,6 +128,8 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		ConsumerHeartbeatInterval: time.Duration(brokerCfg.Int64("group.consumer.heartbeat.interval.ms")) * time.Millisecond,
 		ConsumerAssignors:         brokerCfg.List("group.consumer.assignors"),
 		DisableConsumerProtocol:   !slices.Contains(brokerCfg.List("group.coordinator.rebalance.protocols"), "consumer"),
+		OffsetsRetention:          time.Duration(brokerCfg.Int64(config.OffsetsRetentionMinutes)) * time.Minute,
+		RetentionCheckInterval:    time.Duration(brokerCfg.Int64(config.OffsetsRetentionCheckIntervalMs)) * time.Millisecond,
 	})
 	b.txns = txn.New(b.txnConfig(brokerCfg))
 	b.env = &api.Env{

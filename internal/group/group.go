@@ -77,6 +77,10 @@ type Config struct {
 	DisableConsumerProtocol bool
 	// Now is the clock (offset retention, record timestamps); nil is time.Now.
 	Now func() time.Time
+	// OffsetsRetention (offsets.retention.minutes) and RetentionCheckInterval
+	// (offsets.retention.check.interval.ms) drive the expiry of committed offsets
+	// (retention.go); either zero disables the periodic sweep.
+	OffsetsRetention, RetentionCheckInterval time.Duration
 }
 
 // Protocol is one protocol (assignor) a member supports, with its metadata.
@@ -99,6 +103,7 @@ type Coordinator struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	writers sync.WaitGroup
+	sweeper sync.WaitGroup // the offset retention goroutine
 	mu      struct {
 		sync.Mutex
 		groups map[string]*group
@@ -129,6 +134,7 @@ func New(cfg Config) *Coordinator {
 	c := &Coordinator{cfg: cfg}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.mu.groups = map[string]*group{}
+	c.startRetention()
 	return c
 }
 
@@ -147,6 +153,7 @@ func (c *Coordinator) Close() {
 		<-done
 	}
 	c.cancel()
+	c.sweeper.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.mu.closed = true

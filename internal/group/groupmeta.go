@@ -99,9 +99,9 @@ func (r *reader) bytes() []byte {
 }
 
 // snapshotLocked is the group's persisted form.
-func (g *group) snapshotLocked() GroupMetadata {
+func (g *group) snapshotLocked(now time.Time) GroupMetadata {
 	md := GroupMetadata{ProtocolType: g.protocolType, Generation: g.generation, Protocol: g.protocolName,
-		Leader: g.leaderID, StateTime: time.Now().UnixMilli()}
+		Leader: g.leaderID, StateTime: now.UnixMilli()}
 	for _, m := range g.members {
 		md.Members = append(md.Members, MemberMetadata{MemberID: m.id, InstanceID: m.instanceID, ClientID: m.clientID,
 			ClientHost: m.clientHost, RebalanceTimeout: int32(m.rebalanceTimeout / time.Millisecond),
@@ -131,7 +131,7 @@ func (c *Coordinator) storeGroupLocked(g *group, answers ...pendingSync) {
 		return
 	}
 	g.storeSeq++
-	seq, gid, md := g.storeSeq, g.id, g.snapshotLocked()
+	seq, gid, md := g.storeSeq, g.id, g.snapshotLocked(c.now())
 	st := g.store
 	c.writers.Add(1)
 	go func() {
@@ -194,6 +194,9 @@ func (c *Coordinator) restoreLocked(gid string, value []byte) bool {
 	}
 	g.protocolType, g.generation, g.protocolName, g.leaderID = md.ProtocolType, md.Generation, md.Protocol, md.Leader
 	g.state = Empty
+	if len(md.Members) == 0 {
+		g.emptySince = md.StateTime // offset retention counts from when the group became empty
+	}
 	for _, mm := range md.Members {
 		m := &member{id: mm.MemberID, instanceID: mm.InstanceID, clientID: mm.ClientID, clientHost: mm.ClientHost,
 			protocolType: md.ProtocolType, protocols: []Protocol{{Name: md.Protocol, Metadata: mm.Subscription}},

@@ -265,6 +265,7 @@ func (c *Coordinator) completeJoinLocked(g *group) {
 	g.generation++
 	if len(g.members) == 0 {
 		g.state, g.protocolName, g.leaderID = Empty, "", ""
+		g.emptySince = c.now().UnixMilli()
 		c.storeGroupLocked(g)
 		return
 	}

@@ -1,0 +1,144 @@
+package group
+
+import (
+	"context"
+	"time"
+)
+
+// Offset retention (offsets.retention.minutes, checked every
+// offsets.retention.check.interval.ms), by Kafka's rules (KIP-211, KIP-848):
+//   - a classic group with a protocol type keeps its offsets while it has members; once Empty,
+//     they expire retention after the group became empty;
+//   - a group that never had members (standalone commits, protocol type "") expires each
+//     offset retention after its commit;
+//   - a consumer group (KIP-848) expires an offset retention after its commit once no member
+//     subscribes to its topic;
+//   - a group left with no offsets and no members is deleted.
+// Expired offsets get tombstones in __consumer_offsets before memory forgets them.
+
+// startRetention runs the periodic sweep when both durations are set; Close stops it.
+func (c *Coordinator) startRetention() {
+	if c.cfg.OffsetsRetention <= 0 || c.cfg.RetentionCheckInterval <= 0 {
+		return
+	}
+	c.sweeper.Add(1)
+	go func() {
+		defer c.sweeper.Done()
+		t := time.NewTicker(c.cfg.RetentionCheckInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-t.C:
+				if n := c.ExpireOffsets(c.ctx); n > 0 {
+					c.cfg.Logger.Info("expired committed offsets", "count", n)
+				}
+			}
+		}
+	}()
+}
+
+// expiry is one group's share of a sweep.
+type expiry struct {
+	gid       string
+	doomed    []OffsetCommit // with the commit time seen, so a newer commit is kept
+	dropGroup bool
+	consumer  bool
+}
+
+// ExpireOffsets runs one retention sweep at Config.Now and returns how many offsets expired.
+// The periodic sweep calls it; tests call it with an injected clock.
+func (c *Coordinator) ExpireOffsets(ctx context.Context) int {
+	now := c.now().UnixMilli()
+	retention := c.cfg.OffsetsRetention.Milliseconds()
+	c.mu.Lock()
+	if c.mu.closed {
+		c.mu.Unlock()
+		return 0
+	}
+	var work []expiry
+	for _, g := range c.mu.groups {
+		if e, ok := g.expiredLocked(now, retention); ok {
+			work = append(work, e)
+		}
+	}
+	c.mu.Unlock()
+	expired := 0
+	for _, e := range work {
+		keys := make([]topicPartition, len(e.doomed))
+		for i, o := range e.doomed {
+			keys[i] = topicPartition{o.Topic, o.Partition}
+		}
+		if c.cfg.Log != nil {
+			batch, err := tombstoneBatch(e.gid, keys, e.dropGroup, e.dropGroup && e.consumer)
+			if err == nil {
+				err = c.cfg.Log.Append(ctx, Partition(e.gid, c.cfg.NumPartitions), batch)
+			}
+			if err != nil {
+				c.cfg.Logger.Warn("expiring offsets", "group", e.gid, "err", err)
+				continue
+			}
+		}
+		c.mu.Lock()
+		g := c.mu.groups[e.gid]
+		for _, o := range e.doomed {
+			tp := topicPartition{o.Topic, o.Partition}
+			if g != nil && g.offsets[tp].CommitTime == o.CommitTime { // not re-committed meanwhile
+				delete(g.offsets, tp)
+				expired++
+			}
+		}
+		if g != nil && e.dropGroup && g.emptyLocked() && len(g.offsets) == 0 {
+			g.stopTimersLocked()
+			g.state = Dead
+			delete(c.mu.groups, e.gid)
+		}
+		c.mu.Unlock()
+	}
+	return expired
+}
+
+// emptyLocked reports whether the group has no members of either protocol and no rebalance.
+func (g *group) emptyLocked() bool {
+	if g.consumer != nil {
+		return len(g.consumer.members) == 0
+	}
+	return g.state == Empty && len(g.members) == 0
+}
+
+// expiredLocked finds the group's offsets past retention at now (ms).
+func (g *group) expiredLocked(now, retention int64) (expiry, bool) {
+	e := expiry{gid: g.id, consumer: g.consumer != nil}
+	switch {
+	case g.consumer != nil:
+		for _, o := range g.offsets {
+			subscribed := false
+			for _, m := range g.consumer.members {
+				if m.subscribes(o.Topic) {
+					subscribed = true
+					break
+				}
+			}
+			if !subscribed && o.CommitTime+retention <= now {
+				e.doomed = append(e.doomed, o)
+			}
+		}
+	case g.state != Empty || len(g.members) > 0:
+		return e, false // classic members keep every offset of their group
+	default:
+		for _, o := range g.offsets {
+			base := o.CommitTime
+			if g.protocolType != "" && g.emptySince > 0 {
+				base = g.emptySince // counted from when the group became empty
+			}
+			if base+retention <= now {
+				e.doomed = append(e.doomed, o)
+			}
+		}
+	}
+	// A group left with neither members nor offsets is deleted, as Kafka does (a member-id
+	// round in flight keeps it).
+	e.dropGroup = g.emptyLocked() && len(g.pending) == 0 && len(e.doomed) == len(g.offsets)
+	return e, len(e.doomed) > 0 || e.dropGroup
+}
