@@ -3,13 +3,16 @@ package tests
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // produceThroughProxy produces rounds×perRound records with distinct values
@@ -207,4 +210,109 @@ func TestIdempotentRetryAfterBrokerRestart(t *testing.T) {
 		}
 	}
 	checkOneProducerPerPartition(t, ctx, n, topic, int64(rounds*perRound))
+}
+
+// TestReadCommittedSkipsAbortedTransactions: a transactional producer
+// commits one transaction and aborts another on the same partitions; a
+// read_committed consumer sees exactly the committed records, a
+// read_uncommitted one sees both. While a transaction is open, the last
+// stable offset holds read_committed consumers back.
+func TestReadCommittedSkipsAbortedTransactions(t *testing.T) {
+	n := startNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const topic = "txn-reads"
+	n.createTopic(topic, 2, nil)
+	producer := n.client(kgo.TransactionalID("txn-reads-producer"), kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	write := func(prefix string, count int, commit kgo.TransactionEndTry) {
+		t.Helper()
+		if err := producer.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range count {
+			v := fmt.Sprintf("%s-%d", prefix, i)
+			if err := producer.ProduceSync(ctx, &kgo.Record{Value: []byte(v)}).FirstErr(); err != nil {
+				t.Fatalf("produce %s: %v", v, err)
+			}
+		}
+		if err := producer.EndTransaction(ctx, commit); err != nil {
+			t.Fatalf("end transaction %s: %v", prefix, err)
+		}
+	}
+	write("committed", 10, kgo.TryCommit)
+	write("aborted", 10, kgo.TryAbort)
+	write("later", 4, kgo.TryCommit)
+
+	// The "later" transaction was produced last on both partitions, so
+	// once its records are all read everything before them has been too.
+	count := func(isolation kgo.IsolationLevel) map[string]int {
+		t.Helper()
+		seen := map[string]int{}
+		cl := n.client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(isolation))
+		for seen["later"] < 4 {
+			fetches := cl.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("read %v before the deadline", seen)
+			}
+			fetches.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s-%d: %v", topic, p, err) })
+			fetches.EachRecord(func(r *kgo.Record) { seen[strings.SplitN(string(r.Value), "-", 2)[0]]++ })
+		}
+		return seen
+	}
+	for _, tc := range []struct {
+		name      string
+		isolation kgo.IsolationLevel
+		want      map[string]int
+	}{
+		{"read_committed", kgo.ReadCommitted(), map[string]int{"committed": 10, "later": 4}},
+		{"read_uncommitted", kgo.ReadUncommitted(), map[string]int{"committed": 10, "aborted": 10, "later": 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := count(tc.isolation)
+			if !maps.Equal(got, tc.want) {
+				t.Fatalf("read %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	// An open transaction holds read_committed ListOffsets at its start.
+	if err := producer.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	open, err := producer.ProduceSync(ctx, &kgo.Record{Value: []byte("open-0")}).First()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncommitted, err := n.admin().ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.IsolationLevel = 1
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = topic
+	for p := range int32(2) {
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.Timestamp = p, -1
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, n.client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rp := range resp.Topics[0].Partitions {
+		end, _ := uncommitted.Lookup(topic, rp.Partition)
+		// The open transaction's only record is the last one on its partition.
+		if rp.Partition == open.Partition && rp.Offset != open.Offset {
+			t.Fatalf("read_committed latest offset of partition %d is %d, want %d (the open transaction's start)", rp.Partition, rp.Offset, open.Offset)
+		}
+		if rp.Partition != open.Partition && rp.Offset != end.Offset {
+			t.Fatalf("read_committed latest offset of partition %d is %d, want the end %d", rp.Partition, rp.Offset, end.Offset)
+		}
+	}
+	if err := producer.EndTransaction(ctx, kgo.TryAbort); err != nil {
+		t.Fatal(err)
+	}
 }
