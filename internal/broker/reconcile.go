@@ -21,6 +21,7 @@ func (b *Broker) reconcile(prev, next *metadata.Image) {
 	if err := b.partitions.Apply(next, metadata.DiffTopics(prev, next), configs); err != nil {
 		b.logger.Error("apply metadata to partitions", "offset", next.Offset(), "err", err)
 	}
+	b.moveGroupCoordination(prev, next)
 	if prev == nil || sameDynamicConfigs(prev, next, b.cfg.NodeID) {
 		return
 	}
@@ -33,6 +34,36 @@ func (b *Broker) reconcile(prev, next *metadata.Image) {
 		p.SetConfig(partCfg)
 		if err := p.Log().SetConfig(logCfg); err != nil {
 			b.logger.Error("apply broker config change", "topic", p.Topic(), "partition", p.Index(), "err", err)
+		}
+	}
+}
+
+// moveGroupCoordination hands the group coordinator the __consumer_offsets partitions this
+// node became the leader of (it loads their groups in the background) and takes back those it
+// no longer leads. The first Image is loaded by Start (group.LoadPartitions).
+func (b *Broker) moveGroupCoordination(prev, next *metadata.Image) {
+	if prev == nil || b.groups == nil {
+		return
+	}
+	was, _ := prev.Topic(metadata.ConsumerOffsetsTopic)
+	is, _ := next.Topic(metadata.ConsumerOffsetsTopic)
+	leads := func(t *metadata.Topic, i int) bool {
+		return t != nil && i < len(t.Partitions) && t.Partitions[i].Leader == b.cfg.NodeID
+	}
+	n := 0
+	for _, t := range []*metadata.Topic{was, is} {
+		if t != nil {
+			n = max(n, len(t.Partitions))
+		}
+	}
+	for i := range n {
+		switch before, now := leads(was, i), leads(is, i); {
+		case now && !before:
+			if p, ok := b.partitions.Partition(metadata.ConsumerOffsetsTopic, int32(i)); ok {
+				b.groups.Elected(p)
+			}
+		case before && !now:
+			b.groups.Resigned(int32(i))
 		}
 	}
 }

@@ -104,7 +104,13 @@ type Coordinator struct {
 	cancel  context.CancelFunc
 	writers sync.WaitGroup
 	sweeper sync.WaitGroup // the offset retention goroutine
-	mu      struct {
+	// loaders counts partition loads started by Elected; closed (set by Close) refuses more.
+	loaders struct {
+		mu     sync.Mutex
+		closed bool
+		wg     sync.WaitGroup
+	}
+	mu struct {
 		sync.Mutex
 		groups map[string]*group
 		closed bool
@@ -152,8 +158,12 @@ func (c *Coordinator) Close() {
 		c.cancel()
 		<-done
 	}
+	c.loaders.mu.Lock()
+	c.loaders.closed = true
+	c.loaders.mu.Unlock()
 	c.cancel()
 	c.sweeper.Wait()
+	c.loaders.wg.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.mu.closed = true

@@ -232,10 +232,13 @@ func LoadPartitions(c *Coordinator, parts *partition.Manager) error {
 	return errors.Join(errs...)
 }
 
+// loadPartition applies p from its log start to its high watermark as of the call: later
+// records were appended by this coordinator as the partition's leader, so memory has them
+// already (re-applying them could roll back newer state).
 func loadPartition(c *Coordinator, p *partition.Partition) error {
-	offset := p.LogStartOffset()
+	offset, end := p.LogStartOffset(), p.HighWatermark()
 	var buf bytes.Buffer
-	for offset < p.HighWatermark() {
+	for offset < end && c.ctx.Err() == nil {
 		res, err := p.Read(offset, partition.ReadOptions{MaxBytes: 1 << 20, MinOneBatch: true, CurrentLeaderEpoch: -1, LastFetchedEpoch: -1, Replica: -1})
 		if err != nil {
 			return fmt.Errorf("read %s at %d: %w", metadata.ConsumerOffsetsTopic, offset, err)
@@ -249,7 +252,7 @@ func loadPartition(c *Coordinator, p *partition.Partition) error {
 		}
 		next := res.Records.NextOffset
 		res.Records.Release()
-		if err := c.loadPartitionBatches(p.Index(), buf.Bytes()); err != nil {
+		if err := c.loadPartitionBatches(p.Index(), batchesBefore(buf.Bytes(), end)); err != nil {
 			return err
 		}
 		if next <= offset {
@@ -258,4 +261,66 @@ func loadPartition(c *Coordinator, p *partition.Partition) error {
 		offset = next
 	}
 	return nil
+}
+
+// batchesBefore cuts data after the last whole batch that starts before end.
+func batchesBefore(data []byte, end int64) []byte {
+	bs := record.NewBatches(data)
+	pos := 0
+	for {
+		_, h, ok := bs.Next()
+		if !ok || h.BaseOffset >= end {
+			break
+		}
+		pos = bs.Pos()
+	}
+	if bs.Err() != nil {
+		return data // let the load report the bad bytes
+	}
+	return data[:pos]
+}
+
+// Elected starts loading a __consumer_offsets partition this node became the leader of after
+// start (the broker's reconcile calls it; the first Image is loaded by LoadPartitions). The
+// read runs on its own goroutine, which Close stops (between reads) and waits for.
+func (c *Coordinator) Elected(p *partition.Partition) {
+	c.loaders.mu.Lock()
+	defer c.loaders.mu.Unlock()
+	if c.loaders.closed {
+		return // the broker is stopping
+	}
+	c.loaders.wg.Add(1)
+	go func() {
+		defer c.loaders.wg.Done()
+		if err := loadPartition(c, p); err != nil {
+			c.cfg.Logger.Warn("loading __consumer_offsets partition", "partition", p.Index(), "err", err)
+			return
+		}
+		c.cfg.Logger.Info("loaded __consumer_offsets partition", "partition", p.Index())
+	}()
+}
+
+// Resigned forgets every group stored in a __consumer_offsets partition whose leadership moved
+// away: their timers stop and waiting joins and syncs fail with ErrCoordinatorUnavailable (the
+// new leader's coordinator owns them now).
+func (c *Coordinator) Resigned(index int32) {
+	if c.cfg.NumPartitions <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for gid, g := range c.mu.groups {
+		if Partition(gid, c.cfg.NumPartitions) != index {
+			continue
+		}
+		g.stopTimersLocked()
+		if g.consumer != nil {
+			g.consumer.stopTimersLocked()
+		}
+		for _, m := range g.members {
+			m.answerJoinLocked(JoinResult{Err: ErrCoordinatorUnavailable})
+			m.answerSyncLocked(SyncResult{Err: ErrCoordinatorUnavailable})
+		}
+		delete(c.mu.groups, gid)
+	}
 }
