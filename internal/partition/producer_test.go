@@ -425,3 +425,82 @@ func TestSnapshotOnRollAndPruning(t *testing.T) {
 		t.Fatalf("next sequence after recovery: %v", err)
 	}
 }
+
+// TestConcurrentRetriesAppendOnce: the same batch sent at once on several
+// connections (a retry racing its original) is appended once; every sender
+// gets the same offsets.
+func TestConcurrentRetriesAppendOnce(t *testing.T) {
+	h := newProducerHost(t, vfs.NewMem(), false)
+	const senders, rounds, perBatch = 4, 30, 3
+	for r := range rounds {
+		batch := h.records(pbatch{id: 5, seq: int32(r * perBatch), n: perBatch})
+		results := make([]AppendResult, senders)
+		errs := make([]error, senders)
+		var wg sync.WaitGroup
+		for s := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Each connection has its own copy of the request bytes.
+				results[s], errs[s] = h.p.Append(append([]byte(nil), batch...), -1)
+			}()
+		}
+		wg.Wait()
+		dups := 0
+		for s := range senders {
+			if errs[s] != nil {
+				t.Fatalf("round %d sender %d: %v", r, s, errs[s])
+			}
+			if results[s].BaseOffset != int64(r*perBatch) || results[s].LastOffset != int64(r*perBatch+perBatch-1) {
+				t.Fatalf("round %d sender %d: offsets %+v", r, s, results[s])
+			}
+			if results[s].Duplicate {
+				dups++
+			}
+		}
+		if dups != senders-1 {
+			t.Fatalf("round %d: %d duplicates among %d senders, want %d", r, dups, senders, senders-1)
+		}
+	}
+	if got := h.p.LogEndOffset(); got != rounds*perBatch {
+		t.Fatalf("log end offset %d, want %d", got, rounds*perBatch)
+	}
+}
+
+// TestManyProducersInOneRequest: batches of several producers (and a plain
+// one) in one request are all checked and recorded.
+func TestManyProducersInOneRequest(t *testing.T) {
+	h := newProducerHost(t, vfs.NewMem(), false)
+	var req []byte
+	for id := int64(1); id <= 4; id++ {
+		req = append(req, h.records(pbatch{id: id, seq: 0, n: int(id)})...)
+	}
+	req = append(req, h.records(pbatch{id: -1, epoch: -1, seq: -1, n: 2})...)
+	req = append(req, h.records(pbatch{id: 2, seq: 2, n: 1})...) // producer 2 again, in sequence
+	if _, err := h.p.Append(req, -1); err != nil {
+		t.Fatal(err)
+	}
+	wantLast := map[int64]int32{1: 0, 2: 2, 3: 2, 4: 3}
+	got := h.p.Producers()
+	if len(got) != len(wantLast) {
+		t.Fatalf("producers %+v", got)
+	}
+	for _, ps := range got {
+		if ps.LastSequence != wantLast[ps.ProducerID] {
+			t.Fatalf("producer %d last sequence %d, want %d", ps.ProducerID, ps.LastSequence, wantLast[ps.ProducerID])
+		}
+	}
+	// A request whose third producer is out of order appends nothing, and
+	// the producers before it in the request are not advanced.
+	end := h.p.LogEndOffset()
+	bad := append(h.records(pbatch{id: 1, seq: 1, n: 1}), h.records(pbatch{id: 3, seq: 9, n: 1})...)
+	if _, err := h.p.Append(bad, -1); !errors.Is(err, ErrOutOfOrderSequence) {
+		t.Fatalf("err %v, want ErrOutOfOrderSequence", err)
+	}
+	if h.p.LogEndOffset() != end {
+		t.Fatal("a refused request was appended")
+	}
+	if _, err := h.append(pbatch{id: 1, seq: 1, n: 1}); err != nil {
+		t.Fatalf("producer 1 was advanced by the refused request: %v", err)
+	}
+}
