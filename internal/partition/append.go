@@ -42,8 +42,6 @@ type AppendResult struct {
 func (p *Partition) Append(records []byte, acks int16) (AppendResult, error) {
 	p.leadership.RLock()
 	defer p.leadership.RUnlock()
-	p.producers.Lock()
-	defer p.producers.Unlock()
 	p.mu.Lock()
 	deleted, leader := p.mu.deleted, p.mu.isLeader
 	cfg, epoch, isrSize := p.mu.config, p.mu.state.LeaderEpoch, len(p.mu.state.ISR)
@@ -83,6 +81,10 @@ func (p *Partition) Append(records []byte, acks int16) (AppendResult, error) {
 		}
 		res.LogAppendTime = nowMs
 	}
+	// Validation and recompression above run concurrently across
+	// connections; from here to the table update appends are serialized.
+	p.producers.Lock()
+	defer p.producers.Unlock()
 	states := &p.producers.states
 	states.maybeRemoveExpired(nowMs)
 	var plan appendPlan
