@@ -264,3 +264,47 @@ func TestFranzGoServerSideCommitsSurviveRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestFranzGoServerSideStaticMember: a static member (group.instance.id) closes, leaving with
+// epoch -2, and a new client with the same instance id takes its place and its partitions
+// without a new group epoch; the group keeps consuming every record.
+func TestFranzGoServerSideStaticMember(t *testing.T) {
+	n := startNode(t, fast848...)
+	n.createTopic("static848", 4, nil)
+	const group = "static-848"
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := make(chan string, 4096)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	member := func(instance string) (*kgo.Client, context.CancelFunc) {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafkaAddr), kgo.ConsumerGroup(group), kgo.ConsumeTopics("static848"),
+			kgo.ServerSideBalancer(), kgo.InstanceID(instance), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.AutoCommitInterval(200*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mctx, mcancel := context.WithCancel(ctx)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for mctx.Err() == nil {
+				cl.PollFetches(mctx).EachRecord(func(r *kgo.Record) { seen <- string(r.Value) })
+			}
+		}()
+		return cl, mcancel
+	}
+	first, stopFirst := member("reader-1")
+	_, stopSecond := member("reader-2")
+	defer stopSecond()
+	before := await848(t, n, group, 2, 4, 30*time.Second)
+	awaitValues(t, seen, produceValues(t, n, "static848", "first", 200), 30*time.Second)
+	stopFirst()
+	first.Close() // leaves with epoch -2: its place is kept
+	_, stopAgain := member("reader-1")
+	defer stopAgain()
+	after := await848(t, n, group, 2, 4, 30*time.Second)
+	if after.Epoch != before.Epoch {
+		t.Fatalf("group epoch moved from %d to %d across a static member's restart", before.Epoch, after.Epoch)
+	}
+	awaitValues(t, seen, produceValues(t, n, "static848", "second", 200), 30*time.Second)
+}

@@ -70,6 +70,41 @@ type consumerGroup struct {
 	sigImage               *metadata.Image         // the Image signature was last checked against
 	assignor               string                  // the assignor of the last target assignment
 	sigUnknown             bool                    // loaded from the log: adopt the next signature without a bump
+	static                 map[string]string       // group.instance.id → member id of static members
+}
+
+// leaveStaticEpoch is the member epoch of a static member that left temporarily (-2).
+const leaveStaticEpoch = -2
+
+// replaceStaticLocked hands a static member's place (assignment, target, partitions) to the
+// new member id its restarted client joins with; the group epoch does not change.
+func (c *Coordinator) replaceStaticLocked(g *group, old *consumerMember, id string) *consumerMember {
+	cg := g.consumer
+	c.cfg.Logger.Info("static consumer group member replaced", "group", g.id, "instance", old.instanceID, "old", old.id, "new", id)
+	cg.release(old)
+	if old.session != nil {
+		old.session.Stop()
+	}
+	old.stopRevokeTimer()
+	delete(cg.members, old.id)
+	target := cg.target[old.id]
+	delete(cg.target, old.id)
+	m := *old
+	m.id, m.session, m.sessionTok = id, nil, nil
+	cg.members[id] = &m
+	cg.target[id] = target
+	cg.static[m.instanceID] = id
+	cg.own(&m)
+	return &m
+}
+
+// staticRecords deletes the replaced member's records and writes the new member's target.
+func (c *Coordinator) staticRecords(g *group, oldID string) []kv {
+	return []kv{
+		{appendConsumerKey(nil, keyCurrentAssignment, g.id, oldID), nil},
+		{appendConsumerKey(nil, keyTargetMember, g.id, oldID), nil},
+		{appendConsumerKey(nil, keyConsumerMember, g.id, oldID), nil},
+	}
 }
 
 type consumerMember struct {
@@ -87,7 +122,8 @@ type consumerMember struct {
 }
 
 func newConsumerGroup() *consumerGroup {
-	return &consumerGroup{members: map[string]*consumerMember{}, target: map[string]Assignment{}, owners: map[partitionKey]string{}}
+	return &consumerGroup{members: map[string]*consumerMember{}, target: map[string]Assignment{}, owners: map[partitionKey]string{},
+		static: map[string]string{}}
 }
 
 func (cg *consumerGroup) state() ConsumerGroupState {
@@ -190,14 +226,25 @@ func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (Con
 	switch {
 	case m == nil && req.MemberEpoch != 0:
 		return fail(ErrUnknownMemberID)
+	case m == nil && req.InstanceID != nil && cg.static[*req.InstanceID] != "":
+		old := cg.members[cg.static[*req.InstanceID]]
+		if old.epoch != leaveStaticEpoch {
+			return fail(fmt.Errorf("%w: instance %s is held by member %s", ErrUnreleasedInstanceID, *req.InstanceID, old.id))
+		}
+		m = c.replaceStaticLocked(g, old, req.MemberID)
+		recs = append(c.staticRecords(g, old.id), kv{appendConsumerKey(nil, keyTargetMember, g.id, m.id), AppendTargetMemberValue(nil, cg.target[m.id])})
 	case m == nil:
 		m = &consumerMember{id: req.MemberID, assigned: Assignment{}, pending: Assignment{}}
 		cg.members[m.id] = m
+		if req.InstanceID != nil {
+			cg.static[*req.InstanceID] = m.id
+		}
 		bump = true
 		c.cfg.Logger.Info("consumer group member joins", "group", g.id, "member", m.id)
 	case req.MemberEpoch == 0:
 		// A member that lost its state (or a response) rejoins in place: it owns nothing now.
 		cg.release(m)
+		m.stopRevokeTimer()
 		m.assigned, m.pending, m.epoch, m.previousEpoch, m.state = Assignment{}, Assignment{}, 0, 0, memberStable
 	default:
 		if err := m.checkEpoch(req.MemberEpoch, req.Owned); err != nil {
@@ -208,11 +255,14 @@ func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (Con
 	if err != nil {
 		if m.epoch == 0 && len(m.assigned) == 0 && bump {
 			delete(cg.members, m.id) // a join that failed validation leaves nothing behind
+			if req.InstanceID != nil && cg.static[*req.InstanceID] == m.id {
+				delete(cg.static, *req.InstanceID)
+			}
 		}
 		return fail(err)
 	}
 	bump = bump || changed
-	if changed || bump {
+	if changed || bump || m.epoch == leaveStaticEpoch {
 		recs = append(recs, kv{appendConsumerKey(nil, keyConsumerMember, g.id, m.id), AppendConsumerMemberValue(nil, m.metadata())})
 	}
 	if sig := cg.subscriptionSignature(req.Image, bump); cg.sigUnknown {
@@ -566,6 +616,18 @@ func (c *Coordinator) consumerLeaveLocked(g *group, req ConsumerHeartbeatRequest
 	if m == nil {
 		return ConsumerHeartbeatResult{Err: ErrUnknownMemberID, MemberID: req.MemberID}, nil, 0
 	}
+	if req.MemberEpoch == leaveStaticEpoch {
+		if m.instanceID != *req.InstanceID {
+			return ConsumerHeartbeatResult{Err: ErrFencedInstanceID, MemberID: req.MemberID}, nil, 0
+		}
+		// A static member leaving for a while keeps its assignment and its place until its
+		// session ends; a new member with its instance id takes over without a rebalance.
+		c.cfg.Logger.Info("static consumer group member leaves temporarily", "group", g.id, "member", m.id, "instance", m.instanceID)
+		m.setEpoch(leaveStaticEpoch)
+		m.stopRevokeTimer()
+		seq := c.enqueueLocked(g, []kv{{appendConsumerKey(nil, keyCurrentAssignment, g.id, m.id), AppendCurrentAssignmentValue(nil, m.snapshot())}})
+		return ConsumerHeartbeatResult{MemberID: m.id, MemberEpoch: leaveStaticEpoch, HeartbeatInterval: c.cfg.ConsumerHeartbeatInterval}, g, seq
+	}
 	c.cfg.Logger.Info("consumer group member leaves", "group", g.id, "member", m.id)
 	seq := c.removeConsumerMemberLocked(g, m)
 	return ConsumerHeartbeatResult{MemberID: m.id, MemberEpoch: req.MemberEpoch, HeartbeatInterval: c.cfg.ConsumerHeartbeatInterval}, g, seq
@@ -583,6 +645,9 @@ func (c *Coordinator) removeConsumerMemberLocked(g *group, m *consumerMember) ui
 	m.stopRevokeTimer()
 	delete(cg.members, m.id)
 	delete(cg.target, m.id)
+	if m.instanceID != "" && cg.static[m.instanceID] == m.id {
+		delete(cg.static, m.instanceID)
+	}
 	cg.epoch++
 	cg.sigImage = nil // recompute the subscribed topics without this member
 	recs := []kv{

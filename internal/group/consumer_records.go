@@ -345,6 +345,9 @@ func (c *Coordinator) applyConsumerRecordLocked(k RecordKey, value []byte) bool 
 			}
 		case keyConsumerMember:
 			if m := cg.members[k.Member]; m != nil {
+				if cg.static[m.instanceID] == m.id {
+					delete(cg.static, m.instanceID)
+				}
 				cg.release(m)
 				if m.session != nil {
 					m.session.Stop()
@@ -408,6 +411,9 @@ func (c *Coordinator) applyConsumerRecordLocked(k RecordKey, value []byte) bool 
 		}
 		if _, err := m.update(req); err != nil {
 			return false
+		}
+		if m.instanceID != "" {
+			cg.static[m.instanceID] = m.id
 		}
 	case keyTargetMember:
 		a, err := DecodeTargetMemberValue(value)

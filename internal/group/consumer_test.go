@@ -448,3 +448,70 @@ func FuzzDecodeConsumerRecord(f *testing.F) {
 		c.mu.Unlock()
 	})
 }
+
+func TestConsumerGroupStaticMemberRejoinsWithoutRebalance(t *testing.T) {
+	log := &memLog{}
+	c := newConsumerCoordinator(t, Config{Log: log, NumPartitions: 1})
+	img := topicsImage(t, map[string]int{"orders": 4})
+	inst := "instance-1"
+	a, b := newConsumerClient(t, c, "a", "orders"), newConsumerClient(t, c, "b", "orders")
+	settle(t, img, a, b)
+	d0, _ := c.DescribeConsumerGroup("g")
+	leave := func(id string, instance *string) ConsumerHeartbeatResult {
+		return c.ConsumerHeartbeat(context.Background(), ConsumerHeartbeatRequest{Group: "g", MemberID: id, MemberEpoch: -2, InstanceID: instance})
+	}
+	// b is dynamic: a static leave of it is refused as a fenced instance.
+	if res := leave("b", &inst); !errors.Is(res.Err, ErrFencedInstanceID) {
+		t.Fatalf("static leave of a dynamic member: %v", res.Err)
+	}
+	// A static member: s joins with an instance id and gets a share.
+	s := newConsumerClient(t, c, "s1", "orders")
+	req := s.request(img)
+	req.InstanceID = &inst
+	res := c.ConsumerHeartbeat(context.Background(), req)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	s.epoch, s.owned = res.MemberEpoch, res.Assignment
+	settle(t, img, a, b, s)
+	owned := s.owned.clone()
+	d1, _ := c.DescribeConsumerGroup("g")
+	if d1.Epoch <= d0.Epoch || owned.count() == 0 {
+		t.Fatalf("static member joined: epoch %d → %d, owns %v", d0.Epoch, d1.Epoch, owned)
+	}
+	// While s holds the instance, another member cannot take it.
+	other := newConsumerClient(t, c, "s2", "orders")
+	req = other.request(img)
+	req.InstanceID = &inst
+	if res := c.ConsumerHeartbeat(context.Background(), req); !errors.Is(res.Err, ErrUnreleasedInstanceID) {
+		t.Fatalf("second member with a held instance id: %v", res.Err)
+	}
+	// s leaves temporarily (-2) and comes back as s2: same partitions, no new group epoch.
+	if res := leave("s1", &inst); res.Err != nil || res.MemberEpoch != -2 {
+		t.Fatalf("static leave: %+v", res)
+	}
+	if res := c.ConsumerHeartbeat(context.Background(), req); res.Err != nil || !res.Assignment.equal(owned) {
+		t.Fatalf("static rejoin: %+v, want assignment %v", res, owned)
+	}
+	d2, _ := c.DescribeConsumerGroup("g")
+	if d2.Epoch != d1.Epoch || len(d2.Members) != 3 {
+		t.Fatalf("after the static rejoin: epoch %d (was %d), %d members", d2.Epoch, d1.Epoch, len(d2.Members))
+	}
+	if res := c.ConsumerHeartbeat(context.Background(), s.request(img)); !errors.Is(res.Err, ErrUnknownMemberID) {
+		t.Fatalf("heartbeat of the replaced member id: %v", res.Err)
+	}
+	// The replacement survives a reload.
+	c2 := newConsumerCoordinator(t, Config{Log: log, NumPartitions: 1})
+	if err := c2.Load(log.bytes()); err != nil {
+		t.Fatal(err)
+	}
+	d3, _ := c2.DescribeConsumerGroup("g")
+	if len(d3.Members) != 3 || d3.Epoch != d2.Epoch {
+		t.Fatalf("reloaded: %+v", d3)
+	}
+	for _, m := range d3.Members {
+		if m.MemberID == "s1" || (m.MemberID == "s2" && (m.InstanceID != inst || !m.Assignment.equal(owned))) {
+			t.Fatalf("reloaded member %+v", m)
+		}
+	}
+}
