@@ -1,7 +1,10 @@
-// Package group is the classic consumer group coordinator: the group state machine
-// (Empty, PreparingRebalance, CompletingRebalance, Stable, Dead), member sessions, the
-// join/sync barrier that hands the leader's assignment to every member, and the groups'
-// committed offsets.
+// Package group is the group coordinator: the classic group state machine (Empty,
+// PreparingRebalance, CompletingRebalance, Stable, Dead), member sessions, the join/sync
+// barrier that hands the leader's assignment to every member; KIP-848 consumer groups, whose
+// assignment the broker computes (uniform and range assignors) and members reconcile towards
+// through ConsumerGroupHeartbeat, revoking partitions before anyone else gets them
+// (consumer.go, assign.go); and the groups' committed offsets, with their retention
+// (retention.go).
 //
 // Invariants:
 //   - A group's generation only grows; every completed join barrier bumps it.
@@ -15,6 +18,11 @@
 // Concurrency: all group state is guarded by Coordinator.mu; timer callbacks
 // (time.AfterFunc goroutines owned by the coordinator) take it too. Nothing under mu blocks:
 // answers go to buffered channels. Close stops every timer.
+//
+// Consumer group invariants: a partition is owned (assigned or pending revocation) by at most
+// one member at a time; a member's epoch never passes the group's assignment epoch, which never
+// passes the group epoch; a member reaches the assignment epoch only after it revoked what its
+// target no longer holds.
 //
 // Durability: with Config.Log (PartitionLog on the broker) every commit is appended to its
 // group's __consumer_offsets partition (Partition: Kafka's hash) in Kafka's key/value schemas
