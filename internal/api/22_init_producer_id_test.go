@@ -27,7 +27,7 @@ type txnBroker struct {
 	coord   *txn.Coordinator
 }
 
-func startTxnBroker(t *testing.T) *txnBroker {
+func startTxnBroker(t testing.TB) *txnBroker {
 	t.Helper()
 	b := startBroker(t)
 	ctl := b.env.Controller.(*metadata.Controller)

@@ -77,8 +77,51 @@ type txnMeta struct {
 	startMs, updateMs  int64
 	clientTxnVersion   int16
 	// pending is set while a transition is being written or its markers are in flight;
-	// requests for the id meanwhile get ErrConcurrentTransactions.
+	// requests for the id meanwhile wait (waitSettled) or get ErrConcurrentTransactions.
 	pending bool
+	// settled, when not nil, is closed when pending is cleared.
+	settled chan struct{}
+}
+
+// settleLocked clears pending and wakes the requests waiting for it.
+func (m *txnMeta) settleLocked() {
+	m.pending = false
+	if m.settled != nil {
+		close(m.settled)
+		m.settled = nil
+	}
+}
+
+// maxSettleWait bounds how long a request waits for the previous transition of its id (the
+// markers of the transaction before) instead of answering CONCURRENT_TRANSACTIONS at once:
+// a client would retry after a backoff longer than the markers usually take.
+const maxSettleWait = time.Second
+
+// waitSettled waits until no transition of id is in flight, ctx ends or maxSettleWait
+// passes; the caller then checks the state as usual.
+func (c *Coordinator) waitSettled(ctx context.Context, id string) {
+	timer := time.NewTimer(maxSettleWait)
+	defer timer.Stop()
+	for {
+		c.mu.Lock()
+		m := c.mu.txns[id]
+		if m == nil || !m.pending || c.mu.closed {
+			c.mu.Unlock()
+			return
+		}
+		if m.settled == nil {
+			m.settled = make(chan struct{})
+		}
+		settled := m.settled
+		c.mu.Unlock()
+		select {
+		case <-settled:
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func (m *txnMeta) value() LogValue {
@@ -220,7 +263,7 @@ func (c *Coordinator) transition(ctx context.Context, m *txnMeta, target LogValu
 	err := c.persist(ctx, m.id, &target)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m.pending = false
+	m.settleLocked()
 	if err != nil {
 		return err
 	}

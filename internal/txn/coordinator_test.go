@@ -280,7 +280,10 @@ func TestConcurrentTransactionsWhileMarkersPending(t *testing.T) {
 	if _, err := f.c.EndTxn(ctx, EndRequest{TransactionalID: "a", ProducerID: p.ProducerID, ProducerEpoch: p.ProducerEpoch, Commit: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.c.AddPartitions(ctx, "a", p.ProducerID, p.ProducerEpoch, TopicPartitions{"t": {1}}); !errors.Is(err, ErrConcurrentTransactions) {
+	// The request waits for the markers until its context ends, then gives up.
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := f.c.AddPartitions(short, "a", p.ProducerID, p.ProducerEpoch, TopicPartitions{"t": {1}}); !errors.Is(err, ErrConcurrentTransactions) {
 		t.Fatalf("add while committing: %v, want ErrConcurrentTransactions", err)
 	}
 	if d, _ := f.c.Describe("a"); d.State != PrepareCommit {

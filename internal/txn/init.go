@@ -51,6 +51,7 @@ func (c *Coordinator) InitProducerID(ctx context.Context, req InitRequest) (Init
 	if err := c.ensureMeta(ctx, req.TransactionalID, req.TransactionTimeoutMs); err != nil {
 		return InitResult{}, err
 	}
+	c.waitSettled(ctx, req.TransactionalID)
 	// A bump that exhausts the epoch needs a new id; allocate it before taking mu.
 	fresh := int64(-1)
 	c.mu.Lock()

@@ -29,8 +29,10 @@ func (c *Coordinator) checkProducerLocked(id string, producerID int64, epoch int
 
 // AddPartitions adds partitions to the producer's transaction (AddPartitionsToTxn), starting
 // the transaction when none is ongoing. Partitions already in the transaction are not
-// written again.
+// written again. While the previous transaction's markers are being written it waits for
+// them (up to a second) rather than failing with ErrConcurrentTransactions at once.
 func (c *Coordinator) AddPartitions(ctx context.Context, id string, producerID int64, epoch int16, parts TopicPartitions) error {
+	c.waitSettled(ctx, id)
 	c.mu.Lock()
 	m, err := c.checkProducerLocked(id, producerID, epoch)
 	if err != nil {
@@ -198,12 +200,12 @@ func (c *Coordinator) prepareAndComplete(ctx context.Context, m *txnMeta, target
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
-		m.pending = false
+		m.settleLocked()
 		return err
 	}
 	c.applyLocked(m, target)
 	if c.mu.closed {
-		m.pending = false // prepared in the log: the next start completes it
+		m.settleLocked() // prepared in the log: the next start completes it
 		return nil
 	}
 	c.completeAsyncLocked(m, target)
@@ -252,7 +254,7 @@ func (c *Coordinator) complete(m *txnMeta, prepared LogValue) {
 	}
 	c.mu.Lock()
 	c.applyLocked(m, done)
-	m.pending = false
+	m.settleLocked()
 	c.mu.Unlock()
 }
 
@@ -285,6 +287,6 @@ func (c *Coordinator) sleep(d time.Duration) bool {
 // release clears pending of a transaction left prepared by Close.
 func (c *Coordinator) release(m *txnMeta) {
 	c.mu.Lock()
-	m.pending = false
+	m.settleLocked()
 	c.mu.Unlock()
 }

@@ -63,7 +63,7 @@ func (c *Coordinator) Sweep(ctx context.Context) {
 	for _, m := range expired {
 		err := c.persist(ctx, m.id, nil)
 		c.mu.Lock()
-		m.pending = false
+		m.settleLocked()
 		if err == nil {
 			m.state = Dead
 			delete(c.mu.txns, m.id)
