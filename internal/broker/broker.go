@@ -111,7 +111,9 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if err := b.openStorage(brokerCfg); err != nil {
 		return nil, err
 	}
-	b.partitions = partition.NewManager(partition.ManagerOptions{NodeID: cfg.NodeID, Storage: b.storage, Logger: b.logger})
+	b.partitions = partition.NewManager(partition.ManagerOptions{NodeID: cfg.NodeID, Storage: b.storage, Logger: b.logger,
+		ProducerIDExpirationMs:              brokerCfg.Int64(config.ProducerIDExpirationMs),
+		ProducerIDExpirationCheckIntervalMs: brokerCfg.Int64("producer.id.expiration.check.interval.ms")})
 	b.cleanerPartitions.Store(b.partitions)
 	b.groups = group.New(group.Config{
 		MinSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMinSessionTimeoutMs)) * time.Millisecond,
@@ -374,6 +376,13 @@ func (b *Broker) Close() error {
 		}
 		if b.unsubscribe != nil {
 			b.unsubscribe()
+		}
+		if b.partitions != nil {
+			// Producer state snapshots, so the next start replays nothing; after
+			// every writer above has stopped, before the logs close.
+			if err := b.partitions.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("producer snapshots: %w", err))
+			}
 		}
 		if b.storage != nil {
 			if err := b.storage.Close(); err != nil {
