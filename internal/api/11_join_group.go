@@ -137,6 +137,7 @@ func groupErrorCode(err error) int16 {
 		{group.ErrInvalidRegex, kerr.InvalidRegularExpression.Code},
 		{group.ErrUnreleasedInstanceID, kerr.UnreleasedInstanceID.Code},
 		{group.ErrUnsupportedVersion, kerr.UnsupportedVersion.Code},
+		{group.ErrGroupMaxSizeReached, kerr.GroupMaxSizeReached.Code},
 	}
 	if err == nil {
 		return 0

@@ -129,6 +129,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		ConsumerSessionTimeout:    time.Duration(brokerCfg.Int64("group.consumer.session.timeout.ms")) * time.Millisecond,
 		ConsumerHeartbeatInterval: time.Duration(brokerCfg.Int64("group.consumer.heartbeat.interval.ms")) * time.Millisecond,
 		ConsumerAssignors:         brokerCfg.List("group.consumer.assignors"),
+		ConsumerMaxSize:           int(brokerCfg.Int("group.consumer.max.size")),
 		DisableConsumerProtocol:   !slices.Contains(brokerCfg.List("group.coordinator.rebalance.protocols"), "consumer"),
 		OffsetsRetention:          time.Duration(brokerCfg.Int64(config.OffsetsRetentionMinutes)) * time.Minute,
 		RetentionCheckInterval:    time.Duration(brokerCfg.Int64(config.OffsetsRetentionCheckIntervalMs)) * time.Millisecond,

@@ -28,6 +28,7 @@ var (
 	ErrUnreleasedInstanceID  = errors.New("group: unreleased instance id")
 	ErrUnsupportedVersion    = errors.New("group: unsupported version")
 	ErrGroupNotConsumerGroup = fmt.Errorf("%w: not a consumer group", ErrGroupIDNotFound)
+	ErrGroupMaxSizeReached   = errors.New("group: group max size reached")
 )
 
 // memberState is a consumer group member's reconciliation state (Kafka's MemberState values,
@@ -233,6 +234,8 @@ func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (Con
 		}
 		m = c.replaceStaticLocked(g, old, req.MemberID)
 		recs = append(c.staticRecords(g, old.id), kv{appendConsumerKey(nil, keyTargetMember, g.id, m.id), AppendTargetMemberValue(nil, cg.target[m.id])})
+	case m == nil && c.cfg.ConsumerMaxSize > 0 && len(cg.members) >= c.cfg.ConsumerMaxSize:
+		return fail(fmt.Errorf("%w: %d members", ErrGroupMaxSizeReached, c.cfg.ConsumerMaxSize))
 	case m == nil:
 		m = &consumerMember{id: req.MemberID, assigned: Assignment{}, pending: Assignment{}}
 		cg.members[m.id] = m

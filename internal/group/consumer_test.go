@@ -515,3 +515,15 @@ func TestConsumerGroupStaticMemberRejoinsWithoutRebalance(t *testing.T) {
 		}
 	}
 }
+
+func TestConsumerGroupMaxSize(t *testing.T) {
+	c := newConsumerCoordinator(t, Config{ConsumerMaxSize: 2})
+	img := topicsImage(t, map[string]int{"orders": 3})
+	a, b := newConsumerClient(t, c, "a", "orders"), newConsumerClient(t, c, "b", "orders")
+	settle(t, img, a, b)
+	third := newConsumerClient(t, c, "c", "orders")
+	if res := c.ConsumerHeartbeat(context.Background(), third.request(img)); !errors.Is(res.Err, ErrGroupMaxSizeReached) {
+		t.Fatalf("third member of a group capped at 2: %v", res.Err)
+	}
+	a.beat(img) // members already in the group carry on
+}

@@ -71,6 +71,8 @@ type Config struct {
 	// (group.consumer.assignors; the first is the default).
 	ConsumerSessionTimeout, ConsumerHeartbeatInterval time.Duration
 	ConsumerAssignors                                 []string
+	// ConsumerMaxSize caps a consumer group's members (group.consumer.max.size); 0: no cap.
+	ConsumerMaxSize int
 	// DisableConsumerProtocol answers ConsumerGroupHeartbeat with UNSUPPORTED_VERSION (the
 	// broker's group.coordinator.rebalance.protocols does not list "consumer"), so clients
 	// fall back to the classic protocol.
