@@ -31,6 +31,9 @@ import (
 //     version) and INVALID_TXN_STATE (a plain batch inside an open
 //     transaction) reject the partition's records. Duplicates are not
 //     counted in the topic metrics.
+//   - Transactional batches are verified with the transaction coordinator first (KIP-890
+//     part 1): a partition not in the producer's ongoing transaction is INVALID_TXN_STATE,
+//     so a late write of an ended transaction cannot open a hanging one.
 //   - acks=1 answers once appended; acks=-1 answers once the high watermark
 //     passes the records (NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR
 //     shrinks; REQUEST_TIMED_OUT after TimeoutMillis), waiting off the read
@@ -74,7 +77,7 @@ func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) 
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		t, topicCode := produceTopic(img, r.Version, rt)
 		for pi, rp := range rt.Partitions {
-			sp, p, last := producePartition(env, t, topicCode, r.Acks, rp, &leaders)
+			sp, p, last := producePartition(env, t, topicCode, r.Acks, rp, &leaders, r.TransactionID)
 			if sp.ErrorCode != 0 {
 				failed = true
 			} else if r.Acks == -1 && last >= 0 {
@@ -119,7 +122,7 @@ func produceTopic(img *metadata.Image, version int16, rt kmsg.ProduceRequestTopi
 // on success it also returns the partition and the last offset appended
 // (-1 when nothing was).
 func producePartition(env *Env, t *metadata.Topic, topicCode int16, acks int16, rp kmsg.ProduceRequestTopicPartition,
-	leaders *leaderEndpoints) (kmsg.ProduceResponseTopicPartition, *partition.Partition, int64) {
+	leaders *leaderEndpoints, transactionalID *string) (kmsg.ProduceResponseTopicPartition, *partition.Partition, int64) {
 	sp := kmsg.NewProduceResponseTopicPartition()
 	sp.Partition, sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = rp.Partition, -1, -1, -1
 	if acks != 0 && acks != 1 && acks != -1 {
@@ -136,6 +139,10 @@ func producePartition(env *Env, t *metadata.Topic, topicCode int16, acks int16, 
 		if code == kerr.NotLeaderForPartition.Code {
 			sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = leaders.currentLeader(t, rp.Partition)
 		}
+		return sp, nil, -1
+	}
+	if code := verifyTransactionalBatch(env, transactionalID, t.Name, rp); code != 0 {
+		sp.ErrorCode = code // KIP-890: the partition is not in the producer's ongoing transaction
 		return sp, nil, -1
 	}
 	res, err := p.Append(rp.Records, acks)

@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/record"
 	"github.com/sluicehq/sluice/internal/txn"
 )
 
@@ -155,4 +157,31 @@ func verifyPartitions(env *Env, id string, producerID int64, epoch int16, parts 
 		}
 	}
 	return codes
+}
+
+// verifyTransactionalBatch checks a produce of transactional records against the transaction
+// coordinator (KIP-890 part 1, done in-process on a single node): the partition must be in the
+// producer's ongoing transaction. It returns the produce error code, 0 to go on. Epochs are
+// left to the partition's own checks (INVALID_PRODUCER_EPOCH); a coordinator that cannot answer
+// yet gives the retriable NOT_ENOUGH_REPLICAS, as Kafka maps it.
+func verifyTransactionalBatch(env *Env, transactionalID *string, topic string, rp kmsg.ProduceRequestTopicPartition) int16 {
+	if env.Txns == nil || transactionalID == nil || len(rp.Records) < record.HeaderSize {
+		return 0
+	}
+	h, err := record.ReadHeader(rp.Records)
+	if err != nil || !h.IsTransactional() || h.ProducerID < 0 {
+		return 0 // the partition's validation answers bad bytes
+	}
+	res, err := env.Txns.VerifyPartitions(*transactionalID, h.ProducerID, h.ProducerEpoch, txn.TopicPartitions{topic: {rp.Partition}})
+	switch {
+	case errors.Is(err, txn.ErrProducerFenced):
+		return 0
+	case errors.Is(err, txn.ErrCoordinatorLoading), errors.Is(err, txn.ErrCoordinatorNotAvailable):
+		return kerr.NotEnoughReplicas.Code
+	case err != nil:
+		return kerr.InvalidTxnState.Code
+	case res[topic][rp.Partition] != nil:
+		return kerr.InvalidTxnState.Code
+	}
+	return 0
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/record"
 )
 
 // TestTransactionRawVersions walks one transaction through every transactional API at the
@@ -210,5 +211,46 @@ func TestAddPartitionsVerifyOnlyAndWriteTxnMarkers(t *testing.T) {
 	p, _ := tb.parts.Partition("t", 1)
 	if p.HighWatermark() != 2 {
 		t.Fatalf("t-1 high watermark %d after two markers, want 2", p.HighWatermark())
+	}
+}
+
+// TestProduceVerifiesTransactionalBatches: KIP-890 part 1 — a transactional batch for a
+// partition the producer did not add to its transaction is INVALID_TXN_STATE and not
+// appended; once added, the same batch is accepted.
+func TestProduceVerifiesTransactionalBatches(t *testing.T) {
+	tb := startTxnBroker(t)
+	tb.createTopic("t", 2, nil)
+	c := tb.txnConn()
+	id := "verified"
+	ip := kmsg.NewPtrInitProducerIDRequest()
+	ip.Version, ip.TransactionalID, ip.TransactionTimeoutMillis, ip.ProducerID, ip.ProducerEpoch = 4, &id, 30000, -1, -1
+	ir := c.send(ip).(*kmsg.InitProducerIDResponse)
+	b := record.NewBuilder(record.None)
+	b.ProducerID, b.ProducerEpoch, b.BaseSequence, b.Transactional = ir.ProducerID, ir.ProducerEpoch, 0, true
+	b.Add(time.Now().UnixMilli(), nil, []byte("v"))
+	batch, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce := func() int16 {
+		pr := kmsg.NewPtrProduceRequest()
+		pr.Version, pr.TransactionID, pr.Acks, pr.TimeoutMillis = 9, &id, -1, 5000
+		pr.Topics = []kmsg.ProduceRequestTopic{{Topic: "t", Partitions: []kmsg.ProduceRequestTopicPartition{{Partition: 1, Records: batch}}}}
+		return c.send(pr).(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode
+	}
+	if code := produce(); code != kerr.InvalidTxnState.Code {
+		t.Fatalf("produce outside the transaction: code %d, want INVALID_TXN_STATE", code)
+	}
+	if p, _ := tb.parts.Partition("t", 1); p.LogEndOffset() != 0 {
+		t.Fatalf("the refused batch was appended: log end offset %d", p.LogEndOffset())
+	}
+	ap := kmsg.NewPtrAddPartitionsToTxnRequest()
+	ap.Version, ap.TransactionalID, ap.ProducerID, ap.ProducerEpoch = 3, id, ir.ProducerID, ir.ProducerEpoch
+	ap.Topics = []kmsg.AddPartitionsToTxnRequestTopic{{Topic: "t", Partitions: []int32{1}}}
+	if codes := addCodes(c.send(ap).(*kmsg.AddPartitionsToTxnResponse)); codes[1] != 0 {
+		t.Fatalf("add: %v", codes)
+	}
+	if code := produce(); code != 0 {
+		t.Fatalf("produce inside the transaction: code %d", code)
 	}
 }
