@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -228,9 +229,30 @@ func TestConfluentTransactions(t *testing.T) {
 		}
 	}
 	check("after the transactions", run("produce"), want("a", "c"), want("a", "b", "c"))
+	before := describeTxn(t, n, "ck-txn-id")
 	n.kill()
 	n.start()
 	check("after a broker restart", run("verify"), want("a", "c"), want("a", "b", "c"))
+	// The coordinator reloaded the id from __transaction_state: same producer id and epoch.
+	if after := describeTxn(t, n, "ck-txn-id"); after.ProducerID != before.ProducerID || after.ProducerEpoch != before.ProducerEpoch || after.State != "CompleteCommit" {
+		t.Fatalf("transactional id after the restart %+v, before %+v", after, before)
+	}
 	// The same transactional id again: fenced and re-initialized, three more transactions.
 	check("a second producer", run("produce"), want("a", "a", "c", "c"), want("a", "a", "b", "b", "c", "c"))
+}
+
+// describeTxn describes a transactional id through kadm (DescribeTransactions).
+func describeTxn(t *testing.T, n *node, id string) kadm.DescribedTransaction {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	described, err := n.admin().DescribeTransactions(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := described[id]
+	if !ok || d.Err != nil {
+		t.Fatalf("describe %s: %+v", id, d)
+	}
+	return d
 }
