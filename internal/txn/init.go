@@ -52,42 +52,19 @@ func (c *Coordinator) InitProducerID(ctx context.Context, req InitRequest) (Init
 		return InitResult{}, err
 	}
 	c.waitSettled(ctx, req.TransactionalID)
-	// A bump that exhausts the epoch needs a new id; allocate it before taking mu.
-	fresh := int64(-1)
-	c.mu.Lock()
-	m := c.mu.txns[req.TransactionalID]
-	needFresh := m != nil && epochExhausted(m.epoch)
-	c.mu.Unlock()
-	if needFresh {
-		id, err := c.cfg.ProducerIDs.Next(ctx)
-		if err != nil {
-			return InitResult{}, err
-		}
-		fresh = id
+	fresh, err := c.freshIDIfExhausted(ctx, req.TransactionalID)
+	if err != nil {
+		return InitResult{}, err
 	}
 
 	c.mu.Lock()
-	if err := c.usableLocked(); err != nil {
+	m, retried, err := c.checkInitLocked(req)
+	if err != nil || retried != nil {
 		c.mu.Unlock()
-		return InitResult{}, err
-	}
-	m = c.mu.txns[req.TransactionalID]
-	if m == nil || m.pending {
-		c.mu.Unlock()
-		return InitResult{}, ErrConcurrentTransactions
-	}
-	if req.ProducerID >= 0 {
-		current := req.ProducerID == m.producerID && req.ProducerEpoch == m.epoch
-		retry := (req.ProducerID == m.producerID || req.ProducerID == m.previousProducerID) && req.ProducerEpoch == m.lastEpoch && m.lastEpoch >= 0
-		switch {
-		case retry && (m.state == Empty || m.state == CompleteCommit || m.state == CompleteAbort):
-			res := InitResult{ProducerID: m.producerID, ProducerEpoch: m.epoch}
-			c.mu.Unlock()
-			return res, nil
-		case !current:
-			c.mu.Unlock()
-			return InitResult{}, ErrProducerFenced
+		if retried != nil {
+			return *retried, nil
 		}
+		return InitResult{}, err
 	}
 	now := c.nowMs()
 	target := m.value()
@@ -119,6 +96,44 @@ func (c *Coordinator) InitProducerID(ctx context.Context, req InitRequest) (Init
 		return InitResult{}, err
 	}
 	return InitResult{ProducerID: target.ProducerID, ProducerEpoch: target.ProducerEpoch}, nil
+}
+
+// freshIDIfExhausted allocates a producer id (outside mu) when the id's epoch cannot be
+// bumped again; -1 otherwise.
+func (c *Coordinator) freshIDIfExhausted(ctx context.Context, id string) (int64, error) {
+	c.mu.Lock()
+	m := c.mu.txns[id]
+	need := m != nil && epochExhausted(m.epoch)
+	c.mu.Unlock()
+	if !need {
+		return -1, nil
+	}
+	return c.cfg.ProducerIDs.Next(ctx)
+}
+
+// checkInitLocked validates an InitProducerId of a transactional id. A KIP-360 request must
+// name the current producer id and epoch; one naming those the last bump replaced is a retry
+// of that bump and gets its answer again (retried).
+func (c *Coordinator) checkInitLocked(req InitRequest) (m *txnMeta, retried *InitResult, err error) {
+	if err := c.usableLocked(); err != nil {
+		return nil, nil, err
+	}
+	m = c.mu.txns[req.TransactionalID]
+	if m == nil || m.pending {
+		return nil, nil, ErrConcurrentTransactions
+	}
+	if req.ProducerID < 0 {
+		return m, nil, nil
+	}
+	current := req.ProducerID == m.producerID && req.ProducerEpoch == m.epoch
+	retry := (req.ProducerID == m.producerID || req.ProducerID == m.previousProducerID) && req.ProducerEpoch == m.lastEpoch && m.lastEpoch >= 0
+	switch {
+	case retry && (m.state == Empty || m.state == CompleteCommit || m.state == CompleteAbort):
+		return m, &InitResult{ProducerID: m.producerID, ProducerEpoch: m.epoch}, nil
+	case !current:
+		return nil, nil, ErrProducerFenced
+	}
+	return m, nil, nil
 }
 
 // ensureMeta creates the state of a new transactional id with a fresh producer id at epoch
