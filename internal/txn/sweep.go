@@ -38,7 +38,7 @@ func (c *Coordinator) Sweep(ctx context.Context) {
 		}
 		switch m.state {
 		case Ongoing:
-			if now > m.startMs+int64(m.timeoutMs) && !epochExhausted(m.epoch) {
+			if now > m.startMs+int64(m.timeoutMs) {
 				m.pending = true
 				timedOut = append(timedOut, m)
 			}
@@ -54,7 +54,10 @@ func (c *Coordinator) Sweep(ctx context.Context) {
 		c.mu.Lock()
 		target := m.value()
 		c.mu.Unlock()
-		target.State, target.ProducerEpoch, target.LastUpdateMs = PrepareAbort, target.ProducerEpoch+1, now
+		target.State, target.LastUpdateMs = PrepareAbort, now
+		if !epochExhausted(target.ProducerEpoch) {
+			target.ProducerEpoch++ // fences the producer; an exhausted epoch aborts unbumped
+		}
 		c.logger.Info("aborting a timed-out transaction", "transactional_id", m.id, "producer_id", m.producerID)
 		if err := c.prepareAndComplete(ctx, m, target); err != nil {
 			c.logger.Warn("aborting a timed-out transaction", "transactional_id", m.id, "err", err)
