@@ -69,6 +69,7 @@ type txnMeta struct {
 	id                 string
 	producerID         int64
 	previousProducerID int64 // the id before an epoch exhaustion, for retries; -1 none
+	nextProducerID     int64 // while prepared: the id the transaction hands over to (EndTxn v5, exhausted epoch); -1 none
 	epoch              int16
 	lastEpoch          int16 // the epoch before the last bump, for retries; -1 none
 	timeoutMs          int32
@@ -125,7 +126,7 @@ func (c *Coordinator) waitSettled(ctx context.Context, id string) {
 }
 
 func (m *txnMeta) value() LogValue {
-	return LogValue{ProducerID: m.producerID, PreviousProducerID: m.previousProducerID, NextProducerID: -1,
+	return LogValue{ProducerID: m.producerID, PreviousProducerID: m.previousProducerID, NextProducerID: m.nextProducerID,
 		ProducerEpoch: m.epoch, TimeoutMs: m.timeoutMs, State: m.state, Partitions: m.partitions,
 		LastUpdateMs: m.updateMs, StartMs: m.startMs, ClientTxnVersion: m.clientTxnVersion}
 }
@@ -280,6 +281,7 @@ func (c *Coordinator) applyLocked(m *txnMeta, v LogValue) {
 		}
 	}
 	m.producerID, m.epoch, m.timeoutMs, m.state = v.ProducerID, v.ProducerEpoch, v.TimeoutMs, v.State
+	m.nextProducerID = v.NextProducerID
 	m.partitions, m.startMs, m.updateMs, m.clientTxnVersion = v.Partitions, v.StartMs, v.LastUpdateMs, v.ClientTxnVersion
 }
 

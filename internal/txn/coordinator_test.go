@@ -475,3 +475,58 @@ func TestListFilters(t *testing.T) {
 		})
 	}
 }
+
+func TestExhaustedEpochKeepsMarkersOnTheOldProducerID(t *testing.T) {
+	ctx := context.Background()
+	setEpoch := func(f *fixture, id string, epoch int16) {
+		f.c.mu.Lock()
+		f.c.mu.txns[id].epoch = epoch // as if bumped that often
+		f.c.mu.Unlock()
+	}
+	t.Run("EndTxn v5 hands over to a new producer id", func(t *testing.T) {
+		f := newFixture(t)
+		p := initTxn(t, f.c, "a")
+		setEpoch(f, "a", 32766)
+		if err := f.c.AddPartitions(ctx, "a", p.ProducerID, 32766, TopicPartitions{"t": {0}}); err != nil {
+			t.Fatal(err)
+		}
+		req := EndRequest{TransactionalID: "a", ProducerID: p.ProducerID, ProducerEpoch: 32766, Commit: true, BumpEpoch: true}
+		res, err := f.c.EndTxn(ctx, req)
+		if err != nil || res.ProducerID == p.ProducerID || res.ProducerEpoch != 0 {
+			t.Fatalf("end: %+v, %v; want a new producer id at epoch 0", res, err)
+		}
+		d := waitState(t, f.c, "a", CompleteCommit)
+		if d.ProducerID != res.ProducerID || d.ProducerEpoch != 0 {
+			t.Fatalf("after completion %+v, want producer %d epoch 0", d, res.ProducerID)
+		}
+		if sent := f.markers.markers(); len(sent) != 1 || sent[0].ProducerID != p.ProducerID || sent[0].ProducerEpoch != 32767 {
+			t.Fatalf("markers %+v, want the old producer id at epoch 32767", sent)
+		}
+		if retry, err := f.c.EndTxn(ctx, req); err != nil || retry.ProducerID != res.ProducerID {
+			t.Fatalf("retry: %+v, %v", retry, err)
+		}
+		// The new id is durable: a restarted coordinator knows it.
+		f.c.Close()
+		if d, _ := f.start(t).Describe("a"); d.ProducerID != res.ProducerID {
+			t.Fatalf("after restart %+v", d)
+		}
+	})
+	t.Run("InitProducerId over an ongoing transaction", func(t *testing.T) {
+		f := newFixture(t)
+		p := initTxn(t, f.c, "a")
+		setEpoch(f, "a", 32766)
+		if err := f.c.AddPartitions(ctx, "a", p.ProducerID, 32766, TopicPartitions{"t": {0}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.c.InitProducerID(ctx, InitRequest{TransactionalID: "a", TransactionTimeoutMs: 10000, ProducerID: -1, ProducerEpoch: -1}); !errors.Is(err, ErrConcurrentTransactions) {
+			t.Fatalf("init: %v", err)
+		}
+		waitState(t, f.c, "a", CompleteAbort)
+		if sent := f.markers.markers(); len(sent) != 1 || sent[0].ProducerID != p.ProducerID || sent[0].Commit {
+			t.Fatalf("markers %+v, want an abort for the old producer id", sent)
+		}
+		if res := initTxn(t, f.c, "a"); res.ProducerID == p.ProducerID || res.ProducerEpoch != 0 {
+			t.Fatalf("init after the abort %+v, want a new producer id", res)
+		}
+	})
+}

@@ -80,8 +80,13 @@ func (c *Coordinator) InitProducerID(ctx context.Context, req InitRequest) (Init
 		return InitResult{}, ErrConcurrentTransactions
 	case Ongoing:
 		// Fence the old producer (PrepareEpochFence) and abort its transaction under the
-		// bumped epoch; the caller retries once the abort is complete.
-		target.State = PrepareAbort
+		// bumped epoch (the same one when exhausted: the retry then gets a new id); the
+		// markers name the producer id the transaction's records carry. The caller retries
+		// once the abort is complete.
+		target.State, target.ProducerID, target.ProducerEpoch = PrepareAbort, m.producerID, m.epoch
+		if !epochExhausted(m.epoch) {
+			target.ProducerEpoch++
+		}
 		m.pending = true
 		c.mu.Unlock()
 		if err := c.prepareAndComplete(ctx, m, target); err != nil {
@@ -154,7 +159,7 @@ func (c *Coordinator) ensureMeta(ctx context.Context, id string, timeoutMs int32
 	defer c.mu.Unlock()
 	if _, ok := c.mu.txns[id]; !ok {
 		c.mu.txns[id] = &txnMeta{id: id, producerID: pid, previousProducerID: -1, epoch: -1, lastEpoch: -1,
-			timeoutMs: timeoutMs, state: Empty, startMs: -1, updateMs: c.nowMs()}
+			nextProducerID: -1, timeoutMs: timeoutMs, state: Empty, startMs: -1, updateMs: c.nowMs()}
 	}
 	return nil
 }

@@ -146,7 +146,9 @@ func (c *Coordinator) EndTxn(ctx context.Context, req EndRequest) (InitResult, e
 				c.mu.Unlock()
 				return InitResult{}, ErrConcurrentTransactions
 			}
-			target.ProducerID, target.ProducerEpoch = pid, 0
+			// The markers still carry this producer id (at the last epoch); the producer
+			// continues with the new one once the transaction completes.
+			target.ProducerEpoch, target.NextProducerID = m.epoch+1, pid
 		} else {
 			target.ProducerEpoch = m.epoch + 1
 		}
@@ -155,6 +157,9 @@ func (c *Coordinator) EndTxn(ctx context.Context, req EndRequest) (InitResult, e
 	c.mu.Unlock()
 	if err := c.prepareAndComplete(ctx, m, target); err != nil {
 		return InitResult{}, err
+	}
+	if target.NextProducerID >= 0 {
+		return InitResult{ProducerID: target.NextProducerID, ProducerEpoch: 0}, nil
 	}
 	return InitResult{ProducerID: target.ProducerID, ProducerEpoch: target.ProducerEpoch}, nil
 }
@@ -171,9 +176,9 @@ func (c *Coordinator) endTxnMetaLocked(req EndRequest) (*txnMeta, error) {
 	}
 	completed := (req.Commit && m.state == CompleteCommit) || (!req.Commit && m.state == CompleteAbort)
 	// A v5 retry carries the epoch (and maybe id) from before the bump its first try made.
-	if req.BumpEpoch && completed && !m.pending && req.ProducerEpoch == m.lastEpoch &&
-		(req.ProducerID == m.producerID || req.ProducerID == m.previousProducerID) {
-		return nil, nil
+	if req.BumpEpoch && completed && !m.pending && ((req.ProducerID == m.producerID && req.ProducerEpoch == m.lastEpoch) ||
+		(req.ProducerID == m.previousProducerID && m.epoch == 0)) {
+		return nil, nil // (after an exhausted epoch the producer id itself changed)
 	}
 	switch {
 	case m.producerID != req.ProducerID:
@@ -238,6 +243,9 @@ func (c *Coordinator) complete(m *txnMeta, prepared LogValue) {
 	}
 	done := prepared
 	done.State, done.Partitions, done.LastUpdateMs = CompleteAbort, nil, c.nowMs()
+	if prepared.NextProducerID >= 0 { // the producer continues under a new id (EndTxn v5)
+		done.PreviousProducerID, done.ProducerID, done.ProducerEpoch, done.NextProducerID = prepared.ProducerID, prepared.NextProducerID, 0, -1
+	}
 	if marker.Commit {
 		done.State = CompleteCommit
 	}

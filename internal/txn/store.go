@@ -70,7 +70,7 @@ func (c *Coordinator) applyRecordLocked(key, value []byte) bool {
 	}
 	m := c.mu.txns[id]
 	if m == nil {
-		m = &txnMeta{id: id, producerID: v.ProducerID, previousProducerID: -1, epoch: v.ProducerEpoch, lastEpoch: -1}
+		m = &txnMeta{id: id, producerID: v.ProducerID, previousProducerID: -1, nextProducerID: -1, epoch: v.ProducerEpoch, lastEpoch: -1}
 		c.mu.txns[id] = m
 	}
 	c.applyLocked(m, v)
