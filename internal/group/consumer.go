@@ -801,7 +801,10 @@ func (c *Coordinator) DescribeConsumerGroup(gid string) (ConsumerGroupDescriptio
 	}
 	cg := g.consumer
 	d := ConsumerGroupDescription{Group: gid, State: cg.state(), Epoch: cg.epoch, AssignmentEpoch: cg.assignmentEpoch,
-		Assignor: c.chooseAssignorLocked(cg)}
+		Assignor: cg.assignor}
+	if d.Assignor == "" { // no target computed yet (or loaded from the log): the one it would use
+		d.Assignor = c.chooseAssignorLocked(cg)
+	}
 	for _, id := range cg.memberIDs() {
 		m := cg.members[id]
 		d.Members = append(d.Members, ConsumerMemberDescription{MemberID: m.id, InstanceID: m.instanceID, RackID: m.rackID,

@@ -12,7 +12,7 @@ import (
 
 // topicsImage returns an Image holding the named topics with the given partition counts; the
 // topic id is the name's first byte repeated, so ids are stable across calls.
-func topicsImage(t *testing.T, topics map[string]int) *metadata.Image {
+func topicsImage(t testing.TB, topics map[string]int) *metadata.Image {
 	t.Helper()
 	var recs []metadata.Record
 	names := make([]string, 0, len(topics))
@@ -45,7 +45,7 @@ func topicIDOf(name string) TopicID {
 // consumerClient is a test member of a consumer group: it tracks what it owns as a real
 // client would, revoking at once what the coordinator takes away.
 type consumerClient struct {
-	t      *testing.T
+	t      testing.TB
 	c      *Coordinator
 	group  string
 	id     string
@@ -55,7 +55,7 @@ type consumerClient struct {
 	regex  *string
 }
 
-func newConsumerClient(t *testing.T, c *Coordinator, id string, topics ...string) *consumerClient {
+func newConsumerClient(t testing.TB, c *Coordinator, id string, topics ...string) *consumerClient {
 	return &consumerClient{t: t, c: c, group: "g", id: id, owned: Assignment{}, topics: topics}
 }
 
@@ -526,4 +526,37 @@ func TestConsumerGroupMaxSize(t *testing.T) {
 		t.Fatalf("third member of a group capped at 2: %v", res.Err)
 	}
 	a.beat(img) // members already in the group carry on
+}
+
+// BenchmarkConsumerHeartbeat is the steady state of a 30-member group: a member's keepalive
+// heartbeat (nothing changed, nothing written).
+func BenchmarkConsumerHeartbeat(b *testing.B) {
+	c := New(Config{})
+	defer c.Close()
+	topics := map[string]int{}
+	for i := range 20 {
+		topics["topic-"+string(rune('a'+i))] = 30
+	}
+	img := topicsImage(b, topics)
+	names := make([]string, 0, len(topics))
+	for name := range topics {
+		names = append(names, name)
+	}
+	var clients []*consumerClient
+	for i := range 30 {
+		clients = append(clients, newConsumerClient(b, c, "m"+string(rune('a'+i)), names...))
+	}
+	for range 5 {
+		for _, cc := range clients {
+			cc.beat(img)
+		}
+	}
+	req := clients[0].request(img)
+	req.Owned, req.SubscribedTopicNames, req.RebalanceTimeout = nil, nil, -1
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := c.ConsumerHeartbeat(context.Background(), req); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
 }
