@@ -42,7 +42,7 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 			topics = append(topics, gt)
 		}
 		g := fetchGroupOffsets(env, img, req.Version, r.Group, topics, r.Topics == nil)
-		markUnstable(env, &g, r.RequireStable)
+		markUnstable(env, img, &g, r.RequireStable)
 		resp.ErrorCode = g.ErrorCode
 		for _, gt := range g.Topics {
 			t := kmsg.NewOffsetFetchResponseTopic()
@@ -58,7 +58,7 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 	}
 	for _, rg := range r.Groups {
 		g := fetchGroupOffsets(env, img, req.Version, rg.Group, rg.Topics, rg.Topics == nil)
-		markUnstable(env, &g, r.RequireStable)
+		markUnstable(env, img, &g, r.RequireStable)
 		resp.Groups = append(resp.Groups, g)
 	}
 	return Reply(resp), nil
@@ -124,16 +124,20 @@ func fetchGroupOffsets(env *Env, img *metadata.Image, version int16, groupID str
 
 // markUnstable answers UNSTABLE_OFFSET_COMMIT for the partitions of g whose offsets have a
 // pending transactional commit, when the request requires stable offsets.
-func markUnstable(env *Env, g *kmsg.OffsetFetchResponseGroup, requireStable bool) {
+func markUnstable(env *Env, img *metadata.Image, g *kmsg.OffsetFetchResponseGroup, requireStable bool) {
 	groups, ok := env.Groups.(TxnGroups)
 	if !requireStable || !ok || g.ErrorCode != 0 {
 		return
 	}
 	for i := range g.Topics {
 		t := &g.Topics[i]
+		name := t.Topic
+		if topic, ok := img.TopicByID(metadata.TopicID(t.TopicID)); ok && name == "" { // v10: by id
+			name = topic.Name
+		}
 		for j := range t.Partitions {
 			p := &t.Partitions[j]
-			if p.ErrorCode == 0 && groups.HasPendingTxnOffsets(g.Group, t.Topic, p.Partition) {
+			if p.ErrorCode == 0 && groups.HasPendingTxnOffsets(g.Group, name, p.Partition) {
 				p.ErrorCode, p.Offset, p.LeaderEpoch = kerr.UnstableOffsetCommit.Code, -1, -1
 			}
 		}

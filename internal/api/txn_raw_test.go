@@ -17,7 +17,7 @@ import (
 // OffsetFetch with require_stable, DescribeTransactions, ListTransactions, EndTxn.
 func TestTransactionRawVersions(t *testing.T) {
 	tb := startTxnBroker(t)
-	tb.createTopic("t", 2, nil)
+	topicID := tb.createTopic("t", 2, nil)
 	cases := []struct {
 		name                                      string
 		init, add, addOffsets, commit, end, fetch int16
@@ -25,7 +25,7 @@ func TestTransactionRawVersions(t *testing.T) {
 	}{
 		{"oldest", 0, 0, 0, 0, 0, 7, 0},
 		{"middle", 3, 2, 2, 3, 3, 7, 1},
-		{"newest", 5, 3, 4, 5, 5, 8, 2},
+		{"newest", 5, 3, 4, 5, 5, 10, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,7 +71,7 @@ func TestTransactionRawVersions(t *testing.T) {
 			if r := c.send(tc2).(*kmsg.TxnOffsetCommitResponse); r.Topics[0].Partitions[0].ErrorCode != 0 {
 				t.Fatalf("txn offset commit: %d", r.Topics[0].Partitions[0].ErrorCode)
 			}
-			if code, off := fetchStable(c, tc.fetch, gid); code != kerr.UnstableOffsetCommit.Code || off != -1 {
+			if code, off := fetchStable(c, tc.fetch, gid, topicID); code != kerr.UnstableOffsetCommit.Code || off != -1 {
 				t.Fatalf("require_stable fetch while pending: code %d offset %d", code, off)
 			}
 
@@ -97,7 +97,7 @@ func TestTransactionRawVersions(t *testing.T) {
 			if er.ErrorCode != 0 || (tc.end >= 5 && (er.ProducerID != pid || er.ProducerEpoch != epoch+1)) {
 				t.Fatalf("end: %+v", er)
 			}
-			waitFetchStable(t, c, tc.fetch, gid, 5)
+			waitFetchStable(t, c, tc.fetch, gid, topicID, 5)
 
 			// The old epoch after a bump is fenced (INVALID_PRODUCER_EPOCH before v2).
 			ip.ProducerID, ip.ProducerEpoch = -1, -1
@@ -133,11 +133,11 @@ func addCodes(r *kmsg.AddPartitionsToTxnResponse) map[int32]int16 {
 }
 
 // fetchStable fetches the group's offset of t-0 with require_stable.
-func fetchStable(c *rawConn, version int16, gid string) (int16, int64) {
+func fetchStable(c *rawConn, version int16, gid string, topicID [16]byte) (int16, int64) {
 	of := kmsg.NewPtrOffsetFetchRequest()
 	of.Version, of.RequireStable = version, true
 	if version >= 8 {
-		of.Groups = []kmsg.OffsetFetchRequestGroup{{Group: gid, Topics: []kmsg.OffsetFetchRequestGroupTopic{{Topic: "t", Partitions: []int32{0}}}}}
+		of.Groups = []kmsg.OffsetFetchRequestGroup{{Group: gid, Topics: []kmsg.OffsetFetchRequestGroupTopic{{Topic: "t", TopicID: topicID, Partitions: []int32{0}}}}}
 		p := c.send(of).(*kmsg.OffsetFetchResponse).Groups[0].Topics[0].Partitions[0]
 		return p.ErrorCode, p.Offset
 	}
@@ -147,11 +147,11 @@ func fetchStable(c *rawConn, version int16, gid string) (int16, int64) {
 }
 
 // waitFetchStable waits until the markers made the transactional commit visible.
-func waitFetchStable(t *testing.T, c *rawConn, version int16, gid string, want int64) {
+func waitFetchStable(t *testing.T, c *rawConn, version int16, gid string, topicID [16]byte, want int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		code, off := fetchStable(c, version, gid)
+		code, off := fetchStable(c, version, gid, topicID)
 		if code == 0 && off == want {
 			return
 		}
