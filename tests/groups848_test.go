@@ -308,3 +308,53 @@ func TestFranzGoServerSideStaticMember(t *testing.T) {
 	}
 	awaitValues(t, seen, produceValues(t, n, "static848", "second", 200), 30*time.Second)
 }
+
+// TestFranzGoGroupConvertsBetweenProtocols: a classic group that became empty turns into a
+// consumer group when a ServerSideBalancer client joins it, and back into a classic group when a
+// classic client joins it empty again; each run resumes from the offsets the last one committed.
+func TestFranzGoGroupConvertsBetweenProtocols(t *testing.T) {
+	n := startNode(t, append([]string{"--override", "group.initial.rebalance.delay.ms=0"}, fast848...)...)
+	n.createTopic("convert", 2, nil)
+	const group = "converting"
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	run := func(serverSide bool, want map[string]bool) {
+		t.Helper()
+		opts := []kgo.Opt{kgo.SeedBrokers(n.kafkaAddr), kgo.ConsumerGroup(group), kgo.ConsumeTopics("convert"),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit()}
+		if serverSide {
+			opts = append(opts, kgo.ServerSideBalancer())
+		}
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		for missing := len(want); missing > 0; {
+			fs := cl.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("%d records never consumed", missing)
+			}
+			fs.EachRecord(func(r *kgo.Record) {
+				v := string(r.Value)
+				if !want[v] {
+					t.Errorf("record %s read again: the committed offsets were not kept across the conversion", v)
+				}
+				if want[v] {
+					delete(want, v)
+					missing--
+				}
+			})
+		}
+		if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+		_, err = describe848(t, n, group)
+		if isConsumer := err == nil; isConsumer != serverSide {
+			t.Fatalf("after a run with ServerSideBalancer=%v the group is a consumer group: %v (%v)", serverSide, isConsumer, err)
+		}
+	}
+	run(false, produceValues(t, n, "convert", "classic", 40))
+	run(true, produceValues(t, n, "convert", "consumer", 40))
+	run(false, produceValues(t, n, "convert", "classic-again", 40))
+}
