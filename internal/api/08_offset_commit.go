@@ -24,7 +24,8 @@ import (
 //     offsets.topic.num.partitions partitions).
 //   - Members of a KIP-848 consumer group commit with their member epoch as the generation:
 //     another epoch is STALE_MEMBER_EPOCH, an unknown member UNKNOWN_MEMBER_ID; member "" with
-//     a negative epoch commits only while the group has no members.
+//     a negative epoch commits only while the group has no members. Such members must use v9+
+//     (UNSUPPORTED_VERSION below), as in Kafka.
 //   - A request-level failure is reported on every partition.
 //
 // Version notes:
@@ -66,6 +67,10 @@ func handleOffsetCommit(_ context.Context, env *Env, req *Request) (Response, er
 	}
 	if env.Groups == nil {
 		fillOffsetCommit(resp, r, topicCodes, groupErrorCode(group.ErrCoordinatorUnavailable))
+		return Reply(resp), nil
+	}
+	if req.Version < 9 && r.MemberID != "" && env.Groups.IsConsumerMember(r.Group, r.MemberID) {
+		fillOffsetCommit(resp, r, topicCodes, kerr.UnsupportedVersion.Code)
 		return Reply(resp), nil
 	}
 	return Response{Finish: func(ctx context.Context) (Response, error) {

@@ -92,6 +92,28 @@ func TestConsumerGroupHeartbeatRaw(t *testing.T) {
 		t.Fatalf("list: %+v", lr)
 	}
 
+	// Members commit with their member epoch, from OffsetCommit v9 on.
+	commit := func(version int16, epoch int32) int16 {
+		oc := kmsg.NewPtrOffsetCommitRequest()
+		oc.Version, oc.Group, oc.MemberID, oc.Generation = version, "cg", "member-two", epoch
+		oc.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "orders", TopicID: orders.ID, Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: 1}}}}
+		return c.send(oc).(*kmsg.OffsetCommitResponse).Topics[0].Partitions[0].ErrorCode
+	}
+	for _, tc := range []struct {
+		name    string
+		version int16
+		epoch   int32
+		code    int16
+	}{
+		{"v8 from a consumer group member", 8, 2, kerr.UnsupportedVersion.Code},
+		{"stale epoch", 9, 1, kerr.StaleMemberEpoch.Code},
+		{"member epoch", 9, 2, 0},
+	} {
+		if code := commit(tc.version, tc.epoch); code != tc.code {
+			t.Fatalf("%s: code %d, want %d", tc.name, code, tc.code)
+		}
+	}
+
 	leave := kmsg.NewPtrConsumerGroupHeartbeatRequest()
 	leave.Version, leave.Group, leave.MemberID, leave.MemberEpoch = 1, "cg", "member-two", -1
 	if lv := c.send(leave).(*kmsg.ConsumerGroupHeartbeatResponse); lv.ErrorCode != 0 || lv.MemberEpoch != -1 {

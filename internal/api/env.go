@@ -94,6 +94,8 @@ type Groups interface {
 	// appends: call it from Finish.
 	ConsumerHeartbeat(ctx context.Context, req group.ConsumerHeartbeatRequest) group.ConsumerHeartbeatResult
 	DescribeConsumerGroup(groupID string) (group.ConsumerGroupDescription, error)
+	// IsConsumerMember: OffsetCommit below v9 is refused to consumer group members.
+	IsConsumerMember(groupID, memberID string) bool
 }
 
 // TopicMetrics is what Produce and Fetch report of their traffic. Calls are

@@ -814,3 +814,12 @@ func (c *Coordinator) DescribeConsumerGroup(gid string) (ConsumerGroupDescriptio
 	}
 	return d, nil
 }
+
+// IsConsumerMember reports whether member belongs to the consumer group gid (KIP-848), so
+// OffsetCommit can refuse such members below v9 as Kafka does.
+func (c *Coordinator) IsConsumerMember(gid, member string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.mu.groups[gid]
+	return g != nil && g.consumer != nil && g.consumer.members[member] != nil
+}
