@@ -362,3 +362,35 @@ func TestFranzGoGroupConvertsBetweenProtocols(t *testing.T) {
 	run(true, produceValues(t, n, "convert", "consumer", 40))
 	run(false, produceValues(t, n, "convert", "classic-again", 40))
 }
+
+// TestFranzGoServerSideMemberSurvivesRestart: a broker restart does not end a consumer group's
+// membership: the member carries on with its member id and epoch (restored from
+// __consumer_offsets) and keeps consuming.
+func TestFranzGoServerSideMemberSurvivesRestart(t *testing.T) {
+	n := startNode(t, fast848...)
+	n.createTopic("durable848", 2, nil)
+	const group = "durable-848"
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := make(chan string, 4096)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	cl := n.client(kgo.ConsumerGroup(group), kgo.ConsumeTopics("durable848"), kgo.ServerSideBalancer(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AutoCommitInterval(200*time.Millisecond))
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { seen <- string(r.Value) })
+		}
+	}()
+	before := await848(t, n, group, 1, 2, 30*time.Second)
+	awaitValues(t, seen, produceValues(t, n, "durable848", "before", 50), 30*time.Second)
+	n.stop()
+	n.start()
+	awaitValues(t, seen, produceValues(t, n, "durable848", "after", 50), 30*time.Second)
+	after := await848(t, n, group, 1, 2, 30*time.Second)
+	if after.Members[0].MemberID != before.Members[0].MemberID || after.Epoch != before.Epoch {
+		t.Fatalf("member %s at group epoch %d before the restart, %s at %d after", before.Members[0].MemberID, before.Epoch,
+			after.Members[0].MemberID, after.Epoch)
+	}
+}
