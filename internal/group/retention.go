@@ -3,12 +3,16 @@ package group
 import (
 	"context"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Offset retention (offsets.retention.minutes, checked every
 // offsets.retention.check.interval.ms), by Kafka's rules (KIP-211, KIP-848):
-//   - a classic group with a protocol type keeps its offsets while it has members; once Empty,
-//     they expire retention after the group became empty;
+//   - a classic group with a protocol type keeps its offsets while it has members (a Stable
+//     "consumer" group only those of topics some member subscribes to; the others expire
+//     retention after their commit, KIP-496); once Empty, they expire retention after the group
+//     became empty;
 //   - a group that never had members (standalone commits, protocol type "") expires each
 //     offset retention after its commit;
 //   - a consumer group (KIP-848) expires an offset retention after its commit once no member
@@ -124,8 +128,21 @@ func (g *group) expiredLocked(now, retention int64) (expiry, bool) {
 				e.doomed = append(e.doomed, o)
 			}
 		}
+	case g.state == Stable && g.protocolType == "consumer":
+		// KIP-496: a Stable classic consumer group loses offsets of topics none of its members
+		// subscribes to, retention after their commit.
+		subscribed, ok := g.subscribedTopicsLocked()
+		if !ok {
+			return e, false
+		}
+		for _, o := range g.offsets {
+			if !subscribed[o.Topic] && o.CommitTime+retention <= now {
+				e.doomed = append(e.doomed, o)
+			}
+		}
+		return e, len(e.doomed) > 0
 	case g.state != Empty || len(g.members) > 0:
-		return e, false // classic members keep every offset of their group
+		return e, false // other classic groups with members keep every offset
 	default:
 		for _, o := range g.offsets {
 			base := o.CommitTime
@@ -141,4 +158,20 @@ func (g *group) expiredLocked(now, retention int64) (expiry, bool) {
 	// round in flight keeps it).
 	e.dropGroup = g.emptyLocked() && len(g.pending) == 0 && len(e.doomed) == len(g.offsets)
 	return e, len(e.doomed) > 0 || e.dropGroup
+}
+
+// subscribedTopicsLocked reads the topics a classic "consumer" group's members subscribe to
+// from their consumer protocol metadata; ok is false if any member's metadata cannot be read.
+func (g *group) subscribedTopicsLocked() (map[string]bool, bool) {
+	out := map[string]bool{}
+	for _, m := range g.members {
+		var md kmsg.ConsumerMemberMetadata
+		if err := md.ReadFrom(m.protocolMetadata(g.protocolName)); err != nil {
+			return nil, false
+		}
+		for _, t := range md.Topics {
+			out[t] = true
+		}
+	}
+	return out, true
 }

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // fakeClock is an injected Config.Now.
@@ -113,5 +115,36 @@ func TestOffsetRetentionSweepRuns(t *testing.T) {
 			t.Fatal("the periodic sweep never expired the offset")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestOffsetRetentionOfUnsubscribedTopicsInStableGroups(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, Now: clock.Now, OffsetsRetention: time.Minute})
+	t.Cleanup(c.Close)
+	md := kmsg.ConsumerMemberMetadata{Version: 0, Topics: []string{"orders"}}
+	req := joinReq("", "range")
+	req.Protocols[0].Metadata = md.AppendTo(nil)
+	id := memberID(t, c, req)
+	req.MemberID = id
+	j := recvJoin(t, c.Join(req))
+	if s := recvSync(t, c.Sync(SyncRequest{Group: "g", MemberID: id, Generation: j.Generation, Assignments: map[string][]byte{id: nil}})); s.Err != nil {
+		t.Fatal(s.Err)
+	}
+	now := clock.Now().UnixMilli()
+	for _, topic := range []string{"orders", "old"} {
+		if err := c.CommitOffsets(context.Background(), "g", id, "", j.Generation, []OffsetCommit{{Topic: topic, Offset: 1, CommitTime: now}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.set(clock.Now().Add(time.Minute))
+	if n := c.ExpireOffsets(context.Background()); n != 1 {
+		t.Fatalf("expired %d offsets, want the unsubscribed topic's only", n)
+	}
+	if _, ok := c.FetchOffset("g", "old", 0); ok {
+		t.Fatal("offset of an unsubscribed topic kept")
+	}
+	if _, ok := c.FetchOffset("g", "orders", 0); !ok {
+		t.Fatal("offset of a subscribed topic expired")
 	}
 }
