@@ -220,40 +220,11 @@ func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (Con
 	if g.consumer == nil {
 		c.convertToConsumerLocked(g)
 	}
-	cg := g.consumer
-	m := cg.members[req.MemberID]
-	var recs []kv
-	bump := false
-	switch {
-	case m == nil && req.MemberEpoch != 0:
-		return fail(ErrUnknownMemberID)
-	case m == nil && req.InstanceID != nil && cg.static[*req.InstanceID] != "":
-		old := cg.members[cg.static[*req.InstanceID]]
-		if old.epoch != leaveStaticEpoch {
-			return fail(fmt.Errorf("%w: instance %s is held by member %s", ErrUnreleasedInstanceID, *req.InstanceID, old.id))
-		}
-		m = c.replaceStaticLocked(g, old, req.MemberID)
-		recs = append(c.staticRecords(g, old.id), kv{appendConsumerKey(nil, keyTargetMember, g.id, m.id), AppendTargetMemberValue(nil, cg.target[m.id])})
-	case m == nil && c.cfg.ConsumerMaxSize > 0 && len(cg.members) >= c.cfg.ConsumerMaxSize:
-		return fail(fmt.Errorf("%w: %d members", ErrGroupMaxSizeReached, c.cfg.ConsumerMaxSize))
-	case m == nil:
-		m = &consumerMember{id: req.MemberID, assigned: Assignment{}, pending: Assignment{}}
-		cg.members[m.id] = m
-		if req.InstanceID != nil {
-			cg.static[*req.InstanceID] = m.id
-		}
-		bump = true
-		c.cfg.Logger.Info("consumer group member joins", "group", g.id, "member", m.id)
-	case req.MemberEpoch == 0:
-		// A member that lost its state (or a response) rejoins in place: it owns nothing now.
-		cg.release(m)
-		m.stopRevokeTimer()
-		m.assigned, m.pending, m.epoch, m.previousEpoch, m.state = Assignment{}, Assignment{}, 0, 0, memberStable
-	default:
-		if err := m.checkEpoch(req.MemberEpoch, req.Owned); err != nil {
-			return fail(err)
-		}
+	m, recs, bump, err := c.heartbeatMemberLocked(g, req)
+	if err != nil {
+		return fail(err)
 	}
+	cg := g.consumer
 	changed, err := m.update(req)
 	if err != nil {
 		if m.epoch == 0 && len(m.assigned) == 0 && bump {
@@ -290,6 +261,45 @@ func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (Con
 		res.Assignment = m.assigned.clone()
 	}
 	return res, g, c.enqueueLocked(g, recs)
+}
+
+// heartbeatMemberLocked finds (or, at epoch 0, adds) the heartbeat's member: a new member bumps
+// the group epoch; a static member's new id takes over its instance's place; a known member
+// at epoch 0 rejoins owning nothing; others must pass the epoch check.
+func (c *Coordinator) heartbeatMemberLocked(g *group, req ConsumerHeartbeatRequest) (m *consumerMember, recs []kv, bump bool, err error) {
+	cg := g.consumer
+	m = cg.members[req.MemberID]
+	switch {
+	case m == nil && req.MemberEpoch != 0:
+		return nil, nil, false, ErrUnknownMemberID
+	case m == nil && req.InstanceID != nil && cg.static[*req.InstanceID] != "":
+		old := cg.members[cg.static[*req.InstanceID]]
+		if old.epoch != leaveStaticEpoch {
+			return nil, nil, false, fmt.Errorf("%w: instance %s is held by member %s", ErrUnreleasedInstanceID, *req.InstanceID, old.id)
+		}
+		m = c.replaceStaticLocked(g, old, req.MemberID)
+		recs = append(c.staticRecords(g, old.id), kv{appendConsumerKey(nil, keyTargetMember, g.id, m.id), AppendTargetMemberValue(nil, cg.target[m.id])})
+	case m == nil && c.cfg.ConsumerMaxSize > 0 && len(cg.members) >= c.cfg.ConsumerMaxSize:
+		return nil, nil, false, fmt.Errorf("%w: %d members", ErrGroupMaxSizeReached, c.cfg.ConsumerMaxSize)
+	case m == nil:
+		m = &consumerMember{id: req.MemberID, assigned: Assignment{}, pending: Assignment{}}
+		cg.members[m.id] = m
+		if req.InstanceID != nil {
+			cg.static[*req.InstanceID] = m.id
+		}
+		bump = true
+		c.cfg.Logger.Info("consumer group member joins", "group", g.id, "member", m.id)
+	case req.MemberEpoch == 0:
+		// A member that lost its state (or a response) rejoins in place: it owns nothing now.
+		cg.release(m)
+		m.stopRevokeTimer()
+		m.assigned, m.pending, m.epoch, m.previousEpoch, m.state = Assignment{}, Assignment{}, 0, 0, memberStable
+	default:
+		if err := m.checkEpoch(req.MemberEpoch, req.Owned); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	return m, recs, bump, nil
 }
 
 func (c *Coordinator) checkConsumerRequest(req ConsumerHeartbeatRequest) error {
