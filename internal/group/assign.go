@@ -76,10 +76,7 @@ func assignRange(members []assignMember, topics map[TopicID]int32, _ map[string]
 // so that counts differ by at most one where subscriptions allow, keeping each partition with
 // its previous owner whenever balance permits (sticky, which keeps revocations few).
 func assignUniform(members []assignMember, topics map[TopicID]int32, previous map[string]Assignment) map[string]Assignment {
-	type tp struct {
-		topic TopicID
-		p     int32
-	}
+	type tp = partitionKey
 	subscribed := map[TopicID][]string{} // topic → eligible members, sorted
 	for _, m := range members {
 		for _, t := range m.topics {
@@ -89,42 +86,14 @@ func assignUniform(members []assignMember, topics map[TopicID]int32, previous ma
 	for _, ids := range subscribed {
 		slices.Sort(ids)
 	}
-	owner := map[tp]string{}
-	count := map[string]int{}
-	for _, m := range members {
-		count[m.id] = 0
-	}
-	// Sticky: keep previous owners that still exist and still subscribe.
-	prevIDs := make([]string, 0, len(previous))
-	for id := range previous {
-		prevIDs = append(prevIDs, id)
-	}
-	slices.Sort(prevIDs)
-	for _, mid := range prevIDs {
-		if _, ok := count[mid]; !ok {
-			continue
-		}
-		for t, ps := range previous[mid] {
-			if !slices.Contains(subscribed[t], mid) {
-				continue
-			}
-			for _, p := range ps {
-				if p < topics[t] {
-					if _, taken := owner[tp{t, p}]; !taken {
-						owner[tp{t, p}] = mid
-						count[mid]++
-					}
-				}
-			}
-		}
-	}
+	owner, count := keepPrevious(members, topics, previous, subscribed)
 	var all []tp
 	for _, t := range sortedTopicIDs(topics) {
 		if len(subscribed[t]) == 0 {
 			continue
 		}
 		for p := range topics[t] {
-			all = append(all, tp{t, p})
+			all = append(all, tp{topic: t, p: p})
 		}
 	}
 	least := func(cands []string) string {
@@ -222,4 +191,36 @@ func (a Assignment) add(t TopicID, p int32) {
 		a[t] = append(a[t], p)
 		slices.Sort(a[t])
 	}
+}
+
+// keepPrevious is the sticky start of the uniform assignor: each partition stays with its
+// previous owner if that member still exists and still subscribes to the topic.
+func keepPrevious(members []assignMember, topics map[TopicID]int32, previous map[string]Assignment, subscribed map[TopicID][]string) (map[partitionKey]string, map[string]int) {
+	owner := map[partitionKey]string{}
+	count := map[string]int{}
+	for _, m := range members {
+		count[m.id] = 0
+	}
+	prevIDs := make([]string, 0, len(previous))
+	for id := range previous {
+		prevIDs = append(prevIDs, id)
+	}
+	slices.Sort(prevIDs)
+	for _, mid := range prevIDs {
+		if _, ok := count[mid]; !ok {
+			continue
+		}
+		for t, ps := range previous[mid] {
+			if !slices.Contains(subscribed[t], mid) {
+				continue
+			}
+			for _, p := range ps {
+				if _, taken := owner[partitionKey{t, p}]; p < topics[t] && !taken {
+					owner[partitionKey{t, p}] = mid
+					count[mid]++
+				}
+			}
+		}
+	}
+	return owner, count
 }

@@ -331,37 +331,7 @@ func (c *Coordinator) flushRecords(ctx context.Context, g *group, seq uint64) er
 func (c *Coordinator) applyConsumerRecordLocked(k RecordKey, value []byte) bool {
 	g := c.mu.groups[k.Group]
 	if value == nil {
-		if g == nil || g.consumer == nil {
-			return true
-		}
-		cg := g.consumer
-		switch k.Kind {
-		case keyConsumerGroup:
-			cg.stopTimersLocked()
-			g.consumer = nil
-			g.protocolType = ""
-			if len(g.offsets) == 0 {
-				delete(c.mu.groups, k.Group)
-			}
-		case keyConsumerMember:
-			if m := cg.members[k.Member]; m != nil {
-				if cg.static[m.instanceID] == m.id {
-					delete(cg.static, m.instanceID)
-				}
-				cg.release(m)
-				if m.session != nil {
-					m.session.Stop()
-				}
-				delete(cg.members, k.Member)
-			}
-		case keyTargetMember:
-			delete(cg.target, k.Member)
-		case keyCurrentAssignment:
-			if m := cg.members[k.Member]; m != nil {
-				cg.release(m)
-				m.assigned, m.pending, m.epoch, m.previousEpoch, m.state = Assignment{}, Assignment{}, 0, 0, memberStable
-			}
-		}
+		c.applyConsumerTombstoneLocked(g, k)
 		return true
 	}
 	if g == nil {
@@ -434,6 +404,41 @@ func (c *Coordinator) applyConsumerRecordLocked(k RecordKey, value []byte) bool 
 	}
 	cg.sigImage, cg.sigUnknown = nil, true
 	return true
+}
+
+// applyConsumerTombstoneLocked replays the deletion of a consumer group record.
+func (c *Coordinator) applyConsumerTombstoneLocked(g *group, k RecordKey) {
+	if g == nil || g.consumer == nil {
+		return
+	}
+	cg := g.consumer
+	switch k.Kind {
+	case keyConsumerGroup:
+		cg.stopTimersLocked()
+		g.consumer = nil
+		g.protocolType = ""
+		if len(g.offsets) == 0 {
+			delete(c.mu.groups, k.Group)
+		}
+	case keyConsumerMember:
+		if m := cg.members[k.Member]; m != nil {
+			if cg.static[m.instanceID] == m.id {
+				delete(cg.static, m.instanceID)
+			}
+			cg.release(m)
+			if m.session != nil {
+				m.session.Stop()
+			}
+			delete(cg.members, k.Member)
+		}
+	case keyTargetMember:
+		delete(cg.target, k.Member)
+	case keyCurrentAssignment:
+		if m := cg.members[k.Member]; m != nil {
+			cg.release(m)
+			m.assigned, m.pending, m.epoch, m.previousEpoch, m.state = Assignment{}, Assignment{}, 0, 0, memberStable
+		}
+	}
 }
 
 // consumerMemberIDs lists a consumer group's member ids, sorted.
