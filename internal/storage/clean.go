@@ -68,6 +68,7 @@ type cleanPlan struct {
 	horizonDue   bool // kept tombstones or markers have reached their delete horizon
 	ratio        float64
 	segmentCount int
+	limit        int64 // the cleanable limit asked for
 }
 
 func newCleaner(m *Manager, checkpoints map[TopicPartition]int64) *cleaner {
@@ -181,6 +182,9 @@ func (c *cleaner) grabFilthiest() (cleanPlan, bool) {
 			}
 			continue
 		}
+		c.m.logger.Debug("log cleaner: plan", "partition", l.tp.String(), "firstDirty", plan.firstDirty,
+			"uncleanable", plan.uncleanable, "dirtyBytes", plan.dirtyBytes, "cleanBytes", plan.cleanBytes,
+			"ratio", plan.ratio, "horizonDue", plan.horizonDue, "limit", plan.limit, "segments", l.NumSegments(), "logEndOffset", l.LogEndOffset())
 		eligible := (plan.dirtyBytes > 0 && (plan.needNow || plan.ratio > cfg.MinCleanableDirtyRatio)) ||
 			(plan.horizonDue && plan.segmentCount > 0)
 		if eligible && (!found || plan.ratio > best.ratio || plan.needNow && !best.needNow) {
@@ -220,7 +224,7 @@ func (c *cleaner) planFor(l *Log, cfg LogConfig, nowMs int64) (cleanPlan, error)
 	if !ok || firstDirty < logStart || firstDirty > l.logEndOffset.Load() {
 		firstDirty = logStart
 	}
-	plan := cleanPlan{log: l, firstDirty: firstDirty, uncleanable: firstDirty}
+	plan := cleanPlan{log: l, firstDirty: firstDirty, uncleanable: firstDirty, limit: limit}
 	// After a restart the horizons kept by earlier cleans are unknown: a log cleaned before
 	// is cleaned once more so that tombstones past their horizon do not wait for new writes.
 	plan.horizonDue = (hasHorizon && horizon <= nowMs) || (ok && !known)
