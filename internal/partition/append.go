@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/sluicehq/sluice/internal/record"
+	"github.com/sluicehq/sluice/internal/storage"
 )
 
 // AppendResult describes records appended as leader.
@@ -81,8 +82,29 @@ func (p *Partition) Append(records []byte, acks int16) (AppendResult, error) {
 		}
 		res.LogAppendTime = nowMs
 	}
-	// Validation and recompression above run concurrently across
-	// connections; from here to the table update appends are serialized.
+	info, dup, err := p.appendSerialized(records, epoch, cfg, nowMs, &res)
+	if err != nil || dup {
+		return res, err
+	}
+	// Outside the producer table's lock, so that concurrent appends to this
+	// partition share a group-commit round instead of one fsync each.
+	if err := p.log.WaitDurable(info); err != nil {
+		return res, fmt.Errorf("%s-%d: append: %w", p.topic, p.index, err)
+	}
+	res.BaseOffset, res.LastOffset, res.LogStartOffset = info.FirstOffset, info.LastOffset, info.LogStartOffset
+	p.mu.Lock()
+	p.maybeAdvanceHighWatermarkLocked()
+	p.notifyLocked() // followers wait on the log end offset, not only the HW
+	p.mu.Unlock()
+	return res, nil
+}
+
+// appendSerialized is the part of Append that runs one at a time per
+// partition (validation and recompression before it run concurrently across
+// connections): the producer checks, the write and the producer table
+// update, under Partition.producers. dup reports a retried batch answered
+// with its original offsets in res; nothing was written then.
+func (p *Partition) appendSerialized(records []byte, epoch int32, cfg Config, nowMs int64, res *AppendResult) (storage.AppendInfo, bool, error) {
 	p.producers.Lock()
 	defer p.producers.Unlock()
 	states := &p.producers.states
@@ -92,32 +114,27 @@ func (p *Partition) Append(records []byte, acks int16) (AppendResult, error) {
 	dup, err := states.plan(records, planned, &plan)
 	switch {
 	case err != nil:
-		return res, fmt.Errorf("%s-%d: %w", p.topic, p.index, err)
+		return storage.AppendInfo{}, false, fmt.Errorf("%s-%d: %w", p.topic, p.index, err)
 	case dup.found:
 		res.BaseOffset, res.LastOffset, res.Duplicate = dup.firstOffset(), dup.lastOffset, true
 		if cfg.LogAppendTime {
 			res.LogAppendTime = dup.timestamp
 		}
-		return res, nil
+		return storage.AppendInfo{}, true, nil
 	}
 	p.openTxns(&plan, 0, false)
-	info, err := p.log.Append(records, epoch)
+	info, err := p.log.AppendNoWait(records, epoch)
 	if err != nil {
 		p.openTxns(&plan, 0, true)
-		return res, fmt.Errorf("%s-%d: append: %w", p.topic, p.index, err)
+		return info, false, fmt.Errorf("%s-%d: append: %w", p.topic, p.index, err)
 	}
 	shift := info.FirstOffset - planned
 	states.commit(&plan, shift)
 	if shift != 0 {
 		p.openTxns(&plan, shift, false)
 	}
-	res.BaseOffset, res.LastOffset, res.LogStartOffset = info.FirstOffset, info.LastOffset, info.LogStartOffset
-	p.mu.Lock()
-	p.maybeAdvanceHighWatermarkLocked()
-	p.notifyLocked() // followers wait on the log end offset, not only the HW
-	p.mu.Unlock()
 	p.maybeSnapshotAfterRollLocked()
-	return res, nil
+	return info, false, nil
 }
 
 // openTxns registers (or, with undo, removes) the transactions a plan

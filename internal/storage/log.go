@@ -188,18 +188,34 @@ func (l *Log) append(batches []byte, leaderEpoch int32, assign bool) (AppendInfo
 	if err != nil {
 		return AppendInfo{}, err
 	}
-	if l.m.syncer != nil {
-		if err := l.m.syncer.wait(l); err != nil {
-			return AppendInfo{}, err
-		}
-		return info, nil
-	}
-	if l.unflushedMessages.Add(info.Records) >= l.config().FlushMessages {
-		if err := l.Flush(); err != nil {
-			return AppendInfo{}, err
-		}
+	if err := l.WaitDurable(info); err != nil {
+		return AppendInfo{}, err
 	}
 	return info, nil
+}
+
+// AppendNoWait is the first half of Append: it writes the batches and assigns offsets but
+// does not wait for durability, so a caller that serializes appends under a lock of its own
+// (the partition's producer table) can release it before the wait and let concurrent appends
+// share one group-commit round. The caller must call WaitDurable(info) next and treat the
+// append as done only when it returns nil.
+func (l *Log) AppendNoWait(batches []byte, leaderEpoch int32) (AppendInfo, error) {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	return l.appendLocked(batches, leaderEpoch, true)
+}
+
+// WaitDurable is the second half of Append for an append described by info: with group commit
+// it waits for an fsync that starts after the call (so after the write), otherwise it counts
+// the records against flush.messages and flushes when due.
+func (l *Log) WaitDurable(info AppendInfo) error {
+	if l.m.syncer != nil {
+		return l.m.syncer.wait(l)
+	}
+	if l.unflushedMessages.Add(info.Records) >= l.config().FlushMessages {
+		return l.Flush()
+	}
+	return nil
 }
 
 func (l *Log) appendLocked(batches []byte, leaderEpoch int32, assign bool) (AppendInfo, error) {
