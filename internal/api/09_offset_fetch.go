@@ -23,8 +23,9 @@ import (
 //
 // Version notes:
 //   - v2: null topics, top-level error code. v5: leader epoch. v6: flexible. v7:
-//     require_stable. v8: several groups per request. v9: member id and epoch (KIP-848;
-//     ignored for classic groups). v10: topics by id.
+//     require_stable. v8: several groups per request. v9: member id and epoch (KIP-848): a consumer
+//     group member must give its current epoch (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH for the
+//     group); admin tools send no member and epoch -1; ignored for classic groups. v10: topics by id.
 
 func init() {
 	Register(API{Key: 9, MinVersion: 1, MaxVersion: 10, Handle: handleOffsetFetch})
@@ -57,6 +58,18 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 		return Reply(resp), nil
 	}
 	for _, rg := range r.Groups {
+		if req.Version >= 9 && env.Groups != nil {
+			member := ""
+			if rg.MemberID != nil {
+				member = *rg.MemberID
+			}
+			if err := env.Groups.CheckOffsetFetch(rg.Group, member, rg.MemberEpoch); err != nil {
+				g := kmsg.NewOffsetFetchResponseGroup()
+				g.Group, g.ErrorCode = rg.Group, groupErrorCode(err)
+				resp.Groups = append(resp.Groups, g)
+				continue
+			}
+		}
 		g := fetchGroupOffsets(env, img, req.Version, rg.Group, rg.Topics, rg.Topics == nil)
 		markUnstable(env, img, &g, r.RequireStable)
 		resp.Groups = append(resp.Groups, g)

@@ -114,6 +114,39 @@ func TestConsumerGroupHeartbeatRaw(t *testing.T) {
 		}
 	}
 
+	// OffsetFetch v9+ checks a member's epoch the same way; an admin (no member, epoch -1)
+	// is not checked.
+	fetch := func(member *string, epoch int32) (int16, int64) {
+		of := kmsg.NewPtrOffsetFetchRequest()
+		of.Version = 9
+		g := kmsg.NewOffsetFetchRequestGroup()
+		g.Group, g.MemberID, g.MemberEpoch = "cg", member, epoch
+		g.Topics = []kmsg.OffsetFetchRequestGroupTopic{{Topic: "orders", Partitions: []int32{0}}}
+		of.Groups = append(of.Groups, g)
+		rg := c.send(of).(*kmsg.OffsetFetchResponse).Groups[0]
+		if rg.ErrorCode != 0 {
+			return rg.ErrorCode, -1
+		}
+		return 0, rg.Topics[0].Partitions[0].Offset
+	}
+	two, nobody := "member-two", "nobody"
+	for _, tc := range []struct {
+		name   string
+		member *string
+		epoch  int32
+		code   int16
+	}{
+		{"fetch at the member epoch", &two, 2, 0},
+		{"fetch at a stale epoch", &two, 1, kerr.StaleMemberEpoch.Code},
+		{"fetch by an unknown member", &nobody, 2, kerr.UnknownMemberID.Code},
+		{"admin fetch", nil, -1, 0},
+	} {
+		code, offset := fetch(tc.member, tc.epoch)
+		if code != tc.code || (code == 0 && offset != 1) {
+			t.Fatalf("%s: code %d offset %d, want code %d offset 1", tc.name, code, offset, tc.code)
+		}
+	}
+
 	leave := kmsg.NewPtrConsumerGroupHeartbeatRequest()
 	leave.Version, leave.Group, leave.MemberID, leave.MemberEpoch = 1, "cg", "member-two", -1
 	if lv := c.send(leave).(*kmsg.ConsumerGroupHeartbeatResponse); lv.ErrorCode != 0 || lv.MemberEpoch != -1 {

@@ -96,6 +96,9 @@ type Groups interface {
 	DescribeConsumerGroup(groupID string) (group.ConsumerGroupDescription, error)
 	// IsConsumerMember: OffsetCommit below v9 is refused to consumer group members.
 	IsConsumerMember(groupID, memberID string) bool
+	// CheckOffsetFetch: OffsetFetch v9+ from a consumer group member is checked against its
+	// member epoch.
+	CheckOffsetFetch(groupID, memberID string, epoch int32) error
 }
 
 // TopicMetrics is what Produce and Fetch report of their traffic. Calls are

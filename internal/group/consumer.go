@@ -779,6 +779,30 @@ func (cg *consumerGroup) checkCommit(memberID string, epoch int32) error {
 	return nil
 }
 
+// CheckOffsetFetch applies Kafka's check to an OffsetFetch v9+ that names a member of the
+// consumer group gid: the member must exist (ErrUnknownMemberID) at the epoch it gives
+// (ErrStaleMemberEpoch). A request without a member id and with epoch -1 (an admin tool), and
+// any request for a group that is not a consumer group, passes.
+func (c *Coordinator) CheckOffsetFetch(gid, memberID string, epoch int32) error {
+	if memberID == "" && epoch < 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.mu.groups[gid]
+	if g == nil || g.consumer == nil {
+		return nil
+	}
+	m := g.consumer.members[memberID]
+	switch {
+	case m == nil:
+		return ErrUnknownMemberID
+	case epoch != m.epoch:
+		return fmt.Errorf("%w: epoch %d, member is at %d", ErrStaleMemberEpoch, epoch, m.epoch)
+	}
+	return nil
+}
+
 // ConsumerGroupDescription is a consumer group as ConsumerGroupDescribe shows it.
 type ConsumerGroupDescription struct {
 	Group                  string
