@@ -3,7 +3,6 @@ package api_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"net"
 	"strconv"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
-	"github.com/sluicehq/sluice/internal/server"
 )
 
 // groupBroker is the in-process test broker with a real group coordinator: a second server
@@ -34,33 +32,7 @@ func startGroupBroker(t *testing.T) *groupBroker {
 	coord := group.New(group.Config{MinSessionTimeout: time.Second, MaxSessionTimeout: time.Hour, InitialRebalanceDelay: 0})
 	env := *b.env
 	env.Groups = coord
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Env: &env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, server.ErrServerClosed) {
-			t.Errorf("serve: %v", err)
-		}
-		coord.Close()
-	})
-	g := &groupBroker{testBroker: b, groupAddr: ln.Addr().String()}
-	host, portText, _ := net.SplitHostPort(g.groupAddr)
-	port, _ := strconv.Atoi(portText)
-	b.apply([]metadata.Record{&metadata.RegisterBrokerRecord{BrokerID: b.nodeID, Epoch: 2,
-		Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: host, Port: int32(port)}}}})
-	return g
+	return &groupBroker{testBroker: b, groupAddr: b.serveAsNode(&env, coord.Close)}
 }
 
 func (g *groupBroker) groupClient(opts ...kgo.Opt) *kgo.Client {

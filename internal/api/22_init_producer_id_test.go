@@ -3,7 +3,6 @@ package api_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"net"
 	"strconv"
 	"testing"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
-	"github.com/sluicehq/sluice/internal/server"
 	"github.com/sluicehq/sluice/internal/txn"
 )
 
@@ -40,34 +38,11 @@ func startTxnBroker(t testing.TB) *txnBroker {
 	coord.Start()
 	env := *b.env
 	env.Txns, env.Groups = coord, groups
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Env: &env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, server.ErrServerClosed) {
-			t.Errorf("serve: %v", err)
-		}
+	addr := b.serveAsNode(&env, func() {
 		coord.Close()
 		groups.Close()
 	})
-	tb := &txnBroker{testBroker: b, txnAddr: ln.Addr().String(), coord: coord}
-	host, portText, _ := net.SplitHostPort(tb.txnAddr)
-	port, _ := strconv.Atoi(portText)
-	b.apply([]metadata.Record{&metadata.RegisterBrokerRecord{BrokerID: b.nodeID, Epoch: 2,
-		Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: host, Port: int32(port)}}}})
-	return tb
+	return &txnBroker{testBroker: b, txnAddr: addr, coord: coord}
 }
 
 func (tb *txnBroker) txnConn() *rawConn {

@@ -89,7 +89,19 @@ func startBroker(t testing.TB) *testBroker {
 		FetchSessions: api.NewFetchSessions(api.DefaultFetchSessionSlots),
 		LogDir:        b.dir,
 	}
-	srv, err := server.New(server.Config{Env: b.env})
+	serve(t, b.env, ln, func() {
+		if err := store.Close(); err != nil {
+			t.Errorf("close storage: %v", err)
+		}
+	})
+	return b
+}
+
+// serve runs the real server for env on ln until the test ends; then it
+// shuts the server down and calls after (closing what the Env uses).
+func serve(t testing.TB, env *api.Env, ln net.Listener, after func()) {
+	t.Helper()
+	srv, err := server.New(server.Config{Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +116,27 @@ func startBroker(t testing.TB) *testBroker {
 		if err := <-served; !errors.Is(err, server.ErrServerClosed) {
 			t.Errorf("serve: %v", err)
 		}
-		if err := store.Close(); err != nil {
-			t.Errorf("close storage: %v", err)
-		}
+		after()
 	})
-	return b
+}
+
+// serveAsNode serves env on a second loopback listener and registers that
+// listener as the node's endpoint, so Metadata and FindCoordinator send
+// clients there: how the group and transaction fixtures add a coordinator
+// to the Env. after runs once the server has stopped.
+func (b *testBroker) serveAsNode(env *api.Env, after func()) string {
+	b.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	serve(b.t, env, ln, after)
+	addr := ln.Addr().String()
+	host, portText, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portText)
+	b.apply([]metadata.Record{&metadata.RegisterBrokerRecord{BrokerID: b.nodeID, Epoch: 2,
+		Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: host, Port: int32(port)}}}})
+	return addr
 }
 
 // apply commits records to the next Image and applies it to the
