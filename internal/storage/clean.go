@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"sync"
@@ -553,14 +554,14 @@ func (m *Manager) writeCleanerCheckpoint() error {
 	m.checkpointMu.Lock()
 	defer m.checkpointMu.Unlock()
 	c := m.cleaner
-	out := map[TopicPartition]int64{}
 	c.mu.Lock()
-	for tp, off := range c.mu.checkpoints {
-		if _, ok := m.Log(tp); ok {
-			out[tp] = off
+	out := maps.Clone(c.mu.checkpoints)
+	c.mu.Unlock()
+	for tp := range out {
+		if _, ok := m.Log(tp); !ok {
+			delete(out, tp)
 		}
 	}
-	c.mu.Unlock()
 	path := filepath.Join(m.dir, cleanerOffsetCheckpointName)
 	if len(out) == 0 {
 		// A broker that never cleaned has no file (as Kafka's log dirs without compacted logs).
