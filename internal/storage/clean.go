@@ -33,7 +33,7 @@ import (
 //
 // Concurrency: a cleaner goroutine reads segments without locks (non-active segments do not
 // change but by truncation and deletion, which the swap detects) and takes Log.appendMu only
-// to swap. cleaner.mu is a leaf lock.
+// to swap. cleaner.mu comes before Manager.mu and after everything else.
 
 // ErrCleanAborted is returned by a clean whose segments changed under it (retention,
 // truncation, deletion of the log) or that was stopped by Close; nothing was swapped in.
@@ -54,6 +54,7 @@ type cleaner struct {
 		checkpoints map[TopicPartition]int64 // first dirty offset per log
 		horizons    map[TopicPartition]int64 // smallest delete horizon kept by the last clean
 		known       map[TopicPartition]bool  // cleaned by this process (horizons known)
+		uncleanable map[TopicPartition]bool  // corrupt bytes met while cleaning
 	}
 	maps chan *offsetMap // one per goroutine, reused
 }
@@ -78,6 +79,7 @@ func newCleaner(m *Manager, checkpoints map[TopicPartition]int64) *cleaner {
 	c.mu.checkpoints = checkpoints
 	c.mu.horizons = map[TopicPartition]int64{}
 	c.mu.known = map[TopicPartition]bool{}
+	c.mu.uncleanable = map[TopicPartition]bool{}
 	c.maps = make(chan *offsetMap, max(m.opts.CleanerThreads, 1))
 	return c
 }
@@ -155,6 +157,14 @@ func (c *cleaner) cleanFilthiest() (TopicPartition, bool, error) {
 		c.mu.Unlock()
 	}()
 	if err := c.cleanLog(plan); err != nil {
+		if errors.Is(err, ErrCorruptLog) {
+			// As Kafka marks a partition uncleanable: skip it until the next start rather
+			// than fail on the same bytes at every pass.
+			c.mu.Lock()
+			c.mu.uncleanable[tp] = true
+			c.mu.Unlock()
+			c.m.logger.Error("log cleaner: partition marked uncleanable until restart", "partition", tp.String(), "err", err)
+		}
 		return tp, false, fmt.Errorf("clean %s: %w", tp, err)
 	}
 	return tp, true, nil
@@ -171,7 +181,7 @@ func (c *cleaner) grabFilthiest() (cleanPlan, bool) {
 			continue
 		}
 		c.mu.Lock()
-		busy := c.mu.inProgress[l.tp]
+		busy := c.mu.inProgress[l.tp] || c.mu.uncleanable[l.tp]
 		c.mu.Unlock()
 		if busy {
 			continue
@@ -338,6 +348,13 @@ func (c *cleaner) cleanLog(plan cleanPlan) error {
 		written += n
 	}
 	c.mu.Lock()
+	// Under c.mu (before Manager.mu): DeleteLog unregisters the log before it forgets its
+	// cleaner state, so a log deleted during this clean leaves nothing behind for a new log
+	// of the same name.
+	if cur, ok := m.Log(l.tp); !ok || cur != l {
+		c.mu.Unlock()
+		return ErrCleanAborted
+	}
 	c.mu.checkpoints[l.tp] = endOffset
 	c.mu.known[l.tp] = true
 	if f.minHorizon >= 0 {
@@ -461,20 +478,25 @@ func (c *cleaner) eachBatch(s *segment, fn func([]byte, record.Header) (bool, er
 	r := newBatchReader(f, s.size.Load())
 	defer r.close()
 	for {
+		pos := r.pos()
 		batch, h, err := r.next()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return s.corrupt(r.pos(), err)
+			return s.corrupt(pos, err)
 		}
 		if c.stopped() || c.m.isClosed() {
 			return ErrCleanAborted
 		}
 		c.throttle.account(len(batch), c.stop)
 		more, err := fn(batch, h)
-		if err != nil || !more {
-			return err
+		if err != nil {
+			// Records that do not parse are corruption of this segment.
+			return s.corrupt(pos, err)
+		}
+		if !more {
+			return nil
 		}
 	}
 }
@@ -578,6 +600,7 @@ func (c *cleaner) forget(tp TopicPartition) {
 	delete(c.mu.checkpoints, tp)
 	delete(c.mu.horizons, tp)
 	delete(c.mu.known, tp)
+	delete(c.mu.uncleanable, tp)
 	c.mu.Unlock()
 }
 

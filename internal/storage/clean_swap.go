@@ -95,7 +95,7 @@ func (c *cleaner) cleanSegments(l *Log, group []*segment, f *batchFilter) (int64
 			start := len(cf.buf)
 			var err error
 			if cf.buf, err = f.filter(cf.buf, batch, h); err != nil {
-				return false, s.corrupt(0, err)
+				return false, err
 			}
 			cf.noteBatches(cf.buf[start:])
 			if len(cf.buf) >= 1<<20 {

@@ -706,3 +706,39 @@ func TestCleanConcurrentWithAppendsAndReads(t *testing.T) {
 	defer mu.Unlock()
 	checkCompacted(t, l, written, 0)
 }
+
+// TestCleanCorruptSegmentMarksUncleanable: bytes that do not parse in a segment being cleaned
+// fail that clean with ErrCorruptLog, leave the log as it was and online, and the cleaner
+// skips the log from then on instead of failing on it at every pass.
+func TestCleanCorruptSegmentMarksUncleanable(t *testing.T) {
+	fsys := vfs.NewMem()
+	m := openCleanerManager(t, fsys, nil)
+	cfg := compactConfig()
+	l := createLog(t, m, cfg)
+	writeUpdates(t, l, rand.New(rand.NewPCG(5, 5)), 1000, 20, record.None, 1)
+	path := l.segs()[0].path(kindLog)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := memFile(t, fsys, path)
+	// The second batch announces one record more than it holds.
+	h, _ := record.ReadHeader(data)
+	second := data[h.Size():]
+	binary.BigEndian.PutUint32(second[hdrNumRecords:], binary.BigEndian.Uint32(second[hdrNumRecords:])+1)
+	writeFile(t, fsys, path, data)
+	m2 := openCleanerManager(t, fsys, nil)
+	l2, _ := m2.Log(testTP)
+	if err := l2.SetConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	sizeBefore := l2.Size()
+	if _, cleaned, err := m2.CleanDirtiest(); !errors.Is(err, ErrCorruptLog) || cleaned {
+		t.Fatalf("clean of a corrupt segment: %v %v, want ErrCorruptLog", cleaned, err)
+	}
+	if l2.checkUsable() != nil || l2.Size() != sizeBefore {
+		t.Fatalf("log offline (%v) or changed (%d → %d bytes)", l2.checkUsable(), sizeBefore, l2.Size())
+	}
+	if _, cleaned, err := m2.CleanDirtiest(); err != nil || cleaned {
+		t.Fatalf("the uncleanable log was picked again: %v %v", cleaned, err)
+	}
+}
