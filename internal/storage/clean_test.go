@@ -742,3 +742,30 @@ func TestCleanCorruptSegmentMarksUncleanable(t *testing.T) {
 		t.Fatalf("the uncleanable log was picked again: %v %v", cleaned, err)
 	}
 }
+
+// TestCleanMaxCompactionLag: a log below min.cleanable.dirty.ratio is cleaned anyway once its
+// oldest dirty record is older than max.compaction.lag.ms.
+func TestCleanMaxCompactionLag(t *testing.T) {
+	clock := newTestClock(20_000_000)
+	m := openCleanerManager(t, nil, clock)
+	cfg := compactConfig()
+	cfg.MinCleanableDirtyRatio = 0.99
+	cfg.MaxCompactionLagMs = 60_000
+	l := createLog(t, m, cfg)
+	rng := rand.New(rand.NewPCG(4, 4))
+	written := writeUpdates(t, l, rng, 1000, 10, record.None, clock.Now().UnixMilli())
+	if _, cleaned, err := m.CleanDirtiest(); err != nil || !cleaned {
+		t.Fatalf("first clean (all dirty): %v %v", cleaned, err)
+	}
+	written = append(written, writeUpdates(t, l, rng, 1000, 10, record.None, clock.Now().UnixMilli())...)
+	clock.Advance(30 * time.Second)
+	if _, cleaned, err := m.CleanDirtiest(); err != nil || cleaned {
+		t.Fatalf("cleaned below the ratio before max.compaction.lag.ms: %v %v", cleaned, err)
+	}
+	clock.Advance(31 * time.Second)
+	if _, cleaned, err := m.CleanDirtiest(); err != nil || !cleaned {
+		t.Fatalf("not cleaned after max.compaction.lag.ms: %v %v", cleaned, err)
+	}
+	segs := l.segs()
+	checkCompacted(t, l, written, segs[len(segs)-1].baseOffset)
+}
