@@ -208,20 +208,9 @@ func (c *cleaner) swap(l *Log, group []*segment, sizes []int64, cf *cleanedFiles
 		return ErrCleanAborted
 	}
 	segs := l.segs()
-	at := -1
-	for i, s := range segs {
-		if s == group[0] {
-			at = i
-			break
-		}
-	}
-	if at < 0 || at+len(group) >= len(segs) {
+	at := locateGroup(segs, group, sizes)
+	if at < 0 {
 		return ErrCleanAborted
-	}
-	for i, s := range group {
-		if segs[at+i] != s || s.size.Load() != sizes[i] {
-			return ErrCleanAborted
-		}
 	}
 	// 2: commit.
 	for _, k := range []fileKind{kindIndex, kindTimeIndex, kindTxnIndex, kindLog} {
@@ -235,26 +224,10 @@ func (c *cleaner) swap(l *Log, group []*segment, sizes []int64, cf *cleanedFiles
 	// 3: publish the new segment, pinning its open files until they carry their live names
 	// (a reader must never open B's live name while it still holds the old segment).
 	ns := cf.newSegment(len(cf.index) > 0, int64(len(kept)))
-	var pinned []fileKind
-	defer func() {
-		for _, k := range pinned {
-			ns.release(k)
-		}
-	}()
-	for k := range numKinds {
-		mine := cf.files[k]
-		m.files.adopt(&ns.files[k], mine)
-		cf.files[k] = nil
-		got, err := ns.acquire(k)
-		if err != nil {
-			return l.goOffline(fmt.Errorf("clean: %w", err))
-		}
-		pinned = append(pinned, k)
-		if got != mine {
-			// The file cache closed the handle before it was pinned and reopened the live
-			// name, which is still the old file: stop here, Open completes the swap.
-			return l.goOffline(fmt.Errorf("clean: %s was evicted from the file cache during a swap", ns.path(k)))
-		}
+	unpin, err := c.pinCleaned(ns, cf)
+	defer unpin()
+	if err != nil {
+		return l.goOffline(err)
 	}
 	next := make([]*segment, 0, len(segs)-len(group)+1)
 	next = append(append(append(next, segs[:at]...), ns), segs[at+len(group):]...)
@@ -283,6 +256,55 @@ func (c *cleaner) swap(l *Log, group []*segment, sizes []int64, cf *cleanedFiles
 	}
 	m.metrics.Fsyncs.Add(3)
 	return nil
+}
+
+// locateGroup returns the index of group in segs, or -1 if the group is no longer there as it
+// was read (retention, truncation or another swap changed the log) or reaches the active
+// segment.
+func locateGroup(segs, group []*segment, sizes []int64) int {
+	at := -1
+	for i, s := range segs {
+		if s == group[0] {
+			at = i
+			break
+		}
+	}
+	if at < 0 || at+len(group) >= len(segs) {
+		return -1
+	}
+	for i, s := range group {
+		if segs[at+i] != s || s.size.Load() != sizes[i] {
+			return -1
+		}
+	}
+	return at
+}
+
+// pinCleaned hands the cleaned files' open handles to the file cache as the new segment's and
+// pins them until unpin, so that no reader opens B's live name while it is still the old file.
+func (c *cleaner) pinCleaned(ns *segment, cf *cleanedFiles) (unpin func(), err error) {
+	var pinned []fileKind
+	unpin = func() {
+		for _, k := range pinned {
+			ns.release(k)
+		}
+	}
+	for k := range numKinds {
+		mine := cf.files[k]
+		c.m.files.adopt(&ns.files[k], mine)
+		cf.files[k] = nil
+		got, err := ns.acquire(k)
+		if err != nil {
+			return unpin, fmt.Errorf("clean: %w", err)
+		}
+		pinned = append(pinned, k)
+		if got != mine {
+			// The cache closed the handle before it was pinned and reopened the live name,
+			// which is still the old file: stop here, Open completes the swap.
+			return unpin, fmt.Errorf("clean: %s was evicted from the file cache during a swap", ns.path(k))
+		}
+	}
+	return unpin, nil
 }
 
 // newSegment is the in-memory segment for the cleaned files, loaded from what was written.
