@@ -501,12 +501,11 @@ func (c *cleaner) eachBatch(s *segment, fn func([]byte, record.Header) (bool, er
 	}
 }
 
-// producerLastBatches returns, per producer id, the last offset of its last batch in the log:
-// that batch is kept (empty if need be) so the producer's sequence numbers survive a clean.
-// Unlike Kafka, which forgets producers after producer.id.expiration.ms, every producer that
-// ever wrote keeps its last batch.
-func producerLastBatches(l *Log) (map[int64]int64, error) {
-	out := map[int64]int64{}
+// producerLastBatches returns, per producer id, which of its batches a clean must keep
+// (producerLast). Unlike Kafka, which forgets producers after producer.id.expiration.ms, every
+// producer that ever wrote keeps its batch.
+func producerLastBatches(l *Log) (map[int64]producerLast, error) {
+	out := map[int64]producerLast{}
 	segs := l.segs()
 	for _, s := range segs {
 		size := s.size.Load()
@@ -522,7 +521,15 @@ func producerLastBatches(l *Log) (map[int64]int64, error) {
 					return s.corrupt(pos, err)
 				}
 				if h.ProducerID >= 0 {
-					out[h.ProducerID] = h.LastOffset()
+					p, ok := out[h.ProducerID]
+					if !ok {
+						p.dataOffset = -1
+					}
+					if !h.IsControl() {
+						p.dataOffset = h.LastOffset()
+					}
+					p.epoch = h.ProducerEpoch
+					out[h.ProducerID] = p
 				}
 				pos += int64(h.Size())
 			}

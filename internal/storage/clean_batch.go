@@ -96,12 +96,28 @@ func (t *cleanTxns) onMarker(h record.Header, ct record.ControlType) bool {
 	}
 }
 
+// producerLast is what a clean keeps of a producer so that its state survives (Kafka's
+// lastRecordsOfActiveProducers): the batch holding its last data offset (its last sequence
+// number) or, for a producer that only wrote markers, its markers of its latest epoch.
+type producerLast struct {
+	dataOffset int64 // last offset of its last data batch, -1 if none
+	epoch      int16 // its latest epoch
+}
+
+// keeps reports whether h must stay, empty if need be.
+func (p producerLast) keeps(h record.Header) bool {
+	if p.dataOffset >= 0 {
+		return !h.IsControl() && h.LastOffset() == p.dataOffset
+	}
+	return h.IsControl() && h.ProducerEpoch == p.epoch
+}
+
 // batchFilter decides, record by record, what a clean keeps, and writes the batches it keeps.
 // One per cleaner goroutine; its buffers are reused from batch to batch.
 type batchFilter struct {
 	keys        *offsetMap
 	txns        *cleanTxns
-	lastOfProd  map[int64]int64 // producer id → last offset of its last batch in the log
+	lastOfProd  map[int64]producerLast // by producer id
 	nowMs       int64
 	horizonMs   int64 // delete horizon given to batches that first keep a tombstone or marker
 	maxDecoded  int
@@ -150,7 +166,7 @@ func (f *batchFilter) filter(dst, batch []byte, h record.Header) ([]byte, error)
 	if h.IsControl() {
 		discardRecords = canDiscard && h.HasDeleteHorizon() && h.BaseTimestamp <= f.nowMs
 	}
-	retainEmpty := h.ProducerID >= 0 && f.lastOfProd[h.ProducerID] == h.LastOffset()
+	retainEmpty := h.ProducerID >= 0 && f.lastOfProd[h.ProducerID].keeps(h)
 	if discardRecords && !retainEmpty {
 		return dst, nil
 	}

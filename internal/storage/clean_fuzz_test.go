@@ -67,7 +67,7 @@ func FuzzCleanBatch(f *testing.F) {
 			keys.latest = max(keys.latest, h.LastOffset())
 		}
 		f := &batchFilter{keys: keys, txns: newCleanTxns([]AbortedTxn{{ProducerID: 9, FirstOffset: 7, LastOffset: 8}}),
-			lastOfProd: map[int64]int64{4: 9}, nowMs: nowMs, horizonMs: nowMs + 100, maxDecoded: 1 << 20, minHorizon: -1}
+			lastOfProd: map[int64]producerLast{4: {dataOffset: 9, epoch: 1}, 9: {dataOffset: -1}}, nowMs: nowMs, horizonMs: nowMs + 100, maxDecoded: 1 << 20, minHorizon: -1}
 		it = record.NewBatches(data)
 		for batch, h, ok := it.Next(); ok; batch, h, ok = it.Next() {
 			_, inErr := record.Validate(batch, record.ValidateOptions{DecodeRecords: true, MaxDecompressedSize: 1 << 20})

@@ -535,11 +535,12 @@ func TestCleanDropsAbortedTransactions(t *testing.T) {
 	if n := markers(); n != 3 {
 		t.Fatalf("%d markers after the first clean, want 3", n)
 	}
-	// Overwrite a, so producer 7's transaction leaves no batch: its commit marker can go
-	// (kept as an empty batch: it is producer 7's last). Producer 8's abort marker goes once
-	// its transaction's batches are gone and its delete horizon has passed (two more
-	// cleans: one sets the horizon, one removes it). Producer 8's commit marker stays: "c"
-	// is still there.
+	// Overwrite a, so producer 7's transaction leaves no records: its data batch stays, empty
+	// (it holds producer 7's last sequence), and so does its commit marker (Kafka's rule: a
+	// commit marker goes only once no batch of its transaction is left). Producer 8's abort
+	// marker goes once its transaction's batches are gone and its delete horizon has passed
+	// (two more cleans: one sets the horizon, one removes it). Producer 8's commit marker
+	// stays: "c" is still there.
 	if _, err := l.Append(keyedBatch(t, record.None, 1000, [2]string{"a", "plain"}), 1); err != nil {
 		t.Fatal(err)
 	}
@@ -550,8 +551,8 @@ func TestCleanDropsAbortedTransactions(t *testing.T) {
 		}
 		clock.Advance(2 * time.Second)
 	}
-	if n := markers(); n != 1 {
-		t.Fatalf("%d markers left, want 1 (producer 8's commit)", n)
+	if n := markers(); n != 2 {
+		t.Fatalf("%d markers left, want 2 (the commits of producers 7 and 8)", n)
 	}
 	if got := latestByKey(readRecords(t, l)); got["a"].value != "plain" || got["c"].value != "later" {
 		t.Fatalf("a = %+v, c = %+v", got["a"], got["c"])
