@@ -442,6 +442,9 @@ func (c *cleaner) buildOffsetMap(l *Log, plan cleanPlan, keys *offsetMap) (int64
 			}
 			break
 		}
+		// The whole segment is mapped: its offsets run to the next segment even where its last
+		// batches left a gap, so the checkpoint lands on the boundary (as Kafka does).
+		keys.latest = max(keys.latest, min(limitOf(segs, i), plan.uncleanable)-1)
 	}
 	return read, nil
 }

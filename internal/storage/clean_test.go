@@ -770,3 +770,41 @@ func TestCleanMaxCompactionLag(t *testing.T) {
 	segs := l.segs()
 	checkCompacted(t, l, written, segs[len(segs)-1].baseOffset)
 }
+
+// TestCleanOffsetGapsAtSegmentEnds: a follower's log copied from a compacted leader has gaps,
+// also between a segment's last batch and the next segment. A clean checkpoints at the segment
+// boundary, so the cleaned log is not taken as dirty again.
+func TestCleanOffsetGapsAtSegmentEnds(t *testing.T) {
+	m := openCleanerManager(t, nil, nil)
+	l := createLog(t, m, compactConfig())
+	rng := rand.New(rand.NewPCG(8, 8))
+	var written []cleanRecord
+	next := int64(0)
+	for i := 0; l.NumSegments() < 6; i++ {
+		var kvs [][2]string
+		for j := range 10 {
+			kvs = append(kvs, [2]string{fmt.Sprintf("key-%03d", rng.IntN(30)), fmt.Sprintf("v-%d-%d", i, j)})
+		}
+		batch := keyedBatch(t, record.None, 1, kvs...)
+		record.SetBaseOffset(batch, next)
+		if _, err := l.AppendAsFollower(batch); err != nil {
+			t.Fatal(err)
+		}
+		for j, kv := range kvs {
+			written = append(written, cleanRecord{offset: next + int64(j), key: kv[0], value: kv[1]})
+		}
+		next += 10 + 3 // a gap of 3 offsets after every batch
+	}
+	if _, cleaned, err := m.CleanDirtiest(); err != nil || !cleaned {
+		t.Fatalf("clean: %v %v", cleaned, err)
+	}
+	segs := l.segs()
+	active := segs[len(segs)-1].baseOffset
+	if off, _ := m.CleanerCheckpoint(testTP); off != active {
+		t.Fatalf("checkpoint %d, want the active segment's base %d", off, active)
+	}
+	checkCompacted(t, l, written, active)
+	if _, cleaned, err := m.CleanDirtiest(); err != nil || cleaned {
+		t.Fatalf("the cleaned log was cleaned again: %v %v", cleaned, err)
+	}
+}
