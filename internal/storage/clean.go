@@ -16,14 +16,16 @@ import (
 
 // The log cleaner (compaction of cleanup.policy=compact logs), after Kafka's LogCleaner:
 //
-//   - cleaner.go's goroutines (Options.CleanerThreads) each pick the dirtiest compacted log not
-//     being cleaned by another (dirty bytes / all bytes of the cleanable part, above
+//   - Options.CleanerThreads goroutines each pick the dirtiest compacted log not being cleaned
+//     by another (dirty bytes / all bytes of the cleanable part, above
 //     min.cleanable.dirty.ratio; or any dirty bytes once max.compaction.lag.ms has passed; or
-//     a log whose kept tombstones' delete horizon has passed).
+//     a log whose kept tombstones' delete horizon has passed; or, once after a restart, a log
+//     cleaned before, whose horizons this process does not know).
 //   - The dirty part runs from the log's cleaner checkpoint to the first uncleanable segment:
 //     the active segment, the segment holding the cleanable limit (the partition's last stable
 //     offset and high watermark, Options.CleanableLimit), or the first segment with records
-//     younger than min.compaction.lag.ms. Only whole segments are cleaned.
+//     younger than min.compaction.lag.ms. Only whole segments are cleaned. A corrupt segment
+//     makes its partition uncleanable until the next start.
 //   - A key → latest offset map (offsetMap) is built over the dirty part; then every segment
 //     from the log start to the end of the map is rewritten, in groups of consecutive segments
 //     whose sizes add up to at most segment.bytes, keeping each key's latest record (clean.go,
