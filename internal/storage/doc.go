@@ -35,7 +35,10 @@
 //
 // Concurrency: appends, rolls, truncation and retention on one log are serialized by the log;
 // reads run concurrently with all of them. The Manager runs one background goroutine
-// (retention, flush.ms, checkpoints) and, in group-commit mode, one syncer shared by all logs.
+// (retention, flush.ms, checkpoints), in group-commit mode one syncer shared by all logs, and
+// Options.CleanerThreads log-cleaner goroutines (clean.go): for cleanup.policy=compact they
+// replace runs of non-active segments with cleaned copies that keep every kept record's offset,
+// swapped in atomically (.cleaned → .swap → live; a committed swap is completed at Open).
 //
 // Example:
 //
