@@ -115,25 +115,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		ProducerIDExpirationMs:              brokerCfg.Int64(config.ProducerIDExpirationMs),
 		ProducerIDExpirationCheckIntervalMs: brokerCfg.Int64("producer.id.expiration.check.interval.ms")})
 	b.cleanerPartitions.Store(b.partitions)
-	b.groups = group.New(group.Config{
-		MinSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMinSessionTimeoutMs)) * time.Millisecond,
-		MaxSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMaxSessionTimeoutMs)) * time.Millisecond,
-		InitialRebalanceDelay: time.Duration(brokerCfg.Int64(config.GroupInitialRebalanceDelayMs)) * time.Millisecond,
-		Log: &group.PartitionLog{Partitions: b.partitions, Controller: b.controller,
-			NumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
-			ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor))},
-		NumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
-		Logger:        b.logger,
-		// KIP-848 consumer groups (group.consumer.*; the protocol is served while
-		// group.coordinator.rebalance.protocols lists "consumer").
-		ConsumerSessionTimeout:    time.Duration(brokerCfg.Int64("group.consumer.session.timeout.ms")) * time.Millisecond,
-		ConsumerHeartbeatInterval: time.Duration(brokerCfg.Int64("group.consumer.heartbeat.interval.ms")) * time.Millisecond,
-		ConsumerAssignors:         brokerCfg.List("group.consumer.assignors"),
-		ConsumerMaxSize:           int(brokerCfg.Int("group.consumer.max.size")),
-		DisableConsumerProtocol:   !slices.Contains(brokerCfg.List("group.coordinator.rebalance.protocols"), "consumer"),
-		OffsetsRetention:          time.Duration(brokerCfg.Int64(config.OffsetsRetentionMinutes)) * time.Minute,
-		RetentionCheckInterval:    time.Duration(brokerCfg.Int64(config.OffsetsRetentionCheckIntervalMs)) * time.Millisecond,
-	})
+	b.groups = group.New(b.groupConfig(brokerCfg))
 	b.txns = txn.New(b.txnConfig(brokerCfg))
 	b.env = &api.Env{
 		NodeID:        cfg.NodeID,
@@ -178,6 +160,30 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	b.ready.Store(true)
 	return b, nil
+}
+
+// groupConfig is the group coordinator's configuration: group.* and offsets.* broker configs,
+// __consumer_offsets on this node's partitions.
+func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
+	return group.Config{
+		MinSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMinSessionTimeoutMs)) * time.Millisecond,
+		MaxSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMaxSessionTimeoutMs)) * time.Millisecond,
+		InitialRebalanceDelay: time.Duration(brokerCfg.Int64(config.GroupInitialRebalanceDelayMs)) * time.Millisecond,
+		Log: &group.PartitionLog{Partitions: b.partitions, Controller: b.controller,
+			NumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
+			ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor))},
+		NumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
+		Logger:        b.logger,
+		// KIP-848 consumer groups (group.consumer.*; the protocol is served while
+		// group.coordinator.rebalance.protocols lists "consumer").
+		ConsumerSessionTimeout:    time.Duration(brokerCfg.Int64("group.consumer.session.timeout.ms")) * time.Millisecond,
+		ConsumerHeartbeatInterval: time.Duration(brokerCfg.Int64("group.consumer.heartbeat.interval.ms")) * time.Millisecond,
+		ConsumerAssignors:         brokerCfg.List("group.consumer.assignors"),
+		ConsumerMaxSize:           int(brokerCfg.Int("group.consumer.max.size")),
+		DisableConsumerProtocol:   !slices.Contains(brokerCfg.List("group.coordinator.rebalance.protocols"), "consumer"),
+		OffsetsRetention:          time.Duration(brokerCfg.Int64(config.OffsetsRetentionMinutes)) * time.Minute,
+		RetentionCheckInterval:    time.Duration(brokerCfg.Int64(config.OffsetsRetentionCheckIntervalMs)) * time.Millisecond,
+	}
 }
 
 // txnConfig is the transaction coordinator's configuration: __transaction_state on this
