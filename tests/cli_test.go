@@ -256,6 +256,8 @@ func TestCLIGroupWithMembers(t *testing.T) {
 // (counts and the presence of latencies, never their values).
 func TestCLIBench(t *testing.T) {
 	n := startNode(t)
+	compact := "compact"
+	n.createTopic("bench-kv", 1, map[string]*string{"cleanup.policy": &compact}) // refuses keyless records
 	type latency struct{ P50, Max *float64 }
 	cases := []struct {
 		name  string
@@ -267,6 +269,12 @@ func TestCLIBench(t *testing.T) {
 				wantJSON(t, out, "records", "300")
 				wantJSON(t, out, "errors", "0")
 				wantJSON(t, out, "bytes", "30000")
+			}},
+		{name: "produce_keyed", args: []string{"bench", "produce", "--topic", "bench-kv", "--keys", "10", "--record-bytes", "100", "--num-records", "200"},
+			check: func(t *testing.T, out map[string]json.RawMessage) {
+				wantJSON(t, out, "records", "200")
+				wantJSON(t, out, "errors", "0")
+				wantJSON(t, out, "bytes", "21000") // 200 × (100-byte value + 5-byte key "key-N")
 			}},
 		{name: "rebalance", args: []string{"bench", "rebalance", "--topic", "bench-rebalance", "--partitions", "4", "--members", "2", "--rounds", "1", "--heartbeat-interval", "100ms", "--balancer", "eager"},
 			check: func(t *testing.T, out map[string]json.RawMessage) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ type benchOptions struct {
 	brokers     string
 	topic       string
 	recordBytes int
+	keys        int64
 	numRecords  int64
 	duration    time.Duration
 	throughput  int64
@@ -64,6 +66,7 @@ func newBenchProduceCommand() *cobra.Command {
 	}
 	o.registerCommon(cmd)
 	o.registerProduce(cmd, 0)
+	cmd.Flags().Int64Var(&o.keys, "keys", 0, "give records keys key-0 .. key-(N-1) in turn, as updates to a compacted topic (0: no keys)")
 	return cmd
 }
 
@@ -252,6 +255,10 @@ func (o *benchOptions) finished(i int64, deadline time.Time) bool {
 	return time.Now().After(deadline)
 }
 
+// benchKey is the key of the n-th record of a keyed run. It allocates; keyed runs measure
+// compacted topics, where the key is part of the workload.
+func benchKey(n int64) []byte { return strconv.AppendInt([]byte("key-"), n, 10) }
+
 func runBenchProduce(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -277,7 +284,11 @@ func runBenchProduce(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 	for i := int64(0); !o.finished(i, deadline); i++ {
 		pace.wait(i)
 		sent := time.Now()
-		cl.Produce(ctx, &kgo.Record{Value: value}, func(r *kgo.Record, err error) {
+		rec := &kgo.Record{Value: value}
+		if o.keys > 0 {
+			rec.Key = benchKey(i % o.keys)
+		}
+		cl.Produce(ctx, rec, func(r *kgo.Record, err error) {
 			if err != nil {
 				failures.Add(1)
 				return
@@ -287,7 +298,7 @@ func runBenchProduce(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 			latencies = append(latencies, lat)
 			mu.Unlock()
 			records.Add(1)
-			bytes.Add(int64(len(r.Value)))
+			bytes.Add(int64(len(r.Key) + len(r.Value)))
 		})
 	}
 	if err := cl.Flush(ctx); err != nil {
