@@ -251,6 +251,10 @@ func printSeekReport(w io.Writer, format string, rep seekReport) error {
 		fmt.Fprintf(w, "dry run: nothing committed (run again without --dry-run to move group %s)\n", rep.Group)
 		return nil
 	}
-	fmt.Fprintf(w, "moved group %s to %s on %d partitions\n", rep.Group, rep.To, len(rep.Plan))
+	noun := "partitions"
+	if len(rep.Plan) == 1 {
+		noun = "partition"
+	}
+	fmt.Fprintf(w, "moved group %s to %s on %d %s\n", rep.Group, rep.To, len(rep.Plan), noun)
 	return nil
 }
