@@ -179,7 +179,7 @@ func TestCLI(t *testing.T) {
 		{name: "group_seek_start", args: []string{"group", "seek", "cli-group", "--to", "start"}, golden: true},
 		{name: "group_lag_after_seek", args: []string{"group", "lag", "cli-group"}, stdout: []string{"cli-grouped  0  0  4  4", "Total lag: 4"}},
 		{name: "consume_group_after_seek", args: []string{"consume", "cli-grouped", "-g", "cli-group", "-n", "1", "-t", "{{.Offset}} {{.Value}}"}, stdout: []string{"0 a"}},
-		{name: "group_seek_offset_clamped", args: []string{"group", "seek", "cli-group", "--to", "99"}, stdout: []string{"cli-grouped  0  1  4", "moved group cli-group to 99 on 1 partitions"}},
+		{name: "group_seek_offset_clamped", args: []string{"group", "seek", "cli-group", "--to", "99"}, stdout: []string{"cli-grouped  0  1  4", "moved group cli-group to 99 on 1 partition"}},
 		{name: "group_seek_timestamp", args: []string{"group", "seek", "cli-group", "--to", "@0", "--format", "json"}, stdout: []string{`"current": 4`, `"new": 0`, `"committed": true`}},
 		{name: "group_seek_new_group", args: []string{"group", "seek", "cli-other", "--topic", "cli-grouped", "--to", "end"}, golden: true},
 		{name: "group_seek_no_offsets", args: []string{"group", "seek", "cli-empty", "--to", "start"}, wantFail: true,
