@@ -158,6 +158,6 @@ export BENCH_RESULTS=$results BENCH_OUT_FILE=$out BENCH_STARTED=$started BENCH_L
   BENCH_E2E_USED="$e2e_rate records/s of $e2e_bytes B for $e2e_duration, acks=all, 6 partitions" \
   BENCH_RB_USED="$rb_members members, 12 partitions, $rb_rounds rounds, heartbeat.interval $heartbeat" \
   BENCH_COMMIT_USED="$commit_partitions partitions per commit, $commit_duration each, 1 and $commit_parallel in flight" \
-  BENCH_MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r), $(go version | cut -d' ' -f3), data on $(findmnt -no SOURCE,FSTYPE --target "$work" | tr -s ' ' ' ') ($(lsblk -dno ROTA "$(findmnt -no SOURCE --target "$work")" 2>/dev/null | sed 's/1/rotational or virtual disk/; s/0/SSD/'))" \
+  BENCH_MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r), $(go version | cut -d' ' -f3), data on $(findmnt -no SOURCE,FSTYPE --target "$work" | tr -s ' ' ' ') ($(lsblk -dno ROTA "$(findmnt -no SOURCE --target "$work")" 2>/dev/null | tr -d " " | sed 's/1/rotational or virtual disk/; s/0/SSD/'))" \
   BENCH_COMMIT_ID=${BENCH_COMMIT_ID:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 /usr/bin/python3 "$root/bench/render.py"
