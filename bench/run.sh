@@ -21,9 +21,9 @@
 #   BENCH_OUT=docs/benchmarks.md  the file to update; "-" prints the section instead
 #   BENCH_WORK=                   work directory (default: a new one under /tmp, removed at exit)
 #
-# The producer is not idempotent, with 5 requests in flight per broker, against both brokers:
-# kgo's default is idempotent, which Sluice does not grant yet, and kgo keeps 5 in flight only
-# when idempotent, so this is the same client behaviour on both sides.
+# The producer is kgo's default for acks=all, idempotent (both brokers grant producer ids),
+# with 5 requests in flight per broker; acks=1 cannot be idempotent, so those cells use a
+# non-idempotent producer with the same 5 in flight. Same client behaviour on both sides.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -103,11 +103,12 @@ bench() { "$work/sluice" bench "$@" --brokers 127.0.0.1:19292 --json 2>/dev/null
 
 # throughput_cell BROKER BYTES ACKS PARTITIONS
 throughput_cell() {
-  local broker=$1 bytes=$2 acks=$3 parts=$4 c0 c1 c2 p c n
+  local broker=$1 bytes=$2 acks=$3 parts=$4 c0 c1 c2 p c n idem=()
+  [[ $acks == all ]] && idem=(--idempotent)
   start_broker "$broker"
   c0=$(cpu_ticks "$broker_pid")
   p=$(bench produce --topic cell --record-bytes "$bytes" --acks "$acks" --partitions "$parts" \
-    --duration "$duration" --max-in-flight 5)
+    --duration "$duration" --max-in-flight 5 "${idem[@]}")
   c1=$(cpu_ticks "$broker_pid")
   n=$(echo "$p" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["records"])')
   c=$(bench consume --topic cell --num-records "$n" --duration "$duration")
@@ -133,7 +134,7 @@ for broker in sluice kfake; do
   echo "end-to-end latency, rebalance and commits against $broker" >&2
   start_broker "$broker"
   r=$(bench e2e --topic e2e --record-bytes "$e2e_bytes" --acks all --partitions 6 --throughput "$e2e_rate" \
-    --duration "$e2e_duration" --max-in-flight 5)
+    --duration "$e2e_duration" --max-in-flight 5 --idempotent)
   printf '{"kind":"e2e","broker":"%s","result":%s}\n' "$broker" "$r" >>"$results"
   for balancer in cooperative-sticky eager; do
     r=$(bench rebalance --topic rebalance --partitions 12 --members "$rb_members" --rounds "$rb_rounds" \
