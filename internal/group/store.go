@@ -163,58 +163,21 @@ type PartitionLog struct {
 }
 
 // TopicCreator creates topics (*metadata.Controller).
-type TopicCreator interface {
-	CreateTopics(ctx context.Context, topics []metadata.CreateTopic, validateOnly bool) []metadata.CreatedTopic
-}
+type TopicCreator = partition.TopicCreator
 
 // Append implements OffsetLog.
 func (l *PartitionLog) Append(ctx context.Context, index int32, batch []byte) error {
-	p, err := l.partition(ctx, index)
+	p, err := l.Partitions.InternalPartition(ctx, l.Controller, metadata.CreateTopic{Name: metadata.ConsumerOffsetsTopic,
+		NumPartitions: l.NumPartitions, ReplicationFactor: l.ReplicationFactor,
+		Configs: map[string]string{"cleanup.policy": "compact"}}, index)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrCoordinatorUnavailable, err)
 	}
 	res, err := p.Append(batch, -1)
 	if err != nil {
 		return fmt.Errorf("append to %s-%d: %w", metadata.ConsumerOffsetsTopic, index, err)
 	}
-	w := partition.NewWaiter()
-	p.Watch(w)
-	defer p.Unwatch(w)
-	for {
-		done, err := p.Committed(res.LastOffset + 1)
-		if err != nil || done {
-			return err
-		}
-		select {
-		case <-w.C():
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// partition returns the hosted partition, creating the topic first if it does not exist.
-func (l *PartitionLog) partition(ctx context.Context, index int32) (*partition.Partition, error) {
-	created := false
-	for {
-		if p, ok := l.Partitions.Partition(metadata.ConsumerOffsetsTopic, index); ok {
-			return p, nil
-		}
-		if !created {
-			created = true
-			res := l.Controller.CreateTopics(ctx, []metadata.CreateTopic{{Name: metadata.ConsumerOffsetsTopic,
-				NumPartitions: l.NumPartitions, ReplicationFactor: l.ReplicationFactor,
-				Configs: map[string]string{"cleanup.policy": "compact"}}}, false)
-			if len(res) == 1 && res[0].Err != nil && !errors.Is(res[0].Err, metadata.ErrTopicExists) {
-				return nil, fmt.Errorf("create %s: %w", metadata.ConsumerOffsetsTopic, res[0].Err)
-			}
-		}
-		select { // the reconcile of the new Image creates the partition shortly
-		case <-time.After(10 * time.Millisecond):
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%s-%d not hosted here: %w", metadata.ConsumerOffsetsTopic, index, ErrCoordinatorUnavailable)
-		}
-	}
+	return p.WaitCommitted(ctx, res.LastOffset+1)
 }
 
 // LoadPartitions reads every hosted __consumer_offsets partition from its log start to its

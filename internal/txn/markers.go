@@ -43,22 +43,8 @@ func (w *PartitionMarkers) WriteTxnMarker(ctx context.Context, topic string, ind
 	case err != nil:
 		return fmt.Errorf("marker for %s-%d: %w", topic, index, err)
 	}
-	w2 := partition.NewWaiter()
-	p.Watch(w2)
-	defer p.Unwatch(w2)
-	for {
-		done, err := p.Committed(offset + 1)
-		if err != nil {
-			return fmt.Errorf("marker for %s-%d: %w", topic, index, err)
-		}
-		if done {
-			break
-		}
-		select {
-		case <-w2.C():
-		case <-ctx.Done():
-			return fmt.Errorf("marker for %s-%d: %w", topic, index, ctx.Err())
-		}
+	if err := p.WaitCommitted(ctx, offset+1); err != nil {
+		return fmt.Errorf("marker for %s-%d: %w", topic, index, err)
 	}
 	if topic == metadata.ConsumerOffsetsTopic && w.Offsets != nil {
 		w.Offsets.CompleteTxnOffsets(index, m.ProducerID, m.Commit)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
@@ -124,9 +123,7 @@ func loadPartition(c *Coordinator, p *partition.Partition) error {
 }
 
 // TopicCreator creates topics (*metadata.Controller).
-type TopicCreator interface {
-	CreateTopics(ctx context.Context, topics []metadata.CreateTopic, validateOnly bool) []metadata.CreatedTopic
-}
+type TopicCreator = partition.TopicCreator
 
 // PartitionLog is the StateLog on this broker's partitions: it creates __transaction_state
 // through the controller on first need (compacted, transaction.state.log.* settings) and
@@ -152,47 +149,13 @@ func (l *PartitionLog) CreateTopic() metadata.CreateTopic {
 
 // Append implements StateLog.
 func (l *PartitionLog) Append(ctx context.Context, index int32, batch []byte) error {
-	p, err := l.partition(ctx, index)
+	p, err := l.Partitions.InternalPartition(ctx, l.Controller, l.CreateTopic(), index)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrCoordinatorNotAvailable, err)
 	}
 	res, err := p.Append(batch, -1)
 	if err != nil {
 		return fmt.Errorf("append to %s-%d: %w", metadata.TransactionStateTopic, index, err)
 	}
-	w := partition.NewWaiter()
-	p.Watch(w)
-	defer p.Unwatch(w)
-	for {
-		done, err := p.Committed(res.LastOffset + 1)
-		if err != nil || done {
-			return err
-		}
-		select {
-		case <-w.C():
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func (l *PartitionLog) partition(ctx context.Context, index int32) (*partition.Partition, error) {
-	created := false
-	for {
-		if p, ok := l.Partitions.Partition(metadata.TransactionStateTopic, index); ok {
-			return p, nil
-		}
-		if !created {
-			created = true
-			res := l.Controller.CreateTopics(ctx, []metadata.CreateTopic{l.CreateTopic()}, false)
-			if len(res) == 1 && res[0].Err != nil && !errors.Is(res[0].Err, metadata.ErrTopicExists) {
-				return nil, fmt.Errorf("create %s: %w", metadata.TransactionStateTopic, res[0].Err)
-			}
-		}
-		select { // the reconcile of the new Image creates the partition shortly
-		case <-time.After(10 * time.Millisecond):
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%s-%d not hosted here: %w", metadata.TransactionStateTopic, index, ErrCoordinatorNotAvailable)
-		}
-	}
+	return p.WaitCommitted(ctx, res.LastOffset+1)
 }
