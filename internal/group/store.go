@@ -1,7 +1,6 @@
 package group
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -199,48 +198,9 @@ func LoadPartitions(c *Coordinator, parts *partition.Manager) error {
 // records were appended by this coordinator as the partition's leader, so memory has them
 // already (re-applying them could roll back newer state).
 func loadPartition(c *Coordinator, p *partition.Partition) error {
-	offset, end := p.LogStartOffset(), p.HighWatermark()
-	var buf bytes.Buffer
-	for offset < end && c.ctx.Err() == nil {
-		res, err := p.Read(offset, partition.ReadOptions{MaxBytes: 1 << 20, MinOneBatch: true, CurrentLeaderEpoch: -1, LastFetchedEpoch: -1, Replica: -1})
-		if err != nil {
-			return fmt.Errorf("read %s at %d: %w", metadata.ConsumerOffsetsTopic, offset, err)
-		}
-		buf.Reset()
-		for _, r := range res.Records.Regions {
-			if _, err := r.WriteTo(&buf); err != nil {
-				res.Records.Release()
-				return fmt.Errorf("read %s at %d: %w", metadata.ConsumerOffsetsTopic, offset, err)
-			}
-		}
-		next := res.Records.NextOffset
-		res.Records.Release()
-		if err := c.loadPartitionBatches(p.Index(), batchesBefore(buf.Bytes(), end)); err != nil {
-			return err
-		}
-		if next <= offset {
-			break
-		}
-		offset = next
-	}
-	return nil
-}
-
-// batchesBefore cuts data after the last whole batch that starts before end.
-func batchesBefore(data []byte, end int64) []byte {
-	bs := record.NewBatches(data)
-	pos := 0
-	for {
-		_, h, ok := bs.Next()
-		if !ok || h.BaseOffset >= end {
-			break
-		}
-		pos = bs.Pos()
-	}
-	if bs.Err() != nil {
-		return data // let the load report the bad bytes
-	}
-	return data[:pos]
+	return p.Replay(c.ctx, p.HighWatermark(), func(batches []byte) error {
+		return c.loadPartitionBatches(p.Index(), batches)
+	})
 }
 
 // Elected starts loading a __consumer_offsets partition this node became the leader of after

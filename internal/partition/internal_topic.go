@@ -1,12 +1,14 @@
 package partition
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/record"
 )
 
 // TopicCreator creates topics (*metadata.Controller).
@@ -57,4 +59,55 @@ func (p *Partition) WaitCommitted(ctx context.Context, end int64) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// Replay hands fn the partition's batches from its log start up to end (exclusive), copied out
+// of the log in chunks of whole batches of about 1 MiB: how a coordinator loads its internal
+// topic. end is usually the high watermark when loading began, so that records the coordinator
+// appends meanwhile (already in its memory) are not applied twice. It stops early when ctx
+// ends; read errors and fn's errors are returned.
+func (p *Partition) Replay(ctx context.Context, end int64, fn func(batches []byte) error) error {
+	offset := p.LogStartOffset()
+	var buf bytes.Buffer
+	for offset < end && ctx.Err() == nil {
+		res, err := p.Read(offset, ReadOptions{MaxBytes: 1 << 20, MinOneBatch: true,
+			CurrentLeaderEpoch: NoLeaderEpoch, LastFetchedEpoch: NoLeaderEpoch, Replica: -1})
+		if err != nil {
+			return fmt.Errorf("read %s-%d at %d: %w", p.topic, p.index, offset, err)
+		}
+		buf.Reset()
+		for _, r := range res.Records.Regions {
+			if _, err := r.WriteTo(&buf); err != nil {
+				res.Records.Release()
+				return fmt.Errorf("read %s-%d at %d: %w", p.topic, p.index, offset, err)
+			}
+		}
+		next := res.Records.NextOffset
+		res.Records.Release()
+		if err := fn(batchesBefore(buf.Bytes(), end)); err != nil {
+			return err
+		}
+		if next <= offset {
+			break
+		}
+		offset = next
+	}
+	return nil
+}
+
+// batchesBefore cuts data after the last whole batch that starts before end.
+func batchesBefore(data []byte, end int64) []byte {
+	bs := record.NewBatches(data)
+	pos := 0
+	for {
+		_, h, ok := bs.Next()
+		if !ok || h.BaseOffset >= end {
+			break
+		}
+		pos = bs.Pos()
+	}
+	if bs.Err() != nil {
+		return data // let the caller's decoder report the bad bytes
+	}
+	return data[:pos]
 }

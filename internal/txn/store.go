@@ -1,7 +1,6 @@
 package txn
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -95,31 +94,7 @@ func LoadPartitions(c *Coordinator, parts *partition.Manager) error {
 }
 
 func loadPartition(c *Coordinator, p *partition.Partition) error {
-	offset := p.LogStartOffset()
-	var buf bytes.Buffer
-	for offset < p.HighWatermark() {
-		res, err := p.Read(offset, partition.ReadOptions{MaxBytes: 1 << 20, MinOneBatch: true, CurrentLeaderEpoch: -1, LastFetchedEpoch: -1, Replica: -1})
-		if err != nil {
-			return fmt.Errorf("read %s at %d: %w", metadata.TransactionStateTopic, offset, err)
-		}
-		buf.Reset()
-		for _, r := range res.Records.Regions {
-			if _, err := r.WriteTo(&buf); err != nil {
-				res.Records.Release()
-				return fmt.Errorf("read %s at %d: %w", metadata.TransactionStateTopic, offset, err)
-			}
-		}
-		next := res.Records.NextOffset
-		res.Records.Release()
-		if err := c.Load(buf.Bytes()); err != nil {
-			return err
-		}
-		if next <= offset {
-			break
-		}
-		offset = next
-	}
-	return nil
+	return p.Replay(context.Background(), p.HighWatermark(), c.Load)
 }
 
 // TopicCreator creates topics (*metadata.Controller).
