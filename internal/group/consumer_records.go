@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/sluicehq/sluice/internal/kschema"
 )
 
 // Consumer group records in __consumer_offsets, in Kafka's schemas
@@ -63,9 +65,9 @@ func (m *consumerMember) metadata() ConsumerMemberValue {
 // the per-member types (5, 7, 8).
 func appendConsumerKey(dst []byte, kind int16, group, member string) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(kind))
-	dst = appendString(dst, group)
+	dst = kschema.AppendString(dst, group)
 	if kind == keyConsumerMember || kind == keyTargetMember || kind == keyCurrentAssignment {
-		dst = appendString(dst, member)
+		dst = kschema.AppendString(dst, member)
 	}
 	return dst
 }
@@ -80,47 +82,47 @@ func AppendConsumerEpochValue(dst []byte, epoch int32) []byte {
 
 // DecodeConsumerEpochValue decodes what AppendConsumerEpochValue writes.
 func DecodeConsumerEpochValue(b []byte) (int32, error) {
-	r := reader{b: b}
-	r.version0()
-	e := r.int32()
-	r.skipTags()
-	return e, r.done("consumer group epoch value")
+	r := reader{B: b, Bad: ErrBadRecord}
+	version0(&r)
+	e := r.Int32()
+	r.SkipTags()
+	return e, r.Done("consumer group epoch value")
 }
 
 // AppendConsumerMemberValue appends a ConsumerGroupMemberMetadataValue (version 0).
 func AppendConsumerMemberValue(dst []byte, v ConsumerMemberValue) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, 0)
-	dst = appendCompactNullable(dst, v.InstanceID)
-	dst = appendCompactNullable(dst, v.RackID)
-	dst = appendCompactString(dst, v.ClientID)
-	dst = appendCompactString(dst, v.ClientHost)
+	dst = kschema.AppendCompactNullable(dst, v.InstanceID)
+	dst = kschema.AppendCompactNullable(dst, v.RackID)
+	dst = kschema.AppendCompactString(dst, v.ClientID)
+	dst = kschema.AppendCompactString(dst, v.ClientHost)
 	dst = binary.AppendUvarint(dst, uint64(len(v.SubscribedTopicNames))+1)
 	for _, t := range v.SubscribedTopicNames {
-		dst = appendCompactString(dst, t)
+		dst = kschema.AppendCompactString(dst, t)
 	}
-	dst = appendCompactNullable(dst, v.SubscribedTopicRegex)
+	dst = kschema.AppendCompactNullable(dst, v.SubscribedTopicRegex)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(v.RebalanceTimeoutMs))
-	dst = appendCompactNullable(dst, v.ServerAssignor)
+	dst = kschema.AppendCompactNullable(dst, v.ServerAssignor)
 	return append(dst, 0)
 }
 
 // DecodeConsumerMemberValue decodes a ConsumerGroupMemberMetadataValue; tagged fields (the
 // classic member metadata of members that use the classic protocol) are skipped.
 func DecodeConsumerMemberValue(b []byte) (ConsumerMemberValue, error) {
-	r := reader{b: b}
+	r := reader{B: b, Bad: ErrBadRecord}
 	var v ConsumerMemberValue
-	r.version0()
-	v.InstanceID, v.RackID = r.compactString(), r.compactString()
-	v.ClientID, v.ClientHost = r.compactString(), r.compactString()
-	n := r.compactLen()
+	version0(&r)
+	v.InstanceID, v.RackID = r.CompactNullableString(), r.CompactNullableString()
+	v.ClientID, v.ClientHost = r.CompactNullableString(), r.CompactNullableString()
+	n := r.CompactLen()
 	for range n {
-		v.SubscribedTopicNames = append(v.SubscribedTopicNames, r.compactString())
+		v.SubscribedTopicNames = append(v.SubscribedTopicNames, r.CompactNullableString())
 	}
-	v.SubscribedTopicRegex = r.compactString()
-	v.RebalanceTimeoutMs = r.int32()
-	v.ServerAssignor = r.compactString()
-	r.skipTags()
-	return v, r.done("consumer member value")
+	v.SubscribedTopicRegex = r.CompactNullableString()
+	v.RebalanceTimeoutMs = r.Int32()
+	v.ServerAssignor = r.CompactNullableString()
+	r.SkipTags()
+	return v, r.Done("consumer member value")
 }
 
 // AppendTargetMemberValue appends a ConsumerGroupTargetAssignmentMemberValue (version 0).
@@ -132,11 +134,11 @@ func AppendTargetMemberValue(dst []byte, a Assignment) []byte {
 
 // DecodeTargetMemberValue decodes a ConsumerGroupTargetAssignmentMemberValue.
 func DecodeTargetMemberValue(b []byte) (Assignment, error) {
-	r := reader{b: b}
-	r.version0()
-	a := r.topicPartitions()
-	r.skipTags()
-	return a, r.done("target assignment value")
+	r := reader{B: b, Bad: ErrBadRecord}
+	version0(&r)
+	a := topicPartitions(&r)
+	r.SkipTags()
+	return a, r.Done("target assignment value")
 }
 
 // AppendCurrentAssignmentValue appends a ConsumerGroupCurrentMemberAssignmentValue (version 0).
@@ -152,16 +154,16 @@ func AppendCurrentAssignmentValue(dst []byte, v CurrentAssignmentValue) []byte {
 
 // DecodeCurrentAssignmentValue decodes a ConsumerGroupCurrentMemberAssignmentValue.
 func DecodeCurrentAssignmentValue(b []byte) (CurrentAssignmentValue, error) {
-	r := reader{b: b}
+	r := reader{B: b, Bad: ErrBadRecord}
 	var v CurrentAssignmentValue
-	r.version0()
-	v.MemberEpoch, v.PreviousMemberEpoch = r.int32(), r.int32()
-	if s := r.need(1); s != nil {
+	version0(&r)
+	v.MemberEpoch, v.PreviousMemberEpoch = r.Int32(), r.Int32()
+	if s := r.Need(1); s != nil {
 		v.State = int8(s[0])
 	}
-	v.Assigned, v.PendingRevocation = r.topicPartitions(), r.topicPartitions()
-	r.skipTags()
-	return v, r.done("current assignment value")
+	v.Assigned, v.PendingRevocation = topicPartitions(&r), topicPartitions(&r)
+	r.SkipTags()
+	return v, r.Done("current assignment value")
 }
 
 // appendTopicPartitions writes an assignment as a compact array of (uuid, compact []int32,
@@ -186,92 +188,24 @@ func appendTopicPartitions(dst []byte, a Assignment) []byte {
 	return dst
 }
 
-func appendCompactString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s))+1)
-	return append(dst, s...)
-}
-
-func appendCompactNullable(dst []byte, s string) []byte {
-	if s == "" {
-		return append(dst, 0)
-	}
-	return appendCompactString(dst, s)
-}
-
-func (r *reader) version0() {
-	if v := r.int16(); v != 0 && r.err == nil {
-		r.err = fmt.Errorf("%w: value version %d", ErrBadRecord, v)
+func version0(r *reader) {
+	if v := r.Int16(); v != 0 && r.Err == nil {
+		r.Err = fmt.Errorf("%w: value version %d", ErrBadRecord, v)
 	}
 }
 
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = fmt.Errorf("%w: bad varint", ErrBadRecord)
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// compactLen reads a compact array length; null reads as 0. The length is bounded by the bytes
-// left (every element takes at least one byte).
-func (r *reader) compactLen() int {
-	n := r.uvarint()
-	if n == 0 {
-		return 0
-	}
-	if n-1 > uint64(len(r.b)) {
-		if r.err == nil {
-			r.err = fmt.Errorf("%w: array of %d elements", ErrBadRecord, n-1)
-		}
-		return 0
-	}
-	return int(n - 1)
-}
-
-// compactString reads a compact (nullable) string; null reads as "".
-func (r *reader) compactString() string {
-	n := r.uvarint()
-	if n == 0 {
-		return ""
-	}
-	if n-1 > uint64(len(r.b)) {
-		if r.err == nil {
-			r.err = fmt.Errorf("%w: truncated", ErrBadRecord)
-		}
-		return ""
-	}
-	return string(r.need(int(n - 1)))
-}
-
-func (r *reader) skipTags() {
-	for n := r.uvarint(); n > 0 && r.err == nil; n-- {
-		r.uvarint() // tag
-		size := r.uvarint()
-		if size > uint64(len(r.b)) {
-			r.err = fmt.Errorf("%w: tagged field of %d bytes", ErrBadRecord, size)
-			return
-		}
-		r.need(int(size))
-	}
-}
-
-func (r *reader) topicPartitions() Assignment {
+func topicPartitions(r *reader) Assignment {
 	a := Assignment{}
-	n := r.compactLen()
+	n := r.CompactLen()
 	for range n {
 		var id TopicID
-		copy(id[:], r.need(16))
-		m := r.compactLen()
+		copy(id[:], r.Need(16))
+		m := r.CompactLen()
 		for range m {
-			a.add(id, r.int32())
+			a.add(id, r.Int32())
 		}
-		r.skipTags()
-		if r.err != nil {
+		r.SkipTags()
+		if r.Err != nil {
 			break
 		}
 	}

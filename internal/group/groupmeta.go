@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/kschema"
 )
 
 // GroupMetadata is a group's persisted state (the group metadata value, version 3): written
@@ -28,21 +30,21 @@ type MemberMetadata struct {
 // AppendGroupValue appends a group metadata value (version 3).
 func AppendGroupValue(dst []byte, g GroupMetadata) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, groupMetadataValueV3)
-	dst = appendString(dst, g.ProtocolType)
+	dst = kschema.AppendString(dst, g.ProtocolType)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(g.Generation))
-	dst = appendNullableString(dst, g.Protocol)
-	dst = appendNullableString(dst, g.Leader)
+	dst = kschema.AppendNullableString(dst, g.Protocol)
+	dst = kschema.AppendNullableString(dst, g.Leader)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(g.StateTime))
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(g.Members)))
 	for _, m := range g.Members {
-		dst = appendString(dst, m.MemberID)
-		dst = appendNullableString(dst, m.InstanceID)
-		dst = appendString(dst, m.ClientID)
-		dst = appendString(dst, m.ClientHost)
+		dst = kschema.AppendString(dst, m.MemberID)
+		dst = kschema.AppendNullableString(dst, m.InstanceID)
+		dst = kschema.AppendString(dst, m.ClientID)
+		dst = kschema.AppendString(dst, m.ClientHost)
 		dst = binary.BigEndian.AppendUint32(dst, uint32(m.RebalanceTimeout))
 		dst = binary.BigEndian.AppendUint32(dst, uint32(m.SessionTimeout))
-		dst = appendBytes(dst, m.Subscription)
-		dst = appendBytes(dst, m.Assignment)
+		dst = kschema.AppendBytes(dst, m.Subscription)
+		dst = kschema.AppendBytes(dst, m.Assignment)
 	}
 	return dst
 }
@@ -50,52 +52,28 @@ func AppendGroupValue(dst []byte, g GroupMetadata) []byte {
 // DecodeGroupValue decodes a group metadata value of version 3 (Kafka 2.1+; version 4 adds
 // tagged fields this decoder does not read and rejects).
 func DecodeGroupValue(b []byte) (GroupMetadata, error) {
-	r := reader{b: b}
+	r := reader{B: b, Bad: ErrBadRecord}
 	var g GroupMetadata
-	if v := r.int16(); v != groupMetadataValueV3 && r.err == nil {
+	if v := r.Int16(); v != groupMetadataValueV3 && r.Err == nil {
 		return g, fmt.Errorf("%w: group value version %d", ErrBadRecord, v)
 	}
-	g.ProtocolType, g.Generation = r.string(), r.int32()
-	g.Protocol, g.Leader, g.StateTime = r.string(), r.string(), r.int64()
-	n := r.int32()
-	if n < 0 || int(n) > len(r.b) { // each member takes well over one byte
+	g.ProtocolType, g.Generation = r.NullableString(), r.Int32()
+	g.Protocol, g.Leader, g.StateTime = r.NullableString(), r.NullableString(), r.Int64()
+	n := r.Int32()
+	if n < 0 || int(n) > len(r.B) { // each member takes well over one byte
 		return g, fmt.Errorf("%w: %d members", ErrBadRecord, n)
 	}
 	for range n {
 		var m MemberMetadata
-		m.MemberID, m.InstanceID, m.ClientID, m.ClientHost = r.string(), r.string(), r.string(), r.string()
-		m.RebalanceTimeout, m.SessionTimeout = r.int32(), r.int32()
-		m.Subscription, m.Assignment = r.bytes(), r.bytes()
-		if r.err != nil {
+		m.MemberID, m.InstanceID, m.ClientID, m.ClientHost = r.NullableString(), r.NullableString(), r.NullableString(), r.NullableString()
+		m.RebalanceTimeout, m.SessionTimeout = r.Int32(), r.Int32()
+		m.Subscription, m.Assignment = r.Bytes(), r.Bytes()
+		if r.Err != nil {
 			break
 		}
 		g.Members = append(g.Members, m)
 	}
-	return g, r.done("group value")
-}
-
-func appendNullableString(dst []byte, s string) []byte {
-	if s == "" {
-		return binary.BigEndian.AppendUint16(dst, 0xFFFF)
-	}
-	return appendString(dst, s)
-}
-
-func appendBytes(dst, b []byte) []byte {
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(b)))
-	return append(dst, b...)
-}
-
-func (r *reader) bytes() []byte {
-	n := r.int32()
-	if n == -1 {
-		return nil
-	}
-	b := r.need(int(n))
-	if b == nil {
-		return nil
-	}
-	return append([]byte(nil), b...)
+	return g, r.Done("group value")
 }
 
 // snapshotLocked is the group's persisted form.

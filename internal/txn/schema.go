@@ -3,9 +3,10 @@ package txn
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
+
+	"github.com/sluicehq/sluice/internal/kschema"
 )
 
 // The key and value schemas of __transaction_state records, as Kafka writes them (the
@@ -78,18 +79,18 @@ type LogValue struct {
 // AppendKey appends the key of a transactional id.
 func AppendKey(dst []byte, transactionalID string) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, txnKeyVersion)
-	return appendString(dst, transactionalID)
+	return kschema.AppendString(dst, transactionalID)
 }
 
 // DecodeKey decodes a key and returns the transactional id.
 func DecodeKey(b []byte) (string, error) {
-	r := reader{b: b}
-	v := r.int16()
-	if r.err == nil && v != txnKeyVersion {
+	r := reader{B: b, Bad: ErrBadRecord}
+	v := r.Int16()
+	if r.Err == nil && v != txnKeyVersion {
 		return "", fmt.Errorf("decode key: %w: version %d", ErrBadRecord, v)
 	}
-	id := r.string()
-	return id, r.done("key")
+	id := r.String()
+	return id, r.DoneExact("key")
 }
 
 // AppendValue appends a value in version 1 (flexible).
@@ -104,7 +105,7 @@ func AppendValue(dst []byte, v LogValue) []byte {
 	} else {
 		dst = binary.AppendUvarint(dst, uint64(len(v.Partitions))+1)
 		for _, t := range v.Partitions.Topics() {
-			dst = appendCompactString(dst, t)
+			dst = kschema.AppendCompactString(dst, t)
 			ps := v.Partitions[t]
 			dst = binary.AppendUvarint(dst, uint64(len(ps))+1)
 			for _, p := range ps {
@@ -127,227 +128,67 @@ func AppendValue(dst []byte, v LogValue) []byte {
 	}
 	dst = binary.AppendUvarint(dst, uint64(tags))
 	if v.PreviousProducerID != -1 {
-		dst = appendTag(dst, tagPreviousProducerID, binary.BigEndian.AppendUint64(nil, uint64(v.PreviousProducerID)))
+		dst = kschema.AppendTag(dst, tagPreviousProducerID, binary.BigEndian.AppendUint64(nil, uint64(v.PreviousProducerID)))
 	}
 	if v.NextProducerID != -1 {
-		dst = appendTag(dst, tagNextProducerID, binary.BigEndian.AppendUint64(nil, uint64(v.NextProducerID)))
+		dst = kschema.AppendTag(dst, tagNextProducerID, binary.BigEndian.AppendUint64(nil, uint64(v.NextProducerID)))
 	}
 	if v.ClientTxnVersion != 0 {
-		dst = appendTag(dst, tagClientTransactionVersion, binary.BigEndian.AppendUint16(nil, uint16(v.ClientTxnVersion)))
+		dst = kschema.AppendTag(dst, tagClientTransactionVersion, binary.BigEndian.AppendUint16(nil, uint16(v.ClientTxnVersion)))
 	}
 	return dst
-}
-
-func appendTag(dst []byte, tag uint64, data []byte) []byte {
-	dst = binary.AppendUvarint(dst, tag)
-	dst = binary.AppendUvarint(dst, uint64(len(data)))
-	return append(dst, data...)
 }
 
 // DecodeValue decodes a value of version 0 or 1. Unknown tagged fields are skipped, as
 // Kafka's readers skip them.
 func DecodeValue(b []byte) (LogValue, error) {
-	r := reader{b: b}
+	r := reader{B: b, Bad: ErrBadRecord}
 	v := LogValue{PreviousProducerID: -1, NextProducerID: -1}
-	version := r.int16()
-	if r.err == nil && version != 0 && version != 1 {
+	version := r.Int16()
+	if r.Err == nil && version != 0 && version != 1 {
 		return v, fmt.Errorf("decode value: %w: version %d", ErrBadRecord, version)
 	}
 	flexible := version == 1
-	v.ProducerID = r.int64()
-	v.ProducerEpoch = r.int16()
-	v.TimeoutMs = r.int32()
-	v.State = State(r.int8())
-	if n := r.arrayLen(flexible); n >= 0 {
+	v.ProducerID = r.Int64()
+	v.ProducerEpoch = r.Int16()
+	v.TimeoutMs = r.Int32()
+	v.State = State(r.Int8())
+	if n := r.ArrayLen(flexible); n >= 0 {
 		v.Partitions = make(TopicPartitions, min(n, 64))
-		for i := 0; i < n && r.err == nil; i++ {
-			topic := r.str(flexible)
-			m := r.arrayLen(flexible)
-			for j := 0; j < m && r.err == nil; j++ {
-				v.Partitions.add(topic, r.int32())
+		for i := 0; i < n && r.Err == nil; i++ {
+			topic := r.Str(flexible)
+			m := r.ArrayLen(flexible)
+			for j := 0; j < m && r.Err == nil; j++ {
+				v.Partitions.add(topic, r.Int32())
 			}
 			if flexible {
-				r.skipTags()
+				r.SkipTags()
 			}
 		}
 	}
-	v.LastUpdateMs = r.int64()
-	v.StartMs = r.int64()
+	v.LastUpdateMs = r.Int64()
+	v.StartMs = r.Int64()
 	if flexible {
-		r.tags(func(tag uint64, data []byte) {
-			t := reader{b: data}
+		r.Tags(func(tag uint64, data []byte) {
+			t := reader{B: data, Bad: ErrBadRecord}
 			switch tag {
 			case tagPreviousProducerID:
-				v.PreviousProducerID = t.int64()
+				v.PreviousProducerID = t.Int64()
 			case tagNextProducerID:
-				v.NextProducerID = t.int64()
+				v.NextProducerID = t.Int64()
 			case tagClientTransactionVersion:
-				v.ClientTxnVersion = t.int16()
+				v.ClientTxnVersion = t.Int16()
 			}
-			if t.err != nil && r.err == nil {
-				r.err = t.err
+			if t.Err != nil && r.Err == nil {
+				r.Err = t.Err
 			}
 		})
 	}
-	if r.err == nil && !v.State.valid() {
+	if r.Err == nil && !v.State.valid() {
 		return v, fmt.Errorf("decode value: %w: state %d", ErrBadRecord, v.State)
 	}
-	return v, r.done("value")
+	return v, r.DoneExact("value")
 }
 
-func appendString(dst []byte, s string) []byte {
-	if len(s) > math.MaxInt16 {
-		s = s[:math.MaxInt16]
-	}
-	dst = binary.BigEndian.AppendUint16(dst, uint16(len(s)))
-	return append(dst, s...)
-}
-
-func appendCompactString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s))+1)
-	return append(dst, s...)
-}
-
-// reader decodes with a sticky error: every field is read, the error checked once.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) need(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || len(r.b) < n {
-		r.err = fmt.Errorf("%w: truncated", ErrBadRecord)
-		return nil
-	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *reader) int8() int8 {
-	if b := r.need(1); b != nil {
-		return int8(b[0])
-	}
-	return 0
-}
-
-func (r *reader) int16() int16 {
-	if b := r.need(2); b != nil {
-		return int16(binary.BigEndian.Uint16(b))
-	}
-	return 0
-}
-
-func (r *reader) int32() int32 {
-	if b := r.need(4); b != nil {
-		return int32(binary.BigEndian.Uint32(b))
-	}
-	return 0
-}
-
-func (r *reader) int64() int64 {
-	if b := r.need(8); b != nil {
-		return int64(binary.BigEndian.Uint64(b))
-	}
-	return 0
-}
-
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = fmt.Errorf("%w: bad varint", ErrBadRecord)
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// string reads a classic non-null string.
-func (r *reader) string() string {
-	n := r.int16()
-	if n < 0 {
-		if r.err == nil {
-			r.err = fmt.Errorf("%w: null string", ErrBadRecord)
-		}
-		return ""
-	}
-	return string(r.need(int(n)))
-}
-
-// str reads a string, compact when flexible.
-func (r *reader) str(flexible bool) string {
-	if !flexible {
-		return r.string()
-	}
-	n := r.uvarint()
-	if n == 0 || n-1 > uint64(len(r.b)) {
-		if r.err == nil {
-			r.err = fmt.Errorf("%w: bad compact string", ErrBadRecord)
-		}
-		return ""
-	}
-	return string(r.need(int(n - 1)))
-}
-
-// arrayLen reads an array length; -1 is a null array. A length that cannot fit in the rest
-// of the bytes (every element takes at least one byte) is an error, so a hostile length
-// never allocates.
-func (r *reader) arrayLen(flexible bool) int {
-	var n int64
-	if flexible {
-		n = int64(r.uvarint()) - 1
-	} else {
-		n = int64(r.int32())
-	}
-	if r.err != nil {
-		return -1
-	}
-	if n < -1 || n > int64(len(r.b)) {
-		r.err = fmt.Errorf("%w: array length %d", ErrBadRecord, n)
-		return -1
-	}
-	return int(n)
-}
-
-// tags reads a tagged-field section, calling fn for each field.
-func (r *reader) tags(fn func(tag uint64, data []byte)) {
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		if r.err == nil {
-			r.err = fmt.Errorf("%w: %d tagged fields", ErrBadRecord, n)
-		}
-		return
-	}
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		tag := r.uvarint()
-		size := r.uvarint()
-		if size > uint64(len(r.b)) {
-			if r.err == nil {
-				r.err = fmt.Errorf("%w: tagged field of %d bytes", ErrBadRecord, size)
-			}
-			return
-		}
-		data := r.need(int(size))
-		if r.err == nil {
-			fn(tag, data)
-		}
-	}
-}
-
-func (r *reader) skipTags() { r.tags(func(uint64, []byte) {}) }
-
-func (r *reader) done(what string) error {
-	if r.err != nil {
-		return fmt.Errorf("decode %s: %w", what, r.err)
-	}
-	if len(r.b) != 0 {
-		return fmt.Errorf("decode %s: %w: %d trailing bytes", what, ErrBadRecord, len(r.b))
-	}
-	return nil
-}
+// reader decodes Kafka's schemas with a sticky error (internal/kschema).
+type reader = kschema.Reader
