@@ -219,30 +219,7 @@ func TestFranzGoServerSideCommitsSurviveRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	consume := func(want map[string]bool) map[string]bool {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafkaAddr), kgo.ConsumerGroup(group), kgo.ConsumeTopics("ledger848"),
-			kgo.ServerSideBalancer(), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		got := map[string]bool{}
-		for missing := len(want); missing > 0; {
-			fs := cl.PollFetches(ctx)
-			if ctx.Err() != nil {
-				t.Fatalf("%d records never consumed", missing)
-			}
-			fs.EachRecord(func(r *kgo.Record) {
-				v := string(r.Value)
-				if want[v] && !got[v] {
-					missing--
-				}
-				got[v] = true
-			})
-		}
-		if err := cl.CommitUncommittedOffsets(ctx); err != nil {
-			t.Fatalf("commit: %v", err)
-		}
-		return got
+		return consumeCommitted(t, ctx, n, want, kgo.ConsumerGroup(group), kgo.ConsumeTopics("ledger848"), kgo.ServerSideBalancer())
 	}
 	consume(produceValues(t, n, "ledger848", "first", 100))
 	n.stop()

@@ -231,30 +231,7 @@ func TestCommittedOffsetsSurviveRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	consume := func(want map[string]bool) map[string]bool {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafkaAddr), kgo.ConsumerGroup("ledger-readers"), kgo.ConsumeTopics("ledger"),
-			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		got := map[string]bool{}
-		for missing := len(want); missing > 0; {
-			fs := cl.PollFetches(ctx)
-			if ctx.Err() != nil {
-				t.Fatalf("%d records never consumed", missing)
-			}
-			fs.EachRecord(func(r *kgo.Record) {
-				v := string(r.Value)
-				if want[v] && !got[v] {
-					missing--
-				}
-				got[v] = true
-			})
-		}
-		if err := cl.CommitUncommittedOffsets(ctx); err != nil {
-			t.Fatalf("commit: %v", err)
-		}
-		return got
+		return consumeCommitted(t, ctx, n, want, kgo.ConsumerGroup("ledger-readers"), kgo.ConsumeTopics("ledger"))
 	}
 	consume(produceValues(t, n, "ledger", "first", 100))
 	n.stop()
@@ -441,4 +418,35 @@ func TestConnectProtocolGroup(t *testing.T) {
 	if resp.ErrorCode != kerr.InconsistentGroupProtocol.Code {
 		t.Fatalf("consumer joining a connect group: %v", kerr.ErrorForCode(resp.ErrorCode))
 	}
+}
+
+// consumeCommitted consumes with a new group member built from opts until every value in want was
+// seen, commits what it consumed, and returns every value it saw (a restart test checks that
+// nothing before the committed offsets comes back).
+func consumeCommitted(t *testing.T, ctx context.Context, n *node, want map[string]bool, opts ...kgo.Opt) map[string]bool {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(n.kafkaAddr),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit()}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	got := map[string]bool{}
+	for missing := len(want); missing > 0; {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("%d records never consumed", missing)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			v := string(r.Value)
+			if want[v] && !got[v] {
+				missing--
+			}
+			got[v] = true
+		})
+	}
+	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	return got
 }
