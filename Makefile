@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: all build test test-deps unit fuzz-short bench clean
+.PHONY: all build test test-deps unit race fuzz-short bench clean
 
 all: build
 
@@ -10,10 +10,12 @@ build:
 	$(GO) build -o bin/sluice ./cmd/sluice
 
 # Every test: vet, unit and end-to-end tests (real clients against real `sluice serve`
-# processes), then a short run of every fuzz target.
+# processes), the internal packages again under the race detector (-short), then a short run
+# of every fuzz target.
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -p 2 -timeout 30m ./...
+	$(GO) test -race -short -p 2 -timeout 15m ./internal/...
 	FUZZTIME=$(FUZZTIME) scripts/fuzz-short.sh
 
 # Installs the Debian client packages the end-to-end tests drive, when they are missing.
@@ -22,6 +24,9 @@ test-deps:
 
 unit:
 	$(GO) test -p 2 -short ./internal/...
+
+race:
+	$(GO) test -race -short -p 2 ./internal/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
