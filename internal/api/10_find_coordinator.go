@@ -60,9 +60,9 @@ func createTransactionStateTopic(ctx context.Context, env *Env) {
 	res := env.Controller.CreateTopics(ctx, []metadata.CreateTopic{{Name: metadata.TransactionStateTopic,
 		NumPartitions:     brokerCfg.Int(config.TransactionStateLogNumPartitions),
 		ReplicationFactor: int16(brokerCfg.Int(config.TransactionStateLogReplication)),
-		Configs: map[string]string{config.CleanupPolicy: "compact",
-			config.MinInsyncReplicas: strconv.Itoa(int(brokerCfg.Int(config.TransactionStateLogMinIsr))),
-			"segment.bytes":          strconv.Itoa(int(brokerCfg.Int("transaction.state.log.segment.bytes")))}}}, false)
+		Configs: map[string]string{string(config.CleanupPolicy): config.CleanupPolicyCompact,
+			string(config.MinInsyncReplicas): strconv.Itoa(int(brokerCfg.Int(config.TransactionStateLogMinIsr))),
+			string(config.SegmentBytes):      strconv.Itoa(int(brokerCfg.Int(config.TransactionStateLogSegmentBytes)))}}}, false)
 	if len(res) == 1 && res[0].Err != nil && !errors.Is(res[0].Err, metadata.ErrTopicExists) {
 		env.Logger.Warn("creating __transaction_state", "err", res[0].Err)
 	}
@@ -75,7 +75,7 @@ func createOffsetsTopic(ctx context.Context, env *Env) {
 	res := env.Controller.CreateTopics(ctx, []metadata.CreateTopic{{Name: metadata.ConsumerOffsetsTopic,
 		NumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
 		ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor)),
-		Configs:           map[string]string{config.CleanupPolicy: "compact"}}}, false)
+		Configs:           map[string]string{string(config.CleanupPolicy): config.CleanupPolicyCompact}}}, false)
 	if len(res) == 1 && res[0].Err != nil && !errors.Is(res[0].Err, metadata.ErrTopicExists) {
 		env.Logger.Warn("creating __consumer_offsets", "err", res[0].Err)
 	}

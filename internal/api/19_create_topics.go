@@ -126,7 +126,7 @@ func createTopicsResult(env *Env, img *metadata.Image, version int16, rt kmsg.Cr
 			DynamicDefault: clusterDefault, Static: env.StaticConfig})
 		for _, e := range resolved.Entries() {
 			c := kmsg.NewCreateTopicsResponseTopicConfig()
-			c.Name, c.Value, c.Source, c.IsSensitive = e.Def.Name, configValue(e), int8(e.Source), e.Def.Sensitive()
+			c.Name, c.Value, c.Source, c.IsSensitive = string(e.Def.Name), configValue(e), int8(e.Source), e.Def.Sensitive()
 			out.Configs = append(out.Configs, c)
 		}
 	}

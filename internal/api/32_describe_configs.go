@@ -57,7 +57,7 @@ func handleDescribeConfigs(_ context.Context, env *Env, req *Request) (Response,
 			continue
 		}
 		for _, e := range entries {
-			if res.ConfigNames != nil && !slices.Contains(res.ConfigNames, e.Def.Name) {
+			if res.ConfigNames != nil && !slices.Contains(res.ConfigNames, string(e.Def.Name)) {
 				continue
 			}
 			out.Configs = append(out.Configs, describeConfigEntry(e, readOnly && e.Def.ReadOnly(), r.IncludeSynonyms, docs))
@@ -98,7 +98,7 @@ func clusterDefaultEntries(img *metadata.Image) []config.Entry {
 	_, clusterDefault := img.DynamicConfigsFor(-1)
 	var out []config.Entry
 	for _, d := range config.BrokerDefs() {
-		v, ok := clusterDefault[d.Name]
+		v, ok := clusterDefault[string(d.Name)]
 		if !ok {
 			continue
 		}

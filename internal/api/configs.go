@@ -27,7 +27,7 @@ func configValue(e config.Entry) *string {
 // describeConfigEntry turns a resolved config into a DescribeConfigs entry.
 func describeConfigEntry(e config.Entry, readOnly, synonyms, documentation bool) kmsg.DescribeConfigsResponseResourceConfig {
 	c := kmsg.NewDescribeConfigsResponseResourceConfig()
-	c.Name = e.Def.Name
+	c.Name = string(e.Def.Name)
 	c.Value = configValue(e)
 	c.ReadOnly = readOnly
 	c.Source = kmsg.ConfigSource(e.Source)
@@ -41,7 +41,7 @@ func describeConfigEntry(e config.Entry, readOnly, synonyms, documentation bool)
 	if synonyms {
 		for _, s := range e.Synonyms {
 			cs := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
-			cs.Name, cs.Source = s.Name, kmsg.ConfigSource(s.Source)
+			cs.Name, cs.Source = string(s.Name), kmsg.ConfigSource(s.Source)
 			if !e.Def.Sensitive() {
 				v := s.Value
 				cs.Value = &v

@@ -113,7 +113,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	b.partitions = partition.NewManager(partition.ManagerOptions{NodeID: cfg.NodeID, Storage: b.storage, Logger: b.logger,
 		ProducerIDExpirationMs:              brokerCfg.Int64(config.ProducerIDExpirationMs),
-		ProducerIDExpirationCheckIntervalMs: brokerCfg.Int64("producer.id.expiration.check.interval.ms")})
+		ProducerIDExpirationCheckIntervalMs: brokerCfg.Int64(config.ProducerIDExpirationCheckIntervalMs)})
 	b.cleanerPartitions.Store(b.partitions)
 	b.groups = group.New(b.groupConfig(brokerCfg))
 	b.txns = txn.New(b.txnConfig(brokerCfg))
@@ -176,11 +176,11 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 		Logger:        b.logger,
 		// KIP-848 consumer groups (group.consumer.*; the protocol is served while
 		// group.coordinator.rebalance.protocols lists "consumer").
-		ConsumerSessionTimeout:    time.Duration(brokerCfg.Int64("group.consumer.session.timeout.ms")) * time.Millisecond,
-		ConsumerHeartbeatInterval: time.Duration(brokerCfg.Int64("group.consumer.heartbeat.interval.ms")) * time.Millisecond,
-		ConsumerAssignors:         brokerCfg.List("group.consumer.assignors"),
-		ConsumerMaxSize:           int(brokerCfg.Int("group.consumer.max.size")),
-		DisableConsumerProtocol:   !slices.Contains(brokerCfg.List("group.coordinator.rebalance.protocols"), "consumer"),
+		ConsumerSessionTimeout:    time.Duration(brokerCfg.Int64(config.GroupConsumerSessionTimeoutMs)) * time.Millisecond,
+		ConsumerHeartbeatInterval: time.Duration(brokerCfg.Int64(config.GroupConsumerHeartbeatIntervalMs)) * time.Millisecond,
+		ConsumerAssignors:         brokerCfg.List(config.GroupConsumerAssignors),
+		ConsumerMaxSize:           int(brokerCfg.Int(config.GroupConsumerMaxSize)),
+		DisableConsumerProtocol:   !slices.Contains(brokerCfg.List(config.GroupCoordinatorRebalanceProtocols), "consumer"),
 		OffsetsRetention:          time.Duration(brokerCfg.Int64(config.OffsetsRetentionMinutes)) * time.Minute,
 		RetentionCheckInterval:    time.Duration(brokerCfg.Int64(config.OffsetsRetentionCheckIntervalMs)) * time.Millisecond,
 	}
@@ -189,20 +189,20 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 // txnConfig is the transaction coordinator's configuration: __transaction_state on this
 // node's partitions, markers written directly into them.
 func (b *Broker) txnConfig(brokerCfg *config.Resolved) txn.Config {
-	ms := func(name string) time.Duration { return time.Duration(brokerCfg.Int64(name)) * time.Millisecond }
+	ms := func(name config.Name) time.Duration { return time.Duration(brokerCfg.Int64(name)) * time.Millisecond }
 	return txn.Config{
 		ProducerIDs: txn.NewProducerIDs(b.controller, b.cfg.NodeID, txn.ProducerIDBlockSize),
 		Log: &txn.PartitionLog{Partitions: b.partitions, Controller: b.controller,
 			NumPartitions:     brokerCfg.Int(config.TransactionStateLogNumPartitions),
 			ReplicationFactor: int16(brokerCfg.Int(config.TransactionStateLogReplication)),
 			MinISR:            int(brokerCfg.Int(config.TransactionStateLogMinIsr)),
-			SegmentBytes:      int(brokerCfg.Int("transaction.state.log.segment.bytes"))},
+			SegmentBytes:      int(brokerCfg.Int(config.TransactionStateLogSegmentBytes))},
 		NumPartitions:        brokerCfg.Int(config.TransactionStateLogNumPartitions),
 		OffsetsNumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
 		Markers:              &txn.PartitionMarkers{Partitions: b.partitions, Offsets: b.groups},
 		MaxTimeout:           ms(config.TransactionMaxTimeoutMs),
 		IDExpiration:         ms(config.TransactionalIDExpirationMs),
-		CleanupInterval:      ms("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+		CleanupInterval:      ms(config.TransactionAbortTimedOutTransactionCleanupIntervalMs),
 		Logger:               b.logger,
 	}
 }
@@ -228,7 +228,7 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 }
 
 func cleanerThreads(brokerCfg *config.Resolved) int {
-	n := int(brokerCfg.Int("log.cleaner.threads"))
+	n := int(brokerCfg.Int(config.LogCleanerThreads))
 	if !brokerCfg.Bool(config.LogCleanerEnable) || n == 0 {
 		return -1
 	}
@@ -262,9 +262,9 @@ func (b *Broker) openStorage(brokerCfg *config.Resolved) error {
 		CheckpointInterval:     time.Duration(brokerCfg.Int64(config.LogFlushOffsetCheckpointIntervalMs)) * time.Millisecond,
 		// The log cleaner (log.cleaner.*): no goroutines when disabled or with 0 threads.
 		CleanerThreads:             cleanerThreads(brokerCfg),
-		CleanerBackoff:             time.Duration(brokerCfg.Int64("log.cleaner.backoff.ms")) * time.Millisecond,
-		CleanerIOMaxBytesPerSecond: brokerCfg.Float64("log.cleaner.io.max.bytes.per.second"),
-		CleanerDedupeBufferSize:    brokerCfg.Int64("log.cleaner.dedupe.buffer.size"),
+		CleanerBackoff:             time.Duration(brokerCfg.Int64(config.LogCleanerBackoffMs)) * time.Millisecond,
+		CleanerIOMaxBytesPerSecond: brokerCfg.Float64(config.LogCleanerIOMaxBytesPerSecond),
+		CleanerDedupeBufferSize:    brokerCfg.Int64(config.LogCleanerDedupeBufferSize),
 		CleanableLimit:             b.cleanableLimit,
 	})
 	if err != nil {

@@ -8,42 +8,99 @@ import (
 	"strings"
 )
 
-// Broker config names that other packages read. The table below holds them all.
+// Broker config names, one for every row of brokerTable (the configs that share a topic
+// config's name, such as compression.type, use the topic constant).
 const (
-	NodeID                             = "node.id"
-	BrokerID                           = "broker.id"
-	BrokerRack                         = "broker.rack"
-	LogDirs                            = "log.dirs"
-	ControllerQuorumVoters             = "controller.quorum.voters"
-	ControllerQuorumElectionTimeoutMs  = "controller.quorum.election.timeout.ms"
-	NumPartitions                      = "num.partitions"
-	DefaultReplicationFactor           = "default.replication.factor"
-	AutoCreateTopicsEnable             = "auto.create.topics.enable"
-	DeleteTopicEnable                  = "delete.topic.enable"
-	MessageMaxBytes                    = "message.max.bytes"
-	SocketRequestMaxBytes              = "socket.request.max.bytes"
-	ConnectionsMaxIdleMs               = "connections.max.idle.ms"
-	LogRetentionCheckIntervalMs        = "log.retention.check.interval.ms"
-	LogCleanerEnable                   = "log.cleaner.enable"
-	FetchMaxBytes                      = "fetch.max.bytes"
-	OffsetsTopicNumPartitions          = "offsets.topic.num.partitions"
-	OffsetsTopicReplicationFactor      = "offsets.topic.replication.factor"
-	OffsetsTopicSegmentBytes           = "offsets.topic.segment.bytes"
-	OffsetsRetentionMinutes            = "offsets.retention.minutes"
-	OffsetsRetentionCheckIntervalMs    = "offsets.retention.check.interval.ms"
-	TransactionStateLogNumPartitions   = "transaction.state.log.num.partitions"
-	TransactionStateLogReplication     = "transaction.state.log.replication.factor"
-	TransactionStateLogMinIsr          = "transaction.state.log.min.isr"
-	TransactionMaxTimeoutMs            = "transaction.max.timeout.ms"
-	TransactionalIDExpirationMs        = "transactional.id.expiration.ms"
-	ProducerIDExpirationMs             = "producer.id.expiration.ms"
-	GroupInitialRebalanceDelayMs       = "group.initial.rebalance.delay.ms"
-	GroupMinSessionTimeoutMs           = "group.min.session.timeout.ms"
-	GroupMaxSessionTimeoutMs           = "group.max.session.timeout.ms"
-	ReplicaLagTimeMaxMs                = "replica.lag.time.max.ms"
-	SluiceGroupCommit                  = "sluice.group.commit"
-	LogFlushSchedulerIntervalMs        = "log.flush.scheduler.interval.ms"
-	LogFlushOffsetCheckpointIntervalMs = "log.flush.offset.checkpoint.interval.ms"
+	NodeID                                               Name = "node.id"
+	BrokerID                                             Name = "broker.id"
+	BrokerRack                                           Name = "broker.rack"
+	ControllerQuorumVoters                               Name = "controller.quorum.voters"
+	ControllerQuorumElectionTimeoutMs                    Name = "controller.quorum.election.timeout.ms"
+	LogDirs                                              Name = "log.dirs"
+	NumPartitions                                        Name = "num.partitions"
+	DefaultReplicationFactor                             Name = "default.replication.factor"
+	AutoCreateTopicsEnable                               Name = "auto.create.topics.enable"
+	DeleteTopicEnable                                    Name = "delete.topic.enable"
+	MessageMaxBytes                                      Name = "message.max.bytes"
+	SocketRequestMaxBytes                                Name = "socket.request.max.bytes"
+	ConnectionsMaxIdleMs                                 Name = "connections.max.idle.ms"
+	FetchMaxBytes                                        Name = "fetch.max.bytes"
+	LogCleanupPolicy                                     Name = "log.cleanup.policy"
+	LogSegmentBytes                                      Name = "log.segment.bytes"
+	LogRollMs                                            Name = "log.roll.ms"
+	LogRollHours                                         Name = "log.roll.hours"
+	LogRollJitterMs                                      Name = "log.roll.jitter.ms"
+	LogRollJitterHours                                   Name = "log.roll.jitter.hours"
+	LogRetentionMs                                       Name = "log.retention.ms"
+	LogRetentionMinutes                                  Name = "log.retention.minutes"
+	LogRetentionHours                                    Name = "log.retention.hours"
+	LogRetentionBytes                                    Name = "log.retention.bytes"
+	LogRetentionCheckIntervalMs                          Name = "log.retention.check.interval.ms"
+	LogIndexSizeMaxBytes                                 Name = "log.index.size.max.bytes"
+	LogIndexIntervalBytes                                Name = "log.index.interval.bytes"
+	LogFlushIntervalMessages                             Name = "log.flush.interval.messages"
+	LogFlushIntervalMs                                   Name = "log.flush.interval.ms"
+	LogFlushSchedulerIntervalMs                          Name = "log.flush.scheduler.interval.ms"
+	LogFlushOffsetCheckpointIntervalMs                   Name = "log.flush.offset.checkpoint.interval.ms"
+	LogSegmentDeleteDelayMs                              Name = "log.segment.delete.delay.ms"
+	LogPreallocate                                       Name = "log.preallocate"
+	LogMessageTimestampType                              Name = "log.message.timestamp.type"
+	LogMessageTimestampBeforeMaxMs                       Name = "log.message.timestamp.before.max.ms"
+	LogMessageTimestampAfterMaxMs                        Name = "log.message.timestamp.after.max.ms"
+	LogMessageDownconversionEnable                       Name = "log.message.downconversion.enable"
+	LogLocalRetentionMs                                  Name = "log.local.retention.ms"
+	LogLocalRetentionBytes                               Name = "log.local.retention.bytes"
+	LogCleanerEnable                                     Name = "log.cleaner.enable"
+	LogCleanerThreads                                    Name = "log.cleaner.threads"
+	LogCleanerBackoffMs                                  Name = "log.cleaner.backoff.ms"
+	LogCleanerDedupeBufferSize                           Name = "log.cleaner.dedupe.buffer.size"
+	LogCleanerIOMaxBytesPerSecond                        Name = "log.cleaner.io.max.bytes.per.second"
+	LogCleanerIOBufferSize                               Name = "log.cleaner.io.buffer.size"
+	LogCleanerDeleteRetentionMs                          Name = "log.cleaner.delete.retention.ms"
+	LogCleanerMinCompactionLagMs                         Name = "log.cleaner.min.compaction.lag.ms"
+	LogCleanerMaxCompactionLagMs                         Name = "log.cleaner.max.compaction.lag.ms"
+	LogCleanerMinCleanableRatio                          Name = "log.cleaner.min.cleanable.ratio"
+	ReplicaLagTimeMaxMs                                  Name = "replica.lag.time.max.ms"
+	ReplicaFetchMaxBytes                                 Name = "replica.fetch.max.bytes"
+	ReplicaFetchResponseMaxBytes                         Name = "replica.fetch.response.max.bytes"
+	ReplicaFetchWaitMaxMs                                Name = "replica.fetch.wait.max.ms"
+	ReplicaFetchMinBytes                                 Name = "replica.fetch.min.bytes"
+	ReplicaFetchBackoffMs                                Name = "replica.fetch.backoff.ms"
+	NumReplicaFetchers                                   Name = "num.replica.fetchers"
+	AutoLeaderRebalanceEnable                            Name = "auto.leader.rebalance.enable"
+	LeaderImbalanceCheckIntervalSeconds                  Name = "leader.imbalance.check.interval.seconds"
+	OffsetsTopicNumPartitions                            Name = "offsets.topic.num.partitions"
+	OffsetsTopicReplicationFactor                        Name = "offsets.topic.replication.factor"
+	OffsetsTopicSegmentBytes                             Name = "offsets.topic.segment.bytes"
+	OffsetsTopicCompressionCodec                         Name = "offsets.topic.compression.codec"
+	OffsetsRetentionMinutes                              Name = "offsets.retention.minutes"
+	OffsetsRetentionCheckIntervalMs                      Name = "offsets.retention.check.interval.ms"
+	OffsetsCommitTimeoutMs                               Name = "offsets.commit.timeout.ms"
+	OffsetsLoadBufferSize                                Name = "offsets.load.buffer.size"
+	GroupInitialRebalanceDelayMs                         Name = "group.initial.rebalance.delay.ms"
+	GroupMinSessionTimeoutMs                             Name = "group.min.session.timeout.ms"
+	GroupMaxSessionTimeoutMs                             Name = "group.max.session.timeout.ms"
+	GroupMaxSize                                         Name = "group.max.size"
+	GroupCoordinatorRebalanceProtocols                   Name = "group.coordinator.rebalance.protocols"
+	GroupConsumerSessionTimeoutMs                        Name = "group.consumer.session.timeout.ms"
+	GroupConsumerHeartbeatIntervalMs                     Name = "group.consumer.heartbeat.interval.ms"
+	GroupConsumerMinSessionTimeoutMs                     Name = "group.consumer.min.session.timeout.ms"
+	GroupConsumerMaxSessionTimeoutMs                     Name = "group.consumer.max.session.timeout.ms"
+	GroupConsumerMinHeartbeatIntervalMs                  Name = "group.consumer.min.heartbeat.interval.ms"
+	GroupConsumerMaxHeartbeatIntervalMs                  Name = "group.consumer.max.heartbeat.interval.ms"
+	GroupConsumerMaxSize                                 Name = "group.consumer.max.size"
+	GroupConsumerAssignors                               Name = "group.consumer.assignors"
+	TransactionStateLogNumPartitions                     Name = "transaction.state.log.num.partitions"
+	TransactionStateLogReplication                       Name = "transaction.state.log.replication.factor"
+	TransactionStateLogMinIsr                            Name = "transaction.state.log.min.isr"
+	TransactionStateLogSegmentBytes                      Name = "transaction.state.log.segment.bytes"
+	TransactionMaxTimeoutMs                              Name = "transaction.max.timeout.ms"
+	TransactionalIDExpirationMs                          Name = "transactional.id.expiration.ms"
+	TransactionAbortTimedOutTransactionCleanupIntervalMs Name = "transaction.abort.timed.out.transaction.cleanup.interval.ms"
+	TransactionRemoveExpiredTransactionCleanupIntervalMs Name = "transaction.remove.expired.transaction.cleanup.interval.ms"
+	ProducerIDExpirationMs                               Name = "producer.id.expiration.ms"
+	ProducerIDExpirationCheckIntervalMs                  Name = "producer.id.expiration.check.interval.ms"
+	SluiceGroupCommit                                    Name = "sluice.group.commit"
 )
 
 var intMax = strconv.FormatInt(math.MaxInt32, 10)
@@ -128,7 +185,7 @@ var brokerTable = []Def{
 		Doc: "Upper bound on the bytes of one Fetch response, whatever the client asks for."},
 
 	// Defaults of topic configs (synonyms).
-	{Name: "log.cleanup.policy", Type: TypeList, Default: CleanupPolicyDelete,
+	{Name: LogCleanupPolicy, Type: TypeList, Default: CleanupPolicyDelete,
 		Valid: ListOf(false, CleanupPolicyCompact, CleanupPolicyDelete), Mode: ModeClusterWide,
 		Doc: "Default of cleanup.policy."},
 	{Name: CompressionType, Type: TypeString, Default: CompressionProducer, Valid: compressionTypes, Mode: ModeClusterWide,
@@ -143,96 +200,96 @@ var brokerTable = []Def{
 		Doc: "Default of min.insync.replicas."},
 	{Name: UncleanLeaderElectionEnable, Type: TypeBoolean, Default: "false", Mode: ModeClusterWide,
 		Doc: "Default of unclean.leader.election.enable."},
-	{Name: "log.segment.bytes", Type: TypeInt, Default: "1073741824", Valid: AtLeast(1 << 20), Mode: ModeClusterWide,
+	{Name: LogSegmentBytes, Type: TypeInt, Default: "1073741824", Valid: AtLeast(1 << 20), Mode: ModeClusterWide,
 		Doc: "Default of segment.bytes."},
-	{Name: "log.roll.ms", Type: TypeLong, NoDefault: true, Valid: AtLeast(1), Mode: ModeClusterWide,
+	{Name: LogRollMs, Type: TypeLong, NoDefault: true, Valid: AtLeast(1), Mode: ModeClusterWide,
 		Doc: "Default of segment.ms. If unset, log.roll.hours applies."},
-	{Name: "log.roll.hours", Type: TypeInt, Default: "168", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: LogRollHours, Type: TypeInt, Default: "168", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Default of segment.ms in hours, used when log.roll.ms is unset."},
-	{Name: "log.roll.jitter.ms", Type: TypeLong, NoDefault: true, Valid: AtLeast(0), Mode: ModeClusterWide,
+	{Name: LogRollJitterMs, Type: TypeLong, NoDefault: true, Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Default of segment.jitter.ms. If unset, log.roll.jitter.hours applies."},
-	{Name: "log.roll.jitter.hours", Type: TypeInt, Default: "0", Valid: AtLeast(0), Mode: ModeReadOnly,
+	{Name: LogRollJitterHours, Type: TypeInt, Default: "0", Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "Default of segment.jitter.ms in hours, used when log.roll.jitter.ms is unset."},
-	{Name: "log.retention.ms", Type: TypeLong, NoDefault: true, Valid: AtLeast(-1), Mode: ModeClusterWide,
+	{Name: LogRetentionMs, Type: TypeLong, NoDefault: true, Valid: AtLeast(-1), Mode: ModeClusterWide,
 		Doc: "Default of retention.ms; -1 means no time limit. If unset, log.retention.minutes applies."},
-	{Name: "log.retention.minutes", Type: TypeInt, NoDefault: true, Mode: ModeReadOnly,
+	{Name: LogRetentionMinutes, Type: TypeInt, NoDefault: true, Mode: ModeReadOnly,
 		Doc: "Default of retention.ms in minutes, used when log.retention.ms is unset. If unset too, log.retention.hours applies."},
-	{Name: "log.retention.hours", Type: TypeInt, Default: "168", Mode: ModeReadOnly,
+	{Name: LogRetentionHours, Type: TypeInt, Default: "168", Mode: ModeReadOnly,
 		Doc: "Default of retention.ms in hours (7 days), used when neither log.retention.ms nor log.retention.minutes is set."},
-	{Name: "log.retention.bytes", Type: TypeLong, Default: "-1", Mode: ModeClusterWide,
+	{Name: LogRetentionBytes, Type: TypeLong, Default: "-1", Mode: ModeClusterWide,
 		Doc: "Default of retention.bytes; -1 means no size limit."},
 	{Name: LogRetentionCheckIntervalMs, Type: TypeLong, Default: "300000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "How often the broker looks for segments that retention should delete."},
-	{Name: "log.index.size.max.bytes", Type: TypeInt, Default: "10485760", Valid: AtLeast(4), Mode: ModeClusterWide,
+	{Name: LogIndexSizeMaxBytes, Type: TypeInt, Default: "10485760", Valid: AtLeast(4), Mode: ModeClusterWide,
 		Doc: "Default of segment.index.bytes."},
-	{Name: "log.index.interval.bytes", Type: TypeInt, Default: "4096", Valid: AtLeast(0), Mode: ModeClusterWide,
+	{Name: LogIndexIntervalBytes, Type: TypeInt, Default: "4096", Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Default of index.interval.bytes."},
-	{Name: "log.flush.interval.messages", Type: TypeLong, Default: longMax, Valid: AtLeast(1), Mode: ModeClusterWide,
+	{Name: LogFlushIntervalMessages, Type: TypeLong, Default: longMax, Valid: AtLeast(1), Mode: ModeClusterWide,
 		Doc: "Default of flush.messages."},
-	{Name: "log.flush.interval.ms", Type: TypeLong, NoDefault: true, Mode: ModeClusterWide,
+	{Name: LogFlushIntervalMs, Type: TypeLong, NoDefault: true, Mode: ModeClusterWide,
 		Doc: "Default of flush.ms. If unset, log.flush.scheduler.interval.ms applies."},
 	{Name: LogFlushSchedulerIntervalMs, Type: TypeLong, Default: longMax, Mode: ModeReadOnly,
 		Doc: "How often the broker checks whether a log is due for a time-based flush; also the fallback default of flush.ms."},
 	{Name: LogFlushOffsetCheckpointIntervalMs, Type: TypeInt, Default: "60000", Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "How often the recovery point (the offset up to which data is known flushed) is checkpointed."},
-	{Name: "log.segment.delete.delay.ms", Type: TypeLong, Default: "60000", Valid: AtLeast(0), Mode: ModeClusterWide,
+	{Name: LogSegmentDeleteDelayMs, Type: TypeLong, Default: "60000", Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Default of file.delete.delay.ms."},
-	{Name: "log.preallocate", Type: TypeBoolean, Default: "false", Mode: ModeClusterWide,
+	{Name: LogPreallocate, Type: TypeBoolean, Default: "false", Mode: ModeClusterWide,
 		Doc: "Default of preallocate."},
-	{Name: "log.message.timestamp.type", Type: TypeString, Default: TimestampCreateTime,
+	{Name: LogMessageTimestampType, Type: TypeString, Default: TimestampCreateTime,
 		Valid: OneOf(TimestampCreateTime, TimestampLogAppendTime), Mode: ModeClusterWide,
 		Doc: "Default of message.timestamp.type."},
-	{Name: "log.message.timestamp.before.max.ms", Type: TypeLong, Default: longMax, Valid: AtLeast(0), Mode: ModeClusterWide,
+	{Name: LogMessageTimestampBeforeMaxMs, Type: TypeLong, Default: longMax, Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Default of message.timestamp.before.max.ms."},
-	{Name: "log.message.timestamp.after.max.ms", Type: TypeLong, Default: "3600000", Valid: AtLeast(0), Mode: ModeClusterWide,
+	{Name: LogMessageTimestampAfterMaxMs, Type: TypeLong, Default: "3600000", Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Default of message.timestamp.after.max.ms."},
-	{Name: "log.message.downconversion.enable", Type: TypeBoolean, Default: "true", Mode: ModeClusterWide,
+	{Name: LogMessageDownconversionEnable, Type: TypeBoolean, Default: "true", Mode: ModeClusterWide,
 		Doc: "Default of message.downconversion.enable (accepted and ignored)."},
-	{Name: "log.local.retention.ms", Type: TypeLong, Default: "-2", Valid: AtLeast(-2), Mode: ModeClusterWide,
+	{Name: LogLocalRetentionMs, Type: TypeLong, Default: "-2", Valid: AtLeast(-2), Mode: ModeClusterWide,
 		Doc: "Default of local.retention.ms."},
-	{Name: "log.local.retention.bytes", Type: TypeLong, Default: "-2", Valid: AtLeast(-2), Mode: ModeClusterWide,
+	{Name: LogLocalRetentionBytes, Type: TypeLong, Default: "-2", Valid: AtLeast(-2), Mode: ModeClusterWide,
 		Doc: "Default of local.retention.bytes."},
 
 	// Compaction.
 	{Name: LogCleanerEnable, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
 		Doc: "Run the cleaner that compacts topics with cleanup.policy=compact."},
-	{Name: "log.cleaner.threads", Type: TypeInt, Default: "1", Valid: AtLeast(0), Mode: ModeClusterWide,
+	{Name: LogCleanerThreads, Type: TypeInt, Default: "1", Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Number of concurrent compactions."},
-	{Name: "log.cleaner.backoff.ms", Type: TypeLong, Default: "15000", Valid: AtLeast(0), Mode: ModeClusterWide,
+	{Name: LogCleanerBackoffMs, Type: TypeLong, Default: "15000", Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Pause of the cleaner when no log needs compacting."},
-	{Name: "log.cleaner.dedupe.buffer.size", Type: TypeLong, Default: "134217728", Mode: ModeClusterWide,
+	{Name: LogCleanerDedupeBufferSize, Type: TypeLong, Default: "134217728", Mode: ModeClusterWide,
 		Doc: "Memory for the key map of compaction, shared by all cleaner threads."},
-	{Name: "log.cleaner.io.max.bytes.per.second", Type: TypeDouble, Default: "1.7976931348623157e+308", Mode: ModeClusterWide,
+	{Name: LogCleanerIOMaxBytesPerSecond, Type: TypeDouble, Default: "1.7976931348623157e+308", Mode: ModeClusterWide,
 		Doc: "Bytes per second the cleaner may read and write, all cleaner threads together (the default is no limit)."},
-	{Name: "log.cleaner.io.buffer.size", Type: TypeInt, Default: "524288", Valid: AtLeast(0), Mode: ModeClusterWide,
+	{Name: LogCleanerIOBufferSize, Type: TypeInt, Default: "524288", Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Read and write buffer memory of the cleaner, shared by all cleaner threads."},
-	{Name: "log.cleaner.delete.retention.ms", Type: TypeLong, Default: "86400000", Valid: AtLeast(0), Mode: ModeClusterWide,
+	{Name: LogCleanerDeleteRetentionMs, Type: TypeLong, Default: "86400000", Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Default of delete.retention.ms."},
-	{Name: "log.cleaner.min.compaction.lag.ms", Type: TypeLong, Default: "0", Valid: AtLeast(0), Mode: ModeClusterWide,
+	{Name: LogCleanerMinCompactionLagMs, Type: TypeLong, Default: "0", Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Default of min.compaction.lag.ms."},
-	{Name: "log.cleaner.max.compaction.lag.ms", Type: TypeLong, Default: longMax, Valid: AtLeast(1), Mode: ModeClusterWide,
+	{Name: LogCleanerMaxCompactionLagMs, Type: TypeLong, Default: longMax, Valid: AtLeast(1), Mode: ModeClusterWide,
 		Doc: "Default of max.compaction.lag.ms."},
-	{Name: "log.cleaner.min.cleanable.ratio", Type: TypeDouble, Default: "0.5", Valid: FloatBetween(0, 1), Mode: ModeClusterWide,
+	{Name: LogCleanerMinCleanableRatio, Type: TypeDouble, Default: "0.5", Valid: FloatBetween(0, 1), Mode: ModeClusterWide,
 		Doc: "Default of min.cleanable.dirty.ratio."},
 
 	// Replication.
 	{Name: ReplicaLagTimeMaxMs, Type: TypeLong, Default: "30000", Mode: ModeReadOnly,
 		Doc: "A follower that has not caught up with the leader's log end for this long leaves the ISR."},
-	{Name: "replica.fetch.max.bytes", Type: TypeInt, Default: "1048576", Valid: AtLeast(0), Mode: ModeReadOnly,
+	{Name: ReplicaFetchMaxBytes, Type: TypeInt, Default: "1048576", Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "Bytes a follower asks for per partition in one fetch (at least one batch is always returned)."},
-	{Name: "replica.fetch.response.max.bytes", Type: TypeInt, Default: "10485760", Valid: AtLeast(0), Mode: ModeReadOnly,
+	{Name: ReplicaFetchResponseMaxBytes, Type: TypeInt, Default: "10485760", Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "Bytes a follower asks for in one whole fetch response."},
-	{Name: "replica.fetch.wait.max.ms", Type: TypeInt, Default: "500", Mode: ModeReadOnly,
+	{Name: ReplicaFetchWaitMaxMs, Type: TypeInt, Default: "500", Mode: ModeReadOnly,
 		Doc: "How long a follower's fetch waits on the leader for new data."},
-	{Name: "replica.fetch.min.bytes", Type: TypeInt, Default: "1", Mode: ModeReadOnly,
+	{Name: ReplicaFetchMinBytes, Type: TypeInt, Default: "1", Mode: ModeReadOnly,
 		Doc: "Bytes a follower's fetch waits for before the leader answers."},
-	{Name: "replica.fetch.backoff.ms", Type: TypeInt, Default: "1000", Valid: AtLeast(0), Mode: ModeReadOnly,
+	{Name: ReplicaFetchBackoffMs, Type: TypeInt, Default: "1000", Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "Pause of a follower after a failed fetch."},
-	{Name: "num.replica.fetchers", Type: TypeInt, Default: "1", Mode: ModeClusterWide,
+	{Name: NumReplicaFetchers, Type: TypeInt, Default: "1", Mode: ModeClusterWide,
 		Doc: "Fetcher connections a follower opens per source broker."},
-	{Name: "auto.leader.rebalance.enable", Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
+	{Name: AutoLeaderRebalanceEnable, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
 		Doc: "Move leadership back to each partition's preferred (first) replica when it is in sync."},
-	{Name: "leader.imbalance.check.interval.seconds", Type: TypeLong, Default: "300", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: LeaderImbalanceCheckIntervalSeconds, Type: TypeLong, Default: "300", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "How often the controller checks for partitions not led by their preferred replica."},
 
 	// Consumer groups.
@@ -243,15 +300,15 @@ var brokerTable = []Def{
 			"single node serves consumer groups out of the box. Set 3 on clusters."},
 	{Name: OffsetsTopicSegmentBytes, Type: TypeInt, Default: "104857600", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "segment.bytes of __consumer_offsets, kept small so compaction and loading stay quick."},
-	{Name: "offsets.topic.compression.codec", Type: TypeInt, Default: "0", Mode: ModeReadOnly,
+	{Name: OffsetsTopicCompressionCodec, Type: TypeInt, Default: "0", Mode: ModeReadOnly,
 		Doc: "Codec of the offsets topic's batches (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)."},
 	{Name: OffsetsRetentionMinutes, Type: TypeInt, Default: "10080", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Committed offsets of a group that has been empty this long are removed."},
 	{Name: OffsetsRetentionCheckIntervalMs, Type: TypeLong, Default: "600000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "How often expired offsets are looked for."},
-	{Name: "offsets.commit.timeout.ms", Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: OffsetsCommitTimeoutMs, Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "An offset commit waits at most this long for the offsets topic's replicas."},
-	{Name: "offsets.load.buffer.size", Type: TypeInt, Default: "5242880", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: OffsetsLoadBufferSize, Type: TypeInt, Default: "5242880", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Read size used when a coordinator loads the offsets topic."},
 	{Name: GroupInitialRebalanceDelayMs, Type: TypeInt, Default: "3000", Mode: ModeReadOnly,
 		Doc: "A new classic group waits this long for more members before its first rebalance."},
@@ -259,26 +316,26 @@ var brokerTable = []Def{
 		Doc: "Smallest session timeout a classic group member may ask for."},
 	{Name: GroupMaxSessionTimeoutMs, Type: TypeInt, Default: "1800000", Mode: ModeReadOnly,
 		Doc: "Largest session timeout a classic group member may ask for."},
-	{Name: "group.max.size", Type: TypeInt, Default: intMax, Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: GroupMaxSize, Type: TypeInt, Default: intMax, Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Most members a classic group may have."},
-	{Name: "group.coordinator.rebalance.protocols", Type: TypeList, Default: "classic,consumer",
+	{Name: GroupCoordinatorRebalanceProtocols, Type: TypeList, Default: "classic,consumer",
 		Valid: ListOf(false, "classic", "consumer", "share", "streams"), Mode: ModeReadOnly,
 		Doc: "Group protocols the coordinator serves: classic (JoinGroup/SyncGroup) and consumer (KIP-848)."},
-	{Name: "group.consumer.session.timeout.ms", Type: TypeInt, Default: "45000", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: GroupConsumerSessionTimeoutMs, Type: TypeInt, Default: "45000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Session timeout of members of consumer-protocol (KIP-848) groups."},
-	{Name: "group.consumer.heartbeat.interval.ms", Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: GroupConsumerHeartbeatIntervalMs, Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Heartbeat interval the coordinator gives members of consumer-protocol groups."},
-	{Name: "group.consumer.min.session.timeout.ms", Type: TypeInt, Default: "45000", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: GroupConsumerMinSessionTimeoutMs, Type: TypeInt, Default: "45000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Smallest session timeout of consumer-protocol groups."},
-	{Name: "group.consumer.max.session.timeout.ms", Type: TypeInt, Default: "60000", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: GroupConsumerMaxSessionTimeoutMs, Type: TypeInt, Default: "60000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Largest session timeout of consumer-protocol groups."},
-	{Name: "group.consumer.min.heartbeat.interval.ms", Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: GroupConsumerMinHeartbeatIntervalMs, Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Smallest heartbeat interval of consumer-protocol groups."},
-	{Name: "group.consumer.max.heartbeat.interval.ms", Type: TypeInt, Default: "15000", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: GroupConsumerMaxHeartbeatIntervalMs, Type: TypeInt, Default: "15000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Largest heartbeat interval of consumer-protocol groups."},
-	{Name: "group.consumer.max.size", Type: TypeInt, Default: intMax, Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: GroupConsumerMaxSize, Type: TypeInt, Default: intMax, Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Most members a consumer-protocol group may have."},
-	{Name: "group.consumer.assignors", Type: TypeList, Default: "uniform,range", Valid: ListOf(false, "uniform", "range"), Mode: ModeReadOnly,
+	{Name: GroupConsumerAssignors, Type: TypeList, Default: "uniform,range", Valid: ListOf(false, "uniform", "range"), Mode: ModeReadOnly,
 		Doc: "Server-side assignors of consumer-protocol groups; the first is the default."},
 
 	// Transactions and producer ids.
@@ -289,19 +346,19 @@ var brokerTable = []Def{
 			"single node serves transactions out of the box. Set 3 on clusters."},
 	{Name: TransactionStateLogMinIsr, Type: TypeInt, Default: "1", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "min.insync.replicas of __transaction_state. Kafka's default is 2; Sluice uses 1 to match its replication factor default."},
-	{Name: "transaction.state.log.segment.bytes", Type: TypeInt, Default: "104857600", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: TransactionStateLogSegmentBytes, Type: TypeInt, Default: "104857600", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "segment.bytes of __transaction_state."},
 	{Name: TransactionMaxTimeoutMs, Type: TypeInt, Default: "900000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Largest transaction timeout a producer may ask for."},
 	{Name: TransactionalIDExpirationMs, Type: TypeInt, Default: "604800000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "A transactional id unused this long is forgotten."},
-	{Name: "transaction.abort.timed.out.transaction.cleanup.interval.ms", Type: TypeInt, Default: "10000", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: TransactionAbortTimedOutTransactionCleanupIntervalMs, Type: TypeInt, Default: "10000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "How often timed-out transactions are looked for and aborted."},
-	{Name: "transaction.remove.expired.transaction.cleanup.interval.ms", Type: TypeInt, Default: "3600000", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: TransactionRemoveExpiredTransactionCleanupIntervalMs, Type: TypeInt, Default: "3600000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "How often expired transactional ids are removed."},
 	{Name: ProducerIDExpirationMs, Type: TypeInt, Default: "86400000", Valid: AtLeast(1), Mode: ModeClusterWide,
 		Doc: "A producer id that has not written to a partition for this long is forgotten by that partition."},
-	{Name: "producer.id.expiration.check.interval.ms", Type: TypeInt, Default: "600000", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: ProducerIDExpirationCheckIntervalMs, Type: TypeInt, Default: "600000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "How often expired producer ids are looked for."},
 
 	// Sluice's own.

@@ -110,9 +110,15 @@ func (m Mode) String() string {
 	return "unknown"
 }
 
+// Name is a config name. Every config of the tables has a constant of this type
+// (config.RetentionMs, config.LogCleanerThreads, ...), and the getters of Resolved take a Name,
+// so a misspelt config is a compile error instead of a panic at run time. Names that arrive from
+// clients are strings and are looked up with Topic and Broker.
+type Name string
+
 // Def defines one config: a row of the table.
 type Def struct {
-	Name string
+	Name Name
 	Type Type
 	// Default is the built-in value in its canonical string form; NoDefault means Kafka's null
 	// (the config is unset unless someone sets it, and a synonym supplies the value).
@@ -130,7 +136,7 @@ type Def struct {
 
 // Synonym is a broker config a topic config inherits from.
 type Synonym struct {
-	Name    string
+	Name    Name
 	Convert Conversion
 }
 
@@ -170,8 +176,8 @@ var (
 	brokerGroup = indexBrokerSynonyms()
 )
 
-func indexTable(table []Def, s scope) map[string]*Def {
-	m := make(map[string]*Def, len(table))
+func indexTable(table []Def, s scope) map[Name]*Def {
+	m := make(map[Name]*Def, len(table))
 	for i := range table {
 		d := &table[i]
 		d.scope = s
@@ -186,8 +192,8 @@ func indexTable(table []Def, s scope) map[string]*Def {
 // indexBrokerSynonyms records, for every broker config that is a synonym of a topic config, the
 // chain of lower-precedence broker configs that stand in for it (log.retention.ms →
 // log.retention.minutes → log.retention.hours), which is what DescribeConfigs lists for a broker.
-func indexBrokerSynonyms() map[string][]Synonym {
-	m := make(map[string][]Synonym)
+func indexBrokerSynonyms() map[Name][]Synonym {
+	m := make(map[Name][]Synonym)
 	for i := range topicTable {
 		syns := topicTable[i].Synonyms
 		for j := range syns {
@@ -199,13 +205,13 @@ func indexBrokerSynonyms() map[string][]Synonym {
 
 // Topic returns the definition of a topic config.
 func Topic(name string) (*Def, bool) {
-	d, ok := topicDefs[name]
+	d, ok := topicDefs[Name(name)]
 	return d, ok
 }
 
 // Broker returns the definition of a broker config.
 func Broker(name string) (*Def, bool) {
-	d, ok := brokerDefs[name]
+	d, ok := brokerDefs[Name(name)]
 	return d, ok
 }
 
@@ -238,7 +244,7 @@ func (d *Def) Normalize(value string) (string, error) {
 // message is stable) and wraps ErrUnknownConfig or ErrInvalidValue.
 func ValidateTopic(kv map[string]string) (map[string]string, error) {
 	return validate(kv, func(name string) (*Def, error) {
-		d, ok := topicDefs[name]
+		d, ok := topicDefs[Name(name)]
 		if !ok {
 			return nil, errorf(ErrUnknownConfig, "unknown topic config name: %s", name)
 		}
@@ -251,7 +257,7 @@ func ValidateTopic(kv map[string]string) (map[string]string, error) {
 // configs, and per-broker configs set cluster-wide, wrap ErrReadOnly.
 func ValidateBrokerDynamic(kv map[string]string, perBroker bool) (map[string]string, error) {
 	return validate(kv, func(name string) (*Def, error) {
-		d, ok := brokerDefs[name]
+		d, ok := brokerDefs[Name(name)]
 		if !ok {
 			return nil, errorf(ErrUnknownConfig, "unknown broker config name: %s", name)
 		}
@@ -269,7 +275,7 @@ func ValidateBrokerDynamic(kv map[string]string, perBroker bool) (map[string]str
 // environment): every key known and every value valid, read-only configs included.
 func ValidateBrokerStatic(kv map[string]string) (map[string]string, error) {
 	return validate(kv, func(name string) (*Def, error) {
-		d, ok := brokerDefs[name]
+		d, ok := brokerDefs[Name(name)]
 		if !ok {
 			return nil, errorf(ErrUnknownConfig, "unknown broker config name: %s", name)
 		}
@@ -305,8 +311,8 @@ func validate(kv map[string]string, lookup func(string) (*Def, error), cross fun
 
 // topicCrossChecks are the rules that involve two configs of one topic's overrides.
 func topicCrossChecks(kv map[string]string) error {
-	minLag, hasMin := kv[MinCompactionLagMs]
-	maxLag, hasMax := kv[MaxCompactionLagMs]
+	minLag, hasMin := kv[string(MinCompactionLagMs)]
+	maxLag, hasMax := kv[string(MaxCompactionLagMs)]
 	if hasMin && hasMax {
 		lo, _ := parseInt(minLag, 64)
 		hi, _ := parseInt(maxLag, 64)
@@ -318,8 +324,8 @@ func topicCrossChecks(kv map[string]string) error {
 }
 
 func brokerCrossChecks(kv map[string]string) error {
-	if b, ok := kv[BrokerID]; ok && b != "-1" {
-		if n, ok := kv[NodeID]; ok && n != b {
+	if b, ok := kv[string(BrokerID)]; ok && b != "-1" {
+		if n, ok := kv[string(NodeID)]; ok && n != b {
 			return errorf(ErrInvalidValue, "%s=%s differs from %s=%s; set only %s", BrokerID, b, NodeID, n, NodeID)
 		}
 	}

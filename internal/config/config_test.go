@@ -33,7 +33,7 @@ func TestTableInvariants(t *testing.T) {
 		}
 		checkedDefault := false
 		for i, syn := range d.Synonyms {
-			bd, ok := Broker(syn.Name)
+			bd, ok := Broker(string(syn.Name))
 			if !ok {
 				t.Errorf("%s: synonym %s is not a broker config", d.Name, syn.Name)
 				continue
@@ -75,27 +75,27 @@ func TestKafkaDefaults(t *testing.T) {
 		name, want string
 		topic      bool
 	}{
-		{CleanupPolicy, "delete", true},
-		{CompressionType, "producer", true},
-		{RetentionMs, "604800000", true},
-		{RetentionBytes, "-1", true},
-		{SegmentBytes, "1073741824", true},
-		{SegmentMs, "604800000", true},
-		{MaxMessageBytes, "1048588", true},
-		{MinInsyncReplicas, "1", true},
-		{MessageTimestampType, "CreateTime", true},
-		{MessageTimestampAfterMaxMs, "3600000", true},
-		{SegmentIndexBytes, "10485760", true},
-		{IndexIntervalBytes, "4096", true},
-		{NumPartitions, "1", false},
-		{DefaultReplicationFactor, "1", false},
-		{AutoCreateTopicsEnable, "true", false},
-		{SocketRequestMaxBytes, "104857600", false},
-		{ConnectionsMaxIdleMs, "600000", false},
-		{OffsetsTopicNumPartitions, "50", false},
-		{OffsetsRetentionMinutes, "10080", false},
+		{string(CleanupPolicy), "delete", true},
+		{string(CompressionType), "producer", true},
+		{string(RetentionMs), "604800000", true},
+		{string(RetentionBytes), "-1", true},
+		{string(SegmentBytes), "1073741824", true},
+		{string(SegmentMs), "604800000", true},
+		{string(MaxMessageBytes), "1048588", true},
+		{string(MinInsyncReplicas), "1", true},
+		{string(MessageTimestampType), "CreateTime", true},
+		{string(MessageTimestampAfterMaxMs), "3600000", true},
+		{string(SegmentIndexBytes), "10485760", true},
+		{string(IndexIntervalBytes), "4096", true},
+		{string(NumPartitions), "1", false},
+		{string(DefaultReplicationFactor), "1", false},
+		{string(AutoCreateTopicsEnable), "true", false},
+		{string(SocketRequestMaxBytes), "104857600", false},
+		{string(ConnectionsMaxIdleMs), "600000", false},
+		{string(OffsetsTopicNumPartitions), "50", false},
+		{string(OffsetsRetentionMinutes), "10080", false},
 		{"log.retention.hours", "168", false},
-		{SluiceGroupCommit, "false", false},
+		{string(SluiceGroupCommit), "false", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -119,32 +119,32 @@ func TestNormalize(t *testing.T) {
 		name, config, in, want string
 		wantErr                bool
 	}{
-		{"long", RetentionMs, " 3600000 ", "3600000", false},
-		{"long minus one", RetentionMs, "-1", "-1", false},
-		{"long below range", RetentionMs, "-2", "", true},
-		{"long not a number", RetentionMs, "1h", "", true},
-		{"int overflow", SegmentBytes, "4294967296", "", true},
-		{"int below minimum", SegmentBytes, "1024", "", true},
-		{"bool upper case", Preallocate, "TRUE", "true", false},
-		{"bool garbage", Preallocate, "yes", "", true},
-		{"double", MinCleanableDirtyRatio, "0.25", "0.25", false},
-		{"double above range", MinCleanableDirtyRatio, "1.5", "", true},
-		{"double NaN", MinCleanableDirtyRatio, "NaN", "", true},
-		{"list spaces", CleanupPolicy, "compact, delete", "compact,delete", false},
-		{"list bad element", CleanupPolicy, "compact,archive", "", true},
-		{"list duplicate", CleanupPolicy, "delete,delete", "", true},
-		{"list empty", CleanupPolicy, "", "", true},
-		{"enum", CompressionType, "zstd", "zstd", false},
-		{"enum case-sensitive", CompressionType, "ZSTD", "", true},
-		{"enum unknown", CompressionType, "brotli", "", true},
-		{"timestamp type", MessageTimestampType, "LogAppendTime", "LogAppendTime", false},
-		{"gzip level default", CompressionGzipLevel, "-1", "-1", false},
-		{"gzip level", CompressionGzipLevel, "9", "9", false},
-		{"gzip level zero", CompressionGzipLevel, "0", "", true},
-		{"zstd negative level", CompressionZstdLevel, "-5", "-5", false},
-		{"throttled star", LeaderReplicationThrottledReplicas, "*", "*", false},
-		{"throttled pairs", LeaderReplicationThrottledReplicas, "0:1, 1:2", "0:1,1:2", false},
-		{"throttled bad", LeaderReplicationThrottledReplicas, "0-1", "", true},
+		{"long", string(RetentionMs), " 3600000 ", "3600000", false},
+		{"long minus one", string(RetentionMs), "-1", "-1", false},
+		{"long below range", string(RetentionMs), "-2", "", true},
+		{"long not a number", string(RetentionMs), "1h", "", true},
+		{"int overflow", string(SegmentBytes), "4294967296", "", true},
+		{"int below minimum", string(SegmentBytes), "1024", "", true},
+		{"bool upper case", string(Preallocate), "TRUE", "true", false},
+		{"bool garbage", string(Preallocate), "yes", "", true},
+		{"double", string(MinCleanableDirtyRatio), "0.25", "0.25", false},
+		{"double above range", string(MinCleanableDirtyRatio), "1.5", "", true},
+		{"double NaN", string(MinCleanableDirtyRatio), "NaN", "", true},
+		{"list spaces", string(CleanupPolicy), "compact, delete", "compact,delete", false},
+		{"list bad element", string(CleanupPolicy), "compact,archive", "", true},
+		{"list duplicate", string(CleanupPolicy), "delete,delete", "", true},
+		{"list empty", string(CleanupPolicy), "", "", true},
+		{"enum", string(CompressionType), "zstd", "zstd", false},
+		{"enum case-sensitive", string(CompressionType), "ZSTD", "", true},
+		{"enum unknown", string(CompressionType), "brotli", "", true},
+		{"timestamp type", string(MessageTimestampType), "LogAppendTime", "LogAppendTime", false},
+		{"gzip level default", string(CompressionGzipLevel), "-1", "-1", false},
+		{"gzip level", string(CompressionGzipLevel), "9", "9", false},
+		{"gzip level zero", string(CompressionGzipLevel), "0", "", true},
+		{"zstd negative level", string(CompressionZstdLevel), "-5", "-5", false},
+		{"throttled star", string(LeaderReplicationThrottledReplicas), "*", "*", false},
+		{"throttled pairs", string(LeaderReplicationThrottledReplicas), "0:1, 1:2", "0:1,1:2", false},
+		{"throttled bad", string(LeaderReplicationThrottledReplicas), "0-1", "", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -178,16 +178,16 @@ func TestValidateTopic(t *testing.T) {
 		mention []string
 	}{
 		{name: "empty", in: nil, want: map[string]string{}},
-		{name: "canonical", in: map[string]string{RetentionMs: " 1000", CleanupPolicy: "compact , delete"},
-			want: map[string]string{RetentionMs: "1000", CleanupPolicy: "compact,delete"}},
+		{name: "canonical", in: map[string]string{string(RetentionMs): " 1000", string(CleanupPolicy): "compact , delete"},
+			want: map[string]string{string(RetentionMs): "1000", string(CleanupPolicy): "compact,delete"}},
 		{name: "unknown key", in: map[string]string{"retention.msec": "1"}, wantErr: ErrUnknownConfig,
 			mention: []string{"retention.msec"}},
 		{name: "broker name is not a topic config", in: map[string]string{"log.retention.ms": "1"}, wantErr: ErrUnknownConfig,
 			mention: []string{"log.retention.ms"}},
-		{name: "bad value", in: map[string]string{SegmentMs: "0"}, wantErr: ErrInvalidValue,
-			mention: []string{SegmentMs, `"0"`}},
-		{name: "compaction lags crossed", in: map[string]string{MinCompactionLagMs: "10", MaxCompactionLagMs: "5"},
-			wantErr: ErrInvalidValue, mention: []string{MinCompactionLagMs, MaxCompactionLagMs}},
+		{name: "bad value", in: map[string]string{string(SegmentMs): "0"}, wantErr: ErrInvalidValue,
+			mention: []string{string(SegmentMs), `"0"`}},
+		{name: "compaction lags crossed", in: map[string]string{string(MinCompactionLagMs): "10", string(MaxCompactionLagMs): "5"},
+			wantErr: ErrInvalidValue, mention: []string{string(MinCompactionLagMs), string(MaxCompactionLagMs)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -226,18 +226,18 @@ func TestValidateBroker(t *testing.T) {
 		static    bool
 		wantErr   error
 	}{
-		{name: "dynamic cluster-wide", in: map[string]string{"log.retention.ms": "1000", MessageMaxBytes: "2000000"}},
+		{name: "dynamic cluster-wide", in: map[string]string{"log.retention.ms": "1000", string(MessageMaxBytes): "2000000"}},
 		{name: "dynamic per broker", in: map[string]string{"log.retention.ms": "1000"}, perBroker: true},
-		{name: "read-only", in: map[string]string{NumPartitions: "3"}, wantErr: ErrReadOnly},
+		{name: "read-only", in: map[string]string{string(NumPartitions): "3"}, wantErr: ErrReadOnly},
 		{name: "fallback synonym is read-only", in: map[string]string{"log.retention.hours": "3"}, wantErr: ErrReadOnly},
 		{name: "unknown", in: map[string]string{"log.retention.days": "3"}, wantErr: ErrUnknownConfig},
-		{name: "topic name is not a broker config", in: map[string]string{RetentionMs: "3"}, wantErr: ErrUnknownConfig},
-		{name: "bad value", in: map[string]string{MessageMaxBytes: "-3"}, wantErr: ErrInvalidValue},
-		{name: "static read-only", in: map[string]string{NumPartitions: "3", NodeID: "2"}, static: true},
-		{name: "static voters", in: map[string]string{ControllerQuorumVoters: "1@localhost:9093,2@[::1]:9094"}, static: true},
-		{name: "static bad voter", in: map[string]string{ControllerQuorumVoters: "1@localhost"}, static: true, wantErr: ErrInvalidValue},
-		{name: "static broker.id differs", in: map[string]string{NodeID: "2", BrokerID: "3"}, static: true, wantErr: ErrInvalidValue},
-		{name: "static two dirs", in: map[string]string{LogDirs: "/a,/b"}, static: true, wantErr: ErrInvalidValue},
+		{name: "topic name is not a broker config", in: map[string]string{string(RetentionMs): "3"}, wantErr: ErrUnknownConfig},
+		{name: "bad value", in: map[string]string{string(MessageMaxBytes): "-3"}, wantErr: ErrInvalidValue},
+		{name: "static read-only", in: map[string]string{string(NumPartitions): "3", string(NodeID): "2"}, static: true},
+		{name: "static voters", in: map[string]string{string(ControllerQuorumVoters): "1@localhost:9093,2@[::1]:9094"}, static: true},
+		{name: "static bad voter", in: map[string]string{string(ControllerQuorumVoters): "1@localhost"}, static: true, wantErr: ErrInvalidValue},
+		{name: "static broker.id differs", in: map[string]string{string(NodeID): "2", string(BrokerID): "3"}, static: true, wantErr: ErrInvalidValue},
+		{name: "static two dirs", in: map[string]string{string(LogDirs): "/a,/b"}, static: true, wantErr: ErrInvalidValue},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

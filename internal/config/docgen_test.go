@@ -50,7 +50,7 @@ func renderDoc() []byte {
 	for _, d := range TopicDefs() {
 		syns := make([]string, len(d.Synonyms))
 		for i, s := range d.Synonyms {
-			syns[i] = "`" + s.Name + "`"
+			syns[i] = "`" + string(s.Name) + "`"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", d.Name, d.Type, docDefault(d), cell(d.ValidValues()),
 			strings.Join(syns, ", "), cell(d.Doc))

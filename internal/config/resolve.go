@@ -31,7 +31,7 @@ type Entry struct {
 
 // SynonymValue is one entry of Entry.Synonyms.
 type SynonymValue struct {
-	Name   string
+	Name   Name
 	Value  string
 	Source Source
 }
@@ -39,13 +39,13 @@ type SynonymValue struct {
 // Resolved is the effective configuration of one topic or one broker. It is immutable.
 type Resolved struct {
 	entries  []Entry
-	index    map[string]int
+	index    map[Name]int
 	problems []error
 }
 
 // ResolveTopic returns the effective value of every topic config.
 func ResolveTopic(l Layers) *Resolved {
-	r := &Resolved{entries: make([]Entry, 0, len(topicTable)), index: make(map[string]int, len(topicTable))}
+	r := &Resolved{entries: make([]Entry, 0, len(topicTable)), index: make(map[Name]int, len(topicTable))}
 	for i := range topicTable {
 		r.add(r.resolveTopicEntry(&topicTable[i], l))
 	}
@@ -54,7 +54,7 @@ func ResolveTopic(l Layers) *Resolved {
 
 // ResolveBroker returns the effective value of every broker config. l.Topic is ignored.
 func ResolveBroker(l Layers) *Resolved {
-	r := &Resolved{entries: make([]Entry, 0, len(brokerTable)), index: make(map[string]int, len(brokerTable))}
+	r := &Resolved{entries: make([]Entry, 0, len(brokerTable)), index: make(map[Name]int, len(brokerTable))}
 	for i := range brokerTable {
 		r.add(r.resolveBrokerEntry(&brokerTable[i], l))
 	}
@@ -82,7 +82,7 @@ func brokerLayers(l Layers) [3]layer {
 func (r *Resolved) resolveTopicEntry(d *Def, l Layers) Entry {
 	e := Entry{Def: d}
 	found := false
-	if raw, ok := l.Topic[d.Name]; ok {
+	if raw, ok := l.Topic[string(d.Name)]; ok {
 		if v, err := d.parse(raw); err != nil {
 			r.problems = append(r.problems, fmt.Errorf("topic override ignored: %w", err))
 		} else {
@@ -92,7 +92,7 @@ func (r *Resolved) resolveTopicEntry(d *Def, l Layers) Entry {
 	}
 	for _, ly := range brokerLayers(l) {
 		for _, syn := range d.Synonyms {
-			raw, ok := ly.kv[syn.Name]
+			raw, ok := ly.kv[string(syn.Name)]
 			if !ok {
 				continue
 			}
@@ -133,7 +133,7 @@ func (r *Resolved) resolveBrokerEntry(d *Def, l Layers) Entry {
 	found := false
 	for _, ly := range brokerLayers(l) {
 		for _, syn := range chain {
-			raw, ok := ly.kv[syn.Name]
+			raw, ok := ly.kv[string(syn.Name)]
 			if !ok {
 				continue
 			}
@@ -199,7 +199,7 @@ func mustParseDefault(d *Def) value {
 func (r *Resolved) Entries() []Entry { return r.entries }
 
 // Entry returns the resolved config name.
-func (r *Resolved) Entry(name string) (Entry, bool) {
+func (r *Resolved) Entry(name Name) (Entry, bool) {
 	i, ok := r.index[name]
 	if !ok {
 		return Entry{}, false
@@ -217,29 +217,29 @@ func (r *Resolved) Problems() []error { return r.problems }
 // caller catch it. A Null entry reads as the zero value.
 
 // Bool returns a boolean config.
-func (r *Resolved) Bool(name string) bool { return r.get(name, TypeBoolean).b }
+func (r *Resolved) Bool(name Name) bool { return r.get(name, TypeBoolean).b }
 
 // Int returns an int or short config.
-func (r *Resolved) Int(name string) int32 { return int32(r.get(name, TypeInt, TypeShort).i) }
+func (r *Resolved) Int(name Name) int32 { return int32(r.get(name, TypeInt, TypeShort).i) }
 
 // Int64 returns a long, int or short config.
-func (r *Resolved) Int64(name string) int64 { return r.get(name, TypeLong, TypeInt, TypeShort).i }
+func (r *Resolved) Int64(name Name) int64 { return r.get(name, TypeLong, TypeInt, TypeShort).i }
 
 // Float64 returns a double config.
-func (r *Resolved) Float64(name string) float64 { return r.get(name, TypeDouble).f }
+func (r *Resolved) Float64(name Name) float64 { return r.get(name, TypeDouble).f }
 
 // String returns a string, class or password config.
-func (r *Resolved) String(name string) string {
+func (r *Resolved) String(name Name) string {
 	return r.get(name, TypeString, TypeClass, TypePassword).s
 }
 
 // List returns a list config. Callers must not modify the slice.
-func (r *Resolved) List(name string) []string { return r.get(name, TypeList).list }
+func (r *Resolved) List(name Name) []string { return r.get(name, TypeList).list }
 
-func (r *Resolved) get(name string, types ...Type) value {
+func (r *Resolved) get(name Name, types ...Type) value {
 	i, ok := r.index[name]
 	if !ok {
-		panic("config: no config named " + name)
+		panic("config: no config named " + string(name))
 	}
 	e := &r.entries[i]
 	for _, t := range types {

@@ -9,7 +9,7 @@ func TestResolveTopic(t *testing.T) {
 	cases := []struct {
 		name         string
 		layers       Layers
-		config       string
+		config       Name
 		wantValue    string
 		wantSource   Source
 		wantSynonyms []SynonymValue
@@ -23,7 +23,7 @@ func TestResolveTopic(t *testing.T) {
 		},
 		{
 			name:   "topic override wins",
-			layers: Layers{Topic: map[string]string{RetentionMs: "1000"}, Static: map[string]string{"log.retention.hours": "1"}},
+			layers: Layers{Topic: map[string]string{string(RetentionMs): "1000"}, Static: map[string]string{"log.retention.hours": "1"}},
 			config: RetentionMs, wantValue: "1000", wantSource: SourceDynamicTopic,
 			wantSynonyms: []SynonymValue{
 				{RetentionMs, "1000", SourceDynamicTopic},
@@ -85,7 +85,7 @@ func TestResolveTopic(t *testing.T) {
 		},
 		{
 			name:   "renamed synonym",
-			layers: Layers{Static: map[string]string{MessageMaxBytes: "2000000"}},
+			layers: Layers{Static: map[string]string{string(MessageMaxBytes): "2000000"}},
 			config: MaxMessageBytes, wantValue: "2000000", wantSource: SourceStaticBroker,
 			wantSynonyms: []SynonymValue{
 				{MessageMaxBytes, "2000000", SourceStaticBroker},
@@ -94,7 +94,7 @@ func TestResolveTopic(t *testing.T) {
 		},
 		{
 			name:   "invalid stored override is skipped",
-			layers: Layers{Topic: map[string]string{SegmentBytes: "12"}},
+			layers: Layers{Topic: map[string]string{string(SegmentBytes): "12"}},
 			config: SegmentBytes, wantValue: "1073741824", wantSource: SourceDefault,
 			wantSynonyms: []SynonymValue{{"log.segment.bytes", "1073741824", SourceDefault}},
 		},
@@ -124,7 +124,7 @@ func TestResolveTopicEveryConfig(t *testing.T) {
 	if len(r.Problems()) != 0 {
 		t.Errorf("problems resolving defaults: %v", r.Problems())
 	}
-	r = ResolveTopic(Layers{Topic: map[string]string{SegmentBytes: "x"}})
+	r = ResolveTopic(Layers{Topic: map[string]string{string(SegmentBytes): "x"}})
 	if len(r.Problems()) != 1 {
 		t.Errorf("problems = %v, want one", r.Problems())
 	}
@@ -132,8 +132,8 @@ func TestResolveTopicEveryConfig(t *testing.T) {
 
 func TestTypedGetters(t *testing.T) {
 	r := ResolveTopic(Layers{Topic: map[string]string{
-		RetentionMs: "1000", Preallocate: "true", MinCleanableDirtyRatio: "0.75",
-		CleanupPolicy: "compact,delete", MessageTimestampType: "LogAppendTime",
+		string(RetentionMs): "1000", string(Preallocate): "true", string(MinCleanableDirtyRatio): "0.75",
+		string(CleanupPolicy): "compact,delete", string(MessageTimestampType): "LogAppendTime",
 	}})
 	if got := r.Int64(RetentionMs); got != 1000 {
 		t.Errorf("Int64(retention.ms) = %d", got)
@@ -175,7 +175,7 @@ func TestResolveBroker(t *testing.T) {
 	cases := []struct {
 		name         string
 		layers       Layers
-		config       string
+		config       Name
 		wantValue    string
 		wantNull     bool
 		wantSource   Source
@@ -186,7 +186,7 @@ func TestResolveBroker(t *testing.T) {
 			wantSynonyms: []SynonymValue{{NumPartitions, "1", SourceDefault}},
 		},
 		{
-			name: "static", layers: Layers{Static: map[string]string{NumPartitions: "6"}},
+			name: "static", layers: Layers{Static: map[string]string{string(NumPartitions): "6"}},
 			config: NumPartitions, wantValue: "6", wantSource: SourceStaticBroker,
 			wantSynonyms: []SynonymValue{{NumPartitions, "6", SourceStaticBroker}, {NumPartitions, "1", SourceDefault}},
 		},

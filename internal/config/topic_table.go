@@ -7,42 +7,42 @@ import (
 	"strings"
 )
 
-// Topic config names (Kafka's).
+// Topic config names (Kafka's), one for every row of topicTable.
 const (
-	CleanupPolicy                        = "cleanup.policy"
-	CompressionType                      = "compression.type"
-	CompressionGzipLevel                 = "compression.gzip.level"
-	CompressionLz4Level                  = "compression.lz4.level"
-	CompressionZstdLevel                 = "compression.zstd.level"
-	DeleteRetentionMs                    = "delete.retention.ms"
-	FileDeleteDelayMs                    = "file.delete.delay.ms"
-	FlushMessages                        = "flush.messages"
-	FlushMs                              = "flush.ms"
-	FollowerReplicationThrottledReplicas = "follower.replication.throttled.replicas"
-	IndexIntervalBytes                   = "index.interval.bytes"
-	LeaderReplicationThrottledReplicas   = "leader.replication.throttled.replicas"
-	LocalRetentionBytes                  = "local.retention.bytes"
-	LocalRetentionMs                     = "local.retention.ms"
-	MaxCompactionLagMs                   = "max.compaction.lag.ms"
-	MaxMessageBytes                      = "max.message.bytes"
-	MessageDownconversionEnable          = "message.downconversion.enable"
-	MessageTimestampAfterMaxMs           = "message.timestamp.after.max.ms"
-	MessageTimestampBeforeMaxMs          = "message.timestamp.before.max.ms"
-	MessageTimestampType                 = "message.timestamp.type"
-	MinCleanableDirtyRatio               = "min.cleanable.dirty.ratio"
-	MinCompactionLagMs                   = "min.compaction.lag.ms"
-	MinInsyncReplicas                    = "min.insync.replicas"
-	Preallocate                          = "preallocate"
-	RemoteLogCopyDisable                 = "remote.log.copy.disable"
-	RemoteLogDeleteOnDisable             = "remote.log.delete.on.disable"
-	RemoteStorageEnable                  = "remote.storage.enable"
-	RetentionBytes                       = "retention.bytes"
-	RetentionMs                          = "retention.ms"
-	SegmentBytes                         = "segment.bytes"
-	SegmentIndexBytes                    = "segment.index.bytes"
-	SegmentJitterMs                      = "segment.jitter.ms"
-	SegmentMs                            = "segment.ms"
-	UncleanLeaderElectionEnable          = "unclean.leader.election.enable"
+	CleanupPolicy                        Name = "cleanup.policy"
+	CompressionType                      Name = "compression.type"
+	CompressionGzipLevel                 Name = "compression.gzip.level"
+	CompressionLz4Level                  Name = "compression.lz4.level"
+	CompressionZstdLevel                 Name = "compression.zstd.level"
+	DeleteRetentionMs                    Name = "delete.retention.ms"
+	FileDeleteDelayMs                    Name = "file.delete.delay.ms"
+	FlushMessages                        Name = "flush.messages"
+	FlushMs                              Name = "flush.ms"
+	FollowerReplicationThrottledReplicas Name = "follower.replication.throttled.replicas"
+	IndexIntervalBytes                   Name = "index.interval.bytes"
+	LeaderReplicationThrottledReplicas   Name = "leader.replication.throttled.replicas"
+	LocalRetentionBytes                  Name = "local.retention.bytes"
+	LocalRetentionMs                     Name = "local.retention.ms"
+	MaxCompactionLagMs                   Name = "max.compaction.lag.ms"
+	MaxMessageBytes                      Name = "max.message.bytes"
+	MessageDownconversionEnable          Name = "message.downconversion.enable"
+	MessageTimestampAfterMaxMs           Name = "message.timestamp.after.max.ms"
+	MessageTimestampBeforeMaxMs          Name = "message.timestamp.before.max.ms"
+	MessageTimestampType                 Name = "message.timestamp.type"
+	MinCleanableDirtyRatio               Name = "min.cleanable.dirty.ratio"
+	MinCompactionLagMs                   Name = "min.compaction.lag.ms"
+	MinInsyncReplicas                    Name = "min.insync.replicas"
+	Preallocate                          Name = "preallocate"
+	RemoteLogCopyDisable                 Name = "remote.log.copy.disable"
+	RemoteLogDeleteOnDisable             Name = "remote.log.delete.on.disable"
+	RemoteStorageEnable                  Name = "remote.storage.enable"
+	RetentionBytes                       Name = "retention.bytes"
+	RetentionMs                          Name = "retention.ms"
+	SegmentBytes                         Name = "segment.bytes"
+	SegmentIndexBytes                    Name = "segment.index.bytes"
+	SegmentJitterMs                      Name = "segment.jitter.ms"
+	SegmentMs                            Name = "segment.ms"
+	UncleanLeaderElectionEnable          Name = "unclean.leader.election.enable"
 )
 
 // Values of cleanup.policy, compression.type and message.timestamp.type.
@@ -90,96 +90,96 @@ var throttledReplicas = Func("[partitionId]:[brokerId],[partitionId]:[brokerId],
 		return nil
 	})
 
-func synonym(name string) []Synonym { return []Synonym{{Name: name}} }
+func synonym(name Name) []Synonym { return []Synonym{{Name: name}} }
 
 // topicTable is every topic config Kafka defines, with Kafka's types, defaults and validators.
 // Configs Sluice accepts for compatibility but does not act on say so in their Doc.
 var topicTable = []Def{
 	{Name: CleanupPolicy, Type: TypeList, Default: CleanupPolicyDelete,
 		Valid:    ListOf(false, CleanupPolicyCompact, CleanupPolicyDelete),
-		Synonyms: synonym("log.cleanup.policy"),
+		Synonyms: synonym(LogCleanupPolicy),
 		Doc: "What happens to old segments: \"delete\" removes them once they pass retention.ms or " +
 			"retention.bytes; \"compact\" keeps only the latest record per key; \"compact,delete\" does both."},
 	{Name: CompressionType, Type: TypeString, Default: CompressionProducer, Valid: compressionTypes,
-		Synonyms: synonym("compression.type"),
+		Synonyms: synonym(CompressionType),
 		Doc: "Compression of batches as stored. \"producer\" keeps whatever codec the producer used; any " +
 			"other value makes the broker recompress batches into that codec (\"uncompressed\" for none)."},
 	{Name: CompressionGzipLevel, Type: TypeInt, Default: "-1", Valid: gzipLevel,
-		Synonyms: synonym("compression.gzip.level"),
+		Synonyms: synonym(CompressionGzipLevel),
 		Doc:      "Level used when the broker compresses with gzip (-1 is the codec's default)."},
 	{Name: CompressionLz4Level, Type: TypeInt, Default: "9", Valid: lz4Level,
-		Synonyms: synonym("compression.lz4.level"),
+		Synonyms: synonym(CompressionLz4Level),
 		Doc:      "Level used when the broker compresses with lz4."},
 	{Name: CompressionZstdLevel, Type: TypeInt, Default: "3", Valid: zstdLevel,
-		Synonyms: synonym("compression.zstd.level"),
+		Synonyms: synonym(CompressionZstdLevel),
 		Doc:      "Level used when the broker compresses with zstd."},
 	{Name: DeleteRetentionMs, Type: TypeLong, Default: "86400000", Valid: AtLeast(0),
-		Synonyms: synonym("log.cleaner.delete.retention.ms"),
+		Synonyms: synonym(LogCleanerDeleteRetentionMs),
 		Doc: "How long a compacted topic keeps tombstones (records with a null value), so that " +
 			"consumers reading from the start still see the delete."},
 	{Name: FileDeleteDelayMs, Type: TypeLong, Default: "60000", Valid: AtLeast(0),
-		Synonyms: synonym("log.segment.delete.delay.ms"),
+		Synonyms: synonym(LogSegmentDeleteDelayMs),
 		Doc:      "Time between a segment leaving the log and its files being removed from disk."},
 	{Name: FlushMessages, Type: TypeLong, Default: longMax, Valid: AtLeast(1),
-		Synonyms: synonym("log.flush.interval.messages"),
+		Synonyms: synonym(LogFlushIntervalMessages),
 		Doc: "Force an fsync after this many messages. By default Sluice, like Kafka, leaves " +
 			"durability to replication and the page cache."},
 	{Name: FlushMs, Type: TypeLong, Default: longMax, Valid: AtLeast(0),
-		Synonyms: []Synonym{{Name: "log.flush.interval.ms"}, {Name: "log.flush.scheduler.interval.ms"}},
+		Synonyms: []Synonym{{Name: LogFlushIntervalMs}, {Name: LogFlushSchedulerIntervalMs}},
 		Doc:      "Force an fsync when unflushed data is older than this many milliseconds."},
 	{Name: FollowerReplicationThrottledReplicas, Type: TypeList, Default: "", Valid: throttledReplicas,
 		Doc: "Replicas whose follower-side replication is throttled. Accepted for compatibility; " +
 			"Sluice does not throttle replication yet."},
 	{Name: IndexIntervalBytes, Type: TypeInt, Default: "4096", Valid: AtLeast(0),
-		Synonyms: synonym("log.index.interval.bytes"),
+		Synonyms: synonym(LogIndexIntervalBytes),
 		Doc:      "Bytes of log between two entries of the sparse offset index; smaller means faster seeks and bigger indexes."},
 	{Name: LeaderReplicationThrottledReplicas, Type: TypeList, Default: "", Valid: throttledReplicas,
 		Doc: "Replicas whose leader-side replication is throttled. Accepted for compatibility; " +
 			"Sluice does not throttle replication yet."},
 	{Name: LocalRetentionBytes, Type: TypeLong, Default: "-2", Valid: AtLeast(-2),
-		Synonyms: synonym("log.local.retention.bytes"),
+		Synonyms: synonym(LogLocalRetentionBytes),
 		Doc: "With tiered storage, bytes kept on local disk before segments are only in the remote " +
 			"tier; -2 means use retention.bytes. Sluice has no tiered storage yet."},
 	{Name: LocalRetentionMs, Type: TypeLong, Default: "-2", Valid: AtLeast(-2),
-		Synonyms: synonym("log.local.retention.ms"),
+		Synonyms: synonym(LogLocalRetentionMs),
 		Doc: "With tiered storage, time segments stay on local disk; -2 means use retention.ms. " +
 			"Sluice has no tiered storage yet."},
 	{Name: MaxCompactionLagMs, Type: TypeLong, Default: longMax, Valid: AtLeast(1),
-		Synonyms: synonym("log.cleaner.max.compaction.lag.ms"),
+		Synonyms: synonym(LogCleanerMaxCompactionLagMs),
 		Doc:      "Longest time a record may stay uncompacted in a compacted topic."},
 	{Name: MaxMessageBytes, Type: TypeInt, Default: "1048588", Valid: AtLeast(0),
-		Synonyms: synonym("message.max.bytes"),
+		Synonyms: synonym(MessageMaxBytes),
 		Doc: "Largest record batch the topic accepts, after compression. Consumers' fetch sizes " +
 			"must allow at least this much."},
 	{Name: MessageDownconversionEnable, Type: TypeBoolean, Default: "true",
-		Synonyms: synonym("log.message.downconversion.enable"),
+		Synonyms: synonym(LogMessageDownconversionEnable),
 		Doc: "Kafka 3.x let old consumers receive down-converted batches. Sluice stores and serves " +
 			"only record batch v2, so this is accepted and ignored (Kafka 4 removed it)."},
 	{Name: MessageTimestampAfterMaxMs, Type: TypeLong, Default: "3600000", Valid: AtLeast(0),
-		Synonyms: synonym("log.message.timestamp.after.max.ms"),
+		Synonyms: synonym(LogMessageTimestampAfterMaxMs),
 		Doc: "With CreateTime, reject batches whose timestamp is more than this far ahead of the " +
 			"broker's clock."},
 	{Name: MessageTimestampBeforeMaxMs, Type: TypeLong, Default: longMax, Valid: AtLeast(0),
-		Synonyms: synonym("log.message.timestamp.before.max.ms"),
+		Synonyms: synonym(LogMessageTimestampBeforeMaxMs),
 		Doc: "With CreateTime, reject batches whose timestamp is more than this far behind the " +
 			"broker's clock."},
 	{Name: MessageTimestampType, Type: TypeString, Default: TimestampCreateTime,
 		Valid:    OneOf(TimestampCreateTime, TimestampLogAppendTime),
-		Synonyms: synonym("log.message.timestamp.type"),
+		Synonyms: synonym(LogMessageTimestampType),
 		Doc: "CreateTime keeps the producer's timestamps; LogAppendTime replaces them with the " +
 			"broker's clock when the batch is appended."},
 	{Name: MinCleanableDirtyRatio, Type: TypeDouble, Default: "0.5", Valid: FloatBetween(0, 1),
-		Synonyms: synonym("log.cleaner.min.cleanable.ratio"),
+		Synonyms: synonym(LogCleanerMinCleanableRatio),
 		Doc:      "Compaction starts once this fraction of a compacted log has not been compacted yet."},
 	{Name: MinCompactionLagMs, Type: TypeLong, Default: "0", Valid: AtLeast(0),
-		Synonyms: synonym("log.cleaner.min.compaction.lag.ms"),
+		Synonyms: synonym(LogCleanerMinCompactionLagMs),
 		Doc:      "Shortest time a record stays uncompacted, so consumers can see every update for a while."},
 	{Name: MinInsyncReplicas, Type: TypeInt, Default: "1", Valid: AtLeast(1),
-		Synonyms: synonym("min.insync.replicas"),
+		Synonyms: synonym(MinInsyncReplicas),
 		Doc: "With acks=all, a write succeeds only while at least this many replicas are in sync; " +
 			"otherwise the producer gets NOT_ENOUGH_REPLICAS."},
 	{Name: Preallocate, Type: TypeBoolean, Default: "false",
-		Synonyms: synonym("log.preallocate"),
+		Synonyms: synonym(LogPreallocate),
 		Doc:      "Preallocate the file of a new segment. Accepted for compatibility; Sluice does not preallocate."},
 	{Name: RemoteLogCopyDisable, Type: TypeBoolean, Default: "false",
 		Doc: "With tiered storage, stop copying segments to the remote tier. Sluice has no tiered storage yet."},
@@ -188,28 +188,28 @@ var topicTable = []Def{
 	{Name: RemoteStorageEnable, Type: TypeBoolean, Default: "false",
 		Doc: "Tier closed segments to remote storage. Sluice has no tiered storage yet."},
 	{Name: RetentionBytes, Type: TypeLong, Default: "-1",
-		Synonyms: synonym("log.retention.bytes"),
+		Synonyms: synonym(LogRetentionBytes),
 		Doc: "Delete the oldest segments once a partition is larger than this; -1 means no size " +
 			"limit. Applies per partition."},
 	{Name: RetentionMs, Type: TypeLong, Default: "604800000", Valid: AtLeast(-1),
-		Synonyms: []Synonym{{Name: "log.retention.ms"}, {Name: "log.retention.minutes", Convert: MinutesToMs},
-			{Name: "log.retention.hours", Convert: HoursToMs}},
+		Synonyms: []Synonym{{Name: LogRetentionMs}, {Name: LogRetentionMinutes, Convert: MinutesToMs},
+			{Name: LogRetentionHours, Convert: HoursToMs}},
 		Doc: "Delete a segment once its newest record is older than this; -1 means no time limit."},
 	{Name: SegmentBytes, Type: TypeInt, Default: "1073741824", Valid: AtLeast(1 << 20),
-		Synonyms: synonym("log.segment.bytes"),
+		Synonyms: synonym(LogSegmentBytes),
 		Doc:      "Size at which the active segment is closed and a new one started."},
 	{Name: SegmentIndexBytes, Type: TypeInt, Default: "10485760", Valid: AtLeast(4),
-		Synonyms: synonym("log.index.size.max.bytes"),
+		Synonyms: synonym(LogIndexSizeMaxBytes),
 		Doc:      "Largest size of a segment's offset index; a full index also rolls the segment."},
 	{Name: SegmentJitterMs, Type: TypeLong, Default: "0", Valid: AtLeast(0),
-		Synonyms: []Synonym{{Name: "log.roll.jitter.ms"}, {Name: "log.roll.jitter.hours", Convert: HoursToMs}},
+		Synonyms: []Synonym{{Name: LogRollJitterMs}, {Name: LogRollJitterHours, Convert: HoursToMs}},
 		Doc:      "Random time subtracted from segment.ms per segment, so partitions do not all roll at once."},
 	{Name: SegmentMs, Type: TypeLong, Default: "604800000", Valid: AtLeast(1),
-		Synonyms: []Synonym{{Name: "log.roll.ms"}, {Name: "log.roll.hours", Convert: HoursToMs}},
+		Synonyms: []Synonym{{Name: LogRollMs}, {Name: LogRollHours, Convert: HoursToMs}},
 		Doc: "Age at which the active segment is closed even if not full, so that retention and " +
 			"compaction can act on it."},
 	{Name: UncleanLeaderElectionEnable, Type: TypeBoolean, Default: "false",
-		Synonyms: synonym("unclean.leader.election.enable"),
+		Synonyms: synonym(UncleanLeaderElectionEnable),
 		Doc: "Allow a replica outside the ISR to become leader when no in-sync replica is left: " +
 			"the partition comes back sooner but acknowledged records may be lost."},
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/record"
@@ -168,7 +169,7 @@ type TopicCreator = partition.TopicCreator
 func (l *PartitionLog) Append(ctx context.Context, index int32, batch []byte) error {
 	p, err := l.Partitions.InternalPartition(ctx, l.Controller, metadata.CreateTopic{Name: metadata.ConsumerOffsetsTopic,
 		NumPartitions: l.NumPartitions, ReplicationFactor: l.ReplicationFactor,
-		Configs: map[string]string{"cleanup.policy": "compact"}}, index)
+		Configs: map[string]string{string(config.CleanupPolicy): config.CleanupPolicyCompact}}, index)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCoordinatorUnavailable, err)
 	}

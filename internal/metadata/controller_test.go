@@ -65,7 +65,7 @@ func newTestController(t *testing.T, brokers []int32, static map[string]string) 
 }
 
 func TestCreateTopics(t *testing.T) {
-	ctl, log := newTestController(t, []int32{1, 2, 3}, map[string]string{config.NumPartitions: "4"})
+	ctl, log := newTestController(t, []int32{1, 2, 3}, map[string]string{string(config.NumPartitions): "4"})
 	ctx := context.Background()
 	res := ctl.CreateTopics(ctx, []CreateTopic{
 		{Name: "orders", NumPartitions: 6, ReplicationFactor: 3, Configs: map[string]string{"retention.ms": " 1000 "}},
@@ -252,7 +252,7 @@ func TestDeleteTopics(t *testing.T) {
 		t.Errorf("same topic twice: %v %v", dup[0].Err, dup[1].Err)
 	}
 
-	off, _ := newTestController(t, []int32{1}, map[string]string{config.DeleteTopicEnable: "false"})
+	off, _ := newTestController(t, []int32{1}, map[string]string{string(config.DeleteTopicEnable): "false"})
 	off.CreateTopics(ctx, []CreateTopic{{Name: "a", NumPartitions: 1, ReplicationFactor: 1}}, false)
 	if r := off.DeleteTopics(ctx, []DeleteTopic{{Name: "a"}}); !errors.Is(r[0].Err, ErrTopicDeletionDisabled) {
 		t.Errorf("deletion disabled: %v", r[0].Err)

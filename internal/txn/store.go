@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/record"
@@ -114,9 +115,10 @@ type PartitionLog struct {
 
 // CreateTopic is the CreateTopic of __transaction_state (FindCoordinator also creates it).
 func (l *PartitionLog) CreateTopic() metadata.CreateTopic {
-	cfgs := map[string]string{"cleanup.policy": "compact", "min.insync.replicas": strconv.Itoa(max(l.MinISR, 1))}
+	cfgs := map[string]string{string(config.CleanupPolicy): config.CleanupPolicyCompact,
+		string(config.MinInsyncReplicas): strconv.Itoa(max(l.MinISR, 1))}
 	if l.SegmentBytes > 0 {
-		cfgs["segment.bytes"] = strconv.Itoa(l.SegmentBytes)
+		cfgs[string(config.SegmentBytes)] = strconv.Itoa(l.SegmentBytes)
 	}
 	return metadata.CreateTopic{Name: metadata.TransactionStateTopic, NumPartitions: l.NumPartitions,
 		ReplicationFactor: l.ReplicationFactor, Configs: cfgs}
