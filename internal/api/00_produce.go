@@ -34,10 +34,17 @@ import (
 //   - Transactional batches are verified with the transaction coordinator first (KIP-890
 //     part 1): a partition not in the producer's ongoing transaction is INVALID_TXN_STATE,
 //     so a late write of an ended transaction cannot open a hanging one.
-//   - acks=1 answers once appended; acks=-1 answers once the high watermark
-//     passes the records (NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR
-//     shrinks; REQUEST_TIMED_OUT after TimeoutMillis), waiting off the read
-//     loop; any other acks value is INVALID_REQUIRED_ACKS.
+//   - Every partition of the request is appended first; then one wait, off
+//     the read loop (Response.Finish), covers them all, so a connection's
+//     pipelined requests keep being read while earlier ones wait.
+//   - acks=1 answers once appended (with sluice.group.commit: once durable,
+//     i.e. the log's durable offset passes the records; so an acknowledged
+//     record is never one a power loss takes back); acks=-1 answers once the
+//     high watermark passes the records (NOT_ENOUGH_REPLICAS_AFTER_APPEND if
+//     the ISR shrinks; REQUEST_TIMED_OUT after TimeoutMillis); a failed
+//     fsync is KAFKA_STORAGE_ERROR. A retried duplicate is answered under
+//     the same wait, so never before its original is durable. Any other acks
+//     value is INVALID_REQUIRED_ACKS.
 //   - acks=0 sends no response; if any partition failed the connection is
 //     closed instead, as Kafka does, so the producer notices.
 //   - Partitions of one connection are appended in request order.
@@ -57,12 +64,21 @@ func init() {
 // errProduceFailedAcks0 closes an acks=0 connection whose produce failed.
 var errProduceFailedAcks0 = errors.New("api: produce with acks=0 failed")
 
-// awaitingCommit is an acks=-1 partition whose records are appended but
-// not yet committed.
+// awaitingCommit is a partition whose records are appended but not yet
+// acknowledged: committed (acks=-1) or durable (acks=1).
 type awaitingCommit struct {
 	p           *partition.Partition
-	end         int64 // committed once the high watermark reaches it
-	topic, part int   // index into the response
+	end         int64 // done once the high watermark (acks=-1) or durable offset (acks=1) reaches it
+	acks        int16
+	topic, part int // index into the response
+}
+
+// check reports whether a's records can be acknowledged.
+func (a awaitingCommit) check() (bool, error) {
+	if a.acks == 1 {
+		return a.p.Durable(a.end)
+	}
+	return a.p.Committed(a.end)
 }
 
 func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) {
@@ -80,8 +96,8 @@ func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) 
 			sp, p, last := producePartition(env, t, topicCode, r.Acks, rp, &leaders, r.TransactionID)
 			if sp.ErrorCode != 0 {
 				failed = true
-			} else if r.Acks == -1 && last >= 0 {
-				waiting = append(waiting, awaitingCommit{p: p, end: last + 1, topic: ti, part: pi})
+			} else if r.Acks != 0 && last >= 0 {
+				waiting = append(waiting, awaitingCommit{p: p, end: last + 1, acks: r.Acks, topic: ti, part: pi})
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
@@ -176,12 +192,12 @@ func setProduceError(sp *kmsg.ProduceResponseTopicPartition, err error) {
 	}
 }
 
-// allCommitted reports whether every awaited partition is already
-// committed, recording errors for those that cannot be.
+// allCommitted reports whether every awaited partition can already be
+// acknowledged, recording errors for those that cannot be.
 func allCommitted(resp *kmsg.ProduceResponse, waiting []awaitingCommit) bool {
 	all := true
 	for _, w := range waiting {
-		ok, err := w.p.Committed(w.end)
+		ok, err := w.check()
 		if err != nil {
 			setProduceError(&resp.Topics[w.topic].Partitions[w.part], err)
 			continue
@@ -206,7 +222,7 @@ func awaitCommit(ctx context.Context, resp *kmsg.ProduceResponse, waiting []awai
 				continue
 			}
 			a.p.Watch(w)
-			ok, err := a.p.Committed(a.end)
+			ok, err := a.check()
 			switch {
 			case err != nil:
 				setProduceError(&resp.Topics[a.topic].Partitions[a.part], err)

@@ -22,8 +22,10 @@ type AppendResult struct {
 // Append validates one produce request's records for this partition and
 // appends them as leader. records is modified in place (offsets, leader
 // epoch, LogAppendTime) and not retained. With acks=-1 it first requires an
-// ISR of at least min.insync.replicas; completing acks=-1 (waiting for the
-// high watermark) is the caller's, through Committed and a Waiter.
+// ISR of at least min.insync.replicas. It returns once the records are
+// written, without waiting for durability: completing acks=-1 (waiting for
+// the high watermark) is the caller's, through Committed and a Waiter, and
+// so is completing acks=1 in group-commit mode (Durable).
 //
 // Batches of idempotent and transactional producers (producer id >= 0)
 // are checked against the partition's producer table as Kafka's leader
@@ -84,11 +86,15 @@ func (p *Partition) Append(records []byte, acks int16) (AppendResult, error) {
 	}
 	info, dup, err := p.appendSerialized(records, epoch, cfg, nowMs, &res)
 	if err != nil || dup {
+		// A duplicate's original may not be durable yet: the caller's wait
+		// (Committed or Durable at res.LastOffset+1) covers it.
 		return res, err
 	}
 	// Outside the producer table's lock, so that concurrent appends to this
-	// partition share a group-commit round instead of one fsync each.
-	if err := p.log.WaitDurable(info); err != nil {
+	// partition share a group-commit round instead of one fsync each. It
+	// does not wait: the round moves the durable offset and, through
+	// durableAdvanced, the high watermark.
+	if err := p.log.ScheduleSync(info); err != nil {
 		return res, fmt.Errorf("%s-%d: append: %w", p.topic, p.index, err)
 	}
 	res.BaseOffset, res.LastOffset, res.LogStartOffset = info.FirstOffset, info.LastOffset, info.LogStartOffset
@@ -173,6 +179,35 @@ func (p *Partition) Committed(end int64) (bool, error) {
 		return true, nil
 	case len(p.mu.state.ISR) < p.mu.config.MinInsyncReplicas:
 		return false, ErrNotEnoughReplicasAfterAppend
+	}
+	if err := p.log.Err(); err != nil {
+		// A failed fsync round took the log offline: the records will never be durable.
+		return false, fmt.Errorf("%s-%d: %w", p.topic, p.index, err)
+	}
+	return false, nil
+}
+
+// Durable reports whether every offset below end survives a power loss on
+// this node (the log's durable offset reached end), for completing acks=1:
+// in group-commit mode an acknowledged record is a durable one; in
+// page-cache mode it is true as soon as the records are written. It fails
+// as Committed does when the partition was deleted, leadership moved away
+// or the log went offline.
+func (p *Partition) Durable(end int64) (bool, error) {
+	if p.log.DurableOffset() >= end {
+		return true, nil
+	}
+	p.mu.Lock()
+	deleted, leader := p.mu.deleted, p.mu.isLeader
+	p.mu.Unlock()
+	switch {
+	case deleted:
+		return false, ErrDeleted
+	case !leader:
+		return false, ErrNotLeader
+	}
+	if err := p.log.Err(); err != nil {
+		return false, fmt.Errorf("%s-%d: %w", p.topic, p.index, err)
 	}
 	return false, nil
 }

@@ -1,8 +1,8 @@
 package partition
 
 import (
+	"context"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,11 +54,13 @@ func (g *gatedFS) OpenReadWrite(name string) (vfs.File, error) {
 	return gatedFile{f, g}, nil
 }
 
-// TestGroupCommitAppendsShareARound checks that an idempotent producer's
-// append waiting for its fsync does not hold the partition's producer table:
-// a second producer's append is written (the log end moves) while the first
-// one's fsync is still held, and both complete after one release.
-func TestGroupCommitAppendsShareARound(t *testing.T) {
+// TestGroupCommitAppendsDoNotWait checks that in group-commit mode Append
+// returns once the records are written, without waiting for their fsync (so
+// the Produce handler can append a whole request and wait once, off the
+// connection's read loop), and that nothing written but not yet durable is
+// committed: the high watermark and the durable offset stay put while the
+// round's fsync is held, and both appends are committed after one release.
+func TestGroupCommitAppendsDoNotWait(t *testing.T) {
 	gfs := &gatedFS{FS: vfs.NewMem(), gate: make(chan struct{}), waiting: make(chan struct{}, 16)}
 	store, err := storage.Open(storage.Options{FS: gfs, Dir: "/data", GroupCommit: true})
 	if err != nil {
@@ -83,37 +85,47 @@ func TestGroupCommitAppendsShareARound(t *testing.T) {
 		return out
 	}
 	gfs.armed.Store(true)
-	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	appendAsync := func(producer int64) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := p.Append(batch(producer), -1)
-			errs <- err
-		}()
-	}
-	appendAsync(1)
-	<-gfs.waiting // the first append's round is in fsync
-	appendAsync(2)
-	deadline := time.Now().Add(20 * time.Second)
-	for p.LogEndOffset() < 2 {
-		if time.Now().After(deadline) {
+	released := false
+	release := func() {
+		if !released {
+			released = true
 			close(gfs.gate)
-			wg.Wait()
-			t.Fatal("the second producer's append was not written while the first waited for its fsync")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(gfs.gate)
-	wg.Wait()
-	for range 2 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
 		}
 	}
-	if p.HighWatermark() != 2 {
-		t.Fatalf("high watermark %d, want 2", p.HighWatermark())
+	defer release()
+	first, err := p.Append(batch(1), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gfs.waiting // the first append's round is in fsync
+	second, err := p.Append(batch(2), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.BaseOffset != 0 || second.BaseOffset != 1 || p.LogEndOffset() != 2 {
+		t.Fatalf("appended at %d and %d, log end %d; want 0, 1, 2", first.BaseOffset, second.BaseOffset, p.LogEndOffset())
+	}
+	retry, err := p.Append(batch(1), -1)
+	if err != nil || !retry.Duplicate || retry.BaseOffset != 0 {
+		t.Fatalf("retry of the first batch: %+v, %v; want a duplicate at 0", retry, err)
+	}
+	if hw, durable := p.HighWatermark(), p.Log().DurableOffset(); hw != 0 || durable != 0 {
+		t.Fatalf("high watermark %d, durable offset %d while the fsync is held; want 0", hw, durable)
+	}
+	if ok, err := p.Committed(1); ok || err != nil {
+		t.Fatalf("committed(1) = %v, %v while the fsync is held", ok, err)
+	}
+	if ok, err := p.Durable(2); ok || err != nil {
+		t.Fatalf("durable(2) = %v, %v while the fsync is held", ok, err)
+	}
+	release()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.WaitCommitted(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := p.Durable(2); !ok || err != nil {
+		t.Fatalf("durable(2) = %v, %v after the rounds", ok, err)
 	}
 	if err := store.Close(); err != nil {
 		t.Fatal(err)

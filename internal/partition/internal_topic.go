@@ -46,9 +46,9 @@ func (m *Manager) InternalPartition(ctx context.Context, ctl TopicCreator, creat
 // complete their own acks=-1 appends and markers.
 func (p *Partition) WaitCommitted(ctx context.Context, end int64) error {
 	w := NewWaiter()
-	p.Watch(w)
 	defer p.Unwatch(w)
 	for {
+		p.Watch(w) // watches are one-shot: re-watch before every check
 		done, err := p.Committed(end)
 		if err != nil || done {
 			return err

@@ -89,7 +89,18 @@ func newPartition(topic string, topicID [16]byte, index, nodeID int32, log *stor
 	p.mu.highWatermark = log.LogStartOffset()
 	p.mu.ongoingTxns = make(map[int64]int64)
 	p.producers.states = newProducerStates(DefaultProducerIDExpirationMs, DefaultProducerIDExpirationCheckIntervalMs)
+	log.SetDurableHook(p.durableAdvanced)
 	return p
+}
+
+// durableAdvanced runs on the storage syncer after a group-commit round covering this
+// partition's log: the high watermark may move, and acks=1 waiters (Durable) and waiters for
+// a failed round must re-check even when it does not.
+func (p *Partition) durableAdvanced() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.maybeAdvanceHighWatermarkLocked()
+	p.notifyLocked()
 }
 
 // Topic is the partition's topic name.
@@ -173,7 +184,7 @@ func (p *Partition) IsLeader() bool {
 }
 
 // HighWatermark is the offset below which records are committed: replicated
-// to every member of the ISR.
+// to every member of the ISR and, in group-commit mode, durable on this node.
 func (p *Partition) HighWatermark() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -203,23 +214,32 @@ func (p *Partition) LogStartOffset() int64 { return p.log.LogStartOffset() }
 // LogEndOffset is the offset the next record will get.
 func (p *Partition) LogEndOffset() int64 { return p.log.LogEndOffset() }
 
-// maybeAdvanceHighWatermarkLocked sets the high watermark to the smallest
-// log end offset over the ISR (the leader's own from the log), if that is
-// higher, and wakes watchers when it moves.
+// maybeAdvanceHighWatermarkLocked sets the high watermark to
+// committedEndLocked, if that is higher, and wakes watchers when it moves.
 func (p *Partition) maybeAdvanceHighWatermarkLocked() {
 	if !p.mu.isLeader {
 		return
 	}
-	hw := p.log.LogEndOffset()
-	for _, r := range p.mu.state.ISR {
-		if f, ok := p.mu.followers[r]; ok && f.logEndOffset < hw {
-			hw = f.logEndOffset
-		}
-	}
+	hw := p.committedEndLocked()
 	if hw > p.mu.highWatermark {
 		p.mu.highWatermark = hw
 		p.notifyLocked()
 	}
+}
+
+// committedEndLocked is the offset every source of the high watermark has
+// reached, the minimum over: the leader's durable offset (the log end offset
+// in page-cache mode; in group-commit mode what the last completed fsync
+// covered, so nothing a power loss can take back is ever visible or
+// acknowledged) and the log end offset of each follower in the ISR.
+func (p *Partition) committedEndLocked() int64 {
+	end := min(p.log.LogEndOffset(), p.log.DurableOffset())
+	for _, r := range p.mu.state.ISR {
+		if f, ok := p.mu.followers[r]; ok && f.logEndOffset < end {
+			end = f.logEndOffset
+		}
+	}
+	return end
 }
 
 // UpdateFollowerFetch records that follower replica fetched from

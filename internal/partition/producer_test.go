@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"context"
 	"errors"
 	"math"
 	"sync"
@@ -120,9 +121,26 @@ func (h *producerHost) records(b pbatch) []byte {
 	return out
 }
 
+// append appends with acks=-1 and, like the Produce handler, returns once
+// the records are committed (in group-commit mode: durable).
 func (h *producerHost) append(b pbatch) (AppendResult, error) {
 	h.t.Helper()
-	return h.p.Append(h.records(b), -1)
+	res, err := h.p.Append(h.records(b), -1)
+	if err != nil || res.LastOffset < 0 {
+		return res, err
+	}
+	h.waitCommitted(res.LastOffset + 1)
+	return res, nil
+}
+
+// waitCommitted waits until the high watermark reaches end.
+func (h *producerHost) waitCommitted(end int64) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := h.p.WaitCommitted(ctx, end); err != nil {
+		h.t.Fatalf("wait for the high watermark to reach %d: %v", end, err)
+	}
 }
 
 func (h *producerHost) mustAppend(b pbatch) AppendResult {
@@ -357,6 +375,7 @@ func TestProducerStateRebuiltAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.waitCommitted(abort + 1)                           // as the WriteTxnMarkers handler does
 	h.mustAppend(pbatch{id: 5, seq: 0, n: 1, txn: true}) // 4, left open
 	h.crash()
 	if got := h.p.LogEndOffset(); got != 5 {
@@ -402,9 +421,11 @@ func TestSnapshotOnRollAndPruning(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.p.Append(b, 1); err != nil {
+		res, err := h.p.Append(b, 1)
+		if err != nil {
 			t.Fatalf("append %d: %v", i, err)
 		}
+		h.waitCommitted(res.LastOffset + 1)
 		seq++
 	}
 	offs, err := listSnapshots(h.fs, h.p.Log().Dir())

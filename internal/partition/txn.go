@@ -59,8 +59,14 @@ func (p *Partition) WriteTxnMarker(m TxnMarker) (int64, error) {
 	if err != nil {
 		return -1, fmt.Errorf("%s-%d: build marker: %w", p.topic, p.index, err)
 	}
-	info, err := p.log.Append(batch, leaderEpoch)
+	// No durability wait here, under the producer table's lock: the caller
+	// waits for the high watermark, which in group-commit mode stays below
+	// what is not yet durable.
+	info, err := p.log.AppendNoWait(batch, leaderEpoch)
 	if err != nil {
+		return -1, fmt.Errorf("%s-%d: append marker: %w", p.topic, p.index, err)
+	}
+	if err := p.log.ScheduleSync(info); err != nil {
 		return -1, fmt.Errorf("%s-%d: append marker: %w", p.topic, p.index, err)
 	}
 	offset := info.FirstOffset

@@ -29,7 +29,9 @@ type syncer struct {
 	}
 }
 
-// syncRound is the set of logs (and the appends waiting on them) one fsync pass covers.
+// syncRound is the set of logs (and the appends waiting on them) one fsync pass covers. When
+// it completes, each log's durable offset moves to the log end offset it had when the round
+// started syncing, and each log's durable hook runs.
 type syncRound struct {
 	logs    map[*Log]error // written by the syncer before done is closed
 	appends int
@@ -55,10 +57,21 @@ func newSyncer(m *Manager) (*syncer, error) {
 
 // wait blocks until an fsync of l's active segment that started after this call returns.
 func (s *syncer) wait(l *Log) error {
+	r := s.request(l)
+	if r == nil {
+		return l.syncActiveAndAdvance()
+	}
+	<-r.done
+	return r.logs[l]
+}
+
+// request puts l into the pending round and wakes the syncer; it does not wait. It returns
+// the round (nil once the syncer has stopped: the caller syncs for itself).
+func (s *syncer) request(l *Log) *syncRound {
 	s.mu.Lock()
 	if s.mu.stopped {
 		s.mu.Unlock()
-		return l.syncActive()
+		return nil
 	}
 	r := s.mu.pending
 	if r == nil {
@@ -72,8 +85,7 @@ func (s *syncer) wait(l *Log) error {
 	case s.kick <- struct{}{}:
 	default:
 	}
-	<-r.done
-	return r.logs[l]
+	return r
 }
 
 // run serves rounds until stop is closed, then serves the last pending round (the Manager
@@ -109,8 +121,13 @@ func (s *syncer) syncPending() {
 	s.m.metrics.GroupCommitAppends.Observe(float64(r.appends))
 	s.m.metrics.GroupCommitLogs.Observe(float64(len(r.logs)))
 	logs := make([]*Log, 0, len(r.logs))
+	points := make([]durablePoint, 0, len(r.logs))
 	for l := range r.logs {
 		logs = append(logs, l)
+		// Before the sync starts: every byte below this end is already written, so the
+		// sync covers it (a roll in between fsyncs the old segment before switching).
+		end, truncations := l.durablePoint()
+		points = append(points, durablePoint{end, truncations})
 	}
 	errs := make([]error, len(logs))
 	switch {
@@ -146,6 +163,30 @@ func (s *syncer) syncPending() {
 	}
 	for i, l := range logs {
 		r.logs[l] = errs[i]
+		if errs[i] == nil {
+			l.advanceDurable(points[i].end, points[i].truncations)
+		}
 	}
 	close(r.done)
+	for _, l := range logs {
+		l.notifyDurable()
+	}
+}
+
+// durablePoint is a log's end offset when a round started syncing it.
+type durablePoint struct {
+	end         int64
+	truncations uint64
+}
+
+// syncActiveAndAdvance syncs l's active segment outside any round (the syncer has stopped)
+// and moves the durable offset.
+func (l *Log) syncActiveAndAdvance() error {
+	end, truncations := l.durablePoint()
+	err := l.syncActive()
+	if err == nil {
+		l.advanceDurable(end, truncations)
+	}
+	l.notifyDurable()
+	return err
 }

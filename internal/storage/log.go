@@ -39,6 +39,19 @@ type Log struct {
 	lastFlushMs       atomic.Int64
 	dirDirty          atomic.Bool // entries created or removed since the last directory fsync
 
+	// durableOffset is the offset below which the log's records survive a power loss: in
+	// group-commit mode what the last completed round covered, otherwise the log end offset
+	// (page-cache mode promises no more). Never above the log end offset.
+	durableOffset atomic.Int64
+	// onDurable, when set, is called after each group-commit round covering this log.
+	onDurable atomic.Pointer[func()]
+	// durableMu orders the syncer's advances of durableOffset against truncations: an advance
+	// computed before a truncation (truncations counts them) is dropped. Leaf lock.
+	durableMu struct {
+		sync.Mutex
+		truncations uint64
+	}
+
 	epochs *LeaderEpochCache
 }
 
@@ -80,6 +93,55 @@ func (l *Log) LogStartOffset() int64 { return l.logStartOffset.Load() }
 
 // LogEndOffset is the offset the next appended record gets.
 func (l *Log) LogEndOffset() int64 { return l.logEndOffset.Load() }
+
+// DurableOffset is the offset below which every record survives a power loss. In
+// group-commit mode it moves when an fsync round that covered the appended bytes completes
+// (SetDurableHook tells when); in page-cache mode it follows the log end offset, since that
+// mode makes no durability promise beyond flush.messages and flush.ms.
+func (l *Log) DurableOffset() int64 { return l.durableOffset.Load() }
+
+// SetDurableHook registers fn to be called each time a group-commit round that covered this
+// log completes: the durable offset moved, or the round failed and the log went offline (Err
+// reports it). fn runs on the syncer goroutine with no storage lock held; it must not block
+// on I/O or wait for another append (it may take the caller's own locks and read the log).
+// In page-cache mode it is never called: the durable offset moves inside each append.
+func (l *Log) SetDurableHook(fn func()) { l.onDurable.Store(&fn) }
+
+// Err reports why the log cannot be used (ErrLogOffline, ErrLogDeleted), or nil.
+func (l *Log) Err() error { return l.checkUsable() }
+
+// durablePoint is what a sync starting now will make durable: the log end offset, with the
+// truncation count it belongs to.
+func (l *Log) durablePoint() (end int64, truncations uint64) {
+	l.durableMu.Lock()
+	defer l.durableMu.Unlock()
+	return l.logEndOffset.Load(), l.durableMu.truncations
+}
+
+// advanceDurable raises the durable offset to end after a sync that started at durablePoint
+// completed, unless the log was truncated since.
+func (l *Log) advanceDurable(end int64, truncations uint64) {
+	l.durableMu.Lock()
+	defer l.durableMu.Unlock()
+	if truncations == l.durableMu.truncations && end > l.durableOffset.Load() {
+		l.durableOffset.Store(end)
+	}
+}
+
+// truncateDurableLocked lowers the durable offset to a new log end offset (appendMu held).
+func (l *Log) truncateDurableLocked(end int64) {
+	l.durableMu.Lock()
+	defer l.durableMu.Unlock()
+	l.durableMu.truncations++
+	l.durableOffset.Store(min(l.durableOffset.Load(), end))
+}
+
+// notifyDurable calls the hook registered with SetDurableHook, if any.
+func (l *Log) notifyDurable() {
+	if fn := l.onDurable.Load(); fn != nil {
+		(*fn)()
+	}
+}
 
 // RecoveryPoint is the offset below which data and indexes are fsynced.
 func (l *Log) RecoveryPoint() int64 { return l.recoveryPoint.Load() }
@@ -197,8 +259,9 @@ func (l *Log) append(batches []byte, leaderEpoch int32, assign bool) (AppendInfo
 // AppendNoWait is the first half of Append: it writes the batches and assigns offsets but
 // does not wait for durability, so a caller that serializes appends under a lock of its own
 // (the partition's producer table) can release it before the wait and let concurrent appends
-// share one group-commit round. The caller must call WaitDurable(info) next and treat the
-// append as done only when it returns nil.
+// share one group-commit round. The caller must call ScheduleSync(info) (then watch
+// DurableOffset) or WaitDurable(info) next, and treat the append as durable only once
+// DurableOffset passes info.LastOffset.
 func (l *Log) AppendNoWait(batches []byte, leaderEpoch int32) (AppendInfo, error) {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
@@ -211,6 +274,20 @@ func (l *Log) AppendNoWait(batches []byte, leaderEpoch int32) (AppendInfo, error
 func (l *Log) WaitDurable(info AppendInfo) error {
 	if l.m.syncer != nil {
 		return l.m.syncer.wait(l)
+	}
+	return l.ScheduleSync(info)
+}
+
+// ScheduleSync is the non-blocking second half of AppendNoWait: with group commit it puts
+// the log in the pending round and returns at once (the durable offset passes the append
+// when that round completes, and the hook of SetDurableHook runs); otherwise it counts the
+// records against flush.messages and flushes when due, as WaitDurable does.
+func (l *Log) ScheduleSync(info AppendInfo) error {
+	if l.m.syncer != nil {
+		if l.m.syncer.request(l) == nil {
+			return l.syncActiveAndAdvance()
+		}
+		return nil
 	}
 	if l.unflushedMessages.Add(info.Records) >= l.config().FlushMessages {
 		return l.Flush()
@@ -266,6 +343,9 @@ func (l *Log) appendLocked(batches []byte, leaderEpoch int32, assign bool) (Appe
 		seg.rollingBaseTs = h.MaxTimestamp
 	}
 	l.logEndOffset.Store(info.LastOffset + 1)
+	if l.m.syncer == nil {
+		l.durableOffset.Store(info.LastOffset + 1)
+	}
 	l.m.metrics.AppendedBytes.Add(float64(len(batches)))
 	info.Bytes = len(batches)
 	info.LogStartOffset = l.logStartOffset.Load()

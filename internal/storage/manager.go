@@ -161,6 +161,13 @@ func Open(opts Options) (*Manager, error) {
 			m.files.closeAll()
 			return nil, err
 		}
+		// What recovery found may be only in the page cache (a process crash): make it
+		// durable before it counts as such (Log.DurableOffset starts at the log end).
+		if err := s.wholeFS.SyncAll(); err != nil {
+			_ = s.wholeFS.Close()
+			m.files.closeAll()
+			return nil, fmt.Errorf("storage: group commit: sync recovered logs: %w", err)
+		}
 		m.syncer = s
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); m.syncer.run(m.stop) }()

@@ -57,6 +57,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		return l.goOffline(err)
 	}
 	l.logEndOffset.Store(next)
+	l.truncateDurableLocked(next)
 	l.unflushedMessages.Store(0)
 	if err := l.epochs.TruncateFromEnd(next); err != nil {
 		return l.goOffline(err)
@@ -87,6 +88,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	}
 	l.segments.Store(&[]*segment{seg})
 	l.logEndOffset.Store(offset)
+	l.truncateDurableLocked(offset)
 	l.logStartOffset.Store(offset)
 	l.recoveryPoint.Store(min(l.recoveryPoint.Load(), offset))
 	l.unflushedMessages.Store(0)
