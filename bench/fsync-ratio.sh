@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Measures what group commit (sluice.group.commit=true: every acknowledged record is fsynced)
+# costs against page-cache mode, in one run: the same `sluice bench produce` (1 KB records,
+# 6 partitions, idempotent, acks=all) against a fresh broker in each mode, back to back, and
+# prints both results and the ratio fsync / page-cache in records per second.
+#
+#   bench/fsync-ratio.sh            # about 30 s
+#
+# Knobs (environment): FSYNC_RATIO_DURATION=10s (produce phase of each run),
+# FSYNC_RATIO_ROUNDS=1 (alternate page-cache, fsync this many times; the ratio of each pair is
+# printed), FSYNC_RATIO_WORK= (work directory; default a new one under /tmp, removed at exit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=${FSYNC_RATIO_DURATION:-10s}
+rounds=${FSYNC_RATIO_ROUNDS:-1}
+if [[ -n "${FSYNC_RATIO_WORK:-}" ]]; then
+  work=$FSYNC_RATIO_WORK
+  mkdir -p "$work"
+else
+  work=$(mktemp -d /tmp/sluice-fsync-ratio.XXXXXX)
+fi
+broker_pid=
+cleanup() {
+  if [[ -n "$broker_pid" ]]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
+  [[ -n "${FSYNC_RATIO_WORK:-}" ]] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/sluice" ./cmd/sluice
+
+wait_port() {
+  for _ in $(seq 1 400); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "port $1 never opened" >&2
+  return 1
+}
+
+# run_mode MODE: a fresh broker (empty data directory) in MODE (page-cache or fsync), one
+# produce run against it; prints the bench's JSON result.
+run_mode() {
+  local mode=$1 data="$work/data-$1" extra=()
+  [[ $mode == fsync ]] && extra=(--override sluice.group.commit=true)
+  rm -rf "$data"
+  "$work/sluice" serve --data-dir "$data" --kafka-addr 127.0.0.1:19392 --http-addr 127.0.0.1:19394 \
+    --controller-addr 127.0.0.1:19393 --log-level error "${extra[@]}" &
+  broker_pid=$!
+  wait_port 19392
+  "$work/sluice" bench produce --brokers 127.0.0.1:19392 --topic fsync-ratio --record-bytes 1024 \
+    --partitions 6 --acks all --idempotent --duration "$duration" --json 2>/dev/null
+  kill "$broker_pid"
+  wait "$broker_pid" 2>/dev/null || true
+  broker_pid=
+  rm -rf "$data"
+}
+
+for _ in $(seq 1 "$rounds"); do
+  page=$(run_mode page-cache)
+  fsync=$(run_mode fsync)
+  echo "page-cache: $page"
+  echo "fsync:      $fsync"
+  /usr/bin/python3 - "$page" "$fsync" <<'PY'
+import json, sys
+page, fsync = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+p, f = page["records_per_sec"], fsync["records_per_sec"]
+print(f"fsync/page-cache ratio: {f / p:.2f} ({f:.0f} / {p:.0f} records/s; p99 ack latency "
+      f"{fsync['latency_ms']['p99']:.1f} / {page['latency_ms']['p99']:.1f} ms)")
+PY
+done
