@@ -10,9 +10,14 @@
 //     ListOffset, EndOffsetForEpoch, DeleteRecordsBefore); elsewhere they
 //     fail with ErrNotLeader. A request's current leader epoch, when given,
 //     must match (ErrFencedLeaderEpoch / ErrUnknownLeaderEpoch, KIP-320).
-//   - The high watermark is the smallest log end offset over the ISR (the
-//     leader's from its log, followers' from their fetches) and never moves
-//     back. With the leader alone in the ISR it follows the log end offset.
+//   - The high watermark is the minimum of the leader's durable offset and
+//     the followers' log end offsets over the ISR (from their fetches), and
+//     never moves back. The durable offset is the log end offset in
+//     page-cache mode and what the last completed fsync round covered in
+//     group-commit mode, so there nothing a power loss can take back is ever
+//     visible or acknowledged. Append does not wait for durability; acks=-1
+//     waits for the high watermark (Committed), acks=1 in group-commit mode
+//     for the durable offset (Durable).
 //     The last stable offset is the high watermark or, if lower, the first
 //     offset of the earliest open transaction; read_committed consumers
 //     read up to it and get the aborted transactions in what they read.

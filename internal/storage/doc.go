@@ -21,8 +21,11 @@
 //     crash-simulating in-memory file system and with injected faults.
 //   - Offsets in a log strictly increase; segment base offsets strictly increase; only the
 //     last (active) segment is appended to or truncated.
-//   - Data and indexes below a log's recovery point are fsynced. In group-commit mode an
-//     append returns only after an fsync of its bytes; a segment is fsynced before the next
+//   - Data and indexes below a log's recovery point are fsynced. Records below a log's
+//     durable offset survive a power loss: in group-commit mode it moves when a syncer round
+//     that covered them completes (Append waits for that; AppendNoWait + ScheduleSync let the
+//     caller wait elsewhere), in page-cache mode it is the log end offset. A segment is
+//     fsynced in group-commit mode before the next
 //     one becomes active, so after a crash only the active segment can be torn. In page-cache
 //     mode the old segment is fsynced in the background after a roll; if power fails first,
 //     recovery cuts the log at the first torn batch past the recovery point and deletes the
