@@ -130,6 +130,11 @@ type Def struct {
 	// has no override, highest precedence first, with the conversion into this config's unit.
 	Synonyms []Synonym
 	Doc      string
+	// NoEffect marks a config Sluice accepts (validates, stores, describes) without acting on
+	// it, such as the tiered-storage configs; docs/configs.md says so. TestEveryConfigIsRead
+	// fails for a config that nothing reads unless it carries this mark, and for a marked config
+	// that something reads.
+	NoEffect bool
 	// scope is set when the table is indexed.
 	scope scope
 }

@@ -43,25 +43,29 @@ func renderDoc() []byte {
 	b.WriteString("(dynamic per-broker, then dynamic cluster-wide, then the broker's start-up configuration, then the\n")
 	b.WriteString("built-in default). Broker configs marked read-only take effect at start; the others can change at run\n")
 	b.WriteString("time with AlterConfigs or IncrementalAlterConfigs.\n\n")
+	b.WriteString("*Effect* says whether Sluice acts on a config. \"accepted, no effect\" means the config is validated,\n")
+	b.WriteString("stored and described like any other, so Kafka tools and clients keep working, but nothing in Sluice\n")
+	b.WriteString("changes with it yet. A test (TestEveryConfigIsRead) keeps this column true: it fails for a config\n")
+	b.WriteString("that no code reads unless it is marked here, and for a marked config that code reads.\n\n")
 
 	b.WriteString("## Topic configs\n\n")
-	b.WriteString("| Name | Type | Default | Valid values | Broker default | Description |\n")
-	b.WriteString("|---|---|---|---|---|---|\n")
+	b.WriteString("| Name | Type | Default | Valid values | Broker default | Effect | Description |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, d := range TopicDefs() {
 		syns := make([]string, len(d.Synonyms))
 		for i, s := range d.Synonyms {
 			syns[i] = "`" + string(s.Name) + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", d.Name, d.Type, docDefault(d), cell(d.ValidValues()),
-			strings.Join(syns, ", "), cell(d.Doc))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", d.Name, d.Type, docDefault(d), cell(d.ValidValues()),
+			strings.Join(syns, ", "), docEffect(d), cell(d.Doc))
 	}
 
 	b.WriteString("\n## Broker configs\n\n")
-	b.WriteString("| Name | Type | Default | Valid values | Update mode | Description |\n")
-	b.WriteString("|---|---|---|---|---|---|\n")
+	b.WriteString("| Name | Type | Default | Valid values | Update mode | Effect | Description |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, d := range BrokerDefs() {
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", d.Name, d.Type, docDefault(d), cell(d.ValidValues()),
-			d.Mode, cell(d.Doc))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", d.Name, d.Type, docDefault(d), cell(d.ValidValues()),
+			d.Mode, docEffect(d), cell(d.Doc))
 	}
 	return b.Bytes()
 }
@@ -74,6 +78,13 @@ func docDefault(d *Def) string {
 		return `""`
 	}
 	return "`" + d.Default + "`"
+}
+
+func docEffect(d *Def) string {
+	if d.NoEffect {
+		return "accepted, no effect"
+	}
+	return "yes"
 }
 
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

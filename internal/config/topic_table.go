@@ -117,7 +117,7 @@ var topicTable = []Def{
 		Synonyms: synonym(LogCleanerDeleteRetentionMs),
 		Doc: "How long a compacted topic keeps tombstones (records with a null value), so that " +
 			"consumers reading from the start still see the delete."},
-	{Name: FileDeleteDelayMs, Type: TypeLong, Default: "60000", Valid: AtLeast(0),
+	{Name: FileDeleteDelayMs, NoEffect: true, Type: TypeLong, Default: "60000", Valid: AtLeast(0),
 		Synonyms: synonym(LogSegmentDeleteDelayMs),
 		Doc:      "Time between a segment leaving the log and its files being removed from disk."},
 	{Name: FlushMessages, Type: TypeLong, Default: longMax, Valid: AtLeast(1),
@@ -127,20 +127,20 @@ var topicTable = []Def{
 	{Name: FlushMs, Type: TypeLong, Default: longMax, Valid: AtLeast(0),
 		Synonyms: []Synonym{{Name: LogFlushIntervalMs}, {Name: LogFlushSchedulerIntervalMs}},
 		Doc:      "Force an fsync when unflushed data is older than this many milliseconds."},
-	{Name: FollowerReplicationThrottledReplicas, Type: TypeList, Default: "", Valid: throttledReplicas,
+	{Name: FollowerReplicationThrottledReplicas, NoEffect: true, Type: TypeList, Default: "", Valid: throttledReplicas,
 		Doc: "Replicas whose follower-side replication is throttled. Accepted for compatibility; " +
 			"Sluice does not throttle replication yet."},
 	{Name: IndexIntervalBytes, Type: TypeInt, Default: "4096", Valid: AtLeast(0),
 		Synonyms: synonym(LogIndexIntervalBytes),
 		Doc:      "Bytes of log between two entries of the sparse offset index; smaller means faster seeks and bigger indexes."},
-	{Name: LeaderReplicationThrottledReplicas, Type: TypeList, Default: "", Valid: throttledReplicas,
+	{Name: LeaderReplicationThrottledReplicas, NoEffect: true, Type: TypeList, Default: "", Valid: throttledReplicas,
 		Doc: "Replicas whose leader-side replication is throttled. Accepted for compatibility; " +
 			"Sluice does not throttle replication yet."},
-	{Name: LocalRetentionBytes, Type: TypeLong, Default: "-2", Valid: AtLeast(-2),
+	{Name: LocalRetentionBytes, NoEffect: true, Type: TypeLong, Default: "-2", Valid: AtLeast(-2),
 		Synonyms: synonym(LogLocalRetentionBytes),
 		Doc: "With tiered storage, bytes kept on local disk before segments are only in the remote " +
 			"tier; -2 means use retention.bytes. Sluice has no tiered storage yet."},
-	{Name: LocalRetentionMs, Type: TypeLong, Default: "-2", Valid: AtLeast(-2),
+	{Name: LocalRetentionMs, NoEffect: true, Type: TypeLong, Default: "-2", Valid: AtLeast(-2),
 		Synonyms: synonym(LogLocalRetentionMs),
 		Doc: "With tiered storage, time segments stay on local disk; -2 means use retention.ms. " +
 			"Sluice has no tiered storage yet."},
@@ -151,7 +151,7 @@ var topicTable = []Def{
 		Synonyms: synonym(MessageMaxBytes),
 		Doc: "Largest record batch the topic accepts, after compression. Consumers' fetch sizes " +
 			"must allow at least this much."},
-	{Name: MessageDownconversionEnable, Type: TypeBoolean, Default: "true",
+	{Name: MessageDownconversionEnable, NoEffect: true, Type: TypeBoolean, Default: "true",
 		Synonyms: synonym(LogMessageDownconversionEnable),
 		Doc: "Kafka 3.x let old consumers receive down-converted batches. Sluice stores and serves " +
 			"only record batch v2, so this is accepted and ignored (Kafka 4 removed it)."},
@@ -178,14 +178,14 @@ var topicTable = []Def{
 		Synonyms: synonym(MinInsyncReplicas),
 		Doc: "With acks=all, a write succeeds only while at least this many replicas are in sync; " +
 			"otherwise the producer gets NOT_ENOUGH_REPLICAS."},
-	{Name: Preallocate, Type: TypeBoolean, Default: "false",
+	{Name: Preallocate, NoEffect: true, Type: TypeBoolean, Default: "false",
 		Synonyms: synonym(LogPreallocate),
 		Doc:      "Preallocate the file of a new segment. Accepted for compatibility; Sluice does not preallocate."},
-	{Name: RemoteLogCopyDisable, Type: TypeBoolean, Default: "false",
+	{Name: RemoteLogCopyDisable, NoEffect: true, Type: TypeBoolean, Default: "false",
 		Doc: "With tiered storage, stop copying segments to the remote tier. Sluice has no tiered storage yet."},
-	{Name: RemoteLogDeleteOnDisable, Type: TypeBoolean, Default: "false",
+	{Name: RemoteLogDeleteOnDisable, NoEffect: true, Type: TypeBoolean, Default: "false",
 		Doc: "With tiered storage, delete remote data when tiering is turned off. Sluice has no tiered storage yet."},
-	{Name: RemoteStorageEnable, Type: TypeBoolean, Default: "false",
+	{Name: RemoteStorageEnable, NoEffect: true, Type: TypeBoolean, Default: "false",
 		Doc: "Tier closed segments to remote storage. Sluice has no tiered storage yet."},
 	{Name: RetentionBytes, Type: TypeLong, Default: "-1",
 		Synonyms: synonym(LogRetentionBytes),
@@ -201,14 +201,14 @@ var topicTable = []Def{
 	{Name: SegmentIndexBytes, Type: TypeInt, Default: "10485760", Valid: AtLeast(4),
 		Synonyms: synonym(LogIndexSizeMaxBytes),
 		Doc:      "Largest size of a segment's offset index; a full index also rolls the segment."},
-	{Name: SegmentJitterMs, Type: TypeLong, Default: "0", Valid: AtLeast(0),
+	{Name: SegmentJitterMs, NoEffect: true, Type: TypeLong, Default: "0", Valid: AtLeast(0),
 		Synonyms: []Synonym{{Name: LogRollJitterMs}, {Name: LogRollJitterHours, Convert: HoursToMs}},
 		Doc:      "Random time subtracted from segment.ms per segment, so partitions do not all roll at once."},
 	{Name: SegmentMs, Type: TypeLong, Default: "604800000", Valid: AtLeast(1),
 		Synonyms: []Synonym{{Name: LogRollMs}, {Name: LogRollHours, Convert: HoursToMs}},
 		Doc: "Age at which the active segment is closed even if not full, so that retention and " +
 			"compaction can act on it."},
-	{Name: UncleanLeaderElectionEnable, Type: TypeBoolean, Default: "false",
+	{Name: UncleanLeaderElectionEnable, NoEffect: true, Type: TypeBoolean, Default: "false",
 		Synonyms: synonym(UncleanLeaderElectionEnable),
 		Doc: "Allow a replica outside the ISR to become leader when no in-sync replica is left: " +
 			"the partition comes back sooner but acknowledged records may be lost."},
