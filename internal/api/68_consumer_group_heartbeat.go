@@ -71,7 +71,7 @@ func handleConsumerGroupHeartbeat(_ context.Context, env *Env, req *Request) (Re
 		res := env.Groups.ConsumerHeartbeat(ctx, hr)
 		resp.ErrorCode = groupErrorCode(res.Err)
 		if res.Err != nil {
-			resp.ErrorMessage = kmsg.StringPtr(res.Err.Error())
+			resp.ErrorMessage = ErrorMessage(res.Err)
 			return Reply(resp), nil
 		}
 		resp.MemberID = kmsg.StringPtr(res.MemberID)

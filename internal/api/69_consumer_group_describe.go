@@ -56,7 +56,7 @@ func handleConsumerGroupDescribe(_ context.Context, env *Env, req *Request) (Res
 		}
 		d, err := env.Groups.DescribeConsumerGroup(id)
 		if err != nil {
-			g.ErrorCode, g.ErrorMessage = groupErrorCode(err), kmsg.StringPtr(err.Error())
+			g.ErrorCode, g.ErrorMessage = groupErrorCode(err), ErrorMessage(err)
 			resp.Groups = append(resp.Groups, g)
 			continue
 		}

@@ -107,13 +107,3 @@ var errorMappings = []errorMapping{
 	{context.DeadlineExceeded, kerr.RequestTimedOut},
 	{context.Canceled, kerr.RequestTimedOut},
 }
-
-// ErrorMessage is the message to put in a response's error message field
-// (where the version has one): nil for no error, as Kafka leaves it null.
-func ErrorMessage(err error) *string {
-	if err == nil {
-		return nil
-	}
-	s := err.Error()
-	return &s
-}
