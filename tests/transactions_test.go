@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -26,12 +27,24 @@ type eosProcess struct {
 	mu        sync.Mutex
 	committed int           // the last "committed N" line
 	inflight  chan struct{} // receives (without blocking) on each "inflight" line
+	received  chan struct{} // closed at the first "received N" line
+	holding   chan string   // receives the stage of a "holding STAGE" line
 	stderr    *syncBuffer
 }
 
 func startEOSApp(t *testing.T, bin string, args ...string) *eosProcess {
 	t.Helper()
-	p := &eosProcess{cmd: exec.Command(bin, args...), exited: make(chan struct{}), stderr: &syncBuffer{}, inflight: make(chan struct{}, 1)}
+	return startEOSAppEnv(t, nil, bin, args...)
+}
+
+// startEOSAppEnv starts eosapp with env added to the test's environment.
+func startEOSAppEnv(t *testing.T, env []string, bin string, args ...string) *eosProcess {
+	t.Helper()
+	p := &eosProcess{cmd: exec.Command(bin, args...), exited: make(chan struct{}), stderr: &syncBuffer{},
+		inflight: make(chan struct{}, 1), received: make(chan struct{}), holding: make(chan string, 1)}
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +55,18 @@ func startEOSApp(t *testing.T, bin string, args ...string) *eosProcess {
 	}
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		receivedOnce := false
 		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "received ") && !receivedOnce {
+				receivedOnce = true
+				close(p.received)
+			}
+			if stage, ok := strings.CutPrefix(sc.Text(), "holding "); ok {
+				select {
+				case p.holding <- stage:
+				default:
+				}
+			}
 			if sc.Text() == "inflight" {
 				select {
 				case p.inflight <- struct{}{}:
@@ -121,10 +145,7 @@ func TestGroupTransactSessionExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bin := filepath.Join(t.TempDir(), "eosapp")
-	if out, err := exec.Command("go", "build", "-o", bin, "./eosapp").CombinedOutput(); err != nil {
-		t.Fatalf("build eosapp: %v\n%s", err, out)
-	}
+	bin := buildEOSApp(t)
 	args := []string{n.kafkaAddr, "eos-in", "eos-out", "eos-group", "eos-txn"}
 	first := startEOSApp(t, bin, args...)
 	waitFor(t, 30*time.Second, "the first run commits some transactions", func() bool {
@@ -172,6 +193,16 @@ func TestGroupTransactSessionExactlyOnce(t *testing.T) {
 		t.Fatalf("read_uncommitted sees %d output records: the kill did not land inside a transaction", len(all))
 	}
 	t.Logf("first run committed %d records before the kill; read_uncommitted sees %d output records (the aborted ones included)", first.progress(), len(all))
+}
+
+// buildEOSApp builds tests/eosapp into the test's temporary directory.
+func buildEOSApp(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "eosapp")
+	if out, err := exec.Command("go", "build", "-o", bin, "./eosapp").CombinedOutput(); err != nil {
+		t.Fatalf("build eosapp: %v\n%s", err, out)
+	}
+	return bin
 }
 
 func head(s []string) []string { return s[:min(len(s), 5)] }

@@ -1,9 +1,20 @@
 // Command eosapp is the consume-transform-produce process of the exactly-once end-to-end
-// test (tests/transactions_test.go): in a franz-go GroupTransactSession it reads an input
-// topic with read_committed, writes each record's value with "out-" prepended to an output
-// topic, and commits the consumed offsets in the same transaction. Once a transaction's
-// records are acknowledged it prints "inflight" and pauses before ending it, so a test can
-// SIGKILL it mid-transaction; it prints "committed N" after each committed transaction.
+// tests (tests/transactions_test.go, tests/txn_restart_test.go): in a franz-go
+// GroupTransactSession it reads an input topic with read_committed, writes each record's
+// value with "out-" prepended to an output topic, and commits the consumed offsets in the
+// same transaction.
+//
+// Lines on stdout, for the test driving it: "received N" when a poll returned N records;
+// "inflight" once a transaction's records are acknowledged (it then pauses 30 ms before
+// ending it, so a test can SIGKILL it mid-transaction); "committed N" after each committed
+// transaction; "holding STAGE" when it stops for good at a kill point (below).
+//
+// Environment (all optional):
+//   - EOSAPP_HOLD=produced|offsets: after EOSAPP_HOLD_AFTER (default 2) committed
+//     transactions, the next one stops for good once its records are acknowledged
+//     ("produced") or once its TxnOffsetCommit was answered, before EndTxn ("offsets"),
+//     so the test kills it at a known point of the transaction.
+//   - EOSAPP_LOG=debug|info: franz-go's log at that level on stderr.
 //
 // Usage: eosapp BROKERS INPUT OUTPUT GROUP TRANSACTIONAL_ID
 package main
@@ -13,6 +24,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -30,11 +43,40 @@ func main() {
 	}
 }
 
+// holdAtOffsets stops the process for good when a TxnOffsetCommit response is read while
+// armed: the offsets are then pending in the broker and EndTxn is never sent.
+type holdAtOffsets struct{ armed atomic.Bool }
+
+func (h *holdAtOffsets) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	const txnOffsetCommit = 28
+	if key == txnOffsetCommit && err == nil && h.armed.Load() {
+		hold("offsets")
+	}
+}
+
+// hold announces the kill point and blocks until the test kills the process.
+func hold(stage string) {
+	fmt.Println("holding " + stage)
+	select {}
+}
+
+var _ kgo.HookBrokerRead = (*holdAtOffsets)(nil)
+
 func run(brokers, input, output, groupID, txnID string) error {
-	sess, err := kgo.NewGroupTransactSession(
+	holdStage := os.Getenv("EOSAPP_HOLD")
+	holdAfter := 2
+	if v := os.Getenv("EOSAPP_HOLD_AFTER"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("EOSAPP_HOLD_AFTER: %w", err)
+		}
+		holdAfter = n
+	}
+	offsetsHook := &holdAtOffsets{}
+	opts := []kgo.Opt{
 		kgo.SeedBrokers(brokers),
 		kgo.TransactionalID(txnID),
-		kgo.TransactionTimeout(10*time.Second),
+		kgo.TransactionTimeout(10 * time.Second),
 		kgo.ConsumerGroup(groupID),
 		kgo.InstanceID(txnID), // a restarted process takes over its membership at once (KIP-345)
 		kgo.ConsumeTopics(input),
@@ -42,15 +84,23 @@ func run(brokers, input, output, groupID, txnID string) error {
 		kgo.RequireStableFetchOffsets(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DefaultProduceTopic(output),
-		kgo.SessionTimeout(6*time.Second),
-		kgo.FetchMaxWait(200*time.Millisecond),
-	)
+		kgo.SessionTimeout(6 * time.Second),
+		kgo.FetchMaxWait(200 * time.Millisecond),
+		kgo.WithHooks(offsetsHook),
+	}
+	switch os.Getenv("EOSAPP_LOG") {
+	case "debug":
+		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelDebug, timestamp)))
+	case "info":
+		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, timestamp)))
+	}
+	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 	ctx := context.Background()
-	committed := 0
+	committed, transactions := 0, 0
 	for {
 		fetches := sess.PollRecords(ctx, 20)
 		if err := fetches.Err0(); errors.Is(err, kgo.ErrClientClosed) {
@@ -61,6 +111,8 @@ func run(brokers, input, output, groupID, txnID string) error {
 		if len(recs) == 0 {
 			continue
 		}
+		fmt.Printf("received %d\n", len(recs))
+		holding := holdStage != "" && transactions >= holdAfter
 		if err := sess.Begin(); err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
@@ -77,14 +129,23 @@ func run(brokers, input, output, groupID, txnID string) error {
 			return fmt.Errorf("flush: %w", err)
 		}
 		fmt.Println("inflight")
+		switch {
+		case holding && holdStage == "produced":
+			hold("produced")
+		case holding && holdStage == "offsets":
+			offsetsHook.armed.Store(true)
+		}
 		time.Sleep(30 * time.Millisecond)
 		ok, err := sess.End(ctx, kgo.TryCommit)
 		if err != nil {
 			return fmt.Errorf("end: %w", err)
 		}
+		transactions++
 		if ok {
 			committed += len(recs)
 			fmt.Printf("committed %d\n", committed)
 		}
 	}
 }
+
+func timestamp() string { return time.Now().UTC().Format("15:04:05.000") + " " }
