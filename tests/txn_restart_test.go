@@ -23,6 +23,15 @@ const restartStallBound = 4 * time.Second
 // transactional id, group and instance id, ten times. Every restart receives records again
 // within restartStallBound, and at the end the output, read read_committed, holds every
 // input exactly once.
+//
+// Why a kill after TxnOffsetCommit used to stall a restart for 13–20 s: the new session
+// fetches its offsets with require_stable before it ever sends InitProducerId (franz-go
+// initializes the producer id at the first Begin, once it has records); the killed
+// transaction's offsets were pending, so OffsetFetch answered UNSTABLE_OFFSET_COMMIT (retried
+// every second) until the timeout sweep aborted the transaction: 10 s of transaction timeout
+// plus up to 10 s of cleanup interval. The broker now aborts a transaction whose offsets were
+// committed by a member that left or whose static instance was taken over
+// (group.TxnAborter), so the restart waits only for its join.
 func TestGroupTransactSessionRestartUnderLoad(t *testing.T) {
 	n := startNode(t)
 	n.createTopic("rs-in", 3, nil)

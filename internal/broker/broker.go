@@ -117,6 +117,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	b.cleanerPartitions.Store(b.partitions)
 	b.groups = group.New(b.groupConfig(brokerCfg))
 	b.txns = txn.New(b.txnConfig(brokerCfg))
+	b.groups.SetTxnAborter(b.txns) // transactions abandoned by members gone from their group
 	b.env = &api.Env{
 		NodeID:        cfg.NodeID,
 		Logger:        b.logger,

@@ -385,6 +385,7 @@ func (c *Coordinator) joinStaticLocked(g *group, req JoinRequest, ch chan JoinRe
 		m := g.members[current]
 		m.answerJoinLocked(JoinResult{Err: ErrFencedInstanceID, MemberID: m.id})
 		m.answerSyncLocked(SyncResult{Err: ErrFencedInstanceID})
+		c.abortAbandonedTxnsLocked(g.id, m.id) // the old instance is fenced: its transaction cannot end
 		delete(g.members, m.id)
 		newID := newMemberID(req.ClientID)
 		if g.leaderID == m.id {

@@ -143,6 +143,7 @@ func (c *Coordinator) Leave(gid string, leaving []LeavingMember) []error {
 			errs[i] = ErrUnknownMemberID
 			continue
 		}
+		c.abortAbandonedTxnsLocked(gid, m.id)
 		c.removeMemberLocked(g, m)
 	}
 	return errs

@@ -17,6 +17,17 @@ import (
 // marker makes them the group's committed offsets, an abort marker drops them. Loading the
 // partition replays the same rule, so pending offsets of a transaction that was still open
 // at a crash stay invisible until its marker arrives (recovery of the coordinator writes it).
+//
+// A transaction whose offsets were committed by a member that has since left the group
+// (LeaveGroup) or been replaced by a new instance with its group.instance.id (KIP-345) is
+// abandoned: no EndTxn of that member may be trusted to come, yet with require_stable the
+// member that takes over its partitions is held at UNSTABLE_OFFSET_COMMIT until the
+// transaction ends. Kafka waits for the transaction timeout then (plus up to a cleanup
+// interval); a client that initializes its producer id only once it has records — franz-go's
+// GroupTransactSession — cannot end the wait sooner, so a restarted session stalls for the
+// whole timeout. Sluice asks the transaction coordinator (TxnAborter) to abort such a
+// transaction at once, fencing its producer as the timeout would. Aborting is always safe for
+// exactly-once: the records and offsets are consumed and produced again by the new owner.
 
 // txnOffsets is the Coordinator's state for transactional offset commits.
 type txnOffsets struct {
@@ -29,6 +40,42 @@ type txnOffsets struct {
 	// pending holds commits not yet ended by a marker: producer id → group → offsets
 	// (guarded by Coordinator.mu).
 	pending map[int64]map[string]map[topicPartition]OffsetCommit
+	// committers records which member committed a producer's pending offsets of a group, for
+	// the abort of abandoned transactions (guarded by Coordinator.mu). Commits without a
+	// member (admin tools, TxnOffsetCommit before v3) and commits loaded from the log have
+	// none.
+	committers map[producerGroup]txnCommitter
+	// aborter aborts abandoned transactions; nil: they wait for their timeout (guarded by
+	// Coordinator.mu).
+	aborter TxnAborter
+}
+
+// TxnAborter aborts the ongoing transaction of a producer (*txn.Coordinator). It must not
+// block or call back into the group coordinator before it returns: it is called with
+// Coordinator.mu held.
+type TxnAborter interface {
+	// AbortFencedTxn aborts the producer's transaction at producerEpoch if it still holds
+	// offsets of group, fencing the producer.
+	AbortFencedTxn(producerID int64, producerEpoch int16, group string)
+}
+
+type producerGroup struct {
+	producerID int64
+	group      string
+}
+
+// txnCommitter is the member whose TxnOffsetCommit left a producer's offsets pending.
+type txnCommitter struct {
+	memberID      string
+	producerEpoch int16
+}
+
+// SetTxnAborter installs the transaction coordinator that aborts transactions abandoned by
+// members leaving or fenced (the broker builds it after this coordinator).
+func (c *Coordinator) SetTxnAborter(a TxnAborter) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.txn.aborter = a
 }
 
 type producerPartition struct {
@@ -75,7 +122,33 @@ func (c *Coordinator) CommitTxnOffsets(ctx context.Context, tc TxnCommit) error 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.addPendingLocked(tc.ProducerID, tc.Group, tc.Offsets)
+	if tc.MemberID != "" {
+		if c.txn.committers == nil {
+			c.txn.committers = map[producerGroup]txnCommitter{}
+		}
+		c.txn.committers[producerGroup{tc.ProducerID, tc.Group}] = txnCommitter{tc.MemberID, tc.ProducerEpoch}
+		if g := c.groupLocked(tc.Group, false); g != nil && g.consumer == nil && g.members[tc.MemberID] == nil {
+			// The member left or was fenced while the batch was being appended, after its
+			// check: nobody is left to end the transaction.
+			c.abortAbandonedTxnsLocked(tc.Group, tc.MemberID)
+		}
+	}
 	return nil
+}
+
+// abortAbandonedTxnsLocked asks the transaction coordinator to abort the transactions whose
+// pending offsets of group gid were committed by memberID, a member that left the group or
+// was replaced by a new instance with its group.instance.id.
+func (c *Coordinator) abortAbandonedTxnsLocked(gid, memberID string) {
+	if c.txn.aborter == nil {
+		return
+	}
+	for pg, who := range c.txn.committers {
+		if pg.group == gid && who.memberID == memberID {
+			c.cfg.Logger.Info("aborting the transaction of a member gone from its group", "group", gid, "member", memberID, "producer_id", pg.producerID)
+			c.txn.aborter.AbortFencedTxn(pg.producerID, who.producerEpoch, gid)
+		}
+	}
 }
 
 func (c *Coordinator) checkTxnGroup(gid string) error {
@@ -169,6 +242,7 @@ func (c *Coordinator) completeTxnLocked(index int32, producerID int64, commit bo
 			}
 		}
 		delete(byGroup, gid)
+		delete(c.txn.committers, producerGroup{producerID, gid})
 	}
 	if len(byGroup) == 0 {
 		delete(c.txn.pending, producerID)

@@ -2,6 +2,9 @@ package group
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,5 +108,76 @@ func TestTxnOffsetsWithoutMarkerStayPendingAfterLoad(t *testing.T) {
 	reloaded.CompleteTxnOffsets(-1, 4, true)
 	if o, _ := reloaded.FetchOffset("g", "in", 1); o.Offset != 6 {
 		t.Fatalf("offset %d after the commit marker, want 6", o.Offset)
+	}
+}
+
+// abortRecorder is the TxnAborter of these tests: it records the aborts asked for.
+type abortRecorder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (a *abortRecorder) AbortFencedTxn(producerID int64, producerEpoch int16, group string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, fmt.Sprintf("%d/%d/%s", producerID, producerEpoch, group))
+}
+
+func (a *abortRecorder) taken() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.calls)
+}
+
+// TestAbandonedTxnOffsetsAborted: a transaction whose pending offsets were committed by a
+// member that then left the group, or whose static instance was taken over by a new process,
+// is handed to the transaction coordinator to abort; one ended by its marker, or whose member
+// is still there, is not.
+func TestAbandonedTxnOffsetsAborted(t *testing.T) {
+	cases := []struct {
+		name string
+		then func(t *testing.T, c *Coordinator, member string)
+		want []string
+	}{
+		{"static instance taken over by a new process", func(t *testing.T, c *Coordinator, _ string) {
+			if r := recvJoin(t, c.Join(staticJoin("a", ""))); r.Err != nil {
+				t.Fatalf("rejoin: %v", r.Err)
+			}
+		}, []string{"9/3/g"}},
+		{"member leaves", func(t *testing.T, c *Coordinator, member string) {
+			if err := c.Leave("g", []LeavingMember{{MemberID: member}})[0]; err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"9/3/g"}},
+		{"member stays", func(*testing.T, *Coordinator, string) {}, nil},
+		{"transaction committed before the member leaves", func(t *testing.T, c *Coordinator, member string) {
+			c.CompleteTxnOffsets(Partition("g", 50), 9, true)
+			c.Leave("g", []LeavingMember{{MemberID: member}})
+		}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, NumPartitions: 50})
+			defer c.Close()
+			aborter := &abortRecorder{}
+			c.SetTxnAborter(aborter)
+			join := c.Join(staticJoin("a", ""))
+			endInitialDelay(c)
+			r := recvJoin(t, join)
+			if s := recvSync(t, c.Sync(SyncRequest{Group: "g", MemberID: r.MemberID, InstanceID: "a", Generation: r.Generation,
+				Assignments: map[string][]byte{r.MemberID: []byte("A")}})); s.Err != nil {
+				t.Fatalf("sync: %v", s.Err)
+			}
+			err := c.CommitTxnOffsets(context.Background(), TxnCommit{Group: "g", MemberID: r.MemberID, InstanceID: "a",
+				Generation: r.Generation, ProducerID: 9, ProducerEpoch: 3,
+				Offsets: []OffsetCommit{{Topic: "in", Partition: 0, Offset: 42, LeaderEpoch: -1}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.then(t, c, r.MemberID)
+			if got := aborter.taken(); !slices.Equal(got, tc.want) {
+				t.Fatalf("aborts asked for: %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

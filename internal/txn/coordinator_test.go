@@ -530,3 +530,51 @@ func TestExhaustedEpochKeepsMarkersOnTheOldProducerID(t *testing.T) {
 		}
 	})
 }
+
+// TestAbortFencedTxn: the group coordinator's report of a member gone from its group aborts
+// the producer's ongoing transaction when it holds that group's offsets, at the epoch they
+// were committed under, fencing the producer; any other transaction is left alone.
+func TestAbortFencedTxn(t *testing.T) {
+	cases := []struct {
+		name      string
+		group     string
+		epochDiff int16 // added to the transaction's epoch in the report
+		wantAbort bool
+	}{
+		{"holds the group's offsets", "g", 0, true},
+		{"holds another group's offsets", "other", 0, false},
+		{"a report about an earlier epoch", "g", -1, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			p := initTxn(t, f.c, "app")
+			if err := f.c.AddPartitions(ctx, "app", p.ProducerID, p.ProducerEpoch, TopicPartitions{"out": {0}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.c.AddOffsets(ctx, "app", p.ProducerID, p.ProducerEpoch, "g"); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.wantAbort {
+				f.c.abortFenced(p.ProducerID, p.ProducerEpoch+tc.epochDiff, tc.group) // synchronously: nothing to wait for
+				if d, _ := f.c.Describe("app"); d.State != Ongoing || len(f.markers.markers()) != 0 {
+					t.Fatalf("state %v, markers %+v; want Ongoing and none", d.State, f.markers.markers())
+				}
+				return
+			}
+			f.c.AbortFencedTxn(p.ProducerID, p.ProducerEpoch+tc.epochDiff, tc.group)
+			d := waitState(t, f.c, "app", CompleteAbort)
+			if d.ProducerEpoch != p.ProducerEpoch+1 {
+				t.Fatalf("epoch %d after the abort, want %d (the producer fenced)", d.ProducerEpoch, p.ProducerEpoch+1)
+			}
+			sent := f.markers.markers()
+			if len(sent) != 2 || sent[0].Commit || sent[1].Commit {
+				t.Fatalf("markers %+v, want two aborts (output and __consumer_offsets)", sent)
+			}
+			if _, err := f.c.EndTxn(ctx, EndRequest{TransactionalID: "app", ProducerID: p.ProducerID, ProducerEpoch: p.ProducerEpoch, Commit: true}); !errors.Is(err, ErrProducerFenced) {
+				t.Fatalf("the abandoned producer's commit: %v, want ErrProducerFenced", err)
+			}
+		})
+	}
+}

@@ -17,8 +17,9 @@
 //     written into every partition of the transaction (again after a restart, markers being
 //     idempotent) and only then is the Complete state written.
 //   - Bumping the epoch fences older producers of the id: InitProducerId always bumps it, a
-//     timeout abort and the abort of an ongoing transaction by a new producer bump it, and
-//     EndTxn v5 bumps it on every transaction.
+//     timeout abort, the abort of an ongoing transaction by a new producer and the abort of
+//     one abandoned by its group member (AbortFencedTxn) bump it, and EndTxn v5 bumps it on
+//     every transaction.
 //
 // Concurrency: Coordinator.mu guards the ids and their state and is a leaf lock; appends,
 // marker writes and id allocation run without it. One goroutine per prepared transaction

@@ -3,6 +3,9 @@ package txn
 import (
 	"context"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/group"
+	"github.com/sluicehq/sluice/internal/metadata"
 )
 
 // sweepLoop runs the cleanup sweep every CleanupInterval until Close.
@@ -51,17 +54,7 @@ func (c *Coordinator) Sweep(ctx context.Context) {
 	}
 	c.mu.Unlock()
 	for _, m := range timedOut {
-		c.mu.Lock()
-		target := m.value()
-		c.mu.Unlock()
-		target.State, target.LastUpdateMs = PrepareAbort, now
-		if !epochExhausted(target.ProducerEpoch) {
-			target.ProducerEpoch++ // fences the producer; an exhausted epoch aborts unbumped
-		}
-		c.logger.Info("aborting a timed-out transaction", "transactional_id", m.id, "producer_id", m.producerID)
-		if err := c.prepareAndComplete(ctx, m, target); err != nil {
-			c.logger.Warn("aborting a timed-out transaction", "transactional_id", m.id, "err", err)
-		}
+		c.fenceAndAbort(ctx, m, "aborting a timed-out transaction")
 	}
 	for _, m := range expired {
 		err := c.persist(ctx, m.id, nil)
@@ -76,4 +69,74 @@ func (c *Coordinator) Sweep(ctx context.Context) {
 			c.logger.Warn("expiring a transactional id", "transactional_id", m.id, "err", err)
 		}
 	}
+}
+
+// fenceAndAbort aborts m's ongoing transaction (m marked pending by the caller) under a
+// bumped epoch, which fences its producer, and returns once PrepareAbort is durable; the
+// markers follow on a goroutine.
+func (c *Coordinator) fenceAndAbort(ctx context.Context, m *txnMeta, why string) {
+	c.mu.Lock()
+	target := m.value()
+	c.mu.Unlock()
+	target.State, target.LastUpdateMs = PrepareAbort, c.nowMs()
+	if !epochExhausted(target.ProducerEpoch) {
+		target.ProducerEpoch++ // fences the producer; an exhausted epoch aborts unbumped
+	}
+	c.logger.Info(why, "transactional_id", m.id, "producer_id", target.ProducerID)
+	if err := c.prepareAndComplete(ctx, m, target); err != nil {
+		c.logger.Warn(why, "transactional_id", m.id, "err", err)
+	}
+}
+
+// AbortFencedTxn aborts the ongoing transaction of producerID at producerEpoch when it holds
+// offsets of groupID (the group's __consumer_offsets partition is in it), fencing the
+// producer as a timeout abort does. The group coordinator calls it when the member that
+// committed those offsets left the group or was replaced by a new instance with its
+// group.instance.id (group.TxnAborter): the transaction is abandoned, and with
+// require_stable it would hold the partitions' next owner until its timeout. It returns at
+// once (the caller holds the group coordinator's lock); the abort runs on a goroutine. A
+// transaction that has ended, moved to another epoch or is ending meanwhile is left alone.
+func (c *Coordinator) AbortFencedTxn(producerID int64, producerEpoch int16, groupID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.usableLocked() != nil {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.abortFenced(producerID, producerEpoch, groupID)
+	}()
+}
+
+func (c *Coordinator) abortFenced(producerID int64, producerEpoch int16, groupID string) {
+	id, ok := c.transactionalIDOf(producerID)
+	if !ok {
+		return
+	}
+	c.waitSettled(c.ctx, id) // an AddOffsetsToTxn or AddPartitionsToTxn may be in flight
+	offsets := group.Partition(groupID, c.cfg.OffsetsNumPartitions)
+	c.mu.Lock()
+	m := c.mu.txns[id]
+	if c.usableLocked() != nil || m == nil || m.pending || m.state != Ongoing || m.producerID != producerID ||
+		m.epoch != producerEpoch || !m.partitions.contains(metadata.ConsumerOffsetsTopic, offsets) {
+		c.mu.Unlock()
+		return
+	}
+	m.pending = true
+	c.mu.Unlock()
+	c.fenceAndAbort(c.ctx, m, "aborting the transaction of a producer whose group member is gone")
+}
+
+// transactionalIDOf finds the transactional id whose current producer id is producerID. It
+// scans every id: it serves only the rare abort of an abandoned transaction.
+func (c *Coordinator) transactionalIDOf(producerID int64) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, m := range c.mu.txns {
+		if m.producerID == producerID {
+			return id, true
+		}
+	}
+	return "", false
 }
