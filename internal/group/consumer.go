@@ -82,6 +82,7 @@ const leaveStaticEpoch = -2
 func (c *Coordinator) replaceStaticLocked(g *group, old *consumerMember, id string) *consumerMember {
 	cg := g.consumer
 	c.cfg.Logger.Info("static consumer group member replaced", "group", g.id, "instance", old.instanceID, "old", old.id, "new", id)
+	c.abortAbandonedTxnsLocked(g.id, old.id) // the old instance is gone: its transaction cannot end
 	cg.release(old)
 	if old.session != nil {
 		old.session.Stop()
@@ -642,6 +643,7 @@ func (c *Coordinator) consumerLeaveLocked(g *group, req ConsumerHeartbeatRequest
 		return ConsumerHeartbeatResult{MemberID: m.id, MemberEpoch: leaveStaticEpoch, HeartbeatInterval: c.cfg.ConsumerHeartbeatInterval}, g, seq
 	}
 	c.cfg.Logger.Info("consumer group member leaves", "group", g.id, "member", m.id)
+	c.abortAbandonedTxnsLocked(g.id, m.id)
 	seq := c.removeConsumerMemberLocked(g, m)
 	return ConsumerHeartbeatResult{MemberID: m.id, MemberEpoch: req.MemberEpoch, HeartbeatInterval: c.cfg.ConsumerHeartbeatInterval}, g, seq
 }

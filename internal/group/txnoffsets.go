@@ -127,13 +127,21 @@ func (c *Coordinator) CommitTxnOffsets(ctx context.Context, tc TxnCommit) error 
 			c.txn.committers = map[producerGroup]txnCommitter{}
 		}
 		c.txn.committers[producerGroup{tc.ProducerID, tc.Group}] = txnCommitter{tc.MemberID, tc.ProducerEpoch}
-		if g := c.groupLocked(tc.Group, false); g != nil && g.consumer == nil && g.members[tc.MemberID] == nil {
+		if g := c.groupLocked(tc.Group, false); g != nil && !g.hasMemberLocked(tc.MemberID) {
 			// The member left or was fenced while the batch was being appended, after its
 			// check: nobody is left to end the transaction.
 			c.abortAbandonedTxnsLocked(tc.Group, tc.MemberID)
 		}
 	}
 	return nil
+}
+
+// hasMemberLocked reports whether id is a member of the group (classic or consumer).
+func (g *group) hasMemberLocked(id string) bool {
+	if g.consumer != nil {
+		return g.consumer.members[id] != nil
+	}
+	return g.members[id] != nil
 }
 
 // abortAbandonedTxnsLocked asks the transaction coordinator to abort the transactions whose

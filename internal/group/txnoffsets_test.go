@@ -181,3 +181,56 @@ func TestAbandonedTxnOffsetsAborted(t *testing.T) {
 		})
 	}
 }
+
+// TestAbandonedTxnOffsetsAbortedConsumerGroup: the same for a KIP-848 consumer group: a
+// member leaving (epoch -1) or a static member taken over after its temporary leave (-2).
+func TestAbandonedTxnOffsetsAbortedConsumerGroup(t *testing.T) {
+	inst := "instance-1"
+	cases := []struct {
+		name   string
+		static bool
+		then   func(t *testing.T, c *Coordinator, a *consumerClient)
+		want   []string
+	}{
+		{"member leaves", false, func(_ *testing.T, _ *Coordinator, a *consumerClient) { a.leave() }, []string{"9/3/g"}},
+		{"static member taken over", true, func(t *testing.T, c *Coordinator, a *consumerClient) {
+			ctx := context.Background()
+			if res := c.ConsumerHeartbeat(ctx, ConsumerHeartbeatRequest{Group: "g", MemberID: a.id, MemberEpoch: -2, InstanceID: &inst}); res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			req := newConsumerClient(t, c, "a2", "in").request(nil)
+			req.InstanceID = &inst
+			if res := c.ConsumerHeartbeat(ctx, req); res.Err != nil {
+				t.Fatal(res.Err)
+			}
+		}, []string{"9/3/g"}},
+		{"member stays", false, func(*testing.T, *Coordinator, *consumerClient) {}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newConsumerCoordinator(t, Config{NumPartitions: 50})
+			aborter := &abortRecorder{}
+			c.SetTxnAborter(aborter)
+			img := topicsImage(t, map[string]int{"in": 1})
+			a := newConsumerClient(t, c, "a", "in")
+			req := a.request(img)
+			if tc.static {
+				req.InstanceID = &inst
+			}
+			res := c.ConsumerHeartbeat(context.Background(), req)
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			a.epoch = res.MemberEpoch
+			err := c.CommitTxnOffsets(context.Background(), TxnCommit{Group: "g", MemberID: "a", Generation: a.epoch, ProducerID: 9, ProducerEpoch: 3,
+				Offsets: []OffsetCommit{{Topic: "in", Partition: 0, Offset: 42, LeaderEpoch: -1}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.then(t, c, a)
+			if got := aborter.taken(); !slices.Equal(got, tc.want) {
+				t.Fatalf("aborts asked for: %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
