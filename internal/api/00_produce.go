@@ -23,6 +23,12 @@ import (
 //     endpoint, KIP-951), CORRUPT_MESSAGE (bad CRC or framing),
 //     INVALID_RECORD (with per-record errors, KIP-467), MESSAGE_TOO_LARGE,
 //     UNSUPPORTED_FOR_MESSAGE_FORMAT (magic < 2), NOT_ENOUGH_REPLICAS.
+//   - Validation stops at the first bad batch, as Kafka's; per-record errors
+//     list at most partition.MaxRecordErrors (100) records.
+//   - A request may decompress at most 16 times its record bytes (at least
+//     16 MiB) across all its partitions (partition.DecompressBudget; Kafka
+//     has no such bound): the partition whose batch passes it, and every
+//     later compressed one, gets INVALID_RECORD.
 //   - Idempotent and transactional producers (partition.Append): a retry of
 //     one of the producer's last five batches is answered with the offsets
 //     the original got (and, with acks=-1, once those are committed);
@@ -88,12 +94,13 @@ func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) 
 	leaders := leaderEndpoints{img: img, listener: req.Conn.Listener}
 	var waiting []awaitingCommit
 	failed := false
+	budget := partition.NewDecompressBudget(produceRecordBytes(r))
 	for ti, rt := range r.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		t, topicCode := produceTopic(img, r.Version, rt)
 		for pi, rp := range rt.Partitions {
-			sp, p, last := producePartition(env, t, topicCode, r.Acks, rp, &leaders, r.TransactionID)
+			sp, p, last := producePartition(env, t, topicCode, r.Acks, rp, &leaders, r.TransactionID, budget)
 			if sp.ErrorCode != 0 {
 				failed = true
 			} else if r.Acks != 0 && last >= 0 {
@@ -120,6 +127,18 @@ func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) 
 	}}, nil
 }
 
+// produceRecordBytes is the size of every record set in a produce request,
+// which its decompression budget is proportional to.
+func produceRecordBytes(r *kmsg.ProduceRequest) int {
+	n := 0
+	for _, rt := range r.Topics {
+		for _, rp := range rt.Partitions {
+			n += len(rp.Records)
+		}
+	}
+	return n
+}
+
 // produceTopic resolves a produce topic by name, or by id in v13.
 func produceTopic(img *metadata.Image, version int16, rt kmsg.ProduceRequestTopic) (*metadata.Topic, int16) {
 	if version >= 13 {
@@ -138,7 +157,7 @@ func produceTopic(img *metadata.Image, version int16, rt kmsg.ProduceRequestTopi
 // on success it also returns the partition and the last offset appended
 // (-1 when nothing was).
 func producePartition(env *Env, t *metadata.Topic, topicCode int16, acks int16, rp kmsg.ProduceRequestTopicPartition,
-	leaders *leaderEndpoints, transactionalID *string) (kmsg.ProduceResponseTopicPartition, *partition.Partition, int64) {
+	leaders *leaderEndpoints, transactionalID *string, budget *partition.DecompressBudget) (kmsg.ProduceResponseTopicPartition, *partition.Partition, int64) {
 	sp := kmsg.NewProduceResponseTopicPartition()
 	sp.Partition, sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = rp.Partition, -1, -1, -1
 	if acks != 0 && acks != 1 && acks != -1 {
@@ -161,7 +180,7 @@ func producePartition(env *Env, t *metadata.Topic, topicCode int16, acks int16, 
 		sp.ErrorCode = code // KIP-890: the partition is not in the producer's ongoing transaction
 		return sp, nil, -1
 	}
-	res, err := p.Append(rp.Records, acks)
+	res, err := p.AppendWithin(rp.Records, acks, budget)
 	if err != nil {
 		setProduceError(&sp, err)
 		if sp.ErrorCode == kerr.NotLeaderForPartition.Code {

@@ -43,6 +43,14 @@ type AppendResult struct {
 // record.ErrUnsupportedMagic or a storage error; on any of them nothing
 // was appended.
 func (p *Partition) Append(records []byte, acks int16) (AppendResult, error) {
+	return p.AppendWithin(records, acks, nil)
+}
+
+// AppendWithin is Append for one partition of a produce request whose
+// decompression is bounded by budget (shared by the request's partitions;
+// nil: no request-wide bound). A batch passing the budget fails the
+// partition with ErrDecompressBudget.
+func (p *Partition) AppendWithin(records []byte, acks int16, budget *DecompressBudget) (AppendResult, error) {
 	p.leadership.RLock()
 	defer p.leadership.RUnlock()
 	p.mu.Lock()
@@ -60,7 +68,7 @@ func (p *Partition) Append(records []byte, acks int16) (AppendResult, error) {
 			p.topic, p.index, ErrNotEnoughReplicas, isrSize, cfg.MinInsyncReplicas)
 	}
 	nowMs := p.now().UnixMilli()
-	v, err := validate(records, cfg, nowMs)
+	v, err := validateWithin(records, cfg, nowMs, budget)
 	if err != nil {
 		return res, fmt.Errorf("%s-%d: %w", p.topic, p.index, err)
 	}

@@ -19,7 +19,24 @@ func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 
 // decompressBuffers holds scratch space for expanding compressed batches
 // during validation, so steady-state produce allocates nothing per batch.
+// Buffers grown past maxPooledScratch by a large batch are left to the GC
+// rather than kept per P.
 var decompressBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledScratch = 8 << 20
+
+func putScratch(b *[]byte) {
+	if cap(*b) <= maxPooledScratch {
+		decompressBuffers.Put(b)
+	}
+}
+
+// MaxRecordErrors bounds the per-record errors one rejected partition
+// reports (KIP-467's record_errors). Kafka lists every bad record of the
+// first bad batch; a hostile batch of millions of bad records would then
+// cost a formatted message each, so Sluice reports the first 100 and stops
+// looking.
+const MaxRecordErrors = 100
 
 // validated is what validation learned about a produce request's records.
 type validated struct {
@@ -27,17 +44,23 @@ type validated struct {
 	maxTimestamp int64 // largest CreateTime timestamp, -1 if none
 }
 
-// validate checks one partition's produced records the way Kafka's leader
-// does before appending, in Kafka's order: framing and magic, size against
-// max.message.bytes, CRC32C, the rules for client batches, then every
-// record's framing, keys (compacted topics) and timestamps. Any failure
-// rejects all the records. Record bytes are never copied; compressed batches
-// are expanded into pooled scratch space.
+// validate is validateWithin without a request-wide decompression budget.
 func validate(records []byte, cfg Config, nowMs int64) (validated, error) {
+	return validateWithin(records, cfg, nowMs, nil)
+}
+
+// validateWithin checks one partition's produced records the way Kafka's
+// leader does before appending, in Kafka's order: framing and magic, size
+// against max.message.bytes, CRC32C, the rules for client batches, then
+// every record's framing, keys (compacted topics) and timestamps. Any
+// failure rejects all the records; like Kafka it stops at the first bad
+// batch. Record bytes are never copied; compressed batches are expanded
+// into pooled scratch space, at most budget's remaining bytes (nil: only
+// record.DefaultMaxDecompressedSize per batch).
+func validateWithin(records []byte, cfg Config, nowMs int64, budget *DecompressBudget) (validated, error) {
 	v := validated{maxTimestamp: -1}
 	scratch := decompressBuffers.Get().(*[]byte)
-	defer decompressBuffers.Put(scratch)
-	var recErrs *RecordErrors
+	defer putScratch(scratch)
 	it := record.NewBatches(records)
 	for batch, h, ok := it.Next(); ok; batch, h, ok = it.Next() {
 		if h.Size() > int(cfg.MaxMessageBytes) {
@@ -49,20 +72,8 @@ func validate(records []byte, cfg Config, nowMs int64) (validated, error) {
 		if err := checkClientBatch(h); err != nil {
 			return v, err
 		}
-		errs, err := checkRecords(batch, cfg, nowMs, scratch)
-		if err != nil {
+		if err := checkRecords(batch, cfg, nowMs, scratch, budget); err != nil {
 			return v, err
-		}
-		if len(errs) > 0 {
-			if recErrs == nil {
-				recErrs = &RecordErrors{Err: ErrInvalidRecord}
-			}
-			if errors.Is(errs[0].err, ErrInvalidTimestamp) {
-				recErrs.Err = ErrInvalidTimestamp
-			}
-			for _, e := range errs {
-				recErrs.Records = append(recErrs.Records, e.RecordError)
-			}
 		}
 		v.batches++
 		if !h.LogAppendTime() && h.MaxTimestamp > v.maxTimestamp {
@@ -76,9 +87,6 @@ func validate(records []byte, cfg Config, nowMs int64) (validated, error) {
 			return v, fmt.Errorf("%w: %w", record.ErrCorrupt, err)
 		}
 		return v, err
-	}
-	if recErrs != nil {
-		return v, recErrs
 	}
 	return v, nil
 }
@@ -114,41 +122,73 @@ func checkClientBatch(h record.Header) error {
 	return nil
 }
 
-// recordProblem is one bad record and the sentinel it breaks.
+// recordProblem is one bad record: what checkRecords saw, formatted into a
+// RecordError only when reported, so a batch of bad records costs no
+// allocation per record.
 type recordProblem struct {
-	RecordError
-	err error
+	index     int32
+	keyless   bool // a compacted topic's record without a key
+	badTime   bool // a CreateTime outside the allowed range
+	timestamp int64
+	offset    int64
 }
 
 // checkRecords walks the records of one CRC-checked batch: framing and
 // count (INVALID_RECORD for the batch), keys on compacted topics and
 // CreateTime timestamps against the broker's clock (per record, KIP-467).
-func checkRecords(batch []byte, cfg Config, nowMs int64, scratch *[]byte) ([]recordProblem, error) {
-	recs, buf, err := record.Iterate(batch, *scratch, record.DefaultMaxDecompressedSize)
+// It stops at MaxRecordErrors bad records.
+func checkRecords(batch []byte, cfg Config, nowMs int64, scratch *[]byte, budget *DecompressBudget) error {
+	recs, buf, err := record.Iterate(batch, *scratch, budget.limit())
 	*scratch = buf
 	if err != nil {
 		if errors.Is(err, record.ErrCorrupt) {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+			return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 		}
-		return nil, err
+		return budget.explain(err)
+	}
+	if recs.Header().Compression() != record.None {
+		budget.spend(len(buf))
 	}
 	checkTime := !cfg.LogAppendTime
-	var problems []recordProblem
+	var problems [MaxRecordErrors]recordProblem
+	n := 0
 	var rec record.Record
-	for i := int32(0); recs.Next(&rec); i++ {
-		if cfg.Compacted && rec.Key == nil {
-			problems = append(problems, recordProblem{RecordError{i, "Compacted topic cannot accept message without key."}, ErrInvalidRecord})
-		}
-		if checkTime && (nowMs-rec.Timestamp > cfg.TimestampBeforeMaxMs || rec.Timestamp-nowMs > cfg.TimestampAfterMaxMs) {
-			problems = append(problems, recordProblem{RecordError{i, fmt.Sprintf(
-				"Timestamp %d of message with offset %d is out of range. The timestamp should be within [%d, %d]",
-				rec.Timestamp, rec.Offset, satSub(nowMs, cfg.TimestampBeforeMaxMs), satAdd(nowMs, cfg.TimestampAfterMaxMs))}, ErrInvalidTimestamp})
+	for i := int32(0); n < len(problems) && recs.Next(&rec); i++ {
+		keyless := cfg.Compacted && rec.Key == nil
+		badTime := checkTime && (nowMs-rec.Timestamp > cfg.TimestampBeforeMaxMs || rec.Timestamp-nowMs > cfg.TimestampAfterMaxMs)
+		if keyless || badTime {
+			problems[n] = recordProblem{index: i, keyless: keyless, badTime: badTime, timestamp: rec.Timestamp, offset: rec.Offset}
+			n++
 		}
 	}
 	if err := recs.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+		return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
-	return problems, nil
+	if n == 0 {
+		return nil
+	}
+	return recordErrors(problems[:n], cfg, nowMs)
+}
+
+// recordErrors formats the problems of one batch (at most MaxRecordErrors)
+// as Kafka words them. The error is INVALID_TIMESTAMP when the first bad
+// record has a bad timestamp, else INVALID_RECORD.
+func recordErrors(problems []recordProblem, cfg Config, nowMs int64) *RecordErrors {
+	re := &RecordErrors{Err: ErrInvalidRecord, Records: make([]RecordError, 0, len(problems))}
+	if problems[0].badTime && !problems[0].keyless {
+		re.Err = ErrInvalidTimestamp
+	}
+	for _, p := range problems {
+		if p.keyless {
+			re.Records = append(re.Records, RecordError{p.index, "Compacted topic cannot accept message without key."})
+		}
+		if p.badTime {
+			re.Records = append(re.Records, RecordError{p.index, fmt.Sprintf(
+				"Timestamp %d of message with offset %d is out of range. The timestamp should be within [%d, %d]",
+				p.timestamp, p.offset, satSub(nowMs, cfg.TimestampBeforeMaxMs), satAdd(nowMs, cfg.TimestampAfterMaxMs))})
+		}
+	}
+	return re
 }
 
 func satSub(a, b int64) int64 {

@@ -108,3 +108,59 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+// badTimestamps builds a batch of n records all far in the past.
+func badTimestamps(t testing.TB, codec record.Codec, n int) []byte {
+	t.Helper()
+	ts := make([]int64, n)
+	return build(t, codec, ts, false)
+}
+
+func TestValidateRecordErrorsBounded(t *testing.T) {
+	now := int64(1_700_000_000_000)
+	cfg := DefaultConfig()
+	cfg.TimestampBeforeMaxMs, cfg.TimestampAfterMaxMs = 1000, 1000
+	cases := []struct {
+		name    string
+		records []byte
+		want    int
+	}{
+		{"fewer than the cap", badTimestamps(t, record.Zstd, 7), 7},
+		{"capped", badTimestamps(t, record.Zstd, 5000), MaxRecordErrors},
+		// Kafka stops at the first bad batch: the second adds nothing.
+		{"first bad batch only", append(badTimestamps(t, record.None, 3), badTimestamps(t, record.None, 50)...), 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := validate(c.records, cfg, now)
+			var re *RecordErrors
+			if !errors.As(err, &re) || !errors.Is(err, ErrInvalidTimestamp) {
+				t.Fatalf("err %v, want *RecordErrors of ErrInvalidTimestamp", err)
+			}
+			if len(re.Records) != c.want {
+				t.Fatalf("%d record errors, want %d", len(re.Records), c.want)
+			}
+			for i, r := range re.Records {
+				if r.BatchIndex != int32(i) || r.Message == "" {
+					t.Fatalf("record error %d: %+v", i, r)
+				}
+			}
+		})
+	}
+}
+
+// TestValidateBadRecordsAllocateBounded: a batch of many bad records costs
+// allocations for the reported ones only, not one per record.
+func TestValidateBadRecordsAllocateBounded(t *testing.T) {
+	now := int64(1_700_000_000_000)
+	cfg := DefaultConfig()
+	cfg.TimestampBeforeMaxMs, cfg.TimestampAfterMaxMs = 1000, 1000
+	small, large := badTimestamps(t, record.Zstd, MaxRecordErrors), badTimestamps(t, record.Zstd, 20*MaxRecordErrors)
+	validate(large, cfg, now) // warm the scratch pool and the zstd decoders
+	allocs := func(b []byte) float64 {
+		return testing.AllocsPerRun(5, func() { validate(b, cfg, now) })
+	}
+	if a, b := allocs(small), allocs(large); b > a+2 {
+		t.Fatalf("%v allocations for %d bad records, %v for %d: per-record allocations", b, 20*MaxRecordErrors, a, MaxRecordErrors)
+	}
+}

@@ -1,0 +1,77 @@
+package partition
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sluicehq/sluice/internal/record"
+)
+
+// Request-wide decompression budget. A 1 MB zstd batch can expand to the
+// 64 MiB per-batch cap (record.DefaultMaxDecompressedSize), millions of
+// records; a request of several such batches, on several connections at
+// once, would hold hundreds of MiB of scratch and spend seconds of CPU.
+// Kafka sets no bound of its own; Sluice bounds what one produce request may
+// decompress, across all its batches and partitions, in proportion to its
+// compressed bytes with a floor for small requests.
+const (
+	// DecompressRatio is how many decompressed bytes a produce request may
+	// expand to per byte of records it carries. Real data compresses well
+	// under 16:1 at the batch sizes producers send (franz-go caps a batch at
+	// 1 MB before compression, so a request near the ratio is a bomb).
+	DecompressRatio = 16
+	// MinDecompressBudget is the budget of a request whose records are
+	// small: 16 MiB.
+	MinDecompressBudget = 16 << 20
+)
+
+// ErrDecompressBudget: a produce request's compressed batches expand to
+// more than its decompression budget. It wraps record.ErrTooLarge, which
+// internal/api answers with INVALID_RECORD for the partition whose batch
+// passed the budget.
+var ErrDecompressBudget = fmt.Errorf("partition: request decompresses to more than its budget: %w", record.ErrTooLarge)
+
+// DecompressBudget is what is left of one produce request's decompression
+// budget. It is used by the goroutine handling the request only (partitions
+// of a request are appended one after another). A nil *DecompressBudget
+// means no request-wide bound: each batch gets
+// record.DefaultMaxDecompressedSize.
+type DecompressBudget struct {
+	remaining int
+}
+
+// NewDecompressBudget returns the budget for a produce request carrying
+// recordBytes bytes of records in all: DecompressRatio times that, at least
+// MinDecompressBudget.
+func NewDecompressBudget(recordBytes int) *DecompressBudget {
+	return &DecompressBudget{remaining: max(MinDecompressBudget, DecompressRatio*recordBytes)}
+}
+
+// Remaining is the number of bytes the request may still decompress.
+func (b *DecompressBudget) Remaining() int {
+	if b == nil {
+		return record.DefaultMaxDecompressedSize
+	}
+	return b.remaining
+}
+
+// limit is the decompressed size allowed for the next batch.
+func (b *DecompressBudget) limit() int {
+	return min(b.Remaining(), record.DefaultMaxDecompressedSize)
+}
+
+// spend records n decompressed bytes.
+func (b *DecompressBudget) spend(n int) {
+	if b != nil {
+		b.remaining = max(0, b.remaining-n)
+	}
+}
+
+// explain turns a record.ErrTooLarge that the request's budget, not the
+// per-batch cap, caused into ErrDecompressBudget; other errors pass.
+func (b *DecompressBudget) explain(err error) error {
+	if b == nil || !errors.Is(err, record.ErrTooLarge) || b.remaining >= record.DefaultMaxDecompressedSize {
+		return err
+	}
+	return fmt.Errorf("%w (%d bytes left): %w", ErrDecompressBudget, b.remaining, err)
+}

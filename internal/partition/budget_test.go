@@ -1,0 +1,74 @@
+package partition
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/sluicehq/sluice/internal/record"
+)
+
+// bomb builds a zstd batch whose records expand to about n bytes: values of
+// zeros compress to almost nothing.
+func bomb(t testing.TB, n int, ts int64) []byte {
+	t.Helper()
+	b := record.NewBuilder(record.Zstd)
+	value := make([]byte, 1<<20)
+	for i := 0; i < n>>20; i++ {
+		b.Add(ts, []byte{byte(i)}, value)
+	}
+	out, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestDecompressBudget(t *testing.T) {
+	now := int64(1_700_000_000_000)
+	cfg := DefaultConfig()
+	tenMiB := bomb(t, 10<<20, now)
+	if len(tenMiB) > 64<<10 {
+		t.Fatalf("bomb is %d bytes compressed; the test wants a small one", len(tenMiB))
+	}
+	t.Run("one batch within the budget", func(t *testing.T) {
+		b := NewDecompressBudget(len(tenMiB))
+		if _, err := validateWithin(tenMiB, cfg, now, b); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := b.Remaining(), MinDecompressBudget-(10<<20); got > want+(64<<10) || got < want-(64<<10) {
+			t.Fatalf("remaining %d, want about %d", got, want)
+		}
+	})
+	t.Run("second partition passes the shared budget", func(t *testing.T) {
+		b := NewDecompressBudget(2 * len(tenMiB))
+		if _, err := validateWithin(tenMiB, cfg, now, b); err != nil {
+			t.Fatal(err)
+		}
+		_, err := validateWithin(tenMiB, cfg, now, b)
+		if !errors.Is(err, ErrDecompressBudget) || !errors.Is(err, record.ErrTooLarge) {
+			t.Fatalf("second partition: %v, want ErrDecompressBudget", err)
+		}
+	})
+	t.Run("two batches of one partition", func(t *testing.T) {
+		b := NewDecompressBudget(2 * len(tenMiB))
+		two := append(append([]byte(nil), tenMiB...), tenMiB...)
+		if _, err := validateWithin(two, cfg, now, b); !errors.Is(err, ErrDecompressBudget) {
+			t.Fatalf("%v, want ErrDecompressBudget", err)
+		}
+	})
+	t.Run("budget grows with the request", func(t *testing.T) {
+		if got := NewDecompressBudget(4 << 20).Remaining(); got != DecompressRatio*(4<<20) {
+			t.Fatalf("budget of a 4 MiB request: %d", got)
+		}
+		if got := NewDecompressBudget(1).Remaining(); got != MinDecompressBudget {
+			t.Fatalf("budget of a tiny request: %d", got)
+		}
+	})
+	t.Run("nil budget keeps the per-batch cap only", func(t *testing.T) {
+		for range 3 {
+			if _, err := validateWithin(tenMiB, cfg, now, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
