@@ -75,7 +75,8 @@ func createOffsetsTopic(ctx context.Context, env *Env) {
 	res := env.Controller.CreateTopics(ctx, []metadata.CreateTopic{{Name: metadata.ConsumerOffsetsTopic,
 		NumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
 		ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor)),
-		Configs:           map[string]string{string(config.CleanupPolicy): config.CleanupPolicyCompact}}}, false)
+		Configs: map[string]string{string(config.CleanupPolicy): config.CleanupPolicyCompact,
+			string(config.SegmentBytes): strconv.Itoa(int(brokerCfg.Int(config.OffsetsTopicSegmentBytes)))}}}, false)
 	if len(res) == 1 && res[0].Err != nil && !errors.Is(res[0].Err, metadata.ErrTopicExists) {
 		env.Logger.Warn("creating __consumer_offsets", "err", res[0].Err)
 	}

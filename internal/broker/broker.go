@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/quorum"
+	"github.com/sluicehq/sluice/internal/record"
 	"github.com/sluicehq/sluice/internal/server"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/internal/txn"
@@ -172,9 +173,13 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 		InitialRebalanceDelay: time.Duration(brokerCfg.Int64(config.GroupInitialRebalanceDelayMs)) * time.Millisecond,
 		Log: &group.PartitionLog{Partitions: b.partitions, Controller: b.controller,
 			NumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
-			ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor))},
-		NumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
-		Logger:        b.logger,
+			ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor)),
+			SegmentBytes:      int(brokerCfg.Int(config.OffsetsTopicSegmentBytes))},
+		NumPartitions:  brokerCfg.Int(config.OffsetsTopicNumPartitions),
+		Compression:    record.Codec(brokerCfg.Int(config.OffsetsTopicCompressionCodec)),
+		CommitTimeout:  time.Duration(brokerCfg.Int64(config.OffsetsCommitTimeoutMs)) * time.Millisecond,
+		LoadBufferSize: int(brokerCfg.Int(config.OffsetsLoadBufferSize)),
+		Logger:         b.logger,
 		// KIP-848 consumer groups (group.consumer.*; the protocol is served while
 		// group.coordinator.rebalance.protocols lists "consumer").
 		ConsumerSessionTimeout:    time.Duration(brokerCfg.Int64(config.GroupConsumerSessionTimeoutMs)) * time.Millisecond,
@@ -310,7 +315,11 @@ func (b *Broker) register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("advertised address %q: bad port", b.cfg.AdvertisedAddr)
 	}
-	reg := metadata.BrokerRegistration{ID: b.cfg.NodeID, Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: host, Port: int32(port)}}}
+	// broker.rack travels in the registration, so Metadata and DescribeCluster report it (from
+	// the Image's broker entry) on every node of the cluster.
+	rack := config.ResolveBroker(config.Layers{Static: b.static}).String(config.BrokerRack)
+	reg := metadata.BrokerRegistration{ID: b.cfg.NodeID, Rack: rack,
+		Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: host, Port: int32(port)}}}
 	rand.Read(reg.Incarnation[:])
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

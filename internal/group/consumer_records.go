@@ -245,14 +245,14 @@ func (c *Coordinator) flushRecords(ctx context.Context, g *group, seq uint64) er
 	if len(recs) == 0 {
 		return nil
 	}
-	b := newBuilder()
+	b := newBuilder(c.cfg.Compression)
 	now := c.now().UnixMilli()
 	for _, r := range recs {
 		b.Add(now, r.key, r.value)
 	}
 	batch, err := b.Build(nil)
 	if err == nil {
-		err = c.cfg.Log.Append(ctx, Partition(g.id, c.cfg.NumPartitions), batch)
+		err = c.appendLog(ctx, Partition(g.id, c.cfg.NumPartitions), batch)
 	}
 	if err != nil {
 		st.flushErr = fmt.Errorf("store consumer group %s: %w: %w", g.id, ErrCoordinatorUnavailable, err)

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/record"
 )
 
 // Errors the coordinator returns; internal/api maps them to Kafka codes.
@@ -83,6 +85,15 @@ type Config struct {
 	// (offsets.retention.check.interval.ms) drive the expiry of committed offsets
 	// (retention.go); either zero disables the periodic sweep.
 	OffsetsRetention, RetentionCheckInterval time.Duration
+	// Compression is the codec of every batch the coordinator writes to __consumer_offsets
+	// (offsets.topic.compression.codec; record.None by default, as in Kafka).
+	Compression record.Codec
+	// CommitTimeout bounds how long a write to __consumer_offsets (an offset commit, a group's
+	// metadata) waits to be committed (offsets.commit.timeout.ms); 0: only the caller's context.
+	CommitTimeout time.Duration
+	// LoadBufferSize is the read size when loading a __consumer_offsets partition
+	// (offsets.load.buffer.size); 0: 1 MiB.
+	LoadBufferSize int
 }
 
 // Protocol is one protocol (assignor) a member supports, with its metadata.

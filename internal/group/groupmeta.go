@@ -135,13 +135,13 @@ func (c *Coordinator) storeGroupLocked(g *group, answers ...pendingSync) {
 }
 
 func (c *Coordinator) appendRecord(ctx context.Context, gid string, key, value []byte) error {
-	b := newBuilder()
+	b := newBuilder(c.cfg.Compression)
 	b.Add(time.Now().UnixMilli(), key, value)
 	batch, err := b.Build(nil)
 	if err != nil {
 		return err
 	}
-	return c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch)
+	return c.appendLog(ctx, Partition(gid, c.cfg.NumPartitions), batch)
 }
 
 // restoreLocked applies a loaded group metadata record: the group comes back with its

@@ -31,11 +31,11 @@ func (c *Coordinator) CommitOffsets(ctx context.Context, gid, memberID, instance
 		return err
 	}
 	if c.cfg.Log != nil && len(offsets) > 0 {
-		batch, err := offsetBatch(gid, offsets, time.Now().UnixMilli())
+		batch, err := offsetBatch(c.cfg.Compression, gid, offsets, time.Now().UnixMilli())
 		if err != nil {
 			return fmt.Errorf("commit offsets of %s: %w", gid, err)
 		}
-		if err := c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch); err != nil {
+		if err := c.appendLog(ctx, Partition(gid, c.cfg.NumPartitions), batch); err != nil {
 			return fmt.Errorf("commit offsets of %s: %w: %w", gid, ErrCoordinatorUnavailable, err)
 		}
 	}
@@ -155,9 +155,9 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, gid string, parts []Off
 	}
 	c.mu.Unlock()
 	if c.cfg.Log != nil && len(doomed) > 0 {
-		batch, err := tombstoneBatch(gid, doomed, false, false)
+		batch, err := tombstoneBatch(c.cfg.Compression, gid, doomed, false, false)
 		if err == nil {
-			err = c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch)
+			err = c.appendLog(ctx, Partition(gid, c.cfg.NumPartitions), batch)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("delete offsets of %s: %w: %w", gid, ErrCoordinatorUnavailable, err)

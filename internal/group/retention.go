@@ -75,9 +75,9 @@ func (c *Coordinator) ExpireOffsets(ctx context.Context) int {
 			keys[i] = topicPartition{o.Topic, o.Partition}
 		}
 		if c.cfg.Log != nil {
-			batch, err := tombstoneBatch(e.gid, keys, e.dropGroup, e.dropGroup && e.consumer)
+			batch, err := tombstoneBatch(c.cfg.Compression, e.gid, keys, e.dropGroup, e.dropGroup && e.consumer)
 			if err == nil {
-				err = c.cfg.Log.Append(ctx, Partition(e.gid, c.cfg.NumPartitions), batch)
+				err = c.appendLog(ctx, Partition(e.gid, c.cfg.NumPartitions), batch)
 			}
 			if err != nil {
 				c.cfg.Logger.Warn("expiring offsets", "group", e.gid, "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/config"
@@ -42,8 +43,8 @@ func Partition(groupID string, numPartitions int32) int32 {
 
 // offsetBatch builds the record batch of one commit: one record per partition, keyed by
 // (group, topic, partition), valued by the offset commit value v3.
-func offsetBatch(groupID string, offsets []OffsetCommit, now int64) ([]byte, error) {
-	b := record.NewBuilder(record.None)
+func offsetBatch(codec record.Codec, groupID string, offsets []OffsetCommit, now int64) ([]byte, error) {
+	b := record.NewBuilder(codec)
 	var key, value []byte
 	for _, o := range offsets {
 		key = AppendOffsetKey(key[:0], groupID, o.Topic, o.Partition)
@@ -53,13 +54,14 @@ func offsetBatch(groupID string, offsets []OffsetCommit, now int64) ([]byte, err
 	return b.Build(nil)
 }
 
-func newBuilder() *record.Builder { return record.NewBuilder(record.None) }
+// newBuilder starts a batch in the codec of offsets.topic.compression.codec.
+func newBuilder(codec record.Codec) *record.Builder { return record.NewBuilder(codec) }
 
 // tombstoneBatch builds the batch deleting the offsets of keys (records without a value) and,
 // with wholeGroup, the group's metadata record (with consumer, a consumer group's epoch and
 // target assignment epoch records too: it has no members, so no member records are left).
-func tombstoneBatch(groupID string, keys []topicPartition, wholeGroup, consumer bool) ([]byte, error) {
-	b := newBuilder()
+func tombstoneBatch(codec record.Codec, groupID string, keys []topicPartition, wholeGroup, consumer bool) ([]byte, error) {
+	b := newBuilder(codec)
 	now := time.Now().UnixMilli()
 	var key []byte
 	for _, tp := range keys {
@@ -100,7 +102,7 @@ func (c *Coordinator) loadPartitionBatches(index int32, batches []byte) error {
 			}
 			continue
 		}
-		recs, grown, err := record.Iterate(batch, buf, 0)
+		recs, grown, err := record.Iterate(batch, buf, maxLoadedBatchBytes)
 		buf = grown
 		if err != nil {
 			return fmt.Errorf("load __consumer_offsets: %w", err)
@@ -160,6 +162,19 @@ type PartitionLog struct {
 	Controller        TopicCreator
 	NumPartitions     int32
 	ReplicationFactor int16
+	SegmentBytes      int // segment.bytes of the topic (offsets.topic.segment.bytes); 0: the broker's default
+}
+
+// CreateTopic is the CreateTopic of __consumer_offsets, as Kafka creates it: compacted, with
+// offsets.topic.segment.bytes as its segment.bytes so that segments roll (and compaction and
+// loading stay quick) long before the 1 GiB of ordinary topics. FindCoordinator creates it too.
+func (l *PartitionLog) CreateTopic() metadata.CreateTopic {
+	cfgs := map[string]string{string(config.CleanupPolicy): config.CleanupPolicyCompact}
+	if l.SegmentBytes > 0 {
+		cfgs[string(config.SegmentBytes)] = strconv.Itoa(l.SegmentBytes)
+	}
+	return metadata.CreateTopic{Name: metadata.ConsumerOffsetsTopic, NumPartitions: l.NumPartitions,
+		ReplicationFactor: l.ReplicationFactor, Configs: cfgs}
 }
 
 // TopicCreator creates topics (*metadata.Controller).
@@ -167,9 +182,7 @@ type TopicCreator = partition.TopicCreator
 
 // Append implements OffsetLog.
 func (l *PartitionLog) Append(ctx context.Context, index int32, batch []byte) error {
-	p, err := l.Partitions.InternalPartition(ctx, l.Controller, metadata.CreateTopic{Name: metadata.ConsumerOffsetsTopic,
-		NumPartitions: l.NumPartitions, ReplicationFactor: l.ReplicationFactor,
-		Configs: map[string]string{string(config.CleanupPolicy): config.CleanupPolicyCompact}}, index)
+	p, err := l.Partitions.InternalPartition(ctx, l.Controller, l.CreateTopic(), index)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCoordinatorUnavailable, err)
 	}
@@ -178,6 +191,35 @@ func (l *PartitionLog) Append(ctx context.Context, index int32, batch []byte) er
 		return fmt.Errorf("append to %s-%d: %w", metadata.ConsumerOffsetsTopic, index, err)
 	}
 	return p.WaitCommitted(ctx, res.LastOffset+1)
+}
+
+// maxLoadedBatchBytes bounds the decompressed size of one __consumer_offsets batch read while
+// loading: with offsets.topic.compression.codec the coordinator's batches are compressed, and a
+// batch of the coordinator's own (one commit's records) is far below this.
+const maxLoadedBatchBytes = 64 << 20
+
+// errCommitTimeout is the cause of the context of a write that ran past CommitTimeout.
+var errCommitTimeout = errors.New("group: offsets.commit.timeout.ms passed")
+
+// appendLog writes batch to __consumer_offsets partition index and waits at most
+// Config.CommitTimeout (offsets.commit.timeout.ms) for it to be committed. As in Kafka's group
+// coordinator, a write that times out is answered with COORDINATOR_NOT_AVAILABLE (Kafka maps
+// the append's REQUEST_TIMED_OUT to it), which clients retry: every caller wraps the error in
+// ErrCoordinatorUnavailable, and the error returned here does not wrap context.DeadlineExceeded,
+// so it is not mistaken for the request's own deadline. The batch may still be committed later;
+// memory only changes when a write succeeds, so a retry is applied once.
+func (c *Coordinator) appendLog(ctx context.Context, index int32, batch []byte) error {
+	if c.cfg.CommitTimeout <= 0 {
+		return c.cfg.Log.Append(ctx, index, batch)
+	}
+	wctx, cancel := context.WithTimeoutCause(ctx, c.cfg.CommitTimeout, errCommitTimeout)
+	defer cancel()
+	err := c.cfg.Log.Append(wctx, index, batch)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(wctx), errCommitTimeout) {
+		return fmt.Errorf("write to %s-%d not committed within offsets.commit.timeout.ms (%v)",
+			metadata.ConsumerOffsetsTopic, index, c.cfg.CommitTimeout)
+	}
+	return err
 }
 
 // LoadPartitions reads every hosted __consumer_offsets partition from its log start to its
@@ -199,7 +241,7 @@ func LoadPartitions(c *Coordinator, parts *partition.Manager) error {
 // records were appended by this coordinator as the partition's leader, so memory has them
 // already (re-applying them could roll back newer state).
 func loadPartition(c *Coordinator, p *partition.Partition) error {
-	return p.Replay(c.ctx, p.HighWatermark(), func(batches []byte) error {
+	return p.Replay(c.ctx, p.HighWatermark(), int(c.cfg.LoadBufferSize), func(batches []byte) error {
 		return c.loadPartitionBatches(p.Index(), batches)
 	})
 }

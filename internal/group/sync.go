@@ -227,11 +227,11 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) error {
 	seq, st := g.storeSeq, g.store
 	c.mu.Unlock()
 	if c.cfg.Log != nil {
-		batch, err := tombstoneBatch(gid, keys, true, consumer)
+		batch, err := tombstoneBatch(c.cfg.Compression, gid, keys, true, consumer)
 		if err == nil {
 			st.mu.Lock()
 			st.written = max(st.written, seq)
-			err = c.cfg.Log.Append(ctx, Partition(gid, c.cfg.NumPartitions), batch)
+			err = c.appendLog(ctx, Partition(gid, c.cfg.NumPartitions), batch)
 			st.mu.Unlock()
 		}
 		if err != nil {

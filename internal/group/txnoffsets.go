@@ -181,7 +181,7 @@ func (c *Coordinator) appendTxnOffsets(ctx context.Context, tc TxnCommit) error 
 	if seq.epoch != tc.ProducerEpoch {
 		seq = producerSequence{epoch: tc.ProducerEpoch} // a new epoch starts at sequence 0
 	}
-	b := newBuilder()
+	b := newBuilder(c.cfg.Compression)
 	b.ProducerID, b.ProducerEpoch, b.BaseSequence, b.Transactional = tc.ProducerID, tc.ProducerEpoch, seq.next, true
 	now := time.Now().UnixMilli()
 	var k, v []byte
@@ -194,7 +194,7 @@ func (c *Coordinator) appendTxnOffsets(ctx context.Context, tc TxnCommit) error 
 	if err != nil {
 		return fmt.Errorf("commit transactional offsets of %s: %w", tc.Group, err)
 	}
-	if err := c.cfg.Log.Append(ctx, index, batch); err != nil {
+	if err := c.appendLog(ctx, index, batch); err != nil {
 		// The sequence is not advanced: a retry of the same batch is a duplicate the partition
 		// recognizes, and a different one takes the place of one that never landed.
 		return fmt.Errorf("commit transactional offsets of %s: %w: %w", tc.Group, ErrCoordinatorUnavailable, err)
@@ -278,7 +278,7 @@ func (c *Coordinator) loadTxnBatchLocked(index int32, batch []byte, h record.Hea
 	if !h.IsTransactional() && !h.IsControl() {
 		return false, nil
 	}
-	recs, grown, err := record.Iterate(batch, *buf, 0)
+	recs, grown, err := record.Iterate(batch, *buf, maxLoadedBatchBytes)
 	*buf = grown
 	if err != nil {
 		return true, err

@@ -363,7 +363,7 @@ func replayBatches(t *testing.T, p *Partition) map[int64][]byte {
 	if p.HighWatermark() != p.LogEndOffset() {
 		t.Fatalf("after recovery the high watermark is %d, the log end %d: recovered records are durable", p.HighWatermark(), p.LogEndOffset())
 	}
-	err := p.Replay(context.Background(), p.LogEndOffset(), func(batches []byte) error {
+	err := p.Replay(context.Background(), p.LogEndOffset(), 0, func(batches []byte) error {
 		it := record.NewBatches(batches)
 		for b, h, ok := it.Next(); ok; b, h, ok = it.Next() {
 			out[h.BaseOffset] = slices.Clone(b)
