@@ -15,9 +15,14 @@
 //     rebalance timeout.
 //   - Waiting requests (join, sync) are answered through a one-slot channel exactly once.
 //
+//   - A transaction whose offsets a member committed (TxnOffsetCommit) and left pending is
+//     handed to the TxnAborter when that member leaves or its static instance is taken
+//     over (txnoffsets.go): nobody is left to end it.
+//
 // Concurrency: all group state is guarded by Coordinator.mu; timer callbacks
 // (time.AfterFunc goroutines owned by the coordinator) take it too. Nothing under mu blocks:
-// answers go to buffered channels. Close stops every timer.
+// answers go to buffered channels, and TxnAborter.AbortFencedTxn only starts a goroutine.
+// Close stops every timer.
 //
 // Consumer group invariants: a partition is owned (assigned or pending revocation) by at most
 // one member at a time; a member's epoch never passes the group's assignment epoch, which never
