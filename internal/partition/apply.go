@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
@@ -52,12 +54,22 @@ func cleanupPolicy(values []string) storage.CleanupPolicy {
 	return p
 }
 
+// applyWorkers bounds the partitions Apply creates or updates at once. Each
+// of them waits mostly on fsyncs (log creation, the leader-epoch
+// checkpoint), which the device serves faster in parallel than one by one:
+// measured in bench/scale.sh, a 10,000-partition topic is created several
+// times faster with 32 workers than with one.
+const applyWorkers = 32
+
 // Apply brings the hosted partitions in line with a new metadata Image: it
 // deletes the partitions of deleted topics and those no longer assigned to
 // this node, creates (or reopens) the ones newly assigned, and applies
 // replica state and configuration to every changed one. delta is
-// metadata.DiffTopics(previous, img). It carries on past a failing
-// partition and returns every failure joined.
+// metadata.DiffTopics(previous, img). Deletions run first, one by one;
+// then every partition to create or update is handled on up to
+// applyWorkers goroutines, each partition by one of them, and Apply returns
+// when all are done. It carries on past a failing partition and returns
+// every failure joined.
 func (m *Manager) Apply(img *metadata.Image, delta metadata.TopicsDelta, configs TopicConfigs) error {
 	var errs []error
 	for _, t := range delta.Deleted {
@@ -67,48 +79,94 @@ func (m *Manager) Apply(img *metadata.Image, delta metadata.TopicsDelta, configs
 			}
 		}
 	}
+	var work []partitionWork
 	for _, t := range delta.Created {
-		errs = append(errs, m.applyTopic(t, nil, configs)...)
+		work, errs = m.planTopic(work, errs, t, nil, configs)
 	}
 	for _, c := range delta.Changed {
-		errs = append(errs, m.applyTopic(c.Next, c.Prev, configs)...)
+		work, errs = m.planTopic(work, errs, c.Next, c.Prev, configs)
+	}
+	results := make([]error, len(work))
+	parallel(len(work), applyWorkers, func(i int) { results[i] = m.applyPartition(&work[i]) })
+	for _, err := range results {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// applyTopic hosts, updates or drops each partition of t on this node.
-func (m *Manager) applyTopic(t, prev *metadata.Topic, configs TopicConfigs) []error {
-	var errs []error
+// partitionWork is one hosted partition to create or update.
+type partitionWork struct {
+	topic         *metadata.Topic
+	mp            *metadata.Partition
+	logCfg        storage.LogConfig
+	cfg           Config
+	configChanged bool
+}
+
+// planTopic drops the partitions of t no longer assigned here and appends
+// work for the others.
+func (m *Manager) planTopic(work []partitionWork, errs []error, t, prev *metadata.Topic, configs TopicConfigs) ([]partitionWork, []error) {
 	logCfg, cfg := configs(t)
 	configChanged := prev == nil || !mapsEqual(prev.Configs, t.Configs)
 	for i := range t.Partitions {
 		mp := &t.Partitions[i]
-		tp := TopicPartition{Topic: t.Name, Partition: mp.Partition}
 		if !slices.Contains(mp.Replicas, m.nodeID) {
 			if err := m.deleteIfHosted(t, mp.Partition); err != nil {
 				errs = append(errs, err)
 			}
 			continue
 		}
-		p, hosted := m.Partition(t.Name, mp.Partition)
-		if !hosted {
-			var err error
-			if p, err = m.Create(tp, t.ID, logCfg, cfg); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-		} else if configChanged {
-			p.SetConfig(cfg)
-			if err := p.Log().SetConfig(logCfg); err != nil {
-				errs = append(errs, fmt.Errorf("partition %s-%d: %w", t.Name, mp.Partition, err))
-			}
+		work = append(work, partitionWork{topic: t, mp: mp, logCfg: logCfg, cfg: cfg, configChanged: configChanged})
+	}
+	return work, errs
+}
+
+// applyPartition hosts or updates one partition and applies its replica state.
+func (m *Manager) applyPartition(w *partitionWork) error {
+	t, mp := w.topic, w.mp
+	p, hosted := m.Partition(t.Name, mp.Partition)
+	var errs []error
+	if !hosted {
+		var err error
+		if p, err = m.Create(TopicPartition{Topic: t.Name, Partition: mp.Partition}, t.ID, w.logCfg, w.cfg); err != nil {
+			return err
 		}
-		if err := p.SetState(State{Leader: mp.Leader, LeaderEpoch: mp.LeaderEpoch, PartitionEpoch: mp.PartitionEpoch,
-			Replicas: mp.Replicas, ISR: mp.ISR}); err != nil {
-			errs = append(errs, err)
+	} else if w.configChanged {
+		p.SetConfig(w.cfg)
+		if err := p.Log().SetConfig(w.logCfg); err != nil {
+			errs = append(errs, fmt.Errorf("partition %s-%d: %w", t.Name, mp.Partition, err))
 		}
 	}
-	return errs
+	if err := p.SetState(State{Leader: mp.Leader, LeaderEpoch: mp.LeaderEpoch, PartitionEpoch: mp.PartitionEpoch,
+		Replicas: mp.Replicas, ISR: mp.ISR}); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// parallel calls fn(0) .. fn(n-1) on up to workers goroutines and returns
+// when every call has returned.
+func parallel(n, workers int, fn func(i int)) {
+	if n <= 1 || workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // deleteIfHosted deletes a hosted partition of topic t (matched by id).

@@ -34,8 +34,13 @@ type ManagerOptions struct {
 // to host as metadata changes (Create, Delete, Partition.SetState,
 // Partition.SetConfig); handlers look partitions up.
 //
-// Concurrency: mu guards the map; a *Partition is safe for concurrent use
-// on its own. Lookups take the read lock only.
+// Concurrency: mu guards the maps and is held only for lookups and
+// inserts, never across I/O: a partition being created (log creation with
+// its fsyncs, producer-state replay) has a placeholder in creating, so
+// lookups of other partitions never wait on it and a lookup of that one
+// finds it absent until it is ready. A second Create or a Delete of the
+// same partition waits for the placeholder's done channel. A *Partition is
+// safe for concurrent use on its own.
 type Manager struct {
 	nodeID  int32
 	storage *storage.Manager
@@ -47,6 +52,7 @@ type Manager struct {
 	mu struct {
 		sync.RWMutex
 		partitions map[TopicPartition]*Partition
+		creating   map[TopicPartition]chan struct{} // closed when the creation ends
 	}
 }
 
@@ -67,6 +73,7 @@ func NewManager(opts ManagerOptions) *Manager {
 		m.now = time.Now
 	}
 	m.mu.partitions = make(map[TopicPartition]*Partition)
+	m.mu.creating = make(map[TopicPartition]chan struct{})
 	return m
 }
 
@@ -101,28 +108,75 @@ func (m *Manager) Partitions() []*Partition {
 // Create hosts a partition: it opens or creates its log and returns the
 // partition with no replica state yet (SetState makes it leader or
 // follower). Creating a partition already hosted with the same topic id
-// returns it unchanged.
+// returns it unchanged. The log's creation and the producer-state replay
+// run without mu (see Manager); concurrent Creates of one partition create
+// it once.
 func (m *Manager) Create(tp TopicPartition, topicID [16]byte, logCfg storage.LogConfig, cfg Config) (*Partition, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if p, ok := m.mu.partitions[tp]; ok {
-		if p.topicID != topicID {
-			return nil, fmt.Errorf("partition %s-%d: hosted with another topic id: %w", tp.Topic, tp.Partition, storage.ErrTopicIDMismatch)
-		}
-		return p, nil
+	p, done, err := m.claim(tp, topicID)
+	if p != nil || err != nil {
+		return p, err
 	}
+	defer func() {
+		m.mu.Lock()
+		delete(m.mu.creating, tp)
+		if p != nil {
+			m.mu.partitions[tp] = p
+		}
+		m.mu.Unlock()
+		close(done)
+	}()
 	log, err := m.storage.CreateLog(tp, topicID, logCfg)
 	if err != nil {
 		return nil, fmt.Errorf("partition %s-%d: %w", tp.Topic, tp.Partition, err)
 	}
-	p := newPartition(tp.Topic, topicID, tp.Partition, m.nodeID, log, cfg,
+	p = newPartition(tp.Topic, topicID, tp.Partition, m.nodeID, log, cfg,
 		m.logger.With("topic", tp.Topic, "partition", tp.Partition), m.now)
 	p.producers.states = newProducerStates(m.producerExpirationMs, m.producerExpiryCheckMs)
 	if err := p.loadProducerState(); err != nil {
+		p = nil
 		return nil, fmt.Errorf("partition %s-%d: %w", tp.Topic, tp.Partition, err)
 	}
-	m.mu.partitions[tp] = p
 	return p, nil
+}
+
+// claim returns the hosted partition tp, or registers this caller as its
+// creator (done is then the channel to close when the creation ends),
+// waiting out another caller's creation of it first.
+func (m *Manager) claim(tp TopicPartition, topicID [16]byte) (p *Partition, done chan struct{}, err error) {
+	m.mu.Lock()
+	for {
+		if p, ok := m.mu.partitions[tp]; ok {
+			m.mu.Unlock()
+			if p.topicID != topicID {
+				return nil, nil, fmt.Errorf("partition %s-%d: hosted with another topic id: %w", tp.Topic, tp.Partition, storage.ErrTopicIDMismatch)
+			}
+			return p, nil, nil
+		}
+		busy, ok := m.mu.creating[tp]
+		if !ok {
+			break
+		}
+		m.mu.Unlock()
+		<-busy
+		m.mu.Lock()
+	}
+	done = make(chan struct{})
+	m.mu.creating[tp] = done
+	m.mu.Unlock()
+	return nil, done, nil
+}
+
+// waitCreation returns once no Create of tp is in progress.
+func (m *Manager) waitCreation(tp TopicPartition) {
+	for {
+		m.mu.RLock()
+		busy, ok := m.mu.creating[tp]
+		m.mu.RUnlock()
+		if !ok {
+			return
+		}
+		<-busy
+	}
 }
 
 // Close snapshots every hosted partition's producer state, so the next
@@ -147,6 +201,7 @@ func (m *Manager) Close() error {
 // Delete stops hosting a partition and deletes its log. Waiters on it are
 // woken and calls on it fail with ErrDeleted.
 func (m *Manager) Delete(tp TopicPartition) error {
+	m.waitCreation(tp)
 	m.mu.Lock()
 	p, ok := m.mu.partitions[tp]
 	delete(m.mu.partitions, tp)

@@ -133,24 +133,41 @@ func (p *Partition) Config() Config {
 // An update with an older partition epoch than the one applied is ignored.
 // Becoming leader records the new epoch's start offset in the leader epoch
 // cache and resets follower progress; the high watermark never moves back.
+// The epoch entry is visible when the locks are released; its checkpoint
+// is written (and fsynced) after them, so appends, fetches and HW reads of
+// this partition never wait on that fsync (the caller, reconcile on the
+// FSM goroutine, runs many partitions' SetState in parallel).
 func (p *Partition) SetState(s State) error {
+	staged, err := p.setStateLocked(s)
+	if err != nil || !staged {
+		return err
+	}
+	if err := p.log.LeaderEpochs().Persist(); err != nil {
+		return fmt.Errorf("partition %s-%d: record leader epoch %d: %w", p.topic, p.index, s.LeaderEpoch, err)
+	}
+	return nil
+}
+
+// setStateLocked applies s under leadership and mu; staged reports a leader
+// epoch entry waiting for its checkpoint write.
+func (p *Partition) setStateLocked(s State) (staged bool, err error) {
 	p.leadership.Lock()
 	defer p.leadership.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.mu.deleted {
-		return ErrDeleted
+		return false, ErrDeleted
 	}
 	if s.PartitionEpoch < p.mu.state.PartitionEpoch {
-		return nil
+		return false, nil
 	}
 	wasLeader, oldEpoch := p.mu.isLeader, p.mu.state.LeaderEpoch
 	p.mu.state = State{Leader: s.Leader, LeaderEpoch: s.LeaderEpoch, PartitionEpoch: s.PartitionEpoch,
 		Replicas: slices.Clone(s.Replicas), ISR: slices.Clone(s.ISR)}
 	p.mu.isLeader = s.Leader == p.nodeID
 	if p.mu.isLeader && (!wasLeader || s.LeaderEpoch != oldEpoch) {
-		if err := p.log.LeaderEpochs().Assign(s.LeaderEpoch, p.log.LogEndOffset()); err != nil {
-			return fmt.Errorf("partition %s-%d: record leader epoch %d: %w", p.topic, p.index, s.LeaderEpoch, err)
+		if staged, err = p.log.LeaderEpochs().StageAssign(s.LeaderEpoch, p.log.LogEndOffset()); err != nil {
+			return false, fmt.Errorf("partition %s-%d: record leader epoch %d: %w", p.topic, p.index, s.LeaderEpoch, err)
 		}
 		p.mu.followers = make(map[int32]*followerState)
 		now := p.now()
@@ -166,7 +183,7 @@ func (p *Partition) SetState(s State) error {
 	}
 	p.maybeAdvanceHighWatermarkLocked()
 	p.notifyLocked()
-	return nil
+	return staged, nil
 }
 
 // State returns the applied replica state.

@@ -17,19 +17,32 @@ const (
 
 // LeaderEpochCache maps leader epochs to the first offset written in each
 // (docs/format/leader-epoch-checkpoint.md). Every change is written to the partition's
-// leader-epoch-checkpoint before the method returns. Safe for concurrent use.
+// leader-epoch-checkpoint before the method returns, except StageAssign's, which the caller
+// writes with Persist once it has dropped its own locks. Safe for concurrent use.
+//
+// Concurrency: mu guards the entries and is never held across I/O, so readers
+// (OffsetForLeaderEpoch, appends checking the latest epoch) never wait on an fsync; writeMu
+// serializes checkpoint writes, each of which writes the entries as they are when it starts,
+// so the file never goes back to an older state. Lock order: writeMu, then mu.
 type LeaderEpochCache struct {
 	fs   vfs.FS
 	path string // empty: in memory only (an offline log)
 
+	writeMu sync.Mutex
+	// publish writes the checkpoint durably: publishFile, or for a Manager's logs its
+	// publishShared, whose fsyncs concurrent writers (a reconcile of many partitions) share.
+	publish func(name string, data []byte) error
+
 	mu struct {
 		sync.Mutex
 		entries []EpochEntry // epochs and start offsets strictly increase
+		dirty   bool         // entries changed since the checkpoint was last written
 	}
 }
 
 func newLeaderEpochCache(fsys vfs.FS, path string, entries []EpochEntry) *LeaderEpochCache {
 	c := &LeaderEpochCache{fs: fsys, path: path}
+	c.publish = func(name string, data []byte) error { return publishFile(fsys, name, data) }
 	c.mu.entries = entries
 	return c
 }
@@ -55,20 +68,53 @@ func (c *LeaderEpochCache) Latest() (EpochEntry, bool) {
 // latest with a start at or before startOffset. Entries that would break the order (an epoch
 // or start offset not below the new one) are removed first, as Kafka does.
 func (c *LeaderEpochCache) Assign(epoch int32, startOffset int64) error {
+	changed, err := c.StageAssign(epoch, startOffset)
+	if err != nil || !changed {
+		return err
+	}
+	return c.Persist()
+}
+
+// StageAssign is Assign without the checkpoint write: the entry is visible at once and
+// changed reports whether Persist must be called to make it durable. Callers holding locks
+// that others wait on (a partition's leadership change) persist after releasing them.
+func (c *LeaderEpochCache) StageAssign(epoch int32, startOffset int64) (changed bool, err error) {
 	if epoch < 0 || startOffset < 0 {
-		return fmt.Errorf("storage: assign leader epoch %d at offset %d: negative", epoch, startOffset)
+		return false, fmt.Errorf("storage: assign leader epoch %d at offset %d: negative", epoch, startOffset)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	es := c.mu.entries
 	if n := len(es); n > 0 && es[n-1].Epoch == epoch && es[n-1].StartOffset <= startOffset {
-		return nil
+		return false, nil
 	}
 	for len(es) > 0 && (es[len(es)-1].Epoch >= epoch || es[len(es)-1].StartOffset >= startOffset) {
 		es = es[:len(es)-1]
 	}
 	c.mu.entries = append(es, EpochEntry{Epoch: epoch, StartOffset: startOffset})
-	return c.persistLocked()
+	c.mu.dirty = true
+	return true, nil
+}
+
+// Persist writes the checkpoint if the entries changed since it was last written.
+func (c *LeaderEpochCache) Persist() error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.mu.Lock()
+	if !c.mu.dirty || c.path == "" {
+		c.mu.Unlock()
+		return nil
+	}
+	data := formatEpochCheckpoint(c.mu.entries)
+	c.mu.dirty = false
+	c.mu.Unlock()
+	if err := c.publish(c.path, data); err != nil {
+		c.mu.Lock()
+		c.mu.dirty = true
+		c.mu.Unlock()
+		return fmt.Errorf("write leader epoch checkpoint: %w", err)
+	}
+	return nil
 }
 
 // EndOffsetFor answers OffsetForLeaderEpoch: the largest epoch <= requested that the log
@@ -103,45 +149,38 @@ func (c *LeaderEpochCache) EndOffsetFor(requested int32, logEndOffset int64) (in
 // TruncateFromEnd removes entries starting at or after endOffset (log truncation).
 func (c *LeaderEpochCache) TruncateFromEnd(endOffset int64) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	es := c.mu.entries
 	n := len(es)
 	for n > 0 && es[n-1].StartOffset >= endOffset {
 		n--
 	}
 	if n == len(es) {
+		c.mu.Unlock()
 		return nil
 	}
 	c.mu.entries = es[:n]
-	return c.persistLocked()
+	c.mu.dirty = true
+	c.mu.Unlock()
+	return c.Persist()
 }
 
 // TruncateFromStart drops entries wholly below startOffset (the log start moved) and starts
 // the earliest remaining epoch there.
 func (c *LeaderEpochCache) TruncateFromStart(startOffset int64) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	es := c.mu.entries
 	i := 0
 	for i < len(es) && es[i].StartOffset <= startOffset {
 		i++
 	}
 	if i == 0 || (i == 1 && es[0].StartOffset == startOffset) {
+		c.mu.Unlock()
 		return nil
 	}
-	kept := append([]EpochEntry{{Epoch: es[i-1].Epoch, StartOffset: startOffset}}, es[i:]...)
-	c.mu.entries = kept
-	return c.persistLocked()
-}
-
-func (c *LeaderEpochCache) persistLocked() error {
-	if c.path == "" {
-		return nil
-	}
-	if err := publishFile(c.fs, c.path, formatEpochCheckpoint(c.mu.entries)); err != nil {
-		return fmt.Errorf("write leader epoch checkpoint: %w", err)
-	}
-	return nil
+	c.mu.entries = append([]EpochEntry{{Epoch: es[i-1].Epoch, StartOffset: startOffset}}, es[i:]...)
+	c.mu.dirty = true
+	c.mu.Unlock()
+	return c.Persist()
 }
 
 // loadLeaderEpochCache reads a partition's leader-epoch-checkpoint; a missing file is an empty

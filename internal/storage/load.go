@@ -64,6 +64,7 @@ func (l *Log) load(clean bool, rp int64, hasRP bool, lso int64) error {
 		m.logger.Warn("ignoring leader epoch checkpoint", "partition", l.tp.String(), "err", err)
 	}
 	l.epochs = epochs
+	l.epochs.publish = func(name string, data []byte) error { return m.publishShared(name, data) }
 	segs, err := l.openSegments(kinds, lso)
 	if err != nil {
 		return err

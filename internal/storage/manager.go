@@ -76,8 +76,10 @@ type Manager struct {
 
 	mu struct {
 		sync.RWMutex
-		logs map[TopicPartition]*Log
+		logs     map[TopicPartition]*Log
+		creating map[TopicPartition]chan struct{} // CreateLog in progress; closed when it ends
 	}
+	metaSync     *sharedSync // fsyncs of partition creation and leader-epoch checkpoints, shared
 	closed       atomic.Bool
 	checkpointMu sync.Mutex // serializes checkpoint file writes
 
@@ -150,15 +152,26 @@ func Open(opts Options) (*Manager, error) {
 		now: opts.Now, opts: opts, stop: make(chan struct{}),
 	}
 	m.files = newFileCache(m.fs, opts.MaxOpenFiles, m.logger, m.metrics)
+	if err := m.fs.MkdirAll(m.dir); err != nil {
+		return nil, fmt.Errorf("storage: create data dir: %w", err)
+	}
+	wholeFS, err := m.fs.OpenSyncer(m.dir)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open data dir: %w", err)
+	}
+	m.metaSync = &sharedSync{wholeFS: wholeFS}
 	m.mu.logs = map[TopicPartition]*Log{}
+	m.mu.creating = map[TopicPartition]chan struct{}{}
 	if err := m.load(); err != nil {
 		m.files.closeAll()
+		_ = wholeFS.Close()
 		return nil, err
 	}
 	if opts.GroupCommit {
 		s, err := newSyncer(m)
 		if err != nil {
 			m.files.closeAll()
+			_ = wholeFS.Close()
 			return nil, err
 		}
 		// What recovery found may be only in the page cache (a process crash): make it
@@ -279,7 +292,10 @@ func (m *Manager) removeLeftover(path string) {
 
 // CreateLog creates the partition's log, or returns the existing one (applying cfg). A
 // partition directory already holding another non-zero topic id fails with
-// ErrTopicIDMismatch.
+// ErrTopicIDMismatch. The directory, files and fsyncs are made without Manager.mu (a
+// placeholder in creating makes concurrent CreateLogs of one partition wait for the first),
+// so many partitions can be created at once; the fsync of the data directory that publishes
+// each new partition directory is shared by the creations running at the same time.
 func (m *Manager) CreateLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) (*Log, error) {
 	if !validTopicName(tp.Topic) || tp.Partition < 0 {
 		return nil, fmt.Errorf("storage: invalid partition %q %d", tp.Topic, tp.Partition)
@@ -288,25 +304,45 @@ func (m *Manager) CreateLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) 
 		return nil, err
 	}
 	m.mu.Lock()
-	if m.closed.Load() {
+	for {
+		if m.closed.Load() {
+			m.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if l, ok := m.mu.logs[tp]; ok {
+			// Not under m.mu: the lock order is Log.appendMu before Manager.mu.
+			m.mu.Unlock()
+			return l, l.adoptTopicID(topicID, cfg)
+		}
+		busy, ok := m.mu.creating[tp]
+		if !ok {
+			break
+		}
 		m.mu.Unlock()
-		return nil, ErrClosed
+		<-busy
+		m.mu.Lock()
 	}
-	if l, ok := m.mu.logs[tp]; ok {
-		// Not under m.mu: the lock order is Log.appendMu before Manager.mu.
-		m.mu.Unlock()
-		return l, l.adoptTopicID(topicID, cfg)
+	done := make(chan struct{})
+	m.mu.creating[tp] = done
+	m.mu.Unlock()
+	l, err := m.createLog(tp, topicID, cfg)
+	m.mu.Lock()
+	delete(m.mu.creating, tp)
+	if err == nil {
+		m.mu.logs[tp] = l
 	}
-	defer m.mu.Unlock()
-	l, err := m.createLogLocked(tp, topicID, cfg)
+	m.mu.Unlock()
+	close(done)
 	if err != nil {
 		return nil, err
 	}
-	m.mu.logs[tp] = l
 	return l, nil
 }
 
-func (m *Manager) createLogLocked(tp TopicPartition, topicID [16]byte, cfg LogConfig) (*Log, error) {
+// createLog makes a new partition directory with an empty first segment. The segment's
+// files are created before partition.metadata is published, so that publication's fsync of
+// the partition directory covers their entries too.
+func (m *Manager) createLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) (*Log, error) {
 	dir := partitionDirName(m.dir, tp)
 	if err := m.fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log %s: %w", tp, err)
@@ -314,20 +350,18 @@ func (m *Manager) createLogLocked(tp TopicPartition, topicID [16]byte, cfg LogCo
 	l := m.newLog(tp, dir, cfg)
 	l.topicID = topicID
 	l.epochs = newLeaderEpochCache(m.fs, filepath.Join(dir, leaderEpochCheckpointName), nil)
-	if topicID != ([16]byte{}) {
-		if err := publishFile(m.fs, filepath.Join(dir, partitionMetadataName), formatPartitionMetadata(topicID)); err != nil {
-			return nil, fmt.Errorf("create log %s: %w", tp, err)
-		}
-	}
+	l.epochs.publish = func(name string, data []byte) error { return m.publishShared(name, data) }
 	seg := newSegment(l, 0, 0)
 	if err := seg.create(); err != nil {
 		return nil, fmt.Errorf("create log %s: %w", tp, err)
 	}
 	l.segments.Store(&[]*segment{seg})
-	if err := m.fs.SyncDir(dir); err != nil {
-		return nil, fmt.Errorf("create log %s: %w", tp, err)
-	}
-	if err := m.fs.SyncDir(m.dir); err != nil {
+	// The last fsyncs cover the new directory's entries and its own entry in the data directory.
+	if topicID != ([16]byte{}) {
+		if err := m.publishShared(filepath.Join(dir, partitionMetadataName), formatPartitionMetadata(topicID), m.dir); err != nil {
+			return nil, fmt.Errorf("create log %s: %w", tp, err)
+		}
+	} else if err := m.metaSync.run(func() error { return m.syncDirs(dir, m.dir) }); err != nil {
 		return nil, fmt.Errorf("create log %s: %w", tp, err)
 	}
 	return l, nil
@@ -455,6 +489,11 @@ func (m *Manager) writeCheckpoints() error {
 // removed. Readers holding Regions keep reading until they release them.
 func (m *Manager) DeleteLog(tp TopicPartition) error {
 	m.mu.Lock()
+	for busy, ok := m.mu.creating[tp]; ok; busy, ok = m.mu.creating[tp] {
+		m.mu.Unlock()
+		<-busy
+		m.mu.Lock()
+	}
 	l, ok := m.mu.logs[tp]
 	delete(m.mu.logs, tp)
 	m.mu.Unlock()
@@ -536,6 +575,9 @@ func (m *Manager) Close() error {
 		}
 	}
 	m.files.closeAll()
+	if err := m.metaSync.wholeFS.Close(); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	return firstErr
 }
 
