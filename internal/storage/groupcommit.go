@@ -14,9 +14,9 @@ import (
 // is being synced form the next round, so under load one flush covers many appends and no
 // request pays for its own.
 //
-// A round touching few logs fsyncs each log's active segment (in parallel, so the file system
-// merges the journal commits); a round touching many makes the whole file system durable with
-// one syncfs(2), whose cost does not grow with the number of partitions.
+// A round touching few logs fdatasyncs each log's active segment (in parallel, so the file
+// system merges the journal commits); a round touching many makes the whole file system
+// durable with one syncfs(2), whose cost does not grow with the number of partitions.
 type syncer struct {
 	m       *Manager
 	kick    chan struct{} // capacity 1: "a round is pending"
@@ -42,9 +42,12 @@ type syncRound struct {
 const maxParallelSyncs = 16
 
 // syncAllMinLogs is the number of logs in a round from which one syncfs replaces per-log
-// fsyncs. Measured with BenchmarkSyncRound (docs/benchmarks.md): for one file an fsync is
-// cheaper; from 4 files on one syncfs wins, and its cost barely grows with the count (16 files:
-// 1.4-1.6 ms against 2.8-4 ms; 256 files: 13-14 ms against 38 ms).
+// fdatasyncs. Measured with BenchmarkSyncRoundRatio (docs/benchmarks.md), fdatasync-each /
+// syncfs per round: on an otherwise quiet file system 0.6-1.1 for one log, 1.05-1.2 for two,
+// 1.2-1.5 for four to six, 2 for sixteen; with 1 MB of other dirty data per round (which
+// syncfs also writes out: indexes, the cleaner's output) 0.35-0.75 up to six logs. End to
+// end (bench/fsync-ratio.sh, 6 partitions) syncfs rounds gave fsync/page-cache 1.07-1.11,
+// fdatasync-each rounds 0.92-0.97: so per-log fdatasync below 4 logs, syncfs from 4.
 const syncAllMinLogs = 4
 
 func newSyncer(m *Manager) (*syncer, error) {

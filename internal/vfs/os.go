@@ -129,6 +129,29 @@ func (f *osFile) Truncate(size int64) error               { return f.f.Truncate(
 func (f *osFile) Close() error                            { return f.f.Close() }
 func (f *osFile) Name() string                            { return f.f.Name() }
 
+// DataSync is fdatasync(2), retried on EINTR.
+func (f *osFile) DataSync() error {
+	conn, err := f.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := conn.Control(func(fd uintptr) {
+		for {
+			serr = unix.Fdatasync(int(fd))
+			if serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.f.Name(), Err: serr}
+	}
+	return nil
+}
+
 func (f *osFile) Size() (int64, error) {
 	fi, err := f.f.Stat()
 	if err != nil {

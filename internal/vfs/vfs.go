@@ -69,6 +69,22 @@ type Syncer interface {
 	Close() error
 }
 
+// DataSyncer is implemented by files that can make their contents durable without the
+// metadata that reading them back does not need (fdatasync(2): the size, not the mtime). For
+// an append-only file it is what Sync promises at a lower cost on some file systems.
+type DataSyncer interface {
+	DataSync() error
+}
+
+// DataSync makes f's contents and size durable: f.DataSync when f has it, else f.Sync (the
+// in-memory FS and wrappers that inject faults or delays).
+func DataSync(f File) error {
+	if d, ok := f.(DataSyncer); ok {
+		return d.DataSync()
+	}
+	return f.Sync()
+}
+
 // OSFiler is implemented by files backed by an operating-system file (vfs.OS), so callers
 // can use sendfile(2) on them.
 type OSFiler interface {

@@ -546,3 +546,35 @@ func TestSyncAll(t *testing.T) {
 		}
 	})
 }
+
+// TestDataSync: on every implementation DataSync makes an appended tail durable (MemFS and
+// wrappers through Sync; the OS through fdatasync(2), which must succeed on a regular file).
+func TestDataSync(t *testing.T) {
+	for name, u := range fsUnderTest(t) {
+		t.Run(name, func(t *testing.T) {
+			f, err := u.fs.Create(filepath.Join(u.root, "a"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.Write([]byte("appended")); err != nil {
+				t.Fatal(err)
+			}
+			if err := DataSync(f); err != nil {
+				t.Fatal(err)
+			}
+			m, ok := u.fs.(*MemFS)
+			if !ok {
+				return
+			}
+			for _, dir := range []string{u.root, filepath.Dir(u.root)} {
+				if err := m.SyncDir(dir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := readAll(t, m.CrashClone(CrashOptions{}), filepath.Join(u.root, "a")); string(got) != "appended" {
+				t.Fatalf("after DataSync and a crash the file holds %q", got)
+			}
+		})
+	}
+}
