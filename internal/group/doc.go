@@ -7,18 +7,13 @@
 // (retention.go).
 //
 // Invariants:
-//
 //   - A group's generation only grows; every completed join barrier bumps it.
-//
 //   - Only members of the current generation may sync, heartbeat without error, or commit
 //     offsets with a member id (ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID otherwise).
-//
 //   - A member is removed when its session expires (a timer per member deadline, reset by
 //     every heartbeat, join and sync), when it leaves, or when it fails to rejoin before the
 //     rebalance timeout.
-//
 //   - Waiting requests (join, sync) are answered through a one-slot channel exactly once.
-//
 //   - A transaction whose offsets a member committed (TxnOffsetCommit) and left pending is
 //     handed to the TxnAborter when that member leaves or its static instance is taken
 //     over (txnoffsets.go): nobody is left to end it.
