@@ -289,12 +289,20 @@ func (b *Broker) listen(brokerCfg *config.Resolved) error {
 	if b.cfg.AdvertisedAddr == "" {
 		b.cfg.AdvertisedAddr = ln.Addr().String()
 	}
+	overrides, err := connectionOverrides(brokerCfg.String(config.MaxConnectionsPerIPOverrides))
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
-		Env:             b.env,
-		Logger:          b.logger,
-		MaxRequestBytes: brokerCfg.Int(config.SocketRequestMaxBytes),
-		IdleTimeout:     time.Duration(brokerCfg.Int64(config.ConnectionsMaxIdleMs)) * time.Millisecond,
-		Observer:        b.metrics,
+		Env:                          b.env,
+		Logger:                       b.logger,
+		MaxRequestBytes:              brokerCfg.Int(config.SocketRequestMaxBytes),
+		IdleTimeout:                  time.Duration(brokerCfg.Int64(config.ConnectionsMaxIdleMs)) * time.Millisecond,
+		QueuedMaxRequestBytes:        brokerCfg.Int64(config.QueuedMaxRequestBytes),
+		MaxConnections:               int(brokerCfg.Int(config.MaxConnections)),
+		MaxConnectionsPerIP:          int(brokerCfg.Int(config.MaxConnectionsPerIP)),
+		MaxConnectionsPerIPOverrides: overrides,
+		Observer:                     b.metrics,
 	})
 	if err != nil {
 		return err
@@ -302,6 +310,30 @@ func (b *Broker) listen(brokerCfg *config.Resolved) error {
 	b.server = srv
 	go func() { b.serveDone <- srv.Serve(ln) }()
 	return nil
+}
+
+// connectionOverrides parses max.connections.per.ip.overrides into IP → limit, resolving host
+// names (every address of a name gets its limit), as Kafka does at start.
+func connectionOverrides(value string) (map[string]int, error) {
+	hosts, err := config.ParseConnectionOverrides(value)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", config.MaxConnectionsPerIPOverrides, err)
+	}
+	out := make(map[string]int, len(hosts))
+	for host, n := range hosts {
+		if ip := net.ParseIP(host); ip != nil {
+			out[ip.String()] = n
+			continue
+		}
+		ips, err := net.LookupIP(host)
+		if err != nil {
+			return nil, fmt.Errorf("%s: resolve %q: %w", config.MaxConnectionsPerIPOverrides, host, err)
+		}
+		for _, ip := range ips {
+			out[ip.String()] = n
+		}
+	}
+	return out, nil
 }
 
 // register records this broker and its advertised endpoint in the metadata log, retrying while

@@ -24,6 +24,10 @@ const (
 	MessageMaxBytes                                      Name = "message.max.bytes"
 	SocketRequestMaxBytes                                Name = "socket.request.max.bytes"
 	ConnectionsMaxIdleMs                                 Name = "connections.max.idle.ms"
+	QueuedMaxRequestBytes                                Name = "queued.max.request.bytes"
+	MaxConnections                                       Name = "max.connections"
+	MaxConnectionsPerIP                                  Name = "max.connections.per.ip"
+	MaxConnectionsPerIPOverrides                         Name = "max.connections.per.ip.overrides"
 	FetchMaxBytes                                        Name = "fetch.max.bytes"
 	LogCleanupPolicy                                     Name = "log.cleanup.policy"
 	LogSegmentBytes                                      Name = "log.segment.bytes"
@@ -135,6 +139,34 @@ func ParseVoter(s string) (id int32, addr string, err error) {
 	return int32(n), addr, nil
 }
 
+// connectionOverrides accepts max.connections.per.ip.overrides: "host:count,ip:count".
+var connectionOverrides = Func("[host:count,ip:count,...]", func(s string, _ []string) error {
+	_, err := ParseConnectionOverrides(s)
+	return err
+})
+
+// ParseConnectionOverrides splits max.connections.per.ip.overrides, "host:count,...", into
+// host (a name or an IP literal, IPv6 without brackets) → count >= 0. The count follows the
+// last colon.
+func ParseConnectionOverrides(s string) (map[string]int, error) {
+	out := make(map[string]int)
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		i := strings.LastIndexByte(e, ':')
+		if i <= 0 {
+			return nil, fmt.Errorf("override %q is not host:count", e)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(e[i+1:]), 10, 32)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("override %q: count is not a non-negative integer", e)
+		}
+		out[strings.TrimSpace(e[:i])] = int(n)
+	}
+	return out, nil
+}
+
 var oneDir = Func("one directory", func(_ string, list []string) error {
 	if len(list) != 1 || list[0] == "" {
 		return fmt.Errorf("exactly one directory is supported")
@@ -182,6 +214,22 @@ var brokerTable = []Def{
 		Doc: "Largest request frame the broker reads; a larger size prefix closes the connection before anything is allocated."},
 	{Name: ConnectionsMaxIdleMs, Type: TypeLong, Default: "600000", Mode: ModeReadOnly,
 		Doc: "Close client connections idle for longer than this."},
+	{Name: QueuedMaxRequestBytes, Type: TypeLong, Default: "104857600", Mode: ModeReadOnly,
+		Doc: "Bytes of requests read (or being read) and not yet answered, across all connections, " +
+			"before connections wait to start reading another. Kafka's default is -1 (no bound); " +
+			"Sluice's is 100 MiB, socket.request.max.bytes, so any legal request is still read. A frame " +
+			"is charged as its bytes arrive, not by its size prefix, so a client that announces a large " +
+			"request and sends it slowly holds only what it sent; frames already started may take the " +
+			"total to twice this, then wait (up to 10 s, then their connection is closed). -1 or 0: no bound."},
+	{Name: MaxConnections, Type: TypeInt, Default: intMax, Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Connections the broker keeps open at once; past it, a new connection is closed at " +
+			"accept (Kafka's acceptor waits for a slot instead). Kafka makes it dynamic; Sluice reads it at start."},
+	{Name: MaxConnectionsPerIP, Type: TypeInt, Default: intMax, Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Connections from one IP address; past it, a new connection from that address is closed " +
+			"at accept. max.connections.per.ip.overrides sets other limits for named hosts."},
+	{Name: MaxConnectionsPerIPOverrides, Type: TypeString, Default: "", Valid: connectionOverrides, Mode: ModeReadOnly,
+		Doc: "Per-address exceptions to max.connections.per.ip, as host:count pairs separated by " +
+			"commas (e.g. 127.0.0.1:200,app1.example.com:50). Host names are resolved at start."},
 	{Name: FetchMaxBytes, Type: TypeInt, Default: "57671680", Valid: AtLeast(1024), Mode: ModeReadOnly,
 		Doc: "Upper bound on the bytes of one Fetch response, whatever the client asks for."},
 

@@ -20,6 +20,8 @@ type Metrics struct {
 	errorsByCode          *prometheus.CounterVec
 	connections           prometheus.Gauge
 	connectionsAccepted   prometheus.Counter
+	connectionsRejected   *prometheus.CounterVec
+	panicsRecovered       *prometheus.CounterVec
 
 	topics sync.Map // topic name → *topicCounters
 	// apis[key] is resolved on a key's first request; keys beyond the array are not counted.
@@ -67,9 +69,15 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Kafka connections currently open."}),
 		connectionsAccepted: prometheus.NewCounter(prometheus.CounterOpts{Name: "sluice_connections_accepted_total",
 			Help: "Kafka connections accepted."}),
+		connectionsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_connections_rejected_total",
+			Help: "Kafka connections closed at accept, per reason: max.connections or max.connections.per.ip."},
+			[]string{"reason"}),
+		panicsRecovered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_panics_recovered_total",
+			Help: "Panics recovered at a goroutine boundary (the one request, partition or task failed, the process kept running), per place."},
+			[]string{"where"}),
 	}
 	reg.MustRegister(m.bytesIn, m.bytesOut, m.recordsIn, m.recordsOut, m.requests, m.latency, m.errorsByCode,
-		m.connections, m.connectionsAccepted)
+		m.connections, m.connectionsAccepted, m.connectionsRejected, m.panicsRecovered)
 	return m
 }
 
@@ -155,3 +163,11 @@ func (m *Metrics) ConnectionOpened() {
 
 // ConnectionClosed counts a connection gone.
 func (m *Metrics) ConnectionClosed() { m.connections.Dec() }
+
+// ConnectionRejected counts a connection closed at accept because of a limit (reason: the
+// config's name).
+func (m *Metrics) ConnectionRejected(reason string) { m.connectionsRejected.WithLabelValues(reason).Inc() }
+
+// PanicRecovered counts a panic recovered at a goroutine boundary (where: a short fixed name
+// such as "handler", "group.writer", "txn.markers", "reconcile").
+func (m *Metrics) PanicRecovered(where string) { m.panicsRecovered.WithLabelValues(where).Inc() }

@@ -52,8 +52,10 @@ type conn struct {
 	aborted    chan struct{} // closed by abort: stop writing, close the socket
 
 	queue        chan *inflight
-	inFlight     atomic.Int32 // requests queued or being written
-	lastActivity atomic.Int64 // unix nanoseconds of the last byte read or response written
+	inFlight     atomic.Int32  // requests queued or being written
+	heldBytes    atomic.Int64  // bytes of frames read and not yet released (MaxInFlightBytes)
+	released     chan struct{} // signaled (never closed) when a frame is released
+	lastActivity atomic.Int64  // unix nanoseconds of the last byte read or response written
 	finishWG     sync.WaitGroup
 }
 
@@ -74,13 +76,14 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{
 		srv:        s,
 		nc:         nc,
-		br:         bufio.NewReaderSize(nc, 64<<10),
+		br:         bufio.NewReaderSize(nc, readBufferSize),
 		info:       api.ConnInfo{Listener: s.cfg.ListenerName, Local: nc.LocalAddr(), Remote: nc.RemoteAddr()},
 		logger:     s.logger.With("remote", nc.RemoteAddr().String()),
 		workCtx:    ctx,
 		cancelWork: cancel,
 		aborted:    make(chan struct{}),
 		queue:      make(chan *inflight, s.cfg.MaxInFlight),
+		released:   make(chan struct{}, 1),
 	}
 	c.touch()
 	return c
@@ -105,7 +108,7 @@ func (c *conn) serve() {
 	case errors.Is(err, ErrHandlerPanic):
 		c.logger.Error("closing connection after a handler panic", "err", err)
 		c.abort()
-	case errors.Is(err, ErrMalformedRequest), errors.Is(err, ErrFrameSize),
+	case errors.Is(err, ErrMalformedRequest), errors.Is(err, ErrFrameSize), errors.Is(err, ErrRequestBudget),
 		errors.Is(err, ErrUnsupportedRequest), errors.Is(err, io.ErrUnexpectedEOF):
 		c.logger.Warn("closing connection after bad request", "err", err)
 		c.abort()
@@ -163,13 +166,12 @@ func (c *conn) readLoop() error {
 		if size < minFrameSize || size > c.srv.cfg.MaxRequestBytes {
 			return fmt.Errorf("%w: %d bytes (limit %d, socket.request.max.bytes)", ErrFrameSize, size, c.srv.cfg.MaxRequestBytes)
 		}
-		frame := getFrame(int(size))
-		if err := c.readFull(frame); err != nil {
-			putFrame(frame)
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("truncated frame of %d bytes: %w", size, err)
+		if err := c.waitForRoom(int(size)); err != nil {
+			return err
+		}
+		frame, err := c.readFrame(int(size))
+		if err != nil {
+			return err
 		}
 		if err := c.handleFrame(frame); err != nil {
 			return err

@@ -17,12 +17,12 @@ func (c *conn) handleFrame(frame []byte) error {
 	start := time.Now()
 	h, body, err := parseRequestHeader(frame)
 	if err != nil {
-		putFrame(frame)
+		c.releaseFrame(frame, true)
 		return err
 	}
 	a, ok := c.srv.cfg.Lookup(h.key)
 	if !ok {
-		putFrame(frame)
+		c.releaseFrame(frame, true)
 		return fmt.Errorf("%w: api key %d", ErrUnsupportedRequest, h.key)
 	}
 	if !a.Supports(h.version) {
@@ -30,12 +30,12 @@ func (c *conn) handleFrame(frame []byte) error {
 			c.enqueue(h, start, api.Reply(msg), frame)
 			return nil
 		}
-		putFrame(frame)
+		c.releaseFrame(frame, true)
 		return fmt.Errorf("%w: %s v%d (serving v%d–v%d)", ErrUnsupportedRequest, a.Name(), h.version, a.MinVersion, a.MaxVersion)
 	}
 	msg, err := decodeRequest(h.key, h.version, body)
 	if err != nil {
-		putFrame(frame)
+		c.releaseFrame(frame, true)
 		return err
 	}
 	req := &api.Request{
@@ -48,7 +48,10 @@ func (c *conn) handleFrame(frame []byte) error {
 	}
 	resp, err := runHandler(c.workCtx, a, c.srv.cfg.Env, req)
 	if err != nil {
-		// The frame is not recycled: a failed handler may still hold it.
+		if errors.Is(err, ErrHandlerPanic) {
+			c.srv.panicked("handler")
+		}
+		c.releaseFrame(frame, false) // a failed handler may still hold it
 		return fmt.Errorf("%s v%d: %w", a.Name(), h.version, err)
 	}
 	c.enqueue(h, start, resp, frame)
@@ -93,7 +96,7 @@ func (c *conn) enqueue(h requestHeader, start time.Time, resp api.Response, fram
 		if resp.Release != nil {
 			resp.Release()
 		}
-		putFrame(frame)
+		c.releaseFrame(frame, true)
 		return // nothing to send (acks=0)
 	}
 	f := &inflight{key: key, version: h.version, start: start, correlationID: correlationID, frame: frame, done: make(chan struct{})}
@@ -103,6 +106,9 @@ func (c *conn) enqueue(h requestHeader, start time.Time, resp api.Response, fram
 			defer c.finishWG.Done()
 			defer close(f.done)
 			f.resp, f.err = runFinish(c.workCtx, key, resp.Finish)
+			if errors.Is(f.err, ErrHandlerPanic) {
+				c.srv.panicked("finish")
+			}
 		}()
 	} else {
 		f.resp = resp
@@ -129,9 +135,7 @@ func (c *conn) writeLoop() {
 		if f.resp.Release != nil {
 			f.resp.Release()
 		}
-		if f.err == nil {
-			putFrame(f.frame) // a failed Finish may still hold it
-		}
+		c.releaseFrame(f.frame, f.err == nil) // a failed Finish may still hold it
 		c.inFlight.Add(-1)
 		c.touch()
 	}

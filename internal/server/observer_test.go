@@ -15,6 +15,8 @@ type recordingObserver struct {
 	opened   int
 	closed   int
 	requests []observedRequest
+	rejected []string
+	panics   []string
 }
 
 type observedRequest struct {
@@ -26,6 +28,16 @@ type observedRequest struct {
 
 func (o *recordingObserver) ConnectionOpened() { o.mu.Lock(); o.opened++; o.mu.Unlock() }
 func (o *recordingObserver) ConnectionClosed() { o.mu.Lock(); o.closed++; o.mu.Unlock() }
+func (o *recordingObserver) ConnectionRejected(reason string) {
+	o.mu.Lock()
+	o.rejected = append(o.rejected, reason)
+	o.mu.Unlock()
+}
+func (o *recordingObserver) PanicRecovered(where string) {
+	o.mu.Lock()
+	o.panics = append(o.panics, where)
+	o.mu.Unlock()
+}
 
 func (o *recordingObserver) ObserveRequest(key, version int16, latency time.Duration, resp kmsg.Response) {
 	r := observedRequest{key: key, version: version, latency: latency, hasResponse: resp != nil}

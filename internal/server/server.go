@@ -42,6 +42,22 @@ type Config struct {
 	// MaxInFlight bounds the requests of one connection handled but not yet
 	// answered; the connection is not read further until one is written.
 	MaxInFlight int
+	// MaxInFlightBytes bounds the request bytes of one connection read but
+	// not yet answered (DefaultMaxInFlightBytes if zero); a request that
+	// would pass it waits for earlier ones to be answered, unless none is
+	// owed. Kafka reads one request per connection at a time.
+	MaxInFlightBytes int
+	// QueuedMaxRequestBytes bounds the request bytes read (or being read)
+	// and not yet answered across all connections (queued.max.request.bytes);
+	// past it, connections wait before reading another frame. <= 0: no bound.
+	QueuedMaxRequestBytes int64
+	// MaxConnections refuses (closes at accept) connections past this many
+	// (max.connections); MaxConnectionsPerIP past this many from one
+	// address (max.connections.per.ip), unless MaxConnectionsPerIPOverrides
+	// names the address (IP literal → limit). <= 0: no limit.
+	MaxConnections               int
+	MaxConnectionsPerIP          int
+	MaxConnectionsPerIPOverrides map[string]int
 	// Lookup finds the API for a request key; nil means api.Lookup. The
 	// in-process test cluster wraps it to intercept or delay requests of a
 	// given key.
@@ -62,6 +78,12 @@ type Observer interface {
 	// to write: latency runs from the frame being read to then; resp is nil
 	// when no response is sent (acks=0 Produce) and is read-only.
 	ObserveRequest(key, version int16, latency time.Duration, resp kmsg.Response)
+	// ConnectionRejected is called for a connection closed at accept;
+	// reason is RejectMaxConnections or RejectMaxConnectionsPerIP.
+	ConnectionRejected(reason string)
+	// PanicRecovered is called when a handler ("handler") or a Finish
+	// ("finish") panicked; the panic cost its connection only.
+	PanicRecovered(where string)
 }
 
 // Server accepts Kafka connections and serves them with the api handlers.
@@ -71,8 +93,10 @@ type Observer interface {
 // request order), a write goroutine (writes responses in request order) and
 // one short-lived goroutine per request whose handler returned Finish.
 type Server struct {
-	cfg    Config
-	logger *slog.Logger
+	cfg     Config
+	logger  *slog.Logger
+	limiter *connLimiter
+	budget  *requestBudget
 
 	mu struct {
 		sync.Mutex
@@ -106,11 +130,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
+	if cfg.MaxInFlightBytes <= 0 {
+		cfg.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	limiter, err := newConnLimiter(cfg.MaxConnections, cfg.MaxConnectionsPerIP, cfg.MaxConnectionsPerIPOverrides)
+	if err != nil {
+		return nil, err
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, logger: logger}
+	s := &Server{cfg: cfg, logger: logger, limiter: limiter, budget: newRequestBudget(cfg.QueuedMaxRequestBytes)}
 	s.mu.listeners = make(map[net.Listener]struct{})
 	s.mu.conns = make(map[*conn]struct{})
 	return s, nil
@@ -175,11 +206,23 @@ func (s *Server) isClosed() bool {
 }
 
 // startConn registers and starts a connection; false if the server closed.
+// A connection past max.connections or max.connections.per.ip is closed at
+// once, as Kafka closes it.
 func (s *Server) startConn(nc net.Conn) bool {
+	addr := remoteAddr(nc)
+	if reason := s.limiter.admit(addr); reason != "" {
+		nc.Close()
+		s.logger.Debug("connection refused", "remote", nc.RemoteAddr().String(), "limit", reason)
+		if obs := s.cfg.Observer; obs != nil {
+			obs.ConnectionRejected(reason)
+		}
+		return !s.isClosed()
+	}
 	c := newConn(s, nc)
 	s.mu.Lock()
 	if s.mu.closed {
 		s.mu.Unlock()
+		s.limiter.release(addr)
 		return false
 	}
 	s.mu.conns[c] = struct{}{}
@@ -190,6 +233,7 @@ func (s *Server) startConn(nc net.Conn) bool {
 	}
 	go func() {
 		defer s.connWG.Done()
+		defer s.limiter.release(addr)
 		defer s.forget(c)
 		if obs := s.cfg.Observer; obs != nil {
 			defer obs.ConnectionClosed()
@@ -197,6 +241,13 @@ func (s *Server) startConn(nc net.Conn) bool {
 		c.serve()
 	}()
 	return true
+}
+
+// panicked counts a recovered panic.
+func (s *Server) panicked(where string) {
+	if obs := s.cfg.Observer; obs != nil {
+		obs.PanicRecovered(where)
+	}
 }
 
 func (s *Server) forget(c *conn) {
