@@ -61,8 +61,18 @@ func (b *testBroker) Propose(_ context.Context, records []metadata.Record) (*met
 
 func startBroker(t testing.TB) *testBroker {
 	t.Helper()
+	return startBrokerWith(t, nil)
+}
+
+// startBrokerWith is startBroker with storage options changed by mod (nil: none).
+func startBrokerWith(t testing.TB, mod func(*storage.Options)) *testBroker {
+	t.Helper()
 	b := &testBroker{t: t, nodeID: 1, dir: t.TempDir()}
-	store, err := storage.Open(storage.Options{Dir: b.dir})
+	opts := storage.Options{Dir: b.dir}
+	if mod != nil {
+		mod(&opts)
+	}
+	store, err := storage.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
