@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -107,4 +108,49 @@ func offsetsTopicConfig(t *testing.T, n *node, name string) string {
 	}
 	t.Fatalf("__consumer_offsets has no config %s", name)
 	return ""
+}
+
+// TestConfigFileDeleteDelay: a topic's file.delete.delay.ms reaches its log. Segments deleted
+// (here below a DeleteRecords log start) are renamed *.deleted and wait out the delay; with a
+// delay of 0 they are gone at once.
+func TestConfigFileDeleteDelay(t *testing.T) {
+	n := startNode(t, "--override", "log.retention.check.interval.ms=100")
+	ctx := ctxTimeout(t, 30*time.Second)
+	adm := n.admin()
+	cl := n.client()
+	for topic, delay := range map[string]string{"delayed": "3600000", "at-once": "0"} {
+		n.createTopic(topic, 1, map[string]*string{"segment.ms": kadm.StringPtr("1"), "file.delete.delay.ms": kadm.StringPtr(delay)})
+		base := time.Now()
+		for i := range 3 { // one segment each: segment.ms=1 and timestamps 10 ms apart
+			r := &kgo.Record{Topic: topic, Value: []byte("v"), Timestamp: base.Add(time.Duration(10*i) * time.Millisecond)}
+			if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var offs kadm.Offsets
+		offs.Add(kadm.Offset{Topic: topic, Partition: 0, At: 2})
+		res, err := adm.DeleteRecords(ctx, offs)
+		if err != nil || res.Error() != nil {
+			t.Fatalf("DeleteRecords %s: %v %v", topic, err, res.Error())
+		}
+	}
+	dir := func(topic string) string { return filepath.Join(n.dataDir, topic+"-0") }
+	gone := func(topic string) bool {
+		_, err := os.Stat(filepath.Join(dir(topic), "00000000000000000000.log"))
+		return os.IsNotExist(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !gone("delayed") || !gone("at-once"); {
+		if time.Now().After(deadline) {
+			t.Fatal("segments below the log start not deleted within 20 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	delayed, _ := filepath.Glob(filepath.Join(dir("delayed"), "*.deleted"))
+	atOnce, _ := filepath.Glob(filepath.Join(dir("at-once"), "*.deleted"))
+	if len(delayed) != 6 {
+		t.Errorf("file.delete.delay.ms=3600000: *.deleted files %v, want the 3 files of 2 segments", delayed)
+	}
+	if len(atOnce) != 0 {
+		t.Errorf("file.delete.delay.ms=0: *.deleted files %v, want none", atOnce)
+	}
 }

@@ -117,9 +117,10 @@ var topicTable = []Def{
 		Synonyms: synonym(LogCleanerDeleteRetentionMs),
 		Doc: "How long a compacted topic keeps tombstones (records with a null value), so that " +
 			"consumers reading from the start still see the delete."},
-	{Name: FileDeleteDelayMs, NoEffect: true, Type: TypeLong, Default: "60000", Valid: AtLeast(0),
+	{Name: FileDeleteDelayMs, Type: TypeLong, Default: "60000", Valid: AtLeast(0),
 		Synonyms: synonym(LogSegmentDeleteDelayMs),
-		Doc:      "Time between a segment leaving the log and its files being removed from disk."},
+		Doc: "Time between a segment leaving the log (retention, DeleteRecords, truncation) and its files, renamed " +
+			"*.deleted meanwhile, being removed from disk. Segments replaced by compaction are removed at once."},
 	{Name: FlushMessages, Type: TypeLong, Default: longMax, Valid: AtLeast(1),
 		Synonyms: synonym(LogFlushIntervalMessages),
 		Doc: "Force an fsync after this many messages. By default Sluice, like Kafka, leaves " +
@@ -201,7 +202,7 @@ var topicTable = []Def{
 	{Name: SegmentIndexBytes, Type: TypeInt, Default: "10485760", Valid: AtLeast(4),
 		Synonyms: synonym(LogIndexSizeMaxBytes),
 		Doc:      "Largest size of a segment's offset index; a full index also rolls the segment."},
-	{Name: SegmentJitterMs, NoEffect: true, Type: TypeLong, Default: "0", Valid: AtLeast(0),
+	{Name: SegmentJitterMs, Type: TypeLong, Default: "0", Valid: AtLeast(0),
 		Synonyms: []Synonym{{Name: LogRollJitterMs}, {Name: LogRollJitterHours, Convert: HoursToMs}},
 		Doc:      "Random time subtracted from segment.ms per segment, so partitions do not all roll at once."},
 	{Name: SegmentMs, Type: TypeLong, Default: "604800000", Valid: AtLeast(1),

@@ -23,6 +23,8 @@ func ConfigsFromResolved(r *config.Resolved) (storage.LogConfig, Config) {
 	logCfg := storage.LogConfig{
 		SegmentBytes:       r.Int64(config.SegmentBytes),
 		SegmentMs:          r.Int64(config.SegmentMs),
+		SegmentJitterMs:    r.Int64(config.SegmentJitterMs),
+		FileDeleteDelayMs:  r.Int64(config.FileDeleteDelayMs),
 		SegmentIndexBytes:  r.Int(config.SegmentIndexBytes),
 		IndexIntervalBytes: r.Int(config.IndexIntervalBytes),
 		RetentionMs:        r.Int64(config.RetentionMs),

@@ -66,7 +66,7 @@ func (l *Log) shouldRollLocked(seg *segment, cfg LogConfig, size int, info Appen
 		} else {
 			waited = l.m.now().UnixMilli() - seg.createdMs
 		}
-		if waited > cfg.SegmentMs {
+		if waited > cfg.SegmentMs-seg.rollJitterMs {
 			return true
 		}
 	}

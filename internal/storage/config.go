@@ -10,6 +10,8 @@ import (
 type LogConfig struct {
 	SegmentBytes       int64 // segment.bytes: roll when an append would not fit (default 1 GiB)
 	SegmentMs          int64 // segment.ms: roll after this long (default 7 days)
+	SegmentJitterMs    int64 // segment.jitter.ms: up to this much is taken off segment.ms, drawn per segment (default 0)
+	FileDeleteDelayMs  int64 // file.delete.delay.ms: a deleted segment's files stay renamed *.deleted this long (default 1 min)
 	SegmentIndexBytes  int32 // segment.index.bytes: max size of an offset or time index (default 10 MiB)
 	IndexIntervalBytes int32 // index.interval.bytes: bytes between index entries (default 4096)
 	RetentionMs        int64 // retention.ms: delete segments older than this; -1 keeps forever (default 7 days)
@@ -49,6 +51,7 @@ const (
 	DefaultIndexIntervalBytes = 4096
 	DefaultRetentionMs        = 7 * 24 * 60 * 60 * 1000
 	DefaultDeleteRetentionMs  = 24 * 60 * 60 * 1000
+	DefaultFileDeleteDelayMs  = 60 * 1000
 	DefaultMinCleanableRatio  = 0.5
 )
 
@@ -57,6 +60,7 @@ func DefaultLogConfig() LogConfig {
 	return LogConfig{
 		SegmentBytes:       DefaultSegmentBytes,
 		SegmentMs:          DefaultSegmentMs,
+		FileDeleteDelayMs:  DefaultFileDeleteDelayMs,
 		SegmentIndexBytes:  DefaultSegmentIndexBytes,
 		IndexIntervalBytes: DefaultIndexIntervalBytes,
 		RetentionMs:        DefaultRetentionMs,
@@ -78,6 +82,10 @@ func (c LogConfig) Validate() error {
 		return fmt.Errorf("%w: segment.bytes %d outside [14, %d]", ErrInvalidConfig, c.SegmentBytes, math.MaxInt32)
 	case c.SegmentMs < 1:
 		return fmt.Errorf("%w: segment.ms %d < 1", ErrInvalidConfig, c.SegmentMs)
+	case c.SegmentJitterMs < 0:
+		return fmt.Errorf("%w: segment.jitter.ms %d < 0", ErrInvalidConfig, c.SegmentJitterMs)
+	case c.FileDeleteDelayMs < 0:
+		return fmt.Errorf("%w: file.delete.delay.ms %d < 0", ErrInvalidConfig, c.FileDeleteDelayMs)
 	case c.SegmentIndexBytes < offsetEntrySize+timeEntrySize:
 		return fmt.Errorf("%w: segment.index.bytes %d too small", ErrInvalidConfig, c.SegmentIndexBytes)
 	case c.IndexIntervalBytes < 0:

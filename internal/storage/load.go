@@ -44,7 +44,7 @@ func (l *Log) load(clean bool, rp int64, hasRP bool, lso int64) error {
 	for _, name := range names {
 		full := filepath.Join(l.dir, name)
 		switch {
-		case strings.HasSuffix(name, tmpSuffix), strings.HasSuffix(name, ".deleted"),
+		case strings.HasSuffix(name, tmpSuffix), strings.HasSuffix(name, deletedSuffix),
 			strings.HasSuffix(name, ".cleaned"), strings.HasSuffix(name, ".swap"):
 			m.removeLeftover(full)
 		case name == partitionMetadataName:

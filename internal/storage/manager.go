@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -73,6 +74,9 @@ type Manager struct {
 	files   *fileCache
 	syncer  *syncer // nil unless GroupCommit
 	cleaner *cleaner
+	deletes deleter // segment files waiting out file.delete.delay.ms (delete.go)
+	// randInt64N draws segment.jitter.ms jitter (rand.Int64N; tests replace it).
+	randInt64N func(n int64) int64
 
 	mu struct {
 		sync.RWMutex
@@ -150,7 +154,9 @@ func Open(opts Options) (*Manager, error) {
 	m := &Manager{
 		fs: opts.FS, dir: filepath.Clean(opts.Dir), logger: opts.Logger, metrics: opts.Metrics,
 		now: opts.Now, opts: opts, stop: make(chan struct{}),
+		randInt64N: rand.Int64N,
 	}
+	m.deletes.wake = make(chan struct{}, 1)
 	m.files = newFileCache(m.fs, opts.MaxOpenFiles, m.logger, m.metrics)
 	if err := m.fs.MkdirAll(m.dir); err != nil {
 		return nil, fmt.Errorf("storage: create data dir: %w", err)
@@ -442,13 +448,20 @@ func (m *Manager) maintain() {
 	retention := time.NewTicker(m.opts.RetentionCheckInterval)
 	flush := time.NewTicker(m.opts.FlushCheckInterval)
 	checkpoint := time.NewTicker(m.opts.CheckpointInterval)
+	deletes := time.NewTimer(time.Hour) // armed by removeDueFiles' answer
+	deletes.Stop()
 	defer retention.Stop()
 	defer flush.Stop()
 	defer checkpoint.Stop()
+	defer deletes.Stop()
 	for {
 		select {
 		case <-m.stop:
 			return
+		case <-m.deletes.wake:
+			m.armDeletes(deletes)
+		case <-deletes.C:
+			m.armDeletes(deletes)
 		case <-retention.C:
 			m.RunRetention()
 		case <-flush.C:
@@ -462,6 +475,15 @@ func (m *Manager) maintain() {
 				m.logger.Error("write offset checkpoints", "err", err)
 			}
 		}
+	}
+}
+
+// armDeletes removes the segment files whose file.delete.delay.ms has passed and sets t for
+// the next one.
+func (m *Manager) armDeletes(t *time.Timer) {
+	t.Stop()
+	if next, ok := m.removeDueFiles(); ok {
+		t.Reset(max(next, time.Millisecond))
 	}
 }
 

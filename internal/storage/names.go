@@ -24,6 +24,7 @@ const (
 	partitionMetadataName        = "partition.metadata"
 	tmpSuffix                    = ".tmp"
 	deleteSuffix                 = "-delete"
+	deletedSuffix                = ".deleted" // a segment file waiting out file.delete.delay.ms
 	clusterMetadataDirPrefix     = "__cluster_metadata"
 )
 

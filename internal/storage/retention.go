@@ -88,8 +88,9 @@ func (l *Log) deleteOldestLocked(n int, reasons []string) error {
 	if err := l.epochs.TruncateFromStart(l.logStartOffset.Load()); err != nil {
 		return l.goOffline(err)
 	}
+	delayMs := l.config().FileDeleteDelayMs
 	for i, s := range segs[:n] {
-		if err := s.remove(); err != nil {
+		if err := s.scheduleRemove(delayMs); err != nil {
 			return l.goOffline(err)
 		}
 		l.m.metrics.SegmentsDeleted.WithLabelValues(reasons[i]).Inc()

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,12 +79,40 @@ func TestRetention(t *testing.T) {
 			}
 			got := readAll(t, l, tc.wantStart)
 			checkContiguous(t, got, got[0].base, 10)
-			names, _ := m.fs.ReadDir("/data/orders-0")
-			if want := 3*l.NumSegments() + 2; len(names) != want {
-				t.Fatalf("partition dir holds %d files %v, want %d", len(names), names, want)
+			// file.delete.delay.ms: the deleted segments' files wait renamed *.deleted, then go.
+			live, deleted := dirFiles(t, m, "/data/orders-0")
+			if want := 3*l.NumSegments() + 2; len(live) != want || len(deleted) != 3*tc.wantDeleted {
+				t.Fatalf("partition dir holds %v and %v, want %d live files and %d *.deleted", live, deleted, want, 3*tc.wantDeleted)
+			}
+			clock.Advance(time.Duration(cfg.FileDeleteDelayMs-1) * time.Millisecond)
+			m.removeDueFiles()
+			if _, deleted = dirFiles(t, m, "/data/orders-0"); len(deleted) != 3*tc.wantDeleted {
+				t.Fatalf("%v removed before file.delete.delay.ms", deleted)
+			}
+			clock.Advance(time.Millisecond)
+			m.removeDueFiles()
+			if live2, deleted := dirFiles(t, m, "/data/orders-0"); len(deleted) != 0 || len(live2) != len(live) {
+				t.Fatalf("after file.delete.delay.ms the dir holds %v and %v", live2, deleted)
 			}
 		})
 	}
+}
+
+// dirFiles lists a directory's files, those waiting out file.delete.delay.ms apart.
+func dirFiles(t *testing.T, m *Manager, dir string) (live, deleted []string) {
+	t.Helper()
+	names, err := m.fs.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if strings.HasSuffix(n, deletedSuffix) {
+			deleted = append(deleted, n)
+		} else {
+			live = append(live, n)
+		}
+	}
+	return live, deleted
 }
 
 func TestRetentionWithoutTimestampsUsesModTime(t *testing.T) {

@@ -45,6 +45,7 @@ type segment struct {
 	appendReady   bool
 	builder       indexBuilder
 	rollingBaseTs int64 // MaxTimestamp of the first batch, -1 if none (segment.ms)
+	rollJitterMs  int64 // taken off segment.ms for this segment (segment.jitter.ms), drawn once
 	createdMs     int64 // when this process created or first loaded the segment
 }
 
@@ -59,7 +60,21 @@ func newSegment(l *Log, base int64, size int64) *segment {
 	s.meta.offsetOfMaxTimestamp = base
 	s.rollingBaseTs = -1
 	s.createdMs = l.m.now().UnixMilli()
+	if cfg := l.cfg.Load(); cfg != nil {
+		s.rollJitterMs = l.m.rollJitter(*cfg)
+	}
 	return s
+}
+
+// rollJitter draws a segment's jitter as Kafka does: uniform in [0, min(segment.jitter.ms,
+// segment.ms)), 0 without jitter, so that partitions created together do not all roll (and
+// hit the disk) at the same moment.
+func (m *Manager) rollJitter(cfg LogConfig) int64 {
+	limit := min(cfg.SegmentJitterMs, cfg.SegmentMs)
+	if limit <= 0 {
+		return 0
+	}
+	return m.randInt64N(limit)
 }
 
 func (s *segment) path(kind fileKind) string {

@@ -45,7 +45,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		return l.truncateFullyLocked(offset)
 	}
 	for j := len(segs) - 1; j > i; j-- {
-		if err := segs[j].remove(); err != nil {
+		if err := segs[j].scheduleRemove(l.config().FileDeleteDelayMs); err != nil {
 			return l.goOffline(err)
 		}
 		l.m.metrics.SegmentsDeleted.WithLabelValues(reasonTruncation).Inc()
@@ -77,7 +77,7 @@ func (l *Log) syncDirLocked() error {
 func (l *Log) truncateFullyLocked(offset int64) error {
 	segs := l.segs()
 	for j := len(segs) - 1; j >= 0; j-- {
-		if err := segs[j].remove(); err != nil {
+		if err := segs[j].scheduleRemove(l.config().FileDeleteDelayMs); err != nil {
 			return l.goOffline(err)
 		}
 		l.m.metrics.SegmentsDeleted.WithLabelValues(reasonTruncation).Inc()
