@@ -33,7 +33,8 @@
 //   - Index files are derived data: missing, torn or inconsistent ones are rebuilt from the
 //     .log, never trusted blindly. Non-active segments' indexes are read with ReadAt when
 //     needed, not held in memory, and segment files are opened lazily and closed when idle
-//     (Options.MaxOpenFiles), so an idle partition costs little memory and no descriptors.
+//     (Options.MaxOpenFiles, by default 3/4 of RLIMIT_NOFILE; active segments' .log files are
+//     the last evicted), so an idle partition costs little memory and no descriptors.
 //   - Nothing read from disk can panic: bad bytes are a typed error.
 //
 // Concurrency: appends, rolls, truncation and retention on one log are serialized by the log;

@@ -35,7 +35,9 @@ type Options struct {
 	// CheckpointInterval is log.flush.offset.checkpoint.interval.ms (default 60 seconds): how
 	// often the recovery-point and log-start-offset checkpoints are written.
 	CheckpointInterval time.Duration
-	// MaxOpenFiles bounds the segment files open at once across all logs (default 1024).
+	// MaxOpenFiles bounds the segment files open at once across all logs (default: three
+	// quarters of RLIMIT_NOFILE, at least 1024; see defaultMaxOpenFiles). Idle files are
+	// closed least recently used first, active segments' .log files last.
 	MaxOpenFiles int
 	// RecoveryThreads is num.recovery.threads.per.data.dir (default 2).
 	RecoveryThreads int
@@ -120,7 +122,7 @@ func (o *Options) setDefaults() {
 		o.CheckpointInterval = time.Minute
 	}
 	if o.MaxOpenFiles <= 0 {
-		o.MaxOpenFiles = 1024
+		o.MaxOpenFiles = defaultMaxOpenFiles()
 	}
 	if o.RecoveryThreads <= 0 {
 		o.RecoveryThreads = 2
