@@ -189,6 +189,7 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 		DisableConsumerProtocol:   !slices.Contains(brokerCfg.List(config.GroupCoordinatorRebalanceProtocols), "consumer"),
 		OffsetsRetention:          time.Duration(brokerCfg.Int64(config.OffsetsRetentionMinutes)) * time.Minute,
 		RetentionCheckInterval:    time.Duration(brokerCfg.Int64(config.OffsetsRetentionCheckIntervalMs)) * time.Millisecond,
+		PanicRecovered:            b.metrics.PanicRecovered,
 	}
 }
 
@@ -210,6 +211,7 @@ func (b *Broker) txnConfig(brokerCfg *config.Resolved) txn.Config {
 		IDExpiration:         ms(config.TransactionalIDExpirationMs),
 		CleanupInterval:      ms(config.TransactionAbortTimedOutTransactionCleanupIntervalMs),
 		Logger:               b.logger,
+		PanicRecovered:       b.metrics.PanicRecovered,
 	}
 }
 

@@ -1,7 +1,10 @@
 package broker
 
 import (
+	"errors"
+	"fmt"
 	"maps"
+	"runtime/debug"
 	"slices"
 
 	"github.com/sluicehq/sluice/internal/metadata"
@@ -13,13 +16,24 @@ import (
 // (partition.Manager.Apply does the work), and re-applies every hosted partition's config when
 // this broker's dynamic configs changed, since those feed every topic's effective values. It
 // runs on the quorum's FSM goroutine, one Image at a time, in order; failures are logged per
-// partition and do not stop the others.
+// partition and do not stop the others. A panic (in a partition's apply, or anywhere else
+// here) is recovered, logged and counted, so that metadata a client's admin request produced
+// cannot take down the FSM goroutine and with it the process.
 func (b *Broker) reconcile(prev, next *metadata.Image) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.logger.Error("recovered panic applying metadata", "offset", next.Offset(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			b.metrics.PanicRecovered("reconcile")
+		}
+	}()
 	configs := func(t *metadata.Topic) (storage.LogConfig, partition.Config) {
 		return partition.ConfigsFromResolved(b.env.TopicConfig(next, t))
 	}
 	if err := b.partitions.Apply(next, metadata.DiffTopics(prev, next), configs); err != nil {
 		b.logger.Error("apply metadata to partitions", "offset", next.Offset(), "err", err)
+		if errors.Is(err, partition.ErrPanicked) {
+			b.metrics.PanicRecovered("reconcile.partition")
+		}
 	}
 	b.moveGroupCoordination(prev, next)
 	if prev == nil || sameDynamicConfigs(prev, next, b.cfg.NodeID) {

@@ -682,7 +682,10 @@ func (c *Coordinator) resetConsumerSessionLocked(g *group, m *consumerMember) {
 		m.session.Stop()
 	}
 	gid, mid, tok := g.id, m.id, new(byte)
-	m.session, m.sessionTok = time.AfterFunc(c.cfg.ConsumerSessionTimeout, func() { c.expireConsumer(gid, mid, tok, "session expired") }), tok
+	m.session, m.sessionTok = time.AfterFunc(c.cfg.ConsumerSessionTimeout, func() {
+		defer c.guard("group.timer", nil)
+		c.expireConsumer(gid, mid, tok, "session expired")
+	}), tok
 }
 
 // armRevokeTimerLocked gives a member that must revoke partitions its rebalance timeout to do
@@ -696,7 +699,10 @@ func (c *Coordinator) armRevokeTimerLocked(g *group, m *consumerMember) {
 	if timeout <= 0 {
 		timeout = c.cfg.ConsumerSessionTimeout
 	}
-	m.revoke, m.revokeTok = time.AfterFunc(timeout, func() { c.expireConsumer(gid, mid, tok, "did not revoke partitions within the rebalance timeout") }), tok
+	m.revoke, m.revokeTok = time.AfterFunc(timeout, func() {
+		defer c.guard("group.timer", nil)
+		c.expireConsumer(gid, mid, tok, "did not revoke partitions within the rebalance timeout")
+	}), tok
 }
 
 func (m *consumerMember) stopRevokeTimer() {
@@ -709,25 +715,32 @@ func (m *consumerMember) stopRevokeTimer() {
 // expireConsumer runs on a timer goroutine: the member is removed if tok still identifies
 // the armed session or revocation timer.
 func (c *Coordinator) expireConsumer(gid, mid string, tok *byte, why string) {
-	c.mu.Lock()
-	g := c.mu.groups[gid]
-	if c.mu.closed || g == nil || g.consumer == nil {
-		c.mu.Unlock()
+	g, seq := c.removeExpiredConsumer(gid, mid, tok, why)
+	if g == nil {
 		return
 	}
-	m := g.consumer.members[mid]
-	if m == nil || (m.sessionTok != tok && m.revokeTok != tok) {
-		c.mu.Unlock()
-		return
-	}
-	c.cfg.Logger.Info("consumer group member removed", "group", gid, "member", mid, "reason", why)
-	seq := c.removeConsumerMemberLocked(g, m)
-	c.mu.Unlock()
 	c.writers.Add(1)
 	defer c.writers.Done()
 	if err := c.flushRecords(c.ctx, g, seq); err != nil {
 		c.cfg.Logger.Warn("storing consumer group records", "group", gid, "err", err)
 	}
+}
+
+// removeExpiredConsumer removes the member under mu (deferred unlock, so a panic recovered by
+// the timer's guard leaves mu free); g is nil when the timer is stale.
+func (c *Coordinator) removeExpiredConsumer(gid, mid string, tok *byte, why string) (*group, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.mu.groups[gid]
+	if c.mu.closed || g == nil || g.consumer == nil {
+		return nil, 0
+	}
+	m := g.consumer.members[mid]
+	if m == nil || (m.sessionTok != tok && m.revokeTok != tok) {
+		return nil, 0
+	}
+	c.cfg.Logger.Info("consumer group member removed", "group", gid, "member", mid, "reason", why)
+	return g, c.removeConsumerMemberLocked(g, m)
 }
 
 // stopConsumerTimersLocked stops every timer of a consumer group (Close, Delete).
@@ -758,6 +771,7 @@ func (c *Coordinator) convertToClassicLocked(g *group) {
 	c.writers.Add(1)
 	go func() {
 		defer c.writers.Done()
+		defer c.guard("group.writer", nil)
 		if err := c.flushRecords(c.ctx, g, seq); err != nil {
 			c.cfg.Logger.Warn("deleting consumer group records", "group", g.id, "err", err)
 		}

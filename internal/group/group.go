@@ -94,6 +94,9 @@ type Config struct {
 	// LoadBufferSize is the read size when loading a __consumer_offsets partition
 	// (offsets.load.buffer.size); 0: 1 MiB.
 	LoadBufferSize int
+	// PanicRecovered, if set, counts panics recovered in the coordinator's goroutines (where:
+	// "group.writer", "group.timer", "group.loader", "group.retention").
+	PanicRecovered func(where string)
 }
 
 // Protocol is one protocol (assignor) a member supports, with its metadata.
@@ -278,7 +281,10 @@ func (c *Coordinator) resetSessionLocked(g *group, m *member) {
 		m.session.Stop()
 	}
 	gid, mid, tok := g.id, m.id, new(byte)
-	m.session, m.sessionTok = time.AfterFunc(m.sessionTimeout, func() { c.expireSession(gid, mid, tok) }), tok
+	m.session, m.sessionTok = time.AfterFunc(m.sessionTimeout, func() {
+		defer c.guard("group.timer", nil)
+		c.expireSession(gid, mid, tok)
+	}), tok
 }
 
 // expireSession runs on the timer's goroutine when a member's session deadline passes.

@@ -114,17 +114,7 @@ func (c *Coordinator) storeGroupLocked(g *group, answers ...pendingSync) {
 	c.writers.Add(1)
 	go func() {
 		defer c.writers.Done()
-		st.mu.Lock()
-		err := error(nil)
-		if seq > st.written {
-			st.written = seq
-			value := AppendGroupValue(nil, md)
-			if err = c.appendRecord(c.ctx, gid, AppendGroupKey(nil, gid), value); err != nil {
-				c.cfg.Logger.Warn("storing group metadata", "group", gid, "generation", md.Generation, "err", err)
-				err = fmt.Errorf("store group %s: %w: %w", gid, ErrCoordinatorUnavailable, err)
-			}
-		}
-		st.mu.Unlock()
+		err := c.writeGroupRecord(st, seq, gid, md)
 		for _, a := range answers { // buffered, one slot each: never blocks
 			if err != nil {
 				a.res = SyncResult{Err: err}
@@ -132,6 +122,24 @@ func (c *Coordinator) storeGroupLocked(g *group, answers ...pendingSync) {
 			a.ch <- a.res
 		}
 	}()
+}
+
+// writeGroupRecord appends snapshot seq of group gid unless a newer one was written. A panic
+// is recovered into ErrCoordinatorUnavailable for the waiting SyncGroups.
+func (c *Coordinator) writeGroupRecord(st *groupStore, seq uint64, gid string, md GroupMetadata) (err error) {
+	defer c.guard("group.writer", &err)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if seq <= st.written {
+		return nil
+	}
+	st.written = seq
+	value := AppendGroupValue(nil, md)
+	if err := c.appendRecord(c.ctx, gid, AppendGroupKey(nil, gid), value); err != nil {
+		c.cfg.Logger.Warn("storing group metadata", "group", gid, "generation", md.Generation, "err", err)
+		return fmt.Errorf("store group %s: %w: %w", gid, ErrCoordinatorUnavailable, err)
+	}
+	return nil
 }
 
 func (c *Coordinator) appendRecord(ctx context.Context, gid string, key, value []byte) error {

@@ -65,7 +65,10 @@ func (c *Coordinator) Join(req JoinRequest) <-chan JoinResult {
 			g.pending[id] = true
 			// A client that never comes back must not leave its id behind forever.
 			gid := g.id
-			time.AfterFunc(req.SessionTimeout, func() { c.forgetPending(gid, id) })
+			time.AfterFunc(req.SessionTimeout, func() {
+				defer c.guard("group.timer", nil)
+				c.forgetPending(gid, id)
+			})
 			ch <- JoinResult{Err: ErrMemberIDRequired, MemberID: id, Generation: -1}
 			return ch
 		}
@@ -217,7 +220,10 @@ func (c *Coordinator) prepareRebalanceLocked(g *group) {
 	}
 	g.initialDelay = wasEmpty && c.cfg.InitialRebalanceDelay > 0
 	gid, tok := g.id, new(byte)
-	g.rebalance, g.rebalanceTok = time.AfterFunc(delay, func() { c.rebalanceDeadline(gid, tok) }), tok
+	g.rebalance, g.rebalanceTok = time.AfterFunc(delay, func() {
+		defer c.guard("group.timer", nil)
+		c.rebalanceDeadline(gid, tok)
+	}), tok
 	c.maybeCompleteJoinLocked(g)
 }
 
@@ -289,7 +295,10 @@ func (c *Coordinator) completeJoinLocked(g *group) {
 	}
 	// The leader must sync within the rebalance timeout, or the generation is abandoned.
 	gid, generation, tok := g.id, g.generation, new(byte)
-	g.rebalance, g.rebalanceTok = time.AfterFunc(deadline, func() { c.syncDeadline(gid, generation, tok) }), tok
+	g.rebalance, g.rebalanceTok = time.AfterFunc(deadline, func() {
+		defer c.guard("group.timer", nil)
+		c.syncDeadline(gid, generation, tok)
+	}), tok
 }
 
 // syncDeadline runs on the timer goroutine when the leader has not delivered the assignment

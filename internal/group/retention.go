@@ -35,12 +35,18 @@ func (c *Coordinator) startRetention() {
 			case <-c.ctx.Done():
 				return
 			case <-t.C:
-				if n := c.ExpireOffsets(c.ctx); n > 0 {
-					c.cfg.Logger.Info("expired committed offsets", "count", n)
-				}
+				c.sweepOnce()
 			}
 		}
 	}()
+}
+
+// sweepOnce runs one retention sweep; a panic is recovered so the next tick tries again.
+func (c *Coordinator) sweepOnce() {
+	defer c.guard("group.retention", nil)
+	if n := c.ExpireOffsets(c.ctx); n > 0 {
+		c.cfg.Logger.Info("expired committed offsets", "count", n)
+	}
 }
 
 // expiry is one group's share of a sweep.

@@ -258,6 +258,7 @@ func (c *Coordinator) Elected(p *partition.Partition) {
 	c.loaders.wg.Add(1)
 	go func() {
 		defer c.loaders.wg.Done()
+		defer c.guard("group.loader", nil)
 		if err := loadPartition(c, p); err != nil {
 			c.cfg.Logger.Warn("loading __consumer_offsets partition", "partition", p.Index(), "err", err)
 			return

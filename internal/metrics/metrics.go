@@ -166,7 +166,9 @@ func (m *Metrics) ConnectionClosed() { m.connections.Dec() }
 
 // ConnectionRejected counts a connection closed at accept because of a limit (reason: the
 // config's name).
-func (m *Metrics) ConnectionRejected(reason string) { m.connectionsRejected.WithLabelValues(reason).Inc() }
+func (m *Metrics) ConnectionRejected(reason string) {
+	m.connectionsRejected.WithLabelValues(reason).Inc()
+}
 
 // PanicRecovered counts a panic recovered at a goroutine boundary (where: a short fixed name
 // such as "handler", "group.writer", "txn.markers", "reconcile").

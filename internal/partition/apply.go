@@ -3,6 +3,7 @@ package partition
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -89,7 +90,7 @@ func (m *Manager) Apply(img *metadata.Image, delta metadata.TopicsDelta, configs
 		work, errs = m.planTopic(work, errs, c.Next, c.Prev, configs)
 	}
 	results := make([]error, len(work))
-	parallel(len(work), applyWorkers, func(i int) { results[i] = m.applyPartition(&work[i]) })
+	parallel(len(work), applyWorkers, func(i int) { results[i] = m.applyPartitionGuarded(&work[i]) })
 	for _, err := range results {
 		if err != nil {
 			errs = append(errs, err)
@@ -123,6 +124,27 @@ func (m *Manager) planTopic(work []partitionWork, errs []error, t, prev *metadat
 		work = append(work, partitionWork{topic: t, mp: mp, logCfg: logCfg, cfg: cfg, configChanged: configChanged})
 	}
 	return work, errs
+}
+
+// applyPartitionGuarded is applyPartition with a panic turned into an
+// ErrPanicked error for that partition alone: metadata reaches here from
+// clients' admin requests, and one bad partition must not stop the others
+// or the process (Apply runs on the quorum's FSM goroutine).
+func (m *Manager) applyPartitionGuarded(w *partitionWork) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("apply %s: %w: %v\n%s", w, ErrPanicked, p, debug.Stack())
+		}
+	}()
+	return m.applyPartition(w)
+}
+
+// String names the partition of w, safely: it is used when applying w panicked.
+func (w *partitionWork) String() string {
+	if w.topic == nil || w.mp == nil {
+		return "partition ?"
+	}
+	return fmt.Sprintf("partition %s-%d", w.topic.Name, w.mp.Partition)
 }
 
 // applyPartition hosts or updates one partition and applies its replica state.

@@ -51,6 +51,9 @@ var (
 	// epoch than the last one seen for its producer
 	// (TRANSACTION_COORDINATOR_FENCED).
 	ErrTransactionCoordinatorFenced = errors.New("partition: transaction coordinator fenced")
+	// ErrPanicked: applying metadata to one partition panicked; the panic was
+	// recovered and that partition alone failed (Manager.Apply).
+	ErrPanicked = errors.New("partition: recovered panic")
 	// ErrCorruptSnapshot: a producer state snapshot fails its checks; it is
 	// skipped and the state rebuilt from the log.
 	ErrCorruptSnapshot = errors.New("partition: corrupt producer snapshot")

@@ -39,6 +39,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now. Tests inject one to drive timeouts.
 	Now func() time.Time
+	// PanicRecovered, if set, counts panics recovered in the coordinator's goroutines (where:
+	// "txn.markers", "txn.abort", "txn.sweep").
+	PanicRecovered func(where string)
 }
 
 // StateLog is the __transaction_state topic as the coordinator writes it.

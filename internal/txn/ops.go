@@ -223,6 +223,7 @@ func (c *Coordinator) completeAsyncLocked(m *txnMeta, prepared LogValue) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		defer c.guard("txn.markers", m)
 		c.complete(m, prepared)
 	}()
 }

@@ -18,9 +18,15 @@ func (c *Coordinator) sweepLoop() {
 		case <-c.ctx.Done():
 			return
 		case <-t.C:
-			c.Sweep(c.ctx)
+			c.sweepOnce()
 		}
 	}
+}
+
+// sweepOnce runs one Sweep; a panic is recovered so the next tick tries again.
+func (c *Coordinator) sweepOnce() {
+	defer c.guard("txn.sweep", nil)
+	c.Sweep(c.ctx)
 }
 
 // Sweep aborts transactions Ongoing for longer than their timeout (fencing the producer by
@@ -105,6 +111,7 @@ func (c *Coordinator) AbortFencedTxn(producerID int64, producerEpoch int16, grou
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		defer c.guard("txn.abort", nil)
 		c.abortFenced(producerID, producerEpoch, groupID)
 	}()
 }
