@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"path/filepath"
 	"slices"
@@ -243,6 +244,31 @@ func cleanerThreads(brokerCfg *config.Resolved) int {
 	return n
 }
 
+// cleanerConfig is the log cleaner's part of the broker configs that Kafka lets change at run
+// time (log.cleaner.threads, backoff, I/O rate, dedupe and I/O buffers); reconcile applies it
+// again when a dynamic broker config changes.
+func cleanerConfig(brokerCfg *config.Resolved) storage.CleanerConfig {
+	return storage.CleanerConfig{
+		Threads:             int(brokerCfg.Int(config.LogCleanerThreads)),
+		Backoff:             time.Duration(brokerCfg.Int64(config.LogCleanerBackoffMs)) * time.Millisecond,
+		IOMaxBytesPerSecond: brokerCfg.Float64(config.LogCleanerIOMaxBytesPerSecond),
+		DedupeBufferSize:    brokerCfg.Int64(config.LogCleanerDedupeBufferSize),
+		IOBufferSize:        int(brokerCfg.Int(config.LogCleanerIOBufferSize)),
+	}
+}
+
+// flushCheckInterval is log.flush.scheduler.interval.ms, how often flush.ms deadlines are
+// checked. Kafka's default (Long.MaxValue) never checks, which silently disables every
+// topic's flush.ms; unless it is set, Sluice keeps storage's 1 s check.
+func flushCheckInterval(brokerCfg *config.Resolved) time.Duration {
+	e, _ := brokerCfg.Entry(config.LogFlushSchedulerIntervalMs)
+	ms := brokerCfg.Int64(config.LogFlushSchedulerIntervalMs)
+	if e.Source == config.SourceDefault || ms <= 0 {
+		return 0
+	}
+	return time.Duration(min(ms, int64(math.MaxInt64/time.Millisecond))) * time.Millisecond
+}
+
 // cleanableLimit is the offset below which the cleaner may compact a hosted partition's log:
 // its last stable offset, never past the high watermark.
 func (b *Broker) cleanableLimit(tp storage.TopicPartition) (int64, bool) {
@@ -259,6 +285,7 @@ func (b *Broker) cleanableLimit(tp storage.TopicPartition) (int64, bool) {
 
 func (b *Broker) openStorage(brokerCfg *config.Resolved) error {
 	defaults, _ := partition.ConfigsFromResolved(config.ResolveTopic(config.Layers{Static: b.static}))
+	cleaner := cleanerConfig(brokerCfg)
 	m, err := storage.Open(storage.Options{
 		FS:                     b.cfg.FS,
 		Dir:                    b.cfg.DataDir,
@@ -268,11 +295,13 @@ func (b *Broker) openStorage(brokerCfg *config.Resolved) error {
 		DefaultConfig:          &defaults,
 		RetentionCheckInterval: time.Duration(brokerCfg.Int64(config.LogRetentionCheckIntervalMs)) * time.Millisecond,
 		CheckpointInterval:     time.Duration(brokerCfg.Int64(config.LogFlushOffsetCheckpointIntervalMs)) * time.Millisecond,
+		FlushCheckInterval:     flushCheckInterval(brokerCfg),
 		// The log cleaner (log.cleaner.*): no goroutines when disabled or with 0 threads.
 		CleanerThreads:             cleanerThreads(brokerCfg),
-		CleanerBackoff:             time.Duration(brokerCfg.Int64(config.LogCleanerBackoffMs)) * time.Millisecond,
-		CleanerIOMaxBytesPerSecond: brokerCfg.Float64(config.LogCleanerIOMaxBytesPerSecond),
-		CleanerDedupeBufferSize:    brokerCfg.Int64(config.LogCleanerDedupeBufferSize),
+		CleanerBackoff:             cleaner.Backoff,
+		CleanerIOMaxBytesPerSecond: cleaner.IOMaxBytesPerSecond,
+		CleanerDedupeBufferSize:    cleaner.DedupeBufferSize,
+		CleanerIOBufferSize:        cleaner.IOBufferSize,
 		CleanableLimit:             b.cleanableLimit,
 	})
 	if err != nil {

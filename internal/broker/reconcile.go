@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"slices"
 
+	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/storage"
@@ -36,6 +37,14 @@ func (b *Broker) reconcile(prev, next *metadata.Image) {
 		}
 	}
 	b.moveGroupCoordination(prev, next)
+	if prev == nil || !sameDynamicConfigs(prev, next, b.cfg.NodeID) {
+		// The dynamic broker configs that are not topic defaults: the log cleaner's and
+		// producer.id.expiration.ms. Start built storage and partitions from the static layer;
+		// the first Image brings what AlterConfigs stored before this start.
+		brokerCfg := b.env.BrokerConfig(next)
+		b.storage.SetCleanerConfig(cleanerConfig(brokerCfg))
+		b.partitions.SetProducerIDExpiration(brokerCfg.Int64(config.ProducerIDExpirationMs))
+	}
 	if prev == nil || sameDynamicConfigs(prev, next, b.cfg.NodeID) {
 		return
 	}

@@ -278,7 +278,9 @@ var brokerTable = []Def{
 	{Name: LogFlushIntervalMs, Type: TypeLong, NoDefault: true, Mode: ModeClusterWide,
 		Doc: "Default of flush.ms. If unset, log.flush.scheduler.interval.ms applies."},
 	{Name: LogFlushSchedulerIntervalMs, Type: TypeLong, Default: longMax, Mode: ModeReadOnly,
-		Doc: "How often the broker checks whether a log is due for a time-based flush; also the fallback default of flush.ms."},
+		Doc: "How often the broker checks whether a log is due for a time-based flush (flush.ms); also the fallback default " +
+			"of flush.ms. Kafka's default never checks, which leaves flush.ms without effect; while this is unset " +
+			"Sluice checks every second."},
 	{Name: LogFlushOffsetCheckpointIntervalMs, Type: TypeInt, Default: "60000", Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "How often the recovery point (the offset up to which data is known flushed) is checkpointed."},
 	{Name: LogSegmentDeleteDelayMs, Type: TypeLong, Default: "60000", Valid: AtLeast(0), Mode: ModeClusterWide,
@@ -310,7 +312,7 @@ var brokerTable = []Def{
 		Doc: "Memory for the key map of compaction, shared by all cleaner threads."},
 	{Name: LogCleanerIOMaxBytesPerSecond, Type: TypeDouble, Default: "1.7976931348623157e+308", Mode: ModeClusterWide,
 		Doc: "Bytes per second the cleaner may read and write, all cleaner threads together (the default is no limit)."},
-	{Name: LogCleanerIOBufferSize, NoEffect: true, Type: TypeInt, Default: "524288", Valid: AtLeast(0), Mode: ModeClusterWide,
+	{Name: LogCleanerIOBufferSize, Type: TypeInt, Default: "524288", Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Read and write buffer memory of the cleaner, shared by all cleaner threads."},
 	{Name: LogCleanerDeleteRetentionMs, Type: TypeLong, Default: "86400000", Valid: AtLeast(0), Mode: ModeClusterWide,
 		Doc: "Default of delete.retention.ms."},

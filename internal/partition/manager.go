@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/storage"
@@ -47,7 +48,10 @@ type Manager struct {
 	logger  *slog.Logger
 	now     func() time.Time
 
-	producerExpirationMs, producerExpiryCheckMs int64
+	// producerExpirationMs is producer.id.expiration.ms, which can change while the broker
+	// runs (SetProducerIDExpiration); producerExpiryCheckMs is fixed.
+	producerExpirationMs  atomic.Int64
+	producerExpiryCheckMs int64
 
 	mu struct {
 		sync.RWMutex
@@ -56,12 +60,25 @@ type Manager struct {
 	}
 }
 
+// SetProducerIDExpiration changes producer.id.expiration.ms (a dynamic broker config) for
+// every partition of the Manager, hosted now or later: each reads it at its next expiry
+// check. ms <= 0 is ignored.
+func (m *Manager) SetProducerIDExpiration(ms int64) {
+	if ms > 0 {
+		m.producerExpirationMs.Store(ms)
+	}
+}
+
+// ProducerIDExpiration is the producer.id.expiration.ms in force.
+func (m *Manager) ProducerIDExpiration() int64 { return m.producerExpirationMs.Load() }
+
 // NewManager returns a Manager with no partitions.
 func NewManager(opts ManagerOptions) *Manager {
 	m := &Manager{nodeID: opts.NodeID, storage: opts.Storage, logger: opts.Logger, now: opts.Now,
-		producerExpirationMs: opts.ProducerIDExpirationMs, producerExpiryCheckMs: opts.ProducerIDExpirationCheckIntervalMs}
-	if m.producerExpirationMs <= 0 {
-		m.producerExpirationMs = DefaultProducerIDExpirationMs
+		producerExpiryCheckMs: opts.ProducerIDExpirationCheckIntervalMs}
+	m.producerExpirationMs.Store(opts.ProducerIDExpirationMs)
+	if opts.ProducerIDExpirationMs <= 0 {
+		m.producerExpirationMs.Store(DefaultProducerIDExpirationMs)
 	}
 	if m.producerExpiryCheckMs <= 0 {
 		m.producerExpiryCheckMs = DefaultProducerIDExpirationCheckIntervalMs
@@ -131,7 +148,8 @@ func (m *Manager) Create(tp TopicPartition, topicID [16]byte, logCfg storage.Log
 	}
 	p = newPartition(tp.Topic, topicID, tp.Partition, m.nodeID, log, cfg,
 		m.logger.With("topic", tp.Topic, "partition", tp.Partition), m.now)
-	p.producers.states = newProducerStates(m.producerExpirationMs, m.producerExpiryCheckMs)
+	p.producers.states = newProducerStates(m.producerExpirationMs.Load(), m.producerExpiryCheckMs)
+	p.producers.states.dynamicExpirationMs = &m.producerExpirationMs
 	if err := p.loadProducerState(); err != nil {
 		p = nil
 		return nil, fmt.Errorf("partition %s-%d: %w", tp.Topic, tp.Partition, err)

@@ -2,6 +2,7 @@ package partition
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/sluicehq/sluice/internal/record"
 )
@@ -9,10 +10,13 @@ import (
 // producerStates is a partition's producer table: the state Kafka's
 // ProducerStateManager keeps. It is guarded by Partition.producers.
 type producerStates struct {
-	entries         map[int64]*producerEntry
-	expirationMs    int64 // producer.id.expiration.ms
-	checkIntervalMs int64 // producer.id.expiration.check.interval.ms
-	lastExpiryMs    int64 // when expired producers were last removed
+	entries      map[int64]*producerEntry
+	expirationMs int64 // producer.id.expiration.ms
+	// dynamicExpirationMs, when set, replaces expirationMs: the Manager's value, which
+	// changes with the dynamic broker config.
+	dynamicExpirationMs *atomic.Int64
+	checkIntervalMs     int64 // producer.id.expiration.check.interval.ms
+	lastExpiryMs        int64 // when expired producers were last removed
 	// snapshotOffset is the offset of the newest snapshot written or
 	// loaded, -1 if none; segments the log's segment count when last looked
 	// at, so a roll (the count rising) triggers a snapshot.
@@ -29,7 +33,11 @@ func newProducerStates(expirationMs, checkIntervalMs int64) producerStates {
 // not in a transaction (an open transaction pins the last stable offset, so
 // it must stay known until its marker).
 func (s *producerStates) expired(e *producerEntry, nowMs int64) bool {
-	return e.currentTxnFirstOffset < 0 && nowMs-e.lastTimestamp >= s.expirationMs
+	expiration := s.expirationMs
+	if s.dynamicExpirationMs != nil {
+		expiration = s.dynamicExpirationMs.Load()
+	}
+	return e.currentTxnFirstOffset < 0 && nowMs-e.lastTimestamp >= expiration
 }
 
 // maybeRemoveExpired drops expired producers, at most once per check

@@ -525,3 +525,21 @@ func TestManyProducersInOneRequest(t *testing.T) {
 		t.Fatalf("producer 1 was advanced by the refused request: %v", err)
 	}
 }
+
+// TestProducerExpiryChangesAtRunTime: producer.id.expiration.ms is a dynamic broker config;
+// SetProducerIDExpiration applies it to an already hosted partition from its next check.
+func TestProducerExpiryChangesAtRunTime(t *testing.T) {
+	h := newProducerHost(t, vfs.NewMem(), false)
+	h.opts.ProducerIDExpirationMs, h.opts.ProducerIDExpirationCheckIntervalMs = time.Hour.Milliseconds(), 1_000
+	h.restart()
+	h.mustAppend(pbatch{id: 1, seq: 0, n: 1})
+	h.clock.Advance(2 * time.Minute)
+	if got := len(h.p.Producers()); got != 1 {
+		t.Fatalf("%d producers 2 minutes into a 1-hour expiration, want 1", got)
+	}
+	h.mgr.SetProducerIDExpiration(time.Minute.Milliseconds())
+	h.clock.Advance(2 * time.Second) // past the check interval
+	if got := h.p.Producers(); len(got) != 0 {
+		t.Fatalf("after lowering producer.id.expiration.ms to 1 minute: %+v, want none", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/record"
@@ -49,6 +50,8 @@ type cleaner struct {
 	throttle *throttler
 	stop     chan struct{}
 	wg       sync.WaitGroup
+	cfg      atomic.Pointer[CleanerConfig] // the dynamic log.cleaner.* configs (clean_config.go)
+	threads  cleanerThreads
 
 	mu struct {
 		sync.Mutex
@@ -77,6 +80,10 @@ type cleanPlan struct {
 
 func newCleaner(m *Manager, checkpoints map[TopicPartition]int64) *cleaner {
 	c := &cleaner{m: m, throttle: newThrottler(m.opts.CleanerIOMaxBytesPerSecond), stop: make(chan struct{})}
+	c.setConfig(CleanerConfig{Threads: max(m.opts.CleanerThreads, 0), Backoff: m.opts.CleanerBackoff,
+		IOMaxBytesPerSecond: m.opts.CleanerIOMaxBytesPerSecond, DedupeBufferSize: m.opts.CleanerDedupeBufferSize,
+		IOBufferSize: m.opts.CleanerIOBufferSize})
+	c.threads.changed = make(chan struct{})
 	c.mu.inProgress = map[TopicPartition]bool{}
 	c.mu.checkpoints = checkpoints
 	c.mu.horizons = map[TopicPartition]int64{}
@@ -86,20 +93,19 @@ func newCleaner(m *Manager, checkpoints map[TopicPartition]int64) *cleaner {
 	return c
 }
 
-// start runs the cleaner goroutines.
-func (c *cleaner) start(threads int) {
-	for range threads {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.run()
-		}()
-	}
+// start runs the cleaner goroutines (log.cleaner.threads of them).
+func (c *cleaner) start() {
+	c.threads.Lock()
+	defer c.threads.Unlock()
+	c.spawnLocked(c.config().Threads)
 }
 
 // close stops the goroutines (an ongoing clean is abandoned at its next batch) and waits.
+// Closing stop under threads.Mutex keeps SetCleanerConfig from starting one after it.
 func (c *cleaner) close() {
+	c.threads.Lock()
 	close(c.stop)
+	c.threads.Unlock()
 	c.wg.Wait()
 }
 
@@ -112,7 +118,9 @@ func (c *cleaner) stopped() bool {
 	}
 }
 
-func (c *cleaner) run() {
+// run is cleaner goroutine id: it cleans the filthiest log, or pauses log.cleaner.backoff.ms
+// when none needs it, until Close or until log.cleaner.threads drops to id or below.
+func (c *cleaner) run(id int) {
 	backoff := time.NewTimer(0)
 	defer backoff.Stop()
 	for {
@@ -120,6 +128,10 @@ func (c *cleaner) run() {
 		case <-c.stop:
 			return
 		case <-backoff.C:
+		case <-c.changedCh():
+		}
+		if c.retire(id) {
+			return
 		}
 		_, cleaned, err := c.cleanFilthiest()
 		if err != nil && !errors.Is(err, ErrCleanAborted) {
@@ -128,7 +140,7 @@ func (c *cleaner) run() {
 		if cleaned {
 			backoff.Reset(0)
 		} else {
-			backoff.Reset(c.m.opts.CleanerBackoff)
+			backoff.Reset(c.config().Backoff)
 		}
 	}
 }
@@ -378,7 +390,8 @@ func (c *cleaner) cleanLog(plan cleanPlan) error {
 
 // takeMap returns this goroutine's offset map, emptied and large enough for maxKeys.
 func (c *cleaner) takeMap(maxKeys int64) *offsetMap {
-	budget := c.m.opts.CleanerDedupeBufferSize / int64(max(c.m.opts.CleanerThreads, 1))
+	cfg := c.config()
+	budget := cfg.DedupeBufferSize / int64(max(cfg.Threads, 1))
 	select {
 	case om := <-c.maps:
 		if om.fits(budget, maxKeys) {
@@ -480,7 +493,7 @@ func (c *cleaner) eachBatch(s *segment, fn func([]byte, record.Header) (bool, er
 		return err
 	}
 	defer s.release(kindLog)
-	r := newBatchReader(f, s.size.Load())
+	r := newBatchReaderSize(f, s.size.Load(), c.ioBufferSize())
 	defer r.close()
 	for {
 		pos := r.pos()
@@ -619,7 +632,7 @@ func (c *cleaner) forget(tp TopicPartition) {
 // throttler bounds the cleaner's I/O (log.cleaner.io.max.bytes.per.second) across its
 // goroutines: after every 100 ms of work it sleeps long enough to bring the rate down.
 type throttler struct {
-	rate float64 // bytes per second; <= 0 or +Inf: unlimited
+	rate floatValue // bytes per second; <= 0 or +Inf: unlimited
 	mu   struct {
 		sync.Mutex
 		start time.Time
@@ -628,21 +641,23 @@ type throttler struct {
 }
 
 func newThrottler(rate float64) *throttler {
-	t := &throttler{rate: rate}
+	t := &throttler{}
+	t.rate.Store(rate)
 	t.mu.start = time.Now()
 	return t
 }
 
 // account records n bytes of I/O and sleeps if the rate is above the limit.
 func (t *throttler) account(n int, stop <-chan struct{}) {
-	if t.rate <= 0 || math.IsInf(t.rate, 1) || t.rate >= math.MaxFloat64 {
+	rate := t.rate.Load()
+	if rate <= 0 || math.IsInf(rate, 1) || rate >= math.MaxFloat64 {
 		return
 	}
 	t.mu.Lock()
 	t.mu.bytes += float64(n)
 	elapsed := time.Since(t.mu.start)
 	var sleep time.Duration
-	if want := time.Duration(t.mu.bytes / t.rate * float64(time.Second)); want-elapsed >= 5*time.Millisecond {
+	if want := time.Duration(t.mu.bytes / rate * float64(time.Second)); want-elapsed >= 5*time.Millisecond {
 		sleep = want - elapsed
 	}
 	if elapsed+sleep >= 100*time.Millisecond {

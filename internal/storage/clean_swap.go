@@ -98,7 +98,7 @@ func (c *cleaner) cleanSegments(l *Log, group []*segment, f *batchFilter) (int64
 				return false, err
 			}
 			cf.noteBatches(cf.buf[start:])
-			if len(cf.buf) >= 1<<20 {
+			if len(cf.buf) >= c.ioBufferSize() { // the write half of log.cleaner.io.buffer.size
 				return true, cf.flush(c)
 			}
 			return true, nil

@@ -57,6 +57,10 @@ type Options struct {
 	// CleanerDedupeBufferSize is log.cleaner.dedupe.buffer.size (default 128 MiB), split
 	// between the cleaner goroutines; each allocates only what its dirty range needs.
 	CleanerDedupeBufferSize int64
+	// CleanerIOBufferSize is log.cleaner.io.buffer.size (default 512 KiB): read and write
+	// buffers of all cleaner goroutines (see CleanerConfig). All the Cleaner* settings but a
+	// negative CleanerThreads can change later with SetCleanerConfig.
+	CleanerIOBufferSize int
 	// CleanableLimit returns the offset below which a partition's log may be cleaned: the
 	// lower of its last stable offset and high watermark (the partition layer knows them).
 	// ok=false skips the partition. Nil: the log end offset.
@@ -195,7 +199,7 @@ func Open(opts Options) (*Manager, error) {
 	}
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); m.maintain() }()
-	m.cleaner.start(max(opts.CleanerThreads, 0))
+	m.cleaner.start()
 	return m, nil
 }
 

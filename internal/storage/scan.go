@@ -30,6 +30,15 @@ func newBatchReader(f vfs.File, end int64) *batchReader {
 	return &batchReader{f: f, end: end, buf: *batchReaderPool.Get().(*[]byte)}
 }
 
+// newBatchReaderSize is newBatchReader reading size bytes at a time (the cleaner's share of
+// log.cleaner.io.buffer.size); a batch larger than that is read whole.
+func newBatchReaderSize(f vfs.File, end int64, size int) *batchReader {
+	if size == batchReaderChunk {
+		return newBatchReader(f, end)
+	}
+	return &batchReader{f: f, end: end, buf: make([]byte, size)}
+}
+
 func (r *batchReader) close() {
 	if cap(r.buf) == batchReaderChunk {
 		b := r.buf[:batchReaderChunk]
