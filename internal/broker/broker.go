@@ -205,14 +205,15 @@ func (b *Broker) txnConfig(brokerCfg *config.Resolved) txn.Config {
 			ReplicationFactor: int16(brokerCfg.Int(config.TransactionStateLogReplication)),
 			MinISR:            int(brokerCfg.Int(config.TransactionStateLogMinIsr)),
 			SegmentBytes:      int(brokerCfg.Int(config.TransactionStateLogSegmentBytes))},
-		NumPartitions:        brokerCfg.Int(config.TransactionStateLogNumPartitions),
-		OffsetsNumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
-		Markers:              &txn.PartitionMarkers{Partitions: b.partitions, Offsets: b.groups},
-		MaxTimeout:           ms(config.TransactionMaxTimeoutMs),
-		IDExpiration:         ms(config.TransactionalIDExpirationMs),
-		CleanupInterval:      ms(config.TransactionAbortTimedOutTransactionCleanupIntervalMs),
-		Logger:               b.logger,
-		PanicRecovered:       b.metrics.PanicRecovered,
+		NumPartitions:            brokerCfg.Int(config.TransactionStateLogNumPartitions),
+		OffsetsNumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
+		Markers:                  &txn.PartitionMarkers{Partitions: b.partitions, Offsets: b.groups},
+		MaxTimeout:               ms(config.TransactionMaxTimeoutMs),
+		IDExpiration:             ms(config.TransactionalIDExpirationMs),
+		CleanupInterval:          ms(config.TransactionAbortTimedOutTransactionCleanupIntervalMs),
+		ExpiredIDCleanupInterval: ms(config.TransactionRemoveExpiredTransactionCleanupIntervalMs),
+		Logger:                   b.logger,
+		PanicRecovered:           b.metrics.PanicRecovered,
 	}
 }
 

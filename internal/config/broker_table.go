@@ -406,7 +406,7 @@ var brokerTable = []Def{
 		Doc: "A transactional id unused this long is forgotten."},
 	{Name: TransactionAbortTimedOutTransactionCleanupIntervalMs, Type: TypeInt, Default: "10000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "How often timed-out transactions are looked for and aborted."},
-	{Name: TransactionRemoveExpiredTransactionCleanupIntervalMs, NoEffect: true, Type: TypeInt, Default: "3600000", Valid: AtLeast(1), Mode: ModeReadOnly,
+	{Name: TransactionRemoveExpiredTransactionCleanupIntervalMs, Type: TypeInt, Default: "3600000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "How often expired transactional ids are removed."},
 	{Name: ProducerIDExpirationMs, Type: TypeInt, Default: "86400000", Valid: AtLeast(1), Mode: ModeClusterWide,
 		Doc: "A producer id that has not written to a partition for this long is forgotten by that partition."},

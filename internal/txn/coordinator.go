@@ -31,8 +31,12 @@ type Config struct {
 	// IDExpiration is transactional.id.expiration.ms (7 days).
 	IDExpiration time.Duration
 	// CleanupInterval is transaction.abort.timed.out.transaction.cleanup.interval.ms (10 s):
-	// how often timed-out transactions are aborted and expired ids removed.
+	// how often timed-out transactions are aborted.
 	CleanupInterval time.Duration
+	// ExpiredIDCleanupInterval is
+	// transaction.remove.expired.transaction.cleanup.interval.ms (1 hour): how often
+	// transactional ids unused for IDExpiration are removed.
+	ExpiredIDCleanupInterval time.Duration
 	// CoordinatorEpoch is written into markers (the __transaction_state leader epoch).
 	CoordinatorEpoch int32
 	// Logger; nil discards.
@@ -179,6 +183,9 @@ func New(cfg Config) *Coordinator {
 	}
 	if cfg.IDExpiration <= 0 {
 		cfg.IDExpiration = 7 * 24 * time.Hour
+	}
+	if cfg.ExpiredIDCleanupInterval <= 0 {
+		cfg.ExpiredIDCleanupInterval = time.Hour
 	}
 	if cfg.CleanupInterval <= 0 {
 		cfg.CleanupInterval = 10 * time.Second

@@ -8,32 +8,49 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
-// sweepLoop runs the cleanup sweep every CleanupInterval until Close.
+// sweepLoop runs, until Close, the abort of timed-out transactions every CleanupInterval
+// (transaction.abort.timed.out.transaction.cleanup.interval.ms) and the removal of expired
+// transactional ids every ExpiredIDCleanupInterval
+// (transaction.remove.expired.transaction.cleanup.interval.ms), as Kafka's two schedules.
 func (c *Coordinator) sweepLoop() {
 	defer c.wg.Done()
-	t := time.NewTicker(c.cfg.CleanupInterval)
-	defer t.Stop()
+	abort := time.NewTicker(c.cfg.CleanupInterval)
+	defer abort.Stop()
+	expire := time.NewTicker(c.cfg.ExpiredIDCleanupInterval)
+	defer expire.Stop()
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
-		case <-t.C:
-			c.sweepOnce()
+		case <-abort.C:
+			c.sweepOnce(sweepTimedOut)
+		case <-expire.C:
+			c.sweepOnce(sweepExpired)
 		}
 	}
 }
 
-// sweepOnce runs one Sweep; a panic is recovered so the next tick tries again.
-func (c *Coordinator) sweepOnce() {
+// sweepKind selects what a sweep looks for.
+type sweepKind uint8
+
+const (
+	sweepTimedOut sweepKind = 1 << iota // Ongoing past the transaction's timeout: abort
+	sweepExpired                        // unused for transactional.id.expiration.ms: forget
+)
+
+// sweepOnce runs one sweep; a panic is recovered so the next tick tries again.
+func (c *Coordinator) sweepOnce(kind sweepKind) {
 	defer c.guard("txn.sweep", nil)
-	c.Sweep(c.ctx)
+	c.sweep(c.ctx, kind)
 }
 
 // Sweep aborts transactions Ongoing for longer than their timeout (fencing the producer by
 // an epoch bump, as Kafka does) and forgets transactional ids unused for
 // transactional.id.expiration.ms (a tombstone in __transaction_state). The sweep goroutine
-// calls it every CleanupInterval; tests call it with an injected clock.
-func (c *Coordinator) Sweep(ctx context.Context) {
+// does each on its own interval; tests call Sweep with an injected clock.
+func (c *Coordinator) Sweep(ctx context.Context) { c.sweep(ctx, sweepTimedOut|sweepExpired) }
+
+func (c *Coordinator) sweep(ctx context.Context, kind sweepKind) {
 	now := c.nowMs()
 	var timedOut, expired []*txnMeta
 	c.mu.Lock()
@@ -47,12 +64,12 @@ func (c *Coordinator) Sweep(ctx context.Context) {
 		}
 		switch m.state {
 		case Ongoing:
-			if now > m.startMs+int64(m.timeoutMs) {
+			if kind&sweepTimedOut != 0 && now > m.startMs+int64(m.timeoutMs) {
 				m.pending = true
 				timedOut = append(timedOut, m)
 			}
 		case Empty, CompleteCommit, CompleteAbort:
-			if now > m.updateMs+c.cfg.IDExpiration.Milliseconds() {
+			if kind&sweepExpired != 0 && now > m.updateMs+c.cfg.IDExpiration.Milliseconds() {
 				m.pending = true
 				expired = append(expired, m)
 			}
