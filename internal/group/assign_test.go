@@ -102,3 +102,57 @@ func BenchmarkAssignUniform(b *testing.B) {
 		assignUniform(members[1:], topics, prev)
 	}
 }
+
+// TestUniformBalanceIsBounded: a new member joins ten members that own all of a
+// 10,000-partition topic; the sticky start leaves it with nothing and the balancing passes
+// must give it its share within maxBalancePasses. Then balanceUniform alone, with every
+// partition on one of two members: it balances within the cap and loses no partition.
+func TestUniformBalanceIsBounded(t *testing.T) {
+	big := topicIDOf("big")
+	topics := map[TopicID]int32{big: 10000}
+	var members []assignMember
+	previous := map[string]Assignment{}
+	for i := range 10 {
+		id := string(rune('a' + i))
+		members = append(members, assignMember{id, []TopicID{big}})
+		var ps []int32
+		for p := int32(i); p < 10000; p += 10 {
+			ps = append(ps, p)
+		}
+		previous[id] = Assignment{big: ps}
+	}
+	members = append(members, assignMember{"z", []TopicID{big}})
+	got := assignUniform(members, topics, previous)
+	lo, hi := 10000, 0
+	for _, m := range members {
+		n := got[m.id].count()
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	if hi-lo > 1 {
+		t.Fatalf("counts range %d..%d after a join, want within one", lo, hi)
+	}
+
+	var all []partitionKey
+	owner := map[partitionKey]string{}
+	count := map[string]int{"a": 10000, "b": 0}
+	for p := range int32(10000) {
+		x := partitionKey{big, p}
+		all = append(all, x)
+		owner[x] = "a"
+	}
+	passes := balanceUniform(all, owner, count, func(partitionKey) string {
+		if count["a"] < count["b"] {
+			return "a"
+		}
+		return "b"
+	})
+	if passes > maxBalancePasses {
+		t.Fatalf("%d passes, cap %d", passes, maxBalancePasses)
+	}
+	if count["a"]+count["b"] != 10000 || len(owner) != 10000 {
+		t.Fatalf("partitions lost: counts %v, %d owned", count, len(owner))
+	}
+	if d := count["a"] - count["b"]; d > 1 || d < -1 {
+		t.Fatalf("two members not balanced: %v", count)
+	}
+}
