@@ -154,3 +154,16 @@ func TestConfigFileDeleteDelay(t *testing.T) {
 		t.Errorf("file.delete.delay.ms=0: *.deleted files %v, want none", atOnce)
 	}
 }
+
+// TestConfigNodeIDFromBrokerConfig: node.id given as a Kafka broker config (not --node-id) is
+// the id the broker registers and clients see.
+func TestConfigNodeIDFromBrokerConfig(t *testing.T) {
+	n := startNode(t, "--override", "node.id=7")
+	md, err := n.admin().BrokerMetadata(ctxTimeout(t, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(md.Brokers) != 1 || md.Brokers[0].NodeID != 7 {
+		t.Fatalf("brokers %+v, want node 7", md.Brokers)
+	}
+}

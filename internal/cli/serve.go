@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sluicehq/sluice/internal/broker"
+	"github.com/sluicehq/sluice/internal/config"
 )
 
 func newServeCommand() *cobra.Command {
@@ -68,9 +70,12 @@ type serveSettings struct {
 	overrides      []string
 	logLevel       string
 	logFormat      string
+	// flags is the set register filled: which identity flags were given (applyIdentity).
+	flags *pflag.FlagSet
 }
 
 func (s *serveSettings) register(f *pflag.FlagSet) {
+	s.flags = f
 	f.StringVar(&s.dataDir, "data-dir", "./sluice-data", "directory for partition logs and metadata")
 	f.StringVar(&s.kafkaAddr, "kafka-addr", "localhost:9092", "Kafka protocol listener address")
 	f.StringVar(&s.httpAddr, "http-addr", "localhost:9644", "HTTP listener for /metrics, /healthz and /readyz (empty disables)")
@@ -99,6 +104,9 @@ func (s *serveSettings) brokerConfig(file map[string]string) (broker.Config, err
 		}
 		overrides[strings.TrimSpace(key)] = strings.TrimSpace(value)
 	}
+	if err := s.applyIdentity(overrides); err != nil {
+		return broker.Config{}, err
+	}
 	var peers []string
 	for _, p := range strings.Split(s.peers, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -119,6 +127,65 @@ func (s *serveSettings) brokerConfig(file map[string]string) (broker.Config, err
 		Peers:          peers,
 		Overrides:      overrides,
 	}, nil
+}
+
+// applyIdentity lets Kafka's node.id (or broker.id), log.dirs and controller.quorum.voters,
+// given as broker configs (--override or the config file), do what --node-id, --data-dir and
+// --peers/--controller-addr do, so a Kafka server.properties works as it says. A flag given
+// as well (on the command line, in SLUICE_*, or by its flag name in the file) must agree.
+func (s *serveSettings) applyIdentity(overrides map[string]string) error {
+	static, err := config.ValidateBrokerStatic(overrides)
+	if err != nil {
+		return fmt.Errorf("broker configs: %w", err)
+	}
+	r := config.ResolveBroker(config.Layers{Static: static})
+	isSet := func(name config.Name) bool { e, _ := r.Entry(name); return e.Source != config.SourceDefault }
+	flagSet := func(flag string) bool { return s.flags != nil && s.flags.Changed(flag) }
+	if isSet(config.NodeID) || r.Int(config.BrokerID) >= 0 {
+		id, name := r.Int(config.NodeID), config.NodeID
+		if !isSet(config.NodeID) {
+			id, name = r.Int(config.BrokerID), config.BrokerID
+		}
+		if flagSet("node-id") && id != s.nodeID {
+			return fmt.Errorf("broker config %s=%d differs from --node-id %d; set one of them", name, id, s.nodeID)
+		}
+		s.nodeID = id
+	}
+	if isSet(config.LogDirs) {
+		dir := r.List(config.LogDirs)[0]
+		if flagSet("data-dir") && filepath.Clean(dir) != filepath.Clean(s.dataDir) {
+			return fmt.Errorf("broker config %s=%s differs from --data-dir %s; set one of them", config.LogDirs, dir, s.dataDir)
+		}
+		s.dataDir = dir
+	}
+	if isSet(config.ControllerQuorumVoters) {
+		return s.applyVoters(r.List(config.ControllerQuorumVoters))
+	}
+	return nil
+}
+
+// applyVoters turns controller.quorum.voters (every voter, this node included) into --peers
+// and this node's --controller-addr.
+func (s *serveSettings) applyVoters(voters []string) error {
+	if s.flags != nil && s.flags.Changed("peers") {
+		return fmt.Errorf("broker config %s and --peers both name the quorum's voters; set one of them", config.ControllerQuorumVoters)
+	}
+	self := ""
+	for _, v := range voters {
+		if id, addr, err := config.ParseVoter(v); err == nil && id == s.nodeID {
+			self = addr
+		}
+	}
+	switch {
+	case self == "" && len(voters) > 0:
+		return fmt.Errorf("broker config %s does not list this node (node.id %d)", config.ControllerQuorumVoters, s.nodeID)
+	case self != "" && s.flags != nil && s.flags.Changed("controller-addr") && self != s.controllerAddr:
+		return fmt.Errorf("broker config %s gives this node %s, but --controller-addr is %s", config.ControllerQuorumVoters, self, s.controllerAddr)
+	case self != "":
+		s.controllerAddr = self
+	}
+	s.peers = strings.Join(voters, ",")
+	return nil
 }
 
 var serveFlagNames = map[string]bool{}

@@ -97,3 +97,67 @@ func TestReadPropertiesFile(t *testing.T) {
 		t.Fatal("missing file read without error")
 	}
 }
+
+// TestServeIdentityFromBrokerConfigs: node.id/broker.id, log.dirs and controller.quorum.voters
+// given as Kafka broker configs set the node id, data directory, controller address and peers
+// (they were accepted and ignored before); a flag that disagrees is an error.
+func TestServeIdentityFromBrokerConfigs(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		file      map[string]string
+		wantNode  int32
+		wantDir   string
+		wantCtl   string
+		wantPeers []string
+		wantErr   string
+	}{
+		{name: "node.id override", args: []string{"--override", "node.id=3"}, wantNode: 3},
+		{name: "broker.id in the file", file: map[string]string{"broker.id": "4"}, wantNode: 4},
+		{name: "node.id and the same --node-id", args: []string{"--override", "node.id=5", "--node-id", "5"}, wantNode: 5},
+		{name: "node.id against --node-id", args: []string{"--override", "node.id=3", "--node-id", "2"}, wantErr: "differs from --node-id"},
+		{name: "log.dirs", args: []string{"--override", "log.dirs=/srv/kafka"}, wantNode: 1, wantDir: "/srv/kafka"},
+		{name: "log.dirs against --data-dir", args: []string{"--override", "log.dirs=/a", "--data-dir", "/b"}, wantErr: "differs from --data-dir"},
+		{name: "controller.quorum.voters", file: map[string]string{"node.id": "2", "controller.quorum.voters": "1@127.0.0.1:9093,2@127.0.0.1:9094"},
+			wantNode: 2, wantCtl: "127.0.0.1:9094", wantPeers: []string{"1@127.0.0.1:9093", "2@127.0.0.1:9094"}},
+		{name: "voters without this node", args: []string{"--override", "controller.quorum.voters=7@127.0.0.1:9093"}, wantErr: "does not list this node"},
+		{name: "voters and --peers", args: []string{"--override", "controller.quorum.voters=1@127.0.0.1:9093", "--peers", "2@127.0.0.1:9094"}, wantErr: "--peers"},
+		{name: "bad value", args: []string{"--override", "node.id=-4"}, wantErr: "node.id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var s serveSettings
+			f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+			s.register(f)
+			if err := f.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			file := tc.file
+			if file == nil {
+				file = map[string]string{}
+			}
+			if err := resolveSettings(f, func(string) (string, bool) { return "", false }, file); err != nil {
+				t.Fatal(err)
+			}
+			c, err := s.brokerConfig(file)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.NodeID != tc.wantNode {
+				t.Errorf("node id %d, want %d", c.NodeID, tc.wantNode)
+			}
+			if tc.wantDir != "" && c.DataDir != tc.wantDir {
+				t.Errorf("data dir %q, want %q", c.DataDir, tc.wantDir)
+			}
+			if tc.wantCtl != "" && (c.ControllerAddr != tc.wantCtl || strings.Join(c.Peers, ",") != strings.Join(tc.wantPeers, ",")) {
+				t.Errorf("controller %q peers %v, want %q %v", c.ControllerAddr, c.Peers, tc.wantCtl, tc.wantPeers)
+			}
+		})
+	}
+}

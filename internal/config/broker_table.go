@@ -179,14 +179,14 @@ var oneDir = Func("one directory", func(_ string, list []string) error {
 // makes them so: the highest-precedence synonym is, the hours/minutes fallbacks are not.
 var brokerTable = []Def{
 	// Identity and cluster membership.
-	{Name: NodeID, NoEffect: true, Type: TypeInt, Default: "1", Valid: AtLeast(0), Mode: ModeReadOnly,
+	{Name: NodeID, Type: TypeInt, Default: "1", Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "This node's id, unique in the cluster. Kafka requires it; Sluice defaults to 1 so a single node needs no configuration."},
-	{Name: BrokerID, NoEffect: true, Type: TypeInt, Default: "-1", Valid: AtLeast(-1), Mode: ModeReadOnly,
+	{Name: BrokerID, Type: TypeInt, Default: "-1", Valid: AtLeast(-1), Mode: ModeReadOnly,
 		Doc: "Kafka's older name for node.id. If set, it must equal node.id."},
 	{Name: BrokerRack, Type: TypeString, NoDefault: true, Mode: ModeReadOnly,
 		Doc: "Rack (or zone) of this broker, registered with the controller and reported in Metadata and DescribeCluster. " +
 			"Sluice does not use it to place replicas yet."},
-	{Name: ControllerQuorumVoters, NoEffect: true, Type: TypeList, Default: "", Valid: voters, Mode: ModeReadOnly,
+	{Name: ControllerQuorumVoters, Type: TypeList, Default: "", Valid: voters, Mode: ModeReadOnly,
 		Doc: "The metadata quorum's voters as id@host:port (their controller addresses). Empty: this " +
 			"node alone is a one-voter quorum."},
 	{Name: ControllerQuorumElectionTimeoutMs, Type: TypeInt, NoDefault: true, Valid: Between(5, 60000), Mode: ModeReadOnly,
@@ -194,7 +194,7 @@ var brokerTable = []Def{
 			"calls an election; a first election waits between this and twice this. Unset: 150 with " +
 			"other voters (Kafka's default is 1000), 10 when this node is the only voter, which has " +
 			"nobody to wait for and so starts in milliseconds."},
-	{Name: LogDirs, NoEffect: true, Type: TypeList, Default: "./sluice-data", Valid: oneDir, Mode: ModeReadOnly,
+	{Name: LogDirs, Type: TypeList, Default: "./sluice-data", Valid: oneDir, Mode: ModeReadOnly,
 		Doc: "The data directory: partition logs and the metadata log (__cluster_metadata) live here. Sluice supports one directory."},
 
 	// Topic creation.
