@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -9,16 +10,52 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/config"
-	"github.com/sluicehq/sluice/internal/storage"
 )
 
-// TestDynamicCleanerAndProducerConfigs: the log.cleaner.* configs Kafka makes dynamic, and
-// producer.id.expiration.ms, reach the running storage and partition managers when set with
-// IncrementalAlterConfigs (cluster-wide default and per broker), and again after a restart
-// (the first Image carries them).
-func TestDynamicCleanerAndProducerConfigs(t *testing.T) {
+// dynamicConfigs are the broker configs Kafka lets change at run time that are not topic
+// defaults (those reach partitions through reconcile's SetConfig), each with a value to set and
+// how to see it applied. TestEveryDynamicBrokerConfigIsCovered keeps the list complete.
+var dynamicConfigs = []struct {
+	name    config.Name
+	value   string
+	applied func(b *Broker) bool
+}{
+	{config.LogCleanerThreads, "1", func(b *Broker) bool { return b.storage.CleanerConfig().Threads == 1 }},
+	{config.LogCleanerBackoffMs, "1234", func(b *Broker) bool { return b.storage.CleanerConfig().Backoff == 1234*time.Millisecond }},
+	{config.LogCleanerIOBufferSize, "65536", func(b *Broker) bool { return b.storage.CleanerConfig().IOBufferSize == 65536 }},
+	{config.LogCleanerDedupeBufferSize, "1048576", func(b *Broker) bool { return b.storage.CleanerConfig().DedupeBufferSize == 1<<20 }},
+	{config.LogCleanerIOMaxBytesPerSecond, "1000000", func(b *Broker) bool { return b.storage.CleanerConfig().IOMaxBytesPerSecond == 1e6 }},
+	{config.ProducerIDExpirationMs, "60000", func(b *Broker) bool { return b.partitions.ProducerIDExpiration() == 60000 }},
+}
+
+// TestEveryDynamicBrokerConfigIsCovered fails for a broker config declared dynamic (per-broker
+// or cluster-wide), not a topic config's default and not marked NoEffect, that
+// TestDynamicBrokerConfigs does not change at run time: a dynamic config read once at start
+// would otherwise go unnoticed.
+func TestEveryDynamicBrokerConfigIsCovered(t *testing.T) {
+	synonym := map[config.Name]bool{}
+	for _, d := range config.TopicDefs() {
+		for _, s := range d.Synonyms {
+			synonym[s.Name] = true
+		}
+	}
+	covered := map[config.Name]bool{}
+	for _, c := range dynamicConfigs {
+		covered[c.name] = true
+	}
+	for _, d := range config.BrokerDefs() {
+		if d.Mode != config.ModeReadOnly && !d.NoEffect && !synonym[d.Name] && !covered[d.Name] {
+			t.Errorf("%s is a dynamic broker config with no run-time test in dynamicConfigs", d.Name)
+		}
+	}
+}
+
+// TestDynamicBrokerConfigs: every entry of dynamicConfigs reaches the running broker when set
+// with IncrementalAlterConfigs (log.cleaner.threads on this broker, the others as the
+// cluster-wide default), and again after a restart (the first Image carries them).
+func TestDynamicBrokerConfigs(t *testing.T) {
 	cfg := Config{NodeID: 1, DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", ControllerAddr: freeAddr(t),
-		Overrides: map[string]string{"log.cleaner.threads": "2"}}
+		Overrides: map[string]string{string(config.LogCleanerThreads): "2"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	b, err := Start(ctx, cfg)
@@ -33,49 +70,30 @@ func TestDynamicCleanerAndProducerConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	adm := kadm.NewClient(cl)
-	alter := func(broker int32, kv ...string) {
-		t.Helper()
-		var ac []kadm.AlterConfig
-		for i := 0; i < len(kv); i += 2 {
-			ac = append(ac, kadm.AlterConfig{Name: kv[i], Value: kadm.StringPtr(kv[i+1])})
-		}
+	for _, c := range dynamicConfigs {
 		var brokers []int32 // none: the cluster-wide default
-		if broker >= 0 {
-			brokers = append(brokers, broker)
+		if c.name == config.LogCleanerThreads {
+			brokers = []int32{1}
 		}
-		res, err := adm.AlterBrokerConfigs(ctx, ac, brokers...)
-		if err == nil {
-			for _, r := range res {
-				if r.Err != nil {
-					err = r.Err
+		res, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Name: string(c.name), Value: kadm.StringPtr(c.value)}}, brokers...)
+		for _, r := range res {
+			err = errors.Join(err, r.Err)
+		}
+		if err != nil {
+			t.Fatalf("set %s: %v", c.name, err)
+		}
+	}
+	waitApplied := func(stage string) {
+		t.Helper()
+		for _, c := range dynamicConfigs {
+			for deadline := time.Now().Add(10 * time.Second); !c.applied(b); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %s=%s not applied (cleaner %+v)", stage, c.name, c.value, b.storage.CleanerConfig())
 				}
 			}
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
 	}
-	alter(-1, "log.cleaner.backoff.ms", "1234", "log.cleaner.io.buffer.size", "65536",
-		"log.cleaner.dedupe.buffer.size", "1048576", "log.cleaner.io.max.bytes.per.second", "1000000",
-		string(config.ProducerIDExpirationMs), "60000")
-	alter(1, "log.cleaner.threads", "1")
-	want := func(stage string) {
-		t.Helper()
-		wantCleaner := func(c storage.CleanerConfig) bool {
-			return c.Threads == 1 && c.Backoff == 1234*time.Millisecond && c.IOBufferSize == 65536 &&
-				c.DedupeBufferSize == 1<<20 && c.IOMaxBytesPerSecond == 1e6
-		}
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			c := b.storage.CleanerConfig()
-			if wantCleaner(c) && b.partitions.ProducerIDExpiration() == 60000 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: cleaner config %+v, producer.id.expiration.ms %d", stage, c, b.partitions.ProducerIDExpiration())
-			}
-		}
-	}
-	want("after IncrementalAlterConfigs")
+	waitApplied("after IncrementalAlterConfigs")
 	cl.Close()
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -84,7 +102,7 @@ func TestDynamicCleanerAndProducerConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	want("after a restart")
+	waitApplied("after a restart")
 }
 
 // TestFlushCheckInterval: log.flush.scheduler.interval.ms, when set, is the interval of the
