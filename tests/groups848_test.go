@@ -19,8 +19,10 @@ import (
 // assigns partitions and members reconcile through ConsumerGroupHeartbeat.
 
 // fast848 are broker overrides that keep KIP-848 tests quick: members heartbeat every 250 ms
-// and a silent member is dropped after 3 s.
-var fast848 = []string{"--override", "group.consumer.heartbeat.interval.ms=250", "--override", "group.consumer.session.timeout.ms=3000"}
+// and a silent member is dropped after 3 s (their min configs lowered too: as in Kafka, the
+// broker does not start with values below them).
+var fast848 = []string{"--override", "group.consumer.heartbeat.interval.ms=250", "--override", "group.consumer.session.timeout.ms=3000",
+	"--override", "group.consumer.min.heartbeat.interval.ms=250", "--override", "group.consumer.min.session.timeout.ms=3000"}
 
 // severableDialer dials the broker until sever is called; then it closes every connection it
 // made and refuses new ones, so the client goes silent as if its process had died.

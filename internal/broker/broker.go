@@ -106,6 +106,9 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		}
 	}()
 	brokerCfg := config.ResolveBroker(config.Layers{Static: static})
+	if err := checkConsumerGroupBounds(brokerCfg); err != nil {
+		return nil, fmt.Errorf("broker configs: %w", err)
+	}
 
 	if err := b.openQuorum(ctx, brokerCfg); err != nil {
 		return nil, err
@@ -165,6 +168,31 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	return b, nil
 }
 
+// checkConsumerGroupBounds holds group.consumer.session.timeout.ms and
+// group.consumer.heartbeat.interval.ms to their min/max configs, and the interval below the
+// timeout, as Kafka's group coordinator config does at start.
+func checkConsumerGroupBounds(brokerCfg *config.Resolved) error {
+	bounds := []struct{ value, lo, hi config.Name }{
+		{config.GroupConsumerSessionTimeoutMs, config.GroupConsumerMinSessionTimeoutMs, config.GroupConsumerMaxSessionTimeoutMs},
+		{config.GroupConsumerHeartbeatIntervalMs, config.GroupConsumerMinHeartbeatIntervalMs, config.GroupConsumerMaxHeartbeatIntervalMs},
+	}
+	for _, b := range bounds {
+		v, lo, hi := brokerCfg.Int(b.value), brokerCfg.Int(b.lo), brokerCfg.Int(b.hi)
+		switch {
+		case lo > hi:
+			return fmt.Errorf("%s=%d is greater than %s=%d", b.lo, lo, b.hi, hi)
+		case v < lo:
+			return fmt.Errorf("%s=%d is less than %s=%d", b.value, v, b.lo, lo)
+		case v > hi:
+			return fmt.Errorf("%s=%d is greater than %s=%d", b.value, v, b.hi, hi)
+		}
+	}
+	if hb, st := brokerCfg.Int(config.GroupConsumerHeartbeatIntervalMs), brokerCfg.Int(config.GroupConsumerSessionTimeoutMs); hb >= st {
+		return fmt.Errorf("%s=%d must be less than %s=%d", config.GroupConsumerHeartbeatIntervalMs, hb, config.GroupConsumerSessionTimeoutMs, st)
+	}
+	return nil
+}
+
 // groupConfig is the group coordinator's configuration: group.* and offsets.* broker configs,
 // __consumer_offsets on this node's partitions.
 func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
@@ -187,6 +215,7 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 		ConsumerHeartbeatInterval: time.Duration(brokerCfg.Int64(config.GroupConsumerHeartbeatIntervalMs)) * time.Millisecond,
 		ConsumerAssignors:         brokerCfg.List(config.GroupConsumerAssignors),
 		ConsumerMaxSize:           int(brokerCfg.Int(config.GroupConsumerMaxSize)),
+		MaxSize:                   int(brokerCfg.Int(config.GroupMaxSize)),
 		DisableConsumerProtocol:   !slices.Contains(brokerCfg.List(config.GroupCoordinatorRebalanceProtocols), "consumer"),
 		OffsetsRetention:          time.Duration(brokerCfg.Int64(config.OffsetsRetentionMinutes)) * time.Minute,
 		RetentionCheckInterval:    time.Duration(brokerCfg.Int64(config.OffsetsRetentionCheckIntervalMs)) * time.Millisecond,

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +119,32 @@ func TestFlushCheckInterval(t *testing.T) {
 	} {
 		if got := flushCheckInterval(config.ResolveBroker(config.Layers{Static: c.static})); got != c.want {
 			t.Errorf("%v: flush check interval %v, want %v", c.static, got, c.want)
+		}
+	}
+}
+
+// TestConsumerGroupBounds: the group.consumer.min/max session timeout and heartbeat interval
+// configs bound the configured timeout and interval; a broker does not start outside them.
+func TestConsumerGroupBounds(t *testing.T) {
+	for _, c := range []struct {
+		static  map[string]string
+		wantErr string
+	}{
+		{nil, ""},
+		{map[string]string{"group.consumer.session.timeout.ms": "50000"}, ""},
+		{map[string]string{"group.consumer.session.timeout.ms": "30000"}, "less than group.consumer.min.session.timeout.ms"},
+		{map[string]string{"group.consumer.max.session.timeout.ms": "50000"}, ""},
+		{map[string]string{"group.consumer.max.session.timeout.ms": "40000"}, "greater than group.consumer.max.session.timeout.ms"},
+		{map[string]string{"group.consumer.heartbeat.interval.ms": "20000"}, "greater than group.consumer.max.heartbeat.interval.ms"},
+		{map[string]string{"group.consumer.min.heartbeat.interval.ms": "16000"}, "group.consumer.min.heartbeat.interval.ms=16000 is greater"},
+		{map[string]string{"group.consumer.session.timeout.ms": "45000", "group.consumer.min.session.timeout.ms": "1000",
+			"group.consumer.heartbeat.interval.ms": "15000", "group.consumer.max.heartbeat.interval.ms": "60000"}, ""},
+		{map[string]string{"group.consumer.session.timeout.ms": "5000", "group.consumer.min.session.timeout.ms": "1000"},
+			"must be less than group.consumer.session.timeout.ms"},
+	} {
+		err := checkConsumerGroupBounds(config.ResolveBroker(config.Layers{Static: c.static}))
+		if (err == nil) != (c.wantErr == "") || (err != nil && !strings.Contains(err.Error(), c.wantErr)) {
+			t.Errorf("%v: %v, want %q", c.static, err, c.wantErr)
 		}
 	}
 }

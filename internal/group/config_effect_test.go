@@ -97,3 +97,25 @@ func TestOffsetsCompressionCodec(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupMaxSize: with group.max.size members a classic group turns new members away with
+// ErrGroupMaxSizeReached (GROUP_MAX_SIZE_REACHED) while its members still rejoin.
+func TestGroupMaxSize(t *testing.T) {
+	c := New(Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, MaxSize: 1})
+	t.Cleanup(c.Close)
+	a := memberID(t, c, joinReq("", "range"))
+	if r := recvJoin(t, c.Join(joinReq(a, "range"))); r.Err != nil {
+		t.Fatalf("first member: %v", r.Err)
+	}
+	if r := recvJoin(t, c.Join(joinReq("", "range"))); !errors.Is(r.Err, ErrGroupMaxSizeReached) {
+		t.Fatalf("second member: %+v, want ErrGroupMaxSizeReached", r)
+	}
+	static := joinReq("", "range")
+	static.InstanceID = "i-2"
+	if r := recvJoin(t, c.Join(static)); !errors.Is(r.Err, ErrGroupMaxSizeReached) {
+		t.Fatalf("new static member: %+v, want ErrGroupMaxSizeReached", r)
+	}
+	if r := recvJoin(t, c.Join(joinReq(a, "range"))); r.Err != nil {
+		t.Fatalf("member rejoining a full group: %v", r.Err)
+	}
+}

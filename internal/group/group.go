@@ -75,6 +75,9 @@ type Config struct {
 	ConsumerAssignors                                 []string
 	// ConsumerMaxSize caps a consumer group's members (group.consumer.max.size); 0: no cap.
 	ConsumerMaxSize int
+	// MaxSize caps a classic group's members (group.max.size): a new member joining a full
+	// group gets ErrGroupMaxSizeReached; 0: no cap.
+	MaxSize int
 	// DisableConsumerProtocol answers ConsumerGroupHeartbeat with UNSUPPORTED_VERSION (the
 	// broker's group.coordinator.rebalance.protocols does not list "consumer"), so clients
 	// fall back to the classic protocol.

@@ -2,6 +2,7 @@ package group
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -55,6 +56,10 @@ func (c *Coordinator) Join(req JoinRequest) <-chan JoinResult {
 		ch <- JoinResult{Err: ErrInconsistentProtocol, MemberID: req.MemberID}
 		return ch
 	}
+	if c.fullLocked(g, req) {
+		ch <- JoinResult{Err: fmt.Errorf("%w: %d members (group.max.size)", ErrGroupMaxSizeReached, c.cfg.MaxSize), MemberID: req.MemberID}
+		return ch
+	}
 	if req.InstanceID != "" {
 		c.joinStaticLocked(g, req, ch)
 		return ch
@@ -88,6 +93,22 @@ func (c *Coordinator) Join(req JoinRequest) <-chan JoinResult {
 	}
 	c.rejoinLocked(g, m, req, ch)
 	return ch
+}
+
+// fullLocked reports whether req would add a member to g beyond group.max.size: members
+// already in the group (by member id, or a static member by its group.instance.id) may
+// always rejoin, as in Kafka.
+func (c *Coordinator) fullLocked(g *group, req JoinRequest) bool {
+	if c.cfg.MaxSize <= 0 || len(g.members) < c.cfg.MaxSize {
+		return false
+	}
+	if _, ok := g.members[req.MemberID]; ok && req.MemberID != "" {
+		return false
+	}
+	if _, ok := g.static[req.InstanceID]; ok && req.InstanceID != "" {
+		return false
+	}
+	return true
 }
 
 func (c *Coordinator) checkJoinLocked(req JoinRequest) error {
