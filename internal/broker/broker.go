@@ -172,23 +172,30 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 // group.consumer.heartbeat.interval.ms to their min/max configs, and the interval below the
 // timeout, as Kafka's group coordinator config does at start.
 func checkConsumerGroupBounds(brokerCfg *config.Resolved) error {
-	bounds := []struct{ value, lo, hi config.Name }{
-		{config.GroupConsumerSessionTimeoutMs, config.GroupConsumerMinSessionTimeoutMs, config.GroupConsumerMaxSessionTimeoutMs},
-		{config.GroupConsumerHeartbeatIntervalMs, config.GroupConsumerMinHeartbeatIntervalMs, config.GroupConsumerMaxHeartbeatIntervalMs},
+	if err := checkBounds(brokerCfg, config.GroupConsumerSessionTimeoutMs,
+		config.GroupConsumerMinSessionTimeoutMs, config.GroupConsumerMaxSessionTimeoutMs); err != nil {
+		return err
 	}
-	for _, b := range bounds {
-		v, lo, hi := brokerCfg.Int(b.value), brokerCfg.Int(b.lo), brokerCfg.Int(b.hi)
-		switch {
-		case lo > hi:
-			return fmt.Errorf("%s=%d is greater than %s=%d", b.lo, lo, b.hi, hi)
-		case v < lo:
-			return fmt.Errorf("%s=%d is less than %s=%d", b.value, v, b.lo, lo)
-		case v > hi:
-			return fmt.Errorf("%s=%d is greater than %s=%d", b.value, v, b.hi, hi)
-		}
+	if err := checkBounds(brokerCfg, config.GroupConsumerHeartbeatIntervalMs,
+		config.GroupConsumerMinHeartbeatIntervalMs, config.GroupConsumerMaxHeartbeatIntervalMs); err != nil {
+		return err
 	}
 	if hb, st := brokerCfg.Int(config.GroupConsumerHeartbeatIntervalMs), brokerCfg.Int(config.GroupConsumerSessionTimeoutMs); hb >= st {
 		return fmt.Errorf("%s=%d must be less than %s=%d", config.GroupConsumerHeartbeatIntervalMs, hb, config.GroupConsumerSessionTimeoutMs, st)
+	}
+	return nil
+}
+
+// checkBounds holds int config value within [lo, hi], themselves configs.
+func checkBounds(brokerCfg *config.Resolved, value, lo, hi config.Name) error {
+	v, l, h := brokerCfg.Int(value), brokerCfg.Int(lo), brokerCfg.Int(hi)
+	switch {
+	case l > h:
+		return fmt.Errorf("%s=%d is greater than %s=%d", lo, l, hi, h)
+	case v < l:
+		return fmt.Errorf("%s=%d is less than %s=%d", value, v, lo, l)
+	case v > h:
+		return fmt.Errorf("%s=%d is greater than %s=%d", value, v, hi, h)
 	}
 	return nil
 }
