@@ -26,7 +26,7 @@ import (
 //   - Validation stops at the first bad batch, as Kafka's; per-record errors
 //     list at most partition.MaxRecordErrors (100) records.
 //   - A request may decompress at most 16 times its record bytes (at least
-//     16 MiB) across all its partitions (partition.DecompressBudget; Kafka
+//     8 MiB) across all its partitions (partition.DecompressBudget; Kafka
 //     has no such bound): the partition whose batch passes it, and every
 //     later compressed one, gets INVALID_RECORD.
 //   - Idempotent and transactional producers (partition.Append): a retry of

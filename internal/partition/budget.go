@@ -3,6 +3,7 @@ package partition
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/sluicehq/sluice/internal/record"
 )
@@ -21,8 +22,8 @@ const (
 	// 1 MB before compression, so a request near the ratio is a bomb).
 	DecompressRatio = 16
 	// MinDecompressBudget is the budget of a request whose records are
-	// small: 16 MiB.
-	MinDecompressBudget = 16 << 20
+	// small: 8 MiB, eight times a full franz-go batch.
+	MinDecompressBudget = 8 << 20
 )
 
 // ErrDecompressBudget: a produce request's compressed batches expand to
@@ -75,3 +76,14 @@ func (b *DecompressBudget) explain(err error) error {
 	}
 	return fmt.Errorf("%w (%d bytes left): %w", ErrDecompressBudget, b.remaining, err)
 }
+
+// decompressSlots bounds how many compressed batches are being expanded at once in the whole
+// process, whatever the number of connections: a batch's scratch space (up to its request's
+// budget, 8 MiB for a small request) is live only while it holds a slot, so the memory a crowd
+// of bombs can hold is the slots times that, not the connections times that. Decompression is
+// CPU work, so more slots than cores would add memory, not throughput. Slots are held for the
+// decompression and the walk over the records only (no I/O, no lock).
+var decompressSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+func acquireDecompressSlot() { decompressSlots <- struct{}{} }
+func releaseDecompressSlot() { <-decompressSlots }

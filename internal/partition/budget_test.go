@@ -26,32 +26,34 @@ func bomb(t testing.TB, n int, ts int64) []byte {
 func TestDecompressBudget(t *testing.T) {
 	now := int64(1_700_000_000_000)
 	cfg := DefaultConfig()
-	tenMiB := bomb(t, 10<<20, now)
-	if len(tenMiB) > 64<<10 {
-		t.Fatalf("bomb is %d bytes compressed; the test wants a small one", len(tenMiB))
+	// Each bomb expands to 5/8 of a small request's budget: one fits, two do not.
+	share := MinDecompressBudget * 5 / 8
+	oneBomb := bomb(t, share, now)
+	if len(oneBomb) > 64<<10 {
+		t.Fatalf("bomb is %d bytes compressed; the test wants a small one", len(oneBomb))
 	}
 	t.Run("one batch within the budget", func(t *testing.T) {
-		b := NewDecompressBudget(len(tenMiB))
-		if _, err := validateWithin(tenMiB, cfg, now, b); err != nil {
+		b := NewDecompressBudget(len(oneBomb))
+		if _, err := validateWithin(oneBomb, cfg, now, b); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := b.Remaining(), MinDecompressBudget-(10<<20); got > want+(64<<10) || got < want-(64<<10) {
+		if got, want := b.Remaining(), MinDecompressBudget-share; got > want+(64<<10) || got < want-(64<<10) {
 			t.Fatalf("remaining %d, want about %d", got, want)
 		}
 	})
 	t.Run("second partition passes the shared budget", func(t *testing.T) {
-		b := NewDecompressBudget(2 * len(tenMiB))
-		if _, err := validateWithin(tenMiB, cfg, now, b); err != nil {
+		b := NewDecompressBudget(2 * len(oneBomb))
+		if _, err := validateWithin(oneBomb, cfg, now, b); err != nil {
 			t.Fatal(err)
 		}
-		_, err := validateWithin(tenMiB, cfg, now, b)
+		_, err := validateWithin(oneBomb, cfg, now, b)
 		if !errors.Is(err, ErrDecompressBudget) || !errors.Is(err, record.ErrTooLarge) {
 			t.Fatalf("second partition: %v, want ErrDecompressBudget", err)
 		}
 	})
 	t.Run("two batches of one partition", func(t *testing.T) {
-		b := NewDecompressBudget(2 * len(tenMiB))
-		two := append(append([]byte(nil), tenMiB...), tenMiB...)
+		b := NewDecompressBudget(2 * len(oneBomb))
+		two := append(append([]byte(nil), oneBomb...), oneBomb...)
 		if _, err := validateWithin(two, cfg, now, b); !errors.Is(err, ErrDecompressBudget) {
 			t.Fatalf("%v, want ErrDecompressBudget", err)
 		}
@@ -66,7 +68,7 @@ func TestDecompressBudget(t *testing.T) {
 	})
 	t.Run("nil budget keeps the per-batch cap only", func(t *testing.T) {
 		for range 3 {
-			if _, err := validateWithin(tenMiB, cfg, now, nil); err != nil {
+			if _, err := validateWithin(oneBomb, cfg, now, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

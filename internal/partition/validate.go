@@ -23,7 +23,7 @@ func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 // rather than kept per P.
 var decompressBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-const maxPooledScratch = 8 << 20
+const maxPooledScratch = 8<<20 + 256<<10 // a small request's budget and the zstd decoder's slack
 
 func putScratch(b *[]byte) {
 	if cap(*b) <= maxPooledScratch {
@@ -138,6 +138,10 @@ type recordProblem struct {
 // CreateTime timestamps against the broker's clock (per record, KIP-467).
 // It stops at MaxRecordErrors bad records.
 func checkRecords(batch []byte, cfg Config, nowMs int64, scratch *[]byte, budget *DecompressBudget) error {
+	if h, err := record.ReadHeader(batch); err == nil && h.Compression() != record.None {
+		acquireDecompressSlot()
+		defer releaseDecompressSlot()
+	}
 	recs, buf, err := record.Iterate(batch, *scratch, budget.limit())
 	*scratch = buf
 	if err != nil {

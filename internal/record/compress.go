@@ -146,6 +146,15 @@ type zstdDecoder struct {
 // one) routinely announce a window larger than a small batch's content.
 const zstdMinWindow = 8 << 20
 
+// zstdFirstRoom is the least output room a decompression starts with; zstdMaxBlock is the
+// most one zstd block decodes to.
+// zstdSlack is the capacity kept past the room: a block and the decoder's over-allocation.
+const (
+	zstdFirstRoom = 64 << 10
+	zstdMaxBlock  = 128 << 10
+	zstdSlack     = zstdMaxBlock + 1<<10
+)
+
 // setMaxDecoded changes the output bound; only a change costs anything, so callers with one
 // constant limit pay nothing per batch.
 func (z *zstdDecoder) setMaxDecoded(n int) error {
@@ -159,44 +168,77 @@ func (z *zstdDecoder) setMaxDecoded(n int) error {
 	return nil
 }
 
+// decompressZstd decodes into room it sizes itself: the decoder may use only dst's spare
+// capacity (WithDecodeAllCapLimit), and when a frame needs more the room doubles and the frame
+// is decoded again, up to limit. Left to grow its output, the decoder appends in small steps
+// (about 40 bytes allocated per byte kept for a frame without a content size), which is what
+// let a few concurrent 1 MB bombs cost hundreds of MiB; doubling costs at most twice the
+// output in allocation and twice the decoding work, and a pooled dst of enough capacity
+// costs nothing.
 func decompressZstd(dst, src []byte, limit int) ([]byte, error) {
 	z, _ := zstdDecoders.Get().(*zstdDecoder)
 	if z == nil {
-		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecodeAllCapLimit(true))
 		if err != nil {
 			return dst, fmt.Errorf("record: new zstd decoder: %w", err)
 		}
 		z = &zstdDecoder{d: d}
 	}
 	defer zstdDecoders.Put(z)
-	// DecodeAll is handed an empty slice over dst's spare capacity: the decoder measures its
-	// bounds from the start of the slice it is given, not from the bytes it appends.
 	start := len(dst)
-	budget := max(limit, zstd.MinWindowSize) // the decoder's floor; the exact limit is checked below
-	if err := z.setMaxDecoded(budget); err != nil {
-		return dst, err
+	room := min(max(cap(dst)-start-zstdSlack, 4*len(src), zstdFirstRoom), limit)
+	var frame zstd.Header
+	if frame.Decode(src) == nil && frame.HasFCS {
+		// A content size (what EncodeAll writes) sizes the first frame's room at once; one
+		// past the limit fails in the loop without decoding anything.
+		room = max(room, int(min(frame.FrameContentSize, uint64(limit))))
 	}
-	out, err := z.d.DecodeAll(src, dst[start:start])
-	if errors.Is(err, zstd.ErrWindowSizeExceeded) && budget < zstdMinWindow {
-		// The decoder refuses windows larger than its output bound, but a large window says
-		// nothing about the content size. Allow the standard minimum and judge the output.
-		if err := z.setMaxDecoded(zstdMinWindow); err != nil {
+	for {
+		// The decoder's bound is the room (at least the standard window, which it also
+		// bounds), checked after each block; the slack past the room holds the block that
+		// crosses it, so the decoder never reallocates the output to find out.
+		if err := z.setMaxDecoded(max(room, zstd.MinWindowSize)); err != nil {
 			return dst, err
 		}
-		out, err = z.d.DecodeAll(src, dst[start:start])
+		if cap(dst)-start < room+zstdSlack {
+			grown := make([]byte, start, start+room+zstdSlack)
+			copy(grown, dst)
+			dst = grown
+		}
+		// DecodeAll is handed an empty slice over dst's spare capacity: the decoder measures
+		// its bounds from the start of the slice it is given, not from the bytes it appends.
+		out, err := z.d.DecodeAll(src, dst[start:start:start+room+zstdSlack])
+		if errors.Is(err, zstd.ErrWindowSizeExceeded) && z.maxDecoded < zstdMinWindow {
+			// The decoder refuses windows larger than its output bound, but a large window
+			// says nothing about the content size. Allow the standard minimum and judge the
+			// output.
+			if err := z.setMaxDecoded(zstdMinWindow); err != nil {
+				return dst, err
+			}
+			out, err = z.d.DecodeAll(src, dst[start:start:start+room+zstdSlack])
+		}
+		if err == nil && len(out) > room {
+			err = zstd.ErrDecoderSizeExceeded
+		}
+		// Out of room: the decoder says so, or a compressed block that would overflow fails
+		// with a plain error once the output is within a block of the room. Corruption
+		// elsewhere is not retried.
+		full := errors.Is(err, zstd.ErrDecoderSizeExceeded) ||
+			err != nil && !errors.Is(err, zstd.ErrWindowSizeExceeded) && len(out)+zstdMaxBlock >= room
+		switch {
+		case full && room < limit:
+			room = min(2*room, limit)
+			continue
+		case full || errors.Is(err, zstd.ErrWindowSizeExceeded):
+			return dst, fmt.Errorf("%w: zstd output or window passes %d bytes: %w", ErrTooLarge, limit, err)
+		case err != nil:
+			return dst, err
+		}
+		if len(out) > 0 && &out[0] != &dst[:start+1][start] {
+			return append(dst, out...), nil // not decoded in place (the cap limit should prevent this)
+		}
+		return dst[:start+len(out)], nil
 	}
-	switch {
-	case errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded):
-		return dst, fmt.Errorf("%w: zstd output or window passes %d bytes: %w", ErrTooLarge, limit, err)
-	case err != nil:
-		return dst, err
-	case len(out) > limit:
-		return dst, fmt.Errorf("%w: zstd output of %d bytes, limit %d", ErrTooLarge, len(out), limit)
-	}
-	if len(out) > 0 && cap(dst) > start && &out[0] == &dst[:start+1][start] {
-		return dst[:start+len(out)], nil // decoded in place
-	}
-	return append(dst, out...), nil // the decoder outgrew dst's capacity and allocated
 }
 
 // Kafka's default zstd level is 3, which klauspost's SpeedDefault approximates; other levels
