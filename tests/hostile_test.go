@@ -405,3 +405,41 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// idleConnBound is what one idle connection may cost the broker in RSS: the goal is
+// 10,000 idle connections under 500 MiB.
+const idleConnBound = 50 << 10
+
+// TestIdleConnectionsRSS opens SLUICE_IDLE_CONNS connections (2,000 by default; docs/benchmarks.md
+// has the 10,000 figure), each answered once, and checks what they cost the broker's RSS.
+func TestIdleConnectionsRSS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a broker and thousands of connections")
+	}
+	conns := 2000
+	if v := os.Getenv("SLUICE_IDLE_CONNS"); v != "" {
+		var err error
+		if conns, err = strconv.Atoi(v); err != nil {
+			t.Fatalf("SLUICE_IDLE_CONNS=%q: %v", v, err)
+		}
+	}
+	if limit := raiseFileLimit(t); limit < uint64(conns+500) {
+		t.Skipf("RLIMIT_NOFILE %d is too low for %d connections", limit, conns)
+	}
+	n := startNode(t, "--log-level", "info")
+	pid := n.cmd.Process.Pid
+	warm := openIdle(t, n.kafkaAddr, 10) // the first connections' one-time costs (pools, API tables)
+	time.Sleep(200 * time.Millisecond)
+	before, _ := procMemory(t, pid)
+	began := time.Now()
+	idle := openIdle(t, n.kafkaAddr, conns)
+	time.Sleep(500 * time.Millisecond)
+	after, _ := procMemory(t, pid)
+	per := (after - before) / int64(len(idle))
+	t.Logf("%d idle connections (opened and answered in %v): RSS %d MiB → %d MiB, +%d MiB, %.1f KiB each",
+		len(idle), time.Since(began).Round(time.Millisecond), before>>20, after>>20, (after-before)>>20, float64(after-before)/float64(len(idle))/1024)
+	if per > idleConnBound {
+		t.Fatalf("an idle connection costs %d KiB of RSS, bound %d KiB", per>>10, idleConnBound>>10)
+	}
+	_ = warm
+}
