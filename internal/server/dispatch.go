@@ -35,6 +35,9 @@ func (c *conn) handleFrame(frame []byte) error {
 	}
 	msg, err := decodeRequest(h.key, h.version, body)
 	if err != nil {
+		if errors.Is(err, errDecodePanic) {
+			c.srv.panicked("decode")
+		}
 		c.releaseFrame(frame, true)
 		return err
 	}

@@ -12,6 +12,10 @@ import (
 // parsed. The connection it came on is closed; no other is affected.
 var ErrMalformedRequest = errors.New("server: malformed request")
 
+// errDecodePanic marks a malformed request whose decoding panicked (counted as a recovered
+// panic, "decode").
+var errDecodePanic = errors.New("decoder panicked")
+
 // minFrameSize is the smallest request frame: api key, api version and
 // correlation id (request header v0).
 const minFrameSize = 8
@@ -69,7 +73,7 @@ func decodeRequest(key, version int16, body []byte) (msg kmsg.Request, err error
 	// connection, not the process.
 	defer func() {
 		if p := recover(); p != nil {
-			msg, err = nil, fmt.Errorf("%w: decoding key %d v%d panicked: %v", ErrMalformedRequest, key, version, p)
+			msg, err = nil, fmt.Errorf("%w: %w: key %d v%d: %v", ErrMalformedRequest, errDecodePanic, key, version, p)
 		}
 	}()
 	return decodeBody(key, version, body)

@@ -81,8 +81,9 @@ type Observer interface {
 	// ConnectionRejected is called for a connection closed at accept;
 	// reason is RejectMaxConnections or RejectMaxConnectionsPerIP.
 	ConnectionRejected(reason string)
-	// PanicRecovered is called when a handler ("handler") or a Finish
-	// ("finish") panicked; the panic cost its connection only.
+	// PanicRecovered is called when a request's decoding ("decode"), its
+	// handler ("handler") or its Finish ("finish") panicked; the panic cost
+	// its connection only.
 	PanicRecovered(where string)
 }
 

@@ -291,7 +291,8 @@ func TestHandlerPanicCostsOnlyItsConnection(t *testing.T) {
 		}
 		return a, ok
 	}
-	_, addr := startServer(t, Config{Lookup: lookup})
+	obs := &recordingObserver{}
+	_, addr := startServer(t, Config{Lookup: lookup, Observer: obs})
 	victim, bystander := dial(t, addr), dial(t, addr)
 	req := apiVersionsRequest(3)
 	victim.send(req, 666)
@@ -299,5 +300,10 @@ func TestHandlerPanicCostsOnlyItsConnection(t *testing.T) {
 	bystander.send(req, 1)
 	if _, corr := bystander.recv(req); corr != 1 {
 		t.Fatalf("bystander correlation %d", corr)
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if len(obs.panics) != 1 || obs.panics[0] != "handler" {
+		t.Fatalf("panics counted %v, want [handler]", obs.panics)
 	}
 }
