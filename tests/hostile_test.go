@@ -300,6 +300,15 @@ func TestHostileClients(t *testing.T) {
 		t.Fatalf("the broker exited under hostile clients: %v", n.cmd.ProcessState)
 	default:
 	}
+	m := scrapeMetrics(t, n)
+	if got := m[`sluice_connections_rejected_total{reason="max.connections.per.ip"}`]; got != 1 {
+		t.Errorf("sluice_connections_rejected_total{max.connections.per.ip} = %v, want 1", got)
+	}
+	for series, v := range m {
+		if strings.HasPrefix(series, "sluice_panics_recovered_total") && v > 0 {
+			t.Errorf("%s = %v: a hostile request reached a panic", series, v)
+		}
+	}
 	hostile := time.Since(hostileStart)
 	acks := producer.acks.Load() - acksBefore
 	t.Logf("%d bombs answered in %v; steady producer: %d acks during the attack, %d failures, longest gap %v; "+

@@ -24,7 +24,9 @@ import (
 //     INVALID_RECORD (with per-record errors, KIP-467), MESSAGE_TOO_LARGE,
 //     UNSUPPORTED_FOR_MESSAGE_FORMAT (magic < 2), NOT_ENOUGH_REPLICAS.
 //   - Validation stops at the first bad batch, as Kafka's; per-record errors
-//     list at most partition.MaxRecordErrors (100) records.
+//     list at most partition.MaxRecordErrors (100) records per partition and
+//     partition.MaxRequestRecordErrors (1000) per request (past that, one per
+//     rejected partition). Kafka lists every bad record of the batch.
 //   - A request may decompress at most 16 times its record bytes (at least
 //     8 MiB) across all its partitions (partition.DecompressBudget; Kafka
 //     has no such bound): the partition whose batch passes it, and every

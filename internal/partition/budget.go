@@ -33,19 +33,26 @@ const (
 var ErrDecompressBudget = fmt.Errorf("partition: request decompresses to more than its budget: %w", record.ErrTooLarge)
 
 // DecompressBudget is what is left of one produce request's decompression
-// budget. It is used by the goroutine handling the request only (partitions
+// budget (and of its per-record errors, MaxRequestRecordErrors). It is used by the goroutine handling the request only (partitions
 // of a request are appended one after another). A nil *DecompressBudget
 // means no request-wide bound: each batch gets
 // record.DefaultMaxDecompressedSize.
 type DecompressBudget struct {
-	remaining int
+	remaining    int
+	recordErrors int // per-record errors the request may still report
 }
+
+// MaxRequestRecordErrors bounds the per-record errors of one produce request across its
+// partitions: past it, a rejected partition reports only its first bad record, so a request
+// of many small bad batches cannot make a response (and its formatted messages) many times
+// its own size.
+const MaxRequestRecordErrors = 1000
 
 // NewDecompressBudget returns the budget for a produce request carrying
 // recordBytes bytes of records in all: DecompressRatio times that, at least
 // MinDecompressBudget.
 func NewDecompressBudget(recordBytes int) *DecompressBudget {
-	return &DecompressBudget{remaining: max(MinDecompressBudget, DecompressRatio*recordBytes)}
+	return &DecompressBudget{remaining: max(MinDecompressBudget, DecompressRatio*recordBytes), recordErrors: MaxRequestRecordErrors}
 }
 
 // Remaining is the number of bytes the request may still decompress.
@@ -59,6 +66,22 @@ func (b *DecompressBudget) Remaining() int {
 // limit is the decompressed size allowed for the next batch.
 func (b *DecompressBudget) limit() int {
 	return min(b.Remaining(), record.DefaultMaxDecompressedSize)
+}
+
+// recordErrorsAllowed is how many per-record errors the next rejected batch may report: at
+// least one (the batch must still be found bad), at most MaxRecordErrors.
+func (b *DecompressBudget) recordErrorsAllowed() int {
+	if b == nil {
+		return MaxRecordErrors
+	}
+	return max(1, min(MaxRecordErrors, b.recordErrors))
+}
+
+// reportRecordErrors records n per-record errors reported.
+func (b *DecompressBudget) reportRecordErrors(n int) {
+	if b != nil {
+		b.recordErrors = max(0, b.recordErrors-n)
+	}
 }
 
 // spend records n decompressed bytes.

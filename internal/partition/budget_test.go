@@ -74,3 +74,32 @@ func TestDecompressBudget(t *testing.T) {
 		}
 	})
 }
+
+// TestRequestRecordErrorsBounded: partitions of one request share MaxRequestRecordErrors;
+// once spent, a rejected partition still fails but names only its first bad record.
+func TestRequestRecordErrorsBounded(t *testing.T) {
+	now := int64(1_700_000_000_000)
+	cfg := DefaultConfig()
+	cfg.TimestampBeforeMaxMs, cfg.TimestampAfterMaxMs = 1000, 1000
+	bad := badTimestamps(t, record.Zstd, 2*MaxRecordErrors)
+	b := NewDecompressBudget(len(bad))
+	reported := 0
+	for i := range MaxRequestRecordErrors/MaxRecordErrors + 2 {
+		_, err := validateWithin(bad, cfg, now, b)
+		var re *RecordErrors
+		if !errors.As(err, &re) {
+			t.Fatalf("partition %d: %v, want *RecordErrors", i, err)
+		}
+		want := MaxRecordErrors
+		if i >= MaxRequestRecordErrors/MaxRecordErrors {
+			want = 1
+		}
+		if len(re.Records) != want {
+			t.Fatalf("partition %d: %d record errors, want %d", i, len(re.Records), want)
+		}
+		reported += len(re.Records)
+	}
+	if reported != MaxRequestRecordErrors+2 {
+		t.Fatalf("%d record errors in the request", reported)
+	}
+}

@@ -154,7 +154,8 @@ func checkRecords(batch []byte, cfg Config, nowMs int64, scratch *[]byte, budget
 		budget.spend(len(buf))
 	}
 	checkTime := !cfg.LogAppendTime
-	var problems [MaxRecordErrors]recordProblem
+	var problemSpace [MaxRecordErrors]recordProblem
+	problems := problemSpace[:budget.recordErrorsAllowed()]
 	n := 0
 	var rec record.Record
 	for i := int32(0); n < len(problems) && recs.Next(&rec); i++ {
@@ -171,6 +172,7 @@ func checkRecords(batch []byte, cfg Config, nowMs int64, scratch *[]byte, budget
 	if n == 0 {
 		return nil
 	}
+	budget.reportRecordErrors(n)
 	return recordErrors(problems[:n], cfg, nowMs)
 }
 
