@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"path/filepath"
@@ -381,16 +382,18 @@ func (b *Broker) listen(brokerCfg *config.Resolved) error {
 }
 
 // connectionOverrides parses max.connections.per.ip.overrides into IP → limit, resolving host
-// names (every address of a name gets its limit), as Kafka does at start.
+// names (every address of a name gets its limit) at start, as Kafka does. An IP literal wins
+// over a name that resolves to the same address.
 func connectionOverrides(value string) (map[string]int, error) {
 	hosts, err := config.ParseConnectionOverrides(value)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", config.MaxConnectionsPerIPOverrides, err)
 	}
 	out := make(map[string]int, len(hosts))
+	literals := make(map[string]int)
 	for host, n := range hosts {
 		if ip := net.ParseIP(host); ip != nil {
-			out[ip.String()] = n
+			literals[ip.String()] = n
 			continue
 		}
 		ips, err := net.LookupIP(host)
@@ -401,6 +404,7 @@ func connectionOverrides(value string) (map[string]int, error) {
 			out[ip.String()] = n
 		}
 	}
+	maps.Copy(out, literals)
 	return out, nil
 }
 
