@@ -2,6 +2,7 @@ package partition
 
 import (
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/record"
@@ -101,5 +102,40 @@ func TestRequestRecordErrorsBounded(t *testing.T) {
 	}
 	if reported != MaxRequestRecordErrors+2 {
 		t.Fatalf("%d record errors in the request", reported)
+	}
+}
+
+// TestBombsAllocateBounded: a batch of each codec expanding to 32 MiB is refused within its
+// request's budget, allocating a bounded multiple of the budget (not tens of bytes per byte
+// kept, as growing the output a chunk at a time did).
+func TestBombsAllocateBounded(t *testing.T) {
+	now := int64(1_700_000_000_000)
+	cfg := DefaultConfig()
+	cfg.MaxMessageBytes = 64 << 20 // the codecs without long matches need room for the test bomb
+	for _, codec := range []record.Codec{record.Gzip, record.Snappy, record.LZ4, record.Zstd} {
+		t.Run(codec.String(), func(t *testing.T) {
+			b := record.NewBuilder(codec)
+			value := make([]byte, 1<<20)
+			for range 32 {
+				b.Add(now, []byte("k"), value)
+			}
+			batch, err := b.Build(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			validateWithin(batch, cfg, now, NewDecompressBudget(len(batch))) // warm pools
+			budget := NewDecompressBudget(len(batch))
+			allowed := uint64(3 * budget.Remaining())
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err = validateWithin(batch, cfg, now, budget)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, record.ErrTooLarge) {
+				t.Fatalf("%d-byte %s batch of 32 MiB: %v, want ErrTooLarge", len(batch), codec, err)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > allowed {
+				t.Fatalf("refusing the bomb allocated %d MiB, budget %d MiB", alloc>>20, allowed/3>>20)
+			}
+		})
 	}
 }

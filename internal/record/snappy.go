@@ -69,7 +69,15 @@ func decodeSnappyBlock(dst, block []byte, limit int) ([]byte, error) {
 		return dst, fmt.Errorf("%w: snappy block of %d bytes, limit %d", ErrTooLarge, n, limit)
 	}
 	start := len(dst)
-	dst = slices.Grow(dst, n)[:start+n]
+	if start+n > cap(dst) {
+		// Double (within the limit) rather than grow to fit: a stream of 32 KiB chunks grown one
+		// chunk at a time reallocates its whole output every few chunks (Go grows large slices
+		// by a quarter), tens of bytes allocated per byte kept.
+		grown := make([]byte, start, min(max(start+n, 2*cap(dst)), start+limit))
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = dst[:start+n]
 	target := dst[start:]
 	// The strict decoder rejects s2's extensions to the snappy format, which no Kafka client
 	// could read back.
