@@ -368,8 +368,8 @@ func (b *Broker) listen(brokerCfg *config.Resolved) error {
 		MaxRequestBytes:              brokerCfg.Int(config.SocketRequestMaxBytes),
 		IdleTimeout:                  time.Duration(brokerCfg.Int64(config.ConnectionsMaxIdleMs)) * time.Millisecond,
 		QueuedMaxRequestBytes:        brokerCfg.Int64(config.QueuedMaxRequestBytes),
-		MaxConnections:               int(brokerCfg.Int(config.MaxConnections)),
-		MaxConnectionsPerIP:          int(brokerCfg.Int(config.MaxConnectionsPerIP)),
+		MaxConnections:               kafkaLimit(brokerCfg.Int(config.MaxConnections)),
+		MaxConnectionsPerIP:          kafkaLimit(brokerCfg.Int(config.MaxConnectionsPerIP)),
 		MaxConnectionsPerIPOverrides: overrides,
 		Observer:                     b.metrics,
 	})
@@ -379,6 +379,15 @@ func (b *Broker) listen(brokerCfg *config.Resolved) error {
 	b.server = srv
 	go func() { b.serveDone <- srv.Serve(ln) }()
 	return nil
+}
+
+// kafkaLimit turns a Kafka connection limit (0: none allowed) into the server's (0: no limit,
+// negative: none allowed).
+func kafkaLimit(n int32) int {
+	if n == 0 {
+		return -1
+	}
+	return int(n)
 }
 
 // connectionOverrides parses max.connections.per.ip.overrides into IP → limit, resolving host

@@ -226,7 +226,8 @@ var brokerTable = []Def{
 			"accept (Kafka's acceptor waits for a slot instead). Kafka makes it dynamic; Sluice reads it at start."},
 	{Name: MaxConnectionsPerIP, Type: TypeInt, Default: intMax, Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "Connections from one IP address; past it, a new connection from that address is closed " +
-			"at accept. max.connections.per.ip.overrides sets other limits for named hosts."},
+			"at accept. max.connections.per.ip.overrides sets other limits for named hosts; 0 (as in Kafka) " +
+			"refuses every address the overrides do not name."},
 	{Name: MaxConnectionsPerIPOverrides, Type: TypeString, Default: "", Valid: connectionOverrides, Mode: ModeReadOnly,
 		Doc: "Per-address exceptions to max.connections.per.ip, as host:count pairs separated by " +
 			"commas (e.g. 127.0.0.1:200,app1.example.com:50). Host names are resolved at start."},

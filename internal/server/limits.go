@@ -47,7 +47,7 @@ const (
 
 // connLimiter counts live connections per address and refuses those past the limits.
 type connLimiter struct {
-	max, perIP int // <= 0: no limit
+	max, perIP int // 0: no limit; < 0: none allowed
 	overrides  map[netip.Addr]int
 
 	mu struct {
@@ -78,7 +78,9 @@ func remoteAddr(nc net.Conn) netip.Addr {
 	return netip.Addr{}
 }
 
-// admit counts a new connection from addr, or returns the limit it would pass.
+// admit counts a new connection from addr, or returns the limit it would pass. A limit of 0
+// is no limit, a negative one refuses every connection (Kafka's 0, e.g. max.connections.per.ip
+// 0 with overrides naming the addresses allowed).
 func (l *connLimiter) admit(addr netip.Addr) (reason string) {
 	limit, ok := l.overrides[addr]
 	if !ok {
@@ -87,9 +89,9 @@ func (l *connLimiter) admit(addr netip.Addr) (reason string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
-	case l.max > 0 && l.mu.total >= l.max:
+	case l.max != 0 && l.mu.total >= max(l.max, 0):
 		return RejectMaxConnections
-	case (ok || limit > 0) && l.mu.perIP[addr] >= limit:
+	case (ok || limit != 0) && l.mu.perIP[addr] >= max(limit, 0):
 		return RejectMaxConnectionsPerIP
 	}
 	l.mu.total++

@@ -79,6 +79,7 @@ func TestMaxConnectionsPerIP(t *testing.T) {
 		{"per ip", Config{MaxConnectionsPerIP: 3}, 3, RejectMaxConnectionsPerIP},
 		{"override raises", Config{MaxConnectionsPerIP: 1, MaxConnectionsPerIPOverrides: map[string]int{"127.0.0.1": 4}}, 4, RejectMaxConnectionsPerIP},
 		{"override lowers", Config{MaxConnectionsPerIP: 5, MaxConnectionsPerIPOverrides: map[string]int{"127.0.0.1": 1}}, 1, RejectMaxConnectionsPerIP},
+		{"none but the override (Kafka's 0)", Config{MaxConnectionsPerIP: -1, MaxConnectionsPerIPOverrides: map[string]int{"127.0.0.1": 2}}, 2, RejectMaxConnectionsPerIP},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,7 +54,8 @@ type Config struct {
 	// MaxConnections refuses (closes at accept) connections past this many
 	// (max.connections); MaxConnectionsPerIP past this many from one
 	// address (max.connections.per.ip), unless MaxConnectionsPerIPOverrides
-	// names the address (IP literal → limit). <= 0: no limit.
+	// names the address (IP literal → limit). 0: no limit; negative: refuse
+	// all (Kafka's 0; an override of 0 refuses its address).
 	MaxConnections               int
 	MaxConnectionsPerIP          int
 	MaxConnectionsPerIPOverrides map[string]int
