@@ -51,6 +51,7 @@ type cleaner struct {
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	cfg      atomic.Pointer[CleanerConfig] // the dynamic log.cleaner.* configs (clean_config.go)
+	readBufs sync.Pool                     // *[]byte read buffers of eachBatch
 	threads  cleanerThreads
 
 	mu struct {
@@ -493,7 +494,7 @@ func (c *cleaner) eachBatch(s *segment, fn func([]byte, record.Header) (bool, er
 		return err
 	}
 	defer s.release(kindLog)
-	r := newBatchReaderSize(f, s.size.Load(), c.ioBufferSize())
+	r := newBatchReaderSize(f, s.size.Load(), c.ioBufferSize(), &c.readBufs)
 	defer r.close()
 	for {
 		pos := r.pos()

@@ -17,9 +17,10 @@ type batchReader struct {
 	f      vfs.File
 	end    int64 // stop at this file position
 	buf    []byte
-	bufPos int64 // file position of buf[0]
-	start  int   // next unread byte in buf
-	stop   int   // end of valid bytes in buf
+	bufPos int64      // file position of buf[0]
+	start  int        // next unread byte in buf
+	stop   int        // end of valid bytes in buf
+	pool   *sync.Pool // where close returns buf (newBatchReaderSize); nil: batchReaderPool
 }
 
 const batchReaderChunk = 1 << 20
@@ -31,15 +32,25 @@ func newBatchReader(f vfs.File, end int64) *batchReader {
 }
 
 // newBatchReaderSize is newBatchReader reading size bytes at a time (the cleaner's share of
-// log.cleaner.io.buffer.size); a batch larger than that is read whole.
-func newBatchReaderSize(f vfs.File, end int64, size int) *batchReader {
-	if size == batchReaderChunk {
-		return newBatchReader(f, end)
+// log.cleaner.io.buffer.size); a batch larger than that is read whole. Buffers come from and
+// go back to pool, so a clean of many segments reuses one.
+func newBatchReaderSize(f vfs.File, end int64, size int, pool *sync.Pool) *batchReader {
+	var buf []byte
+	if p, ok := pool.Get().(*[]byte); ok && cap(*p) >= size {
+		buf = (*p)[:size:size] // the read size is the capacity: fill reads up to cap
+	} else {
+		buf = make([]byte, size)
 	}
-	return &batchReader{f: f, end: end, buf: make([]byte, size)}
+	return &batchReader{f: f, end: end, buf: buf, pool: pool}
 }
 
 func (r *batchReader) close() {
+	if r.pool != nil {
+		b := r.buf
+		r.pool.Put(&b)
+		r.buf = nil
+		return
+	}
 	if cap(r.buf) == batchReaderChunk {
 		b := r.buf[:batchReaderChunk]
 		batchReaderPool.Put(&b)
