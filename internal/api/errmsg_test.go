@@ -3,6 +3,9 @@ package api
 import (
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,5 +58,54 @@ func TestErrorMessageKeepsOrdinaryText(t *testing.T) {
 	}
 	if ErrorMessage(nil) != nil {
 		t.Error("nil error has a message")
+	}
+}
+
+// TestNoRawErrorTextToClients holds the handlers to ErrorMessage: no ErrorMessage field of a
+// response is assigned anything that calls an error's Error method directly, which would send
+// server file paths to the client unfiltered. kerr's fixed descriptions are allowed.
+func TestNoRawErrorTextToClients(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			as, ok := n.(*ast.AssignStmt)
+			if !ok || len(as.Lhs) != len(as.Rhs) {
+				return true
+			}
+			for i, lhs := range as.Lhs {
+				if sel, ok := lhs.(*ast.SelectorExpr); !ok || sel.Sel.Name != "ErrorMessage" {
+					continue
+				}
+				ast.Inspect(as.Rhs[i], func(n ast.Node) bool {
+					call, ok := n.(*ast.CallExpr)
+					if !ok {
+						return true
+					}
+					sel, ok := call.Fun.(*ast.SelectorExpr)
+					if !ok || sel.Sel.Name != "Error" || len(call.Args) != 0 {
+						return true
+					}
+					if inner, ok := sel.X.(*ast.CallExpr); ok {
+						if fn, ok := inner.Fun.(*ast.SelectorExpr); ok && fn.Sel.Name == "ErrorForCode" {
+							return true // kerr's fixed text
+						}
+					}
+					t.Errorf("%s: ErrorMessage built from Error(); use ErrorMessage(err)", fset.Position(call.Pos()))
+					return true
+				})
+			}
+			return true
+		})
 	}
 }
