@@ -33,10 +33,6 @@ const (
 	// thousands of connections (6,400 at the default); a 1 MB produce frame pays six
 	// doublings, copying its bytes once more in all.
 	firstFrameChunk = 16 << 10
-	// frameGrowWait bounds how long a partly read frame waits for budget past twice
-	// queued.max.request.bytes before its connection is closed: frames that already started
-	// cannot all wait for each other forever.
-	frameGrowWait = 10 * time.Second
 	// DefaultMaxInFlightBytes bounds the request bytes of one connection read but not yet
 	// answered; a single request of any size is still read when nothing else is owed.
 	DefaultMaxInFlightBytes = 16 << 20
@@ -44,6 +40,11 @@ const (
 	// hold one each; frames of this size or more are read straight into their own buffer.
 	readBufferSize = 4 << 10
 )
+
+// frameGrowWait bounds how long a partly read frame waits for budget past twice
+// queued.max.request.bytes before its connection is closed: frames that already started cannot
+// all wait for each other forever. A variable so tests can shorten it.
+var frameGrowWait = 10 * time.Second
 
 // connLimiter counts live connections per address and refuses those past the limits.
 type connLimiter struct {
@@ -206,6 +207,9 @@ func (c *conn) readFrame(size int) ([]byte, error) {
 	frame := getFrame(min(size, firstFrameChunk))
 	if err := budget.grow(c.workCtx, int64(len(frame)), 0); err != nil {
 		putFrame(frame)
+		if c.workCtx.Err() != nil {
+			return nil, errDraining
+		}
 		return nil, err
 	}
 	for n := 0; ; {
@@ -224,6 +228,9 @@ func (c *conn) readFrame(size int) ([]byte, error) {
 		next := min(size, 2*n)
 		if err := budget.grow(c.workCtx, int64(next-n), int64(n)); err != nil {
 			c.recycleFrame(frame, false)
+			if c.workCtx.Err() != nil {
+				return nil, errDraining // drain or abort ended the wait
+			}
 			return nil, err
 		}
 		grown := getFrame(next)

@@ -68,6 +68,25 @@ func TestQueuedMaxRequestBytesBlocksReaders(t *testing.T) {
 	}
 }
 
+// TestPartialFramesCannotDeadlock: two frames started under the budget that together need more
+// than twice it: the one left waiting gives up after frameGrowWait (its connection closed, its
+// bytes released), and the other is read.
+func TestPartialFramesCannotDeadlock(t *testing.T) {
+	saved := frameGrowWait
+	t.Cleanup(func() { frameGrowWait = saved }) // registered first: runs after the server stops
+	frameGrowWait = 200 * time.Millisecond
+	srv, addr := startServer(t, Config{QueuedMaxRequestBytes: 64 << 10})
+	a, b := dial(t, addr), dial(t, addr)
+	a.sendRaw(sizePrefix(1 << 20))
+	b.sendRaw(sizePrefix(1 << 20))
+	waitFor(t, "both frames started", func() bool { return srv.budget.used() == 2*firstFrameChunk })
+	a.sendRaw(make([]byte, 100<<10)) // needs 128 KiB: past twice the budget with b's 16 KiB held
+	a.expectClosed()
+	waitFor(t, "a's bytes released", func() bool { return srv.budget.used() == firstFrameChunk })
+	b.sendRaw(make([]byte, 100<<10)) // alone now: grows past the limit
+	waitFor(t, "b's frame growing", func() bool { return srv.budget.used() == 128<<10 })
+}
+
 func TestMaxConnectionsPerIP(t *testing.T) {
 	cases := []struct {
 		name   string
