@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,6 +99,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker configs: %w", err)
 	}
+	describeIdentity(static, cfg)
 	b := &Broker{cfg: cfg, logger: cfg.Logger, static: static, registry: prometheus.NewRegistry(), serveDone: make(chan error, 1)}
 	b.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	b.metrics = metrics.New(b.registry)
@@ -167,6 +169,18 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	b.ready.Store(true)
 	return b, nil
+}
+
+// describeIdentity records the node id and data directory Config carries (from --node-id and
+// --data-dir) as the static node.id and log.dirs, unless the broker configs set them, so that
+// DescribeConfigs reports what the broker runs with rather than the built-in defaults.
+func describeIdentity(static map[string]string, cfg Config) {
+	if _, ok := static[string(config.NodeID)]; !ok {
+		static[string(config.NodeID)] = strconv.Itoa(int(cfg.NodeID))
+	}
+	if _, ok := static[string(config.LogDirs)]; !ok && cfg.DataDir != "" && !strings.Contains(cfg.DataDir, ",") {
+		static[string(config.LogDirs)] = cfg.DataDir
+	}
 }
 
 // checkConsumerGroupBounds holds group.consumer.session.timeout.ms and

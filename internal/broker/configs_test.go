@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/config"
 )
@@ -146,5 +147,41 @@ func TestConsumerGroupBounds(t *testing.T) {
 		if (err == nil) != (c.wantErr == "") || (err != nil && !strings.Contains(err.Error(), c.wantErr)) {
 			t.Errorf("%v: %v, want %q", c.static, err, c.wantErr)
 		}
+	}
+}
+
+// TestDescribeIdentity: DescribeConfigs reports the node id and data directory the broker runs
+// with (from Config, i.e. --node-id and --data-dir) as static node.id and log.dirs.
+func TestDescribeIdentity(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := Start(ctx, Config{NodeID: 3, DataDir: dir, KafkaAddr: "127.0.0.1:0", ControllerAddr: freeAddr(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.KafkaAddr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rcs, err := kadm.NewClient(cl).DescribeBrokerConfigs(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{string(config.NodeID): "3", string(config.LogDirs): dir}
+	for _, rc := range rcs {
+		for _, c := range rc.Configs {
+			if w, ok := want[c.Key]; ok {
+				if c.MaybeValue() != w || c.Source != kmsg.ConfigSourceStaticBrokerConfig {
+					t.Errorf("%s = %q (%v), want %q from the static config", c.Key, c.MaybeValue(), c.Source, w)
+				}
+				delete(want, c.Key)
+			}
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("not described: %v", want)
 	}
 }
