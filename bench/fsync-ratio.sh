@@ -7,8 +7,10 @@
 #   bench/fsync-ratio.sh            # about 30 s
 #
 # Knobs (environment): FSYNC_RATIO_DURATION=10s (produce phase of each run),
-# FSYNC_RATIO_ROUNDS=1 (alternate page-cache, fsync this many times; the ratio of each pair is
-# printed), FSYNC_RATIO_WORK= (work directory; default a new one under /tmp, removed at exit).
+# FSYNC_RATIO_ROUNDS=1 (this many pairs; each pair's ratio is printed, then the median; odd
+# pairs run page-cache first, even pairs fsync first), FSYNC_RATIO_WORK= (work directory;
+# default a new one under /tmp, removed at exit). Each run starts on an empty data directory
+# after sync(1), so neither pays for the other's write-back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +46,7 @@ run_mode() {
   local mode=$1 data="$work/data-$1" extra=()
   [[ $mode == fsync ]] && extra=(--override sluice.group.commit=true)
   rm -rf "$data"
+  sync
   "$work/sluice" serve --data-dir "$data" --kafka-addr 127.0.0.1:19392 --http-addr 127.0.0.1:19394 \
     --controller-addr 127.0.0.1:19393 --log-level error "${extra[@]}" &
   broker_pid=$!
@@ -56,16 +59,27 @@ run_mode() {
   rm -rf "$data"
 }
 
-for _ in $(seq 1 "$rounds"); do
-  page=$(run_mode page-cache)
-  fsync=$(run_mode fsync)
+ratios=()
+for i in $(seq 1 "$rounds"); do
+  if ((i % 2 == 1)); then
+    page=$(run_mode page-cache)
+    fsync=$(run_mode fsync)
+  else
+    fsync=$(run_mode fsync)
+    page=$(run_mode page-cache)
+  fi
   echo "page-cache: $page"
   echo "fsync:      $fsync"
-  /usr/bin/python3 - "$page" "$fsync" <<'PY'
+  ratios+=("$(/usr/bin/python3 - "$page" "$fsync" <<'PY'
 import json, sys
 page, fsync = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 p, f = page["records_per_sec"], fsync["records_per_sec"]
-print(f"fsync/page-cache ratio: {f / p:.2f} ({f:.0f} / {p:.0f} records/s; p99 ack latency "
+print(f"{f / p:.2f} ({f:.0f} / {p:.0f} records/s; p99 ack latency "
       f"{fsync['latency_ms']['p99']:.1f} / {page['latency_ms']['p99']:.1f} ms)")
 PY
+)")
+  echo "fsync/page-cache ratio: ${ratios[-1]}"
 done
+if ((rounds > 1)); then
+  printf '%s\n' "${ratios[@]}" | /usr/bin/python3 -c 'import statistics, sys; r = [float(l.split()[0]) for l in sys.stdin]; print(f"median fsync/page-cache ratio over {len(r)} pairs: {statistics.median(r):.2f}")'
+fi
