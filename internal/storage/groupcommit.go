@@ -46,8 +46,8 @@ const maxParallelSyncs = 16
 // syncfs per round: on an otherwise quiet file system 0.6-1.1 for one log, 1.05-1.2 for two,
 // 1.2-1.5 for four to six, 2 for sixteen; with 1 MB of other dirty data per round (which
 // syncfs also writes out: indexes, the cleaner's output) 0.35-0.75 up to six logs. End to
-// end (bench/fsync-ratio.sh, 6 partitions) syncfs rounds gave fsync/page-cache 1.07-1.11,
-// fdatasync-each rounds 0.92-0.97: so per-log fdatasync below 4 logs, syncfs from 4.
+// end (bench/fsync-ratio.sh, 6 partitions) all-fdatasync rounds were not better than this
+// threshold (0.92-0.97 against 1.07-1.11, within that benchmark's noise), so it stays at 4.
 const syncAllMinLogs = 4
 
 func newSyncer(m *Manager) (*syncer, error) {
