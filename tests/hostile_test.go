@@ -254,12 +254,12 @@ func TestHostileClients(t *testing.T) {
 	afterIdle, _ := procMemory(t, pid)
 	t.Logf("%d idle connections open: RSS +%d MiB", len(idle), (afterIdle-baseline)>>20)
 
-	// Bombs: three connections, each sending both kinds, again and again until the attack ends.
+	// Bombs: twenty connections, each sending both kinds, again and again until the attack ends.
 	attack, endAttack := context.WithTimeout(ctx, hostileFor)
 	defer endAttack()
 	var bombErr atomic.Value
 	var bombs atomic.Int64
-	for range 3 {
+	for range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

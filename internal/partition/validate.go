@@ -59,8 +59,6 @@ func validate(records []byte, cfg Config, nowMs int64) (validated, error) {
 // record.DefaultMaxDecompressedSize per batch).
 func validateWithin(records []byte, cfg Config, nowMs int64, budget *DecompressBudget) (validated, error) {
 	v := validated{maxTimestamp: -1}
-	scratch := decompressBuffers.Get().(*[]byte)
-	defer putScratch(scratch)
 	it := record.NewBatches(records)
 	for batch, h, ok := it.Next(); ok; batch, h, ok = it.Next() {
 		if h.Size() > int(cfg.MaxMessageBytes) {
@@ -72,7 +70,7 @@ func validateWithin(records []byte, cfg Config, nowMs int64, budget *DecompressB
 		if err := checkClientBatch(h); err != nil {
 			return v, err
 		}
-		if err := checkRecords(batch, cfg, nowMs, scratch, budget); err != nil {
+		if err := checkRecords(batch, cfg, nowMs, budget); err != nil {
 			return v, err
 		}
 		v.batches++
@@ -137,10 +135,16 @@ type recordProblem struct {
 // count (INVALID_RECORD for the batch), keys on compacted topics and
 // CreateTime timestamps against the broker's clock (per record, KIP-467).
 // It stops at MaxRecordErrors bad records.
-func checkRecords(batch []byte, cfg Config, nowMs int64, scratch *[]byte, budget *DecompressBudget) error {
+func checkRecords(batch []byte, cfg Config, nowMs int64, budget *DecompressBudget) error {
+	var none []byte
+	scratch := &none // an uncompressed batch is read in place; nothing is decompressed into it
 	if h, err := record.ReadHeader(batch); err == nil && h.Compression() != record.None {
+		// Scratch space is taken only inside a decompression slot, so the buffers alive (and
+		// grown by earlier batches) are at most the slots, however many connections wait.
 		acquireDecompressSlot()
 		defer releaseDecompressSlot()
+		scratch = decompressBuffers.Get().(*[]byte)
+		defer putScratch(scratch)
 	}
 	recs, buf, err := record.Iterate(batch, *scratch, budget.limit())
 	*scratch = buf
