@@ -119,8 +119,8 @@ var topicTable = []Def{
 			"consumers reading from the start still see the delete."},
 	{Name: FileDeleteDelayMs, Type: TypeLong, Default: "60000", Valid: AtLeast(0),
 		Synonyms: synonym(LogSegmentDeleteDelayMs),
-		Doc: "Time between a segment leaving the log (retention, DeleteRecords, truncation) and its files, renamed " +
-			"*.deleted meanwhile, being removed from disk. Segments replaced by compaction are removed at once."},
+		Doc: "Time between a segment leaving the log (retention, DeleteRecords, truncation, merged away by compaction) " +
+			"and its files, renamed *.deleted meanwhile, being removed from disk."},
 	{Name: FlushMessages, Type: TypeLong, Default: longMax, Valid: AtLeast(1),
 		Synonyms: synonym(LogFlushIntervalMessages),
 		Doc: "Force an fsync after this many messages. By default Sluice, like Kafka, leaves " +

@@ -237,8 +237,12 @@ func (c *cleaner) swap(l *Log, group []*segment, sizes []int64, cf *cleanedFiles
 			m.files.doom(&s.files[k])
 		}
 	}
+	// group[0]'s files are replaced below by the cleaned segment's; the others wait out
+	// file.delete.delay.ms as *.deleted (load ignores and removes those, so a crash from here
+	// on finds them gone from the log either way).
+	delayMs := l.config().FileDeleteDelayMs
 	for _, s := range group[1:] {
-		if err := s.remove(); err != nil {
+		if err := s.scheduleRemove(delayMs); err != nil {
 			return l.goOffline(fmt.Errorf("clean: %w", err))
 		}
 	}

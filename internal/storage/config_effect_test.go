@@ -1,12 +1,14 @@
 package storage
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/record"
 	"github.com/sluicehq/sluice/internal/vfs"
 )
 
@@ -114,5 +116,33 @@ func TestDeletedFilesRemovedAtLoad(t *testing.T) {
 	m = openManager(t, fsys, nil)
 	if _, deleted := dirFiles(t, m, "/data/"+testTP.String()); len(deleted) != 0 {
 		t.Fatalf("%v survived a reopen", deleted)
+	}
+}
+
+// TestFileDeleteDelayAfterClean: segments a clean merges away wait out file.delete.delay.ms
+// as *.deleted too, as in Kafka.
+func TestFileDeleteDelayAfterClean(t *testing.T) {
+	clock := newTestClock(1_000_000)
+	m := openCleanerManager(t, nil, clock)
+	cfg := compactConfig()
+	cfg.FileDeleteDelayMs = 5000
+	l := createLog(t, m, cfg)
+	rng := rand.New(rand.NewPCG(7, 8))
+	writeUpdates(t, l, rng, 3000, 40, record.None, 1000)
+	if _, cleaned, err := m.CleanDirtiest(); err != nil || !cleaned {
+		t.Fatalf("first clean: %v %v", cleaned, err)
+	}
+	writeUpdates(t, l, rng, 1000, 40, record.None, 1000)
+	if _, cleaned, err := m.CleanDirtiest(); err != nil || !cleaned { // merges the small cleaned segments
+		t.Fatalf("second clean: %v %v", cleaned, err)
+	}
+	dir := "/data/" + testTP.String()
+	if _, deleted := dirFiles(t, m, dir); len(deleted) == 0 {
+		t.Fatal("no *.deleted files after cleans that merged segments")
+	}
+	clock.Advance(5 * time.Second)
+	m.removeDueFiles()
+	if _, deleted := dirFiles(t, m, dir); len(deleted) != 0 {
+		t.Fatalf("%v left after file.delete.delay.ms", deleted)
 	}
 }

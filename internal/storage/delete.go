@@ -9,11 +9,11 @@ import (
 )
 
 // Delayed file deletion (file.delete.delay.ms). A segment leaving the log (retention,
-// DeleteRecords, truncation) is taken out of use at once, its files renamed to *.deleted, and
-// the files themselves removed by the maintenance loop once the delay has passed, as Kafka
-// does. A crash or Close in between leaves *.deleted files, which the next load removes.
-// Segments replaced by the cleaner and an empty active segment replaced by a roll are still
-// removed at once.
+// DeleteRecords, truncation, merged away by a clean) is taken out of use at once, its files
+// renamed to *.deleted, and the files themselves removed by the maintenance loop once the delay
+// has passed, as Kafka does. A crash or Close in between leaves *.deleted files, which the next
+// load removes. Removed at once: the first segment of a cleaned group (the cleaned segment's
+// files take its names) and an empty active segment replaced by a roll.
 
 // deleter holds the renamed files waiting for their delay.
 type deleter struct {
