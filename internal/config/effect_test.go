@@ -76,6 +76,15 @@ func TestEveryConfigIsRead(t *testing.T) {
 	for _, d := range BrokerDefs() {
 		check("broker", d)
 	}
+	// And no constant names a config that is in neither table (one left behind by a removed row
+	// would still compile at its callers).
+	for name, ident := range consts {
+		_, topic := Topic(string(name))
+		_, broker := Broker(string(name))
+		if !topic && !broker {
+			t.Errorf("config.%s names %q, which is in neither table", ident, name)
+		}
+	}
 }
 
 // TestTableUsesConstants holds every row of both tables to its Name constant: a row spelled as
