@@ -131,3 +131,51 @@ func TestGroupCommitAppendsDoNotWait(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGroupCommitMarkerDoesNotWait checks that WriteTxnMarker in group-commit
+// mode does not wait for its fsync under the producer table's lock: with the
+// fsync held, the marker is written and another producer's append goes
+// through; the last stable offset passes the transaction only once the
+// marker is durable.
+func TestGroupCommitMarkerDoesNotWait(t *testing.T) {
+	gfs := &gatedFS{FS: vfs.NewMem(), gate: make(chan struct{}), waiting: make(chan struct{}, 16)}
+	h := newProducerHost(t, gfs, true)
+	h.mustAppend(pbatch{id: 1, seq: 0, n: 2, txn: true}) // 0-1, committed before the gate is armed
+	gfs.armed.Store(true)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(gfs.gate)
+		}
+	}
+	defer release()
+	done := make(chan error, 1)
+	var marker int64
+	go func() {
+		var err error
+		marker, err = h.p.WriteTxnMarker(TxnMarker{ProducerID: 1, ProducerEpoch: 0, Commit: true})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		release()
+		t.Fatal("WriteTxnMarker waited for the held fsync")
+	}
+	res, err := h.p.Append(h.records(pbatch{id: 2, seq: 0, n: 1}), 1)
+	if err != nil || res.BaseOffset != marker+1 {
+		t.Fatalf("append after the marker: %+v, %v; want offset %d", res, err, marker+1)
+	}
+	if lso := h.p.LastStableOffset(); lso != 2 {
+		t.Fatalf("last stable offset %d while the marker at %d is not durable, want 2", lso, marker)
+	}
+	release()
+	h.waitCommitted(marker + 1)
+	if lso := h.p.LastStableOffset(); lso <= marker {
+		t.Fatalf("last stable offset %d after the marker at %d is durable", lso, marker)
+	}
+}
