@@ -249,7 +249,7 @@ var brokerTable = []Def{
 	{Name: MinInsyncReplicas, Type: TypeInt, Default: "1", Valid: AtLeast(1), Mode: ModeClusterWide,
 		Doc: "Default of min.insync.replicas."},
 	{Name: UncleanLeaderElectionEnable, NoEffect: true, Type: TypeBoolean, Default: "false", Mode: ModeClusterWide,
-		Doc: "Default of unclean.leader.election.enable."},
+		Doc: "Default of unclean.leader.election.enable. Accepted; Sluice elects no leader outside the ISR yet."},
 	{Name: LogSegmentBytes, Type: TypeInt, Default: "1073741824", Valid: AtLeast(1 << 20), Mode: ModeClusterWide,
 		Doc: "Default of segment.bytes."},
 	{Name: LogRollMs, Type: TypeLong, NoDefault: true, Valid: AtLeast(1), Mode: ModeClusterWide,
@@ -326,23 +326,32 @@ var brokerTable = []Def{
 
 	// Replication.
 	{Name: ReplicaLagTimeMaxMs, NoEffect: true, Type: TypeLong, Default: "30000", Mode: ModeReadOnly,
-		Doc: "A follower that has not caught up with the leader's log end for this long leaves the ISR."},
+		Doc: "A follower that has not caught up with the leader's log end for this long leaves the ISR." +
+			" Accepted; Sluice does not shrink the ISR yet."},
 	{Name: ReplicaFetchMaxBytes, NoEffect: true, Type: TypeInt, Default: "1048576", Valid: AtLeast(0), Mode: ModeReadOnly,
-		Doc: "Bytes a follower asks for per partition in one fetch (at least one batch is always returned)."},
+		Doc: "Bytes a follower asks for per partition in one fetch (at least one batch is always returned)." +
+			" Accepted; Sluice has no follower fetcher yet."},
 	{Name: ReplicaFetchResponseMaxBytes, NoEffect: true, Type: TypeInt, Default: "10485760", Valid: AtLeast(0), Mode: ModeReadOnly,
-		Doc: "Bytes a follower asks for in one whole fetch response."},
+		Doc: "Bytes a follower asks for in one whole fetch response." +
+			" Accepted; Sluice has no follower fetcher yet."},
 	{Name: ReplicaFetchWaitMaxMs, NoEffect: true, Type: TypeInt, Default: "500", Mode: ModeReadOnly,
-		Doc: "How long a follower's fetch waits on the leader for new data."},
+		Doc: "How long a follower's fetch waits on the leader for new data." +
+			" Accepted; Sluice has no follower fetcher yet."},
 	{Name: ReplicaFetchMinBytes, NoEffect: true, Type: TypeInt, Default: "1", Mode: ModeReadOnly,
-		Doc: "Bytes a follower's fetch waits for before the leader answers."},
+		Doc: "Bytes a follower's fetch waits for before the leader answers." +
+			" Accepted; Sluice has no follower fetcher yet."},
 	{Name: ReplicaFetchBackoffMs, NoEffect: true, Type: TypeInt, Default: "1000", Valid: AtLeast(0), Mode: ModeReadOnly,
-		Doc: "Pause of a follower after a failed fetch."},
+		Doc: "Pause of a follower after a failed fetch." +
+			" Accepted; Sluice has no follower fetcher yet."},
 	{Name: NumReplicaFetchers, NoEffect: true, Type: TypeInt, Default: "1", Mode: ModeClusterWide,
-		Doc: "Fetcher connections a follower opens per source broker."},
+		Doc: "Fetcher connections a follower opens per source broker." +
+			" Accepted; Sluice has no follower fetcher yet."},
 	{Name: AutoLeaderRebalanceEnable, NoEffect: true, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
-		Doc: "Move leadership back to each partition's preferred (first) replica when it is in sync."},
+		Doc: "Move leadership back to each partition's preferred (first) replica when it is in sync." +
+			" Accepted; Sluice does not move leadership yet."},
 	{Name: LeaderImbalanceCheckIntervalSeconds, NoEffect: true, Type: TypeLong, Default: "300", Valid: AtLeast(1), Mode: ModeReadOnly,
-		Doc: "How often the controller checks for partitions not led by their preferred replica."},
+		Doc: "How often the controller checks for partitions not led by their preferred replica." +
+			" Accepted; Sluice does not move leadership yet."},
 
 	// Consumer groups.
 	{Name: OffsetsTopicNumPartitions, Type: TypeInt, Default: "50", Valid: AtLeast(1), Mode: ModeReadOnly,

@@ -212,5 +212,5 @@ var topicTable = []Def{
 	{Name: UncleanLeaderElectionEnable, NoEffect: true, Type: TypeBoolean, Default: "false",
 		Synonyms: synonym(UncleanLeaderElectionEnable),
 		Doc: "Allow a replica outside the ISR to become leader when no in-sync replica is left: " +
-			"the partition comes back sooner but acknowledged records may be lost."},
+			"the partition comes back sooner but acknowledged records may be lost. Accepted; Sluice elects no leader outside the ISR yet."},
 }
