@@ -218,8 +218,8 @@ var brokerTable = []Def{
 		Doc: "Bytes of requests read (or being read) and not yet answered, across all connections, " +
 			"before connections wait to start reading another. Kafka's default is -1 (no bound); " +
 			"Sluice's is 100 MiB, socket.request.max.bytes, so any legal request is still read. A frame " +
-			"is charged as its bytes arrive, not by its size prefix, so a client that announces a large " +
-			"request and sends it slowly holds only what it sent; frames already started may take the " +
+			"is charged as its bytes arrive past its first 16 KiB, not by its size prefix, so a client that " +
+			"announces a large request and sends it slowly holds only what it sent; frames already started may take the " +
 			"total to twice this, then wait (up to 10 s, then their connection is closed). -1 or 0: no bound."},
 	{Name: MaxConnections, Type: TypeInt, Default: intMax, Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "Connections the broker keeps open at once; past it, a new connection is closed at " +

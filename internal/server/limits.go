@@ -28,10 +28,10 @@ const (
 )
 
 const (
-	// firstFrameChunk is the buffer a frame starts in; it doubles as bytes arrive. Small, so
-	// that exhausting queued.max.request.bytes by announcing frames and sending nothing takes
-	// thousands of connections (6,400 at the default); a 1 MB produce frame pays six
-	// doublings, copying its bytes once more in all.
+	// firstFrameChunk is the buffer a frame starts in; it doubles as bytes arrive (a 1 MB
+	// produce frame pays six doublings, copying its bytes once more in all). It is not charged
+	// to queued.max.request.bytes, so requests that fit it (most but produce and large
+	// commits) are never held back by the budget.
 	firstFrameChunk = 16 << 10
 	// DefaultMaxInFlightBytes bounds the request bytes of one connection read but not yet
 	// answered; a single request of any size is still read when nothing else is owed.
@@ -200,18 +200,13 @@ func (b *requestBudget) used() int64 {
 }
 
 // readFrame reads a frame of size bytes into a buffer that starts at firstFrameChunk and
-// doubles as bytes arrive, each step charged to the broker's request budget: a client that
-// announces 100 MiB and trickles costs what it sent, not what it announced.
+// doubles as bytes arrive: a client that announces 100 MiB and trickles costs what it sent, not
+// what it announced. Each doubling is charged to the broker's request budget; the first chunk
+// is not (it is part of what a connection costs, bounded by the connections), so connections
+// that announce frames and send nothing cannot spend queued.max.request.bytes.
 func (c *conn) readFrame(size int) ([]byte, error) {
 	budget := c.srv.budget
 	frame := getFrame(min(size, firstFrameChunk))
-	if err := budget.grow(c.workCtx, int64(len(frame)), 0); err != nil {
-		putFrame(frame)
-		if c.workCtx.Err() != nil {
-			return nil, errDraining
-		}
-		return nil, err
-	}
 	for n := 0; ; {
 		if err := c.readFull(frame[n:]); err != nil {
 			c.recycleFrame(frame, false)
@@ -226,7 +221,7 @@ func (c *conn) readFrame(size int) ([]byte, error) {
 			return frame, nil
 		}
 		next := min(size, 2*n)
-		if err := budget.grow(c.workCtx, int64(next-n), int64(n)); err != nil {
+		if err := budget.grow(c.workCtx, int64(next-n), charged(n)); err != nil {
 			c.recycleFrame(frame, false)
 			if c.workCtx.Err() != nil {
 				return nil, errDraining // drain or abort ended the wait
@@ -240,10 +235,13 @@ func (c *conn) readFrame(size int) ([]byte, error) {
 	}
 }
 
+// charged is what a frame buffer of n bytes holds of the request budget: all but its first chunk.
+func charged(n int) int64 { return int64(n - min(n, firstFrameChunk)) }
+
 // recycleFrame returns a frame's bytes to the budget and its buffer to the pool (unless a
 // failed handler may still hold it: reuse false).
 func (c *conn) recycleFrame(frame []byte, reuse bool) {
-	c.srv.budget.release(int64(len(frame)))
+	c.srv.budget.release(charged(len(frame)))
 	if reuse {
 		putFrame(frame)
 	}

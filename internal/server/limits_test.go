@@ -30,11 +30,14 @@ func TestFrameGrowsAsBytesArrive(t *testing.T) {
 	c := dial(t, addr)
 	c.sendRaw(sizePrefix(90 << 20)) // announces 90 MiB
 	c.sendRaw(make([]byte, 10))
-	waitFor(t, "the first chunk", func() bool { return srv.budget.used() == firstFrameChunk })
-	c.sendRaw(make([]byte, 200<<10)) // 200 KiB arrived: the buffer doubled to 256 KiB
-	waitFor(t, "growth to 256 KiB", func() bool { return srv.budget.used() == 256<<10 })
 	time.Sleep(50 * time.Millisecond)
-	if got := srv.budget.used(); got != 256<<10 {
+	if got := srv.budget.used(); got != 0 {
+		t.Fatalf("%d bytes charged for a frame that fits its first chunk so far", got)
+	}
+	c.sendRaw(make([]byte, 200<<10)) // 200 KiB arrived: the buffer doubled to 256 KiB
+	waitFor(t, "growth to 256 KiB", func() bool { return srv.budget.used() == charged(256<<10) })
+	time.Sleep(50 * time.Millisecond)
+	if got := srv.budget.used(); got != charged(256<<10) {
 		t.Fatalf("%d bytes held for 200 KiB received of a 90 MiB frame", got)
 	}
 	c.nc.Close()
@@ -45,7 +48,7 @@ func TestQueuedMaxRequestBytesBlocksReaders(t *testing.T) {
 	srv, addr := startServer(t, Config{QueuedMaxRequestBytes: 100 << 10})
 	hog := dial(t, addr)
 	hog.sendRaw(sizePrefix(1 << 20))
-	hog.sendRaw(make([]byte, 100<<10)) // 128 KiB held: the budget is spent
+	hog.sendRaw(make([]byte, 100<<10)) // 128 KiB buffer, 112 KiB charged: the budget is spent
 	waitFor(t, "the hog's bytes", func() bool { return srv.budget.used() >= 100<<10 })
 
 	other := dial(t, addr)
@@ -68,23 +71,46 @@ func TestQueuedMaxRequestBytesBlocksReaders(t *testing.T) {
 	}
 }
 
-// TestPartialFramesCannotDeadlock: two frames started under the budget that together need more
-// than twice it: the one left waiting gives up after frameGrowWait (its connection closed, its
-// bytes released), and the other is read.
+// TestSilentFramesDoNotSpendTheBudget: connections that announce frames and send nothing more
+// hold no budget, so they cannot stop others' requests.
+func TestSilentFramesDoNotSpendTheBudget(t *testing.T) {
+	srv, addr := startServer(t, Config{QueuedMaxRequestBytes: 64 << 10})
+	for range 20 { // 20 first chunks: 320 KiB, five times the budget
+		c := dial(t, addr)
+		c.sendRaw(sizePrefix(100 << 20))
+		c.sendRaw([]byte{0})
+	}
+	c := dial(t, addr)
+	c.send(apiVersionsRequest(3), 5)
+	if _, corr := c.recv(apiVersionsRequest(3)); corr != 5 {
+		t.Fatalf("correlation id %d", corr)
+	}
+	if got := srv.budget.used(); got != 0 {
+		t.Fatalf("budget used %d by silent frames", got)
+	}
+}
+
+// TestPartialFramesCannotDeadlock: two frames that together need more than twice the budget:
+// the one left waiting gives up after frameGrowWait (its connection closed, its bytes
+// released), and the other is read on.
 func TestPartialFramesCannotDeadlock(t *testing.T) {
 	saved := frameGrowWait
 	t.Cleanup(func() { frameGrowWait = saved }) // registered first: runs after the server stops
 	frameGrowWait = 200 * time.Millisecond
-	srv, addr := startServer(t, Config{QueuedMaxRequestBytes: 64 << 10})
+	srv, addr := startServer(t, Config{QueuedMaxRequestBytes: 32 << 10})
 	a, b := dial(t, addr), dial(t, addr)
 	a.sendRaw(sizePrefix(1 << 20))
 	b.sendRaw(sizePrefix(1 << 20))
-	waitFor(t, "both frames started", func() bool { return srv.budget.used() == 2*firstFrameChunk })
-	a.sendRaw(make([]byte, 100<<10)) // needs 128 KiB: past twice the budget with b's 16 KiB held
+	time.Sleep(50 * time.Millisecond) // both frames started while the budget was free
+	a.sendRaw(make([]byte, 40<<10))   // a: 64 KiB buffer, 48 KiB charged
+	waitFor(t, "a's growth", func() bool { return srv.budget.used() == charged(64<<10) })
+	b.sendRaw(make([]byte, 20<<10)) // b: 32 KiB buffer, 16 KiB charged; 64 KiB in all
+	waitFor(t, "b's growth", func() bool { return srv.budget.used() == charged(64<<10)+charged(32<<10) })
+	a.sendRaw(make([]byte, 30<<10)) // a needs 64 KiB more: past twice the budget while b holds some
 	a.expectClosed()
-	waitFor(t, "a's bytes released", func() bool { return srv.budget.used() == firstFrameChunk })
+	waitFor(t, "a's bytes released", func() bool { return srv.budget.used() == charged(32<<10) })
 	b.sendRaw(make([]byte, 100<<10)) // alone now: grows past the limit
-	waitFor(t, "b's frame growing", func() bool { return srv.budget.used() == 128<<10 })
+	waitFor(t, "b's frame growing", func() bool { return srv.budget.used() == charged(128<<10) })
 }
 
 func TestMaxConnectionsPerIP(t *testing.T) {
