@@ -301,7 +301,7 @@ func cleanerThreads(brokerCfg *config.Resolved) int {
 // again when a dynamic broker config changes.
 func cleanerConfig(brokerCfg *config.Resolved) storage.CleanerConfig {
 	return storage.CleanerConfig{
-		Threads:             int(brokerCfg.Int(config.LogCleanerThreads)),
+		Threads:             max(cleanerThreads(brokerCfg), 0), // 0 while log.cleaner.enable=false
 		Backoff:             time.Duration(brokerCfg.Int64(config.LogCleanerBackoffMs)) * time.Millisecond,
 		IOMaxBytesPerSecond: brokerCfg.Float64(config.LogCleanerIOMaxBytesPerSecond),
 		DedupeBufferSize:    brokerCfg.Int64(config.LogCleanerDedupeBufferSize),

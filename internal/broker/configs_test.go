@@ -185,3 +185,20 @@ func TestDescribeIdentity(t *testing.T) {
 		t.Errorf("not described: %v", want)
 	}
 }
+
+// TestCleanerThreadsFromZero: a broker started with log.cleaner.threads=0 starts cleaner
+// goroutines when the config is raised at run time; with log.cleaner.enable=false it never does.
+func TestCleanerThreadsFromZero(t *testing.T) {
+	for _, enabled := range []string{"true", "false"} {
+		r := config.ResolveBroker(config.Layers{Static: map[string]string{"log.cleaner.threads": "0", "log.cleaner.enable": enabled}})
+		if cleanerThreads(r) >= 0 || cleanerConfig(r).Threads != 0 {
+			t.Fatalf("enable=%s threads=0: start with %d, config %d; want no goroutines", enabled, cleanerThreads(r), cleanerConfig(r).Threads)
+		}
+		r = config.ResolveBroker(config.Layers{Static: map[string]string{"log.cleaner.enable": enabled},
+			DynamicDefault: map[string]string{"log.cleaner.threads": "3"}})
+		want := map[string]int{"true": 3, "false": 0}[enabled]
+		if got := cleanerConfig(r).Threads; got != want {
+			t.Errorf("enable=%s, threads raised to 3: %d threads, want %d", enabled, got, want)
+		}
+	}
+}

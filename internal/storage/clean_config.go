@@ -40,13 +40,10 @@ type cleanerThreads struct {
 }
 
 // SetCleanerConfig applies a changed log cleaner configuration (AlterConfigs on the broker's
-// log.cleaner.* configs). A Manager opened with a negative CleanerThreads (cleaner disabled)
-// keeps running none.
+// log.cleaner.* configs), starting goroutines up to cfg.Threads whatever the Manager was
+// opened with (the broker passes 0 threads while log.cleaner.enable is false).
 func (m *Manager) SetCleanerConfig(cfg CleanerConfig) {
 	c := m.cleaner
-	if m.opts.CleanerThreads < 0 {
-		cfg.Threads = 0
-	}
 	c.setConfig(cfg)
 	c.throttle.setRate(cfg.IOMaxBytesPerSecond)
 	c.threads.Lock()
