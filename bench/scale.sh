@@ -11,7 +11,7 @@
 #     1,000 partitions are created back to back for the whole measurement.
 #
 #   bench/scale.sh [PARTITIONS] [SECONDS]   # defaults: 10000 partitions, 10 s per produce run
-# Ports 39091-39093; data in a temp dir removed at exit.
+# Ports 24091-24093 (below the ephemeral range); data in a temp dir removed at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 parts=${1:-10000}
@@ -19,14 +19,14 @@ secs=${2:-10}
 work=$(mktemp -d /tmp/sluice-scale.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/sluice" ./cmd/sluice
-kafka=127.0.0.1:39091 http=127.0.0.1:39093
+kafka=127.0.0.1:24091 http=127.0.0.1:24093
 sluice() { "$work/sluice" "$@"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 jget() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(round(eval("d"+sys.argv[1]), 2))' "$1"; }
 
 start_broker() {
   "$work/sluice" serve --data-dir "$work/data" --kafka-addr $kafka --http-addr $http \
-    --controller-addr 127.0.0.1:39092 --log-level error >>"$work/broker.log" 2>&1 &
+    --controller-addr 127.0.0.1:24092 --log-level error >>"$work/broker.log" 2>&1 &
   pid=$!
 }
 wait_ready() { # prints ms from $1 until /readyz answers 200

@@ -577,8 +577,18 @@ func (m *Manager) Close() error {
 	logs := m.Logs()
 	healthy := true
 	var firstErr error
-	for _, l := range logs {
-		if err := l.closeForShutdown(); err != nil {
+	// One syncfs first writes back every log's data at once, so the per-log flushes below
+	// find little left to write; they still run (on closeWorkers goroutines) because only
+	// they move each log's recovery point and take a failing log offline.
+	if len(logs) >= syncAllMinLogs {
+		if err := m.metaSync.wholeFS.SyncAll(); err != nil {
+			m.logger.Warn("syncfs before closing logs", "err", err)
+		}
+	}
+	errs := make([]error, len(logs))
+	forEachParallel(len(logs), closeWorkers, func(i int) { errs[i] = logs[i].closeForShutdown() })
+	for _, err := range errs {
+		if err != nil {
 			healthy = false
 			if !errors.Is(err, ErrLogOffline) && firstErr == nil {
 				firstErr = err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sluicehq/sluice/internal/vfs"
 )
@@ -128,4 +129,25 @@ func (m *Manager) syncDirs(dirs ...string) error {
 		}
 	}
 	return nil
+}
+
+// closeWorkers bounds the logs Close flushes at once: each mostly waits on fsyncs, which the
+// device serves faster in parallel than one by one.
+const closeWorkers = 32
+
+// forEachParallel calls fn(0) .. fn(n-1) on up to workers goroutines and returns when every
+// call has returned.
+func forEachParallel(n, workers int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
