@@ -90,6 +90,8 @@ type Manager struct {
 		creating map[TopicPartition]chan struct{} // CreateLog in progress; closed when it ends
 	}
 	metaSync     *sharedSync // fsyncs of partition creation and leader-epoch checkpoints, shared
+	recovering   atomic.Bool // Open is loading logs: index rebuilds defer their fsyncs (replaceFile)
+	deferred     atomic.Bool // some did: load syncs the file system before writing checkpoints
 	closed       atomic.Bool
 	checkpointMu sync.Mutex // serializes checkpoint file writes
 
@@ -256,7 +258,15 @@ func (m *Manager) load() error {
 		cleanerOffsets = map[TopicPartition]int64{}
 	}
 	m.cleaner = newCleaner(m, cleanerOffsets)
+	m.recovering.Store(true)
 	logs := m.loadLogs(tps, clean, recoveryPoints, startOffsets)
+	m.recovering.Store(false)
+	if m.deferred.Swap(false) {
+		// The indexes recovery rebuilt, before the recovery points below cover them.
+		if err := m.metaSync.wholeFS.SyncAll(); err != nil {
+			return fmt.Errorf("storage: sync recovered logs: %w", err)
+		}
+	}
 	for _, l := range logs {
 		m.mu.logs[l.tp] = l
 	}

@@ -238,12 +238,24 @@ func (s *segment) applyScanLocked(res scanResult) error {
 }
 
 // replaceFile publishes data as one of the segment's files (tmp, fsync, rename, fsync dir).
+// While Open recovers logs it skips both fsyncs: Manager.load makes every rebuilt index
+// durable with one syncfs before it writes the recovery points, and a crash before that
+// recovers (and rebuilds) the same segments again. 10,000 partitions recovered after a
+// SIGKILL otherwise cost 40,000 fsyncs on num.recovery.threads.per.data.dir goroutines.
 func (s *segment) replaceFile(kind fileKind, data []byte) error {
-	fsys := s.log.m.fs
-	if err := publishFile(fsys, s.path(kind), data); err != nil {
+	m := s.log.m
+	if m.recovering.Load() {
+		if err := writeFileUnsynced(m.fs, s.path(kind), data); err != nil {
+			return err
+		}
+		m.deferred.Store(true)
+		s.cache().closeIdle(&s.files[kind])
+		return nil
+	}
+	if err := publishFile(m.fs, s.path(kind), data); err != nil {
 		return err
 	}
-	s.log.m.metrics.Fsyncs.Add(2)
+	m.metrics.Fsyncs.Add(2)
 	s.cache().closeIdle(&s.files[kind])
 	return nil
 }

@@ -151,3 +151,24 @@ func forEachParallel(n, workers int, fn func(i int)) {
 	}
 	wg.Wait()
 }
+
+// writeFileUnsynced replaces name with data through a temporary file and a rename, without
+// fsyncs: a reader never sees a half-written file, and the caller makes it durable later.
+func writeFileUnsynced(fsys vfs.FS, name string, data []byte) error {
+	tmp := name + tmpSuffix
+	f, err := fsys.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: close: %w", name, err)
+	}
+	if err := fsys.Rename(tmp, name); err != nil {
+		return fmt.Errorf("write %s: rename: %w", name, err)
+	}
+	return nil
+}
