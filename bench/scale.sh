@@ -54,11 +54,11 @@ echo "created in $create_ms ms ($dirs partition directories on disk)"
 sluice topic create six -p 6 --brokers $kafka >/dev/null
 echo "RSS after create: $(rss)"
 
-echo "== produce 1 KB records, acks=all, default partitioner, ${secs}s per run"
+echo "== produce 1 KB records, acks=all, default partitioner, ${secs}s per run (page cache drained with sync before each)"
 declare -a r6 rN
 for round in 1 2; do
-  r6+=("$(produce six | jget "['mb_per_sec']")")
-  rN+=("$(produce scale | jget "['mb_per_sec']")")
+  sync; r6+=("$(produce six | jget "['mb_per_sec']")")
+  sync; rN+=("$(produce scale | jget "['mb_per_sec']")")
   echo "round $round: 6 partitions ${r6[-1]} MB/s, $parts partitions ${rN[-1]} MB/s"
 done
 ratio=$(/usr/bin/python3 -c "print(round(($(IFS=+; echo "${rN[*]}"))/($(IFS=+; echo "${r6[*]}")), 2))")

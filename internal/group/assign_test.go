@@ -1,7 +1,9 @@
 package group
 
 import (
+	"context"
 	"testing"
+	"time"
 )
 
 func TestAssignors(t *testing.T) {
@@ -154,5 +156,39 @@ func TestUniformBalanceIsBounded(t *testing.T) {
 	}
 	if d := count["a"] - count["b"]; d > 1 || d < -1 {
 		t.Fatalf("two members not balanced: %v", count)
+	}
+}
+
+// TestAssignorRunsWithoutCoordinatorLock holds a consumer group's assignor mid-run and checks
+// that the coordinator answers for other groups meanwhile (its mutex covers every group), then
+// that the heartbeat that bumped the epoch is answered from the new target.
+func TestAssignorRunsWithoutCoordinatorLock(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	assignors["test-blocking"] = func(members []assignMember, topics map[TopicID]int32, previous map[string]Assignment) map[string]Assignment {
+		close(started)
+		<-release
+		return assignUniform(members, topics, previous)
+	}
+	t.Cleanup(func() { delete(assignors, "test-blocking") })
+	c := newConsumerCoordinator(t, Config{ConsumerAssignors: []string{"test-blocking"},
+		ConsumerSessionTimeout: time.Minute, ConsumerHeartbeatInterval: time.Second})
+	img := topicsImage(t, map[string]int{"orders": 6})
+	a := newConsumerClient(t, c, "a", "orders")
+	done := make(chan ConsumerHeartbeatResult, 1)
+	go func() { done <- c.ConsumerHeartbeat(context.Background(), a.request(img)) }()
+	<-started
+	if _, err := c.DescribeConsumerGroup("g"); err != nil {
+		t.Fatalf("describe while the assignor runs: %v", err)
+	}
+	if got := c.FetchAllOffsets("other"); len(got) != 0 {
+		t.Fatalf("offsets of an unknown group: %v", got)
+	}
+	close(release)
+	res := <-done
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if n := res.Assignment.count(); n != 6 {
+		t.Fatalf("first heartbeat answered with %d partitions, want all 6 from the new target", n)
 	}
 }

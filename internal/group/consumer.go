@@ -70,6 +70,7 @@ type consumerGroup struct {
 	signature              string                  // subscribed topics (names, ids, partition counts) at the last epoch bump
 	sigImage               *metadata.Image         // the Image signature was last checked against
 	assignor               string                  // the assignor of the last target assignment
+	computingEpoch         int32                   // a heartbeat is computing the target for this group epoch (0: none)
 	sigUnknown             bool                    // loaded from the log: adopt the next signature without a bump
 	static                 map[string]string       // group.instance.id → member id of static members
 }
@@ -181,8 +182,18 @@ type ConsumerHeartbeatResult struct {
 // __consumer_offsets before it returns (so call it off a connection's read loop).
 func (c *Coordinator) ConsumerHeartbeat(ctx context.Context, req ConsumerHeartbeatRequest) ConsumerHeartbeatResult {
 	c.mu.Lock()
-	res, g, seq := c.consumerHeartbeatLocked(req)
+	res, g, seq, job := c.consumerHeartbeatLocked(req)
 	c.mu.Unlock()
+	if job != nil {
+		// The assignor runs without c.mu, which covers every group; the heartbeat that bumped
+		// the epoch installs the result if the group has not moved on, and answers from it.
+		target := assignors[job.assignor](job.members, job.topics, job.previous)
+		c.mu.Lock()
+		if r, s, ok := c.installTargetLocked(g, job, target, req); ok {
+			res, seq = r, max(seq, s)
+		}
+		c.mu.Unlock()
+	}
 	if res.Err == nil && seq > 0 {
 		if err := c.flushRecords(ctx, g, seq); err != nil {
 			return ConsumerHeartbeatResult{Err: err}
@@ -191,9 +202,12 @@ func (c *Coordinator) ConsumerHeartbeat(ctx context.Context, req ConsumerHeartbe
 	return res
 }
 
-func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (ConsumerHeartbeatResult, *group, uint64) {
-	fail := func(err error) (ConsumerHeartbeatResult, *group, uint64) {
-		return ConsumerHeartbeatResult{Err: err, MemberID: req.MemberID}, nil, 0
+// consumerHeartbeatLocked applies the heartbeat. When the group epoch is ahead of its target
+// assignment and no other heartbeat is computing the target for it, it returns a targetJob for
+// the caller to run without c.mu; meanwhile the member is reconciled against the current target.
+func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (ConsumerHeartbeatResult, *group, uint64, *targetJob) {
+	fail := func(err error) (ConsumerHeartbeatResult, *group, uint64, *targetJob) {
+		return ConsumerHeartbeatResult{Err: err, MemberID: req.MemberID}, nil, 0, nil
 	}
 	if c.mu.closed {
 		return fail(ErrCoordinatorUnavailable)
@@ -206,7 +220,8 @@ func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (Con
 	}
 	g := c.mu.groups[req.Group]
 	if req.MemberEpoch < 0 {
-		return c.consumerLeaveLocked(g, req)
+		res, g, seq := c.consumerLeaveLocked(g, req)
+		return res, g, seq, nil
 	}
 	if g != nil && g.consumer == nil && (len(g.members) > 0 || g.state != Empty) {
 		// A classic group with members stays classic (online migration is not implemented).
@@ -250,10 +265,18 @@ func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (Con
 		cg.epoch++
 		recs = append(recs, kv{appendConsumerKey(nil, keyConsumerGroup, g.id, ""), AppendConsumerEpochValue(nil, cg.epoch)})
 	}
-	if cg.epoch > cg.assignmentEpoch {
-		recs = c.computeTargetLocked(g, req.Image, recs)
+	var job *targetJob
+	if cg.epoch > cg.assignmentEpoch && cg.computingEpoch != cg.epoch {
+		job = c.targetJobLocked(g, req.Image, m)
 	}
-	before := m.assigned.clone()
+	res, seq := c.answerHeartbeatLocked(g, m, req, m.assigned.clone(), recs)
+	return res, g, seq, job
+}
+
+// answerHeartbeatLocked reconciles the member against the group's target, queues recs and
+// the reconciliation's records, and builds the answer (the assignment when it changed since
+// before, or when the request needs it in full).
+func (c *Coordinator) answerHeartbeatLocked(g *group, m *consumerMember, req ConsumerHeartbeatRequest, before Assignment, recs []kv) (ConsumerHeartbeatResult, uint64) {
 	recs = c.reconcileLocked(g, m, req.Owned, recs)
 	c.resetConsumerSessionLocked(g, m)
 	res := ConsumerHeartbeatResult{MemberID: m.id, MemberEpoch: m.epoch, HeartbeatInterval: c.cfg.ConsumerHeartbeatInterval}
@@ -261,7 +284,7 @@ func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (Con
 	if full || !before.equal(m.assigned) || (req.Owned != nil && !ownedEquals(req.Owned, m.assigned)) {
 		res.Assignment = m.assigned.clone()
 	}
-	return res, g, c.enqueueLocked(g, recs)
+	return res, c.enqueueLocked(g, recs)
 }
 
 // heartbeatMemberLocked finds (or, at epoch 0, adds) the heartbeat's member: a new member bumps
@@ -438,10 +461,81 @@ func (cg *consumerGroup) subscriptionSignature(img *metadata.Image, force bool) 
 	return sb.String()
 }
 
-// computeTargetLocked runs the group's assignor over the current members and topics: the new
-// target assignment at the group epoch.
-func (c *Coordinator) computeTargetLocked(g *group, img *metadata.Image, recs []kv) []kv {
+// targetJob is the input of one target assignment, copied under c.mu so that the assignor
+// (O(partitions x members) per pass, up to maxBalancePasses) runs without it.
+type targetJob struct {
+	cg       *consumerGroup
+	member   *consumerMember // the heartbeat's member, answered from the new target
+	before   Assignment      // its assignment before the heartbeat
+	epoch    int32           // the group epoch the target is for
+	assignor string
+	members  []assignMember
+	topics   map[TopicID]int32
+	previous map[string]Assignment
+}
+
+// targetJobLocked copies the assignor's input at the group epoch and marks the group as
+// computing it, so concurrent heartbeats reconcile against the current target instead of
+// computing the same one.
+func (c *Coordinator) targetJobLocked(g *group, img *metadata.Image, m *consumerMember) *targetJob {
 	cg := g.consumer
+	cg.computingEpoch = cg.epoch
+	members, topics := assignInput(cg, img)
+	previous := make(map[string]Assignment, len(cg.target))
+	for id, a := range cg.target {
+		previous[id] = a.clone()
+	}
+	return &targetJob{cg: cg, member: m, before: m.assigned.clone(), epoch: cg.epoch, assignor: c.chooseAssignorLocked(cg),
+		members: members, topics: topics, previous: previous}
+}
+
+// installTargetLocked makes target the group's target assignment if the group is still at
+// the job's epoch, and answers the heartbeat's member from it; ok is false when the group
+// moved on (a later heartbeat computes a newer target) or the member is gone.
+func (c *Coordinator) installTargetLocked(g *group, job *targetJob, target map[string]Assignment, req ConsumerHeartbeatRequest) (res ConsumerHeartbeatResult, seq uint64, ok bool) {
+	cg := g.consumer
+	if c.mu.closed || c.mu.groups[g.id] != g || cg != job.cg {
+		return res, 0, false
+	}
+	if cg.computingEpoch == job.epoch {
+		cg.computingEpoch = 0
+	}
+	if cg.epoch != job.epoch || cg.assignmentEpoch >= job.epoch || !sameMembers(cg, job.members) {
+		// Stale: a later heartbeat bumped the epoch, or a static member's place moved to a
+		// new member id (no bump); the next heartbeat computes the target again.
+		return res, 0, false
+	}
+	var recs []kv
+	for id, a := range target {
+		if !a.equal(cg.target[id]) {
+			recs = append(recs, kv{appendConsumerKey(nil, keyTargetMember, g.id, id), AppendTargetMemberValue(nil, a)})
+		}
+	}
+	cg.target, cg.assignmentEpoch, cg.assignor = target, cg.epoch, job.assignor
+	recs = append(recs, kv{appendConsumerKey(nil, keyTargetMetadata, g.id, ""), AppendConsumerEpochValue(nil, cg.assignmentEpoch)})
+	if cg.members[job.member.id] != job.member {
+		return res, c.enqueueLocked(g, recs), false
+	}
+	res, seq = c.answerHeartbeatLocked(g, job.member, req, job.before, recs)
+	return res, seq, true
+}
+
+// sameMembers reports whether the group's members are those the assignor was given.
+func sameMembers(cg *consumerGroup, members []assignMember) bool {
+	if len(cg.members) != len(members) {
+		return false
+	}
+	for _, m := range members {
+		if _, ok := cg.members[m.id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// assignInput lists the members with the existing topics each subscribes to, and those
+// topics' partition counts.
+func assignInput(cg *consumerGroup, img *metadata.Image) ([]assignMember, map[TopicID]int32) {
 	topics := map[TopicID]int32{}
 	members := make([]assignMember, 0, len(cg.members))
 	for _, m := range cg.members {
@@ -457,15 +551,7 @@ func (c *Coordinator) computeTargetLocked(g *group, img *metadata.Image, recs []
 		}
 		members = append(members, am)
 	}
-	name := c.chooseAssignorLocked(cg)
-	target := assignors[name](members, topics, cg.target)
-	for id, a := range target {
-		if !a.equal(cg.target[id]) {
-			recs = append(recs, kv{appendConsumerKey(nil, keyTargetMember, g.id, id), AppendTargetMemberValue(nil, a)})
-		}
-	}
-	cg.target, cg.assignmentEpoch, cg.assignor = target, cg.epoch, name
-	return append(recs, kv{appendConsumerKey(nil, keyTargetMetadata, g.id, ""), AppendConsumerEpochValue(nil, cg.assignmentEpoch)})
+	return members, topics
 }
 
 // chooseAssignorLocked picks the assignor most members ask for, else the broker's default
