@@ -261,10 +261,22 @@ func (m *Manager) load() error {
 	m.recovering.Store(true)
 	logs := m.loadLogs(tps, clean, recoveryPoints, startOffsets)
 	m.recovering.Store(false)
-	if m.deferred.Swap(false) {
-		// The indexes recovery rebuilt, before the recovery points below cover them.
+	if deferred := m.deferred.Swap(false); deferred || !clean {
+		// One syncfs makes the indexes recovery rebuilt durable before the recovery points
+		// below cover them, and every recovered log's data too (a killed process leaves it in
+		// the page cache): so each recovery point moves to its log end, and the next unclean
+		// start scans only what is appended from now on, not every log from its start again.
 		if err := m.metaSync.wholeFS.SyncAll(); err != nil {
-			return fmt.Errorf("storage: sync recovered logs: %w", err)
+			if deferred {
+				return fmt.Errorf("storage: sync recovered logs: %w", err)
+			}
+			m.logger.Warn("sync recovered logs; recovery points stay", "err", err)
+		} else {
+			for _, l := range logs {
+				if l.offline.Load() == nil {
+					l.recoveryPoint.Store(l.logEndOffset.Load())
+				}
+			}
 		}
 	}
 	for _, l := range logs {

@@ -245,6 +245,11 @@ func (s *segment) applyScanLocked(res scanResult) error {
 func (s *segment) replaceFile(kind fileKind, data []byte) error {
 	m := s.log.m
 	if m.recovering.Load() {
+		if sameFileContent(m.fs, s.path(kind), data) {
+			// The usual case after a crash: the index was already whole; reading it is far
+			// cheaper than creating and renaming a new one for each of 10,000 partitions.
+			return nil
+		}
 		if err := writeFileUnsynced(m.fs, s.path(kind), data); err != nil {
 			return err
 		}

@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -171,4 +173,25 @@ func writeFileUnsynced(fsys vfs.FS, name string, data []byte) error {
 		return fmt.Errorf("write %s: rename: %w", name, err)
 	}
 	return nil
+}
+
+// sameFileContent reports whether name holds exactly data (false on any error).
+func sameFileContent(fsys vfs.FS, name string, data []byte) bool {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if size, err := f.Size(); err != nil || size != int64(len(data)) {
+		return false
+	}
+	if len(data) == 0 {
+		return true
+	}
+	buf := make([]byte, len(data))
+	n, err := f.ReadAt(buf, 0)
+	if n != len(buf) || (err != nil && !errors.Is(err, io.EOF)) {
+		return false
+	}
+	return bytes.Equal(buf, data)
 }
