@@ -168,21 +168,7 @@ func TestGroupTransactSessionExactlyOnce(t *testing.T) {
 	second := startEOSApp(t, bin, args...)
 	out := readValues(t, n, "eos-out", kgo.ReadCommitted(), total, 60*time.Second)
 	second.kill()
-	counts := map[string]int{}
-	for _, v := range out {
-		counts[v]++
-	}
-	var missing, dup []string
-	for i := range total {
-		v := fmt.Sprintf("out-v%04d", i)
-		switch counts[v] {
-		case 1:
-		case 0:
-			missing = append(missing, v)
-		default:
-			dup = append(dup, v)
-		}
-	}
+	missing, dup := exactlyOnce(out, total)
 	if len(missing) > 0 || len(dup) > 0 || len(out) != total {
 		t.Fatalf("read_committed output: %d records, %d missing (%v), %d duplicated (%v); first run stderr:\n%s\nsecond run stderr:\n%s",
 			len(out), len(missing), head(missing), len(dup), head(dup), tail(first.stderr.String(), 20), tail(second.stderr.String(), 20))
@@ -206,6 +192,26 @@ func buildEOSApp(t *testing.T) string {
 }
 
 func head(s []string) []string { return s[:min(len(s), 5)] }
+
+// exactlyOnce checks eosapp's output values against its inputs 0 .. total-1: the values
+// missing from out and those in it more than once.
+func exactlyOnce(out []string, total int) (missing, dup []string) {
+	counts := map[string]int{}
+	for _, v := range out {
+		counts[v]++
+	}
+	for i := range total {
+		v := fmt.Sprintf("out-v%04d", i)
+		switch counts[v] {
+		case 1:
+		case 0:
+			missing = append(missing, v)
+		default:
+			dup = append(dup, v)
+		}
+	}
+	return missing, dup
+}
 
 // waitFor polls cond until it holds, failing after timeout (or when the process exits).
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool, p *eosProcess) {

@@ -87,21 +87,7 @@ func TestGroupTransactSessionRestartUnderLoad(t *testing.T) {
 	final := startEOSApp(t, bin, args...)
 	out := readValues(t, n, "rs-out", kgo.ReadCommitted(), total, 60*time.Second)
 	final.kill()
-	counts := map[string]int{}
-	for _, v := range out {
-		counts[v]++
-	}
-	var missing, dup []string
-	for i := range total {
-		v := fmt.Sprintf("out-v%04d", i)
-		switch counts[v] {
-		case 1:
-		case 0:
-			missing = append(missing, v)
-		default:
-			dup = append(dup, v)
-		}
-	}
+	missing, dup := exactlyOnce(out, total)
 	if len(missing) > 0 || len(dup) > 0 || len(out) != total {
 		t.Fatalf("read_committed output: %d records, %d missing (%v), %d duplicated (%v); final run stderr:\n%s",
 			len(out), len(missing), head(missing), len(dup), head(dup), tail(final.stderr.String(), 20))

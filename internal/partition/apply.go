@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
@@ -90,7 +88,7 @@ func (m *Manager) Apply(img *metadata.Image, delta metadata.TopicsDelta, configs
 		work, errs = m.planTopic(work, errs, c.Next, c.Prev, configs)
 	}
 	results := make([]error, len(work))
-	parallel(len(work), applyWorkers, func(i int) { results[i] = m.applyPartitionGuarded(&work[i]) })
+	storage.ForEachParallel(len(work), applyWorkers, func(i int) { results[i] = m.applyPartitionGuarded(&work[i]) })
 	for _, err := range results {
 		if err != nil {
 			errs = append(errs, err)
@@ -168,29 +166,6 @@ func (m *Manager) applyPartition(w *partitionWork) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// parallel calls fn(0) .. fn(n-1) on up to workers goroutines and returns
-// when every call has returned.
-func parallel(n, workers int, fn func(i int)) {
-	if n <= 1 || workers <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(n, workers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // deleteIfHosted deletes a hosted partition of topic t (matched by id).

@@ -205,7 +205,7 @@ func (m *Manager) waitCreation(tp TopicPartition) {
 func (m *Manager) Close() error {
 	parts := m.Partitions()
 	errs := make([]error, len(parts))
-	parallel(len(parts), applyWorkers, func(i int) {
+	storage.ForEachParallel(len(parts), applyWorkers, func(i int) {
 		p := parts[i]
 		p.mu.Lock()
 		deleted := p.mu.deleted

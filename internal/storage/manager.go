@@ -608,7 +608,7 @@ func (m *Manager) Close() error {
 		}
 	}
 	errs := make([]error, len(logs))
-	forEachParallel(len(logs), closeWorkers, func(i int) { errs[i] = logs[i].closeForShutdown() })
+	ForEachParallel(len(logs), closeWorkers, func(i int) { errs[i] = logs[i].closeForShutdown() })
 	for _, err := range errs {
 		if err != nil {
 			healthy = false

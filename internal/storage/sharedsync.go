@@ -137,9 +137,16 @@ func (m *Manager) syncDirs(dirs ...string) error {
 // device serves faster in parallel than one by one.
 const closeWorkers = 32
 
-// forEachParallel calls fn(0) .. fn(n-1) on up to workers goroutines and returns when every
-// call has returned.
-func forEachParallel(n, workers int, fn func(i int)) {
+// ForEachParallel calls fn(0) .. fn(n-1) on up to workers goroutines (in the caller's, one
+// after another, when n or workers is at most 1) and returns when every call has returned. The
+// partition layer uses it too, for work that mostly waits on fsyncs.
+func ForEachParallel(n, workers int, fn func(i int)) {
+	if n <= 1 || workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(n, workers) {
