@@ -16,7 +16,7 @@ import (
 // KIP-848 consumer groups: the broker computes the target assignment (assign.go) and every
 // member reconciles towards it through ConsumerGroupHeartbeat, revoking partitions before any
 // other member is given them. A group id names either a classic group or a consumer group:
-// both live in Coordinator.mu.groups, a consumer group has group.consumer set.
+// both live in Coordinator.mu.groups (each under its group.mu), a consumer group has group.consumer set.
 
 // Errors of the consumer group protocol.
 var (
@@ -181,18 +181,33 @@ type ConsumerHeartbeatResult struct {
 // the member's assignment towards the group's target. Records of every change are durable in
 // __consumer_offsets before it returns (so call it off a connection's read loop).
 func (c *Coordinator) ConsumerHeartbeat(ctx context.Context, req ConsumerHeartbeatRequest) ConsumerHeartbeatResult {
-	c.mu.Lock()
-	res, g, seq, job := c.consumerHeartbeatLocked(req)
-	c.mu.Unlock()
+	var err error
+	switch {
+	case c.closed.Load():
+		err = ErrCoordinatorUnavailable
+	case c.cfg.DisableConsumerProtocol:
+		err = fmt.Errorf("%w: the consumer group protocol is disabled", ErrUnsupportedVersion)
+	default:
+		err = c.checkConsumerRequest(req)
+	}
+	if err != nil {
+		return ConsumerHeartbeatResult{Err: err, MemberID: req.MemberID}
+	}
+	// Only a join (epoch 0) creates the group; lockGroup returns nil once closed.
+	g := c.lockGroup(req.Group, req.MemberEpoch == 0)
+	res, g, seq, job := c.consumerHeartbeatLocked(g, req)
 	if job != nil {
-		// The assignor runs without c.mu, which covers every group; the heartbeat that bumped
-		// the epoch installs the result if the group has not moved on, and answers from it.
+		// The assignor runs without the group's mutex; the heartbeat that bumped the epoch
+		// installs the result if the group has not moved on, and answers from it.
+		g.mu.Unlock()
 		target := assignors[job.assignor](job.members, job.topics, job.previous)
-		c.mu.Lock()
+		g.mu.Lock()
 		if r, s, ok := c.installTargetLocked(g, job, target, req); ok {
 			res, seq = r, max(seq, s)
 		}
-		c.mu.Unlock()
+	}
+	if g != nil {
+		g.mu.Unlock()
 	}
 	if res.Err == nil && seq > 0 {
 		if err := c.flushRecords(ctx, g, seq); err != nil {
@@ -204,23 +219,18 @@ func (c *Coordinator) ConsumerHeartbeat(ctx context.Context, req ConsumerHeartbe
 
 // consumerHeartbeatLocked applies the heartbeat. When the group epoch is ahead of its target
 // assignment and no other heartbeat is computing the target for it, it returns a targetJob for
-// the caller to run without c.mu; meanwhile the member is reconciled against the current target.
-func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (ConsumerHeartbeatResult, *group, uint64, *targetJob) {
+// the caller to run without the group's mutex; meanwhile the member is reconciled against the
+// current target. g is the request's group, locked by the caller (nil: none); it is returned
+// as given, still locked.
+func (c *Coordinator) consumerHeartbeatLocked(g *group, req ConsumerHeartbeatRequest) (ConsumerHeartbeatResult, *group, uint64, *targetJob) {
 	fail := func(err error) (ConsumerHeartbeatResult, *group, uint64, *targetJob) {
-		return ConsumerHeartbeatResult{Err: err, MemberID: req.MemberID}, nil, 0, nil
+		return ConsumerHeartbeatResult{Err: err, MemberID: req.MemberID}, g, 0, nil
 	}
-	if c.mu.closed {
+	if c.closed.Load() {
 		return fail(ErrCoordinatorUnavailable)
 	}
-	if c.cfg.DisableConsumerProtocol {
-		return fail(fmt.Errorf("%w: the consumer group protocol is disabled", ErrUnsupportedVersion))
-	}
-	if err := c.checkConsumerRequest(req); err != nil {
-		return fail(err)
-	}
-	g := c.mu.groups[req.Group]
 	if req.MemberEpoch < 0 {
-		res, g, seq := c.consumerLeaveLocked(g, req)
+		res, _, seq := c.consumerLeaveLocked(g, req)
 		return res, g, seq, nil
 	}
 	if g != nil && g.consumer == nil && (len(g.members) > 0 || g.state != Empty) {
@@ -231,7 +241,7 @@ func (c *Coordinator) consumerHeartbeatLocked(req ConsumerHeartbeatRequest) (Con
 		return fail(ErrUnknownMemberID)
 	}
 	if g == nil {
-		g = c.groupLocked(req.Group, true)
+		return fail(ErrCoordinatorUnavailable) // epoch 0 creates the group unless closed
 	}
 	if g.consumer == nil {
 		c.convertToConsumerLocked(g)
@@ -461,7 +471,7 @@ func (cg *consumerGroup) subscriptionSignature(img *metadata.Image, force bool) 
 	return sb.String()
 }
 
-// targetJob is the input of one target assignment, copied under c.mu so that the assignor
+// targetJob is the input of one target assignment, copied under the group's mutex so that the assignor
 // (O(partitions x members) per pass, up to maxBalancePasses) runs without it.
 type targetJob struct {
 	cg       *consumerGroup
@@ -494,7 +504,7 @@ func (c *Coordinator) targetJobLocked(g *group, img *metadata.Image, m *consumer
 // moved on (a later heartbeat computes a newer target) or the member is gone.
 func (c *Coordinator) installTargetLocked(g *group, job *targetJob, target map[string]Assignment, req ConsumerHeartbeatRequest) (res ConsumerHeartbeatResult, seq uint64, ok bool) {
 	cg := g.consumer
-	if c.mu.closed || c.mu.groups[g.id] != g || cg != job.cg {
+	if c.closed.Load() || g.removed || cg != job.cg {
 		return res, 0, false
 	}
 	if cg.computingEpoch == job.epoch {
@@ -812,13 +822,15 @@ func (c *Coordinator) expireConsumer(gid, mid string, tok *byte, why string) {
 	}
 }
 
-// removeExpiredConsumer removes the member under mu (deferred unlock, so a panic recovered by
-// the timer's guard leaves mu free); g is nil when the timer is stale.
+// removeExpiredConsumer removes the member under the group's mutex (deferred unlock, so a
+// panic recovered by the timer's guard leaves it free); g is nil when the timer is stale.
 func (c *Coordinator) removeExpiredConsumer(gid, mid string, tok *byte, why string) (*group, uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.mu.groups[gid]
-	if c.mu.closed || g == nil || g.consumer == nil {
+	g := c.lockGroup(gid, false)
+	if g == nil {
+		return nil, 0
+	}
+	defer g.mu.Unlock()
+	if c.closed.Load() || g.consumer == nil {
 		return nil, 0
 	}
 	m := g.consumer.members[mid]
@@ -889,10 +901,12 @@ func (c *Coordinator) CheckOffsetFetch(gid, memberID string, epoch int32) error 
 	if memberID == "" && epoch < 0 {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.mu.groups[gid]
-	if g == nil || g.consumer == nil {
+	g := c.lockGroup(gid, false)
+	if g == nil {
+		return nil
+	}
+	defer g.mu.Unlock()
+	if g.consumer == nil {
 		return nil
 	}
 	m := g.consumer.members[memberID]
@@ -926,9 +940,10 @@ type ConsumerMemberDescription struct {
 // DescribeConsumerGroup describes a consumer group; a group that does not exist or is a
 // classic group is ErrGroupIDNotFound.
 func (c *Coordinator) DescribeConsumerGroup(gid string) (ConsumerGroupDescription, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.mu.groups[gid]
+	g := c.lockGroup(gid, false)
+	if g != nil {
+		defer g.mu.Unlock()
+	}
 	switch {
 	case g == nil:
 		return ConsumerGroupDescription{}, fmt.Errorf("%w: group %s", ErrGroupIDNotFound, gid)
@@ -954,8 +969,10 @@ func (c *Coordinator) DescribeConsumerGroup(gid string) (ConsumerGroupDescriptio
 // IsConsumerMember reports whether member belongs to the consumer group gid (KIP-848), so
 // OffsetCommit can refuse such members below v9 as Kafka does.
 func (c *Coordinator) IsConsumerMember(gid, member string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.mu.groups[gid]
-	return g != nil && g.consumer != nil && g.consumer.members[member] != nil
+	g := c.lockGroup(gid, false)
+	if g == nil {
+		return false
+	}
+	defer g.mu.Unlock()
+	return g.consumer != nil && g.consumer.members[member] != nil
 }

@@ -236,10 +236,10 @@ func (c *Coordinator) flushRecords(ctx context.Context, g *group, seq uint64) er
 	if st.flushed >= seq {
 		return st.flushErr
 	}
-	c.mu.Lock()
+	g.mu.Lock()
 	recs, last := g.queued, g.queuedSeq
 	g.queued = nil
-	c.mu.Unlock()
+	g.mu.Unlock()
 	st.flushed = last
 	st.flushErr = nil
 	if len(recs) == 0 {
@@ -261,15 +261,12 @@ func (c *Coordinator) flushRecords(ctx context.Context, g *group, seq uint64) er
 	return nil
 }
 
-// applyConsumerRecordLocked replays one consumer group record at load.
-func (c *Coordinator) applyConsumerRecordLocked(k RecordKey, value []byte) bool {
-	g := c.mu.groups[k.Group]
+// applyConsumerRecordLocked replays one consumer group record at load into g (locked; nil
+// when the group does not exist and the record is a tombstone).
+func (c *Coordinator) applyConsumerRecordLocked(g *group, k RecordKey, value []byte) bool {
 	if value == nil {
 		c.applyConsumerTombstoneLocked(g, k)
 		return true
-	}
-	if g == nil {
-		g = c.groupLocked(k.Group, true)
 	}
 	if g.consumer == nil {
 		for _, m := range g.members {
@@ -352,7 +349,7 @@ func (c *Coordinator) applyConsumerTombstoneLocked(g *group, k RecordKey) {
 		g.consumer = nil
 		g.protocolType = ""
 		if len(g.offsets) == 0 {
-			delete(c.mu.groups, k.Group)
+			c.removeLocked(g)
 		}
 	case keyConsumerMember:
 		if m := cg.members[k.Member]; m != nil {

@@ -443,9 +443,7 @@ func FuzzDecodeConsumerRecord(f *testing.F) {
 		// Replaying any record must not panic the coordinator.
 		c := New(Config{})
 		defer c.Close()
-		c.mu.Lock()
-		c.applyRecordLocked(key, value)
-		c.mu.Unlock()
+		c.applyRecord(key, value)
 	})
 }
 

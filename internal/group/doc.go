@@ -18,10 +18,14 @@
 //     handed to the TxnAborter when that member leaves or its static instance is taken
 //     over (txnoffsets.go): nobody is left to end it.
 //
-// Concurrency: all group state is guarded by Coordinator.mu; timer callbacks
-// (time.AfterFunc goroutines owned by the coordinator) take it too. Nothing under mu blocks:
-// answers go to buffered channels, and TxnAborter.AbortFencedTxn only starts a goroutine.
-// Close stops every timer.
+// Concurrency: Coordinator.mu guards only the map of groups (lookup, creation, removal); each
+// group's state, members, timers and offsets are guarded by its own group.mu, so requests and
+// timers of different groups do not wait on each other. Order: group.mu → Coordinator.mu, and
+// group.mu → txnOffsets.mu (pending transactional offsets, keyed by producer); both are held
+// only for map work. Work spanning groups (Close, Resigned, List, the retention sweep, a
+// transaction marker) locks one group at a time over a snapshot of the map. Nothing under a
+// group's mutex blocks: answers go to buffered channels, and TxnAborter.AbortFencedTxn only
+// starts a goroutine. Close stops every timer.
 //
 // Consumer group invariants: a partition is owned (assigned or pending revocation) by at most
 // one member at a time; a member's epoch never passes the group's assignment epoch, which never

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/record"
@@ -129,11 +130,18 @@ type Coordinator struct {
 		closed bool
 		wg     sync.WaitGroup
 	}
+	// mu guards the map of groups only: lookups, creation and removal. A group's state is
+	// guarded by its own mutex (group.mu), taken after mu is released (lockGroup), so requests
+	// and timers of different groups do not wait on each other. Order: group.mu → mu (removal
+	// holds the group's mutex and takes mu to delete the entry); mu is a leaf.
 	mu struct {
 		sync.Mutex
 		groups map[string]*group
-		closed bool
 	}
+	// closed is set by Close (under mu, so no group is created after it) and read under a
+	// group's mutex: Close visits every group after setting it, so an operation that holds a
+	// group's mutex and sees closed false is cleaned up by Close's visit after it.
+	closed atomic.Bool
 
 	// txn holds transactional offset commits awaiting their markers (txnoffsets.go).
 	txn txnOffsets
@@ -184,21 +192,79 @@ func (c *Coordinator) Close() {
 	c.sweeper.Wait()
 	c.loaders.wg.Wait()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.mu.closed = true
-	for _, g := range c.mu.groups {
-		g.stopTimersLocked()
-		if g.consumer != nil {
-			g.consumer.stopTimersLocked()
-		}
-		for _, m := range g.members {
-			m.answerJoinLocked(JoinResult{Err: ErrCoordinatorUnavailable})
-			m.answerSyncLocked(SyncResult{Err: ErrCoordinatorUnavailable})
-		}
+	c.closed.Store(true)
+	c.mu.Unlock()
+	for _, g := range c.snapshotGroups() {
+		g.mu.Lock()
+		g.shutdownLocked()
+		g.mu.Unlock()
 	}
 }
 
+// shutdownLocked stops the group's timers and fails its waiting joins and syncs with
+// ErrCoordinatorUnavailable (Close, Resigned).
+func (g *group) shutdownLocked() {
+	g.stopTimersLocked()
+	if g.consumer != nil {
+		g.consumer.stopTimersLocked()
+	}
+	for _, m := range g.members {
+		m.answerJoinLocked(JoinResult{Err: ErrCoordinatorUnavailable})
+		m.answerSyncLocked(SyncResult{Err: ErrCoordinatorUnavailable})
+	}
+}
+
+// snapshotGroups returns the groups in the map now; callers that span groups (Close,
+// Resigned, ListGroups, the retention sweep) lock them one at a time.
+func (c *Coordinator) snapshotGroups() []*group {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*group, 0, len(c.mu.groups))
+	for _, g := range c.mu.groups {
+		out = append(out, g)
+	}
+	return out
+}
+
+// lockGroup returns group id with its mutex held, creating an Empty group when create is set
+// (unless the coordinator is closed); nil when there is none. A group removed from the map
+// while the caller waited for its mutex is looked up again.
+func (c *Coordinator) lockGroup(id string, create bool) *group {
+	for {
+		c.mu.Lock()
+		g := c.mu.groups[id]
+		if g == nil && create && !c.closed.Load() {
+			g = newGroup(id)
+			c.mu.groups[id] = g
+		}
+		c.mu.Unlock()
+		if g == nil {
+			return nil
+		}
+		g.mu.Lock()
+		if !g.removed {
+			return g
+		}
+		g.mu.Unlock()
+	}
+}
+
+// removeLocked deletes the group (its mutex held) from the map; holders of a stale pointer
+// see removed and look the id up again.
+func (c *Coordinator) removeLocked(g *group) {
+	c.mu.Lock()
+	if c.mu.groups[g.id] == g {
+		delete(c.mu.groups, g.id)
+	}
+	c.mu.Unlock()
+	g.removed = true
+}
+
 type group struct {
+	// mu guards everything below (and the group's members and timers); see Coordinator.mu.
+	mu sync.Mutex
+	// removed is set when the group left the map (Delete, expiry, tombstones, Resigned).
+	removed      bool
 	id           string
 	state        State
 	generation   int32
@@ -268,14 +334,8 @@ func newMemberID(clientID string) string {
 	return clientID + "-" + hex.EncodeToString(b[:])
 }
 
-// groupLocked returns the group, creating an Empty one when create is set.
-func (c *Coordinator) groupLocked(id string, create bool) *group {
-	g := c.mu.groups[id]
-	if g == nil && create {
-		g = &group{id: id, state: Empty, members: map[string]*member{}, pending: map[string]bool{}, static: map[string]string{}, store: &groupStore{}, offsets: map[topicPartition]OffsetCommit{}}
-		c.mu.groups[id] = g
-	}
-	return g
+func newGroup(id string) *group {
+	return &group{id: id, state: Empty, members: map[string]*member{}, pending: map[string]bool{}, static: map[string]string{}, store: &groupStore{}, offsets: map[topicPartition]OffsetCommit{}}
 }
 
 // resetSessionLocked (re)arms the member's session timer.
@@ -292,13 +352,12 @@ func (c *Coordinator) resetSessionLocked(g *group, m *member) {
 
 // expireSession runs on the timer's goroutine when a member's session deadline passes.
 func (c *Coordinator) expireSession(gid, mid string, tok *byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.mu.closed {
+	g := c.lockGroup(gid, false)
+	if g == nil {
 		return
 	}
-	g := c.mu.groups[gid]
-	if g == nil {
+	defer g.mu.Unlock()
+	if c.closed.Load() {
 		return
 	}
 	m := g.members[mid]

@@ -109,11 +109,12 @@ func TestSingleMemberReachesStable(t *testing.T) {
 
 // endInitialDelay completes the join barrier of "g" as its initial-delay timer would.
 func endInitialDelay(c *Coordinator) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if g := c.mu.groups["g"]; g != nil && g.initialDelay {
-		g.initialDelay = false
-		c.maybeCompleteJoinLocked(g)
+	if g := c.lockGroup("g", false); g != nil {
+		defer g.mu.Unlock()
+		if g.initialDelay {
+			g.initialDelay = false
+			c.maybeCompleteJoinLocked(g)
+		}
 	}
 }
 
@@ -191,11 +192,10 @@ func TestRebalanceOnNewMember(t *testing.T) {
 func TestSessionExpiryRemovesMember(t *testing.T) {
 	c := newCoordinator(t, time.Hour)
 	ids, gen := stableGroup(t, c, 2)
-	c.mu.Lock()
-	g := c.mu.groups["g"]
+	g := c.lockGroup("g", false)
 	g.members[ids[1]].sessionTimeout = 20 * time.Millisecond
 	c.resetSessionLocked(g, g.members[ids[1]])
-	c.mu.Unlock()
+	g.mu.Unlock()
 	// The survivor sees the rebalance through its heartbeat and rejoins alone.
 	deadline := time.Now().Add(wait)
 	for c.Heartbeat("g", ids[0], "", gen) == nil {
@@ -213,11 +213,11 @@ func TestSessionExpiryRemovesMember(t *testing.T) {
 func TestRebalanceTimeoutDropsMembersThatDoNotRejoin(t *testing.T) {
 	c := newCoordinator(t, time.Hour)
 	ids, _ := stableGroup(t, c, 2)
-	c.mu.Lock()
-	for _, m := range c.mu.groups["g"].members {
+	g := c.lockGroup("g", false)
+	for _, m := range g.members {
 		m.rebalanceTimeout = 20 * time.Millisecond
 	}
-	c.mu.Unlock()
+	g.mu.Unlock()
 	req := joinReq(ids[0], "range")
 	req.Protocols[0].Metadata = []byte("changed") // changed metadata forces a rebalance
 	req.RebalanceTimeout = 20 * time.Millisecond

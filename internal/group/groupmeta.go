@@ -154,9 +154,9 @@ func (c *Coordinator) appendRecord(ctx context.Context, gid string, key, value [
 
 // restoreLocked applies a loaded group metadata record: the group comes back with its
 // generation, protocol, leader and members (session timers armed afresh), Stable if it had
-// members and Empty otherwise. A tombstone removes the group's membership state.
-func (c *Coordinator) restoreLocked(gid string, value []byte) bool {
-	g := c.groupLocked(gid, value != nil)
+// members and Empty otherwise. A tombstone removes the group's membership state. g is the
+// group, locked (nil for a tombstone of a group already gone).
+func (c *Coordinator) restoreLocked(g *group, value []byte) bool {
 	if g == nil {
 		return true // tombstone of a group already gone
 	}
@@ -166,7 +166,7 @@ func (c *Coordinator) restoreLocked(gid string, value []byte) bool {
 	if value == nil {
 		g.state, g.protocolType, g.protocolName = Empty, "", ""
 		if len(g.offsets) == 0 {
-			delete(c.mu.groups, gid)
+			c.removeLocked(g)
 		}
 		return true
 	}

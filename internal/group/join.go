@@ -33,13 +33,19 @@ type JoinResult struct {
 // The channel receives exactly one result.
 func (c *Coordinator) Join(req JoinRequest) <-chan JoinResult {
 	ch := make(chan JoinResult, 1)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.checkJoinLocked(req); err != nil {
+	if err := c.checkJoin(req); err != nil {
 		ch <- JoinResult{Err: err, MemberID: req.MemberID}
 		return ch
 	}
-	g := c.groupLocked(req.Group, true)
+	g := c.lockGroup(req.Group, true)
+	if g == nil || c.closed.Load() {
+		if g != nil {
+			g.mu.Unlock()
+		}
+		ch <- JoinResult{Err: ErrCoordinatorUnavailable, MemberID: req.MemberID}
+		return ch
+	}
+	defer g.mu.Unlock()
 	if g.state == Dead {
 		ch <- JoinResult{Err: ErrCoordinatorUnavailable, MemberID: req.MemberID}
 		return ch
@@ -111,9 +117,9 @@ func (c *Coordinator) fullLocked(g *group, req JoinRequest) bool {
 	return true
 }
 
-func (c *Coordinator) checkJoinLocked(req JoinRequest) error {
+func (c *Coordinator) checkJoin(req JoinRequest) error {
 	switch {
-	case c.mu.closed:
+	case c.closed.Load():
 		return ErrCoordinatorUnavailable
 	case req.Group == "":
 		return ErrInvalidGroupID
@@ -251,10 +257,12 @@ func (c *Coordinator) prepareRebalanceLocked(g *group) {
 // rebalanceDeadline runs on the timer goroutine: members that have not rejoined are dropped
 // and the barrier completes with the rest.
 func (c *Coordinator) rebalanceDeadline(gid string, tok *byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.mu.groups[gid]
-	if c.mu.closed || g == nil || g.rebalanceTok != tok || g.state != PreparingRebalance {
+	g := c.lockGroup(gid, false)
+	if g == nil {
+		return
+	}
+	defer g.mu.Unlock()
+	if c.closed.Load() || g.rebalanceTok != tok || g.state != PreparingRebalance {
 		return
 	}
 	g.rebalance, g.initialDelay = nil, false
@@ -325,10 +333,12 @@ func (c *Coordinator) completeJoinLocked(g *group) {
 // syncDeadline runs on the timer goroutine when the leader has not delivered the assignment
 // of generation in time: members that never synced are dropped and the rest rebalance.
 func (c *Coordinator) syncDeadline(gid string, generation int32, tok *byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.mu.groups[gid]
-	if c.mu.closed || g == nil || g.rebalanceTok != tok || g.state != CompletingRebalance || g.generation != generation {
+	g := c.lockGroup(gid, false)
+	if g == nil {
+		return
+	}
+	defer g.mu.Unlock()
+	if c.closed.Load() || g.rebalanceTok != tok || g.state != CompletingRebalance || g.generation != generation {
 		return
 	}
 	g.rebalance = nil
@@ -436,9 +446,8 @@ func (c *Coordinator) joinStaticLocked(g *group, req JoinRequest, ch chan JoinRe
 // forgetPending runs on a timer goroutine one session timeout after a MEMBER_ID_REQUIRED
 // answer: an id that was never used to join is dropped.
 func (c *Coordinator) forgetPending(gid, id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if g := c.mu.groups[gid]; g != nil {
+	if g := c.lockGroup(gid, false); g != nil {
 		delete(g.pending, id)
+		g.mu.Unlock()
 	}
 }

@@ -39,9 +39,11 @@ func (c *Coordinator) CommitOffsets(ctx context.Context, gid, memberID, instance
 			return fmt.Errorf("commit offsets of %s: %w: %w", gid, ErrCoordinatorUnavailable, err)
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.groupLocked(gid, true)
+	g := c.lockGroup(gid, true)
+	if g == nil {
+		return ErrCoordinatorUnavailable // closed meanwhile
+	}
+	defer g.mu.Unlock()
 	for _, o := range offsets {
 		g.offsets[topicPartition{o.Topic, o.Partition}] = o
 	}
@@ -49,15 +51,19 @@ func (c *Coordinator) CommitOffsets(ctx context.Context, gid, memberID, instance
 }
 
 func (c *Coordinator) checkCommit(gid, memberID, instanceID string, generation int32) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.mu.closed {
+	if c.closed.Load() {
 		return ErrCoordinatorUnavailable
 	}
 	if gid == "" {
 		return ErrInvalidGroupID
 	}
-	g := c.groupLocked(gid, memberID == "" && generation < 0)
+	g := c.lockGroup(gid, memberID == "" && generation < 0)
+	if g != nil {
+		defer g.mu.Unlock()
+	}
+	if c.closed.Load() {
+		return ErrCoordinatorUnavailable
+	}
 	if g != nil && g.consumer != nil {
 		return g.consumer.checkCommit(memberID, generation)
 	}
@@ -70,7 +76,7 @@ func (c *Coordinator) checkCommit(gid, memberID, instanceID string, generation i
 			return ErrUnknownMemberID
 		}
 	default:
-		_, m, err := c.memberLocked(gid, memberID, instanceID, generation)
+		m, err := c.memberLocked(g, memberID, instanceID, generation)
 		if err != nil {
 			return err
 		}
@@ -87,24 +93,22 @@ func (c *Coordinator) checkCommit(gid, memberID, instanceID string, generation i
 
 // FetchOffset returns a group's committed offset for one partition.
 func (c *Coordinator) FetchOffset(gid, topic string, partition int32) (OffsetCommit, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.mu.groups[gid]
+	g := c.lockGroup(gid, false)
 	if g == nil {
 		return OffsetCommit{}, false
 	}
+	defer g.mu.Unlock()
 	o, ok := g.offsets[topicPartition{topic, partition}]
 	return o, ok
 }
 
 // FetchAllOffsets returns every committed offset of a group (OffsetFetch with null topics).
 func (c *Coordinator) FetchAllOffsets(gid string) []OffsetCommit {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.mu.groups[gid]
+	g := c.lockGroup(gid, false)
 	if g == nil {
 		return nil
 	}
+	defer g.mu.Unlock()
 	out := make([]OffsetCommit, 0, len(g.offsets))
 	for _, o := range g.offsets {
 		out = append(out, o)
@@ -121,14 +125,15 @@ func (c *Coordinator) FetchAllOffsets(gid string) []OffsetCommit {
 func (c *Coordinator) DeleteOffsets(ctx context.Context, gid string, parts []OffsetCommit, subscribedTopics func(metadata []byte) []string) ([]error, error) {
 	errs := make([]error, len(parts))
 	var doomed []topicPartition
-	c.mu.Lock()
-	g := c.mu.groups[gid]
+	g := c.lockGroup(gid, false)
 	switch {
-	case g == nil || g.state == Dead:
-		c.mu.Unlock()
+	case g == nil:
+		return nil, ErrGroupIDNotFound
+	case g.state == Dead:
+		g.mu.Unlock()
 		return nil, ErrGroupIDNotFound
 	case len(g.members) > 0 && g.protocolType != "consumer":
-		c.mu.Unlock()
+		g.mu.Unlock()
 		return nil, ErrNonEmptyGroup
 	}
 	subscribed := map[string]bool{}
@@ -153,7 +158,7 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, gid string, parts []Off
 		}
 		doomed = append(doomed, topicPartition{p.Topic, p.Partition})
 	}
-	c.mu.Unlock()
+	g.mu.Unlock()
 	if c.cfg.Log != nil && len(doomed) > 0 {
 		batch, err := tombstoneBatch(c.cfg.Compression, gid, doomed, false, false)
 		if err == nil {
@@ -163,12 +168,11 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, gid string, parts []Off
 			return nil, fmt.Errorf("delete offsets of %s: %w: %w", gid, ErrCoordinatorUnavailable, err)
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if g := c.mu.groups[gid]; g != nil {
+	if g := c.lockGroup(gid, false); g != nil {
 		for _, tp := range doomed {
 			delete(g.offsets, tp)
 		}
+		g.mu.Unlock()
 	}
 	return errs, nil
 }

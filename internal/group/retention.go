@@ -62,18 +62,17 @@ type expiry struct {
 func (c *Coordinator) ExpireOffsets(ctx context.Context) int {
 	now := c.now().UnixMilli()
 	retention := c.cfg.OffsetsRetention.Milliseconds()
-	c.mu.Lock()
-	if c.mu.closed {
-		c.mu.Unlock()
+	if c.closed.Load() {
 		return 0
 	}
 	var work []expiry
-	for _, g := range c.mu.groups {
-		if e, ok := g.expiredLocked(now, retention); ok {
+	for _, g := range c.snapshotGroups() { // one group locked at a time
+		g.mu.Lock()
+		if e, ok := g.expiredLocked(now, retention); ok && !g.removed {
 			work = append(work, e)
 		}
+		g.mu.Unlock()
 	}
-	c.mu.Unlock()
 	expired := 0
 	for _, e := range work {
 		keys := make([]topicPartition, len(e.doomed))
@@ -90,21 +89,23 @@ func (c *Coordinator) ExpireOffsets(ctx context.Context) int {
 				continue
 			}
 		}
-		c.mu.Lock()
-		g := c.mu.groups[e.gid]
+		g := c.lockGroup(e.gid, false)
+		if g == nil {
+			continue
+		}
 		for _, o := range e.doomed {
 			tp := topicPartition{o.Topic, o.Partition}
-			if g != nil && g.offsets[tp].CommitTime == o.CommitTime { // not re-committed meanwhile
+			if g.offsets[tp].CommitTime == o.CommitTime { // not re-committed meanwhile
 				delete(g.offsets, tp)
 				expired++
 			}
 		}
-		if g != nil && e.dropGroup && g.emptyLocked() && len(g.offsets) == 0 {
+		if e.dropGroup && g.emptyLocked() && len(g.offsets) == 0 {
 			g.stopTimersLocked()
 			g.state = Dead
-			delete(c.mu.groups, e.gid)
+			c.removeLocked(g)
 		}
-		c.mu.Unlock()
+		g.mu.Unlock()
 	}
 	return expired
 }

@@ -84,10 +84,10 @@ func tombstoneBatch(codec record.Codec, groupID string, keys []topicPartition, w
 func (c *Coordinator) Load(batches []byte) error { return c.loadPartitionBatches(-1, batches) }
 
 // loadPartitionBatches is Load for the log of partition index (-1: unknown); transactional
-// and control batches go to loadTxnBatchLocked (txnoffsets.go).
+// and control batches go to loadTxnBatch (txnoffsets.go). Each record is applied under its
+// group's mutex alone, so requests of other groups (and of this one, between records) go on
+// while a partition loads.
 func (c *Coordinator) loadPartitionBatches(index int32, batches []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var bad int
 	var buf []byte
 	bs := record.NewBatches(batches)
@@ -96,7 +96,7 @@ func (c *Coordinator) loadPartitionBatches(index int32, batches []byte) error {
 		if !ok {
 			break
 		}
-		if done, err := c.loadTxnBatchLocked(index, batch, h, &buf, &bad); done {
+		if done, err := c.loadTxnBatch(index, batch, h, &buf, &bad); done {
 			if err != nil {
 				return fmt.Errorf("load __consumer_offsets: %w", err)
 			}
@@ -109,7 +109,7 @@ func (c *Coordinator) loadPartitionBatches(index int32, batches []byte) error {
 		}
 		var rec record.Record
 		for recs.Next(&rec) {
-			if !c.applyRecordLocked(rec.Key, rec.Value) {
+			if !c.applyRecord(rec.Key, rec.Value) {
 				bad++
 			}
 		}
@@ -126,31 +126,41 @@ func (c *Coordinator) loadPartitionBatches(index int32, batches []byte) error {
 	return nil
 }
 
-// applyRecordLocked applies one record; false means it could not be decoded.
-func (c *Coordinator) applyRecordLocked(key, value []byte) bool {
+// applyRecord applies one record under its group's mutex; false means it could not be
+// decoded.
+func (c *Coordinator) applyRecord(key, value []byte) bool {
 	k, err := DecodeKey(key)
 	if err != nil {
 		return false
 	}
-	if k.IsGroup {
-		return c.restoreLocked(k.Group, value)
+	var o OffsetCommit
+	if !k.IsGroup && k.Kind < keyConsumerGroup && value != nil {
+		if o, err = DecodeOffsetValue(value); err != nil {
+			return false
+		}
 	}
-	if k.Kind >= keyConsumerGroup {
-		return c.applyConsumerRecordLocked(k, value)
+	// A tombstone never creates its group; nil otherwise means the coordinator is closed.
+	g := c.lockGroup(k.Group, value != nil)
+	if g != nil {
+		defer g.mu.Unlock()
+	} else if value != nil {
+		return true
+	}
+	switch {
+	case k.IsGroup:
+		return c.restoreLocked(g, value)
+	case k.Kind >= keyConsumerGroup:
+		return c.applyConsumerRecordLocked(g, k, value)
 	}
 	tp := topicPartition{k.Topic, k.Partition}
 	if value == nil {
-		if g := c.mu.groups[k.Group]; g != nil {
+		if g != nil {
 			delete(g.offsets, tp)
 		}
 		return true
 	}
-	o, err := DecodeOffsetValue(value)
-	if err != nil {
-		return false
-	}
 	o.Topic, o.Partition = k.Topic, k.Partition
-	c.groupLocked(k.Group, true).offsets[tp] = o
+	g.offsets[tp] = o
 	return true
 }
 
@@ -274,20 +284,15 @@ func (c *Coordinator) Resigned(index int32) {
 	if c.cfg.NumPartitions <= 0 {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for gid, g := range c.mu.groups {
-		if Partition(gid, c.cfg.NumPartitions) != index {
+	for _, g := range c.snapshotGroups() { // one group locked at a time
+		if Partition(g.id, c.cfg.NumPartitions) != index {
 			continue
 		}
-		g.stopTimersLocked()
-		if g.consumer != nil {
-			g.consumer.stopTimersLocked()
+		g.mu.Lock()
+		if !g.removed {
+			g.shutdownLocked()
+			c.removeLocked(g)
 		}
-		for _, m := range g.members {
-			m.answerJoinLocked(JoinResult{Err: ErrCoordinatorUnavailable})
-			m.answerSyncLocked(SyncResult{Err: ErrCoordinatorUnavailable})
-		}
-		delete(c.mu.groups, gid)
+		g.mu.Unlock()
 	}
 }

@@ -26,9 +26,11 @@ type SyncResult struct {
 // member's share. The channel receives exactly one result.
 func (c *Coordinator) Sync(req SyncRequest) <-chan SyncResult {
 	ch := make(chan SyncResult, 1)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g, m, err := c.memberLocked(req.Group, req.MemberID, req.InstanceID, req.Generation)
+	g := c.lockGroup(req.Group, false)
+	if g != nil {
+		defer g.mu.Unlock()
+	}
+	m, err := c.memberLocked(g, req.MemberID, req.InstanceID, req.Generation)
 	if err != nil {
 		ch <- SyncResult{Err: err}
 		return ch
@@ -71,35 +73,36 @@ func (c *Coordinator) Sync(req SyncRequest) <-chan SyncResult {
 	return ch
 }
 
-// memberLocked finds a member of the current generation; a static member's instance id must
-// map to mid (FENCED_INSTANCE_ID otherwise).
-func (c *Coordinator) memberLocked(gid, mid, instanceID string, generation int32) (*group, *member, error) {
-	if c.mu.closed {
-		return nil, nil, ErrCoordinatorUnavailable
+// memberLocked finds a member of the current generation of g (locked by the caller; nil: no
+// such group); a static member's instance id must map to mid (FENCED_INSTANCE_ID otherwise).
+func (c *Coordinator) memberLocked(g *group, mid, instanceID string, generation int32) (*member, error) {
+	if c.closed.Load() {
+		return nil, ErrCoordinatorUnavailable
 	}
-	g := c.mu.groups[gid]
 	if g == nil || g.state == Dead {
-		return nil, nil, ErrUnknownMemberID
+		return nil, ErrUnknownMemberID
 	}
 	if current, ok := g.static[instanceID]; instanceID != "" && ok && current != mid {
-		return nil, nil, ErrFencedInstanceID
+		return nil, ErrFencedInstanceID
 	}
 	m := g.members[mid]
 	if m == nil {
-		return nil, nil, ErrUnknownMemberID
+		return nil, ErrUnknownMemberID
 	}
 	if generation != g.generation {
-		return nil, nil, ErrIllegalGeneration
+		return nil, ErrIllegalGeneration
 	}
-	return g, m, nil
+	return m, nil
 }
 
 // Heartbeat keeps a member's session alive; during a rebalance it answers
 // ErrRebalanceInProgress so the member rejoins.
 func (c *Coordinator) Heartbeat(gid, mid, instanceID string, generation int32) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g, m, err := c.memberLocked(gid, mid, instanceID, generation)
+	g := c.lockGroup(gid, false)
+	if g != nil {
+		defer g.mu.Unlock()
+	}
+	m, err := c.memberLocked(g, mid, instanceID, generation)
 	if err != nil {
 		return err
 	}
@@ -116,10 +119,11 @@ type LeavingMember struct{ MemberID, InstanceID string }
 
 // Leave removes members (LeaveGroup); the result holds one error (or nil) per member.
 func (c *Coordinator) Leave(gid string, leaving []LeavingMember) []error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	errs := make([]error, len(leaving))
-	g := c.mu.groups[gid]
+	g := c.lockGroup(gid, false)
+	if g != nil {
+		defer g.mu.Unlock()
+	}
 	for i, l := range leaving {
 		if g == nil {
 			errs[i] = ErrUnknownMemberID
@@ -161,12 +165,11 @@ type Description struct {
 
 // Describe returns a group's state and members; an unknown group is Dead with no members.
 func (c *Coordinator) Describe(gid string) Description {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := c.mu.groups[gid]
+	g := c.lockGroup(gid, false)
 	if g == nil {
 		return Description{Group: gid, State: Dead, Type: "classic"}
 	}
+	defer g.mu.Unlock()
 	if g.consumer != nil {
 		return Description{Group: gid, State: Dead, Type: "consumer"}
 	}
@@ -189,17 +192,20 @@ type Listing struct {
 	Type, StateName     string
 }
 
-// List returns every live group.
+// List returns every live group; it locks one group at a time.
 func (c *Coordinator) List() []Listing {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]Listing, 0, len(c.mu.groups))
-	for _, g := range c.mu.groups {
-		l := Listing{Group: g.id, ProtocolType: g.protocolType, State: g.state, Type: "classic", StateName: g.state.String()}
-		if g.consumer != nil {
-			l.Type, l.ProtocolType, l.StateName = "consumer", "consumer", g.consumer.state().String()
+	gs := c.snapshotGroups()
+	out := make([]Listing, 0, len(gs))
+	for _, g := range gs {
+		g.mu.Lock()
+		if !g.removed {
+			l := Listing{Group: g.id, ProtocolType: g.protocolType, State: g.state, Type: "classic", StateName: g.state.String()}
+			if g.consumer != nil {
+				l.Type, l.ProtocolType, l.StateName = "consumer", "consumer", g.consumer.state().String()
+			}
+			out = append(out, l)
 		}
-		out = append(out, l)
+		g.mu.Unlock()
 	}
 	return out
 }
@@ -207,15 +213,13 @@ func (c *Coordinator) List() []Listing {
 // Delete removes an empty group and its offsets (DeleteGroups); with an OffsetLog the
 // offsets' tombstones are written first, so the group stays deleted after a restart.
 func (c *Coordinator) Delete(ctx context.Context, gid string) error {
-	c.mu.Lock()
-	g := c.mu.groups[gid]
+	g := c.lockGroup(gid, false)
 	var keys []topicPartition
 	switch {
 	case g == nil:
-		c.mu.Unlock()
 		return ErrGroupIDNotFound
 	case g.state != Empty || (g.consumer != nil && len(g.consumer.members) > 0):
-		c.mu.Unlock()
+		g.mu.Unlock()
 		return ErrNonEmptyGroup
 	}
 	for tp := range g.offsets {
@@ -225,7 +229,7 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) error {
 	// The tombstones supersede any group snapshot still waiting to be written.
 	g.storeSeq++
 	seq, st := g.storeSeq, g.store
-	c.mu.Unlock()
+	g.mu.Unlock()
 	if c.cfg.Log != nil {
 		batch, err := tombstoneBatch(c.cfg.Compression, gid, keys, true, consumer)
 		if err == nil {
@@ -238,12 +242,13 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) error {
 			return fmt.Errorf("delete group %s: %w: %w", gid, ErrCoordinatorUnavailable, err)
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if g := c.mu.groups[gid]; g != nil && g.state == Empty && (g.consumer == nil || len(g.consumer.members) == 0) {
-		g.stopTimersLocked()
-		g.state = Dead
-		delete(c.mu.groups, gid)
+	if g := c.lockGroup(gid, false); g != nil {
+		if g.state == Empty && (g.consumer == nil || len(g.consumer.members) == 0) {
+			g.stopTimersLocked()
+			g.state = Dead
+			c.removeLocked(g)
+		}
+		g.mu.Unlock()
 	}
 	return nil
 }

@@ -34,25 +34,25 @@ type txnOffsets struct {
 	// appendMu is held across the append of a transactional batch, so that one producer's
 	// batches enter a partition in sequence order; it comes before the partition's locks.
 	appendMu sync.Mutex
-	// seqs is the next sequence of each producer in each partition (guarded by appendMu,
-	// and by Coordinator.mu during Load, which runs before any commit).
+	// seqs is the next sequence of each producer in each partition (guarded by appendMu;
+	// Load takes it too, only to set a sequence).
 	seqs map[producerPartition]producerSequence
-	// pending holds commits not yet ended by a marker: producer id → group → offsets
-	// (guarded by Coordinator.mu).
+	// mu guards pending, committers and aborter; it spans groups (keyed by producer) and
+	// comes after a group's mutex (group.mu → txnOffsets.mu), never held across a call out.
+	mu sync.Mutex
+	// pending holds commits not yet ended by a marker: producer id → group → offsets.
 	pending map[int64]map[string]map[topicPartition]OffsetCommit
 	// committers records which member committed a producer's pending offsets of a group, for
-	// the abort of abandoned transactions (guarded by Coordinator.mu). Commits without a
-	// member (admin tools, TxnOffsetCommit before v3) and commits loaded from the log have
-	// none.
+	// the abort of abandoned transactions. Commits without a member (admin tools,
+	// TxnOffsetCommit before v3) and commits loaded from the log have none.
 	committers map[producerGroup]txnCommitter
-	// aborter aborts abandoned transactions; nil: they wait for their timeout (guarded by
-	// Coordinator.mu).
+	// aborter aborts abandoned transactions; nil: they wait for their timeout.
 	aborter TxnAborter
 }
 
 // TxnAborter aborts the ongoing transaction of a producer (*txn.Coordinator). It must not
-// block or call back into the group coordinator before it returns: it is called with
-// Coordinator.mu held.
+// block or call back into the group coordinator before it returns: it is called with the
+// group's mutex (group.mu) held.
 type TxnAborter interface {
 	// AbortFencedTxn aborts the producer's transaction at producerEpoch if it still holds
 	// offsets of group, fencing the producer.
@@ -73,8 +73,8 @@ type txnCommitter struct {
 // SetTxnAborter installs the transaction coordinator that aborts transactions abandoned by
 // members leaving or fenced (the broker builds it after this coordinator).
 func (c *Coordinator) SetTxnAborter(a TxnAborter) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.txn.mu.Lock()
+	defer c.txn.mu.Unlock()
 	c.txn.aborter = a
 }
 
@@ -119,19 +119,25 @@ func (c *Coordinator) CommitTxnOffsets(ctx context.Context, tc TxnCommit) error 
 			return err
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	// The group's mutex (if it exists) orders this against the member's removal, which looks
+	// up the committers to abort under it.
+	g := c.lockGroup(tc.Group, false)
+	if g != nil {
+		defer g.mu.Unlock()
+	}
+	c.txn.mu.Lock()
 	c.addPendingLocked(tc.ProducerID, tc.Group, tc.Offsets)
 	if tc.MemberID != "" {
 		if c.txn.committers == nil {
 			c.txn.committers = map[producerGroup]txnCommitter{}
 		}
 		c.txn.committers[producerGroup{tc.ProducerID, tc.Group}] = txnCommitter{tc.MemberID, tc.ProducerEpoch}
-		if g := c.groupLocked(tc.Group, false); g != nil && !g.hasMemberLocked(tc.MemberID) {
-			// The member left or was fenced while the batch was being appended, after its
-			// check: nobody is left to end the transaction.
-			c.abortAbandonedTxnsLocked(tc.Group, tc.MemberID)
-		}
+	}
+	c.txn.mu.Unlock()
+	if tc.MemberID != "" && g != nil && !g.hasMemberLocked(tc.MemberID) {
+		// The member left or was fenced while the batch was being appended, after its
+		// check: nobody is left to end the transaction.
+		c.abortAbandonedTxnsLocked(tc.Group, tc.MemberID)
 	}
 	return nil
 }
@@ -146,24 +152,33 @@ func (g *group) hasMemberLocked(id string) bool {
 
 // abortAbandonedTxnsLocked asks the transaction coordinator to abort the transactions whose
 // pending offsets of group gid were committed by memberID, a member that left the group or
-// was replaced by a new instance with its group.instance.id.
+// was replaced by a new instance with its group.instance.id. The caller holds the group's
+// mutex; the aborter is called without txnOffsets.mu.
 func (c *Coordinator) abortAbandonedTxnsLocked(gid, memberID string) {
-	if c.txn.aborter == nil {
-		return
+	type abort struct {
+		producerID int64
+		epoch      int16
 	}
-	for pg, who := range c.txn.committers {
-		if pg.group == gid && who.memberID == memberID {
-			c.cfg.Logger.Info("aborting the transaction of a member gone from its group", "group", gid, "member", memberID, "producer_id", pg.producerID)
-			c.txn.aborter.AbortFencedTxn(pg.producerID, who.producerEpoch, gid)
+	var aborts []abort
+	c.txn.mu.Lock()
+	aborter := c.txn.aborter
+	if aborter != nil {
+		for pg, who := range c.txn.committers {
+			if pg.group == gid && who.memberID == memberID {
+				aborts = append(aborts, abort{pg.producerID, who.producerEpoch})
+			}
 		}
+	}
+	c.txn.mu.Unlock()
+	for _, a := range aborts {
+		c.cfg.Logger.Info("aborting the transaction of a member gone from its group", "group", gid, "member", memberID, "producer_id", a.producerID)
+		aborter.AbortFencedTxn(a.producerID, a.epoch, gid)
 	}
 }
 
 func (c *Coordinator) checkTxnGroup(gid string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	switch {
-	case c.mu.closed:
+	case c.closed.Load():
 		return ErrCoordinatorUnavailable
 	case gid == "":
 		return ErrInvalidGroupID
@@ -207,6 +222,7 @@ func (c *Coordinator) appendTxnOffsets(ctx context.Context, tc TxnCommit) error 
 	return nil
 }
 
+// addPendingLocked records pending offsets; the caller holds txnOffsets.mu.
 func (c *Coordinator) addPendingLocked(producerID int64, gid string, offsets []OffsetCommit) {
 	t := &c.txn
 	if t.pending == nil {
@@ -232,28 +248,37 @@ func (c *Coordinator) addPendingLocked(producerID int64, gid string, offsets []O
 // committed, on abort they are dropped. The transaction coordinator calls it once the marker
 // is durable; index -1 means every partition.
 func (c *Coordinator) CompleteTxnOffsets(index int32, producerID int64, commit bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.completeTxnLocked(index, producerID, commit)
-}
-
-func (c *Coordinator) completeTxnLocked(index int32, producerID int64, commit bool) {
-	byGroup := c.txn.pending[producerID]
-	for gid, parts := range byGroup {
-		if index >= 0 && Partition(gid, c.cfg.NumPartitions) != index {
-			continue
+	c.txn.mu.Lock()
+	var gids []string
+	for gid := range c.txn.pending[producerID] {
+		if index < 0 || Partition(gid, c.cfg.NumPartitions) == index {
+			gids = append(gids, gid)
 		}
+	}
+	c.txn.mu.Unlock()
+	// One group at a time: its offsets move from pending to committed under its mutex and
+	// txnOffsets.mu together, so a fetch sees them in one place or the other.
+	for _, gid := range gids {
+		var g *group
 		if commit {
-			g := c.groupLocked(gid, true)
-			for tp, o := range parts {
+			g = c.lockGroup(gid, true) // nil once closed: the offsets are dropped with the rest
+		}
+		c.txn.mu.Lock()
+		byGroup := c.txn.pending[producerID]
+		if g != nil {
+			for tp, o := range byGroup[gid] {
 				g.offsets[tp] = o
 			}
 		}
 		delete(byGroup, gid)
 		delete(c.txn.committers, producerGroup{producerID, gid})
-	}
-	if len(byGroup) == 0 {
-		delete(c.txn.pending, producerID)
+		if len(byGroup) == 0 {
+			delete(c.txn.pending, producerID)
+		}
+		c.txn.mu.Unlock()
+		if g != nil {
+			g.mu.Unlock()
+		}
 	}
 }
 
@@ -261,8 +286,8 @@ func (c *Coordinator) completeTxnLocked(index int32, producerID int64, commit bo
 // the group awaits its marker (OffsetFetch with require_stable answers
 // UNSTABLE_OFFSET_COMMIT then).
 func (c *Coordinator) HasPendingTxnOffsets(gid, topic string, partition int32) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.txn.mu.Lock()
+	defer c.txn.mu.Unlock()
 	for _, byGroup := range c.txn.pending {
 		if _, ok := byGroup[gid][topicPartition{topic, partition}]; ok {
 			return true
@@ -271,10 +296,10 @@ func (c *Coordinator) HasPendingTxnOffsets(gid, topic string, partition int32) b
 	return false
 }
 
-// loadTxnBatchLocked handles a transactional or control batch of __consumer_offsets
+// loadTxnBatch handles a transactional or control batch of __consumer_offsets
 // partition index (-1: unknown) during Load and reports whether it did; other batches are
 // left to the caller. Bad records are counted in bad.
-func (c *Coordinator) loadTxnBatchLocked(index int32, batch []byte, h record.Header, buf *[]byte, bad *int) (bool, error) {
+func (c *Coordinator) loadTxnBatch(index int32, batch []byte, h record.Header, buf *[]byte, bad *int) (bool, error) {
 	if !h.IsTransactional() && !h.IsControl() {
 		return false, nil
 	}
@@ -290,7 +315,7 @@ func (c *Coordinator) loadTxnBatchLocked(index int32, batch []byte, h record.Hea
 			case err != nil:
 				*bad++
 			case typ == record.ControlCommit || typ == record.ControlAbort:
-				c.completeTxnLocked(index, h.ProducerID, typ == record.ControlCommit)
+				c.CompleteTxnOffsets(index, h.ProducerID, typ == record.ControlCommit)
 			}
 		}
 		return true, recs.Err()
@@ -307,13 +332,17 @@ func (c *Coordinator) loadTxnBatchLocked(index int32, batch []byte, h record.Hea
 			continue
 		}
 		o.Topic, o.Partition = k.Topic, k.Partition
+		c.txn.mu.Lock()
 		c.addPendingLocked(h.ProducerID, k.Group, []OffsetCommit{o})
+		c.txn.mu.Unlock()
 	}
 	if index >= 0 && h.BaseSequence >= 0 {
+		c.txn.appendMu.Lock()
 		if c.txn.seqs == nil {
 			c.txn.seqs = map[producerPartition]producerSequence{}
 		}
 		c.txn.seqs[producerPartition{index, h.ProducerID}] = producerSequence{epoch: h.ProducerEpoch, next: h.BaseSequence + h.LastOffsetDelta + 1}
+		c.txn.appendMu.Unlock()
 	}
 	return true, recs.Err()
 }
