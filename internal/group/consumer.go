@@ -201,7 +201,7 @@ func (c *Coordinator) ConsumerHeartbeat(ctx context.Context, req ConsumerHeartbe
 		// installs the result if the group has not moved on, and answers from it.
 		g.mu.Unlock()
 		target := assignors[job.assignor](job.members, job.topics, job.previous)
-		g.mu.Lock()
+		c.lockListed(g) // installTargetLocked checks removed
 		if r, s, ok := c.installTargetLocked(g, job, target, req); ok {
 			res, seq = r, max(seq, s)
 		}

@@ -137,6 +137,10 @@ type Coordinator struct {
 	mu struct {
 		sync.Mutex
 		groups map[string]*group
+		// loading has a channel for each __consumer_offsets partition whose records are being
+		// applied, closed when they all are: lookups of its groups wait for it (but the
+		// loader's), so no request sees a group half loaded.
+		loading map[int32]chan struct{}
 	}
 	// closed is set by Close (under mu, so no group is created after it) and read under a
 	// group's mutex: Close visits every group after setting it, so an operation that holds a
@@ -227,11 +231,23 @@ func (c *Coordinator) snapshotGroups() []*group {
 }
 
 // lockGroup returns group id with its mutex held, creating an Empty group when create is set
-// (unless the coordinator is closed); nil when there is none. A group removed from the map
-// while the caller waited for its mutex is looked up again.
+// (unless the coordinator is closed); nil when there is none. It waits while the group's
+// __consumer_offsets partition is being loaded. A group removed from the map while the caller
+// waited for its mutex is looked up again.
 func (c *Coordinator) lockGroup(id string, create bool) *group {
+	return c.lockGroupAs(id, create, false)
+}
+
+// lockGroupAs is lockGroup; loader is set by the partition load itself, which must not wait
+// for its own partition.
+func (c *Coordinator) lockGroupAs(id string, create, loader bool) *group {
 	for {
 		c.mu.Lock()
+		if ch := c.loadingLocked(id); ch != nil && !loader {
+			c.mu.Unlock()
+			<-ch
+			continue
+		}
 		g := c.mu.groups[id]
 		if g == nil && create && !c.closed.Load() {
 			g = newGroup(id)
@@ -246,6 +262,57 @@ func (c *Coordinator) lockGroup(id string, create bool) *group {
 			return g
 		}
 		g.mu.Unlock()
+	}
+}
+
+// loadingLocked returns the channel of the load under way of group id's partition, or nil.
+func (c *Coordinator) loadingLocked(id string) chan struct{} {
+	if len(c.mu.loading) == 0 || c.cfg.NumPartitions <= 0 {
+		return nil
+	}
+	return c.mu.loading[Partition(id, c.cfg.NumPartitions)]
+}
+
+// lockListed locks g, a group from snapshotGroups, once no load of its partition is under way;
+// false (g still locked) when g has left the map meanwhile.
+func (c *Coordinator) lockListed(g *group) bool {
+	for {
+		c.mu.Lock()
+		ch := c.loadingLocked(g.id)
+		c.mu.Unlock()
+		if ch == nil {
+			break
+		}
+		<-ch
+	}
+	g.mu.Lock()
+	return !g.removed
+}
+
+// startLoad marks partition index as loading (after any load of it under way) and returns the
+// function that ends the mark.
+func (c *Coordinator) startLoad(index int32) (done func()) {
+	if index < 0 || c.cfg.NumPartitions <= 0 {
+		return func() {}
+	}
+	c.mu.Lock()
+	for c.mu.loading[index] != nil {
+		ch := c.mu.loading[index]
+		c.mu.Unlock()
+		<-ch
+		c.mu.Lock()
+	}
+	if c.mu.loading == nil {
+		c.mu.loading = map[int32]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	c.mu.loading[index] = ch
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		delete(c.mu.loading, index)
+		c.mu.Unlock()
+		close(ch)
 	}
 }
 

@@ -103,3 +103,56 @@ func TestGroupLockCoversOneGroup(t *testing.T) {
 		t.Fatal("heartbeat of g never completed")
 	}
 }
+
+// TestPartitionLoadHoldsItsGroupsOnly marks a __consumer_offsets partition as loading, as
+// loadPartitionBatches does while it applies records, and shows that a commit to a group of
+// that partition waits for the load's end while a group of another partition commits at once.
+func TestPartitionLoadHoldsItsGroupsOnly(t *testing.T) {
+	c := New(Config{NumPartitions: 4, MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour})
+	defer c.Close()
+	loading, other := "a", "b"
+	for Partition(other, 4) == Partition(loading, 4) {
+		other += "b"
+	}
+	commit := func(gid string) <-chan error {
+		ch := make(chan error, 1)
+		go func() {
+			ch <- c.CommitOffsets(context.Background(), gid, "", "", -1, []OffsetCommit{{Topic: "t", Offset: 1}})
+		}()
+		return ch
+	}
+	done := c.startLoad(Partition(loading, 4))
+	ended := false
+	defer func() {
+		if !ended {
+			done()
+		}
+	}()
+	select {
+	case err := <-commit(other):
+		if err != nil {
+			t.Fatalf("commit to %s: %v", other, err)
+		}
+	case <-time.After(wait):
+		t.Fatalf("commit to %s waited on the load of another partition", other)
+	}
+	held := commit(loading)
+	select {
+	case err := <-held:
+		t.Fatalf("commit to %s ran during its partition's load: %v", loading, err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	done()
+	ended = true
+	select {
+	case err := <-held:
+		if err != nil {
+			t.Fatalf("commit to %s: %v", loading, err)
+		}
+	case <-time.After(wait):
+		t.Fatalf("commit to %s never ran after the load", loading)
+	}
+	if o, ok := c.FetchOffset(loading, "t", 0); !ok || o.Offset != 1 {
+		t.Fatalf("fetch of %s: %+v %v", loading, o, ok)
+	}
+}

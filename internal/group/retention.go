@@ -67,9 +67,10 @@ func (c *Coordinator) ExpireOffsets(ctx context.Context) int {
 	}
 	var work []expiry
 	for _, g := range c.snapshotGroups() { // one group locked at a time
-		g.mu.Lock()
-		if e, ok := g.expiredLocked(now, retention); ok && !g.removed {
-			work = append(work, e)
+		if c.lockListed(g) {
+			if e, ok := g.expiredLocked(now, retention); ok {
+				work = append(work, e)
+			}
 		}
 		g.mu.Unlock()
 	}

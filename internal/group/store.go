@@ -85,9 +85,10 @@ func (c *Coordinator) Load(batches []byte) error { return c.loadPartitionBatches
 
 // loadPartitionBatches is Load for the log of partition index (-1: unknown); transactional
 // and control batches go to loadTxnBatch (txnoffsets.go). Each record is applied under its
-// group's mutex alone, so requests of other groups (and of this one, between records) go on
-// while a partition loads.
+// group's mutex alone; requests of the partition's groups wait for the whole load (startLoad),
+// those of other partitions' groups go on.
 func (c *Coordinator) loadPartitionBatches(index int32, batches []byte) error {
+	defer c.startLoad(index)()
 	var bad int
 	var buf []byte
 	bs := record.NewBatches(batches)
@@ -140,7 +141,7 @@ func (c *Coordinator) applyRecord(key, value []byte) bool {
 		}
 	}
 	// A tombstone never creates its group; nil otherwise means the coordinator is closed.
-	g := c.lockGroup(k.Group, value != nil)
+	g := c.lockGroupAs(k.Group, value != nil, true)
 	if g != nil {
 		defer g.mu.Unlock()
 	} else if value != nil {
@@ -288,8 +289,7 @@ func (c *Coordinator) Resigned(index int32) {
 		if Partition(g.id, c.cfg.NumPartitions) != index {
 			continue
 		}
-		g.mu.Lock()
-		if !g.removed {
+		if c.lockListed(g) {
 			g.shutdownLocked()
 			c.removeLocked(g)
 		}

@@ -197,8 +197,7 @@ func (c *Coordinator) List() []Listing {
 	gs := c.snapshotGroups()
 	out := make([]Listing, 0, len(gs))
 	for _, g := range gs {
-		g.mu.Lock()
-		if !g.removed {
+		if c.lockListed(g) {
 			l := Listing{Group: g.id, ProtocolType: g.protocolType, State: g.state, Type: "classic", StateName: g.state.String()}
 			if g.consumer != nil {
 				l.Type, l.ProtocolType, l.StateName = "consumer", "consumer", g.consumer.state().String()

@@ -248,6 +248,11 @@ func (c *Coordinator) addPendingLocked(producerID int64, gid string, offsets []O
 // committed, on abort they are dropped. The transaction coordinator calls it once the marker
 // is durable; index -1 means every partition.
 func (c *Coordinator) CompleteTxnOffsets(index int32, producerID int64, commit bool) {
+	c.completeTxn(index, producerID, commit, false)
+}
+
+// completeTxn is CompleteTxnOffsets; loader is set when a partition load replays a marker.
+func (c *Coordinator) completeTxn(index int32, producerID int64, commit, loader bool) {
 	c.txn.mu.Lock()
 	var gids []string
 	for gid := range c.txn.pending[producerID] {
@@ -261,7 +266,7 @@ func (c *Coordinator) CompleteTxnOffsets(index int32, producerID int64, commit b
 	for _, gid := range gids {
 		var g *group
 		if commit {
-			g = c.lockGroup(gid, true) // nil once closed: the offsets are dropped with the rest
+			g = c.lockGroupAs(gid, true, loader) // nil once closed: the offsets are dropped with the rest
 		}
 		c.txn.mu.Lock()
 		byGroup := c.txn.pending[producerID]
@@ -315,7 +320,7 @@ func (c *Coordinator) loadTxnBatch(index int32, batch []byte, h record.Header, b
 			case err != nil:
 				*bad++
 			case typ == record.ControlCommit || typ == record.ControlAbort:
-				c.CompleteTxnOffsets(index, h.ProducerID, typ == record.ControlCommit)
+				c.completeTxn(index, h.ProducerID, typ == record.ControlCommit, true)
 			}
 		}
 		return true, recs.Err()
