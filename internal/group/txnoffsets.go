@@ -262,7 +262,7 @@ func (c *Coordinator) completeTxn(index int32, producerID int64, commit, loader 
 	}
 	c.txn.mu.Unlock()
 	// One group at a time: its offsets move from pending to committed under its mutex and
-	// txnOffsets.mu together, so a fetch sees them in one place or the other.
+	// txnOffsets.mu together, so at no moment are they in neither place.
 	for _, gid := range gids {
 		var g *group
 		if commit {
