@@ -35,9 +35,26 @@ type memNode struct {
 	durableCopy []byte
 	detached    bool
 
-	// Directories: entries now, and entries as of the last SyncDir.
+	// Directories: entries now, and entries as of the last SyncDir. changed names the
+	// entries that may differ between the two, so that SyncDir costs what changed since the
+	// last one rather than the whole directory (a log directory holds thousands of files in
+	// the cleaner's tests, which sync it several times per cleaned segment group).
 	children        map[string]*memNode
 	durableChildren map[string]*memNode
+	changed         map[string]struct{}
+}
+
+// setChildLocked adds or replaces (n != nil) or removes (n == nil) the entry name.
+func (d *memNode) setChildLocked(name string, n *memNode) {
+	if n == nil {
+		delete(d.children, name)
+	} else {
+		d.children[name] = n
+	}
+	if d.changed == nil {
+		d.changed = map[string]struct{}{}
+	}
+	d.changed[name] = struct{}{}
 }
 
 // NewMem returns an empty in-memory file system holding only the root directory "/".
@@ -121,7 +138,7 @@ func (m *MemFS) Create(name string) (File, error) {
 		return &memFile{fs: m, node: n, name: name, writable: true}, nil
 	}
 	n := &memNode{modTime: m.mu.now()}
-	dir.children[base] = n
+	dir.setChildLocked(base, n)
 	return &memFile{fs: m, node: n, name: name, writable: true}, nil
 }
 
@@ -159,7 +176,7 @@ func (m *MemFS) Remove(name string) error {
 	if n.isDir && len(n.children) > 0 {
 		return pathErr("remove", name, fmt.Errorf("directory not empty"))
 	}
-	delete(dir.children, base)
+	dir.setChildLocked(base, nil)
 	return nil
 }
 
@@ -174,7 +191,7 @@ func (m *MemFS) RemoveAll(name string) error {
 		}
 		return err
 	}
-	delete(dir.children, base)
+	dir.setChildLocked(base, nil)
 	return nil
 }
 
@@ -197,8 +214,8 @@ func (m *MemFS) Rename(oldname, newname string) error {
 	if old, ok := ndir.children[nbase]; ok && old.isDir != n.isDir {
 		return pathErr("rename", newname, fs.ErrExist)
 	}
-	delete(odir.children, obase)
-	ndir.children[nbase] = n
+	odir.setChildLocked(obase, nil)
+	ndir.setChildLocked(nbase, n)
 	return nil
 }
 
@@ -211,7 +228,7 @@ func (m *MemFS) MkdirAll(name string) error {
 		next, ok := n.children[c]
 		if !ok {
 			next = newDir(m.mu.now())
-			n.children[c] = next
+			n.setChildLocked(c, next)
 		} else if !next.isDir {
 			return pathErr("mkdir", name, fs.ErrExist)
 		}
@@ -261,10 +278,14 @@ func (m *MemFS) SyncDir(name string) error {
 	if !n.isDir {
 		return pathErr("syncdir", name, fmt.Errorf("not a directory"))
 	}
-	n.durableChildren = make(map[string]*memNode, len(n.children))
-	for c, child := range n.children {
-		n.durableChildren[c] = child
+	for c := range n.changed {
+		if child, ok := n.children[c]; ok {
+			n.durableChildren[c] = child
+		} else {
+			delete(n.durableChildren, c)
+		}
 	}
+	clear(n.changed)
 	return nil
 }
 
@@ -300,6 +321,7 @@ func syncTreeLocked(n *memNode) {
 		n.durableChildren[c] = child
 		syncTreeLocked(child)
 	}
+	clear(n.changed)
 }
 
 // truncateLocked sets the file's size, remembering the durable content if the cut reaches
