@@ -321,6 +321,16 @@ func TestMemCrash(t *testing.T) {
 			map[string]string{"/d/b": "x"}},
 		{"unsynced remove undone", []crashStep{write("/d/a", "x", true), syncDir("/d"), remove("/d/a")}, map[string]string{"/d/a": "x"}},
 		{"synced remove kept", []crashStep{write("/d/a", "x", true), syncDir("/d"), remove("/d/a"), syncDir("/d")}, map[string]string{}},
+		// SyncDir applies only the entries changed since the last one: changes after it,
+		// undone changes and a name reused must all come out as a full copy would.
+		{"rename back after a sync undone", []crashStep{write("/d/a", "x", true), syncDir("/d"), rename("/d/a", "/d/b"), syncDir("/d"), rename("/d/b", "/d/a")},
+			map[string]string{"/d/b": "x"}},
+		{"rename and rename back synced", []crashStep{write("/d/a", "x", true), syncDir("/d"), rename("/d/a", "/d/b"), rename("/d/b", "/d/a"), syncDir("/d")},
+			map[string]string{"/d/a": "x"}},
+		{"removed and recreated", []crashStep{write("/d/a", "x", true), syncDir("/d"), remove("/d/a"), write("/d/a", "y", true), syncDir("/d")},
+			map[string]string{"/d/a": "y"}},
+		{"second sync keeps the first's entries", []crashStep{write("/d/a", "x", true), syncDir("/d"), write("/d/b", "y", true), syncDir("/d"), write("/d/c", "z", true)},
+			map[string]string{"/d/a": "x", "/d/b": "y"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -348,6 +358,26 @@ func TestMemCrash(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMemCrashCloneSyncDir: a crash clone starts with nothing pending, so its own SyncDir
+// keeps what survived the crash plus what changed on the clone.
+func TestMemCrashCloneSyncDir(t *testing.T) {
+	m := NewMem()
+	for _, step := range []crashStep{stepWrite("/a", "x", true), stepWrite("/b", "y", true), stepSyncDir("/"), stepRemove("/a")} {
+		step(t, m)
+	}
+	c := m.CrashClone(CrashOptions{})
+	for _, step := range []crashStep{stepWrite("/c", "z", true), stepSyncDir("/")} {
+		step(t, c)
+	}
+	names, err := c.CrashClone(CrashOptions{}).ReadDir("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a", "b", "c"}; !slices.Equal(names, want) {
+		t.Fatalf("after a crash of the clone: %v, want %v", names, want)
 	}
 }
 
