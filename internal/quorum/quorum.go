@@ -74,6 +74,7 @@ type Quorum struct {
 	logger    *slog.Logger
 	raft      *raft.Raft
 	transport *raft.NetworkTransport
+	stream    *streamLayer
 	store     *raftboltdb.BoltStore
 
 	image atomic.Pointer[metadata.Image]
@@ -163,8 +164,9 @@ func (q *Quorum) start(voters []voter) error {
 		ln.Close()
 		return fmt.Errorf("quorum: controller address %q must name a host other voters can reach", opts.ControllerAddr)
 	}
+	q.stream = newStreamLayer(ln, advertise)
 	q.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: &streamLayer{ln: ln, advertise: advertise}, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
+		Stream: q.stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
 	})
 
 	cfg := raft.DefaultConfig()
@@ -274,6 +276,24 @@ func (q *Quorum) Leader() (int32, bool) {
 		return -1, false
 	}
 	return int32(n), true
+}
+
+// ControllerListener returns a listener of the Kafka-protocol connections made to this node's
+// controller address (the controller APIs: broker registration and heartbeats, forwarded
+// requests, quorum membership). Raft's own connections never reach it.
+func (q *Quorum) ControllerListener() net.Listener { return q.stream.kafka() }
+
+// LeaderAddr returns the controller address of the current Raft leader.
+func (q *Quorum) LeaderAddr() (id int32, addr string, ok bool) {
+	a, sid := q.raft.LeaderWithID()
+	if sid == "" || a == "" {
+		return -1, "", false
+	}
+	n, err := strconv.ParseInt(string(sid), 10, 32)
+	if err != nil {
+		return -1, "", false
+	}
+	return int32(n), string(a), true
 }
 
 // NodeID returns this node's id.

@@ -1,6 +1,9 @@
 package quorum
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -8,8 +11,21 @@ import (
 	"github.com/hashicorp/raft"
 )
 
+// raftMagic opens every Raft connection. The controller address is shared by two protocols:
+// Raft between voters and the Kafka protocol for the controller APIs (broker registration and
+// heartbeats, forwarded admin requests, DescribeQuorum). A Kafka request starts with its int32
+// size, so its first byte is 0x00 for any request under 16 MiB; 'S' (0x53) would announce a
+// request of over 1.3 GB, which no listener accepts. So four bytes tell them apart.
+var raftMagic = []byte("SLR1")
+
+// sniffTimeout bounds how long an accepted connection may take to send its first four bytes
+// before it is dropped, so that silent connections cannot pile up.
+const sniffTimeout = 10 * time.Second
+
 // streamLayer is Raft's TCP stream layer over a listener we own, so that tests can hand in a
-// listener on port 0 and the advertised address can differ from the bound one.
+// listener on port 0 and the advertised address can differ from the bound one. It demultiplexes
+// the controller address: connections that open with raftMagic go to Raft, every other one to
+// the Kafka listener returned by kafka().
 //
 // It also remembers the connections it accepted and closes them on Close: hashicorp's
 // NetworkTransport stops accepting on Close but leaves each accepted connection's handler
@@ -19,59 +35,194 @@ type streamLayer struct {
 	ln        net.Listener
 	advertise net.Addr
 
+	raftCh  chan net.Conn
+	kafkaCh chan net.Conn
+	done    chan struct{}
+	wg      sync.WaitGroup
+
 	mu struct {
 		sync.Mutex
-		conns  map[*trackedConn]struct{}
+		conns  map[io.Closer]struct{}
 		closed bool
 	}
 }
 
-func (s *streamLayer) Accept() (net.Conn, error) {
-	c, err := s.ln.Accept()
-	if err != nil {
-		return nil, err
+func newStreamLayer(ln net.Listener, advertise net.Addr) *streamLayer {
+	s := &streamLayer{ln: ln, advertise: advertise, raftCh: make(chan net.Conn), kafkaCh: make(chan net.Conn), done: make(chan struct{})}
+	s.mu.conns = map[io.Closer]struct{}{}
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return s
+}
+
+// acceptLoop accepts every connection and sniffs each on its own goroutine, so that one slow
+// peer holds up nobody.
+func (s *streamLayer) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		if !s.track(c) {
+			c.Close()
+			return
+		}
+		s.wg.Add(1)
+		go s.sniff(c)
 	}
+}
+
+func (s *streamLayer) sniff(c net.Conn) {
+	defer s.wg.Done()
+	head := make([]byte, len(raftMagic))
+	c.SetReadDeadline(time.Now().Add(sniffTimeout))
+	n, err := io.ReadFull(c, head)
+	c.SetReadDeadline(time.Time{})
+	if err != nil && n == 0 {
+		s.untrack(c)
+		c.Close()
+		return
+	}
+	var out chan net.Conn
+	var conn net.Conn
+	if err == nil && bytes.Equal(head, raftMagic) {
+		out, conn = s.raftCh, &trackedConn{Conn: c, layer: s}
+	} else {
+		// Not Raft: a Kafka client. Replay what was read; a short read (the peer sent fewer
+		// than four bytes and then closed or stalled) reaches the Kafka server, which
+		// answers it as it would any truncated frame.
+		out, conn = s.kafkaCh, &trackedConn{Conn: c, layer: s, prefix: head[:n]}
+	}
+	select {
+	case out <- conn:
+	case <-s.done:
+		conn.Close()
+	}
+}
+
+func (s *streamLayer) track(c io.Closer) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mu.closed {
-		c.Close()
-		return nil, net.ErrClosed
+		return false
 	}
-	if s.mu.conns == nil {
-		s.mu.conns = map[*trackedConn]struct{}{}
-	}
-	tc := &trackedConn{Conn: c, layer: s}
-	s.mu.conns[tc] = struct{}{}
-	return tc, nil
+	s.mu.conns[c] = struct{}{}
+	return true
 }
 
-func (s *streamLayer) Close() error {
-	err := s.ln.Close()
+func (s *streamLayer) untrack(c io.Closer) {
 	s.mu.Lock()
+	delete(s.mu.conns, c)
+	s.mu.Unlock()
+}
+
+// Accept returns the next Raft connection.
+func (s *streamLayer) Accept() (net.Conn, error) {
+	select {
+	case c := <-s.raftCh:
+		return c, nil
+	case <-s.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting and closes every connection accepted for Raft or not yet handed to
+// the Kafka listener. Connections the Kafka server took are its own to close.
+func (s *streamLayer) Close() error {
+	s.mu.Lock()
+	if s.mu.closed {
+		s.mu.Unlock()
+		return nil
+	}
 	s.mu.closed = true
+	close(s.done)
 	conns := s.mu.conns
 	s.mu.conns = nil
 	s.mu.Unlock()
+	err := s.ln.Close()
 	for c := range conns {
-		c.Conn.Close()
+		c.Close()
 	}
+	s.wg.Wait()
 	return err
 }
 
 func (s *streamLayer) Addr() net.Addr { return s.advertise }
 
 func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return (&net.Dialer{Timeout: timeout}).Dial("tcp", string(address))
+	c, err := (&net.Dialer{Timeout: timeout}).Dial("tcp", string(address))
+	if err != nil {
+		return nil, err
+	}
+	c.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := c.Write(raftMagic); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.SetWriteDeadline(time.Time{})
+	return c, nil
 }
 
+// kafka returns a listener of the controller address's Kafka connections. Closing it stops
+// its Accept; the shared TCP listener closes with the quorum.
+func (s *streamLayer) kafka() net.Listener {
+	return &kafkaListener{s: s, closed: make(chan struct{})}
+}
+
+type kafkaListener struct {
+	s      *streamLayer
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *kafkaListener) Accept() (net.Conn, error) {
+	select {
+	case <-l.closed:
+		return nil, net.ErrClosed
+	case c := <-l.s.kafkaCh:
+		// The Kafka server owns it from here: stop tracking, so Close of the quorum does not
+		// cut a connection the server is answering on (the server closes its own).
+		tc := c.(*trackedConn)
+		l.s.untrack(tc.Conn)
+		tc.layer = nil
+		return tc, nil
+	case <-l.s.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *kafkaListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *kafkaListener) Addr() net.Addr { return l.s.advertise }
+
+// trackedConn is an accepted connection; prefix holds bytes read while sniffing that the
+// reader still has to see.
 type trackedConn struct {
 	net.Conn
-	layer *streamLayer
+	layer  *streamLayer
+	prefix []byte
+}
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *trackedConn) Close() error {
-	c.layer.mu.Lock()
-	delete(c.layer.mu.conns, c)
-	c.layer.mu.Unlock()
+	if c.layer != nil {
+		c.layer.untrack(c.Conn)
+	}
 	return c.Conn.Close()
 }
