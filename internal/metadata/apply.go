@@ -85,6 +85,8 @@ func (b *builder) apply(r Record) error {
 		return b.featureLevel(r)
 	case *ProducerIDsRecord:
 		return b.producerIDs(r)
+	case *BrokerRegistrationChangeRecord:
+		return b.brokerRegistrationChange(r)
 	}
 	return errorf(ErrInvalidRecord, "unknown record type %T", r)
 }
@@ -116,6 +118,36 @@ func (b *builder) registerBroker(r *RegisterBrokerRecord) error {
 		ID: r.BrokerID, Incarnation: r.Incarnation, Epoch: epoch,
 		Endpoints: slices.Clone(r.Endpoints), Rack: r.Rack, Fenced: r.Fenced,
 	}
+	return nil
+}
+
+func (b *builder) brokerRegistrationChange(r *BrokerRegistrationChangeRecord) error {
+	old, ok := b.next.brokers[r.BrokerID]
+	switch {
+	case !ok:
+		return errorf(ErrInvalidRecord, "broker %d is not registered", r.BrokerID)
+	case old.Epoch != r.BrokerEpoch:
+		return errorf(ErrInvalidRecord, "broker %d has epoch %d, record is for epoch %d", r.BrokerID, old.Epoch, r.BrokerEpoch)
+	case r.Fenced < BrokerUnfence || r.Fenced > BrokerFence:
+		return errorf(ErrInvalidRecord, "broker %d: fenced change %d", r.BrokerID, r.Fenced)
+	case r.InControlledShutdown < 0 || r.InControlledShutdown > 1:
+		return errorf(ErrInvalidRecord, "broker %d: controlled shutdown change %d", r.BrokerID, r.InControlledShutdown)
+	}
+	if !b.brokersCopied {
+		b.next.brokers = maps.Clone(b.next.brokers)
+		b.brokersCopied = true
+	}
+	nb := *old
+	switch r.Fenced {
+	case BrokerFence:
+		nb.Fenced = true
+	case BrokerUnfence:
+		nb.Fenced = false
+	}
+	if r.InControlledShutdown == 1 {
+		nb.InControlledShutdown = true
+	}
+	b.next.brokers[r.BrokerID] = &nb
 	return nil
 }
 

@@ -207,3 +207,52 @@ func TestNewTopicID(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestBrokerRegistrationChange(t *testing.T) {
+	img := build(t, []Record{&RegisterBrokerRecord{BrokerID: 1, Epoch: -1, Rack: "r", Fenced: true}})
+	epoch := img.Offset()
+	change := func(epoch int64, fenced, shutdown int8) []Record {
+		return []Record{&BrokerRegistrationChangeRecord{BrokerID: 1, BrokerEpoch: epoch, Fenced: fenced, InControlledShutdown: shutdown}}
+	}
+	for name, recs := range map[string][]Record{
+		"stale epoch":         change(epoch-1, BrokerUnfence, 0),
+		"newer epoch":         change(epoch+1, BrokerUnfence, 0),
+		"unregistered broker": {&BrokerRegistrationChangeRecord{BrokerID: 2, BrokerEpoch: epoch, Fenced: BrokerFence}},
+		"fenced out of range": change(epoch, 2, 0),
+		"shutdown unmarking":  change(epoch, 0, -1),
+	} {
+		if _, err := img.Apply(epoch+1, recs); !errors.Is(err, ErrInvalidRecord) {
+			t.Errorf("%s: err %v, want ErrInvalidRecord", name, err)
+		}
+	}
+	steps := []struct {
+		name             string
+		fenced, shutdown int8
+		wantFenced       bool
+		wantShutdown     bool
+	}{
+		{"unfence", BrokerUnfence, 0, false, false},
+		{"no change", BrokerFenceNoChange, 0, false, false},
+		{"controlled shutdown", BrokerFenceNoChange, 1, false, true},
+		{"fence keeps the shutdown mark", BrokerFence, 0, true, true},
+	}
+	for _, s := range steps {
+		before := img
+		next, err := img.Apply(img.Offset()+1, change(epoch, s.fenced, s.shutdown))
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		img = next
+		b, _ := img.Broker(1)
+		if b.Fenced != s.wantFenced || b.InControlledShutdown != s.wantShutdown || b.Epoch != epoch || b.Rack != "r" {
+			t.Fatalf("%s: broker %+v", s.name, b)
+		}
+		if old, _ := before.Broker(1); old == b {
+			t.Fatalf("%s: the previous Image's broker was modified in place", s.name)
+		}
+	}
+	img = build(t, img.Records(), []Record{&RegisterBrokerRecord{BrokerID: 1, Epoch: -1, Fenced: true}})
+	if b, _ := img.Broker(1); b.InControlledShutdown || !b.Fenced || b.Epoch == epoch {
+		t.Errorf("a new registration keeps the old one's state: %+v", b)
+	}
+}

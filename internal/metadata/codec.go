@@ -123,6 +123,9 @@ func decodeRecord(b []byte) (Record, error) {
 		r = &FeatureLevelRecord{Name: d.str(), Level: d.int16()}
 	case TypeProducerIDs:
 		r = &ProducerIDsRecord{BrokerID: d.int32(), BrokerEpoch: d.int64(), NextProducerID: d.int64()}
+	case TypeBrokerRegistrationChange:
+		r = &BrokerRegistrationChangeRecord{BrokerID: d.int32(), BrokerEpoch: d.int64(), Fenced: d.int8(),
+			InControlledShutdown: d.int8()}
 	default:
 		return nil, fmt.Errorf("%w: record type %d", ErrUnsupportedVersion, uint8(typ))
 	}
@@ -242,6 +245,13 @@ func (r *ProducerIDsRecord) encode(e *encoder) {
 	e.varint(r.NextProducerID)
 }
 
+func (r *BrokerRegistrationChangeRecord) encode(e *encoder) {
+	e.varint(int64(r.BrokerID))
+	e.varint(r.BrokerEpoch)
+	e.varint(int64(r.Fenced))
+	e.varint(int64(r.InControlledShutdown))
+}
+
 type encoder struct{ buf []byte }
 
 func (e *encoder) u8(v uint8)       { e.buf = append(e.buf, v) }
@@ -337,6 +347,15 @@ func (d *decoder) int32() int32 {
 		return 0
 	}
 	return int32(v)
+}
+
+func (d *decoder) int8() int8 {
+	v := d.varint()
+	if v < math.MinInt8 || v > math.MaxInt8 {
+		d.fail("%d does not fit 8 bits", v)
+		return 0
+	}
+	return int8(v)
 }
 
 func (d *decoder) int16() int16 {

@@ -29,6 +29,8 @@ func sampleRecords() []Record {
 		&RemoveTopicRecord{TopicID: tid(1)},
 		&FeatureLevelRecord{Name: MetadataVersionFeature, Level: -32768},
 		&ProducerIDsRecord{BrokerID: 1, BrokerEpoch: 12, NextProducerID: 1000},
+		&BrokerRegistrationChangeRecord{BrokerID: 3, BrokerEpoch: 9223372036854775807, Fenced: BrokerUnfence, InControlledShutdown: 1},
+		&BrokerRegistrationChangeRecord{BrokerID: 0, BrokerEpoch: -1, Fenced: BrokerFence},
 	}
 }
 
@@ -126,6 +128,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		BootstrapRecords("cluster-1"),
 		[]Record{&RegisterBrokerRecord{BrokerID: 1, Epoch: -1, Endpoints: []Endpoint{{Listener: "PLAINTEXT", Host: "a", Port: 1}}},
 			&RegisterBrokerRecord{BrokerID: 2, Epoch: -1, Fenced: true}},
+		[]Record{&BrokerRegistrationChangeRecord{BrokerID: 1, BrokerEpoch: 2, InControlledShutdown: 1}},
 		topicBatch("b", tid(2), 2, 1, 2),
 		topicBatch("a", tid(1), 1, 2),
 		[]Record{
@@ -147,6 +150,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got.Records(), img.Records()) {
 		t.Fatalf("restored Image differs:\n got %v\nwant %v", got.Records(), img.Records())
+	}
+	if b, _ := got.Broker(1); !b.InControlledShutdown || b.Fenced {
+		t.Errorf("controlled shutdown not kept: %+v", b)
 	}
 	if p, _ := mustTopic(t, got, "b").Partition(1); p.Leader != 2 || p.LeaderEpoch != 1 {
 		t.Errorf("partition epochs not kept: %+v", p)

@@ -9,22 +9,27 @@ import (
 // Errors of the controller. Each is wrapped with a message a user can act on; internal/api
 // maps them to Kafka error codes (shown in brackets).
 var (
-	ErrNotController            = errors.New("metadata: this node is not the controller")              // NOT_CONTROLLER
-	ErrTopicExists              = errors.New("metadata: topic already exists")                         // TOPIC_ALREADY_EXISTS
-	ErrUnknownTopic             = errors.New("metadata: unknown topic")                                // UNKNOWN_TOPIC_OR_PARTITION
-	ErrUnknownTopicID           = errors.New("metadata: unknown topic id")                             // UNKNOWN_TOPIC_ID
-	ErrInvalidTopic             = errors.New("metadata: invalid topic name")                           // INVALID_TOPIC_EXCEPTION
-	ErrInvalidPartitions        = errors.New("metadata: invalid number of partitions")                 // INVALID_PARTITIONS
-	ErrInvalidReplicationFactor = errors.New("metadata: invalid replication factor")                   // INVALID_REPLICATION_FACTOR
-	ErrInvalidReplicaAssignment = errors.New("metadata: invalid replica assignment")                   // INVALID_REPLICA_ASSIGNMENT
-	ErrInvalidConfig            = errors.New("metadata: invalid config")                               // INVALID_CONFIG
-	ErrInvalidRequest           = errors.New("metadata: invalid request")                              // INVALID_REQUEST
-	ErrTopicDeletionDisabled    = errors.New("metadata: topic deletion is disabled")                   // TOPIC_DELETION_DISABLED
-	ErrPolicyViolation          = errors.New("metadata: request exceeds a limit")                      // POLICY_VIOLATION
-	ErrInvalidUpdateVersion     = errors.New("metadata: invalid feature version update")               // INVALID_UPDATE_VERSION
-	ErrFeatureUpdateFailed      = errors.New("metadata: feature update failed")                        // FEATURE_UPDATE_FAILED
-	ErrBrokerIDNotRegistered    = errors.New("metadata: broker is not registered")                     // BROKER_ID_NOT_REGISTERED
-	ErrDuplicateBrokerRegister  = errors.New("metadata: broker id registered by another live process") // DUPLICATE_BROKER_REGISTRATION
+	ErrNotController            = errors.New("metadata: this node is not the controller") // NOT_CONTROLLER
+	ErrTopicExists              = errors.New("metadata: topic already exists")            // TOPIC_ALREADY_EXISTS
+	ErrUnknownTopic             = errors.New("metadata: unknown topic")                   // UNKNOWN_TOPIC_OR_PARTITION
+	ErrUnknownTopicID           = errors.New("metadata: unknown topic id")                // UNKNOWN_TOPIC_ID
+	ErrInvalidTopic             = errors.New("metadata: invalid topic name")              // INVALID_TOPIC_EXCEPTION
+	ErrInvalidPartitions        = errors.New("metadata: invalid number of partitions")    // INVALID_PARTITIONS
+	ErrInvalidReplicationFactor = errors.New("metadata: invalid replication factor")      // INVALID_REPLICATION_FACTOR
+	ErrInvalidReplicaAssignment = errors.New("metadata: invalid replica assignment")      // INVALID_REPLICA_ASSIGNMENT
+	ErrInvalidConfig            = errors.New("metadata: invalid config")                  // INVALID_CONFIG
+	ErrInvalidRequest           = errors.New("metadata: invalid request")                 // INVALID_REQUEST
+	ErrTopicDeletionDisabled    = errors.New("metadata: topic deletion is disabled")      // TOPIC_DELETION_DISABLED
+	ErrPolicyViolation          = errors.New("metadata: request exceeds a limit")         // POLICY_VIOLATION
+	ErrInvalidUpdateVersion     = errors.New("metadata: invalid feature version update")  // INVALID_UPDATE_VERSION
+	ErrFeatureUpdateFailed      = errors.New("metadata: feature update failed")           // FEATURE_UPDATE_FAILED
+	ErrBrokerIDNotRegistered    = errors.New("metadata: broker is not registered")        // BROKER_ID_NOT_REGISTERED
+	ErrStaleBrokerEpoch         = errors.New("metadata: stale broker epoch")              // STALE_BROKER_EPOCH
+
+	ErrDuplicateBrokerRegistration = errors.New("metadata: broker id registered by another live process") // DUPLICATE_BROKER_REGISTRATION
+	// ErrDuplicateBrokerRegister is the former name of ErrDuplicateBrokerRegistration (the same
+	// error), kept until internal/api moves to the new name.
+	ErrDuplicateBrokerRegister = ErrDuplicateBrokerRegistration
 )
 
 // MaxTopicNameLength is Kafka's limit: a topic's directories are <name>-<partition>, and 249

@@ -14,8 +14,17 @@ type Broker struct {
 	Epoch       int64
 	Endpoints   []Endpoint
 	Rack        string // "" when none
-	Fenced      bool
+	// Fenced brokers lead no partition and get no new replicas. A new registration starts
+	// fenced; the controller unfences it once it has caught up (BrokerHeartbeat).
+	Fenced bool
+	// InControlledShutdown: the broker asked to shut down and the controller is moving its
+	// leaderships away; it gets no new replicas or leaderships.
+	InControlledShutdown bool
 }
+
+// Active reports whether the broker may lead partitions and receive new replicas: unfenced and
+// not shutting down (Kafka's "active" broker).
+func (b *Broker) Active() bool { return !b.Fenced && !b.InControlledShutdown }
 
 // Endpoint returns the broker's endpoint for a listener name, or its first endpoint when
 // listener is "".

@@ -20,6 +20,10 @@ const (
 	TypeRemoveTopic     RecordType = 7
 	TypeFeatureLevel    RecordType = 8
 	TypeProducerIDs     RecordType = 9
+	// TypeBrokerRegistrationChange fences, unfences or marks in controlled shutdown one
+	// registration (Kafka's FenceBrokerRecord, UnfenceBrokerRecord and
+	// BrokerRegistrationChangeRecord in one).
+	TypeBrokerRegistrationChange RecordType = 10
 )
 
 func (t RecordType) String() string {
@@ -42,6 +46,8 @@ func (t RecordType) String() string {
 		return "FeatureLevel"
 	case TypeProducerIDs:
 		return "ProducerIDs"
+	case TypeBrokerRegistrationChange:
+		return "BrokerRegistrationChange"
 	}
 	return fmt.Sprintf("RecordType(%d)", uint8(t))
 }
@@ -94,7 +100,8 @@ type Endpoint struct {
 	SecurityProtocol int16 // Kafka's numbering: 0 PLAINTEXT, 1 SSL, 2 SASL_PLAINTEXT, 3 SASL_SSL
 }
 
-// RegisterBrokerRecord adds or replaces a broker's registration.
+// RegisterBrokerRecord adds or replaces a broker's registration. A replaced registration's
+// controlled-shutdown mark is dropped: a new registration is a new incarnation's.
 type RegisterBrokerRecord struct {
 	BrokerID int32
 	// Incarnation is a random id chosen at each process start, so a restarted broker is told
@@ -176,6 +183,26 @@ type ProducerIDsRecord struct {
 	NextProducerID int64
 }
 
+// Values of BrokerRegistrationChangeRecord.Fenced.
+const (
+	BrokerUnfence       int8 = -1
+	BrokerFenceNoChange int8 = 0
+	BrokerFence         int8 = 1
+)
+
+// BrokerRegistrationChangeRecord changes the state of one registration. It applies only to the
+// registration with BrokerEpoch, so a change decided for a broker's previous incarnation can
+// never touch its next one.
+type BrokerRegistrationChangeRecord struct {
+	BrokerID    int32
+	BrokerEpoch int64
+	// Fenced is BrokerUnfence, BrokerFenceNoChange or BrokerFence.
+	Fenced int8
+	// InControlledShutdown is 0 (unchanged) or 1 (the broker asked to shut down; the controller
+	// is moving its leaderships away). Only a new registration clears it.
+	InControlledShutdown int8
+}
+
 func (*ClusterIDRecord) Type() RecordType       { return TypeClusterID }
 func (*RegisterBrokerRecord) Type() RecordType  { return TypeRegisterBroker }
 func (*TopicRecord) Type() RecordType           { return TypeTopic }
@@ -185,3 +212,6 @@ func (*ConfigRecord) Type() RecordType          { return TypeConfig }
 func (*RemoveTopicRecord) Type() RecordType     { return TypeRemoveTopic }
 func (*FeatureLevelRecord) Type() RecordType    { return TypeFeatureLevel }
 func (*ProducerIDsRecord) Type() RecordType     { return TypeProducerIDs }
+func (*BrokerRegistrationChangeRecord) Type() RecordType {
+	return TypeBrokerRegistrationChange
+}

@@ -60,6 +60,9 @@ func (img *Image) Records() []Record {
 	for _, b := range img.Brokers() {
 		out = append(out, &RegisterBrokerRecord{BrokerID: b.ID, Incarnation: b.Incarnation, Epoch: b.Epoch,
 			Endpoints: b.Endpoints, Rack: b.Rack, Fenced: b.Fenced})
+		if b.InControlledShutdown {
+			out = append(out, &BrokerRegistrationChangeRecord{BrokerID: b.ID, BrokerEpoch: b.Epoch, InControlledShutdown: 1})
+		}
 	}
 	resources := slices.SortedFunc(maps.Keys(img.brokerConfigs), func(a, b string) int {
 		// "" first, then broker ids numerically.
