@@ -75,9 +75,11 @@ func startAdminNode(t *testing.T, opts adminOptions) *adminNode {
 		}
 		host, portText, _ := net.SplitHostPort(n.addr)
 		port, _ := strconv.Atoi(portText)
-		if _, err := n.ctl.RegisterBroker(ctx, metadata.BrokerRegistration{ID: 1,
+		if epoch, err := n.ctl.RegisterBroker(ctx, metadata.BrokerRegistration{ID: 1,
 			Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: host, Port: int32(port)}}}); err != nil {
 			t.Fatal(err)
+		} else if _, err := n.ctl.BrokerHeartbeat(ctx, metadata.Heartbeat{ID: 1, Epoch: epoch, MetadataOffset: epoch}); err != nil {
+			t.Fatal(err) // registrations start fenced; a caught-up heartbeat unfences
 		}
 	}
 	n.env = &api.Env{NodeID: 1, Logger: slog.New(slog.DiscardHandler), StaticConfig: static, Metadata: q, Controller: n.ctl}

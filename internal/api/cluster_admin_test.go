@@ -14,9 +14,11 @@ import (
 
 func TestDescribeClusterVersions(t *testing.T) {
 	n := startAdminNode(t, adminOptions{})
-	if _, err := n.ctl.RegisterBroker(context.Background(), metadata.BrokerRegistration{ID: 2, Rack: "r2",
+	if epoch, err := n.ctl.RegisterBroker(context.Background(), metadata.BrokerRegistration{ID: 2, Rack: "r2",
 		Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: "elsewhere", Port: 19092}}}); err != nil {
 		t.Fatal(err)
+	} else if _, err := n.ctl.BrokerHeartbeat(context.Background(), metadata.Heartbeat{ID: 2, Epoch: epoch, MetadataOffset: epoch}); err != nil {
+		t.Fatal(err) // registrations start fenced; a caught-up heartbeat unfences
 	}
 	// Broker 3 is registered but fenced.
 	if _, err := n.q.Propose(context.Background(), []metadata.Record{&metadata.RegisterBrokerRecord{BrokerID: 3, Epoch: -1, Fenced: true,

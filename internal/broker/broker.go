@@ -451,7 +451,12 @@ func (b *Broker) register(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		_, err := b.controller.RegisterBroker(ctx, reg)
+		epoch, err := b.controller.RegisterBroker(ctx, reg)
+		if err == nil {
+			// A registration starts fenced. Minimal local stand-in until heartbeats run over
+			// the network: heartbeat (caught up to the local Image) until unfenced.
+			err = b.unfenceLocally(ctx, epoch)
+		}
 		if err == nil {
 			return nil
 		}
@@ -462,6 +467,22 @@ func (b *Broker) register(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("register broker %d: %w", b.cfg.NodeID, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// unfenceLocally heartbeats the local controller until it unfences this broker.
+func (b *Broker) unfenceLocally(ctx context.Context, epoch int64) error {
+	for {
+		res, err := b.controller.BrokerHeartbeat(ctx, metadata.Heartbeat{ID: b.cfg.NodeID, Epoch: epoch,
+			MetadataOffset: b.quorum.Image().Offset()})
+		if err != nil || !res.IsFenced {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	mrand "math/rand/v2"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/sluicehq/sluice/internal/config"
 )
@@ -38,7 +39,21 @@ type ControllerOptions struct {
 	// seeded reader to make placement reproducible.
 	Random io.Reader
 	Logger *slog.Logger
+	// SessionTimeout is broker.session.timeout.ms: an unfenced broker the active controller has
+	// not heard from for longer is fenced by FenceStaleBrokers. 0 means Kafka's default, 9 s.
+	SessionTimeout time.Duration
+	// Now is the clock of broker sessions; nil means time.Now. Tests pass a fake clock.
+	Now func() time.Time
 }
+
+// DefaultSessionTimeout is Kafka's default broker.session.timeout.ms.
+const DefaultSessionTimeout = 9 * time.Second
+
+// MaxRecordsPerBatch bounds the records the controller proposes in one batch when one event
+// changes many partitions (a broker fenced, unfenced or shutting down): Kafka bounds a
+// controller write the same way, so that one Raft entry stays a few hundred kilobytes. The
+// changes of a larger event are proposed in several batches, each valid on its own.
+const MaxRecordsPerBatch = 10000
 
 // MaxPartitionsPerRequest bounds the partitions one CreateTopics or CreatePartitions request
 // may create, as Kafka bounds the records of one controller operation: a request that asks for
@@ -51,6 +66,8 @@ const MaxPartitionsPerRequest = 10000
 // Concurrency: one request at a time (mu is held from reading the leader's Image until the
 // records are applied), so two requests never validate against the same Image and commit
 // conflicting records. Admin requests are rare; the simplicity is worth the serialization.
+// Broker heartbeats are frequent: they record liveness under sessions' own mutex without mu,
+// and take mu only when a broker's state must change (controller_brokers.go).
 type Controller struct {
 	log    Log
 	opts   ControllerOptions
@@ -59,7 +76,12 @@ type Controller struct {
 	mu struct {
 		sync.Mutex
 		rng *mrand.Rand
+		// scannedAt is the Image offset at which FenceStaleBrokers last found every partition
+		// in line with its brokers' states; it rescans only when the Image has moved since.
+		scannedAt int64
 	}
+	// sessions is taken alone or under mu, never the other way round, and never across I/O.
+	sessions brokerSessions
 }
 
 // NewController returns a Controller proposing through log.
@@ -70,7 +92,15 @@ func NewController(log Log, opts ControllerOptions) *Controller {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.SessionTimeout <= 0 {
+		opts.SessionTimeout = DefaultSessionTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	c := &Controller{log: log, opts: opts, logger: opts.Logger}
+	c.mu.scannedAt = -2
+	c.sessions.timeout = opts.SessionTimeout
 	var seed [16]byte
 	if _, err := io.ReadFull(opts.Random, seed[:]); err != nil {
 		// Placement only needs spread, not secrecy; a fixed seed still places correctly.
@@ -86,21 +116,11 @@ func (c *Controller) brokerConfig(img *Image) *config.Resolved {
 	return config.ResolveBroker(config.Layers{DynamicBroker: per, DynamicDefault: def, Static: c.opts.StaticConfig})
 }
 
-// unfencedBrokers returns the ids of registered, unfenced brokers in ascending order.
-func unfencedBrokers(img *Image) []int32 {
-	var ids []int32
-	for _, b := range img.Brokers() {
-		if !b.Fenced {
-			ids = append(ids, b.ID)
-		}
-	}
-	return ids
-}
-
-// isUnfenced reports whether a broker is registered and unfenced.
-func isUnfenced(img *Image, id int32) bool {
+// isActive reports whether a broker is registered, unfenced and not shutting down: one that may
+// lead partitions and receive new replicas.
+func isActive(img *Image, id int32) bool {
 	b, ok := img.Broker(id)
-	return ok && !b.Fenced
+	return ok && b.Active()
 }
 
 // brokerResourceName checks a broker config resource name: "" or a canonical broker id.

@@ -2,7 +2,6 @@ package metadata
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -371,41 +370,4 @@ func checkFeatureUpdate(img *Image, u FeatureUpdate) error {
 		return errorf(ErrInvalidUpdateVersion, "%s is at %d; raising it to %d is an upgrade, not a downgrade", u.Name, current, u.MaxLevel)
 	}
 	return nil
-}
-
-// BrokerRegistration is what a broker announces when it starts.
-type BrokerRegistration struct {
-	ID          int32
-	Incarnation [16]byte // random per process start
-	Endpoints   []Endpoint
-	Rack        string
-}
-
-// RegisterBroker records a broker's registration and returns its broker epoch. A broker
-// registers unfenced: until heartbeats and fencing arrive with replication, a registered broker
-// is taken to be alive. Registering again with the same incarnation and details changes
-// nothing; a new incarnation (a restart) replaces the old registration.
-func (c *Controller) RegisterBroker(ctx context.Context, r BrokerRegistration) (int64, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r.ID < 0 {
-		return 0, errorf(ErrInvalidRequest, "broker id %d", r.ID)
-	}
-	img, err := c.log.LeaderImage(ctx)
-	if err != nil {
-		return 0, err
-	}
-	if b, ok := img.Broker(r.ID); ok && b.Incarnation == r.Incarnation && !b.Fenced && b.Rack == r.Rack && slices.Equal(b.Endpoints, r.Endpoints) {
-		return b.Epoch, nil
-	}
-	img, err = c.log.Propose(ctx, []Record{&RegisterBrokerRecord{BrokerID: r.ID, Incarnation: r.Incarnation, Epoch: -1,
-		Endpoints: r.Endpoints, Rack: r.Rack}})
-	if err != nil {
-		return 0, fmt.Errorf("register broker %d: %w", r.ID, err)
-	}
-	b, ok := img.Broker(r.ID)
-	if !ok {
-		return 0, errors.New("register broker: registration missing after apply")
-	}
-	return b.Epoch, nil
 }

@@ -121,7 +121,7 @@ func (c *Controller) planTopic(img *Image, broker *config.Resolved, t CreateTopi
 	recs := make([]Record, 0, 1+len(assignments)+len(configs))
 	recs = append(recs, &TopicRecord{Name: t.Name, TopicID: id})
 	for p, replicas := range assignments {
-		isr := slices.DeleteFunc(slices.Clone(replicas), func(b int32) bool { return !isUnfenced(img, b) })
+		isr := slices.DeleteFunc(slices.Clone(replicas), func(b int32) bool { return !isActive(img, b) })
 		recs = append(recs, &PartitionRecord{TopicID: id, Partition: int32(p), Replicas: replicas, ISR: isr, Leader: isr[0]})
 	}
 	for _, k := range sortedKeys(configs) {
@@ -158,72 +158,11 @@ func (c *Controller) topicAssignments(img *Image, broker *config.Resolved, t Cre
 	if int(partitions) > budget {
 		return nil, errorf(ErrPolicyViolation, "%d partitions in one request; the limit is %d", partitions, MaxPartitionsPerRequest)
 	}
-	brokers := unfencedBrokers(img)
-	if int(rf) > len(brokers) {
-		return nil, errorf(ErrInvalidReplicationFactor, "replication factor %d is larger than the %d available broker(s)", rf, len(brokers))
+	pl, err := newPlacer(img, int(rf))
+	if err != nil {
+		return nil, err
 	}
-	return placeReplicas(brokers, int(partitions), int(rf), 0, c.mu.rng.IntN(len(brokers)), c.mu.rng.IntN(len(brokers))), nil
-}
-
-// manualAssignments validates hand-placed replicas: partitions numbered from first, each with
-// distinct, registered brokers, all with the same count (wantRF, or that of the first when -1),
-// and at least one unfenced broker to lead.
-func manualAssignments(img *Image, as []Assignment, first int32, wantRF int) ([][]int32, error) {
-	out := make([][]int32, len(as))
-	for i, a := range as {
-		if a.Partition != first+int32(i) {
-			return nil, errorf(ErrInvalidReplicaAssignment, "partitions must be numbered consecutively from %d; found %d at position %d", first, a.Partition, i)
-		}
-		if len(a.Replicas) == 0 {
-			return nil, errorf(ErrInvalidReplicaAssignment, "partition %d has an empty replica list", a.Partition)
-		}
-		if wantRF == -1 {
-			wantRF = len(a.Replicas)
-		}
-		if len(a.Replicas) != wantRF {
-			return nil, errorf(ErrInvalidReplicaAssignment, "partition %d has %d replica(s), the others %d", a.Partition, len(a.Replicas), wantRF)
-		}
-		live := 0
-		for j, b := range a.Replicas {
-			if slices.Contains(a.Replicas[:j], b) {
-				return nil, errorf(ErrInvalidReplicaAssignment, "partition %d lists broker %d more than once", a.Partition, b)
-			}
-			if _, ok := img.Broker(b); !ok {
-				return nil, errorf(ErrInvalidReplicaAssignment, "partition %d names broker %d, which is not registered", a.Partition, b)
-			}
-			if isUnfenced(img, b) {
-				live++
-			}
-		}
-		if live == 0 {
-			return nil, errorf(ErrInvalidReplicaAssignment, "every broker of partition %d is fenced", a.Partition)
-		}
-		out[i] = slices.Clone(a.Replicas)
-	}
-	return out, nil
-}
-
-// placeReplicas spreads partitions over brokers the way Kafka's rack-unaware assignment does:
-// partition p's first replica is broker (p + start) mod n, so leaders rotate; the followers
-// come after it at a distance that shifts by one every n partitions, so that two brokers do
-// not always back each other up. brokers must be sorted and len(brokers) ≥ rf ≥ 1.
-func placeReplicas(brokers []int32, partitions, rf, firstPartition, start, shift int) [][]int32 {
-	n := len(brokers)
-	out := make([][]int32, partitions)
-	for i := 0; i < partitions; i++ {
-		p := firstPartition + i
-		if p > 0 && p%n == 0 {
-			shift++
-		}
-		lead := (p + start) % n
-		replicas := make([]int32, 0, rf)
-		replicas = append(replicas, brokers[lead])
-		for j := 0; j < rf-1; j++ {
-			replicas = append(replicas, brokers[(lead+1+(shift+j)%(n-1))%n])
-		}
-		out[i] = replicas
-	}
-	return out
+	return pl.place(int(partitions), 0, c.mu.rng.IntN(pl.numBrokers()), c.mu.rng.IntN(pl.numBrokers())), nil
 }
 
 // DeleteTopic names a topic to delete by name or, when Name is "", by id.
@@ -405,22 +344,22 @@ func (c *Controller) planPartitions(img *Image, r CreatePartitions, budget *int)
 			return nil, err
 		}
 	} else {
-		brokers := unfencedBrokers(img)
-		if rf > len(brokers) {
-			return nil, errorf(ErrInvalidReplicationFactor, "topic %s has replication factor %d but only %d broker(s) are available", r.Topic, rf, len(brokers))
+		pl, err := newPlacer(img, rf)
+		if err != nil {
+			return nil, err
 		}
 		// Continue the rotation where partition 0's leader starts, as Kafka does, so the new
 		// partitions' leaders extend the existing round-robin.
-		start := slices.Index(brokers, t.Partitions[0].Replicas[0])
+		start := pl.index(t.Partitions[0].Replicas[0])
 		if start < 0 {
-			start = c.mu.rng.IntN(len(brokers))
+			start = c.mu.rng.IntN(pl.numBrokers())
 		}
-		assignments = placeReplicas(brokers, added, rf, int(current), start, c.mu.rng.IntN(len(brokers)))
+		assignments = pl.place(added, int(current), start, c.mu.rng.IntN(pl.numBrokers()))
 	}
 	*budget -= added
 	recs := make([]Record, 0, added)
 	for i, replicas := range assignments {
-		isr := slices.DeleteFunc(slices.Clone(replicas), func(b int32) bool { return !isUnfenced(img, b) })
+		isr := slices.DeleteFunc(slices.Clone(replicas), func(b int32) bool { return !isActive(img, b) })
 		recs = append(recs, &PartitionRecord{TopicID: t.ID, Partition: current + int32(i), Replicas: replicas, ISR: isr, Leader: isr[0]})
 	}
 	return recs, nil

@@ -94,9 +94,11 @@ func createTopic(t *testing.T, ctl *metadata.Controller, name string, partitions
 
 func registerSelf(t *testing.T, q *Quorum, ctl *metadata.Controller) {
 	t.Helper()
-	if _, err := ctl.RegisterBroker(context.Background(), metadata.BrokerRegistration{ID: q.NodeID(),
+	if epoch, err := ctl.RegisterBroker(context.Background(), metadata.BrokerRegistration{ID: q.NodeID(),
 		Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: "localhost", Port: 9092}}}); err != nil {
 		t.Fatal(err)
+	} else if _, err := ctl.BrokerHeartbeat(context.Background(), metadata.Heartbeat{ID: q.NodeID(), Epoch: epoch, MetadataOffset: epoch}); err != nil {
+		t.Fatal(err) // registrations start fenced; a caught-up heartbeat unfences
 	}
 }
 
@@ -197,15 +199,15 @@ func TestSubscribeSeesEveryImageInOrder(t *testing.T) {
 	createTopic(t, ctl, "b", 1)
 	cancel()
 	createTopic(t, ctl, "c", 1)
-	if len(seen) != 4 {
-		t.Fatalf("%d Images delivered, want 4 (current, register, a, b)", len(seen))
+	if len(seen) != 5 {
+		t.Fatalf("%d Images delivered, want 5 (current, register, unfence, a, b)", len(seen))
 	}
 	for i := 1; i < len(seen); i++ {
 		if seen[i].Offset() <= seen[i-1].Offset() {
 			t.Errorf("offsets out of order: %d then %d", seen[i-1].Offset(), seen[i].Offset())
 		}
 	}
-	if d := metadata.DiffTopics(seen[2], seen[3]); len(d.Created) != 1 || d.Created[0].Name != "b" {
+	if d := metadata.DiffTopics(seen[3], seen[4]); len(d.Created) != 1 || d.Created[0].Name != "b" {
 		t.Errorf("diff of consecutive Images: %+v", d)
 	}
 }
@@ -389,9 +391,11 @@ func TestThreeVoters(t *testing.T) {
 	leader := c.nodes[first]
 	ctl := metadata.NewController(leader, metadata.ControllerOptions{NodeID: leader.NodeID()})
 	for i := range c.nodes {
-		if _, err := ctl.RegisterBroker(ctx, metadata.BrokerRegistration{ID: int32(i + 1),
+		if epoch, err := ctl.RegisterBroker(ctx, metadata.BrokerRegistration{ID: int32(i + 1),
 			Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: "localhost", Port: int32(9092 + i)}}}); err != nil {
 			t.Fatal(err)
+		} else if _, err := ctl.BrokerHeartbeat(ctx, metadata.Heartbeat{ID: int32(i + 1), Epoch: epoch, MetadataOffset: epoch}); err != nil {
+			t.Fatal(err) // registrations start fenced; a caught-up heartbeat unfences
 		}
 	}
 	res := ctl.CreateTopics(ctx, []metadata.CreateTopic{{Name: "replicated", NumPartitions: 6, ReplicationFactor: 3}}, false)
