@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,12 +17,16 @@ import (
 // memLog is an in-memory metadata log: it applies proposals to an Image in order, as the
 // quorum's FSM does, without Raft. The quorum package tests the Controller over real Raft.
 type memLog struct {
+	mu       sync.Mutex // the Controller reads LeaderImage concurrently with Propose, as the quorum allows
 	img      *Image
 	leader   bool
 	proposed int
+	sizes    []int // records per proposed batch
 }
 
 func (l *memLog) LeaderImage(context.Context) (*Image, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if !l.leader {
 		return nil, errorf(ErrNotController, "node 9 is the controller")
 	}
@@ -29,10 +34,13 @@ func (l *memLog) LeaderImage(context.Context) (*Image, error) {
 }
 
 func (l *memLog) Propose(_ context.Context, recs []Record) (*Image, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if !l.leader {
 		return nil, errorf(ErrNotController, "node 9 is the controller")
 	}
 	l.proposed++
+	l.sizes = append(l.sizes, len(recs))
 	next, err := l.img.Apply(l.img.Offset()+1, recs)
 	if err != nil {
 		l.img = l.img.WithOffset(l.img.Offset() + 1)
