@@ -2,8 +2,8 @@
 // Image they build, and the Controller that turns admin requests into records.
 //
 // Records (ClusterIDRecord, RegisterBrokerRecord, TopicRecord, PartitionRecord,
-// PartitionChangeRecord, ConfigRecord, RemoveTopicRecord, FeatureLevelRecord, ProducerIDsRecord)
-// travel in batches; a batch is one entry of the Raft log (internal/quorum) and is applied
+// PartitionChangeRecord, ConfigRecord, RemoveTopicRecord, FeatureLevelRecord, ProducerIDsRecord,
+// BrokerRegistrationChangeRecord) travel in batches; a batch is one entry of the Raft log (internal/quorum) and is applied
 // atomically. Their binary encoding, and the snapshot encoding of an Image, are specified in
 // docs/format/metadata-records.md.
 //
@@ -22,7 +22,11 @@
 //
 // The Controller runs on every node but acts only on the Raft leader: it validates a request
 // against the latest Image (Kafka's rules and error kinds, the ErrXxx of this package), builds
-// records and proposes them through a Log, returning once they are applied locally.
+// records and proposes them through a Log, returning once they are applied locally. It also
+// runs the brokers' lifecycle (KIP-631, KIP-841): registrations start fenced, heartbeats unfence
+// brokers that caught up and drive controlled shutdown, FenceStaleBrokers fences silent ones,
+// and partitions follow: an inactive broker leaves ISRs (never the last member) and
+// leaderships. Liveness is in memory on the active controller, not in the log.
 //
 // Example (the broker side, reading):
 //
@@ -38,4 +42,11 @@
 //	ctl := metadata.NewController(quorum, metadata.ControllerOptions{...})
 //	res := ctl.CreateTopics(ctx, []metadata.CreateTopic{{Name: "orders", NumPartitions: 6, ReplicationFactor: -1}}, false)
 //	if errors.Is(res[0].Err, metadata.ErrTopicExists) { ... }
+//
+// and (a broker's life, as the broker package drives it):
+//
+//	epoch, err := ctl.RegisterBroker(ctx, metadata.BrokerRegistration{ID: 1, Incarnation: inc, Endpoints: eps})
+//	res, err := ctl.BrokerHeartbeat(ctx, metadata.Heartbeat{ID: 1, Epoch: epoch, MetadataOffset: img.Offset()})
+//	// res.IsFenced is false once the broker has applied its registration
+//	fenced, err := ctl.FenceStaleBrokers(ctx) // on every node, every broker.heartbeat.interval.ms/2
 package metadata
