@@ -534,3 +534,26 @@ func TestHeartbeatsConcurrentWithAdmin(t *testing.T) {
 		}
 	}
 }
+
+// A heartbeat that changes nothing does not wait for the controller's mutex, which admin
+// requests hold across their proposals.
+func TestHeartbeatDoesNotWaitForAdminRequests(t *testing.T) {
+	ctl, log, _ := newClockedController(t, []int32{1}, nil)
+	b := mustBroker(t, log.img, 1)
+	ctl.mu.Lock() // an admin request in progress
+	done := make(chan error, 1)
+	go func() {
+		_, err := ctl.BrokerHeartbeat(context.Background(), Heartbeat{ID: 1, Epoch: b.Epoch, MetadataOffset: log.img.Offset()})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		ctl.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		ctl.mu.Unlock()
+		t.Fatal("a plain heartbeat waited for Controller.mu")
+	}
+}
