@@ -213,11 +213,12 @@ func (s *Server) isClosed() bool {
 func (s *Server) startConn(nc net.Conn) bool {
 	addr := remoteAddr(nc)
 	if reason := s.limiter.admit(addr); reason != "" {
-		nc.Close()
-		s.logger.Debug("connection refused", "remote", nc.RemoteAddr().String(), "limit", reason)
+		// Counted before the close, so whoever sees the close sees the count.
 		if obs := s.cfg.Observer; obs != nil {
 			obs.ConnectionRejected(reason)
 		}
+		s.logger.Debug("connection refused", "remote", nc.RemoteAddr().String(), "limit", reason)
+		nc.Close()
 		return !s.isClosed()
 	}
 	c := newConn(s, nc)
