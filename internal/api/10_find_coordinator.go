@@ -3,29 +3,36 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
 // FindCoordinator: v0–6
 //
 // Behavior:
-//   - Group keys (type 0): this node is the coordinator of every group, since a Sluice
-//     cluster is one node today; its endpoint on the listener the request arrived on is
-//     returned. Without a group coordinator (Env.Groups nil) or before this node is
-//     registered: COORDINATOR_NOT_AVAILABLE.
-//   - The first group lookup creates __consumer_offsets through the controller (compacted,
-//     offsets.topic.num.partitions partitions), as Kafka does; commits create it too if this
-//     failed.
-//   - Transaction keys (type 1): this node, when it runs a transaction coordinator
-//     (Env.Txns); the first lookup creates __transaction_state through the controller
-//     (compacted, transaction.state.log.num.partitions partitions, its replication factor and
-//     min.insync.replicas), as Kafka does. Other key types: INVALID_REQUEST.
+//   - The coordinator of a group (key type 0) is the leader of its __consumer_offsets
+//     partition, that of a transactional id (key type 1) the leader of its
+//     __transaction_state partition: abs(Java String.hashCode(key)) modulo the topic's
+//     partition count, as in Kafka. The answer is that broker's endpoint on the listener the
+//     request arrived on (else its first endpoint).
+//   - COORDINATOR_NOT_AVAILABLE (clients retry) when this node runs no such coordinator
+//     (Env.Groups / Env.Txns nil), the topic does not exist yet, or the partition has no
+//     leader or its leader is fenced or not registered; the error message says which.
+//   - The first lookup creates the topic through the controller, as Kafka does:
+//     __consumer_offsets compacted with offsets.topic.num.partitions partitions at
+//     offsets.topic.replication.factor; __transaction_state compacted with
+//     transaction.state.log.num.partitions partitions, its replication factor and
+//     min.insync.replicas. With fewer live brokers than the replication factor it is not
+//     created, and the message is Kafka's "Number of alive brokers … does not meet the
+//     required replication factor …". Commits create __consumer_offsets too if this failed.
+//   - Other key types: INVALID_REQUEST.
 //
 // Version notes:
 //   - v1: key type, error message. v3: flexible. v4: batched keys (Coordinators).
@@ -86,8 +93,8 @@ func answerFindCoordinator(env *Env, req *Request, r *kmsg.FindCoordinatorReques
 	resp := r.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	if req.Version < 4 {
 		c := findCoordinator(env, req.Conn.Listener, r.CoordinatorType, r.CoordinatorKey)
-		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = c.ErrorCode, c.NodeID, c.Host, c.Port
-		if c.ErrorCode != 0 {
+		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port, resp.ErrorMessage = c.ErrorCode, c.NodeID, c.Host, c.Port, c.ErrorMessage
+		if c.ErrorCode != 0 && c.ErrorMessage == nil {
 			resp.ErrorMessage = kmsg.StringPtr(kerr.ErrorForCode(c.ErrorCode).Error())
 		}
 		return Reply(resp)
@@ -101,26 +108,73 @@ func answerFindCoordinator(env *Env, req *Request, r *kmsg.FindCoordinatorReques
 func findCoordinator(env *Env, listener string, keyType int8, key string) kmsg.FindCoordinatorResponseCoordinator {
 	c := kmsg.NewFindCoordinatorResponseCoordinator()
 	c.Key, c.NodeID, c.Port = key, -1, -1
+	var topic string
 	switch keyType {
 	case 0:
 		if env.Groups == nil {
 			c.ErrorCode = kerr.CoordinatorNotAvailable.Code
 			return c
 		}
+		topic = metadata.ConsumerOffsetsTopic
 	case 1:
 		if env.Txns == nil {
 			c.ErrorCode = kerr.CoordinatorNotAvailable.Code
 			return c
 		}
+		topic = metadata.TransactionStateTopic
 	default:
 		c.ErrorCode = kerr.InvalidRequest.Code
 		return c
 	}
-	host, port, _, ok := brokerAddress(env.Metadata.Image(), env.NodeID, listener)
-	if !ok {
-		c.ErrorCode = kerr.CoordinatorNotAvailable.Code
+	img := env.Metadata.Image()
+	leader, msg := coordinatorNode(env, img, topic, key)
+	if leader < 0 {
+		c.ErrorCode, c.ErrorMessage = kerr.CoordinatorNotAvailable.Code, &msg
 		return c
 	}
-	c.NodeID, c.Host, c.Port = env.NodeID, host, port
+	host, port, _, ok := brokerAddress(img, leader, listener)
+	if !ok {
+		msg := fmt.Sprintf("the leader of %s, broker %d, has no endpoint", topic, leader)
+		c.ErrorCode, c.ErrorMessage = kerr.CoordinatorNotAvailable.Code, &msg
+		return c
+	}
+	c.NodeID, c.Host, c.Port = leader, host, port
 	return c
+}
+
+// coordinatorNode is the node coordinating key: the leader of key's partition of topic
+// (__consumer_offsets or __transaction_state), abs(Java hashCode) modulo the topic's partition
+// count as in Kafka. -1 with the reason when there is none: the topic does not exist (yet), or
+// the partition's leader is unknown, fenced or not registered.
+func coordinatorNode(env *Env, img *metadata.Image, topic, key string) (int32, string) {
+	t, ok := img.Topic(topic)
+	if !ok || len(t.Partitions) == 0 {
+		return -1, missingInternalTopic(env, img, topic)
+	}
+	p := &t.Partitions[group.Partition(key, int32(len(t.Partitions)))]
+	if leader := liveLeader(img, p); leader >= 0 {
+		return leader, ""
+	}
+	return -1, fmt.Sprintf("%s-%d has no live leader", topic, p.Partition)
+}
+
+// missingInternalTopic explains why topic does not exist: as Kafka says, too few live brokers
+// for its replication factor (a cluster still starting), or it is being created.
+func missingInternalTopic(env *Env, img *metadata.Image, topic string) string {
+	name := config.OffsetsTopicReplicationFactor
+	if topic == metadata.TransactionStateTopic {
+		name = config.TransactionStateLogReplication
+	}
+	rf := int(env.BrokerConfig(img).Int(name))
+	live := 0
+	for _, b := range img.Brokers() {
+		if b.Active() {
+			live++
+		}
+	}
+	if live < rf {
+		return fmt.Sprintf("Number of alive brokers '%d' does not meet the required replication factor '%d' for %s (configured via '%s'). "+
+			"This error can be ignored if the cluster is starting up and not all brokers are up yet.", live, rf, topic, name)
+	}
+	return fmt.Sprintf("%s does not exist yet; it is being created", topic)
 }
