@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func newClusterCommand() *cobra.Command {
@@ -26,31 +31,34 @@ type brokerInfo struct {
 	Host string `json:"host"`
 	Port int32  `json:"port"`
 	Rack string `json:"rack,omitempty"`
+	// State is "active" or "fenced" (Kafka's DescribeCluster IsFenced: the controller stopped
+	// hearing from the broker, or it has registered but not yet caught up on metadata).
+	State string `json:"state"`
 }
+
+// Broker states `cluster info` reports.
+const (
+	brokerActive = "active"
+	brokerFenced = "fenced"
+)
 
 func newClusterInfoCommand() *cobra.Command {
 	var o clientOptions
 	cmd := &cobra.Command{
 		Use:   "info",
-		Short: "Show the cluster id, the controller and the brokers",
+		Short: "Show the cluster id, the controller and the brokers with their state (active or fenced)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			adm, ctx, done, err := o.admin(cmd.Context())
+			cl, err := o.client()
 			if err != nil {
 				return err
 			}
-			defer done()
-			md, err := adm.BrokerMetadata(ctx)
+			defer cl.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
+			defer cancel()
+			info, err := describeCluster(ctx, cl)
 			if err != nil {
 				return o.explain(err)
-			}
-			info := clusterInfo{ClusterID: md.Cluster, Controller: md.Controller}
-			for _, b := range md.Brokers {
-				bi := brokerInfo{ID: b.NodeID, Host: b.Host, Port: b.Port}
-				if b.Rack != nil {
-					bi.Rack = *b.Rack
-				}
-				info.Brokers = append(info.Brokers, bi)
 			}
 			return printClusterInfo(cmd.OutOrStdout(), o.format, info)
 		},
@@ -59,18 +67,53 @@ func newClusterInfoCommand() *cobra.Command {
 	return cmd
 }
 
+// describeCluster asks for DescribeCluster with fenced brokers included (v2, KIP-1073's
+// IncludeFencedBrokers); a broker answering an older version lists only unfenced ones.
+func describeCluster(ctx context.Context, cl *kgo.Client) (clusterInfo, error) {
+	req := kmsg.NewPtrDescribeClusterRequest()
+	req.EndpointType = 1 // brokers
+	req.IncludeFencedBrokers = true
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return clusterInfo{}, fmt.Errorf("describe cluster: %w", err)
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		if resp.ErrorMessage != nil {
+			return clusterInfo{}, fmt.Errorf("describe cluster: %w: %s", err, *resp.ErrorMessage)
+		}
+		return clusterInfo{}, fmt.Errorf("describe cluster: %w", err)
+	}
+	info := clusterInfo{ClusterID: resp.ClusterID, Controller: resp.ControllerID, Brokers: []brokerInfo{}}
+	for _, b := range resp.Brokers {
+		bi := brokerInfo{ID: b.NodeID, Host: b.Host, Port: b.Port, State: brokerActive}
+		if b.Rack != nil {
+			bi.Rack = *b.Rack
+		}
+		if b.IsFenced {
+			bi.State = brokerFenced
+		}
+		info.Brokers = append(info.Brokers, bi)
+	}
+	slices.SortFunc(info.Brokers, func(a, b brokerInfo) int { return int(a.ID) - int(b.ID) })
+	return info, nil
+}
+
 func printClusterInfo(w io.Writer, format string, info clusterInfo) error {
 	if format == "json" {
 		return writeJSON(w, info)
 	}
-	fmt.Fprintf(w, "Cluster ID: %s\nController: %d\n\n", info.ClusterID, info.Controller)
-	t := newTable(w, "BROKER", "HOST", "PORT", "RACK")
+	controller := strconv.Itoa(int(info.Controller))
+	if info.Controller < 0 {
+		controller = "none (the metadata quorum has no leader)"
+	}
+	fmt.Fprintf(w, "Cluster ID: %s\nController: %s\n\n", info.ClusterID, controller)
+	t := newTable(w, "BROKER", "HOST", "PORT", "RACK", "STATE")
 	for _, b := range info.Brokers {
 		rack := b.Rack
 		if rack == "" {
 			rack = "-"
 		}
-		t.row(b.ID, b.Host, b.Port, rack)
+		t.row(b.ID, b.Host, b.Port, rack, b.State)
 	}
 	return t.flush()
 }

@@ -21,14 +21,17 @@ type topicDescription struct {
 }
 
 type partitionDescription struct {
-	Partition      int32   `json:"partition"`
-	Leader         int32   `json:"leader"`
-	LeaderEpoch    int32   `json:"leader_epoch"`
-	Replicas       []int32 `json:"replicas"`
-	ISR            []int32 `json:"isr"`
-	LogStartOffset int64   `json:"log_start_offset"`
-	LogEndOffset   int64   `json:"log_end_offset"`
-	Error          string  `json:"error,omitempty"`
+	Partition   int32   `json:"partition"`
+	Leader      int32   `json:"leader"`
+	LeaderEpoch int32   `json:"leader_epoch"`
+	Replicas    []int32 `json:"replicas"`
+	ISR         []int32 `json:"isr"`
+	// OfflineReplicas are the replicas on brokers that are fenced or not registered (Metadata's
+	// OfflineReplicas).
+	OfflineReplicas []int32 `json:"offline_replicas"`
+	LogStartOffset  int64   `json:"log_start_offset"`
+	LogEndOffset    int64   `json:"log_end_offset"`
+	Error           string  `json:"error,omitempty"`
 }
 
 // configEntry is one config with where its value comes from (Kafka's source names, e.g.
@@ -103,7 +106,7 @@ func describeTopics(ctx context.Context, adm *kadm.Client, topics []string) ([]t
 		desc := topicDescription{Topic: name, ID: d.ID.String(), Internal: d.IsInternal}
 		for _, p := range d.Partitions.Sorted() {
 			pd := partitionDescription{Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, Replicas: p.Replicas, ISR: p.ISR,
-				LogStartOffset: -1, LogEndOffset: -1}
+				OfflineReplicas: nonNil(p.OfflineReplicas), LogStartOffset: -1, LogEndOffset: -1}
 			if p.Err != nil {
 				pd.Error = p.Err.Error()
 			}
@@ -138,14 +141,14 @@ func printTopicDescriptions(w io.Writer, format string, descs []topicDescription
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "Topic: %s\nID: %s\nPartitions: %d\nReplication factor: %d\n\n", d.Topic, d.ID, len(d.Partitions), d.ReplicationFactor)
-		header := []string{"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "LOG-START", "LOG-END"}
+		header := []string{"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "OFFLINE", "LOG-START", "LOG-END"}
 		withErrors := slices.ContainsFunc(d.Partitions, func(p partitionDescription) bool { return p.Error != "" })
 		if withErrors {
 			header = append(header, "ERROR")
 		}
 		t := newTable(w, header...)
 		for _, p := range d.Partitions {
-			cells := []any{p.Partition, p.Leader, p.LeaderEpoch, joinIDs(p.Replicas), joinIDs(p.ISR), p.LogStartOffset, p.LogEndOffset}
+			cells := []any{p.Partition, p.Leader, p.LeaderEpoch, joinIDs(p.Replicas), joinIDs(p.ISR), orDash(joinIDs(p.OfflineReplicas)), p.LogStartOffset, p.LogEndOffset}
 			if withErrors {
 				cells = append(cells, p.Error)
 			}
@@ -168,4 +171,12 @@ func printConfigs(w io.Writer, cs []configEntry) error {
 		t.row(c.Name, c.Value, c.Source)
 	}
 	return t.flush()
+}
+
+// nonNil makes an empty list print as [] rather than null in JSON.
+func nonNil(ids []int32) []int32 {
+	if ids == nil {
+		return []int32{}
+	}
+	return ids
 }
