@@ -13,7 +13,8 @@ import (
 // ApiVersions: v0–4
 //
 // Behavior:
-//   - Lists every registered API key with its version range; the list is
+//   - Lists every API key served on the listener the request came in on (the broker
+//     listener or the controller listener, api.Listeners) with its version range; the list is
 //     derived from the registry, so it names exactly the handlers that exist.
 //   - A request at a version above 4 is answered by the server through
 //     UnsupportedVersionResponse: a v0 response with UNSUPPORTED_VERSION and
@@ -32,7 +33,7 @@ import (
 //     client can always read it.
 
 func init() {
-	Register(API{Key: 18, MinVersion: 0, MaxVersion: 4, Handle: handleApiVersions})
+	Register(API{Key: 18, MinVersion: 0, MaxVersion: 4, Handle: handleApiVersions, Listeners: BrokerAndController})
 }
 
 func handleApiVersions(_ context.Context, env *Env, req *Request) (Response, error) {
@@ -42,7 +43,7 @@ func handleApiVersions(_ context.Context, env *Env, req *Request) (Response, err
 		resp.ErrorCode = kerr.InvalidRequest.Code
 		return Reply(resp), nil
 	}
-	for _, a := range APIs() {
+	for _, a := range APIsFor(ListenerKind(req.Conn.Listener)) {
 		k := kmsg.NewApiVersionsResponseApiKey()
 		k.ApiKey, k.MinVersion, k.MaxVersion = a.Key, a.MinVersion, a.MaxVersion
 		resp.ApiKeys = append(resp.ApiKeys, k)

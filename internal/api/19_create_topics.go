@@ -14,9 +14,9 @@ import (
 // CreateTopics: v2–7
 //
 // Behavior:
-//   - Only the controller (Raft leader) creates topics; elsewhere every topic
-//     gets NOT_CONTROLLER and the client retries against the controller that
-//     Metadata names.
+//   - Only the active controller (Raft leader) creates topics: the request is
+//     forwarded to it in an Envelope (KIP-590) from any other node's broker
+//     listener; NOT_CONTROLLER only when no controller can be reached.
 //   - Each topic is validated on its own with Kafka's rules (metadata.Controller):
 //     a legal name (INVALID_TOPIC_EXCEPTION, also for a '.'/'_' collision),
 //     not existing (TOPIC_ALREADY_EXISTS), partitions > 0 or -1 for
@@ -39,7 +39,7 @@ import (
 //   - v6: same as v5 (quota errors). v7: the new topic's id.
 
 func init() {
-	Register(API{Key: 19, MinVersion: 2, MaxVersion: 7, Handle: handleCreateTopics})
+	Register(API{Key: 19, MinVersion: 2, MaxVersion: 7, Handle: handleCreateTopics, Listeners: BrokerAndController, Forward: true})
 }
 
 func handleCreateTopics(_ context.Context, env *Env, req *Request) (Response, error) {

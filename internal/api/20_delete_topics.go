@@ -12,8 +12,9 @@ import (
 // DeleteTopics: v1–6
 //
 // Behavior:
-//   - Only the controller deletes topics; elsewhere every topic gets
-//     NOT_CONTROLLER.
+//   - Only the active controller deletes topics; other nodes forward the
+//     request to it (Envelope, KIP-590); NOT_CONTROLLER only when no
+//     controller can be reached.
 //   - Topics are named by name (v1–5) or, v6+, by name or by id. An unknown
 //     name gets UNKNOWN_TOPIC_OR_PARTITION, an unknown id UNKNOWN_TOPIC_ID, an
 //     entry with both or neither INVALID_REQUEST, a topic named twice
@@ -30,7 +31,7 @@ import (
 //     name null for an unknown id).
 
 func init() {
-	Register(API{Key: 20, MinVersion: 1, MaxVersion: 6, Handle: handleDeleteTopics})
+	Register(API{Key: 20, MinVersion: 1, MaxVersion: 6, Handle: handleDeleteTopics, Listeners: BrokerAndController, Forward: true})
 }
 
 func handleDeleteTopics(_ context.Context, env *Env, req *Request) (Response, error) {

@@ -23,15 +23,16 @@ import (
 //   - A null value, or a key given twice, fails that resource (INVALID_CONFIG,
 //     INVALID_REQUEST); a resource named twice fails both (INVALID_REQUEST).
 //     Resources are independent otherwise.
-//   - Only the controller commits configs (NOT_CONTROLLER elsewhere); the
-//     response is written once they are in this node's metadata.
+//   - Only the active controller commits configs; other nodes forward the
+//     request to it (Envelope, KIP-590; NOT_CONTROLLER only when none can be
+//     reached); the response is written once they are in the controller's metadata.
 //     ValidateOnly validates only.
 //
 // Version notes:
 //   - v1: same as v0. v2: flexible.
 
 func init() {
-	Register(API{Key: 33, MinVersion: 0, MaxVersion: 2, Handle: handleAlterConfigs})
+	Register(API{Key: 33, MinVersion: 0, MaxVersion: 2, Handle: handleAlterConfigs, Listeners: BrokerAndController, Forward: true})
 }
 
 func handleAlterConfigs(_ context.Context, env *Env, req *Request) (Response, error) {

@@ -11,7 +11,8 @@ import (
 // CreatePartitions: v0–3
 //
 // Behavior:
-//   - Only the controller adds partitions; elsewhere NOT_CONTROLLER.
+//   - Only the active controller adds partitions; other nodes forward the
+//     request to it (Envelope, KIP-590; NOT_CONTROLLER when none is reachable).
 //   - Count is the new total. It must exceed the current count
 //     (INVALID_PARTITIONS otherwise: partitions are never removed); an unknown
 //     topic gets UNKNOWN_TOPIC_OR_PARTITION, a topic named twice
@@ -29,7 +30,7 @@ import (
 //   - v3: same as v2.
 
 func init() {
-	Register(API{Key: 37, MinVersion: 0, MaxVersion: 3, Handle: handleCreatePartitions})
+	Register(API{Key: 37, MinVersion: 0, MaxVersion: 3, Handle: handleCreatePartitions, Listeners: BrokerAndController, Forward: true})
 }
 
 func handleCreatePartitions(_ context.Context, env *Env, req *Request) (Response, error) {

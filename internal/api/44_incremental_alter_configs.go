@@ -24,15 +24,16 @@ import (
 //     gets INVALID_REQUEST; APPEND/SUBTRACT on a non-list config, or SET with
 //     a null value, INVALID_CONFIG / INVALID_REQUEST. Resources are
 //     independent otherwise.
-//   - Only the controller commits (NOT_CONTROLLER elsewhere); the response is
-//     written once the change is in this node's metadata. ValidateOnly
+//   - Only the active controller commits; other nodes forward the request to
+//     it (Envelope, KIP-590; NOT_CONTROLLER when none is reachable); the response
+//     is written once the change is in the controller's metadata. ValidateOnly
 //     validates only.
 //
 // Version notes:
 //   - v1: flexible.
 
 func init() {
-	Register(API{Key: 44, MinVersion: 0, MaxVersion: 1, Handle: handleIncrementalAlterConfigs})
+	Register(API{Key: 44, MinVersion: 0, MaxVersion: 1, Handle: handleIncrementalAlterConfigs, Listeners: BrokerAndController, Forward: true})
 }
 
 func handleIncrementalAlterConfigs(_ context.Context, env *Env, req *Request) (Response, error) {

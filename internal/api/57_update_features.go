@@ -12,7 +12,8 @@ import (
 //
 // Behavior:
 //   - Finalizes feature levels (KIP-584) through the controller
-//     (NOT_CONTROLLER elsewhere). Sluice supports metadata.version at the
+//     (other nodes forward the request to it; NOT_CONTROLLER when none is
+//     reachable). Sluice supports metadata.version at the
 //     level of the Kafka release it targets only (see
 //     metadata.SupportedFeatures, also in ApiVersions), so setting it to that
 //     level succeeds and changes nothing, and any other feature or level gets
@@ -31,7 +32,7 @@ import (
 //   - v2: the per-feature results are gone; the top-level error says it all.
 
 func init() {
-	Register(API{Key: 57, MinVersion: 0, MaxVersion: 2, Handle: handleUpdateFeatures})
+	Register(API{Key: 57, MinVersion: 0, MaxVersion: 2, Handle: handleUpdateFeatures, Listeners: BrokerAndController, Forward: true})
 }
 
 func handleUpdateFeatures(_ context.Context, env *Env, req *Request) (Response, error) {

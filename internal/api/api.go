@@ -22,6 +22,12 @@ type API struct {
 	MinVersion int16
 	MaxVersion int16
 	Handle     Handler
+	// Listeners are the listeners that serve the API; zero means the broker listener only.
+	Listeners Listeners
+	// Forward: the API changes cluster metadata, so only the active controller runs it. On the
+	// broker listener of any other node the request travels to the controller inside an
+	// Envelope (KIP-590) and the controller's answer is returned as this node's.
+	Forward bool
 }
 
 // Name is Kafka's name for the API ("Produce", "Fetch", …).
@@ -84,8 +90,11 @@ type Request struct {
 // ConnInfo describes the connection a request arrived on.
 type ConnInfo struct {
 	Listener string // listener name, e.g. "PLAINTEXT"
-	Local    net.Addr
-	Remote   net.Addr
+	// Principal is the authenticated principal as "Type:Name"; empty means User:ANONYMOUS.
+	// A request forwarded in an Envelope carries the principal of the client's broker.
+	Principal string
+	Local     net.Addr
+	Remote    net.Addr
 }
 
 // Response is a handler's answer.

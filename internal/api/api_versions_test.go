@@ -36,23 +36,45 @@ func TestApiVersionsListsRegistry(t *testing.T) {
 	req := kmsg.NewPtrApiVersionsRequest()
 	req.Version = 3
 	req.ClientSoftwareName, req.ClientSoftwareVersion = "test", "1.0"
-	out, err := handleApiVersions(context.Background(), &Env{}, &Request{Key: 18, Version: 3, Msg: req})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp := out.Msg.(*kmsg.ApiVersionsResponse)
-	if len(resp.ApiKeys) != len(APIs()) {
-		t.Fatalf("advertised %d keys, registry has %d", len(resp.ApiKeys), len(APIs()))
-	}
-	for i, a := range APIs() {
-		k := resp.ApiKeys[i]
-		if k.ApiKey != a.Key || k.MinVersion != a.MinVersion || k.MaxVersion != a.MaxVersion {
-			t.Fatalf("key %d advertised %d–%d, registered %d–%d", a.Key, k.MinVersion, k.MaxVersion, a.MinVersion, a.MaxVersion)
+	for _, l := range []struct {
+		name       string
+		kind       Listeners
+		has, lacks []int16
+	}{
+		{"PLAINTEXT", BrokerListener, []int16{0, 1, 3, 18, 19}, []int16{58, 62, 63, 67}},
+		{ControllerListenerName, ControllerListener, []int16{18, 19, 58, 62, 63, 67}, []int16{0, 1, 3}},
+	} {
+		out, err := handleApiVersions(context.Background(), &Env{}, &Request{Key: 18, Version: 3, Msg: req, Conn: ConnInfo{Listener: l.name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := out.Msg.(*kmsg.ApiVersionsResponse)
+		want := APIsFor(l.kind)
+		if len(resp.ApiKeys) != len(want) {
+			t.Fatalf("%s: advertised %d keys, %d are served there", l.name, len(resp.ApiKeys), len(want))
+		}
+		advertised := map[int16]bool{}
+		for i, a := range want {
+			k := resp.ApiKeys[i]
+			if k.ApiKey != a.Key || k.MinVersion != a.MinVersion || k.MaxVersion != a.MaxVersion {
+				t.Fatalf("%s: key %d advertised %d–%d, registered %d–%d", l.name, a.Key, k.MinVersion, k.MaxVersion, a.MinVersion, a.MaxVersion)
+			}
+			advertised[k.ApiKey] = true
+		}
+		for _, k := range l.has {
+			if !advertised[k] {
+				t.Errorf("%s does not list key %d", l.name, k)
+			}
+		}
+		for _, k := range l.lacks {
+			if advertised[k] {
+				t.Errorf("%s lists key %d", l.name, k)
+			}
 		}
 	}
 
 	req.ClientSoftwareName = "bad name"
-	out, _ = handleApiVersions(context.Background(), &Env{}, &Request{Key: 18, Version: 3, Msg: req})
+	out, _ := handleApiVersions(context.Background(), &Env{}, &Request{Key: 18, Version: 3, Msg: req})
 	if code := out.Msg.(*kmsg.ApiVersionsResponse).ErrorCode; code != kerr.InvalidRequest.Code {
 		t.Fatalf("bad software name: error %d, want INVALID_REQUEST", code)
 	}

@@ -49,6 +49,13 @@ type Env struct {
 	// Txns is the transaction coordinator (*txn.Coordinator); nil answers transactional
 	// requests with COORDINATOR_NOT_AVAILABLE.
 	Txns Txns
+	// Forwarder carries Forward APIs' requests from the broker listener to the active
+	// controller (*cluster.Client); nil runs them here (a node on its own).
+	Forwarder Forwarder
+	// Lifecycle is the active controller's broker lifecycle (*metadata.Controller), which the
+	// controller listener's BrokerRegistration, BrokerHeartbeat and AllocateProducerIds
+	// reach; nil answers them NOT_CONTROLLER.
+	Lifecycle Lifecycle
 }
 
 // Txns is what the transaction APIs (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn,

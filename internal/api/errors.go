@@ -92,7 +92,8 @@ var errorMappings = []errorMapping{
 	{metadata.ErrInvalidUpdateVersion, kerr.InvalidUpdateVersion},
 	{metadata.ErrFeatureUpdateFailed, kerr.FeatureUpdateFailed},
 	{metadata.ErrBrokerIDNotRegistered, kerr.BrokerIDNotRegistered},
-	{metadata.ErrDuplicateBrokerRegister, kerr.DuplicateBrokerRegistration},
+	{metadata.ErrDuplicateBrokerRegistration, kerr.DuplicateBrokerRegistration},
+	{metadata.ErrStaleBrokerEpoch, kerr.StaleBrokerEpoch},
 	// txn
 	{txn.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
 	{txn.ErrCoordinatorLoading, kerr.CoordinatorLoadInProgress},

@@ -79,6 +79,14 @@ func eachErrorCode(resp kmsg.Response, fn func(code int16)) bool {
 		}
 	case *kmsg.DescribeClusterResponse:
 		emit(r.ErrorCode)
+	case *kmsg.EnvelopeResponse:
+		emit(r.ErrorCode)
+	case *kmsg.BrokerRegistrationResponse:
+		emit(r.ErrorCode)
+	case *kmsg.BrokerHeartbeatResponse:
+		emit(r.ErrorCode)
+	case *kmsg.AllocateProducerIDsResponse:
+		emit(r.ErrorCode)
 	case *kmsg.UpdateFeaturesResponse:
 		emit(r.ErrorCode)
 		for i := range r.Results {

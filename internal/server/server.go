@@ -59,7 +59,8 @@ type Config struct {
 	MaxConnections               int
 	MaxConnectionsPerIP          int
 	MaxConnectionsPerIPOverrides map[string]int
-	// Lookup finds the API for a request key; nil means api.Lookup. The
+	// Lookup finds the API for a request key; nil means api.LookupFor the kind of
+	// ListenerName (the broker listener's APIs, Forward ones forwarding). The
 	// in-process test cluster wraps it to intercept or delay requests of a
 	// given key.
 	Lookup func(key int16) (api.API, bool)
@@ -127,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.Lookup == nil {
-		cfg.Lookup = api.Lookup
+		cfg.Lookup = api.LookupFor(api.ListenerKind(cfg.ListenerName))
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
