@@ -142,6 +142,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))
+	b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.isController, QuorumLeader: b.quorum.Leader}))
 	b.dropOrphanLogs(b.quorum.Image())
 	b.unsubscribe = b.quorum.Subscribe(b.reconcile)
 	// The first reconcile reopened the hosted __consumer_offsets partitions: load their offsets
@@ -493,6 +494,12 @@ func (b *Broker) Ready() error {
 		return errors.New("starting")
 	}
 	return nil
+}
+
+// isController reports whether this node leads the metadata quorum (the active controller).
+func (b *Broker) isController() bool {
+	id, ok := b.quorum.Leader()
+	return ok && id == b.cfg.NodeID
 }
 
 // KafkaAddr is the address the Kafka listener is bound to.
