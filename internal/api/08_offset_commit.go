@@ -65,8 +65,8 @@ func handleOffsetCommit(_ context.Context, env *Env, req *Request) (Response, er
 			offsets = append(offsets, o)
 		}
 	}
-	if env.Groups == nil {
-		fillOffsetCommit(resp, r, topicCodes, groupErrorCode(group.ErrCoordinatorUnavailable))
+	if err := groupStatus(env, r.Group); err != nil {
+		fillOffsetCommit(resp, r, topicCodes, groupErrorCode(err))
 		return Reply(resp), nil
 	}
 	if req.Version < 9 && r.MemberID != "" && env.Groups.IsConsumerMember(r.Group, r.MemberID) {

@@ -45,6 +45,10 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 		g := fetchGroupOffsets(env, img, req.Version, r.Group, topics, r.Topics == nil)
 		markUnstable(env, img, &g, r.RequireStable)
 		resp.ErrorCode = g.ErrorCode
+		if g.ErrorCode != 0 && req.Version < 2 {
+			// No top-level error before v2: each requested partition carries it, as in Kafka.
+			g.Topics = groupErrorPartitions(topics, g.ErrorCode)
+		}
 		for _, gt := range g.Topics {
 			t := kmsg.NewOffsetFetchResponseTopic()
 			t.Topic = gt.Topic
@@ -58,7 +62,7 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 		return Reply(resp), nil
 	}
 	for _, rg := range r.Groups {
-		if req.Version >= 9 && env.Groups != nil {
+		if req.Version >= 9 && groupStatus(env, rg.Group) == nil {
 			member := ""
 			if rg.MemberID != nil {
 				member = *rg.MemberID
@@ -81,8 +85,8 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 func fetchGroupOffsets(env *Env, img *metadata.Image, version int16, groupID string, topics []kmsg.OffsetFetchRequestGroupTopic, all bool) kmsg.OffsetFetchResponseGroup {
 	g := kmsg.NewOffsetFetchResponseGroup()
 	g.Group = groupID
-	if env.Groups == nil {
-		g.ErrorCode = groupErrorCode(group.ErrCoordinatorUnavailable)
+	if err := groupStatus(env, groupID); err != nil {
+		g.ErrorCode = groupErrorCode(err)
 		return g
 	}
 	if all {
@@ -164,4 +168,20 @@ func offsetFetchPartition(o group.OffsetCommit, committed bool) kmsg.OffsetFetch
 		p.Offset, p.LeaderEpoch, p.Metadata = o.Offset, o.LeaderEpoch, kmsg.StringPtr(o.Metadata)
 	}
 	return p
+}
+
+// groupErrorPartitions answers every requested partition with a group-level error code.
+func groupErrorPartitions(topics []kmsg.OffsetFetchRequestGroupTopic, code int16) []kmsg.OffsetFetchResponseGroupTopic {
+	out := make([]kmsg.OffsetFetchResponseGroupTopic, 0, len(topics))
+	for _, t := range topics {
+		gt := kmsg.NewOffsetFetchResponseGroupTopic()
+		gt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			gp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+			gp.Partition, gp.Offset, gp.LeaderEpoch, gp.ErrorCode = p, -1, -1, code
+			gt.Partitions = append(gt.Partitions, gp)
+		}
+		out = append(out, gt)
+	}
+	return out
 }

@@ -57,8 +57,8 @@ func handleJoinGroup(_ context.Context, env *Env, req *Request) (Response, error
 		}
 		return Reply(resp)
 	}
-	if env.Groups == nil {
-		return answer(group.JoinResult{Err: group.ErrCoordinatorUnavailable, MemberID: r.MemberID}), nil
+	if err := groupStatus(env, r.Group); err != nil {
+		return answer(group.JoinResult{Err: err, MemberID: r.MemberID}), nil
 	}
 	jr := group.JoinRequest{
 		Group: r.Group, MemberID: r.MemberID, ProtocolType: r.ProtocolType,
@@ -103,6 +103,16 @@ func awaitGroup[T any](ch <-chan T, answer func(T) Response, gone T) Response {
 	}}
 }
 
+// groupStatus is the error a request for group gid gets before the coordinator acts on it:
+// COORDINATOR_NOT_AVAILABLE without a coordinator, NOT_COORDINATOR when the group's
+// __consumer_offsets partition is led elsewhere, COORDINATOR_LOAD_IN_PROGRESS while it loads.
+func groupStatus(env *Env, gid string) error {
+	if env.Groups == nil {
+		return group.ErrCoordinatorUnavailable
+	}
+	return env.Groups.CoordinatorStatus(gid)
+}
+
 func hostOf(addr string) string {
 	for i := len(addr) - 1; i >= 0; i-- {
 		if addr[i] == ':' {
@@ -125,6 +135,8 @@ func groupErrorCode(err error) int16 {
 		{group.ErrInconsistentProtocol, kerr.InconsistentGroupProtocol.Code},
 		{group.ErrInvalidSessionTimeout, kerr.InvalidSessionTimeout.Code},
 		{group.ErrCoordinatorUnavailable, kerr.CoordinatorNotAvailable.Code},
+		{group.ErrNotCoordinator, kerr.NotCoordinator.Code},
+		{group.ErrCoordinatorLoadInProgress, kerr.CoordinatorLoadInProgress.Code},
 		{group.ErrInvalidGroupID, kerr.InvalidGroupID.Code},
 		{group.ErrNonEmptyGroup, kerr.NonEmptyGroup.Code},
 		{group.ErrGroupIDNotFound, kerr.GroupIDNotFound.Code},

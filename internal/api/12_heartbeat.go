@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/sluicehq/sluice/internal/group"
 )
 
 // Heartbeat: v0–4
@@ -26,8 +24,8 @@ func init() {
 func handleHeartbeat(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.HeartbeatRequest)
 	resp := r.ResponseKind().(*kmsg.HeartbeatResponse)
-	err := group.ErrCoordinatorUnavailable
-	if env.Groups != nil {
+	err := groupStatus(env, r.Group)
+	if err == nil {
 		instance := ""
 		if r.InstanceID != nil {
 			instance = *r.InstanceID

@@ -27,8 +27,8 @@ func init() {
 func handleLeaveGroup(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.LeaveGroupRequest)
 	resp := r.ResponseKind().(*kmsg.LeaveGroupResponse)
-	if env.Groups == nil {
-		resp.ErrorCode = groupErrorCode(group.ErrCoordinatorUnavailable)
+	if err := groupStatus(env, r.Group); err != nil {
+		resp.ErrorCode = groupErrorCode(err)
 		return Reply(resp), nil
 	}
 	if req.Version < 3 {

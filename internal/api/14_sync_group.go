@@ -36,8 +36,8 @@ func handleSyncGroup(_ context.Context, env *Env, req *Request) (Response, error
 		}
 		return Reply(resp)
 	}
-	if env.Groups == nil {
-		return answer(group.SyncResult{Err: group.ErrCoordinatorUnavailable}), nil
+	if err := groupStatus(env, r.Group); err != nil {
+		return answer(group.SyncResult{Err: err}), nil
 	}
 	sr := group.SyncRequest{Group: r.Group, MemberID: r.MemberID, Generation: r.Generation}
 	if r.InstanceID != nil {

@@ -37,8 +37,8 @@ func handleDescribeGroups(_ context.Context, env *Env, req *Request) (Response, 
 	for _, id := range r.Groups {
 		g := kmsg.NewDescribeGroupsResponseGroup()
 		g.Group = id
-		if env.Groups == nil {
-			g.ErrorCode = groupErrorCode(group.ErrCoordinatorUnavailable)
+		if err := groupStatus(env, id); err != nil {
+			g.ErrorCode = groupErrorCode(err)
 			resp.Groups = append(resp.Groups, g)
 			continue
 		}

@@ -33,6 +33,10 @@ func handleListGroups(_ context.Context, env *Env, req *Request) (Response, erro
 		resp.ErrorCode = groupErrorCode(group.ErrCoordinatorUnavailable)
 		return Reply(resp), nil
 	}
+	if err := env.Groups.ListStatus(); err != nil {
+		resp.ErrorCode = groupErrorCode(err)
+		return Reply(resp), nil
+	}
 	matches := func(filter []string, v string) bool {
 		return len(filter) == 0 || slices.ContainsFunc(filter, func(f string) bool { return strings.EqualFold(f, v) })
 	}

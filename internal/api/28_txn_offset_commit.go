@@ -38,6 +38,10 @@ func handleTxnOffsetCommit(_ context.Context, env *Env, req *Request) (Response,
 		fillTxnOffsetCommit(resp, r, kerr.CoordinatorNotAvailable.Code)
 		return Reply(resp), nil
 	}
+	if err := groupStatus(env, r.Group); err != nil {
+		fillTxnOffsetCommit(resp, r, groupErrorCode(err))
+		return Reply(resp), nil
+	}
 	now := time.Now().UnixMilli()
 	tc := group.TxnCommit{Group: r.Group, MemberID: r.MemberID, Generation: r.Generation,
 		ProducerID: r.ProducerID, ProducerEpoch: r.ProducerEpoch}

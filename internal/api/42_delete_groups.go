@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/sluicehq/sluice/internal/group"
 )
 
 // DeleteGroups: v0–2
@@ -29,8 +27,8 @@ func handleDeleteGroups(_ context.Context, env *Env, req *Request) (Response, er
 		for _, id := range r.Groups {
 			g := kmsg.NewDeleteGroupsResponseGroup()
 			g.Group = id
-			err := group.ErrCoordinatorUnavailable
-			if env.Groups != nil {
+			err := groupStatus(env, id)
+			if err == nil {
 				err = env.Groups.Delete(ctx, id)
 			}
 			g.ErrorCode = groupErrorCode(err)

@@ -27,8 +27,8 @@ func init() {
 func handleOffsetDelete(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.OffsetDeleteRequest)
 	resp := r.ResponseKind().(*kmsg.OffsetDeleteResponse)
-	if env.Groups == nil {
-		resp.ErrorCode = groupErrorCode(group.ErrCoordinatorUnavailable)
+	if err := groupStatus(env, r.Group); err != nil {
+		resp.ErrorCode = groupErrorCode(err)
 		return Reply(resp), nil
 	}
 	var parts []group.OffsetCommit

@@ -40,8 +40,8 @@ func init() {
 func handleConsumerGroupHeartbeat(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.ConsumerGroupHeartbeatRequest)
 	resp := r.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
-	if env.Groups == nil {
-		resp.ErrorCode = groupErrorCode(group.ErrCoordinatorUnavailable)
+	if err := groupStatus(env, r.Group); err != nil {
+		resp.ErrorCode = groupErrorCode(err)
 		return Reply(resp), nil
 	}
 	hr := group.ConsumerHeartbeatRequest{Group: r.Group, MemberID: r.MemberID, MemberEpoch: r.MemberEpoch,

@@ -49,8 +49,8 @@ func handleConsumerGroupDescribe(_ context.Context, env *Env, req *Request) (Res
 		if r.IncludeAuthorizedOperations {
 			g.AuthorizedOperations = groupOperations
 		}
-		if env.Groups == nil {
-			g.ErrorCode = groupErrorCode(group.ErrCoordinatorUnavailable)
+		if err := groupStatus(env, id); err != nil {
+			g.ErrorCode = groupErrorCode(err)
 			resp.Groups = append(resp.Groups, g)
 			continue
 		}

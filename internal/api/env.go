@@ -106,6 +106,12 @@ type Groups interface {
 	// CheckOffsetFetch: OffsetFetch v9+ from a consumer group member is checked against its
 	// member epoch.
 	CheckOffsetFetch(groupID, memberID string, epoch int32) error
+	// CoordinatorStatus is nil when this node coordinates the group now; else
+	// group.ErrNotCoordinator or group.ErrCoordinatorLoadInProgress. Every group request
+	// checks it first (groupStatus).
+	CoordinatorStatus(groupID string) error
+	// ListStatus: ListGroups fails with it (a partition still loading).
+	ListStatus() error
 }
 
 // TopicMetrics is what Produce and Fetch report of their traffic. Calls are

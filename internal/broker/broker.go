@@ -227,11 +227,13 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 			NumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
 			ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor)),
 			SegmentBytes:      int(brokerCfg.Int(config.OffsetsTopicSegmentBytes))},
-		NumPartitions:  brokerCfg.Int(config.OffsetsTopicNumPartitions),
-		Compression:    record.Codec(brokerCfg.Int(config.OffsetsTopicCompressionCodec)),
-		CommitTimeout:  time.Duration(brokerCfg.Int64(config.OffsetsCommitTimeoutMs)) * time.Millisecond,
-		LoadBufferSize: int(brokerCfg.Int(config.OffsetsLoadBufferSize)),
-		Logger:         b.logger,
+		NumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
+		// Serve only the groups of the __consumer_offsets partitions led here (reconcile.go).
+		FollowLeadership: true,
+		Compression:      record.Codec(brokerCfg.Int(config.OffsetsTopicCompressionCodec)),
+		CommitTimeout:    time.Duration(brokerCfg.Int64(config.OffsetsCommitTimeoutMs)) * time.Millisecond,
+		LoadBufferSize:   int(brokerCfg.Int(config.OffsetsLoadBufferSize)),
+		Logger:           b.logger,
 		// KIP-848 consumer groups (group.consumer.*; the protocol is served while
 		// group.coordinator.rebalance.protocols lists "consumer").
 		ConsumerSessionTimeout:    time.Duration(brokerCfg.Int64(config.GroupConsumerSessionTimeoutMs)) * time.Millisecond,

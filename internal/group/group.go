@@ -67,7 +67,13 @@ type Config struct {
 	// offsets.topic.num.partitions); nil keeps offsets in memory only (tests).
 	Log           OffsetLog
 	NumPartitions int32
-	Logger        *slog.Logger
+	// FollowLeadership makes the coordinator serve only the groups of the __consumer_offsets
+	// partitions this node leads: those LoadPartitions loaded at start and those Elected since,
+	// until Resigned. Others get ErrNotCoordinator, those of a partition still loading
+	// ErrCoordinatorLoadInProgress (CoordinatorStatus). False (a coordinator without a broker,
+	// as in most tests): every group is served. Needs NumPartitions.
+	FollowLeadership bool
+	Logger           *slog.Logger
 	// ConsumerSessionTimeout and ConsumerHeartbeatInterval are what KIP-848 members are told
 	// and held to (group.consumer.session.timeout.ms, group.consumer.heartbeat.interval.ms);
 	// ConsumerAssignors are the server assignors in order of preference
@@ -141,6 +147,8 @@ type Coordinator struct {
 		// applied, closed when they all are: lookups of its groups wait for it (but the
 		// loader's), so no request sees a group half loaded.
 		loading map[int32]chan struct{}
+		// owned is the partitions this node coordinates (Config.FollowLeadership).
+		owned ownership
 	}
 	// closed is set by Close (under mu, so no group is created after it) and read under a
 	// group's mutex: Close visits every group after setting it, so an operation that holds a
@@ -200,21 +208,21 @@ func (c *Coordinator) Close() {
 	c.mu.Unlock()
 	for _, g := range c.snapshotGroups() {
 		g.mu.Lock()
-		g.shutdownLocked()
+		g.shutdownLocked(ErrCoordinatorUnavailable)
 		g.mu.Unlock()
 	}
 }
 
-// shutdownLocked stops the group's timers and fails its waiting joins and syncs with
-// ErrCoordinatorUnavailable (Close, Resigned).
-func (g *group) shutdownLocked() {
+// shutdownLocked stops the group's timers and fails its waiting joins and syncs with err
+// (ErrCoordinatorUnavailable from Close, ErrNotCoordinator from Resigned).
+func (g *group) shutdownLocked(err error) {
 	g.stopTimersLocked()
 	if g.consumer != nil {
 		g.consumer.stopTimersLocked()
 	}
 	for _, m := range g.members {
-		m.answerJoinLocked(JoinResult{Err: ErrCoordinatorUnavailable})
-		m.answerSyncLocked(SyncResult{Err: ErrCoordinatorUnavailable})
+		m.answerJoinLocked(JoinResult{Err: err})
+		m.answerSyncLocked(SyncResult{Err: err})
 	}
 }
 
@@ -231,7 +239,9 @@ func (c *Coordinator) snapshotGroups() []*group {
 }
 
 // lockGroup returns group id with its mutex held, creating an Empty group when create is set
-// (unless the coordinator is closed); nil when there is none. It waits while the group's
+// (unless the coordinator is closed or, following leadership, no longer owns the group's
+// partition: a request that passed CoordinatorStatus just before a Resigned); nil when there
+// is none. It waits while the group's
 // __consumer_offsets partition is being loaded. A group removed from the map while the caller
 // waited for its mutex is looked up again.
 func (c *Coordinator) lockGroup(id string, create bool) *group {
@@ -249,7 +259,7 @@ func (c *Coordinator) lockGroupAs(id string, create, loader bool) *group {
 			continue
 		}
 		g := c.mu.groups[id]
-		if g == nil && create && !c.closed.Load() {
+		if g == nil && create && !c.closed.Load() && (loader || c.ownsLocked(id)) {
 			g = newGroup(id)
 			c.mu.groups[id] = g
 		}

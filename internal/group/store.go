@@ -233,16 +233,27 @@ func (c *Coordinator) appendLog(ctx context.Context, index int32, batch []byte) 
 	return err
 }
 
-// LoadPartitions reads every hosted __consumer_offsets partition from its log start to its
-// high watermark into c. The broker calls it once after its first reconcile.
+// LoadPartitions reads every hosted __consumer_offsets partition this node leads from its log
+// start to its high watermark into c (following leadership, it then coordinates them). The
+// broker calls it once after its first reconcile; later leadership changes come through
+// Elected and Resigned.
 func LoadPartitions(c *Coordinator, parts *partition.Manager) error {
 	var errs []error
 	for _, p := range parts.Partitions() {
-		if p.Topic() != metadata.ConsumerOffsetsTopic {
+		if p.Topic() != metadata.ConsumerOffsetsTopic || (c.follows() && !p.IsLeader()) {
 			continue
+		}
+		var e *ownedPartition
+		if c.follows() {
+			c.mu.Lock()
+			e = c.electLocked(p.Index())
+			c.mu.Unlock()
 		}
 		if err := loadPartition(c, p); err != nil {
 			errs = append(errs, err)
+		}
+		if e != nil {
+			c.finishLoad(p.Index(), e)
 		}
 	}
 	return errors.Join(errs...)
@@ -257,20 +268,41 @@ func loadPartition(c *Coordinator, p *partition.Partition) error {
 	})
 }
 
+// finishLoad ends the load of election e of partition index: its groups are served from now
+// on, unless the partition was resigned meanwhile, whose groups the load may have recreated
+// and which are dropped again. (Elected again meanwhile: the newer load finishes it.)
+func (c *Coordinator) finishLoad(index int32, e *ownedPartition) {
+	if !c.loaded(index, e) && !c.stillOwned(index) {
+		c.dropPartition(index)
+	}
+}
+
 // Elected starts loading a __consumer_offsets partition this node became the leader of after
 // start (the broker's reconcile calls it; the first Image is loaded by LoadPartitions). The
-// read runs on its own goroutine, which Close stops (between reads) and waits for.
+// read runs on its own goroutine, which Close stops (between reads) and waits for. Following
+// leadership, the partition's groups get ErrCoordinatorLoadInProgress until it is loaded. A
+// failed read is logged and the partition served with what was read, as at start.
 func (c *Coordinator) Elected(p *partition.Partition) {
 	c.loaders.mu.Lock()
 	defer c.loaders.mu.Unlock()
 	if c.loaders.closed {
 		return // the broker is stopping
 	}
+	var e *ownedPartition
+	if c.follows() {
+		c.mu.Lock()
+		e = c.electLocked(p.Index())
+		c.mu.Unlock()
+	}
 	c.loaders.wg.Add(1)
 	go func() {
 		defer c.loaders.wg.Done()
 		defer c.guard("group.loader", nil)
-		if err := loadPartition(c, p); err != nil {
+		err := loadPartition(c, p)
+		if e != nil {
+			c.finishLoad(p.Index(), e)
+		}
+		if err != nil {
 			c.cfg.Logger.Warn("loading __consumer_offsets partition", "partition", p.Index(), "err", err)
 			return
 		}
@@ -279,18 +311,27 @@ func (c *Coordinator) Elected(p *partition.Partition) {
 }
 
 // Resigned forgets every group stored in a __consumer_offsets partition whose leadership moved
-// away: their timers stop and waiting joins and syncs fail with ErrCoordinatorUnavailable (the
-// new leader's coordinator owns them now).
+// away: their timers stop and waiting joins and syncs fail with ErrNotCoordinator (the new
+// leader's coordinator owns them now); following leadership, the partition's groups get
+// ErrNotCoordinator from now on, so their members look the coordinator up again.
 func (c *Coordinator) Resigned(index int32) {
 	if c.cfg.NumPartitions <= 0 {
 		return
 	}
-	for _, g := range c.snapshotGroups() { // one group locked at a time
+	c.mu.Lock()
+	delete(c.mu.owned.partitions, index)
+	c.mu.Unlock()
+	c.dropPartition(index)
+}
+
+// dropPartition forgets the groups of partition index, one group locked at a time.
+func (c *Coordinator) dropPartition(index int32) {
+	for _, g := range c.snapshotGroups() {
 		if Partition(g.id, c.cfg.NumPartitions) != index {
 			continue
 		}
 		if c.lockListed(g) {
-			g.shutdownLocked()
+			g.shutdownLocked(ErrNotCoordinator)
 			c.removeLocked(g)
 		}
 		g.mu.Unlock()
