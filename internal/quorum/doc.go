@@ -6,10 +6,21 @@
 // store, each snapshot the encoded Image (docs/format/metadata-records.md). The transport is
 // TCP on Options.ControllerAddr.
 //
-// A node without peers bootstraps a configuration of one voter; with peers, every voter
-// bootstraps the same configuration. Both are the same code: a one-voter quorum elects itself
-// after one (short) election timeout and commits alone. The first leader of a new cluster
-// commits the cluster id and the bootstrap feature levels.
+// Identity (identity.go): <data-dir>/meta.properties (Kafka's format: version, node.id,
+// cluster.id, directory.id) names the node, its cluster and its directory id (KIP-853). A Raft
+// server is "id:dir" at "host:port/dir", so an old voter and the same node with a replaced disk
+// are different servers, and the transport refuses connections meant for another directory.
+// Raft state from before directory ids keeps its plain "id" name.
+//
+// A node without peers bootstraps a configuration of one voter. A new multi-node cluster's
+// nodes first exchange directory ids (hello.go, on the controller address) and then each
+// bootstraps the same configuration; a new directory that finds the cluster existing does not
+// bootstrap. Nodes in no configuration (observers, replaced disks, removed voters) ask the
+// leader to add them as non-voters and follow the log (membership.go), until an operator makes
+// them voters (AddVoter, after RemoveVoter of the old directory). The first leader of a new
+// cluster commits the cluster id (meta.properties' if it names one) and the bootstrap feature
+// levels; a node whose meta.properties names another cluster than its peers' or its log's
+// refuses to serve.
 //
 // Invariants:
 //   - The Image only changes on Raft's FSM goroutine, in log order; Image() is an atomic load.

@@ -40,7 +40,12 @@ func (q *Quorum) becomeReady() {
 		return
 	}
 	if q.Image().ClusterID() == "" {
-		id, err := metadata.NewClusterID(nil)
+		// A new cluster, or one whose metadata log was lost while meta.properties kept its id:
+		// keep the id the data directory was made for.
+		id, err := q.clusterID(), error(nil)
+		if id == "" {
+			id, err = metadata.NewClusterID(nil)
+		}
 		if err == nil {
 			_, err = q.propose(context.Background(), metadata.BootstrapRecords(id))
 		}
@@ -130,6 +135,8 @@ func (q *Quorum) checkOpen(ctx context.Context) error {
 	select {
 	case <-q.closing:
 		return ErrClosed
+	case <-q.failed:
+		return q.failErr
 	default:
 	}
 	return ctx.Err()
@@ -150,12 +157,17 @@ func (q *Quorum) WaitReady(ctx context.Context) error {
 			return fmt.Errorf("quorum: waiting for a metadata leader: %w", ctx.Err())
 		case <-q.closing:
 			return ErrClosed
+		case <-q.failed:
+			return q.failErr
 		case <-tick.C:
 		}
 	}
 }
 
 func (q *Quorum) isReadyToServe() bool {
+	if !q.peersChecked.Load() {
+		return false
+	}
 	if q.raft.State() == raft.Leader {
 		return q.ready()
 	}

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,7 +59,14 @@ type Options struct {
 	// TrailingLogs is the number of entries kept in the log after a snapshot, so that a
 	// slightly lagging follower catches up without a snapshot (0: Raft's default, 10240).
 	TrailingLogs uint64
-	Logger       *slog.Logger
+	// Observer: this node follows the metadata log without voting (process.roles=broker). It
+	// never bootstraps; it asks the leader (found through Peers) to add it as a non-voter and
+	// keeps asking while it is in no configuration. Peers must name the voters.
+	Observer bool
+	// MetaDir is the data directory whose meta.properties names this node, its cluster and its
+	// directory id. Empty: the parent of Dir (Dir is normally <data-dir>/__cluster_metadata).
+	MetaDir string
+	Logger  *slog.Logger
 }
 
 // Quorum is this node's member of the metadata quorum: the Raft log, the FSM that turns
@@ -76,6 +82,36 @@ type Quorum struct {
 	transport *raft.NetworkTransport
 	stream    *streamLayer
 	store     *raftboltdb.BoltStore
+
+	// localID is this node's Raft ServerID (identity.go); fixed for the life of its Raft state.
+	localID raft.ServerID
+	metaDir string
+	// started is closed once start has returned (raft is set, or start failed).
+	started chan struct{}
+	// forming is true while a new cluster's nodes exchange directory ids (form).
+	forming atomic.Bool
+	// peersChecked: a peer has confirmed this node's cluster id (or there are no peers); the
+	// node is not ready to serve before, so that a data directory of another cluster never
+	// serves as if it belonged to the peers' cluster.
+	peersChecked atomic.Bool
+
+	meta struct {
+		sync.Mutex
+		mp MetaProperties
+	}
+	// failed is closed when this node found it belongs to another cluster; failErr says why.
+	failed   chan struct{}
+	failOnce sync.Once
+	failErr  error
+
+	// change admits one voter change at a time (AddVoter, RemoveVoter).
+	change sync.Mutex
+	// replicas remembers, on the leader, when each member last answered a poll and was last
+	// caught up (DescribeQuorum's timestamps).
+	replicas struct {
+		sync.Mutex
+		m map[raft.ServerID]replicaTimes
+	}
 
 	image atomic.Pointer[metadata.Image]
 	// readyTerm is the Raft term in which this node, as leader, finished catching up (and
@@ -117,6 +153,9 @@ func Open(opts Options) (*Quorum, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Observer && len(voters) < 2 {
+		return nil, errors.New("quorum: an observer needs the voters (controller.quorum.voters) to find the leader")
+	}
 	if opts.ElectionTimeout == 0 {
 		opts.ElectionTimeout = DefaultElectionTimeout
 		if len(voters) == 1 {
@@ -126,51 +165,135 @@ func Open(opts Options) (*Quorum, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("quorum: create %s: %w", opts.Dir, err)
 	}
-	q := &Quorum{opts: opts, logger: opts.Logger.With("component", "quorum"), closing: make(chan struct{})}
+	q := &Quorum{opts: opts, logger: opts.Logger.With("component", "quorum"), closing: make(chan struct{}),
+		started: make(chan struct{}), failed: make(chan struct{}), metaDir: opts.MetaDir}
+	if q.metaDir == "" {
+		q.metaDir = filepath.Dir(opts.Dir)
+	}
 	q.image.Store(metadata.Empty())
 	q.pub.subs = map[int]func(prev, next *metadata.Image){}
-	if err := q.start(voters); err != nil {
+	q.replicas.m = map[raft.ServerID]replicaTimes{}
+	existing, err := q.start(voters)
+	if err != nil {
 		q.closeResources()
 		return nil, err
 	}
 	q.wg.Add(1)
 	go q.watchLeadership()
+	q.peersChecked.Store(len(voters) == 1)
+	if len(voters) > 1 {
+		if !existing && !opts.Observer {
+			q.forming.Store(true)
+			q.wg.Add(1)
+			go q.form(voters)
+		}
+		q.wg.Add(1)
+		go q.follow(voters)
+	}
 	return q, nil
 }
 
-func (q *Quorum) start(voters []voter) error {
+// localServerIDKey is where the Raft stable store keeps this node's ServerID, written with the
+// node's first Raft state. State without it predates directory ids: the node is named by its node
+// id alone.
+var localServerIDKey = []byte("SluiceLocalServerID")
+
+// start opens the Raft state and transport and starts Raft; existing reports whether Dir held
+// Raft state already.
+func (q *Quorum) start(voters []voter) (existing bool, err error) {
+	defer close(q.started)
 	opts := q.opts
 	hlog := newHCLog(q.logger)
+	mp, found, err := ReadMetaProperties(q.metaDir)
+	if err != nil {
+		return false, fmt.Errorf("quorum: %w", err)
+	}
+	if found && mp.NodeID != opts.NodeID {
+		return false, fmt.Errorf("quorum: the data directory %s belongs to node %d (its %s), not to node %d: start node %d with it, or give node %d an empty directory",
+			q.metaDir, mp.NodeID, MetaPropertiesFile, opts.NodeID, mp.NodeID, opts.NodeID)
+	}
+	mp.NodeID = opts.NodeID
 	store, err := raftboltdb.New(raftboltdb.Options{
 		Path:        filepath.Join(opts.Dir, "raft.db"),
 		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true},
 	})
 	if err != nil {
-		return fmt.Errorf("quorum: open %s (is another sluice using this data directory?): %w", filepath.Join(opts.Dir, "raft.db"), err)
+		return false, fmt.Errorf("quorum: open %s (is another sluice using this data directory?): %w", filepath.Join(opts.Dir, "raft.db"), err)
 	}
 	q.store = store
 	snapshots, err := raft.NewFileSnapshotStoreWithLogger(opts.Dir, 2, hlog)
 	if err != nil {
-		return fmt.Errorf("quorum: snapshot store: %w", err)
+		return false, fmt.Errorf("quorum: snapshot store: %w", err)
 	}
+	logs, err := raft.NewLogCache(512, store)
+	if err != nil {
+		return false, fmt.Errorf("quorum: log cache: %w", err)
+	}
+	existing, err = raft.HasExistingState(logs, store, snapshots)
+	if err != nil {
+		return false, fmt.Errorf("quorum: read raft state in %s: %w", opts.Dir, err)
+	}
+
+	// This node's Raft name. New Raft state gets a new directory id, even when meta.properties
+	// names one: that id's log is gone, and the new log must never pass for it.
+	if existing {
+		v, err := store.Get(localServerIDKey)
+		switch {
+		case err == nil:
+			q.localID = raft.ServerID(v)
+		case errors.Is(err, raftboltdb.ErrKeyNotFound):
+			q.localID = serverID(opts.NodeID, DirectoryID{})
+		default:
+			return false, fmt.Errorf("quorum: read this node's raft id: %w", err)
+		}
+		id, dir, ok := parseServerID(q.localID)
+		if !ok || id != opts.NodeID {
+			return false, fmt.Errorf("quorum: the metadata log in %s is node %s's, not node %d's", opts.Dir, q.localID, opts.NodeID)
+		}
+		if !dir.IsZero() {
+			mp.DirectoryID = dir
+		} else if mp.DirectoryID.IsZero() {
+			mp.DirectoryID = NewDirectoryID() // a data directory from before directory ids
+		}
+	} else {
+		if !mp.DirectoryID.IsZero() {
+			q.logger.Info("the metadata log is empty: this directory gets a new directory id", "old_directory_id", mp.DirectoryID.String())
+		}
+		mp.DirectoryID = NewDirectoryID()
+		q.localID = serverID(opts.NodeID, mp.DirectoryID)
+	}
+	if err := writeMetaProperties(q.metaDir, mp); err != nil {
+		return false, fmt.Errorf("quorum: %w", err)
+	}
+	if !existing {
+		if err := store.Set(localServerIDKey, []byte(q.localID)); err != nil {
+			return false, fmt.Errorf("quorum: write this node's raft id: %w", err)
+		}
+	}
+	q.meta.mp = mp
+	_, localDir, _ := parseServerID(q.localID)
+
 	ln := opts.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", opts.ControllerAddr); err != nil {
-			return fmt.Errorf("quorum: listen on controller address %s: %w", opts.ControllerAddr, err)
+			return false, fmt.Errorf("quorum: listen on controller address %s: %w", opts.ControllerAddr, err)
 		}
 	}
-	advertise, err := net.ResolveTCPAddr("tcp", opts.ControllerAddr)
-	if err != nil || advertise.IP == nil || advertise.IP.IsUnspecified() {
+	resolved, err := net.ResolveTCPAddr("tcp", opts.ControllerAddr)
+	if err != nil || resolved.IP == nil || resolved.IP.IsUnspecified() {
 		ln.Close()
-		return fmt.Errorf("quorum: controller address %q must name a host other voters can reach", opts.ControllerAddr)
+		return false, fmt.Errorf("quorum: controller address %q must name a host other voters can reach", opts.ControllerAddr)
 	}
-	q.stream = newStreamLayer(ln, advertise)
+	advertise := raftAddr(serverAddress(opts.ControllerAddr, localDir))
+	q.stream = newStreamLayer(ln, advertise, localDir, q.serveHello, q.logger)
 	q.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: q.stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
 	})
 
 	cfg := raft.DefaultConfig()
-	cfg.LocalID = raft.ServerID(strconv.Itoa(int(opts.NodeID)))
+	cfg.LocalID = q.localID
+	// A removed voter keeps running and follows the log as an observer (follow), as in KIP-853.
+	cfg.ShutdownOnRemove = false
 	cfg.HeartbeatTimeout = opts.ElectionTimeout
 	cfg.ElectionTimeout = opts.ElectionTimeout
 	cfg.LeaderLeaseTimeout = opts.ElectionTimeout / 2
@@ -181,32 +304,97 @@ func (q *Quorum) start(voters []voter) error {
 	}
 	cfg.Logger = hlog
 
-	logs, err := raft.NewLogCache(512, store)
-	if err != nil {
-		return fmt.Errorf("quorum: log cache: %w", err)
-	}
-	existing, err := raft.HasExistingState(logs, store, snapshots)
-	if err != nil {
-		return fmt.Errorf("quorum: read raft state in %s: %w", opts.Dir, err)
-	}
-	if !existing {
-		var servers []raft.Server
-		for _, v := range voters {
-			servers = append(servers, raft.Server{Suffrage: raft.Voter,
-				ID: raft.ServerID(strconv.Itoa(int(v.id))), Address: raft.ServerAddress(v.addr)})
-		}
+	if !existing && len(voters) == 1 {
+		// A one-voter cluster: nobody to ask, bootstrap at once. With other voters, form
+		// bootstraps once it has learnt their directory ids.
+		servers := []raft.Server{{Suffrage: raft.Voter, ID: q.localID, Address: serverAddress(opts.ControllerAddr, localDir)}}
 		if err := raft.BootstrapCluster(cfg, logs, store, snapshots, q.transport, raft.Configuration{Servers: servers}); err != nil {
-			return fmt.Errorf("quorum: bootstrap: %w", err)
+			return false, fmt.Errorf("quorum: bootstrap: %w", err)
 		}
-		q.logger.Info("bootstrapped metadata quorum", "voters", len(voters))
+		q.logger.Info("bootstrapped metadata quorum", "voters", 1, "directory_id", localDir.String())
 	}
 	r, err := raft.NewRaft(cfg, (*fsm)(q), logs, store, snapshots, q.transport)
 	if err != nil {
-		return fmt.Errorf("quorum: start raft: %w", err)
+		return false, fmt.Errorf("quorum: start raft: %w", err)
 	}
 	q.raft = r
-	return nil
+	return existing, nil
 }
+
+// raftAddr is this node's advertised Raft address: exactly the ServerAddress the configuration
+// names it by, so that addresses hashicorp compares (leader, candidate) match.
+type raftAddr raft.ServerAddress
+
+func (raftAddr) Network() string  { return "tcp" }
+func (a raftAddr) String() string { return string(a) }
+
+// fail records that this node must not serve (it belongs to another cluster), stops Raft and
+// makes WaitReady, Propose and LeaderImage return err.
+func (q *Quorum) fail(err error) {
+	q.failOnce.Do(func() {
+		q.failErr = err
+		close(q.failed)
+		q.logger.Error("refusing to serve the metadata quorum", "err", err)
+		go q.raft.Shutdown()
+	})
+}
+
+func (q *Quorum) failure() error {
+	select {
+	case <-q.failed:
+		return q.failErr
+	default:
+		return nil
+	}
+}
+
+// clusterID is the cluster's id: from the metadata log, else from meta.properties.
+func (q *Quorum) clusterID() string {
+	if id := q.Image().ClusterID(); id != "" {
+		return id
+	}
+	q.meta.Lock()
+	defer q.meta.Unlock()
+	return q.meta.mp.ClusterID
+}
+
+// checkClusterID compares the cluster id the metadata log names with meta.properties: it
+// records a new one, and refuses a different one. Called on the FSM goroutine.
+func (q *Quorum) checkClusterID(img *metadata.Image) {
+	id := img.ClusterID()
+	if id == "" {
+		return
+	}
+	q.meta.Lock()
+	defer q.meta.Unlock()
+	switch q.meta.mp.ClusterID {
+	case id:
+	case "":
+		q.meta.mp.ClusterID = id
+		if err := writeMetaProperties(q.metaDir, q.meta.mp); err != nil {
+			q.logger.Error("recording the cluster id", "err", err)
+		}
+	default:
+		q.fail(clusterMismatch(q.metaDir, q.meta.mp.ClusterID, id))
+	}
+}
+
+func clusterMismatch(dir, have, other string) error {
+	return fmt.Errorf("quorum: the data directory %s belongs to cluster %s (its %s), but this node's quorum is cluster %s: "+
+		"give the node an empty data directory to join cluster %s", dir, have, MetaPropertiesFile, other, other)
+}
+
+// Directory returns this node's directory id as meta.properties records it, and the ServerID it
+// has in the Raft configuration.
+func (q *Quorum) Directory() DirectoryID {
+	q.meta.Lock()
+	defer q.meta.Unlock()
+	return q.meta.mp.DirectoryID
+}
+
+// hasState reports whether this node holds Raft state: it bootstrapped, or a leader has
+// replicated to it.
+func (q *Quorum) hasState() bool { return q.raft.LastIndex() > 0 }
 
 // parseVoters returns the voters: the peers plus this node.
 func parseVoters(opts Options) ([]voter, error) {
@@ -260,6 +448,9 @@ func (q *Quorum) publish(next *metadata.Image) {
 	q.pub.Lock()
 	defer q.pub.Unlock()
 	prev := q.image.Swap(next)
+	if next.ClusterID() != prev.ClusterID() {
+		q.checkClusterID(next)
+	}
 	for _, fn := range q.pub.subs {
 		fn(prev, next)
 	}
@@ -267,15 +458,12 @@ func (q *Quorum) publish(next *metadata.Image) {
 
 // Leader returns the node id of the current Raft leader, the controller.
 func (q *Quorum) Leader() (int32, bool) {
-	_, id := q.raft.LeaderWithID()
-	if id == "" {
+	_, sid := q.raft.LeaderWithID()
+	if sid == "" {
 		return -1, false
 	}
-	n, err := strconv.ParseInt(string(id), 10, 32)
-	if err != nil {
-		return -1, false
-	}
-	return int32(n), true
+	id, _, ok := parseServerID(sid)
+	return id, ok
 }
 
 // ControllerListener returns a listener of the Kafka-protocol connections made to this node's
@@ -289,11 +477,12 @@ func (q *Quorum) LeaderAddr() (id int32, addr string, ok bool) {
 	if sid == "" || a == "" {
 		return -1, "", false
 	}
-	n, err := strconv.ParseInt(string(sid), 10, 32)
-	if err != nil {
+	id, _, ok = parseServerID(sid)
+	hostport, _, err := splitServerAddress(a)
+	if !ok || err != nil {
 		return -1, "", false
 	}
-	return int32(n), string(a), true
+	return id, hostport, true
 }
 
 // NodeID returns this node's id.

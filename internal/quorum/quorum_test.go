@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -53,7 +54,7 @@ func open(t *testing.T, spec nodeSpec) *Quorum {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{NodeID: spec.id, Dir: spec.dir, ControllerAddr: ln.Addr().String(), Listener: ln,
+	opts := Options{NodeID: spec.id, Dir: filepath.Join(spec.dir, "__cluster_metadata"), ControllerAddr: ln.Addr().String(), Listener: ln,
 		Peers: spec.peers, Logger: testLogger(t)}
 	if spec.opts != nil {
 		spec.opts(&opts)
@@ -236,7 +237,7 @@ func TestOpenErrors(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"data directory in use", Options{NodeID: 1, Dir: dir, ControllerAddr: "127.0.0.1:0"}, "another sluice"},
+		{"data directory in use", Options{NodeID: 1, Dir: filepath.Join(dir, "__cluster_metadata"), ControllerAddr: "127.0.0.1:0"}, "another sluice"},
 		{"bad peer", Options{NodeID: 1, Dir: t.TempDir(), ControllerAddr: "127.0.0.1:0", Peers: []string{"2@nowhere"}}, "address is not host:port"},
 		{"self with other address", Options{NodeID: 1, Dir: t.TempDir(), ControllerAddr: "127.0.0.1:1", Peers: []string{"1@127.0.0.1:2"}}, "is this node"},
 		{"duplicate peer", Options{NodeID: 1, Dir: t.TempDir(), ControllerAddr: "127.0.0.1:1", Peers: []string{"2@h:1", "2@h:2"}}, "listed twice"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -16,7 +17,17 @@ import (
 // heartbeats, forwarded admin requests, DescribeQuorum). A Kafka request starts with its int32
 // size, so its first byte is 0x00 for any request under 16 MiB; 'S' (0x53) would announce a
 // request of over 1.3 GB, which no listener accepts. So four bytes tell them apart.
-var raftMagic = []byte("SLR1")
+//
+// Raft connections to a server whose address names a directory id ("host:port/dir", see
+// identity.go) open with raftDirMagic and the 16 bytes of that id instead; the accepting side
+// takes the connection only if the id is its own, and a node with a directory id refuses
+// raftMagic. So an RPC meant for the old voter of a replaced disk never reaches the new log.
+// helloMagic opens a membership exchange (hello.go).
+var (
+	raftMagic    = []byte("SLR1")
+	raftDirMagic = []byte("SLR2")
+	helloMagic   = []byte("SLH1")
+)
 
 // sniffTimeout bounds how long an accepted connection may take to send its first four bytes
 // before it is dropped, so that silent connections cannot pile up.
@@ -34,6 +45,11 @@ const sniffTimeout = 10 * time.Second
 type streamLayer struct {
 	ln        net.Listener
 	advertise net.Addr
+	// dir is this node's directory id as its Raft address names it (zero: an address without
+	// one, from before directory ids).
+	dir    DirectoryID
+	hello  func(net.Conn) // serves one membership exchange
+	logger *slog.Logger
 
 	raftCh  chan net.Conn
 	kafkaCh chan net.Conn
@@ -47,8 +63,8 @@ type streamLayer struct {
 	}
 }
 
-func newStreamLayer(ln net.Listener, advertise net.Addr) *streamLayer {
-	s := &streamLayer{ln: ln, advertise: advertise, raftCh: make(chan net.Conn), kafkaCh: make(chan net.Conn), done: make(chan struct{})}
+func newStreamLayer(ln net.Listener, advertise net.Addr, dir DirectoryID, hello func(net.Conn), logger *slog.Logger) *streamLayer {
+	s := &streamLayer{ln: ln, advertise: advertise, dir: dir, hello: hello, logger: logger, raftCh: make(chan net.Conn), kafkaCh: make(chan net.Conn), done: make(chan struct{})}
 	s.mu.conns = map[io.Closer]struct{}{}
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -90,9 +106,37 @@ func (s *streamLayer) sniff(c net.Conn) {
 	}
 	var out chan net.Conn
 	var conn net.Conn
-	if err == nil && bytes.Equal(head, raftMagic) {
+	switch {
+	case err == nil && bytes.Equal(head, helloMagic):
+		s.hello(c)
+		s.untrack(c)
+		c.Close()
+		return
+	case err == nil && bytes.Equal(head, raftDirMagic):
+		var want DirectoryID
+		c.SetReadDeadline(time.Now().Add(sniffTimeout))
+		_, err := io.ReadFull(c, want[:])
+		c.SetReadDeadline(time.Time{})
+		if err != nil || want != s.dir || want.IsZero() {
+			if err == nil {
+				s.logger.Warn("refused a Raft connection meant for another directory of this node id (a replaced disk?)",
+					"wanted_directory_id", want.String(), "directory_id", s.dir.String(), "remote", c.RemoteAddr().String())
+			}
+			s.untrack(c)
+			c.Close()
+			return
+		}
 		out, conn = s.raftCh, &trackedConn{Conn: c, layer: s}
-	} else {
+	case err == nil && bytes.Equal(head, raftMagic):
+		if !s.dir.IsZero() {
+			s.logger.Warn("refused a Raft connection that names no directory id: this node has one (directory_id), so the sender's configuration names an older directory of it",
+				"directory_id", s.dir.String(), "remote", c.RemoteAddr().String())
+			s.untrack(c)
+			c.Close()
+			return
+		}
+		out, conn = s.raftCh, &trackedConn{Conn: c, layer: s}
+	default:
 		// Not Raft: a Kafka client. Replay what was read; a short read (the peer sent fewer
 		// than four bytes and then closed or stalled) reaches the Kafka server, which
 		// answers it as it would any truncated frame.
@@ -155,12 +199,20 @@ func (s *streamLayer) Close() error {
 func (s *streamLayer) Addr() net.Addr { return s.advertise }
 
 func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	c, err := (&net.Dialer{Timeout: timeout}).Dial("tcp", string(address))
+	hostport, dir, err := splitServerAddress(address)
+	if err != nil {
+		return nil, err
+	}
+	head := raftMagic
+	if !dir.IsZero() {
+		head = append(append([]byte(nil), raftDirMagic...), dir[:]...)
+	}
+	c, err := (&net.Dialer{Timeout: timeout}).Dial("tcp", hostport)
 	if err != nil {
 		return nil, err
 	}
 	c.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := c.Write(raftMagic); err != nil {
+	if _, err := c.Write(head); err != nil {
 		c.Close()
 		return nil, err
 	}
