@@ -176,6 +176,11 @@ func verifyTransactionalBatch(env *Env, transactionalID *string, topic string, r
 	switch {
 	case errors.Is(err, txn.ErrProducerFenced):
 		return 0
+	case errors.Is(err, txn.ErrNotCoordinator):
+		// The id's coordinator is another broker; verification does not yet ask it over the
+		// network (Kafka's AddPartitionsToTxn v4 verifyOnly), so the partition's own producer
+		// checks stand alone, as before KIP-890.
+		return 0
 	case errors.Is(err, txn.ErrCoordinatorLoading), errors.Is(err, txn.ErrCoordinatorNotAvailable):
 		return kerr.NotEnoughReplicas.Code
 	case err != nil:

@@ -97,6 +97,7 @@ var errorMappings = []errorMapping{
 	// txn
 	{txn.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
 	{txn.ErrCoordinatorLoading, kerr.CoordinatorLoadInProgress},
+	{txn.ErrNotCoordinator, kerr.NotCoordinator},
 	{txn.ErrConcurrentTransactions, kerr.ConcurrentTransactions},
 	{txn.ErrInvalidProducerIDMapping, kerr.InvalidProducerIDMapping},
 	{txn.ErrProducerFenced, kerr.ProducerFenced},

@@ -261,6 +261,7 @@ func (b *Broker) txnConfig(brokerCfg *config.Resolved) txn.Config {
 			SegmentBytes:      int(brokerCfg.Int(config.TransactionStateLogSegmentBytes))},
 		NumPartitions:            brokerCfg.Int(config.TransactionStateLogNumPartitions),
 		OffsetsNumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
+		FollowLeadership:         true, // only the __transaction_state partitions led here (reconcile.go)
 		Markers:                  &txn.PartitionMarkers{Partitions: b.partitions, Offsets: b.groups},
 		MaxTimeout:               ms(config.TransactionMaxTimeoutMs),
 		IDExpiration:             ms(config.TransactionalIDExpirationMs),

@@ -37,6 +37,7 @@ func (b *Broker) reconcile(prev, next *metadata.Image) {
 		}
 	}
 	b.moveGroupCoordination(prev, next)
+	b.moveTxnCoordination(prev, next)
 	if prev == nil || !sameDynamicConfigs(prev, next, b.cfg.NodeID) {
 		// The dynamic broker configs that are not topic defaults: the log cleaner's and
 		// producer.id.expiration.ms. Start built storage and partitions from the static layer;
@@ -65,13 +66,42 @@ func (b *Broker) reconcile(prev, next *metadata.Image) {
 // node became the leader of (it loads their groups in the background) and takes back those it
 // no longer leads. The first Image is loaded by Start (group.LoadPartitions).
 func (b *Broker) moveGroupCoordination(prev, next *metadata.Image) {
-	if prev == nil || b.groups == nil {
+	if b.groups == nil {
 		return
 	}
-	was, _ := prev.Topic(metadata.ConsumerOffsetsTopic)
-	is, _ := next.Topic(metadata.ConsumerOffsetsTopic)
-	leads := func(t *metadata.Topic, i int) bool {
-		return t != nil && i < len(t.Partitions) && t.Partitions[i].Leader == b.cfg.NodeID
+	b.moveCoordination(prev, next, metadata.ConsumerOffsetsTopic, b.groups.Elected, b.groups.Resigned)
+}
+
+// moveTxnCoordination is moveGroupCoordination for the transaction coordinator and
+// __transaction_state: it loads the transactions of partitions led here since the last
+// Image (completing their prepared ones) and forgets those of partitions led elsewhere now.
+// The first Image is loaded by Start (txn.LoadPartitions).
+func (b *Broker) moveTxnCoordination(prev, next *metadata.Image) {
+	if b.txns == nil {
+		return
+	}
+	b.moveCoordination(prev, next, metadata.TransactionStateTopic, b.txns.Elected, b.txns.Resigned)
+}
+
+// moveCoordination calls elected for each partition of topic this node leads in next but did
+// not in prev (or leads under a new leader epoch, which a coordinator must reload, as another
+// leader may have written in between), and resigned for each it led in prev but not in next. A
+// topic deleted and re-created counts as new partitions. It runs after the partitions applied
+// next, so an elected partition is hosted with its new state.
+func (b *Broker) moveCoordination(prev, next *metadata.Image, topic string, elected func(*partition.Partition), resigned func(int32)) {
+	if prev == nil {
+		return
+	}
+	was, _ := prev.Topic(topic)
+	is, _ := next.Topic(topic)
+	if was != nil && is != nil && was.ID != is.ID {
+		was = nil // re-created: every partition is another
+	}
+	leaderEpoch := func(t *metadata.Topic, i int) (int32, bool) {
+		if t == nil || i >= len(t.Partitions) || t.Partitions[i].Leader != b.cfg.NodeID {
+			return 0, false
+		}
+		return t.Partitions[i].LeaderEpoch, true
 	}
 	n := 0
 	for _, t := range []*metadata.Topic{was, is} {
@@ -80,13 +110,18 @@ func (b *Broker) moveGroupCoordination(prev, next *metadata.Image) {
 		}
 	}
 	for i := range n {
-		switch before, now := leads(was, i), leads(is, i); {
-		case now && !before:
-			if p, ok := b.partitions.Partition(metadata.ConsumerOffsetsTopic, int32(i)); ok {
-				b.groups.Elected(p)
+		beforeEpoch, before := leaderEpoch(was, i)
+		nowEpoch, now := leaderEpoch(is, i)
+		switch {
+		case now && (!before || nowEpoch != beforeEpoch):
+			if before {
+				resigned(int32(i))
+			}
+			if p, ok := b.partitions.Partition(topic, int32(i)); ok {
+				elected(p)
 			}
 		case before && !now:
-			b.groups.Resigned(int32(i))
+			resigned(int32(i))
 		}
 	}
 }

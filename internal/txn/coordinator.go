@@ -37,8 +37,15 @@ type Config struct {
 	// transaction.remove.expired.transaction.cleanup.interval.ms (1 hour): how often
 	// transactional ids unused for IDExpiration are removed.
 	ExpiredIDCleanupInterval time.Duration
-	// CoordinatorEpoch is written into markers (the __transaction_state leader epoch).
+	// CoordinatorEpoch is written into markers (the __transaction_state leader epoch) when
+	// not following leadership; following it, each partition's leader epoch at election is.
 	CoordinatorEpoch int32
+	// FollowLeadership makes the coordinator serve only the transactional ids of the
+	// __transaction_state partitions this node leads: those LoadPartitions loaded at start and
+	// those Elected since, until Resigned. Others get ErrNotCoordinator, those of a partition
+	// still loading ErrCoordinatorLoading. False (a coordinator without a broker, as in most
+	// tests): every id is served once Start has run.
+	FollowLeadership bool
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now. Tests inject one to drive timeouts.
@@ -156,7 +163,10 @@ type Coordinator struct {
 
 	mu struct {
 		sync.Mutex
-		txns    map[string]*txnMeta
+		txns map[string]*txnMeta
+		// owned is the __transaction_state partitions this node coordinates
+		// (Config.FollowLeadership), by index.
+		owned   map[int32]*ownedPartition
 		loaded  bool
 		started bool
 		closed  bool

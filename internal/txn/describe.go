@@ -20,7 +20,7 @@ type Description struct {
 func (c *Coordinator) Describe(id string) (Description, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.usableLocked(); err != nil {
+	if err := c.servesLocked(id); err != nil {
 		return Description{}, err
 	}
 	m := c.mu.txns[id]
@@ -55,6 +55,9 @@ func (c *Coordinator) List(f ListFilter) ([]Description, error) {
 	defer c.mu.Unlock()
 	if err := c.usableLocked(); err != nil {
 		return nil, err
+	}
+	if c.anyLoadingLocked() {
+		return nil, ErrCoordinatorLoading
 	}
 	var out []Description
 	for _, m := range c.mu.txns {

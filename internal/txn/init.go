@@ -120,7 +120,7 @@ func (c *Coordinator) freshIDIfExhausted(ctx context.Context, id string) (int64,
 // name the current producer id and epoch; one naming those the last bump replaced is a retry
 // of that bump and gets its answer again (retried).
 func (c *Coordinator) checkInitLocked(req InitRequest) (m *txnMeta, retried *InitResult, err error) {
-	if err := c.usableLocked(); err != nil {
+	if err := c.servesLocked(req.TransactionalID); err != nil {
 		return nil, nil, err
 	}
 	m = c.mu.txns[req.TransactionalID]
@@ -145,7 +145,7 @@ func (c *Coordinator) checkInitLocked(req InitRequest) (m *txnMeta, retried *Ini
 // -1 (the bump that follows makes it 0). Nothing is written until that bump.
 func (c *Coordinator) ensureMeta(ctx context.Context, id string, timeoutMs int32) error {
 	c.mu.Lock()
-	err := c.usableLocked()
+	err := c.servesLocked(id)
 	_, ok := c.mu.txns[id]
 	c.mu.Unlock()
 	if err != nil || ok {
@@ -157,6 +157,9 @@ func (c *Coordinator) ensureMeta(ctx context.Context, id string, timeoutMs int32
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.servesLocked(id); err != nil {
+		return err // resigned while the producer id was allocated
+	}
 	if _, ok := c.mu.txns[id]; !ok {
 		c.mu.txns[id] = &txnMeta{id: id, producerID: pid, previousProducerID: -1, epoch: -1, lastEpoch: -1,
 			nextProducerID: -1, timeoutMs: timeoutMs, state: Empty, startMs: -1, updateMs: c.nowMs()}

@@ -12,7 +12,7 @@ import (
 // checkProducerLocked validates a transactional request's producer id and epoch against the
 // id's state and returns the state.
 func (c *Coordinator) checkProducerLocked(id string, producerID int64, epoch int16) (*txnMeta, error) {
-	if err := c.usableLocked(); err != nil {
+	if err := c.servesLocked(id); err != nil {
 		return nil, err
 	}
 	m := c.mu.txns[id]
@@ -74,7 +74,7 @@ func (c *Coordinator) AddOffsets(ctx context.Context, id string, producerID int6
 func (c *Coordinator) VerifyPartitions(id string, producerID int64, epoch int16, parts TopicPartitions) (map[string]map[int32]error, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.usableLocked(); err != nil {
+	if err := c.servesLocked(id); err != nil {
 		return nil, err
 	}
 	m := c.mu.txns[id]
@@ -167,7 +167,7 @@ func (c *Coordinator) EndTxn(ctx context.Context, req EndRequest) (InitResult, e
 // endTxnMetaLocked checks an EndTxn; a nil txnMeta with a nil error means the request is a
 // retry of a completed EndTxn (success without a write).
 func (c *Coordinator) endTxnMetaLocked(req EndRequest) (*txnMeta, error) {
-	if err := c.usableLocked(); err != nil {
+	if err := c.servesLocked(req.TransactionalID); err != nil {
 		return nil, err
 	}
 	m := c.mu.txns[req.TransactionalID]
@@ -232,11 +232,14 @@ func (c *Coordinator) completeAsyncLocked(m *txnMeta, prepared LogValue) {
 const markerRetry = 100 * time.Millisecond
 
 func (c *Coordinator) complete(m *txnMeta, prepared LogValue) {
+	c.mu.Lock()
+	epoch := c.coordinatorEpochLocked(m.id)
+	c.mu.Unlock()
 	marker := Marker{ProducerID: prepared.ProducerID, ProducerEpoch: prepared.ProducerEpoch,
-		Commit: prepared.State == PrepareCommit, CoordinatorEpoch: c.cfg.CoordinatorEpoch}
+		Commit: prepared.State == PrepareCommit, CoordinatorEpoch: epoch}
 	for _, topic := range prepared.Partitions.Topics() {
 		for _, p := range prepared.Partitions[topic] {
-			if !c.writeMarker(topic, p, marker) {
+			if !c.writeMarker(m, topic, p, marker) {
 				c.release(m)
 				return
 			}
@@ -256,7 +259,7 @@ func (c *Coordinator) complete(m *txnMeta, prepared LogValue) {
 			break
 		}
 		c.logger.Warn("completing a transaction", "transactional_id", m.id, "err", err)
-		if !c.sleep(markerRetry) {
+		if !c.sleep(markerRetry) || c.abandoned(m) {
 			c.release(m)
 			return
 		}
@@ -267,16 +270,16 @@ func (c *Coordinator) complete(m *txnMeta, prepared LogValue) {
 	c.mu.Unlock()
 }
 
-// writeMarker writes one marker, retrying until it is written, the partition is gone, or
-// the coordinator closes (false).
-func (c *Coordinator) writeMarker(topic string, p int32, marker Marker) bool {
+// writeMarker writes one marker of m's transaction, retrying until it is written, the
+// partition is gone, or the coordinator closes or resigned m's partition (false).
+func (c *Coordinator) writeMarker(m *txnMeta, topic string, p int32, marker Marker) bool {
 	for {
 		err := c.cfg.Markers.WriteTxnMarker(c.ctx, topic, p, marker)
 		if err == nil || errors.Is(err, ErrUnknownPartition) || errors.Is(err, ErrMarkerRejected) {
 			return true
 		}
 		c.logger.Warn("writing a transaction marker", "topic", topic, "partition", p, "producer_id", marker.ProducerID, "err", err)
-		if !c.sleep(markerRetry) {
+		if !c.sleep(markerRetry) || c.abandoned(m) {
 			return false
 		}
 	}

@@ -55,22 +55,28 @@ func (c *Coordinator) Load(batches []byte) error {
 }
 
 func (c *Coordinator) applyRecordLocked(key, value []byte) bool {
+	return c.applyRecordTo(c.mu.txns, key, value)
+}
+
+// applyRecordTo applies one __transaction_state record to txns; false if it cannot be
+// decoded.
+func (c *Coordinator) applyRecordTo(txns map[string]*txnMeta, key, value []byte) bool {
 	id, err := DecodeKey(key)
 	if err != nil {
 		return false
 	}
 	if value == nil {
-		delete(c.mu.txns, id)
+		delete(txns, id)
 		return true
 	}
 	v, err := DecodeValue(value)
 	if err != nil {
 		return false
 	}
-	m := c.mu.txns[id]
+	m := txns[id]
 	if m == nil {
 		m = &txnMeta{id: id, producerID: v.ProducerID, previousProducerID: -1, nextProducerID: -1, epoch: v.ProducerEpoch, lastEpoch: -1}
-		c.mu.txns[id] = m
+		txns[id] = m
 	}
 	c.applyLocked(m, v)
 	if v.PreviousProducerID >= 0 {
@@ -80,8 +86,12 @@ func (c *Coordinator) applyRecordLocked(key, value []byte) bool {
 }
 
 // LoadPartitions reads every hosted __transaction_state partition from its log start to its
-// high watermark into c. The broker calls it once after its first reconcile, then Start.
+// high watermark into c (following leadership: every one this node leads, which it then
+// coordinates). The broker calls it once after its first reconcile, then Start.
 func LoadPartitions(c *Coordinator, parts *partition.Manager) error {
+	if c.follows() {
+		return loadLeading(c, parts)
+	}
 	var errs []error
 	for _, p := range parts.Partitions() {
 		if p.Topic() != metadata.TransactionStateTopic {
