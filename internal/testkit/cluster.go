@@ -225,17 +225,29 @@ func (c *Cluster) Describe(ctx context.Context, id int32) (View, error) {
 		return View{}, err
 	}
 	defer cl.Close()
-	return describe(ctx, cl)
+	return DescribeNode(ctx, cl)
 }
 
-func describe(ctx context.Context, cl *kgo.Client) (View, error) {
+// DescribeNode asks the first seed broker of cl, and no other, for DescribeCluster (so the
+// answer is that node's view even once the client knows the other brokers).
+func DescribeNode(ctx context.Context, cl *kgo.Client) (View, error) {
+	seeds := cl.SeedBrokers()
+	if len(seeds) == 0 {
+		return View{}, errors.New("client has no seed broker")
+	}
+	return describeWith(ctx, func(ctx context.Context, req kmsg.Request) (kmsg.Response, error) { return seeds[0].Request(ctx, req) })
+}
+
+// describeWith sends DescribeCluster v2 with fenced brokers included through send.
+func describeWith(ctx context.Context, send func(context.Context, kmsg.Request) (kmsg.Response, error)) (View, error) {
 	req := kmsg.NewPtrDescribeClusterRequest()
 	req.EndpointType = 1
 	req.IncludeFencedBrokers = true
-	resp, err := req.RequestWith(ctx, cl)
+	r, err := send(ctx, req)
 	if err != nil {
 		return View{}, err
 	}
+	resp := r.(*kmsg.DescribeClusterResponse)
 	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
 		return View{}, err
 	}

@@ -1,0 +1,373 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+// procCluster is a cluster of real `sluice serve` processes, node i (id i) on 127.0.0.i with
+// its own data directory, each a quorum voter and a broker. Each node's output goes to a file
+// in logDir; the files are removed when the test passes and kept (their tails printed, their
+// path logged) when it fails. Every process is killed when the test ends.
+type procCluster struct {
+	t      *testing.T
+	nodes  []*procNode // nodes[i] has id i+1
+	logDir string
+}
+
+// procNode is one `sluice serve` process of a procCluster and the addresses it owns.
+type procNode struct {
+	c              *procCluster
+	id             int32
+	dataDir        string
+	kafkaAddr      string
+	httpAddr       string
+	controllerAddr string
+	peers          string
+	extraArgs      []string
+	logPath        string
+	cmd            *exec.Cmd
+	exited         chan struct{}
+	paused         bool
+}
+
+// startProcCluster starts n nodes at once and waits until each answers /readyz and lists all
+// n brokers unfenced. extraArgs are added to every `sluice serve`. A start that loses a port
+// picked free to another process is retried on new ports.
+func startProcCluster(t *testing.T, n int, extraArgs ...string) *procCluster {
+	t.Helper()
+	logDir, err := os.MkdirTemp("", "sluice-cluster-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &procCluster{t: t, logDir: logDir}
+	t.Cleanup(c.cleanup)
+	root := t.TempDir()
+	for attempt := 1; ; attempt++ {
+		c.nodes = nil
+		var peers []string
+		for i := range n {
+			host := fmt.Sprintf("127.0.0.%d", i+1)
+			nd := &procNode{c: c, id: int32(i + 1), dataDir: filepath.Join(root, fmt.Sprintf("attempt-%d-node-%d", attempt, i+1)),
+				kafkaAddr: freeHostAddr(t, host), httpAddr: freeHostAddr(t, host), controllerAddr: freeHostAddr(t, host),
+				extraArgs: extraArgs, logPath: filepath.Join(logDir, fmt.Sprintf("node-%d.log", i+1))}
+			peers = append(peers, fmt.Sprintf("%d@%s", nd.id, nd.controllerAddr))
+			c.nodes = append(c.nodes, nd)
+		}
+		for _, nd := range c.nodes {
+			nd.peers = strings.Join(peers, ",")
+			if err := nd.launch(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := c.waitAllReady(60 * time.Second)
+		if err == nil {
+			break
+		}
+		inUse := false
+		for _, nd := range c.nodes {
+			inUse = inUse || strings.Contains(nd.logTail(200), "address already in use")
+			nd.kill()
+		}
+		if !inUse || attempt == 3 {
+			t.Fatalf("start a %d-node cluster: %v\n%s", n, err, c.logTails(40))
+		}
+	}
+	c.waitFor(fmt.Sprintf("%d active brokers", n), 30*time.Second, func(v testkit.View) bool { return len(v.Active) == n })
+	return c
+}
+
+// freeHostAddr returns host:port with a port that was free on host a moment ago.
+func freeHostAddr(t *testing.T, host string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatalf("listen on %s (Linux routes all of 127/8 to lo): %v", host, err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// node returns the node with id.
+func (c *procCluster) node(id int32) *procNode { return c.nodes[id-1] }
+
+// bootstrap is every node's Kafka address, comma-separated.
+func (c *procCluster) bootstrap() string {
+	var addrs []string
+	for _, nd := range c.nodes {
+		addrs = append(addrs, nd.kafkaAddr)
+	}
+	return strings.Join(addrs, ",")
+}
+
+// launch starts the process without waiting for it to be ready; its output is appended to the
+// node's log file.
+func (nd *procNode) launch() error {
+	args := append([]string{"serve",
+		"--node-id", fmt.Sprint(nd.id),
+		"--data-dir", nd.dataDir,
+		"--kafka-addr", nd.kafkaAddr,
+		"--http-addr", nd.httpAddr,
+		"--controller-addr", nd.controllerAddr,
+		"--peers", nd.peers,
+		"--log-level", "debug",
+	}, nd.extraArgs...)
+	logFile, err := os.OpenFile(nd.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(logFile, "=== %s sluice %s\n", time.Now().UTC().Format(time.RFC3339Nano), strings.Join(args, " "))
+	nd.cmd = exec.Command(sluiceBin, args...)
+	nd.cmd.Stdout, nd.cmd.Stderr = logFile, logFile
+	if err := nd.cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("start node %d: %w", nd.id, err)
+	}
+	nd.paused = false
+	nd.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) {
+		cmd.Wait()
+		logFile.Close()
+		close(exited)
+	}(nd.cmd, nd.exited)
+	return nil
+}
+
+// running reports whether the process has been started and has not exited.
+func (nd *procNode) running() bool {
+	if nd.cmd == nil {
+		return false
+	}
+	select {
+	case <-nd.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// ready reports whether /readyz answers 200, and the body otherwise.
+func (nd *procNode) ready() (bool, string) {
+	cl := http.Client{Timeout: time.Second}
+	resp, err := cl.Get("http://" + nd.httpAddr + "/readyz")
+	if err != nil {
+		return false, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode == http.StatusOK, string(body)
+}
+
+// waitReady waits until the node answers /readyz with 200.
+func (nd *procNode) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if !nd.running() {
+			return fmt.Errorf("node %d exited: %v", nd.id, nd.cmd.ProcessState)
+		}
+		ok, body := nd.ready()
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("node %d not ready after %v: %s", nd.id, timeout, strings.TrimSpace(body))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (c *procCluster) waitAllReady(timeout time.Duration) error {
+	for _, nd := range c.nodes {
+		if err := nd.waitReady(timeout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// restart starts a stopped or killed node again on its data directory and addresses and waits
+// until it is ready.
+func (nd *procNode) restart() {
+	nd.c.t.Helper()
+	if nd.running() {
+		nd.c.t.Fatalf("restart node %d: still running", nd.id)
+	}
+	if err := nd.launch(); err != nil {
+		nd.c.t.Fatal(err)
+	}
+	if err := nd.waitReady(60 * time.Second); err != nil {
+		nd.c.t.Fatalf("%v\n%s", err, nd.c.logTails(40))
+	}
+}
+
+func (nd *procNode) signal(sig syscall.Signal) {
+	nd.c.t.Helper()
+	if err := nd.cmd.Process.Signal(sig); err != nil {
+		nd.c.t.Fatalf("signal %v to node %d: %v", sig, nd.id, err)
+	}
+}
+
+// kill sends SIGKILL and waits for the process to go; nothing if it is not running.
+func (nd *procNode) kill() {
+	if !nd.running() {
+		return
+	}
+	nd.cmd.Process.Signal(syscall.SIGKILL)
+	<-nd.exited
+}
+
+// terminate sends SIGTERM and waits (up to timeout) for a clean exit.
+func (nd *procNode) terminate(timeout time.Duration) {
+	nd.c.t.Helper()
+	nd.signal(syscall.SIGTERM)
+	select {
+	case <-nd.exited:
+	case <-time.After(timeout):
+		nd.c.t.Fatalf("node %d did not exit within %v of SIGTERM\n%s", nd.id, timeout, nd.logTail(40))
+	}
+	if code := nd.cmd.ProcessState.ExitCode(); code != 0 {
+		nd.c.t.Fatalf("node %d exited with %d after SIGTERM\n%s", nd.id, code, nd.logTail(40))
+	}
+}
+
+// pause stops the process with SIGSTOP (it keeps its sockets but answers nothing); resume
+// continues it with SIGCONT.
+func (nd *procNode) pause() {
+	nd.c.t.Helper()
+	nd.signal(syscall.SIGSTOP)
+	nd.paused = true
+}
+
+func (nd *procNode) resume() {
+	nd.c.t.Helper()
+	nd.signal(syscall.SIGCONT)
+	nd.paused = false
+}
+
+// client returns a franz-go client whose only seed is this node, closed when the test ends.
+func (nd *procNode) client(opts ...kgo.Opt) *kgo.Client {
+	nd.c.t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(nd.kafkaAddr)}, opts...)...)
+	if err != nil {
+		nd.c.t.Fatal(err)
+	}
+	nd.c.t.Cleanup(cl.Close)
+	return cl
+}
+
+// asNode lets the single-node helpers (runSluice, ...) talk to this node.
+func (nd *procNode) asNode() *node {
+	return &node{t: nd.c.t, dataDir: nd.dataDir, kafkaAddr: nd.kafkaAddr, httpAddr: nd.httpAddr, controllerAddr: nd.controllerAddr}
+}
+
+// describe asks this node alone for its view of the cluster (DescribeCluster v2).
+func (nd *procNode) describe() (testkit.View, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(nd.kafkaAddr), kgo.RetryTimeout(time.Second))
+	if err != nil {
+		return testkit.View{}, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return testkit.DescribeNode(ctx, cl)
+}
+
+// waitFor polls every running, unpaused node until cond holds on each view and they agree on
+// one controller; it fails the test after timeout and returns the views by node id otherwise.
+func (c *procCluster) waitFor(what string, timeout time.Duration, cond func(testkit.View) bool) map[int32]testkit.View {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		views, errs := map[int32]testkit.View{}, map[int32]error{}
+		ok := true
+		controllers := map[int32]bool{}
+		for _, nd := range c.nodes {
+			if !nd.running() || nd.paused {
+				continue
+			}
+			v, err := nd.describe()
+			if err != nil {
+				errs[nd.id], ok = err, false
+				continue
+			}
+			views[nd.id] = v
+			controllers[v.Controller] = true
+			ok = ok && v.Controller >= 0 && cond(v)
+		}
+		if ok && len(controllers) == 1 {
+			return views
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("waiting %v for %s: views %v, errors %v\n%s", timeout, what, views, errs, c.logTails(40))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// controller returns the active controller's id as all running nodes report it.
+func (c *procCluster) controller() int32 {
+	c.t.Helper()
+	for _, v := range c.waitFor("an agreed controller", 30*time.Second, func(testkit.View) bool { return true }) {
+		return v.Controller
+	}
+	c.t.Fatal("no node running")
+	return -1
+}
+
+// other returns a node id other than the given ones.
+func (c *procCluster) other(not ...int32) int32 {
+	for _, nd := range c.nodes {
+		if !slices.Contains(not, nd.id) {
+			return nd.id
+		}
+	}
+	c.t.Fatalf("no node other than %v", not)
+	return -1
+}
+
+func (nd *procNode) logTail(lines int) string {
+	b, err := os.ReadFile(nd.logPath)
+	if err != nil {
+		return err.Error()
+	}
+	return tail(strings.TrimRight(string(b), "\n"), lines)
+}
+
+func (c *procCluster) logTails(lines int) string {
+	var sb strings.Builder
+	for _, nd := range c.nodes {
+		fmt.Fprintf(&sb, "--- node %d (%s), last %d lines:\n%s\n", nd.id, nd.logPath, lines, nd.logTail(lines))
+	}
+	return sb.String()
+}
+
+// cleanup continues paused processes, kills every process, and keeps the logs only if the test
+// failed.
+func (c *procCluster) cleanup() {
+	for _, nd := range c.nodes {
+		if nd.running() && nd.paused {
+			nd.cmd.Process.Signal(syscall.SIGCONT)
+		}
+		nd.kill()
+	}
+	if c.t.Failed() {
+		c.t.Logf("cluster logs kept in %s", c.logDir)
+		return
+	}
+	os.RemoveAll(c.logDir)
+}
