@@ -94,14 +94,20 @@ func (b *Broker) moveCoordination(prev, next *metadata.Image, topic string, elec
 	}
 	was, _ := prev.Topic(topic)
 	is, _ := next.Topic(topic)
-	if was != nil && is != nil && was.ID != is.ID {
-		was = nil // re-created: every partition is another
-	}
 	leaderEpoch := func(t *metadata.Topic, i int) (int32, bool) {
 		if t == nil || i >= len(t.Partitions) || t.Partitions[i].Leader != b.cfg.NodeID {
 			return 0, false
 		}
 		return t.Partitions[i].LeaderEpoch, true
+	}
+	if was != nil && is != nil && was.ID != is.ID {
+		// Re-created: every partition is another; those of the old topic led here resign.
+		for i := range was.Partitions {
+			if _, led := leaderEpoch(was, i); led {
+				resigned(int32(i))
+			}
+		}
+		was = nil
 	}
 	n := 0
 	for _, t := range []*metadata.Topic{was, is} {
