@@ -284,6 +284,7 @@ func TestClusterFailover(t *testing.T) {
 	ctrl = c.controller()
 	killed := c.node(ctrl)
 	survivor := c.node(c.other(ctrl))
+	epochBefore := scrapeMetrics(t, survivor.asNode())["sluice_quorum_epoch"]
 	killed.kill()
 	killedAt := time.Now()
 	adm := kadm.NewClient(survivor.client())
@@ -303,6 +304,11 @@ func TestClusterFailover(t *testing.T) {
 	newCtrl := c.controller()
 	if newCtrl == killed.id {
 		t.Fatalf("controller is still the killed node %d", killed.id)
+	}
+	m := scrapeMetrics(t, survivor.asNode())
+	if m["sluice_quorum_epoch"] <= epochBefore || m["sluice_quorum_leader_id"] != float64(newCtrl) {
+		t.Errorf("node %d after failover: sluice_quorum_epoch %v (was %v), sluice_quorum_leader_id %v (controller %d)",
+			survivor.id, m["sluice_quorum_epoch"], epochBefore, m["sluice_quorum_leader_id"], newCtrl)
 	}
 	killed.restart()
 	c.waitFor("the killed node back", 30*time.Second, func(v testkit.View) bool { return len(v.Active) == 3 })

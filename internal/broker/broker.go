@@ -142,7 +142,8 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))
-	b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.isController, QuorumLeader: b.quorum.Leader}))
+	b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.isController,
+		QuorumLeader: b.quorum.Leader, QuorumEpoch: b.quorum.Epoch}))
 	b.dropOrphanLogs(b.quorum.Image())
 	b.unsubscribe = b.quorum.Subscribe(b.reconcile)
 	// The first reconcile reopened the hosted __consumer_offsets partitions: load their offsets
