@@ -8,6 +8,7 @@ import (
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
+	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/txn"
 )
 
@@ -56,6 +57,18 @@ type Env struct {
 	// controller listener's BrokerRegistration, BrokerHeartbeat and AllocateProducerIds
 	// reach; nil answers them NOT_CONTROLLER.
 	Lifecycle Lifecycle
+	// Quorum is the metadata quorum's membership (*quorum.Quorum): DescribeQuorum,
+	// AddRaftVoter, RemoveRaftVoter; nil answers them NOT_CONTROLLER.
+	Quorum Quorum
+}
+
+// Quorum is what the quorum APIs (DescribeQuorum, AddRaftVoter, RemoveRaftVoter) ask of the
+// metadata quorum. Each answers only on the active controller (metadata.ErrNotController
+// elsewhere) and may wait: call them from Finish.
+type Quorum interface {
+	Describe(ctx context.Context) (quorum.State, error)
+	AddVoter(ctx context.Context, id int32, dir quorum.DirectoryID, addr string) error
+	RemoveVoter(ctx context.Context, id int32, dir quorum.DirectoryID) error
 }
 
 // Txns is what the transaction APIs (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
+	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/record"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/internal/txn"
@@ -78,6 +79,12 @@ var errorMappings = []errorMapping{
 	{storage.ErrCorruptLog, kerr.KafkaStorageError},
 	// metadata
 	{metadata.ErrNotController, kerr.NotController},
+	// quorum (KIP-853's membership changes)
+	{quorum.ErrDuplicateVoter, kerr.DuplicateVoter},
+	{quorum.ErrVoterNotFound, kerr.VoterNotFound},
+	{quorum.ErrChangeInProgress, kerr.RequestTimedOut},
+	{quorum.ErrNotCaughtUp, kerr.RequestTimedOut},
+	{quorum.ErrInvalidVoter, kerr.InvalidRequest},
 	{metadata.ErrTopicExists, kerr.TopicAlreadyExists},
 	{metadata.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
 	{metadata.ErrUnknownTopicID, kerr.UnknownTopicID},

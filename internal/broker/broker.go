@@ -139,6 +139,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		TopicMetrics:  b.metrics,
 		Groups:        b.groups,
 		Txns:          b.txns,
+		Quorum:        b.quorum,
 	}
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))

@@ -253,7 +253,14 @@ func (l *kafkaListener) Close() error {
 	return nil
 }
 
-func (l *kafkaListener) Addr() net.Addr { return l.s.advertise }
+// Addr is the controller address (host:port, without the directory id Raft's address has).
+func (l *kafkaListener) Addr() net.Addr {
+	hp, _, _ := splitServerAddress(raft.ServerAddress(l.s.advertise.String()))
+	if a, err := net.ResolveTCPAddr("tcp", hp); err == nil {
+		return a
+	}
+	return raftAddr(hp)
+}
 
 // trackedConn is an accepted connection; prefix holds bytes read while sniffing that the
 // reader still has to see.
