@@ -149,3 +149,12 @@ func NewSplice(records RecordSet) Splice {
 	rand.Read(p) // crypto/rand.Read never returns an error (Go 1.24+)
 	return Splice{Placeholder: p, Records: records}
 }
+
+// MaxVersion is the highest version of key this build serves, or the highest int16 when it
+// does not serve key: what a node of this build sends another at most.
+func MaxVersion(key int16) int16 {
+	if a, ok := registry[key]; ok {
+		return a.MaxVersion
+	}
+	return 1<<15 - 1
+}

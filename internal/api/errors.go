@@ -116,3 +116,19 @@ var errorMappings = []errorMapping{
 	{context.DeadlineExceeded, kerr.RequestTimedOut},
 	{context.Canceled, kerr.RequestTimedOut},
 }
+
+// ErrorForCode is the error a Kafka error code stands for: the first sentinel mapped to it
+// (metadata.ErrTopicExists for TOPIC_ALREADY_EXISTS, ...), else kerr's error, nil for 0. It
+// turns the answers of requests this node sends to the controller back into the errors the
+// local packages check for.
+func ErrorForCode(code int16) error {
+	if code == 0 {
+		return nil
+	}
+	for _, m := range errorMappings {
+		if m.code.Code == code {
+			return m.err
+		}
+	}
+	return kerr.ErrorForCode(code)
+}

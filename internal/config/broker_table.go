@@ -16,6 +16,11 @@ const (
 	BrokerRack                                           Name = "broker.rack"
 	ControllerQuorumVoters                               Name = "controller.quorum.voters"
 	ControllerQuorumElectionTimeoutMs                    Name = "controller.quorum.election.timeout.ms"
+	ProcessRoles                                         Name = "process.roles"
+	BrokerHeartbeatIntervalMs                            Name = "broker.heartbeat.interval.ms"
+	BrokerSessionTimeoutMs                               Name = "broker.session.timeout.ms"
+	ControlledShutdownEnable                             Name = "controlled.shutdown.enable"
+	SluiceControlledShutdownTimeoutMs                    Name = "sluice.controlled.shutdown.timeout.ms"
 	LogDirs                                              Name = "log.dirs"
 	NumPartitions                                        Name = "num.partitions"
 	DefaultReplicationFactor                             Name = "default.replication.factor"
@@ -185,7 +190,7 @@ var brokerTable = []Def{
 		Doc: "Kafka's older name for node.id. If set, it must equal node.id."},
 	{Name: BrokerRack, Type: TypeString, NoDefault: true, Mode: ModeReadOnly,
 		Doc: "Rack (or zone) of this broker, registered with the controller and reported in Metadata and DescribeCluster. " +
-			"Sluice does not use it to place replicas yet."},
+			"The controller spreads each partition's replicas over racks."},
 	{Name: ControllerQuorumVoters, Type: TypeList, Default: "", Valid: voters, Mode: ModeReadOnly,
 		Doc: "The metadata quorum's voters as id@host:port (their controller addresses). Empty: this " +
 			"node alone is a one-voter quorum."},
@@ -194,6 +199,21 @@ var brokerTable = []Def{
 			"calls an election; a first election waits between this and twice this. Unset: 150 with " +
 			"other voters (Kafka's default is 1000), 10 when this node is the only voter, which has " +
 			"nobody to wait for and so starts in milliseconds."},
+	{Name: ProcessRoles, Type: TypeList, Default: "broker,controller", Valid: ListOf(false, "broker", "controller"), Mode: ModeReadOnly,
+		Doc: "The roles of this node: broker (hosts partitions and serves clients), controller (a voter of " +
+			"the metadata quorum, which may become the active controller), or both. A controller-only node " +
+			"must be listed in controller.quorum.voters; a broker-only node follows the metadata log as an observer."},
+	{Name: BrokerHeartbeatIntervalMs, Type: TypeInt, Default: "2000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How often a broker heartbeats to the active controller (more often while it is fenced or shutting down)."},
+	{Name: BrokerSessionTimeoutMs, Type: TypeInt, Default: "9000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How long the active controller waits for a broker's heartbeat before it fences the broker: out of every ISR, " +
+			"its leaderships moved to other replicas. Read by the controller; a new controller gives every broker a full session."},
+	{Name: ControlledShutdownEnable, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
+		Doc: "Whether a broker that is stopped (SIGTERM) first asks the controller to move its leaderships to other " +
+			"replicas and waits for that (at most sluice.controlled.shutdown.timeout.ms)."},
+	{Name: SluiceControlledShutdownTimeoutMs, Type: TypeInt, Default: "30000", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Sluice's bound on the wait of a controlled shutdown; the broker stops when it passes, and the controller " +
+			"fences it after broker.session.timeout.ms."},
 	{Name: LogDirs, Type: TypeList, Default: "./sluice-data", Valid: oneDir, Mode: ModeReadOnly,
 		Doc: "The data directory: partition logs and the metadata log (__cluster_metadata) live here. Sluice supports one directory."},
 

@@ -177,3 +177,7 @@ func (q *Quorum) isReadyToServe() bool {
 	commit := q.raft.CommitIndex()
 	return commit > 0 && q.raft.AppliedIndex() >= commit && q.Image().ClusterID() != ""
 }
+
+// Active reports whether this node is the active controller: the Raft leader, caught up in
+// its current term.
+func (q *Quorum) Active() bool { return q.ready() }
