@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/sluicehq/sluice/internal/api"
+	"github.com/sluicehq/sluice/internal/cluster"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/httpapi"
@@ -65,8 +65,11 @@ type Broker struct {
 	registry *prometheus.Registry
 	metrics  *metrics.Metrics // request, traffic and connection metrics
 
+	roles      roles
 	quorum     *quorum.Quorum
-	controller *metadata.Controller
+	controller *metadata.Controller // this node's controller; it acts only while active
+	remote     *cluster.Controller  // the active controller, wherever it is (this node's own requests)
+	cp         controlPlane
 	storage    *storage.Manager
 	partitions *partition.Manager
 	groups     *group.Coordinator
@@ -113,9 +116,23 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		return nil, fmt.Errorf("broker configs: %w", err)
 	}
 
+	b.roles = parseRoles(brokerCfg)
 	if err := b.openQuorum(ctx, brokerCfg); err != nil {
 		return nil, err
 	}
+	if b.roles.controller {
+		b.startFencing(time.Duration(brokerCfg.Int64(config.BrokerSessionTimeoutMs)) * time.Millisecond)
+	}
+	if !b.roles.broker {
+		// A dedicated controller: the quorum and the controller listener, no partitions.
+		b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.quorum.Active, QuorumLeader: b.quorum.Leader, QuorumEpoch: b.quorum.Epoch}))
+		if err := b.startHTTP(); err != nil {
+			return nil, err
+		}
+		b.ready.Store(true)
+		return b, nil
+	}
+	b.remote = cluster.NewController(b.controller, b.cp.client, cfg.NodeID, b.brokerEpoch)
 	if err := b.openStorage(brokerCfg); err != nil {
 		return nil, err
 	}
@@ -131,7 +148,8 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		Logger:        b.logger,
 		StaticConfig:  static,
 		Metadata:      b.quorum,
-		Controller:    b.controller,
+		Controller:    b.remote,
+		Forwarder:     b.cp.client,
 		Partitions:    b.partitions,
 		FetchSessions: api.NewFetchSessions(1000),
 		LogDir:        cfg.DataDir,
@@ -143,7 +161,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))
-	b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.isController,
+	b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.quorum.Active,
 		QuorumLeader: b.quorum.Leader, QuorumEpoch: b.quorum.Epoch}))
 	b.dropOrphanLogs(b.quorum.Image())
 	b.unsubscribe = b.quorum.Subscribe(b.reconcile)
@@ -162,16 +180,23 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if err := b.listen(brokerCfg); err != nil {
 		return nil, err
 	}
-	if err := b.register(ctx); err != nil {
+	if err := b.startLifecycle(ctx, brokerCfg); err != nil {
 		return nil, err
 	}
-	if cfg.HTTPAddr != "" {
-		if b.http, err = httpapi.Start(httpapi.Options{Addr: cfg.HTTPAddr, Gatherer: b.registry, Ready: b.Ready, Logger: b.logger}); err != nil {
-			return nil, err
-		}
+	if err := b.startHTTP(); err != nil {
+		return nil, err
 	}
 	b.ready.Store(true)
 	return b, nil
+}
+
+// startHTTP starts the metrics and health listener, if configured.
+func (b *Broker) startHTTP() (err error) {
+	if b.cfg.HTTPAddr == "" {
+		return nil
+	}
+	b.http, err = httpapi.Start(httpapi.Options{Addr: b.cfg.HTTPAddr, Gatherer: b.registry, Ready: b.Ready, Logger: b.logger})
+	return err
 }
 
 // describeIdentity records the node id and data directory Config carries (from --node-id and
@@ -225,7 +250,7 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 		MinSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMinSessionTimeoutMs)) * time.Millisecond,
 		MaxSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMaxSessionTimeoutMs)) * time.Millisecond,
 		InitialRebalanceDelay: time.Duration(brokerCfg.Int64(config.GroupInitialRebalanceDelayMs)) * time.Millisecond,
-		Log: &group.PartitionLog{Partitions: b.partitions, Controller: b.controller,
+		Log: &group.PartitionLog{Partitions: b.partitions, Controller: b.remote,
 			NumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
 			ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor)),
 			SegmentBytes:      int(brokerCfg.Int(config.OffsetsTopicSegmentBytes))},
@@ -255,8 +280,8 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 func (b *Broker) txnConfig(brokerCfg *config.Resolved) txn.Config {
 	ms := func(name config.Name) time.Duration { return time.Duration(brokerCfg.Int64(name)) * time.Millisecond }
 	return txn.Config{
-		ProducerIDs: txn.NewProducerIDs(b.controller, b.cfg.NodeID, txn.ProducerIDBlockSize),
-		Log: &txn.PartitionLog{Partitions: b.partitions, Controller: b.controller,
+		ProducerIDs: txn.NewProducerIDs(b.remote, b.cfg.NodeID, txn.ProducerIDBlockSize),
+		Log: &txn.PartitionLog{Partitions: b.partitions, Controller: b.remote,
 			NumPartitions:     brokerCfg.Int(config.TransactionStateLogNumPartitions),
 			ReplicationFactor: int16(brokerCfg.Int(config.TransactionStateLogReplication)),
 			MinISR:            int(brokerCfg.Int(config.TransactionStateLogMinIsr)),
@@ -287,10 +312,14 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 		return fmt.Errorf("metadata quorum: %w", err)
 	}
 	b.quorum = q
+	b.controller = metadata.NewController(q, metadata.ControllerOptions{NodeID: b.cfg.NodeID, StaticConfig: b.static, Logger: b.logger,
+		SessionTimeout: time.Duration(brokerCfg.Int64(config.BrokerSessionTimeoutMs)) * time.Millisecond})
+	if err := b.startControlPlane(); err != nil {
+		return err
+	}
 	if err := q.WaitReady(ctx); err != nil {
 		return fmt.Errorf("metadata quorum: %w", err)
 	}
-	b.controller = metadata.NewController(q, metadata.ControllerOptions{NodeID: b.cfg.NodeID, StaticConfig: b.static, Logger: b.logger})
 	return nil
 }
 
@@ -437,74 +466,18 @@ func connectionOverrides(value string) (map[string]int, error) {
 	return out, nil
 }
 
-// register records this broker and its advertised endpoint in the metadata log, retrying while
-// the quorum elects a leader.
-func (b *Broker) register(ctx context.Context) error {
-	host, portText, err := net.SplitHostPort(b.cfg.AdvertisedAddr)
-	if err != nil {
-		return fmt.Errorf("advertised address %q: %w", b.cfg.AdvertisedAddr, err)
-	}
-	port, err := strconv.ParseInt(portText, 10, 32)
-	if err != nil {
-		return fmt.Errorf("advertised address %q: bad port", b.cfg.AdvertisedAddr)
-	}
-	// broker.rack travels in the registration, so Metadata and DescribeCluster report it (from
-	// the Image's broker entry) on every node of the cluster.
-	rack := config.ResolveBroker(config.Layers{Static: b.static}).String(config.BrokerRack)
-	reg := metadata.BrokerRegistration{ID: b.cfg.NodeID, Rack: rack,
-		Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: host, Port: int32(port)}}}
-	rand.Read(reg.Incarnation[:])
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
-		epoch, err := b.controller.RegisterBroker(ctx, reg)
-		if err == nil {
-			// A registration starts fenced. Minimal local stand-in until heartbeats run over
-			// the network: heartbeat (caught up to the local Image) until unfenced.
-			err = b.unfenceLocally(ctx, epoch)
-		}
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, metadata.ErrNotController) || ctx.Err() != nil {
-			return fmt.Errorf("register broker %d: %w", b.cfg.NodeID, err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("register broker %d: %w", b.cfg.NodeID, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// unfenceLocally heartbeats the local controller until it unfences this broker.
-func (b *Broker) unfenceLocally(ctx context.Context, epoch int64) error {
-	for {
-		res, err := b.controller.BrokerHeartbeat(ctx, metadata.Heartbeat{ID: b.cfg.NodeID, Epoch: epoch,
-			MetadataOffset: b.quorum.Image().Offset()})
-		if err != nil || !res.IsFenced {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// Ready reports whether the broker serves clients: nil once Start has finished.
+// Ready reports whether the node serves clients: nil once Start has finished and, on a broker,
+// while the controller has it registered and unfenced.
 func (b *Broker) Ready() error {
 	if !b.ready.Load() {
 		return errors.New("starting")
 	}
-	return nil
-}
-
-// isController reports whether this node leads the metadata quorum (the active controller).
-func (b *Broker) isController() bool {
-	id, ok := b.quorum.Leader()
-	return ok && id == b.cfg.NodeID
+	if !b.roles.broker {
+		return nil
+	}
+	// Registered, unfenced and caught up on metadata (KIP-631): a broker the controller
+	// fenced (its session expired) is not ready until it is unfenced again.
+	return httpapi.BrokerReady(b.cfg.NodeID, b.quorum.Image, b.brokerEpoch)()
 }
 
 // KafkaAddr is the address the Kafka listener is bound to.
@@ -526,8 +499,11 @@ func (b *Broker) Registry() *prometheus.Registry { return b.registry }
 // more than once and on a partly started broker.
 func (b *Broker) Close() error {
 	b.closeOnce.Do(func() {
-		b.ready.Store(false)
 		var errs []error
+		// While the listener still serves: the controller moves this broker's leaderships,
+		// clients follow them after a metadata refresh.
+		b.controlledShutdown()
+		b.ready.Store(false)
 		if b.server != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			if err := b.server.Shutdown(ctx); err != nil {
@@ -565,6 +541,9 @@ func (b *Broker) Close() error {
 			if err := b.storage.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("storage: %w", err))
 			}
+		}
+		if err := b.closeControlPlane(); err != nil {
+			errs = append(errs, err)
 		}
 		if b.quorum != nil {
 			if err := b.quorum.Close(); err != nil {
