@@ -172,6 +172,11 @@ func (b *Broker) run() {
 		if b.fenced.Load() || b.wantShutdown.Load() || b.epoch.Load() < 0 {
 			wait = min(wait, fastInterval)
 		}
+		if err == nil && b.fenced.Load() && !b.wantShutdown.Load() {
+			// Just registered (or fenced): the controller unfences once this node's metadata
+			// holds the registration, which takes milliseconds; heartbeat as soon as it does.
+			wait = max(b.untilCaughtUp(ctx, wait), 20*time.Millisecond)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -181,8 +186,23 @@ func (b *Broker) run() {
 	}
 }
 
+// untilCaughtUp waits until this node's metadata offset reaches its broker epoch (the
+// registration record), at most max, and returns what is left of max (0 once it does).
+func (b *Broker) untilCaughtUp(ctx context.Context, max time.Duration) time.Duration {
+	deadline := time.Now().Add(max)
+	for b.opts.MetadataOffset() < b.epoch.Load() && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(2 * time.Millisecond)
+	}
+	if b.opts.MetadataOffset() >= b.epoch.Load() {
+		return 0
+	}
+	return time.Until(deadline)
+}
+
 // requestTimeout bounds one registration or heartbeat round trip, retries included.
-func (b *Broker) requestTimeout() time.Duration { return max(2*b.opts.HeartbeatInterval, 2*time.Second) }
+func (b *Broker) requestTimeout() time.Duration {
+	return max(2*b.opts.HeartbeatInterval, 2*time.Second)
+}
 
 func (b *Broker) register(ctx context.Context) error {
 	req := kmsg.NewPtrBrokerRegistrationRequest()
