@@ -81,6 +81,17 @@ func eachErrorCode(resp kmsg.Response, fn func(code int16)) bool {
 		emit(r.ErrorCode)
 	case *kmsg.EnvelopeResponse:
 		emit(r.ErrorCode)
+	case *kmsg.DescribeQuorumResponse:
+		emit(r.ErrorCode)
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.AddRaftVoterResponse:
+		emit(r.ErrorCode)
+	case *kmsg.RemoveRaftVoterResponse:
+		emit(r.ErrorCode)
 	case *kmsg.BrokerRegistrationResponse:
 		emit(r.ErrorCode)
 	case *kmsg.BrokerHeartbeatResponse:
