@@ -45,6 +45,9 @@ func startAdminNode(t *testing.T, opts adminOptions) *adminNode {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if opts.peers == nil {
+		config.SingleNodeDefaults(static) // as the broker sets up a one-voter start
+	}
 	cln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -90,8 +90,11 @@ func startBrokerWith(t testing.TB, mod func(*storage.Options)) *testBroker {
 		BrokerID: b.nodeID, Epoch: 1,
 		Endpoints: []metadata.Endpoint{{Listener: "PLAINTEXT", Host: host, Port: int32(port)}},
 	}))
+	static := map[string]string{}
+	config.SingleNodeDefaults(static) // one node, as the broker sets up a one-voter start
 	b.env = &api.Env{
 		NodeID:        b.nodeID,
+		StaticConfig:  static,
 		Logger:        slog.New(slog.DiscardHandler),
 		Metadata:      b,
 		Controller:    metadata.NewController(b, metadata.ControllerOptions{NodeID: b.nodeID}),

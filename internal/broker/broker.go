@@ -103,6 +103,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		return nil, fmt.Errorf("broker configs: %w", err)
 	}
 	describeIdentity(static, cfg)
+	applySingleNodeDefaults(static, cfg)
 	b := &Broker{cfg: cfg, logger: cfg.Logger, static: static, registry: prometheus.NewRegistry(), serveDone: make(chan error, 1)}
 	b.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	b.metrics = metrics.New(b.registry)

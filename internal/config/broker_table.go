@@ -376,9 +376,10 @@ var brokerTable = []Def{
 	// Consumer groups.
 	{Name: OffsetsTopicNumPartitions, Type: TypeInt, Default: "50", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Partitions of __consumer_offsets. Fixed once the topic exists."},
-	{Name: OffsetsTopicReplicationFactor, Type: TypeShort, Default: "1", Valid: AtLeast(1), Mode: ModeReadOnly,
-		Doc: "Replication factor of __consumer_offsets. Kafka's default is 3; Sluice uses 1 so a " +
-			"single node serves consumer groups out of the box. Set 3 on clusters."},
+	{Name: OffsetsTopicReplicationFactor, Type: TypeShort, Default: "3", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Replication factor of __consumer_offsets. While fewer brokers are alive the topic is not " +
+			"created and FindCoordinator answers COORDINATOR_NOT_AVAILABLE, as in Kafka. A node started " +
+			"without other voters sets 1 unless configured (as Kafka's single-node server.properties)."},
 	{Name: OffsetsTopicSegmentBytes, Type: TypeInt, Default: "104857600", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "segment.bytes of __consumer_offsets, kept small so compaction and loading stay quick."},
 	{Name: OffsetsTopicCompressionCodec, Type: TypeInt, Default: "0", Valid: Between(0, 4), Mode: ModeReadOnly,
@@ -427,11 +428,13 @@ var brokerTable = []Def{
 	// Transactions and producer ids.
 	{Name: TransactionStateLogNumPartitions, Type: TypeInt, Default: "50", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Partitions of __transaction_state. Fixed once the topic exists."},
-	{Name: TransactionStateLogReplication, Type: TypeShort, Default: "1", Valid: AtLeast(1), Mode: ModeReadOnly,
-		Doc: "Replication factor of __transaction_state. Kafka's default is 3; Sluice uses 1 so a " +
-			"single node serves transactions out of the box. Set 3 on clusters."},
-	{Name: TransactionStateLogMinIsr, Type: TypeInt, Default: "1", Valid: AtLeast(1), Mode: ModeReadOnly,
-		Doc: "min.insync.replicas of __transaction_state. Kafka's default is 2; Sluice uses 1 to match its replication factor default."},
+	{Name: TransactionStateLogReplication, Type: TypeShort, Default: "3", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Replication factor of __transaction_state. While fewer brokers are alive the topic is not " +
+			"created and FindCoordinator answers COORDINATOR_NOT_AVAILABLE, as in Kafka. A node started " +
+			"without other voters sets 1 unless configured (as Kafka's single-node server.properties)."},
+	{Name: TransactionStateLogMinIsr, Type: TypeInt, Default: "2", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "min.insync.replicas of __transaction_state. A node started without other voters sets 1 " +
+			"unless configured (as Kafka's single-node server.properties)."},
 	{Name: TransactionStateLogSegmentBytes, Type: TypeInt, Default: "104857600", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "segment.bytes of __transaction_state."},
 	{Name: TransactionMaxTimeoutMs, Type: TypeInt, Default: "900000", Valid: AtLeast(1), Mode: ModeReadOnly,
