@@ -338,21 +338,32 @@ func (c *Cluster) stopAll() {
 	}
 }
 
-// close stops every node; on failure it prints the tail of each node's log.
+// close stops every node, the controller last; on failure it prints the tail of each node's
+// log. One at a time: a node's Close runs a controlled shutdown through the controller while
+// other brokers are active, and nodes closing together would take the controller (or the
+// quorum's majority) away from one another's and each wait out its timeout.
 func (c *Cluster) close() {
 	if c.t.Failed() {
 		c.t.Logf("cluster logs:\n%s", c.logTails(60))
 	}
-	// Stop in parallel: a quorum that loses its majority slows each remaining Close.
-	var wg sync.WaitGroup
+	order := slices.Clone(c.ids)
 	for _, id := range c.ids {
-		if n := c.nodes[id]; n.b != nil {
-			wg.Go(func() { n.b.Close() })
+		if !c.Running(id) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		v, err := c.Describe(ctx, id)
+		cancel()
+		if err == nil && v.Controller >= 0 {
+			order = append(slices.DeleteFunc(order, func(n int32) bool { return n == v.Controller }), v.Controller)
+			break
 		}
 	}
-	wg.Wait()
-	for _, n := range c.nodes {
-		n.b = nil
+	for _, id := range order {
+		if n := c.nodes[id]; n.b != nil {
+			n.b.Close()
+			n.b = nil
+		}
 	}
 }
 
