@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -17,8 +18,10 @@ import (
 // Behavior:
 //   - Brokers: every registered, unfenced broker with its endpoint for the
 //     listener the request came in on (else its first endpoint).
-//   - ControllerID is the current Raft leader (clients send admin requests
-//     there), -1 while unknown; ClusterID from the metadata log.
+//   - ControllerID is a live broker clients may send admin requests to
+//     (reportedController): the active controller when it is a live broker,
+//     else a random live broker, which forwards them (KIP-590); -1 when no
+//     broker is live. ClusterID from the metadata log.
 //   - Topics: all of them (v0 empty list, v1+ null list) or the requested
 //     ones, by name or, v12+, by id (unknown id → UNKNOWN_TOPIC_ID with a
 //     null name). Partitions carry leader, leader epoch, replicas, ISR and
@@ -78,10 +81,7 @@ func metadataResponse(env *Env, img *metadata.Image, req *Request, failed map[st
 	if id := img.ClusterID(); id != "" {
 		resp.ClusterID = &id
 	}
-	resp.ControllerID = -1
-	if id, ok := env.Metadata.Leader(); ok {
-		resp.ControllerID = id
-	}
+	resp.ControllerID = reportedController(env, img)
 	if allTopics(r) {
 		for _, t := range img.Topics() {
 			resp.Topics = append(resp.Topics, metadataTopic(img, t))
@@ -193,4 +193,38 @@ func metadataTopic(img *metadata.Image, t *metadata.Topic) kmsg.MetadataResponse
 		mt.Partitions = append(mt.Partitions, mp)
 	}
 	return mt
+}
+
+// reportedController is the ControllerID of Metadata and DescribeCluster answers. Clients send
+// admin requests to it, so it must be a live broker in the answer's broker list. KRaft's Kafka
+// reports a random live broker (KIP-590: clients cannot reach the controllers, and any broker
+// forwards to the active one); Sluice reports the active controller itself when it is a live
+// broker (combined mode, the default: no forwarding hop, and `sluice cluster info` names the
+// real controller) and a random live broker otherwise (dedicated controllers, or a controller
+// whose broker is fenced). -1 when no broker is live.
+func reportedController(env *Env, img *metadata.Image) int32 {
+	if id, ok := env.Metadata.Leader(); ok {
+		if b, found := img.Broker(id); found && !b.Fenced {
+			return id
+		}
+	}
+	live := 0
+	for _, b := range img.Brokers() {
+		if !b.Fenced {
+			live++
+		}
+	}
+	if live == 0 {
+		return -1
+	}
+	pick := rand.IntN(live)
+	for _, b := range img.Brokers() {
+		if !b.Fenced {
+			if pick == 0 {
+				return b.ID
+			}
+			pick--
+		}
+	}
+	return -1
 }

@@ -12,13 +12,15 @@ import (
 // DescribeCluster: v0–2
 //
 // Behavior:
-//   - Answers from this broker's metadata: the cluster id, the controller (the
-//     metadata quorum's Raft leader, -1 while unknown) and every registered,
-//     unfenced broker with its endpoint for the listener the request came in
-//     on (else its first endpoint) and its rack.
+//   - Answers from this broker's metadata: the cluster id, the controller (as
+//     in Metadata: the active controller when it is a live broker, else a
+//     random live broker, as KRaft's Kafka reports one; -1 when none) and every
+//     registered, unfenced broker with its endpoint for the listener the
+//     request came in on (else its first endpoint) and its rack.
 //   - EndpointType 1 (brokers) is served; 2 (controllers) gets
-//     MISMATCHED_ENDPOINT_TYPE as from any Kafka broker, since Sluice has no
-//     separate controller listener; other types UNSUPPORTED_ENDPOINT_TYPE.
+//     MISMATCHED_ENDPOINT_TYPE, as from any Kafka broker listener (KIP-919's
+//     controller endpoints on the controller listener are not served yet);
+//     other types UNSUPPORTED_ENDPOINT_TYPE.
 //   - IncludeClusterAuthorizedOperations: without ACLs every cluster
 //     operation is allowed, and the bitfield says so; otherwise Kafka's
 //     "not requested" value.
@@ -43,7 +45,7 @@ func handleDescribeCluster(_ context.Context, env *Env, req *Request) (Response,
 	switch {
 	case r.Version >= 1 && r.EndpointType == 2:
 		resp.ErrorCode = kerr.MismatchedEndpointType.Code
-		resp.ErrorMessage = kmsg.StringPtr("Sluice brokers are also its controllers; ask for endpoint type 1 (brokers)")
+		resp.ErrorMessage = kmsg.StringPtr("The request was sent to a broker endpoint, which describes brokers (endpoint type 1), not controllers (2)")
 		return Reply(resp), nil
 	case r.Version >= 1 && r.EndpointType != 1:
 		resp.ErrorCode = kerr.UnsupportedEndpointType.Code
@@ -51,10 +53,7 @@ func handleDescribeCluster(_ context.Context, env *Env, req *Request) (Response,
 	}
 	img := env.Metadata.Image()
 	resp.ClusterID = img.ClusterID()
-	resp.ControllerID = -1
-	if id, ok := env.Metadata.Leader(); ok {
-		resp.ControllerID = id
-	}
+	resp.ControllerID = reportedController(env, img)
 	if r.IncludeClusterAuthorizedOperations {
 		resp.ClusterAuthorizedOperations = clusterOperations
 	}

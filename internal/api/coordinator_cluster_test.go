@@ -202,3 +202,59 @@ func derefString(s *string) string {
 	}
 	return *s
 }
+
+// TestMetadataAndDescribeClusterOfSeveralBrokers: Metadata and DescribeCluster list the live
+// brokers with their racks (DescribeCluster v2 also the fenced ones, marked), partitions led by
+// a fenced or unregistered broker answer LEADER_NOT_AVAILABLE with leader -1 and list their
+// offline replicas, and the controller reported is a live broker: the active controller while
+// it is live, another live broker once it is fenced.
+func TestMetadataAndDescribeClusterOfSeveralBrokers(t *testing.T) {
+	b := startClusterCoordBroker(t, nil)
+	id := b.internalTopic("orders", 1, 2, 3, 4, -1)
+	b.apply([]metadata.Record{&metadata.PartitionChangeRecord{TopicID: id, Partition: 1, Leader: metadata.NoLeaderChange,
+		Replicas: []int32{2, 3, 4}, ISR: []int32{2, 3, 4}}})
+
+	md := func() *kmsg.MetadataResponse {
+		req := kmsg.NewPtrMetadataRequest()
+		req.Version = 12
+		return b.conn.send(req).(*kmsg.MetadataResponse)
+	}
+	resp := md()
+	var brokers []string
+	for _, mb := range resp.Brokers {
+		brokers = append(brokers, fmt.Sprintf("%d:%s", mb.NodeID, derefString(mb.Rack)))
+	}
+	if strings.Join(brokers, ",") != "1:<nil>,2:r2" || resp.ControllerID != 1 {
+		t.Fatalf("brokers %v controller %d, want 1 and 2 (rack r2), controller 1", brokers, resp.ControllerID)
+	}
+	if len(resp.Topics) != 1 {
+		t.Fatalf("topics %+v", resp.Topics)
+	}
+	for _, p := range resp.Topics[0].Partitions {
+		wantLeader, wantOffline := []int32{1, 2, -1, -1, -1}[p.Partition], [][]int32{nil, {3, 4}, {3}, {4}, nil}[p.Partition]
+		if p.Leader != wantLeader || (wantLeader < 0) != (p.ErrorCode == kerr.LeaderNotAvailable.Code) ||
+			fmt.Sprint(p.OfflineReplicas) != fmt.Sprint(wantOffline) {
+			t.Errorf("partition %d: leader %d error %d offline %v; want leader %d, offline %v", p.Partition, p.Leader, p.ErrorCode, p.OfflineReplicas, wantLeader, wantOffline)
+		}
+	}
+
+	dc := kmsg.NewPtrDescribeClusterRequest()
+	dc.Version, dc.IncludeFencedBrokers = 2, true
+	d := b.conn.send(dc).(*kmsg.DescribeClusterResponse)
+	var described []string
+	for _, db := range d.Brokers {
+		described = append(described, fmt.Sprintf("%d:%v", db.NodeID, db.IsFenced))
+	}
+	if strings.Join(described, ",") != "1:false,2:false,3:true" || d.ControllerID != 1 {
+		t.Fatalf("DescribeCluster brokers %v controller %d", described, d.ControllerID)
+	}
+
+	// The active controller's broker (node 1) is fenced: clients are sent to broker 2.
+	b.apply([]metadata.Record{&metadata.BrokerRegistrationChangeRecord{BrokerID: 1, BrokerEpoch: 2, Fenced: metadata.BrokerFence}})
+	if got := md(); got.ControllerID != 2 {
+		t.Fatalf("controller %d with node 1 fenced, want the live broker 2", got.ControllerID)
+	}
+	if d := b.conn.send(dc).(*kmsg.DescribeClusterResponse); d.ControllerID != 2 {
+		t.Fatalf("DescribeCluster controller %d with node 1 fenced, want 2", d.ControllerID)
+	}
+}
