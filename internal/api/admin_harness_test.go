@@ -37,6 +37,9 @@ type adminOptions struct {
 	// peers, if set, make the quorum wait for voters that never come, so this node never
 	// becomes the controller.
 	peers []string
+	// electionTimeout, if set, is the quorum's (a one-voter quorum otherwise runs the short
+	// single-voter timeout, with which it cannot gain voters).
+	electionTimeout time.Duration
 }
 
 func startAdminNode(t *testing.T, opts adminOptions) *adminNode {
@@ -53,7 +56,7 @@ func startAdminNode(t *testing.T, opts adminOptions) *adminNode {
 		t.Fatal(err)
 	}
 	q, err := quorum.Open(quorum.Options{NodeID: 1, Dir: filepath.Join(t.TempDir(), "__cluster_metadata"),
-		ControllerAddr: cln.Addr().String(), Listener: cln, Peers: opts.peers})
+		ControllerAddr: cln.Addr().String(), Listener: cln, Peers: opts.peers, ElectionTimeout: opts.electionTimeout})
 	if err != nil {
 		cln.Close()
 		t.Fatal(err)

@@ -76,7 +76,7 @@ func client(t *testing.T, addr string, opts ...kgo.Opt) *kgo.Client {
 }
 
 func TestQuorumAPIs(t *testing.T) {
-	n := startAdminNode(t, adminOptions{})
+	n := startAdminNode(t, adminOptions{electionTimeout: quorum.DefaultElectionTimeout})
 	obs := startObserver(t, n)
 	n.env.Quorum = n.q
 	cl := client(t, n.addr)

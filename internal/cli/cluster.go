@@ -14,8 +14,9 @@ import (
 )
 
 func newClusterCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "cluster", Short: "Show the cluster's brokers, controller and configs"}
-	cmd.AddCommand(newClusterInfoCommand(), newClusterConfigCommand())
+	cmd := &cobra.Command{Use: "cluster", Short: "Show the cluster's brokers, controller, configs and metadata quorum; change the quorum's voters"}
+	cmd.AddCommand(newClusterInfoCommand(), newClusterConfigCommand(),
+		newClusterQuorumCommand(), newClusterAddVoterCommand(), newClusterRemoveVoterCommand())
 	return cmd
 }
 

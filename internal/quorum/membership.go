@@ -378,6 +378,11 @@ func (q *Quorum) AddVoter(ctx context.Context, id int32, dir DirectoryID, addr s
 	if dir.IsZero() {
 		return fmt.Errorf("%w: a new voter needs its directory id (meta.properties' directory.id)", ErrInvalidVoter)
 	}
+	if q.shortTimeouts {
+		return fmt.Errorf("%w: node %d runs the metadata quorum as its only voter with the %v election timeout, too short for a leader "+
+			"that waits for other voters: set controller.quorum.election.timeout.ms (Kafka's default is 1000) on node %d, restart it, then add voters",
+			ErrInvalidVoter, q.opts.NodeID, SingleVoterElectionTimeout, q.opts.NodeID)
+	}
 	if err := checkAddr(addr); err != nil {
 		return err
 	}

@@ -430,3 +430,41 @@ func TestObserverAndVoterChanges(t *testing.T) {
 		t.Fatalf("removing the last voter: %v", err)
 	}
 }
+
+// TestSingleVoterGrows: a one-voter quorum on the short single-voter timeout refuses to add a
+// voter (its leader lease is too short for a leader that waits for others) and says what to
+// do; with an explicit timeout it adds one, and once its configuration has two voters a
+// restart without peers no longer picks the short timeout.
+func TestSingleVoterGrows(t *testing.T) {
+	dir := t.TempDir()
+	ln := listen(t)
+	addr := ln.Addr().String()
+	ln.Close()
+	q := open(t, nodeSpec{id: 1, dir: dir, addr: addr})
+	waitReady(t, q)
+	obs := open(t, nodeSpec{id: 2, dir: t.TempDir(), addr: "127.0.0.1:0", peers: []string{"1@" + addr}, opts: func(o *Options) { o.Observer = true }})
+	defer closeQuorum(t, obs)
+	waitReady(t, obs)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := q.AddVoter(ctx, 2, obs.Directory(), obs.opts.ControllerAddr)
+	if !errors.Is(err, ErrInvalidVoter) || !strings.Contains(err.Error(), "controller.quorum.election.timeout.ms") {
+		t.Fatalf("add to a short-timeout single voter: %v", err)
+	}
+	closeQuorum(t, q)
+
+	explicit := func(o *Options) { o.ElectionTimeout = DefaultElectionTimeout }
+	q = open(t, nodeSpec{id: 1, dir: dir, addr: addr, opts: explicit})
+	waitReady(t, q)
+	if err := q.AddVoter(ctx, 2, obs.Directory(), obs.opts.ControllerAddr); err != nil {
+		t.Fatal(err)
+	}
+	closeQuorum(t, q)
+
+	q = open(t, nodeSpec{id: 1, dir: dir, addr: addr})
+	defer closeQuorum(t, q)
+	if q.shortTimeouts || q.opts.ElectionTimeout != DefaultElectionTimeout {
+		t.Fatalf("restart of a two-voter member without peers: short %v, timeout %v", q.shortTimeouts, q.opts.ElectionTimeout)
+	}
+	waitReady(t, q) // node 2 votes for it
+}

@@ -52,7 +52,9 @@ type Options struct {
 	// ElectionTimeout is how long a follower waits for the leader before calling an election
 	// (Raft's heartbeat timeout); the first election of a node waits between one and two of it.
 	// Zero: DefaultElectionTimeout, or SingleVoterElectionTimeout when this node is the only
-	// voter.
+	// voter (no peers, and no other voter in its log's configuration). hashicorp/raft fixes the
+	// leader lease at start, so a node running with the short timeout cannot gain voters
+	// (AddVoter refuses) until it restarts with an explicit timeout.
 	ElectionTimeout time.Duration
 	// SnapshotThreshold is the number of log entries between snapshots (0: 4096).
 	SnapshotThreshold uint64
@@ -88,6 +90,9 @@ type Quorum struct {
 	metaDir string
 	// started is closed once start has returned (raft is set, or start failed).
 	started chan struct{}
+	// shortTimeouts: Raft runs with SingleVoterElectionTimeout, whose leader lease (half of
+	// it) is too short for a leader that needs other voters' acknowledgements; AddVoter refuses.
+	shortTimeouts bool
 	// forming is true while a new cluster's nodes exchange directory ids (form).
 	forming atomic.Bool
 	// peersChecked: a peer has confirmed this node's cluster id (or there are no peers); the
@@ -155,12 +160,6 @@ func Open(opts Options) (*Quorum, error) {
 	}
 	if opts.Observer && len(voters) < 2 {
 		return nil, errors.New("quorum: an observer needs the voters (controller.quorum.voters) to find the leader")
-	}
-	if opts.ElectionTimeout == 0 {
-		opts.ElectionTimeout = DefaultElectionTimeout
-		if len(voters) == 1 {
-			opts.ElectionTimeout = SingleVoterElectionTimeout
-		}
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("quorum: create %s: %w", opts.Dir, err)
@@ -290,6 +289,21 @@ func (q *Quorum) start(voters []voter) (existing bool, err error) {
 		Stream: q.stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
 	})
 
+	if opts.ElectionTimeout == 0 {
+		// The short timeout only for a quorum that is and stays one voter as far as this node
+		// knows: a new one without peers, or a log whose configuration has one voter.
+		opts.ElectionTimeout = DefaultElectionTimeout
+		single := len(voters) == 1 && !opts.Observer
+		if single && existing {
+			n, err := configuredVoters(store, snapshots)
+			single = err == nil && n == 1
+		}
+		if single {
+			opts.ElectionTimeout = SingleVoterElectionTimeout
+			q.shortTimeouts = true
+		}
+		q.opts.ElectionTimeout = opts.ElectionTimeout
+	}
 	cfg := raft.DefaultConfig()
 	cfg.LocalID = q.localID
 	// A removed voter keeps running and follows the log as an observer (follow), as in KIP-853.
@@ -319,6 +333,47 @@ func (q *Quorum) start(voters []voter) (existing bool, err error) {
 	}
 	q.raft = r
 	return existing, nil
+}
+
+// configuredVoters counts the voters of the latest configuration in the log or, if the log
+// has none after the latest snapshot, in that snapshot. The log is read backwards from its end,
+// so a configuration near the end is found at once.
+func configuredVoters(logs raft.LogStore, snaps raft.SnapshotStore) (int, error) {
+	var cfg raft.Configuration
+	var from uint64
+	metas, err := snaps.List()
+	if err != nil {
+		return 0, err
+	}
+	if len(metas) > 0 {
+		cfg, from = metas[0].Configuration, metas[0].Index+1
+	}
+	first, err := logs.FirstIndex()
+	if err != nil {
+		return 0, err
+	}
+	last, err := logs.LastIndex()
+	if err != nil {
+		return 0, err
+	}
+	from = max(from, first, 1)
+	for i := last; i >= from && i > 0; i-- {
+		var l raft.Log
+		if err := logs.GetLog(i, &l); err != nil {
+			continue
+		}
+		if l.Type == raft.LogConfiguration {
+			cfg = raft.DecodeConfiguration(l.Data)
+			break
+		}
+	}
+	n := 0
+	for _, s := range cfg.Servers {
+		if s.Suffrage == raft.Voter {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // raftAddr is this node's advertised Raft address: exactly the ServerAddress the configuration
