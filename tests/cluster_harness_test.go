@@ -40,10 +40,12 @@ type procNode struct {
 	controllerAddr string
 	peers          string
 	extraArgs      []string
-	logPath        string
-	cmd            *exec.Cmd
-	exited         chan struct{}
-	paused         bool
+	// args, when set, are the whole `sluice` command line (the README's commands), used as is.
+	args    []string
+	logPath string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	paused  bool
 }
 
 // startProcCluster starts n nodes at once and waits until each answers /readyz and lists all
@@ -51,12 +53,7 @@ type procNode struct {
 // picked free to another process is retried on new ports.
 func startProcCluster(t *testing.T, n int, extraArgs ...string) *procCluster {
 	t.Helper()
-	logDir, err := os.MkdirTemp("", "sluice-cluster-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &procCluster{t: t, logDir: logDir}
-	t.Cleanup(c.cleanup)
+	c := newProcCluster(t)
 	root := t.TempDir()
 	for attempt := 1; ; attempt++ {
 		c.nodes = nil
@@ -65,7 +62,7 @@ func startProcCluster(t *testing.T, n int, extraArgs ...string) *procCluster {
 			host := fmt.Sprintf("127.0.0.%d", i+1)
 			nd := &procNode{c: c, id: int32(i + 1), dataDir: filepath.Join(root, fmt.Sprintf("attempt-%d-node-%d", attempt, i+1)),
 				kafkaAddr: freeHostAddr(t, host), httpAddr: freeHostAddr(t, host), controllerAddr: freeHostAddr(t, host),
-				extraArgs: extraArgs, logPath: filepath.Join(logDir, fmt.Sprintf("node-%d.log", i+1))}
+				extraArgs: extraArgs, logPath: filepath.Join(c.logDir, fmt.Sprintf("node-%d.log", i+1))}
 			peers = append(peers, fmt.Sprintf("%d@%s", nd.id, nd.controllerAddr))
 			c.nodes = append(c.nodes, nd)
 		}
@@ -89,6 +86,19 @@ func startProcCluster(t *testing.T, n int, extraArgs ...string) *procCluster {
 		}
 	}
 	c.waitFor(fmt.Sprintf("%d active brokers", n), 30*time.Second, func(v testkit.View) bool { return len(v.Active) == n })
+	return c
+}
+
+// newProcCluster makes an empty cluster whose log directory is kept only if the test fails and
+// whose processes are killed when it ends.
+func newProcCluster(t *testing.T) *procCluster {
+	t.Helper()
+	logDir, err := os.MkdirTemp("", "sluice-cluster-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &procCluster{t: t, logDir: logDir}
+	t.Cleanup(c.cleanup)
 	return c
 }
 
@@ -118,15 +128,10 @@ func (c *procCluster) bootstrap() string {
 // launch starts the process without waiting for it to be ready; its output is appended to the
 // node's log file.
 func (nd *procNode) launch() error {
-	args := append([]string{"serve",
-		"--node-id", fmt.Sprint(nd.id),
-		"--data-dir", nd.dataDir,
-		"--kafka-addr", nd.kafkaAddr,
-		"--http-addr", nd.httpAddr,
-		"--controller-addr", nd.controllerAddr,
-		"--peers", nd.peers,
-		"--log-level", "debug",
-	}, nd.extraArgs...)
+	args := nd.args
+	if args == nil {
+		args = nd.serveArgs()
+	}
 	logFile, err := os.OpenFile(nd.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -146,6 +151,19 @@ func (nd *procNode) launch() error {
 		close(exited)
 	}(nd.cmd, nd.exited)
 	return nil
+}
+
+// serveArgs is the node's `sluice serve` command line from its addresses.
+func (nd *procNode) serveArgs() []string {
+	return append([]string{"serve",
+		"--node-id", fmt.Sprint(nd.id),
+		"--data-dir", nd.dataDir,
+		"--kafka-addr", nd.kafkaAddr,
+		"--http-addr", nd.httpAddr,
+		"--controller-addr", nd.controllerAddr,
+		"--peers", nd.peers,
+		"--log-level", "debug",
+	}, nd.extraArgs...)
 }
 
 // running reports whether the process has been started and has not exited.

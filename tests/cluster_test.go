@@ -251,7 +251,14 @@ func TestClusterFailover(t *testing.T) {
 	c := startProcCluster(t, 3, "--override", "broker.session.timeout.ms=3000", "--override", "broker.heartbeat.interval.ms=500")
 	ctrl := c.controller()
 
-	// SIGSTOP a broker that is not the controller: fenced past the session timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if resp, err := kadm.NewClient(c.node(ctrl).client()).CreateTopic(ctx, 3, 3, nil, "rf3"); err != nil || resp.Err != nil {
+		t.Fatalf("create rf3: %v %v", err, resp.Err)
+	}
+
+	// SIGSTOP a broker that is not the controller: fenced past the session timeout, its
+	// replicas offline.
 	paused := c.node(c.other(ctrl))
 	paused.pause()
 	stoppedAt := time.Now()
@@ -270,7 +277,22 @@ func TestClusterFailover(t *testing.T) {
 		if _, listed := md.Brokers[strconv.Itoa(int(paused.id))]; listed || len(md.Brokers) != 2 {
 			t.Errorf("node %d's Metadata lists %v while broker %d is fenced", nd.id, slices.Sorted(maps.Keys(md.Brokers)), paused.id)
 		}
-		res := runSluice(t, nd.asNode(), "", "cluster", "info")
+		res := runSluice(t, nd.asNode(), "", "topic", "describe", "rf3", "--format", "json")
+		var descs []struct {
+			Partitions []struct {
+				ISR             []int32 `json:"isr"`
+				OfflineReplicas []int32 `json:"offline_replicas"`
+			} `json:"partitions"`
+		}
+		if err := json.Unmarshal([]byte(res.stdout), &descs); err != nil || len(descs) != 1 || len(descs[0].Partitions) != 3 {
+			t.Fatalf("topic describe rf3 via node %d: %v\n%s%s", nd.id, err, res.stdout, res.stderr)
+		}
+		for i, p := range descs[0].Partitions {
+			if !slices.Equal(p.OfflineReplicas, []int32{paused.id}) || slices.Contains(p.ISR, paused.id) {
+				t.Errorf("via node %d, rf3-%d: offline %v, ISR %v while broker %d is fenced", nd.id, i, p.OfflineReplicas, p.ISR, paused.id)
+			}
+		}
+		res = runSluice(t, nd.asNode(), "", "cluster", "info")
 		if !regexp.MustCompile(fmt.Sprintf(`(?m)^%d\s.*\sfenced$`, paused.id)).MatchString(res.stdout) {
 			t.Errorf("cluster info via node %d does not show broker %d fenced:\n%s%s", nd.id, paused.id, res.stdout, res.stderr)
 		}
