@@ -307,7 +307,9 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 		ControllerAddr:  b.cfg.ControllerAddr,
 		Peers:           b.cfg.Peers,
 		ElectionTimeout: time.Duration(brokerCfg.Int64(config.ControllerQuorumElectionTimeoutMs)) * time.Millisecond,
-		Logger:          b.logger,
+		// A broker-only node follows the metadata log without voting.
+		Observer: !b.roles.controller,
+		Logger:   b.logger,
 	})
 	if err != nil {
 		return fmt.Errorf("metadata quorum: %w", err)

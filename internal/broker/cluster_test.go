@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -203,4 +206,72 @@ func mustClient(t *testing.T, addr string) *kgo.Client {
 	}
 	t.Cleanup(cl.Close)
 	return cl
+}
+
+// TestDedicatedControllers: process.roles splits the roles: two controller-only nodes and a
+// combined one form the quorum; a broker-only node follows the metadata log as an observer,
+// registers and serves; Metadata lists the two brokers only.
+func TestDedicatedControllers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four nodes")
+	}
+	ctl := []string{freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)}
+	peers := []string{"1@" + ctl[0], "2@" + ctl[1], "3@" + ctl[2]}
+	roles := []string{"controller", "controller", "broker,controller", "broker"}
+	nodes := make([]*Broker, 4)
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			nodes[i], errs[i] = Start(ctx, Config{NodeID: int32(i + 1), DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0",
+				ControllerAddr: ctl[i], Peers: peers, Overrides: map[string]string{"process.roles": roles[i]}, Logger: testLogger(t, i+1)})
+			t.Logf("node %d (%s) started in %v", i+1, roles[i], time.Since(start))
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		// Brokers first: a controlled shutdown needs the controllers' quorum.
+		for _, n := range slices.Backward(nodes) {
+			if n != nil {
+				n.Close()
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "two active brokers", 20*time.Second, func() bool { return activeBrokers(nodes[3]) == 2 })
+	if _, ok := nodes[0].quorum.Image().Broker(1); ok {
+		t.Fatal("a controller-only node registered as a broker")
+	}
+	adm := kadm.NewClient(mustClient(t, nodes[3].KafkaAddr()))
+	md, err := adm.BrokerMetadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := md.Brokers.NodeIDs(); len(got) != 2 || got[0] != 3 || got[1] != 4 {
+		t.Fatalf("brokers %v, want [3 4]", got)
+	}
+	if _, err := adm.CreateTopic(ctx, 4, 2, nil, "on-brokers"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the topic on the observer", 10*time.Second, func() bool {
+		_, ok := nodes[3].quorum.Image().Topic("on-brokers")
+		return ok
+	})
+	if err := nodes[3].Ready(); err != nil {
+		t.Fatalf("broker-only node not ready: %v", err)
+	}
+}
+
+func testLogger(t *testing.T, node int) *slog.Logger {
+	if os.Getenv("SLUICE_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", node)
 }
