@@ -84,7 +84,6 @@ func TestClusterReadme(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three sluice processes")
 	}
-	skipUntilLifecycle(t)
 	t.Parallel()
 	requireKcat(t)
 	lines := readmeSection(t)

@@ -22,12 +22,6 @@ import (
 	"github.com/sluicehq/sluice/internal/testkit"
 )
 
-// skipUntilLifecycle skips a multi-node test until brokers register with a remote controller
-// (issue #12's broker lifecycle, landing in parallel); removed once it is on main.
-func skipUntilLifecycle(t *testing.T) {
-	t.Skip("needs brokers that register with a remote controller (issue #12's broker lifecycle, not on main yet)")
-}
-
 // clusterMetadata is the part of a Metadata answer every node of a cluster must agree on.
 type clusterMetadata struct {
 	Brokers map[string]string                       `json:"brokers"` // id → host:port
@@ -95,7 +89,6 @@ func TestClusterClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three sluice processes")
 	}
-	skipUntilLifecycle(t)
 	t.Parallel()
 	requireKcat(t)
 	requirePython(t, "kafka")
@@ -246,7 +239,6 @@ func TestClusterFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three sluice processes")
 	}
-	skipUntilLifecycle(t)
 	t.Parallel()
 	c := startProcCluster(t, 3, "--override", "broker.session.timeout.ms=3000", "--override", "broker.heartbeat.interval.ms=500")
 	ctrl := c.controller()

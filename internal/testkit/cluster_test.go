@@ -46,7 +46,6 @@ func TestThreeNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three brokers")
 	}
-	t.Skip("needs brokers that register with a remote controller (issue #12's broker lifecycle, not on main yet)")
 	c := StartCluster(t, Options{Nodes: 3})
 	views := c.WaitFor("three active brokers", func(v View) bool { return slices.Equal(v.Active, []int32{1, 2, 3}) })
 	if len(views) != 3 {
