@@ -157,12 +157,38 @@ func (b *Broker) controlledShutdown() {
 	timeout := time.Duration(brokerCfg.Int64(config.SluiceControlledShutdownTimeoutMs)) * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	go b.abandonHopelessShutdown(ctx, cancel)
 	start := time.Now()
 	if err := lc.ControlledShutdown(ctx); err != nil {
 		b.logger.Warn("controlled shutdown did not complete; stopping anyway", "err", err)
 		return
 	}
 	b.logger.Info("controlled shutdown complete: leaderships moved", "took", time.Since(start).Round(time.Millisecond))
+}
+
+// abandonHopelessShutdown cancels a controlled shutdown that cannot complete: no other broker
+// is left to take the leaderships, or no controller has been known for two seconds (the
+// whole cluster is stopping, or this node is cut off). Waiting out the timeout would only
+// delay the stop.
+func (b *Broker) abandonHopelessShutdown(ctx context.Context, cancel context.CancelFunc) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	lastLeader := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, ok := b.quorum.Leader(); ok {
+			lastLeader = time.Now()
+		}
+		if !b.otherActiveBrokers() || time.Since(lastLeader) > 2*time.Second {
+			b.logger.Info("controlled shutdown abandoned: no other active broker or no controller")
+			cancel()
+			return
+		}
+	}
 }
 
 // otherActiveBrokers reports whether a broker other than this one is registered, unfenced

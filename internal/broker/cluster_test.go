@@ -45,11 +45,19 @@ func threeNodes(t *testing.T, overrides map[string]string) ([]*Broker, []Config)
 	}
 	wg.Wait()
 	t.Cleanup(func() {
+		// All at once, as a whole cluster is stopped: controlled shutdowns that cannot
+		// complete (no broker left to lead, or no controller) are abandoned, not waited out.
+		var wg sync.WaitGroup
 		for _, n := range nodes {
 			if n != nil {
-				n.Close()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					n.Close()
+				}()
 			}
 		}
+		wg.Wait()
 	})
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
