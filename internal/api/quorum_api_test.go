@@ -81,6 +81,19 @@ func TestQuorumAPIs(t *testing.T) {
 	n.env.Quorum = n.q
 	cl := client(t, n.addr)
 
+	// Wait until a poll of the leader found the observer caught up (it may miss the newest
+	// entry at one), so that every version below reports its timestamps.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := n.q.Describe(context.Background())
+		if err == nil && len(st.Observers) == 1 && st.Observers[0].LastCaughtUpTimestamp > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("observer never caught up: %+v %v", st, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	// DescribeQuorum: node 1 leads and votes, node 2 observes.
 	for _, v := range []int16{0, 1, 2} {
 		resp := describeQuorum(t, cl, v)
