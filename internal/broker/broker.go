@@ -290,7 +290,7 @@ func (b *Broker) txnConfig(brokerCfg *config.Resolved) txn.Config {
 		NumPartitions:            brokerCfg.Int(config.TransactionStateLogNumPartitions),
 		OffsetsNumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
 		FollowLeadership:         true, // only the __transaction_state partitions led here (reconcile.go)
-		Markers:                  &txn.PartitionMarkers{Partitions: b.partitions, Offsets: b.groups},
+		Markers:                  b.txnMarkers(),
 		MaxTimeout:               ms(config.TransactionMaxTimeoutMs),
 		IDExpiration:             ms(config.TransactionalIDExpirationMs),
 		CleanupInterval:          ms(config.TransactionAbortTimedOutTransactionCleanupIntervalMs),
