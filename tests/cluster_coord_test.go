@@ -1,0 +1,163 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/group"
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+// coordinatorsFrom asks node nd alone for the coordinators of keys (FindCoordinator v4, key
+// type keyType), retrying while any is COORDINATOR_NOT_AVAILABLE (the internal topic being
+// created, a leader moving); it returns node id by key.
+func coordinatorsFrom(t *testing.T, nd *procNode, keyType int8, keys []string) map[string]int32 {
+	t.Helper()
+	cl := nd.client(kgo.RetryTimeout(5 * time.Second))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req := kmsg.NewPtrFindCoordinatorRequest()
+		req.CoordinatorType, req.CoordinatorKeys = keyType, keys
+		resp, err := req.RequestWith(ctx, cl)
+		cancel()
+		out := map[string]int32{}
+		var last error = err
+		if err == nil {
+			for _, c := range resp.Coordinators {
+				if c.ErrorCode != 0 {
+					last = fmt.Errorf("%s: %w", c.Key, kerr.ErrorForCode(c.ErrorCode))
+					continue
+				}
+				out[c.Key] = c.NodeID
+			}
+			if len(out) == len(keys) {
+				return out
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("FindCoordinator (type %d) via node %d: %v\n%s", keyType, nd.id, last, nd.c.logTails(30))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// partitionLeaders returns the leaders of topic's partitions as node nd's Metadata lists them.
+func partitionLeaders(t *testing.T, nd *procNode, topic string) []int32 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = []kmsg.MetadataRequestTopic{rt}
+	resp, err := req.RequestWith(ctx, nd.client())
+	if err != nil || len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("metadata of %s via node %d: %v %+v", topic, nd.id, err, resp)
+	}
+	leaders := make([]int32, len(resp.Topics[0].Partitions))
+	for _, p := range resp.Topics[0].Partitions {
+		leaders[p.Partition] = p.Leader
+	}
+	return leaders
+}
+
+// joinCode sends a first JoinGroup for gid (v5, no member id) to broker id through nd's
+// client and returns its error code: MEMBER_ID_REQUIRED from the group's coordinator.
+func joinCode(t *testing.T, nd *procNode, id int32, gid string) int16 {
+	t.Helper()
+	cl := nd.client()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cl.Ping(ctx); err != nil { // learn the brokers
+		t.Fatal(err)
+	}
+	req := kmsg.NewPtrJoinGroupRequest()
+	req.Version, req.Group, req.ProtocolType, req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 5, gid, "consumer", 10000, 10000
+	req.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range"}}
+	resp, err := req.RequestWith(ctx, cl.Broker(int(id)))
+	if err != nil {
+		t.Fatalf("JoinGroup %s at broker %d: %v", gid, id, err)
+	}
+	return resp.ErrorCode
+}
+
+// TestClusterCoordinators: in a three-process cluster every node names the same coordinator for
+// a group or transactional id, the leader of its partition of __consumer_offsets /
+// __transaction_state (both created with replication factor 3 on first lookup); only that node
+// serves the group (the others answer NOT_COORDINATOR); after it is killed and fenced, the
+// coordination moves with the partition's leadership and the new leader serves the group.
+func TestClusterCoordinators(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three sluice processes")
+	}
+	t.Parallel()
+	c := startProcCluster(t, 3, "--override", "broker.session.timeout.ms=3000", "--override", "broker.heartbeat.interval.ms=500")
+	var groups, txnIDs []string
+	for i := range 12 {
+		groups = append(groups, fmt.Sprintf("group-%d", i))
+		txnIDs = append(txnIDs, fmt.Sprintf("txn-%d", i))
+	}
+	for _, tc := range []struct {
+		keyType int8
+		topic   string
+		keys    []string
+	}{{0, "__consumer_offsets", groups}, {1, "__transaction_state", txnIDs}} {
+		first := coordinatorsFrom(t, c.node(1), tc.keyType, tc.keys)
+		leaders := partitionLeaders(t, c.node(2), tc.topic)
+		if len(leaders) != 50 {
+			t.Fatalf("%s has %d partitions, want 50", tc.topic, len(leaders))
+		}
+		for _, k := range tc.keys {
+			if want := leaders[group.Partition(k, 50)]; first[k] != want {
+				t.Errorf("coordinator of %s is %d; its %s partition's leader is %d", k, first[k], tc.topic, want)
+			}
+		}
+		for _, nd := range c.nodes[1:] {
+			if got := coordinatorsFrom(t, nd, tc.keyType, tc.keys); fmt.Sprint(got) != fmt.Sprint(first) {
+				t.Errorf("node %d names coordinators %v, node 1 %v", nd.id, got, first)
+			}
+		}
+	}
+
+	coords := coordinatorsFrom(t, c.node(1), 0, groups)
+	gid := groups[0]
+	coord := coords[gid]
+	for _, nd := range c.nodes {
+		want := kerr.NotCoordinator.Code
+		if nd.id == coord {
+			want = kerr.MemberIDRequired.Code
+		}
+		if code := joinCode(t, c.node(1), nd.id, gid); code != want {
+			t.Errorf("JoinGroup %s at broker %d (coordinator %d): %v, want %v", gid, nd.id, coord, kerr.ErrorForCode(code), kerr.ErrorForCode(want))
+		}
+	}
+
+	// Kill the coordinator: once it is fenced, its partitions' leadership and the group's
+	// coordination move to a live node, which serves the group.
+	c.node(coord).kill()
+	survivor := c.node(c.other(coord))
+	c.waitFor(fmt.Sprintf("broker %d fenced", coord), 30*time.Second, func(v testkit.View) bool { return len(v.Active) == 2 })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		moved := coordinatorsFrom(t, survivor, 0, []string{gid})[gid]
+		if moved != coord {
+			code := joinCode(t, survivor, moved, gid)
+			if code == kerr.MemberIDRequired.Code {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("JoinGroup %s at its new coordinator %d: %v", gid, moved, kerr.ErrorForCode(code))
+			}
+		} else if time.Now().After(deadline) {
+			t.Fatalf("coordinator of %s still the killed broker %d", gid, coord)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
