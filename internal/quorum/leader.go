@@ -61,7 +61,7 @@ func (q *Quorum) becomeReady() {
 
 // ready reports whether this node is the leader and has caught up in its current term.
 func (q *Quorum) ready() bool {
-	return q.raft.State() == raft.Leader && q.readyTerm.Load() == q.raft.CurrentTerm()
+	return q.failure() == nil && q.raft.State() == raft.Leader && q.readyTerm.Load() == q.raft.CurrentTerm()
 }
 
 func (q *Quorum) notController() error {
@@ -149,6 +149,9 @@ func (q *Quorum) WaitReady(ctx context.Context) error {
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		if err := q.failure(); err != nil {
+			return err
+		}
 		if q.isReadyToServe() {
 			return nil
 		}

@@ -109,7 +109,7 @@ func (q *Quorum) helloAll(peers []voter) []helloResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i].resp, out[i].err = hello(context.Background(), p.addr, helloRequest{Op: "hello"})
+			out[i].resp, out[i].err = hello(q.ctx, p.addr, helloRequest{Op: "hello"})
 		}()
 	}
 	wg.Wait()
@@ -160,7 +160,7 @@ func (q *Quorum) follow(voters []voter) {
 		if !dir.IsZero() {
 			req.DirectoryID = dir.String()
 		}
-		if _, err := hello(context.Background(), leader, req); err != nil {
+		if _, err := hello(q.ctx, leader, req); err != nil {
 			q.logger.Debug("asking the leader to follow the metadata log", "leader", leader, "err", err)
 			continue
 		}
@@ -203,7 +203,7 @@ func (q *Quorum) findLeader(voters []voter) string {
 		}
 	}
 	for _, p := range peers {
-		r, err := hello(context.Background(), p.addr, helloRequest{Op: "hello"})
+		r, err := hello(q.ctx, p.addr, helloRequest{Op: "hello"})
 		if err != nil {
 			continue
 		}

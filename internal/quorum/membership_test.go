@@ -121,6 +121,29 @@ func TestIdentity(t *testing.T) {
 		t.Fatalf("open as another node: %v", err)
 	}
 
+	// meta.properties naming another cluster than the log: refused, naming both.
+	other := mp
+	other.ClusterID = "AAAAAAAAAAAAAAAAAAAAAQ"
+	if err := writeMetaProperties(dir, other); err != nil {
+		t.Fatal(err)
+	}
+	ln = listen(t)
+	q, err = Open(Options{NodeID: 1, Dir: filepath.Join(dir, "__cluster_metadata"), ControllerAddr: ln.Addr().String(), Listener: ln, Logger: testLogger(t)})
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err = q.WaitReady(ctx)
+		cancel()
+		closeQuorum(t, q)
+	} else {
+		ln.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), clusterID) || !strings.Contains(err.Error(), other.ClusterID) {
+		t.Fatalf("open with another cluster's meta.properties: %v", err)
+	}
+	if err := writeMetaProperties(dir, mp); err != nil {
+		t.Fatal(err)
+	}
+
 	// A lost metadata log (meta.properties kept) gets a new directory id but keeps the cluster id.
 	if err := os.RemoveAll(filepath.Join(dir, "__cluster_metadata")); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package quorum
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -130,6 +131,10 @@ type Quorum struct {
 		next int
 	}
 
+	// ctx is canceled by Close: it bounds this node's own hello exchanges.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	closing   chan struct{}
 	closeOnce sync.Once
 	closeErr  error
@@ -172,8 +177,16 @@ func Open(opts Options) (*Quorum, error) {
 	q.image.Store(metadata.Empty())
 	q.pub.subs = map[int]func(prev, next *metadata.Image){}
 	q.replicas.m = map[raft.ServerID]replicaTimes{}
+	q.ctx, q.cancel = context.WithCancel(context.Background())
 	existing, err := q.start(voters)
+	if err == nil {
+		err = q.failure() // restoring the snapshot found another cluster's id
+	}
 	if err != nil {
+		q.cancel()
+		if q.raft != nil {
+			q.raft.Shutdown().Error()
+		}
 		q.closeResources()
 		return nil, err
 	}
@@ -390,7 +403,12 @@ func (q *Quorum) fail(err error) {
 		q.failErr = err
 		close(q.failed)
 		q.logger.Error("refusing to serve the metadata quorum", "err", err)
-		go q.raft.Shutdown()
+		go func() {
+			<-q.started // fail may run while NewRaft restores a snapshot
+			if q.raft != nil {
+				q.raft.Shutdown()
+			}
+		}()
 	})
 }
 
@@ -549,6 +567,7 @@ func (q *Quorum) NodeID() int32 { return q.opts.NodeID }
 func (q *Quorum) Close() error {
 	q.closeOnce.Do(func() {
 		close(q.closing)
+		q.cancel()
 		if q.raft.State() == raft.Leader && q.numVoters() > 1 {
 			if err := q.raft.LeadershipTransfer().Error(); err != nil {
 				q.logger.Info("leadership transfer on close failed", "err", err)
