@@ -25,7 +25,7 @@ import (
 // in logDir; the files are removed when the test passes and kept (their tails printed, their
 // path logged) when it fails. Every process is killed when the test ends.
 type procCluster struct {
-	t      *testing.T
+	t      testing.TB
 	nodes  []*procNode // nodes[i] has id i+1
 	logDir string
 }
@@ -51,7 +51,7 @@ type procNode struct {
 // startProcCluster starts n nodes at once and waits until each answers /readyz and lists all
 // n brokers unfenced. extraArgs are added to every `sluice serve`. A start that loses a port
 // picked free to another process is retried on new ports.
-func startProcCluster(t *testing.T, n int, extraArgs ...string) *procCluster {
+func startProcCluster(t testing.TB, n int, extraArgs ...string) *procCluster {
 	t.Helper()
 	c := newProcCluster(t)
 	root := t.TempDir()
@@ -91,7 +91,7 @@ func startProcCluster(t *testing.T, n int, extraArgs ...string) *procCluster {
 
 // newProcCluster makes an empty cluster whose log directory is kept only if the test fails and
 // whose processes are killed when it ends.
-func newProcCluster(t *testing.T) *procCluster {
+func newProcCluster(t testing.TB) *procCluster {
 	t.Helper()
 	logDir, err := os.MkdirTemp("", "sluice-cluster-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
 	if err != nil {
@@ -103,7 +103,7 @@ func newProcCluster(t *testing.T) *procCluster {
 }
 
 // freeHostAddr returns host:port with a port that was free on host a moment ago.
-func freeHostAddr(t *testing.T, host string) string {
+func freeHostAddr(t testing.TB, host string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
@@ -290,7 +290,8 @@ func (nd *procNode) client(opts ...kgo.Opt) *kgo.Client {
 
 // asNode lets the single-node helpers (runSluice, ...) talk to this node.
 func (nd *procNode) asNode() *node {
-	return &node{t: nd.c.t, dataDir: nd.dataDir, kafkaAddr: nd.kafkaAddr, httpAddr: nd.httpAddr, controllerAddr: nd.controllerAddr}
+	t, _ := nd.c.t.(*testing.T)
+	return &node{t: t, dataDir: nd.dataDir, kafkaAddr: nd.kafkaAddr, httpAddr: nd.httpAddr, controllerAddr: nd.controllerAddr}
 }
 
 // describe asks this node alone for its view of the cluster (DescribeCluster v2).

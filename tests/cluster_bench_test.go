@@ -1,0 +1,85 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+// The cluster benchmarks time what an operator waits for, on three `sluice serve` processes on
+// 127.0.0.1-3, one cluster per iteration:
+//
+//	go test ./tests -run '^$' -bench Cluster -benchtime 5x
+//
+// Each reports its figure in ms per iteration (ms/op covers the setup too).
+
+// BenchmarkClusterFormation: launch of three processes → every node lists three active brokers.
+func BenchmarkClusterFormation(b *testing.B) {
+	var total time.Duration
+	for range b.N {
+		began := time.Now()
+		c := startProcCluster(b, 3)
+		total += time.Since(began)
+		c.cleanup()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "formation-ms")
+}
+
+// BenchmarkClusterFailover: SIGKILL of the controller → another node answers CreateTopics.
+func BenchmarkClusterFailover(b *testing.B) {
+	var total time.Duration
+	for i := range b.N {
+		c := startProcCluster(b, 3)
+		ctrl := c.controller()
+		survivor := c.node(c.other(ctrl))
+		adm := kadm.NewClient(survivor.client())
+		c.node(ctrl).kill()
+		killedAt := time.Now()
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			resp, err := adm.CreateTopic(ctx, 1, 1, nil, fmt.Sprintf("failover-%d", i))
+			cancel()
+			if err == nil && resp.Err == nil {
+				break
+			}
+			if time.Since(killedAt) > 60*time.Second {
+				b.Fatalf("no CreateTopics answer within 60 s of the controller's SIGKILL: %v %v", err, resp.Err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		total += time.Since(killedAt)
+		c.cleanup()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "failover-ms")
+}
+
+// BenchmarkClusterFence: SIGKILL of a broker that is not the controller → the controller's
+// DescribeCluster marks it fenced, at the default broker.session.timeout.ms and a short one.
+func BenchmarkClusterFence(b *testing.B) {
+	for _, session := range []string{"9000 (default)", "3000"} {
+		b.Run("session.timeout.ms="+session[:4], func(b *testing.B) {
+			var args []string
+			if session == "3000" {
+				args = []string{"--override", "broker.session.timeout.ms=3000", "--override", "broker.heartbeat.interval.ms=500"}
+			}
+			var total time.Duration
+			for range b.N {
+				c := startProcCluster(b, 3, args...)
+				ctrl := c.controller()
+				victim := c.node(c.other(ctrl))
+				victim.kill()
+				killedAt := time.Now()
+				c.waitFor("the killed broker fenced", 60*time.Second, func(v testkit.View) bool { return slices.Contains(v.Fenced, victim.id) })
+				total += time.Since(killedAt)
+				c.cleanup()
+			}
+			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "fence-ms")
+		})
+	}
+}
