@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -219,4 +220,51 @@ func TestClusterQuorumMembership(t *testing.T) {
 		t.Fatalf("producer: %d acknowledged, %d failed (first: %v)", produced.Load(), failed.Load(), firstErr.Load())
 	}
 	t.Logf("producer: %d records acknowledged, none failed, during the membership changes", produced.Load())
+}
+
+// TestClusterRefusesAnotherClustersDataDir: a node started on the data directory of another
+// cluster, with this cluster's voters as its peers, exits with an error naming both cluster ids
+// and the directory.
+func TestClusterRefusesAnotherClustersDataDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four sluice processes")
+	}
+	t.Parallel()
+	c := startProcCluster(t, 3)
+	clusterID := func(n *node) string {
+		res := runSluice(t, n, "", "cluster", "info", "--format", "json")
+		var info struct {
+			ClusterID string `json:"cluster_id"`
+		}
+		if err := json.Unmarshal([]byte(res.stdout), &info); res.code != 0 || err != nil || info.ClusterID == "" {
+			t.Fatalf("cluster info: exit %d, %v: %s%s", res.code, err, res.stdout, res.stderr)
+		}
+		return info.ClusterID
+	}
+	b := clusterID(c.node(2).asNode())
+	other := startNode(t) // node 1 of a one-node cluster of its own
+	a := clusterID(other)
+	other.stop()
+
+	peers := fmt.Sprintf("1@%s,2@%s,3@%s", other.controllerAddr, c.node(2).controllerAddr, c.node(3).controllerAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sluiceBin, "serve", "--node-id", "1", "--data-dir", other.dataDir,
+		"--kafka-addr", other.kafkaAddr, "--http-addr", other.httpAddr, "--controller-addr", other.controllerAddr, "--peers", peers)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || ctx.Err() != nil {
+		t.Fatalf("sluice serve on cluster %s's directory with cluster %s's voters: %v\n%s", a, b, err, out)
+	}
+	for _, want := range []string{a, b, other.dataDir} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("the refusal does not name %s:\n%s", want, out)
+		}
+	}
+	t.Logf("refused: %s", lastLine(string(out)))
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
