@@ -252,10 +252,10 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 		MaxSessionTimeout:     time.Duration(brokerCfg.Int64(config.GroupMaxSessionTimeoutMs)) * time.Millisecond,
 		InitialRebalanceDelay: time.Duration(brokerCfg.Int64(config.GroupInitialRebalanceDelayMs)) * time.Millisecond,
 		Log: &group.PartitionLog{Partitions: b.partitions, Controller: b.remote,
-			NumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
+			NumPartitions:     b.coordinatorPartitions(metadata.ConsumerOffsetsTopic, brokerCfg.Int(config.OffsetsTopicNumPartitions)),
 			ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor)),
 			SegmentBytes:      int(brokerCfg.Int(config.OffsetsTopicSegmentBytes))},
-		NumPartitions: brokerCfg.Int(config.OffsetsTopicNumPartitions),
+		NumPartitions: b.coordinatorPartitions(metadata.ConsumerOffsetsTopic, brokerCfg.Int(config.OffsetsTopicNumPartitions)),
 		// Serve only the groups of the __consumer_offsets partitions led here (reconcile.go).
 		FollowLeadership: true,
 		Compression:      record.Codec(brokerCfg.Int(config.OffsetsTopicCompressionCodec)),
@@ -283,12 +283,12 @@ func (b *Broker) txnConfig(brokerCfg *config.Resolved) txn.Config {
 	return txn.Config{
 		ProducerIDs: txn.NewProducerIDs(b.remote, b.cfg.NodeID, txn.ProducerIDBlockSize),
 		Log: &txn.PartitionLog{Partitions: b.partitions, Controller: b.remote,
-			NumPartitions:     brokerCfg.Int(config.TransactionStateLogNumPartitions),
+			NumPartitions:     b.coordinatorPartitions(metadata.TransactionStateTopic, brokerCfg.Int(config.TransactionStateLogNumPartitions)),
 			ReplicationFactor: int16(brokerCfg.Int(config.TransactionStateLogReplication)),
 			MinISR:            int(brokerCfg.Int(config.TransactionStateLogMinIsr)),
 			SegmentBytes:      int(brokerCfg.Int(config.TransactionStateLogSegmentBytes))},
-		NumPartitions:            brokerCfg.Int(config.TransactionStateLogNumPartitions),
-		OffsetsNumPartitions:     brokerCfg.Int(config.OffsetsTopicNumPartitions),
+		NumPartitions:            b.coordinatorPartitions(metadata.TransactionStateTopic, brokerCfg.Int(config.TransactionStateLogNumPartitions)),
+		OffsetsNumPartitions:     b.coordinatorPartitions(metadata.ConsumerOffsetsTopic, brokerCfg.Int(config.OffsetsTopicNumPartitions)),
 		FollowLeadership:         true, // only the __transaction_state partitions led here (reconcile.go)
 		Markers:                  b.txnMarkers(),
 		MaxTimeout:               ms(config.TransactionMaxTimeoutMs),

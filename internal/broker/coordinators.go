@@ -13,3 +13,17 @@ func (b *Broker) txnMarkers() *txn.PartitionMarkers {
 	}
 	return w
 }
+
+// coordinatorPartitions is the partition count the coordinators hash keys over for an internal
+// topic: the existing topic's, as Kafka takes it at start (so a changed
+// offsets.topic.num.partitions or transaction.state.log.num.partitions cannot send groups to
+// partitions that do not exist, and FindCoordinator, which hashes over the topic, agrees), else
+// the configured count the topic will be created with.
+func (b *Broker) coordinatorPartitions(topic string, configured int32) int32 {
+	if b.quorum != nil {
+		if t, ok := b.quorum.Image().Topic(topic); ok && len(t.Partitions) > 0 {
+			return int32(len(t.Partitions))
+		}
+	}
+	return configured
+}
