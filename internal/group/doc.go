@@ -27,6 +27,12 @@
 // group's mutex blocks: answers go to buffered channels, and TxnAborter.AbortFencedTxn only
 // starts a goroutine. Close stops every timer.
 //
+// Leadership: a broker's coordinator follows __consumer_offsets leadership
+// (Config.FollowLeadership, ownership.go): it serves only the groups of the partitions it was
+// elected for (LoadPartitions at start, Elected after), answers ErrCoordinatorLoadInProgress
+// while one loads and ErrNotCoordinator for the others (CoordinatorStatus, which every group
+// request checks first), and forgets a partition's groups when it resigns (Resigned).
+//
 // Consumer group invariants: a partition is owned (assigned or pending revocation) by at most
 // one member at a time; a member's epoch never passes the group's assignment epoch, which never
 // passes the group epoch; a member reaches the assignment epoch only after it revoked what its

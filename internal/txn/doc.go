@@ -21,6 +21,13 @@
 //     one abandoned by its group member (AbortFencedTxn) bump it, and EndTxn v5 bumps it on
 //     every transaction.
 //
+// Leadership: a broker's coordinator follows __transaction_state leadership
+// (Config.FollowLeadership, ownership.go): it serves only the ids of the partitions it was
+// elected for (LoadPartitions at start, Elected after; ErrCoordinatorLoading while one loads,
+// ErrNotCoordinator elsewhere), completes the prepared transactions it loads, and forgets a
+// partition's ids when it resigns (Resigned). Markers of partitions led by other brokers go to
+// their leaders in WriteTxnMarkers (PartitionMarkers with Image and Remote).
+//
 // Concurrency: Coordinator.mu guards the ids and their state and is a leaf lock; appends,
 // marker writes and id allocation run without it. One goroutine per prepared transaction
 // writes its markers; one goroutine sweeps timeouts and expired ids. Close stops both.
