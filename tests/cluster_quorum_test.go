@@ -159,18 +159,24 @@ func TestClusterQuorumMembership(t *testing.T) {
 	}()
 
 	// remove-voter: the node keeps following as an observer.
+	began := time.Now()
 	res := runSluice(t, via.asNode(), "", "cluster", "remove-voter", "--node-id", fmt.Sprint(target), "--directory-id", oldDir)
 	if res.code != 0 {
 		t.Fatalf("remove-voter: exit %d: %s%s", res.code, res.stdout, res.stderr)
 	}
+	removed := time.Since(began)
 	waitQuorum(t, via, "the removed voter to observe", func(v quorumView) bool {
 		return v.voters() == 2 && len(v.status(target)["observer"]) == 1
 	})
+	observing := time.Since(began)
+	began = time.Now()
 	res = runSluice(t, via.asNode(), "", "cluster", "add-voter", "--node-id", fmt.Sprint(target), "--directory-id", oldDir,
 		"--controller-addr", c.node(target).controllerAddr)
 	if res.code != 0 {
 		t.Fatalf("add-voter: exit %d: %s%s", res.code, res.stdout, res.stderr)
 	}
+	t.Logf("remove-voter (CLI process, start to exit): %v; removed voter listed as an observer after %v; add-voter (CLI process): %v",
+		removed.Round(time.Millisecond), observing.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	waitQuorum(t, via, "three voters again", func(v quorumView) bool { return v.voters() == 3 && len(v.status(target)["voter"]) == 1 })
 
 	// The disk of target is replaced.
@@ -179,11 +185,14 @@ func TestClusterQuorumMembership(t *testing.T) {
 	if err := os.RemoveAll(nd.dataDir); err != nil {
 		t.Fatal(err)
 	}
+	began = time.Now()
 	nd.restart()
+	ready := time.Since(began)
 	v = waitQuorum(t, via, "the replaced node to observe", func(v quorumView) bool {
 		st := v.status(target)
 		return len(st["observer"]) == 1 && len(st["voter"]) == 1
 	})
+	t.Logf("replaced disk: launch to /readyz %v (it follows as an observer by then)", ready.Round(time.Millisecond))
 	newDir := v.status(target)["observer"][0]
 	if newDir == oldDir {
 		t.Fatalf("the replaced disk kept directory id %s", oldDir)
