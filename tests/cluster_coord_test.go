@@ -142,6 +142,7 @@ func TestClusterCoordinators(t *testing.T) {
 	// Kill the coordinator: once it is fenced, its partitions' leadership and the group's
 	// coordination move to a live node, which serves the group.
 	c.node(coord).kill()
+	killedAt := time.Now()
 	survivor := c.node(c.other(coord))
 	c.waitFor(fmt.Sprintf("broker %d fenced", coord), 30*time.Second, func(v testkit.View) bool { return len(v.Active) == 2 })
 	deadline := time.Now().Add(30 * time.Second)
@@ -150,6 +151,8 @@ func TestClusterCoordinators(t *testing.T) {
 		if moved != coord {
 			code := joinCode(t, survivor, moved, gid)
 			if code == kerr.MemberIDRequired.Code {
+				t.Logf("SIGKILL of group %s's coordinator → its new coordinator %d serves it: %v (broker.session.timeout.ms=3000)",
+					gid, moved, time.Since(killedAt).Round(time.Millisecond))
 				break
 			}
 			if time.Now().After(deadline) {
