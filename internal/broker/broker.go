@@ -82,8 +82,11 @@ type Broker struct {
 	unsubscribe func()
 	serveDone   chan error
 	ready       atomic.Bool
-	closeOnce   sync.Once
-	closeErr    error
+	// phase is what Start is doing, for /readyz's answer until ready (stored after the fields
+	// that phase's check reads are set).
+	phase     atomic.Pointer[string]
+	closeOnce sync.Once
+	closeErr  error
 
 	// cleanerPartitions is partitions for the log cleaner's goroutines, which start with
 	// storage (before partitions exists) and ask it for each log's cleanable limit.
@@ -116,6 +119,12 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if err := checkConsumerGroupBounds(brokerCfg); err != nil {
 		return nil, fmt.Errorf("broker configs: %w", err)
 	}
+	// /metrics and /readyz answer from the start: until ready, /readyz says what the start
+	// waits for (most often the metadata quorum's other voters).
+	b.setPhase(phaseQuorum)
+	if err := b.startHTTP(); err != nil {
+		return nil, err
+	}
 
 	b.roles = parseRoles(brokerCfg)
 	if err := b.openQuorum(ctx, brokerCfg); err != nil {
@@ -127,13 +136,11 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if !b.roles.broker {
 		// A dedicated controller: the quorum and the controller listener, no partitions.
 		b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.quorum.Active, QuorumLeader: b.quorum.Leader, QuorumEpoch: b.quorum.Epoch}))
-		if err := b.startHTTP(); err != nil {
-			return nil, err
-		}
 		b.ready.Store(true)
 		return b, nil
 	}
 	b.remote = cluster.NewController(b.controller, b.cp.client, cfg.NodeID, b.brokerEpoch)
+	b.setPhase(phaseLogs)
 	if err := b.openStorage(brokerCfg); err != nil {
 		return nil, err
 	}
@@ -181,15 +188,23 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if err := b.listen(brokerCfg); err != nil {
 		return nil, err
 	}
+	b.setPhase(phaseRegistering)
 	if err := b.startLifecycle(ctx, brokerCfg); err != nil {
-		return nil, err
-	}
-	if err := b.startHTTP(); err != nil {
 		return nil, err
 	}
 	b.ready.Store(true)
 	return b, nil
 }
+
+// What Start is doing, as /readyz reports it until the node is ready.
+const (
+	phaseQuorum       = "waiting for the metadata quorum to elect a leader (a majority of --peers must be up)"
+	phaseLogs         = "opening partition logs"
+	phaseRegistering  = "registering with the controller"
+	phaseShuttingDown = "shutting down"
+)
+
+func (b *Broker) setPhase(phase string) { b.phase.Store(&phase) }
 
 // startHTTP starts the metrics and health listener, if configured.
 func (b *Broker) startHTTP() (err error) {
@@ -473,7 +488,17 @@ func connectionOverrides(value string) (map[string]int, error) {
 // while the controller has it registered and unfenced.
 func (b *Broker) Ready() error {
 	if !b.ready.Load() {
-		return errors.New("starting")
+		phase := b.phase.Load()
+		switch {
+		case phase == nil:
+			return errors.New("starting")
+		case *phase == phaseRegistering:
+			// b.quorum was set before this phase was stored.
+			if err := httpapi.BrokerReady(b.cfg.NodeID, b.quorum.Image, b.brokerEpoch)(); err != nil {
+				return fmt.Errorf("starting: %w", err)
+			}
+		}
+		return errors.New("starting: " + *phase)
 	}
 	if !b.roles.broker {
 		return nil
@@ -506,6 +531,7 @@ func (b *Broker) Close() error {
 		// While the listener still serves: the controller moves this broker's leaderships,
 		// clients follow them after a metadata refresh.
 		b.controlledShutdown()
+		b.setPhase(phaseShuttingDown)
 		b.ready.Store(false)
 		if b.server != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
