@@ -48,7 +48,8 @@ func coordinatorsFrom(t *testing.T, nd *procNode, keyType int8, keys []string) m
 	}
 }
 
-// partitionLeaders returns the leaders of topic's partitions as node nd's Metadata lists them.
+// partitionLeaders returns the leaders of topic's partitions as node nd's Metadata lists them,
+// failing the test unless every partition has three replicas.
 func partitionLeaders(t *testing.T, nd *procNode, topic string) []int32 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -64,6 +65,9 @@ func partitionLeaders(t *testing.T, nd *procNode, topic string) []int32 {
 	leaders := make([]int32, len(resp.Topics[0].Partitions))
 	for _, p := range resp.Topics[0].Partitions {
 		leaders[p.Partition] = p.Leader
+		if len(p.Replicas) != 3 {
+			t.Fatalf("%s-%d has replicas %v; want 3 (offsets.topic.replication.factor, transaction.state.log.replication.factor)", topic, p.Partition, p.Replicas)
+		}
 	}
 	return leaders
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestCoordinatorsKeepTheTopicsPartitionCount: a broker restarted with another
@@ -82,5 +83,46 @@ func TestCoordinatorsKeepTheTopicsPartitionCount(t *testing.T) {
 		if got := fetch(b, g); got != 43 {
 			t.Errorf("group %s: offset %d after a new commit, want 43", g, got)
 		}
+	}
+}
+
+// TestSingleNodeInternalTopicDefaults: a node started without other voters reports the
+// internal topics' replication factors and transaction.state.log.min.isr as 1 from its static
+// config (Kafka's single-node server.properties), and a value the user set wins.
+func TestSingleNodeInternalTopicDefaults(t *testing.T) {
+	cfg := Config{NodeID: 1, DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", ControllerAddr: freeAddr(t),
+		Overrides: map[string]string{"transaction.state.log.min.isr": "2"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.KafkaAddr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	res, err := kadm.NewClient(cl).DescribeBrokerConfigs(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := res.On("1", nil)
+	if err != nil || rc.Err != nil {
+		t.Fatalf("describe broker 1: %v %v", err, rc.Err)
+	}
+	want := map[string]string{"offsets.topic.replication.factor": "1", "transaction.state.log.replication.factor": "1",
+		"transaction.state.log.min.isr": "2"}
+	for _, c := range rc.Configs {
+		if v, ok := want[c.Key]; ok {
+			if c.MaybeValue() != v || c.Source != kmsg.ConfigSourceStaticBrokerConfig {
+				t.Errorf("%s = %q (source %v), want %q from the static broker config", c.Key, c.MaybeValue(), c.Source, v)
+			}
+			delete(want, c.Key)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("not described: %v", want)
 	}
 }
