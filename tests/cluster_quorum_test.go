@@ -95,7 +95,8 @@ func waitQuorum(t *testing.T, nd *procNode, what string, cond func(quorumView) b
 // CLI removes a voter (it keeps following as an observer) and adds it back; then that node's
 // disk is replaced (SIGKILL, data directory wiped, restart): it comes back with a new directory
 // id as an observer, never as the old voter, and the CLI swaps the old voter for the new one.
-// The producer sees no error throughout.
+// Last the leader is removed (leadership moves) and added back. The producer sees no error
+// throughout.
 func TestClusterQuorumMembership(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three sluice processes")
@@ -221,6 +222,21 @@ func TestClusterQuorumMembership(t *testing.T) {
 	})
 	res = runSluice(t, via.asNode(), "", "cluster", "quorum")
 	t.Logf("cluster quorum after the replacement:\n%s", res.stdout)
+
+	// Removing the leader moves leadership; it follows as an observer, and comes back.
+	leaderDir := v.status(v.LeaderID)["leader"][0]
+	oldLeader := v.LeaderID
+	if res := runSluice(t, via.asNode(), "", "cluster", "remove-voter", "--node-id", fmt.Sprint(oldLeader), "--directory-id", leaderDir); res.code != 0 {
+		t.Fatalf("remove-voter of the leader: exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	waitQuorum(t, via, "a new leader, the old one observing", func(v quorumView) bool {
+		return v.LeaderID != oldLeader && v.voters() == 2 && len(v.status(oldLeader)["observer"]) == 1
+	})
+	if res := runSluice(t, via.asNode(), "", "cluster", "add-voter", "--node-id", fmt.Sprint(oldLeader), "--directory-id", leaderDir,
+		"--controller-addr", c.node(oldLeader).controllerAddr); res.code != 0 {
+		t.Fatalf("add-voter of the old leader: exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	waitQuorum(t, via, "three voters", func(v quorumView) bool { return v.voters() == 3 })
 
 	time.Sleep(200 * time.Millisecond)
 	cancel()

@@ -55,6 +55,7 @@ func (b *Broker) startControlPlane() error {
 		Controller:   b.controller,
 		Forwarder:    cp.client,
 		Lifecycle:    b.controller,
+		Quorum:       b.quorum, // DescribeQuorum, AddRaftVoter, RemoveRaftVoter (also forwarded ones)
 	}
 	srv, err := server.New(server.Config{Env: env, Logger: b.logger, ListenerName: api.ControllerListenerName, Observer: b.metrics})
 	if err != nil {
