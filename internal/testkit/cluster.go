@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/broker"
+	"github.com/sluicehq/sluice/internal/vfs"
 )
 
 // Options configure StartCluster.
@@ -31,6 +32,9 @@ type Options struct {
 	NodeOverrides map[int32]map[string]string
 	// StartTimeout bounds each start of the cluster or of one node (0: 60 s).
 	StartTimeout time.Duration
+	// FS, if set, gives node id the file system for its partition logs (a vfs.MemFS to
+	// simulate crashes, a fault injector); it is asked again at each Restart. Nil: the real one.
+	FS func(id int32) vfs.FS
 	// LogLevel of the nodes' logs, kept in memory and printed (the tail of each node's) when the
 	// test fails (0: Info).
 	LogLevel slog.Level
@@ -132,6 +136,9 @@ func (c *Cluster) tryStart() error {
 // ports, so clients that knew them reconnect.
 func (c *Cluster) startNode(ctx context.Context, id int32) error {
 	n := c.nodes[id]
+	if c.opts.FS != nil {
+		n.cfg.FS = c.opts.FS(id)
+	}
 	b, err := broker.Start(ctx, n.cfg)
 	if err != nil {
 		return fmt.Errorf("node %d: %w", id, err)

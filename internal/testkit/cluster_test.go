@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"go.uber.org/goleak"
+
+	"github.com/sluicehq/sluice/internal/vfs"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -37,6 +39,34 @@ func TestOneNode(t *testing.T) {
 	}
 	if !topics.Has("kept") {
 		t.Errorf("topic lost across restart: %v", topics.Names())
+	}
+}
+
+// TestFS: a node's partition logs go to the file system Options.FS gives it, the same one
+// again after a restart.
+func TestFS(t *testing.T) {
+	mem := vfs.NewMem()
+	asked := 0
+	c := StartCluster(t, Options{Nodes: 1, FS: func(id int32) vfs.FS { asked++; return mem }})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := kadm.NewClient(c.Client()).CreateTopic(ctx, 1, 1, nil, "in-memory"); err != nil {
+		t.Fatal(err)
+	}
+	inMemory := func() bool {
+		names, err := mem.ReadDir(c.nodes[1].cfg.DataDir)
+		return err == nil && slices.Contains(names, "in-memory-0")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !inMemory() {
+		if time.Now().After(deadline) {
+			t.Fatal("partition in-memory-0 not created in the node's MemFS")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.Restart(1)
+	if asked != 2 || !inMemory() {
+		t.Errorf("FS asked %d times (want 2: start and restart); partition in MemFS after restart: %v", asked, inMemory())
 	}
 }
 

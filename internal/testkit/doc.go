@@ -4,7 +4,8 @@
 //
 // A cluster is N broker.Start nodes with ids 1..N, each a quorum voter and a broker, on
 // loopback ports, with data directories under t.TempDir(). Every node's log is kept in memory
-// and its tail printed when the test fails. Nodes are closed when the test ends.
+// and its tail printed when the test fails. Nodes are closed when the test ends. Options.FS
+// puts a node's partition logs on a chosen file system (a vfs.MemFS to simulate crashes).
 //
 // Views of the cluster come from the Kafka protocol (DescribeCluster v2 asked of each node
 // alone), so a fixture wait checks what a client would see, not internal state.
