@@ -40,6 +40,9 @@ func NewDirectoryID() DirectoryID {
 
 func (d DirectoryID) reserved() bool { return [8]byte(d[:8]) == [8]byte{} }
 
+// Bytes returns the id's 16 bytes.
+func (d DirectoryID) Bytes() []byte { return d[:] }
+
 // IsZero reports whether d is the unassigned directory id.
 func (d DirectoryID) IsZero() bool { return d == DirectoryID{} }
 

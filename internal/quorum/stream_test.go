@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"testing"
@@ -64,5 +65,51 @@ func TestControllerAddressCarriesKafka(t *testing.T) {
 	}
 	if _, err := ln.Accept(); err == nil {
 		t.Error("Accept after Close succeeded")
+	}
+}
+
+// TestRaftConnectionsNameTheDirectory: a node with a directory id takes a Raft connection only
+// when it names that id; one naming another directory (an RPC for the old voter of a replaced
+// disk) or none (an address from before directory ids) is closed unread.
+func TestRaftConnectionsNameTheDirectory(t *testing.T) {
+	q := open(t, nodeSpec{id: 1, dir: t.TempDir(), addr: "127.0.0.1:0"})
+	defer closeQuorum(t, q)
+	waitReady(t, q)
+	hostport := q.opts.ControllerAddr
+	other := NewDirectoryID()
+	for _, c := range []struct {
+		name string
+		head []byte
+		take bool
+	}{
+		{"own directory", append(append([]byte(nil), raftDirMagic...), q.Directory().Bytes()...), true},
+		{"another directory", append(append([]byte(nil), raftDirMagic...), other[:]...), false},
+		{"no directory", raftMagic, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", hostport)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.Write(c.head)
+			// A refused connection is closed: the read ends (wait long for that on a busy
+			// machine). A taken one is Raft's, which waits for an RPC: the read times out.
+			wait := 10 * time.Second
+			if c.take {
+				wait = 300 * time.Millisecond
+			}
+			conn.SetReadDeadline(time.Now().Add(wait))
+			_, err = conn.Read(make([]byte, 1))
+			var ne net.Error
+			taken := errors.As(err, &ne) && ne.Timeout()
+			if taken != c.take {
+				t.Fatalf("taken = %v (read: %v), want %v", taken, err, c.take)
+			}
+		})
+	}
+	// The dialing side names the directory of the address it dials.
+	if _, dir, err := splitServerAddress(serverAddress(hostport, q.Directory())); err != nil || dir != q.Directory() {
+		t.Fatalf("split: %v %v", dir, err)
 	}
 }
