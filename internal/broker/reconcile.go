@@ -125,6 +125,9 @@ func (b *Broker) moveCoordination(prev, next *metadata.Image, topic string, elec
 			}
 			if p, ok := b.partitions.Partition(topic, int32(i)); ok {
 				elected(p)
+			} else if b.logger != nil {
+				// Its apply failed (logged above): its keys get NOT_COORDINATOR here.
+				b.logger.Error("leading a coordinator partition that is not hosted here", "topic", topic, "partition", i)
 			}
 		case before && !now:
 			resigned(int32(i))
