@@ -497,3 +497,31 @@ func TestSingleVoterGrows(t *testing.T) {
 	}
 	waitReady(t, q) // node 2 votes for it
 }
+
+// TestFormingKeepsDirectory: a node stopped while a new cluster forms (it has answered hellos,
+// holds no Raft state) keeps its directory id on restart, since peers may have bootstrapped
+// with it; once its whole data directory is gone it gets a new one.
+func TestFormingKeepsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	peers := []string{"2@127.0.0.1:1", "3@127.0.0.1:2"} // never answer: the cluster never forms
+	ln := listen(t)
+	addr := ln.Addr().String()
+	ln.Close()
+	peers = append(peers, "1@"+addr)
+	q := open(t, nodeSpec{id: 1, dir: dir, addr: addr, peers: peers})
+	d := q.Directory()
+	closeQuorum(t, q)
+	q = open(t, nodeSpec{id: 1, dir: dir, addr: addr, peers: peers})
+	if q.Directory() != d {
+		t.Fatalf("restart during formation changed the directory id from %v to %v", d, q.Directory())
+	}
+	closeQuorum(t, q)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	q = open(t, nodeSpec{id: 1, dir: dir, addr: addr, peers: peers})
+	defer closeQuorum(t, q)
+	if q.Directory() == d {
+		t.Fatal("a wiped directory kept its directory id")
+	}
+}

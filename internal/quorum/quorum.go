@@ -247,7 +247,8 @@ func (q *Quorum) start(voters []voter) (existing bool, err error) {
 	}
 
 	// This node's Raft name. New Raft state gets a new directory id, even when meta.properties
-	// names one: that id's log is gone, and the new log must never pass for it.
+	// names one: that id's log is gone, and the new log must never pass for it (unless raft.db
+	// shows the directory never held any, below).
 	if existing {
 		v, err := store.Get(localServerIDKey)
 		switch {
@@ -268,10 +269,23 @@ func (q *Quorum) start(voters []voter) (existing bool, err error) {
 			mp.DirectoryID = NewDirectoryID() // a data directory from before directory ids
 		}
 	} else {
-		if !mp.DirectoryID.IsZero() {
-			q.logger.Info("the metadata log is empty: this directory gets a new directory id", "old_directory_id", mp.DirectoryID.String())
+		// raft.db may name this node already although it holds no Raft state (no term, no
+		// vote, no entry): a start that ended before this node took part in anything, e.g.
+		// while a new cluster's nodes exchanged directory ids. Nothing of that directory was
+		// lost, so it keeps its id, which peers may have bootstrapped with.
+		v, err := store.Get(localServerIDKey)
+		id, dir, ok := parseServerID(raft.ServerID(v))
+		switch {
+		case err == nil && ok && id == opts.NodeID && !dir.IsZero():
+			mp.DirectoryID = dir
+		case err == nil || errors.Is(err, raftboltdb.ErrKeyNotFound):
+			if !mp.DirectoryID.IsZero() {
+				q.logger.Info("the metadata log is empty: this directory gets a new directory id", "old_directory_id", mp.DirectoryID.String())
+			}
+			mp.DirectoryID = NewDirectoryID()
+		default:
+			return false, fmt.Errorf("quorum: read this node's raft id: %w", err)
 		}
-		mp.DirectoryID = NewDirectoryID()
 		q.localID = serverID(opts.NodeID, mp.DirectoryID)
 	}
 	if err := writeMetaProperties(q.metaDir, mp); err != nil {
