@@ -145,6 +145,14 @@ func TestQuorumAPIs(t *testing.T) {
 		req.ClusterID, req.VoterID, req.VoterDirectoryID = clusterID, id, dir
 		return quorumRequest[*kmsg.RemoveRaftVoterResponse](t, cl, req)
 	}
+	noListener := kmsg.NewPtrAddRaftVoterRequest()
+	noListener.VoterID, noListener.VoterDirectoryID = 2, obs.Directory()
+	if resp := quorumRequest[*kmsg.AddRaftVoterResponse](t, cl, noListener); resp.ErrorCode != kerr.InvalidRequest.Code {
+		t.Fatalf("add without listeners: %+v", resp)
+	}
+	if resp := addVoter(-5, obs.Directory(), nil); resp.ErrorCode != kerr.InvalidRequest.Code {
+		t.Fatalf("add of a negative id: %+v", resp)
+	}
 	other := "not-this-cluster"
 	if resp := addVoter(2, obs.Directory(), &other); resp.ErrorCode != kerr.InconsistentClusterID.Code {
 		t.Fatalf("add to another cluster: %+v", resp)

@@ -337,7 +337,7 @@ func (q *Quorum) AddObserver(ctx context.Context, id int32, dir DirectoryID, add
 	if !q.ready() {
 		return q.notController()
 	}
-	if err := checkAddr(addr); err != nil {
+	if err := checkMember(id, addr); err != nil {
 		return err
 	}
 	sid, saddr := serverID(id, dir), serverAddress(addr, dir)
@@ -383,7 +383,7 @@ func (q *Quorum) AddVoter(ctx context.Context, id int32, dir DirectoryID, addr s
 			"that waits for other voters: set controller.quorum.election.timeout.ms (Kafka's default is 1000) on node %d, restart it, then add voters",
 			ErrInvalidVoter, q.opts.NodeID, SingleVoterElectionTimeout, q.opts.NodeID)
 	}
-	if err := checkAddr(addr); err != nil {
+	if err := checkMember(id, addr); err != nil {
 		return err
 	}
 	if !q.change.TryLock() {
@@ -473,6 +473,13 @@ func (q *Quorum) RemoveVoter(ctx context.Context, id int32, dir DirectoryID) err
 	}
 	q.logger.Info("removed a voter", "node_id", id, "directory_id", dir.String())
 	return nil
+}
+
+func checkMember(id int32, addr string) error {
+	if id < 0 {
+		return fmt.Errorf("%w: node id %d is negative", ErrInvalidVoter, id)
+	}
+	return checkAddr(addr)
 }
 
 func checkAddr(addr string) error {

@@ -414,6 +414,17 @@ func TestObserverAndVoterChanges(t *testing.T) {
 	if err := leader.AddVoter(actx, 4, DirectoryID{}, obs.opts.ControllerAddr); !errors.Is(err, ErrInvalidVoter) {
 		t.Fatalf("add without a directory: %v", err)
 	}
+	for _, bad := range []struct {
+		id   int32
+		addr string
+	}{{-1, obs.opts.ControllerAddr}, {4, "nohost"}, {4, ":9093"}, {4, "127.0.0.1:0"}, {4, "127.0.0.1:70000"}} {
+		if err := leader.AddVoter(actx, bad.id, obs.Directory(), bad.addr); !errors.Is(err, ErrInvalidVoter) {
+			t.Fatalf("add of %d at %q: %v", bad.id, bad.addr, err)
+		}
+		if err := leader.AddObserver(actx, bad.id, obs.Directory(), bad.addr); !errors.Is(err, ErrInvalidVoter) {
+			t.Fatalf("observer %d at %q: %v", bad.id, bad.addr, err)
+		}
+	}
 
 	// The observer becomes a voter.
 	if err := leader.AddVoter(actx, 4, obs.Directory(), obs.opts.ControllerAddr); err != nil {
