@@ -3,9 +3,11 @@ package tests
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -48,28 +50,35 @@ func coordinatorsFrom(t *testing.T, nd *procNode, keyType int8, keys []string) m
 	}
 }
 
-// partitionLeaders returns the leaders of topic's partitions as node nd's Metadata lists them,
-// failing the test unless every partition has three replicas.
-func partitionLeaders(t *testing.T, nd *procNode, topic string) []int32 {
+// partitionLeaders returns the leaders of topic's partitions as node nd's Metadata lists them
+// (waiting until nd knows the topic), failing the test unless every partition has rf replicas.
+func partitionLeaders(t *testing.T, nd *procNode, topic string, rf int) []int32 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req := kmsg.NewPtrMetadataRequest()
-	rt := kmsg.NewMetadataRequestTopic()
-	rt.Topic = kmsg.StringPtr(topic)
-	req.Topics = []kmsg.MetadataRequestTopic{rt}
-	resp, err := req.RequestWith(ctx, nd.client())
-	if err != nil || len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("metadata of %s via node %d: %v %+v", topic, nd.id, err, resp)
-	}
-	leaders := make([]int32, len(resp.Topics[0].Partitions))
-	for _, p := range resp.Topics[0].Partitions {
-		leaders[p.Partition] = p.Leader
-		if len(p.Replicas) != 3 {
-			t.Fatalf("%s-%d has replicas %v; want 3 (offsets.topic.replication.factor, transaction.state.log.replication.factor)", topic, p.Partition, p.Replicas)
+	cl := nd.client()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics, req.AllowAutoTopicCreation = []kmsg.MetadataRequestTopic{rt}, false
+		resp, err := req.RequestWith(ctx, cl)
+		cancel()
+		if err == nil && len(resp.Topics) == 1 && resp.Topics[0].ErrorCode == 0 {
+			leaders := make([]int32, len(resp.Topics[0].Partitions))
+			for _, p := range resp.Topics[0].Partitions {
+				leaders[p.Partition] = p.Leader
+				if len(p.Replicas) != rf {
+					t.Fatalf("%s-%d has replicas %v; want %d", topic, p.Partition, p.Replicas, rf)
+				}
+			}
+			return leaders
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metadata of %s via node %d: %v %+v", topic, nd.id, err, resp)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return leaders
 }
 
 // joinCode sends a first JoinGroup for gid (v5, no member id) to broker id through nd's
@@ -114,7 +123,7 @@ func TestClusterCoordinators(t *testing.T) {
 		keys    []string
 	}{{0, "__consumer_offsets", groups}, {1, "__transaction_state", txnIDs}} {
 		first := coordinatorsFrom(t, c.node(1), tc.keyType, tc.keys)
-		leaders := partitionLeaders(t, c.node(2), tc.topic)
+		leaders := partitionLeaders(t, c.node(2), tc.topic, 3) // offsets.topic.replication.factor, transaction.state.log.replication.factor
 		if len(leaders) != 50 {
 			t.Fatalf("%s has %d partitions, want 50", tc.topic, len(leaders))
 		}
@@ -166,5 +175,67 @@ func TestClusterCoordinators(t *testing.T) {
 			t.Fatalf("coordinator of %s still the killed broker %d", gid, coord)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestClusterTransactionsAcrossBrokers: with the internal topics and the data topic at
+// replication factor 1 (so nothing waits for replication, issue 13), a franz-go transactional
+// producer writes to partitions led by all three brokers and commits one transaction and aborts
+// another: the transaction coordinator, on one broker, writes the markers into the other
+// brokers' partitions with WriteTxnMarkers, so a read_committed consumer reads exactly the
+// committed records from every partition.
+func TestClusterTransactionsAcrossBrokers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three sluice processes")
+	}
+	t.Parallel()
+	c := startProcCluster(t, 3, "--override", "offsets.topic.replication.factor=1",
+		"--override", "transaction.state.log.replication.factor=1", "--override", "transaction.state.log.min.isr=1")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	const topic = "spread"
+	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 3, 1, nil, topic); err != nil || resp.Err != nil {
+		t.Fatalf("create %s: %v %v", topic, err, resp.Err)
+	}
+	leaders := map[int32]bool{}
+	for _, l := range partitionLeaders(t, c.node(1), topic, 1) {
+		leaders[l] = true
+	}
+	if len(leaders) != 3 {
+		t.Fatalf("%s's partitions are led by %v; want all three brokers", topic, leaders)
+	}
+	producer := c.node(2).client(kgo.TransactionalID("spread-producer"), kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	write := func(prefix string, commit kgo.TransactionEndTry) {
+		t.Helper()
+		if err := producer.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 9 {
+			if err := producer.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("%s-%d", prefix, i))}).FirstErr(); err != nil {
+				t.Fatalf("produce %s-%d: %v", prefix, i, err)
+			}
+		}
+		if err := producer.EndTransaction(ctx, commit); err != nil {
+			t.Fatalf("end transaction %s: %v", prefix, err)
+		}
+	}
+	write("committed", kgo.TryCommit)
+	write("aborted", kgo.TryAbort)
+	write("later", kgo.TryCommit)
+
+	seen := map[string]int{}
+	consumer := c.node(3).client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	for seen["later"] < 9 {
+		fetches := consumer.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %v before the deadline (markers missing on some broker?)\n%s", seen, c.logTails(30))
+		}
+		fetches.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s-%d: %v", topic, p, err) })
+		fetches.EachRecord(func(r *kgo.Record) { seen[strings.SplitN(string(r.Value), "-", 2)[0]]++ })
+	}
+	if seen["committed"] != 9 || seen["aborted"] != 0 {
+		t.Fatalf("read_committed read %v; want 9 committed, 9 later and no aborted records", seen)
 	}
 }
