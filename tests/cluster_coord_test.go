@@ -239,3 +239,87 @@ func TestClusterTransactionsAcrossBrokers(t *testing.T) {
 		t.Fatalf("read_committed read %v; want 9 committed, 9 later and no aborted records", seen)
 	}
 }
+
+// TestClusterConsumerGroup: with the internal topics at replication factor 1 (nothing waits for
+// replication, issue 13), three franz-go consumers of one group, each bootstrapped to another
+// node, share a topic whose partitions all three brokers lead, reach the group's coordinator
+// wherever it is, and commit; a consumer started afterwards resumes from the committed offsets.
+func TestClusterConsumerGroup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three sluice processes")
+	}
+	t.Parallel()
+	c := startProcCluster(t, 3, "--override", "offsets.topic.replication.factor=1")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	const topic, gid = "shared", "cluster-group"
+	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 6, 1, nil, topic); err != nil || resp.Err != nil {
+		t.Fatalf("create %s: %v %v", topic, err, resp.Err)
+	}
+	partitionLeaders(t, c.node(3), topic, 1)
+	producer := c.node(1).client(kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	produce := func(prefix string, n int) {
+		t.Helper()
+		for i := range n {
+			if err := producer.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("%s-%d", prefix, i))}).FirstErr(); err != nil {
+				t.Fatalf("produce: %v", err)
+			}
+		}
+	}
+	produce("first", 60)
+
+	type seenRecord struct{ value string }
+	records := make(chan seenRecord, 1000)
+	done := make(chan struct{})
+	var consumers []*kgo.Client
+	for _, nd := range c.nodes {
+		cl := nd.client(kgo.ConsumerGroup(gid), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.AutoCommitInterval(200*time.Millisecond))
+		consumers = append(consumers, cl)
+		go func() {
+			for {
+				fetches := cl.PollFetches(ctx)
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if ctx.Err() != nil || fetches.IsClientClosed() {
+					return
+				}
+				fetches.EachRecord(func(r *kgo.Record) { records <- seenRecord{string(r.Value)} })
+			}
+		}()
+	}
+	seen := map[string]int{}
+	for len(seen) < 60 {
+		select {
+		case r := <-records:
+			seen[r.value]++
+		case <-ctx.Done():
+			t.Fatalf("the group read %d of 60 records\n%s", len(seen), c.logTails(30))
+		}
+	}
+	close(done)
+	for _, cl := range consumers {
+		if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+		cl.Close()
+	}
+	produce("second", 6)
+	late := c.node(2).client(kgo.ConsumerGroup(gid), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	got := map[string]bool{}
+	for len(got) < 6 {
+		fetches := late.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("the late consumer read %v before the deadline", got)
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			if strings.HasPrefix(string(r.Value), "first-") {
+				t.Fatalf("the late consumer read %s again: committed offsets were lost", r.Value)
+			}
+			got[string(r.Value)] = true
+		})
+	}
+}
