@@ -72,13 +72,14 @@ func (c *Coordinator) abandoned(m *txnMeta) bool {
 	return c.mu.txns[m.id] != m
 }
 
-// electLocked records a new election for partition p (loading) and returns it.
-func (c *Coordinator) electLocked(p *partition.Partition) *ownedPartition {
+// electLocked records a new election for partition index at leader epoch (loading) and
+// returns it. (The caller reads the epoch before taking mu, which stays a leaf.)
+func (c *Coordinator) electLocked(index, epoch int32) *ownedPartition {
 	if c.mu.owned == nil {
 		c.mu.owned = map[int32]*ownedPartition{}
 	}
-	e := &ownedPartition{epoch: p.State().LeaderEpoch}
-	c.mu.owned[p.Index()] = e
+	e := &ownedPartition{epoch: epoch}
+	c.mu.owned[index] = e
 	return e
 }
 
@@ -92,12 +93,13 @@ func (c *Coordinator) Elected(p *partition.Partition) {
 	if !c.follows() {
 		return
 	}
+	epoch := p.State().LeaderEpoch
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mu.closed {
 		return
 	}
-	e := c.electLocked(p)
+	e := c.electLocked(p.Index(), epoch)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -217,8 +219,9 @@ func loadLeading(c *Coordinator, parts *partition.Manager) error {
 		if p.Topic() != metadata.TransactionStateTopic || !p.IsLeader() {
 			continue
 		}
+		epoch := p.State().LeaderEpoch
 		c.mu.Lock()
-		e := c.electLocked(p)
+		e := c.electLocked(p.Index(), epoch)
 		c.mu.Unlock()
 		txns, err := c.readPartition(p)
 		if err != nil {

@@ -105,7 +105,7 @@ func TestTxnLoadInProgress(t *testing.T) {
 	c.Start()
 	defer c.Close()
 	c.mu.Lock() // the load cannot finish while mu is held
-	c.electLocked(p)
+	c.electLocked(p.Index(), 3)
 	err := c.servesLocked("app")
 	c.mu.Unlock()
 	if !errors.Is(err, ErrCoordinatorLoading) {
