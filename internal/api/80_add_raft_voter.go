@@ -24,8 +24,9 @@ import (
 //   - Errors as Kafka's: DUPLICATE_VOTER when the node id is already a voter
 //     (remove the old directory first); REQUEST_TIMED_OUT when another voter
 //     change is in progress or the node does not answer or catch up within
-//     TimeoutMillis; INCONSISTENT_CLUSTER_ID for another ClusterID;
-//     INVALID_REQUEST without a directory id or a usable listener;
+//     TimeoutMillis (30 s if not positive); INCONSISTENT_CLUSTER_ID for
+//     another ClusterID; INVALID_REQUEST without a directory id or a usable
+//     listener;
 //     NOT_CONTROLLER on a node that is not the active controller (a broker
 //     listener forwards it there, KIP-590).
 //
@@ -63,7 +64,11 @@ func addRaftVoter(ctx context.Context, env *Env, r *kmsg.AddRaftVoterRequest) er
 	if addr == "" {
 		return requestErrorf(kerr.InvalidRequest, "the new voter's listeners are missing")
 	}
-	ctx, cancel := withTimeout(ctx, r.TimeoutMillis)
+	timeout := r.TimeoutMillis
+	if timeout <= 0 {
+		timeout = 30000 // the change waits for the new voter to catch up: never unbounded
+	}
+	ctx, cancel := withTimeout(ctx, timeout)
 	defer cancel()
 	return env.Quorum.AddVoter(ctx, r.VoterID, quorum.DirectoryID(r.VoterDirectoryID), addr)
 }
