@@ -70,9 +70,7 @@ func createTransactionStateTopic(ctx context.Context, env *Env) {
 		Configs: map[string]string{string(config.CleanupPolicy): config.CleanupPolicyCompact,
 			string(config.MinInsyncReplicas): strconv.Itoa(int(brokerCfg.Int(config.TransactionStateLogMinIsr))),
 			string(config.SegmentBytes):      strconv.Itoa(int(brokerCfg.Int(config.TransactionStateLogSegmentBytes)))}}}, false)
-	if len(res) == 1 && res[0].Err != nil && !errors.Is(res[0].Err, metadata.ErrTopicExists) {
-		env.Logger.Warn("creating __transaction_state", "err", res[0].Err)
-	}
+	logInternalTopicCreation(env, "__transaction_state", res)
 }
 
 // createOffsetsTopic creates the compacted __consumer_offsets topic; a failure (another
@@ -84,9 +82,7 @@ func createOffsetsTopic(ctx context.Context, env *Env) {
 		ReplicationFactor: int16(brokerCfg.Int(config.OffsetsTopicReplicationFactor)),
 		Configs: map[string]string{string(config.CleanupPolicy): config.CleanupPolicyCompact,
 			string(config.SegmentBytes): strconv.Itoa(int(brokerCfg.Int(config.OffsetsTopicSegmentBytes)))}}}, false)
-	if len(res) == 1 && res[0].Err != nil && !errors.Is(res[0].Err, metadata.ErrTopicExists) {
-		env.Logger.Warn("creating __consumer_offsets", "err", res[0].Err)
-	}
+	logInternalTopicCreation(env, "__consumer_offsets", res)
 }
 
 func answerFindCoordinator(env *Env, req *Request, r *kmsg.FindCoordinatorRequest) Response {
@@ -177,4 +173,17 @@ func missingInternalTopic(env *Env, img *metadata.Image, topic string) string {
 			"This error can be ignored if the cluster is starting up and not all brokers are up yet.", live, rf, topic, name)
 	}
 	return fmt.Sprintf("%s does not exist yet; it is being created", topic)
+}
+
+// logInternalTopicCreation logs a failed creation of an internal topic on lookup: a warning,
+// but only at debug level while too few brokers are live for its replication factor, which is
+// expected while a cluster starts (clients look up again every few hundred milliseconds).
+func logInternalTopicCreation(env *Env, topic string, res []metadata.CreatedTopic) {
+	switch {
+	case len(res) != 1 || res[0].Err == nil || errors.Is(res[0].Err, metadata.ErrTopicExists):
+	case errors.Is(res[0].Err, metadata.ErrInvalidReplicationFactor):
+		env.Logger.Debug("creating "+topic, "err", res[0].Err)
+	default:
+		env.Logger.Warn("creating "+topic, "err", res[0].Err)
+	}
 }
