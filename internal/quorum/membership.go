@@ -137,7 +137,7 @@ func (q *Quorum) follow(voters []voter) {
 			continue
 		}
 		if !q.peersChecked.Load() {
-			for _, r := range q.helloAll(voters[1:]) {
+			for _, r := range q.helloAll(q.knownPeers(voters)) {
 				if r.err != nil {
 					continue
 				}
@@ -185,6 +185,27 @@ func (q *Quorum) inConfiguration() bool {
 	return false
 }
 
+// knownPeers is the other nodes this node knows of: --peers, then the members of its latest
+// configuration (which may have changed since --peers was written), each address once.
+func (q *Quorum) knownPeers(voters []voter) []voter {
+	peers := append([]voter(nil), voters[1:]...)
+	seen := map[string]bool{q.opts.ControllerAddr: true}
+	for _, p := range peers {
+		seen[p.addr] = true
+	}
+	if f := q.raft.GetConfiguration(); f.Error() == nil {
+		for _, s := range f.Configuration().Servers {
+			id, _, ok := parseServerID(s.ID)
+			hp, _, err := splitServerAddress(s.Address)
+			if ok && err == nil && s.ID != q.localID && !seen[hp] {
+				seen[hp] = true
+				peers = append(peers, voter{id: id, addr: hp})
+			}
+		}
+	}
+	return peers
+}
+
 // findLeader returns the host:port of the leader: the one this node knows, else the one a peer
 // (of --peers or of the latest configuration) knows.
 func (q *Quorum) findLeader(voters []voter) string {
@@ -192,17 +213,7 @@ func (q *Quorum) findLeader(voters []voter) string {
 		hp, _, _ := splitServerAddress(a)
 		return hp
 	}
-	peers := append([]voter(nil), voters[1:]...)
-	if f := q.raft.GetConfiguration(); f.Error() == nil {
-		for _, s := range f.Configuration().Servers {
-			id, _, ok := parseServerID(s.ID)
-			hp, _, err := splitServerAddress(s.Address)
-			if ok && err == nil && s.ID != q.localID {
-				peers = append(peers, voter{id: id, addr: hp})
-			}
-		}
-	}
-	for _, p := range peers {
+	for _, p := range q.knownPeers(voters) {
 		r, err := hello(q.ctx, p.addr, helloRequest{Op: "hello"})
 		if err != nil {
 			continue
