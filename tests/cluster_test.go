@@ -324,6 +324,9 @@ func TestClusterFailover(t *testing.T) {
 		t.Errorf("node %d after failover: sluice_quorum_epoch %v (was %v), sluice_quorum_leader_id %v (controller %d)",
 			survivor.id, m["sluice_quorum_epoch"], epochBefore, m["sluice_quorum_leader_id"], newCtrl)
 	}
+	c.waitFor(fmt.Sprintf("the killed broker %d fenced", killed.id), 30*time.Second, func(v testkit.View) bool {
+		return slices.Equal(v.Fenced, []int32{killed.id}) && len(v.Active) == 2
+	})
 	killed.restart()
 	c.waitFor("the killed node back", 30*time.Second, func(v testkit.View) bool { return len(v.Active) == 3 })
 	md, err := metadataFrom(killed, "after-failover")
