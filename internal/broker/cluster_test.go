@@ -275,6 +275,26 @@ func TestDedicatedControllers(t *testing.T) {
 	if err := nodes[3].Ready(); err != nil {
 		t.Fatalf("broker-only node not ready: %v", err)
 	}
+	// DescribeQuorum asked of the broker-only node (forwarded to the active controller): the
+	// three controllers vote, the broker-only node observes.
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	tp := kmsg.NewDescribeQuorumRequestTopic()
+	tp.Topic = "__cluster_metadata"
+	tp.Partitions = []kmsg.DescribeQuorumRequestTopicPartition{kmsg.NewDescribeQuorumRequestTopicPartition()}
+	req.Topics = append(req.Topics, tp)
+	resp, err := req.RequestWith(ctx, mustClient(t, nodes[3].KafkaAddr()))
+	if err != nil || resp.ErrorCode != 0 || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("describe quorum: %+v %v", resp, err)
+	}
+	p := resp.Topics[0].Partitions[0]
+	var voters []int32
+	for _, v := range p.CurrentVoters {
+		voters = append(voters, v.ReplicaID)
+	}
+	slices.Sort(voters)
+	if p.ErrorCode != 0 || !slices.Equal(voters, []int32{1, 2, 3}) || len(p.Observers) != 1 || p.Observers[0].ReplicaID != 4 {
+		t.Fatalf("describe quorum: %+v", p)
+	}
 }
 
 func testLogger(t *testing.T, node int) *slog.Logger {
