@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
 // DirectoryID identifies one data directory's copy of the metadata log (KIP-853, KIP-858): a
@@ -227,4 +228,67 @@ func splitServerAddress(a raft.ServerAddress) (hostport string, dir DirectoryID,
 	}
 	dir, err = ParseDirectoryID(s[i+1:])
 	return s[:i], dir, err
+}
+
+// localServerIDKey is where the Raft stable store keeps this node's ServerID, written with the
+// node's first Raft state. State without it predates directory ids: the node is named by its node
+// id alone.
+var localServerIDKey = []byte("SluiceLocalServerID")
+
+// identify settles this node's Raft name (q.localID) and directory id, records them in
+// meta.properties and, for new Raft state, in the stable store; mp is what meta.properties held
+// (its node id already checked).
+func (q *Quorum) identify(store *raftboltdb.BoltStore, existing bool, mp MetaProperties) error {
+	// This node's Raft name. New Raft state gets a new directory id, even when meta.properties
+	// names one: that id's log is gone, and the new log must never pass for it (unless raft.db
+	// shows the directory never held any, below).
+	if existing {
+		v, err := store.Get(localServerIDKey)
+		switch {
+		case err == nil:
+			q.localID = raft.ServerID(v)
+		case errors.Is(err, raftboltdb.ErrKeyNotFound):
+			q.localID = serverID(q.opts.NodeID, DirectoryID{})
+		default:
+			return fmt.Errorf("quorum: read this node's raft id: %w", err)
+		}
+		id, dir, ok := parseServerID(q.localID)
+		if !ok || id != q.opts.NodeID {
+			return fmt.Errorf("quorum: the metadata log in %s is node %s's, not node %d's", q.opts.Dir, q.localID, q.opts.NodeID)
+		}
+		if !dir.IsZero() {
+			mp.DirectoryID = dir
+		} else if mp.DirectoryID.IsZero() {
+			mp.DirectoryID = NewDirectoryID() // a data directory from before directory ids
+		}
+	} else {
+		// raft.db may name this node already although it holds no Raft state (no term, no
+		// vote, no entry): a start that ended before this node took part in anything, e.g.
+		// while a new cluster's nodes exchanged directory ids. Nothing of that directory was
+		// lost, so it keeps its id, which peers may have bootstrapped with.
+		v, err := store.Get(localServerIDKey)
+		id, dir, ok := parseServerID(raft.ServerID(v))
+		switch {
+		case err == nil && ok && id == q.opts.NodeID && !dir.IsZero():
+			mp.DirectoryID = dir
+		case err == nil || errors.Is(err, raftboltdb.ErrKeyNotFound):
+			if !mp.DirectoryID.IsZero() {
+				q.logger.Info("the metadata log is empty: this directory gets a new directory id", "old_directory_id", mp.DirectoryID.String())
+			}
+			mp.DirectoryID = NewDirectoryID()
+		default:
+			return fmt.Errorf("quorum: read this node's raft id: %w", err)
+		}
+		q.localID = serverID(q.opts.NodeID, mp.DirectoryID)
+	}
+	if err := writeMetaProperties(q.metaDir, mp); err != nil {
+		return fmt.Errorf("quorum: %w", err)
+	}
+	if !existing {
+		if err := store.Set(localServerIDKey, []byte(q.localID)); err != nil {
+			return fmt.Errorf("quorum: write this node's raft id: %w", err)
+		}
+	}
+	q.meta.mp = mp
+	return nil
 }

@@ -17,16 +17,16 @@ import (
 // Errors of the membership changes (KIP-853's codes in brackets, which the api handlers send).
 var (
 	// ErrDuplicateVoter: the node id is already a voter (DUPLICATE_VOTER).
-	ErrDuplicateVoter = errors.New("the node is already a voter")
+	ErrDuplicateVoter = errors.New("quorum: the node is already a voter")
 	// ErrVoterNotFound: no voter has that node id and directory id (VOTER_NOT_FOUND).
-	ErrVoterNotFound = errors.New("no such voter")
+	ErrVoterNotFound = errors.New("quorum: no such voter")
 	// ErrChangeInProgress: another voter change has not finished (REQUEST_TIMED_OUT).
-	ErrChangeInProgress = errors.New("another voter change is in progress")
+	ErrChangeInProgress = errors.New("quorum: another voter change is in progress")
 	// ErrNotCaughtUp: the new voter did not answer as that node and directory, or did not catch
 	// up on the metadata log in time (REQUEST_TIMED_OUT).
-	ErrNotCaughtUp = errors.New("the new voter is not caught up")
+	ErrNotCaughtUp = errors.New("quorum: the new voter is not caught up")
 	// ErrInvalidVoter: the change is malformed or would leave no voter (INVALID_REQUEST).
-	ErrInvalidVoter = errors.New("invalid voter change")
+	ErrInvalidVoter = errors.New("quorum: invalid voter change")
 )
 
 // followInterval is how often a node that is in no configuration asks the leader to add it as

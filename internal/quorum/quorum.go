@@ -205,11 +205,6 @@ func Open(opts Options) (*Quorum, error) {
 	return q, nil
 }
 
-// localServerIDKey is where the Raft stable store keeps this node's ServerID, written with the
-// node's first Raft state. State without it predates directory ids: the node is named by its node
-// id alone.
-var localServerIDKey = []byte("SluiceLocalServerID")
-
 // start opens the Raft state and transport and starts Raft; existing reports whether Dir held
 // Raft state already.
 func (q *Quorum) start(voters []voter) (existing bool, err error) {
@@ -246,57 +241,9 @@ func (q *Quorum) start(voters []voter) (existing bool, err error) {
 		return false, fmt.Errorf("quorum: read raft state in %s: %w", opts.Dir, err)
 	}
 
-	// This node's Raft name. New Raft state gets a new directory id, even when meta.properties
-	// names one: that id's log is gone, and the new log must never pass for it (unless raft.db
-	// shows the directory never held any, below).
-	if existing {
-		v, err := store.Get(localServerIDKey)
-		switch {
-		case err == nil:
-			q.localID = raft.ServerID(v)
-		case errors.Is(err, raftboltdb.ErrKeyNotFound):
-			q.localID = serverID(opts.NodeID, DirectoryID{})
-		default:
-			return false, fmt.Errorf("quorum: read this node's raft id: %w", err)
-		}
-		id, dir, ok := parseServerID(q.localID)
-		if !ok || id != opts.NodeID {
-			return false, fmt.Errorf("quorum: the metadata log in %s is node %s's, not node %d's", opts.Dir, q.localID, opts.NodeID)
-		}
-		if !dir.IsZero() {
-			mp.DirectoryID = dir
-		} else if mp.DirectoryID.IsZero() {
-			mp.DirectoryID = NewDirectoryID() // a data directory from before directory ids
-		}
-	} else {
-		// raft.db may name this node already although it holds no Raft state (no term, no
-		// vote, no entry): a start that ended before this node took part in anything, e.g.
-		// while a new cluster's nodes exchanged directory ids. Nothing of that directory was
-		// lost, so it keeps its id, which peers may have bootstrapped with.
-		v, err := store.Get(localServerIDKey)
-		id, dir, ok := parseServerID(raft.ServerID(v))
-		switch {
-		case err == nil && ok && id == opts.NodeID && !dir.IsZero():
-			mp.DirectoryID = dir
-		case err == nil || errors.Is(err, raftboltdb.ErrKeyNotFound):
-			if !mp.DirectoryID.IsZero() {
-				q.logger.Info("the metadata log is empty: this directory gets a new directory id", "old_directory_id", mp.DirectoryID.String())
-			}
-			mp.DirectoryID = NewDirectoryID()
-		default:
-			return false, fmt.Errorf("quorum: read this node's raft id: %w", err)
-		}
-		q.localID = serverID(opts.NodeID, mp.DirectoryID)
+	if err := q.identify(store, existing, mp); err != nil {
+		return false, err
 	}
-	if err := writeMetaProperties(q.metaDir, mp); err != nil {
-		return false, fmt.Errorf("quorum: %w", err)
-	}
-	if !existing {
-		if err := store.Set(localServerIDKey, []byte(q.localID)); err != nil {
-			return false, fmt.Errorf("quorum: write this node's raft id: %w", err)
-		}
-	}
-	q.meta.mp = mp
 	_, localDir, _ := parseServerID(q.localID)
 
 	ln := opts.Listener
@@ -365,7 +312,14 @@ func (q *Quorum) start(voters []voter) (existing bool, err error) {
 // configuredVoters counts the voters of the latest configuration in the log or, if the log
 // has none after the latest snapshot, in that snapshot. The log is read backwards from its end,
 // so a configuration near the end is found at once.
-func configuredVoters(logs raft.LogStore, snaps raft.SnapshotStore) (int, error) {
+func configuredVoters(logs raft.LogStore, snaps raft.SnapshotStore) (n int, err error) {
+	defer func() {
+		// hashicorp's DecodeConfiguration panics on bytes it cannot decode: a damaged log
+		// must not take the process down here (Raft reports it when it replays).
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("quorum: undecodable configuration in the metadata log: %v", r)
+		}
+	}()
 	var cfg raft.Configuration
 	var from uint64
 	metas, err := snaps.List()
@@ -394,7 +348,6 @@ func configuredVoters(logs raft.LogStore, snaps raft.SnapshotStore) (int, error)
 			break
 		}
 	}
-	n := 0
 	for _, s := range cfg.Servers {
 		if s.Suffrage == raft.Voter {
 			n++
