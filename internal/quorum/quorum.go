@@ -264,18 +264,7 @@ func (q *Quorum) start(voters []voter) (existing bool, err error) {
 	})
 
 	if opts.ElectionTimeout == 0 {
-		// The short timeout only for a quorum that is and stays one voter as far as this node
-		// knows: a new one without peers, or a log whose configuration has one voter.
-		opts.ElectionTimeout = DefaultElectionTimeout
-		single := len(voters) == 1 && !opts.Observer
-		if single && existing {
-			n, err := configuredVoters(store, snapshots)
-			single = err == nil && n == 1
-		}
-		if single {
-			opts.ElectionTimeout = SingleVoterElectionTimeout
-			q.shortTimeouts = true
-		}
+		opts.ElectionTimeout = q.defaultElectionTimeout(voters, existing, store, snapshots)
 		q.opts.ElectionTimeout = opts.ElectionTimeout
 	}
 	cfg := raft.DefaultConfig()
@@ -307,6 +296,22 @@ func (q *Quorum) start(voters []voter) (existing bool, err error) {
 	}
 	q.raft = r
 	return existing, nil
+}
+
+// defaultElectionTimeout is the election timeout when none is configured: the short one only
+// for a quorum that is one voter as far as this node knows (a new one without peers, or a log
+// whose configuration has one voter), which sets shortTimeouts.
+func (q *Quorum) defaultElectionTimeout(voters []voter, existing bool, logs raft.LogStore, snaps raft.SnapshotStore) time.Duration {
+	single := len(voters) == 1 && !q.opts.Observer
+	if single && existing {
+		n, err := configuredVoters(logs, snaps)
+		single = err == nil && n == 1
+	}
+	if !single {
+		return DefaultElectionTimeout
+	}
+	q.shortTimeouts = true
+	return SingleVoterElectionTimeout
 }
 
 // configuredVoters counts the voters of the latest configuration in the log or, if the log
