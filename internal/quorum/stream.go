@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -50,6 +51,8 @@ type streamLayer struct {
 	dir    DirectoryID
 	hello  func(net.Conn) // serves one membership exchange
 	logger *slog.Logger
+	// refused holds the directory ids of refused Raft connections already logged at Warn.
+	refused sync.Map
 
 	raftCh  chan net.Conn
 	kafkaCh chan net.Conn
@@ -119,7 +122,7 @@ func (s *streamLayer) sniff(c net.Conn) {
 		c.SetReadDeadline(time.Time{})
 		if err != nil || want != s.dir || want.IsZero() {
 			if err == nil {
-				s.logger.Warn("refused a Raft connection meant for another directory of this node id (a replaced disk?)",
+				s.logger.Log(context.Background(), s.refusalLevel(want), "refused a Raft connection meant for another directory of this node id (a replaced disk?)",
 					"wanted_directory_id", want.String(), "directory_id", s.dir.String(), "remote", c.RemoteAddr().String())
 			}
 			s.untrack(c)
@@ -129,7 +132,7 @@ func (s *streamLayer) sniff(c net.Conn) {
 		out, conn = s.raftCh, &trackedConn{Conn: c, layer: s}
 	case err == nil && bytes.Equal(head, raftMagic):
 		if !s.dir.IsZero() {
-			s.logger.Warn("refused a Raft connection that names no directory id: this node has one (directory_id), so the sender's configuration names an older directory of it",
+			s.logger.Log(context.Background(), s.refusalLevel(DirectoryID{}), "refused a Raft connection that names no directory id: this node has one (directory_id), so the sender's configuration names an older directory of it",
 				"directory_id", s.dir.String(), "remote", c.RemoteAddr().String())
 			s.untrack(c)
 			c.Close()
@@ -147,6 +150,15 @@ func (s *streamLayer) sniff(c net.Conn) {
 	case <-s.done:
 		conn.Close()
 	}
+}
+
+// refusalLevel is Warn for the first refused connection meant for directory want and Debug for
+// later ones: the leader retries an old voter until an operator removes it.
+func (s *streamLayer) refusalLevel(want DirectoryID) slog.Level {
+	if _, seen := s.refused.LoadOrStore(want, true); seen {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
 }
 
 func (s *streamLayer) track(c io.Closer) bool {
