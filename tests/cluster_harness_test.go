@@ -53,8 +53,8 @@ type procNode struct {
 // picked free to another process is retried on new ports.
 func startProcCluster(t testing.TB, n int, extraArgs ...string) *procCluster {
 	t.Helper()
+	root := t.TempDir() // before newProcCluster: removed after its processes are killed
 	c := newProcCluster(t)
-	root := t.TempDir()
 	for attempt := 1; ; attempt++ {
 		c.nodes = nil
 		var peers []string

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,8 +25,13 @@ import (
 
 // Options configure StartCluster.
 type Options struct {
-	// Nodes is the number of nodes, ids 1..Nodes, each a quorum voter and a broker (0: 3).
+	// Nodes is the number of nodes, ids 1..Nodes (0: 3).
 	Nodes int
+	// Voters is how many of them, ids 1..Voters, are the metadata quorum's voters (0: all); the
+	// others must be broker-only (NodeOverrides' process.roles=broker) and follow the log as
+	// observers. A node's roles come from process.roles (both by default); a controller-only
+	// node has no Kafka listener and is left out of Bootstrap and the cluster views.
+	Voters int
 	// Overrides are broker configs under Kafka's names given to every node.
 	Overrides map[string]string
 	// NodeOverrides are configs for one node by id (broker.rack, ...), over Overrides.
@@ -47,6 +53,7 @@ type Cluster struct {
 	opts  Options
 	nodes map[int32]*node
 	ids   []int32
+	root  string // under t.TempDir(): one directory per start attempt
 }
 
 // node is one broker of the cluster; b is nil while it is stopped.
@@ -65,10 +72,14 @@ func StartCluster(t testing.TB, opts Options) *Cluster {
 	if opts.Nodes <= 0 {
 		opts.Nodes = 3
 	}
+	if opts.Voters <= 0 || opts.Voters > opts.Nodes {
+		opts.Voters = opts.Nodes
+	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 60 * time.Second
 	}
-	c := &Cluster{t: t, opts: opts, nodes: map[int32]*node{}}
+	// The data directories' removal is registered first, so it runs after the nodes are closed.
+	c := &Cluster{t: t, opts: opts, nodes: map[int32]*node{}, root: t.TempDir()}
 	t.Cleanup(c.close)
 	for attempt := 1; ; attempt++ {
 		err := c.tryStart()
@@ -80,7 +91,13 @@ func StartCluster(t testing.TB, opts Options) *Cluster {
 			t.Fatalf("start a %d-node cluster: %v", opts.Nodes, err)
 		}
 	}
-	c.WaitBrokers(opts.Nodes)
+	brokers := 0
+	for _, id := range c.ids {
+		if c.nodes[id].isBroker() {
+			brokers++
+		}
+	}
+	c.WaitBrokers(brokers)
 	return c
 }
 
@@ -96,9 +113,14 @@ func (c *Cluster) tryStart() error {
 			return err
 		}
 		controllers[i] = addr
-		peers = append(peers, fmt.Sprintf("%d@%s", i+1, addr))
+		if i < c.opts.Voters {
+			peers = append(peers, fmt.Sprintf("%d@%s", i+1, addr))
+		}
 	}
-	root := c.t.TempDir()
+	root, err := os.MkdirTemp(c.root, "attempt-")
+	if err != nil {
+		return err
+	}
 	for i := range c.opts.Nodes {
 		id := int32(i + 1)
 		overrides := maps.Clone(c.opts.Overrides)
@@ -144,9 +166,17 @@ func (c *Cluster) startNode(ctx context.Context, id int32) error {
 		return fmt.Errorf("node %d: %w", id, err)
 	}
 	n.b = b
-	n.cfg.KafkaAddr = b.KafkaAddr()
+	if n.isBroker() {
+		n.cfg.KafkaAddr = b.KafkaAddr()
+	}
 	n.cfg.HTTPAddr = b.HTTPAddr()
 	return nil
+}
+
+// isBroker reports whether the node has the broker role (process.roles lists it, or is unset).
+func (n *node) isBroker() bool {
+	roles, ok := n.cfg.Overrides["process.roles"]
+	return !ok || slices.Contains(strings.Split(strings.ReplaceAll(roles, " ", ""), ","), "broker")
 }
 
 // IDs returns the node ids, ascending.
@@ -196,7 +226,7 @@ func (c *Cluster) Restart(id int32) {
 func (c *Cluster) Bootstrap() []string {
 	var out []string
 	for _, id := range c.ids {
-		if n := c.nodes[id]; n.b != nil {
+		if n := c.nodes[id]; n.b != nil && n.isBroker() {
 			out = append(out, n.cfg.KafkaAddr)
 		}
 	}
@@ -282,7 +312,7 @@ func (c *Cluster) WaitFor(what string, cond func(View) bool) map[int32]View {
 		last, lastErr = map[int32]View{}, nil
 		ok := true
 		for _, id := range c.ids {
-			if !c.Running(id) {
+			if !c.Running(id) || !c.nodes[id].isBroker() {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -345,27 +375,43 @@ func (c *Cluster) stopAll() {
 	}
 }
 
-// close stops every node, the controller last; on failure it prints the tail of each node's
-// log. One at a time: a node's Close runs a controlled shutdown through the controller while
-// other brokers are active, and nodes closing together would take the controller (or the
-// quorum's majority) away from one another's and each wait out its timeout.
+// close stops every node: broker-only nodes first, then combined ones with the controller
+// last, then controller-only ones; on failure it prints the tail of each node's log. One at a
+// time: a broker's Close runs a controlled shutdown through the controller while other brokers
+// are active, and nodes closing together would take the controller (or the quorum's majority)
+// away from one another's and each wait out its timeout.
 func (c *Cluster) close() {
 	if c.t.Failed() {
 		c.t.Logf("cluster logs:\n%s", c.logTails(60))
 	}
-	order := slices.Clone(c.ids)
+	controller := int32(-1)
 	for _, id := range c.ids {
-		if !c.Running(id) {
+		if !c.Running(id) || !c.nodes[id].isBroker() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		v, err := c.Describe(ctx, id)
 		cancel()
-		if err == nil && v.Controller >= 0 {
-			order = append(slices.DeleteFunc(order, func(n int32) bool { return n == v.Controller }), v.Controller)
+		if err == nil {
+			controller = v.Controller
 			break
 		}
 	}
+	rank := func(id int32) int {
+		n := c.nodes[id]
+		_, roles := n.cfg.Overrides["process.roles"]
+		switch {
+		case !n.isBroker():
+			return 3
+		case id == controller:
+			return 2
+		case roles && !strings.Contains(n.cfg.Overrides["process.roles"], "controller"):
+			return 0
+		}
+		return 1
+	}
+	order := slices.Clone(c.ids)
+	slices.SortStableFunc(order, func(a, b int32) int { return rank(a) - rank(b) })
 	for _, id := range order {
 		if n := c.nodes[id]; n.b != nil {
 			n.b.Close()

@@ -91,3 +91,31 @@ func TestThreeNodes(t *testing.T) {
 	c.Restart(other)
 	c.WaitBrokers(3)
 }
+
+// TestDedicatedRoles: two controller-only voters and a combined voter form the quorum, a
+// broker-only node follows it as an observer; the cluster's brokers are the combined and the
+// broker-only node, and a client bootstrapped from them creates a topic.
+func TestDedicatedRoles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four nodes")
+	}
+	c := StartCluster(t, Options{Nodes: 4, Voters: 3, NodeOverrides: map[int32]map[string]string{
+		1: {"process.roles": "controller"}, 2: {"process.roles": "controller"},
+		3: {"process.roles": "broker,controller"}, 4: {"process.roles": "broker"}}})
+	if got := len(c.Bootstrap()); got != 2 {
+		t.Errorf("Bootstrap lists %d nodes, want the 2 brokers", got)
+	}
+	views := c.WaitFor("brokers 3 and 4", func(v View) bool { return slices.Equal(v.Active, []int32{3, 4}) })
+	if len(views) != 2 {
+		t.Errorf("views from %d nodes, want the 2 brokers", len(views))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(c.Client()).CreateTopic(ctx, 2, 2, nil, "two-brokers")
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}

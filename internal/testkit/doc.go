@@ -2,7 +2,8 @@
 // that need real brokers (real listeners, real Raft quorum, real Kafka protocol) but not real
 // processes; tests/ has the multi-process counterpart (SIGKILL, SIGSTOP).
 //
-// A cluster is N broker.Start nodes with ids 1..N, each a quorum voter and a broker, on
+// A cluster is N broker.Start nodes with ids 1..N, by default each a quorum voter and a broker
+// (Options.Voters and process.roles in NodeOverrides make dedicated controllers and brokers), on
 // loopback ports, with data directories under t.TempDir(). Every node's log is kept in memory
 // and its tail printed when the test fails. Nodes are closed when the test ends. Options.FS
 // puts a node's partition logs on a chosen file system (a vfs.MemFS to simulate crashes).
