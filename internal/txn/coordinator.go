@@ -160,6 +160,9 @@ type Coordinator struct {
 	wg     sync.WaitGroup
 	ctx    context.Context // canceled by Close: stops marker retries and the sweep
 	cancel context.CancelFunc
+	// loadedHook, set by tests before Elected, runs on a loader after its read and before the
+	// partition's ids are installed.
+	loadedHook func()
 
 	mu struct {
 		sync.Mutex

@@ -106,6 +106,9 @@ func (c *Coordinator) Elected(p *partition.Partition) {
 		defer c.guard("txn.loader", nil)
 		for {
 			txns, err := c.readPartition(p)
+			if c.loadedHook != nil {
+				c.loadedHook()
+			}
 			if err == nil || errors.Is(err, ErrBadRecord) {
 				if err != nil {
 					c.logger.Warn("loading __transaction_state partition", "partition", p.Index(), "err", err)

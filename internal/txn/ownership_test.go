@@ -98,23 +98,25 @@ func TestTxnFollowLeadership(t *testing.T) {
 }
 
 // TestTxnLoadInProgress: while an elected partition loads, its ids and ListTransactions get
-// ErrCoordinatorLoading.
+// ErrCoordinatorLoading; once it is loaded they are served.
 func TestTxnLoadInProgress(t *testing.T) {
 	_, p := statePartition(t)
 	c := New(Config{NumPartitions: 1, OffsetsNumPartitions: 1, FollowLeadership: true})
 	c.Start()
 	defer c.Close()
-	c.mu.Lock() // the load cannot finish while mu is held
-	c.electLocked(p.Index(), 3)
-	err := c.servesLocked("app")
-	c.mu.Unlock()
-	if !errors.Is(err, ErrCoordinatorLoading) {
-		t.Fatalf("while loading: %v, want ErrCoordinatorLoading", err)
+	release := make(chan struct{})
+	c.loadedHook = func() { <-release }
+	c.Elected(p)
+	if _, err := c.Describe("app"); !errors.Is(err, ErrCoordinatorLoading) {
+		t.Fatalf("Describe while loading: %v, want ErrCoordinatorLoading", err)
+	}
+	if _, err := c.InitProducerID(context.Background(), InitRequest{TransactionalID: "app", TransactionTimeoutMs: 1000, ProducerID: -1, ProducerEpoch: -1}); !errors.Is(err, ErrCoordinatorLoading) {
+		t.Fatalf("InitProducerId while loading: %v, want ErrCoordinatorLoading", err)
 	}
 	if _, err := c.List(ListFilter{}); !errors.Is(err, ErrCoordinatorLoading) {
 		t.Fatalf("List while loading: %v, want ErrCoordinatorLoading", err)
 	}
-	c.Elected(p)
+	close(release)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err := c.Describe("app")
