@@ -323,3 +323,58 @@ func TestClusterConsumerGroup(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterPythonGroups: confluent-kafka (librdkafka) and kafka-python consumers, each
+// bootstrapped to a node that does not coordinate its group, find the coordinator, read every
+// record of a topic whose partitions all three brokers lead, and commit; the committed offsets
+// read back through a third node add up to the records. The internal topics are at replication
+// factor 1 (nothing waits for replication, issue 13).
+func TestClusterPythonGroups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three sluice processes")
+	}
+	requirePython(t, "confluent_kafka")
+	requirePython(t, "kafka")
+	t.Parallel()
+	c := startProcCluster(t, 3, "--override", "offsets.topic.replication.factor=1", "--override", "group.initial.rebalance.delay.ms=0")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	const topic = "py-shared"
+	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 3, 1, nil, topic); err != nil || resp.Err != nil {
+		t.Fatalf("create %s: %v %v", topic, err, resp.Err)
+	}
+	partitionLeaders(t, c.node(2), topic, 1)
+	producer := c.node(3).client(kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	for i := range 90 {
+		if err := producer.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("py-%d", i))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ group, script string }{
+		{"librdkafka-group", "python/confluent_group.py"},
+		{"kafka-python-group", "python/kafka_python_group_commit.py"},
+	} {
+		coord := coordinatorsFrom(t, c.node(1), 0, []string{tc.group})[tc.group]
+		via := c.node(c.other(coord))
+		out := runClient(t, 90*time.Second, "", "/usr/bin/python3", tc.script, via.kafkaAddr, topic, tc.group, "90")
+		got := map[string]bool{}
+		for _, l := range strings.Fields(out) {
+			if strings.HasPrefix(l, "py-") {
+				got[l] = true
+			}
+		}
+		if len(got) != 90 {
+			t.Fatalf("%s via node %d (coordinator %d): read %d distinct records, want 90", tc.script, via.id, coord, len(got))
+		}
+		third := c.node(c.other(coord, via.id))
+		offsets, err := kadm.NewClient(third.client()).FetchOffsets(ctx, tc.group)
+		if err != nil || offsets.Error() != nil {
+			t.Fatalf("fetch %s's offsets via node %d: %v %v", tc.group, third.id, err, offsets.Error())
+		}
+		var sum int64
+		offsets.Each(func(o kadm.OffsetResponse) { sum += o.At })
+		if sum != 90 {
+			t.Errorf("%s's committed offsets sum to %d, want 90", tc.group, sum)
+		}
+	}
+}
