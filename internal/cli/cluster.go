@@ -116,7 +116,14 @@ func printClusterInfo(w io.Writer, format string, info clusterInfo) error {
 		}
 		t.row(b.ID, b.Host, b.Port, rack, b.State)
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if slices.ContainsFunc(info.Brokers, func(b brokerInfo) bool { return b.State == brokerFenced }) {
+		fmt.Fprintln(w, "\nA fenced broker leads no partition and is in no ISR: the controller has not heard its heartbeat\n"+
+			"within broker.session.timeout.ms, or it has not caught up on metadata since it registered.")
+	}
+	return nil
 }
 
 func newClusterConfigCommand() *cobra.Command {
