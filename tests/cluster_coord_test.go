@@ -2,7 +2,9 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -237,6 +239,37 @@ func TestClusterTransactionsAcrossBrokers(t *testing.T) {
 	}
 	if seen["committed"] != 9 || seen["aborted"] != 0 {
 		t.Fatalf("read_committed read %v; want 9 committed, 9 later and no aborted records", seen)
+	}
+
+	// confluent-kafka (librdkafka): two partitions on two brokers, the transaction coordinator on
+	// the third.
+	if _, err := exec.LookPath("/usr/bin/python3"); err != nil || exec.Command("/usr/bin/python3", "-c", "import confluent_kafka").Run() != nil {
+		t.Log("confluent-kafka not installed: librdkafka part skipped")
+		return
+	}
+	const ckTopic = "ck-spread"
+	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 2, 1, nil, ckTopic); err != nil || resp.Err != nil {
+		t.Fatalf("create %s: %v %v", ckTopic, err, resp.Err)
+	}
+	ckLeaders := partitionLeaders(t, c.node(1), ckTopic, 1)
+	txnID := ""
+	for i := 0; txnID == ""; i++ {
+		id := fmt.Sprintf("ck-txn-%d", i)
+		if coord := coordinatorsFrom(t, c.node(1), 1, []string{id})[id]; coord != ckLeaders[0] && coord != ckLeaders[1] {
+			txnID = id
+		}
+	}
+	out := runClient(t, 90*time.Second, "", "/usr/bin/python3", "python/confluent_transactions.py", c.node(ckLeaders[0]).kafkaAddr, ckTopic, txnID, "produce")
+	var res struct{ Committed, Uncommitted []string }
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("confluent_transactions.py: %v\n%s", err, out)
+	}
+	committed := map[string]int{}
+	for _, v := range res.Committed {
+		committed[v[:1]]++
+	}
+	if committed["a"] != 10 || committed["b"] != 0 || committed["c"] != 10 || len(res.Uncommitted) != 30 {
+		t.Fatalf("librdkafka read_committed saw %v, read_uncommitted %d records; want a and c (10 each), 30", committed, len(res.Uncommitted))
 	}
 }
 
