@@ -293,3 +293,50 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestGrowOneNodeCluster: docs/quorum.md's procedure. A one-node cluster refuses add-voter on
+// its short single-voter election timeout and says what to set; restarted with an explicit
+// controller.quorum.election.timeout.ms it takes a second node, started with --peers naming
+// the first, as a voter.
+func TestGrowOneNodeCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two sluice processes")
+	}
+	t.Parallel()
+	first := startNode(t)
+	// --peers names the first node; the second adds itself (its own controller address).
+	second := startNode(t, "--node-id", "2", "--peers", "1@"+first.controllerAddr)
+	quorumJSON := func() quorumView {
+		res := runSluice(t, first, "", "cluster", "quorum", "--format", "json")
+		var v quorumView
+		if err := json.Unmarshal([]byte(res.stdout), &v); res.code != 0 || err != nil {
+			t.Fatalf("cluster quorum: exit %d, %v: %s%s", res.code, err, res.stdout, res.stderr)
+		}
+		return v
+	}
+	waitFor := func(what string, cond func(quorumView) bool) quorumView {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if v := quorumJSON(); cond(v) {
+				return v
+			} else if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s: %v", what, v)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	v := waitFor("node 2 observing", func(v quorumView) bool { return len(v.status(2)["observer"]) == 1 })
+	dir2 := v.status(2)["observer"][0]
+	add := []string{"cluster", "add-voter", "--node-id", "2", "--directory-id", dir2, "--controller-addr", second.controllerAddr}
+	if res := runSluice(t, first, "", add...); res.code == 0 || !strings.Contains(res.stderr, "controller.quorum.election.timeout.ms") {
+		t.Fatalf("add-voter on the short timeout: exit %d: %s", res.code, res.stderr)
+	}
+	first.stop()
+	first.extraArgs = []string{"--override", "controller.quorum.election.timeout.ms=1000"}
+	first.start()
+	waitFor("node 2 observing again", func(v quorumView) bool { return len(v.status(2)["observer"]) == 1 })
+	if res := runSluice(t, first, "", add...); res.code != 0 {
+		t.Fatalf("add-voter: exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	waitFor("two voters", func(v quorumView) bool { return v.voters() == 2 && len(v.status(2)["voter"]) == 1 })
+}
