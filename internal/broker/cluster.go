@@ -129,6 +129,7 @@ func (b *Broker) startLifecycle(ctx context.Context, brokerCfg *config.Resolved)
 		ClusterID:         func() string { return b.quorum.Image().ClusterID() },
 		Listeners:         []kmsg.BrokerRegistrationRequestListener{l},
 		Rack:              brokerCfg.String(config.BrokerRack),
+		LogDirs:           [][16]byte{b.quorum.Directory()},
 		MetadataOffset:    func() int64 { return b.quorum.Image().Offset() },
 		HeartbeatInterval: time.Duration(brokerCfg.Int64(config.BrokerHeartbeatIntervalMs)) * time.Millisecond,
 		Logger:            b.logger,

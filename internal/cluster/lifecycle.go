@@ -27,6 +27,8 @@ type BrokerOptions struct {
 	// Listeners are the endpoints clients reach this broker on.
 	Listeners []kmsg.BrokerRegistrationRequestListener
 	Rack      string
+	// LogDirs are the directory ids of the broker's log directories (KIP-858).
+	LogDirs [][16]byte
 	// MetadataOffset returns the offset of the last metadata this node applied.
 	MetadataOffset func() int64
 	// HeartbeatInterval is broker.heartbeat.interval.ms.
@@ -215,6 +217,7 @@ func (b *Broker) register(ctx context.Context) error {
 	if b.opts.Rack != "" {
 		req.Rack = &b.opts.Rack
 	}
+	req.LogDirs = b.opts.LogDirs
 	req.PreviousBrokerEpoch = -1
 	ctx, cancel := context.WithTimeout(ctx, b.requestTimeout())
 	defer cancel()
