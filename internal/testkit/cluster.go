@@ -430,15 +430,20 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// logBuffer keeps a node's log in memory.
+// logBuffer keeps the end of a node's log in memory: past maxLogBytes the older half goes.
 type logBuffer struct {
 	mu  sync.Mutex
 	buf []byte
 }
 
+const maxLogBytes = 4 << 20
+
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.buf)+len(p) > maxLogBytes {
+		l.buf = append(l.buf[:0], l.buf[len(l.buf)/2:]...)
+	}
 	l.buf = append(l.buf, p...)
 	return len(p), nil
 }
