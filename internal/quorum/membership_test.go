@@ -356,12 +356,18 @@ func hasVoter(cfg raft.Configuration, id raft.ServerID) bool {
 // run one at a time with KIP-853's errors; removing the leader moves leadership and leaves it an
 // observer.
 func TestObserverAndVoterChanges(t *testing.T) {
-	c := newCluster(t, 3)
+	// A steady leader: the test changes membership through the one it found, and a 150 ms
+	// election timeout can lose it to scheduling delays under -race on a busy machine.
+	steady := func(o *Options) { o.ElectionTimeout = time.Second }
+	c := newClusterWith(t, 3, steady)
 	ctx := context.Background()
 	li := c.leader()
 	leader := c.nodes[li]
 
-	obs := open(t, nodeSpec{id: 4, dir: t.TempDir(), addr: "127.0.0.1:0", peers: c.specs[0].peers, opts: func(o *Options) { o.Observer = true }})
+	obs := open(t, nodeSpec{id: 4, dir: t.TempDir(), addr: "127.0.0.1:0", peers: c.specs[0].peers, opts: func(o *Options) {
+		steady(o)
+		o.Observer = true
+	}})
 	defer closeQuorum(t, obs)
 	waitReady(t, obs)
 	if _, err := leader.Propose(ctx, nil); err != nil {

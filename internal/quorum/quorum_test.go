@@ -319,6 +319,12 @@ type cluster struct {
 
 func newCluster(t *testing.T, n int) *cluster {
 	t.Helper()
+	return newClusterWith(t, n, nil)
+}
+
+// newClusterWith is newCluster with opts applied to every node's Options.
+func newClusterWith(t *testing.T, n int, opts func(*Options)) *cluster {
+	t.Helper()
 	c := &cluster{t: t}
 	var peers []string
 	lns := make([]net.Listener, n)
@@ -332,7 +338,7 @@ func newCluster(t *testing.T, n int) *cluster {
 		// restarts below.
 		addr := lns[i].Addr().String()
 		lns[i].Close()
-		c.specs = append(c.specs, nodeSpec{id: int32(i + 1), dir: t.TempDir(), addr: addr, peers: peers})
+		c.specs = append(c.specs, nodeSpec{id: int32(i + 1), dir: t.TempDir(), addr: addr, peers: peers, opts: opts})
 	}
 	for i := range c.specs {
 		c.nodes = append(c.nodes, open(t, c.specs[i]))
