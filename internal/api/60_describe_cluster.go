@@ -21,6 +21,8 @@ import (
 //     MISMATCHED_ENDPOINT_TYPE, as from any Kafka broker listener (KIP-919's
 //     controller endpoints on the controller listener are not served yet);
 //     other types UNSUPPORTED_ENDPOINT_TYPE.
+//   - Sluice extension: a broker in controlled shutdown carries tagged field
+//     InControlledShutdownTag (10000) = 1 in its entry.
 //   - IncludeClusterAuthorizedOperations: without ACLs every cluster
 //     operation is allowed, and the bitfield says so; otherwise Kafka's
 //     "not requested" value.
@@ -67,9 +69,18 @@ func handleDescribeCluster(_ context.Context, env *Env, req *Request) (Response,
 	return Reply(resp), nil
 }
 
+// InControlledShutdownTag is a Sluice extension of DescribeCluster's broker entries: a tagged
+// field (KIP-482; clients skip tags they do not know) whose one byte is 1 while the broker is in
+// controlled shutdown, which Kafka's protocol does not report. `sluice cluster info` reads it.
+// The tag is far above the ones Kafka numbers from 0.
+const InControlledShutdownTag uint32 = 10000
+
 func describeClusterBroker(b *metadata.Broker, listener string) kmsg.DescribeClusterResponseBroker {
 	out := kmsg.NewDescribeClusterResponseBroker()
 	out.NodeID, out.IsFenced = b.ID, b.Fenced
+	if b.InControlledShutdown {
+		out.UnknownTags.Set(InControlledShutdownTag, []byte{1})
+	}
 	e, ok := b.Endpoint(listener)
 	if !ok {
 		e, _ = b.Endpoint("")

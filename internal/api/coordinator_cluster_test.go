@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/txn"
@@ -247,6 +248,22 @@ func TestMetadataAndDescribeClusterOfSeveralBrokers(t *testing.T) {
 	}
 	if strings.Join(described, ",") != "1:false,2:false,3:true" || d.ControllerID != 1 {
 		t.Fatalf("DescribeCluster brokers %v controller %d", described, d.ControllerID)
+	}
+
+	// Broker 2 in controlled shutdown: Sluice's tagged field says so; unknown to kmsg, it
+	// arrives among the entry's unknown tags.
+	b.apply([]metadata.Record{&metadata.BrokerRegistrationChangeRecord{BrokerID: 2, BrokerEpoch: 10, InControlledShutdown: 1}})
+	d = b.conn.send(dc).(*kmsg.DescribeClusterResponse)
+	for _, db := range d.Brokers {
+		var tagged []byte
+		db.UnknownTags.Each(func(tag uint32, v []byte) {
+			if tag == api.InControlledShutdownTag {
+				tagged = v
+			}
+		})
+		if want := db.NodeID == 2; (len(tagged) == 1 && tagged[0] == 1) != want {
+			t.Errorf("broker %d: controlled-shutdown tag %v, want it: %v", db.NodeID, tagged, want)
+		}
 	}
 
 	// The active controller's broker (node 1) is fenced: clients are sent to broker 2.

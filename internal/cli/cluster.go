@@ -11,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/api"
 )
 
 func newClusterCommand() *cobra.Command {
@@ -32,8 +34,9 @@ type brokerInfo struct {
 	Host string `json:"host"`
 	Port int32  `json:"port"`
 	Rack string `json:"rack,omitempty"`
-	// State is "active" or "fenced" (Kafka's DescribeCluster IsFenced: the controller stopped
-	// hearing from the broker, or it has registered but not yet caught up on metadata).
+	// State is "active", "fenced" (Kafka's DescribeCluster IsFenced: the controller stopped
+	// hearing from the broker, or it has registered but not yet caught up on metadata) or
+	// "shutting-down" (in controlled shutdown, from Sluice's tagged field).
 	State string `json:"state"`
 }
 
@@ -41,13 +44,16 @@ type brokerInfo struct {
 const (
 	brokerActive = "active"
 	brokerFenced = "fenced"
+	// brokerShuttingDown: in controlled shutdown (Sluice's DescribeCluster extension,
+	// api.InControlledShutdownTag): its leaderships are moving away before it stops.
+	brokerShuttingDown = "shutting-down"
 )
 
 func newClusterInfoCommand() *cobra.Command {
 	var o clientOptions
 	cmd := &cobra.Command{
 		Use:   "info",
-		Short: "Show the cluster id, the controller and the brokers with their state (active or fenced)",
+		Short: "Show the cluster id, the controller and the brokers with their state (active, shutting-down or fenced)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := o.client()
@@ -84,6 +90,11 @@ func describeCluster(ctx context.Context, cl *kgo.Client) (clusterInfo, error) {
 		}
 		return clusterInfo{}, fmt.Errorf("describe cluster: %w", err)
 	}
+	return clusterInfoOf(resp), nil
+}
+
+// clusterInfoOf is what `cluster info` shows of a DescribeCluster answer.
+func clusterInfoOf(resp *kmsg.DescribeClusterResponse) clusterInfo {
 	info := clusterInfo{ClusterID: resp.ClusterID, Controller: resp.ControllerID, Brokers: []brokerInfo{}}
 	for _, b := range resp.Brokers {
 		bi := brokerInfo{ID: b.NodeID, Host: b.Host, Port: b.Port, State: brokerActive}
@@ -93,10 +104,15 @@ func describeCluster(ctx context.Context, cl *kgo.Client) (clusterInfo, error) {
 		if b.IsFenced {
 			bi.State = brokerFenced
 		}
+		b.UnknownTags.Each(func(tag uint32, v []byte) {
+			if tag == api.InControlledShutdownTag && len(v) == 1 && v[0] == 1 && !b.IsFenced {
+				bi.State = brokerShuttingDown
+			}
+		})
 		info.Brokers = append(info.Brokers, bi)
 	}
 	slices.SortFunc(info.Brokers, func(a, b brokerInfo) int { return int(a.ID) - int(b.ID) })
-	return info, nil
+	return info
 }
 
 func printClusterInfo(w io.Writer, format string, info clusterInfo) error {

@@ -3,7 +3,34 @@ package cli
 import (
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/api"
 )
+
+// TestClusterInfoStates: IsFenced and Sluice's controlled-shutdown tag become the states.
+func TestClusterInfoStates(t *testing.T) {
+	resp := kmsg.NewPtrDescribeClusterResponse()
+	for id := range int32(3) {
+		b := kmsg.NewDescribeClusterResponseBroker()
+		b.NodeID, b.Host, b.Port = 3-id, "h", 9092
+		switch b.NodeID {
+		case 2:
+			b.IsFenced = true
+		case 3:
+			b.UnknownTags.Set(api.InControlledShutdownTag, []byte{1})
+		}
+		resp.Brokers = append(resp.Brokers, b)
+	}
+	var got []string
+	for _, b := range clusterInfoOf(resp).Brokers {
+		got = append(got, b.State)
+	}
+	if strings.Join(got, ",") != "active,fenced,shutting-down" {
+		t.Fatalf("states %v", got)
+	}
+}
 
 func TestPrintClusterInfo(t *testing.T) {
 	info := clusterInfo{ClusterID: "c", Controller: 1, Brokers: []brokerInfo{
