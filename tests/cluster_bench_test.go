@@ -31,6 +31,19 @@ func BenchmarkClusterFormation(b *testing.B) {
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "formation-ms")
 }
 
+// BenchmarkClusterOneNode is the reference for formation: launch of one process with the same
+// flags (a one-voter quorum) → it lists itself as an active broker.
+func BenchmarkClusterOneNode(b *testing.B) {
+	var total time.Duration
+	for range b.N {
+		began := time.Now()
+		c := startProcCluster(b, 1)
+		total += time.Since(began)
+		c.cleanup()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "start-ms")
+}
+
 // BenchmarkClusterFailover: SIGKILL of the controller → another node answers CreateTopics.
 func BenchmarkClusterFailover(b *testing.B) {
 	var total time.Duration
