@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"net"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -17,10 +19,12 @@ import (
 //     random live broker, as KRaft's Kafka reports one; -1 when none) and every
 //     registered, unfenced broker with its endpoint for the listener the
 //     request came in on (else its first endpoint) and its rack.
-//   - EndpointType 1 (brokers) is served; 2 (controllers) gets
-//     MISMATCHED_ENDPOINT_TYPE, as from any Kafka broker listener (KIP-919's
-//     controller endpoints on the controller listener are not served yet);
-//     other types UNSUPPORTED_ENDPOINT_TYPE.
+//   - On the controller listener (KIP-919's --bootstrap-controller): EndpointType
+//     2 (controllers) lists the quorum's voters with their controller addresses
+//     and the active controller's id; 1 (or v0) gets MISMATCHED_ENDPOINT_TYPE.
+//   - On a broker listener EndpointType 1 (brokers) is served; 2 (controllers) gets
+//     MISMATCHED_ENDPOINT_TYPE, as from any Kafka broker listener; other types
+//     UNSUPPORTED_ENDPOINT_TYPE.
 //   - Sluice extension: a broker in controlled shutdown carries tagged field
 //     InControlledShutdownTag (10000) = 1 in its entry.
 //   - IncludeClusterAuthorizedOperations: without ACLs every cluster
@@ -32,7 +36,7 @@ import (
 //     marked IsFenced.
 
 func init() {
-	Register(API{Key: 60, MinVersion: 0, MaxVersion: 2, Handle: handleDescribeCluster})
+	Register(API{Key: 60, MinVersion: 0, MaxVersion: 2, Handle: handleDescribeCluster, Listeners: BrokerAndController})
 }
 
 // clusterOperations is the bitfield of the operations Kafka defines on the cluster resource:
@@ -44,14 +48,21 @@ func handleDescribeCluster(_ context.Context, env *Env, req *Request) (Response,
 	r := req.Msg.(*kmsg.DescribeClusterRequest)
 	resp := r.ResponseKind().(*kmsg.DescribeClusterResponse)
 	resp.EndpointType = r.EndpointType
+	onController := ListenerKind(req.Conn.Listener) == ControllerListener
 	switch {
-	case r.Version >= 1 && r.EndpointType == 2:
+	case r.Version >= 1 && r.EndpointType != 1 && r.EndpointType != 2:
+		resp.ErrorCode = kerr.UnsupportedEndpointType.Code
+		return Reply(resp), nil
+	case r.Version >= 1 && r.EndpointType == 2 && !onController:
 		resp.ErrorCode = kerr.MismatchedEndpointType.Code
 		resp.ErrorMessage = kmsg.StringPtr("The request was sent to a broker endpoint, which describes brokers (endpoint type 1), not controllers (2)")
 		return Reply(resp), nil
-	case r.Version >= 1 && r.EndpointType != 1:
-		resp.ErrorCode = kerr.UnsupportedEndpointType.Code
+	case onController && (r.Version < 1 || r.EndpointType != 2):
+		resp.ErrorCode = kerr.MismatchedEndpointType.Code
+		resp.ErrorMessage = kmsg.StringPtr("The request was sent to a controller endpoint, which describes controllers (endpoint type 2), not brokers (1)")
 		return Reply(resp), nil
+	case onController:
+		return describeControllers(env, resp), nil
 	}
 	img := env.Metadata.Image()
 	resp.ClusterID = img.ClusterID()
@@ -67,6 +78,38 @@ func handleDescribeCluster(_ context.Context, env *Env, req *Request) (Response,
 		resp.Brokers = append(resp.Brokers, describeClusterBroker(b, req.Conn.Listener))
 	}
 	return Reply(resp), nil
+}
+
+// describeControllers answers DescribeCluster on the controller listener (KIP-919,
+// --bootstrap-controller): the quorum's voters with their controller addresses, and the active
+// controller.
+func describeControllers(env *Env, resp *kmsg.DescribeClusterResponse) Response {
+	resp.ClusterID = env.Metadata.Image().ClusterID()
+	resp.ControllerID = -1
+	if id, ok := env.Metadata.Leader(); ok {
+		resp.ControllerID = id
+	}
+	if env.Quorum == nil {
+		resp.ErrorCode = kerr.UnknownServerError.Code
+		resp.ErrorMessage = kmsg.StringPtr("this node runs no metadata quorum")
+		return Reply(resp)
+	}
+	voters, err := env.Quorum.Voters()
+	if err != nil {
+		resp.ErrorCode = ErrorCode(err)
+		return Reply(resp)
+	}
+	for _, v := range voters {
+		host, port, err := net.SplitHostPort(v.Addr)
+		p, perr := strconv.ParseInt(port, 10, 32)
+		if err != nil || perr != nil {
+			continue
+		}
+		b := kmsg.NewDescribeClusterResponseBroker()
+		b.NodeID, b.Host, b.Port = v.NodeID, host, int32(p)
+		resp.Brokers = append(resp.Brokers, b)
+	}
+	return Reply(resp)
 }
 
 // InControlledShutdownTag is a Sluice extension of DescribeCluster's broker entries: a tagged

@@ -69,6 +69,9 @@ type Quorum interface {
 	Describe(ctx context.Context) (quorum.State, error)
 	AddVoter(ctx context.Context, id int32, dir quorum.DirectoryID, addr string) error
 	RemoveVoter(ctx context.Context, id int32, dir quorum.DirectoryID) error
+	// Voters are the voters of this node's Raft configuration (DescribeCluster's controller
+	// endpoints, KIP-919).
+	Voters() ([]quorum.ReplicaState, error)
 }
 
 // Txns is what the transaction APIs (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -274,6 +275,28 @@ func TestDedicatedControllers(t *testing.T) {
 	})
 	if err := nodes[3].Ready(); err != nil {
 		t.Fatalf("broker-only node not ready: %v", err)
+	}
+
+	// KIP-919: a controller-only node's controller listener describes the controllers.
+	ctlClient := mustClient(t, ctl[0])
+	dc := kmsg.NewPtrDescribeClusterRequest()
+	dc.EndpointType = 2
+	dcResp, err := ctlClient.SeedBrokers()[0].Request(ctx, dc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dcResp.(*kmsg.DescribeClusterResponse)
+	leader, _ := nodes[0].quorum.Leader()
+	var got []string
+	for _, b := range d.Brokers {
+		got = append(got, fmt.Sprintf("%d@%s:%d", b.NodeID, b.Host, b.Port))
+	}
+	if d.ErrorCode != 0 || d.ControllerID != leader || strings.Join(got, ",") != strings.Join(peers, ",") {
+		t.Fatalf("controllers: error %d, controller %d (leader %d), %v, want %v", d.ErrorCode, d.ControllerID, leader, got, peers)
+	}
+	dc.EndpointType = 1
+	if resp, err := ctlClient.SeedBrokers()[0].Request(ctx, dc); err != nil || resp.(*kmsg.DescribeClusterResponse).ErrorCode != kerr.MismatchedEndpointType.Code {
+		t.Fatalf("brokers asked of a controller listener: %v %+v", err, resp)
 	}
 	// DescribeQuorum asked of the broker-only node (forwarded to the active controller): the
 	// three controllers vote, the broker-only node observes.

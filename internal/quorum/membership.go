@@ -1,10 +1,12 @@
 package quorum
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -523,4 +525,28 @@ func (q *Quorum) raftErr(err error) error {
 		return fmt.Errorf("%w: %v", ErrChangeInProgress, err)
 	}
 	return err
+}
+
+// Voters returns the voters of this node's current Raft configuration (id, directory id and
+// controller address; no progress fields), as any member knows it: what a controller lists for
+// DescribeCluster's controller endpoints (KIP-919).
+func (q *Quorum) Voters() ([]ReplicaState, error) {
+	if err := q.checkOpen(context.Background()); err != nil {
+		return nil, err
+	}
+	f := q.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, q.raftErr(err)
+	}
+	var out []ReplicaState
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage != raft.Voter {
+			continue
+		}
+		id, dir, _ := parseServerID(s.ID)
+		hp, _, _ := splitServerAddress(s.Address)
+		out = append(out, ReplicaState{NodeID: id, DirectoryID: dir, Addr: hp, LogEndOffset: -1, LastFetchTimestamp: -1, LastCaughtUpTimestamp: -1})
+	}
+	slices.SortFunc(out, func(a, b ReplicaState) int { return cmp.Compare(a.NodeID, b.NodeID) })
+	return out, nil
 }
