@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -208,6 +210,30 @@ func (p *faultNet) Stats() string {
 		p.Accepted.Load(), p.Refused.Load(), p.Forwarded.Load(), p.Delayed.Load(), p.Dropped.Load(), p.Held.Load(), p.Resets.Load())
 }
 
+// Pending lists, per open connection, the API keys of the requests forwarded and not yet
+// answered ("conn 3: [0 0 1]"): what a stuck client is waiting for.
+func (p *faultNet) Pending() string {
+	p.mu.Lock()
+	conns := make([]*faultConn, 0, len(p.mu.conns))
+	for c := range p.mu.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	var parts []string
+	for _, c := range conns {
+		c.mu.Lock()
+		keys := make([]int, 0, len(c.inFlight))
+		for _, k := range c.inFlight {
+			keys = append(keys, int(k))
+		}
+		c.mu.Unlock()
+		sort.Ints(keys)
+		parts = append(parts, fmt.Sprintf("conn %d: %v", c.id, keys))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
+}
+
 func (p *faultNet) changedLocked() {
 	close(p.mu.changed)
 	p.mu.changed = make(chan struct{})
@@ -270,7 +296,7 @@ func (p *faultNet) accept() {
 			client.Close()
 			continue
 		}
-		c := &faultConn{p: p, client: client, broker: broker, done: make(chan struct{}), inFlight: make(map[int32]int16)}
+		c := &faultConn{p: p, id: p.Accepted.Load() + 1, client: client, broker: broker, done: make(chan struct{}), inFlight: make(map[int32]int16)}
 		p.mu.Lock()
 		if p.mu.closed {
 			p.mu.Unlock()
@@ -290,6 +316,7 @@ func (p *faultNet) accept() {
 // faultConn is one client connection and its connection to the target.
 type faultConn struct {
 	p              *faultNet
+	id             int64
 	client, broker net.Conn
 	done           chan struct{}
 	once           sync.Once
