@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -65,30 +68,125 @@ func TestFaultScheduleHistory(t *testing.T) {
 	t.Parallel()
 	seed := faultSeed(t)
 	n := startNode(t)
-	const topic, partitions = "history", 3
-	n.createTopic(topic, partitions, nil)
+	const topic = "history"
+	n.createTopic(topic, 3, nil)
 	p := startFaultNet(t, n.kafkaAddr)
-	via := kgo.Dialer(faultDialer(map[string]*faultNet{n.kafkaAddr: p}))
+	proxies := map[string]*faultNet{n.kafkaAddr: p}
 
-	proc := singleProc{n}
-	sched := newFaultSchedule(seed, 25*time.Second, 300*time.Millisecond, 1500*time.Millisecond, []faultKind{
-		proxyResetKind(p, 3),
-		proxyRuleKind(p, "delay", 3, 300*time.Millisecond, 2*time.Second, func(r *rand.Rand) faultRule {
-			return delayRule([]faultDir{anyDir, toBroker, toClient}[r.Intn(3)], anyAPI, randDur(r, 10*time.Millisecond, 300*time.Millisecond))
-		}),
-		proxyRuleKind(p, "hold", 3, 300*time.Millisecond, 2*time.Second, func(*rand.Rand) faultRule { return holdRule(toClient, 0) }),
-		proxyRuleKind(p, "black-hole", 1, 300*time.Millisecond, 1500*time.Millisecond, func(r *rand.Rand) faultRule {
-			return blackHoleRule([]faultDir{anyDir, toBroker, toClient}[r.Intn(3)], anyAPI)
-		}),
-		proxyRefuseKind(p, 1, 300*time.Millisecond, 1500*time.Millisecond),
-		procPauseKind(proc, 1, 300*time.Millisecond, 1500*time.Millisecond),
-		procKillRestartKind(proc, 1),
-	})
-	sched.Status = func() string { return p.Stats() + "; in flight: " + p.Pending() }
+	proc := &countingProc{faultProc: singleProc{n}}
+	kinds := append(proxyKinds(p), procPauseKind(proc, 1, 300*time.Millisecond, 1500*time.Millisecond), procKillRestartKind(proc, 1))
+	sched := newFaultSchedule(seed, 25*time.Second, 300*time.Millisecond, 1500*time.Millisecond, kinds)
+	runHistoryWorkload(t, seed, sched, historyWorkload{bootstrap: n.kafkaAddr, topic: topic, partitions: 3, proxies: proxies})
+	if proc.kills.Load() != 1 {
+		t.Errorf("%d SIGKILLs, want 1", proc.kills.Load())
+	}
+}
+
+// TestFaultScheduleHistoryCluster is the same on the three-process cluster, a proxy in front of
+// each node, topics with replication factor 1 (replicated partitions do not move their high
+// watermark until #13): faults on random nodes, one node SIGKILLed and restarted.
+func TestFaultScheduleHistoryCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a ~25 s fault schedule on three processes")
+	}
+	t.Parallel()
+	seed := faultSeed(t)
+	c := startProcCluster(t, 3)
+	const topic, partitions = "history", 6
+	adm := kadm.NewClient(c.node(1).client())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := adm.CreateTopic(ctx, partitions, 1, nil, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxies := make(map[string]*faultNet)
+	var ps []*faultNet
+	var pauses, kills []faultKind
+	var counting []*countingProc
+	for _, nd := range c.nodes {
+		p := startFaultNet(t, nd.kafkaAddr)
+		proxies[nd.kafkaAddr] = p
+		ps = append(ps, p)
+		cp := &countingProc{faultProc: clusterProc{nd}}
+		counting = append(counting, cp)
+		pauses = append(pauses, procPauseKind(cp, 1, 300*time.Millisecond, 1500*time.Millisecond))
+		kills = append(kills, procKillRestartKind(cp, 1))
+	}
+	kinds := append(proxyKinds(ps...), anyOfKind("pause", 2, 0, pauses), anyOfKind("kill", 0, 1, kills))
+	sched := newFaultSchedule(seed, 20*time.Second, 300*time.Millisecond, 1500*time.Millisecond, kinds)
+	runHistoryWorkload(t, seed, sched, historyWorkload{bootstrap: c.bootstrap(), topic: topic, partitions: partitions, proxies: proxies})
+	var killed int64
+	for _, cp := range counting {
+		killed += cp.kills.Load()
+	}
+	if killed != 1 {
+		t.Errorf("%d SIGKILLs, want 1", killed)
+	}
+	if t.Failed() {
+		t.Logf("cluster logs:\n%s", c.logTails(30))
+	}
+}
+
+// proxyKinds is the proxy faults of these tests, each on one of ps picked by the seed; reset,
+// delay and hold happen at least once each.
+func proxyKinds(ps ...*faultNet) []faultKind {
+	const lo, hi = 300 * time.Millisecond, 2 * time.Second
+	delay := func(r *rand.Rand) faultRule {
+		return delayRule([]faultDir{anyDir, toBroker, toClient}[r.Intn(3)], anyAPI, randDur(r, 10*time.Millisecond, 300*time.Millisecond))
+	}
+	hold := func(*rand.Rand) faultRule { return holdRule(toClient, 0) }
+	blackHole := func(r *rand.Rand) faultRule {
+		return blackHoleRule([]faultDir{anyDir, toBroker, toClient}[r.Intn(3)], anyAPI)
+	}
+	var resets, delays, holds, holes, refusals []faultKind
+	for _, p := range ps {
+		resets = append(resets, proxyResetKind(p, 1))
+		delays = append(delays, proxyRuleKind(p, "delay", 1, lo, hi, delay))
+		holds = append(holds, proxyRuleKind(p, "hold", 1, lo, hi, hold))
+		holes = append(holes, proxyRuleKind(p, "black-hole", 1, lo, 1500*time.Millisecond, blackHole))
+		refusals = append(refusals, proxyRefuseKind(p, 1, lo, 1500*time.Millisecond))
+	}
+	return []faultKind{
+		anyOfKind("reset", 3, 1, resets),
+		anyOfKind("delay", 3, 1, delays),
+		anyOfKind("hold", 3, 1, holds),
+		anyOfKind("black-hole", 1, 0, holes),
+		anyOfKind("refuse", 1, 0, refusals),
+	}
+}
+
+// historyWorkload is what runHistoryWorkload drives: producers and consumers of one topic
+// whose connections to the brokers (by advertised address) go through proxies.
+type historyWorkload struct {
+	bootstrap  string // comma-separated, the brokers' own addresses
+	topic      string
+	partitions int32
+	proxies    map[string]*faultNet
+}
+
+// runHistoryWorkload runs two idempotent producers (acks=all) and two consumers (each reading
+// every partition from the start) through w.proxies while sched runs, heals, flushes, reads
+// every partition from the start straight from the brokers and fails the test on any
+// violation checkHistory reports or if too little happened.
+func runHistoryWorkload(t *testing.T, seed int64, sched *faultSchedule, w historyWorkload) {
+	t.Helper()
+	sched.Status = func() string {
+		var parts []string
+		for addr, p := range w.proxies {
+			parts = append(parts, fmt.Sprintf("[%s] %s; in flight: %s", addr, p.Stats(), p.Pending()))
+		}
+		sort.Strings(parts)
+		return strings.Join(parts, "\n    ")
+	}
 	t.Logf("schedule %s", sched)
 
 	h := &history{}
-	clientOpts := []kgo.Opt{kgo.SeedBrokers(n.kafkaAddr), via,
+	seeds := strings.Split(w.bootstrap, ",")
+	clientOpts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.Dialer(faultDialer(w.proxies)),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }),
 		// After a lost connection franz-go waits for a metadata refresh, by default at most
 		// every 5 s: clients would sit out most faults.
@@ -101,7 +199,7 @@ func TestFaultScheduleHistory(t *testing.T) {
 	var producers, consumers sync.WaitGroup
 	for i := range 2 {
 		name := fmt.Sprintf("p%d", i)
-		cl, err := kgo.NewClient(append(clientOpts, kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()),
+		cl, err := kgo.NewClient(append(clientOpts, kgo.DefaultProduceTopic(w.topic), kgo.RequiredAcks(kgo.AllISRAcks()),
 			kgo.MaxBufferedRecords(500))...)
 		if err != nil {
 			t.Fatal(err)
@@ -124,9 +222,9 @@ func TestFaultScheduleHistory(t *testing.T) {
 	}
 	for i := range 2 {
 		name := fmt.Sprintf("c%d", i)
-		offsets := map[string]map[int32]kgo.Offset{topic: {}}
-		for part := range int32(partitions) {
-			offsets[topic][part] = kgo.NewOffset().AtStart()
+		offsets := map[string]map[int32]kgo.Offset{w.topic: {}}
+		for part := range w.partitions {
+			offsets[w.topic][part] = kgo.NewOffset().AtStart()
 		}
 		cl, err := kgo.NewClient(append(clientOpts, kgo.ConsumePartitions(offsets))...)
 		if err != nil {
@@ -137,8 +235,7 @@ func TestFaultScheduleHistory(t *testing.T) {
 			defer consumers.Done()
 			defer cl.Close()
 			for runCtx.Err() == nil {
-				fs := cl.PollFetches(runCtx)
-				h.recordFranzPolls(name, fs)
+				h.recordFranzPolls(name, cl.PollFetches(runCtx))
 			}
 		}()
 	}
@@ -146,7 +243,9 @@ func TestFaultScheduleHistory(t *testing.T) {
 	schedCtx, cancel := context.WithTimeout(context.Background(), 2*sched.Dur)
 	sched.Run(schedCtx, t)
 	cancel()
-	p.Heal()
+	for _, p := range w.proxies {
+		p.Heal()
+	}
 	time.Sleep(500 * time.Millisecond) // let consumers read what was acknowledged last
 	stopClients()
 	producers.Wait()
@@ -154,10 +253,15 @@ func TestFaultScheduleHistory(t *testing.T) {
 
 	ctx, cancel2 := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel2()
-	if err := h.finalRead(ctx, []string{topic}, kgo.SeedBrokers(n.kafkaAddr)); err != nil {
+	if err := h.finalRead(ctx, []string{w.topic}, kgo.SeedBrokers(seeds...)); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("history: %s; proxy: %s", h.Counts(), p.Stats())
+	var resets int64
+	for addr, p := range w.proxies {
+		resets += p.Resets.Load()
+		t.Logf("proxy to %s: %s", addr, p.Stats())
+	}
+	t.Logf("history: %s", h.Counts())
 	for _, v := range h.Check() {
 		t.Errorf("%v", v)
 	}
@@ -168,8 +272,8 @@ func TestFaultScheduleHistory(t *testing.T) {
 			acked++
 		}
 	}
-	if acked < 1000 || len(h.polls) < 1000 || p.Resets.Load() == 0 {
-		t.Errorf("too little happened: %d acknowledged, %d polled, %d resets", acked, len(h.polls), p.Resets.Load())
+	if acked < 1000 || len(h.polls) < 1000 || resets == 0 {
+		t.Errorf("too little happened: %d acknowledged, %d polled, %d resets", acked, len(h.polls), resets)
 	}
 	if t.Failed() {
 		t.Logf("seed %d; replay with %s=%d", seed, faultSeedEnv, seed)

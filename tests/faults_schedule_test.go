@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -68,6 +69,9 @@ func newFaultSchedule(seed int64, dur, minGap, maxGap time.Duration, kinds []fau
 	gap := func() time.Duration { return minGap + time.Duration(r.Int63n(int64(maxGap-minGap)+1)) }
 	// The number of slots: as many as fit with an average fault of one gap's length.
 	slots := int(dur / (minGap + maxGap))
+	for i := range kinds {
+		slots -= kinds[i].Exactly
+	}
 	var chosen []*faultKind
 	total := 0
 	for i := range kinds {
@@ -206,6 +210,30 @@ func procKillRestartKind(p faultProc, exactly int) faultKind {
 		return "SIGKILL and restart", func() error { p.Kill(); return p.Start() }, nil, 0
 	}}
 }
+
+// atLeastOnce makes k happen exactly once outside the random draws (so at least once).
+func atLeastOnce(k faultKind) faultKind {
+	k.Weight, k.Exactly = 0, 1
+	return k
+}
+
+// anyOfKind is a fault of one of kinds, picked by the schedule's seed (a fault on one of
+// several proxies or processes); the picked kind's Plan is used.
+func anyOfKind(name string, weight, exactly int, kinds []faultKind) faultKind {
+	return faultKind{Name: name, Weight: weight, Exactly: exactly, Plan: func(r *rand.Rand) (string, func() error, func() error, time.Duration) {
+		i := r.Intn(len(kinds))
+		what, do, heal, lasts := kinds[i].Plan(r)
+		return fmt.Sprintf("#%d %s", i+1, what), do, heal, lasts
+	}}
+}
+
+// countingProc counts the SIGKILLs sent to a faultProc (so a test can require them).
+type countingProc struct {
+	faultProc
+	kills atomic.Int64
+}
+
+func (c *countingProc) Kill() { c.kills.Add(1); c.faultProc.Kill() }
 
 // singleProc adapts a single-node broker to faultProc.
 type singleProc struct{ n *node }
