@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,4 +172,85 @@ func TestFaultNet(t *testing.T) {
 		t.Fatal("held produce not acknowledged after release")
 	}
 	t.Logf("faultnet: %s", p.Stats())
+}
+
+// TestFaultNetAdvertised starts a broker whose advertised address is its proxy: a client that
+// knows only that address reaches the broker only through the proxy, as another broker
+// following metadata would (the way #13 puts broker-to-broker links through faults).
+func TestFaultNetAdvertised(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a broker")
+	}
+	t.Parallel()
+	p := startFaultNet(t, "")
+	n := startNode(t, "--advertised-addr", p.Addr())
+	p.SetTarget(n.kafkaAddr)
+	n.createTopic("advertised", 1, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.Addr()), kgo.DefaultProduceTopic("advertised"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, kgo.StringRecord("via proxy")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	id := p.Add(holdRule(toClient, 0))
+	acked := make(chan error, 1)
+	cl.Produce(ctx, kgo.StringRecord("held"), func(_ *kgo.Record, err error) { acked <- err })
+	for p.Held.Load() == 0 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-acked:
+		t.Fatalf("produce acknowledged (%v) while the proxy held its response", err)
+	default:
+	}
+	p.Remove(id)
+	if err := <-acked; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFaultNetRaw proves the byte-stream mode (for the Raft quorum's links) on HTTP: pass,
+// black-hole and reset.
+func TestFaultNetRaw(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a broker")
+	}
+	t.Parallel()
+	n := startNode(t)
+	p := startRawFaultNet(t, n.httpAddr)
+	get := func(timeout time.Duration) error {
+		c := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := c.Get("http://" + p.Addr() + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return nil
+	}
+	if err := get(10 * time.Second); err != nil {
+		t.Fatalf("pass: %v", err)
+	}
+	id := p.Add(blackHoleRule(toClient, anyAPI))
+	if err := get(500 * time.Millisecond); err == nil || !strings.Contains(err.Error(), "Timeout") {
+		t.Fatalf("black-hole: got %v, want a timeout", err)
+	}
+	p.Remove(id)
+	id = p.Add(resetRule(toBroker, anyAPI))
+	if err := get(10 * time.Second); err == nil || strings.Contains(err.Error(), "Timeout") {
+		t.Fatalf("reset: got %v, want a connection error", err)
+	}
+	p.Remove(id)
+	if err := get(10 * time.Second); err != nil {
+		t.Fatalf("after heal: %v", err)
+	}
+	if p.Dropped.Load() == 0 || p.Resets.Load() == 0 {
+		t.Fatalf("proxy: %s", p.Stats())
+	}
 }

@@ -27,15 +27,16 @@ import (
 //
 // Safe for concurrent use. Everything is closed at test cleanup.
 type faultNet struct {
-	t      testing.TB
-	ln     net.Listener
-	target string
+	t   testing.TB
+	ln  net.Listener
+	raw bool // forward chunks of bytes, not frames: for links that are not Kafka (the Raft quorum)
 
 	mu struct {
 		sync.Mutex
 		rules   []faultRule
 		nextID  int
 		refuse  bool
+		target  string
 		changed chan struct{} // closed and replaced when rules change
 		conns   map[*faultConn]struct{}
 		closed  bool
@@ -124,14 +125,28 @@ func passRule(dir faultDir, key int16) faultRule {
 	return faultRule{Action: actPass, Dir: dir, APIKey: key}
 }
 
-// startFaultNet listens on a free loopback port and forwards to target.
+// startFaultNet listens on a free loopback port and forwards to target ("" until SetTarget:
+// a broker can then be started with the proxy's address as its advertised address, so that
+// every client and broker that learns it from metadata goes through the proxy).
 func startFaultNet(t testing.TB, target string) *faultNet {
+	return startFaultNetOn(t, "127.0.0.1", target, false)
+}
+
+// startRawFaultNet is a faultNet for a link that does not speak Kafka (the metadata quorum's
+// Raft transport): it forwards chunks of bytes as they come; only rules for any API apply
+// (delay, black-hole, hold and reset of everything in a direction), and refusal.
+func startRawFaultNet(t testing.TB, target string) *faultNet {
+	return startFaultNetOn(t, "127.0.0.1", target, true)
+}
+
+func startFaultNetOn(t testing.TB, host, target string, raw bool) *faultNet {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &faultNet{t: t, ln: ln, target: target}
+	p := &faultNet{t: t, ln: ln, raw: raw}
+	p.mu.target = target
 	p.mu.conns = make(map[*faultConn]struct{})
 	p.mu.changed = make(chan struct{})
 	p.wg.Add(1)
@@ -142,6 +157,13 @@ func startFaultNet(t testing.TB, target string) *faultNet {
 
 // Addr is where clients connect.
 func (p *faultNet) Addr() string { return p.ln.Addr().String() }
+
+// SetTarget changes where new connections go.
+func (p *faultNet) SetTarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.target = target
+}
 
 // Add installs a rule and returns its id for Remove.
 func (p *faultNet) Add(r faultRule) int {
@@ -282,15 +304,15 @@ func (p *faultNet) accept() {
 			return
 		}
 		p.mu.Lock()
-		refuse := p.mu.refuse
+		refuse, target := p.mu.refuse, p.mu.target
 		p.mu.Unlock()
-		if refuse {
+		if refuse || target == "" {
 			p.Refused.Add(1)
 			setLinger0(client)
 			client.Close()
 			continue
 		}
-		broker, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		broker, err := net.DialTimeout("tcp", target, 5*time.Second)
 		if err != nil {
 			setLinger0(client)
 			client.Close()
@@ -347,9 +369,22 @@ func (c *faultConn) reset() {
 func (c *faultConn) pump(d faultDir) {
 	defer c.p.wg.Done()
 	defer c.close()
+	defer c.closeLate(d)
 	src, dst := c.client, c.broker
 	if d == toClient {
 		src, dst = c.broker, c.client
+	}
+	if c.p.raw {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 && !c.apply(d, anyAPI-1, 0, append([]byte(nil), buf[:n]...), dst) {
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
 	}
 	for {
 		frame, err := readFrame(src)
@@ -383,6 +418,22 @@ func (c *faultConn) pump(d faultDir) {
 	}
 }
 
+// closeLate delays passing on the end of src's stream while a black-hole or hold rule for
+// every API covers the direction: a partitioned link does not deliver the peer's close either.
+func (c *faultConn) closeLate(d faultDir) {
+	for {
+		r, changed := c.p.decide(d, anyAPI-1)
+		if r.Action != actBlackHole && r.Action != actHold {
+			return
+		}
+		select {
+		case <-changed:
+		case <-c.done:
+			return
+		}
+	}
+}
+
 // apply runs the rules on one frame; false ends the connection.
 func (c *faultConn) apply(d faultDir, key int16, corr int32, frame []byte, dst net.Conn) bool {
 	held := false
@@ -405,7 +456,7 @@ func (c *faultConn) apply(d faultDir, key int16, corr int32, frame []byte, dst n
 			return false
 		case actBlackHole:
 			c.p.Dropped.Add(1)
-			if d == toBroker { // no response will come for it
+			if d == toBroker && !c.p.raw { // no response will come for it
 				c.mu.Lock()
 				delete(c.inFlight, corr)
 				c.mu.Unlock()
@@ -421,10 +472,10 @@ func (c *faultConn) apply(d faultDir, key int16, corr int32, frame []byte, dst n
 				return false
 			}
 		}
+		c.p.Forwarded.Add(1) // before the write: a test that saw the frame sees it counted
 		if _, err := dst.Write(frame); err != nil {
 			return false
 		}
-		c.p.Forwarded.Add(1)
 		return true
 	}
 }
