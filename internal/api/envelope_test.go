@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -87,5 +88,35 @@ func TestEnvelopeRunsTheRequest(t *testing.T) {
 	}
 	if n.topic("enveloped").Partitions == nil {
 		t.Fatal("no partitions")
+	}
+}
+
+// unreachable is a Forwarder of a node that is not the controller and reaches none: Envelope
+// waits for its context, as cluster.Client does while no controller answers.
+type unreachable struct{}
+
+func (unreachable) ControllerIsLocal() bool { return false }
+func (unreachable) Envelope(ctx context.Context, _ *kmsg.EnvelopeRequest) (*kmsg.EnvelopeResponse, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestForwardingIsBounded: with no reachable controller a forwarded request is answered
+// NOT_CONTROLLER by the local handler once ForwardTimeout passes, however long the client waits.
+func TestForwardingIsBounded(t *testing.T) {
+	saved := api.ForwardTimeout
+	t.Cleanup(func() { api.ForwardTimeout = saved })
+	api.ForwardTimeout = 100 * time.Millisecond
+	n := startAdminNode(t, adminOptions{peers: []string{"2@127.0.0.1:1"}})
+	n.env.Forwarder = unreachable{}
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	del.Version = 6
+	dt := kmsg.NewDeleteTopicsRequestTopic()
+	dt.Topic = kmsg.StringPtr("t")
+	del.Topics = append(del.Topics, dt)
+	del.TimeoutMillis = 60000
+	resp := n.dial().send(del).(*kmsg.DeleteTopicsResponse)
+	if len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != kerr.NotController.Code {
+		t.Fatalf("answer %+v, want NOT_CONTROLLER", resp.Topics)
 	}
 }

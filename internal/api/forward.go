@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -42,6 +43,10 @@ type Forwarder interface {
 	Envelope(ctx context.Context, req *kmsg.EnvelopeRequest) (*kmsg.EnvelopeResponse, error)
 }
 
+// ForwardTimeout bounds the forwarding of one request, retries while the controller moves
+// included (Kafka's request.timeout.ms for forwarded requests is 30 s). A variable for tests.
+var ForwardTimeout = 30 * time.Second
+
 // AnonymousPrincipal is the principal of requests on listeners without authentication.
 const AnonymousPrincipal = "User:ANONYMOUS"
 
@@ -55,14 +60,19 @@ func forwarding(local Handler) Handler {
 			return local(ctx, env, req)
 		}
 		return Response{Finish: func(ctx context.Context) (Response, error) {
-			msg, err := forward(ctx, env, req)
+			fctx, cancel := context.WithTimeout(ctx, ForwardTimeout)
+			msg, err := forward(fctx, env, req)
+			cancel()
 			if err == nil {
 				return Reply(msg), nil
 			}
 			env.Logger.Debug("forwarding to the controller failed; answering here", "api", kmsg.NameForKey(req.Key), "err", err)
-			resp, err := local(ctx, env, req)
+			// Briefly: the local handler answers NOT_CONTROLLER, or its own error.
+			lctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			resp, err := local(lctx, env, req)
 			if err == nil && resp.Finish != nil {
-				return resp.Finish(ctx)
+				return resp.Finish(lctx)
 			}
 			return resp, err
 		}}, nil
