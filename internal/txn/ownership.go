@@ -6,7 +6,6 @@ import (
 
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
-	"github.com/sluicehq/sluice/internal/record"
 )
 
 // ErrNotCoordinator: the transactional id's __transaction_state partition is not led here
@@ -136,31 +135,9 @@ func (c *Coordinator) readPartition(p *partition.Partition) (map[string]*txnMeta
 	bad := 0
 	var buf []byte
 	err := p.Replay(c.ctx, p.HighWatermark(), 0, func(batches []byte) error {
-		bs := record.NewBatches(batches)
-		for {
-			batch, h, ok := bs.Next()
-			if !ok {
-				break
-			}
-			if h.IsControl() {
-				continue
-			}
-			recs, grown, err := record.Iterate(batch, buf, 0)
-			buf = grown
-			if err != nil {
-				return fmt.Errorf("load %s: %w", metadata.TransactionStateTopic, err)
-			}
-			var rec record.Record
-			for recs.Next(&rec) {
-				if !c.applyRecordTo(txns, rec.Key, rec.Value) {
-					bad++
-				}
-			}
-			if err := recs.Err(); err != nil {
-				return fmt.Errorf("load %s: %w", metadata.TransactionStateTopic, err)
-			}
-		}
-		return bs.Err()
+		n, grown, err := c.applyBatches(txns, batches, buf)
+		bad, buf = bad+n, grown
+		return err
 	})
 	if err == nil && bad > 0 {
 		err = fmt.Errorf("load %s-%d: %d records skipped: %w", metadata.TransactionStateTopic, p.Index(), bad, ErrBadRecord)

@@ -19,8 +19,20 @@ import (
 func (c *Coordinator) Load(batches []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var bad int
-	var buf []byte
+	bad, _, err := c.applyBatches(c.mu.txns, batches, nil)
+	if err != nil {
+		return err
+	}
+	if bad > 0 {
+		return fmt.Errorf("load %s: %d records skipped: %w", metadata.TransactionStateTopic, bad, ErrBadRecord)
+	}
+	return nil
+}
+
+// applyBatches applies the records of __transaction_state batches to txns, skipping control
+// batches, and returns how many records could not be decoded; buf is the decompression buffer,
+// returned grown for the next call. A batch that cannot be read stops it with an error.
+func (c *Coordinator) applyBatches(txns map[string]*txnMeta, batches, buf []byte) (bad int, _ []byte, _ error) {
 	bs := record.NewBatches(batches)
 	for {
 		batch, h, ok := bs.Next()
@@ -33,29 +45,22 @@ func (c *Coordinator) Load(batches []byte) error {
 		recs, grown, err := record.Iterate(batch, buf, 0)
 		buf = grown
 		if err != nil {
-			return fmt.Errorf("load %s: %w", metadata.TransactionStateTopic, err)
+			return bad, buf, fmt.Errorf("load %s: %w", metadata.TransactionStateTopic, err)
 		}
 		var rec record.Record
 		for recs.Next(&rec) {
-			if !c.applyRecordLocked(rec.Key, rec.Value) {
+			if !c.applyRecordTo(txns, rec.Key, rec.Value) {
 				bad++
 			}
 		}
 		if err := recs.Err(); err != nil {
-			return fmt.Errorf("load %s: %w", metadata.TransactionStateTopic, err)
+			return bad, buf, fmt.Errorf("load %s: %w", metadata.TransactionStateTopic, err)
 		}
 	}
 	if err := bs.Err(); err != nil {
-		return fmt.Errorf("load %s: %w", metadata.TransactionStateTopic, err)
+		return bad, buf, fmt.Errorf("load %s: %w", metadata.TransactionStateTopic, err)
 	}
-	if bad > 0 {
-		return fmt.Errorf("load %s: %d records skipped: %w", metadata.TransactionStateTopic, bad, ErrBadRecord)
-	}
-	return nil
-}
-
-func (c *Coordinator) applyRecordLocked(key, value []byte) bool {
-	return c.applyRecordTo(c.mu.txns, key, value)
+	return bad, buf, nil
 }
 
 // applyRecordTo applies one __transaction_state record to txns; false if it cannot be
