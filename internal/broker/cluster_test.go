@@ -32,8 +32,17 @@ func threeNodes(t *testing.T, overrides map[string]string) ([]*Broker, []Config)
 		cfgs[i] = Config{NodeID: int32(i + 1), DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", ControllerAddr: ctl[i],
 			Peers: peers, Overrides: overrides}
 	}
-	nodes := make([]*Broker, 3)
-	errs := make([]error, 3)
+	// All at once, as a whole cluster is stopped: controlled shutdowns that cannot complete
+	// (no broker left to lead, or no controller) are abandoned, not waited out.
+	return startNodes(t, cfgs, closeTogether), cfgs
+}
+
+// startNodes starts a broker per config concurrently (as processes would start) and has
+// closeAll stop them when the test ends.
+func startNodes(t *testing.T, cfgs []Config, closeAll func([]*Broker)) []*Broker {
+	t.Helper()
+	nodes := make([]*Broker, len(cfgs))
+	errs := make([]error, len(cfgs))
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -45,25 +54,26 @@ func threeNodes(t *testing.T, overrides map[string]string) ([]*Broker, []Config)
 		}()
 	}
 	wg.Wait()
-	t.Cleanup(func() {
-		// All at once, as a whole cluster is stopped: controlled shutdowns that cannot
-		// complete (no broker left to lead, or no controller) are abandoned, not waited out.
-		var wg sync.WaitGroup
-		for _, n := range nodes {
-			if n != nil {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					n.Close()
-				}()
-			}
-		}
-		wg.Wait()
-	})
+	t.Cleanup(func() { closeAll(nodes) })
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	return nodes, cfgs
+	return nodes
+}
+
+// closeTogether closes the running nodes concurrently.
+func closeTogether(nodes []*Broker) {
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		if n != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n.Close()
+			}()
+		}
+	}
+	wg.Wait()
 }
 
 func waitUntil(t *testing.T, what string, timeout time.Duration, ok func() bool) {
@@ -227,23 +237,12 @@ func TestDedicatedControllers(t *testing.T) {
 	ctl := []string{freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)}
 	peers := []string{"1@" + ctl[0], "2@" + ctl[1], "3@" + ctl[2]}
 	roles := []string{"controller", "controller", "broker,controller", "broker"}
-	nodes := make([]*Broker, 4)
-	errs := make([]error, 4)
-	var wg sync.WaitGroup
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	for i := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := time.Now()
-			nodes[i], errs[i] = Start(ctx, Config{NodeID: int32(i + 1), DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0",
-				ControllerAddr: ctl[i], Peers: peers, Overrides: map[string]string{"process.roles": roles[i]}, Logger: testLogger(t, i+1)})
-			t.Logf("node %d (%s) started in %v", i+1, roles[i], time.Since(start))
-		}()
+	cfgs := make([]Config, len(roles))
+	for i := range cfgs {
+		cfgs[i] = Config{NodeID: int32(i + 1), DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0",
+			ControllerAddr: ctl[i], Peers: peers, Overrides: map[string]string{"process.roles": roles[i]}, Logger: testLogger(t, i+1)}
 	}
-	wg.Wait()
-	t.Cleanup(func() {
+	nodes := startNodes(t, cfgs, func(nodes []*Broker) {
 		// Brokers first: a controlled shutdown needs the controllers' quorum.
 		for _, n := range slices.Backward(nodes) {
 			if n != nil {
@@ -251,9 +250,8 @@ func TestDedicatedControllers(t *testing.T) {
 			}
 		}
 	})
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
 	waitUntil(t, "two active brokers", 20*time.Second, func() bool { return activeBrokers(nodes[3]) == 2 })
 	if _, ok := nodes[0].quorum.Image().Broker(1); ok {
 		t.Fatal("a controller-only node registered as a broker")
