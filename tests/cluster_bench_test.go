@@ -20,28 +20,22 @@ import (
 // Each reports its figure in ms per iteration (ms/op covers the setup too).
 
 // BenchmarkClusterFormation: launch of three processes → every node lists three active brokers.
-func BenchmarkClusterFormation(b *testing.B) {
-	var total time.Duration
-	for range b.N {
-		began := time.Now()
-		c := startProcCluster(b, 3)
-		total += time.Since(began)
-		c.cleanup()
-	}
-	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "formation-ms")
-}
+func BenchmarkClusterFormation(b *testing.B) { benchStart(b, 3, "formation-ms") }
 
 // BenchmarkClusterOneNode is the reference for formation: launch of one process with the same
 // flags (a one-voter quorum) → it lists itself as an active broker.
-func BenchmarkClusterOneNode(b *testing.B) {
+func BenchmarkClusterOneNode(b *testing.B) { benchStart(b, 1, "start-ms") }
+
+// benchStart reports the mean time from launching n processes to all of them ready.
+func benchStart(b *testing.B, n int, metric string) {
 	var total time.Duration
 	for range b.N {
 		began := time.Now()
-		c := startProcCluster(b, 1)
+		c := startProcCluster(b, n)
 		total += time.Since(began)
 		c.cleanup()
 	}
-	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "start-ms")
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), metric)
 }
 
 // BenchmarkClusterFailover: SIGKILL of the controller → another node answers CreateTopics.
