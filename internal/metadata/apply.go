@@ -209,6 +209,7 @@ func (b *builder) partition(r *PartitionRecord) error {
 	p := Partition{
 		Partition: r.Partition, Replicas: slices.Clone(r.Replicas), ISR: slices.Clone(r.ISR),
 		Leader: r.Leader, LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch,
+		AddingReplicas: cloneNonEmpty(r.AddingReplicas), RemovingReplicas: cloneNonEmpty(r.RemovingReplicas),
 	}
 	if err := checkPartition(&p); err != nil {
 		return errorf(ErrInvalidRecord, "%s-%d: %v", t.Name, r.Partition, err)
@@ -236,6 +237,12 @@ func (b *builder) partitionChange(r *PartitionChangeRecord) error {
 	if r.ISR != nil {
 		p.ISR = slices.Clone(r.ISR)
 	}
+	if r.AddingReplicas != nil {
+		p.AddingReplicas = cloneNonEmpty(r.AddingReplicas)
+	}
+	if r.RemovingReplicas != nil {
+		p.RemovingReplicas = cloneNonEmpty(r.RemovingReplicas)
+	}
 	if r.Leader != NoLeaderChange && r.Leader != p.Leader {
 		p.Leader = r.Leader
 		p.LeaderEpoch++
@@ -248,8 +255,18 @@ func (b *builder) partitionChange(r *PartitionChangeRecord) error {
 	return nil
 }
 
+// cloneNonEmpty copies s, or returns nil when it is empty: a partition holds nil for "no
+// reassignment", so that equal states compare equal however they were reached.
+func cloneNonEmpty(s []int32) []int32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
+}
+
 // checkPartition enforces the shape every partition keeps: replicas non-empty and distinct,
-// the ISR a subset of them, the leader a member of the ISR or -1.
+// the ISR a subset of them, adding and removing replicas disjoint subsets of them that leave at
+// least one replica, the leader a member of the ISR or -1.
 func checkPartition(p *Partition) error {
 	if len(p.Replicas) == 0 {
 		return errors.New("no replicas")
@@ -263,6 +280,19 @@ func checkPartition(p *Partition) error {
 		if !slices.Contains(p.Replicas, r) || slices.Contains(p.ISR[:i], r) {
 			return fmt.Errorf("ISR %v is not a set of replicas %v", p.ISR, p.Replicas)
 		}
+	}
+	for i, r := range p.AddingReplicas {
+		if !slices.Contains(p.Replicas, r) || slices.Contains(p.AddingReplicas[:i], r) {
+			return fmt.Errorf("adding replicas %v are not a set of replicas %v", p.AddingReplicas, p.Replicas)
+		}
+	}
+	for i, r := range p.RemovingReplicas {
+		if !slices.Contains(p.Replicas, r) || slices.Contains(p.RemovingReplicas[:i], r) || slices.Contains(p.AddingReplicas, r) {
+			return fmt.Errorf("removing replicas %v are not a set of replicas %v apart from adding %v", p.RemovingReplicas, p.Replicas, p.AddingReplicas)
+		}
+	}
+	if len(p.RemovingReplicas) == len(p.Replicas) {
+		return fmt.Errorf("every replica of %v is being removed", p.Replicas)
 	}
 	if p.Leader != -1 && !slices.Contains(p.ISR, p.Leader) {
 		return fmt.Errorf("leader %d is not in ISR %v", p.Leader, p.ISR)

@@ -25,8 +25,35 @@ const (
 	batchVersion = 1
 	// batchHeaderSize is magic, version and CRC-32C.
 	batchHeaderSize = 1 + 1 + 4
-	recordVersion   = 0
+	// recordVersion is the version of every record type but those that say otherwise
+	// (versioned): Partition and PartitionChange are version 1 when they carry a reassignment,
+	// so that bytes written without one stay readable by older builds.
+	recordVersion = 0
 )
+
+// versioned is a record whose encoding version depends on its content.
+type versioned interface{ version() uint8 }
+
+func recordVersionOf(r Record) uint8 {
+	if v, ok := r.(versioned); ok {
+		return v.version()
+	}
+	return recordVersion
+}
+
+func (r *PartitionRecord) version() uint8 {
+	if len(r.AddingReplicas) > 0 || len(r.RemovingReplicas) > 0 {
+		return 1
+	}
+	return 0
+}
+
+func (r *PartitionChangeRecord) version() uint8 {
+	if r.AddingReplicas != nil || r.RemovingReplicas != nil {
+		return 1
+	}
+	return 0
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -39,7 +66,7 @@ func AppendBatch(dst []byte, records []Record) []byte {
 	for _, r := range records {
 		e.buf = e.buf[:0]
 		e.u8(uint8(r.Type()))
-		e.u8(recordVersion)
+		e.u8(recordVersionOf(r))
 		r.encode(&e)
 		dst = binary.AppendUvarint(dst, uint64(len(e.buf)))
 		dst = append(dst, e.buf...)
@@ -98,7 +125,11 @@ func decodeRecord(b []byte) (Record, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	if version != recordVersion {
+	maxVersion := uint8(recordVersion)
+	if typ == TypePartition || typ == TypePartitionChange {
+		maxVersion = 1
+	}
+	if version > maxVersion {
 		return nil, fmt.Errorf("%w: %s record version %d", ErrUnsupportedVersion, typ, version)
 	}
 	var r Record
@@ -110,10 +141,15 @@ func decodeRecord(b []byte) (Record, error) {
 	case TypeTopic:
 		r = &TopicRecord{Name: d.str(), TopicID: d.uuid()}
 	case TypePartition:
-		r = &PartitionRecord{TopicID: d.uuid(), Partition: d.int32(), Replicas: d.int32s(), ISR: d.int32s(),
+		p := &PartitionRecord{TopicID: d.uuid(), Partition: d.int32(), Replicas: d.int32s(), ISR: d.int32s(),
 			Leader: d.int32(), LeaderEpoch: d.int32(), PartitionEpoch: d.int32()}
+		if version >= 1 {
+			// Empty lists decode as nil, as version 0 has them, so re-encoding is stable.
+			p.AddingReplicas, p.RemovingReplicas = nilIfEmpty(d.int32s()), nilIfEmpty(d.int32s())
+		}
+		r = p
 	case TypePartitionChange:
-		r = decodePartitionChange(&d)
+		r = decodePartitionChange(&d, version)
 	case TypeConfig:
 		r = &ConfigRecord{ResourceType: ConfigResourceType(d.u8()), ResourceName: d.str(), Name: d.str(),
 			Delete: d.bool(), Value: d.str()}
@@ -155,19 +191,39 @@ func decodeRegisterBroker(d *decoder) *RegisterBrokerRecord {
 const (
 	changeHasISR      = 1 << 0
 	changeHasReplicas = 1 << 1
+	// Version 1 only.
+	changeHasAdding   = 1 << 2
+	changeHasRemoving = 1 << 3
 )
 
-func decodePartitionChange(d *decoder) *PartitionChangeRecord {
+func nilIfEmpty(s []int32) []int32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func decodePartitionChange(d *decoder, version uint8) *PartitionChangeRecord {
 	r := &PartitionChangeRecord{TopicID: d.uuid(), Partition: d.int32(), Leader: d.int32()}
 	flags := d.u8()
-	if flags&^(changeHasISR|changeHasReplicas) != 0 && d.err == nil {
-		d.err = fmt.Errorf("%w: unknown partition change flags 0x%02x", ErrCorrupt, flags)
+	known := uint8(changeHasISR | changeHasReplicas)
+	if version >= 1 {
+		known |= changeHasAdding | changeHasRemoving
+	}
+	if flags&^known != 0 && d.err == nil {
+		d.err = fmt.Errorf("%w: unknown partition change flags 0x%02x in version %d", ErrCorrupt, flags, version)
 	}
 	if flags&changeHasISR != 0 {
 		r.ISR = d.int32s()
 	}
 	if flags&changeHasReplicas != 0 {
 		r.Replicas = d.int32s()
+	}
+	if flags&changeHasAdding != 0 {
+		r.AddingReplicas = d.int32s()
+	}
+	if flags&changeHasRemoving != 0 {
+		r.RemovingReplicas = d.int32s()
 	}
 	return r
 }
@@ -202,6 +258,10 @@ func (r *PartitionRecord) encode(e *encoder) {
 	e.varint(int64(r.Leader))
 	e.varint(int64(r.LeaderEpoch))
 	e.varint(int64(r.PartitionEpoch))
+	if r.version() >= 1 {
+		e.int32s(r.AddingReplicas)
+		e.int32s(r.RemovingReplicas)
+	}
 }
 
 func (r *PartitionChangeRecord) encode(e *encoder) {
@@ -215,12 +275,24 @@ func (r *PartitionChangeRecord) encode(e *encoder) {
 	if r.Replicas != nil {
 		flags |= changeHasReplicas
 	}
+	if r.AddingReplicas != nil {
+		flags |= changeHasAdding
+	}
+	if r.RemovingReplicas != nil {
+		flags |= changeHasRemoving
+	}
 	e.u8(flags)
 	if r.ISR != nil {
 		e.int32s(r.ISR)
 	}
 	if r.Replicas != nil {
 		e.int32s(r.Replicas)
+	}
+	if r.AddingReplicas != nil {
+		e.int32s(r.AddingReplicas)
+	}
+	if r.RemovingReplicas != nil {
+		e.int32s(r.RemovingReplicas)
 	}
 }
 

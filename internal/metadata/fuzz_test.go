@@ -47,6 +47,13 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	}
 	f.Add(AppendSnapshot(nil, img))
 	f.Add(AppendSnapshot(nil, Empty()))
+	// A partition in the middle of a reassignment (version 1 Partition records).
+	moving, err := img.Apply(img.Offset()+1, []Record{&PartitionChangeRecord{TopicID: tid(1), Partition: 1, Leader: NoLeaderChange,
+		Replicas: []int32{2, 1}, AddingReplicas: []int32{2}, RemovingReplicas: []int32{1}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(AppendSnapshot(nil, moving))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkSnapshot(t, b)
 		if len(b) >= snapshotHeaderSize+batchHeaderSize {

@@ -56,6 +56,17 @@ type Partition struct {
 	Leader         int32 // -1 when none
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// AddingReplicas and RemovingReplicas are a reassignment in progress (KIP-455), nil when
+	// none: Replicas is the target set followed by the replicas being removed; the adding ones
+	// are catching up, and the controller completes the move once the ISR holds every target
+	// replica (controller_reassign.go).
+	AddingReplicas   []int32
+	RemovingReplicas []int32
+}
+
+// Reassigning reports whether a reassignment of the partition is in progress.
+func (p *Partition) Reassigning() bool {
+	return len(p.AddingReplicas) > 0 || len(p.RemovingReplicas) > 0
 }
 
 // Partition returns partition p, or false when the topic has no such partition.

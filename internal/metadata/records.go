@@ -131,6 +131,11 @@ type PartitionRecord struct {
 	Leader         int32 // -1 when none
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// AddingReplicas and RemovingReplicas describe a reassignment in progress (KIP-455): both
+	// are subsets of Replicas, disjoint; nil or empty when none. Encoded in record version 1,
+	// written only when one of them is non-empty, so older data stays version 0.
+	AddingReplicas   []int32
+	RemovingReplicas []int32
 }
 
 // NoLeaderChange in PartitionChangeRecord.Leader leaves the leader as it is.
@@ -144,6 +149,10 @@ type PartitionChangeRecord struct {
 	Leader    int32   // NoLeaderChange, -1 (no leader) or a replica
 	ISR       []int32 // nil: unchanged
 	Replicas  []int32 // nil: unchanged
+	// AddingReplicas and RemovingReplicas set the reassignment state; nil leaves it unchanged,
+	// an empty non-nil slice clears it. Either being non-nil makes the record version 1.
+	AddingReplicas   []int32
+	RemovingReplicas []int32
 }
 
 // ConfigResourceType is Kafka's resource type numbering for configs.

@@ -84,7 +84,8 @@ func (img *Image) Records() []Record {
 		for i := range t.Partitions {
 			p := &t.Partitions[i]
 			out = append(out, &PartitionRecord{TopicID: t.ID, Partition: p.Partition, Replicas: p.Replicas, ISR: p.ISR,
-				Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch})
+				Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch,
+				AddingReplicas: p.AddingReplicas, RemovingReplicas: p.RemovingReplicas})
 		}
 		out = appendConfigRecords(out, ConfigResourceTopic, t.Name, t.Configs)
 	}
