@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -28,6 +29,8 @@ type procCluster struct {
 	t      testing.TB
 	nodes  []*procNode // nodes[i] has id i+1
 	logDir string
+	// proxied: every node advertises proxies in front of its listeners (startProxiedCluster).
+	proxied bool
 }
 
 // procNode is one `sluice serve` process of a procCluster and the addresses it owns.
@@ -37,15 +40,24 @@ type procNode struct {
 	dataDir        string
 	kafkaAddr      string
 	httpAddr       string
-	controllerAddr string
-	peers          string
-	extraArgs      []string
+	controllerAddr string // what the other voters dial (the controller proxy when proxied)
+	// controllerBind is where the controller listener binds when it differs from
+	// controllerAddr (behind a proxy); "" otherwise.
+	controllerBind string
+	// kafkaProxy and ctlProxy stand in front of the Kafka listener (advertised: clients and
+	// the other brokers' replica fetchers reach the node through it) and the controller
+	// listener (raw: Raft, broker registration and heartbeats) of a proxied cluster.
+	kafkaProxy, ctlProxy *faultNet
+	peers                string
+	extraArgs            []string
 	// args, when set, are the whole `sluice` command line (the README's commands), used as is.
 	args    []string
 	logPath string
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	paused  bool
+	// isolated: cut off by isolate; waitFor does not ask it.
+	isolated bool
 }
 
 // startProcCluster starts n nodes at once and waits until each answers /readyz and lists all
@@ -53,8 +65,40 @@ type procNode struct {
 // picked free to another process is retried on new ports.
 func startProcCluster(t testing.TB, n int, extraArgs ...string) *procCluster {
 	t.Helper()
+	return startProcClusterOpts(t, n, false, extraArgs...)
+}
+
+// startProxiedCluster is startProcCluster with every link through a faultNet: node i
+// advertises a Kafka-aware proxy in front of its Kafka listener (so clients, which learn the
+// address from Metadata, and the other brokers' replica fetchers reach it through the proxy)
+// and is known to the other voters by a raw proxy in front of its controller listener (Raft,
+// membership, broker registration and heartbeats). The proxies classify each connection's
+// source as "node-N" (by the client ids sluice-node-N and sluice-replica-N, or the sender's
+// controller address in a Raft or membership header), so a rule .from("node-3") touches only
+// what node 3 sends and receives through that proxy; isolate cuts a node off with them.
+// c.bootstrap() is the proxies' addresses.
+func startProxiedCluster(t testing.TB, n int, extraArgs ...string) *procCluster {
+	t.Helper()
+	return startProcClusterOpts(t, n, true, extraArgs...)
+}
+
+func startProcClusterOpts(t testing.TB, n int, proxied bool, extraArgs ...string) *procCluster {
+	t.Helper()
 	root := t.TempDir() // before newProcCluster: removed after its processes are killed
 	c := newProcCluster(t)
+	c.proxied = proxied
+	var kafkaProxies, ctlProxies []*faultNet
+	if proxied {
+		for i := range n {
+			host := fmt.Sprintf("127.0.0.%d", i+1)
+			kafkaProxies = append(kafkaProxies, startFaultNetOn(t, host, "", false))
+			ctlProxies = append(ctlProxies, startFaultNetOn(t, host, "", true))
+		}
+		classify := nodeClassifier(ctlProxies)
+		for i := range n {
+			kafkaProxies[i].classify, ctlProxies[i].classify = classify, classify
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		c.nodes = nil
 		var peers []string
@@ -63,6 +107,13 @@ func startProcCluster(t testing.TB, n int, extraArgs ...string) *procCluster {
 			nd := &procNode{c: c, id: int32(i + 1), dataDir: filepath.Join(root, fmt.Sprintf("attempt-%d-node-%d", attempt, i+1)),
 				kafkaAddr: freeHostAddr(t, host), httpAddr: freeHostAddr(t, host), controllerAddr: freeHostAddr(t, host),
 				extraArgs: extraArgs, logPath: filepath.Join(c.logDir, fmt.Sprintf("node-%d.log", i+1))}
+			if proxied {
+				nd.kafkaProxy, nd.ctlProxy = kafkaProxies[i], ctlProxies[i]
+				nd.controllerBind = nd.controllerAddr
+				nd.controllerAddr = nd.ctlProxy.Addr()
+				nd.kafkaProxy.SetTarget(nd.kafkaAddr)
+				nd.ctlProxy.SetTarget(nd.controllerBind)
+			}
 			peers = append(peers, fmt.Sprintf("%d@%s", nd.id, nd.controllerAddr))
 			c.nodes = append(c.nodes, nd)
 		}
@@ -116,13 +167,110 @@ func freeHostAddr(t testing.TB, host string) string {
 // node returns the node with id.
 func (c *procCluster) node(id int32) *procNode { return c.nodes[id-1] }
 
-// bootstrap is every node's Kafka address, comma-separated.
+// bootstrap is every node's Kafka address (its proxy's when proxied), comma-separated.
 func (c *procCluster) bootstrap() string {
 	var addrs []string
 	for _, nd := range c.nodes {
-		addrs = append(addrs, nd.kafkaAddr)
+		addrs = append(addrs, nd.advertised())
 	}
 	return strings.Join(addrs, ",")
+}
+
+// advertised is the address the node advertises: its Kafka proxy's, or its listener's.
+func (nd *procNode) advertised() string {
+	if nd.kafkaProxy != nil {
+		return nd.kafkaProxy.Addr()
+	}
+	return nd.kafkaAddr
+}
+
+// nodeClassifier names a proxied connection's source "node-N" from what it sent first: the
+// client id sluice-node-N (the broker's controller client) or sluice-replica-N (its replica
+// fetchers), or in a raw stream the earliest of those ids and the nodes' controller addresses
+// (a Raft RPC header and a membership hello carry the sender's address before anything else).
+func nodeClassifier(ctlProxies []*faultNet) func([]byte) string {
+	type marker struct {
+		b   []byte
+		src string
+	}
+	var markers []marker
+	for i, p := range ctlProxies {
+		src := fmt.Sprintf("node-%d", i+1)
+		markers = append(markers, marker{[]byte(p.Addr()), src},
+			marker{[]byte(fmt.Sprintf("sluice-node-%d", i+1)), src}, marker{[]byte(fmt.Sprintf("sluice-replica-%d", i+1)), src})
+	}
+	return func(head []byte) string {
+		best, src := -1, ""
+		for _, m := range markers {
+			for off := 0; off < len(head); {
+				j := bytes.Index(head[off:], m.b)
+				if j < 0 {
+					break
+				}
+				j += off
+				end := j + len(m.b)
+				// sluice-node-1 is not sluice-node-12; 127.0.0.1:80 is not 127.0.0.1:801.
+				if end < len(head) && head[end] >= '0' && head[end] <= '9' {
+					off = j + 1
+					continue
+				}
+				if best < 0 || j < best {
+					best, src = j, m.src
+				}
+				break
+			}
+		}
+		return src
+	}
+}
+
+// proxies is every proxy of a proxied cluster (Kafka and controller, by node).
+func (c *procCluster) proxies() []*faultNet {
+	var ps []*faultNet
+	for _, nd := range c.nodes {
+		if nd.kafkaProxy != nil {
+			ps = append(ps, nd.kafkaProxy, nd.ctlProxy)
+		}
+	}
+	return ps
+}
+
+// isolate cuts node id off from everything through the proxies of a proxied cluster: nothing
+// reaches its listeners (clients, replica fetchers, Raft, heartbeats, both ways)
+// and nothing it sends reaches the others (its Raft RPCs, heartbeats and replica fetches
+// through their proxies). Connections stay open, as across a partition; heal undoes it.
+func (c *procCluster) isolate(id int32) (heal func()) {
+	c.t.Helper()
+	if !c.proxied {
+		c.t.Fatal("isolate needs a proxied cluster (startProxiedCluster)")
+	}
+	type installed struct {
+		p  *faultNet
+		id int
+	}
+	var rules []installed
+	src := fmt.Sprintf("node-%d", id)
+	c.node(id).isolated = true
+	for _, nd := range c.nodes {
+		for _, p := range []*faultNet{nd.kafkaProxy, nd.ctlProxy} {
+			// Kafka frames are dropped whole; a raw stream (Raft) is held instead, as TCP
+			// would across a partition: dropping bytes from its middle would corrupt it.
+			r := blackHoleRule(anyDir, anyAPI)
+			if p.raw {
+				r = holdRule(anyDir, anyAPI)
+			}
+			if nd.id != id {
+				r = r.from(src)
+			}
+			rules = append(rules, installed{p, p.Add(r)})
+		}
+	}
+	return func() {
+		c.node(id).isolated = false
+		for _, r := range rules {
+			r.p.Remove(r.id)
+		}
+	}
 }
 
 // launch starts the process without waiting for it to be ready; its output is appended to the
@@ -155,7 +303,7 @@ func (nd *procNode) launch() error {
 
 // serveArgs is the node's `sluice serve` command line from its addresses.
 func (nd *procNode) serveArgs() []string {
-	return append([]string{"serve",
+	args := append([]string{"serve",
 		"--node-id", fmt.Sprint(nd.id),
 		"--data-dir", nd.dataDir,
 		"--kafka-addr", nd.kafkaAddr,
@@ -164,6 +312,10 @@ func (nd *procNode) serveArgs() []string {
 		"--peers", nd.peers,
 		"--log-level", "debug",
 	}, nd.extraArgs...)
+	if nd.kafkaProxy != nil {
+		args = append(args, "--advertised-addr", nd.kafkaProxy.Addr(), "--controller-listen-addr", nd.controllerBind)
+	}
+	return args
 }
 
 // running reports whether the process has been started and has not exited.
@@ -306,7 +458,7 @@ func (nd *procNode) describe() (testkit.View, error) {
 	return testkit.DescribeNode(ctx, cl)
 }
 
-// waitFor polls every running, unpaused node until cond holds on each view and they agree on
+// waitFor polls every running, unpaused, not isolated node until cond holds on each view and they agree on
 // one controller; it fails the test after timeout and returns the views by node id otherwise.
 func (c *procCluster) waitFor(what string, timeout time.Duration, cond func(testkit.View) bool) map[int32]testkit.View {
 	c.t.Helper()
@@ -316,7 +468,7 @@ func (c *procCluster) waitFor(what string, timeout time.Duration, cond func(test
 		ok := true
 		controllers := map[int32]bool{}
 		for _, nd := range c.nodes {
-			if !nd.running() || nd.paused {
+			if !nd.running() || nd.paused || nd.isolated {
 				continue
 			}
 			v, err := nd.describe()

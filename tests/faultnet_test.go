@@ -30,6 +30,10 @@ type faultNet struct {
 	t   testing.TB
 	ln  net.Listener
 	raw bool // forward chunks of bytes, not frames: for links that are not Kafka (the Raft quorum)
+	// classify, when set, names the source of a connection (the node it comes from, say) from
+	// its request header's client id, or in raw mode from the first bytes it sent (up to
+	// classifyHead); "" while it cannot tell. Rules with From match only connections so named.
+	classify func(head []byte) string
 
 	mu struct {
 		sync.Mutex
@@ -51,11 +55,12 @@ type faultNet struct {
 type faultDir uint8
 
 const (
-	anyDir     faultDir = 0
-	toBroker   faultDir = 1 // requests
-	toClient   faultDir = 2 // responses
-	anyAPI              = int16(-1)
-	maxFrameSz          = 200 << 20
+	anyDir       faultDir = 0
+	toBroker     faultDir = 1 // requests
+	toClient     faultDir = 2 // responses
+	anyAPI                = int16(-1)
+	maxFrameSz            = 200 << 20
+	classifyHead          = 2048
 )
 
 func (d faultDir) String() string {
@@ -83,14 +88,20 @@ func (a faultAction) String() string {
 	return [...]string{"pass", "delay", "black-hole", "reset", "hold"}[a]
 }
 
-// faultRule selects frames by direction (anyDir: both) and API key (anyAPI: all).
+// faultRule selects frames by direction (anyDir: both), API key (anyAPI: all) and, when From
+// is set, the source the proxy's classifier gave the connection ("node-3": the traffic node 3
+// sends and the answers it gets).
 type faultRule struct {
 	Action faultAction
 	Dir    faultDir
 	APIKey int16
+	From   string
 	Delay  time.Duration
 	id     int
 }
+
+// from scopes r to connections whose classified source is src.
+func (r faultRule) from(src string) faultRule { r.From = src; return r }
 
 func (r faultRule) String() string {
 	api := "any api"
@@ -98,14 +109,17 @@ func (r faultRule) String() string {
 		api = fmt.Sprintf("api %d", r.APIKey)
 	}
 	s := fmt.Sprintf("%v %v of %s", r.Action, r.Dir, api)
+	if r.From != "" {
+		s += " from " + r.From
+	}
 	if r.Action == actDelay {
 		s += " by " + r.Delay.String()
 	}
 	return s
 }
 
-func (r faultRule) matches(d faultDir, key int16) bool {
-	return (r.Dir == anyDir || r.Dir == d) && (r.APIKey == anyAPI || r.APIKey == key)
+func (r faultRule) matches(d faultDir, key int16, src string) bool {
+	return (r.Dir == anyDir || r.Dir == d) && (r.APIKey == anyAPI || r.APIKey == key) && (r.From == "" || r.From == src)
 }
 
 // Rule constructors; key is an API key or anyAPI, dir a direction or anyDir.
@@ -226,6 +240,23 @@ func (p *faultNet) Conns() int {
 	return len(p.mu.conns)
 }
 
+// Sources is the classified sources of the open connections, sorted ("" for those not
+// classified).
+func (p *faultNet) Sources() []string {
+	p.mu.Lock()
+	conns := make([]*faultConn, 0, len(p.mu.conns))
+	for c := range p.mu.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	var srcs []string
+	for _, c := range conns {
+		srcs = append(srcs, c.source())
+	}
+	sort.Strings(srcs)
+	return srcs
+}
+
 // Stats is a one-line summary of the counters.
 func (p *faultNet) Stats() string {
 	return fmt.Sprintf("accepted %d refused %d forwarded %d delayed %d dropped %d held %d resets %d",
@@ -263,11 +294,11 @@ func (p *faultNet) changedLocked() {
 
 // decide returns the rule for a frame (the last added that matches; pass if none) and the
 // channel that is closed when the rules change next.
-func (p *faultNet) decide(d faultDir, key int16) (faultRule, <-chan struct{}) {
+func (p *faultNet) decide(d faultDir, key int16, src string) (faultRule, <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := len(p.mu.rules) - 1; i >= 0; i-- {
-		if p.mu.rules[i].matches(d, key) {
+		if p.mu.rules[i].matches(d, key, src) {
 			return p.mu.rules[i], p.mu.changed
 		}
 	}
@@ -345,6 +376,37 @@ type faultConn struct {
 
 	mu       sync.Mutex
 	inFlight map[int32]int16 // correlation id → API key
+	src      string          // the classifier's name for the source ("" unknown)
+	head     []byte          // raw mode: the first bytes sent, until classified
+}
+
+// source is the connection's classified source.
+func (c *faultConn) source() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.src
+}
+
+// learn feeds the classifier what the client sent: a request's client id, or in raw mode the
+// next chunk of the stream.
+func (c *faultConn) learn(b []byte) {
+	if c.p.classify == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.src != "" {
+		return
+	}
+	if !c.p.raw {
+		c.src = c.p.classify(b)
+		return
+	}
+	if len(c.head) >= classifyHead {
+		return
+	}
+	c.head = append(c.head, b[:min(len(b), classifyHead-len(c.head))]...)
+	c.src = c.p.classify(c.head)
 }
 
 func (c *faultConn) close() {
@@ -378,6 +440,9 @@ func (c *faultConn) pump(d faultDir) {
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := src.Read(buf)
+			if n > 0 && d == toBroker {
+				c.learn(buf[:n])
+			}
 			if n > 0 && !c.apply(d, anyAPI-1, 0, append([]byte(nil), buf[:n]...), dst) {
 				return
 			}
@@ -402,6 +467,9 @@ func (c *faultConn) pump(d faultDir) {
 			c.mu.Lock()
 			c.inFlight[corr] = key
 			c.mu.Unlock()
+			if id, ok := requestClientID(frame); ok {
+				c.learn(id)
+			}
 		} else {
 			c.mu.Lock()
 			k, ok := c.inFlight[corr]
@@ -422,7 +490,7 @@ func (c *faultConn) pump(d faultDir) {
 // every API covers the direction: a partitioned link does not deliver the peer's close either.
 func (c *faultConn) closeLate(d faultDir) {
 	for {
-		r, changed := c.p.decide(d, anyAPI-1)
+		r, changed := c.p.decide(d, anyAPI-1, c.source())
 		if r.Action != actBlackHole && r.Action != actHold {
 			return
 		}
@@ -438,7 +506,7 @@ func (c *faultConn) closeLate(d faultDir) {
 func (c *faultConn) apply(d faultDir, key int16, corr int32, frame []byte, dst net.Conn) bool {
 	held := false
 	for {
-		r, changed := c.p.decide(d, key)
+		r, changed := c.p.decide(d, key, c.source())
 		switch r.Action {
 		case actHold:
 			if !held {
@@ -491,4 +559,18 @@ func faultDialer(routes map[string]*faultNet) func(ctx context.Context, network,
 		}
 		return d.DialContext(ctx, network, host)
 	}
+}
+
+// requestClientID is the client id of a request frame (size, then header v1+: api key,
+// version, correlation id, client id as a nullable int16-length string); false for a header
+// without one (v0) or a null id.
+func requestClientID(frame []byte) ([]byte, bool) {
+	if len(frame) < 14 {
+		return nil, false
+	}
+	n := int16(binary.BigEndian.Uint16(frame[12:]))
+	if n < 0 || len(frame) < 14+int(n) {
+		return nil, false
+	}
+	return frame[14 : 14+int(n)], true
 }

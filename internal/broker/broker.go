@@ -46,8 +46,13 @@ type Config struct {
 	AdvertisedAddr string
 	// HTTPAddr is the metrics and health listener; empty disables it.
 	HTTPAddr string
-	// ControllerAddr is the metadata quorum's Raft listener.
+	// ControllerAddr is the metadata quorum's Raft listener: where it listens and what the other
+	// voters are told (their --peers name it).
 	ControllerAddr string
+	// ControllerListenAddr, if set, is where the controller listener binds instead, while
+	// ControllerAddr stays the address others dial (a proxy in front of it, as the
+	// fault-injection tests put one).
+	ControllerListenAddr string
 	// Peers are the other quorum voters as id@host:port; none makes a one-voter quorum.
 	Peers []string
 	// Overrides are static broker configs under Kafka's names (log.retention.ms, ...).
@@ -316,10 +321,18 @@ func (b *Broker) txnConfig(brokerCfg *config.Resolved) txn.Config {
 }
 
 func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) error {
+	var ln net.Listener
+	if b.cfg.ControllerListenAddr != "" {
+		var err error
+		if ln, err = net.Listen("tcp", b.cfg.ControllerListenAddr); err != nil {
+			return fmt.Errorf("metadata quorum: listen on %s: %w", b.cfg.ControllerListenAddr, err)
+		}
+	}
 	q, err := quorum.Open(quorum.Options{
 		NodeID:          b.cfg.NodeID,
 		Dir:             filepath.Join(b.cfg.DataDir, "__cluster_metadata"),
 		ControllerAddr:  b.cfg.ControllerAddr,
+		Listener:        ln,
 		Peers:           b.cfg.Peers,
 		ElectionTimeout: time.Duration(brokerCfg.Int64(config.ControllerQuorumElectionTimeoutMs)) * time.Millisecond,
 		// A broker-only node follows the metadata log without voting.

@@ -65,6 +65,7 @@ type serveSettings struct {
 	httpAddr       string
 	advertisedAddr string
 	controllerAddr string
+	controllerBind string
 	peers          string
 	nodeID         int32
 	overrides      []string
@@ -81,6 +82,7 @@ func (s *serveSettings) register(f *pflag.FlagSet) {
 	f.StringVar(&s.httpAddr, "http-addr", "localhost:9644", "HTTP listener for /metrics, /healthz and /readyz (empty disables)")
 	f.StringVar(&s.advertisedAddr, "advertised-addr", "", "host:port clients are told to connect to (default: --kafka-addr)")
 	f.StringVar(&s.controllerAddr, "controller-addr", "localhost:9093", "metadata quorum (Raft) listener address")
+	f.StringVar(&s.controllerBind, "controller-listen-addr", "", "where the controller listener binds, when other voters reach it at --controller-addr through a proxy (default: --controller-addr)")
 	f.StringVar(&s.peers, "peers", "", "other quorum voters as id@host:port,... (empty: a one-voter quorum)")
 	f.Int32Var(&s.nodeID, "node-id", 1, "this node's id (Kafka's node.id)")
 	f.StringArrayVar(&s.overrides, "override", nil, "a Kafka broker config as key=value (repeatable)")
@@ -118,14 +120,15 @@ func (s *serveSettings) brokerConfig(file map[string]string) (broker.Config, err
 		advertised = s.kafkaAddr
 	}
 	return broker.Config{
-		NodeID:         s.nodeID,
-		DataDir:        s.dataDir,
-		KafkaAddr:      s.kafkaAddr,
-		AdvertisedAddr: advertised,
-		HTTPAddr:       s.httpAddr,
-		ControllerAddr: s.controllerAddr,
-		Peers:          peers,
-		Overrides:      overrides,
+		NodeID:               s.nodeID,
+		DataDir:              s.dataDir,
+		KafkaAddr:            s.kafkaAddr,
+		AdvertisedAddr:       advertised,
+		HTTPAddr:             s.httpAddr,
+		ControllerAddr:       s.controllerAddr,
+		ControllerListenAddr: s.controllerBind,
+		Peers:                peers,
+		Overrides:            overrides,
 	}, nil
 }
 
