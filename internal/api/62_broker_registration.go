@@ -50,6 +50,8 @@ type Lifecycle interface {
 	RegisterBroker(ctx context.Context, r metadata.BrokerRegistration) (int64, error)
 	BrokerHeartbeat(ctx context.Context, hb metadata.Heartbeat) (metadata.HeartbeatResult, error)
 	AllocateProducerIDs(ctx context.Context, brokerID int32, size int64) (int64, error)
+	// AlterPartition is AlterPartition's (56_alter_partition.go).
+	AlterPartition(ctx context.Context, brokerID int32, brokerEpoch int64, changes []metadata.ISRChange, v2 bool) ([]metadata.ISRChangeResult, error)
 }
 
 func handleBrokerRegistration(_ context.Context, env *Env, req *Request) (Response, error) {

@@ -101,6 +101,9 @@ var errorMappings = []errorMapping{
 	{metadata.ErrBrokerIDNotRegistered, kerr.BrokerIDNotRegistered},
 	{metadata.ErrDuplicateBrokerRegistration, kerr.DuplicateBrokerRegistration},
 	{metadata.ErrStaleBrokerEpoch, kerr.StaleBrokerEpoch},
+	{metadata.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
+	{metadata.ErrIneligibleReplica, kerr.IneligibleReplica},
+	{metadata.ErrOperationNotAttempted, kerr.OperationNotAttempted},
 	// txn
 	{txn.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
 	{txn.ErrCoordinatorLoading, kerr.CoordinatorLoadInProgress},

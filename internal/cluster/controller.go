@@ -121,3 +121,68 @@ func (c *Controller) AllocateProducerIDs(ctx context.Context, brokerID int32, si
 	}
 	return r.ProducerIDStart, nil
 }
+
+// AlterPartition asks the active controller to change ISRs (AlterPartition v3, or v2 when the
+// controller knows no newer): the leader side of KIP-497. brokerID and brokerEpoch are this
+// broker's. A request-level error (STALE_BROKER_EPOCH, or no controller reachable before ctx
+// ends) is returned as err; per-partition errors are in the results, as the errors of
+// api.ErrorForCode.
+func (c *Controller) AlterPartition(ctx context.Context, brokerID int32, brokerEpoch int64, changes []metadata.ISRChange, v2 bool) ([]metadata.ISRChangeResult, error) {
+	if c.client.ControllerIsLocal() {
+		return c.Controller.AlterPartition(ctx, brokerID, brokerEpoch, changes, v2)
+	}
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.BrokerID, req.BrokerEpoch = brokerID, brokerEpoch
+	type key struct {
+		topic int
+		part  int
+	}
+	topics := make(map[metadata.TopicID]int)
+	at := make([]key, len(changes))
+	for i, ch := range changes {
+		ti, ok := topics[ch.TopicID]
+		if !ok {
+			ti = len(req.Topics)
+			topics[ch.TopicID] = ti
+			rt := kmsg.NewAlterPartitionRequestTopic()
+			rt.TopicID = ch.TopicID
+			req.Topics = append(req.Topics, rt)
+		}
+		rp := kmsg.NewAlterPartitionRequestTopicPartition()
+		rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch = ch.Partition, ch.LeaderEpoch, ch.PartitionEpoch
+		rp.LeaderRecoveryState = ch.LeaderRecoveryState
+		for _, m := range ch.NewISR {
+			rp.NewISR = append(rp.NewISR, m.ID) // v2
+			e := kmsg.NewAlterPartitionRequestTopicPartitionNewEpochISR()
+			e.BrokerID, e.BrokerEpoch = m.ID, m.BrokerEpoch
+			rp.NewEpochISR = append(rp.NewEpochISR, e) // v3
+		}
+		at[i] = key{ti, len(req.Topics[ti].Partitions)}
+		req.Topics[ti].Partitions = append(req.Topics[ti].Partitions, rp)
+	}
+	resp, err := c.client.ToController(ctx, req, func(r kmsg.Response) bool {
+		return r.(*kmsg.AlterPartitionResponse).ErrorCode == kerr.NotController.Code
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", metadata.ErrNotController, err)
+	}
+	r := resp.(*kmsg.AlterPartitionResponse)
+	if err := api.ErrorForCode(r.ErrorCode); err != nil {
+		return nil, fmt.Errorf("alter partition: %w", err)
+	}
+	results := make([]metadata.ISRChangeResult, len(changes))
+	for i, k := range at {
+		if k.topic >= len(r.Topics) || k.part >= len(r.Topics[k.topic].Partitions) ||
+			r.Topics[k.topic].Partitions[k.part].Partition != changes[i].Partition {
+			results[i].Err = fmt.Errorf("%w: the controller did not answer for partition %d", metadata.ErrInvalidRequest, changes[i].Partition)
+			continue
+		}
+		p := r.Topics[k.topic].Partitions[k.part]
+		if err := api.ErrorForCode(p.ErrorCode); err != nil {
+			results[i].Err = fmt.Errorf("alter partition %d: %w", p.Partition, err)
+			continue
+		}
+		results[i] = metadata.ISRChangeResult{Leader: p.LeaderID, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: p.ISR}
+	}
+	return results, nil
+}

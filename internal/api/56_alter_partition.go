@@ -1,0 +1,94 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/metadata"
+)
+
+// AlterPartition: v2–3 (controller listener only)
+//
+// Behavior (KIP-497, KIP-841, KIP-903):
+//   - A partition leader asks the active controller to change the ISRs of the partitions it
+//     leads; the controller commits the accepted changes (one PartitionChangeRecord each,
+//     bumping the partition epoch) and answers each partition's new leader, leader epoch,
+//     partition epoch and ISR. Asking for the ISR a partition already has answers its state.
+//   - The sender's broker epoch is checked for the whole request (STALE_BROKER_EPOCH, also for
+//     an unregistered sender); NOT_CONTROLLER anywhere but on the active controller.
+//   - Per partition, in Kafka's order: UNKNOWN_TOPIC_ID, UNKNOWN_TOPIC_OR_PARTITION;
+//     NOT_CONTROLLER when the request's leader or partition epoch is ahead of the controller's;
+//     FENCED_LEADER_EPOCH for an older leader epoch; INVALID_REQUEST when the sender is not the
+//     leader; INVALID_UPDATE_VERSION for an older partition epoch; INVALID_REQUEST for a new ISR
+//     that is not distinct replicas, lacks the leader, or asks leader recovery (Sluice never
+//     elects into KIP-704's recovering state); INELIGIBLE_REPLICA for a member that is not
+//     registered, fenced, in controlled shutdown or of another broker epoch than the leader saw
+//     (KIP-841, KIP-903).
+//
+// Version notes:
+//   - v0–1 (topic names, ZooKeeper-era) are not served. v2: topic ids. v3: each new ISR member
+//     with the broker epoch of its fetches (NewIsrWithEpochs); v2's members are checked
+//     without one.
+
+func init() {
+	Register(API{Key: 56, MinVersion: 2, MaxVersion: 3, Handle: handleAlterPartition, Listeners: ControllerListener})
+}
+
+func handleAlterPartition(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.AlterPartitionRequest)
+	resp := r.ResponseKind().(*kmsg.AlterPartitionResponse)
+	if env.Lifecycle == nil {
+		resp.ErrorCode = kerr.NotController.Code
+		return Reply(resp), nil
+	}
+	var changes []metadata.ISRChange
+	for _, t := range r.Topics {
+		for _, p := range t.Partitions {
+			ch := metadata.ISRChange{TopicID: metadata.TopicID(t.TopicID), Partition: p.Partition,
+				LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, LeaderRecoveryState: p.LeaderRecoveryState}
+			if r.Version >= 3 {
+				ch.NewISR = make([]metadata.ISRMember, len(p.NewEpochISR))
+				for i, m := range p.NewEpochISR {
+					ch.NewISR[i] = metadata.ISRMember{ID: m.BrokerID, BrokerEpoch: m.BrokerEpoch}
+				}
+			} else {
+				ch.NewISR = make([]metadata.ISRMember, len(p.NewISR))
+				for i, id := range p.NewISR {
+					ch.NewISR[i] = metadata.ISRMember{ID: id, BrokerEpoch: -1}
+				}
+			}
+			changes = append(changes, ch)
+		}
+	}
+	return Response{Finish: func(ctx context.Context) (Response, error) {
+		results, err := env.Lifecycle.AlterPartition(ctx, r.BrokerID, r.BrokerEpoch, changes, true)
+		if err != nil {
+			resp.ErrorCode = ErrorCode(err)
+			env.Logger.Debug("alter partition refused", "broker", r.BrokerID, "err", err)
+			return Reply(resp), nil
+		}
+		i := 0
+		for _, t := range r.Topics {
+			rt := kmsg.NewAlterPartitionResponseTopic()
+			rt.TopidID = t.TopicID
+			for _, p := range t.Partitions {
+				res := results[i]
+				i++
+				rp := kmsg.NewAlterPartitionResponseTopicPartition()
+				rp.Partition = p.Partition
+				if res.Err != nil {
+					rp.ErrorCode = ErrorCode(res.Err)
+					rp.LeaderID = -1
+					env.Logger.Debug("alter partition: change refused", "broker", r.BrokerID, "err", res.Err)
+				} else {
+					rp.LeaderID, rp.LeaderEpoch, rp.PartitionEpoch, rp.ISR = res.Leader, res.LeaderEpoch, res.PartitionEpoch, res.ISR
+				}
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return Reply(resp), nil
+	}}, nil
+}
