@@ -24,7 +24,10 @@ import (
 //   - Consumers (replica id -1) read up to the high watermark
 //     (read_uncommitted) or the last stable offset (read_committed);
 //     followers (replica id >= 0) up to the log end offset, which also
-//     records their progress for the high watermark.
+//     records their progress for the high watermark. A replica fetch is
+//     taken only from a registered broker (else BROKER_ID_NOT_REGISTERED)
+//     and, v15+, only in its current broker epoch (else STALE_BROKER_EPOCH,
+//     KIP-903).
 //   - Long poll: with less than MinBytes available and MaxWaitMillis > 0, the
 //     request waits off the read loop until appends to its partitions bring
 //     MinBytes, the wait ends, or the connection closes — woken by the
@@ -96,6 +99,7 @@ type fetch struct {
 	session     *fetchSession // the session answered for, nil if none
 	incremental bool
 	replica     int32
+	replicaEp   int64 // the follower's broker epoch (v15+), -1 if not given
 	maxBytes    int32
 }
 
@@ -108,9 +112,14 @@ func handleFetch(_ context.Context, env *Env, req *Request) (Response, error) {
 		maxBytes = min(maxBytes, env.FetchMaxBytes)
 	}
 	f := &fetch{env: env, req: r, img: img, leaders: leaderEndpoints{img: img, listener: req.Conn.Listener},
-		replica: r.ReplicaID, maxBytes: maxBytes}
+		replica: r.ReplicaID, replicaEp: -1, maxBytes: maxBytes}
 	if r.Version >= 15 {
-		f.replica = r.ReplicaState.ID
+		f.replica, f.replicaEp = r.ReplicaState.ID, r.ReplicaState.Epoch
+	}
+	if code := checkReplicaFetcher(img, f.replica, f.replicaEp, r.Version >= 15); code != 0 {
+		resp := r.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = code
+		return Reply(resp), nil
 	}
 	if code := f.resolveSession(); code != 0 {
 		resp := r.ResponseKind().(*kmsg.FetchResponse)
@@ -128,6 +137,25 @@ func handleFetch(_ context.Context, env *Env, req *Request) (Response, error) {
 		f.longPoll(ctx, maxWait)
 		return f.respond(), nil
 	}}, nil
+}
+
+// checkReplicaFetcher admits a replica fetch (replica id >= 0, reading past the high
+// watermark and moving it) only from a registered broker, and, when the fetch carries its
+// broker epoch (v15+, KIP-903), only from that broker's current registration: a process from
+// before a restart, or one whose disk was replaced, or one not registered yet, is not the
+// replica the ISR means. Consumers (replica id < 0) pass.
+func checkReplicaFetcher(img *metadata.Image, replica int32, epoch int64, hasEpoch bool) int16 {
+	if replica < 0 {
+		return 0
+	}
+	b, ok := img.Broker(replica)
+	switch {
+	case !ok:
+		return kerr.BrokerIDNotRegistered.Code
+	case hasEpoch && epoch != b.Epoch:
+		return kerr.StaleBrokerEpoch.Code
+	}
+	return 0
 }
 
 // keyOf is a requested topic's session key (partition unset).
@@ -226,6 +254,7 @@ func (f *fetch) readTarget(t *fetchTarget, first bool, remaining int64) (int64, 
 		CurrentLeaderEpoch: epochOrNone(t.currentLeaderEpoch),
 		LastFetchedEpoch:   epochOrNone(t.lastFetchedEpoch),
 		Replica:            f.replica,
+		ReplicaEpoch:       f.replicaEp,
 	})
 	if err != nil {
 		t.code = ErrorCode(err)

@@ -50,6 +50,7 @@ type errorMapping struct {
 var errorMappings = []errorMapping{
 	// partition
 	{partition.ErrNotLeader, kerr.NotLeaderForPartition},
+	{partition.ErrNotFollower, kerr.NotLeaderForPartition},
 	{partition.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
 	{partition.ErrDeleted, kerr.UnknownTopicOrPartition},
 	{partition.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},

@@ -29,6 +29,7 @@ import (
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/record"
+	"github.com/sluicehq/sluice/internal/replica"
 	"github.com/sluicehq/sluice/internal/server"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/internal/txn"
@@ -77,6 +78,8 @@ type Broker struct {
 	cp         controlPlane
 	storage    *storage.Manager
 	partitions *partition.Manager
+	replicas   *replica.Manager // this node's follower replicas' fetchers
+	replClient *cluster.Client  // the fetchers' connections to the leaders' Kafka listeners
 	groups     *group.Coordinator
 	txns       *txn.Coordinator
 	env        *api.Env // what the Kafka API handlers reach
@@ -177,6 +180,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.quorum.Active,
 		QuorumLeader: b.quorum.Leader, QuorumEpoch: b.quorum.Epoch}))
 	b.dropOrphanLogs(b.quorum.Image())
+	b.startReplication(brokerCfg)
 	b.unsubscribe = b.quorum.Subscribe(b.reconcile)
 	// The first reconcile reopened the hosted __consumer_offsets partitions: load their offsets
 	// before any client can ask for them.
@@ -535,6 +539,10 @@ func (b *Broker) HTTPAddr() string {
 // Registry is the broker's Prometheus registry.
 func (b *Broker) Registry() *prometheus.Registry { return b.registry }
 
+// Partitions returns the partitions this node hosts (nil on a controller-only node): for
+// tests that compare replicas' logs.
+func (b *Broker) Partitions() *partition.Manager { return b.partitions }
+
 // Close shuts down in reverse start order: in-flight requests finish, then storage is closed
 // cleanly (flush, checkpoints, clean-shutdown marker) and the quorum last. It is safe to call
 // more than once and on a partly started broker.
@@ -561,6 +569,7 @@ func (b *Broker) Close() error {
 		if b.txns != nil {
 			b.txns.Close() // after the server, before the logs it writes to close
 		}
+		b.stopReplication() // no append or truncation after this
 		if b.groups != nil {
 			b.groups.Close() // after the server: no request reaches a closed coordinator
 		}

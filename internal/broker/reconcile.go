@@ -36,6 +36,9 @@ func (b *Broker) reconcile(prev, next *metadata.Image) {
 			b.metrics.PanicRecovered("reconcile.partition")
 		}
 	}
+	if b.replicas != nil {
+		b.replicas.Update(next) // after Apply: followers fetch in the epochs just applied
+	}
 	b.moveGroupCoordination(prev, next)
 	b.moveTxnCoordination(prev, next)
 	if prev == nil || !sameDynamicConfigs(prev, next, b.cfg.NodeID) {

@@ -46,6 +46,9 @@ type Options struct {
 	Controller func() (id int32, addr string, ok bool)
 	// Local reports whether this node is the active controller.
 	Local func() bool
+	// ClientID replaces the client id "sluice-node-N" when set (the replica fetchers send
+	// "sluice-replica-N", so that a broker's logs and a test's proxy can tell them apart).
+	ClientID string
 	// DialTimeout bounds a connection attempt (0: 5 s).
 	DialTimeout time.Duration
 	Logger      *slog.Logger
@@ -79,6 +82,9 @@ func NewClient(opts Options) *Client {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{opts: opts, clientID: fmt.Sprintf("sluice-node-%d", opts.NodeID)}
+	if opts.ClientID != "" {
+		c.clientID = opts.ClientID
+	}
 	c.mu.idle = make(map[string][]*conn)
 	return c
 }

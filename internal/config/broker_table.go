@@ -348,24 +348,19 @@ var brokerTable = []Def{
 	{Name: ReplicaLagTimeMaxMs, NoEffect: true, Type: TypeLong, Default: "30000", Mode: ModeReadOnly,
 		Doc: "A follower that has not caught up with the leader's log end for this long leaves the ISR." +
 			" Accepted; Sluice does not shrink the ISR yet."},
-	{Name: ReplicaFetchMaxBytes, NoEffect: true, Type: TypeInt, Default: "1048576", Valid: AtLeast(0), Mode: ModeReadOnly,
-		Doc: "Bytes a follower asks for per partition in one fetch (at least one batch is always returned)." +
-			" Accepted; Sluice has no follower fetcher yet."},
-	{Name: ReplicaFetchResponseMaxBytes, NoEffect: true, Type: TypeInt, Default: "10485760", Valid: AtLeast(0), Mode: ModeReadOnly,
-		Doc: "Bytes a follower asks for in one whole fetch response." +
-			" Accepted; Sluice has no follower fetcher yet."},
-	{Name: ReplicaFetchWaitMaxMs, NoEffect: true, Type: TypeInt, Default: "500", Mode: ModeReadOnly,
-		Doc: "How long a follower's fetch waits on the leader for new data." +
-			" Accepted; Sluice has no follower fetcher yet."},
-	{Name: ReplicaFetchMinBytes, NoEffect: true, Type: TypeInt, Default: "1", Mode: ModeReadOnly,
-		Doc: "Bytes a follower's fetch waits for before the leader answers." +
-			" Accepted; Sluice has no follower fetcher yet."},
-	{Name: ReplicaFetchBackoffMs, NoEffect: true, Type: TypeInt, Default: "1000", Valid: AtLeast(0), Mode: ModeReadOnly,
-		Doc: "Pause of a follower after a failed fetch." +
-			" Accepted; Sluice has no follower fetcher yet."},
+	{Name: ReplicaFetchMaxBytes, Type: TypeInt, Default: "1048576", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Bytes a follower asks for per partition in one fetch (at least one batch is always returned)."},
+	{Name: ReplicaFetchResponseMaxBytes, Type: TypeInt, Default: "10485760", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Bytes a follower asks for in one whole fetch response."},
+	{Name: ReplicaFetchWaitMaxMs, Type: TypeInt, Default: "500", Mode: ModeReadOnly,
+		Doc: "How long a follower's fetch waits on the leader for new data."},
+	{Name: ReplicaFetchMinBytes, Type: TypeInt, Default: "1", Mode: ModeReadOnly,
+		Doc: "Bytes a follower's fetch waits for before the leader answers."},
+	{Name: ReplicaFetchBackoffMs, Type: TypeInt, Default: "1000", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Pause of a follower after a failed fetch."},
 	{Name: NumReplicaFetchers, NoEffect: true, Type: TypeInt, Default: "1", Mode: ModeClusterWide,
 		Doc: "Fetcher connections a follower opens per source broker." +
-			" Accepted; Sluice has no follower fetcher yet."},
+			" Accepted; Sluice always runs one fetcher per source broker, Kafka's default."},
 	{Name: AutoLeaderRebalanceEnable, NoEffect: true, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
 		Doc: "Move leadership back to each partition's preferred (first) replica when it is in sync." +
 			" Accepted; Sluice does not move leadership yet."},

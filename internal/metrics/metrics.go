@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ type Metrics struct {
 	connectionsAccepted   prometheus.Counter
 	connectionsRejected   *prometheus.CounterVec
 	panicsRecovered       *prometheus.CounterVec
+	replicaFetchedBytes   *prometheus.CounterVec
 
 	topics sync.Map // topic name → *topicCounters
 	// apis[key] is resolved on a key's first request; keys beyond the array are not counted.
@@ -75,9 +77,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		panicsRecovered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_panics_recovered_total",
 			Help: "Panics recovered at a goroutine boundary (the one request, partition or task failed, the process kept running), per place."},
 			[]string{"where"}),
+		replicaFetchedBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_replica_fetcher_bytes_total",
+			Help: "Record batch bytes this broker's replica fetchers appended as follower, per source (leader) broker."},
+			[]string{"source_broker"}),
 	}
 	reg.MustRegister(m.bytesIn, m.bytesOut, m.recordsIn, m.recordsOut, m.requests, m.latency, m.errorsByCode,
-		m.connections, m.connectionsAccepted, m.connectionsRejected, m.panicsRecovered)
+		m.connections, m.connectionsAccepted, m.connectionsRejected, m.panicsRecovered, m.replicaFetchedBytes)
 	return m
 }
 
@@ -168,6 +173,11 @@ func (m *Metrics) ConnectionClosed() { m.connections.Dec() }
 // config's name).
 func (m *Metrics) ConnectionRejected(reason string) {
 	m.connectionsRejected.WithLabelValues(reason).Inc()
+}
+
+// ReplicaFetched counts n bytes a replica fetcher appended from leader.
+func (m *Metrics) ReplicaFetched(leader int32, n int) {
+	m.replicaFetchedBytes.WithLabelValues(strconv.Itoa(int(leader))).Add(float64(n))
 }
 
 // PanicRecovered counts a panic recovered at a goroutine boundary (where: a short fixed name

@@ -36,6 +36,9 @@ var (
 	// ErrOffsetOutOfRange: a read below the log start offset or above the log
 	// end offset (OFFSET_OUT_OF_RANGE).
 	ErrOffsetOutOfRange = errors.New("partition: offset out of range")
+	// ErrNotFollower: a replication call (AppendAsFollower, TruncateTo) on a partition this
+	// node leads, or follows in another leader epoch than the caller's (NOT_LEADER_OR_FOLLOWER).
+	ErrNotFollower = errors.New("partition: not a follower in that leader epoch")
 	// ErrDeleted: the partition was deleted while in use.
 	ErrDeleted = errors.New("partition: deleted")
 	// ErrInvalidProducerEpoch: a batch or marker carries an older producer

@@ -149,7 +149,8 @@ func (m *Manager) Create(tp TopicPartition, topicID [16]byte, logCfg storage.Log
 	p = newPartition(tp.Topic, topicID, tp.Partition, m.nodeID, log, cfg,
 		m.logger.With("topic", tp.Topic, "partition", tp.Partition), m.now)
 	p.producers.states = newProducerStates(m.producerExpirationMs.Load(), m.producerExpiryCheckMs)
-	p.producers.states.dynamicExpirationMs = &m.producerExpirationMs
+	p.dynamicExpiration = &m.producerExpirationMs
+	p.producers.states.dynamicExpirationMs = p.dynamicExpiration
 	if err := p.loadProducerState(); err != nil {
 		p = nil
 		return nil, fmt.Errorf("partition %s-%d: %w", tp.Topic, tp.Partition, err)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/storage"
@@ -33,6 +34,7 @@ type State struct {
 // followerState is what the leader knows of one follower replica.
 type followerState struct {
 	logEndOffset     int64     // from the follower's latest fetch
+	brokerEpoch      int64     // the follower's broker epoch in that fetch (KIP-903), -1 if not given
 	lastCaughtUpTime time.Time // last time it had fetched up to the leader's log end offset
 }
 
@@ -57,6 +59,10 @@ type Partition struct {
 	log     *storage.Log
 	logger  *slog.Logger
 	now     func() time.Time
+
+	// dynamicExpiration is the Manager's producer.id.expiration.ms (nil outside a Manager),
+	// kept for rebuilding the producer table after a truncation.
+	dynamicExpiration *atomic.Int64
 
 	leadership sync.RWMutex
 
@@ -174,7 +180,7 @@ func (p *Partition) setStateLocked(s State) (staged bool, err error) {
 		for _, r := range s.Replicas {
 			if r != p.nodeID {
 				// Until a follower fetches, assume it is as far as the HW.
-				p.mu.followers[r] = &followerState{logEndOffset: p.mu.highWatermark, lastCaughtUpTime: now}
+				p.mu.followers[r] = &followerState{logEndOffset: p.mu.highWatermark, brokerEpoch: -1, lastCaughtUpTime: now}
 			}
 		}
 	}
@@ -259,11 +265,11 @@ func (p *Partition) committedEndLocked() int64 {
 	return end
 }
 
-// UpdateFollowerFetch records that follower replica fetched from
-// fetchOffset (so holds everything below it) and advances the high
-// watermark. It is the hook replication uses; ISR changes themselves go
-// through the controller.
-func (p *Partition) UpdateFollowerFetch(replica int32, fetchOffset int64) error {
+// UpdateFollowerFetch records that follower replica (of broker epoch brokerEpoch, -1 if
+// unknown) fetched from fetchOffset (so holds everything below it) and advances the high
+// watermark. It is the hook replication uses; ISR changes themselves go through the
+// controller.
+func (p *Partition) UpdateFollowerFetch(replica int32, brokerEpoch int64, fetchOffset int64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.mu.isLeader {
@@ -271,9 +277,9 @@ func (p *Partition) UpdateFollowerFetch(replica int32, fetchOffset int64) error 
 	}
 	f, ok := p.mu.followers[replica]
 	if !ok {
-		return fmt.Errorf("%w: replica %d is not a follower of %s-%d", ErrUnknownPartition, replica, p.topic, p.index)
+		return fmt.Errorf("%w: replica %d is not a follower of %s-%d", ErrNotFollower, replica, p.topic, p.index)
 	}
-	f.logEndOffset = fetchOffset
+	f.logEndOffset, f.brokerEpoch = fetchOffset, brokerEpoch
 	if fetchOffset >= p.log.LogEndOffset() {
 		f.lastCaughtUpTime = p.now()
 	}

@@ -86,7 +86,7 @@ func TestHighWatermarkWaitsForFollowers(t *testing.T) {
 	if ok, _ := p.Committed(res.LastOffset + 1); ok {
 		t.Fatal("committed before the follower had the records")
 	}
-	if err := p.UpdateFollowerFetch(2, 1); err != nil {
+	if err := p.UpdateFollowerFetch(2, -1, 1); err != nil {
 		t.Fatal(err)
 	}
 	if hw := p.HighWatermark(); hw != 1 {
@@ -97,7 +97,7 @@ func TestHighWatermarkWaitsForFollowers(t *testing.T) {
 	default:
 		t.Fatal("high watermark moved without waking the waiter")
 	}
-	if err := p.UpdateFollowerFetch(2, 2); err != nil {
+	if err := p.UpdateFollowerFetch(2, -1, 2); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := p.Committed(res.LastOffset + 1); !ok || err != nil {

@@ -24,7 +24,7 @@ const (
 // there (or from the log start) to the log end offset, as Kafka does. The
 // replay re-adds aborted transactions missing from the .txnindex (storage
 // does not rebuild it after a crash). It runs before the partition is
-// visible to anyone, so it takes no locks.
+// visible to anyone, or (a follower's truncation) under leadership and producers.
 func (p *Partition) loadProducerState() error {
 	states := &p.producers.states
 	fsys, dir := p.log.FS(), p.log.Dir()
@@ -65,12 +65,14 @@ func (p *Partition) loadProducerState() error {
 	}
 	states.segments = p.log.NumSegments()
 	states.lastExpiryMs = nowMs
+	p.mu.Lock()
 	clear(p.mu.ongoingTxns)
 	for id, e := range states.entries {
 		if e.currentTxnFirstOffset >= 0 {
 			p.mu.ongoingTxns[id] = e.currentTxnFirstOffset
 		}
 	}
+	p.mu.Unlock()
 	return nil
 }
 
@@ -131,8 +133,14 @@ func (r *replayer) region(rg storage.Region, from int64) error {
 	return nil
 }
 
-// batch applies one batch of a producer.
+// batch applies one batch of a producer read from a log region.
 func (r *replayer) batch(rg storage.Region, pos int64, h record.Header) error {
+	return r.apply(h, func() (record.ControlType, int32, int64, bool, error) { return r.readMarker(rg, pos, h) })
+}
+
+// apply applies one batch of a producer; marker reads a control batch's marker (see
+// readMarker) and is called for control batches only.
+func (r *replayer) apply(h record.Header, marker func() (record.ControlType, int32, int64, bool, error)) error {
 	states := &r.p.producers.states
 	e := states.entries[h.ProducerID]
 	if e == nil {
@@ -148,7 +156,7 @@ func (r *replayer) batch(rg storage.Region, pos int64, h record.Header) error {
 		}
 		return nil
 	}
-	typ, coordinatorEpoch, ts, ok, err := r.readMarker(rg, pos, h)
+	typ, coordinatorEpoch, ts, ok, err := marker()
 	if err != nil || !ok {
 		return err
 	}
@@ -163,7 +171,7 @@ func (r *replayer) batch(rg storage.Region, pos int64, h record.Header) error {
 	return nil
 }
 
-// readMarker reads a control batch's marker; ok is false for an empty
+// readMarker reads a control batch's marker from a log region; ok is false for an empty
 // control batch (cleaned away) or a control record that is not a marker.
 func (r *replayer) readMarker(rg storage.Region, pos int64, h record.Header) (typ record.ControlType, coordinatorEpoch int32, ts int64, ok bool, err error) {
 	size := h.Size()
@@ -177,23 +185,35 @@ func (r *replayer) readMarker(rg storage.Region, pos int64, h record.Header) (ty
 	if _, err := rg.ReadAt(r.control, pos); err != nil && !errors.Is(err, io.EOF) {
 		return 0, 0, 0, false, fmt.Errorf("%s at %d: control batch: %w", rg.File(), rg.Position()+pos, err)
 	}
-	recs, buf, err := record.Iterate(r.control, r.scratch, maxControlBatchSize)
+	typ, coordinatorEpoch, ts, ok, err = r.markerOf(r.control)
+	if err != nil {
+		return 0, 0, 0, false, fmt.Errorf("%s at %d: %w", rg.File(), rg.Position()+pos, err)
+	}
+	return typ, coordinatorEpoch, ts, ok, nil
+}
+
+// markerOf reads the marker of a whole control batch in memory; ok as readMarker.
+func (r *replayer) markerOf(batch []byte) (typ record.ControlType, coordinatorEpoch int32, ts int64, ok bool, err error) {
+	if len(batch) > maxControlBatchSize {
+		return 0, 0, 0, false, fmt.Errorf("%w: control batch of %d bytes", record.ErrCorrupt, len(batch))
+	}
+	recs, buf, err := record.Iterate(batch, r.scratch, maxControlBatchSize)
 	r.scratch = buf
 	if err != nil {
-		return 0, 0, 0, false, fmt.Errorf("%s at %d: control batch: %w", rg.File(), rg.Position()+pos, err)
+		return 0, 0, 0, false, fmt.Errorf("control batch: %w", err)
 	}
 	var rec record.Record
 	if !recs.Next(&rec) {
 		return 0, 0, 0, false, recs.Err()
 	}
 	if typ, err = record.ControlRecordType(&rec); err != nil {
-		return 0, 0, 0, false, fmt.Errorf("%s at %d: %w", rg.File(), rg.Position()+pos, err)
+		return 0, 0, 0, false, err
 	}
 	if typ != record.ControlAbort && typ != record.ControlCommit {
 		return 0, 0, 0, false, nil
 	}
 	if coordinatorEpoch, err = record.EndTxnCoordinatorEpoch(&rec); err != nil {
-		return 0, 0, 0, false, fmt.Errorf("%s at %d: %w", rg.File(), rg.Position()+pos, err)
+		return 0, 0, 0, false, err
 	}
 	return typ, coordinatorEpoch, rec.Timestamp, true, nil
 }

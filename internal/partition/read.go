@@ -25,6 +25,8 @@ type ReadOptions struct {
 	// Followers read up to the log end offset, consumers up to the high
 	// watermark (or last stable offset).
 	Replica int32
+	// ReplicaEpoch is the fetching follower's broker epoch (Fetch v15+, KIP-903), or -1.
+	ReplicaEpoch int64
 }
 
 // ReadResult is what a fetch returns for one partition. Records holds file
@@ -75,6 +77,16 @@ func (p *Partition) Read(offset int64, opts ReadOptions) (ReadResult, error) {
 	maxOffset := res.HighWatermark
 	switch {
 	case opts.Replica >= 0:
+		// A follower's fetch offset is its log end offset: record it first, so the high
+		// watermark this answer carries already counts it (as Kafka's leader does).
+		if offset >= res.LogStartOffset && offset <= res.LogEndOffset {
+			if err := p.UpdateFollowerFetch(opts.Replica, opts.ReplicaEpoch, offset); err != nil {
+				return res, err
+			}
+			p.mu.Lock()
+			res.HighWatermark, res.LastStableOffset = p.mu.highWatermark, p.lastStableOffsetLocked()
+			p.mu.Unlock()
+		}
 		maxOffset = res.LogEndOffset
 	case opts.Isolation == ReadCommitted:
 		maxOffset = res.LastStableOffset
@@ -96,12 +108,6 @@ func (p *Partition) Read(offset int64, opts ReadOptions) (ReadResult, error) {
 			rr.Release()
 			res.Records = storage.ReadResult{}
 			return res, fmt.Errorf("%s-%d: aborted transactions %d..%d: %w", p.topic, p.index, rr.FirstOffset, rr.NextOffset, err)
-		}
-	}
-	if opts.Replica >= 0 {
-		if err := p.UpdateFollowerFetch(opts.Replica, offset); err != nil {
-			rr.Release()
-			return res, err
 		}
 	}
 	return res, nil

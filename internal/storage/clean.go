@@ -630,6 +630,17 @@ func (c *cleaner) forget(tp TopicPartition) {
 	c.mu.Unlock()
 }
 
+// truncated lowers a log's first dirty offset to its new log end offset after a truncation
+// (a follower whose log diverged from its leader's): the records past it are gone and the
+// ones that replace them have not been cleaned.
+func (c *cleaner) truncated(tp TopicPartition, end int64) {
+	c.mu.Lock()
+	if off, ok := c.mu.checkpoints[tp]; ok && off > end {
+		c.mu.checkpoints[tp] = end
+	}
+	c.mu.Unlock()
+}
+
 // throttler bounds the cleaner's I/O (log.cleaner.io.max.bytes.per.second) across its
 // goroutines: after every 100 ms of work it sleeps long enough to bring the rate down.
 type throttler struct {

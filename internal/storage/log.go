@@ -256,6 +256,15 @@ func (l *Log) append(batches []byte, leaderEpoch int32, assign bool) (AppendInfo
 	return info, nil
 }
 
+// AppendAsFollowerNoWait is AppendAsFollower without the wait for durability: the caller
+// calls ScheduleSync(info) next. A follower's appends need not be durable before it fetches
+// again (the leader's high watermark waits on the leader's own durable offset), only soon.
+func (l *Log) AppendAsFollowerNoWait(batches []byte) (AppendInfo, error) {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	return l.appendLocked(batches, -1, false)
+}
+
 // AppendNoWait is the first half of Append: it writes the batches and assigns offsets but
 // does not wait for durability, so a caller that serializes appends under a lock of its own
 // (the partition's producer table) can release it before the wait and let concurrent appends

@@ -58,6 +58,7 @@ func (l *Log) TruncateTo(offset int64) error {
 	}
 	l.logEndOffset.Store(next)
 	l.truncateDurableLocked(next)
+	l.m.cleaner.truncated(l.tp, next)
 	l.unflushedMessages.Store(0)
 	if err := l.epochs.TruncateFromEnd(next); err != nil {
 		return l.goOffline(err)
@@ -71,6 +72,28 @@ func (l *Log) syncDirLocked() error {
 	}
 	l.dirDirty.Store(false)
 	return nil
+}
+
+// TruncateFullyAndStartAt deletes every segment and restarts the log, empty, at offset (a
+// follower whose leader no longer has the records it would fetch next).
+func (l *Log) TruncateFullyAndStartAt(offset int64) error {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	if err := l.checkUsable(); err != nil {
+		return err
+	}
+	if offset < 0 {
+		return fmt.Errorf("%w: restart at %d", ErrOffsetOutOfRange, offset)
+	}
+	if l.recoveryPoint.Load() > offset {
+		l.recoveryPoint.Store(offset)
+		if err := l.m.writeCheckpoints(); err != nil {
+			return err
+		}
+	}
+	return l.truncateFullyLocked(offset)
 }
 
 // truncateFullyLocked deletes every segment and starts an empty log at offset.
@@ -89,6 +112,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.segments.Store(&[]*segment{seg})
 	l.logEndOffset.Store(offset)
 	l.truncateDurableLocked(offset)
+	l.m.cleaner.truncated(l.tp, offset)
 	l.logStartOffset.Store(offset)
 	l.recoveryPoint.Store(min(l.recoveryPoint.Load(), offset))
 	l.unflushedMessages.Store(0)

@@ -1,0 +1,41 @@
+package broker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/cluster"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/replica"
+)
+
+// startReplication creates the replica fetchers (they start with the first Image reconcile
+// applies) and their client, which identifies itself as "sluice-replica-N".
+func (b *Broker) startReplication(brokerCfg *config.Resolved) {
+	b.replClient = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, ClientID: fmt.Sprintf("sluice-replica-%d", b.cfg.NodeID),
+		Logger: b.logger})
+	b.replicas = replica.NewManager(replica.Options{
+		NodeID:            b.cfg.NodeID,
+		Partitions:        b.partitions,
+		Image:             b.quorum.Image,
+		BrokerEpoch:       b.brokerEpoch,
+		Sender:            b.replClient,
+		MaxWait:           time.Duration(brokerCfg.Int(config.ReplicaFetchWaitMaxMs)) * time.Millisecond,
+		MinBytes:          int32(brokerCfg.Int(config.ReplicaFetchMinBytes)),
+		MaxBytes:          int32(brokerCfg.Int(config.ReplicaFetchResponseMaxBytes)),
+		PartitionMaxBytes: int32(brokerCfg.Int(config.ReplicaFetchMaxBytes)),
+		Backoff:           time.Duration(brokerCfg.Int(config.ReplicaFetchBackoffMs)) * time.Millisecond,
+		FetchedBytes:      b.metrics.ReplicaFetched,
+		Logger:            b.logger.With("component", "replica-fetcher"),
+	})
+}
+
+// stopReplication stops the fetchers and waits for them.
+func (b *Broker) stopReplication() {
+	if b.replicas != nil {
+		b.replicas.Close()
+	}
+	if b.replClient != nil {
+		b.replClient.Close()
+	}
+}
