@@ -70,7 +70,8 @@ func (b *Broker) startControlPlane() error {
 
 // startFencing runs the controller's session check: every node with the controller role
 // calls FenceStaleBrokers while it is the active controller, often enough that a broker is
-// fenced within a small part of broker.session.timeout.ms after its session ends.
+// fenced within a small part of broker.session.timeout.ms after its session ends, and then
+// the controller's Maintain (metadata/controller_elect.go).
 func (b *Broker) startFencing(session time.Duration) {
 	cp := &b.cp
 	cp.stopFence = make(chan struct{})
@@ -91,13 +92,17 @@ func (b *Broker) startFencing(session time.Duration) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), session)
 			fenced, err := b.controller.FenceStaleBrokers(ctx)
-			cancel()
 			switch {
 			case err != nil && !errors.Is(err, metadata.ErrNotController):
 				b.logger.Warn("fencing brokers whose session expired", "err", err)
 			case len(fenced) > 0:
 				b.logger.Info("fenced brokers whose session expired", "brokers", fenced, "session", session)
 			}
+			// Reassignment completion, newly allowed unclean elections, auto leader rebalance.
+			if err := b.controller.Maintain(ctx); err != nil && !errors.Is(err, metadata.ErrNotController) {
+				b.logger.Warn("controller maintenance", "err", err)
+			}
+			cancel()
 		}
 	}()
 }

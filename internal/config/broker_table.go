@@ -78,6 +78,7 @@ const (
 	NumReplicaFetchers                                   Name = "num.replica.fetchers"
 	AutoLeaderRebalanceEnable                            Name = "auto.leader.rebalance.enable"
 	LeaderImbalanceCheckIntervalSeconds                  Name = "leader.imbalance.check.interval.seconds"
+	LeaderImbalancePerBrokerPercentage                   Name = "leader.imbalance.per.broker.percentage"
 	OffsetsTopicNumPartitions                            Name = "offsets.topic.num.partitions"
 	OffsetsTopicReplicationFactor                        Name = "offsets.topic.replication.factor"
 	OffsetsTopicSegmentBytes                             Name = "offsets.topic.segment.bytes"
@@ -268,8 +269,8 @@ var brokerTable = []Def{
 		Doc: "Default of the topic config compression.zstd.level."},
 	{Name: MinInsyncReplicas, Type: TypeInt, Default: "1", Valid: AtLeast(1), Mode: ModeClusterWide,
 		Doc: "Default of min.insync.replicas."},
-	{Name: UncleanLeaderElectionEnable, NoEffect: true, Type: TypeBoolean, Default: "false", Mode: ModeClusterWide,
-		Doc: "Default of unclean.leader.election.enable. Accepted; Sluice elects no leader outside the ISR yet."},
+	{Name: UncleanLeaderElectionEnable, Type: TypeBoolean, Default: "false", Mode: ModeClusterWide,
+		Doc: "Default of unclean.leader.election.enable."},
 	{Name: LogSegmentBytes, Type: TypeInt, Default: "1073741824", Valid: AtLeast(1 << 20), Mode: ModeClusterWide,
 		Doc: "Default of segment.bytes."},
 	{Name: LogRollMs, Type: TypeLong, NoDefault: true, Valid: AtLeast(1), Mode: ModeClusterWide,
@@ -361,12 +362,14 @@ var brokerTable = []Def{
 	{Name: NumReplicaFetchers, NoEffect: true, Type: TypeInt, Default: "1", Mode: ModeClusterWide,
 		Doc: "Fetcher connections a follower opens per source broker." +
 			" Accepted; Sluice always runs one fetcher per source broker, Kafka's default."},
-	{Name: AutoLeaderRebalanceEnable, NoEffect: true, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
-		Doc: "Move leadership back to each partition's preferred (first) replica when it is in sync." +
-			" Accepted; Sluice does not move leadership yet."},
-	{Name: LeaderImbalanceCheckIntervalSeconds, NoEffect: true, Type: TypeLong, Default: "300", Valid: AtLeast(1), Mode: ModeReadOnly,
-		Doc: "How often the controller checks for partitions not led by their preferred replica." +
-			" Accepted; Sluice does not move leadership yet."},
+	{Name: AutoLeaderRebalanceEnable, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
+		Doc: "The active controller moves leadership back to each partition's preferred (first) replica, when that" +
+			" replica is active and in the ISR, for every broker whose imbalance exceeds leader.imbalance.per.broker.percentage."},
+	{Name: LeaderImbalanceCheckIntervalSeconds, Type: TypeLong, Default: "300", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How often the controller checks for partitions not led by their preferred replica."},
+	{Name: LeaderImbalancePerBrokerPercentage, Type: TypeInt, Default: "10", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "A broker's leader imbalance is the share of the partitions it is preferred for that it does not lead;" +
+			" above this percentage the controller elects it back as their leader (auto.leader.rebalance.enable)."},
 
 	// Consumer groups.
 	{Name: OffsetsTopicNumPartitions, Type: TypeInt, Default: "50", Valid: AtLeast(1), Mode: ModeReadOnly,

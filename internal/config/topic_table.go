@@ -209,8 +209,8 @@ var topicTable = []Def{
 		Synonyms: []Synonym{{Name: LogRollMs}, {Name: LogRollHours, Convert: HoursToMs}},
 		Doc: "Age at which the active segment is closed even if not full, so that retention and " +
 			"compaction can act on it."},
-	{Name: UncleanLeaderElectionEnable, NoEffect: true, Type: TypeBoolean, Default: "false",
+	{Name: UncleanLeaderElectionEnable, Type: TypeBoolean, Default: "false",
 		Synonyms: synonym(UncleanLeaderElectionEnable),
 		Doc: "Allow a replica outside the ISR to become leader when no in-sync replica is left: " +
-			"the partition comes back sooner but acknowledged records may be lost. Accepted; Sluice elects no leader outside the ISR yet."},
+			"the partition comes back sooner but acknowledged records may be lost. The active controller applies a change on its next maintenance pass."},
 }

@@ -79,6 +79,9 @@ type Controller struct {
 		// scannedAt is the Image offset at which FenceStaleBrokers last found every partition
 		// in line with its brokers' states; it rescans only when the Image has moved since.
 		scannedAt int64
+		// rebalanceAt is when Maintain next checks leader imbalance; zero until this node's
+		// first pass as the active controller.
+		rebalanceAt time.Time
 	}
 	// sessions is taken alone or under mu, never the other way round, and never across I/O.
 	sessions brokerSessions

@@ -17,7 +17,8 @@ import (
 //
 // Whenever a broker stops being active (fenced or shutting down) it leaves every ISR it is in,
 // except as the last member (the ISR never becomes empty; Kafka without ELR), and every
-// partition it led gets the first active ISR member in replica order as leader, or none (-1).
+// partition it led gets the first active ISR member in replica order as leader, or — when
+// unclean.leader.election.enable holds for the topic — the first active replica, or none (-1).
 // Whenever a broker becomes active, partitions without a leader whose ISR holds it elect it.
 // The rule is applied to the whole Image each time (partitionChanges), so an event interrupted
 // between two batches is completed by the next call.
@@ -285,49 +286,98 @@ func (c *Controller) proposeBrokerChanges(ctx context.Context, img *Image, broke
 		}
 		return isActive(img, id)
 	}
-	batch := partitionChanges(img, active, brokerRecords, MaxRecordsPerBatch)
+	batch := planPartitions(img, active, c.uncleanRule(img), brokerRecords, MaxRecordsPerBatch)
 	for len(batch) > 0 {
 		next, err := c.log.Propose(ctx, batch)
 		if err != nil {
 			return nil, err
 		}
 		img, override = next, nil
-		batch = partitionChanges(img, active, nil, MaxRecordsPerBatch)
+		batch = planPartitions(img, active, c.uncleanRule(img), nil, MaxRecordsPerBatch)
 	}
 	return img, nil
 }
 
-// partitionChanges appends to out (up to limit records in all) the PartitionChangeRecords that
-// bring partitions of img in line with their brokers' activity: inactive brokers leave the ISR
-// (never its last member), a partition whose leader is inactive gets the first active ISR
-// member in replica order or no leader, and a partition without a leader elects the same way.
+// partitionChanges is planPartitions without unclean elections.
 func partitionChanges(img *Image, active func(int32) bool, out []Record, limit int) []Record {
+	return planPartitions(img, active, nil, out, limit)
+}
+
+// planPartitions appends to out (up to limit records in all) the PartitionChangeRecords that
+// bring partitions of img in line with their brokers' activity and their topics' configs
+// (planPartition). unclean, when not nil, tells whether a topic allows unclean elections.
+func planPartitions(img *Image, active func(int32) bool, unclean func(*Topic) bool, out []Record, limit int) []Record {
 	for _, t := range img.Topics() {
 		for i := range t.Partitions {
 			if len(out) >= limit {
 				return out
 			}
-			p := &t.Partitions[i]
-			isr := shrinkISR(p.ISR, active)
-			newISR := isr
-			if newISR == nil {
-				newISR = p.ISR
+			if rec := planPartition(t, &t.Partitions[i], active, unclean); rec != nil {
+				out = append(out, rec)
 			}
-			leader := p.Leader
-			if leader == -1 || !active(leader) || !slices.Contains(newISR, leader) {
-				leader = electLeader(p.Replicas, newISR, active)
-			}
-			if isr == nil && leader == p.Leader {
-				continue
-			}
-			rec := &PartitionChangeRecord{TopicID: t.ID, Partition: p.Partition, Leader: NoLeaderChange, ISR: isr}
-			if leader != p.Leader {
-				rec.Leader = leader
-			}
-			out = append(out, rec)
 		}
 	}
 	return out
+}
+
+// planPartition returns the change that brings one partition in line, or nil: inactive brokers
+// leave the ISR (never its last member); a partition whose leader is inactive or gone gets the
+// first active ISR member in replica order, else — when its topic allows unclean elections —
+// the first active replica with an ISR of just itself, else no leader; and a reassignment whose
+// target replicas are all in the ISR completes (controller_reassign.go).
+func planPartition(t *Topic, p *Partition, active func(int32) bool, unclean func(*Topic) bool) *PartitionChangeRecord {
+	isr := shrinkISR(p.ISR, active)
+	newISR := isr
+	if newISR == nil {
+		newISR = p.ISR
+	}
+	leader := p.Leader
+	if leader == -1 || !active(leader) || !slices.Contains(newISR, leader) {
+		leader = electLeader(p.Replicas, newISR, active)
+		if leader == -1 && unclean != nil && unclean(t) {
+			if r := firstActive(p.Replicas, active); r != -1 {
+				leader, isr, newISR = r, []int32{r}, []int32{r}
+			}
+		}
+	}
+	var replicas, adding, removing []int32
+	if p.Reassigning() {
+		if target, targetISR, ok := completedReassignment(p.Replicas, newISR, p.RemovingReplicas); ok {
+			l := leader
+			if l == -1 || !slices.Contains(targetISR, l) {
+				l = electLeader(target, targetISR, active)
+			}
+			// Complete only if that leaves a leader (or there was none anyway): completing must
+			// not take a live partition offline.
+			if l != -1 || leader == -1 {
+				replicas, adding, removing, leader = target, []int32{}, []int32{}, l
+				if !slices.Equal(targetISR, p.ISR) {
+					isr = targetISR
+				} else {
+					isr = nil
+				}
+			}
+		}
+	}
+	if isr == nil && leader == p.Leader && replicas == nil {
+		return nil
+	}
+	rec := &PartitionChangeRecord{TopicID: t.ID, Partition: p.Partition, Leader: NoLeaderChange, ISR: isr,
+		Replicas: replicas, AddingReplicas: adding, RemovingReplicas: removing}
+	if leader != p.Leader {
+		rec.Leader = leader
+	}
+	return rec
+}
+
+// firstActive returns the first active replica in replica order, or -1.
+func firstActive(replicas []int32, active func(int32) bool) int32 {
+	for _, r := range replicas {
+		if active(r) {
+			return r
+		}
+	}
+	return -1
 }
 
 // shrinkISR returns isr without its inactive members, keeping the last one when none is

@@ -26,6 +26,11 @@ var (
 	ErrBrokerIDNotRegistered    = errors.New("metadata: broker is not registered")        // BROKER_ID_NOT_REGISTERED
 	ErrStaleBrokerEpoch         = errors.New("metadata: stale broker epoch")              // STALE_BROKER_EPOCH
 
+	ErrElectionNotNeeded           = errors.New("metadata: election not needed")                   // ELECTION_NOT_NEEDED
+	ErrPreferredLeaderNotAvailable = errors.New("metadata: preferred leader not available")        // PREFERRED_LEADER_NOT_AVAILABLE
+	ErrEligibleLeadersNotAvailable = errors.New("metadata: no eligible leader available")          // ELIGIBLE_LEADERS_NOT_AVAILABLE
+	ErrNoReassignmentInProgress    = errors.New("metadata: no partition reassignment in progress") // NO_REASSIGNMENT_IN_PROGRESS
+
 	ErrDuplicateBrokerRegistration = errors.New("metadata: broker id registered by another live process") // DUPLICATE_BROKER_REGISTRATION
 	// ErrDuplicateBrokerRegister is the former name of ErrDuplicateBrokerRegistration (the same
 	// error), kept until internal/api moves to the new name.
