@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/storage"
@@ -54,7 +55,19 @@ import (
 //     AbortedTransactions lists the aborted transactions overlapping the
 //     records sent (producer id, first offset), from the .txnindex, so the
 //     consumer drops them; read_uncommitted sends none.
-//   - PreferredReadReplica is -1 (no follower fetching yet).
+//   - Follower fetching (KIP-392): consumers from v11 on may fetch from a
+//     follower, which serves them up to its own high watermark (the
+//     leader's as of its last fetch) or last stable offset, with the same
+//     leader-epoch checks; older consumers get NOT_LEADER_OR_FOLLOWER
+//     there. Offsets past the follower's log end are OFFSET_OUT_OF_RANGE
+//     (the consumer goes back to the leader), offsets between its high
+//     watermark and log end get no records yet. With
+//     replica.selector.class set to Kafka's RackAwareReplicaSelector the
+//     leader answers a consumer whose Rack (client.rack) matches the
+//     broker.rack of an in-sync follower holding its fetch offset — and
+//     not the leader's own rack — with that follower as
+//     PreferredReadReplica and no records, at once; otherwise
+//     PreferredReadReplica is -1.
 //
 // Version notes:
 //   - v4 is the oldest served: RecordBatch v2 only, isolation level, LSO.
@@ -76,6 +89,7 @@ type fetchTarget struct {
 	currentLeaderEpoch int32
 	lastFetchedEpoch   int32
 	session            *sessionPartition // nil for sessionless fetches
+	preferred          int32             // PreferredReadReplica, -1 for none
 
 	// Filled by each read pass.
 	topic *metadata.Topic
@@ -231,7 +245,7 @@ func (f *fetch) readAll() bool {
 // the partition must be answered at once (an error or a divergence).
 func (f *fetch) readTarget(t *fetchTarget, first bool, remaining int64) (int64, bool) {
 	t.release()
-	t.code, t.topic, t.part = 0, nil, nil
+	t.code, t.topic, t.part, t.preferred = 0, nil, nil, -1
 	if f.req.Version >= 13 {
 		t.topic, _ = f.img.TopicByID(metadata.TopicID(t.key.topicID))
 		if t.topic == nil {
@@ -246,6 +260,16 @@ func (f *fetch) readTarget(t *fetchTarget, first bool, remaining int64) (int64, 
 	if t.code != 0 {
 		return 0, true
 	}
+	if id := f.preferredReplica(t); id >= 0 {
+		// Sent elsewhere: the offsets, no records, answered at once.
+		res, err := t.part.LeaderOffsets(epochOrNone(t.currentLeaderEpoch))
+		if err != nil {
+			t.code = ErrorCode(err)
+			return 0, true
+		}
+		t.res, t.preferred = res, id
+		return 0, true
+	}
 	limit := min(int64(max(t.maxBytes, 0)), max(remaining, 0))
 	res, err := t.part.Read(t.fetchOffset, partition.ReadOptions{
 		MaxBytes:           int32(limit),
@@ -255,6 +279,7 @@ func (f *fetch) readTarget(t *fetchTarget, first bool, remaining int64) (int64, 
 		LastFetchedEpoch:   epochOrNone(t.lastFetchedEpoch),
 		Replica:            f.replica,
 		ReplicaEpoch:       f.replicaEp,
+		AnyReplica:         f.replica < 0 && f.req.Version >= 11,
 	})
 	if err != nil {
 		t.code = ErrorCode(err)
@@ -262,6 +287,25 @@ func (f *fetch) readTarget(t *fetchTarget, first bool, remaining int64) (int64, 
 	}
 	t.res = res
 	return res.Records.Bytes(), res.Diverging
+}
+
+// preferredReplica is the follower a consumer's fetch of t should go to
+// (KIP-392's replica selector on the leader), or -1 to read here.
+func (f *fetch) preferredReplica(t *fetchTarget) int32 {
+	if f.env.ReplicaSelector != config.RackAwareReplicaSelector || f.replica >= 0 || f.req.Version < 11 || f.req.Rack == "" {
+		return -1
+	}
+	return t.part.PreferredReadReplica(t.fetchOffset, f.req.Rack, f.rackOf)
+}
+
+// rackOf is a broker's rack, and whether the fetching client can reach it
+// on its listener.
+func (f *fetch) rackOf(id int32) (string, bool) {
+	_, _, rack, ok := brokerAddress(f.img, id, f.leaders.listener)
+	if !ok || rack == nil {
+		return "", ok
+	}
+	return *rack, true
 }
 
 func epochOrNone(e int32) int32 {
@@ -375,6 +419,7 @@ func (f *fetch) partitionResponse(t *fetchTarget) (kmsg.FetchResponseTopicPartit
 		if t.res.Diverging {
 			rp.DivergingEpoch.Epoch, rp.DivergingEpoch.EndOffset = t.res.DivergingEpoch, t.res.DivergingEndOffset
 		}
+		rp.PreferredReadReplica = t.preferred
 	}
 	if t.code == kerr.NotLeaderForPartition.Code || t.code == kerr.FencedLeaderEpoch.Code {
 		rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = f.leaders.currentLeader(t.topic, t.key.partition)
@@ -394,7 +439,7 @@ func (f *fetch) partitionResponse(t *fetchTarget) (kmsg.FetchResponseTopicPartit
 	if sp == nil {
 		return rp, true
 	}
-	changed := t.code != 0 || t.res.Diverging || t.res.Records.Bytes() > 0 ||
+	changed := t.code != 0 || t.res.Diverging || t.res.Records.Bytes() > 0 || t.preferred >= 0 ||
 		rp.HighWatermark != sp.sentHighWatermark || rp.LastStableOffset != sp.sentLastStableOffset ||
 		rp.LogStartOffset != sp.sentLogStartOffset
 	if f.incremental && !changed {

@@ -25,6 +25,14 @@ import (
 //   - CurrentLeaderEpoch, when given, must be current: FENCED_LEADER_EPOCH /
 //     UNKNOWN_LEADER_EPOCH otherwise. A partition listed twice is
 //     INVALID_REQUEST, as in Kafka.
+//   - ReplicaID as Kafka reads it: consumers (-1) and brokers are answered
+//     by the leader only (NOT_LEADER_OR_FOLLOWER elsewhere, also under
+//     KIP-392 follower fetching), the debugging id (-2) by any replica;
+//     brokers and debugging requests see up to the log end offset.
+//   - A new leader whose high watermark is still below the start of its
+//     epoch (its followers have not fetched since the election) answers a
+//     consumer's latest offset, and lookups finding nothing below the high
+//     watermark, with OFFSET_NOT_AVAILABLE: the client retries.
 //
 // Version notes:
 //   - v0 (old-style offset lists) is not served; v1 is the oldest.
@@ -73,7 +81,7 @@ func handleListOffsets(_ context.Context, env *Env, req *Request) (Response, err
 				if r.Version < 4 {
 					epoch = partition.NoLeaderEpoch
 				}
-				res, err := p.ListOffset(rp.Timestamp, isolation, epoch)
+				res, err := p.ListOffsetAs(rp.Timestamp, isolation, epoch, r.ReplicaID)
 				if err != nil {
 					sp.ErrorCode = ErrorCode(err)
 					break

@@ -41,6 +41,10 @@ type Env struct {
 	// FetchMaxBytes caps a Fetch response (fetch.max.bytes, a read-only broker config, so
 	// resolved once at start); 0 means no cap beyond the request's own.
 	FetchMaxBytes int32
+	// ReplicaSelector is replica.selector.class (read-only, resolved at start): "" keeps
+	// consumers on the leader; config.RackAwareReplicaSelector sends a consumer with a
+	// client.rack to an in-sync follower in its rack (Fetch's PreferredReadReplica, KIP-392).
+	ReplicaSelector string
 	// TopicMetrics counts produced and fetched bytes and records per topic
 	// (*metrics.Metrics); nil counts nothing.
 	TopicMetrics TopicMetrics

@@ -61,6 +61,7 @@ var errorMappings = []errorMapping{
 	{partition.ErrInvalidTimestamp, kerr.InvalidTimestamp},
 	{partition.ErrInvalidRecord, kerr.InvalidRecord},
 	{partition.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{partition.ErrOffsetNotAvailable, kerr.OffsetNotAvailable},
 	{partition.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
 	{partition.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
 	{partition.ErrInvalidTxnState, kerr.InvalidTxnState},

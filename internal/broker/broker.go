@@ -160,20 +160,21 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	b.txns = txn.New(b.txnConfig(brokerCfg))
 	b.groups.SetTxnAborter(b.txns) // transactions abandoned by members gone from their group
 	b.env = &api.Env{
-		NodeID:        cfg.NodeID,
-		Logger:        b.logger,
-		StaticConfig:  static,
-		Metadata:      b.quorum,
-		Controller:    b.remote,
-		Forwarder:     b.cp.client,
-		Partitions:    b.partitions,
-		FetchSessions: api.NewFetchSessions(1000),
-		LogDir:        cfg.DataDir,
-		FetchMaxBytes: brokerCfg.Int(config.FetchMaxBytes),
-		TopicMetrics:  b.metrics,
-		Groups:        b.groups,
-		Txns:          b.txns,
-		Quorum:        b.quorum,
+		NodeID:          cfg.NodeID,
+		Logger:          b.logger,
+		StaticConfig:    static,
+		Metadata:        b.quorum,
+		Controller:      b.remote,
+		Forwarder:       b.cp.client,
+		Partitions:      b.partitions,
+		FetchSessions:   api.NewFetchSessions(1000),
+		LogDir:          cfg.DataDir,
+		FetchMaxBytes:   brokerCfg.Int(config.FetchMaxBytes),
+		ReplicaSelector: brokerCfg.String(config.ReplicaSelectorClass),
+		TopicMetrics:    b.metrics,
+		Groups:          b.groups,
+		Txns:            b.txns,
+		Quorum:          b.quorum,
 	}
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))

@@ -8,6 +8,9 @@ import (
 	"strings"
 )
 
+// RackAwareReplicaSelector is the one replica.selector.class Sluice knows, by Kafka's class name.
+const RackAwareReplicaSelector = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
+
 // Broker config names, one for every row of brokerTable (the configs that share a topic
 // config's name, such as compression.type, use the topic constant).
 const (
@@ -76,6 +79,7 @@ const (
 	ReplicaFetchMinBytes                                 Name = "replica.fetch.min.bytes"
 	ReplicaFetchBackoffMs                                Name = "replica.fetch.backoff.ms"
 	NumReplicaFetchers                                   Name = "num.replica.fetchers"
+	ReplicaSelectorClass                                 Name = "replica.selector.class"
 	AutoLeaderRebalanceEnable                            Name = "auto.leader.rebalance.enable"
 	LeaderImbalanceCheckIntervalSeconds                  Name = "leader.imbalance.check.interval.seconds"
 	LeaderImbalancePerBrokerPercentage                   Name = "leader.imbalance.per.broker.percentage"
@@ -192,6 +196,10 @@ var brokerTable = []Def{
 	{Name: BrokerRack, Type: TypeString, NoDefault: true, Mode: ModeReadOnly,
 		Doc: "Rack (or zone) of this broker, registered with the controller and reported in Metadata and DescribeCluster. " +
 			"The controller spreads each partition's replicas over racks."},
+	{Name: ReplicaSelectorClass, Type: TypeClass, NoDefault: true, Valid: OneOf(RackAwareReplicaSelector), Mode: ModeReadOnly,
+		Doc: "How a partition leader picks the replica a consumer (Fetch v11+) should read from (KIP-392). Unset: the leader. " +
+			RackAwareReplicaSelector + ": a follower in the ISR in the consumer's client.rack (matched against broker.rack) " +
+			"that holds the consumer's position, unless the leader is in that rack."},
 	{Name: ControllerQuorumVoters, Type: TypeList, Default: "", Valid: voters, Mode: ModeReadOnly,
 		Doc: "The metadata quorum's voters as id@host:port (their controller addresses). Empty: this " +
 			"node alone is a one-voter quorum."},

@@ -39,6 +39,10 @@ var (
 	// ErrNotFollower: a replication call (AppendAsFollower, TruncateTo) on a partition this
 	// node leads, or follows in another leader epoch than the caller's (NOT_LEADER_OR_FOLLOWER).
 	ErrNotFollower = errors.New("partition: not a follower in that leader epoch")
+	// ErrOffsetNotAvailable: a new leader's high watermark has not reached
+	// the start of its epoch yet, so the latest offset is not known
+	// (OFFSET_NOT_AVAILABLE; the client retries).
+	ErrOffsetNotAvailable = errors.New("partition: offset not available")
 	// ErrDeleted: the partition was deleted while in use.
 	ErrDeleted = errors.New("partition: deleted")
 	// ErrInvalidProducerEpoch: a batch or marker carries an older producer

@@ -23,35 +23,92 @@ type OffsetResult struct {
 	LeaderEpoch int32 // epoch of the record at Offset, -1 if unknown
 }
 
-// ListOffset finds the offset for a ListOffsets timestamp: one of the
-// special values above, or the first record whose timestamp is at least
-// timestamp. Only offsets visible at isolation (below the high watermark or
-// last stable offset) are returned.
+// ListOffsets' replica ids besides brokers' (>= 0).
+const (
+	// ConsumerReplica: a client; only the leader answers, with offsets
+	// consumers may read (below the high watermark or last stable offset).
+	ConsumerReplica int32 = -1
+	// DebuggingReplica: any replica answers, up to its log end offset
+	// (Kafka's debugging replica id, which KIP-392 kept for followers).
+	DebuggingReplica int32 = -2
+)
+
+// ListOffset finds the offset for a ListOffsets timestamp as the leader
+// answers a consumer (ListOffsetAs with ConsumerReplica).
 func (p *Partition) ListOffset(timestamp int64, isolation Isolation, currentLeaderEpoch int32) (OffsetResult, error) {
+	return p.ListOffsetAs(timestamp, isolation, currentLeaderEpoch, ConsumerReplica)
+}
+
+// ListOffsetAs finds the offset for a ListOffsets timestamp: one of the
+// special values above, or the first record whose timestamp is at least
+// timestamp, for the requester replica (ConsumerReplica, DebuggingReplica
+// or a broker id), as Kafka's leader does:
+//   - consumers see offsets below the high watermark (or, read_committed,
+//     the last stable offset), brokers and debugging requests below the
+//     log end offset;
+//   - only the leader answers, except DebuggingReplica requests, which
+//     any replica answers (ErrNotLeader otherwise);
+//   - a consumer asking a new leader whose high watermark has not yet
+//     reached the start of its epoch (its followers have not fetched since
+//     the election, so the true high watermark is unknown) gets
+//     ErrOffsetNotAvailable for the latest offset and for lookups that find
+//     nothing visible: it retries (KIP-320/392).
+func (p *Partition) ListOffsetAs(timestamp int64, isolation Isolation, currentLeaderEpoch, replica int32) (OffsetResult, error) {
 	p.mu.Lock()
-	err := p.readableLocked(currentLeaderEpoch)
+	var err error
+	if replica == DebuggingReplica {
+		err = p.replicaReadableLocked(currentLeaderEpoch)
+	} else {
+		err = p.readableLocked(currentLeaderEpoch)
+	}
 	visibleEnd := p.visibleEndLocked(isolation)
+	hw, leaderEpoch, leading := p.mu.highWatermark, p.mu.state.LeaderEpoch, p.mu.isLeader
 	p.mu.Unlock()
 	if err != nil {
 		return OffsetResult{}, err
 	}
+	if replica != ConsumerReplica {
+		visibleEnd = p.log.LogEndOffset()
+	}
+	// Kafka's "lagging high watermark" after an election: the start of the
+	// leader's epoch is above its high watermark.
+	var lagging error
+	if replica == ConsumerReplica && leading {
+		if e, ok := p.log.LeaderEpochs().Latest(); ok && e.Epoch == leaderEpoch && e.StartOffset > hw {
+			lagging = fmt.Errorf("%s-%d: %w: high watermark %d is below the start %d of leader epoch %d",
+				p.topic, p.index, ErrOffsetNotAvailable, hw, e.StartOffset, leaderEpoch)
+		}
+	}
 	none := OffsetResult{Offset: -1, Timestamp: -1, LeaderEpoch: -1}
+	var res OffsetResult
 	switch timestamp {
 	case EarliestTimestamp, EarliestLocalTimestamp:
 		off := p.log.LogStartOffset()
 		return OffsetResult{Offset: off, Timestamp: -1, LeaderEpoch: p.epochAt(off)}, nil
 	case LatestTimestamp:
-		return OffsetResult{Offset: visibleEnd, Timestamp: -1, LeaderEpoch: p.latestEpoch()}, nil
+		if lagging != nil {
+			return OffsetResult{}, lagging
+		}
+		return OffsetResult{Offset: visibleEnd, Timestamp: -1, LeaderEpoch: leaderEpoch}, nil
 	case LatestTieredTimestamp:
-		return none, nil
+		res = none
 	case MaxTimestamp:
 		to, ok, err := p.log.MaxTimestamp()
-		return p.offsetResult(to, ok, err, visibleEnd)
+		if res, err = p.offsetResult(to, ok, err, visibleEnd); err != nil {
+			return res, err
+		}
+	default:
+		// Any other timestamp, even an unknown negative one (as in Kafka),
+		// is a search for the first record at or after it.
+		to, ok, err := p.log.OffsetForTimestamp(timestamp)
+		if res, err = p.offsetResult(to, ok, err, visibleEnd); err != nil {
+			return res, err
+		}
 	}
-	// Any other timestamp, even an unknown negative one (as in Kafka), is a
-	// search for the first record at or after it.
-	to, ok, err := p.log.OffsetForTimestamp(timestamp)
-	return p.offsetResult(to, ok, err, visibleEnd)
+	if res.Offset < 0 && lagging != nil {
+		return OffsetResult{}, lagging
+	}
+	return res, nil
 }
 
 // offsetResult turns a storage timestamp lookup into a ListOffsets answer,

@@ -3,6 +3,7 @@ package partition
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/sluicehq/sluice/internal/storage"
 )
@@ -27,6 +28,12 @@ type ReadOptions struct {
 	Replica int32
 	// ReplicaEpoch is the fetching follower's broker epoch (Fetch v15+, KIP-903), or -1.
 	ReplicaEpoch int64
+	// AnyReplica lets a consumer (Replica < 0) read from this node when it
+	// is a follower, not the leader (Fetch v11+, KIP-392): up to the
+	// follower's high watermark (or last stable offset), which is the
+	// leader's as of the follower's last fetch. Without it only the leader
+	// serves reads.
+	AnyReplica bool
 }
 
 // ReadResult is what a fetch returns for one partition. Records holds file
@@ -57,7 +64,12 @@ type ReadResult struct {
 func (p *Partition) Read(offset int64, opts ReadOptions) (ReadResult, error) {
 	p.mu.Lock()
 	res := ReadResult{HighWatermark: p.mu.highWatermark, LastStableOffset: p.lastStableOffsetLocked()}
-	err := p.readableLocked(opts.CurrentLeaderEpoch)
+	var err error
+	if opts.AnyReplica && opts.Replica < 0 {
+		err = p.replicaReadableLocked(opts.CurrentLeaderEpoch)
+	} else {
+		err = p.readableLocked(opts.CurrentLeaderEpoch)
+	}
 	p.mu.Unlock()
 	res.LogStartOffset, res.LogEndOffset = p.log.LogStartOffset(), p.log.LogEndOffset()
 	if err != nil {
@@ -120,6 +132,21 @@ func (p *Partition) readableLocked(currentLeaderEpoch int32) error {
 	case p.mu.deleted:
 		return fmt.Errorf("%s-%d: %w", p.topic, p.index, ErrDeleted)
 	case !p.mu.isLeader:
+		return fmt.Errorf("%s-%d: %w", p.topic, p.index, ErrNotLeader)
+	}
+	return p.checkEpochLocked(currentLeaderEpoch)
+}
+
+// replicaReadableLocked checks that this node may serve a consumer that
+// accepts any replica (KIP-392): it is the leader or a follower (a replica
+// in the applied state) and the request's leader epoch is the one this
+// node knows. A follower checks the epoch as Kafka's does: against the
+// leader epoch of the state it applied.
+func (p *Partition) replicaReadableLocked(currentLeaderEpoch int32) error {
+	switch {
+	case p.mu.deleted:
+		return fmt.Errorf("%s-%d: %w", p.topic, p.index, ErrDeleted)
+	case !p.mu.isLeader && !slices.Contains(p.mu.state.Replicas, p.nodeID):
 		return fmt.Errorf("%s-%d: %w", p.topic, p.index, ErrNotLeader)
 	}
 	return p.checkEpochLocked(currentLeaderEpoch)
