@@ -172,9 +172,9 @@ func (p *Partition) openTxns(plan *appendPlan, shift int64, undo bool) {
 
 // Committed reports whether every offset below end is committed (the high
 // watermark reached end), for completing acks=-1. It fails with
-// ErrNotLeader if leadership moved away (the records may be truncated) and
-// with ErrNotEnoughReplicasAfterAppend if the ISR shrank below
-// min.insync.replicas.
+// ErrNotLeader if leadership moved away (the records may be truncated) and,
+// once the high watermark reached end, with ErrNotEnoughReplicasAfterAppend if
+// the ISR (with any pending expansion, KIP-497) is below min.insync.replicas.
 func (p *Partition) Committed(end int64) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -183,10 +183,12 @@ func (p *Partition) Committed(end int64) (bool, error) {
 		return false, ErrDeleted
 	case !p.mu.isLeader:
 		return false, ErrNotLeader
+	case p.mu.highWatermark >= end && p.maximalISRSizeLocked() < p.mu.config.MinInsyncReplicas:
+		// Appended while the ISR was large enough, committed after it shrank: as Kafka, the
+		// answer waits for the high watermark and then reports the shrink.
+		return false, ErrNotEnoughReplicasAfterAppend
 	case p.mu.highWatermark >= end:
 		return true, nil
-	case len(p.mu.state.ISR) < p.mu.config.MinInsyncReplicas:
-		return false, ErrNotEnoughReplicasAfterAppend
 	}
 	if err := p.log.Err(); err != nil {
 		// A failed fsync round took the log offline: the records will never be durable.

@@ -36,6 +36,11 @@ type followerState struct {
 	logEndOffset     int64     // from the follower's latest fetch
 	brokerEpoch      int64     // the follower's broker epoch in that fetch (KIP-903), -1 if not given
 	lastCaughtUpTime time.Time // last time it had fetched up to the leader's log end offset
+
+	// lastFetchLeaderLEO and lastFetchTime are the leader's log end offset at the follower's
+	// latest fetch and that fetch's time, for Kafka's caught-up rule (isr.go).
+	lastFetchLeaderLEO int64
+	lastFetchTime      time.Time
 }
 
 // Partition is one partition hosted on this node: the log plus the replica
@@ -85,6 +90,8 @@ type Partition struct {
 		// append registers a transaction before its batch reaches the log,
 		// so the high watermark can never expose it.
 		ongoingTxns map[int64]int64
+		// isr is the leader's ISR change in flight (isr.go).
+		isr isrState
 	}
 }
 
@@ -168,6 +175,9 @@ func (p *Partition) setStateLocked(s State) (staged bool, err error) {
 		return false, nil
 	}
 	wasLeader, oldEpoch := p.mu.isLeader, p.mu.state.LeaderEpoch
+	if s.PartitionEpoch != p.mu.state.PartitionEpoch || s.Leader != p.mu.state.Leader {
+		p.isrResetLocked() // a pending ISR change was based on the old state
+	}
 	p.mu.state = State{Leader: s.Leader, LeaderEpoch: s.LeaderEpoch, PartitionEpoch: s.PartitionEpoch,
 		Replicas: slices.Clone(s.Replicas), ISR: slices.Clone(s.ISR)}
 	p.mu.isLeader = s.Leader == p.nodeID
@@ -262,6 +272,11 @@ func (p *Partition) committedEndLocked() int64 {
 			end = f.logEndOffset
 		}
 	}
+	for _, r := range p.mu.isr.pending { // KIP-497's maximal ISR (isr.go)
+		if f, ok := p.mu.followers[r]; ok && f.logEndOffset < end {
+			end = f.logEndOffset
+		}
+	}
 	return end
 }
 
@@ -283,6 +298,7 @@ func (p *Partition) UpdateFollowerFetch(replica int32, brokerEpoch int64, fetchO
 	if fetchOffset >= p.log.LogEndOffset() {
 		f.lastCaughtUpTime = p.now()
 	}
+	p.isrFetchedLocked(f, fetchOffset)
 	p.maybeAdvanceHighWatermarkLocked()
 	return nil
 }
