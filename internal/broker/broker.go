@@ -80,12 +80,15 @@ type Broker struct {
 	partitions *partition.Manager
 	replicas   *replica.Manager // this node's follower replicas' fetchers
 	replClient *cluster.Client  // the fetchers' connections to the leaders' Kafka listeners
-	groups     *group.Coordinator
-	txns       *txn.Coordinator
-	env        *api.Env // what the Kafka API handlers reach
-	server     *server.Server
-	listener   net.Listener
-	http       *httpapi.Server
+	// stopHWCheckpoint ends the replication-offset-checkpoint writer; hwCheckpointDone closes
+	// when it has.
+	stopHWCheckpoint, hwCheckpointDone chan struct{}
+	groups                             *group.Coordinator
+	txns                               *txn.Coordinator
+	env                                *api.Env // what the Kafka API handlers reach
+	server                             *server.Server
+	listener                           net.Listener
+	http                               *httpapi.Server
 
 	unsubscribe func()
 	serveDone   chan error

@@ -28,9 +28,11 @@ func (b *Broker) startReplication(brokerCfg *config.Resolved) {
 		FetchedBytes:      b.metrics.ReplicaFetched,
 		Logger:            b.logger.With("component", "replica-fetcher"),
 	})
+	b.startHWCheckpoints(time.Duration(brokerCfg.Int64(config.ReplicaHighWatermarkCheckpointIntervalMs)) * time.Millisecond)
 }
 
-// stopReplication stops the fetchers and waits for them.
+// stopReplication stops the fetchers and waits for them, then writes the high watermarks a
+// last time.
 func (b *Broker) stopReplication() {
 	if b.replicas != nil {
 		b.replicas.Close()
@@ -38,4 +40,34 @@ func (b *Broker) stopReplication() {
 	if b.replClient != nil {
 		b.replClient.Close()
 	}
+	if b.stopHWCheckpoint != nil {
+		close(b.stopHWCheckpoint)
+		<-b.hwCheckpointDone
+		b.stopHWCheckpoint = nil
+	}
+	if b.partitions != nil {
+		if err := b.storage.WriteHighWatermarks(b.partitions.HighWatermarks()); err != nil {
+			b.logger.Warn("write replication-offset-checkpoint", "err", err)
+		}
+	}
+}
+
+// startHWCheckpoints writes replication-offset-checkpoint every interval.
+func (b *Broker) startHWCheckpoints(interval time.Duration) {
+	b.stopHWCheckpoint, b.hwCheckpointDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(b.hwCheckpointDone)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.stopHWCheckpoint:
+				return
+			case <-t.C:
+				if err := b.storage.WriteHighWatermarks(b.partitions.HighWatermarks()); err != nil {
+					b.logger.Warn("write replication-offset-checkpoint", "err", err)
+				}
+			}
+		}
+	}()
 }

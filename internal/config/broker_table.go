@@ -80,6 +80,7 @@ const (
 	ReplicaFetchBackoffMs                                Name = "replica.fetch.backoff.ms"
 	NumReplicaFetchers                                   Name = "num.replica.fetchers"
 	ReplicaSelectorClass                                 Name = "replica.selector.class"
+	ReplicaHighWatermarkCheckpointIntervalMs             Name = "replica.high.watermark.checkpoint.interval.ms"
 	AutoLeaderRebalanceEnable                            Name = "auto.leader.rebalance.enable"
 	LeaderImbalanceCheckIntervalSeconds                  Name = "leader.imbalance.check.interval.seconds"
 	LeaderImbalancePerBrokerPercentage                   Name = "leader.imbalance.per.broker.percentage"
@@ -367,6 +368,8 @@ var brokerTable = []Def{
 		Doc: "Bytes a follower's fetch waits for before the leader answers."},
 	{Name: ReplicaFetchBackoffMs, Type: TypeInt, Default: "1000", Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "Pause of a follower after a failed fetch."},
+	{Name: ReplicaHighWatermarkCheckpointIntervalMs, Type: TypeLong, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How often every hosted partition's high watermark is written to replication-offset-checkpoint (also at shutdown)."},
 	{Name: NumReplicaFetchers, NoEffect: true, Type: TypeInt, Default: "1", Mode: ModeClusterWide,
 		Doc: "Fetcher connections a follower opens per source broker." +
 			" Accepted; Sluice always runs one fetcher per source broker, Kafka's default."},

@@ -155,7 +155,23 @@ func (m *Manager) Create(tp TopicPartition, topicID [16]byte, logCfg storage.Log
 		p = nil
 		return nil, fmt.Errorf("partition %s-%d: %w", tp.Topic, tp.Partition, err)
 	}
+	if hw, ok := m.storage.CheckpointedHighWatermark(tp); ok {
+		// Kafka's replication-offset-checkpoint: what consumers could read before the restart
+		// stays readable on a leader until its followers report in (never past the log end).
+		p.mu.highWatermark = max(log.LogStartOffset(), min(hw, log.LogEndOffset()))
+	}
 	return p, nil
+}
+
+// HighWatermarks returns every hosted partition's high watermark, for
+// replication-offset-checkpoint.
+func (m *Manager) HighWatermarks() map[TopicPartition]int64 {
+	parts := m.Partitions()
+	out := make(map[TopicPartition]int64, len(parts))
+	for _, p := range parts {
+		out[TopicPartition{Topic: p.topic, Partition: p.index}] = p.HighWatermark()
+	}
+	return out
 }
 
 // claim returns the hosted partition tp, or registers this caller as its

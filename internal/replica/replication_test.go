@@ -91,3 +91,62 @@ func TestReplicatedProduceConsume(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicatedFailover: with the leader stopped, another replica leads and takes acks=all
+// produce; the old leader, restarted, follows again and ends with the same log as the others
+// (it truncates nothing it acknowledged, fetches what it missed).
+func TestReplicatedFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three nodes")
+	}
+	c := testkit.StartCluster(t, testkit.Options{Nodes: 3, Overrides: map[string]string{
+		"broker.heartbeat.interval.ms": "200", "broker.session.timeout.ms": "2000"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(c.Client())
+	const topic = "failover"
+	if _, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, topic); err != nil {
+		t.Fatal(err)
+	}
+	prod := c.Client(kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()))
+	next := 0
+	produce := func(n int) {
+		t.Helper()
+		for range n {
+			if err := prod.ProduceSync(ctx, kgo.StringRecord(fmt.Sprintf("v%d", next))).FirstErr(); err != nil {
+				t.Fatalf("produce %d: %v", next, err)
+			}
+			next++
+		}
+	}
+	produce(200)
+	leader := partitionLeader(ctx, t, adm, topic)
+	c.Stop(leader)
+	produce(200)
+	c.Restart(leader)
+	produce(100)
+	waitEqualEnds(t, c, topic, 1, int64(next))
+	cons := c.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	seen := 0
+	for seen < next {
+		fs := cons.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if want := fmt.Sprintf("v%d", r.Offset); string(r.Value) != want {
+				t.Fatalf("offset %d: %q, want %q", r.Offset, r.Value, want)
+			}
+			seen++
+		})
+	}
+}
+
+func partitionLeader(ctx context.Context, t *testing.T, adm *kadm.Client, topic string) int32 {
+	t.Helper()
+	md, err := adm.Metadata(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return md.Topics[topic].Partitions[0].Leader
+}

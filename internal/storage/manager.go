@@ -94,6 +94,12 @@ type Manager struct {
 	deferred     atomic.Bool // some did: load syncs the file system before writing checkpoints
 	closed       atomic.Bool
 	checkpointMu sync.Mutex // serializes checkpoint file writes
+	// highWatermarks is replication-offset-checkpoint as read at Open, minus the partitions
+	// deleted since (a partition recreated under the same name must not inherit one).
+	highWatermarks struct {
+		sync.Mutex
+		m map[TopicPartition]int64
+	}
 
 	bg struct {
 		sync.Mutex
@@ -251,6 +257,13 @@ func (m *Manager) load() error {
 			}
 		}
 	}
+	hws, err := readOffsetCheckpoint(m.fs, filepath.Join(m.dir, replicationCheckpointName))
+	if err != nil {
+		// Without it high watermarks start at the log start and catch up as followers fetch.
+		m.logger.Warn("ignoring replication offset checkpoint", "err", err)
+		hws = map[TopicPartition]int64{}
+	}
+	m.highWatermarks.m = hws
 	cleanerOffsets, err := readOffsetCheckpoint(m.fs, filepath.Join(m.dir, cleanerOffsetCheckpointName))
 	if err != nil {
 		// Without it every compacted log is cleaned again from its start: slower, not wrong.
@@ -534,6 +547,27 @@ func (m *Manager) writeCheckpoints() error {
 	return publishFile(m.fs, filepath.Join(m.dir, logStartOffsetCheckpointName), formatOffsetCheckpoint(lsos))
 }
 
+// CheckpointedHighWatermark returns the partition's high watermark as
+// replication-offset-checkpoint recorded it before this start, if it did.
+func (m *Manager) CheckpointedHighWatermark(tp TopicPartition) (int64, bool) {
+	m.highWatermarks.Lock()
+	defer m.highWatermarks.Unlock()
+	hw, ok := m.highWatermarks.m[tp]
+	return hw, ok
+}
+
+// WriteHighWatermarks replaces replication-offset-checkpoint with hws (every hosted
+// partition's high watermark), atomically, as Kafka's broker does every
+// replica.high.watermark.checkpoint.interval.ms and at shutdown.
+func (m *Manager) WriteHighWatermarks(hws map[TopicPartition]int64) error {
+	m.checkpointMu.Lock()
+	defer m.checkpointMu.Unlock()
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	return publishFile(m.fs, filepath.Join(m.dir, replicationCheckpointName), formatOffsetCheckpoint(hws))
+}
+
 // DeleteLog deletes the partition's log: it is removed from the Manager, its directory is
 // renamed to "<dir>.<id>-delete" (so a crash mid-way finishes the job at the next Open) and
 // removed. Readers holding Regions keep reading until they release them.
@@ -551,8 +585,11 @@ func (m *Manager) DeleteLog(tp TopicPartition) error {
 		return nil
 	}
 	// Checkpoints first: a recreated partition of the same name must not inherit this one's
-	// recovery point or cleaner offset.
+	// recovery point, high watermark or cleaner offset.
 	m.cleaner.forget(tp)
+	m.highWatermarks.Lock()
+	delete(m.highWatermarks.m, tp)
+	m.highWatermarks.Unlock()
 	if err := m.writeCleanerCheckpoint(); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ func (tp TopicPartition) String() string { return tp.Topic + "-" + strconv.Itoa(
 const (
 	recoveryPointCheckpointName  = "recovery-point-offset-checkpoint"
 	logStartOffsetCheckpointName = "log-start-offset-checkpoint"
+	replicationCheckpointName    = "replication-offset-checkpoint"
 	cleanShutdownName            = ".kafka_cleanshutdown"
 	leaderEpochCheckpointName    = "leader-epoch-checkpoint"
 	partitionMetadataName        = "partition.metadata"
