@@ -167,6 +167,12 @@ type Controller interface {
 	IncrementalAlterConfigs(ctx context.Context, reqs []metadata.IncrementalAlterConfigs, validateOnly bool) []metadata.ConfigResult
 	// UpdateFeatures finalizes feature levels (UpdateFeatures).
 	UpdateFeatures(ctx context.Context, updates []metadata.FeatureUpdate, validateOnly bool) []metadata.FeatureResult
+	// ElectLeaders runs preferred or unclean leader elections (ElectLeaders).
+	ElectLeaders(ctx context.Context, typ metadata.ElectionType, partitions []metadata.TopicPartition) ([]metadata.ElectionResult, error)
+	// AlterPartitionReassignments starts or cancels reassignments (AlterPartitionReassignments).
+	AlterPartitionReassignments(ctx context.Context, reqs []metadata.Reassignment, allowReplicationFactorChange bool) ([]metadata.ReassignmentResult, error)
+	// ListPartitionReassignments lists reassignments in progress (ListPartitionReassignments).
+	ListPartitionReassignments(ctx context.Context, partitions []metadata.TopicPartition) ([]metadata.OngoingReassignment, error)
 }
 
 // BrokerConfig resolves this broker's effective configuration from its

@@ -1,0 +1,92 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/metadata"
+)
+
+// ElectLeaders: v0–2
+//
+// Behavior:
+//   - Runs on the active controller (other nodes forward it; NOT_CONTROLLER
+//     when none is reachable). ElectionType PREFERRED (0) makes each named
+//     partition's first replica its leader when that replica is active and in
+//     the ISR (ELECTION_NOT_NEEDED when it leads already,
+//     PREFERRED_LEADER_NOT_AVAILABLE otherwise). UNCLEAN (1) elects a leader
+//     for a partition that has none: an active ISR member if any, else the
+//     first active replica with an ISR of itself, whatever
+//     unclean.leader.election.enable says (ELECTION_NOT_NEEDED when it has a
+//     leader, ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica is active).
+//   - Unknown topics and partitions get UNKNOWN_TOPIC_OR_PARTITION; a
+//     partition named twice is answered once.
+//   - Null topics mean every partition; then partitions that need no
+//     election are left out of the response, as in Kafka.
+//   - The elections of one request are committed in as few metadata batches
+//     as the controller's batch bound allows. TimeoutMillis > 0 bounds the
+//     wait (REQUEST_TIMED_OUT).
+//
+// Version notes:
+//   - v0: preferred only, no top-level error: a request-wide failure is
+//     reported on every named partition.
+//   - v1: ElectionType; a top-level ErrorCode (an unknown election type gets
+//     INVALID_REQUEST there). v2: flexible.
+
+func init() {
+	Register(API{Key: 43, MinVersion: 0, MaxVersion: 2, Handle: handleElectLeaders, Listeners: BrokerAndController, Forward: true})
+}
+
+func handleElectLeaders(_ context.Context, env *Env, req *Request) (Response, error) {
+	r := req.Msg.(*kmsg.ElectLeadersRequest)
+	return Response{Finish: func(ctx context.Context) (Response, error) {
+		ctx, cancel := withTimeout(ctx, r.TimeoutMillis)
+		defer cancel()
+		typ := metadata.ElectPreferred
+		if r.Version >= 1 {
+			typ = metadata.ElectionType(r.ElectionType)
+		}
+		var partitions []metadata.TopicPartition
+		if r.Topics != nil {
+			partitions = []metadata.TopicPartition{}
+			for _, t := range r.Topics {
+				for _, p := range t.Partitions {
+					partitions = append(partitions, metadata.TopicPartition{Topic: t.Topic, Partition: p})
+				}
+			}
+		}
+		resp := r.ResponseKind().(*kmsg.ElectLeadersResponse)
+		results, err := env.Controller.ElectLeaders(ctx, typ, partitions)
+		if err != nil {
+			if r.Version >= 1 {
+				resp.ErrorCode = ErrorCode(err)
+				return Reply(resp), nil
+			}
+			results = make([]metadata.ElectionResult, 0, len(partitions))
+			seen := map[metadata.TopicPartition]bool{}
+			for _, tp := range partitions {
+				if !seen[tp] {
+					seen[tp] = true
+					results = append(results, metadata.ElectionResult{TopicPartition: tp, Err: err})
+				}
+			}
+		}
+		index := map[string]int{}
+		for _, res := range results {
+			i, ok := index[res.Topic]
+			if !ok {
+				i = len(resp.Topics)
+				index[res.Topic] = i
+				t := kmsg.NewElectLeadersResponseTopic()
+				t.Topic = res.Topic
+				resp.Topics = append(resp.Topics, t)
+			}
+			p := kmsg.NewElectLeadersResponseTopicPartition()
+			p.Partition = res.Partition
+			p.ErrorCode, p.ErrorMessage = ErrorCode(res.Err), ErrorMessage(res.Err)
+			resp.Topics[i].Partitions = append(resp.Topics[i].Partitions, p)
+		}
+		return Reply(resp), nil
+	}}, nil
+}
