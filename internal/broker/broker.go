@@ -79,6 +79,7 @@ type Broker struct {
 	storage    *storage.Manager
 	partitions *partition.Manager
 	replicas   *replica.Manager // this node's follower replicas' fetchers
+	isr        *isrLoop         // ISR shrinks and expansions of the partitions this node leads (isr.go)
 	replClient *cluster.Client  // the fetchers' connections to the leaders' Kafka listeners
 	// stopHWCheckpoint ends the replication-offset-checkpoint writer; hwCheckpointDone closes
 	// when it has.
@@ -185,6 +186,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		QuorumLeader: b.quorum.Leader, QuorumEpoch: b.quorum.Epoch}))
 	b.dropOrphanLogs(b.quorum.Image())
 	b.startReplication(brokerCfg)
+	b.startISR(brokerCfg)
 	b.unsubscribe = b.quorum.Subscribe(b.reconcile)
 	// The first reconcile reopened the hosted __consumer_offsets partitions: load their offsets
 	// before any client can ask for them.
@@ -573,6 +575,7 @@ func (b *Broker) Close() error {
 		if b.txns != nil {
 			b.txns.Close() // after the server, before the logs it writes to close
 		}
+		b.stopISR()
 		b.stopReplication() // no append or truncation after this
 		if b.groups != nil {
 			b.groups.Close() // after the server: no request reaches a closed coordinator

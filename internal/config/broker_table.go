@@ -355,9 +355,8 @@ var brokerTable = []Def{
 		Doc: "Default of min.cleanable.dirty.ratio."},
 
 	// Replication.
-	{Name: ReplicaLagTimeMaxMs, NoEffect: true, Type: TypeLong, Default: "30000", Mode: ModeReadOnly,
-		Doc: "A follower that has not caught up with the leader's log end for this long leaves the ISR." +
-			" Accepted; Sluice does not shrink the ISR yet."},
+	{Name: ReplicaLagTimeMaxMs, Type: TypeLong, Default: "30000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "A follower that has not caught up with the leader's log end for this long leaves the ISR."},
 	{Name: ReplicaFetchMaxBytes, Type: TypeInt, Default: "1048576", Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "Bytes a follower asks for per partition in one fetch (at least one batch is always returned)."},
 	{Name: ReplicaFetchResponseMaxBytes, Type: TypeInt, Default: "10485760", Valid: AtLeast(0), Mode: ModeReadOnly,

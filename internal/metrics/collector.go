@@ -22,6 +22,8 @@ type PartitionCollector struct {
 	nodeID     int32
 
 	logStart, logEnd, size, underReplicated, offline *prometheus.Desc
+	// underMinISR, atMinISR and followerLag are the leader's view (isr.go).
+	underMinISR, atMinISR, followerLag *prometheus.Desc
 }
 
 // NewPartitionCollector reads hosted partitions from partitions and replica state from image.
@@ -35,6 +37,13 @@ func NewPartitionCollector(partitions *partition.Manager, image func() *metadata
 		underReplicated: prometheus.NewDesc("sluice_under_replicated_partitions",
 			"Partitions this broker leads whose in-sync replica set is smaller than their replica set.", nil, nil),
 		offline: prometheus.NewDesc("sluice_offline_partitions", "Partitions without a leader.", nil, nil),
+		underMinISR: prometheus.NewDesc("sluice_under_min_isr_partitions",
+			"Partitions this broker leads whose in-sync replica set is smaller than min.insync.replicas (acks=all produce fails).", nil, nil),
+		atMinISR: prometheus.NewDesc("sluice_at_min_isr_partitions",
+			"Partitions this broker leads whose in-sync replica set is exactly min.insync.replicas.", nil, nil),
+		followerLag: prometheus.NewDesc("sluice_follower_lag_offsets",
+			"For a partition this broker leads, how many offsets a follower's log end is behind the leader's (leader side, from the follower's last fetch).",
+			[]string{"topic", "partition", "replica"}, nil),
 	}
 }
 
@@ -45,16 +54,23 @@ func (c *PartitionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.size
 	ch <- c.underReplicated
 	ch <- c.offline
+	ch <- c.underMinISR
+	ch <- c.atMinISR
+	ch <- c.followerLag
 }
 
 // Collect implements prometheus.Collector.
 func (c *PartitionCollector) Collect(ch chan<- prometheus.Metric) {
+	var underMin, atMin int
 	for _, p := range c.partitions.Partitions() {
 		labels := []string{p.Topic(), strconv.Itoa(int(p.Index()))}
 		ch <- prometheus.MustNewConstMetric(c.logStart, prometheus.GaugeValue, float64(p.LogStartOffset()), labels...)
 		ch <- prometheus.MustNewConstMetric(c.logEnd, prometheus.GaugeValue, float64(p.LogEndOffset()), labels...)
 		ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(p.Log().Size()), labels...)
+		c.collectLeader(ch, p, labels, &underMin, &atMin)
 	}
+	ch <- prometheus.MustNewConstMetric(c.underMinISR, prometheus.GaugeValue, float64(underMin))
+	ch <- prometheus.MustNewConstMetric(c.atMinISR, prometheus.GaugeValue, float64(atMin))
 	under, offline := PartitionHealth(c.image(), c.nodeID)
 	ch <- prometheus.MustNewConstMetric(c.underReplicated, prometheus.GaugeValue, float64(under))
 	ch <- prometheus.MustNewConstMetric(c.offline, prometheus.GaugeValue, float64(offline))
@@ -75,4 +91,24 @@ func PartitionHealth(img *metadata.Image, nodeID int32) (underReplicated, offlin
 		}
 	}
 	return underReplicated, offline
+}
+
+// collectLeader reports, for a partition this node leads, each follower's lag and counts the
+// partition under or at min.insync.replicas (Kafka's UnderMinIsrPartitionCount and
+// AtMinIsrPartitionCount, from the leader's own ISR).
+func (c *PartitionCollector) collectLeader(ch chan<- prometheus.Metric, p *partition.Partition, labels []string, underMin, atMin *int) {
+	lags := p.FollowerLags()
+	if lags == nil {
+		return
+	}
+	for _, l := range lags {
+		ch <- prometheus.MustNewConstMetric(c.followerLag, prometheus.GaugeValue, float64(l.Offsets), labels[0], labels[1], strconv.Itoa(int(l.Replica)))
+	}
+	isr, minISR := len(p.State().ISR), p.Config().MinInsyncReplicas
+	switch {
+	case isr < minISR:
+		*underMin++
+	case isr == minISR:
+		*atMin++
+	}
 }

@@ -98,6 +98,13 @@ func eachErrorCode(resp kmsg.Response, fn func(code int16)) bool {
 		emit(r.ErrorCode)
 	case *kmsg.AllocateProducerIDsResponse:
 		emit(r.ErrorCode)
+	case *kmsg.AlterPartitionResponse:
+		emit(r.ErrorCode)
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
 	case *kmsg.UpdateFeaturesResponse:
 		emit(r.ErrorCode)
 		for i := range r.Results {
