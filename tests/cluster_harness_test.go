@@ -84,6 +84,13 @@ func startProxiedCluster(t testing.TB, n int, extraArgs ...string) *procCluster 
 
 func startProcClusterOpts(t testing.TB, n int, proxied bool, extraArgs ...string) *procCluster {
 	t.Helper()
+	return startProcClusterEach(t, n, proxied, nil, extraArgs...)
+}
+
+// startProcClusterEach is startProcClusterOpts with perNode(id)'s arguments (nil: none) added to
+// node id's command line after extraArgs, for settings that differ between nodes (broker.rack).
+func startProcClusterEach(t testing.TB, n int, proxied bool, perNode func(id int32) []string, extraArgs ...string) *procCluster {
+	t.Helper()
 	root := t.TempDir() // before newProcCluster: removed after its processes are killed
 	c := newProcCluster(t)
 	c.proxied = proxied
@@ -107,6 +114,9 @@ func startProcClusterOpts(t testing.TB, n int, proxied bool, extraArgs ...string
 			nd := &procNode{c: c, id: int32(i + 1), dataDir: filepath.Join(root, fmt.Sprintf("attempt-%d-node-%d", attempt, i+1)),
 				kafkaAddr: freeHostAddr(t, host), httpAddr: freeHostAddr(t, host), controllerAddr: freeHostAddr(t, host),
 				extraArgs: extraArgs, logPath: filepath.Join(c.logDir, fmt.Sprintf("node-%d.log", i+1))}
+			if perNode != nil {
+				nd.extraArgs = append(slices.Clone(extraArgs), perNode(nd.id)...)
+			}
 			if proxied {
 				nd.kafkaProxy, nd.ctlProxy = kafkaProxies[i], ctlProxies[i]
 				nd.controllerBind = nd.controllerAddr
