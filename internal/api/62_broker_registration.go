@@ -23,7 +23,10 @@ import (
 //   - BrokerHeartbeat carries the broker's applied metadata offset and its wishes (fence,
 //     controlled shutdown) and answers IsCaughtUp, IsFenced and ShouldShutdown.
 //     STALE_BROKER_EPOCH for a heartbeat of an earlier registration; BROKER_ID_NOT_REGISTERED
-//     for an unknown broker (it registers again).
+//     for an unknown broker (it registers again). The controller also watches the
+//     connection a heartbeat came on: once every such connection of a broker has closed
+//     (a dead process's sockets close at once), it fences the broker after
+//     sluice.broker.connection.loss.fence.ms unless it heartbeats again.
 //   - AllocateProducerIds hands the broker a block of ProducerIDBlockSize producer ids,
 //     committed to the metadata log before the answer. The broker epoch is checked as Kafka
 //     checks it (STALE_BROKER_EPOCH, BROKER_ID_NOT_REGISTERED).
@@ -99,7 +102,7 @@ func handleBrokerHeartbeat(_ context.Context, env *Env, req *Request) (Response,
 		return Reply(resp), nil
 	}
 	hb := metadata.Heartbeat{ID: r.BrokerID, Epoch: r.BrokerEpoch, MetadataOffset: r.CurrentMetadataOffset,
-		WantFence: r.WantFence, WantShutDown: r.WantShutdown}
+		WantFence: r.WantFence, WantShutDown: r.WantShutdown, Conn: req.Conn.Closed}
 	return Response{Finish: func(ctx context.Context) (Response, error) {
 		res, err := env.Lifecycle.BrokerHeartbeat(ctx, hb)
 		if err != nil {

@@ -95,6 +95,10 @@ type ConnInfo struct {
 	Principal string
 	Local     net.Addr
 	Remote    net.Addr
+	// Closed is closed when the connection has ended (nil for requests not read from a
+	// connection, such as forwarded ones). The controller watches its brokers' heartbeat
+	// connections with it.
+	Closed <-chan struct{}
 }
 
 // Response is a handler's answer.

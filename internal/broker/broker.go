@@ -354,7 +354,8 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 	}
 	b.quorum = q
 	b.controller = metadata.NewController(q, metadata.ControllerOptions{NodeID: b.cfg.NodeID, StaticConfig: b.static, Logger: b.logger,
-		SessionTimeout: time.Duration(brokerCfg.Int64(config.BrokerSessionTimeoutMs)) * time.Millisecond})
+		SessionTimeout:      time.Duration(brokerCfg.Int64(config.BrokerSessionTimeoutMs)) * time.Millisecond,
+		ConnectionLossGrace: time.Duration(brokerCfg.Int(config.SluiceBrokerConnectionLossFenceMs)) * time.Millisecond})
 	if err := b.startControlPlane(); err != nil {
 		return err
 	}

@@ -32,12 +32,16 @@ func parseRoles(brokerCfg *config.Resolved) roles {
 // the active controller, the controller listener (the Kafka protocol side of the controller
 // address) and, on controller nodes, the loop that fences brokers whose session expired.
 type controlPlane struct {
-	client    *cluster.Client
-	ctlServer *server.Server
-	ctlServed chan error
-	stopFence chan struct{}
-	fenceDone sync.WaitGroup
-	lifecycle atomic.Pointer[cluster.Broker] // set once registration starts
+	client *cluster.Client
+	// lifecycleClient carries registrations and heartbeats alone: its connection stays open
+	// while the broker lives, which the controller's connection-loss fencing relies on (the
+	// shared client's pool may close any of its connections).
+	lifecycleClient *cluster.Client
+	ctlServer       *server.Server
+	ctlServed       chan error
+	stopFence       chan struct{}
+	fenceDone       sync.WaitGroup
+	lifecycle       atomic.Pointer[cluster.Broker] // set once registration starts
 }
 
 // startControlPlane starts the client and serves the controller listener. Every node serves
@@ -46,6 +50,8 @@ type controlPlane struct {
 func (b *Broker) startControlPlane() error {
 	cp := &b.cp
 	cp.client = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, Controller: b.quorum.LeaderAddr,
+		Local: b.quorum.Active, Logger: b.logger})
+	cp.lifecycleClient = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, Controller: b.quorum.LeaderAddr,
 		Local: b.quorum.Active, Logger: b.logger})
 	env := &api.Env{
 		NodeID:       b.cfg.NodeID,
@@ -86,6 +92,7 @@ func (b *Broker) startFencing(session time.Duration) {
 			case <-cp.stopFence:
 				return
 			case <-t.C:
+			case <-b.controller.FenceSoon():
 			}
 			if !b.quorum.Active() {
 				continue
@@ -129,7 +136,7 @@ func (b *Broker) startLifecycle(ctx context.Context, brokerCfg *config.Resolved)
 	l := kmsg.NewBrokerRegistrationRequestListener()
 	l.Name, l.Host, l.Port, l.SecurityProtocol = "PLAINTEXT", host, uint16(port), 0
 	lc := cluster.StartBroker(cluster.BrokerOptions{
-		Client:            b.cp.client,
+		Client:            b.cp.lifecycleClient,
 		NodeID:            b.cfg.NodeID,
 		ClusterID:         func() string { return b.quorum.Image().ClusterID() },
 		Listeners:         []kmsg.BrokerRegistrationRequestListener{l},
@@ -232,6 +239,9 @@ func (b *Broker) closeControlPlane() error {
 	}
 	if cp.client != nil {
 		cp.client.Close()
+	}
+	if cp.lifecycleClient != nil {
+		cp.lifecycleClient.Close()
 	}
 	return err
 }

@@ -24,6 +24,7 @@ const (
 	BrokerSessionTimeoutMs                               Name = "broker.session.timeout.ms"
 	ControlledShutdownEnable                             Name = "controlled.shutdown.enable"
 	SluiceControlledShutdownTimeoutMs                    Name = "sluice.controlled.shutdown.timeout.ms"
+	SluiceBrokerConnectionLossFenceMs                    Name = "sluice.broker.connection.loss.fence.ms"
 	LogDirs                                              Name = "log.dirs"
 	NumPartitions                                        Name = "num.partitions"
 	DefaultReplicationFactor                             Name = "default.replication.factor"
@@ -221,6 +222,12 @@ var brokerTable = []Def{
 	{Name: ControlledShutdownEnable, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
 		Doc: "Whether a broker that is stopped (SIGTERM) first asks the controller to move its leaderships to other " +
 			"replicas and waits for that (at most sluice.controlled.shutdown.timeout.ms)."},
+	{Name: SluiceBrokerConnectionLossFenceMs, Type: TypeInt, Default: "500", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "The active controller fences a broker this long after every connection it heartbeated on closed, " +
+			"unless it heartbeats again first: a process that died (SIGKILL, a crash) has its sockets closed by the " +
+			"kernel at once, so its partitions get new leaders in well under a second instead of after " +
+			"broker.session.timeout.ms. A broker that is paused or cut off keeps its connections and is fenced " +
+			"by the session timeout as in Kafka. 0 turns this off."},
 	{Name: SluiceControlledShutdownTimeoutMs, Type: TypeInt, Default: "30000", Valid: AtLeast(0), Mode: ModeReadOnly,
 		Doc: "Sluice's bound on the wait of a controlled shutdown; the broker stops when it passes, and the controller " +
 			"fences it after broker.session.timeout.ms."},

@@ -42,9 +42,16 @@ type ControllerOptions struct {
 	// SessionTimeout is broker.session.timeout.ms: an unfenced broker the active controller has
 	// not heard from for longer is fenced by FenceStaleBrokers. 0 means Kafka's default, 9 s.
 	SessionTimeout time.Duration
+	// ConnectionLossGrace, when > 0, also fences a broker once every connection it heartbeated
+	// on has been closed for this long without a heartbeat since (sluice.broker.connection.loss.fence.ms).
+	ConnectionLossGrace time.Duration
 	// Now is the clock of broker sessions; nil means time.Now. Tests pass a fake clock.
 	Now func() time.Time
 }
+
+// FenceSoon is signaled when a broker may need fencing before the fence loop's next tick (its
+// connections closed and the grace passed).
+func (c *Controller) FenceSoon() <-chan struct{} { return c.sessions.kick }
 
 // DefaultSessionTimeout is Kafka's default broker.session.timeout.ms.
 const DefaultSessionTimeout = 9 * time.Second
@@ -104,6 +111,9 @@ func NewController(log Log, opts ControllerOptions) *Controller {
 	c := &Controller{log: log, opts: opts, logger: opts.Logger}
 	c.mu.scannedAt = -2
 	c.sessions.timeout = opts.SessionTimeout
+	c.sessions.lossGrace = opts.ConnectionLossGrace
+	c.sessions.kick = make(chan struct{}, 1)
+	c.sessions.now = opts.Now
 	var seed [16]byte
 	if _, err := io.ReadFull(opts.Random, seed[:]); err != nil {
 		// Placement only needs spread, not secrecy; a fixed seed still places correctly.

@@ -94,6 +94,9 @@ type Heartbeat struct {
 	// WantShutDown: the broker is shutting down and asks the controller to move its
 	// leaderships away first (controlled shutdown).
 	WantShutDown bool
+	// Conn, if not nil, is closed when the connection the heartbeat came on ends (see
+	// ControllerOptions.ConnectionLossGrace).
+	Conn <-chan struct{}
 }
 
 // HeartbeatResult is the controller's answer to a Heartbeat.
@@ -123,7 +126,7 @@ func (c *Controller) BrokerHeartbeat(ctx context.Context, hb Heartbeat) (Heartbe
 	if err != nil {
 		return HeartbeatResult{}, err
 	}
-	res := HeartbeatResult{IsCaughtUp: c.sessions.heartbeat(b, hb.MetadataOffset, img.Offset(), c.opts.Now())}
+	res := HeartbeatResult{IsCaughtUp: c.sessions.heartbeat(b, hb.MetadataOffset, img.Offset(), c.opts.Now(), hb.Conn)}
 	if !needsChange(b, hb) {
 		res.IsFenced = b.Fenced
 		res.ShouldShutDown = b.Fenced && hb.WantShutDown
@@ -256,8 +259,8 @@ func (c *Controller) FenceStaleBrokers(ctx context.Context) (fenced []int32, err
 		b, _ := img.Broker(id)
 		records = append(records, &BrokerRegistrationChangeRecord{BrokerID: id, BrokerEpoch: b.Epoch, Fenced: BrokerFence})
 		override[id] = false
-		c.logger.Warn("controller: fencing broker after its session expired", "broker", id, "epoch", b.Epoch,
-			"session_timeout", c.opts.SessionTimeout)
+		c.logger.Warn("controller: fencing broker: its session expired or its connections closed", "broker", id, "epoch", b.Epoch,
+			"session_timeout", c.opts.SessionTimeout, "connection_loss_grace", c.opts.ConnectionLossGrace)
 	}
 	next, err := c.proposeBrokerChanges(ctx, img, records, override)
 	if err != nil {

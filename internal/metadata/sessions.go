@@ -17,6 +17,14 @@ import (
 // leadership unseen, say while paused), clears every session.
 type brokerSessions struct {
 	timeout time.Duration
+	// lossGrace, when > 0, fences a broker this long after the last connection it heartbeated
+	// on closed, unless it heartbeated again meanwhile (connection-loss fencing: a process that
+	// died has its sockets closed by the kernel at once, long before its session runs out).
+	lossGrace time.Duration
+	// kick is signaled when a broker's connections are all gone and lossGrace has passed:
+	// the fence loop checks at once instead of at its next tick.
+	kick chan struct{}
+	now  func() time.Time // the controller's clock
 
 	mu struct {
 		sync.Mutex
@@ -40,6 +48,10 @@ type session struct {
 	// (the registration's offset before any): the next heartbeat is caught up when it reports
 	// at least that much.
 	caughtUpBar int64
+	// conns are the connections this registration heartbeated on that are still open;
+	// lostAt is when the last of them closed (zero while one is open or none was seen).
+	conns  map[<-chan struct{}]struct{}
+	lostAt time.Time
 	// shutdownOffset is, for a broker in controlled shutdown, the first Image offset at which it
 	// led no partition; -1 before. It may stop once every other active broker has applied it.
 	shutdownOffset int64
@@ -87,15 +99,45 @@ func (s *brokerSessions) registered(b *Broker, now time.Time) {
 // up: metadataOffset reaches what the controller had when it processed the broker's previous
 // heartbeat (Kafka's rule), so a broker heartbeating every interval is caught up when it lags
 // by no more than one interval's worth of records.
-func (s *brokerSessions) heartbeat(b *Broker, metadataOffset, controllerOffset int64, now time.Time) (caughtUp bool) {
+func (s *brokerSessions) heartbeat(b *Broker, metadataOffset, controllerOffset int64, now time.Time, conn <-chan struct{}) (caughtUp bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess := s.getLocked(b, now)
+	if conn != nil && s.lossGrace > 0 {
+		if _, ok := sess.conns[conn]; !ok {
+			if sess.conns == nil {
+				sess.conns = make(map[<-chan struct{}]struct{})
+			}
+			sess.conns[conn] = struct{}{}
+			go s.watch(b.ID, sess, conn)
+		}
+	}
 	caughtUp = metadataOffset >= sess.caughtUpBar
 	sess.caughtUpBar = max(controllerOffset, b.Epoch)
 	sess.lastHeartbeat = now
 	sess.metadataOffset = max(sess.metadataOffset, metadataOffset)
 	return caughtUp
+}
+
+// watch waits for a heartbeat connection of sess to close; when it was the registration's last
+// open one, the broker is fenced lossGrace later unless it heartbeats again first.
+func (s *brokerSessions) watch(id int32, sess *session, conn <-chan struct{}) {
+	<-conn
+	s.mu.Lock()
+	delete(sess.conns, conn)
+	lost := len(sess.conns) == 0 && s.mu.brokers[id] == sess
+	if lost {
+		sess.lostAt = s.now()
+	}
+	s.mu.Unlock()
+	if lost {
+		time.AfterFunc(s.lossGrace, func() {
+			select {
+			case s.kick <- struct{}{}:
+			default:
+			}
+		})
+	}
 }
 
 // liveElsewhere reports whether b's registration has heartbeated to this controller within the
@@ -109,7 +151,8 @@ func (s *brokerSessions) liveElsewhere(b *Broker, now time.Time) bool {
 	return sess != nil && sess.epoch == b.Epoch && !sess.lastHeartbeat.IsZero() && now.Sub(sess.lastHeartbeat) <= s.timeout
 }
 
-// expired returns the ids of unfenced brokers of img whose session has run out at now.
+// expired returns the ids of unfenced brokers of img whose session has run out at now, or whose
+// heartbeat connections all closed at least lossGrace ago with no heartbeat since.
 func (s *brokerSessions) expired(img *Image, now time.Time) []int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -123,7 +166,9 @@ func (s *brokerSessions) expired(img *Image, now time.Time) []int32 {
 		if sess.lastHeartbeat.After(last) {
 			last = sess.lastHeartbeat
 		}
-		if now.Sub(last) > s.timeout {
+		lost := s.lossGrace > 0 && !sess.lostAt.IsZero() && !sess.lastHeartbeat.After(sess.lostAt) &&
+			now.Sub(sess.lostAt) >= s.lossGrace
+		if now.Sub(last) > s.timeout || lost {
 			ids = append(ids, b.ID)
 		}
 	}

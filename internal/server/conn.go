@@ -50,6 +50,7 @@ type conn struct {
 	draining   atomic.Bool
 	abortOnce  sync.Once
 	aborted    chan struct{} // closed by abort: stop writing, close the socket
+	ended      chan struct{} // closed when serve returns (api.ConnInfo.Closed)
 
 	queue        chan *inflight
 	inFlight     atomic.Int32  // requests queued or being written
@@ -73,15 +74,17 @@ type inflight struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan struct{})
 	c := &conn{
 		srv:        s,
 		nc:         nc,
 		br:         bufio.NewReaderSize(nc, readBufferSize),
-		info:       api.ConnInfo{Listener: s.cfg.ListenerName, Local: nc.LocalAddr(), Remote: nc.RemoteAddr()},
+		info:       api.ConnInfo{Listener: s.cfg.ListenerName, Local: nc.LocalAddr(), Remote: nc.RemoteAddr(), Closed: ended},
 		logger:     s.logger.With("remote", nc.RemoteAddr().String()),
 		workCtx:    ctx,
 		cancelWork: cancel,
 		aborted:    make(chan struct{}),
+		ended:      ended,
 		queue:      make(chan *inflight, s.cfg.MaxInFlight),
 		released:   make(chan struct{}, 1),
 	}
@@ -121,6 +124,7 @@ func (c *conn) serve() {
 	c.finishWG.Wait()
 	c.cancelWork()
 	c.nc.Close()
+	close(c.ended)
 }
 
 // drain stops the connection gracefully: no new request is read, waits in
