@@ -73,7 +73,8 @@ func TestElectionsAndReassignmentsInACluster(t *testing.T) {
 	c := testkit.StartCluster(t, testkit.Options{Nodes: 3})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	adm := kadm.NewClient(c.Client())
+	// Metadata answers are not cached for long: the test polls for changes.
+	adm := kadm.NewClient(c.Client(kgo.MetadataMinAge(10 * time.Millisecond)))
 	controller := c.Controller()
 
 	// Elections: every partition is led by its preferred replica after creation.

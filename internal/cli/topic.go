@@ -13,7 +13,8 @@ import (
 func newTopicCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "topic", Short: "Create, list, describe, delete and configure topics"}
 	cmd.AddCommand(newTopicCreateCommand(), newTopicListCommand(), newTopicDescribeCommand(),
-		newTopicDeleteCommand(), newTopicAlterConfigCommand(), newTopicAddPartitionsCommand())
+		newTopicDeleteCommand(), newTopicAlterConfigCommand(), newTopicAddPartitionsCommand(),
+		newTopicReassignCommand(), newTopicElectLeadersCommand())
 	return cmd
 }
 

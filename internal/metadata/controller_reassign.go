@@ -139,7 +139,7 @@ func (c *Controller) planReassignment(img *Image, r Reassignment, allowRF bool, 
 // cancelReassignment plans the revert of a reassignment in progress.
 func cancelReassignment(t *Topic, p *Partition, active func(int32) bool, unclean func(*Topic) bool) (*PartitionChangeRecord, error) {
 	if !p.Reassigning() {
-		return nil, errorf(ErrNoReassignmentInProgress, "%s-%d is not being reassigned", t.Name, p.Partition)
+		return nil, errorf(ErrNoReassignmentInProgress, "no reassignment of %s-%d is in progress", t.Name, p.Partition)
 	}
 	replicas := without(p.Replicas, p.AddingReplicas)
 	isr := without(p.ISR, p.AddingReplicas)
