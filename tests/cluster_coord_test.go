@@ -180,8 +180,8 @@ func TestClusterCoordinators(t *testing.T) {
 	}
 }
 
-// TestClusterTransactionsAcrossBrokers: with the internal topics and the data topic at
-// replication factor 1 (so nothing waits for replication, issue 13), a franz-go transactional
+// TestClusterTransactionsAcrossBrokers: with the internal topics at their default replication
+// factor 3 (transaction.state.log.min.isr 2) and the data topic at 3, a franz-go transactional
 // producer writes to partitions led by all three brokers and commits one transaction and aborts
 // another: the transaction coordinator, on one broker, writes the markers into the other
 // brokers' partitions with WriteTxnMarkers, so a read_committed consumer reads exactly the
@@ -191,16 +191,15 @@ func TestClusterTransactionsAcrossBrokers(t *testing.T) {
 		t.Skip("starts three sluice processes")
 	}
 	t.Parallel()
-	c := startProcCluster(t, 3, "--override", "offsets.topic.replication.factor=1",
-		"--override", "transaction.state.log.replication.factor=1", "--override", "transaction.state.log.min.isr=1")
+	c := startProcCluster(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	const topic = "spread"
-	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 3, 1, nil, topic); err != nil || resp.Err != nil {
+	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 3, 3, nil, topic); err != nil || resp.Err != nil {
 		t.Fatalf("create %s: %v %v", topic, err, resp.Err)
 	}
 	leaders := map[int32]bool{}
-	for _, l := range partitionLeaders(t, c.node(1), topic, 1) {
+	for _, l := range partitionLeaders(t, c.node(1), topic, 3) {
 		leaders[l] = true
 	}
 	if len(leaders) != 3 {
@@ -248,10 +247,10 @@ func TestClusterTransactionsAcrossBrokers(t *testing.T) {
 		return
 	}
 	const ckTopic = "ck-spread"
-	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 2, 1, nil, ckTopic); err != nil || resp.Err != nil {
+	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 2, 3, nil, ckTopic); err != nil || resp.Err != nil {
 		t.Fatalf("create %s: %v %v", ckTopic, err, resp.Err)
 	}
-	ckLeaders := partitionLeaders(t, c.node(1), ckTopic, 1)
+	ckLeaders := partitionLeaders(t, c.node(1), ckTopic, 3)
 	txnID := ""
 	for i := 0; txnID == ""; i++ {
 		id := fmt.Sprintf("ck-txn-%d", i)
@@ -273,8 +272,8 @@ func TestClusterTransactionsAcrossBrokers(t *testing.T) {
 	}
 }
 
-// TestClusterConsumerGroup: with the internal topics at replication factor 1 (nothing waits for
-// replication, issue 13), three franz-go consumers of one group, each bootstrapped to another
+// TestClusterConsumerGroup: with the internal topics at their default replication factor 3 and
+// the data topic at 3, three franz-go consumers of one group, each bootstrapped to another
 // node, share a topic whose partitions all three brokers lead, reach the group's coordinator
 // wherever it is, and commit; a consumer started afterwards resumes from the committed offsets.
 func TestClusterConsumerGroup(t *testing.T) {
@@ -282,14 +281,14 @@ func TestClusterConsumerGroup(t *testing.T) {
 		t.Skip("starts three sluice processes")
 	}
 	t.Parallel()
-	c := startProcCluster(t, 3, "--override", "offsets.topic.replication.factor=1")
+	c := startProcCluster(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	const topic, gid = "shared", "cluster-group"
-	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 6, 1, nil, topic); err != nil || resp.Err != nil {
+	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 6, 3, nil, topic); err != nil || resp.Err != nil {
 		t.Fatalf("create %s: %v %v", topic, err, resp.Err)
 	}
-	partitionLeaders(t, c.node(3), topic, 1)
+	partitionLeaders(t, c.node(3), topic, 3)
 	producer := c.node(1).client(kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	produce := func(prefix string, n int) {
 		t.Helper()
@@ -360,8 +359,8 @@ func TestClusterConsumerGroup(t *testing.T) {
 // TestClusterPythonGroups: confluent-kafka (librdkafka) and kafka-python consumers, each
 // bootstrapped to a node that does not coordinate its group, find the coordinator, read every
 // record of a topic whose partitions all three brokers lead, and commit; the committed offsets
-// read back through a third node add up to the records. The internal topics are at replication
-// factor 1 (nothing waits for replication, issue 13).
+// read back through a third node add up to the records. The internal topics and the data topic
+// are at replication factor 3.
 func TestClusterPythonGroups(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three sluice processes")
@@ -369,14 +368,14 @@ func TestClusterPythonGroups(t *testing.T) {
 	requirePython(t, "confluent_kafka")
 	requirePython(t, "kafka")
 	t.Parallel()
-	c := startProcCluster(t, 3, "--override", "offsets.topic.replication.factor=1", "--override", "group.initial.rebalance.delay.ms=0")
+	c := startProcCluster(t, 3, "--override", "group.initial.rebalance.delay.ms=0")
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	const topic = "py-shared"
-	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 3, 1, nil, topic); err != nil || resp.Err != nil {
+	if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 3, 3, nil, topic); err != nil || resp.Err != nil {
 		t.Fatalf("create %s: %v %v", topic, err, resp.Err)
 	}
-	partitionLeaders(t, c.node(2), topic, 1)
+	partitionLeaders(t, c.node(2), topic, 3)
 	producer := c.node(3).client(kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	for i := range 90 {
 		if err := producer.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("py-%d", i))}).FirstErr(); err != nil {
