@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 // replica.selector.class=RackAwareReplicaSelector. A franz-go consumer whose client.rack is a
 // follower's rack is sent by the leader to that follower and reads from it: it keeps reading
 // while the leader is stopped (SIGSTOP), and only that follower's /metrics count the topic's
-// bytes out among the followers.
+// bytes out among the followers. kcat and confluent-kafka consumers with client.rack read from
+// that follower too.
 func TestClusterFollowerFetching(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three sluice processes")
@@ -117,6 +119,39 @@ func TestClusterFollowerFetching(t *testing.T) {
 	}
 	// Read while the leader was stopped, and before any failover: still the same leader.
 	if now := partitionLeaders(t, c.node(follower), topic, 3)[0]; now != leader {
-		t.Errorf("leader moved from %d to %d while the leader was stopped: the reads did not prove follower fetching", leader, now)
+		t.Fatalf("leader moved from %d to %d while the leader was stopped: the reads did not prove follower fetching", leader, now)
 	}
+
+	// librdkafka's client.rack, through kcat and confluent-kafka, each reading the whole
+	// partition via the leader: the bytes come from the follower in their rack.
+	checkClient := func(t *testing.T, name string, read func() string) {
+		before := bytesOut(follower)
+		var values []string
+		for _, l := range strings.Split(strings.TrimSpace(read()), "\n") {
+			values = append(values, strings.TrimSpace(l))
+		}
+		if len(values) != n || values[0] != "v-000" || values[n-1] != fmt.Sprintf("v-%03d", n-1) {
+			t.Fatalf("%s read %d records (%.40q...)", name, len(values), values)
+		}
+		if after := bytesOut(follower); after <= before {
+			t.Errorf("%s: node %d (its rack) sent no bytes of %s (%v before, %v after)", name, follower, topic, before, after)
+		}
+		if b := bytesOut(other); b != 0 {
+			t.Errorf("%s: node %d (another rack) sent %v bytes of %s", name, other, b, topic)
+		}
+	}
+	t.Run("kcat", func(t *testing.T) {
+		requireKcat(t)
+		checkClient(t, "kcat", func() string {
+			return runClient(t, 60*time.Second, "", "kcat", "-b", c.node(leader).kafkaAddr, "-C", "-t", topic, "-p", "0",
+				"-o", "beginning", "-c", fmt.Sprint(n), "-f", "%s\n", "-X", "client.rack="+rack(follower))
+		})
+	})
+	t.Run("confluent-kafka", func(t *testing.T) {
+		requirePython(t, "confluent_kafka")
+		checkClient(t, "confluent-kafka", func() string {
+			return runClient(t, 60*time.Second, "", "/usr/bin/python3", "python/confluent_rack_consumer.py",
+				c.node(leader).kafkaAddr, topic, rack(follower), fmt.Sprint(n))
+		})
+	})
 }
