@@ -76,6 +76,25 @@ func (p *Partition) isrResetLocked() {
 	p.mu.isr = isrState{gen: p.mu.isr.gen + 1}
 }
 
+// syncFollowersLocked makes the followers tracked by a leader whose leader epoch did not
+// change the replicas of the new state: a replica a reassignment added is tracked from now on
+// (so its fetches count and it can join the ISR), one it removed is forgotten.
+func (p *Partition) syncFollowersLocked() {
+	for r := range p.mu.followers {
+		if !slices.Contains(p.mu.state.Replicas, r) {
+			delete(p.mu.followers, r)
+		}
+	}
+	now := p.now()
+	for _, r := range p.mu.state.Replicas {
+		if _, ok := p.mu.followers[r]; !ok && r != p.nodeID {
+			// As for a new leader's followers: a guess until it fetches (CheckISR does not
+			// expand on it; only ISR members' offsets count for the HW).
+			p.mu.followers[r] = &followerState{logEndOffset: p.mu.highWatermark, brokerEpoch: -1, lastCaughtUpTime: now}
+		}
+	}
+}
+
 // maximalISRSizeLocked is the size of the ISR that acks=all counts: the committed ISR and,
 // while a change is pending, its new members (a shrink's leaving members are still in the
 // committed ISR). committedEndLocked takes the same union.

@@ -279,3 +279,22 @@ func TestFollowerLags(t *testing.T) {
 		t.Fatalf("lags %+v", lags)
 	}
 }
+
+// A reassignment that adds a replica under the same leader: the new replica's fetches count and
+// it joins the ISR once caught up; a removed replica is forgotten.
+func TestISRReassignedReplicaIsTracked(t *testing.T) {
+	p, clock := newISRPartition(t, DefaultConfig())
+	if err := p.SetState(State{Leader: 1, LeaderEpoch: 4, PartitionEpoch: 8, Replicas: []int32{1, 2, 4}, ISR: []int32{1, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, p, 3)
+	fetched(t, p, 2, 3)
+	fetched(t, p, 4, 3)
+	req, ok := checkISR(t, p, clock.Now(), nil)
+	if !ok || !req.Expand || !slices.Equal(req.NewISR, []int32{1, 2, 4}) {
+		t.Fatalf("expansion by the added replica: %+v %v", req, ok)
+	}
+	if err := p.UpdateFollowerFetch(3, 103, 3); err == nil {
+		t.Fatal("a fetch of the removed replica 3 was accepted")
+	}
+}

@@ -193,6 +193,8 @@ func (p *Partition) setStateLocked(s State) (staged bool, err error) {
 				p.mu.followers[r] = &followerState{logEndOffset: p.mu.highWatermark, brokerEpoch: -1, lastCaughtUpTime: now}
 			}
 		}
+	} else if p.mu.isLeader {
+		p.syncFollowersLocked() // a reassignment may add or remove replicas under the same leader
 	}
 	if !p.mu.isLeader {
 		p.mu.followers = nil
