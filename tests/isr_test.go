@@ -38,18 +38,33 @@ func TestISRShrinkAndExpand(t *testing.T) {
 	const topic = "isr"
 	cl := c.node(1).client(kgo.SeedBrokers(strings.Split(c.bootstrap(), ",")...), kgo.DefaultProduceTopic(topic),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()))
+	// franz-go sends raw Produce requests with its client's acks: one client per acks.
+	cl1 := c.node(1).client(kgo.SeedBrokers(strings.Split(c.bootstrap(), ",")...), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
 	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if resp, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kmsg.StringPtr("2")}, topic); err != nil || resp.Err != nil {
 		t.Fatalf("create topic: %v %v", err, resp.Err)
 	}
+	// The partition's state as one broker (node 1, then the leader, which is never paused)
+	// describes it: a stopped broker would hold a metadata request past its session.
+	ask := int32(1)
 	state := func() (leader int32, isr []int32) {
-		td, err := adm.ListTopics(ctx, topic)
-		if err != nil || td[topic].Err != nil || len(td[topic].Partitions) != 1 {
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		resp, err := cl.Broker(int(ask)).Request(rctx, req)
+		if err != nil {
 			return -1, nil
 		}
-		p := td[topic].Partitions[0]
+		md := resp.(*kmsg.MetadataResponse)
+		if len(md.Topics) != 1 || md.Topics[0].ErrorCode != 0 || len(md.Topics[0].Partitions) != 1 {
+			return -1, nil
+		}
+		p := md.Topics[0].Partitions[0]
 		isr = slices.Clone(p.ISR)
 		slices.Sort(isr)
 		return p.Leader, isr
@@ -69,17 +84,26 @@ func TestISRShrinkAndExpand(t *testing.T) {
 		}
 	}
 	waitISR("all replicas in sync", []int32{1, 2, 3}, 30*time.Second)
+	td, err := adm.ListTopics(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topicID := td[topic].ID
 	produce := func(acks int16, value string) error {
 		leader, _ := state()
 		req := kmsg.NewPtrProduceRequest()
 		req.Acks, req.TimeoutMillis = acks, 10000
 		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = topic
+		rt.Topic, rt.TopicID = topic, topicID // v13+ names topics by id
 		rp := kmsg.NewProduceRequestTopicPartition()
 		rp.Records = oneRecordBatch(t, value)
 		rt.Partitions = append(rt.Partitions, rp)
 		req.Topics = append(req.Topics, rt)
-		resp, err := cl.Broker(int(leader)).Request(ctx, req)
+		send := cl
+		if acks == 1 {
+			send = cl1
+		}
+		resp, err := send.Broker(int(leader)).Request(ctx, req)
 		if err != nil {
 			return err
 		}
@@ -89,6 +113,7 @@ func TestISRShrinkAndExpand(t *testing.T) {
 		t.Fatalf("acks=all with the full ISR: %v", err)
 	}
 	leader, _ := state()
+	ask = leader
 	var followers []int32
 	for _, nd := range c.nodes {
 		if nd.id != leader {

@@ -44,6 +44,9 @@ type isrState struct {
 	sent bool
 	// retryAt: after a failed change, none is tried before it.
 	retryAt time.Time
+	// applied is the partition epoch of the last answer counted as applied, so that an answer
+	// is counted once however it arrives.
+	applied int32
 }
 
 // ISRRequest is one partition's ISR change for the owner to send to the controller.
@@ -65,15 +68,14 @@ type ISRRequest struct {
 type ISRChangeOutcome int
 
 const (
-	ISRChangeIgnored  ISRChangeOutcome = iota // not this partition's current change, or a stale state
-	ISRChangeApplied                          // the answer's state is now the partition's
-	ISRChangeFailed                           // the change was refused; it is dropped
-	ISRChangeNoChange                         // accepted, and the ISR is what it was (already as asked)
+	ISRChangeIgnored ISRChangeOutcome = iota // not this partition's current change, or a stale state
+	ISRChangeApplied                         // the answer's state is now the partition's
+	ISRChangeFailed                          // the change was refused; it is dropped
 )
 
 // isrResetLocked drops any pending ISR change: the partition's state changed under it.
 func (p *Partition) isrResetLocked() {
-	p.mu.isr = isrState{gen: p.mu.isr.gen + 1}
+	p.mu.isr = isrState{gen: p.mu.isr.gen + 1, applied: p.mu.isr.applied}
 }
 
 // syncFollowersLocked makes the followers tracked by a leader whose leader epoch did not
@@ -189,33 +191,44 @@ func (p *Partition) outOfSyncLocked(f *followerState, now time.Time, maxLag time
 // CompleteISRChange takes the controller's answer to req: err, or the partition's state after
 // the change (leader, leader epoch, partition epoch, ISR). An accepted change becomes the
 // partition's state at once (the metadata carrying it follows), unless the partition moved to
-// another leader epoch or a newer partition epoch meanwhile. A refused change is dropped and
-// no new one is tried for isrRetryBackoff, unless the partition's state changes first.
+// another leader epoch or a newer partition epoch meanwhile; when the metadata carrying the
+// change arrived first (the same partition epoch is applied already), the change counts as
+// applied all the same. A refused change is dropped and no new one is tried for
+// isrRetryBackoff, unless the partition's state changes first.
 func (p *Partition) CompleteISRChange(req ISRRequest, err error, leader, leaderEpoch, partitionEpoch int32, isr []int32) ISRChangeOutcome {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.mu.isr.gen != req.gen || !p.mu.isr.sent {
+	current := p.mu.isr.gen == req.gen && p.mu.isr.sent
+	ours := err == nil && p.mu.isLeader && leader == p.nodeID && leaderEpoch == p.mu.state.LeaderEpoch
+	switch {
+	case ours && partitionEpoch == p.mu.state.PartitionEpoch && slices.Equal(isr, p.mu.state.ISR):
+		if current {
+			p.mu.isr = isrState{gen: p.mu.isr.gen, applied: p.mu.isr.applied}
+			p.maybeAdvanceHighWatermarkLocked()
+		} else if p.mu.isr.applied == partitionEpoch {
+			return ISRChangeIgnored // counted already
+		}
+		p.mu.isr.applied = partitionEpoch
+		return ISRChangeApplied
+	case !current:
 		return ISRChangeIgnored
-	}
-	if err != nil {
-		p.mu.isr = isrState{gen: p.mu.isr.gen, retryAt: p.now().Add(isrRetryBackoff)}
+	case err != nil:
+		p.mu.isr = isrState{gen: p.mu.isr.gen, retryAt: p.now().Add(isrRetryBackoff), applied: p.mu.isr.applied}
 		p.logger.Info("ISR change refused by the controller; waiting for metadata", "topic", p.topic, "partition", p.index,
 			"isr", p.mu.state.ISR, "asked", req.NewISR, "err", err)
 		p.maybeAdvanceHighWatermarkLocked()
 		return ISRChangeFailed
 	}
-	p.mu.isr = isrState{gen: p.mu.isr.gen}
-	if !p.mu.isLeader || leader != p.nodeID || leaderEpoch != p.mu.state.LeaderEpoch || partitionEpoch < p.mu.state.PartitionEpoch {
+	p.mu.isr = isrState{gen: p.mu.isr.gen, applied: p.mu.isr.applied}
+	if !ours || partitionEpoch < p.mu.state.PartitionEpoch {
+		p.maybeAdvanceHighWatermarkLocked()
 		return ISRChangeIgnored
 	}
-	outcome := ISRChangeApplied
-	if slices.Equal(isr, p.mu.state.ISR) {
-		outcome = ISRChangeNoChange
-	}
 	p.mu.state.ISR, p.mu.state.PartitionEpoch = slices.Clone(isr), partitionEpoch
+	p.mu.isr.applied = partitionEpoch
 	p.maybeAdvanceHighWatermarkLocked()
 	p.notifyLocked()
-	return outcome
+	return ISRChangeApplied
 }
 
 // FollowerLag is one follower's lag behind the leader.

@@ -298,3 +298,25 @@ func TestISRReassignedReplicaIsTracked(t *testing.T) {
 		t.Fatal("a fetch of the removed replica 3 was accepted")
 	}
 }
+
+// The metadata carrying an accepted change can arrive before the controller's answer (always
+// so when this node is the controller): the answer then counts as applied and changes nothing.
+func TestISRAnswerAfterItsMetadata(t *testing.T) {
+	p, clock := newISRPartition(t, DefaultConfig())
+	appendN(t, p, 5)
+	clock.Advance(testMaxLag + time.Second)
+	fetched(t, p, 2, 5)
+	req, ok := checkISR(t, p, clock.Now(), nil)
+	if !ok {
+		t.Fatal("no shrink")
+	}
+	if err := p.SetState(State{Leader: 1, LeaderEpoch: 4, PartitionEpoch: 8, Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if out := complete(p, req); out != ISRChangeApplied {
+		t.Fatalf("answer after its metadata: %v", out)
+	}
+	if s := p.State(); !slices.Equal(s.ISR, []int32{1, 2}) || s.PartitionEpoch != 8 {
+		t.Fatalf("state %+v", s)
+	}
+}
