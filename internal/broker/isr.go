@@ -17,7 +17,7 @@ type isrController interface {
 }
 
 // isrLoop is the leader side of ISR changes (KIP-497): one goroutine per broker that, every
-// interval, asks each partition this node leads for its next ISR change
+// interval, asks each partition this node leads (by the Image) for its next ISR change
 // (partition.CheckISR: a shrink after replica.lag.time.max.ms, an expansion of caught-up
 // eligible followers), sends all of them to the controller in one AlterPartition request, and
 // hands each partition its answer (partition.CompleteISRChange). One request is in flight at a
@@ -97,9 +97,20 @@ func (l *isrLoop) round(ctx context.Context) {
 	}
 	now := l.now()
 	var reqs []partition.ISRRequest
-	for _, p := range l.partitions.Partitions() {
-		if req, ok := p.CheckISR(now, l.maxLag, eligible); ok {
-			reqs = append(reqs, req)
+	// The partitions the Image says this node leads (no sort, no allocation per round; a
+	// partition not yet or no longer led locally answers nothing).
+	for _, t := range img.Topics() {
+		for i := range t.Partitions {
+			if t.Partitions[i].Leader != l.nodeID {
+				continue
+			}
+			p, ok := l.partitions.Partition(t.Name, int32(i))
+			if !ok {
+				continue
+			}
+			if req, ok := p.CheckISR(now, l.maxLag, eligible); ok {
+				reqs = append(reqs, req)
+			}
 		}
 	}
 	if len(reqs) == 0 {
