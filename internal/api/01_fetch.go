@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -11,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
+	"github.com/sluicehq/sluice/internal/replica"
 	"github.com/sluicehq/sluice/internal/storage"
 )
 
@@ -271,6 +273,10 @@ func (f *fetch) readTarget(t *fetchTarget, first bool, remaining int64) (int64, 
 		return 0, true
 	}
 	limit := min(int64(max(t.maxBytes, 0)), max(remaining, 0))
+	throttled := f.leaderThrottled(t)
+	if throttled && !f.env.LeaderThrottle.Allow() {
+		limit, first = 0, false // the follower's progress is still recorded
+	}
 	res, err := t.part.Read(t.fetchOffset, partition.ReadOptions{
 		MaxBytes:           int32(limit),
 		MinOneBatch:        first,
@@ -286,7 +292,23 @@ func (f *fetch) readTarget(t *fetchTarget, first bool, remaining int64) (int64, 
 		return 0, true
 	}
 	t.res = res
+	if throttled {
+		f.env.LeaderThrottle.Record(int(res.Records.Bytes()))
+	}
 	return res.Records.Bytes(), res.Diverging
+}
+
+// leaderThrottled reports whether a replica fetch of t counts against the leader throttle: the
+// topic's leader.replication.throttled.replicas names the partition on this broker and the
+// follower is not in its ISR (in-sync followers are never throttled, as in Kafka).
+func (f *fetch) leaderThrottled(t *fetchTarget) bool {
+	if f.replica < 0 || !f.env.LeaderThrottle.Limited() {
+		return false
+	}
+	if !replica.ThrottledOn(t.topic.Configs[string(config.LeaderReplicationThrottledReplicas)], t.key.partition, f.env.NodeID) {
+		return false
+	}
+	return !slices.Contains(t.part.State().ISR, f.replica)
 }
 
 // preferredReplica is the follower a consumer's fetch of t should go to

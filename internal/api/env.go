@@ -8,6 +8,7 @@ import (
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
+	"github.com/sluicehq/sluice/internal/replica"
 	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/txn"
 )
@@ -45,6 +46,10 @@ type Env struct {
 	// consumers on the leader; config.RackAwareReplicaSelector sends a consumer with a
 	// client.rack to an in-sync follower in its rack (Fetch's PreferredReadReplica, KIP-392).
 	ReplicaSelector string
+	// LeaderThrottle bounds the bytes this broker, as leader, sends to out-of-ISR followers of
+	// the partitions a topic's leader.replication.throttled.replicas names here
+	// (leader.replication.throttled.rate); nil throttles nothing.
+	LeaderThrottle *replica.Throttle
 	// TopicMetrics counts produced and fetched bytes and records per topic
 	// (*metrics.Metrics); nil counts nothing.
 	TopicMetrics TopicMetrics

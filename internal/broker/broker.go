@@ -81,6 +81,8 @@ type Broker struct {
 	replicas   *replica.Manager // this node's follower replicas' fetchers
 	isr        *isrLoop         // ISR shrinks and expansions of the partitions this node leads (isr.go)
 	replClient *cluster.Client  // the fetchers' connections to the leaders' Kafka listeners
+	// leaderThrottle and followerThrottle are leader/follower.replication.throttled.rate.
+	leaderThrottle, followerThrottle *replica.Throttle
 	// stopHWCheckpoint ends the replication-offset-checkpoint writer; hwCheckpointDone closes
 	// when it has.
 	stopHWCheckpoint, hwCheckpointDone chan struct{}

@@ -28,6 +28,8 @@ var dynamicConfigs = []struct {
 	{config.LogCleanerDedupeBufferSize, "1048576", func(b *Broker) bool { return b.storage.CleanerConfig().DedupeBufferSize == 1<<20 }},
 	{config.LogCleanerIOMaxBytesPerSecond, "1000000", func(b *Broker) bool { return b.storage.CleanerConfig().IOMaxBytesPerSecond == 1e6 }},
 	{config.ProducerIDExpirationMs, "60000", func(b *Broker) bool { return b.partitions.ProducerIDExpiration() == 60000 }},
+	{config.LeaderReplicationThrottledRate, "1048576", func(b *Broker) bool { return b.leaderThrottle.Rate() == 1<<20 }},
+	{config.FollowerReplicationThrottledRate, "2097152", func(b *Broker) bool { return b.followerThrottle.Rate() == 2<<20 }},
 }
 
 // TestEveryDynamicBrokerConfigIsCovered fails for a broker config declared dynamic (per-broker
@@ -74,7 +76,7 @@ func TestDynamicBrokerConfigs(t *testing.T) {
 	adm := kadm.NewClient(cl)
 	for _, c := range dynamicConfigs {
 		var brokers []int32 // none: the cluster-wide default
-		if c.name == config.LogCleanerThreads {
+		if c.name == config.LogCleanerThreads || c.name == config.LeaderReplicationThrottledRate || c.name == config.FollowerReplicationThrottledRate {
 			brokers = []int32{1}
 		}
 		res, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Name: string(c.name), Value: kadm.StringPtr(c.value)}}, brokers...)

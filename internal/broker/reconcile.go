@@ -42,12 +42,13 @@ func (b *Broker) reconcile(prev, next *metadata.Image) {
 	b.moveGroupCoordination(prev, next)
 	b.moveTxnCoordination(prev, next)
 	if prev == nil || !sameDynamicConfigs(prev, next, b.cfg.NodeID) {
-		// The dynamic broker configs that are not topic defaults: the log cleaner's and
-		// producer.id.expiration.ms. Start built storage and partitions from the static layer;
+		// The dynamic broker configs that are not topic defaults: the log cleaner's,
+		// producer.id.expiration.ms and the replication throttle rates. Start built storage and partitions from the static layer;
 		// the first Image brings what AlterConfigs stored before this start.
 		brokerCfg := b.env.BrokerConfig(next)
 		b.storage.SetCleanerConfig(cleanerConfig(brokerCfg))
 		b.partitions.SetProducerIDExpiration(brokerCfg.Int64(config.ProducerIDExpirationMs))
+		b.setReplicationThrottles(brokerCfg)
 	}
 	if prev == nil || sameDynamicConfigs(prev, next, b.cfg.NodeID) {
 		return

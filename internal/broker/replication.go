@@ -12,6 +12,9 @@ import (
 // startReplication creates the replica fetchers (they start with the first Image reconcile
 // applies) and their client, which identifies itself as "sluice-replica-N".
 func (b *Broker) startReplication(brokerCfg *config.Resolved) {
+	b.leaderThrottle = replica.NewThrottle(float64(brokerCfg.Int64(config.LeaderReplicationThrottledRate)))
+	b.followerThrottle = replica.NewThrottle(float64(brokerCfg.Int64(config.FollowerReplicationThrottledRate)))
+	b.env.LeaderThrottle = b.leaderThrottle
 	b.replClient = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, ClientID: fmt.Sprintf("sluice-replica-%d", b.cfg.NodeID),
 		Logger: b.logger})
 	b.replicas = replica.NewManager(replica.Options{
@@ -25,6 +28,7 @@ func (b *Broker) startReplication(brokerCfg *config.Resolved) {
 		MaxBytes:          int32(brokerCfg.Int(config.ReplicaFetchResponseMaxBytes)),
 		PartitionMaxBytes: int32(brokerCfg.Int(config.ReplicaFetchMaxBytes)),
 		Backoff:           time.Duration(brokerCfg.Int(config.ReplicaFetchBackoffMs)) * time.Millisecond,
+		FollowerThrottle:  b.followerThrottle,
 		FetchedBytes:      b.metrics.ReplicaFetched,
 		Logger:            b.logger.With("component", "replica-fetcher"),
 	})
@@ -70,4 +74,13 @@ func (b *Broker) startHWCheckpoints(interval time.Duration) {
 			}
 		}
 	}()
+}
+
+// setReplicationThrottles applies the dynamic replication throttle rates (per broker).
+func (b *Broker) setReplicationThrottles(brokerCfg *config.Resolved) {
+	if b.leaderThrottle == nil {
+		return
+	}
+	b.leaderThrottle.SetRate(float64(brokerCfg.Int64(config.LeaderReplicationThrottledRate)))
+	b.followerThrottle.SetRate(float64(brokerCfg.Int64(config.FollowerReplicationThrottledRate)))
 }

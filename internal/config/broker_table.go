@@ -80,6 +80,8 @@ const (
 	ReplicaFetchMinBytes                                 Name = "replica.fetch.min.bytes"
 	ReplicaFetchBackoffMs                                Name = "replica.fetch.backoff.ms"
 	NumReplicaFetchers                                   Name = "num.replica.fetchers"
+	LeaderReplicationThrottledRate                       Name = "leader.replication.throttled.rate"
+	FollowerReplicationThrottledRate                     Name = "follower.replication.throttled.rate"
 	ReplicaSelectorClass                                 Name = "replica.selector.class"
 	ReplicaHighWatermarkCheckpointIntervalMs             Name = "replica.high.watermark.checkpoint.interval.ms"
 	AutoLeaderRebalanceEnable                            Name = "auto.leader.rebalance.enable"
@@ -376,6 +378,12 @@ var brokerTable = []Def{
 		Doc: "Pause of a follower after a failed fetch."},
 	{Name: ReplicaHighWatermarkCheckpointIntervalMs, Type: TypeLong, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "How often every hosted partition's high watermark is written to replication-offset-checkpoint (also at shutdown)."},
+	{Name: LeaderReplicationThrottledRate, Type: TypeLong, Default: longMax, Valid: AtLeast(1), Mode: ModePerBroker,
+		Doc: "Bytes per second this broker, as leader, sends to followers that are not in the ISR of the partitions a topic's " +
+			"leader.replication.throttled.replicas names (reassignment catch-up, a restarted replica); in-sync followers are never throttled."},
+	{Name: FollowerReplicationThrottledRate, Type: TypeLong, Default: longMax, Valid: AtLeast(1), Mode: ModePerBroker,
+		Doc: "Bytes per second this broker, as a follower not in the ISR, fetches for the partitions a topic's " +
+			"follower.replication.throttled.replicas names; in-sync replicas are never throttled."},
 	{Name: NumReplicaFetchers, NoEffect: true, Type: TypeInt, Default: "1", Mode: ModeClusterWide,
 		Doc: "Fetcher connections a follower opens per source broker." +
 			" Accepted; Sluice always runs one fetcher per source broker, Kafka's default."},

@@ -128,15 +128,15 @@ var topicTable = []Def{
 	{Name: FlushMs, Type: TypeLong, Default: longMax, Valid: AtLeast(0),
 		Synonyms: []Synonym{{Name: LogFlushIntervalMs}, {Name: LogFlushSchedulerIntervalMs}},
 		Doc:      "Force an fsync when unflushed data is older than this many milliseconds."},
-	{Name: FollowerReplicationThrottledReplicas, NoEffect: true, Type: TypeList, Default: "", Valid: throttledReplicas,
-		Doc: "Replicas whose follower-side replication is throttled. Accepted for compatibility; " +
-			"Sluice does not throttle replication yet."},
+	{Name: FollowerReplicationThrottledReplicas, Type: TypeList, Default: "", Valid: throttledReplicas,
+		Doc: "Replicas whose follower-side replication is throttled (partition:broker pairs, the broker being the follower, " +
+			"or * for all) at the follower's follower.replication.throttled.rate, while they are out of the ISR."},
 	{Name: IndexIntervalBytes, Type: TypeInt, Default: "4096", Valid: AtLeast(0),
 		Synonyms: synonym(LogIndexIntervalBytes),
 		Doc:      "Bytes of log between two entries of the sparse offset index; smaller means faster seeks and bigger indexes."},
-	{Name: LeaderReplicationThrottledReplicas, NoEffect: true, Type: TypeList, Default: "", Valid: throttledReplicas,
-		Doc: "Replicas whose leader-side replication is throttled. Accepted for compatibility; " +
-			"Sluice does not throttle replication yet."},
+	{Name: LeaderReplicationThrottledReplicas, Type: TypeList, Default: "", Valid: throttledReplicas,
+		Doc: "Replicas whose leader-side replication is throttled (partition:broker pairs, the broker being the leader, " +
+			"or * for all) at the leader's leader.replication.throttled.rate, for followers out of the ISR."},
 	{Name: LocalRetentionBytes, NoEffect: true, Type: TypeLong, Default: "-2", Valid: AtLeast(-2),
 		Synonyms: synonym(LogLocalRetentionBytes),
 		Doc: "With tiered storage, bytes kept on local disk before segments are only in the remote " +

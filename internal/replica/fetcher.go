@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
 )
@@ -187,7 +189,7 @@ func (f *fetcher) fetchOnce(ctx context.Context, due []*followed) error {
 		return fmt.Errorf("leader %d has no endpoint", f.leader)
 	}
 	addr := fmt.Sprintf("%s:%d", ep.Host, ep.Port)
-	throttled := o.FollowerThrottle != nil && o.Throttled != nil && !o.FollowerThrottle.Allow()
+	throttled := o.FollowerThrottle.Limited() && !o.FollowerThrottle.Allow()
 	req := kmsg.NewPtrFetchRequest()
 	req.ReplicaID = o.NodeID
 	req.ReplicaState.ID, req.ReplicaState.Epoch = o.NodeID, brokerEpoch
@@ -198,10 +200,8 @@ func (f *fetcher) fetchOnce(ctx context.Context, due []*followed) error {
 	topicIdx := make(map[string]int)
 	for _, st := range due {
 		t := st.p.Topic()
-		if throttled {
-			if tp, ok := img.Topic(t); ok && o.Throttled(tp, st.p.Index()) {
-				continue
-			}
+		if throttled && f.throttled(img, st.p) {
+			continue
 		}
 		i, ok := topicIdx[t]
 		if !ok {
@@ -305,16 +305,25 @@ func (f *fetcher) apply(ctx context.Context, addr string, k partitionKey, st *fo
 			if o.FetchedBytes != nil {
 				o.FetchedBytes(f.leader, res.Bytes)
 			}
-			if o.FollowerThrottle != nil && o.Throttled != nil {
-				if t, ok := o.Image().Topic(k.topic); ok && o.Throttled(t, k.partition) {
-					o.FollowerThrottle.Record(res.Bytes)
-				}
+			if o.FollowerThrottle.Limited() && f.throttled(o.Image(), p) {
+				o.FollowerThrottle.Record(res.Bytes)
 			}
 		}
 	}
 	if err := p.SetFollowerHighWatermark(rp.HighWatermark, rp.LogStartOffset); err != nil {
 		o.Logger.Warn("follow the leader's high watermark", "topic", k.topic, "partition", k.partition, "err", err)
 	}
+}
+
+// throttled reports whether fetching p counts against the follower throttle: the topic's
+// follower.replication.throttled.replicas names it on this broker and this replica is not in
+// its ISR (Kafka never throttles an in-sync replica).
+func (f *fetcher) throttled(img *metadata.Image, p *partition.Partition) bool {
+	t, ok := img.Topic(p.Topic())
+	if !ok || !ThrottledOn(t.Configs[string(config.FollowerReplicationThrottledReplicas)], p.Index(), f.m.opts.NodeID) {
+		return false
+	}
+	return !slices.Contains(p.State().ISR, f.m.opts.NodeID)
 }
 
 // truncateToLeader truncates after the leader reported that this replica's log diverged: the

@@ -34,11 +34,10 @@ type Options struct {
 	PartitionMaxBytes int32         // replica.fetch.max.bytes (1 MiB)
 	Backoff           time.Duration // replica.fetch.backoff.ms (1 s)
 
-	// FollowerThrottle, if set, bounds the bytes per second fetched for throttled partitions
-	// (follower.replication.throttled.rate over the follower.replication.throttled.replicas).
+	// FollowerThrottle, if set, bounds the bytes per second fetched for the partitions a
+	// topic's follower.replication.throttled.replicas names on this broker while this replica
+	// is out of their ISR (follower.replication.throttled.rate).
 	FollowerThrottle *Throttle
-	// Throttled reports whether a partition this node follows is throttled here.
-	Throttled func(topic *metadata.Topic, partition int32) bool
 
 	// FetchedBytes, if set, counts the record bytes fetched from each leader.
 	FetchedBytes func(leader int32, n int)

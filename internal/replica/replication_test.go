@@ -150,3 +150,62 @@ func partitionLeader(ctx context.Context, t *testing.T, adm *kadm.Client, topic 
 	}
 	return md.Topics[topic].Partitions[0].Leader
 }
+
+// TestReplicationThrottle: a follower that is out of the ISR and named by a topic's
+// follower.replication.throttled.replicas (or whose leader's leader.replication.throttled.replicas
+// names the partition) catches up no faster than the throttle rate; lifting the rate lets it
+// catch up. In-sync followers are never throttled (acks=all keeps completing meanwhile).
+func TestReplicationThrottle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three nodes")
+	}
+	for _, side := range []string{"follower", "leader"} {
+		t.Run(side, func(t *testing.T) {
+			c := testkit.StartCluster(t, testkit.Options{Nodes: 3})
+			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+			defer cancel()
+			adm := kadm.NewClient(c.Client())
+			topic := side + "-throttled"
+			list := side + ".replication.throttled.replicas"
+			rate := side + ".replication.throttled.rate"
+			if _, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{list: kadm.StringPtr("*"), "min.insync.replicas": kadm.StringPtr("2")}, topic); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range c.IDs() {
+				if _, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Name: rate, Value: kadm.StringPtr("20000")}}, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			leader := partitionLeader(ctx, t, adm, topic)
+			lagging := int32(1)
+			for lagging == leader {
+				lagging++
+			}
+			c.Stop(lagging)
+			prod := c.Client(kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerBatchMaxBytes(1<<20),
+				kgo.ProducerBatchCompression(kgo.NoCompression()))
+			value := make([]byte, 10<<10)
+			for range 500 { // 5 MB: over 4 minutes at the throttle after a first fetch of up to 1 MB
+				if err := prod.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			end := replicaEnds(c, topic, 0)[leader][0]
+			c.Restart(lagging)
+			time.Sleep(3 * time.Second)
+			if got := replicaEnds(c, topic, 0)[lagging][0]; got > end/2 {
+				t.Fatalf("the throttled %s side let a replica out of the ISR fetch %d of %d records in 3 s", side, got, end)
+			}
+			// The in-sync follower is not throttled: acks=all still completes.
+			if err := prod.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range c.IDs() {
+				if _, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Name: rate, Op: kadm.DeleteConfig}}, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitEqualEnds(t, c, topic, 1, end+1)
+		})
+	}
+}
