@@ -145,3 +145,44 @@ func gatherCounters(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	}
 	return out
 }
+
+// BenchmarkISRRound is one round of the ISR loop over 2,000 led partitions with nothing to
+// change (the steady state): the per-round cost the loop adds every 250 ms.
+func BenchmarkISRRound(b *testing.B) {
+	store, err := storage.Open(storage.Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	parts := partition.NewManager(partition.ManagerOptions{NodeID: 1, Storage: store})
+	recs := []metadata.Record{&metadata.TopicRecord{Name: "t", TopicID: metadata.TopicID{7}}}
+	replicas := []int32{1, 2, 3}
+	const n = 2000
+	for i := range n {
+		recs = append(recs, &metadata.PartitionRecord{TopicID: metadata.TopicID{7}, Partition: int32(i), Replicas: replicas, ISR: replicas, Leader: 1})
+		p, err := parts.Create(partition.TopicPartition{Topic: "t", Partition: int32(i)}, [16]byte{7}, storage.DefaultLogConfig(), partition.DefaultConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.SetState(partition.State{Leader: 1, Replicas: replicas, ISR: replicas}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	img, err := metadata.Empty().Apply(1, recs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctl := &recordingController{}
+	l := &isrLoop{nodeID: 1, partitions: parts, image: func() *metadata.Image { return img }, controller: ctl,
+		brokerEpoch: func() int64 { return 11 }, maxLag: 30 * time.Second, metrics: metrics.NewISRMetrics(prometheus.NewRegistry()),
+		logger: slog.New(slog.DiscardHandler), now: time.Now}
+	b.ResetTimer()
+	for range b.N {
+		l.round(context.Background())
+	}
+	b.StopTimer()
+	if len(ctl.calls) != 0 {
+		b.Fatalf("%d requests in the steady state", len(ctl.calls))
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/partition")
+}

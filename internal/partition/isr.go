@@ -135,13 +135,19 @@ func (p *Partition) CheckISR(now time.Time, maxLag time.Duration, eligible func(
 	isr := p.mu.state.ISR
 	var next []int32
 	expand := false
+	out := 0
 	for _, r := range isr {
-		if f, ok := p.mu.followers[r]; !ok || !p.outOfSyncLocked(f, now, maxLag) {
-			next = append(next, r)
+		if f, ok := p.mu.followers[r]; ok && p.outOfSyncLocked(f, now, maxLag) {
+			out++
 		}
 	}
-	if len(next) == len(isr) {
-		next = nil
+	if out > 0 { // allocate only for a partition that changes
+		next = make([]int32, 0, len(isr)-out)
+		for _, r := range isr {
+			if f, ok := p.mu.followers[r]; !ok || !p.outOfSyncLocked(f, now, maxLag) {
+				next = append(next, r)
+			}
+		}
 	}
 	if next == nil {
 		epochStart := int64(-1)
