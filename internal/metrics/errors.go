@@ -98,6 +98,22 @@ func eachErrorCode(resp kmsg.Response, fn func(code int16)) bool {
 		emit(r.ErrorCode)
 	case *kmsg.AllocateProducerIDsResponse:
 		emit(r.ErrorCode)
+	case *kmsg.ElectLeadersResponse:
+		emit(r.ErrorCode)
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.AlterPartitionAssignmentsResponse:
+		emit(r.ErrorCode)
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.ListPartitionReassignmentsResponse:
+		emit(r.ErrorCode)
 	case *kmsg.AlterPartitionResponse:
 		emit(r.ErrorCode)
 		for i := range r.Topics {
