@@ -305,7 +305,7 @@ func (f *fetch) leaderThrottled(t *fetchTarget) bool {
 	if f.replica < 0 || !f.env.LeaderThrottle.Limited() {
 		return false
 	}
-	if !replica.ThrottledOn(t.topic.Configs[string(config.LeaderReplicationThrottledReplicas)], t.key.partition, f.env.NodeID) {
+	if !replica.ThrottledOn(config.Override(t.topic.Configs, config.LeaderReplicationThrottledReplicas), t.key.partition, f.env.NodeID) {
 		return false
 	}
 	return !slices.Contains(t.part.State().ISR, f.replica)

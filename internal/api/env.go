@@ -8,8 +8,8 @@ import (
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
-	"github.com/sluicehq/sluice/internal/replica"
 	"github.com/sluicehq/sluice/internal/quorum"
+	"github.com/sluicehq/sluice/internal/replica"
 	"github.com/sluicehq/sluice/internal/txn"
 )
 

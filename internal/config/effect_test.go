@@ -247,8 +247,10 @@ func f(r *cfg.Resolved) {
 	}
 }
 
-// getters are the methods of Resolved that read a config.
-var getters = map[string]bool{"Bool": true, "Int": true, "Int64": true, "Float64": true, "String": true, "List": true, "Entry": true}
+// getters are the methods of Resolved that read a config, and config.Override (a topic's own
+// value, read where no broker default applies).
+var getters = map[string]bool{"Bool": true, "Int": true, "Int64": true, "Float64": true, "String": true, "List": true, "Entry": true,
+	"Override": true}
 
 // readsArgs reports whether a call to fn reads the configs passed to it: a getter of Resolved
 // (r.Int64(config.X)), or a function of the same file or package (a plain identifier, such as

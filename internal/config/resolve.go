@@ -249,3 +249,8 @@ func (r *Resolved) get(name Name, types ...Type) value {
 	}
 	panic(fmt.Sprintf("config: %s is a %s config", name, e.Def.Type))
 }
+
+// Override returns a topic's own value of a config (its canonical form from the metadata
+// Image's Topic.Configs), or "" when the topic does not set it: for configs read on hot paths
+// that have no broker default to resolve against (the replication throttle lists).
+func Override(topicConfigs map[string]string, name Name) string { return topicConfigs[string(name)] }

@@ -320,7 +320,7 @@ func (f *fetcher) apply(ctx context.Context, addr string, k partitionKey, st *fo
 // its ISR (Kafka never throttles an in-sync replica).
 func (f *fetcher) throttled(img *metadata.Image, p *partition.Partition) bool {
 	t, ok := img.Topic(p.Topic())
-	if !ok || !ThrottledOn(t.Configs[string(config.FollowerReplicationThrottledReplicas)], p.Index(), f.m.opts.NodeID) {
+	if !ok || !ThrottledOn(config.Override(t.Configs, config.FollowerReplicationThrottledReplicas), p.Index(), f.m.opts.NodeID) {
 		return false
 	}
 	return !slices.Contains(p.State().ISR, f.m.opts.NodeID)
