@@ -134,6 +134,51 @@ func TestElectionsAndReassignmentsInACluster(t *testing.T) {
 		})
 	}
 
+	// A whole move to another broker: the new replica copies the log, joins the ISR (the
+	// leader's AlterPartition), and the controller completes the move; the old replica's log
+	// is gone and every record is read from the new leader.
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "m"); err != nil {
+		t.Fatal(err)
+	}
+	from := partitionDetail(ctx, t, adm, "m", 0).Leader
+	to := from%3 + 1
+	prod = c.Client(kgo.DefaultProduceTopic("m"), kgo.RequiredAcks(kgo.AllISRAcks()))
+	for i := range 50 {
+		if err := prod.ProduceSync(ctx, kgo.StringRecord(fmt.Sprint(i))).FirstErr(); err != nil {
+			t.Fatalf("produce %d: %v", i, err)
+		}
+	}
+	req = nil
+	req.Assign("m", 0, []int32{to})
+	moveStart := time.Now()
+	if ares, err = adm.AlterPartitionAssignments(ctx, req); err != nil || ares.Error() != nil {
+		t.Fatalf("move m-0 to [%d]: %v %v", to, ares, err)
+	}
+	waitPartition(ctx, t, adm, "m", 0, []int32{to}, to)
+	t.Logf("m-0 moved from broker %d to %d in %v (request to the new leader in Metadata)", from, to, time.Since(moveStart))
+	if lres, err := adm.ListPartitionReassignments(ctx, kadm.TopicsSet{"m": {0: {}}}); err != nil || len(lres) != 0 {
+		t.Fatalf("m-0 still listed: %+v %v", lres, err)
+	}
+	for ctx.Err() == nil {
+		if _, hosted := c.Node(from).Partitions().Partition("m", 0); !hosted {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cons = c.Client(kgo.ConsumeTopics("m"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	for seen := 0; seen < 50; {
+		fs := cons.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatalf("consume after the move (%d read): %v", seen, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if string(r.Value) != fmt.Sprint(seen) || r.Offset != int64(seen) {
+				t.Fatalf("record %d is %q at %d", seen, r.Value, r.Offset)
+			}
+			seen++
+		})
+	}
+
 	// A move onto a node that is down stays in progress: listed, then cancelled.
 	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "g"); err != nil {
 		t.Fatal(err)
