@@ -156,11 +156,16 @@ func (f *fetcher) run() {
 				return
 			}
 			o.Logger.Debug("replica fetch failed", "leader", f.leader, "err", err)
+			wait := o.Backoff
+			if errors.Is(err, kerr.StaleBrokerEpoch) || errors.Is(err, kerr.BrokerIDNotRegistered) {
+				// This broker just registered again and the leader has not applied it yet.
+				wait = min(wait, 100*time.Millisecond)
+			}
 			select {
 			case <-f.quit:
 				return
 			case <-f.wake:
-			case <-time.After(o.Backoff):
+			case <-time.After(wait):
 			}
 		}
 	}
