@@ -259,11 +259,12 @@ func LoadPartitions(c *Coordinator, parts *partition.Manager) error {
 	return errors.Join(errs...)
 }
 
-// loadPartition applies p from its log start to its high watermark as of the call: later
-// records were appended by this coordinator as the partition's leader, so memory has them
-// already (re-applying them could roll back newer state).
+// loadPartition applies p from its log start to its log end offset as of the call, past a
+// high watermark that may lag on a new leader (Kafka's coordinators load to the log end too):
+// later records were appended by this coordinator as the partition's leader, so memory has
+// them already (re-applying them could roll back newer state).
 func loadPartition(c *Coordinator, p *partition.Partition) error {
-	return p.Replay(c.ctx, p.HighWatermark(), int(c.cfg.LoadBufferSize), func(batches []byte) error {
+	return p.Replay(c.ctx, p.LogEndOffset(), int(c.cfg.LoadBufferSize), func(batches []byte) error {
 		return c.loadPartitionBatches(p.Index(), batches)
 	})
 }

@@ -65,9 +65,12 @@ func (p *Partition) WaitCommitted(ctx context.Context, end int64) error {
 // Replay hands fn the partition's batches from its log start up to end (exclusive), copied out
 // of the log in chunks of whole batches of at most readSize bytes (one batch when a batch is
 // larger; readSize <= 0 means 1 MiB): how a coordinator loads its internal topic, with
-// offsets.load.buffer.size as readSize for __consumer_offsets. end is usually the high watermark when loading began, so that records the coordinator
-// appends meanwhile (already in its memory) are not applied twice. It stops early when ctx
-// ends; read errors and fn's errors are returned.
+// offsets.load.buffer.size as readSize for __consumer_offsets. It reads up to end even past the
+// high watermark: end is the log end offset when loading began, as Kafka's coordinators load
+// (a new leader's log is what its followers will hold; its high watermark may still lag what
+// the old leader committed), and records the coordinator appends meanwhile (already in its
+// memory) are not applied twice. It stops early when ctx ends; read errors and fn's errors are
+// returned.
 func (p *Partition) Replay(ctx context.Context, end int64, readSize int, fn func(batches []byte) error) error {
 	if readSize <= 0 {
 		readSize = 1 << 20
@@ -76,7 +79,7 @@ func (p *Partition) Replay(ctx context.Context, end int64, readSize int, fn func
 	var buf bytes.Buffer
 	for offset < end && ctx.Err() == nil {
 		res, err := p.Read(offset, ReadOptions{MaxBytes: int32(min(readSize, math.MaxInt32)), MinOneBatch: true,
-			CurrentLeaderEpoch: NoLeaderEpoch, LastFetchedEpoch: NoLeaderEpoch, Replica: -1})
+			CurrentLeaderEpoch: NoLeaderEpoch, LastFetchedEpoch: NoLeaderEpoch, Replica: -1, LogEnd: true})
 		if err != nil {
 			return fmt.Errorf("read %s-%d at %d: %w", p.topic, p.index, offset, err)
 		}

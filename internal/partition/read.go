@@ -34,6 +34,10 @@ type ReadOptions struct {
 	// leader's as of the follower's last fetch. Without it only the leader
 	// serves reads.
 	AnyReplica bool
+	// LogEnd reads up to the log end offset instead of the high watermark
+	// (Kafka's FetchIsolation.LOG_END): how a newly elected coordinator
+	// loads its internal topic (Replay). Not for clients.
+	LogEnd bool
 }
 
 // ReadResult is what a fetch returns for one partition. Records holds file
@@ -99,6 +103,8 @@ func (p *Partition) Read(offset int64, opts ReadOptions) (ReadResult, error) {
 			res.HighWatermark, res.LastStableOffset = p.mu.highWatermark, p.lastStableOffsetLocked()
 			p.mu.Unlock()
 		}
+		maxOffset = res.LogEndOffset
+	case opts.LogEnd:
 		maxOffset = res.LogEndOffset
 	case opts.Isolation == ReadCommitted:
 		maxOffset = res.LastStableOffset

@@ -134,7 +134,7 @@ func (c *Coordinator) readPartition(p *partition.Partition) (map[string]*txnMeta
 	txns := map[string]*txnMeta{}
 	bad := 0
 	var buf []byte
-	err := p.Replay(c.ctx, p.HighWatermark(), 0, func(batches []byte) error {
+	err := p.Replay(c.ctx, p.LogEndOffset(), 0, func(batches []byte) error {
 		n, grown, err := c.applyBatches(txns, batches, buf)
 		bad, buf = bad+n, grown
 		return err

@@ -110,7 +110,7 @@ func LoadPartitions(c *Coordinator, parts *partition.Manager) error {
 }
 
 func loadPartition(c *Coordinator, p *partition.Partition) error {
-	return p.Replay(context.Background(), p.HighWatermark(), 0, c.Load)
+	return p.Replay(context.Background(), p.LogEndOffset(), 0, c.Load)
 }
 
 // TopicCreator creates topics (*metadata.Controller).
