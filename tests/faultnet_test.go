@@ -179,6 +179,13 @@ func (p *faultNet) SetTarget(target string) {
 	p.mu.target = target
 }
 
+// target is where new connections go.
+func (p *faultNet) target() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.target
+}
+
 // Add installs a rule and returns its id for Remove.
 func (p *faultNet) Add(r faultRule) int {
 	p.mu.Lock()
