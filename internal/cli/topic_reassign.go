@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,7 +89,8 @@ func newTopicReassignCommand() *cobra.Command {
 	var o clientOptions
 	var topic, replicas, file string
 	var partitions []int32
-	var cancelIt, list, noRFChange bool
+	var cancelIt, list, noRFChange, verify bool
+	var throttle int64
 	cmd := &cobra.Command{
 		Use:   "reassign --topic T --partition P... --replicas 1,2,3 | --cancel | --list | --reassignment-json-file FILE",
 		Short: "Move partitions to other brokers, cancel a move, or list the moves in progress",
@@ -99,18 +101,24 @@ func newTopicReassignCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			modes := 0
-			for _, on := range []bool{replicas != "", cancelIt && file == "", list, file != ""} {
+			for _, on := range []bool{replicas != "" && !verify, cancelIt && file == "", list, file != "" && !verify, verify} {
 				if on {
 					modes++
 				}
 			}
 			if modes != 1 {
-				return errors.New("pass exactly one of --replicas, --cancel, --list or --reassignment-json-file (with --cancel to cancel the file's partitions)")
+				return errors.New("pass exactly one of --replicas, --cancel, --list, --verify or --reassignment-json-file (with --cancel to cancel the file's partitions)")
+			}
+			if throttle < 0 || throttle > 0 && (cancelIt || list || verify) {
+				return errors.New("--throttle: a rate in bytes per second, with the moves it applies to")
 			}
 			if list {
 				return listReassignments(cmd, &o, topic, partitions)
 			}
 			var req kadm.AlterPartitionAssignmentsReq
+			if verify && file == "" && replicas == "" {
+				return errors.New("--verify: give the moves, with --reassignment-json-file or --topic, --partition and --replicas")
+			}
 			if file != "" {
 				f, err := os.Open(file)
 				if err != nil {
@@ -141,6 +149,14 @@ func newTopicReassignCommand() *cobra.Command {
 				return err
 			}
 			defer done()
+			if verify {
+				return verifyReassignments(ctx, cmd.OutOrStdout(), &o, adm, req)
+			}
+			if throttle > 0 {
+				if err := throttleMoves(ctx, cmd.OutOrStdout(), &o, adm, req, throttle); err != nil {
+					return err
+				}
+			}
 			if noRFChange {
 				ctx = kadm.ForbidAlterRf(ctx)
 			}
@@ -176,7 +192,153 @@ func newTopicReassignCommand() *cobra.Command {
 	f.BoolVar(&list, "list", false, "list the reassignments in progress")
 	f.StringVar(&file, "reassignment-json-file", "", `JSON file of moves: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}`)
 	f.BoolVar(&noRFChange, "disallow-replication-factor-change", false, "refuse moves that change a partition's replication factor (KIP-860)")
+	f.Int64Var(&throttle, "throttle", 0, "limit the copying of the moved partitions to this many bytes per second (per broker, leader and follower side); --verify removes it")
+	f.BoolVar(&verify, "verify", false, "report whether the given moves are complete; once all are, remove the throttles --throttle set")
 	return cmd
+}
+
+// throttleMoves sets Kafka's reassignment throttle for the moves of req: on each topic, the
+// partitions' current replicas as leader.replication.throttled.replicas and the replicas being
+// added as follower.replication.throttled.replicas (appended to what is there), and on every
+// broker involved leader.replication.throttled.rate and follower.replication.throttled.rate.
+// Only replicas out of the ISR are throttled, so in-sync traffic is never slowed.
+func throttleMoves(ctx context.Context, w io.Writer, o *clientOptions, adm *kadm.Client, req kadm.AlterPartitionAssignmentsReq, rate int64) error {
+	topics := make([]string, 0, len(req))
+	for t := range req {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	md, err := adm.Metadata(ctx, topics...)
+	if err != nil {
+		return o.explain(err)
+	}
+	brokers := map[int32]bool{}
+	for _, topic := range topics {
+		td, ok := md.Topics[topic]
+		if !ok || td.Err != nil {
+			return missingTopicError(topic, td.Err)
+		}
+		var leaders, followers []string
+		for p, target := range req[topic] {
+			pd, ok := td.Partitions[p]
+			if !ok {
+				return fmt.Errorf("topic %s has no partition %d", topic, p)
+			}
+			for _, b := range pd.Replicas {
+				leaders = append(leaders, fmt.Sprintf("%d:%d", p, b))
+				brokers[b] = true
+			}
+			for _, b := range target {
+				if !slices.Contains(pd.Replicas, b) {
+					followers = append(followers, fmt.Sprintf("%d:%d", p, b))
+				}
+				brokers[b] = true
+			}
+		}
+		sort.Strings(leaders)
+		sort.Strings(followers)
+		alter := []kadm.AlterConfig{{Op: kadm.AppendConfig, Name: "leader.replication.throttled.replicas", Value: kadm.StringPtr(strings.Join(leaders, ","))}}
+		if len(followers) > 0 {
+			alter = append(alter, kadm.AlterConfig{Op: kadm.AppendConfig, Name: "follower.replication.throttled.replicas", Value: kadm.StringPtr(strings.Join(followers, ","))})
+		}
+		if err := configResult(adm.AlterTopicConfigs(ctx, alter, topic)); err != nil {
+			return fmt.Errorf("throttle topic %s: %w", topic, o.explain(err))
+		}
+	}
+	ids := make([]int32, 0, len(brokers))
+	for b := range brokers {
+		ids = append(ids, b)
+	}
+	slices.Sort(ids)
+	v := strconv.FormatInt(rate, 10)
+	rates := []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "leader.replication.throttled.rate", Value: &v},
+		{Op: kadm.SetConfig, Name: "follower.replication.throttled.rate", Value: &v}}
+	if err := configResult(adm.AlterBrokerConfigs(ctx, rates, ids...)); err != nil {
+		return fmt.Errorf("throttle brokers %s: %w", joinIDs(ids), o.explain(err))
+	}
+	fmt.Fprintf(w, "throttled the moves to %d B/s on brokers %s; once they are done, `sluice topic reassign --verify` with the same moves removes the throttle\n", rate, joinIDs(ids))
+	return nil
+}
+
+// verifyReassignments reports each move of req as in progress, complete (the partition's
+// replicas are the target) or not at its target; when every one is complete it removes the
+// throttles of throttleMoves from the topics and from every broker.
+func verifyReassignments(ctx context.Context, w io.Writer, o *clientOptions, adm *kadm.Client, req kadm.AlterPartitionAssignmentsReq) error {
+	set := kadm.TopicsSet{}
+	topics := make([]string, 0, len(req))
+	for t, ps := range req {
+		topics = append(topics, t)
+		for p := range ps {
+			set.Add(t, p)
+		}
+	}
+	sort.Strings(topics)
+	ongoing, err := adm.ListPartitionReassignments(ctx, set)
+	if err != nil {
+		return o.explain(err)
+	}
+	md, err := adm.Metadata(ctx, topics...)
+	if err != nil {
+		return o.explain(err)
+	}
+	done := true
+	for _, topic := range topics {
+		parts := make([]int32, 0, len(req[topic]))
+		for p := range req[topic] {
+			parts = append(parts, p)
+		}
+		slices.Sort(parts)
+		for _, p := range parts {
+			target := req[topic][p]
+			current := md.Topics[topic].Partitions[p].Replicas
+			switch _, moving := ongoing[topic][p]; {
+			case moving:
+				done = false
+				fmt.Fprintf(w, "%s-%d: in progress (replicas %s)\n", topic, p, joinIDs(ongoing[topic][p].Replicas))
+			case target != nil && slices.Equal(current, target):
+				fmt.Fprintf(w, "%s-%d: complete\n", topic, p)
+			default:
+				done = false
+				fmt.Fprintf(w, "%s-%d: not moving, replicas %s instead of %s\n", topic, p, joinIDs(current), joinIDs(target))
+			}
+		}
+	}
+	if !done {
+		return nil
+	}
+	del := []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: "leader.replication.throttled.replicas"},
+		{Op: kadm.DeleteConfig, Name: "follower.replication.throttled.replicas"}}
+	if err := configResult(adm.AlterTopicConfigs(ctx, del, topics...)); err != nil {
+		return fmt.Errorf("remove the topics' throttles: %w", o.explain(err))
+	}
+	ids := make([]int32, 0, len(md.Brokers))
+	for _, b := range md.Brokers {
+		ids = append(ids, b.NodeID)
+	}
+	slices.Sort(ids)
+	rates := []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: "leader.replication.throttled.rate"},
+		{Op: kadm.DeleteConfig, Name: "follower.replication.throttled.rate"}}
+	if err := configResult(adm.AlterBrokerConfigs(ctx, rates, ids...)); err != nil {
+		return fmt.Errorf("remove the brokers' throttles: %w", o.explain(err))
+	}
+	fmt.Fprintln(w, "throttles removed")
+	return nil
+}
+
+// configResult is the first error of an alter-configs call.
+func configResult(rs kadm.AlterConfigsResponses, err error) error {
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.Err != nil {
+			if r.ErrMessage != "" {
+				return fmt.Errorf("%s: %w: %s", r.Name, r.Err, r.ErrMessage)
+			}
+			return fmt.Errorf("%s: %w", r.Name, r.Err)
+		}
+	}
+	return nil
 }
 
 // listReassignments prints the reassignments in progress: all of them, or those of topic

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -114,6 +115,62 @@ func TestTopicReassignAndElectCommands(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	// A throttled move: the throttle configs are set, the move completes, --verify removes them.
+	run(0, "topic", "create", "th", "-p", "1", "-r", "1")
+	from := detail("th").Leader
+	to := from%3 + 1
+	if out := run(0, "topic", "reassign", "--topic", "th", "--partition", "0", "--replicas", joinIDs([]int32{to}), "--throttle", "1048576"); !strings.Contains(out, "throttled the moves to 1048576 B/s") {
+		t.Errorf("throttled reassign: %s", out)
+	}
+	topicConfigs := func() map[string]string {
+		t.Helper()
+		rcs, err := adm.DescribeTopicConfigs(ctx, "th")
+		if err != nil || len(rcs) != 1 || rcs[0].Err != nil {
+			t.Fatalf("describe th: %v %+v", err, rcs)
+		}
+		out := map[string]string{}
+		for _, c := range rcs[0].Configs {
+			if c.Value != nil {
+				out[c.Key] = *c.Value
+			}
+		}
+		return out
+	}
+	brokerRate := func(id int32) string {
+		t.Helper()
+		rcs, err := adm.DescribeBrokerConfigs(ctx, id)
+		if err != nil || len(rcs) != 1 {
+			t.Fatalf("describe broker %d: %v %+v", id, err, rcs)
+		}
+		for _, c := range rcs[0].Configs {
+			if c.Key == "leader.replication.throttled.rate" && c.Value != nil {
+				return *c.Value
+			}
+		}
+		return ""
+	}
+	if tc := topicConfigs(); tc["leader.replication.throttled.replicas"] != fmt.Sprintf("0:%d", from) || tc["follower.replication.throttled.replicas"] != fmt.Sprintf("0:%d", to) {
+		t.Errorf("throttle configs of th: %v", tc)
+	}
+	if r := brokerRate(from); r != "1048576" {
+		t.Errorf("broker %d's leader.replication.throttled.rate = %q", from, r)
+	}
+	for d := detail("th"); !slices.Equal(d.Replicas, []int32{to}) || d.Leader != to; d = detail("th") {
+		if ctx.Err() != nil {
+			t.Fatalf("th-0 after the move: %+v", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out := run(0, "topic", "reassign", "--verify", "--topic", "th", "--partition", "0", "--replicas", joinIDs([]int32{to})); !strings.Contains(out, "th-0: complete") || !strings.Contains(out, "throttles removed") {
+		t.Errorf("verify: %s", out)
+	}
+	if tc := topicConfigs(); tc["leader.replication.throttled.replicas"] != "" || tc["follower.replication.throttled.replicas"] != "" {
+		t.Errorf("throttle configs of th after --verify: %v", tc)
+	}
+	if r := brokerRate(from); r == "1048576" {
+		t.Errorf("broker %d's throttle rate left after --verify", from)
+	}
+
 	// A move onto a stopped node stays in progress: listed, then cancelled.
 	run(0, "topic", "create", "d", "-p", "1", "-r", "1")
 	x := detail("d").Leader
@@ -160,4 +217,9 @@ func TestTopicReassignAndElectCommands(t *testing.T) {
 	run(1, "topic", "reassign", "--topic", "d", "--partition", "0", "--replicas", "1,x")
 	run(1, "topic", "reassign", "--topic", "d", "--partition", "0")
 	run(1, "topic", "reassign", "--list", "--cancel")
+	if out := run(0, "topic", "reassign", "--verify", "--reassignment-json-file", file); !strings.Contains(out, "d-0: not moving") || strings.Contains(out, "throttles removed") {
+		t.Errorf("verify of a cancelled move: %s", out)
+	}
+	run(1, "topic", "reassign", "--verify", "--topic", "d", "--partition", "0")
+	run(1, "topic", "reassign", "--list", "--throttle", "5")
 }
