@@ -158,31 +158,35 @@ func (p *Partition) EndOffsetForEpochLocal(epoch int32) (int32, int64) {
 // producer table is rebuilt from the newest snapshot below offset, and the high watermark and
 // the cleaner's checkpoint come down with the log end offset. It refuses on a leader.
 func (p *Partition) TruncateTo(offset int64) error {
-	p.leadership.Lock()
-	defer p.leadership.Unlock()
-	p.mu.Lock()
-	leader, deleted := p.mu.isLeader, p.mu.deleted
-	p.mu.Unlock()
-	switch {
-	case deleted:
-		return fmt.Errorf("%s-%d: %w", p.topic, p.index, ErrDeleted)
-	case leader:
-		return fmt.Errorf("%s-%d: %w: a leader never truncates", p.topic, p.index, ErrNotFollower)
-	}
-	if offset >= p.log.LogEndOffset() {
+	return p.truncate(offset, func() error {
+		if offset >= p.log.LogEndOffset() {
+			return errNothingToCut
+		}
+		if err := p.log.TruncateTo(offset); err != nil {
+			return fmt.Errorf("%s-%d: truncate to %d: %w", p.topic, p.index, offset, err)
+		}
 		return nil
-	}
-	p.producers.Lock()
-	defer p.producers.Unlock()
-	if err := p.log.TruncateTo(offset); err != nil {
-		return fmt.Errorf("%s-%d: truncate to %d: %w", p.topic, p.index, offset, err)
-	}
-	return p.resetAfterTruncationLocked(offset)
+	})
 }
 
 // TruncateFullyAndStartAt empties a follower's log and restarts it at offset: the leader no
 // longer has the records this replica would fetch next (its log start offset passed them).
 func (p *Partition) TruncateFullyAndStartAt(offset int64) error {
+	return p.truncate(offset, func() error {
+		if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
+			return fmt.Errorf("%s-%d: restart the log at %d: %w", p.topic, p.index, offset, err)
+		}
+		return nil
+	})
+}
+
+// errNothingToCut tells truncate that cut found the log already short enough.
+var errNothingToCut = errors.New("nothing to cut")
+
+// truncate runs cut, which shortens the log, on a follower with no append or epoch-checked
+// read in progress (leadership held exclusively, then producers), and rebuilds what the cut
+// records built.
+func (p *Partition) truncate(offset int64, cut func() error) error {
 	p.leadership.Lock()
 	defer p.leadership.Unlock()
 	p.mu.Lock()
@@ -196,8 +200,11 @@ func (p *Partition) TruncateFullyAndStartAt(offset int64) error {
 	}
 	p.producers.Lock()
 	defer p.producers.Unlock()
-	if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
-		return fmt.Errorf("%s-%d: restart the log at %d: %w", p.topic, p.index, offset, err)
+	switch err := cut(); {
+	case errors.Is(err, errNothingToCut):
+		return nil
+	case err != nil:
+		return err
 	}
 	return p.resetAfterTruncationLocked(offset)
 }

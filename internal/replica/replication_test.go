@@ -76,20 +76,7 @@ func TestReplicatedProduceConsume(t *testing.T) {
 		}
 	}
 	waitEqualEnds(t, c, topic, 1, n)
-	cons := c.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	seen := 0
-	for seen < n {
-		fs := cons.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatal(err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if want := fmt.Sprintf("v%d", r.Offset); string(r.Value) != want {
-				t.Fatalf("offset %d: %q, want %q", r.Offset, r.Value, want)
-			}
-			seen++
-		})
-	}
+	readAllFromStart(ctx, t, c, topic, n)
 }
 
 // TestReplicatedFailover: with the leader stopped, another replica leads and takes acks=all
@@ -126,9 +113,16 @@ func TestReplicatedFailover(t *testing.T) {
 	c.Restart(leader)
 	produce(100)
 	waitEqualEnds(t, c, topic, 1, int64(next))
+	readAllFromStart(ctx, t, c, topic, next)
+}
+
+// readAllFromStart consumes topic from the start until n records were read, each at offset i
+// with value "v<i>".
+func readAllFromStart(ctx context.Context, t *testing.T, c *testkit.Cluster, topic string, n int) {
+	t.Helper()
 	cons := c.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	seen := 0
-	for seen < next {
+	for seen < n {
 		fs := cons.PollFetches(ctx)
 		if err := fs.Err0(); err != nil {
 			t.Fatal(err)

@@ -13,16 +13,11 @@ import (
 // may be below offset. Truncating below the first segment empties the log and restarts it at
 // offset. The recovery point is lowered, durably, before any byte is cut.
 func (l *Log) TruncateTo(offset int64) error {
-	l.appendMu.Lock()
-	defer l.appendMu.Unlock()
-	l.flushMu.Lock()
-	defer l.flushMu.Unlock()
-	if err := l.checkUsable(); err != nil {
+	unlock, err := l.lockForTruncation(offset)
+	if err != nil {
 		return err
 	}
-	if offset < 0 {
-		return fmt.Errorf("%w: truncate to %d", ErrOffsetOutOfRange, offset)
-	}
+	defer unlock()
 	if offset >= l.logEndOffset.Load() {
 		return nil
 	}
@@ -35,11 +30,8 @@ func (l *Log) TruncateTo(offset int64) error {
 	if full {
 		safe = offset
 	}
-	if l.recoveryPoint.Load() > safe {
-		l.recoveryPoint.Store(safe)
-		if err := l.m.writeCheckpoints(); err != nil {
-			return err
-		}
+	if err := l.lowerRecoveryPointLocked(safe); err != nil {
+		return err
 	}
 	if full {
 		return l.truncateFullyLocked(offset)
@@ -77,23 +69,45 @@ func (l *Log) syncDirLocked() error {
 // TruncateFullyAndStartAt deletes every segment and restarts the log, empty, at offset (a
 // follower whose leader no longer has the records it would fetch next).
 func (l *Log) TruncateFullyAndStartAt(offset int64) error {
-	l.appendMu.Lock()
-	defer l.appendMu.Unlock()
-	l.flushMu.Lock()
-	defer l.flushMu.Unlock()
-	if err := l.checkUsable(); err != nil {
+	unlock, err := l.lockForTruncation(offset)
+	if err != nil {
 		return err
 	}
-	if offset < 0 {
-		return fmt.Errorf("%w: restart at %d", ErrOffsetOutOfRange, offset)
-	}
-	if l.recoveryPoint.Load() > offset {
-		l.recoveryPoint.Store(offset)
-		if err := l.m.writeCheckpoints(); err != nil {
-			return err
-		}
+	defer unlock()
+	if err := l.lowerRecoveryPointLocked(offset); err != nil {
+		return err
 	}
 	return l.truncateFullyLocked(offset)
+}
+
+// lockForTruncation takes the append and flush locks for a truncation to offset, after
+// checking the log is usable and offset is not negative; unlock releases them.
+func (l *Log) lockForTruncation(offset int64) (unlock func(), err error) {
+	l.appendMu.Lock()
+	l.flushMu.Lock()
+	unlock = func() {
+		l.flushMu.Unlock()
+		l.appendMu.Unlock()
+	}
+	if err := l.checkUsable(); err != nil {
+		unlock()
+		return nil, err
+	}
+	if offset < 0 {
+		unlock()
+		return nil, fmt.Errorf("%w: truncate to %d", ErrOffsetOutOfRange, offset)
+	}
+	return unlock, nil
+}
+
+// lowerRecoveryPointLocked lowers the recovery point to at most to and writes the checkpoint
+// before any byte is cut, so recovery never trusts what a truncation removes.
+func (l *Log) lowerRecoveryPointLocked(to int64) error {
+	if l.recoveryPoint.Load() <= to {
+		return nil
+	}
+	l.recoveryPoint.Store(to)
+	return l.m.writeCheckpoints()
 }
 
 // truncateFullyLocked deletes every segment and starts an empty log at offset.
