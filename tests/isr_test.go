@@ -89,7 +89,7 @@ func TestISRShrinkAndExpand(t *testing.T) {
 		t.Fatal(err)
 	}
 	topicID := td[topic].ID
-	produce := func(acks int16, value string) error {
+	produceOnce := func(acks int16, value string) error {
 		leader, _ := state()
 		req := kmsg.NewPtrProduceRequest()
 		req.Acks, req.TimeoutMillis = acks, 10000
@@ -109,6 +109,15 @@ func TestISRShrinkAndExpand(t *testing.T) {
 		}
 		return kerr.ErrorForCode(resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode)
 	}
+	// produce retries while the leader the metadata names has not taken over yet.
+	produce := func(acks int16, value string) error {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			err := produceOnce(acks, value)
+			if (err != kerr.NotLeaderForPartition && err != kerr.UnknownTopicOrPartition) || time.Now().After(deadline) {
+				return err
+			}
+		}
+	}
 	if err := produce(-1, "all in sync"); err != nil {
 		t.Fatalf("acks=all with the full ISR: %v", err)
 	}
@@ -120,7 +129,12 @@ func TestISRShrinkAndExpand(t *testing.T) {
 			followers = append(followers, nd.id)
 		}
 	}
+	// The paused follower is not the controller: stopping the controller would stall every
+	// AlterPartition until the quorum elects another, which this test is not about.
 	held, paused := followers[0], followers[1]
+	if paused == c.controller() {
+		held, paused = paused, held
+	}
 	without := func(ids ...int32) []int32 {
 		var out []int32
 		for _, id := range []int32{1, 2, 3} {
@@ -177,8 +191,12 @@ func TestISRShrinkAndExpand(t *testing.T) {
 		t.Fatalf("acks=all after the followers returned: %v", err)
 	}
 	after := scrapeMetrics(t, c.node(leader).asNode())
-	if d := after["sluice_isr_shrinks_total"] - before["sluice_isr_shrinks_total"]; d != 2 {
-		t.Errorf("leader counted %v ISR shrinks, want 2", d)
+	// Each shrink is counted as committed, or as failed when the controller lost leadership
+	// while committing it (the commit went through; the answer said NOT_CONTROLLER).
+	shrinks := after["sluice_isr_shrinks_total"] - before["sluice_isr_shrinks_total"]
+	failed := after["sluice_isr_updates_failed_total"] - before["sluice_isr_updates_failed_total"]
+	if shrinks < 1 || shrinks > 2 || shrinks+failed < 2 {
+		t.Errorf("leader counted %v ISR shrinks and %v failed changes, want 2 shrinks (or 1 and a failure)", shrinks, failed)
 	}
 	if d := after["sluice_isr_expands_total"] - before["sluice_isr_expands_total"]; d < 1 || d > 2 {
 		t.Errorf("leader counted %v ISR expansions, want 1 or 2 (both may join in one change)", d)

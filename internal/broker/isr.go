@@ -47,6 +47,9 @@ func isrInterval(maxLag time.Duration) time.Duration {
 
 const isrMaxInterval = 250 * time.Millisecond
 
+// isrRequestTimeout bounds one round's AlterPartition.
+const isrRequestTimeout = 5 * time.Second
+
 // startISR starts the ISR loop of a broker node.
 func (b *Broker) startISR(brokerCfg *config.Resolved) {
 	maxLag := time.Duration(brokerCfg.Int64(config.ReplicaLagTimeMaxMs)) * time.Millisecond
@@ -129,9 +132,10 @@ func (l *isrLoop) round(ctx context.Context) {
 		}
 		changes[i] = ch
 	}
-	// Bounded like Kafka's controller requests; a change that times out is dropped and tried
-	// again from the partition's state then.
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// Bounded well below a broker session: a controller that stopped answering (paused, cut
+	// off) holds the request until the quorum elects another; the changes are then dropped and
+	// tried again, from the partitions' state then, with the controller known then.
+	rctx, cancel := context.WithTimeout(ctx, isrRequestTimeout)
 	results, err := l.controller.AlterPartition(rctx, l.nodeID, epoch, changes, true)
 	cancel()
 	if err != nil {
