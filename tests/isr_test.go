@@ -113,7 +113,7 @@ func TestISRShrinkAndExpand(t *testing.T) {
 	produce := func(acks int16, value string) error {
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 			err := produceOnce(acks, value)
-			if (err != kerr.NotLeaderForPartition && err != kerr.UnknownTopicOrPartition) || time.Now().After(deadline) {
+			if (err != kerr.NotLeaderForPartition && err != kerr.UnknownTopicOrPartition && err != kerr.UnknownTopicID) || time.Now().After(deadline) {
 				return err
 			}
 		}
@@ -132,9 +132,11 @@ func TestISRShrinkAndExpand(t *testing.T) {
 	// The paused follower is not the controller: stopping the controller would stall every
 	// AlterPartition until the quorum elects another, which this test is not about.
 	held, paused := followers[0], followers[1]
-	if paused == c.controller() {
+	ctl := c.controller()
+	if paused == ctl {
 		held, paused = paused, held
 	}
+	t.Logf("leader %d, controller %d: holding node %d's fetches, pausing node %d", leader, ctl, held, paused)
 	without := func(ids ...int32) []int32 {
 		var out []int32
 		for _, id := range []int32{1, 2, 3} {

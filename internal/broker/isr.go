@@ -135,6 +135,8 @@ func (l *isrLoop) round(ctx context.Context) {
 	// Bounded well below a broker session: a controller that stopped answering (paused, cut
 	// off) holds the request until the quorum elects another; the changes are then dropped and
 	// tried again, from the partitions' state then, with the controller known then.
+	l.logger.Debug("sending AlterPartition", "partitions", len(reqs), "first_topic", reqs[0].Partition.Topic(),
+		"first_partition", reqs[0].Partition.Index(), "first_isr", reqs[0].NewISR)
 	rctx, cancel := context.WithTimeout(ctx, isrRequestTimeout)
 	results, err := l.controller.AlterPartition(rctx, l.nodeID, epoch, changes, true)
 	cancel()
