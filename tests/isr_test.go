@@ -49,6 +49,7 @@ func TestISRShrinkAndExpand(t *testing.T) {
 	// The partition's state as one broker (node 1, then the leader, which is never paused)
 	// describes it: a stopped broker would hold a metadata request past its session.
 	ask := int32(1)
+	var stateID [16]byte
 	state := func() (leader int32, isr []int32) {
 		req := kmsg.NewPtrMetadataRequest()
 		rt := kmsg.NewMetadataRequestTopic()
@@ -65,6 +66,7 @@ func TestISRShrinkAndExpand(t *testing.T) {
 			return -1, nil
 		}
 		p := md.Topics[0].Partitions[0]
+		stateID = md.Topics[0].TopicID
 		isr = slices.Clone(p.ISR)
 		slices.Sort(isr)
 		return p.Leader, isr
@@ -84,11 +86,7 @@ func TestISRShrinkAndExpand(t *testing.T) {
 		}
 	}
 	waitISR("all replicas in sync", []int32{1, 2, 3}, 30*time.Second)
-	td, err := adm.ListTopics(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	topicID := td[topic].ID
+	topicID := stateID // from the same broker's metadata that showed the ISR
 	produceOnce := func(acks int16, value string) error {
 		leader, _ := state()
 		req := kmsg.NewPtrProduceRequest()
