@@ -11,7 +11,7 @@ import (
 )
 
 // hostOn hosts partition t-0 on node id over real storage in a temp dir.
-func hostOn(t *testing.T, id int32, dir string) (*Manager, *storage.Manager, *Partition) {
+func hostOn(t testing.TB, id int32, dir string) (*Manager, *storage.Manager, *Partition) {
 	t.Helper()
 	store, err := storage.Open(storage.Options{Dir: dir})
 	if err != nil {
@@ -46,7 +46,7 @@ func copyLog(t *testing.T, leader *Partition, offset int64, follower int32) []by
 	return buf.Bytes()
 }
 
-func producerBatch(t *testing.T, id int64, seq int32, n int, txn bool) []byte {
+func producerBatch(t testing.TB, id int64, seq int32, n int, txn bool) []byte {
 	t.Helper()
 	bl := record.NewBuilder(record.None)
 	bl.ProducerID, bl.ProducerEpoch, bl.BaseSequence, bl.Transactional = id, 0, seq, txn
@@ -191,7 +191,7 @@ func TestHighWatermarkCheckpointRestored(t *testing.T) {
 }
 
 // fetchedRecords builds n records at offsets 0.. in leader epoch 0, as a fetch returns them.
-func fetchedRecords(t *testing.T, n int) []byte {
+func fetchedRecords(t testing.TB, n int) []byte {
 	t.Helper()
 	b := producerBatch(t, -1, -1, n, false)
 	record.SetPartitionLeaderEpoch(b, 0)
