@@ -57,6 +57,7 @@ func (c *PartitionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.underMinISR
 	ch <- c.atMinISR
 	ch <- c.followerLag
+	describeLeadership(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -71,13 +72,17 @@ func (c *PartitionCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.underMinISR, prometheus.GaugeValue, float64(underMin))
 	ch <- prometheus.MustNewConstMetric(c.atMinISR, prometheus.GaugeValue, float64(atMin))
-	under, offline := PartitionHealth(c.image(), c.nodeID)
+	img := c.image()
+	under, offline := PartitionHealth(img, c.nodeID)
 	ch <- prometheus.MustNewConstMetric(c.underReplicated, prometheus.GaugeValue, float64(under))
 	ch <- prometheus.MustNewConstMetric(c.offline, prometheus.GaugeValue, float64(offline))
+	collectLeadership(ch, img)
 }
 
 // PartitionHealth counts, in img, the partitions led by nodeID with fewer in-sync replicas than
-// replicas, and the partitions with no leader.
+// replicas, and the partitions with no leader. During a reassignment the replicas being added
+// do not count (Kafka's replication factor of a reassigning partition excludes them), so a move
+// in progress alone does not make a partition under-replicated.
 func PartitionHealth(img *metadata.Image, nodeID int32) (underReplicated, offline int) {
 	for _, t := range img.Topics() {
 		for i := range t.Partitions {
@@ -85,7 +90,7 @@ func PartitionHealth(img *metadata.Image, nodeID int32) (underReplicated, offlin
 			switch {
 			case p.Leader < 0:
 				offline++
-			case p.Leader == nodeID && len(p.ISR) < len(p.Replicas):
+			case p.Leader == nodeID && len(p.ISR) < len(p.Replicas)-len(p.AddingReplicas):
 				underReplicated++
 			}
 		}
