@@ -66,24 +66,37 @@ func BenchmarkClusterFailover(b *testing.B) {
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "failover-ms")
 }
 
-// BenchmarkClusterFence: SIGKILL of a broker that is not the controller → the controller's
-// DescribeCluster marks it fenced, at the default broker.session.timeout.ms and a short one.
+// BenchmarkClusterFence: a broker that is not the controller stops → the controller's
+// DescribeCluster marks it fenced. SIGKILL closes its connections, so connection-loss fencing
+// (sluice.broker.connection.loss.fence.ms) applies; SIGSTOP keeps them open, so the session
+// timeout does, at the default broker.session.timeout.ms and a short one.
 func BenchmarkClusterFence(b *testing.B) {
-	for _, session := range []string{"9000 (default)", "3000"} {
-		b.Run("session.timeout.ms="+session[:4], func(b *testing.B) {
-			var args []string
-			if session == "3000" {
-				args = []string{"--override", "broker.session.timeout.ms=3000", "--override", "broker.heartbeat.interval.ms=500"}
-			}
+	for _, tc := range []struct {
+		name  string
+		pause bool
+		args  []string
+	}{
+		{"SIGKILL/session.timeout.ms=9000", false, nil},
+		{"SIGSTOP/session.timeout.ms=9000", true, nil},
+		{"SIGSTOP/session.timeout.ms=3000", true, []string{"--override", "broker.session.timeout.ms=3000", "--override", "broker.heartbeat.interval.ms=500"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
 			var total time.Duration
 			for range b.N {
-				c := startProcCluster(b, 3, args...)
+				c := startProcCluster(b, 3, tc.args...)
 				ctrl := c.controller()
 				victim := c.node(c.other(ctrl))
-				victim.kill()
-				killedAt := time.Now()
-				c.waitFor("the killed broker fenced", 60*time.Second, func(v testkit.View) bool { return slices.Contains(v.Fenced, victim.id) })
-				total += time.Since(killedAt)
+				if tc.pause {
+					victim.pause()
+				} else {
+					victim.kill()
+				}
+				stoppedAt := time.Now()
+				c.waitFor("the stopped broker fenced", 60*time.Second, func(v testkit.View) bool { return slices.Contains(v.Fenced, victim.id) })
+				total += time.Since(stoppedAt)
+				if tc.pause {
+					victim.resume()
+				}
 				c.cleanup()
 			}
 			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "fence-ms")
