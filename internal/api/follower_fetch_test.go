@@ -200,3 +200,47 @@ func TestFetchPreferredReadReplica(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaderEpochChecks (KIP-320): Fetch, ListOffsets and OffsetForLeaderEpoch on the leader
+// answer an older current leader epoch with FENCED_LEADER_EPOCH, a newer one with
+// UNKNOWN_LEADER_EPOCH, and the current one (or none, -1) normally.
+func TestLeaderEpochChecks(t *testing.T) {
+	b := startRackBroker(t)
+	c := b.dial()
+	produceAt(t, c, "ff", 1, 2, 3)
+	p, _ := b.parts.Partition("ff", 0)
+	epoch := p.State().LeaderEpoch
+	cases := []struct {
+		epoch int32
+		want  int16
+	}{{epoch - 1, kerr.FencedLeaderEpoch.Code}, {epoch + 1, kerr.UnknownLeaderEpoch.Code}, {epoch, 0}, {-1, 0}}
+	for _, tc := range cases {
+		if got := rackFetch(c, 12, b.id, "", tc.epoch).ErrorCode; got != tc.want {
+			t.Errorf("Fetch at epoch %d (current %d): %v", tc.epoch, epoch, kerr.ErrorForCode(got))
+		}
+		lo := kmsg.NewPtrListOffsetsRequest()
+		lo.Version = 7
+		lt := kmsg.NewListOffsetsRequestTopic()
+		lt.Topic = "ff"
+		lp := kmsg.NewListOffsetsRequestTopicPartition()
+		lp.Timestamp, lp.CurrentLeaderEpoch = -1, tc.epoch
+		lt.Partitions = append(lt.Partitions, lp)
+		lo.Topics = append(lo.Topics, lt)
+		lr := c.send(lo).(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0]
+		if lr.ErrorCode != tc.want || (tc.want == 0 && (lr.Offset != 3 || lr.LeaderEpoch != epoch)) {
+			t.Errorf("ListOffsets at epoch %d (current %d): %v, offset %d epoch %d", tc.epoch, epoch, kerr.ErrorForCode(lr.ErrorCode), lr.Offset, lr.LeaderEpoch)
+		}
+		oe := kmsg.NewPtrOffsetForLeaderEpochRequest()
+		oe.Version = 4
+		ot := kmsg.NewOffsetForLeaderEpochRequestTopic()
+		ot.Topic = "ff"
+		op := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		op.CurrentLeaderEpoch, op.LeaderEpoch = tc.epoch, epoch
+		ot.Partitions = append(ot.Partitions, op)
+		oe.Topics = append(oe.Topics, ot)
+		or := c.send(oe).(*kmsg.OffsetForLeaderEpochResponse).Topics[0].Partitions[0]
+		if or.ErrorCode != tc.want || (tc.want == 0 && (or.LeaderEpoch != epoch || or.EndOffset != 3)) {
+			t.Errorf("OffsetForLeaderEpoch at epoch %d (current %d): %v, epoch %d end %d", tc.epoch, epoch, kerr.ErrorForCode(or.ErrorCode), or.LeaderEpoch, or.EndOffset)
+		}
+	}
+}
