@@ -17,7 +17,7 @@ import (
 // follower's rack is sent by the leader to that follower and reads from it: it keeps reading
 // while the leader is stopped (SIGSTOP), and only that follower's /metrics count the topic's
 // bytes out among the followers. kcat and confluent-kafka consumers with client.rack read from
-// that follower too.
+// that follower too, and a read_committed consumer gets only committed records from it.
 func TestClusterFollowerFetching(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three sluice processes")
@@ -140,6 +140,55 @@ func TestClusterFollowerFetching(t *testing.T) {
 			t.Errorf("%s: node %d (another rack) sent %v bytes of %s", name, other, b, topic)
 		}
 	}
+	t.Run("read_committed", func(t *testing.T) {
+		// A follower serves read_committed consumers up to its last stable offset, with the
+		// aborted transactions it replicated: committed records only.
+		const txTopic = "near-tx"
+		if resp, err := kadm.NewClient(c.node(1).client()).CreateTopic(ctx, 1, 3, nil, txTopic); err != nil || resp.Err != nil {
+			t.Fatalf("create %s: %v %v", txTopic, err, resp.Err)
+		}
+		txLeader := partitionLeaders(t, c.node(1), txTopic, 3)[0]
+		txFollower, txOther := txLeader%3+1, (txLeader+1)%3+1
+		tx := c.node(txLeader).client(kgo.TransactionalID("near-tx-producer"), kgo.DefaultProduceTopic(txTopic))
+		for _, step := range []struct {
+			prefix string
+			commit kgo.TransactionEndTry
+		}{{"c1", kgo.TryCommit}, {"ab", kgo.TryAbort}, {"c2", kgo.TryCommit}} {
+			if err := tx.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if err := tx.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("%s-%d", step.prefix, i))}).FirstErr(); err != nil {
+					t.Fatalf("produce %s-%d: %v", step.prefix, i, err)
+				}
+			}
+			if err := tx.EndTransaction(ctx, step.commit); err != nil {
+				t.Fatalf("end transaction %s: %v", step.prefix, err)
+			}
+		}
+		rc := c.node(txLeader).client(kgo.ConsumeTopics(txTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.Rack(rack(txFollower)), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		var read []string
+		for len(read) < 6 {
+			fetches := rc.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("read_committed via node %d's rack read %v", txFollower, read)
+			}
+			fetches.EachRecord(func(r *kgo.Record) { read = append(read, string(r.Value)) })
+		}
+		if got := strings.Join(read, ","); got != "c1-0,c1-1,c1-2,c2-0,c2-1,c2-2" {
+			t.Fatalf("read_committed from the follower: %s", got)
+		}
+		txBytes := func(id int32) float64 {
+			return scrapeMetrics(t, c.node(id).asNode())[fmt.Sprintf("sluice_topic_bytes_out_total{topic=%q}", txTopic)]
+		}
+		if b := txBytes(txFollower); b == 0 {
+			t.Errorf("node %d (the consumer's rack) sent no bytes of %s", txFollower, txTopic)
+		}
+		if b := txBytes(txOther); b != 0 {
+			t.Errorf("node %d (another rack) sent %v bytes of %s", txOther, b, txTopic)
+		}
+	})
 	t.Run("kcat", func(t *testing.T) {
 		requireKcat(t)
 		checkClient(t, "kcat", func() string {
