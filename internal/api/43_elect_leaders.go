@@ -29,10 +29,11 @@ import (
 //     wait (REQUEST_TIMED_OUT).
 //
 // Version notes:
-//   - v0: preferred only, no top-level error: a request-wide failure is
-//     reported on every named partition.
-//   - v1: ElectionType; a top-level ErrorCode (an unknown election type gets
-//     INVALID_REQUEST there). v2: flexible.
+//   - A request-wide failure (NOT_CONTROLLER, an unknown election type's
+//     INVALID_REQUEST) is reported on every named partition, and from v1 also
+//     as the top-level ErrorCode.
+//   - v0: preferred only. v1: ElectionType, the top-level ErrorCode.
+//     v2: flexible.
 
 func init() {
 	Register(API{Key: 43, MinVersion: 0, MaxVersion: 2, Handle: handleElectLeaders, Listeners: BrokerAndController, Forward: true})
@@ -59,9 +60,10 @@ func handleElectLeaders(_ context.Context, env *Env, req *Request) (Response, er
 		resp := r.ResponseKind().(*kmsg.ElectLeadersResponse)
 		results, err := env.Controller.ElectLeaders(ctx, typ, partitions)
 		if err != nil {
+			// As Kafka's error response: the top-level code (v1+) and the same error on every
+			// named partition, so clients that read only the partitions see it too.
 			if r.Version >= 1 {
 				resp.ErrorCode = ErrorCode(err)
-				return Reply(resp), nil
 			}
 			results = make([]metadata.ElectionResult, 0, len(partitions))
 			seen := map[metadata.TopicPartition]bool{}

@@ -242,3 +242,26 @@ func TestElectionsAndReassignmentsInACluster(t *testing.T) {
 		t.Fatalf("forbidden replication factor change: %+v %v", ares, err)
 	}
 }
+
+// ElectLeaders' request-wide errors reach the partitions too (as Kafka's error response), and
+// v0 elects preferred leaders without the ElectionType field.
+func TestElectLeadersRequestErrors(t *testing.T) {
+	c := testkit.StartCluster(t, testkit.Options{Nodes: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrElectLeadersRequest()
+	req.Version, req.ElectionType = 1, 5
+	rt := kmsg.NewElectLeadersRequestTopic()
+	rt.Topic, rt.Partitions = "x", []int32{0, 1}
+	req.Topics = append(req.Topics, rt)
+	resp := sendTo(ctx, t, c.KafkaAddr(1), req).(*kmsg.ElectLeadersResponse)
+	if resp.ErrorCode != kerr.InvalidRequest.Code || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 2 ||
+		resp.Topics[0].Partitions[1].ErrorCode != kerr.InvalidRequest.Code {
+		t.Fatalf("election type 5: %+v", resp)
+	}
+	req.Version, req.ElectionType = 0, 1 // v0 has no type: preferred
+	resp = sendTo(ctx, t, c.KafkaAddr(1), req).(*kmsg.ElectLeadersResponse)
+	if len(resp.Topics) != 1 || resp.Topics[0].Partitions[0].ErrorCode != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("v0: %+v", resp)
+	}
+}

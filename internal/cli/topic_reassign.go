@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -160,8 +161,15 @@ func newTopicReassignCommand() *cobra.Command {
 			if noRFChange {
 				ctx = kadm.ForbidAlterRf(ctx)
 			}
-			resps, err := adm.AlterPartitionAssignments(ctx, req)
-			if err != nil {
+			var resps kadm.AlterPartitionAssignmentsResponses
+			err = retryNotController(ctx, func() error {
+				var err error
+				if resps, err = adm.AlterPartitionAssignments(ctx, req); err == nil && errors.Is(resps.Error(), kerr.NotController) {
+					return resps.Error()
+				}
+				return err
+			})
+			if err != nil && !errors.Is(err, kerr.NotController) {
 				return o.explain(err)
 			}
 			var errs []error
@@ -241,7 +249,7 @@ func throttleMoves(ctx context.Context, w io.Writer, o *clientOptions, adm *kadm
 		if len(followers) > 0 {
 			alter = append(alter, kadm.AlterConfig{Op: kadm.AppendConfig, Name: "follower.replication.throttled.replicas", Value: kadm.StringPtr(strings.Join(followers, ","))})
 		}
-		if err := configResult(adm.AlterTopicConfigs(ctx, alter, topic)); err != nil {
+		if err := retryNotController(ctx, func() error { return configResult(adm.AlterTopicConfigs(ctx, alter, topic)) }); err != nil {
 			return fmt.Errorf("throttle topic %s: %w", topic, o.explain(err))
 		}
 	}
@@ -253,7 +261,7 @@ func throttleMoves(ctx context.Context, w io.Writer, o *clientOptions, adm *kadm
 	v := strconv.FormatInt(rate, 10)
 	rates := []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "leader.replication.throttled.rate", Value: &v},
 		{Op: kadm.SetConfig, Name: "follower.replication.throttled.rate", Value: &v}}
-	if err := configResult(adm.AlterBrokerConfigs(ctx, rates, ids...)); err != nil {
+	if err := retryNotController(ctx, func() error { return configResult(adm.AlterBrokerConfigs(ctx, rates, ids...)) }); err != nil {
 		return fmt.Errorf("throttle brokers %s: %w", joinIDs(ids), o.explain(err))
 	}
 	fmt.Fprintf(w, "throttled the moves to %d B/s on brokers %s; once they are done, `sluice topic reassign --verify` with the same moves removes the throttle\n", rate, joinIDs(ids))
@@ -308,7 +316,7 @@ func verifyReassignments(ctx context.Context, w io.Writer, o *clientOptions, adm
 	}
 	del := []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: "leader.replication.throttled.replicas"},
 		{Op: kadm.DeleteConfig, Name: "follower.replication.throttled.replicas"}}
-	if err := configResult(adm.AlterTopicConfigs(ctx, del, topics...)); err != nil {
+	if err := retryNotController(ctx, func() error { return configResult(adm.AlterTopicConfigs(ctx, del, topics...)) }); err != nil {
 		return fmt.Errorf("remove the topics' throttles: %w", o.explain(err))
 	}
 	ids := make([]int32, 0, len(md.Brokers))
@@ -318,11 +326,28 @@ func verifyReassignments(ctx context.Context, w io.Writer, o *clientOptions, adm
 	slices.Sort(ids)
 	rates := []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: "leader.replication.throttled.rate"},
 		{Op: kadm.DeleteConfig, Name: "follower.replication.throttled.rate"}}
-	if err := configResult(adm.AlterBrokerConfigs(ctx, rates, ids...)); err != nil {
+	if err := retryNotController(ctx, func() error { return configResult(adm.AlterBrokerConfigs(ctx, rates, ids...)) }); err != nil {
 		return fmt.Errorf("remove the brokers' throttles: %w", o.explain(err))
 	}
 	fmt.Fprintln(w, "throttles removed")
 	return nil
+}
+
+// retryNotController runs f again (up to 5 times, 200 ms apart) while it fails with
+// NOT_CONTROLLER: the controller moved while the request was forwarded; the operations here
+// are idempotent, so asking again is safe.
+func retryNotController(ctx context.Context, f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || !errors.Is(err, kerr.NotController) || attempt == 5 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // configResult is the first error of an alter-configs call.
@@ -457,8 +482,21 @@ func newTopicElectLeadersCommand() *cobra.Command {
 				set = kadm.TopicsSet{}
 				set.Add(topic, ps...)
 			}
-			res, err := adm.ElectLeaders(ctx, how, set)
-			if err != nil {
+			var res kadm.ElectLeadersResults
+			err = retryNotController(ctx, func() error {
+				var err error
+				if res, err = adm.ElectLeaders(ctx, how, set); err == nil {
+					for _, ps := range res {
+						for _, r := range ps {
+							if errors.Is(r.Err, kerr.NotController) {
+								return r.Err
+							}
+						}
+					}
+				}
+				return err
+			})
+			if err != nil && !errors.Is(err, kerr.NotController) {
 				return o.explain(err)
 			}
 			var all []kadm.ElectLeadersResult

@@ -210,3 +210,20 @@ func TestReassignmentCompletionKeepsALeader(t *testing.T) {
 		t.Fatalf("completed onto a fenced replica: %+v", p)
 	}
 }
+
+// While partition 0 is being moved to more replicas, partitions added to the topic keep its
+// replication factor.
+func TestCreatePartitionsDuringReassignment(t *testing.T) {
+	ctl, log, _ := newClockedController(t, []int32{1, 2, 3}, nil)
+	createTopic(t, ctl, CreateTopic{Name: "t", NumPartitions: -1, ReplicationFactor: -1, Assignments: []Assignment{{Partition: 0, Replicas: []int32{1}}}})
+	reassign(t, ctl, Reassignment{Topic: "t", Partition: 0, Replicas: []int32{2, 3}})
+	if rf := mustTopic(t, log.img, "t").ReplicationFactor(); rf != 1 {
+		t.Fatalf("replication factor during the move: %d", rf)
+	}
+	if r := ctl.CreatePartitions(context.Background(), []CreatePartitions{{Topic: "t", Count: 2}}, false); r[0].Err != nil {
+		t.Fatal(r[0].Err)
+	}
+	if p := partitionOf(t, log.img, "t", 1); len(p.Replicas) != 1 {
+		t.Fatalf("new partition's replicas %v", p.Replicas)
+	}
+}

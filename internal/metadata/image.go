@@ -77,12 +77,15 @@ func (t *Topic) Partition(p int32) (*Partition, bool) {
 	return &t.Partitions[p], true
 }
 
-// ReplicationFactor is the number of replicas of partition 0 (Kafka reports the same).
+// ReplicationFactor is the number of replicas of partition 0 (Kafka reports the same), not
+// counting the replicas a reassignment of it is adding: new partitions get the topic's
+// replication factor, not that of a move in progress.
 func (t *Topic) ReplicationFactor() int16 {
 	if len(t.Partitions) == 0 {
 		return 0
 	}
-	return int16(len(t.Partitions[0].Replicas))
+	p := &t.Partitions[0]
+	return int16(len(p.Replicas) - len(p.AddingReplicas))
 }
 
 // IsInternal reports whether the topic is one of the internal topics Kafka marks in Metadata.
