@@ -2,7 +2,9 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/config"
@@ -33,6 +35,7 @@ type isrLoop struct {
 	metrics     *metrics.ISRMetrics
 	logger      *slog.Logger
 	now         func() time.Time
+	panicked    func(where string) // counts a recovered panic; nil: none
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -55,7 +58,7 @@ func (b *Broker) startISR(brokerCfg *config.Resolved) {
 	maxLag := time.Duration(brokerCfg.Int64(config.ReplicaLagTimeMaxMs)) * time.Millisecond
 	l := &isrLoop{nodeID: b.cfg.NodeID, partitions: b.partitions, image: b.quorum.Image, controller: b.remote,
 		brokerEpoch: b.brokerEpoch, maxLag: maxLag, interval: isrInterval(maxLag), metrics: metrics.NewISRMetrics(b.registry),
-		logger: b.logger.With("component", "isr"), now: time.Now}
+		logger: b.logger.With("component", "isr"), now: time.Now, panicked: b.metrics.PanicRecovered}
 	var ctx context.Context
 	ctx, l.cancel = context.WithCancel(context.Background())
 	l.done = make(chan struct{})
@@ -85,8 +88,17 @@ func (l *isrLoop) run(ctx context.Context) {
 	}
 }
 
-// round collects every led partition's ISR change and sends them in one request.
+// round collects every led partition's ISR change and sends them in one request. A panic is
+// recovered (logged, counted as "isr"): the loop goes on with the next round.
 func (l *isrLoop) round(ctx context.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			l.logger.Error("recovered panic in an ISR round", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if l.panicked != nil {
+				l.panicked("isr")
+			}
+		}
+	}()
 	epoch := l.brokerEpoch()
 	if epoch < 0 {
 		return // not registered yet: the controller would refuse (STALE_BROKER_EPOCH)
