@@ -130,6 +130,7 @@ func runRF3Scenario(t *testing.T, patient bool, scenario func(e *rf3Env)) {
 			scenario(e)
 			e.step("scenario done; the cluster recovers")
 			c.waitFor("all three brokers unfenced", 60*time.Second, func(v testkit.View) bool { return len(v.Active) == 3 })
+			e.step("all three brokers unfenced")
 			e.probe(h)
 			time.Sleep(3 * time.Second) // traffic after the recovery
 		}}
@@ -326,5 +327,69 @@ func TestRF3DiskWiped(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		e.step("restart node %d", l)
 		e.c.node(l).restart()
+	})
+}
+
+// TestRF3FaultSchedule: a seeded random schedule (~30 s) on the proxied RF 3 cluster: on
+// every link, client and replica alike, resets, delays, held Produce responses, black holes
+// and refusals (proxyKinds); replica fetches of one node held on every proxy (it falls out of
+// the ISRs, then catches up); a node isolated; short SIGSTOPs; exactly one SIGKILL and restart.
+// Faults do not overlap. checkHistory and the recovery probe must pass.
+func TestRF3FaultSchedule(t *testing.T) {
+	runRF3Scenario(t, false, func(e *rf3Env) {
+		var kafka []*faultNet
+		var holds, isolations, pauses, kills []faultKind
+		for _, nd := range e.c.nodes {
+			kafka = append(kafka, nd.kafkaProxy)
+			src := fmt.Sprintf("node-%d", nd.id)
+			holds = append(holds, faultKind{Name: "hold replica fetches", Plan: func(r *rand.Rand) (string, func() error, func() error, time.Duration) {
+				lasts := randDur(r, time.Second, 4*time.Second)
+				var ids []int
+				var on []*faultNet
+				return fmt.Sprintf("of %s for %v", src, lasts),
+					func() error {
+						for _, other := range e.c.nodes {
+							if other.id != nd.id {
+								on = append(on, other.kafkaProxy)
+								ids = append(ids, other.kafkaProxy.Add(holdRule(anyDir, 1).from(src)))
+							}
+						}
+						return nil
+					},
+					func() error {
+						for i, p := range on {
+							p.Remove(ids[i])
+						}
+						on, ids = nil, nil
+						return nil
+					}, lasts
+			}})
+			id := nd.id
+			isolations = append(isolations, faultKind{Name: "isolate", Plan: func(r *rand.Rand) (string, func() error, func() error, time.Duration) {
+				lasts := randDur(r, 2*time.Second, 4*time.Second)
+				var heal func()
+				return fmt.Sprintf("node %d for %v", id, lasts),
+					func() error { heal = e.c.isolate(id); return nil },
+					func() error { heal(); return nil }, lasts
+			}})
+			pauses = append(pauses, procPauseKind(clusterProc{nd}, 1, 300*time.Millisecond, 1500*time.Millisecond))
+			kills = append(kills, procKillRestartKind(clusterProc{nd}, 1))
+		}
+		kinds := append(proxyKinds(kafka...),
+			anyOfKind("hold replica fetches", 2, 1, holds),
+			anyOfKind("isolate", 1, 1, isolations),
+			anyOfKind("pause", 2, 0, pauses),
+			anyOfKind("kill", 0, 1, kills))
+		sched := newFaultSchedule(e.r.Int63(), 30*time.Second, time.Second, 3*time.Second, kinds)
+		e.step("schedule %s", sched)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*sched.Dur)
+		defer cancel()
+		sched.Run(ctx, e.t)
+		for _, p := range e.c.proxies() {
+			p.Heal()
+		}
+		for _, nd := range e.c.nodes {
+			nd.isolated = false
+		}
 	})
 }
