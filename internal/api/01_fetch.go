@@ -323,11 +323,16 @@ func (f *fetch) preferredReplica(t *fetchTarget) int32 {
 // rackOf is a broker's rack, and whether the fetching client can reach it
 // on its listener.
 func (f *fetch) rackOf(id int32) (string, bool) {
-	_, _, rack, ok := brokerAddress(f.img, id, f.leaders.listener)
-	if !ok || rack == nil {
-		return "", ok
+	b, ok := f.img.Broker(id)
+	if !ok || b.Fenced {
+		return "", false
 	}
-	return *rack, true
+	if _, ok := b.Endpoint(f.leaders.listener); !ok {
+		if _, ok := b.Endpoint(""); !ok {
+			return "", false
+		}
+	}
+	return b.Rack, true
 }
 
 func epochOrNone(e int32) int32 {

@@ -107,6 +107,10 @@ func TestPreferredReadReplica(t *testing.T) {
 			t.Errorf("%s: preferred %d, want %d", c.name, got, c.want)
 		}
 	}
+	// The walk is on the fetch path: it allocates nothing.
+	if n := testing.AllocsPerRun(100, func() { p.PreferredReadReplica(4, "b", rackOf) }); n != 0 && !raceEnabled {
+		t.Errorf("PreferredReadReplica allocates %v times per call", n)
+	}
 	// Out of the ISR: no longer offered.
 	state.ISR, state.PartitionEpoch = []int32{1, 3, 4}, 2
 	if err := p.SetState(state); err != nil {
