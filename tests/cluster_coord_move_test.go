@@ -105,6 +105,7 @@ func TestClusterCoordinatorsMove(t *testing.T) {
 
 	// Node x stops; the others fence it and elect new leaders for its partitions.
 	c.node(x).pause()
+	pausedAt := time.Now()
 	c.waitFor(fmt.Sprintf("node %d fenced", x), 30*time.Second, func(v testkit.View) bool { return len(v.Active) == 2 })
 
 	consumer := c.node(leader).client(seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -117,6 +118,7 @@ func TestClusterCoordinatorsMove(t *testing.T) {
 		}
 		fetches.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
 	}
+	t.Logf("SIGSTOP of the coordinator to its prepared commit readable (session timeout 3 s): %v", time.Since(pausedAt).Round(time.Millisecond))
 	producers, err := adm.DescribeProducers(ctx, kadm.TopicsSet{topic: {0: {}}})
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +148,7 @@ func TestClusterCoordinatorsMove(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	t.Logf("SIGSTOP of the coordinator to the group's offsets served by the new one: %v", time.Since(pausedAt).Round(time.Millisecond))
 	if o, ok := fetched.Lookup(topic, 0); !ok || o.At != 3 || o.LeaderEpoch != dataEpoch {
 		t.Errorf("%s's committed offset after the move: %+v (found %v), want 3 at leader epoch %d", gid, o, ok, dataEpoch)
 	}

@@ -54,7 +54,12 @@ func TestClusterConsumerValidatesAfterLeaderChange(t *testing.T) {
 	poll(20)
 
 	c.node(leader).kill()
+	killedAt := time.Now()
 	produce("b")
+	produced := time.Since(killedAt)
+	poll(21)
+	t.Logf("after the leader's SIGKILL (session timeout 3 s): 20 records produced to the new leader in %v, the first read by the consumer at %v",
+		produced.Round(time.Millisecond), time.Since(killedAt).Round(time.Millisecond))
 	poll(40)
 	for i, v := range got {
 		want := fmt.Sprintf("a-%02d", i)
