@@ -482,10 +482,40 @@ func (q *Quorum) RemoveVoter(ctx context.Context, id int32, dir DirectoryID) err
 		return fmt.Errorf("%w: node %d is the only voter", ErrInvalidVoter, id)
 	}
 	if err := q.raft.RemoveServer(sid, 0, timeoutOf(ctx)).Error(); err != nil {
-		return q.raftErr(err)
+		// Removing the leader itself: it steps down once the change commits, and the future
+		// can report the lost leadership although the change went through. Ask the
+		// configuration (which followers hold too) before calling it a failure.
+		if !errors.Is(err, raft.ErrLeadershipLost) || !q.awaitRemoved(ctx, sid) {
+			return q.raftErr(err)
+		}
 	}
 	q.logger.Info("removed a voter", "node_id", id, "directory_id", dir.String())
 	return nil
+}
+
+// awaitRemoved reports whether sid leaves the voters of the configuration this node knows
+// within ctx (at most 5 s): after a leader removed itself, the new leader commits or drops the
+// change.
+func (q *Quorum) awaitRemoved(ctx context.Context, sid raft.ServerID) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	for {
+		if f := q.raft.GetConfiguration(); f.Error() == nil {
+			voter := false
+			for _, s := range f.Configuration().Servers {
+				voter = voter || (s.ID == sid && s.Suffrage == raft.Voter)
+			}
+			if !voter {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func checkMember(id int32, addr string) error {
