@@ -15,7 +15,8 @@ import (
 // coordinator's PrepareCommit but has not yet learned the high watermark that committed it (as
 // when the old leader stops right after): elected leader, it loads its whole log, as Kafka's
 // coordinator does, and completes the transaction with markers at its own leader epoch as
-// coordinator epoch, instead of finding the transaction still open.
+// coordinator epoch (and a prepared abort likewise), instead of finding the transactions still
+// open.
 func TestTxnNewLeaderLoadsPastItsHighWatermark(t *testing.T) {
 	parts, old := statePartition(t)
 	ids := &blockLog{}
@@ -28,6 +29,13 @@ func TestTxnNewLeaderLoadsPastItsHighWatermark(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := prev.EndTxn(ctx, EndRequest{TransactionalID: "app", ProducerID: res.ProducerID, ProducerEpoch: res.ProducerEpoch, Commit: true}); err != nil {
+		t.Fatal(err)
+	}
+	res2 := initTxn(t, prev, "app2")
+	if err := prev.AddPartitions(ctx, "app2", res2.ProducerID, res2.ProducerEpoch, TopicPartitions{"payments": {1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prev.EndTxn(ctx, EndRequest{TransactionalID: "app2", ProducerID: res2.ProducerID, ProducerEpoch: res2.ProducerEpoch}); err != nil {
 		t.Fatal(err)
 	}
 	prev.Close()
@@ -74,15 +82,22 @@ func TestTxnNewLeaderLoadsPastItsHighWatermark(t *testing.T) {
 	defer c.Close()
 	c.Elected(p)
 	deadline := time.Now().Add(10 * time.Second)
-	for len(markers.markers()) == 0 {
+	for len(markers.markers()) < 2 {
 		if time.Now().After(deadline) {
 			d, err := c.Describe("app")
 			t.Fatalf("no marker sent; app is %+v (%v)", d, err)
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if sent := markers.markers(); len(sent) != 1 || sent[0].topic != "orders" || !sent[0].Commit || sent[0].CoordinatorEpoch != 4 {
-		t.Fatalf("markers %+v, want one commit marker for orders-0 at coordinator epoch 4", sent)
+	byTopic := map[string]sentMarker{}
+	for _, m := range markers.markers() {
+		byTopic[m.topic] = m
+	}
+	if m, ok := byTopic["orders"]; len(byTopic) != 2 || !ok || !m.Commit || m.CoordinatorEpoch != 4 {
+		t.Fatalf("markers %+v, want a commit marker for orders-0 at coordinator epoch 4", markers.markers())
+	}
+	if m, ok := byTopic["payments"]; !ok || m.Commit || m.CoordinatorEpoch != 4 {
+		t.Fatalf("markers %+v, want an abort marker for payments-1 at coordinator epoch 4", markers.markers())
 	}
 	// The follower catches up; the completion commits.
 	stop, stopped := make(chan struct{}), make(chan struct{})
@@ -101,6 +116,7 @@ func TestTxnNewLeaderLoadsPastItsHighWatermark(t *testing.T) {
 		}
 	}()
 	waitState(t, c, "app", CompleteCommit)
+	waitState(t, c, "app2", CompleteAbort)
 	close(stop)
 	<-stopped
 }
