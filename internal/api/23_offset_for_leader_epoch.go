@@ -20,6 +20,10 @@ import (
 //     where to truncate.
 //   - CurrentLeaderEpoch, when given (not -1), must be current:
 //     FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH otherwise.
+//   - Only the leader answers, consumers (ReplicaID -1) and followers (a
+//     broker id, v3+) alike, even when consumers fetch from followers
+//     (KIP-392): NOT_LEADER_OR_FOLLOWER elsewhere. The end offset is not
+//     capped at the high watermark, as in Kafka.
 //
 // Version notes:
 //   - v2: CurrentLeaderEpoch. v3: ReplicaID. v4: flexible.
