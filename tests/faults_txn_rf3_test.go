@@ -78,7 +78,6 @@ func TestRF3ReadCommittedAborts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a fault scenario on three processes")
 	}
-	knownFailure(t, "after the transaction coordinator's SIGKILL the producer can get INVALID_TXN_STATE, fatal to it (\"begin transaction 42: producer ID has a fatal, unrecoverable error\")")
 	t.Parallel()
 	seed := faultSeed(t)
 	const topic, txnID = "txn-history", "history-txn"
@@ -259,7 +258,6 @@ func TestRF3ExactlyOnceGroup(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a fault scenario on three processes")
 	}
-	knownFailure(t, "after the transaction coordinator's SIGKILL one transaction's output can be committed twice (20 duplicates, out-v0100..out-v0119: the transaction in flight at the kill)")
 	t.Parallel()
 	seed := faultSeed(t)
 	const in, out, group, txnID, total = "eos-in", "eos-out", "eos-group", "eos-txn", 3000
