@@ -49,6 +49,20 @@ func partitionDetail(ctx context.Context, t *testing.T, adm *kadm.Client, topic 
 	return kadm.PartitionDetail{}
 }
 
+// createTopic creates a topic; an answer that it exists already counts as created (the client
+// retries a request whose first answer was lost to a controller change, and the first may have
+// committed).
+func createTopic(ctx context.Context, t *testing.T, adm *kadm.Client, partitions int32, rf int16, configs map[string]*string, topic string) {
+	t.Helper()
+	resp, err := adm.CreateTopic(ctx, partitions, rf, configs, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		t.Fatalf("create %s: %v", topic, err)
+	}
+}
+
 // sendTo sends a request to one node only (not routed to the controller by the client), so
 // the node must forward it.
 func sendTo(ctx context.Context, t *testing.T, addr string, req kmsg.Request) kmsg.Response {
@@ -78,9 +92,7 @@ func TestElectionsAndReassignmentsInACluster(t *testing.T) {
 	controller := c.Controller()
 
 	// Elections: every partition is led by its preferred replica after creation.
-	if _, err := adm.CreateTopic(ctx, 3, 2, nil, "e"); err != nil {
-		t.Fatal(err)
-	}
+	createTopic(ctx, t, adm, 3, 2, nil, "e")
 	all, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, nil)
 	if err != nil || len(all["e"]) != 0 {
 		t.Fatalf("preferred election of all partitions: %v %v (partitions that need none are left out)", all, err)
@@ -102,9 +114,7 @@ func TestElectionsAndReassignmentsInACluster(t *testing.T) {
 
 	// A move to a subset of the replicas completes at once; records acknowledged by both
 	// replicas are read from the new leader.
-	if _, err := adm.CreateTopic(ctx, 1, 2, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, "r"); err != nil {
-		t.Fatal(err)
-	}
+	createTopic(ctx, t, adm, 1, 2, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, "r")
 	before := partitionDetail(ctx, t, adm, "r", 0)
 	prod := c.Client(kgo.DefaultProduceTopic("r"), kgo.RequiredAcks(kgo.AllISRAcks()))
 	for i := range 20 {
@@ -137,9 +147,7 @@ func TestElectionsAndReassignmentsInACluster(t *testing.T) {
 	// A whole move to another broker: the new replica copies the log, joins the ISR (the
 	// leader's AlterPartition), and the controller completes the move; the old replica's log
 	// is gone and every record is read from the new leader.
-	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "m"); err != nil {
-		t.Fatal(err)
-	}
+	createTopic(ctx, t, adm, 1, 1, nil, "m")
 	from := partitionDetail(ctx, t, adm, "m", 0).Leader
 	to := from%3 + 1
 	prod = c.Client(kgo.DefaultProduceTopic("m"), kgo.RequiredAcks(kgo.AllISRAcks()))
@@ -180,9 +188,7 @@ func TestElectionsAndReassignmentsInACluster(t *testing.T) {
 	}
 
 	// A move onto a node that is down stays in progress: listed, then cancelled.
-	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "g"); err != nil {
-		t.Fatal(err)
-	}
+	createTopic(ctx, t, adm, 1, 1, nil, "g")
 	x := partitionDetail(ctx, t, adm, "g", 0).Leader
 	var down int32 = -1
 	for _, id := range c.IDs() {

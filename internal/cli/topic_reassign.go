@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -145,7 +146,7 @@ func newTopicReassignCommand() *cobra.Command {
 					req.Assign(topic, p, target)
 				}
 			}
-			adm, ctx, done, err := o.admin(cmd.Context())
+			adm, ctx, done, err := adminClient(cmd.Context(), &o)
 			if err != nil {
 				return err
 			}
@@ -216,7 +217,7 @@ func throttleMoves(ctx context.Context, w io.Writer, o *clientOptions, adm *kadm
 		topics = append(topics, t)
 	}
 	sort.Strings(topics)
-	md, err := adm.Metadata(ctx, topics...)
+	md, err := knownMetadata(ctx, adm, topics...)
 	if err != nil {
 		return o.explain(err)
 	}
@@ -285,7 +286,7 @@ func verifyReassignments(ctx context.Context, w io.Writer, o *clientOptions, adm
 	if err != nil {
 		return o.explain(err)
 	}
-	md, err := adm.Metadata(ctx, topics...)
+	md, err := knownMetadata(ctx, adm, topics...)
 	if err != nil {
 		return o.explain(err)
 	}
@@ -333,6 +334,45 @@ func verifyReassignments(ctx context.Context, w io.Writer, o *clientOptions, adm
 	return nil
 }
 
+// knownMetadata is Metadata for topics, asked again (10 times, 200 ms apart) while one of them
+// is unknown: the broker answering may not have applied a topic created a moment ago. The admin
+// client must have a short metadata cache (adminClient), or it would answer from it.
+func knownMetadata(ctx context.Context, adm *kadm.Client, topics ...string) (kadm.Metadata, error) {
+	for attempt := 1; ; attempt++ {
+		md, err := adm.Metadata(ctx, topics...)
+		if err != nil {
+			return md, err
+		}
+		known := true
+		for _, topic := range topics {
+			if td, ok := md.Topics[topic]; !ok || td.Err != nil {
+				known = false
+			}
+		}
+		if known || attempt == 10 {
+			return md, nil
+		}
+		select {
+		case <-ctx.Done():
+			return md, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// adminClient is clientOptions.admin with a metadata cache of 100 ms, for knownMetadata.
+func adminClient(parent context.Context, o *clientOptions) (adm *kadm.Client, ctx context.Context, done func(), err error) {
+	cl, err := o.client(kgo.MetadataMinAge(100 * time.Millisecond))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, o.timeout)
+	return kadm.NewClient(cl), ctx, func() { cancel(); cl.Close() }, nil
+}
+
 // retryNotController runs f again (up to 5 times, 200 ms apart) while it fails with
 // NOT_CONTROLLER: the controller moved while the request was forwarded; the operations here
 // are idempotent, so asking again is safe.
@@ -369,7 +409,7 @@ func configResult(rs kadm.AlterConfigsResponses, err error) error {
 // listReassignments prints the reassignments in progress: all of them, or those of topic
 // (and partitions).
 func listReassignments(cmd *cobra.Command, o *clientOptions, topic string, partitions []int32) error {
-	cl, err := o.client()
+	cl, err := o.client(kgo.MetadataMinAge(100 * time.Millisecond))
 	if err != nil {
 		return err
 	}
@@ -387,8 +427,7 @@ func listReassignments(cmd *cobra.Command, o *clientOptions, topic string, parti
 		rt.Topic, rt.Partitions = topic, partitions
 		if len(partitions) == 0 {
 			// No partitions named: every partition of the topic.
-			adm := kadm.NewClient(cl)
-			md, err := adm.Metadata(ctx, topic)
+			md, err := knownMetadata(ctx, kadm.NewClient(cl), topic)
 			if err != nil {
 				return o.explain(err)
 			}
@@ -458,7 +497,7 @@ func newTopicElectLeadersCommand() *cobra.Command {
 			if topic == "" && len(partitions) > 0 {
 				return errors.New("--partition needs --topic")
 			}
-			adm, ctx, done, err := o.admin(cmd.Context())
+			adm, ctx, done, err := adminClient(cmd.Context(), &o)
 			if err != nil {
 				return err
 			}
@@ -467,7 +506,7 @@ func newTopicElectLeadersCommand() *cobra.Command {
 			if topic != "" {
 				ps := partitions
 				if len(ps) == 0 {
-					md, err := adm.Metadata(ctx, topic)
+					md, err := knownMetadata(ctx, adm, topic)
 					if err != nil {
 						return o.explain(err)
 					}
