@@ -213,3 +213,30 @@ func sameProducers(a, b []ProducerState) bool {
 	}
 	return slices.Equal(key(a), key(b))
 }
+
+// TestNewLeaderNotYetAppliedAnswersUnknownEpoch: a fetch naming a leader epoch this node has
+// not applied yet gets UNKNOWN_LEADER_EPOCH (retried at once) even though this node is not the
+// leader in what it applied — the new leader of a move whose metadata reached the fetcher
+// first — and an older epoch gets FENCED_LEADER_EPOCH, both before NOT_LEADER_OR_FOLLOWER, as
+// in Kafka.
+func TestNewLeaderNotYetAppliedAnswersUnknownEpoch(t *testing.T) {
+	_, store, p := hostOn(t, 2, t.TempDir())
+	defer store.Close()
+	if err := p.SetState(State{Leader: 1, LeaderEpoch: 4, PartitionEpoch: 4, Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2, 3}}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(epoch int32) error {
+		res, err := p.Read(0, ReadOptions{MaxBytes: 1024, CurrentLeaderEpoch: epoch, LastFetchedEpoch: NoLeaderEpoch, Replica: 3, ReplicaEpoch: -1})
+		res.Records.Release()
+		return err
+	}
+	if err := read(5); !errors.Is(err, ErrUnknownLeaderEpoch) {
+		t.Errorf("newer epoch on a node still following: %v, want ErrUnknownLeaderEpoch", err)
+	}
+	if err := read(3); !errors.Is(err, ErrFencedLeaderEpoch) {
+		t.Errorf("older epoch: %v, want ErrFencedLeaderEpoch", err)
+	}
+	if err := read(4); !errors.Is(err, ErrNotLeader) {
+		t.Errorf("current epoch on a follower: %v, want ErrNotLeader", err)
+	}
+}

@@ -133,14 +133,23 @@ func (p *Partition) Read(offset int64, opts ReadOptions) (ReadResult, error) {
 
 // readableLocked checks that this node may serve reads: it leads the
 // partition and the request's leader epoch is current.
+//
+// The epoch is checked first, as Kafka's Partition does: a request naming a newer epoch than
+// this node applied gets UNKNOWN_LEADER_EPOCH (retried at once) even where this node is not the
+// leader yet — the new leader of a leadership move whose metadata reached the requester first
+// (a follower's fetcher) — rather than NOT_LEADER_OR_FOLLOWER, after which a follower waits
+// replica.fetch.backoff.ms.
 func (p *Partition) readableLocked(currentLeaderEpoch int32) error {
-	switch {
-	case p.mu.deleted:
+	if p.mu.deleted {
 		return fmt.Errorf("%s-%d: %w", p.topic, p.index, ErrDeleted)
-	case !p.mu.isLeader:
+	}
+	if err := p.checkEpochLocked(currentLeaderEpoch); err != nil {
+		return err
+	}
+	if !p.mu.isLeader {
 		return fmt.Errorf("%s-%d: %w", p.topic, p.index, ErrNotLeader)
 	}
-	return p.checkEpochLocked(currentLeaderEpoch)
+	return nil
 }
 
 // replicaReadableLocked checks that this node may serve a consumer that

@@ -280,8 +280,9 @@ func (f *fetcher) apply(ctx context.Context, addr string, k partitionKey, st *fo
 		}
 		return
 	case errors.Is(err, kerr.UnknownLeaderEpoch):
-		// The leader has not applied the metadata this node has: soon it will.
-		f.delay(st, min(o.Backoff, 100*time.Millisecond))
+		// The leader has not applied the metadata this node has (a leadership move reached
+		// this node first): it will within milliseconds.
+		f.delay(st, min(o.Backoff, 25*time.Millisecond))
 		return
 	default:
 		// NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, unknown partition: the metadata this
