@@ -257,13 +257,15 @@ func runHistoryWorkload(t *testing.T, seed int64, sched *faultSchedule, w histor
 			}
 		}()
 	}
+	clientLog := &resetLog{}
 	for i := range 2 {
 		name := fmt.Sprintf("c%d", i)
 		offsets := map[string]map[int32]kgo.Offset{w.topic: {}}
 		for part := range w.partitions {
 			offsets[w.topic][part] = kgo.NewOffset().AtStart()
 		}
-		cl, err := kgo.NewClient(append(clientOpts, kgo.ConsumePartitions(offsets))...)
+		cl, err := kgo.NewClient(append(clientOpts, kgo.ConsumePartitions(offsets),
+			kgo.WithLogger(kgo.BasicLogger(clientLog, kgo.LogLevelInfo, func() string { return name + " " })))...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -319,7 +321,44 @@ func runHistoryWorkload(t *testing.T, seed int64, sched *faultSchedule, w histor
 	if acked < w.minAcked || len(h.polls) < w.minAcked || (resets == 0 && !w.noResets) {
 		t.Errorf("too little happened: %d acknowledged, %d polled, %d resets", acked, len(h.polls), resets)
 	}
+	if t.Failed() {
+		t.Logf("the consumers' franz-go log lines about resets, data loss and epochs:\n%s", clientLog)
+	}
 	if t.Failed() && seed != 0 {
 		t.Logf("seed %d; replay with %s=%d", seed, faultSeedEnv, seed)
 	}
+}
+
+// resetLog keeps the last franz-go log lines that explain a consumer's position moving: offset
+// resets (OFFSET_OUT_OF_RANGE), data loss detection, leader epoch validation; printed when
+// the run fails.
+type resetLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *resetLog) Write(p []byte) (int, error) {
+	line := string(p)
+	low := strings.ToLower(line)
+	if strings.Contains(low, "reset by peer") {
+		return len(p), nil
+	}
+	for _, w := range []string{"reset", "loss", "out_of_range", "out of range", "truncat", "epoch", "lost"} {
+		if strings.Contains(low, w) {
+			l.mu.Lock()
+			l.lines = append(l.lines, strings.TrimRight(line, "\n"))
+			if len(l.lines) > 100 {
+				l.lines = l.lines[len(l.lines)-100:]
+			}
+			l.mu.Unlock()
+			break
+		}
+	}
+	return len(p), nil
+}
+
+func (l *resetLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
