@@ -90,6 +90,7 @@ type fetchTarget struct {
 	maxBytes           int32
 	currentLeaderEpoch int32
 	lastFetchedEpoch   int32
+	logStartOffset     int64             // a follower's own log start offset, -1 if not given
 	session            *sessionPartition // nil for sessionless fetches
 	preferred          int32             // PreferredReadReplica, -1 for none
 
@@ -196,7 +197,7 @@ func (f *fetch) resolveSession() int16 {
 		fs.mu.Lock()
 		for _, sp := range fs.order {
 			f.targets = append(f.targets, &fetchTarget{key: sp.key, fetchOffset: sp.fetchOffset, maxBytes: sp.maxBytes,
-				currentLeaderEpoch: sp.currentLeaderEpoch, lastFetchedEpoch: sp.lastFetchedEpoch, session: sp})
+				currentLeaderEpoch: sp.currentLeaderEpoch, lastFetchedEpoch: sp.lastFetchedEpoch, logStartOffset: sp.logStartOffset, session: sp})
 		}
 		fs.mu.Unlock()
 		return 0
@@ -213,7 +214,7 @@ func (f *fetch) resolveSession() int16 {
 			sp := newSessionPartition(k, &rt.Partitions[i])
 			parts = append(parts, sp)
 			f.targets = append(f.targets, &fetchTarget{key: k, fetchOffset: sp.fetchOffset, maxBytes: sp.maxBytes,
-				currentLeaderEpoch: sp.currentLeaderEpoch, lastFetchedEpoch: sp.lastFetchedEpoch, session: sp})
+				currentLeaderEpoch: sp.currentLeaderEpoch, lastFetchedEpoch: sp.lastFetchedEpoch, logStartOffset: sp.logStartOffset, session: sp})
 		}
 	}
 	if r.Version >= 7 && r.SessionEpoch == initialSessionEpoch && len(parts) > 0 {
@@ -285,6 +286,7 @@ func (f *fetch) readTarget(t *fetchTarget, first bool, remaining int64) (int64, 
 		LastFetchedEpoch:   epochOrNone(t.lastFetchedEpoch),
 		Replica:            f.replica,
 		ReplicaEpoch:       f.replicaEp,
+		ReplicaLogStart:    t.logStartOffset,
 		AnyReplica:         f.replica < 0 && f.req.Version >= 11,
 	})
 	if err != nil {

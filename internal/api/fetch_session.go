@@ -74,6 +74,7 @@ type sessionPartition struct {
 	maxBytes           int32
 	currentLeaderEpoch int32
 	lastFetchedEpoch   int32
+	logStartOffset     int64 // the fetcher's own log start offset (v5+; -1 if not given)
 	// Last values sent, which decide whether an incremental response must
 	// include the partition.
 	sentHighWatermark    int64
@@ -111,6 +112,7 @@ func newSessionPartition(key sessionKey, rp *kmsg.FetchRequestTopicPartition) *s
 func (sp *sessionPartition) update(rp *kmsg.FetchRequestTopicPartition) {
 	sp.fetchOffset, sp.maxBytes = rp.FetchOffset, rp.PartitionMaxBytes
 	sp.currentLeaderEpoch, sp.lastFetchedEpoch = rp.CurrentLeaderEpoch, rp.LastFetchedEpoch
+	sp.logStartOffset = rp.LogStartOffset
 }
 
 // create caches a new session holding partitions, returning its id, or 0

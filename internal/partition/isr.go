@@ -92,7 +92,7 @@ func (p *Partition) syncFollowersLocked() {
 		if _, ok := p.mu.followers[r]; !ok && r != p.nodeID {
 			// As for a new leader's followers: a guess until it fetches (CheckISR does not
 			// expand on it; only ISR members' offsets count for the HW).
-			p.mu.followers[r] = &followerState{logEndOffset: p.mu.highWatermark, brokerEpoch: -1, lastCaughtUpTime: now}
+			p.mu.followers[r] = &followerState{logEndOffset: p.mu.highWatermark, brokerEpoch: -1, logStartOffset: -1, lastCaughtUpTime: now}
 		}
 	}
 }

@@ -183,3 +183,35 @@ func (p *Partition) DeleteRecordsBefore(offset int64) (int64, error) {
 	}
 	return p.log.LogStartOffset(), nil
 }
+
+// updateFollowerLogStart records a follower's own log start offset from its fetch (-1: not
+// given) and wakes waiters when it moved, for DeleteRecords' low watermark.
+func (p *Partition) updateFollowerLogStart(replica int32, logStart int64) {
+	if logStart < 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f, ok := p.mu.followers[replica]; ok && logStart > f.logStartOffset {
+		f.logStartOffset = logStart
+		p.notifyLocked()
+	}
+}
+
+// LowWatermark is the smallest log start offset over this leader and the followers in the ISR
+// (Kafka's low watermark, which DeleteRecords answers once it reached the requested offset):
+// -1 while an in-sync follower has not reported its log start since this node became leader.
+func (p *Partition) LowWatermark() (int64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.readableLocked(NoLeaderEpoch); err != nil {
+		return -1, err
+	}
+	low := p.log.LogStartOffset()
+	for _, r := range p.mu.state.ISR {
+		if f, ok := p.mu.followers[r]; ok {
+			low = min(low, f.logStartOffset)
+		}
+	}
+	return low, nil
+}

@@ -35,6 +35,7 @@ type State struct {
 type followerState struct {
 	logEndOffset     int64     // from the follower's latest fetch
 	brokerEpoch      int64     // the follower's broker epoch in that fetch (KIP-903), -1 if not given
+	logStartOffset   int64     // the follower's own log start offset in that fetch, -1 until known
 	lastCaughtUpTime time.Time // last time it had fetched up to the leader's log end offset
 
 	// lastFetchLeaderLEO and lastFetchTime are the leader's log end offset at the follower's
@@ -190,7 +191,7 @@ func (p *Partition) setStateLocked(s State) (staged bool, err error) {
 		for _, r := range s.Replicas {
 			if r != p.nodeID {
 				// Until a follower fetches, assume it is as far as the HW.
-				p.mu.followers[r] = &followerState{logEndOffset: p.mu.highWatermark, brokerEpoch: -1, lastCaughtUpTime: now}
+				p.mu.followers[r] = &followerState{logEndOffset: p.mu.highWatermark, brokerEpoch: -1, logStartOffset: -1, lastCaughtUpTime: now}
 			}
 		}
 	} else if p.mu.isLeader {

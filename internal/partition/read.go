@@ -28,6 +28,9 @@ type ReadOptions struct {
 	Replica int32
 	// ReplicaEpoch is the fetching follower's broker epoch (Fetch v15+, KIP-903), or -1.
 	ReplicaEpoch int64
+	// ReplicaLogStart is the fetching follower's own log start offset (Fetch v5+), or -1: the
+	// leader's low watermark (DeleteRecords) waits for it.
+	ReplicaLogStart int64
 	// AnyReplica lets a consumer (Replica < 0) read from this node when it
 	// is a follower, not the leader (Fetch v11+, KIP-392): up to the
 	// follower's high watermark (or last stable offset), which is the
@@ -99,6 +102,7 @@ func (p *Partition) Read(offset int64, opts ReadOptions) (ReadResult, error) {
 			if err := p.UpdateFollowerFetch(opts.Replica, opts.ReplicaEpoch, offset); err != nil {
 				return res, err
 			}
+			p.updateFollowerLogStart(opts.Replica, opts.ReplicaLogStart)
 			p.mu.Lock()
 			res.HighWatermark, res.LastStableOffset = p.mu.highWatermark, p.lastStableOffsetLocked()
 			p.mu.Unlock()

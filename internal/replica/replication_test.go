@@ -203,3 +203,46 @@ func TestReplicationThrottle(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteRecordsWaitsForFollowers: DeleteRecords on a replicated partition answers once
+// the low watermark — the smallest log start offset over the leader and its in-sync followers
+// — reached the offset, so when it answers every replica has already moved its log start.
+func TestDeleteRecordsWaitsForFollowers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three nodes")
+	}
+	c := testkit.StartCluster(t, testkit.Options{Nodes: 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(c.Client())
+	const topic = "trimmed"
+	if _, err := adm.CreateTopic(ctx, 1, 3, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	prod := c.Client(kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()))
+	for i := range 100 {
+		if err := prod.ProduceSync(ctx, kgo.StringRecord(fmt.Sprintf("v%d", i))).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitEqualEnds(t, c, topic, 1, 100)
+	offsets := kadm.Offsets{}
+	offsets.Add(kadm.Offset{Topic: topic, Partition: 0, At: 60})
+	res, err := adm.DeleteRecords(ctx, offsets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := res.Lookup(topic, 0)
+	if r.Err != nil || r.LowWatermark != 60 {
+		t.Fatalf("DeleteRecords: low watermark %d, err %v; want 60", r.LowWatermark, r.Err)
+	}
+	for _, id := range c.IDs() {
+		p, ok := c.Node(id).Partitions().Partition(topic, 0)
+		if !ok {
+			t.Fatalf("node %d does not host %s-0", id, topic)
+		}
+		if start := p.LogStartOffset(); start != 60 {
+			t.Errorf("node %d's log start offset is %d when DeleteRecords answered; want 60", id, start)
+		}
+	}
+}
