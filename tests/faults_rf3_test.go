@@ -294,7 +294,6 @@ func TestRF3DoubleFailover(t *testing.T) {
 // the partition's leader is SIGKILLed. The wiped node must not have been let back into the ISR
 // before it caught up (KIP-903), so the partition's new leader has every acknowledged record.
 func TestRF3DiskWiped(t *testing.T) {
-	knownFailure(t, "the wiped node, restarted, answers Fetch for a partition it led at leader epoch 0 before the wipe with OFFSET_OUT_OF_RANGE (consumers, whose metadata still says epoch 0, reset to offset 0: checkHistory non-monotonic, franz-go \"lost records; the client consumed to offset 1678 epoch 0 but was reset to offset 0\"); and its fetcher can stick on \"append as follower: offsets out of order: batch 0 at base offset 9, expected at least 206\", so that partition's ISR falls to the leader; nothing acknowledged is lost")
 	runRF3Scenario(t, false, func(e *rf3Env) {
 		p := e.partition()
 		l := e.leader(p)

@@ -95,7 +95,10 @@ type Broker struct {
 
 	unsubscribe func()
 	serveDone   chan error
-	ready       atomic.Bool
+	// pendingServer is the Kafka listener's server between listen (bind, so the advertised
+	// address is known for registration) and serve (after the broker is unfenced).
+	pendingServer *server.Server
+	ready         atomic.Bool
 	// phase is what Start is doing, for /readyz's answer until ready (stored after the fields
 	// that phase's check reads are set).
 	phase     atomic.Pointer[string]
@@ -209,6 +212,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if err := b.startLifecycle(ctx, brokerCfg); err != nil {
 		return nil, err
 	}
+	b.serve()
 	b.ready.Store(true)
 	return b, nil
 }
@@ -469,9 +473,20 @@ func (b *Broker) listen(brokerCfg *config.Resolved) error {
 	if err != nil {
 		return err
 	}
-	b.server = srv
-	go func() { b.serveDone <- srv.Serve(ln) }()
+	b.pendingServer = srv
 	return nil
+}
+
+// serve starts answering on the Kafka listener bound by listen. Start calls it only once the
+// controller has unfenced this broker, which it does only once the broker's metadata caught up
+// (as Kafka enables request processing only after the initial metadata catch-up): until then
+// the broker may be applying old metadata — a restarted or wiped node replaying the log would
+// otherwise answer Metadata with leaderships long moved and take writes as a leader it no
+// longer is. Connections made meanwhile wait in the listen backlog.
+func (b *Broker) serve() {
+	srv := b.pendingServer
+	b.server = srv
+	go func() { b.serveDone <- srv.Serve(b.listener) }()
 }
 
 // kafkaLimit turns a Kafka connection limit (0: none allowed) into the server's (0: no limit,
