@@ -284,9 +284,15 @@ func (f *fetcher) apply(ctx context.Context, addr string, k partitionKey, st *fo
 		// this node first): it will within milliseconds.
 		f.delay(st, min(o.Backoff, 25*time.Millisecond))
 		return
+	case errors.Is(err, kerr.UnknownTopicOrPartition), errors.Is(err, kerr.UnknownTopicID), errors.Is(err, kerr.NotLeaderForPartition):
+		// The leader has not created the partition, or not applied its leadership, yet (a
+		// topic just created, a leader just elected): milliseconds away, as is an Update that
+		// moves the partition if this node is the one behind.
+		f.delay(st, min(o.Backoff, 100*time.Millisecond))
+		return
 	default:
-		// NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, unknown partition: the metadata this
-		// node has is behind or ahead of the leader's; an Update will move the partition.
+		// FENCED_LEADER_EPOCH and the rest: the metadata this node has is behind the leader's
+		// (an Update will move the partition), or the leader failed; wait replica.fetch.backoff.ms.
 		o.Logger.Debug("replica fetch partition error", "topic", k.topic, "partition", k.partition, "leader", f.leader, "err", err)
 		f.delay(st, o.Backoff)
 		return
