@@ -47,6 +47,8 @@ type fetcher struct {
 	mu struct {
 		sync.Mutex
 		parts map[partitionKey]*followed
+		// cancelFetch ends the fetch in flight, nil when there is none.
+		cancelFetch context.CancelFunc
 	}
 }
 
@@ -60,7 +62,7 @@ func newFetcher(m *Manager, leader int32) *fetcher {
 // once (its delay dropped).
 func (f *fetcher) assign(parts map[partitionKey]assignment) {
 	f.mu.Lock()
-	changed := len(parts) != len(f.mu.parts)
+	changed, added := len(parts) != len(f.mu.parts), false
 	next := make(map[partitionKey]*followed, len(parts))
 	for k, a := range parts {
 		if cur, ok := f.mu.parts[k]; ok && cur.p == a.p && cur.epoch == a.epoch {
@@ -68,9 +70,16 @@ func (f *fetcher) assign(parts map[partitionKey]assignment) {
 			continue
 		}
 		next[k] = &followed{assignment: a}
-		changed = true
+		changed, added = true, true
 	}
 	f.mu.parts = next
+	if added && f.mu.cancelFetch != nil {
+		// The fetch in flight (a long poll of up to replica.fetch.wait.max.ms) does not name
+		// the new partitions; end it, so that a new leader's or a new topic's followers start
+		// at once (their acks=all writes wait for them).
+		f.mu.cancelFetch()
+		f.mu.cancelFetch = nil
+	}
 	f.mu.Unlock()
 	if changed {
 		select {
@@ -237,8 +246,19 @@ func (f *fetcher) fetchOnce(ctx context.Context, due []*followed) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.MaxWait+30*time.Second)
 	defer cancel()
-	raw, err := o.Sender.Send(rctx, addr, req)
+	reassigned, stop := context.WithCancel(rctx)
+	defer stop()
+	f.mu.Lock()
+	f.mu.cancelFetch = stop
+	f.mu.Unlock()
+	raw, err := o.Sender.Send(reassigned, addr, req)
+	f.mu.Lock()
+	f.mu.cancelFetch = nil
+	f.mu.Unlock()
 	if err != nil {
+		if reassigned.Err() != nil && rctx.Err() == nil {
+			return nil // ended by assign for new partitions: fetch again at once
+		}
 		return fmt.Errorf("fetch from %d at %s: %w", f.leader, addr, err)
 	}
 	resp := raw.(*kmsg.FetchResponse)
