@@ -158,6 +158,31 @@ func (c *Client) Send(ctx context.Context, addr string, req kmsg.Request) (kmsg.
 	return resp, nil
 }
 
+// SendInto is Send reading the answer into *body, which it grows as needed and keeps for the
+// next call: the answer (its byte fields, a Fetch response's records) points into *body, so the
+// caller must be done with it before it reuses *body. The replica fetchers use it to read every
+// fetch response into one buffer instead of a new zeroed one each time.
+func (c *Client) SendInto(ctx context.Context, addr string, req kmsg.Request, body *[]byte) (kmsg.Response, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	cn, err := c.get(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	cn.body = body
+	resp, err := cn.roundTrip(ctx, req)
+	cn.body = nil
+	if err != nil {
+		cn.close()
+		return nil, err
+	}
+	c.put(addr, cn)
+	return resp, nil
+}
+
 // Close closes the idle connections; requests in flight finish on their own.
 func (c *Client) Close() {
 	c.mu.Lock()
@@ -232,6 +257,7 @@ type conn struct {
 	corr     int32
 	versions map[int16][2]int16 // key → the peer's [min, max]
 	buf      []byte
+	body     *[]byte // set by SendInto for one exchange: the buffer to read the answer into
 }
 
 func (cn *conn) close() { cn.nc.Close() }
@@ -267,7 +293,15 @@ func (cn *conn) exchange(ctx context.Context, req kmsg.Request) (kmsg.Response, 
 	if n < 4 || n > maxResponseBytes {
 		return nil, fmt.Errorf("response of %d bytes from %s", n, cn.nc.RemoteAddr())
 	}
-	body := make([]byte, n)
+	var body []byte
+	if cn.body != nil {
+		if cap(*cn.body) < int(n) {
+			*cn.body = make([]byte, n)
+		}
+		body = (*cn.body)[:n]
+	} else {
+		body = make([]byte, n)
+	}
 	if _, err := io.ReadFull(cn.br, body); err != nil {
 		return nil, ctxErr(ctx, err)
 	}

@@ -43,6 +43,7 @@ type fetcher struct {
 	quit   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+	body   []byte // the fetch responses' buffer (run's goroutine only)
 
 	mu struct {
 		sync.Mutex
@@ -251,7 +252,9 @@ func (f *fetcher) fetchOnce(ctx context.Context, due []*followed) error {
 	f.mu.Lock()
 	f.mu.cancelFetch = stop
 	f.mu.Unlock()
-	raw, err := o.Sender.Send(reassigned, addr, req)
+	// The answer is read into f.body, reused by every fetch: its records are appended (copied
+	// into the log) before the next fetch is sent.
+	raw, err := o.Sender.SendInto(reassigned, addr, req, &f.body)
 	f.mu.Lock()
 	f.mu.cancelFetch = nil
 	f.mu.Unlock()

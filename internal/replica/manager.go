@@ -13,9 +13,10 @@ import (
 )
 
 // Sender sends a request to a broker's Kafka listener and returns its answer
-// (cluster.Client.Send).
+// (cluster.Client): SendInto reads the answer into a buffer the caller reuses.
 type Sender interface {
 	Send(ctx context.Context, addr string, req kmsg.Request) (kmsg.Response, error)
+	SendInto(ctx context.Context, addr string, req kmsg.Request, body *[]byte) (kmsg.Response, error)
 }
 
 // Options configure a Manager. Zero durations and sizes take Kafka's defaults.
