@@ -48,15 +48,7 @@ func handleElectLeaders(_ context.Context, env *Env, req *Request) (Response, er
 		if r.Version >= 1 {
 			typ = metadata.ElectionType(r.ElectionType)
 		}
-		var partitions []metadata.TopicPartition
-		if r.Topics != nil {
-			partitions = []metadata.TopicPartition{}
-			for _, t := range r.Topics {
-				for _, p := range t.Partitions {
-					partitions = append(partitions, metadata.TopicPartition{Topic: t.Topic, Partition: p})
-				}
-			}
-		}
+		partitions := requestedPartitions(r.Topics, func(t kmsg.ElectLeadersRequestTopic) (string, []int32) { return t.Topic, t.Partitions })
 		resp := r.ResponseKind().(*kmsg.ElectLeadersResponse)
 		results, err := env.Controller.ElectLeaders(ctx, typ, partitions)
 		if err != nil {
@@ -91,4 +83,20 @@ func handleElectLeaders(_ context.Context, env *Env, req *Request) (Response, er
 		}
 		return Reply(resp), nil
 	}}, nil
+}
+
+// requestedPartitions flattens a request's topics into partitions, keeping Kafka's distinction
+// between a null list (nil: every partition) and an empty one (no partition).
+func requestedPartitions[T any](topics []T, of func(T) (string, []int32)) []metadata.TopicPartition {
+	if topics == nil {
+		return nil
+	}
+	out := []metadata.TopicPartition{}
+	for _, t := range topics {
+		name, parts := of(t)
+		for _, p := range parts {
+			out = append(out, metadata.TopicPartition{Topic: name, Partition: p})
+		}
+	}
+	return out
 }

@@ -27,15 +27,7 @@ func handleListPartitionReassignments(_ context.Context, env *Env, req *Request)
 	return Response{Finish: func(ctx context.Context) (Response, error) {
 		ctx, cancel := withTimeout(ctx, r.TimeoutMillis)
 		defer cancel()
-		var partitions []metadata.TopicPartition
-		if r.Topics != nil {
-			partitions = []metadata.TopicPartition{}
-			for _, t := range r.Topics {
-				for _, p := range t.Partitions {
-					partitions = append(partitions, metadata.TopicPartition{Topic: t.Topic, Partition: p})
-				}
-			}
-		}
+		partitions := requestedPartitions(r.Topics, func(t kmsg.ListPartitionReassignmentsRequestTopic) (string, []int32) { return t.Topic, t.Partitions })
 		resp := r.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
 		list, err := env.Controller.ListPartitionReassignments(ctx, partitions)
 		if err != nil {
