@@ -418,12 +418,14 @@ func (c *faultConn) learn(b []byte) {
 
 func (c *faultConn) close() {
 	c.once.Do(func() {
-		close(c.done)
-		c.client.Close()
-		c.broker.Close()
+		// Forget the connection before closing it: once the client sees the close, Conns and
+		// ResetAll must no longer count it.
 		c.p.mu.Lock()
 		delete(c.p.mu.conns, c)
 		c.p.mu.Unlock()
+		close(c.done)
+		c.client.Close()
+		c.broker.Close()
 	})
 }
 
