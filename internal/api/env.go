@@ -66,6 +66,9 @@ type Env struct {
 	// controller listener's BrokerRegistration, BrokerHeartbeat and AllocateProducerIds
 	// reach; nil answers them NOT_CONTROLLER.
 	Lifecycle Lifecycle
+	// Authorizer authorizes every request by its principal (Authorize); nil allows
+	// everything (no authorizer.class.name).
+	Authorizer Authorizer
 	// Quorum is the metadata quorum's membership (*quorum.Quorum): DescribeQuorum,
 	// AddRaftVoter, RemoveRaftVoter; nil answers them NOT_CONTROLLER.
 	Quorum Quorum

@@ -24,6 +24,9 @@ const (
 	// registration (Kafka's FenceBrokerRecord, UnfenceBrokerRecord and
 	// BrokerRegistrationChangeRecord in one).
 	TypeBrokerRegistrationChange RecordType = 10
+	// Reserved for the security records (issue #14), one number each so that work in
+	// parallel does not collide: 11 UserScramCredential, 12 RemoveUserScramCredential,
+	// 13 AccessControlEntry, 14 RemoveAccessControlEntry, 15 ClientQuota.
 )
 
 func (t RecordType) String() string {
