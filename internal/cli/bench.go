@@ -22,6 +22,7 @@ import (
 // benchOptions are the flags shared by `sluice bench produce` and `consume`.
 type benchOptions struct {
 	brokers     string
+	sec         securityOptions
 	topic       string
 	recordBytes int
 	keys        int64
@@ -48,6 +49,7 @@ func newBenchCommand() *cobra.Command {
 func (o *benchOptions) registerCommon(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.brokers, "brokers", envOr("SLUICE_BROKERS", "localhost:9092"), "comma-separated bootstrap brokers (env SLUICE_BROKERS)")
+	o.sec.register(f)
 	f.StringVar(&o.topic, "topic", "sluice-bench", "topic to use")
 	f.Int64Var(&o.numRecords, "num-records", 0, "stop after this many records (0: run for --duration)")
 	f.DurationVar(&o.duration, "duration", 10*time.Second, "how long to run when --num-records is 0")
@@ -201,7 +203,7 @@ func (o *benchOptions) newProducer(ctx context.Context) (*kgo.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(o.brokers, ",")...), kgo.RequiredAcks(acks),
+	opts := []kgo.Opt{kgo.RequiredAcks(acks),
 		kgo.ProducerBatchCompression(codec), kgo.DefaultProduceTopic(o.topic), kgo.ProducerLinger(time.Millisecond)}
 	// The same client settings against every broker, so that a comparison measures brokers:
 	// without idempotence kgo keeps --max-in-flight requests per broker; with it, up to 5
@@ -211,7 +213,7 @@ func (o *benchOptions) newProducer(ctx context.Context) (*kgo.Client, error) {
 	} else if o.acks != "all" && o.acks != "-1" {
 		return nil, errors.New("--idempotent needs --acks all")
 	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := o.newClient(opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -316,8 +318,7 @@ func runBenchConsume(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	seeds := kgo.SeedBrokers(strings.Split(o.brokers, ",")...)
-	admin, err := kgo.NewClient(seeds)
+	admin, err := o.newClient()
 	if err != nil {
 		return err
 	}
@@ -332,7 +333,7 @@ func runBenchConsume(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 	if o.numRecords > 0 && o.numRecords < want {
 		want = o.numRecords
 	}
-	cl, err := kgo.NewClient(seeds, kgo.ConsumeTopics(o.topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	cl, err := o.newClient(kgo.ConsumeTopics(o.topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxBytes(64<<20), kgo.FetchMaxPartitionBytes(8<<20))
 	if err != nil {
 		return err
@@ -365,4 +366,14 @@ func runBenchConsume(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 		res.Errors = want - res.Records
 	}
 	return res.print(stdout, o.json)
+}
+
+// newClient is a client of the benchmarked cluster: --brokers, --command-config, then opts.
+func (o *benchOptions) newClient(opts ...kgo.Opt) (*kgo.Client, error) {
+	sec, err := o.sec.opts()
+	if err != nil {
+		return nil, err
+	}
+	base := append([]kgo.Opt{kgo.SeedBrokers(strings.Split(o.brokers, ",")...)}, sec...)
+	return kgo.NewClient(append(base, opts...)...)
 }

@@ -117,7 +117,7 @@ func runBenchE2E(ctx context.Context, o benchOptions, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	consumer, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(o.brokers, ",")...),
+	consumer, err := o.newClient(
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.topic: starts}), kgo.FetchMaxWait(time.Second))
 	if err != nil {
 		return err

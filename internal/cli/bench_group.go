@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +30,7 @@ type groupBenchOptions struct {
 func (o *groupBenchOptions) registerGroup(cmd *cobra.Command, topic string) {
 	f := cmd.Flags()
 	f.StringVar(&o.brokers, "brokers", envOr("SLUICE_BROKERS", "localhost:9092"), "comma-separated bootstrap brokers (env SLUICE_BROKERS)")
+	o.sec.register(f)
 	f.StringVar(&o.topic, "topic", topic, "topic to use (created if missing)")
 	f.StringVar(&o.group, "group", "", "group to use (default: a new name each run)")
 	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
@@ -99,7 +99,7 @@ type groupMemberClient struct {
 }
 
 func startGroupMember(o *groupBenchOptions, group string, balancer kgo.GroupBalancer, id int) (*groupMemberClient, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(o.brokers, ",")...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(o.topic),
+	cl, err := o.newClient(kgo.ConsumerGroup(group), kgo.ConsumeTopics(o.topic),
 		kgo.Balancers(balancer), kgo.HeartbeatInterval(o.heartbeat), kgo.ClientID(fmt.Sprintf("sluice-bench-member-%d", id)))
 	if err != nil {
 		return nil, err
@@ -156,7 +156,7 @@ func runBenchRebalance(ctx context.Context, o groupBenchOptions, stdout io.Write
 	if o.members < 2 || o.rounds < 1 {
 		return errors.New("--members must be at least 2 and --rounds at least 1")
 	}
-	admin, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(o.brokers, ",")...))
+	admin, err := o.newClient()
 	if err != nil {
 		return err
 	}
@@ -257,7 +257,7 @@ func runBenchCommit(ctx context.Context, o groupBenchOptions, stdout io.Writer) 
 	if o.parallel < 1 || o.partitions < 1 {
 		return errors.New("--parallel and --partitions must be at least 1")
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(o.brokers, ",")...))
+	cl, err := o.newClient()
 	if err != nil {
 		return err
 	}

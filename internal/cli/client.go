@@ -21,12 +21,14 @@ type clientOptions struct {
 	brokers string
 	timeout time.Duration
 	format  string // text or json, for commands whose output is tabular
+	sec     securityOptions
 }
 
 func (o *clientOptions) register(cmd *cobra.Command, tabular bool) {
 	f := cmd.Flags()
 	f.StringVar(&o.brokers, "brokers", envOr("SLUICE_BROKERS", "localhost:9092"), "comma-separated bootstrap brokers (env SLUICE_BROKERS)")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for the cluster to answer")
+	o.sec.register(f)
 	if tabular {
 		f.StringVar(&o.format, "format", "text", "output format: text or json")
 	}
@@ -51,7 +53,11 @@ func (o *clientOptions) client(extra ...kgo.Opt) (*kgo.Client, error) {
 	if len(seeds) == 0 {
 		return nil, errors.New("no brokers: pass --brokers host:port or set SLUICE_BROKERS")
 	}
-	opts := append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ClientID("sluice-cli")}, extra...)
+	sec, err := o.sec.opts()
+	if err != nil {
+		return nil, err
+	}
+	opts := append(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ClientID("sluice-cli")}, sec...), extra...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("client for %s: %w", o.brokers, err)
