@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,10 @@ type Options struct {
 	// 503 with the error text otherwise.
 	Ready  func() error
 	Logger *slog.Logger
+	// TLS, if set, makes the listener HTTPS (its GetConfigForClient may reload certificates).
+	TLS *tls.Config
+	// Auth, if set, requires callers to authenticate (see Auth).
+	Auth *Auth
 }
 
 // Server is a running HTTP listener.
@@ -39,6 +44,11 @@ func Start(opts Options) (*Server, error) {
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("http listener: %w", err)
+	}
+	if opts.TLS != nil {
+		cfg := opts.TLS.Clone()
+		cfg.NextProtos = []string{"http/1.1"}
+		ln = tls.NewListener(ln, cfg)
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -67,9 +77,13 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	var handler http.Handler = mux
+	if opts.Auth != nil {
+		handler = opts.Auth.wrap(mux)
+	}
 	s := &Server{
 		srv: &http.Server{
-			Handler:           mux,
+			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		},
