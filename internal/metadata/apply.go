@@ -44,6 +44,8 @@ func (img *Image) shallowCopy() *Image {
 		features:       img.features,
 		nextProducerID: img.nextProducerID,
 		topicsOffset:   img.topicsOffset,
+		scram:          img.scram,
+		acls:           img.acls,
 	}
 }
 
@@ -55,6 +57,8 @@ type builder struct {
 	topicsCopied   bool
 	configsCopied  bool
 	featuresCopied bool
+	scramCopied    bool            // SCRAM credentials copied in this batch (image_acl.go)
+	aclsCopied     bool            // ACLs copied in this batch (image_acl.go)
 	ownTopics      map[*Topic]bool // topics copied in this batch, safe to modify
 	ownConfigs     map[string]bool // broker config maps copied in this batch
 }
@@ -87,6 +91,9 @@ func (b *builder) apply(r Record) error {
 		return b.producerIDs(r)
 	case *BrokerRegistrationChangeRecord:
 		return b.brokerRegistrationChange(r)
+	}
+	if handled, err := b.applySecurity(r); handled {
+		return err
 	}
 	return errorf(ErrInvalidRecord, "unknown record type %T", r)
 }

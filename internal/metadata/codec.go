@@ -162,6 +162,8 @@ func decodeRecord(b []byte) (Record, error) {
 	case TypeBrokerRegistrationChange:
 		r = &BrokerRegistrationChangeRecord{BrokerID: d.int32(), BrokerEpoch: d.int64(), Fenced: d.int8(),
 			InControlledShutdown: d.int8()}
+	case TypeUserScramCredential, TypeRemoveUserScramCredential, TypeAccessControlEntry, TypeRemoveAccessControlEntry:
+		r = decodeSecurityRecord(typ, &d)
 	default:
 		return nil, fmt.Errorf("%w: record type %d", ErrUnsupportedVersion, uint8(typ))
 	}

@@ -12,6 +12,7 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(EncodeBatch(sampleRecords()))
 	f.Add(EncodeBatch(nil))
 	f.Add(EncodeBatch(BootstrapRecords("c")))
+	f.Add(EncodeBatch(securitySampleRecords()))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkBatch(t, b)
 		// Most mutations break the checksum; also try the same bytes with a valid one, so the
@@ -54,6 +55,11 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(AppendSnapshot(nil, moving))
+	if secured, err := moving.Apply(moving.Offset()+1, securitySampleRecords()); err == nil {
+		f.Add(AppendSnapshot(nil, secured))
+	} else {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkSnapshot(t, b)
 		if len(b) >= snapshotHeaderSize+batchHeaderSize {

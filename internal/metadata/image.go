@@ -121,6 +121,9 @@ type Image struct {
 	// topicsOffset is the offset of the last batch that changed any topic, so that DiffTopics
 	// can skip the scan when nothing changed.
 	topicsOffset int64
+	// scram and acls are the SCRAM credentials and ACLs (image_acl.go); nil when none.
+	scram *scramSet
+	acls  *aclSet
 
 	// Sorted views, built on first use.
 	sortedOnce    sync.Once

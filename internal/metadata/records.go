@@ -52,6 +52,9 @@ func (t RecordType) String() string {
 	case TypeBrokerRegistrationChange:
 		return "BrokerRegistrationChange"
 	}
+	if name := securityRecordName(t); name != "" {
+		return name
+	}
 	return fmt.Sprintf("RecordType(%d)", uint8(t))
 }
 

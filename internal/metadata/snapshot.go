@@ -92,6 +92,7 @@ func (img *Image) Records() []Record {
 	if img.nextProducerID > 0 {
 		out = append(out, &ProducerIDsRecord{BrokerID: -1, BrokerEpoch: -1, NextProducerID: img.nextProducerID})
 	}
+	out = img.appendSecurityRecords(out)
 	return out
 }
 
