@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real Kafka clients the end-to-end tests use, from Debian's packages, when missing:
-# kcat (librdkafka), kafka-python and confluent-kafka for /usr/bin/python3.
+# kcat (librdkafka), kafka-python and confluent-kafka for /usr/bin/python3, and openssl for the
+# tests' throwaway certificates.
 set -euo pipefail
 missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 /usr/bin/python3 -c 'import kafka' >/dev/null 2>&1 || missing+=(python3-kafka)
 /usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || missing+=(python3-confluent-kafka)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
