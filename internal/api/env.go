@@ -181,6 +181,8 @@ type Controller interface {
 	AlterPartitionReassignments(ctx context.Context, reqs []metadata.Reassignment, allowReplicationFactorChange bool) ([]metadata.ReassignmentResult, error)
 	// ListPartitionReassignments lists reassignments in progress (ListPartitionReassignments).
 	ListPartitionReassignments(ctx context.Context, partitions []metadata.TopicPartition) ([]metadata.OngoingReassignment, error)
+	// AlterClientQuotas sets and removes client quotas (AlterClientQuotas).
+	AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error
 }
 
 // BrokerConfig resolves this broker's effective configuration from its

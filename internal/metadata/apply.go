@@ -46,6 +46,7 @@ func (img *Image) shallowCopy() *Image {
 		topicsOffset:   img.topicsOffset,
 		scram:          img.scram,
 		acls:           img.acls,
+		clientQuotas:   img.clientQuotas,
 	}
 }
 
@@ -61,6 +62,8 @@ type builder struct {
 	aclsCopied     bool            // ACLs copied in this batch (image_acl.go)
 	ownTopics      map[*Topic]bool // topics copied in this batch, safe to modify
 	ownConfigs     map[string]bool // broker config maps copied in this batch
+	quotasCopied   bool
+	ownQuotas      map[ClientQuotaEntity]bool // client quota maps copied in this batch
 }
 
 func newBuilder(base *Image, offset int64) *builder {
@@ -91,6 +94,8 @@ func (b *builder) apply(r Record) error {
 		return b.producerIDs(r)
 	case *BrokerRegistrationChangeRecord:
 		return b.brokerRegistrationChange(r)
+	case *ClientQuotaRecord:
+		return b.clientQuota(r)
 	}
 	if handled, err := b.applySecurity(r); handled {
 		return err

@@ -164,6 +164,8 @@ func decodeRecord(b []byte) (Record, error) {
 			InControlledShutdown: d.int8()}
 	case TypeUserScramCredential, TypeRemoveUserScramCredential, TypeAccessControlEntry, TypeRemoveAccessControlEntry:
 		r = decodeSecurityRecord(typ, &d)
+	case TypeClientQuota:
+		r = decodeClientQuota(&d)
 	default:
 		return nil, fmt.Errorf("%w: record type %d", ErrUnsupportedVersion, uint8(typ))
 	}

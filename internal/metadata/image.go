@@ -124,6 +124,8 @@ type Image struct {
 	// scram and acls are the SCRAM credentials and ACLs (image_acl.go); nil when none.
 	scram *scramSet
 	acls  *aclSet
+	// clientQuotas is nil until the first ClientQuotaRecord (image_quota.go).
+	clientQuotas *ClientQuotas
 
 	// Sorted views, built on first use.
 	sortedOnce    sync.Once

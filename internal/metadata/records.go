@@ -51,6 +51,8 @@ func (t RecordType) String() string {
 		return "ProducerIDs"
 	case TypeBrokerRegistrationChange:
 		return "BrokerRegistrationChange"
+	case TypeClientQuota:
+		return "ClientQuota"
 	}
 	if name := securityRecordName(t); name != "" {
 		return name

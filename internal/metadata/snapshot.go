@@ -93,6 +93,7 @@ func (img *Image) Records() []Record {
 		out = append(out, &ProducerIDsRecord{BrokerID: -1, BrokerEpoch: -1, NextProducerID: img.nextProducerID})
 	}
 	out = img.appendSecurityRecords(out)
+	out = img.appendClientQuotaRecords(out)
 	return out
 }
 
