@@ -72,6 +72,9 @@ type node struct {
 	logs           *syncBuffer
 	// startup is how long the last start took until /readyz answered 200.
 	startup time.Duration
+	// listenersConfig: the Kafka listeners come from the broker config listeners (in
+	// extraArgs' --config file), not --kafka-addr; kafkaAddr is the first of them.
+	listenersConfig bool
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
@@ -130,13 +133,16 @@ func (n *node) start() {
 
 // tryStart launches the process and waits until /readyz answers 200.
 func (n *node) tryStart() error {
-	args := append([]string{"serve",
+	args := []string{"serve",
 		"--data-dir", n.dataDir,
-		"--kafka-addr", n.kafkaAddr,
 		"--http-addr", n.httpAddr,
 		"--controller-addr", n.controllerAddr,
 		"--log-level", "debug",
-	}, n.extraArgs...)
+	}
+	if !n.listenersConfig { // else the config file's listeners name the Kafka listeners
+		args = append(args, "--kafka-addr", n.kafkaAddr)
+	}
+	args = append(args, n.extraArgs...)
 	n.cmd = exec.Command(sluiceBin, args...)
 	n.logs = &syncBuffer{}
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs

@@ -330,9 +330,7 @@ func (f *fetch) rackOf(id int32) (string, bool) {
 		return "", false
 	}
 	if _, ok := b.Endpoint(f.leaders.listener); !ok {
-		if _, ok := b.Endpoint(""); !ok {
-			return "", false
-		}
+		return "", false
 	}
 	return b.Rack, true
 }

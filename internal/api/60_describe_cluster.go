@@ -75,7 +75,9 @@ func handleDescribeCluster(_ context.Context, env *Env, req *Request) (Response,
 		if b.Fenced && !withFenced {
 			continue
 		}
-		resp.Brokers = append(resp.Brokers, describeClusterBroker(b, req.Conn.Listener))
+		if out, ok := describeClusterBroker(b, req.Conn.Listener); ok {
+			resp.Brokers = append(resp.Brokers, out)
+		}
 	}
 	return Reply(resp), nil
 }
@@ -118,7 +120,9 @@ func describeControllers(env *Env, resp *kmsg.DescribeClusterResponse) Response 
 // The tag is far above the ones Kafka numbers from 0.
 const InControlledShutdownTag uint32 = 10000
 
-func describeClusterBroker(b *metadata.Broker, listener string) kmsg.DescribeClusterResponseBroker {
+// describeClusterBroker is b's entry on listener; a broker without that listener is left out,
+// as Kafka leaves it out.
+func describeClusterBroker(b *metadata.Broker, listener string) (kmsg.DescribeClusterResponseBroker, bool) {
 	out := kmsg.NewDescribeClusterResponseBroker()
 	out.NodeID, out.IsFenced = b.ID, b.Fenced
 	if b.InControlledShutdown {
@@ -126,12 +130,12 @@ func describeClusterBroker(b *metadata.Broker, listener string) kmsg.DescribeClu
 	}
 	e, ok := b.Endpoint(listener)
 	if !ok {
-		e, _ = b.Endpoint("")
+		return out, false
 	}
 	out.Host, out.Port = e.Host, e.Port
 	if b.Rack != "" {
 		rack := b.Rack
 		out.Rack = &rack
 	}
-	return out
+	return out, true
 }

@@ -79,7 +79,7 @@ func handleBrokerRegistration(_ context.Context, env *Env, req *Request) (Respon
 		reg.Rack = *r.Rack
 	}
 	for _, l := range r.Listeners {
-		reg.Endpoints = append(reg.Endpoints, metadata.Endpoint{Listener: l.Name, Host: l.Host, Port: int32(l.Port)})
+		reg.Endpoints = append(reg.Endpoints, metadata.Endpoint{Listener: l.Name, Host: l.Host, Port: int32(l.Port), SecurityProtocol: l.SecurityProtocol})
 	}
 	return Response{Finish: func(ctx context.Context) (Response, error) {
 		epoch, err := env.Lifecycle.RegisterBroker(ctx, reg)

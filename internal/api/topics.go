@@ -34,7 +34,7 @@ func liveLeader(img *metadata.Image, p *metadata.Partition) int32 {
 }
 
 // brokerAddress is the host and port a client reaches broker id at on
-// listener (falling back to its first endpoint).
+// listener; a broker without that listener has none (Kafka leaves it out).
 func brokerAddress(img *metadata.Image, id int32, listener string) (host string, port int32, rack *string, ok bool) {
 	b, found := img.Broker(id)
 	if !found || b.Fenced {
@@ -42,9 +42,7 @@ func brokerAddress(img *metadata.Image, id int32, listener string) (host string,
 	}
 	e, found := b.Endpoint(listener)
 	if !found {
-		if e, found = b.Endpoint(""); !found {
-			return "", 0, nil, false
-		}
+		return "", 0, nil, false
 	}
 	if b.Rack != "" {
 		r := b.Rack

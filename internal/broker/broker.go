@@ -30,7 +30,6 @@ import (
 	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/record"
 	"github.com/sluicehq/sluice/internal/replica"
-	"github.com/sluicehq/sluice/internal/server"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/internal/txn"
 	"github.com/sluicehq/sluice/internal/vfs"
@@ -89,16 +88,16 @@ type Broker struct {
 	groups                             *group.Coordinator
 	txns                               *txn.Coordinator
 	env                                *api.Env // what the Kafka API handlers reach
-	server                             *server.Server
-	listener                           net.Listener
-	http                               *httpapi.Server
+	// listenerSet is the resolved listener configs; listeners are the Kafka listeners, bound
+	// by listen (so that the advertised addresses are known for registration) and served by
+	// serve (after the broker is unfenced), in listeners' order (listeners.go).
+	listenerSet    *config.ListenerSet
+	legacyListener bool // the --kafka-addr listener, advertised as bound
+	listeners      []*kafkaListener
+	http           *httpapi.Server
 
 	unsubscribe func()
-	serveDone   chan error
-	// pendingServer is the Kafka listener's server between listen (bind, so the advertised
-	// address is known for registration) and serve (after the broker is unfenced).
-	pendingServer *server.Server
-	ready         atomic.Bool
+	ready       atomic.Bool
 	// phase is what Start is doing, for /readyz's answer until ready (stored after the fields
 	// that phase's check reads are set).
 	phase     atomic.Pointer[string]
@@ -124,7 +123,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	describeIdentity(static, cfg)
 	applySingleNodeDefaults(static, cfg)
-	b := &Broker{cfg: cfg, logger: cfg.Logger, static: static, registry: prometheus.NewRegistry(), serveDone: make(chan error, 1)}
+	b := &Broker{cfg: cfg, logger: cfg.Logger, static: static, registry: prometheus.NewRegistry()}
 	b.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	b.metrics = metrics.New(b.registry)
 	defer func() {
@@ -135,6 +134,12 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	brokerCfg := config.ResolveBroker(config.Layers{Static: static})
 	if err := checkConsumerGroupBounds(brokerCfg); err != nil {
 		return nil, fmt.Errorf("broker configs: %w", err)
+	}
+	if b.listenerSet, b.legacyListener, err = resolveListeners(cfg, brokerCfg); err != nil {
+		return nil, err
+	}
+	if b.cfg.ControllerAddr == "" && len(b.listenerSet.Controller) > 0 {
+		b.cfg.ControllerAddr = b.listenerSet.Controller[0].Addr() // listeners' CONTROLLER://host:port
 	}
 	// /metrics and /readyz answer from the start: until ready, /readyz says what the start
 	// waits for (most often the metadata quorum's other voters).
@@ -446,49 +451,6 @@ func (b *Broker) openStorage(brokerCfg *config.Resolved) error {
 	return nil
 }
 
-func (b *Broker) listen(brokerCfg *config.Resolved) error {
-	ln, err := net.Listen("tcp", b.cfg.KafkaAddr)
-	if err != nil {
-		return fmt.Errorf("kafka listener: %w", err)
-	}
-	b.listener = ln
-	if b.cfg.AdvertisedAddr == "" {
-		b.cfg.AdvertisedAddr = ln.Addr().String()
-	}
-	overrides, err := connectionOverrides(brokerCfg.String(config.MaxConnectionsPerIPOverrides))
-	if err != nil {
-		return err
-	}
-	srv, err := server.New(server.Config{
-		Env:                          b.env,
-		Logger:                       b.logger,
-		MaxRequestBytes:              brokerCfg.Int(config.SocketRequestMaxBytes),
-		IdleTimeout:                  time.Duration(brokerCfg.Int64(config.ConnectionsMaxIdleMs)) * time.Millisecond,
-		QueuedMaxRequestBytes:        brokerCfg.Int64(config.QueuedMaxRequestBytes),
-		MaxConnections:               kafkaLimit(brokerCfg.Int(config.MaxConnections)),
-		MaxConnectionsPerIP:          kafkaLimit(brokerCfg.Int(config.MaxConnectionsPerIP)),
-		MaxConnectionsPerIPOverrides: overrides,
-		Observer:                     b.metrics,
-	})
-	if err != nil {
-		return err
-	}
-	b.pendingServer = srv
-	return nil
-}
-
-// serve starts answering on the Kafka listener bound by listen. Start calls it only once the
-// controller has unfenced this broker, which it does only once the broker's metadata caught up
-// (as Kafka enables request processing only after the initial metadata catch-up): until then
-// the broker may be applying old metadata — a restarted or wiped node replaying the log would
-// otherwise answer Metadata with leaderships long moved and take writes as a leader it no
-// longer is. Connections made meanwhile wait in the listen backlog.
-func (b *Broker) serve() {
-	srv := b.pendingServer
-	b.server = srv
-	go func() { b.serveDone <- srv.Serve(b.listener) }()
-}
-
 // kafkaLimit turns a Kafka connection limit (0: none allowed) into the server's (0: no limit,
 // negative: none allowed).
 func kafkaLimit(n int32) int {
@@ -549,9 +511,6 @@ func (b *Broker) Ready() error {
 	return httpapi.BrokerReady(b.cfg.NodeID, b.quorum.Image, b.brokerEpoch)()
 }
 
-// KafkaAddr is the address the Kafka listener is bound to.
-func (b *Broker) KafkaAddr() string { return b.listener.Addr().String() }
-
 // HTTPAddr is the address of the HTTP listener, or "" when it is disabled.
 func (b *Broker) HTTPAddr() string {
 	if b.http == nil {
@@ -578,18 +537,7 @@ func (b *Broker) Close() error {
 		b.controlledShutdown()
 		b.setPhase(phaseShuttingDown)
 		b.ready.Store(false)
-		if b.server != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := b.server.Shutdown(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("kafka listener: %w", err))
-			}
-			cancel()
-			if err := <-b.serveDone; err != nil && !errors.Is(err, server.ErrServerClosed) {
-				errs = append(errs, err)
-			}
-		} else if b.listener != nil {
-			b.listener.Close()
-		}
+		errs = append(errs, b.shutdownListeners()...)
 		if b.txns != nil {
 			b.txns.Close() // after the server, before the logs it writes to close
 		}

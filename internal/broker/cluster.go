@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/cluster"
@@ -125,21 +121,11 @@ func (b *Broker) brokerEpoch() int64 {
 // startLifecycle registers this broker with the active controller and waits (bounded by
 // ctx) until the controller unfences it: caught up on metadata, it may lead partitions.
 func (b *Broker) startLifecycle(ctx context.Context, brokerCfg *config.Resolved) error {
-	host, portText, err := net.SplitHostPort(b.cfg.AdvertisedAddr)
-	if err != nil {
-		return fmt.Errorf("advertised address %q: %w", b.cfg.AdvertisedAddr, err)
-	}
-	port, err := strconv.ParseUint(portText, 10, 16)
-	if err != nil {
-		return fmt.Errorf("advertised address %q: bad port", b.cfg.AdvertisedAddr)
-	}
-	l := kmsg.NewBrokerRegistrationRequestListener()
-	l.Name, l.Host, l.Port, l.SecurityProtocol = "PLAINTEXT", host, uint16(port), 0
 	lc := cluster.StartBroker(cluster.BrokerOptions{
 		Client:            b.cp.lifecycleClient,
 		NodeID:            b.cfg.NodeID,
 		ClusterID:         func() string { return b.quorum.Image().ClusterID() },
-		Listeners:         []kmsg.BrokerRegistrationRequestListener{l},
+		Listeners:         b.registrationListeners(),
 		Rack:              brokerCfg.String(config.BrokerRack),
 		LogDirs:           [][16]byte{b.quorum.Directory()},
 		MetadataOffset:    func() int64 { return b.quorum.Image().Offset() },

@@ -10,6 +10,7 @@ func (b *Broker) txnMarkers() *txn.PartitionMarkers {
 	w := &txn.PartitionMarkers{Partitions: b.partitions, Offsets: b.groups}
 	if b.cp.client != nil && b.quorum != nil {
 		w.NodeID, w.Image, w.Remote = b.cfg.NodeID, b.quorum.Image, b.cp.client
+		w.Listener = b.listenerSet.InterBroker
 	}
 	return w
 }

@@ -23,6 +23,7 @@ func (b *Broker) startReplication(brokerCfg *config.Resolved) {
 		Image:             b.quorum.Image,
 		BrokerEpoch:       b.brokerEpoch,
 		Sender:            b.replClient,
+		Listener:          b.listenerSet.InterBroker,
 		MaxWait:           time.Duration(brokerCfg.Int(config.ReplicaFetchWaitMaxMs)) * time.Millisecond,
 		MinBytes:          int32(brokerCfg.Int(config.ReplicaFetchMinBytes)),
 		MaxBytes:          int32(brokerCfg.Int(config.ReplicaFetchResponseMaxBytes)),

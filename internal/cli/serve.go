@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -161,8 +162,44 @@ func (s *serveSettings) applyIdentity(overrides map[string]string) error {
 		}
 		s.dataDir = dir
 	}
+	if isSet(config.Listeners) {
+		if err := s.applyListeners(r, flagSet); err != nil {
+			return err
+		}
+	}
 	if isSet(config.ControllerQuorumVoters) {
 		return s.applyVoters(r.List(config.ControllerQuorumVoters))
+	}
+	return nil
+}
+
+// applyListeners checks that Kafka's listeners, which replaces --kafka-addr and
+// --advertised-addr, is not given with them, and takes the controller address from a listener
+// named in controller.listener.names (CONTROLLER://host:port), as --controller-addr.
+func (s *serveSettings) applyListeners(r *config.Resolved, flagSet func(string) bool) error {
+	for _, flag := range []string{"kafka-addr", "advertised-addr"} {
+		if flagSet(flag) {
+			return fmt.Errorf("broker config %s replaces --%s; set one of them", config.Listeners, flag)
+		}
+	}
+	protocols, err := config.ParseProtocolMap(r.String(config.ListenerSecurityProtocolMap))
+	if err != nil {
+		return fmt.Errorf("broker config %s: %w", config.ListenerSecurityProtocolMap, err)
+	}
+	all, err := config.ParseListenerList(strings.Join(r.List(config.Listeners), ","), protocols)
+	if err != nil {
+		return fmt.Errorf("broker config %s: %w", config.Listeners, err)
+	}
+	controllerNames := r.List(config.ControllerListenerNames)
+	for _, l := range all {
+		if !slices.ContainsFunc(controllerNames, func(n string) bool { return strings.EqualFold(n, l.Name) }) {
+			continue
+		}
+		if flagSet("controller-addr") && l.Addr() != s.controllerAddr {
+			return fmt.Errorf("broker config %s gives the controller listener %s, but --controller-addr is %s", config.Listeners, l.Addr(), s.controllerAddr)
+		}
+		s.controllerAddr = l.Addr()
+		break
 	}
 	return nil
 }

@@ -270,6 +270,27 @@ var brokerTable = []Def{
 	{Name: MaxConnectionsPerIPOverrides, Type: TypeString, Default: "", Valid: connectionOverrides, Mode: ModeReadOnly,
 		Doc: "Per-address exceptions to max.connections.per.ip, as host:count pairs separated by " +
 			"commas (e.g. 127.0.0.1:200,app1.example.com:50). Host names are resolved at start."},
+	// Listeners (internal/config/listeners.go parses them; the broker binds and registers them).
+	{Name: Listeners, Type: TypeList, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "The Kafka listeners as NAME://host:port, e.g. PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9094; an empty " +
+			"host binds every interface, port 0 a free port. Each name needs a protocol in listener.security.protocol.map; " +
+			"names and ports must differ. A listener named in controller.listener.names gives the controller address " +
+			"(as --controller-addr). Unset: the one PLAINTEXT listener of --kafka-addr."},
+	{Name: AdvertisedListeners, Type: TypeList, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "The listeners as clients and other brokers are told to reach them (registered with the controller), same " +
+			"form and names as listeners; a listener it does not name is advertised as bound. Unset: listeners (or " +
+			"--advertised-addr). Metadata, FindCoordinator and DescribeCluster answer with the addresses of the listener " +
+			"the request came in on."},
+	{Name: ListenerSecurityProtocolMap, Type: TypeString, Default: defaultListenerProtocolMap, Mode: ModeReadOnly,
+		Doc: "Security protocol of each listener name, as NAME:PROTOCOL pairs (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)."},
+	{Name: InterBrokerListenerName, Type: TypeString, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "The listener other brokers' replica fetchers and transaction markers connect to. Unset: the listener " +
+			"named like security.inter.broker.protocol. Only one of the two may be set."},
+	{Name: SecurityInterBrokerProtocol, Type: TypeString, Default: "PLAINTEXT", Valid: OneOf("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"), Mode: ModeReadOnly,
+		Doc: "Names the inter-broker listener when inter.broker.listener.name is unset (the listener of that name)."},
+	{Name: ControllerListenerNames, Type: TypeList, Default: "CONTROLLER", Mode: ModeReadOnly,
+		Doc: "Names of the controller listeners in listeners; the first gives the controller address. Sluice's " +
+			"controller listener (the metadata quorum's address) is PLAINTEXT."},
 	{Name: FetchMaxBytes, Type: TypeInt, Default: "57671680", Valid: AtLeast(1024), Mode: ModeReadOnly,
 		Doc: "Upper bound on the bytes of one Fetch response, whatever the client asks for."},
 

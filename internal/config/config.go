@@ -282,6 +282,9 @@ func ValidateBrokerStatic(kv map[string]string) (map[string]string, error) {
 	return validate(kv, func(name string) (*Def, error) {
 		d, ok := brokerDefs[Name(name)]
 		if !ok {
+			d, ok = listenerConfigDef(name) // listener.name.<listener>.ssl.* and the like
+		}
+		if !ok {
 			return nil, errorf(ErrUnknownConfig, "unknown broker config name: %s", name)
 		}
 		return d, nil

@@ -199,9 +199,9 @@ func (f *fetcher) fetchOnce(ctx context.Context, due []*followed) error {
 	if !ok {
 		return fmt.Errorf("leader %d is not registered", f.leader)
 	}
-	ep, ok := b.Endpoint("")
+	ep, ok := b.Endpoint(o.Listener)
 	if !ok {
-		return fmt.Errorf("leader %d has no endpoint", f.leader)
+		return fmt.Errorf("leader %d has no endpoint for listener %q", f.leader, o.Listener)
 	}
 	addr := fmt.Sprintf("%s:%d", ep.Host, ep.Port)
 	throttled := o.FollowerThrottle.Limited() && !o.FollowerThrottle.Allow()

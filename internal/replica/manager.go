@@ -28,6 +28,9 @@ type Options struct {
 	// BrokerEpoch returns this broker's current broker epoch (-1 before it registered).
 	BrokerEpoch func() int64
 	Sender      Sender
+	// Listener is the inter-broker listener name (inter.broker.listener.name): fetchers
+	// connect to the leader's endpoint of that listener ("" the leader's first endpoint).
+	Listener string
 
 	MaxWait           time.Duration // replica.fetch.wait.max.ms (500 ms)
 	MinBytes          int32         // replica.fetch.min.bytes (1)

@@ -33,6 +33,9 @@ type Config struct {
 	Logger *slog.Logger
 	// ListenerName names the listener in api.ConnInfo ("PLAINTEXT" if empty).
 	ListenerName string
+	// SecurityProtocol is the listener's security protocol, by Kafka's name: PLAINTEXT
+	// (if empty), SSL, SASL_PLAINTEXT or SASL_SSL.
+	SecurityProtocol string
 	// MaxRequestBytes bounds a request frame (socket.request.max.bytes);
 	// larger size prefixes close the connection before anything is allocated.
 	MaxRequestBytes int32
@@ -117,6 +120,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.ListenerName == "" {
 		cfg.ListenerName = "PLAINTEXT"
+	}
+	if cfg.SecurityProtocol == "" {
+		cfg.SecurityProtocol = "PLAINTEXT"
 	}
 	if cfg.MaxRequestBytes == 0 {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes

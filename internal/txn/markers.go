@@ -36,6 +36,9 @@ type PartitionMarkers struct {
 	NodeID int32
 	Image  func() *metadata.Image
 	Remote MarkerSender
+	// Listener is the inter-broker listener name (inter.broker.listener.name): markers go to
+	// the leader's endpoint of that listener.
+	Listener string
 }
 
 // MarkerSender sends one request to the Kafka listener at addr and returns the answer
@@ -106,9 +109,9 @@ func (w *PartitionMarkers) writeRemote(ctx context.Context, img *metadata.Image,
 	if leader < 0 || !ok || b.Fenced {
 		return fmt.Errorf("marker for %s-%d: no live leader (broker %d)", topic, index, leader)
 	}
-	e, ok := b.Endpoint("")
+	e, ok := b.Endpoint(w.Listener)
 	if !ok {
-		return fmt.Errorf("marker for %s-%d: leader %d has no endpoint", topic, index, leader)
+		return fmt.Errorf("marker for %s-%d: leader %d has no endpoint for listener %q", topic, index, leader, w.Listener)
 	}
 	req := kmsg.NewPtrWriteTxnMarkersRequest()
 	rm := kmsg.NewWriteTxnMarkersRequestMarker()

@@ -1,0 +1,186 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/api"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/server"
+)
+
+// kafkaListener is one of the broker's Kafka listeners: its configuration, its socket (bound by
+// listen, before registration, so that port 0 is known), the server that answers on it and
+// what it is advertised as.
+type kafkaListener struct {
+	cfg        config.Listener
+	advertised config.Listener // port and host filled in from the bound socket when unset
+	ln         net.Listener
+	srv        *server.Server
+	served     chan error // Serve's result, once serve started it
+}
+
+// resolveListeners reads listeners, advertised.listeners, listener.security.protocol.map,
+// inter.broker.listener.name and controller.listener.names. Without listeners, the broker has
+// the one PLAINTEXT listener of Config.KafkaAddr, advertised as Config.AdvertisedAddr.
+// legacy reports the --kafka-addr form without --advertised-addr, whose listener is advertised
+// as the address it is bound to.
+func resolveListeners(cfg Config, brokerCfg *config.Resolved) (set *config.ListenerSet, legacy bool, err error) {
+	entry, _ := brokerCfg.Entry(config.Listeners)
+	c := config.ListenerConfigs{
+		Listeners:           strings.Join(brokerCfg.List(config.Listeners), ","),
+		Advertised:          strings.Join(brokerCfg.List(config.AdvertisedListeners), ","),
+		ProtocolMap:         brokerCfg.String(config.ListenerSecurityProtocolMap),
+		InterBrokerName:     brokerCfg.String(config.InterBrokerListenerName),
+		InterBrokerProtocol: brokerCfg.String(config.SecurityInterBrokerProtocol),
+		ControllerNames:     brokerCfg.List(config.ControllerListenerNames),
+	}
+	if e, _ := brokerCfg.Entry(config.SecurityInterBrokerProtocol); e.Source != config.SourceDefault {
+		c.InterBrokerProtocolSet = true
+	}
+	if entry.Source == config.SourceDefault || c.Listeners == "" {
+		// The --kafka-addr form: one PLAINTEXT listener; advertised.listeners still applies.
+		c.Listeners = "PLAINTEXT://" + cfg.KafkaAddr
+		if c.Advertised == "" && cfg.AdvertisedAddr != "" {
+			c.Advertised = "PLAINTEXT://" + cfg.AdvertisedAddr
+		}
+		legacy = c.Advertised == ""
+	}
+	if set, err = config.ResolveListeners(c); err != nil {
+		return nil, false, fmt.Errorf("broker configs: %w", err)
+	}
+	return set, legacy, nil
+}
+
+// listen binds every Kafka listener and builds its server; nothing is served yet (serve).
+func (b *Broker) listen(brokerCfg *config.Resolved) error {
+	overrides, err := connectionOverrides(brokerCfg.String(config.MaxConnectionsPerIPOverrides))
+	if err != nil {
+		return err
+	}
+	for i, l := range b.listenerSet.Broker {
+		ln, err := net.Listen("tcp", l.Addr())
+		if err != nil {
+			return fmt.Errorf("kafka listener %s: %w", l, err)
+		}
+		kl := &kafkaListener{cfg: l, ln: ln, advertised: advertisedFor(b.listenerSet.Advertised[i], ln, b.legacyListener)}
+		b.listeners = append(b.listeners, kl)
+		srv, err := server.New(server.Config{
+			Env:                          b.env,
+			Logger:                       b.logger.With("listener", l.Name),
+			ListenerName:                 l.Name,
+			Lookup:                       api.LookupFor(api.BrokerListener), // whatever its name
+			SecurityProtocol:             l.Protocol.String(),
+			MaxRequestBytes:              brokerCfg.Int(config.SocketRequestMaxBytes),
+			IdleTimeout:                  time.Duration(brokerCfg.Int64(config.ConnectionsMaxIdleMs)) * time.Millisecond,
+			QueuedMaxRequestBytes:        brokerCfg.Int64(config.QueuedMaxRequestBytes),
+			MaxConnections:               kafkaLimit(brokerCfg.Int(config.MaxConnections)),
+			MaxConnectionsPerIP:          kafkaLimit(brokerCfg.Int(config.MaxConnectionsPerIP)),
+			MaxConnectionsPerIPOverrides: overrides,
+			Observer:                     b.metrics,
+		})
+		if err != nil {
+			return fmt.Errorf("kafka listener %s: %w", l.Name, err)
+		}
+		kl.srv = srv
+	}
+	return nil
+}
+
+// advertisedFor fills an advertised listener's unset parts from the bound socket: port 0
+// becomes the bound port; an empty or unspecified host becomes the machine's host name, as
+// Kafka advertises its canonical host name. legacy keeps the single --kafka-addr listener's
+// old form, the bound address itself.
+func advertisedFor(adv config.Listener, ln net.Listener, legacy bool) config.Listener {
+	tcp, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return adv
+	}
+	if legacy {
+		adv.Host, adv.Port = tcp.IP.String(), tcp.Port
+		return adv
+	}
+	if adv.Port == 0 {
+		adv.Port = tcp.Port
+	}
+	if ip := net.ParseIP(adv.Host); adv.Host == "" || ip != nil && ip.IsUnspecified() {
+		if name, err := os.Hostname(); err == nil && name != "" {
+			adv.Host = name
+		} else {
+			adv.Host = tcp.IP.String()
+		}
+	}
+	return adv
+}
+
+// serve starts answering on every Kafka listener bound by listen. Start calls it only once the
+// controller has unfenced this broker, which it does only once the broker's metadata caught up
+// (as Kafka enables request processing only after the initial metadata catch-up): until then
+// the broker may be applying old metadata — a restarted or wiped node replaying the log would
+// otherwise answer Metadata with leaderships long moved and take writes as a leader it no
+// longer is. Connections made meanwhile wait in the listen backlog.
+func (b *Broker) serve() {
+	for _, kl := range b.listeners {
+		kl.served = make(chan error, 1)
+		go func() { kl.served <- kl.srv.Serve(kl.ln) }()
+	}
+}
+
+// shutdownListeners stops every Kafka listener: requests already read finish (at most 10 s).
+func (b *Broker) shutdownListeners() []error {
+	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, kl := range b.listeners {
+		if kl.served == nil {
+			kl.ln.Close() // bound, never served
+			continue
+		}
+		if err := kl.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("kafka listener %s: %w", kl.cfg.Name, err))
+		}
+		if err := <-kl.served; err != nil && !errors.Is(err, server.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// registrationListeners are the advertised listeners as BrokerRegistration carries them.
+func (b *Broker) registrationListeners() []kmsg.BrokerRegistrationRequestListener {
+	out := make([]kmsg.BrokerRegistrationRequestListener, 0, len(b.listeners))
+	for _, kl := range b.listeners {
+		l := kmsg.NewBrokerRegistrationRequestListener()
+		l.Name, l.Host, l.Port, l.SecurityProtocol = kl.advertised.Name, kl.advertised.Host, uint16(kl.advertised.Port), int16(kl.advertised.Protocol)
+		out = append(out, l)
+	}
+	return out
+}
+
+// KafkaAddr is the address the first Kafka listener is bound to.
+func (b *Broker) KafkaAddr() string { return b.listeners[0].ln.Addr().String() }
+
+// ListenerAddr is the address the Kafka listener named name (upper case, as in listeners) is
+// bound to, and whether there is one.
+func (b *Broker) ListenerAddr(name string) (string, bool) {
+	for _, kl := range b.listeners {
+		if kl.cfg.Name == name {
+			return kl.ln.Addr().String(), true
+		}
+	}
+	return "", false
+}
+
+// advertisedAddr is the first listener's advertised host:port.
+func (b *Broker) advertisedAddr() string {
+	a := b.listeners[0].advertised
+	return net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
+}
