@@ -41,6 +41,7 @@ type conn struct {
 	nc     net.Conn
 	br     *bufio.Reader
 	info   api.ConnInfo
+	sasl   *saslConn // nil unless the listener is a SASL listener (sasl.go)
 	logger *slog.Logger
 
 	// workCtx is handed to handlers and Finish; it is canceled when the
@@ -70,6 +71,7 @@ type inflight struct {
 	done          chan struct{} // closed once resp and err are set
 	resp          api.Response
 	err           error
+	rawToken      []byte // with key rawTokenKey: a SASL token written without a header (sasl.go)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -87,6 +89,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 		ended:      ended,
 		queue:      make(chan *inflight, s.cfg.MaxInFlight),
 		released:   make(chan struct{}, 1),
+	}
+	if s.cfg.SASL != nil {
+		c.sasl = newSASLConn(s.cfg.SASL, s.cfg.ListenerName)
 	}
 	c.touch()
 	return c
@@ -108,6 +113,11 @@ func (c *conn) serve() {
 	case err == nil, errors.Is(err, errDraining):
 	case errors.Is(err, errIdle):
 		c.logger.Debug("closing idle connection")
+	case errors.Is(err, errAuthenticationFailed):
+		// The failure response (if any) is queued: written before the socket closes.
+	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrSessionExpired):
+		c.logger.Info("closing connection", "err", err)
+		c.abort()
 	case errors.Is(err, ErrHandlerPanic):
 		c.logger.Error("closing connection after a handler panic", "err", err)
 		c.abort()
@@ -167,8 +177,8 @@ func (c *conn) readLoop() error {
 			return err
 		}
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
-		if size < minFrameSize || size > c.srv.cfg.MaxRequestBytes {
-			return fmt.Errorf("%w: %d bytes (limit %d, socket.request.max.bytes)", ErrFrameSize, size, c.srv.cfg.MaxRequestBytes)
+		if limit := c.frameLimit(); size < minFrameSize || size > limit {
+			return fmt.Errorf("%w: %d bytes (limit %d, socket.request.max.bytes or, before SASL authentication, sasl.server.max.receive.size)", ErrFrameSize, size, limit)
 		}
 		if err := c.waitForRoom(int(size)); err != nil {
 			return err

@@ -15,10 +15,18 @@ import (
 // the response is written (the decoded request's byte slices point into it).
 func (c *conn) handleFrame(frame []byte) error {
 	start := time.Now()
+	if c.sasl != nil && c.sasl.state == saslRawToken {
+		return c.saslRawToken(frame)
+	}
 	h, body, err := parseRequestHeader(frame)
 	if err != nil {
 		c.releaseFrame(frame, true)
 		return err
+	}
+	if c.sasl != nil {
+		if handled, err := c.saslGate(h, body, frame, start); handled {
+			return err
+		}
 	}
 	a, ok := c.srv.cfg.Lookup(h.key)
 	if !ok {
@@ -128,7 +136,7 @@ func (c *conn) writeLoop() {
 	fw := frameWriter{w: c.nc}
 	for f := range c.queue {
 		<-f.done
-		if obs := c.srv.cfg.Observer; obs != nil && f.err == nil {
+		if obs := c.srv.cfg.Observer; obs != nil && f.err == nil && f.key != rawTokenKey {
 			obs.ObserveRequest(f.key, f.version, time.Since(f.start), f.resp.Msg)
 		}
 		if err := c.write(&fw, f); err != nil {
@@ -153,6 +161,9 @@ func (c *conn) write(fw *frameWriter, f *inflight) error {
 			c.logger.Warn("request failed; closing connection", "key", f.key, "err", f.err)
 		}
 		return f.err
+	}
+	if f.key == rawTokenKey && !c.isAborted() {
+		return fw.writeRawToken(f.rawToken)
 	}
 	if f.resp.Msg == nil || c.isAborted() {
 		return nil

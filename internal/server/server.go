@@ -67,6 +67,9 @@ type Config struct {
 	// in-process test cluster wraps it to intercept or delay requests of a
 	// given key.
 	Lookup func(key int16) (api.API, bool)
+	// SASL, if set, makes this a SASL listener: a connection authenticates (SaslHandshake,
+	// SaslAuthenticate) before any request but ApiVersions (sasl.go).
+	SASL *SASLConfig
 	// Observer, if set, is told about connections and answered requests
 	// (the broker's metrics). Its methods run on connection goroutines and
 	// must not block.

@@ -139,3 +139,12 @@ func placeholderPrefix(flexible bool) []byte {
 	}
 	return placeholderPrefixClassic
 }
+
+// writeRawToken writes a SASL token as a size-prefixed frame with no response header (the
+// exchange after SaslHandshake v0).
+func (fw *frameWriter) writeRawToken(token []byte) error {
+	fw.buf = binary.BigEndian.AppendUint32(fw.buf[:0], uint32(len(token)))
+	fw.buf = append(fw.buf, token...)
+	_, err := fw.w.Write(fw.buf)
+	return err
+}

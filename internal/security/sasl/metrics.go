@@ -39,3 +39,7 @@ func (m *Metrics) Succeeded(listener, mechanism string) {
 		m.successes.WithLabelValues(listener, mechanism).Inc()
 	}
 }
+
+// FailuresVec and SuccessesVec expose the counters (tests read them).
+func (m *Metrics) FailuresVec() *prometheus.CounterVec  { return m.failures }
+func (m *Metrics) SuccessesVec() *prometheus.CounterVec { return m.successes }
