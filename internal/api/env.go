@@ -183,6 +183,12 @@ type Controller interface {
 	ListPartitionReassignments(ctx context.Context, partitions []metadata.TopicPartition) ([]metadata.OngoingReassignment, error)
 	// AlterClientQuotas sets and removes client quotas (AlterClientQuotas).
 	AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error
+	// AlterUserScramCredentials sets and deletes SCRAM credentials (AlterUserScramCredentials).
+	AlterUserScramCredentials(ctx context.Context, deletions []metadata.ScramDeletion, upsertions []metadata.ScramUpsertion) []metadata.ScramResult
+	// CreateACLs adds ACLs (CreateAcls).
+	CreateACLs(ctx context.Context, bindings []metadata.ACLBinding) []error
+	// DeleteACLs removes the ACLs each filter matches (DeleteAcls).
+	DeleteACLs(ctx context.Context, filters []metadata.ACLFilter) []metadata.DeletedACLs
 }
 
 // BrokerConfig resolves this broker's effective configuration from its

@@ -110,6 +110,10 @@ var errorMappings = []errorMapping{
 	{metadata.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch},
 	{metadata.ErrIneligibleReplica, kerr.IneligibleReplica},
 	{metadata.ErrOperationNotAttempted, kerr.OperationNotAttempted},
+	{metadata.ErrUnacceptableCredential, kerr.UnacceptableCredential},
+	{metadata.ErrDuplicateResource, kerr.DuplicateResource},
+	{metadata.ErrResourceNotFound, kerr.ResourceNotFound},
+	{metadata.ErrUnsupportedSaslMechanism, kerr.UnsupportedSaslMechanism},
 	// txn
 	{txn.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
 	{txn.ErrCoordinatorLoading, kerr.CoordinatorLoadInProgress},
