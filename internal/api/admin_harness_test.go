@@ -40,6 +40,8 @@ type adminOptions struct {
 	// electionTimeout, if set, is the quorum's (a one-voter quorum otherwise runs the short
 	// single-voter timeout, with which it cannot gain voters).
 	electionTimeout time.Duration
+	// authorizer, if set, is the Env's (the ACL APIs answer SECURITY_DISABLED without one).
+	authorizer api.Authorizer
 }
 
 func startAdminNode(t *testing.T, opts adminOptions) *adminNode {
@@ -88,7 +90,8 @@ func startAdminNode(t *testing.T, opts adminOptions) *adminNode {
 			t.Fatal(err) // registrations start fenced; a caught-up heartbeat unfences
 		}
 	}
-	n.env = &api.Env{NodeID: 1, Logger: slog.New(slog.DiscardHandler), StaticConfig: static, Metadata: q, Controller: n.ctl}
+	n.env = &api.Env{NodeID: 1, Logger: slog.New(slog.DiscardHandler), StaticConfig: static, Metadata: q, Controller: n.ctl,
+		Authorizer: opts.authorizer}
 	srv, err := server.New(server.Config{Env: n.env})
 	if err != nil {
 		t.Fatal(err)
