@@ -30,6 +30,7 @@ import (
 	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/record"
 	"github.com/sluicehq/sluice/internal/replica"
+	"github.com/sluicehq/sluice/internal/security/acl"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/internal/txn"
 	"github.com/sluicehq/sluice/internal/vfs"
@@ -97,7 +98,11 @@ type Broker struct {
 	http           *httpapi.Server
 
 	unsubscribe func()
-	ready       atomic.Bool
+	// authorizer is the ACL authorizer (authorizer.class.name), nil when none; unfollowACLs
+	// ends its subscription to the quorum's Images (authorizer.go).
+	authorizer   *acl.Authorizer
+	unfollowACLs func()
+	ready        atomic.Bool
 	// phase is what Start is doing, for /readyz's answer until ready (stored after the fields
 	// that phase's check reads are set).
 	phase     atomic.Pointer[string]
@@ -149,6 +154,9 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 
 	b.roles = parseRoles(brokerCfg)
+	if err := b.newAuthorizer(brokerCfg); err != nil {
+		return nil, err
+	}
 	if err := b.openQuorum(ctx, brokerCfg); err != nil {
 		return nil, err
 	}
@@ -189,6 +197,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		Groups:          b.groups,
 		Txns:            b.txns,
 		Quorum:          b.quorum,
+		Authorizer:      b.apiAuthorizer(),
 	}
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))
@@ -364,6 +373,7 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 		return fmt.Errorf("metadata quorum: %w", err)
 	}
 	b.quorum = q
+	b.followACLs()
 	b.controller = metadata.NewController(q, metadata.ControllerOptions{NodeID: b.cfg.NodeID, StaticConfig: b.static, Logger: b.logger,
 		SessionTimeout:      time.Duration(brokerCfg.Int64(config.BrokerSessionTimeoutMs)) * time.Millisecond,
 		ConnectionLossGrace: time.Duration(brokerCfg.Int(config.SluiceBrokerConnectionLossFenceMs)) * time.Millisecond})
@@ -553,6 +563,9 @@ func (b *Broker) Close() error {
 		}
 		if b.unsubscribe != nil {
 			b.unsubscribe()
+		}
+		if b.unfollowACLs != nil {
+			b.unfollowACLs()
 		}
 		if b.partitions != nil {
 			// Producer state snapshots, so the next start replays nothing; after

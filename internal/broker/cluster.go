@@ -58,6 +58,7 @@ func (b *Broker) startControlPlane() error {
 		Forwarder:    cp.client,
 		Lifecycle:    b.controller,
 		Quorum:       b.quorum, // DescribeQuorum, AddRaftVoter, RemoveRaftVoter (also forwarded ones)
+		Authorizer:   b.apiAuthorizer(),
 	}
 	srv, err := server.New(server.Config{Env: env, Logger: b.logger, ListenerName: api.ControllerListenerName, Observer: b.metrics})
 	if err != nil {

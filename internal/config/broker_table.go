@@ -83,6 +83,9 @@ const (
 	LeaderReplicationThrottledRate                       Name = "leader.replication.throttled.rate"
 	FollowerReplicationThrottledRate                     Name = "follower.replication.throttled.rate"
 	ReplicaSelectorClass                                 Name = "replica.selector.class"
+	AuthorizerClassName                                  Name = "authorizer.class.name"
+	SuperUsers                                           Name = "super.users"
+	AllowEveryoneIfNoACLFound                            Name = "allow.everyone.if.no.acl.found"
 	ReplicaHighWatermarkCheckpointIntervalMs             Name = "replica.high.watermark.checkpoint.interval.ms"
 	AutoLeaderRebalanceEnable                            Name = "auto.leader.rebalance.enable"
 	LeaderImbalanceCheckIntervalSeconds                  Name = "leader.imbalance.check.interval.seconds"
@@ -291,6 +294,17 @@ var brokerTable = []Def{
 	{Name: ControllerListenerNames, Type: TypeList, Default: "CONTROLLER", Mode: ModeReadOnly,
 		Doc: "Names of the controller listeners in listeners; the first gives the controller address. Sluice's " +
 			"controller listener (the metadata quorum's address) is PLAINTEXT."},
+	// Authorization (internal/security/acl).
+	{Name: AuthorizerClassName, Type: TypeClass, Default: "",
+		Valid: OneOf("", "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "sluice"), Mode: ModeReadOnly,
+		Doc: "The authorizer. Empty: none, every request is allowed and the ACL APIs answer SECURITY_DISABLED. " +
+			"org.apache.kafka.metadata.authorizer.StandardAuthorizer (or sluice): the ACLs in the cluster metadata decide, with " +
+			"Kafka's StandardAuthorizer rules (DENY wins, LITERAL and PREFIXED patterns, implied DESCRIBE and DESCRIBE_CONFIGS)."},
+	{Name: SuperUsers, Type: TypeString, Default: "", Mode: ModeReadOnly,
+		Doc: "Principals the authorizer allows everything, separated by semicolons: User:admin;User:bob."},
+	{Name: AllowEveryoneIfNoACLFound, Type: TypeBoolean, Default: "false", Mode: ModeReadOnly,
+		Doc: "With the authorizer on, allow a request on a resource that has no ACL at all (for any principal); " +
+			"false denies it."},
 	{Name: FetchMaxBytes, Type: TypeInt, Default: "57671680", Valid: AtLeast(1024), Mode: ModeReadOnly,
 		Doc: "Upper bound on the bytes of one Fetch response, whatever the client asks for."},
 

@@ -1,0 +1,48 @@
+package broker
+
+import (
+	"fmt"
+
+	"github.com/sluicehq/sluice/internal/api"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/security/acl"
+)
+
+// newAuthorizer builds the ACL authorizer when authorizer.class.name names it; an unknown
+// class fails the start, so a broker configured for another authorizer never runs open.
+func (b *Broker) newAuthorizer(brokerCfg *config.Resolved) error {
+	on, err := acl.Enabled(brokerCfg.String(config.AuthorizerClassName))
+	if err != nil {
+		return fmt.Errorf("broker configs: %w", err)
+	}
+	if !on {
+		return nil
+	}
+	a, err := acl.New(acl.Options{
+		SuperUsers:                brokerCfg.String(config.SuperUsers),
+		AllowEveryoneIfNoACLFound: brokerCfg.Bool(config.AllowEveryoneIfNoACLFound),
+		Logger:                    b.logger.With("component", "authorizer"),
+		Registerer:                b.registry,
+	})
+	if err != nil {
+		return fmt.Errorf("broker configs: %w", err)
+	}
+	b.authorizer = a
+	return nil
+}
+
+// followACLs feeds the authorizer every Image the quorum applies, from the current one on.
+func (b *Broker) followACLs() {
+	if b.authorizer != nil {
+		b.unfollowACLs = b.quorum.Subscribe(func(_, next *metadata.Image) { b.authorizer.Update(next) })
+	}
+}
+
+// apiAuthorizer is the authorizer for api.Env: nil (allow everything) when none is configured.
+func (b *Broker) apiAuthorizer() api.Authorizer {
+	if b.authorizer == nil {
+		return nil
+	}
+	return b.authorizer
+}

@@ -1,0 +1,113 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestAuthorizerFollowsACLs: with authorizer.class.name set and
+// allow.everyone.if.no.acl.found, an anonymous client may manage ACLs until the first ACL on
+// the cluster exists; once it does (for another principal) it is refused. The ACL and the
+// refusal survive a restart, and the decisions are counted.
+func TestAuthorizerFollowsACLs(t *testing.T) {
+	cfg := Config{NodeID: 1, DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", ControllerAddr: freeAddr(t),
+		Overrides: map[string]string{"authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+			"allow.everyone.if.no.acl.found": "true", "super.users": "User:admin"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := newAdmin(t, b)
+	res, err := adm.CreateACLs(ctx, kadm.NewACLs().Allow("User:ops").AllowHosts().Clusters().
+		Operations(kadm.OpAlter, kadm.OpDescribe).ResourcePatternType(kadm.ACLPatternLiteral))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			t.Fatalf("create while no cluster ACL exists: %v", r.Err)
+		}
+	}
+	// The cluster now has ACLs, none for User:ANONYMOUS: describing them is refused.
+	waitRefused(ctx, t, adm)
+	if n := decisions(t, b); n["denied"] == 0 || n["allowed"] == 0 {
+		t.Errorf("decisions %v", n)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b, err = Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if got := len(b.quorum.Image().ACLs()); got != 2 {
+		t.Fatalf("%d ACLs after the restart, want 2", got)
+	}
+	waitRefused(ctx, t, newAdmin(t, b))
+}
+
+func TestStartRejectsUnknownAuthorizer(t *testing.T) {
+	_, err := Start(context.Background(), Config{NodeID: 1, DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0",
+		ControllerAddr: freeAddr(t), Overrides: map[string]string{"authorizer.class.name": "kafka.security.authorizer.AclAuthorizer"}})
+	if err == nil || !strings.Contains(err.Error(), "authorizer.class.name") {
+		t.Fatalf("Start with ZooKeeper's AclAuthorizer: %v", err)
+	}
+}
+
+func newAdmin(t *testing.T, b *Broker) *kadm.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.KafkaAddr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return kadm.NewClient(cl)
+}
+
+// waitRefused waits until DescribeAcls answers CLUSTER_AUTHORIZATION_FAILED (the authorizer
+// follows the Image the response came from asynchronously).
+func waitRefused(ctx context.Context, t *testing.T, adm *kadm.Client) {
+	t.Helper()
+	for {
+		res, err := adm.DescribeACLs(ctx, kadm.NewACLs().AnyResource().ResourcePatternType(kadm.ACLPatternAny).
+			Operations(kadm.OpAny).Allow().Deny().AllowHosts().DenyHosts())
+		if err == nil && len(res) > 0 {
+			err = res[0].Err
+		}
+		if errors.Is(err, kerr.ClusterAuthorizationFailed) {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("DescribeAcls never refused: last %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func decisions(t *testing.T, b *Broker) map[string]float64 {
+	t.Helper()
+	mfs, err := b.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() == "sluice_authorizer_decisions_total" {
+			for _, m := range mf.GetMetric() {
+				out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
+}
