@@ -56,6 +56,9 @@ import (
 //   - acks=0 sends no response; if any partition failed the connection is
 //     closed instead, as Kafka does, so the producer notices.
 //   - Partitions of one connection are appended in request order.
+//   - The request's size counts against the client's producer_byte_rate (client quotas,
+//     KIP-13): over it, throttle_time_ms says for how long, and the connection is muted for
+//     that long after the response (KIP-219; with acks=0 at once).
 //
 // Version notes:
 //   - v0–v2 carry magic 0/1 message sets in the field: answered
@@ -112,12 +115,14 @@ func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) 
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
+	throttle := produceThrottle(env, req, img)
 	if r.Acks == 0 {
 		if failed {
 			return Response{}, errProduceFailedAcks0
 		}
-		return Response{}, nil
+		return Response{Throttle: throttle}, nil
 	}
+	resp.ThrottleMillis = throttleMillis(throttle)
 	resp.Brokers = leaders.produceEndpoints()
 	if allCommitted(resp, waiting) {
 		return Reply(resp), nil
@@ -127,6 +132,19 @@ func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) 
 		awaitCommit(ctx, resp, waiting, timeout)
 		return Reply(resp), nil
 	}}, nil
+}
+
+// produceThrottle records the request against the client's producer_byte_rate (the whole
+// request's size, as Kafka counts it) and returns the throttle time.
+func produceThrottle(env *Env, req *Request, img *metadata.Image) time.Duration {
+	if env.Quotas == nil {
+		return 0
+	}
+	size := req.Size
+	if size == 0 {
+		size = produceRecordBytes(req.Msg.(*kmsg.ProduceRequest))
+	}
+	return env.Quotas.RecordProduce(quotaClient(req, img), int64(size))
 }
 
 // produceRecordBytes is the size of every record set in a produce request,

@@ -13,6 +13,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/replica"
+	"github.com/sluicehq/sluice/internal/security/quota"
 	"github.com/sluicehq/sluice/internal/storage"
 )
 
@@ -70,6 +71,12 @@ import (
 //     not the leader's own rack — with that follower as
 //     PreferredReadReplica and no records, at once; otherwise
 //     PreferredReadReplica is -1.
+//   - Consumer fetches count against consumer_byte_rate (client quotas): the
+//     response is bounded by what the quota allows in quota.window.num-1
+//     windows, and a response that would take the client over its quota is
+//     not sent: Kafka's throttled answer (no partitions, throttle_time_ms set)
+//     goes instead, its bytes are not counted, and the connection is muted
+//     for the throttle time.
 //
 // Version notes:
 //   - v4 is the oldest served: RecordBatch v2 only, isolation level, LSO.
@@ -118,6 +125,10 @@ type fetch struct {
 	replica     int32
 	replicaEp   int64 // the follower's broker epoch (v15+), -1 if not given
 	maxBytes    int32
+	// quota is the consumer this fetch is accounted to (consumer_byte_rate); quotaOn is false
+	// for replica fetches and when no quota manager runs.
+	quota   quota.Client
+	quotaOn bool
 }
 
 func handleFetch(_ context.Context, env *Env, req *Request) (Response, error) {
@@ -132,6 +143,13 @@ func handleFetch(_ context.Context, env *Env, req *Request) (Response, error) {
 		replica: r.ReplicaID, replicaEp: -1, maxBytes: maxBytes}
 	if r.Version >= 15 {
 		f.replica, f.replicaEp = r.ReplicaState.ID, r.ReplicaState.Epoch
+	}
+	if env.Quotas != nil && f.replica < 0 {
+		f.quota, f.quotaOn = quotaClient(req, img), true
+		// Kafka bounds a consumer's response by what its quota allows in a quota window.
+		if limit := env.Quotas.FetchMaxBytes(f.quota); limit >= 0 {
+			f.maxBytes = int32(min(int64(f.maxBytes), max(limit, 1)))
+		}
 	}
 	if code := checkReplicaFetcher(img, f.replica, f.replicaEp, r.Version >= 15); code != 0 {
 		resp := r.ResponseKind().(*kmsg.FetchResponse)
@@ -385,6 +403,15 @@ func (f *fetch) longPoll(ctx context.Context, maxWait time.Duration) {
 // respond builds the response from the targets' last reads: every target
 // for full fetches, the changed ones for incremental fetches.
 func (f *fetch) respond() Response {
+	if f.quotaOn {
+		var bytes int64
+		for _, t := range f.targets {
+			bytes += t.res.Records.Bytes()
+		}
+		if d := f.env.Quotas.RecordFetch(f.quota, bytes); d > 0 {
+			return f.throttled(d)
+		}
+	}
 	resp := f.req.ResponseKind().(*kmsg.FetchResponse)
 	var out Response
 	var included []*fetchTarget
@@ -432,6 +459,26 @@ func (f *fetch) respond() Response {
 		}
 	}
 	return out
+}
+
+// throttled is the answer to a consumer over its consumer_byte_rate, as Kafka's: no
+// partitions, throttle_time_ms set. An incremental session keeps its id; a full fetch that
+// would have created one gets none (its session is dropped), as Kafka creates no session for
+// a throttled full fetch.
+func (f *fetch) throttled(d time.Duration) Response {
+	for _, t := range f.targets {
+		t.release()
+	}
+	resp := f.req.ResponseKind().(*kmsg.FetchResponse)
+	resp.ThrottleMillis = throttleMillis(d)
+	if f.session != nil {
+		if f.incremental {
+			resp.SessionID = f.session.id
+		} else {
+			f.env.FetchSessions.remove(f.session.id)
+		}
+	}
+	return Reply(resp)
 }
 
 // partitionResponse builds one partition's answer and reports whether it

@@ -8,8 +8,11 @@ import (
 	"io"
 	"net"
 	"slices"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/security/quota"
 )
 
 // Handler answers one request. See the package comment for the contract.
@@ -85,6 +88,9 @@ type Request struct {
 	ClientID      *string // nil when the client sent a null client id
 	Conn          ConnInfo
 	Msg           kmsg.Request // decoded body; its version is Version
+	// Size is the request's size in bytes (its frame without the size prefix), which
+	// producer_byte_rate counts as Kafka does; 0 when not read from a connection.
+	Size int
 }
 
 // ConnInfo describes the connection a request arrived on.
@@ -99,6 +105,9 @@ type ConnInfo struct {
 	// connection, such as forwarded ones). The controller watches its brokers' heartbeat
 	// connections with it.
 	Closed <-chan struct{}
+	// Quotas caches the connection's client quota sensors (nil for requests not read from a
+	// connection: they are resolved each time).
+	Quotas *quota.ConnQuotas
 }
 
 // Response is a handler's answer.
@@ -118,6 +127,10 @@ type Response struct {
 	// Finish are ignored. ctx is canceled when the connection closes or the
 	// server shuts down: a long poll then answers with what it has.
 	Finish func(ctx context.Context) (Response, error)
+	// Throttle, if set, mutes the connection for that long once the response is written, or
+	// from now when there is no response (acks=0 Produce over its quota). A response whose
+	// throttle_time_ms is set mutes it as well (the server reads it from Msg).
+	Throttle time.Duration
 }
 
 // Reply is the Response carrying msg and nothing else.

@@ -69,6 +69,8 @@ type Env struct {
 	// Authorizer authorizes every request by its principal (Authorize); nil allows
 	// everything (no authorizer.class.name).
 	Authorizer Authorizer
+	// Quotas enforces client quotas (*quota.Manager, quotas.go); nil enforces none.
+	Quotas Quotas
 	// Quorum is the metadata quorum's membership (*quorum.Quorum): DescribeQuorum,
 	// AddRaftVoter, RemoveRaftVoter; nil answers them NOT_CONTROLLER.
 	Quorum Quorum

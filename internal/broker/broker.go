@@ -31,6 +31,7 @@ import (
 	"github.com/sluicehq/sluice/internal/record"
 	"github.com/sluicehq/sluice/internal/replica"
 	"github.com/sluicehq/sluice/internal/security/acl"
+	"github.com/sluicehq/sluice/internal/security/quota"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/internal/txn"
 	"github.com/sluicehq/sluice/internal/vfs"
@@ -199,6 +200,8 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		Quorum:          b.quorum,
 		Authorizer:      b.apiAuthorizer(),
 	}
+	b.env.Quotas = quota.New(quota.Config{Samples: int(brokerCfg.Int(config.QuotaWindowNum)),
+		Window: time.Duration(brokerCfg.Int(config.QuotaWindowSizeSeconds)) * time.Second, Registerer: b.registry})
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))
 	b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.quorum.Active,

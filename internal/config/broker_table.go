@@ -82,6 +82,8 @@ const (
 	NumReplicaFetchers                                   Name = "num.replica.fetchers"
 	LeaderReplicationThrottledRate                       Name = "leader.replication.throttled.rate"
 	FollowerReplicationThrottledRate                     Name = "follower.replication.throttled.rate"
+	QuotaWindowNum                                       Name = "quota.window.num"
+	QuotaWindowSizeSeconds                               Name = "quota.window.size.seconds"
 	ReplicaSelectorClass                                 Name = "replica.selector.class"
 	AuthorizerClassName                                  Name = "authorizer.class.name"
 	SuperUsers                                           Name = "super.users"
@@ -419,6 +421,10 @@ var brokerTable = []Def{
 	{Name: FollowerReplicationThrottledRate, Type: TypeLong, Default: longMax, Valid: AtLeast(1), Mode: ModePerBroker,
 		Doc: "Bytes per second this broker, as a follower not in the ISR, fetches for the partitions a topic's " +
 			"follower.replication.throttled.replicas names; in-sync replicas are never throttled."},
+	{Name: QuotaWindowNum, Type: TypeInt, Default: "11", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Samples client quotas keep: a client's rate is measured over this many windows (its latest quota.window.num-1 whole ones at least)."},
+	{Name: QuotaWindowSizeSeconds, Type: TypeInt, Default: "1", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Length of one client quota window in seconds."},
 	{Name: NumReplicaFetchers, NoEffect: true, Type: TypeInt, Default: "1", Mode: ModeClusterWide,
 		Doc: "Fetcher connections a follower opens per source broker." +
 			" Accepted; Sluice always runs one fetcher per source broker, Kafka's default."},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/api"
+	"github.com/sluicehq/sluice/internal/security/quota"
 )
 
 var (
@@ -58,6 +59,7 @@ type conn struct {
 	heldBytes    atomic.Int64  // bytes of frames read and not yet released (MaxInFlightBytes)
 	released     chan struct{} // signaled (never closed) when a frame is released
 	lastActivity atomic.Int64  // unix nanoseconds of the last byte read or response written
+	mutedUntil   atomic.Int64  // unix nanoseconds until which no request is handled (quota throttling, throttle.go)
 	finishWG     sync.WaitGroup
 }
 
@@ -93,6 +95,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	if s.cfg.SASL != nil {
 		c.sasl = newSASLConn(s.cfg.SASL, s.cfg.ListenerName)
 	}
+	c.info.Quotas = new(quota.ConnQuotas)
 	c.touch()
 	return c
 }
@@ -185,6 +188,10 @@ func (c *conn) readLoop() error {
 		}
 		frame, err := c.readFrame(int(size))
 		if err != nil {
+			return err
+		}
+		if err := c.waitMuted(); err != nil {
+			c.releaseFrame(frame, true)
 			return err
 		}
 		if err := c.handleFrame(frame); err != nil {

@@ -56,6 +56,7 @@ func (c *conn) handleFrame(frame []byte) error {
 		ClientID:      h.clientID,
 		Conn:          c.info,
 		Msg:           msg,
+		Size:          len(frame),
 	}
 	resp, err := runHandler(c.workCtx, a, c.srv.cfg.Env, req)
 	if err != nil {
@@ -108,6 +109,7 @@ func (c *conn) enqueue(h requestHeader, start time.Time, resp api.Response, fram
 			resp.Release()
 		}
 		c.releaseFrame(frame, true)
+		c.muteFor(resp.Throttle)
 		return // nothing to send (acks=0)
 	}
 	f := &inflight{key: key, version: h.version, start: start, correlationID: correlationID, frame: frame, done: make(chan struct{})}
@@ -139,10 +141,12 @@ func (c *conn) writeLoop() {
 		if obs := c.srv.cfg.Observer; obs != nil && f.err == nil && f.key != rawTokenKey {
 			obs.ObserveRequest(f.key, f.version, time.Since(f.start), f.resp.Msg)
 		}
+		c.holdThrottled(f)
 		if err := c.write(&fw, f); err != nil {
 			c.logger.Debug("write failed; closing connection", "err", err)
 			c.abort()
 		}
+		c.muteThrottled(f)
 		if f.resp.Release != nil {
 			f.resp.Release()
 		}

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/api"
+)
+
+// Client quota throttling (KIP-219). A handler that finds its client over a quota sets the
+// response's throttle_time_ms (or api.Response.Throttle); once that response is written the
+// connection is muted: the read loop handles no further request of it until the throttle time
+// has passed. Responses of versions older than KIP-219's (kmsg's Throttle reports they are not
+// throttled after the response) are instead held back for the throttle time before they are
+// written, as Kafka delays them for clients that do not back off by themselves.
+
+// responseThrottle is the throttle a response carries and whether the client applies it
+// after the response (KIP-219 versions).
+func responseThrottle(resp api.Response) (time.Duration, bool) {
+	d, after := resp.Throttle, true
+	if tr, ok := resp.Msg.(kmsg.ThrottleResponse); ok {
+		ms, afterResponse := tr.Throttle()
+		if m := time.Duration(ms) * time.Millisecond; m > d {
+			d, after = m, afterResponse
+		}
+	}
+	return d, after
+}
+
+// muteFor mutes the connection until d from now, unless it is muted longer already.
+func (c *conn) muteFor(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	until := time.Now().Add(d).UnixNano()
+	for {
+		old := c.mutedUntil.Load()
+		if until <= old || c.mutedUntil.CompareAndSwap(old, until) {
+			return
+		}
+	}
+}
+
+// holdThrottled delays a pre-KIP-219 response by its throttle time (the write loop's goroutine).
+func (c *conn) holdThrottled(f *inflight) {
+	if f.err != nil {
+		return
+	}
+	if d, after := responseThrottle(f.resp); d > 0 && !after {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-c.aborted:
+		case <-c.workCtx.Done():
+		}
+	}
+}
+
+// muteThrottled mutes the connection after a response that carries a throttle time.
+func (c *conn) muteThrottled(f *inflight) {
+	if f.err == nil {
+		d, _ := responseThrottle(f.resp)
+		c.muteFor(d)
+	}
+}
+
+// waitMuted holds the read loop while the connection is muted; it returns errDraining when the
+// connection drains meanwhile, nil otherwise (an abort is noticed by the next read).
+func (c *conn) waitMuted() error {
+	for {
+		wait := time.Until(time.Unix(0, c.mutedUntil.Load()))
+		if wait <= 0 {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+			c.touch() // muted time is not idle time
+		case <-c.aborted:
+			t.Stop()
+			return nil
+		case <-c.workCtx.Done():
+			t.Stop()
+			if c.draining.Load() {
+				return errDraining
+			}
+			return nil
+		}
+	}
+}
