@@ -7,6 +7,7 @@ import (
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/security/acl"
+	"github.com/sluicehq/sluice/internal/security/scram"
 )
 
 // newAuthorizer builds the ACL authorizer when authorizer.class.name names it; an unknown
@@ -45,4 +46,23 @@ func (b *Broker) apiAuthorizer() api.Authorizer {
 		return nil
 	}
 	return b.authorizer
+}
+
+// bootstrapScram turns --add-scram specifications into the credential records a new cluster
+// starts with; the salts are drawn here, the passwords go no further.
+func bootstrapScram(specs []string) ([]metadata.Record, error) {
+	var recs []metadata.Record
+	for _, text := range specs {
+		spec, err := scram.ParseSpec(text)
+		if err != nil {
+			return nil, fmt.Errorf("--add-scram: %w", err)
+		}
+		cred, err := spec.Credential(nil)
+		if err != nil {
+			return nil, fmt.Errorf("--add-scram for %s: %w", spec.Name, err)
+		}
+		recs = append(recs, &metadata.UserScramCredentialRecord{Name: spec.Name, Mechanism: cred.Mechanism, Salt: cred.Salt,
+			StoredKey: cred.StoredKey, ServerKey: cred.ServerKey, Iterations: cred.Iterations})
+	}
+	return recs, nil
 }

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/security/scram"
 )
 
 // TestAuthorizerFollowsACLs: with authorizer.class.name set and
@@ -110,4 +113,51 @@ func decisions(t *testing.T, b *Broker) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// TestAddScramBootstrap: --add-scram credentials are in the metadata of the cluster the node
+// creates, derived from the password (the stored keys verify it); on a restart of the existing
+// cluster new ones are ignored.
+func TestAddScramBootstrap(t *testing.T) {
+	cfg := Config{NodeID: 1, DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", ControllerAddr: freeAddr(t),
+		AddScram: []string{"SCRAM-SHA-256=[name=admin,password=admin-secret]", "SCRAM-SHA-512=[name=admin,iterations=8192,password=admin-secret]"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []int8{scram.SHA256, scram.SHA512} {
+		c, ok := b.quorum.Image().ScramCredential("admin", m)
+		if !ok {
+			t.Fatalf("no %s credential for admin", scram.MechanismName(m))
+		}
+		salted, err := scram.SaltedPassword(m, "admin-secret", c.Salt, int(c.Iterations))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, server, _ := scram.Keys(m, salted)
+		if !bytes.Equal(stored, c.StoredKey) || !bytes.Equal(server, c.ServerKey) {
+			t.Fatalf("%s: stored keys do not verify the password", scram.MechanismName(m))
+		}
+	}
+	if c, _ := b.quorum.Image().ScramCredential("admin", scram.SHA512); c.Iterations != 8192 {
+		t.Errorf("iterations %d, want 8192", c.Iterations)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.AddScram = []string{"SCRAM-SHA-256=[name=late,password=x]"}
+	b, err = Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if users := b.quorum.Image().ScramUsers(); len(users) != 1 || users[0] != "admin" {
+		t.Fatalf("users after a restart with another --add-scram: %v", users)
+	}
+	cfg.AddScram = []string{"SCRAM-SHA-1=[name=x,password=y]"}
+	if _, err := Start(ctx, cfg); err == nil || !strings.Contains(err.Error(), "--add-scram") {
+		t.Fatalf("bad --add-scram: %v", err)
+	}
 }

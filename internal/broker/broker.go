@@ -59,7 +59,11 @@ type Config struct {
 	Peers []string
 	// Overrides are static broker configs under Kafka's names (log.retention.ms, ...).
 	Overrides map[string]string
-	Logger    *slog.Logger
+	// AddScram are SCRAM credentials written into the metadata when this node creates the
+	// cluster, in kafka-storage format --add-scram syntax
+	// ('SCRAM-SHA-256=[name=admin,password=admin-secret]'); ignored for an existing cluster.
+	AddScram []string
+	Logger   *slog.Logger
 	// FS is the file system for partition logs; nil means the real one.
 	FS vfs.FS
 }
@@ -102,6 +106,7 @@ type Broker struct {
 	// authorizer is the ACL authorizer (authorizer.class.name), nil when none; unfollowACLs
 	// ends its subscription to the quorum's Images (authorizer.go).
 	authorizer   *acl.Authorizer
+	bootstrap    []metadata.Record // --add-scram credentials for a new cluster (authorizer.go)
 	unfollowACLs func()
 	ready        atomic.Bool
 	// phase is what Start is doing, for /readyz's answer until ready (stored after the fields
@@ -158,6 +163,11 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if err := b.newAuthorizer(brokerCfg); err != nil {
 		return nil, err
 	}
+	bootstrap, err := bootstrapScram(cfg.AddScram)
+	if err != nil {
+		return nil, err
+	}
+	b.bootstrap = bootstrap
 	if err := b.openQuorum(ctx, brokerCfg); err != nil {
 		return nil, err
 	}
@@ -369,8 +379,9 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 		Peers:           b.cfg.Peers,
 		ElectionTimeout: time.Duration(brokerCfg.Int64(config.ControllerQuorumElectionTimeoutMs)) * time.Millisecond,
 		// A broker-only node follows the metadata log without voting.
-		Observer: !b.roles.controller,
-		Logger:   b.logger,
+		Observer:  !b.roles.controller,
+		Bootstrap: b.bootstrap,
+		Logger:    b.logger,
 	})
 	if err != nil {
 		return fmt.Errorf("metadata quorum: %w", err)

@@ -70,6 +70,7 @@ type serveSettings struct {
 	peers          string
 	nodeID         int32
 	overrides      []string
+	addScram       []string
 	logLevel       string
 	logFormat      string
 	// flags is the set register filled: which identity flags were given (applyIdentity).
@@ -87,6 +88,8 @@ func (s *serveSettings) register(f *pflag.FlagSet) {
 	f.StringVar(&s.peers, "peers", "", "other quorum voters as id@host:port,... (empty: a one-voter quorum)")
 	f.Int32Var(&s.nodeID, "node-id", 1, "this node's id (Kafka's node.id)")
 	f.StringArrayVar(&s.overrides, "override", nil, "a Kafka broker config as key=value (repeatable)")
+	f.StringArrayVar(&s.addScram, "add-scram", nil, "a SCRAM user the new cluster starts with, as kafka-storage format takes it: "+
+		"'SCRAM-SHA-256=[name=admin,password=admin-secret]' (also iterations=, salt=, saltedpassword=; repeatable; ignored once the cluster exists)")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
 }
@@ -130,6 +133,7 @@ func (s *serveSettings) brokerConfig(file map[string]string) (broker.Config, err
 		ControllerListenAddr: s.controllerBind,
 		Peers:                peers,
 		Overrides:            overrides,
+		AddScram:             s.addScram,
 	}, nil
 }
 

@@ -47,13 +47,16 @@ func (q *Quorum) becomeReady() {
 			id, err = metadata.NewClusterID(nil)
 		}
 		if err == nil {
-			_, err = q.propose(context.Background(), metadata.BootstrapRecords(id))
+			_, err = q.propose(context.Background(), append(metadata.BootstrapRecords(id), q.opts.Bootstrap...))
 		}
 		if err != nil {
 			q.logger.Error("could not commit the new cluster's id", "err", err)
 			return
 		}
-		q.logger.Info("created cluster", "cluster_id", id)
+		q.logger.Info("created cluster", "cluster_id", id, "bootstrap_records", len(q.opts.Bootstrap))
+	} else if len(q.opts.Bootstrap) > 0 && q.bootstrapIgnored.CompareAndSwap(false, true) {
+		q.logger.Info("the cluster exists: bootstrap records (--add-scram) ignored; change users with AlterUserScramCredentials (sluice user)",
+			"cluster_id", q.Image().ClusterID(), "records", len(q.opts.Bootstrap))
 	}
 	q.readyTerm.Store(term)
 	q.logger.Info("this node is the metadata leader (controller)", "node_id", q.opts.NodeID, "term", term, "offset", q.Image().Offset())

@@ -69,7 +69,11 @@ type Options struct {
 	// MetaDir is the data directory whose meta.properties names this node, its cluster and its
 	// directory id. Empty: the parent of Dir (Dir is normally <data-dir>/__cluster_metadata).
 	MetaDir string
-	Logger  *slog.Logger
+	// Bootstrap are records the first leader of a new cluster commits with the cluster id
+	// (the credentials of sluice serve --add-scram, as kafka-storage format writes them). A
+	// leader of an existing cluster ignores them.
+	Bootstrap []metadata.Record
+	Logger    *slog.Logger
 }
 
 // Quorum is this node's member of the metadata quorum: the Raft log, the FSM that turns
@@ -124,6 +128,8 @@ type Quorum struct {
 	// bootstrapping); 0 when not ready. Leader operations are allowed only when it equals the
 	// current term.
 	readyTerm atomic.Uint64
+	// bootstrapIgnored: the "bootstrap records ignored" line was logged (once per process).
+	bootstrapIgnored atomic.Bool
 
 	pub struct {
 		sync.Mutex
