@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
+	"github.com/sluicehq/sluice/internal/record"
 )
 
 // Produce: v0–13
@@ -59,6 +60,11 @@ import (
 //   - The request's size counts against the client's producer_byte_rate (client quotas,
 //     KIP-13): over it, throttle_time_ms says for how long, and the connection is muted for
 //     that long after the response (KIP-219; with acks=0 at once).
+//   - Authorization (with an authorizer): transactional records need Write on the
+//     transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition);
+//     each topic needs Write (else TOPIC_AUTHORIZATION_FAILED for its partitions, before
+//     its existence is checked). Idempotence needs nothing here: InitProducerId checks it
+//     (KIP-679).
 //
 // Version notes:
 //   - v0–v2 carry magic 0/1 message sets in the field: answered
@@ -97,6 +103,9 @@ func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) 
 	resp := r.ResponseKind().(*kmsg.ProduceResponse)
 	img := env.Metadata.Image()
 	leaders := leaderEndpoints{img: img, listener: req.Conn.Listener}
+	if code := authorizeTransactionalProduce(env, req, r); code != 0 {
+		return produceFailAll(r, resp, code)
+	}
 	var waiting []awaitingCommit
 	failed := false
 	budget := partition.NewDecompressBudget(produceRecordBytes(r))
@@ -104,6 +113,9 @@ func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) 
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		t, topicCode := produceTopic(img, r.Version, rt)
+		if name := rt.Topic; (r.Version < 13 || t != nil) && !env.Authorize(req, opWrite, resTopic, topicName(t, name)) {
+			topicCode = kerr.TopicAuthorizationFailed.Code // before existence: nothing is disclosed
+		}
 		for pi, rp := range rt.Partitions {
 			sp, p, last := producePartition(env, t, topicCode, r.Acks, rp, &leaders, r.TransactionID, budget)
 			if sp.ErrorCode != 0 {
@@ -145,6 +157,56 @@ func produceThrottle(env *Env, req *Request, img *metadata.Image) time.Duration 
 		size = produceRecordBytes(req.Msg.(*kmsg.ProduceRequest))
 	}
 	return env.Quotas.RecordProduce(quotaClient(req, img), int64(size))
+}
+
+// topicName is t's name, or name when t is nil (a topic requested by a name that does not
+// exist).
+func topicName(t *metadata.Topic, name string) string {
+	if t != nil {
+		return t.Name
+	}
+	return name
+}
+
+// authorizeTransactionalProduce: a request whose records are transactional (the first batch
+// of some partition has the transactional flag, as Kafka's RequestUtils checks) needs Write
+// on its transactional id; else the whole request fails TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+func authorizeTransactionalProduce(env *Env, req *Request, r *kmsg.ProduceRequest) int16 {
+	if env.Authorizer == nil {
+		return 0
+	}
+	for _, rt := range r.Topics {
+		for _, rp := range rt.Partitions {
+			h, err := record.ReadHeader(rp.Records)
+			if err != nil || !h.IsTransactional() {
+				continue
+			}
+			if r.TransactionID == nil || !env.Authorize(req, opWrite, resTransactionID, *r.TransactionID) {
+				return kerr.TransactionalIDAuthorizationFailed.Code
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+// produceFailAll answers every partition of r with code (no response for acks=0: the
+// connection is closed, as for any failed acks=0 produce).
+func produceFailAll(r *kmsg.ProduceRequest, resp *kmsg.ProduceResponse, code int16) (Response, error) {
+	if r.Acks == 0 {
+		return Response{}, errProduceFailedAcks0
+	}
+	for _, rt := range r.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition, sp.ErrorCode, sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = rp.Partition, code, -1, -1, -1
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return Reply(resp), nil
 }
 
 // produceRecordBytes is the size of every record set in a produce request,

@@ -77,6 +77,10 @@ import (
 //     not sent: Kafka's throttled answer (no partitions, throttle_time_ms set)
 //     goes instead, its bytes are not counted, and the connection is muted
 //     for the throttle time.
+//   - Authorization (with an authorizer): a consumer needs Read on each topic (else
+//     TOPIC_AUTHORIZATION_FAILED for its partitions, decided once per request); a replica
+//     fetch (replica id >= 0) needs ClusterAction on the cluster, else every partition is
+//     TOPIC_AUTHORIZATION_FAILED.
 //
 // Version notes:
 //   - v4 is the oldest served: RecordBatch v2 only, isolation level, LSO.
@@ -129,6 +133,11 @@ type fetch struct {
 	// for replica fetches and when no quota manager runs.
 	quota   quota.Client
 	quotaOn bool
+	// readers caches the consumer's Read decision per topic (asked once per request, not per
+	// pass of a long poll); replicaDenied: a replica fetch without ClusterAction, answered
+	// TOPIC_AUTHORIZATION_FAILED for every partition.
+	readers       authorizedTopics
+	replicaDenied bool
 }
 
 func handleFetch(_ context.Context, env *Env, req *Request) (Response, error) {
@@ -151,7 +160,9 @@ func handleFetch(_ context.Context, env *Env, req *Request) (Response, error) {
 			f.maxBytes = int32(min(int64(f.maxBytes), max(limit, 1)))
 		}
 	}
-	if code := checkReplicaFetcher(img, f.replica, f.replicaEp, r.Version >= 15); code != 0 {
+	f.readers = env.topicAuthorizer(req, opRead)
+	f.replicaDenied = f.replica >= 0 && !env.AuthorizeCluster(req, opClusterAction)
+	if code := checkReplicaFetcher(img, f.replica, f.replicaEp, r.Version >= 15); code != 0 && !f.replicaDenied {
 		resp := r.ResponseKind().(*kmsg.FetchResponse)
 		resp.ErrorCode = code
 		return Reply(resp), nil
@@ -274,6 +285,9 @@ func (f *fetch) readTarget(t *fetchTarget, first bool, remaining int64) (int64, 
 		}
 	} else if t.topic, _ = f.img.Topic(t.key.topic); t.topic == nil {
 		t.code = kerr.UnknownTopicOrPartition.Code
+	}
+	if f.replicaDenied || (f.replica < 0 && t.code != kerr.UnknownTopicID.Code && !f.readers.allowed(topicName(t.topic, t.key.topic))) {
+		t.code = kerr.TopicAuthorizationFailed.Code // before existence, as Kafka: nothing is disclosed
 	}
 	if t.code == 0 {
 		t.part, t.code = hostedPartition(f.env, t.topic, t.key.partition)

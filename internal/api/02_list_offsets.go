@@ -34,6 +34,9 @@ import (
 //     consumer's latest offset, and lookups finding nothing below the high
 //     watermark, with OFFSET_NOT_AVAILABLE: the client retries.
 //
+//   - Authorization: Describe on each topic, else TOPIC_AUTHORIZATION_FAILED for its
+//     partitions.
+//
 // Version notes:
 //   - v0 (old-style offset lists) is not served; v1 is the oldest.
 //   - v2: isolation level. v4: leader epochs. v6: flexible.
@@ -63,10 +66,13 @@ func handleListOffsets(_ context.Context, env *Env, req *Request) (Response, err
 		st := kmsg.NewListOffsetsResponseTopic()
 		st.Topic = rt.Topic
 		t, topicOK := img.Topic(rt.Topic)
+		described := env.Authorize(req, opDescribe, resTopic, rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition, sp.Timestamp, sp.Offset, sp.LeaderEpoch = rp.Partition, -1, -1, -1
 			switch {
+			case !described:
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case seen[key{rt.Topic, rp.Partition}] > 1:
 				sp.ErrorCode = kerr.InvalidRequest.Code
 			case !topicOK:

@@ -36,8 +36,13 @@ import (
 //     When the controller cannot create it now, LEADER_NOT_AVAILABLE (retry);
 //     otherwise UNKNOWN_TOPIC_OR_PARTITION, or INVALID_TOPIC_EXCEPTION for an
 //     illegal name.
-//   - Authorized operations are left at Kafka's "not requested" value
-//     (INT32_MIN) until ACLs exist.
+//   - Authorization: listing every topic lists only those the principal may Describe; a
+//     topic named without Describe is TOPIC_AUTHORIZATION_FAILED (by name: zero topic id;
+//     by id: null name), whether it exists or not. Auto-creation needs Create on the
+//     cluster or on the topic, else TOPIC_AUTHORIZATION_FAILED.
+//   - Authorized operations (v8+, when asked): each described topic's operations the
+//     principal may perform; the cluster's (v8–10) when it may Describe the cluster, else
+//     0. Without an authorizer every operation Kafka defines on the resource.
 //
 // Version notes:
 //   - v1: null topics = all, controller id, rack, is-internal.
@@ -53,9 +58,10 @@ func init() {
 func handleMetadata(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.MetadataRequest)
 	img := env.Metadata.Image()
-	toCreate := autoCreateCandidates(env, img, r)
+	denied := metadataDenied(env, req, img, r)
+	toCreate := autoCreateCandidates(env, img, r, denied)
 	if len(toCreate) == 0 {
-		return Reply(metadataResponse(env, img, req, nil)), nil
+		return Reply(metadataResponse(env, img, req, nil, denied)), nil
 	}
 	return Response{Finish: func(ctx context.Context) (Response, error) {
 		failed := make(map[string]int16)
@@ -68,13 +74,13 @@ func handleMetadata(_ context.Context, env *Env, req *Request) (Response, error)
 				failed[res.Name] = ErrorCode(res.Err)
 			}
 		}
-		return Reply(metadataResponse(env, env.Metadata.Image(), req, failed)), nil
+		return Reply(metadataResponse(env, env.Metadata.Image(), req, failed, denied)), nil
 	}}, nil
 }
 
 // metadataResponse describes img; failed holds the codes of topics whose
-// auto-creation failed.
-func metadataResponse(env *Env, img *metadata.Image, req *Request, failed map[string]int16) *kmsg.MetadataResponse {
+// auto-creation failed, denied the requested names answered TOPIC_AUTHORIZATION_FAILED.
+func metadataResponse(env *Env, img *metadata.Image, req *Request, failed map[string]int16, denied map[string]bool) *kmsg.MetadataResponse {
 	r := req.Msg.(*kmsg.MetadataRequest)
 	resp := r.ResponseKind().(*kmsg.MetadataResponse)
 	resp.Brokers = metadataBrokers(img, req.Conn.Listener)
@@ -82,20 +88,96 @@ func metadataResponse(env *Env, img *metadata.Image, req *Request, failed map[st
 		resp.ClusterID = &id
 	}
 	resp.ControllerID = reportedController(env, img)
+	if r.Version >= 8 && r.Version <= 10 && r.IncludeClusterAuthorizedOperations {
+		resp.AuthorizedOperations = 0
+		if env.AuthorizeCluster(req, opDescribe) {
+			resp.AuthorizedOperations = env.authorizedOperations(req, resCluster, ClusterName)
+		}
+	}
 	if allTopics(r) {
 		for _, t := range img.Topics() {
-			resp.Topics = append(resp.Topics, metadataTopic(img, t))
+			if env.Authorize(req, opDescribe, resTopic, t.Name) {
+				resp.Topics = append(resp.Topics, metadataTopic(img, t))
+			}
 		}
-		return resp
+	} else {
+		for _, rt := range r.Topics {
+			resp.Topics = append(resp.Topics, authorizedRequestedTopic(env, req, img, rt, failed, denied))
+		}
 	}
-	for _, rt := range r.Topics {
-		mt := requestedTopic(img, r.Version, rt)
-		if rt.Topic != nil && failed[*rt.Topic] != 0 {
-			mt.ErrorCode = failed[*rt.Topic]
+	if r.Version >= 8 && r.IncludeTopicAuthorizedOperations {
+		for i := range resp.Topics {
+			mt := &resp.Topics[i]
+			if mt.Topic != nil && mt.ErrorCode != kerr.TopicAuthorizationFailed.Code {
+				mt.AuthorizedOperations = env.authorizedOperations(req, resTopic, *mt.Topic)
+			}
 		}
-		resp.Topics = append(resp.Topics, mt)
 	}
 	return resp
+}
+
+// authorizedRequestedTopic answers one requested topic as requestedTopic does, unless the
+// principal may not see it: TOPIC_AUTHORIZATION_FAILED without partitions, with the zero
+// topic id when requested by name and a null name when requested by id.
+func authorizedRequestedTopic(env *Env, req *Request, img *metadata.Image, rt kmsg.MetadataRequestTopic,
+	failed map[string]int16, denied map[string]bool) kmsg.MetadataResponseTopic {
+	r := req.Msg.(*kmsg.MetadataRequest)
+	if rt.Topic != nil && denied[*rt.Topic] {
+		mt := kmsg.NewMetadataResponseTopic()
+		mt.Topic, mt.ErrorCode = rt.Topic, kerr.TopicAuthorizationFailed.Code
+		mt.IsInternal = metadata.IsInternalTopic(*rt.Topic)
+		return mt
+	}
+	mt := requestedTopic(img, r.Version, rt)
+	if rt.Topic == nil && mt.Topic != nil && !env.Authorize(req, opDescribe, resTopic, *mt.Topic) {
+		id := mt.TopicID
+		mt = kmsg.NewMetadataResponseTopic()
+		mt.TopicID, mt.ErrorCode = id, kerr.TopicAuthorizationFailed.Code // ids are not secret
+	}
+	if rt.Topic != nil && failed[*rt.Topic] != 0 {
+		mt.ErrorCode = failed[*rt.Topic]
+	}
+	return mt
+}
+
+// metadataDenied is the set of requested topic names answered TOPIC_AUTHORIZATION_FAILED:
+// those without Describe, and those missing, to be auto-created, without Create on the
+// cluster or the topic (as Kafka's handleTopicMetadataRequest). Nil without an authorizer.
+func metadataDenied(env *Env, req *Request, img *metadata.Image, r *kmsg.MetadataRequest) map[string]bool {
+	if env.Authorizer == nil || allTopics(r) {
+		return nil
+	}
+	var denied map[string]bool
+	creating, clusterCreate := -1, false // creating: unknown until a missing topic is met
+	for _, rt := range r.Topics {
+		if rt.Topic == nil {
+			continue
+		}
+		name := *rt.Topic
+		deny := !env.Authorize(req, opDescribe, resTopic, name)
+		if _, exists := img.Topic(name); !deny && !exists {
+			if creating < 0 {
+				creating = 0
+				if autoCreateEnabled(env, img, r) {
+					creating, clusterCreate = 1, env.AuthorizeCluster(req, opCreate)
+				}
+			}
+			deny = creating == 1 && !clusterCreate && !env.Authorize(req, opCreate, resTopic, name)
+		}
+		if deny {
+			if denied == nil {
+				denied = make(map[string]bool)
+			}
+			denied[name] = true
+		}
+	}
+	return denied
+}
+
+// autoCreateEnabled reports whether the request's missing topics would be created.
+func autoCreateEnabled(env *Env, img *metadata.Image, r *kmsg.MetadataRequest) bool {
+	return env.Controller != nil && !allTopics(r) && (r.Version < 4 || r.AllowAutoTopicCreation) &&
+		env.BrokerConfig(img).Bool(config.AutoCreateTopicsEnable)
 }
 
 // allTopics reports whether the request asks for every topic: a null list
@@ -105,8 +187,8 @@ func allTopics(r *kmsg.MetadataRequest) bool {
 }
 
 // autoCreateCandidates lists the requested topics to create: missing,
-// validly named, not internal, and allowed by the request and the broker.
-func autoCreateCandidates(env *Env, img *metadata.Image, r *kmsg.MetadataRequest) []metadata.CreateTopic {
+// validly named, not internal, not denied, and allowed by the request and the broker.
+func autoCreateCandidates(env *Env, img *metadata.Image, r *kmsg.MetadataRequest, denied map[string]bool) []metadata.CreateTopic {
 	if env.Controller == nil || allTopics(r) || (r.Version >= 4 && !r.AllowAutoTopicCreation) {
 		return nil
 	}
@@ -116,7 +198,7 @@ func autoCreateCandidates(env *Env, img *metadata.Image, r *kmsg.MetadataRequest
 			continue
 		}
 		name := *rt.Topic
-		if _, ok := img.Topic(name); ok || metadata.IsInternalTopic(name) || metadata.ValidateTopicName(name) != nil {
+		if _, ok := img.Topic(name); ok || denied[name] || metadata.IsInternalTopic(name) || metadata.ValidateTopicName(name) != nil {
 			continue
 		}
 		if slices.ContainsFunc(out, func(c metadata.CreateTopic) bool { return c.Name == name }) {

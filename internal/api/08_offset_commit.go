@@ -28,6 +28,9 @@ import (
 //     (UNSUPPORTED_VERSION below), as in Kafka.
 //   - A request-level failure is reported on every partition.
 //
+//   - Authorization: Read on the group (else GROUP_AUTHORIZATION_FAILED everywhere), then
+//     Read on each topic (else TOPIC_AUTHORIZATION_FAILED for its partitions, not committed).
+//
 // Version notes:
 //   - v2–4: retention time (ignored: offsets.retention.minutes governs expiry, as for v5+).
 //     v6: leader epoch. v7: group.instance.id (FENCED_INSTANCE_ID for a replaced static member). v8: flexible.
@@ -44,6 +47,10 @@ func handleOffsetCommit(_ context.Context, env *Env, req *Request) (Response, er
 	now := time.Now().UnixMilli()
 	var offsets []group.OffsetCommit
 	topicCodes := make([]int16, len(r.Topics))
+	if !env.Authorize(req, opRead, resGroup, r.Group) {
+		fillOffsetCommit(resp, r, topicCodes, kerr.GroupAuthorizationFailed.Code)
+		return Reply(resp), nil
+	}
 	for i, rt := range r.Topics {
 		name := rt.Topic
 		if req.Version >= 10 {
@@ -53,6 +60,10 @@ func handleOffsetCommit(_ context.Context, env *Env, req *Request) (Response, er
 				continue
 			}
 			name = t.Name
+		}
+		if !env.Authorize(req, opRead, resTopic, name) {
+			topicCodes[i] = kerr.TopicAuthorizationFailed.Code
+			continue
 		}
 		for _, rp := range rt.Partitions {
 			o := group.OffsetCommit{Topic: name, Partition: rp.Partition, Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTime: now}

@@ -21,6 +21,10 @@ import (
 //     marker answers UNSTABLE_OFFSET_COMMIT (offset -1), so the consumer retries until the
 //     transaction ends (KIP-447); without require_stable the last committed offset is returned.
 //
+//   - Authorization: Describe on each group (else GROUP_AUTHORIZATION_FAILED for it);
+//     Describe on each topic: unlisted when all offsets are asked for, else
+//     TOPIC_AUTHORIZATION_FAILED for its partitions.
+//
 // Version notes:
 //   - v2: null topics, top-level error code. v5: leader epoch. v6: flexible. v7:
 //     require_stable. v8: several groups per request. v9: member id and epoch (KIP-848): a consumer
@@ -42,7 +46,7 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 			gt.Topic, gt.Partitions = t.Topic, t.Partitions
 			topics = append(topics, gt)
 		}
-		g := fetchGroupOffsets(env, img, req.Version, r.Group, topics, r.Topics == nil)
+		g := fetchGroupOffsets(env, req, img, r.Group, topics, r.Topics == nil)
 		markUnstable(env, img, &g, r.RequireStable)
 		resp.ErrorCode = g.ErrorCode
 		if g.ErrorCode != 0 && req.Version < 2 {
@@ -62,7 +66,7 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 		return Reply(resp), nil
 	}
 	for _, rg := range r.Groups {
-		if req.Version >= 9 && groupStatus(env, rg.Group) == nil {
+		if req.Version >= 9 && groupStatus(env, rg.Group) == nil && env.Authorize(req, opDescribe, resGroup, rg.Group) {
 			member := ""
 			if rg.MemberID != nil {
 				member = *rg.MemberID
@@ -74,7 +78,7 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 				continue
 			}
 		}
-		g := fetchGroupOffsets(env, img, req.Version, rg.Group, rg.Topics, rg.Topics == nil)
+		g := fetchGroupOffsets(env, req, img, rg.Group, rg.Topics, rg.Topics == nil)
 		markUnstable(env, img, &g, r.RequireStable)
 		resp.Groups = append(resp.Groups, g)
 	}
@@ -82,9 +86,16 @@ func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, err
 }
 
 // fetchGroupOffsets answers one group in the v8+ shape; older versions convert it.
-func fetchGroupOffsets(env *Env, img *metadata.Image, version int16, groupID string, topics []kmsg.OffsetFetchRequestGroupTopic, all bool) kmsg.OffsetFetchResponseGroup {
+// Offsets of topics the principal may not Describe are left out when all are asked for and
+// answered TOPIC_AUTHORIZATION_FAILED when named.
+func fetchGroupOffsets(env *Env, req *Request, img *metadata.Image, groupID string, topics []kmsg.OffsetFetchRequestGroupTopic, all bool) kmsg.OffsetFetchResponseGroup {
+	version := req.Version
 	g := kmsg.NewOffsetFetchResponseGroup()
 	g.Group = groupID
+	if !env.Authorize(req, opDescribe, resGroup, groupID) {
+		g.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return g
+	}
 	if err := groupStatus(env, groupID); err != nil {
 		g.ErrorCode = groupErrorCode(err)
 		return g
@@ -100,6 +111,9 @@ func fetchGroupOffsets(env *Env, img *metadata.Image, version int16, groupID str
 		}
 		slices.Sort(names)
 		for _, name := range names {
+			if !env.Authorize(req, opDescribe, resTopic, name) {
+				continue
+			}
 			gt := kmsg.NewOffsetFetchResponseGroupTopic()
 			gt.Topic = name
 			if t, ok := img.Topic(name); ok {
@@ -126,6 +140,9 @@ func fetchGroupOffsets(env *Env, img *metadata.Image, version int16, groupID str
 			} else {
 				code = kerr.UnknownTopicID.Code
 			}
+		}
+		if code == 0 && !env.Authorize(req, opDescribe, resTopic, name) {
+			code = kerr.TopicAuthorizationFailed.Code
 		}
 		for _, p := range rt.Partitions {
 			o, ok := env.Groups.FetchOffset(groupID, name, p)

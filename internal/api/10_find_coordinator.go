@@ -34,6 +34,9 @@ import (
 //     required replication factor …". Commits create __consumer_offsets too if this failed.
 //   - Other key types: INVALID_REQUEST.
 //
+//   - Authorization: Describe on the group (else GROUP_AUTHORIZATION_FAILED) or on the
+//     transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED), per key.
+//
 // Version notes:
 //   - v1: key type, error message. v3: flexible. v4: batched keys (Coordinators).
 
@@ -43,6 +46,9 @@ func init() {
 
 func handleFindCoordinator(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.FindCoordinatorRequest)
+	if !anyCoordinatorKeyAllowed(env, req, r) {
+		return answerFindCoordinator(env, req, r), nil // refused: creates nothing
+	}
 	if _, ok := env.Metadata.Image().Topic(metadata.ConsumerOffsetsTopic); !ok && r.CoordinatorType == 0 && env.Groups != nil && env.Controller != nil {
 		// As Kafka does, the first group lookup creates __consumer_offsets; the controller's
 		// commit waits, so it runs off the read loop.
@@ -88,7 +94,7 @@ func createOffsetsTopic(ctx context.Context, env *Env) {
 func answerFindCoordinator(env *Env, req *Request, r *kmsg.FindCoordinatorRequest) Response {
 	resp := r.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	if req.Version < 4 {
-		c := findCoordinator(env, req.Conn.Listener, r.CoordinatorType, r.CoordinatorKey)
+		c := findCoordinator(env, req, r.CoordinatorType, r.CoordinatorKey)
 		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port, resp.ErrorMessage = c.ErrorCode, c.NodeID, c.Host, c.Port, c.ErrorMessage
 		if c.ErrorCode != 0 && c.ErrorMessage == nil {
 			resp.ErrorMessage = kmsg.StringPtr(kerr.ErrorForCode(c.ErrorCode).Error())
@@ -96,14 +102,46 @@ func answerFindCoordinator(env *Env, req *Request, r *kmsg.FindCoordinatorReques
 		return Reply(resp)
 	}
 	for _, key := range r.CoordinatorKeys {
-		resp.Coordinators = append(resp.Coordinators, findCoordinator(env, req.Conn.Listener, r.CoordinatorType, key))
+		resp.Coordinators = append(resp.Coordinators, findCoordinator(env, req, r.CoordinatorType, key))
 	}
 	return Reply(resp)
 }
 
-func findCoordinator(env *Env, listener string, keyType int8, key string) kmsg.FindCoordinatorResponseCoordinator {
+// coordinatorKeyAllowed reports whether req may look up key's coordinator: Describe on the
+// group or the transactional id; it returns the error code otherwise.
+func coordinatorKeyAllowed(env *Env, req *Request, keyType int8, key string) int16 {
+	switch {
+	case keyType == 0 && !env.Authorize(req, opDescribe, resGroup, key):
+		return kerr.GroupAuthorizationFailed.Code
+	case keyType == 1 && !env.Authorize(req, opDescribe, resTransactionID, key):
+		return kerr.TransactionalIDAuthorizationFailed.Code
+	}
+	return 0
+}
+
+// anyCoordinatorKeyAllowed reports whether req may look up at least one of its keys.
+func anyCoordinatorKeyAllowed(env *Env, req *Request, r *kmsg.FindCoordinatorRequest) bool {
+	if env.Authorizer == nil {
+		return true
+	}
+	if req.Version < 4 {
+		return coordinatorKeyAllowed(env, req, r.CoordinatorType, r.CoordinatorKey) == 0
+	}
+	for _, key := range r.CoordinatorKeys {
+		if coordinatorKeyAllowed(env, req, r.CoordinatorType, key) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func findCoordinator(env *Env, req *Request, keyType int8, key string) kmsg.FindCoordinatorResponseCoordinator {
+	listener := req.Conn.Listener
 	c := kmsg.NewFindCoordinatorResponseCoordinator()
 	c.Key, c.NodeID, c.Port = key, -1, -1
+	if c.ErrorCode = coordinatorKeyAllowed(env, req, keyType, key); c.ErrorCode != 0 {
+		return c
+	}
 	var topic string
 	switch keyType {
 	case 0:

@@ -26,6 +26,8 @@ import (
 //     without a rebalance (unless it leads or changed its protocols), and its old member id
 //     is FENCED_INSTANCE_ID from then on.
 //
+//   - Authorization: Read on the group, else GROUP_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v0: the rebalance timeout is the session timeout. v4: a first join without a member id
 //     gets MEMBER_ID_REQUIRED and an id to join with (KIP-394). v5: group.instance.id.
@@ -56,6 +58,9 @@ func handleJoinGroup(_ context.Context, env *Env, req *Request) (Response, error
 			resp.Members = append(resp.Members, rm)
 		}
 		return Reply(resp)
+	}
+	if !env.Authorize(req, opRead, resGroup, r.Group) {
+		return answer(group.JoinResult{Err: errGroupAuthorization}), nil
 	}
 	if err := groupStatus(env, r.Group); err != nil {
 		return answer(group.JoinResult{Err: err, MemberID: r.MemberID}), nil
@@ -150,6 +155,7 @@ func groupErrorCode(err error) int16 {
 		{group.ErrUnreleasedInstanceID, kerr.UnreleasedInstanceID.Code},
 		{group.ErrUnsupportedVersion, kerr.UnsupportedVersion.Code},
 		{group.ErrGroupMaxSizeReached, kerr.GroupMaxSizeReached.Code},
+		{errGroupAuthorization, kerr.GroupAuthorizationFailed.Code},
 	}
 	if err == nil {
 		return 0

@@ -13,6 +13,8 @@ import (
 //     members to rejoin; ILLEGAL_GENERATION for a stale generation; UNKNOWN_MEMBER_ID for a
 //     member the group dropped (its session expired or it left).
 //
+//   - Authorization: Read on the group, else GROUP_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v3: group.instance.id; a static member's old member id is FENCED_INSTANCE_ID.
 //     v4: flexible.
@@ -25,7 +27,9 @@ func handleHeartbeat(_ context.Context, env *Env, req *Request) (Response, error
 	r := req.Msg.(*kmsg.HeartbeatRequest)
 	resp := r.ResponseKind().(*kmsg.HeartbeatResponse)
 	err := groupStatus(env, r.Group)
-	if err == nil {
+	if !env.Authorize(req, opRead, resGroup, r.Group) {
+		err = errGroupAuthorization
+	} else if err == nil {
 		instance := ""
 		if r.InstanceID != nil {
 			instance = *r.InstanceID

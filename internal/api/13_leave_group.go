@@ -17,6 +17,8 @@ import (
 //   - From v3 a member may be named by group.instance.id (static membership, KIP-345); with
 //     both ids, a member id that is not the instance's current one is FENCED_INSTANCE_ID.
 //
+//   - Authorization: Read on the group, else GROUP_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v3: a batch of members, each with its own error (KIP-345). v4: flexible. v5: reason.
 
@@ -27,6 +29,10 @@ func init() {
 func handleLeaveGroup(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.LeaveGroupRequest)
 	resp := r.ResponseKind().(*kmsg.LeaveGroupResponse)
+	if !env.Authorize(req, opRead, resGroup, r.Group) {
+		resp.ErrorCode = groupErrorCode(errGroupAuthorization)
+		return Reply(resp), nil
+	}
 	if err := groupStatus(env, r.Group); err != nil {
 		resp.ErrorCode = groupErrorCode(err)
 		return Reply(resp), nil

@@ -17,6 +17,8 @@ import (
 //     ILLEGAL_GENERATION, an unknown member UNKNOWN_MEMBER_ID, a sync during a new join
 //     barrier REBALANCE_IN_PROGRESS.
 //
+//   - Authorization: Read on the group, else GROUP_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v3: group.instance.id (FENCED_INSTANCE_ID for a replaced static member). v4: flexible. v5: protocol type and
 //     name, checked against the group's when present (INCONSISTENT_GROUP_PROTOCOL).
@@ -35,6 +37,9 @@ func handleSyncGroup(_ context.Context, env *Env, req *Request) (Response, error
 			resp.MemberAssignment = res.Assignment
 		}
 		return Reply(resp)
+	}
+	if !env.Authorize(req, opRead, resGroup, r.Group) {
+		return answer(group.SyncResult{Err: errGroupAuthorization}), nil
 	}
 	if err := groupStatus(env, r.Group); err != nil {
 		return answer(group.SyncResult{Err: err}), nil

@@ -20,6 +20,9 @@ import (
 //     no members (GROUP_ID_NOT_FOUND and a message saying so from v6); ConsumerGroupDescribe
 //     describes it.
 //
+//   - Authorization: Describe on each group, else GROUP_AUTHORIZATION_FAILED for it;
+//     AuthorizedOperations are the group operations the principal may perform.
+//
 // Version notes:
 //   - v3: authorized operations. v4: group.instance.id per member. v5: flexible.
 //     v6: error message, GROUP_ID_NOT_FOUND for unknown groups.
@@ -28,15 +31,17 @@ func init() {
 	Register(API{Key: 15, MinVersion: 0, MaxVersion: 6, Handle: handleDescribeGroups})
 }
 
-// groupOperations is the bit set of ACL operations on a group: READ, DELETE, DESCRIBE.
-const groupOperations = 1<<3 | 1<<6 | 1<<8
-
 func handleDescribeGroups(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.DescribeGroupsRequest)
 	resp := r.ResponseKind().(*kmsg.DescribeGroupsResponse)
 	for _, id := range r.Groups {
 		g := kmsg.NewDescribeGroupsResponseGroup()
 		g.Group = id
+		if !env.Authorize(req, opDescribe, resGroup, id) {
+			g.ErrorCode = kerr.GroupAuthorizationFailed.Code
+			resp.Groups = append(resp.Groups, g)
+			continue
+		}
 		if err := groupStatus(env, id); err != nil {
 			g.ErrorCode = groupErrorCode(err)
 			resp.Groups = append(resp.Groups, g)
@@ -51,7 +56,7 @@ func handleDescribeGroups(_ context.Context, env *Env, req *Request) (Response, 
 			}
 		}
 		if r.IncludeAuthorizedOperations {
-			g.AuthorizedOperations = groupOperations
+			g.AuthorizedOperations = env.authorizedOperations(req, resGroup, id)
 		}
 		for _, m := range d.Members {
 			gm := kmsg.NewDescribeGroupsResponseGroupMember()

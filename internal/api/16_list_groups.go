@@ -19,6 +19,9 @@ import (
 //   - The states filter (v4+) and types filter (v5+) keep groups whose state / type matches
 //     one of the given names, case-insensitively; an empty filter keeps all.
 //
+//   - Authorization: Describe on the cluster lists every group; without it, only the groups
+//     the principal may Describe (never an error).
+//
 // Version notes:
 //   - v3: flexible. v4: states filter and state. v5: types filter and type (KIP-848).
 
@@ -41,6 +44,10 @@ func handleListGroups(_ context.Context, env *Env, req *Request) (Response, erro
 		return len(filter) == 0 || slices.ContainsFunc(filter, func(f string) bool { return strings.EqualFold(f, v) })
 	}
 	listed := env.Groups.List()
+	// Describe on the cluster lists every group; otherwise only those it may Describe.
+	if env.Authorizer != nil && !env.AuthorizeCluster(req, opDescribe) {
+		listed = slices.DeleteFunc(listed, func(l group.Listing) bool { return !env.Authorize(req, opDescribe, resGroup, l.Group) })
+	}
 	slices.SortFunc(listed, func(a, b group.Listing) int { return strings.Compare(a.Group, b.Group) })
 	for _, l := range listed {
 		if !matches(r.StatesFilter, l.StateName) || !matches(r.TypesFilter, l.Type) {

@@ -32,6 +32,10 @@ import (
 //   - TimeoutMillis > 0 bounds the wait to enter the metadata log
 //     (REQUEST_TIMED_OUT).
 //
+//   - Authorization (on the controller, as the forwarded principal): Create on the cluster or
+//     on the topic, else TOPIC_AUTHORIZATION_FAILED; v5+ configs are returned only with
+//     DescribeConfigs on the topic (else ConfigErrorCode TOPIC_AUTHORIZATION_FAILED).
+//
 // Version notes:
 //   - v5: flexible; NumPartitions, ReplicationFactor and every config of the
 //     topic (value, source, sensitivity) in the response; on error the counts
@@ -50,8 +54,12 @@ func handleCreateTopics(_ context.Context, env *Env, req *Request) (Response, er
 		errs := make([]error, len(r.Topics))
 		var topics []metadata.CreateTopic
 		var index []int // index[j] is the request position of topics[j]
+		clusterCreate := env.AuthorizeCluster(req, opCreate)
 		for i, rt := range r.Topics {
 			t, err := createTopicInput(r, rt)
+			if err == nil && !clusterCreate && !env.Authorize(req, opCreate, resTopic, rt.Topic) {
+				err = requestErrorf(kerr.TopicAuthorizationFailed, "Authorization failed.")
+			}
 			if err != nil {
 				errs[i] = err
 				continue
@@ -70,7 +78,11 @@ func handleCreateTopics(_ context.Context, env *Env, req *Request) (Response, er
 			if errs[i] != nil {
 				results[i].Err = errs[i]
 			}
-			resp.Topics = append(resp.Topics, createTopicsResult(env, img, r.Version, rt, results[i]))
+			out := createTopicsResult(env, img, r.Version, rt, results[i])
+			if out.ErrorCode == 0 && r.Version >= 5 && !env.Authorize(req, opDescribeConfigs, resTopic, rt.Topic) {
+				out.Configs, out.ConfigErrorCode = nil, kerr.TopicAuthorizationFailed.Code
+			}
+			resp.Topics = append(resp.Topics, out)
 		}
 		return Reply(resp), nil
 	}}, nil

@@ -25,6 +25,10 @@ import (
 //     removes the partitions' logs as it applies the metadata.
 //   - TimeoutMillis > 0 bounds the wait to enter the metadata log.
 //
+//   - Authorization (on the controller, as the forwarded principal): Delete on the cluster, or
+//     Describe and Delete on each topic, else TOPIC_AUTHORIZATION_FAILED (a name without
+//     Describe is refused whether it exists or not; an id's name only shown with Describe).
+//
 // Version notes:
 //   - v4: flexible. v5: error messages.
 //   - v6: topics by id; the response names both the topic and its id (the
@@ -54,6 +58,7 @@ func handleDeleteTopics(_ context.Context, env *Env, req *Request) (Response, er
 			}
 		}
 		resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
+		topics, resp.Topics = authorizeDeleteTopics(env, req, topics)
 		if len(topics) == 0 {
 			return Reply(resp), nil
 		}
@@ -74,4 +79,51 @@ func handleDeleteTopics(_ context.Context, env *Env, req *Request) (Response, er
 		}
 		return Reply(resp), nil
 	}}, nil
+}
+
+// authorizeDeleteTopics splits topics into those the principal may delete and the refusals
+// (TOPIC_AUTHORIZATION_FAILED), as Kafka's controller: Delete on the cluster allows all; a
+// topic named without Describe is refused whether it exists or not; one named with Describe
+// but without Delete is refused if it exists; one given by id is refused without Delete,
+// with its name only if the principal may Describe it.
+func authorizeDeleteTopics(env *Env, req *Request, topics []metadata.DeleteTopic) ([]metadata.DeleteTopic, []kmsg.DeleteTopicsResponseTopic) {
+	if env.Authorizer == nil || env.AuthorizeCluster(req, opDelete) {
+		return topics, nil
+	}
+	img := env.Metadata.Image()
+	var allowed []metadata.DeleteTopic
+	var refused []kmsg.DeleteTopicsResponseTopic
+	refuse := func(name *string, id metadata.TopicID) {
+		out := kmsg.NewDeleteTopicsResponseTopic()
+		out.Topic, out.TopicID, out.ErrorCode = name, [16]byte(id), kerr.TopicAuthorizationFailed.Code
+		refused = append(refused, out)
+	}
+	for _, dt := range topics {
+		name := dt.Name
+		if dt.Name == "" {
+			t, ok := img.TopicByID(dt.ID)
+			if !ok {
+				allowed = append(allowed, dt) // the controller answers UNKNOWN_TOPIC_ID
+				continue
+			}
+			name = t.Name
+		}
+		describable := env.Authorize(req, opDescribe, resTopic, name)
+		_, exists := img.Topic(name)
+		switch {
+		case dt.Name == "" && !env.Authorize(req, opDelete, resTopic, name):
+			if describable {
+				refuse(&name, dt.ID)
+			} else {
+				refuse(nil, dt.ID)
+			}
+		case dt.Name != "" && !describable:
+			refuse(&name, metadata.TopicID{})
+		case dt.Name != "" && exists && !env.Authorize(req, opDelete, resTopic, name):
+			refuse(&name, metadata.TopicID{})
+		default:
+			allowed = append(allowed, dt)
+		}
+	}
+	return allowed, refused
 }

@@ -24,6 +24,8 @@ import (
 //     reaches the offset; LowWatermark is that. Past the timeout the partition
 //     answers REQUEST_TIMED_OUT with the low watermark reached so far.
 //
+//   - Authorization: Delete on each topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
+//
 // Version notes:
 //   - v2: flexible.
 
@@ -40,9 +42,15 @@ func handleDeleteRecords(_ context.Context, env *Env, req *Request) (Response, e
 		st := kmsg.NewDeleteRecordsResponseTopic()
 		st.Topic = rt.Topic
 		t, topicOK := img.Topic(rt.Topic)
+		deletable := env.Authorize(req, opDelete, resTopic, rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition, sp.LowWatermark = rp.Partition, -1
+			if !deletable {
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
 			if !topicOK {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				st.Partitions = append(st.Partitions, sp)

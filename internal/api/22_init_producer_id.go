@@ -20,6 +20,10 @@ import (
 //     the caller retries on CONCURRENT_TRANSACTIONS).
 //   - Without a transaction coordinator (Env.Txns nil): COORDINATOR_NOT_AVAILABLE.
 //
+//   - Authorization: Write on the transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+//     without one, IdempotentWrite on the cluster or Write on any topic (KIP-679; else
+//     CLUSTER_AUTHORIZATION_FAILED).
+//
 // Version notes:
 //   - v2: flexible. v3: producer id and epoch in the request (KIP-360: bump after an error).
 //   - v4: PRODUCER_FENCED replaces INVALID_PRODUCER_EPOCH. v5: (KIP-890) no change here.
@@ -30,6 +34,9 @@ func handleInitProducerID(_ context.Context, env *Env, req *Request) (Response, 
 	r := req.Msg.(*kmsg.InitProducerIDRequest)
 	resp := r.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if resp.ErrorCode = authorizeInitProducerID(env, req, r); resp.ErrorCode != 0 {
+		return Reply(resp), nil
+	}
 	if env.Txns == nil {
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return Reply(resp), nil
@@ -59,4 +66,20 @@ func txnErrorCode(err error, version, fencedFrom int16) int16 {
 		return kerr.InvalidProducerEpoch.Code
 	}
 	return code
+}
+
+// authorizeInitProducerID: a transactional producer needs Write on its transactional id (else
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED); an idempotent one IdempotentWrite on the cluster or
+// Write on some topic (KIP-679; else CLUSTER_AUTHORIZATION_FAILED).
+func authorizeInitProducerID(env *Env, req *Request, r *kmsg.InitProducerIDRequest) int16 {
+	if r.TransactionalID != nil {
+		if !env.Authorize(req, opWrite, resTransactionID, *r.TransactionalID) {
+			return kerr.TransactionalIDAuthorizationFailed.Code
+		}
+		return 0
+	}
+	if !env.AuthorizeCluster(req, opIdempotentWrite) && !env.AuthorizeByResourceType(req, opWrite, resTopic) {
+		return kerr.ClusterAuthorizationFailed.Code
+	}
+	return 0
 }

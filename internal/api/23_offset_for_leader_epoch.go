@@ -25,6 +25,9 @@ import (
 //     (KIP-392): NOT_LEADER_OR_FOLLOWER elsewhere. The end offset is not
 //     capped at the high watermark, as in Kafka.
 //
+//   - Authorization: ClusterAction on the cluster (followers) allows every topic; otherwise
+//     Describe on each topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
+//
 // Version notes:
 //   - v2: CurrentLeaderEpoch. v3: ReplicaID. v4: flexible.
 
@@ -36,13 +39,20 @@ func handleOffsetForLeaderEpoch(_ context.Context, env *Env, req *Request) (Resp
 	r := req.Msg.(*kmsg.OffsetForLeaderEpochRequest)
 	resp := r.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
 	img := env.Metadata.Image()
+	replica := env.Authorizer == nil || env.AuthorizeCluster(req, opClusterAction) // brokers: every topic
 	for _, rt := range r.Topics {
 		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		st.Topic = rt.Topic
 		t, topicOK := img.Topic(rt.Topic)
+		described := replica || env.Authorize(req, opDescribe, resTopic, rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition, sp.LeaderEpoch, sp.EndOffset = rp.Partition, -1, -1
+			if !described {
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
 			if !topicOK {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				st.Partitions = append(st.Partitions, sp)

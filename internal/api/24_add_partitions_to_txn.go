@@ -25,6 +25,12 @@ import (
 //   - v4+ verifyOnly (KIP-890, sent by brokers): nothing is added; each partition answers
 //     NONE if it is in the ongoing transaction, INVALID_TXN_STATE otherwise.
 //
+//   - Authorization: v4+ (broker to coordinator) needs ClusterAction on the cluster (else a
+//     top-level CLUSTER_AUTHORIZATION_FAILED); v0–3 Write on the transactional id (else
+//     TRANSACTIONAL_ID_AUTHORIZATION_FAILED everywhere) and on each topic, internal topics
+//     never: a refused topic's partitions are TOPIC_AUTHORIZATION_FAILED and nothing is added
+//     (the others OPERATION_NOT_ATTEMPTED, or UNKNOWN_TOPIC_OR_PARTITION).
+//
 // Version notes:
 //   - v2: PRODUCER_FENCED (older versions get INVALID_PRODUCER_EPOCH). v3: flexible.
 //   - v4: batched transactions with a top-level error code. v5: no change here.
@@ -35,7 +41,15 @@ func handleAddPartitionsToTxn(_ context.Context, env *Env, req *Request) (Respon
 	r := req.Msg.(*kmsg.AddPartitionsToTxnRequest)
 	resp := r.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
 	if req.Version >= 4 {
+		if !env.AuthorizeCluster(req, opClusterAction) { // v4+ comes from brokers only
+			resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+			return Reply(resp), nil
+		}
 		return addPartitionsBatched(env, r, resp), nil
+	}
+	if codes := authorizeAddPartitions(env, req, r); codes != nil {
+		resp.Topics = addPartitionsResult(r.Topics, codes)
+		return Reply(resp), nil
 	}
 	parts := txn.TopicPartitions{}
 	for _, t := range r.Topics {
@@ -189,4 +203,50 @@ func verifyTransactionalBatch(env *Env, transactionalID *string, topic string, r
 		return kerr.InvalidTxnState.Code
 	}
 	return 0
+}
+
+// authorizeAddPartitions checks a client's AddPartitionsToTxn (v0–3): Write on the
+// transactional id (else every partition TRANSACTIONAL_ID_AUTHORIZATION_FAILED) and on each
+// topic (internal topics never). If a topic is refused, nothing is added: its partitions are
+// TOPIC_AUTHORIZATION_FAILED, those of missing topics UNKNOWN_TOPIC_OR_PARTITION, the rest
+// OPERATION_NOT_ATTEMPTED. Nil when the request may go on.
+func authorizeAddPartitions(env *Env, req *Request, r *kmsg.AddPartitionsToTxnRequest) map[string]map[int32]int16 {
+	if env.Authorizer == nil {
+		return nil
+	}
+	all := func(code func(topic string, p int32) int16) map[string]map[int32]int16 {
+		out := map[string]map[int32]int16{}
+		for _, t := range r.Topics {
+			if out[t.Topic] == nil {
+				out[t.Topic] = map[int32]int16{}
+			}
+			for _, p := range t.Partitions {
+				out[t.Topic][p] = code(t.Topic, p)
+			}
+		}
+		return out
+	}
+	if !env.Authorize(req, opWrite, resTransactionID, r.TransactionalID) {
+		return all(func(string, int32) int16 { return kerr.TransactionalIDAuthorizationFailed.Code })
+	}
+	writable := map[string]bool{}
+	refused := false
+	for _, t := range r.Topics {
+		ok := !metadata.IsInternalTopic(t.Topic) && env.Authorize(req, opWrite, resTopic, t.Topic)
+		writable[t.Topic] = ok
+		refused = refused || !ok
+	}
+	if !refused {
+		return nil
+	}
+	img := env.Metadata.Image()
+	return all(func(topic string, p int32) int16 {
+		if !writable[topic] {
+			return kerr.TopicAuthorizationFailed.Code
+		}
+		if t, ok := img.Topic(topic); !ok || p < 0 || int(p) >= len(t.Partitions) {
+			return kerr.UnknownTopicOrPartition.Code
+		}
+		return kerr.OperationNotAttempted.Code
+	})
 }

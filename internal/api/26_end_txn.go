@@ -20,6 +20,8 @@ import (
 //   - A retry of a completed EndTxn succeeds; EndTxn without a transaction, or commit after
 //     abort, is INVALID_TXN_STATE.
 //
+//   - Authorization: Write on the transactional id, else TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v2: PRODUCER_FENCED (older versions get INVALID_PRODUCER_EPOCH). v3: flexible.
 //   - v5 (KIP-890 transactions v2): every transaction ends under a bumped epoch (a new
@@ -31,6 +33,10 @@ func handleEndTxn(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.EndTxnRequest)
 	resp := r.ResponseKind().(*kmsg.EndTxnResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if !env.Authorize(req, opWrite, resTransactionID, r.TransactionalID) {
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return Reply(resp), nil
+	}
 	if env.Txns == nil {
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return Reply(resp), nil

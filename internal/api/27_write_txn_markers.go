@@ -22,6 +22,9 @@ import (
 //     INVALID_PRODUCER_EPOCH (an older epoch than the partition has seen),
 //     TRANSACTION_COORDINATOR_FENCED (an older coordinator epoch).
 //
+//   - Authorization: ClusterAction (or Alter) on the cluster: only brokers write markers;
+//     else CLUSTER_AUTHORIZATION_FAILED for every partition.
+//
 // Version notes:
 //   - v1: flexible (v0, removed in Kafka 4.0, is not served). v2: transaction version
 //     (KIP-890), informational here.
@@ -31,6 +34,10 @@ func init() { Register(API{Key: 27, MinVersion: 1, MaxVersion: 2, Handle: handle
 func handleWriteTxnMarkers(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.WriteTxnMarkersRequest)
 	resp := r.ResponseKind().(*kmsg.WriteTxnMarkersResponse)
+	if !env.AuthorizeCluster(req, opAlter) && !env.AuthorizeCluster(req, opClusterAction) {
+		failWriteTxnMarkers(r, resp, kerr.ClusterAuthorizationFailed.Code)
+		return Reply(resp), nil
+	}
 	return Response{Finish: func(ctx context.Context) (Response, error) {
 		for _, m := range r.Markers {
 			rm := kmsg.NewWriteTxnMarkersResponseMarker()
@@ -72,4 +79,23 @@ func markerErrorCode(err error) int16 {
 		}
 	}
 	return code
+}
+
+// failWriteTxnMarkers answers every partition of every marker with code.
+func failWriteTxnMarkers(r *kmsg.WriteTxnMarkersRequest, resp *kmsg.WriteTxnMarkersResponse, code int16) {
+	for _, m := range r.Markers {
+		rm := kmsg.NewWriteTxnMarkersResponseMarker()
+		rm.ProducerID = m.ProducerID
+		for _, t := range m.Topics {
+			rt := kmsg.NewWriteTxnMarkersResponseMarkerTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
+				rp.Partition, rp.ErrorCode = p, code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			rm.Topics = append(rm.Topics, rt)
+		}
+		resp.Markers = append(resp.Markers, rm)
+	}
 }

@@ -24,6 +24,10 @@ import (
 //   - The producer must have added the group with AddOffsetsToTxn first; a request-level
 //     error is reported on every partition.
 //
+//   - Authorization: Write on the transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+//     Read on the group (else GROUP_AUTHORIZATION_FAILED), Read on each topic (else
+//     TOPIC_AUTHORIZATION_FAILED for its partitions, not committed).
+//
 // Version notes:
 //   - v2: leader epoch. v3: flexible; member id, generation, group.instance.id.
 //   - v4, v5: no change here (KIP-890 error codes).
@@ -33,6 +37,14 @@ func init() { Register(API{Key: 28, MinVersion: 0, MaxVersion: 5, Handle: handle
 func handleTxnOffsetCommit(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.TxnOffsetCommitRequest)
 	resp := r.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+	switch {
+	case !env.Authorize(req, opWrite, resTransactionID, r.TransactionalID):
+		fillTxnOffsetCommit(resp, r, kerr.TransactionalIDAuthorizationFailed.Code)
+		return Reply(resp), nil
+	case !env.Authorize(req, opRead, resGroup, r.Group):
+		fillTxnOffsetCommit(resp, r, kerr.GroupAuthorizationFailed.Code)
+		return Reply(resp), nil
+	}
 	groups, ok := env.Groups.(TxnGroups)
 	if env.Groups == nil || !ok {
 		fillTxnOffsetCommit(resp, r, kerr.CoordinatorNotAvailable.Code)
@@ -51,7 +63,11 @@ func handleTxnOffsetCommit(_ context.Context, env *Env, req *Request) (Response,
 	if r.InstanceID != nil {
 		tc.InstanceID = *r.InstanceID
 	}
-	for _, t := range r.Topics {
+	readable := make([]bool, len(r.Topics))
+	for i, t := range r.Topics {
+		if readable[i] = env.Authorize(req, opRead, resTopic, t.Topic); !readable[i] {
+			continue
+		}
 		for _, p := range t.Partitions {
 			o := group.OffsetCommit{Topic: t.Topic, Partition: p.Partition, Offset: p.Offset, LeaderEpoch: p.LeaderEpoch, CommitTime: now}
 			if req.Version < 2 {
@@ -64,7 +80,18 @@ func handleTxnOffsetCommit(_ context.Context, env *Env, req *Request) (Response,
 		}
 	}
 	return Response{Finish: func(ctx context.Context) (Response, error) {
-		fillTxnOffsetCommit(resp, r, groupErrorCode(groups.CommitTxnOffsets(ctx, tc)))
+		code := int16(0)
+		if len(tc.Offsets) > 0 {
+			code = groupErrorCode(groups.CommitTxnOffsets(ctx, tc))
+		}
+		fillTxnOffsetCommit(resp, r, code)
+		for i := range resp.Topics {
+			if !readable[i] {
+				for j := range resp.Topics[i].Partitions {
+					resp.Topics[i].Partitions[j].ErrorCode = kerr.TopicAuthorizationFailed.Code
+				}
+			}
+		}
 		return Reply(resp), nil
 	}}, nil
 }

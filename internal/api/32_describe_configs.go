@@ -33,6 +33,10 @@ import (
 //   - Sensitive (password) values and their synonyms are null.
 //   - Served by any broker from its metadata; no controller involved.
 //
+//   - Authorization: DescribeConfigs on the cluster for broker resources (else
+//     CLUSTER_AUTHORIZATION_FAILED), on the topic (else TOPIC_AUTHORIZATION_FAILED) or the
+//     group (else GROUP_AUTHORIZATION_FAILED).
+//
 // Version notes:
 //   - v1: IncludeSynonyms; Source replaces IsDefault (still filled).
 //   - v2: same as v1. v3: ConfigType and, if asked, Documentation.
@@ -50,6 +54,12 @@ func handleDescribeConfigs(_ context.Context, env *Env, req *Request) (Response,
 	for _, res := range r.Resources {
 		out := kmsg.NewDescribeConfigsResponseResource()
 		out.ResourceType, out.ResourceName = res.ResourceType, res.ResourceName
+		if code := env.configResourceAuthorized(req, opDescribeConfigs, res.ResourceType, res.ResourceName); code != nil {
+			err := authorizationError(code)
+			out.ErrorCode, out.ErrorMessage = ErrorCode(err), ErrorMessage(err)
+			resp.Resources = append(resp.Resources, out)
+			continue
+		}
 		entries, readOnly, err := describeResource(env, img, res)
 		if err != nil {
 			out.ErrorCode, out.ErrorMessage = ErrorCode(err), ErrorMessage(err)

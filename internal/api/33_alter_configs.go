@@ -28,6 +28,10 @@ import (
 //     reached); the response is written once they are in the controller's metadata.
 //     ValidateOnly validates only.
 //
+//   - Authorization (on the controller, as the forwarded principal): AlterConfigs on the
+//     cluster for broker resources (else CLUSTER_AUTHORIZATION_FAILED), on the topic (else
+//     TOPIC_AUTHORIZATION_FAILED) or the group (else GROUP_AUTHORIZATION_FAILED).
+//
 // Version notes:
 //   - v1: same as v0. v2: flexible.
 
@@ -43,6 +47,9 @@ func handleAlterConfigs(_ context.Context, env *Env, req *Request) (Response, er
 		var index []int
 		for i, res := range r.Resources {
 			configs, err := alterConfigsInput(res)
+			if code := env.configResourceAuthorized(req, opAlterConfigs, res.ResourceType, res.ResourceName); err == nil && code != nil {
+				err = authorizationError(code)
+			}
 			if err != nil {
 				errs[i] = err
 				continue

@@ -21,6 +21,9 @@ import (
 //   - v4: TotalBytes and UsableBytes of the file system holding the dir; a
 //     dir that cannot be inspected is KAFKA_STORAGE_ERROR.
 //
+//   - Authorization: Describe on the cluster, else no directories and (v3+)
+//     CLUSTER_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v2: flexible. v3: top-level error code. v4: total and usable bytes.
 
@@ -31,6 +34,12 @@ func init() {
 func handleDescribeLogDirs(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.DescribeLogDirsRequest)
 	resp := r.ResponseKind().(*kmsg.DescribeLogDirsResponse)
+	if !env.AuthorizeCluster(req, opDescribe) {
+		if r.Version >= 3 {
+			resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		}
+		return Reply(resp), nil // no directories (before v3 the only sign)
+	}
 	dir := kmsg.NewDescribeLogDirsResponseDir()
 	dir.Dir, dir.TotalBytes, dir.UsableBytes = env.LogDir, -1, -1
 	if r.Version >= 4 {

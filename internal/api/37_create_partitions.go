@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"slices"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/metadata"
@@ -24,6 +26,9 @@ import (
 //     (INVALID_REPLICA_ASSIGNMENT otherwise).
 //   - The additions commit together; the response is written once they are in
 //     this node's metadata. ValidateOnly validates only.
+//
+//   - Authorization (on the controller, as the forwarded principal): Alter on each topic,
+//     else TOPIC_AUTHORIZATION_FAILED.
 //
 // Version notes:
 //   - v1: same as v0 (throttling after the response). v2: flexible.
@@ -49,6 +54,17 @@ func handleCreatePartitions(_ context.Context, env *Env, req *Request) (Response
 			}
 		}
 		resp := r.ResponseKind().(*kmsg.CreatePartitionsResponse)
+		if env.Authorizer != nil {
+			reqs = slices.DeleteFunc(reqs, func(c metadata.CreatePartitions) bool {
+				if duplicateCreatePartitions(r, c.Topic) || env.Authorize(req, opAlter, resTopic, c.Topic) {
+					return false // duplicates: the controller answers INVALID_REQUEST
+				}
+				out := kmsg.NewCreatePartitionsResponseTopic()
+				out.Topic, out.ErrorCode = c.Topic, kerr.TopicAuthorizationFailed.Code
+				resp.Topics = append(resp.Topics, out)
+				return true
+			})
+		}
 		if len(reqs) == 0 {
 			return Reply(resp), nil
 		}
@@ -60,4 +76,15 @@ func handleCreatePartitions(_ context.Context, env *Env, req *Request) (Response
 		}
 		return Reply(resp), nil
 	}}, nil
+}
+
+// duplicateCreatePartitions reports whether topic appears more than once in r.
+func duplicateCreatePartitions(r *kmsg.CreatePartitionsRequest, topic string) bool {
+	n := 0
+	for _, t := range r.Topics {
+		if t.Topic == topic {
+			n++
+		}
+	}
+	return n > 1
 }

@@ -13,6 +13,8 @@ import (
 //     (NON_EMPTY_GROUP otherwise); unknown groups are GROUP_ID_NOT_FOUND. The offsets'
 //     tombstones are written to __consumer_offsets first (answered through Finish).
 //
+//   - Authorization: Delete on each group, else GROUP_AUTHORIZATION_FAILED for it.
+//
 // Version notes:
 //   - v2: flexible.
 
@@ -28,7 +30,9 @@ func handleDeleteGroups(_ context.Context, env *Env, req *Request) (Response, er
 			g := kmsg.NewDeleteGroupsResponseGroup()
 			g.Group = id
 			err := groupStatus(env, id)
-			if err == nil {
+			if !env.Authorize(req, opDelete, resGroup, id) {
+				err = errGroupAuthorization
+			} else if err == nil {
 				err = env.Groups.Delete(ctx, id)
 			}
 			g.ErrorCode = groupErrorCode(err)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/metadata"
@@ -28,6 +29,9 @@ import (
 //     as the controller's batch bound allows. TimeoutMillis > 0 bounds the
 //     wait (REQUEST_TIMED_OUT).
 //
+//   - Authorization (on the controller): Alter on the cluster, else CLUSTER_AUTHORIZATION_FAILED
+//     (top-level, v1+, and on every named partition).
+//
 // Version notes:
 //   - A request-wide failure (NOT_CONTROLLER, an unknown election type's
 //     INVALID_REQUEST) is reported on every named partition, and from v1 also
@@ -50,7 +54,11 @@ func handleElectLeaders(_ context.Context, env *Env, req *Request) (Response, er
 		}
 		partitions := requestedPartitions(r.Topics, func(t kmsg.ElectLeadersRequestTopic) (string, []int32) { return t.Topic, t.Partitions })
 		resp := r.ResponseKind().(*kmsg.ElectLeadersResponse)
-		results, err := env.Controller.ElectLeaders(ctx, typ, partitions)
+		var results []metadata.ElectionResult
+		err := authorizationError(kerr.ClusterAuthorizationFailed)
+		if env.AuthorizeCluster(req, opAlter) {
+			results, err = env.Controller.ElectLeaders(ctx, typ, partitions)
+		}
 		if err != nil {
 			// As Kafka's error response: the top-level code (v1+) and the same error on every
 			// named partition, so clients that read only the partitions see it too.

@@ -29,6 +29,10 @@ import (
 //     is written once the change is in the controller's metadata. ValidateOnly
 //     validates only.
 //
+//   - Authorization (on the controller, as the forwarded principal): AlterConfigs on the
+//     cluster for broker and broker-logger resources (else CLUSTER_AUTHORIZATION_FAILED), on
+//     the topic (else TOPIC_AUTHORIZATION_FAILED) or the group (else GROUP_AUTHORIZATION_FAILED).
+//
 // Version notes:
 //   - v1: flexible.
 
@@ -44,6 +48,9 @@ func handleIncrementalAlterConfigs(_ context.Context, env *Env, req *Request) (R
 		var index []int
 		for i, res := range r.Resources {
 			changes, err := incrementalInput(res)
+			if code := env.configResourceAuthorized(req, opAlterConfigs, res.ResourceType, res.ResourceName); err == nil && code != nil {
+				err = authorizationError(code)
+			}
 			if err != nil {
 				errs[i] = err
 				continue

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/metadata"
@@ -30,6 +31,9 @@ import (
 //   - The changes of one request are committed together. TimeoutMillis > 0
 //     bounds the wait (REQUEST_TIMED_OUT).
 //
+//   - Authorization (on the controller): Alter on the cluster, else a top-level
+//     CLUSTER_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v1 (KIP-860): AllowReplicationFactorChange; false makes a target of
 //     another size than the partition's replication factor
@@ -53,7 +57,11 @@ func handleAlterPartitionReassignments(_ context.Context, env *Env, req *Request
 		}
 		resp := r.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
 		resp.AllowReplicationFactorChange = allowRF
-		results, err := env.Controller.AlterPartitionReassignments(ctx, reqs, allowRF)
+		var results []metadata.ReassignmentResult
+		err := authorizationError(kerr.ClusterAuthorizationFailed)
+		if env.AuthorizeCluster(req, opAlter) {
+			results, err = env.Controller.AlterPartitionReassignments(ctx, reqs, allowRF)
+		}
 		if err != nil {
 			resp.ErrorCode, resp.ErrorMessage = ErrorCode(err), ErrorMessage(err)
 			return Reply(resp), nil

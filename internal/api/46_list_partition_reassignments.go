@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/metadata"
@@ -17,6 +18,8 @@ import (
 //   - Null topics list every reassignment in progress; otherwise only the
 //     named partitions that are being reassigned (unknown topics and
 //     partitions are left out, as in Kafka).
+//   - Authorization (on the controller): Describe on the cluster, else a top-level
+//     CLUSTER_AUTHORIZATION_FAILED.
 
 func init() {
 	Register(API{Key: 46, MinVersion: 0, MaxVersion: 0, Handle: handleListPartitionReassignments, Listeners: BrokerAndController, Forward: true})
@@ -29,7 +32,11 @@ func handleListPartitionReassignments(_ context.Context, env *Env, req *Request)
 		defer cancel()
 		partitions := requestedPartitions(r.Topics, func(t kmsg.ListPartitionReassignmentsRequestTopic) (string, []int32) { return t.Topic, t.Partitions })
 		resp := r.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
-		list, err := env.Controller.ListPartitionReassignments(ctx, partitions)
+		var list []metadata.OngoingReassignment
+		err := authorizationError(kerr.ClusterAuthorizationFailed)
+		if env.AuthorizeCluster(req, opDescribe) {
+			list, err = env.Controller.ListPartitionReassignments(ctx, partitions)
+		}
 		if err != nil {
 			resp.ErrorCode, resp.ErrorMessage = ErrorCode(err), ErrorMessage(err)
 			return Reply(resp), nil

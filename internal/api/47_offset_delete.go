@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/group"
@@ -17,6 +18,9 @@ import (
 //     subscribes to (GROUP_SUBSCRIBED_TO_TOPIC per partition), read from the members'
 //     consumer-protocol subscription; other groups with members: NON_EMPTY_GROUP.
 //
+//   - Authorization: Delete on the group (else GROUP_AUTHORIZATION_FAILED), Read on each
+//     topic (else TOPIC_AUTHORIZATION_FAILED for its partitions, not deleted).
+//
 // Version notes:
 //   - v0 only (not flexible).
 
@@ -27,12 +31,20 @@ func init() {
 func handleOffsetDelete(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.OffsetDeleteRequest)
 	resp := r.ResponseKind().(*kmsg.OffsetDeleteResponse)
+	if !env.Authorize(req, opDelete, resGroup, r.Group) {
+		resp.ErrorCode = groupErrorCode(errGroupAuthorization)
+		return Reply(resp), nil
+	}
 	if err := groupStatus(env, r.Group); err != nil {
 		resp.ErrorCode = groupErrorCode(err)
 		return Reply(resp), nil
 	}
 	var parts []group.OffsetCommit
-	for _, t := range r.Topics {
+	readable := make([]bool, len(r.Topics))
+	for i, t := range r.Topics {
+		if readable[i] = env.Authorize(req, opRead, resTopic, t.Topic); !readable[i] {
+			continue
+		}
 		for _, p := range t.Partitions {
 			parts = append(parts, group.OffsetCommit{Topic: t.Topic, Partition: p.Partition})
 		}
@@ -44,14 +56,17 @@ func handleOffsetDelete(_ context.Context, env *Env, req *Request) (Response, er
 			return Reply(resp), nil
 		}
 		i := 0
-		for _, t := range r.Topics {
+		for ti, t := range r.Topics {
 			st := kmsg.NewOffsetDeleteResponseTopic()
 			st.Topic = t.Topic
 			for _, p := range t.Partitions {
 				sp := kmsg.NewOffsetDeleteResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = p.Partition, groupErrorCode(errs[i])
+				sp.Partition, sp.ErrorCode = p.Partition, kerr.TopicAuthorizationFailed.Code
+				if readable[ti] {
+					sp.ErrorCode = groupErrorCode(errs[i])
+					i++
+				}
 				st.Partitions = append(st.Partitions, sp)
-				i++
 			}
 			resp.Topics = append(resp.Topics, st)
 		}

@@ -30,6 +30,9 @@ import (
 //     the controller listener of another node NOT_LEADER_OR_FOLLOWER, as
 //     Kafka's non-leader answers.
 //
+//   - Authorization (on the controller): Describe on the cluster, else a top-level
+//     CLUSTER_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v1: LastFetchTimestamp, LastCaughtUpTimestamp. v2: ErrorMessage, each
 //     replica's directory id, and Nodes (every voter's CONTROLLER endpoint).
@@ -41,6 +44,10 @@ func init() {
 func handleDescribeQuorum(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.DescribeQuorumRequest)
 	resp := r.ResponseKind().(*kmsg.DescribeQuorumResponse)
+	if !env.AuthorizeCluster(req, opDescribe) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return Reply(resp), nil
+	}
 	if len(r.Topics) != 1 || r.Topics[0].Topic != metadata.ClusterMetadataTopic ||
 		len(r.Topics[0].Partitions) != 1 || r.Topics[0].Partitions[0].Partition != 0 {
 		resp.ErrorCode = kerr.UnknownTopicOrPartition.Code

@@ -27,6 +27,9 @@ import (
 //     registered, fenced, in controlled shutdown or of another broker epoch than the leader saw
 //     (KIP-841, KIP-903).
 //
+//   - Authorization: ClusterAction on the cluster (brokers only), else a top-level
+//     CLUSTER_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v0–1 (topic names, ZooKeeper-era) are not served. v2: topic ids. v3: each new ISR member
 //     with the broker epoch of its fetches (NewIsrWithEpochs); v2's members are checked
@@ -39,6 +42,10 @@ func init() {
 func handleAlterPartition(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.AlterPartitionRequest)
 	resp := r.ResponseKind().(*kmsg.AlterPartitionResponse)
+	if !env.AuthorizeCluster(req, opClusterAction) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return Reply(resp), nil
+	}
 	if env.Lifecycle == nil {
 		resp.ErrorCode = kerr.NotController.Code
 		return Reply(resp), nil

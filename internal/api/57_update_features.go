@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/metadata"
@@ -26,6 +27,9 @@ import (
 //     twice gets INVALID_REQUEST.
 //   - ValidateOnly (v1+) validates only. TimeoutMillis > 0 bounds the wait to
 //     enter the metadata log.
+//
+//   - Authorization (on the controller): Alter on the cluster, else a top-level
+//     CLUSTER_AUTHORIZATION_FAILED and no per-feature results.
 //
 // Version notes:
 //   - v1: UpgradeType replaces AllowDowngrade; ValidateOnly.
@@ -54,6 +58,11 @@ func handleUpdateFeatures(_ context.Context, env *Env, req *Request) (Response, 
 			}
 		}
 		resp := r.ResponseKind().(*kmsg.UpdateFeaturesResponse)
+		if !env.AuthorizeCluster(req, opAlter) {
+			err := authorizationError(kerr.ClusterAuthorizationFailed)
+			resp.ErrorCode, resp.ErrorMessage = ErrorCode(err), ErrorMessage(err)
+			return Reply(resp), nil
+		}
 		if len(updates) == 0 {
 			return Reply(resp), nil
 		}

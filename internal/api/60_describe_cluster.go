@@ -31,6 +31,10 @@ import (
 //     operation is allowed, and the bitfield says so; otherwise Kafka's
 //     "not requested" value.
 //
+//   - Authorization: none on a broker listener (ClusterAuthorizedOperations are 0 without
+//     Describe on the cluster); on the controller listener Alter on the cluster, else
+//     CLUSTER_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v1: EndpointType. v2: IncludeFencedBrokers lists fenced brokers too,
 //     marked IsFenced.
@@ -38,11 +42,6 @@ import (
 func init() {
 	Register(API{Key: 60, MinVersion: 0, MaxVersion: 2, Handle: handleDescribeCluster, Listeners: BrokerAndController})
 }
-
-// clusterOperations is the bitfield of the operations Kafka defines on the cluster resource:
-// CREATE (5), ALTER (7), DESCRIBE (8), CLUSTER_ACTION (9), DESCRIBE_CONFIGS (10),
-// ALTER_CONFIGS (11), IDEMPOTENT_WRITE (12).
-const clusterOperations = 1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12
 
 func handleDescribeCluster(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.DescribeClusterRequest)
@@ -61,15 +60,17 @@ func handleDescribeCluster(_ context.Context, env *Env, req *Request) (Response,
 		resp.ErrorCode = kerr.MismatchedEndpointType.Code
 		resp.ErrorMessage = kmsg.StringPtr("The request was sent to a controller endpoint, which describes controllers (endpoint type 2), not brokers (1)")
 		return Reply(resp), nil
+	case onController && !env.AuthorizeCluster(req, opAlter):
+		// Kafka's controller asks more of DescribeCluster than brokers do: Alter on the cluster.
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return Reply(resp), nil
 	case onController:
-		return describeControllers(env, resp), nil
+		return describeControllers(env, req, r, resp), nil
 	}
 	img := env.Metadata.Image()
 	resp.ClusterID = img.ClusterID()
 	resp.ControllerID = reportedController(env, img)
-	if r.IncludeClusterAuthorizedOperations {
-		resp.ClusterAuthorizedOperations = clusterOperations
-	}
+	setClusterAuthorizedOperations(env, req, r, resp)
 	withFenced := r.Version >= 2 && r.IncludeFencedBrokers
 	for _, b := range img.Brokers() {
 		if b.Fenced && !withFenced {
@@ -85,7 +86,8 @@ func handleDescribeCluster(_ context.Context, env *Env, req *Request) (Response,
 // describeControllers answers DescribeCluster on the controller listener (KIP-919,
 // --bootstrap-controller): the quorum's voters with their controller addresses, and the active
 // controller.
-func describeControllers(env *Env, resp *kmsg.DescribeClusterResponse) Response {
+func describeControllers(env *Env, req *Request, r *kmsg.DescribeClusterRequest, resp *kmsg.DescribeClusterResponse) Response {
+	setClusterAuthorizedOperations(env, req, r, resp)
 	resp.ClusterID = env.Metadata.Image().ClusterID()
 	resp.ControllerID = -1
 	if id, ok := env.Metadata.Leader(); ok {
@@ -138,4 +140,16 @@ func describeClusterBroker(b *metadata.Broker, listener string) (kmsg.DescribeCl
 		out.Rack = &rack
 	}
 	return out, true
+}
+
+// setClusterAuthorizedOperations fills ClusterAuthorizedOperations when asked: the cluster
+// operations the principal may perform if it may Describe the cluster, else 0.
+func setClusterAuthorizedOperations(env *Env, req *Request, r *kmsg.DescribeClusterRequest, resp *kmsg.DescribeClusterResponse) {
+	if !r.IncludeClusterAuthorizedOperations {
+		return
+	}
+	resp.ClusterAuthorizedOperations = 0
+	if env.AuthorizeCluster(req, opDescribe) {
+		resp.ClusterAuthorizedOperations = env.authorizedOperations(req, resCluster, ClusterName)
+	}
 }

@@ -18,6 +18,8 @@ import (
 //   - Unknown topics or partitions: UNKNOWN_TOPIC_OR_PARTITION; a partition
 //     this node does not lead: NOT_LEADER_OR_FOLLOWER.
 //
+//   - Authorization: Read on each topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
+//
 // Version notes:
 //   - v0 is the only version (KIP-664); it is flexible.
 
@@ -33,9 +35,15 @@ func handleDescribeProducers(_ context.Context, env *Env, req *Request) (Respons
 		st := kmsg.NewDescribeProducersResponseTopic()
 		st.Topic = rt.Topic
 		t, known := img.Topic(rt.Topic)
+		readable := env.Authorize(req, opRead, resTopic, rt.Topic)
 		for _, index := range rt.Partitions {
 			sp := kmsg.NewDescribeProducersResponseTopicPartition()
 			sp.Partition = index
+			if !readable {
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
 			if !known {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				st.Partitions = append(st.Partitions, sp)

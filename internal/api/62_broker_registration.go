@@ -31,6 +31,9 @@ import (
 //     committed to the metadata log before the answer. The broker epoch is checked as Kafka
 //     checks it (STALE_BROKER_EPOCH, BROKER_ID_NOT_REGISTERED).
 //
+//   - Authorization: ClusterAction on the cluster (brokers only), else
+//     CLUSTER_AUTHORIZATION_FAILED, for all three APIs.
+//
 // Version notes:
 //   - BrokerRegistration v1: IsMigratingZkBroker (refused: there is no ZooKeeper to migrate
 //     from). v2: LogDirs. v3: PreviousBrokerEpoch. v4: no change in the request (Kafka's v4
@@ -61,6 +64,10 @@ func handleBrokerRegistration(_ context.Context, env *Env, req *Request) (Respon
 	r := req.Msg.(*kmsg.BrokerRegistrationRequest)
 	resp := r.ResponseKind().(*kmsg.BrokerRegistrationResponse)
 	resp.BrokerEpoch = -1
+	if !env.AuthorizeCluster(req, opClusterAction) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return Reply(resp), nil
+	}
 	if env.Lifecycle == nil {
 		resp.ErrorCode = kerr.NotController.Code
 		return Reply(resp), nil
@@ -97,6 +104,10 @@ func handleBrokerHeartbeat(_ context.Context, env *Env, req *Request) (Response,
 	r := req.Msg.(*kmsg.BrokerHeartbeatRequest)
 	resp := r.ResponseKind().(*kmsg.BrokerHeartbeatResponse)
 	resp.IsFenced = true
+	if !env.AuthorizeCluster(req, opClusterAction) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return Reply(resp), nil
+	}
 	if env.Lifecycle == nil {
 		resp.ErrorCode = kerr.NotController.Code
 		return Reply(resp), nil
@@ -117,6 +128,10 @@ func handleBrokerHeartbeat(_ context.Context, env *Env, req *Request) (Response,
 func handleAllocateProducerIDs(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.AllocateProducerIDsRequest)
 	resp := r.ResponseKind().(*kmsg.AllocateProducerIDsResponse)
+	if !env.AuthorizeCluster(req, opClusterAction) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return Reply(resp), nil
+	}
 	if env.Lifecycle == nil {
 		resp.ErrorCode = kerr.NotController.Code
 		return Reply(resp), nil

@@ -14,6 +14,9 @@ import (
 //     start time (-1 without a transaction) and partitions. An unknown id:
 //     TRANSACTIONAL_ID_NOT_FOUND.
 //
+//   - Authorization: Describe on each transactional id, else TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+//     only the partitions of topics the principal may Describe are listed.
+//
 // Version notes:
 //   - v0: flexible.
 
@@ -25,6 +28,11 @@ func handleDescribeTransactions(_ context.Context, env *Env, req *Request) (Resp
 	for _, id := range r.TransactionalIDs {
 		st := kmsg.NewDescribeTransactionsResponseTransactionState()
 		st.TransactionalID, st.ProducerID, st.ProducerEpoch, st.StartTimestamp = id, -1, -1, -1
+		if !env.Authorize(req, opDescribe, resTransactionID, id) {
+			st.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+			resp.TransactionStates = append(resp.TransactionStates, st)
+			continue
+		}
 		if env.Txns == nil {
 			st.ErrorCode = kerr.CoordinatorNotAvailable.Code
 			resp.TransactionStates = append(resp.TransactionStates, st)
@@ -39,6 +47,9 @@ func handleDescribeTransactions(_ context.Context, env *Env, req *Request) (Resp
 		st.State, st.TimeoutMillis, st.StartTimestamp = d.State.String(), d.TimeoutMs, d.StartMs
 		st.ProducerID, st.ProducerEpoch = d.ProducerID, d.ProducerEpoch
 		for _, t := range d.Partitions.Topics() {
+			if !env.Authorize(req, opDescribe, resTopic, t) {
+				continue // only the partitions of topics it may Describe
+			}
 			rt := kmsg.NewDescribeTransactionsResponseTransactionStateTopic()
 			rt.Topic, rt.Partitions = t, d.Partitions[t]
 			st.Topics = append(st.Topics, rt)

@@ -17,6 +17,8 @@ import (
 //     ids (empty filters match all). State names this broker does not know are returned in
 //     unknownStateFilters and match nothing.
 //
+//   - Authorization: only the transactional ids the principal may Describe are listed.
+//
 // Version notes:
 //   - v0: flexible. v1: duration filter (transactions running at least that long).
 //   - v2: transactional id pattern (a regular expression; an invalid one is INVALID_REQUEST).
@@ -57,7 +59,7 @@ func handleListTransactions(_ context.Context, env *Env, req *Request) (Response
 		return Reply(resp), nil
 	}
 	for _, d := range list {
-		if pattern != nil && !pattern.MatchString(d.TransactionalID) {
+		if pattern != nil && !pattern.MatchString(d.TransactionalID) || !env.Authorize(req, opDescribe, resTransactionID, d.TransactionalID) {
 			continue
 		}
 		st := kmsg.NewListTransactionsResponseTransactionState()

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/group"
@@ -28,6 +29,10 @@ import (
 //     UNSUPPORTED_ASSIGNOR, INVALID_REGULAR_EXPRESSION, GROUP_ID_NOT_FOUND (a classic group
 //     with members). Changes are durable in __consumer_offsets before the answer (Finish).
 //
+//   - Authorization: Read on the group, else GROUP_AUTHORIZATION_FAILED; Describe on each
+//     subscribed topic name, else TOPIC_AUTHORIZATION_FAILED (KAFKA-18813). Topics a regex
+//     subscription resolves to are not filtered by the member's ACLs (Kafka 4.0 does).
+//
 // Version notes:
 //   - v0: the broker names new members. v1: the client generates its member id (required on
 //     every request) and may subscribe with SubscribedTopicRegex (RE2, matched against whole
@@ -40,6 +45,10 @@ func init() {
 func handleConsumerGroupHeartbeat(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.ConsumerGroupHeartbeatRequest)
 	resp := r.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
+	if code := authorizeConsumerHeartbeat(env, req, r); code != 0 {
+		resp.ErrorCode = code
+		return Reply(resp), nil
+	}
 	if err := groupStatus(env, r.Group); err != nil {
 		resp.ErrorCode = groupErrorCode(err)
 		return Reply(resp), nil
@@ -109,4 +118,19 @@ func newUUIDString() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// authorizeConsumerHeartbeat: Read on the group (else GROUP_AUTHORIZATION_FAILED) and, when the
+// member names its subscribed topics, Describe on every one of them (else
+// TOPIC_AUTHORIZATION_FAILED, KAFKA-18813).
+func authorizeConsumerHeartbeat(env *Env, req *Request, r *kmsg.ConsumerGroupHeartbeatRequest) int16 {
+	if !env.Authorize(req, opRead, resGroup, r.Group) {
+		return kerr.GroupAuthorizationFailed.Code
+	}
+	for _, name := range r.SubscribedTopicNames {
+		if !env.Authorize(req, opDescribe, resTopic, name) {
+			return kerr.TopicAuthorizationFailed.Code
+		}
+	}
+	return 0
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/group"
@@ -17,6 +18,10 @@ import (
 //     metadata; "" for a topic deleted since).
 //   - A group that does not exist, or is a classic group: GROUP_ID_NOT_FOUND.
 //   - Authorized operations are all group operations when asked for: there is no authorizer.
+//
+//   - Authorization: Describe on each group, else GROUP_AUTHORIZATION_FAILED; Describe on every
+//     topic its members subscribe to or are assigned, else TOPIC_AUTHORIZATION_FAILED and no
+//     description (KAFKA-18813, Kafka 4.0).
 //
 // Version notes:
 //   - v1: member type (1: the member uses the consumer protocol; Sluice has no classic
@@ -47,7 +52,12 @@ func handleConsumerGroupDescribe(_ context.Context, env *Env, req *Request) (Res
 		g := kmsg.NewConsumerGroupDescribeResponseGroup()
 		g.Group = id
 		if r.IncludeAuthorizedOperations {
-			g.AuthorizedOperations = groupOperations
+			g.AuthorizedOperations = env.authorizedOperations(req, resGroup, id)
+		}
+		if !env.Authorize(req, opDescribe, resGroup, id) {
+			g.ErrorCode = kerr.GroupAuthorizationFailed.Code
+			resp.Groups = append(resp.Groups, g)
+			continue
 		}
 		if err := groupStatus(env, id); err != nil {
 			g.ErrorCode = groupErrorCode(err)
@@ -81,7 +91,37 @@ func handleConsumerGroupDescribe(_ context.Context, env *Env, req *Request) (Res
 			gm.MemberType = 1
 			g.Members = append(g.Members, gm)
 		}
+		if !describesGroupTopics(env, req, &g) {
+			g = kmsg.NewConsumerGroupDescribeResponseGroup()
+			g.Group, g.ErrorCode = id, kerr.TopicAuthorizationFailed.Code
+			g.ErrorMessage = kmsg.StringPtr("The group has subscribed or assigned topics the principal may not describe.")
+		}
 		resp.Groups = append(resp.Groups, g)
 	}
 	return Reply(resp), nil
+}
+
+// describesGroupTopics reports whether req may Describe every topic g's members subscribe to
+// or are (to be) assigned (KAFKA-18813): otherwise the group is answered
+// TOPIC_AUTHORIZATION_FAILED without its description.
+func describesGroupTopics(env *Env, req *Request, g *kmsg.ConsumerGroupDescribeResponseGroup) bool {
+	if env.Authorizer == nil {
+		return true
+	}
+	topics := env.topicAuthorizer(req, opDescribe)
+	for _, m := range g.Members {
+		for _, name := range m.SubscribedTopics {
+			if !topics.allowed(name) {
+				return false
+			}
+		}
+		for _, a := range []kmsg.Assignment{m.Assignment, m.TargetAssignment} {
+			for _, tp := range a.TopicPartitions {
+				if tp.Topic != "" && !topics.allowed(tp.Topic) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }

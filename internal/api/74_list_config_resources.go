@@ -22,6 +22,8 @@ import (
 //     client-metrics subscriptions or group configs, so those types list
 //     nothing. Any other type gets UNSUPPORTED_VERSION, as in Kafka.
 //
+//   - Authorization: DescribeConfigs on the cluster, else CLUSTER_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v1: ResourceTypes in the request, Type in each listed resource.
 
@@ -38,6 +40,10 @@ var listableConfigTypes = []int8{
 func handleListConfigResources(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.ListConfigResourcesRequest)
 	resp := r.ResponseKind().(*kmsg.ListConfigResourcesResponse)
+	if !env.AuthorizeCluster(req, opDescribeConfigs) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return Reply(resp), nil
+	}
 	if r.Version == 0 {
 		resp.ConfigResources = []kmsg.ListConfigResourcesResponseConfigResource{}
 		return Reply(resp), nil

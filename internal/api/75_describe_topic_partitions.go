@@ -23,6 +23,9 @@ import (
 //     NextCursor names the first partition not returned.
 //   - A requested topic that does not exist is UNKNOWN_TOPIC_OR_PARTITION.
 //   - Authorized operations stay at Kafka's "not requested" value.
+//   - Authorization: Describe on each topic: left out when listing all, else
+//     TOPIC_AUTHORIZATION_FAILED (zero id). Each described topic carries the topic operations
+//     the principal may perform (every one without an authorizer).
 
 func init() {
 	Register(API{Key: 75, MinVersion: 0, MaxVersion: 0, Handle: handleDescribeTopicPartitions})
@@ -50,11 +53,21 @@ func handleDescribeTopicPartitions(_ context.Context, env *Env, req *Request) (R
 				start = max(c.Partition, 0)
 			}
 		}
+		if !env.Authorize(req, opDescribe, resTopic, name) {
+			if len(r.Topics) > 0 { // named: refused; listing all: left out
+				dt := kmsg.NewDescribeTopicPartitionsResponseTopic()
+				n := name
+				dt.Topic, dt.ErrorCode = &n, kerr.TopicAuthorizationFailed.Code
+				resp.Topics = append(resp.Topics, dt)
+			}
+			continue
+		}
 		t, ok := img.Topic(name)
 		if !ok {
 			dt := kmsg.NewDescribeTopicPartitionsResponseTopic()
 			n := name
 			dt.Topic, dt.ErrorCode = &n, kerr.UnknownTopicOrPartition.Code
+			dt.AuthorizedOperations = env.authorizedOperations(req, resTopic, name)
 			resp.Topics = append(resp.Topics, dt)
 			continue
 		}
@@ -63,6 +76,7 @@ func handleDescribeTopicPartitions(_ context.Context, env *Env, req *Request) (R
 			break
 		}
 		dt, next := describeTopicPartitions(img, t, start, limit)
+		dt.AuthorizedOperations = env.authorizedOperations(req, resTopic, name)
 		limit -= len(dt.Partitions)
 		resp.Topics = append(resp.Topics, dt)
 		if next >= 0 {

@@ -30,6 +30,8 @@ import (
 //     NOT_CONTROLLER on a node that is not the active controller (a broker
 //     listener forwards it there, KIP-590).
 //
+//   - Authorization (on the controller): Alter on the cluster, else CLUSTER_AUTHORIZATION_FAILED.
+//
 // Version notes:
 //   - v1: AckWhenCommitted. Sluice always answers after the commit, which is
 //     what both values allow.
@@ -42,7 +44,10 @@ func handleAddRaftVoter(_ context.Context, env *Env, req *Request) (Response, er
 	r := req.Msg.(*kmsg.AddRaftVoterRequest)
 	return Response{Finish: func(ctx context.Context) (Response, error) {
 		resp := r.ResponseKind().(*kmsg.AddRaftVoterResponse)
-		err := addRaftVoter(ctx, env, r)
+		err := authorizationError(kerr.ClusterAuthorizationFailed)
+		if env.AuthorizeCluster(req, opAlter) {
+			err = addRaftVoter(ctx, env, r)
+		}
 		resp.ErrorCode, resp.ErrorMessage = ErrorCode(err), ErrorMessage(err)
 		return Reply(resp), nil
 	}}, nil

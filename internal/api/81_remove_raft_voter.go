@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/quorum"
@@ -21,6 +22,7 @@ import (
 //     INVALID_REQUEST for the last voter; INCONSISTENT_CLUSTER_ID for another
 //     ClusterID; NOT_CONTROLLER on a node that is not the active controller
 //     (a broker listener forwards it there, KIP-590).
+//   - Authorization (on the controller): Alter on the cluster, else CLUSTER_AUTHORIZATION_FAILED.
 
 func init() {
 	Register(API{Key: 81, MinVersion: 0, MaxVersion: 0, Handle: handleRemoveRaftVoter, Listeners: BrokerAndController, Forward: true})
@@ -31,7 +33,9 @@ func handleRemoveRaftVoter(_ context.Context, env *Env, req *Request) (Response,
 	return Response{Finish: func(ctx context.Context) (Response, error) {
 		resp := r.ResponseKind().(*kmsg.RemoveRaftVoterResponse)
 		err := errNoQuorum
-		if env.Quorum != nil {
+		if !env.AuthorizeCluster(req, opAlter) {
+			err = authorizationError(kerr.ClusterAuthorizationFailed)
+		} else if env.Quorum != nil {
 			if err = checkQuorumCluster(env, r.ClusterID); err == nil {
 				err = env.Quorum.RemoveVoter(ctx, r.VoterID, quorum.DirectoryID(r.VoterDirectoryID))
 			}

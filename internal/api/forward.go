@@ -24,6 +24,10 @@ import (
 //     Kafka's DefaultPrincipalData) and the client's address (ClientHostAddress).
 //   - The controller runs the request as if the client had sent it and returns the answer,
 //     header included, in ResponseData; the broker hands it to the client unchanged.
+//   - Authorization: the Envelope needs ClusterAction on the cluster for the sending broker's
+//     principal (else CLUSTER_AUTHORIZATION_FAILED); the inner request is then authorized by
+//     its handler as RequestPrincipal connecting from ClientHostAddress. The forwarding
+//     broker does not authorize the request itself, as Kafka's brokers do not.
 //   - Envelope errors (the inner answer carries the inner errors): NOT_CONTROLLER when this
 //     node is not the active controller (the broker retries against the new one);
 //     INVALID_REQUEST for request data that does not decode or an API that is not forwarded;
@@ -114,6 +118,9 @@ func handleEnvelope(ctx context.Context, env *Env, req *Request) (Response, erro
 	fail := func(e *kerr.Error) (Response, error) {
 		resp.ErrorCode = e.Code
 		return Reply(resp), nil
+	}
+	if !env.AuthorizeCluster(req, opClusterAction) { // the sending broker's principal
+		return fail(kerr.ClusterAuthorizationFailed)
 	}
 	if env.Forwarder != nil && !env.Forwarder.ControllerIsLocal() {
 		return fail(kerr.NotController)
