@@ -223,6 +223,18 @@ func authzCases() []authzCase {
 				}
 				return false
 			}},
+		{name: "sasl handshake (authentication, not authorization)", key: 17,
+			request: func(*authzFixture, string) kmsg.Request {
+				r := v(kmsg.NewPtrSASLHandshakeRequest(), 1)
+				r.Mechanism = "PLAIN"
+				return r
+			},
+			code:    func(r kmsg.Response) int16 { return r.(*kmsg.SASLHandshakeResponse).ErrorCode },
+			allowed: kerr.IllegalSaslState}, // a listener without SASL
+		{name: "sasl authenticate (authentication, not authorization)", key: 36,
+			request: func(*authzFixture, string) kmsg.Request { return v(kmsg.NewPtrSASLAuthenticateRequest(), 2) },
+			code:    func(r kmsg.Response) int16 { return r.(*kmsg.SASLAuthenticateResponse).ErrorCode },
+			allowed: kerr.IllegalSaslState},
 		{name: "api versions (Kafka authorizes nothing)", key: 18,
 			request: func(*authzFixture, string) kmsg.Request {
 				r := v(kmsg.NewPtrApiVersionsRequest(), 3)
