@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/security/scram"
 )
@@ -30,14 +31,30 @@ func TestAuthorizerFollowsACLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	adm := newAdmin(t, b)
-	res, err := adm.CreateACLs(ctx, kadm.NewACLs().Allow("User:ops").AllowHosts().Clusters().
-		Operations(kadm.OpAlter, kadm.OpDescribe).ResourcePatternType(kadm.ACLPatternLiteral))
+	// One request: ALTER and DESCRIBE for User:ops, and CLUSTER_ACTION for User:ANONYMOUS, the
+	// principal this node's own broker has on the PLAINTEXT controller listener (its
+	// registration, heartbeats and markers need it once the cluster has ACLs, as in Kafka).
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.KafkaAddr()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range res {
-		if r.Err != nil {
-			t.Fatalf("create while no cluster ACL exists: %v", r.Err)
+	defer cl.Close()
+	create := kmsg.NewPtrCreateACLsRequest()
+	for _, c := range []struct {
+		principal string
+		op        kmsg.ACLOperation
+	}{{"User:ops", kmsg.ACLOperationAlter}, {"User:ops", kmsg.ACLOperationDescribe}, {"User:ANONYMOUS", kmsg.ACLOperationClusterAction}} {
+		create.Creations = append(create.Creations, kmsg.CreateACLsRequestCreation{ResourceType: kmsg.ACLResourceTypeCluster,
+			ResourceName: "kafka-cluster", ResourcePatternType: kmsg.ACLResourcePatternTypeLiteral, Principal: c.principal,
+			Host: "*", Operation: c.op, PermissionType: kmsg.ACLPermissionTypeAllow})
+	}
+	created, err := create.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range created.Results {
+		if r.ErrorCode != 0 {
+			t.Fatalf("create while no cluster ACL exists: %v", kerr.ErrorForCode(r.ErrorCode))
 		}
 	}
 	// The cluster now has ACLs, none for User:ANONYMOUS: describing them is refused.
@@ -54,8 +71,8 @@ func TestAuthorizerFollowsACLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if got := len(b.quorum.Image().ACLs()); got != 2 {
-		t.Fatalf("%d ACLs after the restart, want 2", got)
+	if got := len(b.quorum.Image().ACLs()); got != 3 {
+		t.Fatalf("%d ACLs after the restart, want 3", got)
 	}
 	waitRefused(ctx, t, newAdmin(t, b))
 }
