@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/security/acl"
 	"github.com/sluicehq/sluice/internal/server"
 	"github.com/sluicehq/sluice/internal/txn"
 )
@@ -48,7 +49,12 @@ type aclKey struct {
 // testAuthorizer allows exactly the granted (principal, operation, resource) triples, and
 // everything to adminPrincipal.
 type testAuthorizer struct {
-	mu      sync.Mutex
+	mu sync.Mutex
+	// real, if set, answers instead of the grants.
+	real interface {
+		api.Authorizer
+		api.ResourceTypeAuthorizer
+	}
 	allowed map[aclKey]bool
 	hosts   map[string]string // principal → the host of its latest check
 }
@@ -63,6 +69,9 @@ func (a *testAuthorizer) Authorize(principal, host string, op kmsg.ACLOperation,
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.hosts[principal] = host
+	if a.real != nil {
+		return a.real.Authorize(principal, host, op, typ, name)
+	}
 	return principal == adminPrincipal || a.allowed[aclKey{principal, op, typ, name}]
 }
 
@@ -72,9 +81,22 @@ func (a *testAuthorizer) lastHost(principal string) string {
 	return a.hosts[principal]
 }
 
-func (a *testAuthorizer) AuthorizeByResourceType(principal, _ string, op kmsg.ACLOperation, typ kmsg.ACLResourceType) bool {
+// delegate makes real answer every later check.
+func (a *testAuthorizer) delegate(real interface {
+	api.Authorizer
+	api.ResourceTypeAuthorizer
+}) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.real = real
+}
+
+func (a *testAuthorizer) AuthorizeByResourceType(principal, host string, op kmsg.ACLOperation, typ kmsg.ACLResourceType) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.real != nil {
+		return a.real.AuthorizeByResourceType(principal, host, op, typ)
+	}
 	if principal == adminPrincipal {
 		return true
 	}
@@ -452,5 +474,31 @@ func TestClientsSeeAuthorizationErrors(t *testing.T) {
 	}
 	if recs := fetches.Records(); len(recs) != 1 || string(recs[0].Value) != "y" {
 		t.Fatalf("dave consumed %d records, want the one he produced", len(recs))
+	}
+}
+
+// TestIdempotentProducerWithTheACLAuthorizer: with the real ACL authorizer, an idempotent
+// producer that may Write some topic initializes without IDEMPOTENT_WRITE on the cluster
+// (KIP-679), and one with no ACL at all is refused CLUSTER_AUTHORIZATION_FAILED.
+func TestIdempotentProducerWithTheACLAuthorizer(t *testing.T) {
+	f := startAuthzFixture(t)
+	az, err := acl.New(acl.Options{SuperUsers: adminPrincipal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var _ api.ResourceTypeAuthorizer = az
+	img := f.apply([]metadata.Record{&metadata.AccessControlEntryRecord{ID: metadata.ACLID{15: 1},
+		ResourceType: int8(resTopic), ResourceName: "orders-", PatternType: metadata.ACLPatternPrefixed,
+		Principal: "User:writer", Host: "*", Operation: int8(opWrite), Permission: metadata.ACLPermissionAllow}})
+	az.Update(img)
+	f.az.delegate(az) // the fixture's servers hold the test authorizer; it hands every check on
+	for _, tc := range []struct {
+		user string
+		want int16
+	}{{"writer", 0}, {"nobody", kerr.ClusterAuthorizationFailed.Code}} {
+		resp := sendAs(t, f.brokerAddr, tc.user, initIdempotent(f, "")).(*kmsg.InitProducerIDResponse)
+		if resp.ErrorCode != tc.want {
+			t.Errorf("%s: %v, want %v", tc.user, kerr.ErrorForCode(resp.ErrorCode), kerr.ErrorForCode(tc.want))
+		}
 	}
 }
