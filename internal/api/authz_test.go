@@ -16,11 +16,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/security/acl"
+	"github.com/sluicehq/sluice/internal/security/sasl"
 	"github.com/sluicehq/sluice/internal/server"
 	"github.com/sluicehq/sluice/internal/txn"
 )
@@ -500,5 +502,82 @@ func TestIdempotentProducerWithTheACLAuthorizer(t *testing.T) {
 		if resp.ErrorCode != tc.want {
 			t.Errorf("%s: %v, want %v", tc.user, kerr.ErrorForCode(resp.ErrorCode), kerr.ErrorForCode(tc.want))
 		}
+	}
+}
+
+// TestSASLPrincipalsAreAuthorized: the principal a SASL/PLAIN login establishes is the one
+// the handlers authorize, with the real ACL authorizer: franz-go as alice (Write and Read on
+// orders) produces and consumes; as bob (no ACL) it is refused TOPIC_AUTHORIZATION_FAILED.
+func TestSASLPrincipalsAreAuthorized(t *testing.T) {
+	b := startBroker(t)
+	b.createTopic("orders", 1, nil)
+	az, err := acl.New(acl.Options{SuperUsers: adminPrincipal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []metadata.Record
+	for i, op := range []kmsg.ACLOperation{opWrite, opRead} {
+		recs = append(recs, &metadata.AccessControlEntryRecord{ID: metadata.ACLID{15: byte(i + 1)},
+			ResourceType: int8(resTopic), ResourceName: "orders", PatternType: metadata.ACLPatternLiteral,
+			Principal: "User:alice", Host: "*", Operation: int8(op), Permission: metadata.ACLPermissionAllow})
+	}
+	auth, err := sasl.New(sasl.Config{Mechanisms: []string{sasl.Plain}, PlainUsers: map[string]string{"alice": "alice-secret", "bob": "bob-secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := *b.env
+	env.Authorizer = az
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Env: &env, ListenerName: "SASL_PLAINTEXT", SASL: &server.SASLConfig{Authenticator: auth}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; !errors.Is(err, server.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	host, portText, _ := net.SplitHostPort(ln.Addr().String())
+	port, _ := strconv.Atoi(portText)
+	hostB, portTextB, _ := net.SplitHostPort(b.addr)
+	portB, _ := strconv.Atoi(portTextB)
+	az.Update(b.apply(append(recs, &metadata.RegisterBrokerRecord{BrokerID: b.nodeID, Epoch: 2, Endpoints: []metadata.Endpoint{
+		{Listener: "PLAINTEXT", Host: hostB, Port: int32(portB)}, {Listener: "SASL_PLAINTEXT", Host: host, Port: int32(port)}}})))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	client := func(user string) *kgo.Client {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(ln.Addr().String()), kgo.SASL(plain.Auth{User: user, Pass: user + "-secret"}.AsMechanism()),
+			kgo.DisableIdempotentWrite(), kgo.ConsumeTopics("orders"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.FetchMaxWait(100*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		return cl
+	}
+	if err := client("bob").ProduceSync(ctx, &kgo.Record{Topic: "orders", Value: []byte("x")}).FirstErr(); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("bob produced: %v, want TOPIC_AUTHORIZATION_FAILED", err)
+	}
+	alice := client("alice")
+	if err := alice.ProduceSync(ctx, &kgo.Record{Topic: "orders", Value: []byte("y")}).FirstErr(); err != nil {
+		t.Fatalf("alice produced: %v", err)
+	}
+	fetches := alice.PollFetches(ctx)
+	if err := fetches.Err(); err != nil {
+		t.Fatalf("alice consumed: %v", err)
+	}
+	if recs := fetches.Records(); len(recs) != 1 || string(recs[0].Value) != "y" {
+		t.Fatalf("alice consumed %d records, want the one she produced", len(recs))
 	}
 }
