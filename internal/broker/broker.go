@@ -32,6 +32,7 @@ import (
 	"github.com/sluicehq/sluice/internal/replica"
 	"github.com/sluicehq/sluice/internal/security/acl"
 	"github.com/sluicehq/sluice/internal/security/quota"
+	"github.com/sluicehq/sluice/internal/security/sasl"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/internal/txn"
 	"github.com/sluicehq/sluice/internal/vfs"
@@ -75,6 +76,9 @@ type Broker struct {
 	static   map[string]string // validated static broker configs, canonical form
 	registry *prometheus.Registry
 	metrics  *metrics.Metrics // request, traffic and connection metrics
+
+	saslMetrics     *sasl.Metrics          // authentications by listener and mechanism (sasl.go)
+	tokenValidators []*sasl.TokenValidator // OAUTHBEARER JWKS refreshers, closed at shutdown
 
 	roles      roles
 	quorum     *quorum.Quorum
@@ -562,6 +566,7 @@ func (b *Broker) Close() error {
 		b.setPhase(phaseShuttingDown)
 		b.ready.Store(false)
 		errs = append(errs, b.shutdownListeners()...)
+		b.closeTokenValidators()
 		if b.txns != nil {
 			b.txns.Close() // after the server, before the logs it writes to close
 		}

@@ -73,12 +73,17 @@ func (b *Broker) listen(brokerCfg *config.Resolved) error {
 		}
 		kl := &kafkaListener{cfg: l, ln: ln, advertised: advertisedFor(b.listenerSet.Advertised[i], ln, b.legacyListener)}
 		b.listeners = append(b.listeners, kl)
+		saslCfg, err := b.saslFor(brokerCfg, l)
+		if err != nil {
+			return err
+		}
 		srv, err := server.New(server.Config{
 			Env:                          b.env,
 			Logger:                       b.logger.With("listener", l.Name),
 			ListenerName:                 l.Name,
 			Lookup:                       api.LookupFor(api.BrokerListener), // whatever its name
 			SecurityProtocol:             l.Protocol.String(),
+			SASL:                         saslCfg,
 			MaxRequestBytes:              brokerCfg.Int(config.SocketRequestMaxBytes),
 			IdleTimeout:                  time.Duration(brokerCfg.Int64(config.ConnectionsMaxIdleMs)) * time.Millisecond,
 			QueuedMaxRequestBytes:        brokerCfg.Int64(config.QueuedMaxRequestBytes),

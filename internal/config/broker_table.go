@@ -307,6 +307,45 @@ var brokerTable = []Def{
 	{Name: AllowEveryoneIfNoACLFound, Type: TypeBoolean, Default: "false", Mode: ModeReadOnly,
 		Doc: "With the authorizer on, allow a request on a resource that has no ACL at all (for any principal); " +
 			"false denies it."},
+	// SASL (internal/security/sasl; the server's gate is internal/server/sasl.go).
+	{Name: SaslEnabledMechanisms, Type: TypeList, Default: "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
+		Valid: ListOf(false, "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"), Mode: ModeReadOnly,
+		Doc: "Mechanisms a SASL listener (SASL_PLAINTEXT, SASL_SSL) accepts; per listener as " +
+			"listener.name.<listener>.sasl.enabled.mechanisms. Kafka's default is GSSAPI, which Sluice does not implement; " +
+			"Sluice's default enables SCRAM always, PLAIN when users are configured and OAUTHBEARER when a JWKS is. " +
+			"Naming a mechanism without its credentials configured is an error."},
+	{Name: SaslMechanismInterBrokerProtocol, Type: TypeString, Default: "PLAIN",
+		Valid: OneOf("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"), Mode: ModeReadOnly, NoEffect: true,
+		Doc: "Mechanism this broker's own connections to a SASL inter-broker listener authenticate with, using the " +
+			"username and password options of that listener's sasl.jaas.config (Kafka's default is GSSAPI)."},
+	{Name: SaslJaasConfig, Type: TypePassword, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "JAAS login module configuration, normally per listener and mechanism as " +
+			"listener.name.<listener>.<mechanism>.sasl.jaas.config. PLAIN users come from PlainLoginModule's " +
+			"user_<name>=\"<password>\" options; the username and password options are what this broker " +
+			"authenticates to other brokers with."},
+	{Name: SluiceSaslPlainUsersFile, Type: TypeString, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "A file of PLAIN users, one user=password a line (# comments), read at start; adds to the JAAS users."},
+	{Name: SaslServerMaxReceiveSize, Type: TypeInt, Default: "524288", Valid: AtLeast(1024), Mode: ModeReadOnly,
+		Doc: "Largest request a connection may send before it has authenticated; larger ones close it."},
+	{Name: ConnectionsMaxReauthMs, Type: TypeLong, Default: "0", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Lifetime of a SASL session (KIP-368): a client must re-authenticate within it (SaslAuthenticate " +
+			"answers session_lifetime_ms), else its next request closes the connection. 0: sessions end only when " +
+			"their credential does (an OAUTHBEARER token's exp)."},
+	{Name: SaslOauthbearerJwksEndpointURL, Type: TypeString, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "Where OAUTHBEARER's token signing keys are: an https://, http:// or file:// URL of a JWKS. Setting it " +
+			"enables OAUTHBEARER."},
+	{Name: SaslOauthbearerJwksEndpointRefreshMs, Type: TypeLong, Default: "3600000", Valid: AtLeast(1000), Mode: ModeReadOnly,
+		Doc: "How often the JWKS is fetched again (also at once, at most every 10 s, for a token naming an unknown key id)."},
+	{Name: SaslOauthbearerClockSkewSeconds, Type: TypeInt, Default: "30", Valid: AtLeast(0), Mode: ModeReadOnly,
+		Doc: "Clock difference allowed when checking a token's exp, nbf and iat."},
+	{Name: SaslOauthbearerExpectedIssuer, Type: TypeString, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "If set, a token's iss must equal it."},
+	{Name: SaslOauthbearerExpectedAudience, Type: TypeList, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "If set, a token's aud must contain one of these."},
+	{Name: SaslOauthbearerSubClaimName, Type: TypeString, Default: "sub", Mode: ModeReadOnly,
+		Doc: "The claim whose value is the principal's name (User:<value>)."},
+	{Name: SaslOauthbearerScopeClaimName, Type: TypeString, Default: "scope", Mode: ModeReadOnly,
+		Doc: "The claim holding the token's scope."},
 	{Name: FetchMaxBytes, Type: TypeInt, Default: "57671680", Valid: AtLeast(1024), Mode: ModeReadOnly,
 		Doc: "Upper bound on the bytes of one Fetch response, whatever the client asks for."},
 

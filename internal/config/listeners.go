@@ -282,7 +282,8 @@ func listenerConfigDef(name string) (*Def, bool) {
 	if !ok || listener == "" || listener != strings.ToLower(listener) {
 		return nil, false
 	}
-	if !strings.HasPrefix(config, "ssl.") && !strings.HasPrefix(config, "sasl.") {
+	config = stripMechanismPrefix(config) // <mechanism>.sasl.jaas.config
+	if !strings.HasPrefix(config, "ssl.") && !strings.HasPrefix(config, "sasl.") && Name(config) != ConnectionsMaxReauthMs {
 		return nil, false
 	}
 	d, ok := brokerDefs[Name(config)]
