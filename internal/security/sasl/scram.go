@@ -65,6 +65,7 @@ type scramSession struct {
 	gs2Header       string
 	clientFirstBare string
 	serverFirst     string
+	clientNonce     string
 	nonce           string // client nonce + server nonce
 	cred            ScramCredential
 }
@@ -129,6 +130,7 @@ func (s *scramSession) clientFirst(msg []byte) ([]byte, error) {
 		return nil, failed("Iterations %d is outside [%d, %d] for %s", cred.Iterations, s.h.minIterations, MaxScramIterations, s.h.name)
 	}
 	s.user, s.gs2Header, s.clientFirstBare, s.cred = first.User, first.GS2Header, first.Bare, cred
+	s.clientNonce = first.Nonce
 	s.nonce = first.Nonce + serverNonce()
 	s.serverFirst = "r=" + s.nonce + ",s=" + base64.StdEncoding.EncodeToString(cred.Salt) + ",i=" + strconv.Itoa(int(cred.Iterations))
 	return []byte(s.serverFirst), nil
@@ -142,8 +144,11 @@ func (s *scramSession) clientFinal(msg []byte) ([]byte, error) {
 	if final.ChannelBinding != base64.StdEncoding.EncodeToString([]byte(s.gs2Header)) {
 		return nil, failed("%s: channel binding %q does not match the GS2 header", s.h.name, final.ChannelBinding)
 	}
-	if final.Nonce != s.nonce {
-		return nil, failed("Invalid client nonce in the final client message.")
+	// librdkafka (2.0.2, Debian's kcat and confluent-kafka) echoes its own nonce before the
+	// server's whole nonce (which already starts with it); accepted, as it still carries the
+	// whole server nonce and the proof covers the message as sent.
+	if final.Nonce != s.nonce && final.Nonce != s.clientNonce+s.nonce {
+		return nil, failed("Invalid client nonce in the final client message: %q, want %q", truncate(final.Nonce), truncate(s.nonce))
 	}
 	authMessage := s.clientFirstBare + "," + s.serverFirst + "," + final.WithoutProof
 	clientSignature := s.hmac(s.cred.StoredKey, authMessage)
@@ -320,8 +325,8 @@ func unescapeSaslName(s string) (string, bool) {
 }
 
 func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
+	if len(s) > 128 {
+		return s[:128] + "..."
 	}
 	return s
 }

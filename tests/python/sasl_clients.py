@@ -1,0 +1,66 @@
+"""SASL with kafka-python or confluent-kafka: authenticate to a SASL_PLAINTEXT listener, produce
+one record and read it back. Prints one JSON object: {"ok": true, "value": ...} or
+{"ok": false, "error": "..."} when the client is refused.
+
+usage: sasl_clients.py kafka-python|confluent BOOTSTRAP TOPIC MECHANISM USER PASSWORD_OR_TOKEN
+(for OAUTHBEARER, USER is ignored and the last argument is the JWT)."""
+import json
+import sys
+import time
+
+lib, bootstrap, topic, mechanism, user, secret = sys.argv[1:7]
+value = "%s-%s-%s" % (lib, mechanism, user)
+
+
+def kafka_python():
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.errors import KafkaError
+    common = dict(bootstrap_servers=bootstrap, security_protocol="SASL_PLAINTEXT",
+                  sasl_mechanism=mechanism, sasl_plain_username=user, sasl_plain_password=secret,
+                  request_timeout_ms=15000, api_version_auto_timeout_ms=10000)
+    try:
+        producer = KafkaProducer(acks="all", **common)
+        md = producer.send(topic, value=value.encode()).get(timeout=15)
+        producer.close()
+        consumer = KafkaConsumer(group_id=None, auto_offset_reset="earliest",
+                                 consumer_timeout_ms=10000, **common)
+        tp = TopicPartition(topic, md.partition)
+        consumer.assign([tp])
+        consumer.seek(tp, md.offset)
+        for msg in consumer:
+            return {"ok": True, "value": msg.value.decode()}
+        return {"ok": False, "error": "consumed nothing"}
+    except Exception as e:  # refused: the error kafka-python raised
+        return {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+
+
+def confluent():
+    from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+    conf = {"bootstrap.servers": bootstrap, "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanisms": mechanism}
+    if mechanism == "OAUTHBEARER":
+        conf["oauth_cb"] = lambda _cfg: (secret, time.time() + 3600)
+    else:
+        conf["sasl.username"], conf["sasl.password"] = user, secret
+    errors = []
+    conf["error_cb"] = lambda err: errors.append(str(err))
+    p = Producer(dict(conf, **{"message.timeout.ms": 10000}))
+    delivered = []
+    p.produce(topic, value.encode(), on_delivery=lambda err, msg: delivered.append((err, msg)))
+    p.flush(15)
+    if not delivered or delivered[0][0] is not None:
+        return {"ok": False, "error": "; ".join(errors) or str(delivered)}
+    msg = delivered[0][1]
+    c = Consumer(dict(conf, **{"group.id": "sasl-test", "enable.auto.commit": False}))
+    c.assign([TopicPartition(topic, msg.partition(), msg.offset())])
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        m = c.poll(1.0)
+        if m is not None and m.error() is None:
+            c.close()
+            return {"ok": True, "value": m.value().decode()}
+    c.close()
+    return {"ok": False, "error": "consumed nothing; " + "; ".join(errors)}
+
+
+print(json.dumps(kafka_python() if lib == "kafka-python" else confluent()))

@@ -1,0 +1,315 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	segkafka "github.com/segmentio/kafka-go"
+	segsasl "github.com/segmentio/kafka-go/sasl"
+	segplain "github.com/segmentio/kafka-go/sasl/plain"
+	segscram "github.com/segmentio/kafka-go/sasl/scram"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	kgosasl "github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/oauth"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/sluicehq/sluice/internal/security/sasl/sasltest"
+)
+
+// saslBroker is a broker process with a PLAINTEXT listener (setup) and a SASL_PLAINTEXT one:
+// PLAIN user alice from the listener's JAAS config, SCRAM user carol created through
+// AlterUserScramCredentials, OAUTHBEARER against a JWKS file.
+type saslBroker struct {
+	n        *node
+	saslAddr string
+	issuer   *sasltest.Issuer
+}
+
+const saslTopic = "sasl-topic"
+
+func startSASLBroker(t *testing.T) *saslBroker {
+	t.Helper()
+	issuer, err := sasltest.NewIssuer("RS256", "test-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := sasltest.WriteJWKS(t.TempDir(), issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, addrs := startWithProperties(t, `
+listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";
+sasl.oauthbearer.jwks.endpoint.url=`+jwks+`
+sasl.oauthbearer.expected.audience=kafka
+sasl.oauthbearer.expected.issuer=https://issuer.test
+`)
+	n.createTopic(saslTopic, 1, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, mech := range []kadm.ScramMechanism{kadm.ScramSha256, kadm.ScramSha512} {
+		// One request per mechanism: KIP-554 refuses a user named twice in one request.
+		res, err := n.admin().AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "carol", Mechanism: mech, Iterations: 4096, Password: "carol-secret"}})
+		if err == nil {
+			err = res.Error()
+		}
+		if err != nil {
+			t.Fatalf("create SCRAM user carol (%v): %v", mech, err)
+		}
+	}
+	return &saslBroker{n: n, saslAddr: addrs[1], issuer: issuer}
+}
+
+func (b *saslBroker) token(t *testing.T, sub string, ttl time.Duration) string {
+	t.Helper()
+	tok, err := b.issuer.Sign(sasltest.Claims(sub, "https://issuer.test", "kafka", ttl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// franzRoundTrip produces one record through the SASL listener and reads it back.
+func franzRoundTrip(t *testing.T, addr string, mech kgosasl.Mechanism, value string) error {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.SASL(mech), kgo.DefaultProduceTopic(saslTopic),
+		kgo.ConsumeTopics(saslTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd().Relative(-1)),
+		kgo.RequestRetries(1), kgo.RecordDeliveryTimeout(15*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(value)}).FirstErr(); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			return err
+		}
+		for _, r := range fs.Records() {
+			if string(r.Value) == value {
+				return nil
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// TestSASLClients: every client library authenticates to a SASL_PLAINTEXT listener with each
+// mechanism it has, produces and consumes, and is refused with Kafka's error for a wrong
+// password, an unknown user and an expired token.
+func TestSASLClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a broker process")
+	}
+	b := startSASLBroker(t)
+
+	t.Run("franz-go", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			mech    kgosasl.Mechanism
+			errText string // "" = must succeed
+		}{
+			{"PLAIN", plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism(), ""},
+			{"SCRAM-SHA-256", scram.Auth{User: "carol", Pass: "carol-secret"}.AsSha256Mechanism(), ""},
+			{"SCRAM-SHA-512", scram.Auth{User: "carol", Pass: "carol-secret"}.AsSha512Mechanism(), ""},
+			{"OAUTHBEARER", oauth.Auth{Token: b.token(t, "dave", time.Hour)}.AsMechanism(), ""},
+			{"PLAIN wrong password", plain.Auth{User: "alice", Pass: "nope"}.AsMechanism(), "Authentication failed: Invalid username or password"},
+			{"PLAIN unknown user", plain.Auth{User: "mallory", Pass: "alice-secret"}.AsMechanism(), "Authentication failed: Invalid username or password"},
+			{"SCRAM wrong password", scram.Auth{User: "carol", Pass: "nope"}.AsSha512Mechanism(), "invalid credentials with SASL mechanism SCRAM-SHA-512"},
+			{"SCRAM unknown user", scram.Auth{User: "mallory", Pass: "carol-secret"}.AsSha256Mechanism(), "invalid credentials with SASL mechanism SCRAM-SHA-256"},
+			{"OAUTHBEARER expired token", oauth.Auth{Token: b.token(t, "dave", -time.Hour)}.AsMechanism(), "unexpected data in oauth response"}, // franz-go stops at the RFC 7628 error JSON
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				err := franzRoundTrip(t, b.saslAddr, tc.mech, "franz-"+tc.name)
+				switch {
+				case tc.errText == "" && err != nil:
+					t.Fatal(err)
+				case tc.errText != "" && (err == nil || !strings.Contains(err.Error(), tc.errText)):
+					t.Fatalf("error %v, want one containing %q", err, tc.errText)
+				}
+			})
+		}
+	})
+
+	t.Run("kcat", func(t *testing.T) {
+		requireKcat(t)
+		for _, tc := range []struct{ mech, user, pass string }{
+			{"PLAIN", "alice", "alice-secret"}, {"SCRAM-SHA-256", "carol", "carol-secret"}, {"SCRAM-SHA-512", "carol", "carol-secret"},
+		} {
+			args := []string{"-b", b.saslAddr, "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=" + tc.mech,
+				"-X", "sasl.username=" + tc.user, "-X", "sasl.password=" + tc.pass}
+			value := "kcat-" + tc.mech
+			runClient(t, 30*time.Second, value+"\n", "kcat", append(args, "-P", "-t", saslTopic)...)
+			out := runClient(t, 30*time.Second, "", "kcat", append(args, "-C", "-t", saslTopic, "-o", "-1", "-e", "-q")...)
+			if out != value+"\n" {
+				t.Fatalf("%s: consumed %q", tc.mech, out)
+			}
+		}
+		for _, tc := range []struct{ name, mech, user, pass string }{
+			{"wrong password", "PLAIN", "alice", "nope"}, {"unknown user", "SCRAM-SHA-256", "mallory", "carol-secret"},
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			out, err := exec.CommandContext(ctx, "kcat", "-b", b.saslAddr, "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms="+tc.mech,
+				"-X", "sasl.username="+tc.user, "-X", "sasl.password="+tc.pass, "-L", "-m", "10").CombinedOutput()
+			cancel()
+			if err == nil || !strings.Contains(string(out), "Authentication failed") {
+				t.Fatalf("%s: kcat -L: err %v, output:\n%s", tc.name, err, out)
+			}
+		}
+	})
+
+	t.Run("python", func(t *testing.T) {
+		requirePython(t, "kafka")
+		requirePython(t, "confluent_kafka")
+		for _, tc := range []struct {
+			lib, mech, user, secret string
+			want                    string // "" = success; else text in the error
+		}{
+			{"kafka-python", "PLAIN", "alice", "alice-secret", ""},
+			{"kafka-python", "SCRAM-SHA-256", "carol", "carol-secret", ""},
+			{"kafka-python", "SCRAM-SHA-512", "carol", "carol-secret", ""},
+			// kafka-python 2.0.2 reports any failed connection, a refused login included, as NoBrokersAvailable.
+			{"kafka-python", "PLAIN", "alice", "nope", "NoBrokersAvailable"},
+			{"kafka-python", "SCRAM-SHA-256", "mallory", "x", "NoBrokersAvailable"},
+			{"confluent", "PLAIN", "alice", "alice-secret", ""},
+			{"confluent", "SCRAM-SHA-512", "carol", "carol-secret", ""},
+			{"confluent", "OAUTHBEARER", "-", b.token(t, "erin", time.Hour), ""},
+			{"confluent", "PLAIN", "alice", "nope", "Authentication failed: Invalid username or password"},
+			{"confluent", "OAUTHBEARER", "-", b.token(t, "erin", -time.Hour), "invalid_token"},
+		} {
+			out := runClient(t, 90*time.Second, "", "/usr/bin/python3", "python/sasl_clients.py", tc.lib, b.saslAddr, saslTopic, tc.mech, tc.user, tc.secret)
+			var res struct {
+				OK    bool   `json:"ok"`
+				Value string `json:"value"`
+				Error string `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("%s %s: %v: %s", tc.lib, tc.mech, err, out)
+			}
+			switch {
+			case tc.want == "" && (!res.OK || !strings.HasPrefix(res.Value, tc.lib+"-"+tc.mech)):
+				t.Errorf("%s %s as %s: %+v", tc.lib, tc.mech, tc.user, res)
+			case tc.want != "" && (res.OK || !strings.Contains(res.Error, tc.want)):
+				t.Errorf("%s %s as %s with a bad secret: %+v, want an error containing %q", tc.lib, tc.mech, tc.user, res, tc.want)
+			}
+		}
+	})
+
+	t.Run("sarama", func(t *testing.T) {
+		for _, v := range []int16{sarama.SASLHandshakeV0, sarama.SASLHandshakeV1} {
+			version := sarama.V2_8_0_0
+			if v == sarama.SASLHandshakeV0 {
+				version = sarama.V1_0_0_0 // with a v0 handshake sarama sends no ApiVersions
+			}
+			for _, pass := range []string{"alice-secret", "nope"} {
+				cfg := sarama.NewConfig()
+				cfg.Version = version
+				cfg.ApiVersionsRequest = v != sarama.SASLHandshakeV0
+				cfg.Producer.Return.Successes = true
+				cfg.Net.SASL.Enable, cfg.Net.SASL.Mechanism, cfg.Net.SASL.Version = true, sarama.SASLTypePlaintext, v
+				cfg.Net.SASL.User, cfg.Net.SASL.Password = "alice", pass
+				cfg.Metadata.Retry.Max = 0
+				p, err := sarama.NewSyncProducer([]string{b.saslAddr}, cfg)
+				if pass == "nope" {
+					if err == nil {
+						p.Close()
+						t.Fatalf("handshake v%d: wrong password accepted", v)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("handshake v%d: %v", v, err)
+				}
+				value := fmt.Sprintf("sarama-v%d", v)
+				part, off, err := p.SendMessage(&sarama.ProducerMessage{Topic: saslTopic, Value: sarama.StringEncoder(value)})
+				p.Close()
+				if err != nil {
+					t.Fatalf("handshake v%d: produce: %v", v, err)
+				}
+				c, err := sarama.NewConsumer([]string{b.saslAddr}, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pc, err := c.ConsumePartition(saslTopic, part, off)
+				if err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case m := <-pc.Messages():
+					if string(m.Value) != value {
+						t.Fatalf("consumed %q", m.Value)
+					}
+				case <-time.After(20 * time.Second):
+					t.Fatal("sarama consumed nothing")
+				}
+				pc.Close()
+				c.Close()
+			}
+		}
+	})
+
+	t.Run("kafka-go", func(t *testing.T) {
+		scram256, err := segscram.Mechanism(segscram.SHA256, "carol", "carol-secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		badScram, err := segscram.Mechanism(segscram.SHA512, "carol", "nope")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name string
+			mech segsasl.Mechanism
+			ok   bool
+		}{
+			{"PLAIN", segplain.Mechanism{Username: "alice", Password: "alice-secret"}, true},
+			{"SCRAM-SHA-256", scram256, true},
+			{"PLAIN wrong password", segplain.Mechanism{Username: "alice", Password: "nope"}, false},
+			{"SCRAM wrong password", badScram, false},
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			transport := &segkafka.Transport{SASL: tc.mech}
+			w := &segkafka.Writer{Addr: segkafka.TCP(b.saslAddr), Topic: saslTopic, Transport: transport, MaxAttempts: 1}
+			value := "kafka-go-" + tc.name
+			err := w.WriteMessages(ctx, segkafka.Message{Value: []byte(value)})
+			w.Close()
+			if !tc.ok {
+				cancel()
+				if err == nil || !strings.Contains(err.Error(), "SASL Authentication Failed") {
+					t.Fatalf("%s: %v", tc.name, err)
+				}
+				continue
+			}
+			if err != nil {
+				cancel()
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			r := segkafka.NewReader(segkafka.ReaderConfig{Brokers: []string{b.saslAddr}, Topic: saslTopic, Partition: 0,
+				Dialer: &segkafka.Dialer{Timeout: 10 * time.Second, SASLMechanism: tc.mech}})
+			r.SetOffsetAt(ctx, time.Now().Add(-time.Minute))
+			found := false
+			for !found {
+				m, err := r.ReadMessage(ctx)
+				if err != nil {
+					t.Fatalf("%s: read: %v", tc.name, err)
+				}
+				found = string(m.Value) == value
+			}
+			r.Close()
+			cancel()
+		}
+	})
+}
