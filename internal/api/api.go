@@ -101,6 +101,9 @@ type ConnInfo struct {
 	Principal string
 	Local     net.Addr
 	Remote    net.Addr
+	// Host is Remote's IP as text, what ACL hosts match (RemoteHost), set once per connection
+	// so that authorizing a request allocates nothing; empty: derived from Remote.
+	Host string
 	// Closed is closed when the connection has ended (nil for requests not read from a
 	// connection, such as forwarded ones). The controller watches its brokers' heartbeat
 	// connections with it.

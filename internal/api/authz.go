@@ -6,6 +6,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/metadata"
 )
 
 // Authorizer decides whether a principal may perform an operation on a resource: Kafka's
@@ -25,8 +27,20 @@ func (e *Env) Authorize(req *Request, op kmsg.ACLOperation, typ kmsg.ACLResource
 	if e.Authorizer == nil {
 		return true
 	}
-	return e.Authorizer.Authorize(req.Conn.Principal, connHost(req.Conn.Remote), op, typ, name)
+	return e.Authorizer.Authorize(req.Conn.Principal, requestHost(req), op, typ, name)
 }
+
+// requestHost is the host req's principal connects from.
+func requestHost(req *Request) string {
+	if req.Conn.Host != "" {
+		return req.Conn.Host
+	}
+	return connHost(req.Conn.Remote)
+}
+
+// RemoteHost is the IP of a connection's remote address as text, as ConnInfo.Host holds it
+// ("" if a is not a TCP address).
+func RemoteHost(a net.Addr) string { return connHost(a) }
 
 // connHost is the IP of a connection's remote address as text ("" if unknown).
 func connHost(a net.Addr) string {
@@ -42,7 +56,7 @@ var errGroupAuthorization = errors.New("api: group authorization failed")
 
 // ClusterName is the name of the cluster resource ACLs are written for (Kafka's
 // CLUSTER_NAME).
-const ClusterName = "kafka-cluster"
+const ClusterName = metadata.ClusterResourceName
 
 // ResourceTypeAuthorizer is the optional part of an Authorizer that answers Kafka's
 // Authorizer.authorizeByResourceType: whether principal may perform op on at least one
@@ -66,7 +80,7 @@ func (e *Env) AuthorizeByResourceType(req *Request, op kmsg.ACLOperation, typ km
 		return true
 	}
 	if a, ok := e.Authorizer.(ResourceTypeAuthorizer); ok {
-		return a.AuthorizeByResourceType(req.Conn.Principal, connHost(req.Conn.Remote), op, typ)
+		return a.AuthorizeByResourceType(req.Conn.Principal, requestHost(req), op, typ)
 	}
 	return false
 }
@@ -113,12 +127,20 @@ func (e *Env) authorizedOperations(req *Request, typ kmsg.ACLResourceType, name 
 
 // authorizedTopics caches one decision per topic name for a request that names a topic
 // many times (Produce, Fetch: once per topic, not per partition or batch). Without an
-// authorizer it allocates nothing and allows everything.
+// authorizer it allocates nothing and allows everything; with one, a request of up to
+// len(small) topics allocates nothing either.
 type authorizedTopics struct {
-	env  *Env
-	req  *Request
-	op   kmsg.ACLOperation
-	seen map[string]bool
+	env   *Env
+	req   *Request
+	op    kmsg.ACLOperation
+	small [4]topicDecision
+	n     int
+	more  map[string]bool // past len(small) topics
+}
+
+type topicDecision struct {
+	topic   string
+	allowed bool
 }
 
 func (e *Env) topicAuthorizer(req *Request, op kmsg.ACLOperation) authorizedTopics {
@@ -130,14 +152,24 @@ func (a *authorizedTopics) allowed(topic string) bool {
 	if a.env.Authorizer == nil {
 		return true
 	}
-	if ok, found := a.seen[topic]; found {
+	for i := range a.small[:a.n] {
+		if a.small[i].topic == topic {
+			return a.small[i].allowed
+		}
+	}
+	if ok, found := a.more[topic]; found {
 		return ok
 	}
-	if a.seen == nil {
-		a.seen = make(map[string]bool, 4)
-	}
 	ok := a.env.Authorize(a.req, a.op, kmsg.ACLResourceTypeTopic, topic)
-	a.seen[topic] = ok
+	if a.n < len(a.small) {
+		a.small[a.n] = topicDecision{topic, ok}
+		a.n++
+		return ok
+	}
+	if a.more == nil {
+		a.more = make(map[string]bool)
+	}
+	a.more[topic] = ok
 	return ok
 }
 

@@ -80,10 +80,11 @@ func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	ended := make(chan struct{})
 	c := &conn{
-		srv:        s,
-		nc:         nc,
-		br:         bufio.NewReaderSize(nc, readBufferSize),
-		info:       api.ConnInfo{Listener: s.cfg.ListenerName, Local: nc.LocalAddr(), Remote: nc.RemoteAddr(), Closed: ended},
+		srv: s,
+		nc:  nc,
+		br:  bufio.NewReaderSize(nc, readBufferSize),
+		info: api.ConnInfo{Listener: s.cfg.ListenerName, Local: nc.LocalAddr(), Remote: nc.RemoteAddr(),
+			Host: api.RemoteHost(nc.RemoteAddr()), Closed: ended},
 		logger:     s.logger.With("remote", nc.RemoteAddr().String()),
 		workCtx:    ctx,
 		cancelWork: cancel,
