@@ -79,6 +79,12 @@ type Broker struct {
 
 	saslMetrics     *sasl.Metrics          // authentications by listener and mechanism (sasl.go)
 	tokenValidators []*sasl.TokenValidator // OAUTHBEARER JWKS refreshers, closed at shutdown
+	// httpTokenValidator validates the HTTP listener's bearer tokens (http_security.go); closed
+	// after the HTTP listener.
+	httpTokenValidator *sasl.TokenValidator
+	// openedQuorum is quorum once it is open, for the HTTP listener's goroutines, which start
+	// before it (httpImage).
+	openedQuorum atomic.Pointer[quorum.Quorum]
 
 	roles      roles
 	quorum     *quorum.Quorum
@@ -159,14 +165,15 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	// /metrics and /readyz answer from the start: until ready, /readyz says what the start
 	// waits for (most often the metadata quorum's other voters).
 	b.setPhase(phaseQuorum)
-	if err := b.startHTTP(); err != nil {
+	// The authorizer first: the HTTP listener asks it too.
+	if err := b.newAuthorizer(brokerCfg); err != nil {
+		return nil, err
+	}
+	if err := b.startHTTP(brokerCfg); err != nil {
 		return nil, err
 	}
 
 	b.roles = parseRoles(brokerCfg)
-	if err := b.newAuthorizer(brokerCfg); err != nil {
-		return nil, err
-	}
 	bootstrap, err := bootstrapScram(cfg.AddScram)
 	if err != nil {
 		return nil, err
@@ -259,11 +266,20 @@ const (
 func (b *Broker) setPhase(phase string) { b.phase.Store(&phase) }
 
 // startHTTP starts the metrics and health listener, if configured.
-func (b *Broker) startHTTP() (err error) {
+func (b *Broker) startHTTP(brokerCfg *config.Resolved) (err error) {
 	if b.cfg.HTTPAddr == "" {
 		return nil
 	}
-	b.http, err = httpapi.Start(httpapi.Options{Addr: b.cfg.HTTPAddr, Gatherer: b.registry, Ready: b.Ready, Logger: b.logger})
+	auth, err := b.httpAuth(brokerCfg)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := b.httpTLS(brokerCfg)
+	if err != nil {
+		return err
+	}
+	b.http, err = httpapi.Start(httpapi.Options{Addr: b.cfg.HTTPAddr, Gatherer: b.registry, Ready: b.Ready, Logger: b.logger,
+		Auth: auth, TLS: tlsCfg})
 	return err
 }
 
@@ -391,6 +407,7 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 		return fmt.Errorf("metadata quorum: %w", err)
 	}
 	b.quorum = q
+	b.openedQuorum.Store(q)
 	b.followACLs()
 	b.controller = metadata.NewController(q, metadata.ControllerOptions{NodeID: b.cfg.NodeID, StaticConfig: b.static, Logger: b.logger,
 		SessionTimeout:      time.Duration(brokerCfg.Int64(config.BrokerSessionTimeoutMs)) * time.Millisecond,
@@ -579,6 +596,9 @@ func (b *Broker) Close() error {
 			if err := b.http.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("http listener: %w", err))
 			}
+		}
+		if b.httpTokenValidator != nil {
+			b.httpTokenValidator.Close()
 		}
 		if b.unsubscribe != nil {
 			b.unsubscribe()

@@ -323,6 +323,18 @@ var brokerTable = []Def{
 			"listener.name.<listener>.<mechanism>.sasl.jaas.config. PLAIN users come from PlainLoginModule's " +
 			"user_<name>=\"<password>\" options; the username and password options are what this broker " +
 			"authenticates to other brokers with."},
+	{Name: SluiceHTTPSSLEnabled, Type: TypeBoolean, Default: "false", Mode: ModeReadOnly,
+		Doc: "Serve the HTTP listener (metrics, health, admin) over TLS with the ssl.* configs, overridden for it as " +
+			"listener.name.http.ssl.* (certificates reloaded when their files change, as the Kafka listeners'); " +
+			"ssl.client.auth applies too."},
+	{Name: SluiceHTTPAuthenticationMethods, Type: TypeList, Default: "", Valid: ListOf(true, "basic", "bearer"), Mode: ModeReadOnly,
+		Doc: "How HTTP callers authenticate: basic (HTTP basic against the cluster's SCRAM users and the PLAIN users " +
+			"of listener.name.http.plain.sasl.jaas.config or sluice.sasl.plain.users.file) and/or bearer (a JWT validated " +
+			"with the sasl.oauthbearer.* configs, listener.name.http.sasl.oauthbearer.* overriding). Empty: no " +
+			"authentication. /healthz and /readyz stay open; with an authorizer, other endpoints need Describe on the cluster."},
+	{Name: SluiceHTTPMetricsAuthentication, Type: TypeBoolean, Default: "true", Mode: ModeReadOnly,
+		Doc: "Whether /metrics needs authentication when sluice.http.authentication.methods is set; false leaves it " +
+			"open to scrapers."},
 	{Name: SluiceSaslPlainUsersFile, Type: TypeString, NoDefault: true, Mode: ModeReadOnly,
 		Doc: "A file of PLAIN users, one user=password a line (# comments), read at start; adds to the JAAS users."},
 	{Name: SaslServerMaxReceiveSize, Type: TypeInt, Default: "524288", Valid: AtLeast(1024), Mode: ModeReadOnly,
