@@ -41,6 +41,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.AddCommand(newServeCommand(), newBenchCommand(), newTopicCommand(), newProduceCommand(), newConsumeCommand(), newGroupCommand(), newClusterCommand())
 	root.AddCommand(newACLCommand(), newUserCommand())
+	root.AddCommand(newQuotaCommand())
 	return root
 }
 

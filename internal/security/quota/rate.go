@@ -4,26 +4,29 @@ import "time"
 
 // sample is one window of a sampledRate (Kafka's SampledStat.Sample).
 type sample struct {
-	start int64 // unix milliseconds at which the window began
-	value float64
-	count int64
+	start     int64 // unix milliseconds at which the window began
+	lastEvent int64 // unix milliseconds of the window's last recording
+	value     float64
 }
 
-// sampledRate is Kafka's Rate over a windowed sum: at most len(cap) samples of windowMs each.
-// It is not safe for concurrent use; a sensor guards it.
+// sampledRate is Kafka's Rate over a windowed sum (SampledStat): windows of windowMs, of which
+// the latest samples count, plus one more kept so that a window overlapping the measured span
+// is not dropped while it still has recent events. It is not safe for concurrent use; a sensor
+// guards it.
 type sampledRate struct {
-	samples  []sample // grows to the configured count, then reused round-robin
+	samples  []sample // grows to samples+1, then reused round-robin
 	current  int
+	count    int // quota.window.num
 	windowMs int64
 }
 
 func newSampledRate(n int, window time.Duration) sampledRate {
-	return sampledRate{samples: make([]sample, 0, n), windowMs: max(window.Milliseconds(), 1)}
+	return sampledRate{samples: make([]sample, 0, n+1), count: n, windowMs: max(window.Milliseconds(), 1)}
 }
 
 func (r *sampledRate) currentSample(nowMs int64) *sample {
 	if len(r.samples) == 0 {
-		r.samples = append(r.samples, sample{start: nowMs})
+		r.samples = append(r.samples, sample{start: nowMs, lastEvent: nowMs})
 	}
 	return &r.samples[r.current]
 }
@@ -34,23 +37,22 @@ func (r *sampledRate) record(v float64, nowMs int64) {
 	if nowMs-s.start >= r.windowMs {
 		r.current = (r.current + 1) % cap(r.samples)
 		if r.current >= len(r.samples) {
-			r.samples = append(r.samples, sample{start: nowMs})
-		} else {
-			r.samples[r.current] = sample{start: nowMs}
+			r.samples = append(r.samples, sample{})
 		}
 		s = &r.samples[r.current]
+		*s = sample{start: nowMs}
 	}
 	s.value += v
-	s.count++
+	s.lastEvent = nowMs
 }
 
-// purge resets windows older than all the samples together span (Kafka's
-// purgeObsoleteSamples).
+// purge resets windows without an event for as long as all the windows together span
+// (Kafka's purgeObsoleteSamples).
 func (r *sampledRate) purge(nowMs int64) {
-	expire := int64(cap(r.samples)) * r.windowMs
+	expire := int64(r.count) * r.windowMs
 	for i := range r.samples {
-		if nowMs-r.samples[i].start >= expire {
-			r.samples[i] = sample{start: nowMs}
+		if nowMs-r.samples[i].lastEvent >= expire {
+			r.samples[i] = sample{start: nowMs, lastEvent: nowMs}
 		}
 	}
 }
@@ -65,7 +67,7 @@ func (r *sampledRate) windowSize(nowMs int64) int64 {
 		oldest = min(oldest, r.samples[i].start)
 	}
 	elapsed := nowMs - oldest
-	if full, minFull := elapsed/r.windowMs, int64(cap(r.samples)-1); full < minFull {
+	if full, minFull := elapsed/r.windowMs, int64(r.count-1); full < minFull {
 		elapsed += (minFull - full) * r.windowMs
 	}
 	return max(elapsed, 1)
