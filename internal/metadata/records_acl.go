@@ -34,17 +34,6 @@ func ScramMechanismName(m int8) string {
 	return ""
 }
 
-// ScramMechanismByName is the inverse of ScramMechanismName; 0 when unknown.
-func ScramMechanismByName(name string) int8 {
-	switch strings.ToUpper(name) {
-	case "SCRAM-SHA-256":
-		return ScramSHA256
-	case "SCRAM-SHA-512":
-		return ScramSHA512
-	}
-	return 0
-}
-
 // UserScramCredentialRecord sets (adds or replaces) one user's credential for one mechanism
 // (RFC 5802: the server stores the salt, StoredKey = H(HMAC(SaltedPassword, "Client Key")),
 // ServerKey = HMAC(SaltedPassword, "Server Key") and the iteration count, never the password).

@@ -233,6 +233,38 @@ func eachErrorCode(resp kmsg.Response, fn func(code int16)) bool {
 				emit(r.Topics[i].Partitions[j].ErrorCode)
 			}
 		}
+	case *kmsg.SASLHandshakeResponse:
+		emit(r.ErrorCode)
+	case *kmsg.SASLAuthenticateResponse:
+		emit(r.ErrorCode)
+	case *kmsg.DescribeClientQuotasResponse:
+		emit(r.ErrorCode)
+	case *kmsg.AlterClientQuotasResponse:
+		for i := range r.Entries {
+			emit(r.Entries[i].ErrorCode)
+		}
+	case *kmsg.DescribeACLsResponse:
+		emit(r.ErrorCode)
+	case *kmsg.CreateACLsResponse:
+		for i := range r.Results {
+			emit(r.Results[i].ErrorCode)
+		}
+	case *kmsg.DeleteACLsResponse:
+		for i := range r.Results {
+			emit(r.Results[i].ErrorCode)
+			for j := range r.Results[i].MatchingACLs {
+				emit(r.Results[i].MatchingACLs[j].ErrorCode)
+			}
+		}
+	case *kmsg.DescribeUserSCRAMCredentialsResponse:
+		emit(r.ErrorCode)
+		for i := range r.Results {
+			emit(r.Results[i].ErrorCode)
+		}
+	case *kmsg.AlterUserSCRAMCredentialsResponse:
+		for i := range r.Results {
+			emit(r.Results[i].ErrorCode)
+		}
 	default:
 		return false
 	}
