@@ -50,6 +50,16 @@ func TestCLIUsersAndACLs(t *testing.T) {
 		{name: "acl_list_principal_json", args: []string{"acl", "list", "--allow-principal", "User:alice", "--format", "json"}, golden: true},
 		{name: "acl_delete", args: []string{"acl", "delete", "--topic", "orders"}, golden: true},
 		{name: "acl_delete_none", args: []string{"acl", "delete", "--topic", "nothing-here"}, stdout: []string{"no ACL matched"}},
+		// kafka-acls.sh's shortcuts.
+		{name: "acl_create_consumer", args: []string{"acl", "create", "--allow-principal", "User:app", "--consumer", "--topic", "events", "--group", "app-group"}, golden: true},
+		{name: "acl_create_producer", args: []string{"acl", "create", "--allow-principal", "User:app", "--producer", "--idempotent", "--topic", "events",
+			"--transactional-id", "app-tx"}, golden: true},
+		{name: "acl_consumer_without_group", args: []string{"acl", "create", "--allow-principal", "User:app", "--consumer", "--topic", "events"}, wantFail: true,
+			stderr: []string{"--consumer needs a --group"}},
+		{name: "acl_producer_with_operation", args: []string{"acl", "create", "--allow-principal", "User:app", "--producer", "--topic", "events", "--operation", "Read"}, wantFail: true,
+			stderr: []string{"--operation cannot be combined with --producer or --consumer"}},
+		{name: "acl_delete_consumer", args: []string{"acl", "delete", "--allow-principal", "User:app", "--consumer", "--topic", "events", "--group", "app-group"}, golden: true},
+		{name: "acl_list_app", args: []string{"acl", "list", "--allow-principal", "User:app"}, golden: true},
 	}
 	for _, step := range steps {
 		if !t.Run(step.name, func(t *testing.T) { runCLIStep(t, n, step) }) {

@@ -28,6 +28,8 @@ type aclFlags struct {
 	topics, groups, txnIDs, tokens  []string
 	cluster                         bool
 	pattern                         string
+	// The kafka-acls.sh shortcuts (create and delete only).
+	producer, consumer, idempotent bool
 }
 
 func (a *aclFlags) register(f *pflag.FlagSet, patternDefault, patternHelp string) {
@@ -43,6 +45,69 @@ func (a *aclFlags) register(f *pflag.FlagSet, patternDefault, patternHelp string
 	f.StringArrayVar(&a.tokens, "delegation-token", nil, "delegation token resource (repeatable)")
 	f.BoolVar(&a.cluster, "cluster", false, "the cluster resource (kafka-cluster)")
 	f.StringVar(&a.pattern, "resource-pattern-type", patternDefault, patternHelp)
+}
+
+// registerShortcuts adds kafka-acls.sh's --producer, --consumer and --idempotent.
+func (a *aclFlags) registerShortcuts(f *pflag.FlagSet) {
+	f.BoolVar(&a.producer, "producer", false, "the producer's ACLs: Write, Describe and Create on each --topic, Write and Describe on each --transactional-id")
+	f.BoolVar(&a.consumer, "consumer", false, "the consumer's ACLs: Read and Describe on each --topic, Read on each --group")
+	f.BoolVar(&a.idempotent, "idempotent", false, "with --producer: also IdempotentWrite on the cluster (not needed since Kafka 3.0, KIP-679)")
+}
+
+// grant is the operations the flags name on one resource.
+type grant struct {
+	resource aclResource
+	ops      []kmsg.ACLOperation
+}
+
+// grants pairs each resource with its operations: --operation on every resource named, or
+// kafka-acls.sh's --producer / --consumer sets. With no operation at all, ops is empty
+// (filters then match any operation).
+func (a *aclFlags) grants() ([]grant, error) {
+	if !a.producer && !a.consumer {
+		if a.idempotent {
+			return nil, errors.New("--idempotent goes with --producer")
+		}
+		ops, err := a.parseOperations()
+		if err != nil {
+			return nil, err
+		}
+		var out []grant
+		for _, r := range a.resources() {
+			out = append(out, grant{r, ops})
+		}
+		return out, nil
+	}
+	switch {
+	case len(a.operations) > 0:
+		return nil, errors.New("--operation cannot be combined with --producer or --consumer (they choose the operations)")
+	case a.cluster || len(a.tokens) > 0:
+		return nil, errors.New("--producer and --consumer take --topic, --group and --transactional-id only")
+	case len(a.topics) == 0:
+		return nil, errors.New("--producer and --consumer need a --topic")
+	case a.consumer && len(a.groups) == 0:
+		return nil, errors.New("--consumer needs a --group")
+	case a.idempotent && !a.producer:
+		return nil, errors.New("--idempotent goes with --producer")
+	}
+	var out []grant
+	add := func(typ kmsg.ACLResourceType, names []string, ops ...kmsg.ACLOperation) {
+		for _, n := range names {
+			out = append(out, grant{aclResource{typ, n}, ops})
+		}
+	}
+	if a.producer {
+		add(kmsg.ACLResourceTypeTopic, a.topics, kmsg.ACLOperationWrite, kmsg.ACLOperationDescribe, kmsg.ACLOperationCreate)
+		add(kmsg.ACLResourceTypeTransactionalId, a.txnIDs, kmsg.ACLOperationWrite, kmsg.ACLOperationDescribe)
+		if a.idempotent {
+			add(kmsg.ACLResourceTypeCluster, []string{"kafka-cluster"}, kmsg.ACLOperationIdempotentWrite)
+		}
+	}
+	if a.consumer {
+		add(kmsg.ACLResourceTypeTopic, a.topics, kmsg.ACLOperationRead, kmsg.ACLOperationDescribe)
+		add(kmsg.ACLResourceTypeGroup, a.groups, kmsg.ACLOperationRead)
+	}
+	return out, nil
 }
 
 // aclResource is one resource named by the flags.
@@ -225,31 +290,33 @@ func newACLCreateCommand() *cobra.Command {
 		Use:   "create",
 		Short: "Create ACLs: every principal × host × operation × resource named",
 		Example: "  sluice acl create --allow-principal User:alice --operation Read --operation Describe --topic orders --group billing\n" +
-			"  sluice acl create --allow-principal User:app --operation Write --topic logs- --resource-pattern-type prefixed",
+			"  sluice acl create --allow-principal User:app --operation Write --topic logs- --resource-pattern-type prefixed\n" +
+			"  sluice acl create --allow-principal User:app --consumer --topic orders --group billing",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pattern, err := parsePatternType(a.pattern, false)
 			if err != nil {
 				return err
 			}
-			ops, err := a.parseOperations()
+			grants, err := a.grants()
 			if err != nil {
 				return err
 			}
-			resources, entries := a.resources(), a.entries(false)
+			entries := a.entries(false)
 			switch {
-			case len(resources) == 0:
+			case len(grants) == 0:
 				return errors.New("name a resource: --topic, --group, --transactional-id, --delegation-token or --cluster")
 			case len(entries) == 0:
 				return errors.New("name a principal: --allow-principal or --deny-principal (Type:Name, e.g. User:alice)")
-			case len(ops) == 0:
-				return errors.New("name an operation: --operation (e.g. Read, Write, Describe, All)")
+			case len(grants[0].ops) == 0:
+				return errors.New("name an operation: --operation (e.g. Read, Write, Describe, All), or use --producer or --consumer")
 			}
 			req := kmsg.NewPtrCreateACLsRequest()
 			var rows []aclRow
-			for _, r := range resources {
+			for _, g := range grants {
+				r := g.resource
 				for _, e := range entries {
-					for _, op := range ops {
+					for _, op := range g.ops {
 						c := kmsg.NewCreateACLsRequestCreation()
 						c.ResourceType, c.ResourceName, c.ResourcePatternType = r.typ, r.name, pattern
 						c.Principal, c.Host, c.Operation, c.PermissionType = *e.principal, *e.host, op, e.perm
@@ -284,32 +351,36 @@ func newACLCreateCommand() *cobra.Command {
 	}
 	o.register(cmd, true)
 	a.register(cmd.Flags(), "literal", "literal (the named resource; * for all) or prefixed (every resource whose name starts with it)")
+	a.registerShortcuts(cmd.Flags())
 	return cmd
 }
 
 // filters builds DescribeAcls/DeleteAcls filters from the flags: one per resource × entry ×
 // operation (a missing dimension matches everything).
 func (a *aclFlags) filters(pattern kmsg.ACLResourcePatternType) ([]kmsg.DeleteACLsRequestFilter, error) {
-	ops, err := a.parseOperations()
+	grants, err := a.grants()
 	if err != nil {
 		return nil, err
 	}
-	if len(ops) == 0 {
-		ops = []kmsg.ACLOperation{kmsg.ACLOperationAny}
-	}
-	resources := a.resources()
-	anyResource := len(resources) == 0
-	if anyResource {
-		resources = []aclResource{{typ: kmsg.ACLResourceTypeAny}}
+	if len(grants) == 0 {
+		ops, err := a.parseOperations()
+		if err != nil {
+			return nil, err
+		}
+		grants = []grant{{resource: aclResource{typ: kmsg.ACLResourceTypeAny}, ops: ops}}
 	}
 	var out []kmsg.DeleteACLsRequestFilter
-	for _, r := range resources {
+	for _, g := range grants {
+		ops := g.ops
+		if len(ops) == 0 {
+			ops = []kmsg.ACLOperation{kmsg.ACLOperationAny}
+		}
 		for _, e := range a.entries(true) {
 			for _, op := range ops {
 				f := kmsg.NewDeleteACLsRequestFilter()
-				f.ResourceType, f.ResourcePatternType = r.typ, pattern
-				if !anyResource {
-					f.ResourceName = kmsg.StringPtr(r.name)
+				f.ResourceType, f.ResourcePatternType = g.resource.typ, pattern
+				if g.resource.typ != kmsg.ACLResourceTypeAny {
+					f.ResourceName = kmsg.StringPtr(g.resource.name)
 				}
 				f.Principal, f.Host, f.Operation, f.PermissionType = e.principal, e.host, op, e.perm
 				out = append(out, f)
@@ -423,6 +494,7 @@ func newACLDeleteCommand() *cobra.Command {
 	}
 	o.register(cmd, true)
 	a.register(cmd.Flags(), "literal", "literal, prefixed, any or match")
+	a.registerShortcuts(cmd.Flags())
 	return cmd
 }
 
