@@ -197,21 +197,30 @@ func startAuthzFixture(t *testing.T) *authzFixture {
 // "User:<clientID>") and returns the decoded response.
 func sendAs(t *testing.T, addr, clientID string, req kmsg.Request) kmsg.Response {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	if _, err := nc.Write(kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID)).AppendRequest(nil, req, 1)); err != nil {
-		t.Fatal(err)
-	}
-	c := &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
-	frame, err := c.readFrame()
+	resp, err := exchange(addr, clientID, req)
 	if err != nil {
 		t.Fatalf("%s v%d as %s: %v", kmsg.NameForKey(req.Key()), req.GetVersion(), clientID, err)
 	}
+	return resp
+}
+
+// exchange is sendAs returning its error (for goroutines other than the test's).
+func exchange(addr, clientID string, req kmsg.Request) (kmsg.Response, error) {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	if _, err := nc.Write(kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID)).AppendRequest(nil, req, 1)); err != nil {
+		return nil, err
+	}
+	c := &rawConn{nc: nc, br: bufio.NewReader(nc)}
+	frame, err := c.readFrame()
+	if err != nil {
+		return nil, err
+	}
 	if got := int32(binary.BigEndian.Uint32(frame)); got != 1 {
-		t.Fatalf("correlation id %d, want 1", got)
+		return nil, fmt.Errorf("correlation id %d, want 1", got)
 	}
 	resp := req.ResponseKind()
 	resp.SetVersion(req.GetVersion())
@@ -220,9 +229,9 @@ func sendAs(t *testing.T, addr, clientID string, req kmsg.Request) kmsg.Response
 		body = body[1:]
 	}
 	if err := resp.ReadFrom(body); err != nil {
-		t.Fatalf("decode %s v%d response: %v", kmsg.NameForKey(req.Key()), req.GetVersion(), err)
+		return nil, fmt.Errorf("decode response: %w", err)
 	}
-	return resp
+	return resp, nil
 }
 
 // need is one ACL an API requires: the operation on the resource (a name with "$" is the
@@ -579,5 +588,51 @@ func TestSASLPrincipalsAreAuthorized(t *testing.T) {
 	}
 	if recs := fetches.Records(); len(recs) != 1 || string(recs[0].Value) != "y" {
 		t.Fatalf("alice consumed %d records, want the one she produced", len(recs))
+	}
+}
+
+// envelopeForwarder is a broker's Forwarder that sends Envelopes to the fixture's controller
+// listener as User:broker, as cluster.Client does over the network.
+type envelopeForwarder struct{ controllerAddr string }
+
+func (envelopeForwarder) ControllerIsLocal() bool { return false }
+
+func (f envelopeForwarder) Envelope(_ context.Context, req *kmsg.EnvelopeRequest) (*kmsg.EnvelopeResponse, error) {
+	resp, err := exchange(f.controllerAddr, "broker", req)
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*kmsg.EnvelopeResponse), nil
+}
+
+// denyAll refuses everything.
+type denyAll struct{}
+
+func (denyAll) Authorize(string, string, kmsg.ACLOperation, kmsg.ACLResourceType, string) bool {
+	return false
+}
+
+// TestForwardedRequestsAuthorizedOnTheController: a CreateTopics sent to a broker that is not
+// the controller travels in an Envelope and is authorized once, on the controller, as the
+// client's principal: the broker's own authorizer (here refusing everything) is not asked,
+// as Kafka's brokers forward without authorizing.
+func TestForwardedRequestsAuthorizedOnTheController(t *testing.T) {
+	f := startAuthzFixture(t)
+	f.az.grant("User:broker", opCluster, resCluster, api.ClusterName)
+	f.az.grant("User:alice", opCreate, resTopic, "fwd-topic")
+	brokerEnv := *f.env
+	brokerEnv.Authorizer, brokerEnv.Forwarder = denyAll{}, envelopeForwarder{f.controllerAddr}
+	brokerAddr := serveListener(t, &brokerEnv, "PLAINTEXT", func() {})
+	for _, tc := range []struct {
+		user string
+		want int16
+	}{{"bob", kerr.TopicAuthorizationFailed.Code}, {"alice", 0}} {
+		resp := sendAs(t, brokerAddr, tc.user, envelopeCreateTopics("fwd-topic")).(*kmsg.CreateTopicsResponse)
+		if got := resp.Topics[0].ErrorCode; got != tc.want {
+			t.Errorf("%s creating fwd-topic through the broker: %v, want %v", tc.user, kerr.ErrorForCode(got), kerr.ErrorForCode(tc.want))
+		}
+	}
+	if _, ok := f.Image().Topic("fwd-topic"); !ok {
+		t.Fatal("fwd-topic was not created")
 	}
 }
