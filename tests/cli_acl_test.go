@@ -60,6 +60,9 @@ func TestCLIUsersAndACLs(t *testing.T) {
 			stderr: []string{"--operation cannot be combined with --producer or --consumer"}},
 		{name: "acl_delete_consumer", args: []string{"acl", "delete", "--allow-principal", "User:app", "--consumer", "--topic", "events", "--group", "app-group"}, golden: true},
 		{name: "acl_list_app", args: []string{"acl", "list", "--allow-principal", "User:app"}, golden: true},
+		{name: "acl_create_user_resource", args: []string{"acl", "create", "--allow-principal", "User:ops", "--operation", "DescribeTokens",
+			"--user-principal", "User:app"}, stdout: []string{"USER  User:app  LITERAL  User:ops  *  DESCRIBE_TOKENS  ALLOW"}},
+		{name: "acl_list_user_resource", args: []string{"acl", "list", "--user-principal", "User:app"}, stdout: []string{"USER  User:app  LITERAL  User:ops"}},
 	}
 	for _, step := range steps {
 		if !t.Run(step.name, func(t *testing.T) { runCLIStep(t, n, step) }) {

@@ -26,6 +26,7 @@ type aclFlags struct {
 	allowHosts, denyHosts           []string
 	operations                      []string
 	topics, groups, txnIDs, tokens  []string
+	users                           []string // USER resources (principals), for CreateTokens/DescribeTokens
 	cluster                         bool
 	pattern                         string
 	// The kafka-acls.sh shortcuts (create and delete only).
@@ -43,6 +44,7 @@ func (a *aclFlags) register(f *pflag.FlagSet, patternDefault, patternHelp string
 	f.StringArrayVar(&a.groups, "group", nil, "consumer group resource (repeatable)")
 	f.StringArrayVar(&a.txnIDs, "transactional-id", nil, "transactional id resource (repeatable)")
 	f.StringArrayVar(&a.tokens, "delegation-token", nil, "delegation token resource (repeatable)")
+	f.StringArrayVar(&a.users, "user-principal", nil, "a user principal as the resource (User:alice), e.g. for CreateTokens or DescribeTokens (repeatable)")
 	f.BoolVar(&a.cluster, "cluster", false, "the cluster resource (kafka-cluster)")
 	f.StringVar(&a.pattern, "resource-pattern-type", patternDefault, patternHelp)
 }
@@ -81,7 +83,7 @@ func (a *aclFlags) grants() ([]grant, error) {
 	switch {
 	case len(a.operations) > 0:
 		return nil, errors.New("--operation cannot be combined with --producer or --consumer (they choose the operations)")
-	case a.cluster || len(a.tokens) > 0:
+	case a.cluster || len(a.tokens) > 0 || len(a.users) > 0:
 		return nil, errors.New("--producer and --consumer take --topic, --group and --transactional-id only")
 	case len(a.topics) == 0:
 		return nil, errors.New("--producer and --consumer need a --topic")
@@ -127,6 +129,7 @@ func (a *aclFlags) resources() []aclResource {
 	add(kmsg.ACLResourceTypeGroup, a.groups)
 	add(kmsg.ACLResourceTypeTransactionalId, a.txnIDs)
 	add(kmsg.ACLResourceTypeDelegationToken, a.tokens)
+	add(kmsg.ACLResourceTypeUser, a.users)
 	if a.cluster {
 		out = append(out, aclResource{kmsg.ACLResourceTypeCluster, "kafka-cluster"})
 	}
@@ -305,7 +308,7 @@ func newACLCreateCommand() *cobra.Command {
 			entries := a.entries(false)
 			switch {
 			case len(grants) == 0:
-				return errors.New("name a resource: --topic, --group, --transactional-id, --delegation-token or --cluster")
+				return errors.New("name a resource: --topic, --group, --transactional-id, --delegation-token, --user-principal or --cluster")
 			case len(entries) == 0:
 				return errors.New("name a principal: --allow-principal or --deny-principal (Type:Name, e.g. User:alice)")
 			case len(grants[0].ops) == 0:
@@ -454,7 +457,7 @@ func newACLDeleteCommand() *cobra.Command {
 				return err
 			}
 			if len(a.resources()) == 0 {
-				return errors.New("name a resource: --topic, --group, --transactional-id, --delegation-token or --cluster")
+				return errors.New("name a resource: --topic, --group, --transactional-id, --delegation-token, --user-principal or --cluster")
 			}
 			filters, err := a.filters(pattern)
 			if err != nil {
