@@ -636,3 +636,86 @@ func TestForwardedRequestsAuthorizedOnTheController(t *testing.T) {
 		t.Fatal("fwd-topic was not created")
 	}
 }
+
+// TestAuthorizationDetails: the finer points of the refusals, each as Kafka answers them.
+func TestAuthorizationDetails(t *testing.T) {
+	f := startAuthzFixture(t)
+	f.createTopic("t", 1, nil)
+	setupAuthzState(t, f)
+
+	t.Run("create topics: configs only with DescribeConfigs", func(t *testing.T) {
+		f.az.grant("User:c1", opCreate, resTopic, "cfg-topic")
+		resp := sendAs(t, f.brokerAddr, "c1", envelopeCreateTopics("cfg-topic")).(*kmsg.CreateTopicsResponse)
+		if got := resp.Topics[0]; got.ErrorCode != 0 || got.ConfigErrorCode != kerr.TopicAuthorizationFailed.Code || len(got.Configs) != 0 {
+			t.Fatalf("code %d, config code %d, %d configs; want 0, TOPIC_AUTHORIZATION_FAILED, none", got.ErrorCode, got.ConfigErrorCode, len(got.Configs))
+		}
+	})
+
+	t.Run("delete topics by id: the name only with Describe", func(t *testing.T) {
+		id := f.createTopic("by-id", 1, nil)
+		r := v(kmsg.NewPtrDeleteTopicsRequest(), 6)
+		r.TimeoutMillis, r.Topics = 10000, []kmsg.DeleteTopicsRequestTopic{{TopicID: id}}
+		got := sendAs(t, f.brokerAddr, "d1", r).(*kmsg.DeleteTopicsResponse).Topics[0]
+		if got.ErrorCode != kerr.TopicAuthorizationFailed.Code || got.Topic != nil || got.TopicID != id {
+			t.Fatalf("without Describe: code %d, name %v; want TOPIC_AUTHORIZATION_FAILED, null", got.ErrorCode, got.Topic)
+		}
+		f.az.grant("User:d2", opDescribe, resTopic, "by-id")
+		got = sendAs(t, f.brokerAddr, "d2", r).(*kmsg.DeleteTopicsResponse).Topics[0]
+		if got.ErrorCode != kerr.TopicAuthorizationFailed.Code || got.Topic == nil || *got.Topic != "by-id" {
+			t.Fatalf("with Describe only: code %d, name %v; want TOPIC_AUTHORIZATION_FAILED, by-id", got.ErrorCode, got.Topic)
+		}
+	})
+
+	t.Run("add partitions to txn: the others not attempted", func(t *testing.T) {
+		f.createTopic("u", 1, nil)
+		f.az.grant("User:a1", opWrite, resTxn, "tx")
+		f.az.grant("User:a1", opWrite, resTopic, "t")
+		r := v(kmsg.NewPtrAddPartitionsToTxnRequest(), 3)
+		r.TransactionalID, r.ProducerID = "tx", 999
+		r.Topics = []kmsg.AddPartitionsToTxnRequestTopic{{Topic: "t", Partitions: []int32{0}}, {Topic: "u", Partitions: []int32{0}}, {Topic: "missing", Partitions: []int32{0}}}
+		f.az.grant("User:a1", opWrite, resTopic, "missing")
+		resp := sendAs(t, f.brokerAddr, "a1", r).(*kmsg.AddPartitionsToTxnResponse)
+		want := map[string]int16{"t": kerr.OperationNotAttempted.Code, "u": kerr.TopicAuthorizationFailed.Code, "missing": kerr.UnknownTopicOrPartition.Code}
+		for _, rt := range resp.Topics {
+			if got := rt.Partitions[0].ErrorCode; got != want[rt.Topic] {
+				t.Errorf("%s: %v, want %v", rt.Topic, kerr.ErrorForCode(got), kerr.ErrorForCode(want[rt.Topic]))
+			}
+		}
+	})
+
+	t.Run("offset fetch of all topics leaves out the undescribable", func(t *testing.T) {
+		f.az.grant("User:o1", opDescribe, resGroup, "g")
+		r := v(kmsg.NewPtrOffsetFetchRequest(), 8)
+		r.Groups = []kmsg.OffsetFetchRequestGroup{{Group: "g"}} // null topics: all
+		g := sendAs(t, f.brokerAddr, "o1", r).(*kmsg.OffsetFetchResponse).Groups[0]
+		if g.ErrorCode != 0 || len(g.Topics) != 0 {
+			t.Fatalf("without Describe on t: code %d, %d topics; want 0 and none", g.ErrorCode, len(g.Topics))
+		}
+		f.az.grant("User:o1", opDescribe, resTopic, "t")
+		g = sendAs(t, f.brokerAddr, "o1", r).(*kmsg.OffsetFetchResponse).Groups[0]
+		if g.ErrorCode != 0 || len(g.Topics) != 1 || g.Topics[0].Topic != "t" {
+			t.Fatalf("with Describe on t: code %d, topics %v; want t", g.ErrorCode, g.Topics)
+		}
+	})
+
+	t.Run("consumer group describe needs its topics", func(t *testing.T) {
+		hb := v(kmsg.NewPtrConsumerGroupHeartbeatRequest(), 0)
+		hb.Group, hb.MemberEpoch, hb.RebalanceTimeoutMillis = "cg", 0, 10000
+		hb.SubscribedTopicNames, hb.Topics = []string{"t"}, []kmsg.ConsumerGroupHeartbeatRequestTopic{}
+		if code := sendAs(t, f.brokerAddr, "admin", hb).(*kmsg.ConsumerGroupHeartbeatResponse).ErrorCode; code != 0 {
+			t.Fatalf("admin joins cg: %v", kerr.ErrorForCode(code))
+		}
+		f.az.grant("User:g1", opDescribe, resGroup, "cg")
+		r := v(kmsg.NewPtrConsumerGroupDescribeRequest(), 0)
+		r.Groups = []string{"cg"}
+		g := sendAs(t, f.brokerAddr, "g1", r).(*kmsg.ConsumerGroupDescribeResponse).Groups[0]
+		if g.ErrorCode != kerr.TopicAuthorizationFailed.Code || len(g.Members) != 0 {
+			t.Fatalf("without Describe on t: code %d, %d members; want TOPIC_AUTHORIZATION_FAILED, none", g.ErrorCode, len(g.Members))
+		}
+		f.az.grant("User:g1", opDescribe, resTopic, "t")
+		g = sendAs(t, f.brokerAddr, "g1", r).(*kmsg.ConsumerGroupDescribeResponse).Groups[0]
+		if g.ErrorCode != 0 || len(g.Members) != 1 {
+			t.Fatalf("with Describe on t: code %d, %d members; want 0 and 1", g.ErrorCode, len(g.Members))
+		}
+	})
+}
