@@ -156,7 +156,7 @@ func produceThrottle(env *Env, req *Request, img *metadata.Image) time.Duration 
 	if size == 0 {
 		size = produceRecordBytes(req.Msg.(*kmsg.ProduceRequest))
 	}
-	return env.Quotas.RecordProduce(quotaClient(req, img), int64(size))
+	return env.Quotas.RecordProduce(QuotaClient(req, img), int64(size))
 }
 
 // topicName is t's name, or name when t is nil (a topic requested by a name that does not

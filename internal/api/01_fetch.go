@@ -154,7 +154,7 @@ func handleFetch(_ context.Context, env *Env, req *Request) (Response, error) {
 		f.replica, f.replicaEp = r.ReplicaState.ID, r.ReplicaState.Epoch
 	}
 	if env.Quotas != nil && f.replica < 0 {
-		f.quota, f.quotaOn = quotaClient(req, img), true
+		f.quota, f.quotaOn = QuotaClient(req, img), true
 		// Kafka bounds a consumer's response by what its quota allows in a quota window.
 		if limit := env.Quotas.FetchMaxBytes(f.quota); limit >= 0 {
 			f.maxBytes = int32(min(int64(f.maxBytes), max(limit, 1)))

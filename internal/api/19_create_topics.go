@@ -32,6 +32,11 @@ import (
 //   - TimeoutMillis > 0 bounds the wait to enter the metadata log
 //     (REQUEST_TIMED_OUT).
 //
+//   - controller_mutation_rate (client quotas, KIP-599): each topic's partitions count against
+//     the client's rate; from v6 a topic is refused with THROTTLING_QUOTA_EXCEEDED while the
+//     client is over it (older versions are only throttled); throttle_time_ms says how long
+//     until it is not. Topics the controller refuses, and validate_only, count nothing.
+//
 //   - Authorization (on the controller, as the forwarded principal): Create on the cluster or
 //     on the topic, else TOPIC_AUTHORIZATION_FAILED; v5+ configs are returned only with
 //     DescribeConfigs on the topic (else ConfigErrorCode TOPIC_AUTHORIZATION_FAILED).
@@ -55,10 +60,18 @@ func handleCreateTopics(_ context.Context, env *Env, req *Request) (Response, er
 		var topics []metadata.CreateTopic
 		var index []int // index[j] is the request position of topics[j]
 		clusterCreate := env.AuthorizeCluster(req, opCreate)
+		mutations := newMutationQuota(env, req, env.Metadata.Image(), 6)
+		partitions := make([]int, len(r.Topics)) // admitted against controller_mutation_rate
 		for i, rt := range r.Topics {
 			t, err := createTopicInput(r, rt)
 			if err == nil && !clusterCreate && !env.Authorize(req, opCreate, resTopic, rt.Topic) {
 				err = requestErrorf(kerr.TopicAuthorizationFailed, "Authorization failed.")
+			}
+			if err == nil {
+				n := createdPartitions(env, t)
+				if err = mutations.admit(n); err == nil {
+					partitions[i] = n
+				}
 			}
 			if err != nil {
 				errs[i] = err
@@ -72,7 +85,13 @@ func handleCreateTopics(_ context.Context, env *Env, req *Request) (Response, er
 				results[index[j]] = res
 			}
 		}
+		for i := range r.Topics {
+			if results[i].Err != nil || r.ValidateOnly {
+				mutations.refund(partitions[i])
+			}
+		}
 		resp := r.ResponseKind().(*kmsg.CreateTopicsResponse)
+		resp.ThrottleMillis = mutations.throttleMillis()
 		img := env.Metadata.Image()
 		for i, rt := range r.Topics {
 			if errs[i] != nil {
@@ -86,6 +105,18 @@ func handleCreateTopics(_ context.Context, env *Env, req *Request) (Response, er
 		}
 		return Reply(resp), nil
 	}}, nil
+}
+
+// createdPartitions is how many partitions t creates: its count, its assignments, or
+// num.partitions (what controller_mutation_rate counts).
+func createdPartitions(env *Env, t metadata.CreateTopic) int {
+	switch {
+	case t.NumPartitions > 0:
+		return int(t.NumPartitions)
+	case len(t.Assignments) > 0:
+		return len(t.Assignments)
+	}
+	return int(env.BrokerConfig(env.Metadata.Image()).Int(config.NumPartitions))
 }
 
 // createTopicInput converts one requested topic, or returns the error that settles it before

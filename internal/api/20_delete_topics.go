@@ -29,6 +29,11 @@ import (
 //     Describe and Delete on each topic, else TOPIC_AUTHORIZATION_FAILED (a name without
 //     Describe is refused whether it exists or not; an id's name only shown with Describe).
 //
+//   - controller_mutation_rate (client quotas, KIP-599): each topic's partitions count against the
+//     client's rate; from v5 a topic is refused with THROTTLING_QUOTA_EXCEEDED while the client
+//     is over it (older versions are only throttled), and throttle_time_ms says how long until
+//     it is not. What the controller refuses counts nothing.
+//
 // Version notes:
 //   - v4: flexible. v5: error messages.
 //   - v6: topics by id; the response names both the topic and its id (the
@@ -59,10 +64,17 @@ func handleDeleteTopics(_ context.Context, env *Env, req *Request) (Response, er
 		}
 		resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
 		topics, resp.Topics = authorizeDeleteTopics(env, req, topics)
+		mutations := newMutationQuota(env, req, env.Metadata.Image(), 5)
+		var partitions []int
+		topics, partitions, resp.Topics = admitDeleteTopics(mutations, env.Metadata.Image(), r.Version, topics, resp.Topics)
+		defer func() { resp.ThrottleMillis = mutations.throttleMillis() }()
 		if len(topics) == 0 {
 			return Reply(resp), nil
 		}
 		for i, res := range env.Controller.DeleteTopics(ctx, topics) {
+			if res.Err != nil {
+				mutations.refund(partitions[i])
+			}
 			out := kmsg.NewDeleteTopicsResponseTopic()
 			out.TopicID = [16]byte(res.ID)
 			if res.Name != "" {
@@ -126,4 +138,37 @@ func authorizeDeleteTopics(env *Env, req *Request, topics []metadata.DeleteTopic
 		}
 	}
 	return allowed, refused
+}
+
+// admitDeleteTopics counts each topic's partitions against the client's
+// controller_mutation_rate (KIP-599); a topic refused for it is answered
+// THROTTLING_QUOTA_EXCEEDED in out. It returns the topics to delete and their admitted
+// partition counts.
+func admitDeleteTopics(q mutationQuota, img *metadata.Image, version int16, topics []metadata.DeleteTopic,
+	out []kmsg.DeleteTopicsResponseTopic) ([]metadata.DeleteTopic, []int, []kmsg.DeleteTopicsResponseTopic) {
+	kept := topics[:0]
+	var partitions []int
+	for _, dt := range topics {
+		t, ok := img.Topic(dt.Name)
+		if dt.Name == "" {
+			t, ok = img.TopicByID(dt.ID)
+		}
+		n := 0
+		if ok {
+			n = len(t.Partitions)
+		}
+		if err := q.admit(n); err != nil {
+			rt := kmsg.NewDeleteTopicsResponseTopic()
+			rt.TopicID = [16]byte(dt.ID)
+			if dt.Name != "" || version < 6 {
+				name := dt.Name
+				rt.Topic = &name
+			}
+			rt.ErrorCode, rt.ErrorMessage = ErrorCode(err), ErrorMessage(err)
+			out = append(out, rt)
+			continue
+		}
+		kept, partitions = append(kept, dt), append(partitions, n)
+	}
+	return kept, partitions, out
 }

@@ -30,6 +30,11 @@ import (
 //   - Authorization (on the controller, as the forwarded principal): Alter on each topic,
 //     else TOPIC_AUTHORIZATION_FAILED.
 //
+//   - controller_mutation_rate (client quotas, KIP-599): the partitions each topic gains count against the
+//     client's rate; from v3 a topic is refused with THROTTLING_QUOTA_EXCEEDED while the client
+//     is over it (older versions are only throttled), and throttle_time_ms says how long until
+//     it is not. What the controller refuses counts nothing.
+//
 // Version notes:
 //   - v1: same as v0 (throttling after the response). v2: flexible.
 //   - v3: same as v2.
@@ -65,10 +70,17 @@ func handleCreatePartitions(_ context.Context, env *Env, req *Request) (Response
 				return true
 			})
 		}
+		mutations := newMutationQuota(env, req, env.Metadata.Image(), 3)
+		var partitions []int
+		reqs, partitions, resp.Topics = admitCreatePartitions(mutations, env.Metadata.Image(), reqs, resp.Topics)
+		defer func() { resp.ThrottleMillis = mutations.throttleMillis() }()
 		if len(reqs) == 0 {
 			return Reply(resp), nil
 		}
-		for _, res := range env.Controller.CreatePartitions(ctx, reqs, r.ValidateOnly) {
+		for i, res := range env.Controller.CreatePartitions(ctx, reqs, r.ValidateOnly) {
+			if res.Err != nil || r.ValidateOnly {
+				mutations.refund(partitions[i])
+			}
 			out := kmsg.NewCreatePartitionsResponseTopic()
 			out.Topic = res.Topic
 			out.ErrorCode, out.ErrorMessage = ErrorCode(res.Err), ErrorMessage(res.Err)
@@ -87,4 +99,27 @@ func duplicateCreatePartitions(r *kmsg.CreatePartitionsRequest, topic string) bo
 		}
 	}
 	return n > 1
+}
+
+// admitCreatePartitions counts the partitions each request adds against the client's
+// controller_mutation_rate (KIP-599); one refused for it is answered THROTTLING_QUOTA_EXCEEDED
+// in out. It returns the requests to pass on and their admitted partition counts.
+func admitCreatePartitions(q mutationQuota, img *metadata.Image, reqs []metadata.CreatePartitions,
+	out []kmsg.CreatePartitionsResponseTopic) ([]metadata.CreatePartitions, []int, []kmsg.CreatePartitionsResponseTopic) {
+	kept := reqs[:0]
+	var partitions []int
+	for _, c := range reqs {
+		n := 0
+		if t, ok := img.Topic(c.Topic); ok && int(c.Count) > len(t.Partitions) {
+			n = int(c.Count) - len(t.Partitions)
+		}
+		if err := q.admit(n); err != nil {
+			rt := kmsg.NewCreatePartitionsResponseTopic()
+			rt.Topic, rt.ErrorCode, rt.ErrorMessage = c.Topic, ErrorCode(err), ErrorMessage(err)
+			out = append(out, rt)
+			continue
+		}
+		kept, partitions = append(kept, c), append(partitions, n)
+	}
+	return kept, partitions, out
 }

@@ -42,6 +42,8 @@ type adminOptions struct {
 	electionTimeout time.Duration
 	// authorizer, if set, is the Env's (the ACL APIs answer SECURITY_DISABLED without one).
 	authorizer api.Authorizer
+	// quotas, if set, enforces client quotas (Env.Quotas).
+	quotas api.Quotas
 }
 
 func startAdminNode(t *testing.T, opts adminOptions) *adminNode {
@@ -92,6 +94,7 @@ func startAdminNode(t *testing.T, opts adminOptions) *adminNode {
 	}
 	n.env = &api.Env{NodeID: 1, Logger: slog.New(slog.DiscardHandler), StaticConfig: static, Metadata: q, Controller: n.ctl,
 		Authorizer: opts.authorizer}
+	n.env.Quotas = opts.quotas
 	srv, err := server.New(server.Config{Env: n.env})
 	if err != nil {
 		t.Fatal(err)

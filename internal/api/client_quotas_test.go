@@ -8,6 +8,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/security/quota"
 )
 
 func TestClientQuotasThroughKadm(t *testing.T) {
@@ -154,5 +156,94 @@ func TestAlterClientQuotasEntityErrors(t *testing.T) {
 	}
 	if q := n.q.Image().ClientQuotas(); q.Len() != 2 {
 		t.Fatalf("quotas after the request: %v", q.Entities())
+	}
+}
+
+// TestControllerMutationRate: CreateTopics, CreatePartitions and DeleteTopics count partitions
+// against controller_mutation_rate (KIP-599). The quota is 0.01 partitions/s, a bucket of 0.11:
+// the first mutation takes it below zero, every later one in the strict versions is refused
+// with THROTTLING_QUOTA_EXCEEDED (its refill to zero takes about 89 s), and the older versions
+// are only throttled. A throttled response mutes its connection (KIP-219), so each request
+// goes on a new one.
+func TestControllerMutationRate(t *testing.T) {
+	n := startAdminNode(t, adminOptions{quotas: quota.New(quota.Config{})})
+	n.create("existing", 1, nil)
+	c := n.dial()
+	alter := kmsg.NewPtrAlterClientQuotasRequest()
+	entry := kmsg.NewAlterClientQuotasRequestEntry()
+	ent := kmsg.NewAlterClientQuotasRequestEntryEntity()
+	ent.Type = "client-id" // rawConn sends no client id: the default entity is the one that applies
+	entry.Entity = append(entry.Entity, ent)
+	op := kmsg.NewAlterClientQuotasRequestEntryOp()
+	op.Key, op.Value = "controller_mutation_rate", 0.01
+	entry.Ops = append(entry.Ops, op)
+	alter.Entries = append(alter.Entries, entry)
+	if resp := c.send(alter).(*kmsg.AlterClientQuotasResponse); resp.Entries[0].ErrorCode != 0 {
+		t.Fatalf("alter: %v", resp.Entries[0].ErrorMessage)
+	}
+	create := func(version int16, name string, partitions int32) *kmsg.CreateTopicsResponse {
+		req := kmsg.NewPtrCreateTopicsRequest()
+		req.Version, req.TimeoutMillis = version, 10000
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, partitions, 1
+		req.Topics = append(req.Topics, rt)
+		return n.dial().send(req).(*kmsg.CreateTopicsResponse)
+	}
+	if resp := create(7, "first", 1); resp.Topics[0].ErrorCode != 0 || resp.ThrottleMillis <= 0 {
+		t.Fatalf("first topic: code %d, throttle %d ms (the bucket is below zero now)", resp.Topics[0].ErrorCode, resp.ThrottleMillis)
+	}
+	resp := create(7, "second", 1)
+	if resp.Topics[0].ErrorCode != kerr.ThrottlingQuotaExceeded.Code || resp.ThrottleMillis <= 0 {
+		t.Fatalf("second topic, v7: code %d, throttle %d ms", resp.Topics[0].ErrorCode, resp.ThrottleMillis)
+	}
+	if _, ok := n.q.Image().Topic("second"); ok {
+		t.Fatal("a refused topic was created")
+	}
+	// v5 is permissive: created, and throttled.
+	if resp := create(5, "third", 2); resp.Topics[0].ErrorCode != 0 || resp.ThrottleMillis <= 0 {
+		t.Fatalf("v5: code %d, throttle %d ms", resp.Topics[0].ErrorCode, resp.ThrottleMillis)
+	}
+	cp := kmsg.NewPtrCreatePartitionsRequest()
+	cp.Version, cp.TimeoutMillis = 3, 10000
+	cpt := kmsg.NewCreatePartitionsRequestTopic()
+	cpt.Topic, cpt.Count = "existing", 2
+	cp.Topics = append(cp.Topics, cpt)
+	if resp := n.dial().send(cp).(*kmsg.CreatePartitionsResponse); resp.Topics[0].ErrorCode != kerr.ThrottlingQuotaExceeded.Code || resp.ThrottleMillis <= 0 {
+		t.Fatalf("create partitions v3: %+v", resp)
+	}
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	del.Version, del.TimeoutMillis, del.TopicNames = 5, 10000, []string{"existing"}
+	if resp := n.dial().send(del).(*kmsg.DeleteTopicsResponse); len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != kerr.ThrottlingQuotaExceeded.Code ||
+		resp.Topics[0].Topic == nil || *resp.Topics[0].Topic != "existing" {
+		t.Fatalf("delete topics v5: %+v", resp)
+	}
+	del.Version = 4 // permissive
+	if resp := n.dial().send(del).(*kmsg.DeleteTopicsResponse); resp.Topics[0].ErrorCode != 0 || resp.ThrottleMillis <= 0 {
+		t.Fatalf("delete topics v4: %+v", resp)
+	}
+}
+
+// TestRequestPercentage: handler time counts against request_percentage; a client far over it
+// is throttled by at most one quota window (Kafka caps request-quota throttles so), and the
+// exempt ApiVersions is never throttled.
+func TestRequestPercentage(t *testing.T) {
+	n := startAdminNode(t, adminOptions{quotas: quota.New(quota.Config{})})
+	adm := n.admin()
+	if res, err := adm.AlterClientQuotas(context.Background(), []kadm.AlterClientQuotaEntry{{
+		Entity: kadm.ClientQuotaEntity{{Type: "client-id", Name: nil}},
+		Ops:    []kadm.AlterClientQuotaOp{{Key: "request_percentage", Value: 1e-9}}}}); err != nil || res[0].Err != nil {
+		t.Fatalf("alter: %v %+v", err, res)
+	}
+	c := n.dial()
+	av := kmsg.NewPtrApiVersionsRequest()
+	av.Version = 3
+	if resp := c.send(av).(*kmsg.ApiVersionsResponse); resp.ThrottleMillis != 0 {
+		t.Fatalf("ApiVersions throttled %d ms", resp.ThrottleMillis)
+	}
+	md := kmsg.NewPtrMetadataRequest()
+	md.Version = 12
+	resp := c.send(md).(*kmsg.MetadataResponse)
+	if resp.ThrottleMillis <= 0 || resp.ThrottleMillis > 1000 {
+		t.Fatalf("Metadata throttle %d ms, want (0, 1000]", resp.ThrottleMillis)
 	}
 }

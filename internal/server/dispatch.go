@@ -66,6 +66,7 @@ func (c *conn) handleFrame(frame []byte) error {
 		c.releaseFrame(frame, false) // a failed handler may still hold it
 		return fmt.Errorf("%s v%d: %w", a.Name(), h.version, err)
 	}
+	resp = c.recordRequestTime(req, resp, time.Since(start))
 	c.enqueue(h, start, resp, frame)
 	return nil
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -43,9 +44,15 @@ func (c *conn) muteFor(d time.Duration) {
 }
 
 // holdThrottled delays a pre-KIP-219 response by its throttle time (the write loop's goroutine).
+// It first puts a throttle given as api.Response.Throttle into the response's throttle_time_ms.
 func (c *conn) holdThrottled(f *inflight) {
 	if f.err != nil {
 		return
+	}
+	if st, ok := f.resp.Msg.(kmsg.SetThrottleResponse); ok && f.resp.Throttle > 0 {
+		if ms, _ := f.resp.Msg.(kmsg.ThrottleResponse).Throttle(); time.Duration(ms)*time.Millisecond < f.resp.Throttle {
+			st.SetThrottle(int32(min(f.resp.Throttle.Milliseconds(), 1<<31-1)))
+		}
 	}
 	if d, after := responseThrottle(f.resp); d > 0 && !after {
 		t := time.NewTimer(d)
@@ -89,4 +96,33 @@ func (c *conn) waitMuted() error {
 			return nil
 		}
 	}
+}
+
+// requestQuotaExempt are the requests request_percentage does not count: those a client must
+// be able to send to learn versions and authenticate.
+func requestQuotaExempt(key int16) bool {
+	return key == 17 || key == 18 || key == 36 // SaslHandshake, ApiVersions, SaslAuthenticate
+}
+
+// recordRequestTime accounts the time a request spent in its handler (from its frame being
+// read until the handler returned; a Finish's waiting is not handler time) to the client's
+// request_percentage, and adds the throttle it earns to the response.
+func (c *conn) recordRequestTime(req *api.Request, resp api.Response, handler time.Duration) api.Response {
+	env := c.srv.cfg.Env
+	if env.Quotas == nil || env.Metadata == nil || requestQuotaExempt(req.Key) {
+		return resp
+	}
+	d := env.Quotas.RecordRequestTime(api.QuotaClient(req, env.Metadata.Image()), handler)
+	if d <= 0 {
+		return resp
+	}
+	if finish := resp.Finish; finish != nil {
+		resp.Finish = func(ctx context.Context) (api.Response, error) {
+			r, err := finish(ctx)
+			r.Throttle = max(r.Throttle, d)
+			return r, err
+		}
+	}
+	resp.Throttle = max(resp.Throttle, d)
+	return resp
 }
