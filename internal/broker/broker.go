@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -110,6 +111,11 @@ type Broker struct {
 	listenerSet    *config.ListenerSet
 	legacyListener bool // the --kafka-addr listener, advertised as bound
 	listeners      []*kafkaListener
+	// interBrokerTLS is the TLS client side of connections to other brokers' inter-broker
+	// listener (nil when it is not SSL or SASL_SSL); markerClient carries transaction markers
+	// over it (the control plane's client stays plain).
+	interBrokerTLS func(addr string) *tls.Config
+	markerClient   *cluster.Client
 	http           *httpapi.Server
 
 	unsubscribe func()
@@ -158,6 +164,9 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	if b.listenerSet, b.legacyListener, err = resolveListeners(cfg, brokerCfg); err != nil {
 		return nil, err
+	}
+	if err := b.startInterBrokerTLS(brokerCfg); err != nil {
+		return nil, fmt.Errorf("broker configs: %w", err)
 	}
 	if b.cfg.ControllerAddr == "" && len(b.listenerSet.Controller) > 0 {
 		b.cfg.ControllerAddr = b.listenerSet.Controller[0].Addr() // listeners' CONTROLLER://host:port
@@ -586,6 +595,9 @@ func (b *Broker) Close() error {
 		b.closeTokenValidators()
 		if b.txns != nil {
 			b.txns.Close() // after the server, before the logs it writes to close
+		}
+		if b.markerClient != nil {
+			b.markerClient.Close()
 		}
 		b.stopISR()
 		b.stopReplication() // no append or truncation after this

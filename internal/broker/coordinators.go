@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"github.com/sluicehq/sluice/internal/cluster"
 	"github.com/sluicehq/sluice/internal/txn"
 )
 
@@ -11,6 +12,12 @@ func (b *Broker) txnMarkers() *txn.PartitionMarkers {
 	if b.cp.client != nil && b.quorum != nil {
 		w.NodeID, w.Image, w.Remote = b.cfg.NodeID, b.quorum.Image, b.cp.client
 		w.Listener = b.listenerSet.InterBroker
+		if b.interBrokerTLS != nil {
+			if b.markerClient == nil {
+				b.markerClient = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, Logger: b.logger, TLS: b.interBrokerTLS})
+			}
+			w.Remote = b.markerClient
+		}
 	}
 	return w
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/security/tlsconf"
 	"github.com/sluicehq/sluice/internal/server"
 )
 
@@ -77,6 +78,10 @@ func (b *Broker) listen(brokerCfg *config.Resolved) error {
 		if err != nil {
 			return err
 		}
+		tlsCfg, err := b.listenerTLS(brokerCfg, l)
+		if err != nil {
+			return err
+		}
 		srv, err := server.New(server.Config{
 			Env:                          b.env,
 			Logger:                       b.logger.With("listener", l.Name),
@@ -91,12 +96,42 @@ func (b *Broker) listen(brokerCfg *config.Resolved) error {
 			MaxConnectionsPerIP:          kafkaLimit(brokerCfg.Int(config.MaxConnectionsPerIP)),
 			MaxConnectionsPerIPOverrides: overrides,
 			Observer:                     b.metrics,
+			TLS:                          tlsCfg,
 		})
 		if err != nil {
 			return fmt.Errorf("kafka listener %s: %w", l.Name, err)
 		}
 		kl.srv = srv
 	}
+	return nil
+}
+
+// listenerTLS is a TLS listener's server side (its ssl.* configs, listener.name.<name>.ssl.*
+// first), or nil for a listener without TLS.
+func (b *Broker) listenerTLS(brokerCfg *config.Resolved, l config.Listener) (*server.TLS, error) {
+	if !l.Protocol.TLS() {
+		return nil, nil
+	}
+	srv, err := tlsconf.NewServer(tlsconf.FromConfig(brokerCfg, b.static, l.Name), b.logger.With("listener", l.Name))
+	if err != nil {
+		return nil, fmt.Errorf("kafka listener %s: %w", l.Name, err)
+	}
+	return &server.TLS{Config: srv.Config(), Principal: srv.Principal}, nil
+}
+
+// startInterBrokerTLS reads the TLS client side of inter-broker connections when the
+// inter-broker listener is SSL or SASL_SSL: the listener's ssl.* configs, its keystore as the
+// client certificate and its truststore to verify the other brokers.
+func (b *Broker) startInterBrokerTLS(brokerCfg *config.Resolved) error {
+	l, _ := b.listenerSet.Lookup(b.listenerSet.InterBroker)
+	if !l.Protocol.TLS() {
+		return nil
+	}
+	c, err := tlsconf.NewClient(tlsconf.FromConfig(brokerCfg, b.static, l.Name), b.logger.With("listener", l.Name, "side", "client"))
+	if err != nil {
+		return fmt.Errorf("inter-broker listener %s: %w", l.Name, err)
+	}
+	b.interBrokerTLS = c.Config
 	return nil
 }
 

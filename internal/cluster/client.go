@@ -11,6 +11,7 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -49,9 +50,12 @@ type Options struct {
 	// ClientID replaces the client id "sluice-node-N" when set (the replica fetchers send
 	// "sluice-replica-N", so that a broker's logs and a test's proxy can tell them apart).
 	ClientID string
-	// DialTimeout bounds a connection attempt (0: 5 s).
+	// DialTimeout bounds a connection attempt (0: 5 s), its TLS handshake included.
 	DialTimeout time.Duration
-	Logger      *slog.Logger
+	// TLS, if set, returns the TLS configuration for connecting to addr (the inter-broker
+	// listener is SSL or SASL_SSL: tlsconf.Client.Config); nil connects in plain TCP.
+	TLS    func(addr string) *tls.Config
+	Logger *slog.Logger
 }
 
 // Client sends requests to controller listeners. It keeps a few idle connections per address
@@ -227,6 +231,17 @@ func (c *Client) dial(ctx context.Context, addr string) (*conn, error) {
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if c.opts.TLS != nil {
+		hctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
+		tc := tls.Client(nc, c.opts.TLS(addr))
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+		}
+		nc = tc
 	}
 	cn := &conn{nc: nc, br: bufio.NewReader(nc), format: kmsg.NewRequestFormatter(kmsg.FormatterClientID(c.clientID))}
 	av := kmsg.NewPtrApiVersionsRequest()

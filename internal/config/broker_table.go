@@ -358,6 +358,48 @@ var brokerTable = []Def{
 		Doc: "The claim whose value is the principal's name (User:<value>)."},
 	{Name: SaslOauthbearerScopeClaimName, Type: TypeString, Default: "scope", Mode: ModeReadOnly,
 		Doc: "The claim holding the token's scope."},
+	// TLS (internal/security/tlsconf). Each may be set for one listener as
+	// listener.name.<lower-case listener name>.<config>, which wins over the broker-wide value.
+	{Name: SslKeystoreType, Type: TypeString, Default: "JKS", Valid: OneOf("JKS", "PKCS12", "PEM"), Mode: ModeReadOnly,
+		Doc: "Format of the keystore: PKCS12 or PEM (KIP-651). Kafka's default JKS is not readable by Sluice; a JKS " +
+			"keystore is refused at start (convert it with keytool -importkeystore -deststoretype PKCS12)."},
+	{Name: SslKeystoreLocation, Type: TypeString, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "The keystore file: the listener's certificate chain and private key (the client certificate of inter-broker " +
+			"connections). PEM: the key and the chain in one file. Re-read when it changes on disk."},
+	{Name: SslKeystorePassword, Type: TypePassword, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "Password of a PKCS12 keystore."},
+	{Name: SslKeyPassword, Type: TypePassword, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "Password of the private key in a PKCS12 keystore, when it differs from ssl.keystore.password. Encrypted PEM keys are not supported."},
+	{Name: SslKeystoreKey, Type: TypePassword, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "The private key in PEM, inline (with ssl.keystore.type=PEM and ssl.keystore.certificate.chain, instead of ssl.keystore.location)."},
+	{Name: SslKeystoreCertificateChain, Type: TypePassword, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "The certificate chain in PEM, inline (with ssl.keystore.key)."},
+	{Name: SslTruststoreType, Type: TypeString, Default: "JKS", Valid: OneOf("JKS", "PKCS12", "PEM"), Mode: ModeReadOnly,
+		Doc: "Format of the truststore: PKCS12 or PEM. JKS is refused at start."},
+	{Name: SslTruststoreLocation, Type: TypeString, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "The truststore file: the CA certificates that client certificates (and, for inter-broker connections, " +
+			"other brokers' certificates) must chain to. Unset: the system's CAs. Re-read when it changes on disk."},
+	{Name: SslTruststorePassword, Type: TypePassword, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "Password of a PKCS12 truststore."},
+	{Name: SslTruststoreCertificates, Type: TypePassword, NoDefault: true, Mode: ModeReadOnly,
+		Doc: "The trusted certificates in PEM, inline (with ssl.truststore.type=PEM, instead of ssl.truststore.location)."},
+	{Name: SslClientAuth, Type: TypeString, Default: "none", Valid: OneOf("none", "requested", "required"), Mode: ModeReadOnly,
+		Doc: "Whether TLS clients must present a certificate: required (refused without one), requested (verified if " +
+			"given) or none. A verified certificate's subject, mapped by ssl.principal.mapping.rules, is the principal."},
+	{Name: SslEnabledProtocols, Type: TypeList, Default: "TLSv1.2,TLSv1.3", Valid: ListOf(false, "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"), Mode: ModeReadOnly,
+		Doc: "TLS versions accepted (and offered by inter-broker connections); the lowest and highest listed bound the range."},
+	{Name: SslProtocol, Type: TypeString, Default: "TLSv1.3", Valid: OneOf("TLS", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"), Mode: ModeReadOnly,
+		Doc: "The highest TLS version (Java's SSLContext protocol): TLSv1.2 caps ssl.enabled.protocols at TLS 1.2."},
+	{Name: SslCipherSuites, Type: TypeList, Default: "", Mode: ModeReadOnly,
+		Doc: "Cipher suites by IANA name (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, …) for TLS 1.2 and below; an unknown name " +
+			"is a start error. Empty: Go's defaults. TLS 1.3's suites are not configurable in Go and are always enabled."},
+	{Name: SslEndpointIdentificationAlgorithm, Type: TypeString, Default: "https", Mode: ModeReadOnly,
+		Doc: "How inter-broker connections check the other broker's certificate: https verifies that it names the host " +
+			"dialled; empty checks only that it chains to the truststore."},
+	{Name: SslPrincipalMappingRules, Type: TypeString, Default: "DEFAULT", Mode: ModeReadOnly,
+		Doc: "How a client certificate's subject (its RFC 2253 DN, e.g. CN=alice,OU=eng,O=acme) becomes the principal's name " +
+			"(KIP-371): RULE:pattern/replacement/ with an optional L or U (lower or upper case), tried in order, and " +
+			"DEFAULT (the DN itself). A DN no rule matches is refused."},
 	{Name: FetchMaxBytes, Type: TypeInt, Default: "57671680", Valid: AtLeast(1024), Mode: ModeReadOnly,
 		Doc: "Upper bound on the bytes of one Fetch response, whatever the client asks for."},
 

@@ -10,14 +10,30 @@ import (
 
 // Listener and security configs (Kafka's names; their rows are in brokerTable).
 const (
-	Listeners                   Name = "listeners"
-	AdvertisedListeners         Name = "advertised.listeners"
-	ListenerSecurityProtocolMap Name = "listener.security.protocol.map"
-	InterBrokerListenerName     Name = "inter.broker.listener.name"
-	SecurityInterBrokerProtocol Name = "security.inter.broker.protocol"
-	ControllerListenerNames     Name = "controller.listener.names"
-	defaultListenerProtocolMap       = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"
-	listenerNamePrefix               = "listener.name."
+	Listeners                          Name = "listeners"
+	AdvertisedListeners                Name = "advertised.listeners"
+	ListenerSecurityProtocolMap        Name = "listener.security.protocol.map"
+	InterBrokerListenerName            Name = "inter.broker.listener.name"
+	SecurityInterBrokerProtocol        Name = "security.inter.broker.protocol"
+	ControllerListenerNames            Name = "controller.listener.names"
+	SslKeystoreType                    Name = "ssl.keystore.type"
+	SslKeystoreLocation                Name = "ssl.keystore.location"
+	SslKeystorePassword                Name = "ssl.keystore.password"
+	SslKeyPassword                     Name = "ssl.key.password"
+	SslKeystoreKey                     Name = "ssl.keystore.key"
+	SslKeystoreCertificateChain        Name = "ssl.keystore.certificate.chain"
+	SslTruststoreType                  Name = "ssl.truststore.type"
+	SslTruststoreLocation              Name = "ssl.truststore.location"
+	SslTruststorePassword              Name = "ssl.truststore.password"
+	SslTruststoreCertificates          Name = "ssl.truststore.certificates"
+	SslClientAuth                      Name = "ssl.client.auth"
+	SslEnabledProtocols                Name = "ssl.enabled.protocols"
+	SslProtocol                        Name = "ssl.protocol"
+	SslCipherSuites                    Name = "ssl.cipher.suites"
+	SslEndpointIdentificationAlgorithm Name = "ssl.endpoint.identification.algorithm"
+	SslPrincipalMappingRules           Name = "ssl.principal.mapping.rules"
+	defaultListenerProtocolMap              = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"
+	listenerNamePrefix                      = "listener.name."
 )
 
 // SecurityProtocol is a listener's security protocol, numbered as Kafka's SecurityProtocol id

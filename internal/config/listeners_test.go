@@ -97,3 +97,19 @@ func TestResolveListeners(t *testing.T) {
 		})
 	}
 }
+
+func TestListenerOverridesValidate(t *testing.T) {
+	out, err := ValidateBrokerStatic(map[string]string{"listener.name.internal.ssl.client.auth": "required"})
+	if err != nil || out["listener.name.internal.ssl.client.auth"] != "required" {
+		t.Fatalf("per-listener ssl override: %v, %v", out, err)
+	}
+	for _, key := range []string{"listener.name.INTERNAL.ssl.client.auth", "listener.name.internal.log.retention.ms",
+		"listener.name.internal.ssl.nonsense", "listener.name.internal.ssl.client.auth.x"} {
+		if _, err := ValidateBrokerStatic(map[string]string{key: "required"}); err == nil {
+			t.Errorf("%s accepted", key)
+		}
+	}
+	if _, err := ValidateBrokerStatic(map[string]string{"listener.name.internal.ssl.client.auth": "sometimes"}); err == nil {
+		t.Error("an invalid per-listener value accepted")
+	}
+}

@@ -77,6 +77,7 @@ type inflight struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
+	nc = s.wrapTLS(nc)
 	ctx, cancel := context.WithCancel(context.Background())
 	ended := make(chan struct{})
 	c := &conn{
@@ -104,6 +105,14 @@ func newConn(s *Server, nc net.Conn) *conn {
 // serve runs the connection until the peer leaves, a frame is bad, the
 // connection idles out or the server stops.
 func (c *conn) serve() {
+	if err := c.handshake(); err != nil {
+		// Kafka logs failed handshakes at INFO ("SSL handshake failed").
+		c.logger.Info("closing connection: TLS handshake failed", "err", err)
+		c.cancelWork()
+		c.nc.Close()
+		close(c.ended)
+		return
+	}
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)

@@ -136,14 +136,19 @@ func (c *conn) enqueue(h requestHeader, start time.Time, resp api.Response, fram
 // After an abort it still waits for each pending response so Release runs
 // exactly once, but writes nothing.
 func (c *conn) writeLoop() {
-	fw := frameWriter{w: c.nc}
+	w, flush := c.responseWriter()
+	fw := frameWriter{w: w}
 	for f := range c.queue {
 		<-f.done
 		if obs := c.srv.cfg.Observer; obs != nil && f.err == nil && f.key != rawTokenKey {
 			obs.ObserveRequest(f.key, f.version, time.Since(f.start), f.resp.Msg)
 		}
 		c.holdThrottled(f)
-		if err := c.write(&fw, f); err != nil {
+		err := c.write(&fw, f)
+		if err == nil && flush != nil {
+			err = flush()
+		}
+		if err != nil {
 			c.logger.Debug("write failed; closing connection", "err", err)
 			c.abort()
 		}

@@ -70,6 +70,9 @@ type Config struct {
 	// SASL, if set, makes this a SASL listener: a connection authenticates (SaslHandshake,
 	// SaslAuthenticate) before any request but ApiVersions (sasl.go).
 	SASL *SASLConfig
+	// TLS, if set, makes the listener TLS (tls.go): the handshake runs on each connection's
+	// goroutine before its first request.
+	TLS *TLS
 	// Observer, if set, is told about connections and answered requests
 	// (the broker's metrics). Its methods run on connection goroutines and
 	// must not block.
