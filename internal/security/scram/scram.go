@@ -205,6 +205,8 @@ func ParseSpec(text string) (Spec, error) {
 	switch {
 	case s.Name == "":
 		return Spec{}, fmt.Errorf("%w: %q has no name", ErrInvalid, text)
+	case hasPassword && s.Password == "":
+		return Spec{}, fmt.Errorf("%w: %q has an empty password", ErrInvalid, text)
 	case hasPassword == (s.SaltedPassword != nil):
 		return Spec{}, fmt.Errorf("%w: %q needs exactly one of password and saltedpassword", ErrInvalid, text)
 	case s.SaltedPassword != nil && s.Salt == nil:

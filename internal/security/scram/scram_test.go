@@ -64,7 +64,7 @@ func TestParseSpec(t *testing.T) {
 		"", "SCRAM-SHA-1=[name=a,password=b]", "SCRAM-SHA-256=name=a,password=b", "SCRAM-SHA-256=[password=b]",
 		"SCRAM-SHA-256=[name=a]", "SCRAM-SHA-256=[name=a,password=b,saltedpassword=cHc=,salt=c2FsdA==]",
 		"SCRAM-SHA-256=[name=a,saltedpassword=cHc=]", "SCRAM-SHA-256=[name=a,password=b,color=red]",
-		"SCRAM-SHA-256=[name=a,password=b,iterations=many]", "SCRAM-SHA-256=[name=a,password=\"b]",
+		"SCRAM-SHA-256=[name=a,password=b,iterations=many]", "SCRAM-SHA-256=[name=a,password=\"b]", "SCRAM-SHA-256=[name=a,password=]",
 	}
 	for _, in := range bad {
 		if _, err := ParseSpec(in); !errors.Is(err, ErrInvalid) {
@@ -83,4 +83,23 @@ func TestCredentialIterationBounds(t *testing.T) {
 	if err != nil || c.Iterations != DefaultIterations || len(c.Salt) != 32 || len(c.StoredKey) != 64 || len(c.ServerKey) != 64 {
 		t.Fatalf("%+v %v", c, err)
 	}
+}
+
+// FuzzParseSpec: no text panics the --add-scram parser, and an accepted spec has a known
+// mechanism, a name and exactly one of a password and a salted password.
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"SCRAM-SHA-256=[name=admin,password=admin-secret]",
+		`SCRAM-SHA-512=[name="a,b",iterations=8192,password="x]y"]`, "SCRAM-SHA-256=[name=x,salt=c2FsdA==,saltedpassword=cHc=]", "=[", `SCRAM-SHA-256=["]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		s, err := ParseSpec(text)
+		if err != nil {
+			return
+		}
+		if MechanismName(s.Mechanism) == "" || s.Name == "" || (s.Password != "") == (s.SaltedPassword != nil) ||
+			s.SaltedPassword != nil && s.Salt == nil {
+			t.Fatalf("accepted %q as %+v", text, s)
+		}
+	})
 }
