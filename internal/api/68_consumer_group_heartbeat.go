@@ -30,8 +30,10 @@ import (
 //     with members). Changes are durable in __consumer_offsets before the answer (Finish).
 //
 //   - Authorization: Read on the group, else GROUP_AUTHORIZATION_FAILED; Describe on each
-//     subscribed topic name, else TOPIC_AUTHORIZATION_FAILED (KAFKA-18813). Topics a regex
-//     subscription resolves to are not filtered by the member's ACLs (Kafka 4.0 does).
+//     subscribed topic name, else TOPIC_AUTHORIZATION_FAILED (KAFKA-18813). A regex subscribes
+//     the member only to the matching topics it may Describe (asked again whenever the group
+//     recomputes its subscriptions, so ACL changes take effect; Kafka 4.0 filters the
+//     resolution the refreshing member triggered).
 //
 // Version notes:
 //   - v0: the broker names new members. v1: the client generates its member id (required on
@@ -58,6 +60,10 @@ func handleConsumerGroupHeartbeat(_ context.Context, env *Env, req *Request) (Re
 		SubscribedTopicNames: r.SubscribedTopicNames, ServerAssignor: r.ServerAssignor, Image: env.Metadata.Image()}
 	if req.Version >= 1 {
 		hr.SubscribedTopicRegex = r.SubscribedTopicRegex
+		if env.Authorizer != nil {
+			member := *req // the coordinator keeps the check past this request
+			hr.RegexTopicAllowed = func(topic string) bool { return env.Authorize(&member, opDescribe, resTopic, topic) }
+		}
 	} else if hr.MemberEpoch == 0 && hr.MemberID == "" {
 		hr.MemberID = newUUIDString() // v0: the broker names the member
 	}

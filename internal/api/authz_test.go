@@ -698,6 +698,26 @@ func TestAuthorizationDetails(t *testing.T) {
 		}
 	})
 
+	t.Run("a regex subscribes only to describable topics", func(t *testing.T) {
+		ra, rb := f.createTopic("ra", 1, nil), f.createTopic("rb", 1, nil)
+		f.az.grant("User:r1", opRead, resGroup, "rg")
+		f.az.grant("User:r1", opDescribe, resTopic, "ra")
+		hb := v(kmsg.NewPtrConsumerGroupHeartbeatRequest(), 1)
+		hb.Group, hb.MemberID, hb.MemberEpoch, hb.RebalanceTimeoutMillis = "rg", "r1-member-0000000000", 0, 10000
+		hb.SubscribedTopicRegex, hb.Topics = kmsg.StringPtr("r[ab]"), []kmsg.ConsumerGroupHeartbeatRequestTopic{}
+		resp := sendAs(t, f.brokerAddr, "r1", hb).(*kmsg.ConsumerGroupHeartbeatResponse)
+		if resp.ErrorCode != 0 || resp.Assignment == nil {
+			t.Fatalf("join: %v, assignment %v", kerr.ErrorForCode(resp.ErrorCode), resp.Assignment)
+		}
+		var got [][16]byte
+		for _, at := range resp.Assignment.Topics {
+			got = append(got, at.TopicID)
+		}
+		if len(got) != 1 || got[0] != ra {
+			t.Fatalf("assigned topic ids %x; want only ra's %x (not rb's %x)", got, [16]byte(ra), [16]byte(rb))
+		}
+	})
+
 	t.Run("consumer group describe needs its topics", func(t *testing.T) {
 		hb := v(kmsg.NewPtrConsumerGroupHeartbeatRequest(), 0)
 		hb.Group, hb.MemberEpoch, hb.RebalanceTimeoutMillis = "cg", 0, 10000

@@ -117,6 +117,7 @@ type consumerMember struct {
 	topicNames                                   []string
 	regex                                        string
 	re                                           *regexp.Regexp
+	regexAllowed                                 func(topic string) bool // nil: every match
 	serverAssignor                               string
 	rebalanceTimeout                             time.Duration
 	assigned, pending                            Assignment
@@ -164,6 +165,10 @@ type ConsumerHeartbeatRequest struct {
 	ClientID, ClientHost string
 	// Image is the metadata the subscriptions resolve against (topic names, ids, partitions).
 	Image *metadata.Image
+	// RegexTopicAllowed, if set, is asked of every topic the member's regex matches: only
+	// those it allows are subscribed (Kafka 4.0 resolves a regex only to the topics the member
+	// may Describe, KAFKA-18813). Nil keeps the member's previous one (none: every match).
+	RegexTopicAllowed func(topic string) bool
 }
 
 // ConsumerHeartbeatResult answers a heartbeat. Assignment is nil when the member's assignment
@@ -413,6 +418,9 @@ func (m *consumerMember) update(req ConsumerHeartbeatRequest) (changed bool, err
 		}
 		m.regex, m.re, changed = *req.SubscribedTopicRegex, re, true
 	}
+	if req.RegexTopicAllowed != nil {
+		m.regexAllowed = req.RegexTopicAllowed
+	}
 	if req.SubscribedTopicNames != nil {
 		names := slices.Clone(req.SubscribedTopicNames)
 		slices.Sort(names)
@@ -444,7 +452,8 @@ func (m *consumerMember) subscribes(name string) bool {
 	if _, ok := slices.BinarySearch(m.topicNames, name); ok {
 		return true
 	}
-	return m.re != nil && !metadata.IsInternalTopic(name) && m.re.MatchString(name)
+	return m.re != nil && !metadata.IsInternalTopic(name) && m.re.MatchString(name) &&
+		(m.regexAllowed == nil || m.regexAllowed(name))
 }
 
 // subscriptionSignature names every subscribed topic that exists, with its id and partition
