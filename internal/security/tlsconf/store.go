@@ -289,8 +289,10 @@ func pkcs12KeyPair(data []byte, storePassword, keyPassword string) (*tls.Certifi
 	return keyPair(key, append([]*x509.Certificate{leaf}, cas...))
 }
 
-// pkcs12Certificates reads a PKCS#12 truststore: Java's trusted-certificate entries, or
-// (as openssl writes a store without keys) any certificates it holds.
+// pkcs12Certificates reads a PKCS#12 truststore: Java's trusted-certificate entries (as
+// keytool -importcert writes them), else the certificates of a store that also holds a key.
+// Certificates without Java's trust attribute in a store without keys (openssl 3.0's
+// "pkcs12 -export -nokeys") are refused, as Java ignores them.
 func pkcs12Certificates(data []byte, password string) ([]*x509.Certificate, error) {
 	certs, err := pkcs12.DecodeTrustStore(data, password)
 	if err == nil && len(certs) > 0 {
@@ -298,6 +300,11 @@ func pkcs12Certificates(data []byte, password string) ([]*x509.Certificate, erro
 	}
 	blocks, perr := pkcs12.ToPEM(data, password)
 	if perr != nil {
+		if err != nil && strings.Contains(err.Error(), "not marked as trusted") {
+			return nil, fmt.Errorf("PKCS12: its certificates are not marked trusted (Java's trusted-certificate attribute, "+
+				"which keytool -importcert and openssl 3.2+ pkcs12 -export -jdktrust anyExtendedKeyUsage set; Java ignores "+
+				"unmarked ones too): make it with keytool, or use a PEM truststore: %w", err)
+		}
 		if err == nil {
 			err = perr
 		}
