@@ -20,6 +20,9 @@ type Quotas interface {
 	RecordRequestTime(c quota.Client, handler time.Duration) time.Duration
 	MutationsAllowed(c quota.Client) (time.Duration, bool)
 	RecordMutations(c quota.Client, partitions int) time.Duration
+	// RecordConnection accounts a new connection from ip (the server's accept, KIP-612) and
+	// returns how long to hold it before closing it; 0 accepts it.
+	RecordConnection(q *metadata.ClientQuotas, ip string) time.Duration
 }
 
 // QuotaClient is who req is accounted to under img's quotas.

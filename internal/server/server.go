@@ -90,7 +90,8 @@ type Observer interface {
 	// when no response is sent (acks=0 Produce) and is read-only.
 	ObserveRequest(key, version int16, latency time.Duration, resp kmsg.Response)
 	// ConnectionRejected is called for a connection closed at accept;
-	// reason is RejectMaxConnections or RejectMaxConnectionsPerIP.
+	// reason is RejectMaxConnections, RejectMaxConnectionsPerIP or
+	// RejectConnectionRate (closed after its throttle time).
 	ConnectionRejected(reason string)
 	// PanicRecovered is called when a request's decoding ("decode"), its
 	// handler ("handler") or its Finish ("finish") panicked; the panic cost
@@ -232,6 +233,11 @@ func (s *Server) startConn(nc net.Conn) bool {
 		}
 		s.logger.Debug("connection refused", "remote", nc.RemoteAddr().String(), "limit", reason)
 		nc.Close()
+		return !s.isClosed()
+	}
+	if d := s.connectionThrottle(addr); d > 0 {
+		s.limiter.release(addr)
+		s.closeThrottled(nc, d)
 		return !s.isClosed()
 	}
 	c := newConn(s, nc)

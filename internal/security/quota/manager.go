@@ -29,15 +29,19 @@ const (
 	Fetch                          // consumer_byte_rate: bytes of Fetch responses
 	Request                        // request_percentage: handler time, percent of one thread
 	ControllerMutation             // controller_mutation_rate: partitions created or deleted per second
+	ConnectionCreation             // connection_creation_rate: connections accepted per second from one IP
 	numKinds
 )
 
+// clientKinds are the kinds resolved for a (user, client id); ConnectionCreation is per IP.
+const clientKinds = ConnectionCreation
+
 var kindKeys = [numKinds]string{metadata.QuotaProducerByteRate, metadata.QuotaConsumerByteRate,
-	metadata.QuotaRequestPercentage, metadata.QuotaControllerMutationRate}
+	metadata.QuotaRequestPercentage, metadata.QuotaControllerMutationRate, metadata.QuotaConnectionCreationRate}
 
 // String is the kind's label in metrics.
 func (k Kind) String() string {
-	return [numKinds]string{"produce", "fetch", "request", "controller_mutation"}[k]
+	return [numKinds]string{"produce", "fetch", "request", "controller_mutation", "connection_creation"}[k]
 }
 
 // Config configures a Manager.
@@ -169,7 +173,7 @@ func (m *Manager) resolve(c Client) *resolved {
 	r := &resolved{quotas: c.Quotas, principal: c.Principal, clientID: c.ClientID}
 	if c.Quotas != nil && c.Quotas.Len() > 0 {
 		user := c.user()
-		for k := range numKinds {
+		for k := range clientKinds {
 			if v, e, ok := c.Quotas.Resolve(user, c.ClientID, kindKeys[k]); ok {
 				r.sensors[k] = m.sensor(k, e, user, c.ClientID, v)
 			}
@@ -184,8 +188,8 @@ func (m *Manager) resolve(c Client) *resolved {
 // sensor finds or creates the sensor for kind and the entity that matched, and sets its quota.
 func (m *Manager) sensor(kind Kind, e metadata.ClientQuotaEntity, user, clientID string, quota float64) *sensor {
 	key := sensorKey{kind: kind, entity: e}
-	if e.HasUser {
-		key.user = user
+	if e.HasUser || e.HasIP {
+		key.user = user // for an IP entity, the IP
 	}
 	if e.HasClientID {
 		key.clientID = clientID
@@ -334,6 +338,32 @@ func (m *Manager) RecordMutations(c Client, partitions int) time.Duration {
 		s.amount.Add(float64(partitions))
 	}
 	d := bucketThrottle(tokens, s.quotaValue())
+	m.observe(s, d)
+	return d
+}
+
+// RecordConnection accounts a new connection from ip against its connection_creation_rate
+// (KIP-612: the IP's own quota, else the default IP quota) and returns how long to hold the
+// connection before closing it when the IP is over its rate (at most one window, as Kafka
+// bounds it); 0 accepts it. A refused connection is not counted, so a client that backs off
+// gets in once its rate allows.
+func (m *Manager) RecordConnection(q *metadata.ClientQuotas, ip string) time.Duration {
+	if q == nil || q.Len() == 0 {
+		return 0
+	}
+	v, e, ok := q.ResolveIP(ip, metadata.QuotaConnectionCreationRate)
+	if !ok {
+		return 0
+	}
+	s := m.sensor(ConnectionCreation, e, ip, "", v)
+	now := m.nowMs()
+	d := m.recordRate(s, 1, now)
+	if d > 0 {
+		s.mu.Lock()
+		s.mu.rate.record(-1, now)
+		s.mu.Unlock()
+		d = min(d, m.cfg.Window)
+	}
 	m.observe(s, d)
 	return d
 }

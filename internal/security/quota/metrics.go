@@ -49,6 +49,11 @@ func entityLabels(kind Kind, e metadata.ClientQuotaEntity) []string {
 	if e.HasClientID {
 		client = e.ClientID.String()
 	}
+	if e.HasIP {
+		// The series of IP quotas are told apart by the IP entity in the user label, as
+		// "ip=<ip>" or "ip=<default>" (bounded like the others by the quotas set).
+		user = "ip=" + e.IP.String()
+	}
 	return []string{kind.String(), user, client}
 }
 

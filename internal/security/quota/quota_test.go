@@ -193,8 +193,8 @@ func TestConnCacheFollowsImage(t *testing.T) {
 	}
 	// …and the metric labels name the entity, not the client ids.
 	series := recordedSeries(t, reg)
-	if len(series) != 5 || series["produce//<default>"] != 30001 {
-		t.Fatalf("series of sluice_quota_recorded_total: %v; want the 4 unlimited ones and client_id=<default> with 30001 bytes", series)
+	if len(series) != int(numKinds)+1 || series["produce//<default>"] != 30001 {
+		t.Fatalf("series of sluice_quota_recorded_total: %v; want one unlimited per kind and client_id=<default> with 30001 bytes", series)
 	}
 }
 
@@ -229,4 +229,32 @@ func recordedSeries(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// TestConnectionCreationRate: an IP over its connection_creation_rate is refused for at most
+// one window, the refused connection is not counted, and other IPs are not affected unless the
+// default IP quota applies to them.
+func TestConnectionCreationRate(t *testing.T) {
+	m, clock, _ := newTestManager(t)
+	q := quotas(t, clientQuota(metadata.QuotaConnectionCreationRate, 1, metadata.QuotaEntityPart{Type: metadata.QuotaEntityIP, Name: "10.0.0.1"}))
+	// 1/s over 10 windows at first: 10 connections pass, the 11th is refused.
+	for i := range 10 {
+		if d := m.RecordConnection(q, "10.0.0.1"); d != 0 {
+			t.Fatalf("connection %d refused for %v", i, d)
+		}
+	}
+	if d := m.RecordConnection(q, "10.0.0.1"); d <= 0 || d > time.Second {
+		t.Fatalf("11th connection: %v, want a refusal of at most one window", d)
+	}
+	if d := m.RecordConnection(q, "10.0.0.2"); d != 0 {
+		t.Fatalf("another IP refused: %v", d)
+	}
+	// The 10 connections are within the rate again once they span 11 windows.
+	clock.Advance(11 * time.Second)
+	if d := m.RecordConnection(q, "10.0.0.1"); d != 0 {
+		t.Fatalf("after 11 s: %v", d)
+	}
+	if d := m.RecordConnection(metadata.Empty().ClientQuotas(), "10.0.0.1"); d != 0 {
+		t.Fatalf("no quotas: %v", d)
+	}
 }
