@@ -72,6 +72,9 @@ type node struct {
 	logs           *syncBuffer
 	// startup is how long the last start took until /readyz answered 200.
 	startup time.Duration
+	// httpsClient, when set, is how the harness reaches an HTTP listener serving TLS
+	// (sluice.http.ssl.enabled): a client trusting the test's CA.
+	httpsClient *http.Client
 	// listenersConfig: the Kafka listeners come from the broker config listeners (in
 	// extraArgs' --config file), not --kafka-addr; kafkaAddr is the first of them.
 	listenersConfig bool
@@ -162,7 +165,7 @@ func (n *node) tryStart() error {
 			return fmt.Errorf("sluice exited during start: %v\n%s", n.cmd.ProcessState, tail(n.logs.String(), 60))
 		default:
 		}
-		resp, err := http.Get("http://" + n.httpAddr + "/readyz")
+		resp, err := n.httpGet("/readyz")
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -267,4 +270,12 @@ func requirePython(t *testing.T, module string) {
 	requireTool(t, func() error {
 		return exec.Command("/usr/bin/python3", "-c", "import "+module).Run()
 	}, "python module "+module)
+}
+
+// httpGet asks the node's HTTP listener for path (over TLS when httpsClient is set).
+func (n *node) httpGet(path string) (*http.Response, error) {
+	if n.httpsClient != nil {
+		return n.httpsClient.Get("https://" + n.httpAddr + path)
+	}
+	return http.Get("http://" + n.httpAddr + path)
 }

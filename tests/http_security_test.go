@@ -2,8 +2,11 @@ package tests
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +129,89 @@ super.users=User:ANONYMOUS;User:admin;User:ops;User:svc
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+// TestHTTPTLS: the HTTP listener over TLS (sluice.http.ssl.enabled with listener.name.http.ssl.*,
+// ssl.client.auth=requested): the harness's probes reach it over HTTPS; /metrics answers a
+// client certificate (CN=OPS,O=acme mapped to the super user ops by ssl.principal.mapping.rules:
+// any other principal would be refused by the authorizer) and basic credentials, refuses a
+// caller with neither, and plain HTTP gets no page.
+func TestHTTPTLS(t *testing.T) {
+	ca := newTestCA(t)
+	srv := ca.serverCert("http", "/CN=localhost")
+	cli := ca.clientCert("ops", "/O=acme/CN=OPS")
+	pool := x509.NewCertPool()
+	caPEM, err := os.ReadFile(ca.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(caPEM)
+	anonymous := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	t.Cleanup(anonymous.CloseIdleConnections)
+	n, _ := startWithPropertiesSetup(t, `
+listeners=PLAINTEXT://{ADDR1}
+sluice.http.ssl.enabled=true
+sluice.http.authentication.methods=basic
+listener.name.http.ssl.keystore.type=PEM
+listener.name.http.ssl.keystore.location=`+srv.PEMFile+`
+listener.name.http.ssl.truststore.type=PEM
+listener.name.http.ssl.truststore.location=`+ca.CertFile+`
+listener.name.http.ssl.client.auth=requested
+listener.name.http.ssl.principal.mapping.rules=RULE:^CN=([^,]+),O=acme$/$1/L,DEFAULT
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS;User:admin;User:ops
+`, func(n *node) { n.httpsClient = anonymous }, "--add-scram", "SCRAM-SHA-256=[name=admin,password=admin-secret]")
+
+	cert, err := tls.LoadX509KeyPair(cli.CertFile, cli.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCert := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}}
+	t.Cleanup(withCert.CloseIdleConnections)
+	status := func(cl *http.Client, user, pass string) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", "https://"+n.httpAddr+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode
+	}
+	if got := status(withCert, "", ""); got != 200 {
+		t.Errorf("client certificate: %d, want 200", got)
+	}
+	if got := status(anonymous, "", ""); got != 401 {
+		t.Errorf("no certificate, no credentials: %d, want 401", got)
+	}
+	if got := status(anonymous, "admin", "admin-secret"); got != 200 {
+		t.Errorf("basic over TLS: %d, want 200", got)
+	}
+	if resp, err := http.Get("http://" + n.httpAddr + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("plain HTTP answered 200 on the TLS listener")
+		}
+	}
+	_, body := func() (int, string) {
+		req, _ := http.NewRequest("GET", "https://"+n.httpAddr+"/metrics", nil)
+		resp, err := withCert.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}()
+	if !strings.Contains(body, `sluice_http_authentications_total{method="certificate",result="ok"}`) {
+		t.Error("/metrics does not count the certificate authentications")
 	}
 }

@@ -22,8 +22,18 @@ import (
 // is retried on new addresses.
 func startWithProperties(t *testing.T, props string, extraArgs ...string) (*node, []string) {
 	t.Helper()
+	return startWithPropertiesSetup(t, props, nil, extraArgs...)
+}
+
+// startWithPropertiesSetup is startWithProperties with setup called on the node before it
+// starts (e.g. to set httpsClient).
+func startWithPropertiesSetup(t *testing.T, props string, setup func(*node), extraArgs ...string) (*node, []string) {
+	t.Helper()
 	dir := t.TempDir()
 	n := &node{t: t, dataDir: filepath.Join(dir, "data"), listenersConfig: true}
+	if setup != nil {
+		setup(n)
+	}
 	t.Cleanup(func() {
 		n.kill()
 		if t.Failed() && n.logs != nil {

@@ -283,9 +283,12 @@ func (b *Broker) startHTTP(brokerCfg *config.Resolved) (err error) {
 	if err != nil {
 		return err
 	}
-	tlsCfg, err := b.httpTLS(brokerCfg)
+	tlsCfg, certPrincipal, err := b.httpTLS(brokerCfg)
 	if err != nil {
 		return err
+	}
+	if auth != nil {
+		auth.Certificate = certPrincipal
 	}
 	b.http, err = httpapi.Start(httpapi.Options{Addr: b.cfg.HTTPAddr, Gatherer: b.registry, Ready: b.Ready, Logger: b.logger,
 		Auth: auth, TLS: tlsCfg})

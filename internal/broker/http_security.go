@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/security/sasl"
 	"github.com/sluicehq/sluice/internal/security/scram"
+	"github.com/sluicehq/sluice/internal/security/tlsconf"
 )
 
 // errBadCredentials is every failed HTTP authentication; the reason goes to the debug log only.
@@ -179,10 +180,17 @@ func (v *passwordVerifier) scramMatches(m int8, c metadata.ScramCredential, user
 	return true
 }
 
-// httpTLS is the HTTP listener's TLS configuration (sluice.http.ssl.enabled), nil when off.
-func (b *Broker) httpTLS(brokerCfg *config.Resolved) (*tls.Config, error) {
+// httpTLS is the HTTP listener's TLS configuration (sluice.http.ssl.enabled): the ssl.*
+// configs with listener.name.http.ssl.* first, reloaded as the Kafka listeners' are; nil when
+// off. With a verified client certificate, the principal it maps to (ssl.principal.mapping.rules)
+// authenticates the caller.
+func (b *Broker) httpTLS(brokerCfg *config.Resolved) (*tls.Config, func(tls.ConnectionState) (string, error), error) {
 	if !brokerCfg.Bool(config.SluiceHTTPSSLEnabled) {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return nil, errors.New("sluice.http.ssl.enabled: TLS for the HTTP listener is not available yet")
+	srv, err := tlsconf.NewServer(tlsconf.FromConfig(brokerCfg, b.static, config.HTTPListenerName), b.logger.With("listener", config.HTTPListenerName))
+	if err != nil {
+		return nil, nil, fmt.Errorf("http listener: %w", err)
+	}
+	return srv.Config(), srv.Principal, nil
 }

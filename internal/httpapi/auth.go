@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -18,13 +19,17 @@ type Auth struct {
 	Basic func(ctx context.Context, user, password string) (principal string, err error)
 	// Bearer verifies a bearer token and returns its principal; nil refuses bearer tokens.
 	Bearer func(ctx context.Context, token string) (principal string, err error)
+	// Certificate, if set, maps a TLS connection's verified client certificate to its
+	// principal ("" without one): such a caller is authenticated (method "certificate").
+	Certificate func(tls.ConnectionState) (string, error)
 	// OpenMetrics leaves /metrics open to unauthenticated scrapers.
 	OpenMetrics bool
 	// Authorize, if set, decides whether an authenticated principal connecting from host may
 	// use the listener's other endpoints (the broker asks its authorizer for Describe on the
 	// cluster); nil lets every authenticated principal in.
 	Authorize func(principal, host string) bool
-	// Observe, if set, counts each authentication attempt: method "basic", "bearer" or "none",
+	// Observe, if set, counts each authentication attempt: method "basic", "bearer",
+	// "certificate" or "none",
 	// ok whether it succeeded.
 	Observe func(method string, ok bool)
 }
@@ -71,6 +76,15 @@ func (a *Auth) wrap(next http.Handler) http.Handler {
 }
 
 func (a *Auth) authenticate(r *http.Request) (principal, method string, err error) {
+	if a.Certificate != nil && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && r.Header.Get("Authorization") == "" {
+		p, err := a.Certificate(*r.TLS)
+		if err == nil && p != "" {
+			return p, "certificate", nil
+		}
+		if err != nil {
+			return "", "certificate", err
+		}
+	}
 	h := r.Header.Get("Authorization")
 	scheme, cred, _ := strings.Cut(h, " ")
 	cred = strings.TrimSpace(cred)
