@@ -335,6 +335,17 @@ func authzCases() []authzCase {
 				return r.(*kmsg.WriteTxnMarkersResponse).Markers[0].Topics[0].Partitions[0].ErrorCode
 			},
 			anyAllowed: true},
+		{name: "write txn markers with cluster alter", key: 27, needs: []need{clusterNeed(opAlter)},
+			request: func(*authzFixture, string) kmsg.Request {
+				r := v(kmsg.NewPtrWriteTxnMarkersRequest(), 1)
+				r.Markers = []kmsg.WriteTxnMarkersRequestMarker{{ProducerID: 999, Committed: false,
+					Topics: []kmsg.WriteTxnMarkersRequestMarkerTopic{{Topic: "t", Partitions: []int32{0}}}}}
+				return r
+			},
+			code: func(r kmsg.Response) int16 {
+				return r.(*kmsg.WriteTxnMarkersResponse).Markers[0].Topics[0].Partitions[0].ErrorCode
+			},
+			anyAllowed: true},
 		{name: "txn offset commit", key: 28,
 			needs: []need{{opWrite, resTxn, "tx", txnDenied}, {opRead, resGroup, "g", groupDenied}, {opRead, resTopic, "t", topicDenied}},
 			request: func(*authzFixture, string) kmsg.Request {
@@ -396,6 +407,9 @@ func authzCases() []authzCase {
 		{name: "describe log dirs", key: 35, needs: []need{clusterNeed(opDescribe)},
 			request: func(*authzFixture, string) kmsg.Request { return v(kmsg.NewPtrDescribeLogDirsRequest(), 3) },
 			code:    func(r kmsg.Response) int16 { return r.(*kmsg.DescribeLogDirsResponse).ErrorCode }},
+		{name: "describe log dirs before v3 (no error code)", key: 35, needs: []need{clusterNeed(opDescribe)},
+			request: func(*authzFixture, string) kmsg.Request { return v(kmsg.NewPtrDescribeLogDirsRequest(), 2) },
+			visible: func(r kmsg.Response) bool { return len(r.(*kmsg.DescribeLogDirsResponse).Dirs) > 0 }},
 		{name: "create partitions", key: 37, needs: []need{{opAlter, resTopic, "t", topicDenied}},
 			request: func(*authzFixture, string) kmsg.Request {
 				r := v(kmsg.NewPtrCreatePartitionsRequest(), 3)
@@ -541,6 +555,17 @@ func authzCases() []authzCase {
 			},
 			code: func(r kmsg.Response) int16 {
 				return r.(*kmsg.DescribeTransactionsResponse).TransactionStates[0].ErrorCode
+			}},
+		{name: "describe transactions lists describable topics", key: 65,
+			needs: []need{{opDescribe, resTxn, "tx", nil}, {opDescribe, resTopic, "t", nil}},
+			request: func(*authzFixture, string) kmsg.Request {
+				r := v(kmsg.NewPtrDescribeTransactionsRequest(), 0)
+				r.TransactionalIDs = []string{"tx"}
+				return r
+			},
+			visible: func(r kmsg.Response) bool {
+				s := r.(*kmsg.DescribeTransactionsResponse).TransactionStates[0]
+				return s.ErrorCode == 0 && len(s.Topics) == 1 && s.Topics[0].Topic == "t"
 			}},
 		{name: "list transactions", key: 66, needs: []need{{opDescribe, resTxn, "tx", nil}},
 			request: func(*authzFixture, string) kmsg.Request { return v(kmsg.NewPtrListTransactionsRequest(), 1) },

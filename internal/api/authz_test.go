@@ -360,7 +360,8 @@ func runAuthzCase(t *testing.T, f *authzFixture, c authzCase, id string) {
 }
 
 // setupAuthzState creates what several rows read, as the admin: committed offsets of group
-// "g" (so it exists and is listed) and an initialized transactional id "tx".
+// "g" (so it exists and is listed) and an ongoing transaction of transactional id "tx" with
+// partition t-0.
 func setupAuthzState(t *testing.T, f *authzFixture) {
 	t.Helper()
 	oc := kmsg.NewPtrOffsetCommitRequest()
@@ -371,8 +372,15 @@ func setupAuthzState(t *testing.T, f *authzFixture) {
 	}
 	ip := kmsg.NewPtrInitProducerIDRequest()
 	ip.Version, ip.TransactionalID, ip.TransactionTimeoutMillis, ip.ProducerID, ip.ProducerEpoch = 4, kmsg.StringPtr("tx"), 60000, -1, -1
-	if code := sendAs(t, f.brokerAddr, "admin", ip).(*kmsg.InitProducerIDResponse).ErrorCode; code != 0 {
-		t.Fatalf("admin init producer id: %v", kerr.ErrorForCode(code))
+	init := sendAs(t, f.brokerAddr, "admin", ip).(*kmsg.InitProducerIDResponse)
+	if init.ErrorCode != 0 {
+		t.Fatalf("admin init producer id: %v", kerr.ErrorForCode(init.ErrorCode))
+	}
+	ap := v(kmsg.NewPtrAddPartitionsToTxnRequest(), 3)
+	ap.TransactionalID, ap.ProducerID, ap.ProducerEpoch = "tx", init.ProducerID, init.ProducerEpoch
+	ap.Topics = []kmsg.AddPartitionsToTxnRequestTopic{{Topic: "t", Partitions: []int32{0}}}
+	if code := sendAs(t, f.brokerAddr, "admin", ap).(*kmsg.AddPartitionsToTxnResponse).Topics[0].Partitions[0].ErrorCode; code != 0 {
+		t.Fatalf("admin add partitions to txn: %v", kerr.ErrorForCode(code))
 	}
 }
 
