@@ -123,6 +123,13 @@ func TestServeIdentityFromBrokerConfigs(t *testing.T) {
 		{name: "voters without this node", args: []string{"--override", "controller.quorum.voters=7@127.0.0.1:9093"}, wantErr: "does not list this node"},
 		{name: "voters and --peers", args: []string{"--override", "controller.quorum.voters=1@127.0.0.1:9093", "--peers", "2@127.0.0.1:9094"}, wantErr: "--peers"},
 		{name: "bad value", args: []string{"--override", "node.id=-4"}, wantErr: "node.id"},
+		{name: "listeners give the controller address", file: map[string]string{"listeners": "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9095"},
+			wantNode: 1, wantCtl: "127.0.0.1:9095"},
+		{name: "listeners and --kafka-addr", args: []string{"--kafka-addr", "127.0.0.1:9092"}, file: map[string]string{"listeners": "PLAINTEXT://127.0.0.1:9092"},
+			wantErr: "replaces --kafka-addr"},
+		{name: "controller listener against --controller-addr", args: []string{"--controller-addr", "127.0.0.1:1"},
+			file: map[string]string{"listeners": "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9095"}, wantErr: "but --controller-addr is 127.0.0.1:1"},
+		{name: "listener without a protocol", file: map[string]string{"listeners": "EXTERNAL://127.0.0.1:9092"}, wantErr: "no security protocol for listener name EXTERNAL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
