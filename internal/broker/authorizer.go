@@ -25,6 +25,8 @@ func (b *Broker) newAuthorizer(brokerCfg *config.Resolved) error {
 		AllowEveryoneIfNoACLFound: brokerCfg.Bool(config.AllowEveryoneIfNoACLFound),
 		Logger:                    b.logger.With("component", "authorizer"),
 		Registerer:                b.registry,
+		// The quorum opens after the authorizer; requests reach it only after that.
+		Loaded: func() bool { return b.quorum != nil && b.quorum.CaughtUp() },
 	})
 	if err != nil {
 		return fmt.Errorf("broker configs: %w", err)

@@ -184,6 +184,11 @@ func (q *Quorum) isReadyToServe() bool {
 	return commit > 0 && q.raft.AppliedIndex() >= commit && q.Image().ClusterID() != ""
 }
 
+// CaughtUp reports what WaitReady waits for: a leader is known and this node has applied
+// everything committed so far. The authorizer treats its first true as the end of its initial
+// load of the ACLs.
+func (q *Quorum) CaughtUp() bool { return q.failure() == nil && q.isReadyToServe() }
+
 // Active reports whether this node is the active controller: the Raft leader, caught up in
 // its current term.
 func (q *Quorum) Active() bool { return q.ready() }

@@ -48,6 +48,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer gets sluice_authorizer_decisions_total; nil registers nothing.
 	Registerer prometheus.Registerer
+	// Loaded reports whether this node's metadata has caught up with the log (the ACLs are
+	// all there); until it first does, only super users are allowed, as Kafka's authorizer
+	// refuses everyone else before its initial load. Nil: loaded from the start.
+	Loaded func() bool
 }
 
 // Authorizer implements api.Authorizer. Safe for concurrent use.
@@ -58,11 +62,15 @@ type Authorizer struct {
 	allowed      prometheus.Counter
 	denied       prometheus.Counter
 	idx          atomic.Pointer[index]
+	isLoaded     func() bool
+	loaded       atomic.Bool // latched once isLoaded says true
 }
 
 // New returns an Authorizer with no ACLs until the first Update.
 func New(opts Options) (*Authorizer, error) {
-	a := &Authorizer{superUsers: map[string]bool{}, allowIfNoACL: opts.AllowEveryoneIfNoACLFound, logger: opts.Logger}
+	a := &Authorizer{superUsers: map[string]bool{}, allowIfNoACL: opts.AllowEveryoneIfNoACLFound, logger: opts.Logger,
+		isLoaded: opts.Loaded}
+	a.loaded.Store(opts.Loaded == nil)
 	for _, p := range strings.Split(opts.SuperUsers, ";") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
@@ -123,11 +131,18 @@ const (
 	reasonAllow     = "an ALLOW ACL applies"
 	reasonNoACL     = "no ACL for the resource (allow.everyone.if.no.acl.found)"
 	reasonNoMatch   = "no ACL applies to the principal, host and operation"
+	reasonNotLoaded = "the ACLs are not loaded yet (metadata catching up)"
 )
 
 func (a *Authorizer) decide(principal, host string, op, typ int8, name string) (bool, string) {
 	if a.superUsers[principal] {
 		return true, reasonSuperUser
+	}
+	if !a.loaded.Load() {
+		if !a.isLoaded() {
+			return false, reasonNotLoaded
+		}
+		a.loaded.Store(true)
 	}
 	ix := a.idx.Load()
 	if typ < 0 || int(typ) >= len(ix.byType) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -249,5 +250,31 @@ func BenchmarkAuthorize(b *testing.B) {
 	for b.Loop() {
 		a.Authorize("User:user-7", "10.0.0.7", read, topic, "prefix-7-orders")
 		a.Authorize("User:nobody", "10.0.0.7", write, topic, "unknown-topic")
+	}
+}
+
+// TestNotLoadedAllowsOnlySuperUsers: until the node's metadata has caught up, only super users
+// pass, even with allow.everyone.if.no.acl.found and an ALLOW already applied; the first
+// "loaded" is latched.
+func TestNotLoadedAllowsOnlySuperUsers(t *testing.T) {
+	var caughtUp atomic.Bool
+	img := (&aclSet{}).add(topic, "t", lit, "User:alice", "*", read, allow).image(t)
+	a := newAuthorizer(t, Options{SuperUsers: "User:admin", AllowEveryoneIfNoACLFound: true, Loaded: caughtUp.Load}, img)
+	if a.Authorize("User:alice", "1.1.1.1", read, topic, "t") || a.Authorize("User:eve", "1.1.1.1", read, topic, "other") {
+		t.Fatal("allowed before the ACLs are loaded")
+	}
+	if a.AuthorizeByResourceType("User:alice", "1.1.1.1", read, topic) {
+		t.Fatal("allowed by resource type before the ACLs are loaded")
+	}
+	if !a.Authorize("User:admin", "1.1.1.1", read, topic, "t") {
+		t.Fatal("a super user refused before the ACLs are loaded")
+	}
+	caughtUp.Store(true)
+	if !a.Authorize("User:alice", "1.1.1.1", read, topic, "t") || !a.Authorize("User:eve", "1.1.1.1", read, topic, "other") {
+		t.Fatal("refused once loaded")
+	}
+	caughtUp.Store(false) // a node falling behind later keeps its ACLs, as Kafka's authorizer
+	if !a.Authorize("User:alice", "1.1.1.1", read, topic, "t") {
+		t.Fatal("the loaded state was not latched")
 	}
 }

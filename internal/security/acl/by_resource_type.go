@@ -24,7 +24,7 @@ func (a *Authorizer) AuthorizeByResourceType(principal, host string, op kmsg.ACL
 		principal = "User:ANONYMOUS"
 	}
 	allowed, reason := a.decide(principal, host, int8(op), int8(typ), "hardcode")
-	if !allowed {
+	if !allowed && reason != reasonNotLoaded {
 		allowed, reason = a.anyResourceAllowed(principal, host, int8(op), int8(typ))
 	}
 	if allowed {
