@@ -142,6 +142,8 @@ type Manager struct {
 		sync.Mutex
 		sensors map[sensorKey]*sensor
 		sweptMs int64
+		// limitsOf is the quotas sluice_quota_limit shows.
+		limitsOf *metadata.ClientQuotas
 	}
 }
 
@@ -171,6 +173,7 @@ func (m *Manager) resolve(c Client) *resolved {
 		}
 	}
 	r := &resolved{quotas: c.Quotas, principal: c.Principal, clientID: c.ClientID}
+	m.syncLimits(c.Quotas)
 	if c.Quotas != nil && c.Quotas.Len() > 0 {
 		user := c.user()
 		for k := range clientKinds {
@@ -207,9 +210,32 @@ func (m *Manager) sensor(kind Kind, e metadata.ClientQuotaEntity, user, clientID
 		m.mu.sensors[key] = s
 	}
 	s.quota.Store(math.Float64bits(quota))
-	m.metrics.setLimit(kind, e, quota)
 	s.lastUsedMs.Store(now)
 	return s
+}
+
+// syncLimits makes sluice_quota_limit show q's quotas (every entity's, removed ones gone), once
+// per new *ClientQuotas.
+func (m *Manager) syncLimits(q *metadata.ClientQuotas) {
+	if q == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mu.limitsOf == q {
+		return
+	}
+	m.mu.limitsOf = q
+	m.metrics.limit.Reset()
+	for _, e := range q.Entities() {
+		for key, v := range q.Get(e) {
+			for k := range numKinds {
+				if kindKeys[k] == key {
+					m.metrics.setLimit(k, e, v)
+				}
+			}
+		}
+	}
 }
 
 // sweepLocked drops sensors unused for sensorIdle, at most once a minute.
@@ -351,6 +377,7 @@ func (m *Manager) RecordConnection(q *metadata.ClientQuotas, ip string) time.Dur
 	if q == nil || q.Len() == 0 {
 		return 0
 	}
+	m.syncLimits(q)
 	v, e, ok := q.ResolveIP(ip, metadata.QuotaConnectionCreationRate)
 	if !ok {
 		return 0

@@ -258,3 +258,41 @@ func TestConnectionCreationRate(t *testing.T) {
 		t.Fatalf("no quotas: %v", d)
 	}
 }
+
+// TestLimitMetricFollowsQuotas: sluice_quota_limit shows the quotas of the latest Image seen,
+// and a removed quota's series goes away.
+func TestLimitMetricFollowsQuotas(t *testing.T) {
+	m, _, reg := newTestManager(t)
+	q1 := quotas(t, clientQuota(metadata.QuotaProducerByteRate, 1000, clientApp), clientQuota(metadata.QuotaConsumerByteRate, 5, userAlice))
+	m.RecordProduce(Client{Quotas: q1, ClientID: "other"}, 1)
+	if got := limitSeries(t, reg); len(got) != 2 || got["produce//app"] != 1000 || got["fetch/alice/"] != 5 {
+		t.Fatalf("limits %v", got)
+	}
+	q2 := quotas(t, clientQuota(metadata.QuotaProducerByteRate, 2000, clientApp))
+	m.RecordProduce(Client{Quotas: q2, ClientID: "other"}, 1)
+	if got := limitSeries(t, reg); len(got) != 1 || got["produce//app"] != 2000 {
+		t.Fatalf("limits after a change %v", got)
+	}
+}
+
+func limitSeries(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "sluice_quota_limit" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			out[labels["type"]+"/"+labels["user"]+"/"+labels["client_id"]] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
