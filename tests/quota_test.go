@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	kgosasl "github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // throttleCount counts the throttles a client was told of (kgo's OnBrokerThrottle hook).
@@ -234,5 +237,46 @@ func TestCLIQuota(t *testing.T) {
 		if !t.Run(step.name, func(t *testing.T) { runCLIStep(t, n, step) }) {
 			t.FailNow()
 		}
+	}
+}
+
+// TestQuotaByUser: a quota set for a user applies to the principal its SASL authentication
+// gave (KIP-55 user quotas): alice (PLAIN) is throttled for a produce her quota does not cover,
+// carol (SCRAM) producing the same beside her is not, and the metric names alice's entity.
+func TestQuotaByUser(t *testing.T) {
+	b := startSASLBroker(t)
+	runCLIStep(t, b.n, cliStep{name: "alice_quota", args: []string{"quota", "alter", "--user", "alice", "--add-config", "producer_byte_rate=10000"},
+		stdout: []string{"altered quotas of user=alice"}})
+	value := randomValue()
+	value = append(value, randomValue()...) // 32 KiB
+	produce := func(mech kgosasl.Mechanism) int64 {
+		var throttles throttleCount
+		cl, err := kgo.NewClient(kgo.SeedBrokers(b.saslAddr), kgo.SASL(mech), kgo.DefaultProduceTopic(saslTopic),
+			kgo.WithHooks(&throttles), kgo.ProducerBatchCompression(kgo.NoCompression()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		for range 4 { // 128 KiB: 13 KB/s over the first 10 s, above alice's 10,000 B/s
+			if err := cl.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			if throttles.n.Load() > 0 {
+				break
+			}
+		}
+		return throttles.n.Load()
+	}
+	if n := produce(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism()); n == 0 {
+		t.Error("alice was not throttled")
+	}
+	if n := produce(scram.Auth{User: "carol", Pass: "carol-secret"}.AsSha256Mechanism()); n != 0 {
+		t.Errorf("carol was throttled %d times under alice's quota", n)
+	}
+	m := scrapeMetrics(t, b.n)
+	if got := m[`sluice_quota_throttle_time_seconds_count{client_id="",type="produce",user="alice"}`]; got == 0 {
+		t.Errorf("no throttle counted for user=alice")
 	}
 }
