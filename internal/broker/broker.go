@@ -78,8 +78,9 @@ type Broker struct {
 	registry *prometheus.Registry
 	metrics  *metrics.Metrics // request, traffic and connection metrics
 
-	saslMetrics     *sasl.Metrics          // authentications by listener and mechanism (sasl.go)
-	tokenValidators []*sasl.TokenValidator // OAUTHBEARER JWKS refreshers, closed at shutdown
+	saslMetrics     *sasl.Metrics            // authentications by listener and mechanism (sasl.go)
+	tokenValidators []*sasl.TokenValidator   // OAUTHBEARER JWKS refreshers, closed at shutdown
+	interBrokerSASL *cluster.SASLCredentials // nil unless the inter-broker listener is SASL (sasl.go)
 	// httpTokenValidator validates the HTTP listener's bearer tokens (http_security.go); closed
 	// after the HTTP listener.
 	httpTokenValidator *sasl.TokenValidator
@@ -167,6 +168,9 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	if err := b.startInterBrokerTLS(brokerCfg); err != nil {
 		return nil, fmt.Errorf("broker configs: %w", err)
+	}
+	if b.interBrokerSASL, err = b.interBrokerCredentials(brokerCfg); err != nil {
+		return nil, err
 	}
 	if b.cfg.ControllerAddr == "" && len(b.listenerSet.Controller) > 0 {
 		b.cfg.ControllerAddr = b.listenerSet.Controller[0].Addr() // listeners' CONTROLLER://host:port

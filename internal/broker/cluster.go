@@ -46,7 +46,7 @@ type controlPlane struct {
 func (b *Broker) startControlPlane() error {
 	cp := &b.cp
 	cp.client = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, Controller: b.quorum.LeaderAddr,
-		Local: b.quorum.Active, Logger: b.logger})
+		Local: b.quorum.Active, Logger: b.logger, SASL: b.interBrokerSASL}) // SASL: transaction markers
 	cp.lifecycleClient = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, Controller: b.quorum.LeaderAddr,
 		Local: b.quorum.Active, Logger: b.logger})
 	env := &api.Env{

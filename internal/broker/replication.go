@@ -16,7 +16,7 @@ func (b *Broker) startReplication(brokerCfg *config.Resolved) {
 	b.followerThrottle = replica.NewThrottle(float64(brokerCfg.Int64(config.FollowerReplicationThrottledRate)))
 	b.env.LeaderThrottle = b.leaderThrottle
 	b.replClient = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, ClientID: fmt.Sprintf("sluice-replica-%d", b.cfg.NodeID),
-		Logger: b.logger, TLS: b.interBrokerTLS})
+		Logger: b.logger, TLS: b.interBrokerTLS, SASL: b.interBrokerSASL})
 	b.replicas = replica.NewManager(replica.Options{
 		NodeID:            b.cfg.NodeID,
 		Partitions:        b.partitions,

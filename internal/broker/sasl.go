@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/cluster"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/security/sasl"
@@ -149,3 +150,28 @@ func atoi(s string) int64 {
 	n, _ := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	return n
 }
+
+// interBrokerCredentials are what this broker authenticates to other brokers' inter-broker
+// listener with when that listener is SASL: sasl.mechanism.inter.broker.protocol and the
+// username and password options of the listener's sasl.jaas.config for that mechanism, as
+// Kafka's brokers take them. Nil when the listener does not use SASL.
+func (b *Broker) interBrokerCredentials(brokerCfg *config.Resolved) (*cluster.SASLCredentials, error) {
+	l, ok := b.listenerSet.Lookup(b.listenerSet.InterBroker)
+	if !ok || !l.Protocol.SASL() {
+		return nil, nil
+	}
+	mech := brokerCfg.String(config.SaslMechanismInterBrokerProtocol)
+	j, ok, err := b.jaasConfig(brokerCfg, l.Name, mech)
+	if err != nil {
+		return nil, err
+	}
+	user, password := j.Options["username"], j.Options["password"]
+	if !ok || user == "" || password == "" {
+		return nil, fmt.Errorf("inter-broker listener %s is %s: set username and password in %s (sasl.mechanism.inter.broker.protocol=%s)",
+			l.Name, l.Protocol, config.ListenerMechanismOverride(l.Name, mech, config.SaslJaasConfig), mech)
+	}
+	return &cluster.SASLCredentials{Mechanism: mech, User: user, Password: password}, nil
+}
+
+// SASLMetrics are the broker's authentication counters (nil without a SASL listener).
+func (b *Broker) SASLMetrics() *sasl.Metrics { return b.saslMetrics }

@@ -50,6 +50,9 @@ type Options struct {
 	// ClientID replaces the client id "sluice-node-N" when set (the replica fetchers send
 	// "sluice-replica-N", so that a broker's logs and a test's proxy can tell them apart).
 	ClientID string
+	// SASL, if set, authenticates every connection to a Kafka listener (Send, SendInto); not
+	// those to the controller listener (ToController, Envelope), which is PLAINTEXT (sasl.go).
+	SASL *SASLCredentials
 	// DialTimeout bounds a connection attempt (0: 5 s), its TLS handshake included.
 	DialTimeout time.Duration
 	// TLS, if set, returns the TLS configuration for connecting to addr (the inter-broker
@@ -123,7 +126,7 @@ func (c *Client) ToController(ctx context.Context, req kmsg.Request, notControll
 	var last error = ErrNoController
 	for {
 		if _, addr, ok := c.ActiveController(); ok {
-			resp, err := c.Send(ctx, addr, req)
+			resp, err := c.send(ctx, addr, req, true)
 			switch {
 			case err == nil && (notController == nil || !notController(resp)):
 				return resp, nil
@@ -144,12 +147,16 @@ func (c *Client) ToController(ctx context.Context, req kmsg.Request, notControll
 // Send sends req to the controller listener at addr at the highest version both sides
 // support and returns the answer. A request without a deadline in ctx gets 30 s.
 func (c *Client) Send(ctx context.Context, addr string, req kmsg.Request) (kmsg.Response, error) {
+	return c.send(ctx, addr, req, false)
+}
+
+func (c *Client) send(ctx context.Context, addr string, req kmsg.Request, controllerListener bool) (kmsg.Response, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 	}
-	cn, err := c.get(ctx, addr)
+	cn, err := c.get(ctx, addr, controllerListener)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +179,7 @@ func (c *Client) SendInto(ctx context.Context, addr string, req kmsg.Request, bo
 		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 	}
-	cn, err := c.get(ctx, addr)
+	cn, err := c.get(ctx, addr, false)
 	if err != nil {
 		return nil, err
 	}
@@ -200,20 +207,24 @@ func (c *Client) Close() {
 	}
 }
 
-func (c *Client) get(ctx context.Context, addr string) (*conn, error) {
+func (c *Client) get(ctx context.Context, addr string, controllerListener bool) (*conn, error) {
 	c.mu.Lock()
 	if c.mu.closed {
 		c.mu.Unlock()
 		return nil, errors.New("cluster: client closed")
 	}
-	if conns := c.mu.idle[addr]; len(conns) > 0 {
+	for conns := c.mu.idle[addr]; len(conns) > 0; conns = c.mu.idle[addr] {
 		cn := conns[len(conns)-1]
 		c.mu.idle[addr] = conns[:len(conns)-1]
+		if !cn.retireAt.IsZero() && time.Now().After(cn.retireAt) {
+			cn.close() // its SASL session is about to end
+			continue
+		}
 		c.mu.Unlock()
 		return cn, nil
 	}
 	c.mu.Unlock()
-	return c.dial(ctx, addr)
+	return c.dial(ctx, addr, controllerListener)
 }
 
 func (c *Client) put(addr string, cn *conn) {
@@ -226,7 +237,7 @@ func (c *Client) put(addr string, cn *conn) {
 	c.mu.idle[addr] = append(c.mu.idle[addr], cn)
 }
 
-func (c *Client) dial(ctx context.Context, addr string) (*conn, error) {
+func (c *Client) dial(ctx context.Context, addr string, controllerListener bool) (*conn, error) {
 	d := net.Dialer{Timeout: c.opts.DialTimeout}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -261,6 +272,17 @@ func (c *Client) dial(ctx context.Context, addr string) (*conn, error) {
 	for _, k := range r.ApiKeys {
 		cn.versions[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
 	}
+	if c.opts.SASL != nil && !controllerListener {
+		start := time.Now()
+		lifetime, err := cn.authenticate(ctx, addr, c.opts.SASL)
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		if lifetime > 0 {
+			cn.retireAt = start.Add(time.Duration(float64(lifetime) * reauthMargin))
+		}
+	}
 	return cn, nil
 }
 
@@ -272,7 +294,8 @@ type conn struct {
 	corr     int32
 	versions map[int16][2]int16 // key → the peer's [min, max]
 	buf      []byte
-	body     *[]byte // set by SendInto for one exchange: the buffer to read the answer into
+	body     *[]byte   // set by SendInto for one exchange: the buffer to read the answer into
+	retireAt time.Time // when its SASL session nears its end (zero: never); see get
 }
 
 func (cn *conn) close() { cn.nc.Close() }

@@ -315,7 +315,7 @@ var brokerTable = []Def{
 			"Sluice's default enables SCRAM always, PLAIN when users are configured and OAUTHBEARER when a JWKS is. " +
 			"Naming a mechanism without its credentials configured is an error."},
 	{Name: SaslMechanismInterBrokerProtocol, Type: TypeString, Default: "PLAIN",
-		Valid: OneOf("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"), Mode: ModeReadOnly, NoEffect: true,
+		Valid: OneOf("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"), Mode: ModeReadOnly,
 		Doc: "Mechanism this broker's own connections to a SASL inter-broker listener authenticate with, using the " +
 			"username and password options of that listener's sasl.jaas.config (Kafka's default is GSSAPI)."},
 	{Name: SaslJaasConfig, Type: TypePassword, NoDefault: true, Mode: ModeReadOnly,
