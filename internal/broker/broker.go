@@ -31,6 +31,7 @@ import (
 	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/record"
 	"github.com/sluicehq/sluice/internal/replica"
+	"github.com/sluicehq/sluice/internal/security/tlsconf"
 	"github.com/sluicehq/sluice/internal/security/acl"
 	"github.com/sluicehq/sluice/internal/security/quota"
 	"github.com/sluicehq/sluice/internal/security/sasl"
@@ -116,6 +117,7 @@ type Broker struct {
 	// listener (nil when it is not SSL or SASL_SSL); markerClient carries transaction markers
 	// over it (the control plane's client stays plain).
 	interBrokerTLS func(addr string) *tls.Config
+	tlsMetrics     *tlsconf.Metrics // registered once a TLS listener or client exists
 	markerClient   *cluster.Client
 	http           *httpapi.Server
 

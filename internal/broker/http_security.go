@@ -188,7 +188,8 @@ func (b *Broker) httpTLS(brokerCfg *config.Resolved) (*tls.Config, func(tls.Conn
 	if !brokerCfg.Bool(config.SluiceHTTPSSLEnabled) {
 		return nil, nil, nil
 	}
-	srv, err := tlsconf.NewServer(tlsconf.FromConfig(brokerCfg, b.static, config.HTTPListenerName), b.logger.With("listener", config.HTTPListenerName))
+	srv, err := tlsconf.NewServer(tlsconf.FromConfig(brokerCfg, b.static, config.HTTPListenerName),
+		tlsconf.Options{Listener: config.HTTPListenerName, Logger: b.logger.With("listener", config.HTTPListenerName), Metrics: b.tlsMetricsOnce()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("http listener: %w", err)
 	}

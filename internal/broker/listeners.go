@@ -112,11 +112,21 @@ func (b *Broker) listenerTLS(brokerCfg *config.Resolved, l config.Listener) (*se
 	if !l.Protocol.TLS() {
 		return nil, nil
 	}
-	srv, err := tlsconf.NewServer(tlsconf.FromConfig(brokerCfg, b.static, l.Name), b.logger.With("listener", l.Name))
+	srv, err := tlsconf.NewServer(tlsconf.FromConfig(brokerCfg, b.static, l.Name),
+		tlsconf.Options{Listener: l.Name, Logger: b.logger.With("listener", l.Name), Metrics: b.tlsMetricsOnce()})
 	if err != nil {
 		return nil, fmt.Errorf("kafka listener %s: %w", l.Name, err)
 	}
-	return &server.TLS{Config: srv.Config(), Principal: srv.Principal}, nil
+	metrics := b.tlsMetrics
+	return &server.TLS{Config: srv.Config(), Principal: srv.Principal, Observe: func(err error) { metrics.Handshake(l.Name, err) }}, nil
+}
+
+// tlsMetricsOnce registers the TLS metrics the first time a TLS listener or client needs them.
+func (b *Broker) tlsMetricsOnce() *tlsconf.Metrics {
+	if b.tlsMetrics == nil {
+		b.tlsMetrics = tlsconf.NewMetrics(b.registry)
+	}
+	return b.tlsMetrics
 }
 
 // startInterBrokerTLS reads the TLS client side of inter-broker connections when the
@@ -127,7 +137,8 @@ func (b *Broker) startInterBrokerTLS(brokerCfg *config.Resolved) error {
 	if !l.Protocol.TLS() {
 		return nil
 	}
-	c, err := tlsconf.NewClient(tlsconf.FromConfig(brokerCfg, b.static, l.Name), b.logger.With("listener", l.Name, "side", "client"))
+	c, err := tlsconf.NewClient(tlsconf.FromConfig(brokerCfg, b.static, l.Name),
+		tlsconf.Options{Listener: l.Name, Logger: b.logger.With("listener", l.Name, "side", "client"), Metrics: b.tlsMetricsOnce()})
 	if err != nil {
 		return fmt.Errorf("inter-broker listener %s: %w", l.Name, err)
 	}

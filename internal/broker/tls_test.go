@@ -110,11 +110,38 @@ func TestSSLListenerMutualTLS(t *testing.T) {
 	if err := tls12.Ping(shortCtx); err == nil {
 		t.Fatal("a TLS 1.2 client was served although the listener enables TLSv1.3 only")
 	}
+	if ok, failed := handshakeCount(t, b, "ok"), handshakeCount(t, b, "failed"); ok < 1 || failed < 2 {
+		t.Fatalf("sluice_tls_handshakes_total on SSL: ok=%v failed=%v, want at least 1 and 2", ok, failed)
+	}
 	// The PLAINTEXT listener is unaffected.
 	plainAddr, _ := b.ListenerAddr("PLAINTEXT")
 	if err := mustClient(t, plainAddr).Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// handshakeCount is sluice_tls_handshakes_total{listener="SSL",result=result}.
+func handshakeCount(t *testing.T, b *Broker, result string) float64 {
+	t.Helper()
+	families, err := b.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "sluice_tls_handshakes_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["listener"] == "SSL" && labels["result"] == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 func tail(s string, n int) string {

@@ -29,6 +29,9 @@ type TLS struct {
 	Principal func(tls.ConnectionState) (string, error)
 	// HandshakeTimeout bounds the handshake (DefaultHandshakeTimeout if zero).
 	HandshakeTimeout time.Duration
+	// Observe, if set, is told each handshake's outcome (nil: it succeeded, principal
+	// included) on the connection's goroutine; it must not block.
+	Observe func(err error)
 }
 
 // wrapTLS returns nc as a TLS server connection when the listener is TLS. No I/O happens
@@ -48,6 +51,14 @@ func (c *conn) handshake() error {
 	if !ok {
 		return nil
 	}
+	err := c.tlsHandshake(tc)
+	if obs := c.srv.cfg.TLS.Observe; obs != nil {
+		obs(err)
+	}
+	return err
+}
+
+func (c *conn) tlsHandshake(tc *tls.Conn) error {
 	cfg := c.srv.cfg.TLS
 	timeout := cfg.HandshakeTimeout
 	if timeout <= 0 {

@@ -32,6 +32,8 @@ type store struct {
 	settings Settings
 	paths    []string
 	logger   *slog.Logger
+	metrics  *Metrics
+	label    string // the metrics' listener label
 	cur      atomic.Pointer[loaded]
 
 	mu sync.Mutex // serializes reloads
@@ -47,8 +49,8 @@ type loaded struct {
 	failed []stamp
 }
 
-func newStore(s Settings, logger *slog.Logger) (*store, error) {
-	st := &store{settings: s, paths: s.files(), logger: logger}
+func newStore(s Settings, o Options, label string) (*store, error) {
+	st := &store{settings: s, paths: s.files(), logger: o.Logger, metrics: o.Metrics, label: label}
 	stamps := st.stamps()
 	data, err := readFiles(st.paths)
 	if err != nil {
@@ -59,6 +61,7 @@ func newStore(s Settings, logger *slog.Logger) (*store, error) {
 		return nil, err
 	}
 	st.cur.Store(&loaded{m: m, stamps: stamps, data: data})
+	st.metrics.certificate(label, m)
 	return st, nil
 }
 
@@ -98,10 +101,13 @@ func (st *store) current() *material {
 	if err != nil {
 		st.logger.Error("TLS keystore or truststore changed but does not load; keeping the previous one", "files", st.paths, "err", err)
 		st.cur.Store(&loaded{m: l.m, stamps: l.stamps, data: l.data, failed: now})
+		st.metrics.reload(st.label, false)
 		return l.m
 	}
 	st.logger.Info("TLS keystore or truststore reloaded", "files", st.paths)
 	st.cur.Store(&loaded{m: m, stamps: now, data: data})
+	st.metrics.reload(st.label, true)
+	st.metrics.certificate(st.label, m)
 	return m
 }
 

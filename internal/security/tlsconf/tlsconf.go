@@ -11,6 +11,20 @@ import (
 	"github.com/sluicehq/sluice/internal/config"
 )
 
+// Options are what NewServer and NewClient need besides the settings.
+type Options struct {
+	// Listener names the listener in logs and metrics.
+	Listener string
+	Logger   *slog.Logger // nil discards
+	Metrics  *Metrics     // nil counts nothing
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
 // Server is a TLS listener's configuration.
 type Server struct {
 	base   *tls.Config // versions, suites, client auth; certificates come from store
@@ -19,10 +33,8 @@ type Server struct {
 }
 
 // NewServer checks s and reads its keystore (required) and truststore.
-func NewServer(s Settings, logger *slog.Logger) (*Server, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+func NewServer(s Settings, o Options) (*Server, error) {
+	o.defaults()
 	if err := s.checkTypes(); err != nil {
 		return nil, err
 	}
@@ -46,7 +58,7 @@ func NewServer(s Settings, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", config.SslPrincipalMappingRules, err)
 	}
-	st, err := newStore(s, logger)
+	st, err := newStore(s, o, o.Listener)
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +108,8 @@ type Client struct {
 }
 
 // NewClient checks s and reads its keystore (optional) and truststore.
-func NewClient(s Settings, logger *slog.Logger) (*Client, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+func NewClient(s Settings, o Options) (*Client, error) {
+	o.defaults()
 	if err := s.checkTypes(); err != nil {
 		return nil, err
 	}
@@ -119,7 +129,7 @@ func NewClient(s Settings, logger *slog.Logger) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("%s: %q is not https or empty", config.SslEndpointIdentificationAlgorithm, s.EndpointIdentificationAlgorithm)
 	}
-	st, err := newStore(s, logger)
+	st, err := newStore(s, o, o.Listener+"-client")
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
@@ -146,7 +148,7 @@ func TestServerMutualTLSAndPrincipal(t *testing.T) {
 	s.TruststoreLocation = p.caPEM()
 	s.ClientAuth = "required"
 	s.PrincipalMappingRules = "RULE:^CN=(.*?),OU=(.*?),O=(.*?)$/$1/L,DEFAULT"
-	srv, err := NewServer(s, nil)
+	srv, err := NewServer(s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +178,7 @@ func TestServerWithoutClientCertIsAnonymous(t *testing.T) {
 	s := defaults()
 	s.KeystoreLocation = p.pemKeystore("broker.pem", c, k)
 	s.ClientAuth = "requested"
-	srv, err := NewServer(s, nil)
+	srv, err := NewServer(s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +197,8 @@ func TestReload(t *testing.T) {
 	c1, k1 := p.issue(pkix.Name{CommonName: "first"})
 	s := defaults()
 	s.KeystoreLocation = p.pemKeystore("broker.pem", c1, k1)
-	srv, err := NewServer(s, nil)
+	metrics := NewMetrics(prometheus.NewRegistry())
+	srv, err := NewServer(s, Options{Listener: "SSL", Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,6 +230,13 @@ func TestReload(t *testing.T) {
 	if got := served(); got != "third" {
 		t.Fatalf("after fixing the keystore served %q, want third", got)
 	}
+	ok, failed := testutil.ToFloat64(metrics.reloads.WithLabelValues("SSL", "ok")), testutil.ToFloat64(metrics.reloads.WithLabelValues("SSL", "failed"))
+	if ok != 2 || failed != 1 {
+		t.Fatalf("reloads ok=%v failed=%v, want 2 and 1", ok, failed)
+	}
+	if exp := testutil.ToFloat64(metrics.notAfter.WithLabelValues("SSL")); exp != float64(c3.NotAfter.Unix()) {
+		t.Fatalf("expiry gauge %v, want %d (the third certificate's)", exp, c3.NotAfter.Unix())
+	}
 }
 
 func TestPKCS12AndInline(t *testing.T) {
@@ -243,11 +253,11 @@ func TestPKCS12AndInline(t *testing.T) {
 	s := defaults()
 	s.KeystoreType, s.KeystoreLocation, s.KeystorePassword = "PKCS12", p.write("ks.p12", p12), "secret"
 	s.TruststoreType, s.TruststoreLocation, s.TruststorePassword = "PKCS12", p.write("ts.p12", trust), "trust"
-	if _, err := NewServer(s, nil); err != nil {
+	if _, err := NewServer(s, Options{}); err != nil {
 		t.Fatalf("PKCS12: %v", err)
 	}
 	s.KeystorePassword = "wrong"
-	if _, err := NewServer(s, nil); err == nil {
+	if _, err := NewServer(s, Options{}); err == nil {
 		t.Fatal("PKCS12 with a wrong password loaded")
 	}
 	// Inline PEM with its line breaks lost, as a properties file continuation joins them.
@@ -257,7 +267,7 @@ func TestPKCS12AndInline(t *testing.T) {
 	in.KeystoreKey = strings.ReplaceAll(blocks[0], "\n", "")
 	in.KeystoreCertificateChain = blocks[1]
 	in.TruststoreCertificates = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.caCert.Raw}))
-	if _, err := NewServer(in, nil); err != nil {
+	if _, err := NewServer(in, Options{}); err != nil {
 		t.Fatalf("inline PEM: %v", err)
 	}
 }
@@ -289,7 +299,7 @@ func TestSettingsErrors(t *testing.T) {
 			s := defaults()
 			s.KeystoreLocation = ks
 			tt.edit(&s)
-			_, err := NewServer(s, nil)
+			_, err := NewServer(s, Options{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}
@@ -300,7 +310,7 @@ func TestSettingsErrors(t *testing.T) {
 		s.KeystoreLocation = ks
 		s.CipherSuites = []string{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}
 		return s
-	}(), nil); err != nil {
+	}(), Options{}); err != nil {
 		t.Fatalf("known cipher suite refused: %v", err)
 	}
 }
@@ -313,11 +323,11 @@ func TestClientVerifiesServer(t *testing.T) {
 	s := defaults()
 	s.KeystoreLocation = p.pemKeystore("broker.pem", c, k)
 	s.TruststoreLocation = p.caPEM()
-	srv, err := NewServer(s, nil)
+	srv, err := NewServer(s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := NewClient(s, nil)
+	cl, err := NewClient(s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,13 +338,13 @@ func TestClientVerifiesServer(t *testing.T) {
 		t.Fatal("https endpoint identification accepted a certificate without the host")
 	}
 	s.EndpointIdentificationAlgorithm = ""
-	cl, _ = NewClient(s, nil)
+	cl, _ = NewClient(s, Options{})
 	if _, _, err := handshake(t, srv, cl.Config("other.example:9093")); err != nil {
 		t.Fatalf("without endpoint identification: %v", err)
 	}
 	other := newPKI(t)
 	s.TruststoreLocation = other.caPEM()
-	cl, _ = NewClient(s, nil)
+	cl, _ = NewClient(s, Options{})
 	if _, _, err := handshake(t, srv, cl.Config("other.example:9093")); err == nil {
 		t.Fatal("a certificate of another CA was accepted")
 	}
