@@ -6,7 +6,8 @@ import (
 )
 
 // txnMarkers is the transaction coordinator's marker writer: partitions led here directly,
-// those led by other brokers through WriteTxnMarkers sent with the control plane's client.
+// those led by other brokers through WriteTxnMarkers sent with the control plane's client, or
+// over TLS (SSL or SASL_SSL inter-broker listener) with a client of their own.
 func (b *Broker) txnMarkers() *txn.PartitionMarkers {
 	w := &txn.PartitionMarkers{Partitions: b.partitions, Offsets: b.groups}
 	if b.cp.client != nil && b.quorum != nil {
@@ -14,7 +15,7 @@ func (b *Broker) txnMarkers() *txn.PartitionMarkers {
 		w.Listener = b.listenerSet.InterBroker
 		if b.interBrokerTLS != nil {
 			if b.markerClient == nil {
-				b.markerClient = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, Logger: b.logger, TLS: b.interBrokerTLS})
+				b.markerClient = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, Logger: b.logger, TLS: b.interBrokerTLS, SASL: b.interBrokerSASL})
 			}
 			w.Remote = b.markerClient
 		}

@@ -203,4 +203,42 @@ func TestInterBrokerTLS(t *testing.T) {
 		}
 		return total == 90
 	})
+	// A transaction over the three partitions: its coordinator writes the commit markers
+	// into partitions other brokers lead over the TLS inter-broker listener; a read_committed
+	// consumer sees the transaction's records only once every marker is written.
+	txp, err := kgo.NewClient(kgo.SeedBrokers(nodes[0].KafkaAddr()), kgo.TransactionalID("tls-txn"), kgo.DefaultProduceTopic("over-tls"),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txp.Close()
+	if err := txp.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		if err := txp.ProduceSync(ctx, &kgo.Record{Value: []byte("txn-" + strconv.Itoa(i))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := txp.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := kgo.NewClient(kgo.SeedBrokers(nodes[1].KafkaAddr()), kgo.ConsumeTopics("over-tls"),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	committed := 0
+	for committed < 30 {
+		fs := cons.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatalf("read_committed consumer saw %d of 30 transactional records: %v", committed, err)
+		}
+		for _, r := range fs.Records() {
+			if strings.HasPrefix(string(r.Value), "txn-") {
+				committed++
+			}
+		}
+	}
 }
