@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +30,7 @@ import (
 // was served as.
 type saslHarness struct {
 	addr    string
+	logs    *syncBuffer // the server's log, at debug
 	metrics *sasl.Metrics
 	reg     *prometheus.Registry
 	issuer  *sasltest.Issuer
@@ -44,7 +47,7 @@ func (h *saslHarness) seen() []string {
 
 func startSASL(t *testing.T, maxReauth time.Duration) *saslHarness {
 	t.Helper()
-	h := &saslHarness{reg: prometheus.NewRegistry()}
+	h := &saslHarness{reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	h.metrics = sasl.NewMetrics(h.reg)
 	creds := map[string]sasl.ScramCredential{}
 	for _, mech := range []string{sasl.ScramSHA256, sasl.ScramSHA512} {
@@ -87,6 +90,7 @@ func startSASL(t *testing.T, maxReauth time.Duration) *saslHarness {
 	lookup := api.LookupFor(api.BrokerListener)
 	_, h.addr = startServer(t, Config{
 		ListenerName: "SASL_PLAINTEXT",
+		Logger:       slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		SASL:         &SASLConfig{Authenticator: auth, Metrics: h.metrics, MaxReauth: maxReauth},
 		Lookup: func(key int16) (api.API, bool) {
 			if key == 3 {
@@ -337,6 +341,29 @@ func TestSASLReauthentication(t *testing.T) {
 	})
 }
 
+func TestSASLTokenExpiryWithoutReauthConfig(t *testing.T) {
+	h := startSASL(t, 0) // connections.max.reauth.ms=0: the token's exp still ends the session
+	c := dial(t, h.addr)
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.Version, hs.Mechanism = 1, "OAUTHBEARER"
+	c.send(hs, 1)
+	c.recv(hs)
+	au := kmsg.NewPtrSASLAuthenticateRequest()
+	au.Version = 1
+	au.SASLAuthBytes = []byte("n,,\x01auth=Bearer " + h.token(t, "dave", time.Minute) + "\x01\x01")
+	c.send(au, 2)
+	msg, _ := c.recv(au)
+	if resp := msg.(*kmsg.SASLAuthenticateResponse); resp.ErrorCode != 0 || resp.SessionLifetimeMillis <= 0 || resp.SessionLifetimeMillis > time.Minute.Milliseconds() {
+		t.Fatalf("%+v", resp)
+	}
+}
+
+func TestSASLProtocolNeedsConfig(t *testing.T) {
+	if _, err := New(Config{Env: &api.Env{}, ListenerName: "SASL_SSL", SecurityProtocol: "SASL_SSL"}); err == nil {
+		t.Fatal("a SASL_SSL listener without SASL configuration was accepted")
+	}
+}
+
 func TestSASLSessionExpiryCloses(t *testing.T) {
 	h := startSASL(t, 50*time.Millisecond)
 	c := dial(t, h.addr)
@@ -357,4 +384,53 @@ func TestSASLHandshakeOnPlaintextListener(t *testing.T) {
 	if msg, _ := c.recv(hs); msg.(*kmsg.SASLHandshakeResponse).ErrorCode != kerr.IllegalSaslState.Code {
 		t.Fatalf("%+v", msg)
 	}
+}
+
+// TestSASLReauthenticationWithFranzGo: franz-go re-authenticates before the session
+// lifetime the server answered (KIP-368) and its requests keep being served.
+func TestSASLReauthenticationWithFranzGo(t *testing.T) {
+	// franz-go re-authenticates about a second before the end; Kafka (and Sluice) refuse a
+	// re-authentication within a second of the last, so the lifetime must be longer than that.
+	h := startSASL(t, 3*time.Second)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.addr), kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	logins := h.count("success", sasl.Plain)
+	for h.count("success", sasl.Plain) <= logins { // until a re-authentication
+		if _, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl); err != nil {
+			t.Fatalf("request after %v successful logins: %v", h.count("success", sasl.Plain), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := h.count("failure", sasl.Plain); got != 0 {
+		t.Fatalf("%v failed logins", got)
+	}
+	if !strings.Contains(h.logs.String(), "reauthentication=true") {
+		t.Fatalf("no re-authentication on a live connection in the log:\n%s", h.logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines and the test's.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -130,6 +131,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.SecurityProtocol == "" {
 		cfg.SecurityProtocol = "PLAINTEXT"
+	}
+	if strings.HasPrefix(cfg.SecurityProtocol, "SASL_") && (cfg.SASL == nil || cfg.SASL.Authenticator == nil) {
+		return nil, fmt.Errorf("server: listener %s is %s but has no SASL configuration", cfg.ListenerName, cfg.SecurityProtocol)
 	}
 	if cfg.MaxRequestBytes == 0 {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
