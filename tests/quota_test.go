@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	kgosasl "github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -278,5 +281,45 @@ func TestQuotaByUser(t *testing.T) {
 	m := scrapeMetrics(t, b.n)
 	if got := m[`sluice_quota_throttle_time_seconds_count{client_id="",type="produce",user="alice"}`]; got == 0 {
 		t.Errorf("no throttle counted for user=alice")
+	}
+}
+
+// TestQuotaControllerMutation: controller_mutation_rate set with the CLI applies to CreateTopics
+// sent to a real broker (forwarded to its controller): with 0.01 partitions/s (a bucket of 0.11)
+// the first topic goes through and takes the bucket below zero, the next is refused with
+// THROTTLING_QUOTA_EXCEEDED (v6+, KIP-599). A throttled response mutes its connection, so each
+// request has its own client.
+func TestQuotaControllerMutation(t *testing.T) {
+	n := startNode(t)
+	runCLIStep(t, n, cliStep{name: "mutation_quota", args: []string{"quota", "alter", "--client", "quota-admin",
+		"--add-config", "controller_mutation_rate=0.01"}, stdout: []string{"altered quotas of client-id=quota-admin"}})
+	create := func(topic string) *kmsg.CreateTopicsResponse {
+		cl := n.client(kgo.ClientID("quota-admin"))
+		defer cl.Close()
+		req := kmsg.NewPtrCreateTopicsRequest()
+		req.Version, req.TimeoutMillis = 7, 10000
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, 1, 1
+		req.Topics = append(req.Topics, rt)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := create("mutation-a"); resp.Topics[0].ErrorCode != 0 || resp.ThrottleMillis <= 0 {
+		t.Fatalf("first topic: code %d, throttle %d ms", resp.Topics[0].ErrorCode, resp.ThrottleMillis)
+	}
+	if resp := create("mutation-b"); resp.Topics[0].ErrorCode != kerr.ThrottlingQuotaExceeded.Code || resp.ThrottleMillis <= 0 {
+		t.Fatalf("second topic: code %d, throttle %d ms", resp.Topics[0].ErrorCode, resp.ThrottleMillis)
+	}
+	// Another client id is not limited.
+	cl := n.client(kgo.ClientID("other-admin"))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if resp, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "mutation-c"); err != nil || resp.Err != nil {
+		t.Fatalf("other client: %v %v", err, resp.Err)
 	}
 }

@@ -73,6 +73,8 @@ type Config struct {
 
 // Broker is a running Sluice node.
 type Broker struct {
+	// quotas enforces client quotas on every listener (quotaManager); built once at start.
+	quotas   *quota.Manager
 	cfg      Config
 	logger   *slog.Logger
 	static   map[string]string // validated static broker configs, canonical form
@@ -236,8 +238,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		Quorum:          b.quorum,
 		Authorizer:      b.apiAuthorizer(),
 	}
-	b.env.Quotas = quota.New(quota.Config{Samples: int(brokerCfg.Int(config.QuotaWindowNum)),
-		Window: time.Duration(brokerCfg.Int(config.QuotaWindowSizeSeconds)) * time.Second, Registerer: b.registry})
+	b.env.Quotas = b.quotaManager(brokerCfg)
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))
 	b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.quorum.Active,
@@ -430,6 +431,7 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 	b.controller = metadata.NewController(q, metadata.ControllerOptions{NodeID: b.cfg.NodeID, StaticConfig: b.static, Logger: b.logger,
 		SessionTimeout:      time.Duration(brokerCfg.Int64(config.BrokerSessionTimeoutMs)) * time.Millisecond,
 		ConnectionLossGrace: time.Duration(brokerCfg.Int(config.SluiceBrokerConnectionLossFenceMs)) * time.Millisecond})
+	b.quotaManager(brokerCfg) // the controller listener enforces controller_mutation_rate on forwarded requests
 	if err := b.startControlPlane(); err != nil {
 		return err
 	}
@@ -650,4 +652,14 @@ func (b *Broker) Close() error {
 		b.closeErr = errors.Join(errs...)
 	})
 	return b.closeErr
+}
+
+// quotaManager returns the broker's client quota manager, building it on first use from
+// quota.window.num and quota.window.size.seconds.
+func (b *Broker) quotaManager(brokerCfg *config.Resolved) *quota.Manager {
+	if b.quotas == nil {
+		b.quotas = quota.New(quota.Config{Samples: int(brokerCfg.Int(config.QuotaWindowNum)),
+			Window: time.Duration(brokerCfg.Int(config.QuotaWindowSizeSeconds)) * time.Second, Registerer: b.registry})
+	}
+	return b.quotas
 }

@@ -60,6 +60,12 @@ func (b *Broker) startControlPlane() error {
 		Quorum:       b.quorum, // DescribeQuorum, AddRaftVoter, RemoveRaftVoter (also forwarded ones)
 		Authorizer:   b.apiAuthorizer(),
 	}
+	// Forwarded CreateTopics, CreatePartitions and DeleteTopics count against their clients'
+	// controller_mutation_rate here, on the controller; the listener's own traffic (brokers)
+	// is exempt from the other quotas (server/throttle.go).
+	if b.quotas != nil {
+		env.Quotas = b.quotas
+	}
 	srv, err := server.New(server.Config{Env: env, Logger: b.logger, ListenerName: api.ControllerListenerName, Observer: b.metrics})
 	if err != nil {
 		return fmt.Errorf("controller listener: %w", err)

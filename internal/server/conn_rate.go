@@ -4,14 +4,16 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/api"
 )
 
 // connectionThrottle is how long to hold a connection just accepted from addr before closing
 // it, because its IP is over its connection_creation_rate client quota (KIP-612); 0 accepts it.
 func (s *Server) connectionThrottle(addr netip.Addr) time.Duration {
 	env := s.cfg.Env
-	if env.Quotas == nil || env.Metadata == nil || !addr.IsValid() {
-		return 0
+	if env.Quotas == nil || env.Metadata == nil || !addr.IsValid() || api.ListenerKind(s.cfg.ListenerName) == api.ControllerListener {
+		return 0 // the controller listener serves the cluster's brokers
 	}
 	return env.Quotas.RecordConnection(env.Metadata.Image().ClientQuotas(), addr.String())
 }

@@ -98,10 +98,20 @@ func (c *conn) waitMuted() error {
 	}
 }
 
-// requestQuotaExempt are the requests request_percentage does not count: those a client must
-// be able to send to learn versions and authenticate.
-func requestQuotaExempt(key int16) bool {
-	return key == 17 || key == 18 || key == 36 // SaslHandshake, ApiVersions, SaslAuthenticate
+// requestQuotaExempt reports the requests request_percentage does not count: those a client
+// must be able to send to learn versions and authenticate, and the cluster's own traffic
+// (Kafka exempts ClusterAction requests): everything on the controller listener, and replica
+// fetches.
+func (c *conn) requestQuotaExempt(req *api.Request) bool {
+	switch req.Key {
+	case 17, 18, 36: // SaslHandshake, ApiVersions, SaslAuthenticate
+		return true
+	case 1:
+		if f, ok := req.Msg.(*kmsg.FetchRequest); ok && (f.ReplicaID >= 0 || f.ReplicaState.ID >= 0) {
+			return true
+		}
+	}
+	return api.ListenerKind(c.srv.cfg.ListenerName) == api.ControllerListener
 }
 
 // recordRequestTime accounts the time a request spent in its handler (from its frame being
@@ -109,7 +119,7 @@ func requestQuotaExempt(key int16) bool {
 // request_percentage, and adds the throttle it earns to the response.
 func (c *conn) recordRequestTime(req *api.Request, resp api.Response, handler time.Duration) api.Response {
 	env := c.srv.cfg.Env
-	if env.Quotas == nil || env.Metadata == nil || requestQuotaExempt(req.Key) {
+	if env.Quotas == nil || env.Metadata == nil || c.requestQuotaExempt(req) {
 		return resp
 	}
 	d := env.Quotas.RecordRequestTime(api.QuotaClient(req, env.Metadata.Image()), handler)
