@@ -150,3 +150,43 @@ func TestKafkaPythonACLs(t *testing.T) {
 		t.Fatalf("left %v", got.After)
 	}
 }
+
+// TestAddScramLogin: the users of `sluice serve --add-scram` log in over SASL_PLAINTEXT with
+// kcat (librdkafka) and franz-go, for the mechanism they were given, with the password given;
+// a CLI-created user (`sluice user create`) too; a wrong password is refused.
+func TestAddScramLogin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a broker process")
+	}
+	requireKcat(t)
+	n, addrs := startWithProperties(t, `
+listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+`, "--add-scram", "SCRAM-SHA-256=[name=admin,password=admin-secret]",
+		"--add-scram", "SCRAM-SHA-512=[name=ops,iterations=8192,password=\"ops,secret\"]")
+	saslAddr := addrs[1]
+	n.createTopic("bootstrap-users", 1, nil)
+	if res := runSluice(t, n, "erin-secret\n", "user", "create", "erin", "--mechanism", "SCRAM-SHA-512"); res.code != 0 {
+		t.Fatalf("user create: %s", res.stderr)
+	}
+	for _, tc := range []struct{ mech, user, pass string }{
+		{"SCRAM-SHA-256", "admin", "admin-secret"}, {"SCRAM-SHA-512", "ops", "ops,secret"}, {"SCRAM-SHA-512", "erin", "erin-secret"},
+	} {
+		args := []string{"-b", saslAddr, "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=" + tc.mech,
+			"-X", "sasl.username=" + tc.user, "-X", "sasl.password=" + tc.pass}
+		value := "kcat-" + tc.user
+		runClient(t, 30*time.Second, value+"\n", "kcat", append(args, "-P", "-t", "bootstrap-users")...)
+		if out := runClient(t, 30*time.Second, "", "kcat", append(args, "-C", "-t", "bootstrap-users", "-o", "-1", "-e", "-q")...); out != value+"\n" {
+			t.Fatalf("%s as %s: consumed %q", tc.mech, tc.user, out)
+		}
+	}
+	if err := produceAs(t, saslAddr, scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha256Mechanism(), "bootstrap-users"); err != nil {
+		t.Fatalf("franz-go as admin: %v", err)
+	}
+	if err := produceAs(t, saslAddr, scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism(), "bootstrap-users"); !errors.Is(err, kerr.SaslAuthenticationFailed) {
+		t.Fatalf("admin with a mechanism it has no credential for: %v, want SASL_AUTHENTICATION_FAILED", err)
+	}
+	if err := produceAs(t, saslAddr, scram.Auth{User: "ops", Pass: "ops-secret"}.AsSha512Mechanism(), "bootstrap-users"); !errors.Is(err, kerr.SaslAuthenticationFailed) {
+		t.Fatalf("wrong password: %v, want SASL_AUTHENTICATION_FAILED", err)
+	}
+}
