@@ -296,3 +296,35 @@ func limitSeries(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	}
 	return out
 }
+
+// BenchmarkRecordProduce is the per-request cost of producer_byte_rate accounting with a
+// connection's cached resolution: a client with a quota (one sensor lock) and one without
+// (a shared counter), and many connections of one client sharing its sensor.
+func BenchmarkRecordProduce(b *testing.B) {
+	img, err := metadata.Empty().Apply(1, []metadata.Record{clientQuota(metadata.QuotaProducerByteRate, 1e15, clientApp)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := New(Config{})
+	for _, bc := range []struct {
+		name     string
+		clientID string
+	}{{"quota", "app"}, {"no-quota", "other"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := Client{Quotas: img.ClientQuotas(), Conn: &ConnQuotas{}, Principal: "User:alice", ClientID: bc.clientID}
+			b.ReportAllocs()
+			for range b.N {
+				m.RecordProduce(c, 1024)
+			}
+		})
+	}
+	b.Run("quota-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			c := Client{Quotas: img.ClientQuotas(), Conn: &ConnQuotas{}, Principal: "User:alice", ClientID: "app"}
+			for pb.Next() {
+				m.RecordProduce(c, 1024)
+			}
+		})
+	})
+}
