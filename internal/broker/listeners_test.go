@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/config"
 )
 
 // TestTwoListeners: a broker with a PLAINTEXT and an INTERNAL listener answers Metadata,
@@ -195,3 +198,35 @@ func startCountingProxy(t *testing.T, target string) *countingProxy {
 }
 
 func (p *countingProxy) addr() string { return p.ln.Addr().String() }
+
+// TestAdvertisedFor: what a listener is registered as when advertised.listeners leaves parts
+// unset: the bound port for port 0, the host name for an empty or unspecified host, and the
+// bound address itself for the --kafka-addr listener without --advertised-addr.
+func TestAdvertisedFor(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	hostname, _ := os.Hostname()
+	tests := []struct {
+		name   string
+		adv    config.Listener
+		legacy bool
+		want   string
+	}{
+		{name: "port 0 gets the bound port", adv: config.Listener{Name: "A", Host: "kafka.example", Port: 0}, want: net.JoinHostPort("kafka.example", strconv.Itoa(port))},
+		{name: "explicit kept", adv: config.Listener{Name: "A", Host: "kafka.example", Port: 19092}, want: "kafka.example:19092"},
+		{name: "empty host is the host name", adv: config.Listener{Name: "A", Port: 19092}, want: net.JoinHostPort(hostname, "19092")},
+		{name: "unspecified host is the host name", adv: config.Listener{Name: "A", Host: "0.0.0.0", Port: 19092}, want: net.JoinHostPort(hostname, "19092")},
+		{name: "legacy is the bound address", adv: config.Listener{Name: "PLAINTEXT", Host: "localhost", Port: 0}, legacy: true, want: ln.Addr().String()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := advertisedFor(tt.adv, ln, tt.legacy).Addr(); got != tt.want {
+				t.Fatalf("advertised %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

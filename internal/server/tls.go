@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -84,15 +85,47 @@ func (c *conn) tlsHandshake(tc *tls.Conn) error {
 }
 
 // responseWriter is where the write loop writes responses, and the flush that ends each
-// response (nil when writes go straight to the socket). A TLS connection is buffered: record
-// sets cannot be spliced through crypto/tls (sendfile would bypass the encryption; a
-// storage.Region sees no syscall.Conn and copies through a 64 KiB buffer instead).
+// response (nil when writes go straight to the socket). A TLS connection's responses go
+// through a buffer lent from a pool for the length of one response: record sets cannot be
+// spliced through crypto/tls (sendfile would bypass the encryption; a storage.Region sees no
+// syscall.Conn and copies through its own 64 KiB buffer), and unbuffered, each part of a
+// response (header, length prefixes, record sets) would be a TLS record and a write of its
+// own. An idle connection holds no buffer.
 func (c *conn) responseWriter() (io.Writer, func() error) {
 	if _, ok := c.nc.(*tls.Conn); !ok {
 		return c.nc, nil
 	}
-	bw := bufio.NewWriterSize(c.nc, tlsWriteBufferSize)
-	return bw, bw.Flush
+	w := &pooledWriter{nc: c.nc}
+	return w, w.flush
+}
+
+var tlsWriteBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, tlsWriteBufferSize) }}
+
+// pooledWriter buffers one response at a time in a pooled bufio.Writer. It is owned by the
+// connection's write loop.
+type pooledWriter struct {
+	nc net.Conn
+	bw *bufio.Writer // nil between responses
+}
+
+func (p *pooledWriter) Write(b []byte) (int, error) {
+	if p.bw == nil {
+		p.bw = tlsWriteBuffers.Get().(*bufio.Writer)
+		p.bw.Reset(p.nc)
+	}
+	return p.bw.Write(b)
+}
+
+// flush writes the buffered response out and gives the buffer back.
+func (p *pooledWriter) flush() error {
+	if p.bw == nil {
+		return nil
+	}
+	err := p.bw.Flush()
+	p.bw.Reset(nil)
+	tlsWriteBuffers.Put(p.bw)
+	p.bw = nil
+	return err
 }
 
 func principalOrAnonymous(p string) string {

@@ -75,7 +75,7 @@ func TestSplicedOverTLS(t *testing.T) {
 	}
 	for i, s := range sets {
 		for _, w := range s.writerTo {
-			if _, ok := w.(*bufio.Writer); !ok {
+			if _, ok := w.(*pooledWriter); !ok {
 				t.Fatalf("record set %d written to %T, not the TLS connection's buffer", i, w)
 			}
 		}
