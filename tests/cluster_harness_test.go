@@ -325,7 +325,17 @@ func (nd *procNode) serveArgs() []string {
 	if nd.kafkaProxy != nil {
 		args = append(args, "--advertised-addr", nd.kafkaProxy.Addr(), "--controller-listen-addr", nd.controllerBind)
 	}
-	return args
+	// {KAFKA_ADDR} in an argument is the node's Kafka address, for a listeners override that
+	// keeps it as one of several listeners (and replaces --kafka-addr, which must then go).
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--kafka-addr" && slices.ContainsFunc(nd.extraArgs, func(a string) bool { return strings.Contains(a, "{KAFKA_ADDR}") }) {
+			i++
+			continue
+		}
+		out = append(out, strings.ReplaceAll(args[i], "{KAFKA_ADDR}", nd.kafkaAddr))
+	}
+	return out
 }
 
 // running reports whether the process has been started and has not exited.
