@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -321,5 +322,35 @@ func TestQuotaControllerMutation(t *testing.T) {
 	defer cancel()
 	if resp, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "mutation-c"); err != nil || resp.Err != nil {
 		t.Fatalf("other client: %v %v", err, resp.Err)
+	}
+}
+
+// TestQuotaLibrdkafka: librdkafka (confluent-kafka) reads Sluice's throttle_time_ms: a producer
+// whose client id has a producer_byte_rate quota sees its throttle_cb called, one without a
+// quota does not.
+func TestQuotaLibrdkafka(t *testing.T) {
+	requirePython(t, "confluent_kafka")
+	n := startNode(t)
+	n.createTopic("quota-rd", 1, nil)
+	runCLIStep(t, n, cliStep{name: "rd_quota", args: []string{"quota", "alter", "--client", "rd-limited", "--add-config", "producer_byte_rate=20000"},
+		stdout: []string{"altered quotas of client-id=rd-limited"}})
+	for _, c := range []struct {
+		clientID string
+		limited  bool
+	}{{"rd-limited", true}, {"rd-free", false}} {
+		out := runClient(t, 90*time.Second, "", "/usr/bin/python3", "python/confluent_quota.py", n.kafkaAddr, c.clientID, "quota-rd")
+		var got struct {
+			Throttles []float64 `json:"throttles"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%s: bad output %q: %v", c.clientID, out, err)
+		}
+		throttled := false
+		for _, ms := range got.Throttles {
+			throttled = throttled || ms > 0
+		}
+		if throttled != c.limited {
+			t.Errorf("%s: throttle events %v, want throttled=%v", c.clientID, got.Throttles, c.limited)
+		}
 	}
 }
