@@ -131,6 +131,40 @@ func TestInterBrokerSASL(t *testing.T) {
 			if logins == 0 {
 				t.Fatalf("no %s inter-broker login counted", tc.name)
 			}
+			if tc.name == "PLAIN" {
+				transactionOverSASL(ctx, t, c, adm)
+			}
 		})
+	}
+}
+
+// transactionOverSASL commits a transaction over three partitions led by different brokers: the
+// coordinator writes WriteTxnMarkers over the SASL inter-broker listener to the other leaders,
+// and a read_committed consumer sees every record only once all markers are written.
+func transactionOverSASL(ctx context.Context, t *testing.T, c *testkit.Cluster, adm *kadm.Client) {
+	t.Helper()
+	const topic, n = "sasl-txn", 30
+	if _, err := adm.CreateTopic(ctx, 3, 3, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	txp := c.Client(kgo.TransactionalID("sasl-txn"), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	if err := txp.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := txp.ProduceSync(ctx, &kgo.Record{Value: fmt.Appendf(nil, "txn-%d", i)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := txp.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	cons := c.Client(kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	for seen := 0; seen < n; {
+		fs := cons.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatalf("read_committed consumer saw %d of %d transactional records: %v", seen, n, err)
+		}
+		seen += len(fs.Records())
 	}
 }
