@@ -144,6 +144,28 @@ func TestSASLClients(t *testing.T) {
 		}
 	})
 
+	t.Run("metrics", func(t *testing.T) {
+		// An abandoned exchange (franz-go hangs up on OAUTHBEARER's error reply) is counted
+		// when the broker sees the connection close: wait for that.
+		var m map[string]float64
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			m = scrapeMetrics(t, b.n)
+			if m[`sluice_sasl_authentication_failures_total{listener="SASL_PLAINTEXT",mechanism="OAUTHBEARER"}`] >= 1 || time.Now().After(deadline) {
+				break
+			}
+		}
+		for _, series := range []string{
+			`sluice_sasl_authentication_failures_total{listener="SASL_PLAINTEXT",mechanism="PLAIN"}`,
+			`sluice_sasl_authentication_failures_total{listener="SASL_PLAINTEXT",mechanism="SCRAM-SHA-256"}`,
+			`sluice_sasl_authentication_failures_total{listener="SASL_PLAINTEXT",mechanism="OAUTHBEARER"}`,
+			`sluice_sasl_authentication_successes_total{listener="SASL_PLAINTEXT",mechanism="SCRAM-SHA-512"}`,
+		} {
+			if m[series] < 1 {
+				t.Errorf("%s = %v after the franz-go logins, want at least 1", series, m[series])
+			}
+		}
+	})
+
 	t.Run("kcat", func(t *testing.T) {
 		requireKcat(t)
 		for _, tc := range []struct{ mech, user, pass string }{

@@ -122,6 +122,9 @@ func (c *conn) serve() {
 		c.nc.SetReadDeadline(time.Now().Add(idle))
 	}
 	err := c.readLoop()
+	if c.sasl != nil {
+		c.saslConnectionEnded()
+	}
 	switch {
 	case err == nil, errors.Is(err, errDraining):
 	case errors.Is(err, errIdle):

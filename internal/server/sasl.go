@@ -69,6 +69,7 @@ type saslConn struct {
 	supportsReauth   bool   // the client sent SaslAuthenticate v1+
 	expiry           time.Time
 	lastReauthStart  time.Time
+	failureCounted   bool // the exchange's failure is counted (saslFailed)
 }
 
 func newSASLConn(cfg *SASLConfig, listener string) *saslConn {
@@ -269,8 +270,19 @@ func (c *conn) saslSucceeded() {
 	s.reauthenticating = false
 }
 
+// saslConnectionEnded counts an exchange the client abandoned as a failure: franz-go, for
+// one, hangs up on OAUTHBEARER's error reply instead of sending 0x01.
+func (c *conn) saslConnectionEnded() {
+	s := c.sasl
+	if s.session != nil && !s.failureCounted {
+		s.cfg.Metrics.Failed(s.listener, s.mechanism)
+		c.logger.Info("SASL authentication abandoned by the client", "mechanism", s.mechanism, "reauthentication", s.reauthenticating)
+	}
+}
+
 func (c *conn) saslFailed(err error) error {
 	s := c.sasl
+	s.failureCounted = true
 	s.cfg.Metrics.Failed(s.listener, s.mechanism)
 	c.logger.Info("SASL authentication failed", "mechanism", s.mechanism, "reauthentication", s.reauthenticating, "err", err)
 	return fmt.Errorf("%w: %s: %w", errAuthenticationFailed, s.mechanism, err)

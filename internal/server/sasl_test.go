@@ -174,6 +174,11 @@ func TestSASLMechanismsWithFranzGo(t *testing.T) {
 	if got := h.count("failure", sasl.Plain); got != 2 {
 		t.Errorf("PLAIN failures counted: %v, want 2", got)
 	}
+	for deadline := time.Now().Add(10 * time.Second); h.count("failure", sasl.OAuthBearer) != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) { // counted once the client hangs up on the error reply
+			t.Fatalf("OAUTHBEARER failures counted: %v, want 1", h.count("failure", sasl.OAuthBearer))
+		}
+	}
 	if got := h.count("success", sasl.ScramSHA512); got != 1 {
 		t.Errorf("SCRAM-SHA-512 successes counted: %v, want 1", got)
 	}
