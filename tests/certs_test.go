@@ -12,7 +12,7 @@ import (
 // testCA is a throwaway certificate authority made with openssl for one test: its
 // certificate and the certificates it signs live in a temporary directory.
 type testCA struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 	// CertFile is the CA's certificate (PEM): the truststore of clients and brokers.
 	CertFile string
@@ -37,7 +37,7 @@ func requireOpenSSL(t testing.TB) {
 }
 
 // newTestCA makes a CA valid for a day with an EC P-256 key.
-func newTestCA(t *testing.T) *testCA {
+func newTestCA(t testing.TB) *testCA {
 	t.Helper()
 	requireOpenSSL(t)
 	ca := &testCA{t: t, dir: t.TempDir()}
