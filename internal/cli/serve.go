@@ -80,7 +80,7 @@ type serveSettings struct {
 func (s *serveSettings) register(f *pflag.FlagSet) {
 	s.flags = f
 	f.StringVar(&s.dataDir, "data-dir", "./sluice-data", "directory for partition logs and metadata")
-	f.StringVar(&s.kafkaAddr, "kafka-addr", "localhost:9092", "Kafka protocol listener address")
+	f.StringVar(&s.kafkaAddr, "kafka-addr", "localhost:9092", "Kafka protocol listener address (a PLAINTEXT listener; the broker config listeners replaces it)")
 	f.StringVar(&s.httpAddr, "http-addr", "localhost:9644", "HTTP listener for /metrics, /healthz and /readyz (empty disables)")
 	f.StringVar(&s.advertisedAddr, "advertised-addr", "", "host:port clients are told to connect to (default: --kafka-addr)")
 	f.StringVar(&s.controllerAddr, "controller-addr", "localhost:9093", "metadata quorum (Raft) listener address")
@@ -166,21 +166,23 @@ func (s *serveSettings) applyIdentity(overrides map[string]string) error {
 		}
 		s.dataDir = dir
 	}
-	if isSet(config.Listeners) {
-		if err := s.applyListeners(r, flagSet); err != nil {
+	if isSet(config.ControllerQuorumVoters) {
+		if err := s.applyVoters(r.List(config.ControllerQuorumVoters)); err != nil {
 			return err
 		}
 	}
-	if isSet(config.ControllerQuorumVoters) {
-		return s.applyVoters(r.List(config.ControllerQuorumVoters))
+	if isSet(config.Listeners) {
+		return s.applyListeners(r, flagSet, isSet(config.ControllerQuorumVoters))
 	}
 	return nil
 }
 
 // applyListeners checks that Kafka's listeners, which replaces --kafka-addr and
 // --advertised-addr, is not given with them, and takes the controller address from a listener
-// named in controller.listener.names (CONTROLLER://host:port), as --controller-addr.
-func (s *serveSettings) applyListeners(r *config.Resolved, flagSet func(string) bool) error {
+// named in controller.listener.names (CONTROLLER://host:port): as --controller-addr, or, when
+// controller.quorum.voters gives this node another address (the one the others dial), as the
+// address to bind (--controller-listen-addr), as Kafka binds listeners and advertises voters.
+func (s *serveSettings) applyListeners(r *config.Resolved, flagSet func(string) bool, voters bool) error {
 	for _, flag := range []string{"kafka-addr", "advertised-addr"} {
 		if flagSet(flag) {
 			return fmt.Errorf("broker config %s replaces --%s; set one of them", config.Listeners, flag)
@@ -199,10 +201,17 @@ func (s *serveSettings) applyListeners(r *config.Resolved, flagSet func(string) 
 		if !slices.ContainsFunc(controllerNames, func(n string) bool { return strings.EqualFold(n, l.Name) }) {
 			continue
 		}
-		if flagSet("controller-addr") && l.Addr() != s.controllerAddr {
+		switch {
+		case l.Addr() == s.controllerAddr:
+		case voters && flagSet("controller-listen-addr") && l.Addr() != s.controllerBind:
+			return fmt.Errorf("broker config %s binds the controller listener on %s, but --controller-listen-addr is %s", config.Listeners, l.Addr(), s.controllerBind)
+		case voters:
+			s.controllerBind = l.Addr()
+		case flagSet("controller-addr"):
 			return fmt.Errorf("broker config %s gives the controller listener %s, but --controller-addr is %s", config.Listeners, l.Addr(), s.controllerAddr)
+		default:
+			s.controllerAddr = l.Addr()
 		}
-		s.controllerAddr = l.Addr()
 		break
 	}
 	return nil

@@ -110,6 +110,7 @@ func TestServeIdentityFromBrokerConfigs(t *testing.T) {
 		wantDir   string
 		wantCtl   string
 		wantPeers []string
+		wantBind  string // --controller-listen-addr
 		wantErr   string
 	}{
 		{name: "node.id override", args: []string{"--override", "node.id=3"}, wantNode: 3},
@@ -129,6 +130,9 @@ func TestServeIdentityFromBrokerConfigs(t *testing.T) {
 			wantErr: "replaces --kafka-addr"},
 		{name: "controller listener against --controller-addr", args: []string{"--controller-addr", "127.0.0.1:1"},
 			file: map[string]string{"listeners": "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9095"}, wantErr: "but --controller-addr is 127.0.0.1:1"},
+		{name: "voters advertise, listeners bind", file: map[string]string{"node.id": "2", "controller.quorum.voters": "1@127.0.0.1:9093,2@127.0.0.1:9094",
+			"listeners": "PLAINTEXT://127.0.0.1:9092,CONTROLLER://0.0.0.0:9094"},
+			wantNode: 2, wantCtl: "127.0.0.1:9094", wantPeers: []string{"1@127.0.0.1:9093", "2@127.0.0.1:9094"}, wantBind: "0.0.0.0:9094"},
 		{name: "listener without a protocol", file: map[string]string{"listeners": "EXTERNAL://127.0.0.1:9092"}, wantErr: "no security protocol for listener name EXTERNAL"},
 	}
 	for _, tc := range tests {
@@ -164,6 +168,9 @@ func TestServeIdentityFromBrokerConfigs(t *testing.T) {
 			}
 			if tc.wantCtl != "" && (c.ControllerAddr != tc.wantCtl || strings.Join(c.Peers, ",") != strings.Join(tc.wantPeers, ",")) {
 				t.Errorf("controller %q peers %v, want %q %v", c.ControllerAddr, c.Peers, tc.wantCtl, tc.wantPeers)
+			}
+			if c.ControllerListenAddr != tc.wantBind {
+				t.Errorf("controller listen address %q, want %q", c.ControllerListenAddr, tc.wantBind)
 			}
 		})
 	}
