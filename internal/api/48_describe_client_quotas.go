@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"slices"
 
@@ -53,7 +52,7 @@ func handleDescribeClientQuotas(_ context.Context, env *Env, req *Request) (Resp
 	}
 	f, err := newQuotaFilter(r)
 	if err != nil {
-		resp.ErrorCode, resp.ErrorMessage = quotaErrorCode(err), ErrorMessage(err)
+		resp.ErrorCode, resp.ErrorMessage = ErrorCode(err), ErrorMessage(err)
 		return Reply(resp), nil
 	}
 	q := env.Metadata.Image().ClientQuotas()
@@ -150,12 +149,4 @@ func (f *quotaFilter) matches(e metadata.ClientQuotaEntity) bool {
 		}
 	}
 	return true
-}
-
-// quotaErrorCode is ErrorCode with the quota entity type error answered as Kafka does.
-func quotaErrorCode(err error) int16 {
-	if errors.Is(err, metadata.ErrUnsupportedEntityType) {
-		return kerr.UnsupportedVersion.Code
-	}
-	return ErrorCode(err)
 }

@@ -20,8 +20,10 @@ import (
 //   - Per entity: an unknown key, a key given twice, a value that is not positive or is
 //     fractional for an integral key, an empty name, an entity type given twice, ip combined
 //     with user or client-id, an IP that does not parse, or an entity given twice in the
-//     request: INVALID_REQUEST; an unknown entity type: UNSUPPORTED_VERSION. Entities are
-//     independent: the valid ones are committed together.
+//     request, or an unknown entity type: INVALID_REQUEST (Kafka's codes and, mostly, its
+//     messages). Entities are independent: the valid ones are committed together. An entity
+//     named twice fails both times and commits nothing (Kafka commits the first occurrence
+//     and reports the error for both).
 //   - Only the active controller commits; other nodes forward the request (Envelope,
 //     KIP-590). validate_only validates only.
 //   - Needs ALTER_CONFIGS on the cluster (CLUSTER_AUTHORIZATION_FAILED for every entity).
@@ -68,7 +70,7 @@ func handleAlterClientQuotas(_ context.Context, env *Env, req *Request) (Respons
 				ent.Type, ent.Name = p.Type, p.Name
 				out.Entity = append(out.Entity, ent)
 			}
-			out.ErrorCode, out.ErrorMessage = quotaErrorCode(errs[i]), ErrorMessage(errs[i])
+			out.ErrorCode, out.ErrorMessage = ErrorCode(errs[i]), ErrorMessage(errs[i])
 			resp.Entries = append(resp.Entries, out)
 		}
 		return Reply(resp), nil

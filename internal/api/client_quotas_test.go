@@ -141,7 +141,7 @@ func TestAlterClientQuotasEntityErrors(t *testing.T) {
 		{entry("connection_creation_rate", 5, part("user", s("b"))), kerr.InvalidRequest.Code},
 		{entry("producer_byte_rate", 100, part("user", s(""))), kerr.InvalidRequest.Code},
 		{entry("producer_byte_rate", 100, part("user", s("c")), part("ip", nil)), kerr.InvalidRequest.Code},
-		{entry("producer_byte_rate", 100, part("topic", s("t"))), kerr.UnsupportedVersion.Code},
+		{entry("producer_byte_rate", 100, part("topic", s("t"))), kerr.InvalidRequest.Code},
 		{entry("producer_byte_rate", -1, part("client-id", nil)), kerr.InvalidRequest.Code},
 	}
 	for _, c := range cases {

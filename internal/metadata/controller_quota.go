@@ -53,7 +53,7 @@ func validateQuotaValue(key string, kind quotaKeyKind, v float64) error {
 		return errorf(ErrInvalidRequest, "proposed value for %s is too large for an INT", key)
 	case kind == quotaLong && v > math.MaxInt64:
 		return errorf(ErrInvalidRequest, "proposed value for %s is too large for a LONG", key)
-	case kind != quotaDouble && math.Abs(v-math.Round(v)) > 1e-8:
+	case kind != quotaDouble && math.Abs(math.Mod(v, 1)) > 1e-6: // Kafka's test of an integral value
 		return errorf(ErrInvalidRequest, "%s cannot be a fractional value", key)
 	}
 	return nil

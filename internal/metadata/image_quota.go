@@ -2,7 +2,6 @@ package metadata
 
 import (
 	"cmp"
-	"errors"
 	"maps"
 	"math"
 	"net/netip"
@@ -56,8 +55,7 @@ func (e ClientQuotaEntity) String() string {
 }
 
 // EntityFromParts validates a (type, name) list as Kafka's controller does and returns the
-// entity. The error wraps ErrInvalidRequest, or ErrUnsupportedEntityType for a type Kafka does
-// not know.
+// entity. The error wraps ErrInvalidRequest (as Kafka's, also for a type Kafka does not know).
 func EntityFromParts(parts []QuotaEntityPart) (ClientQuotaEntity, error) {
 	var e ClientQuotaEntity
 	if len(parts) == 0 {
@@ -84,7 +82,7 @@ func EntityFromParts(parts []QuotaEntityPart) (ClientQuotaEntity, error) {
 			}
 			has, e.IP = &e.HasIP, n
 		default:
-			return e, errorf(ErrUnsupportedEntityType, "unhandled client quota entity type: %s", p.Type)
+			return e, errorf(ErrInvalidRequest, "unhandled client quota entity type: %s", p.Type)
 		}
 		if *has {
 			return e, errorf(ErrInvalidRequest, "duplicate entity entry %s in the client quota entity", p.Type)
@@ -96,10 +94,6 @@ func EntityFromParts(parts []QuotaEntityPart) (ClientQuotaEntity, error) {
 	}
 	return e, nil
 }
-
-// ErrUnsupportedEntityType: a client quota entity or filter names a type other than user,
-// client-id and ip (UNSUPPORTED_VERSION, as Kafka answers).
-var ErrUnsupportedEntityType = errors.New("metadata: unsupported client quota entity type")
 
 // ClientQuotas is the client quotas of an Image: entity → key → value. It is immutable, and a
 // new one is built only when a batch changes a quota, so pointer equality of two *ClientQuotas

@@ -193,7 +193,7 @@ func TestAlterClientQuotas(t *testing.T) {
 			Ops: []QuotaOp{{Key: QuotaConnectionCreationRate, Value: 1}}}}, ErrInvalidRequest},
 		{"duplicate key", []QuotaAlteration{{Entity: alice, Ops: []QuotaOp{{Key: QuotaProducerByteRate, Value: 1}, {Key: QuotaProducerByteRate, Value: 2}}}}, ErrInvalidRequest},
 		{"duplicate entity", []QuotaAlteration{{Entity: alice}, {Entity: alice}}, ErrInvalidRequest},
-		{"unknown entity type", []QuotaAlteration{{Entity: []QuotaEntityPart{{Type: "group", Name: "g"}}}}, ErrUnsupportedEntityType},
+		{"unknown entity type", []QuotaAlteration{{Entity: []QuotaEntityPart{{Type: "group", Name: "g"}}}}, ErrInvalidRequest},
 		{"empty entity", []QuotaAlteration{{}}, ErrInvalidRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
