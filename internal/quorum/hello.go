@@ -152,12 +152,12 @@ func (q *Quorum) helloState() helloResponse {
 	return resp
 }
 
-// hello runs one exchange with the node at hostport.
-func hello(ctx context.Context, hostport string, req helloRequest) (helloResponse, error) {
+// hello runs one exchange with the node at hostport (over TLS on a TLS controller address).
+func (q *Quorum) hello(ctx context.Context, hostport string, req helloRequest) (helloResponse, error) {
 	var resp helloResponse
 	ctx, cancel := context.WithTimeout(ctx, helloTimeout)
 	defer cancel()
-	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", hostport)
+	c, err := dialController(ctx, q.opts.TLS, hostport, 0)
 	if err != nil {
 		return resp, err
 	}

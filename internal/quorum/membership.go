@@ -111,7 +111,7 @@ func (q *Quorum) helloAll(peers []voter) []helloResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i].resp, out[i].err = hello(q.ctx, p.addr, helloRequest{Op: "hello"})
+			out[i].resp, out[i].err = q.hello(q.ctx, p.addr, helloRequest{Op: "hello"})
 		}()
 	}
 	wg.Wait()
@@ -162,7 +162,7 @@ func (q *Quorum) follow(voters []voter) {
 		if !dir.IsZero() {
 			req.DirectoryID = dir.String()
 		}
-		if _, err := hello(q.ctx, leader, req); err != nil {
+		if _, err := q.hello(q.ctx, leader, req); err != nil {
 			q.logger.Debug("asking the leader to follow the metadata log", "leader", leader, "err", err)
 			continue
 		}
@@ -216,7 +216,7 @@ func (q *Quorum) findLeader(voters []voter) string {
 		return hp
 	}
 	for _, p := range q.knownPeers(voters) {
-		r, err := hello(q.ctx, p.addr, helloRequest{Op: "hello"})
+		r, err := q.hello(q.ctx, p.addr, helloRequest{Op: "hello"})
 		if err != nil {
 			continue
 		}
@@ -292,7 +292,7 @@ func (q *Quorum) Describe(ctx context.Context) (State, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := hello(pollCtx, hp, helloRequest{Op: "hello"})
+			r, err := q.hello(pollCtx, hp, helloRequest{Op: "hello"})
 			if err != nil || r.NodeID != id || r.DirectoryID != dirString(dir) {
 				return
 			}
@@ -416,7 +416,7 @@ func (q *Quorum) AddVoter(ctx context.Context, id int32, dir DirectoryID, addr s
 		}
 		member = member || s.ID == sid
 	}
-	r, err := hello(ctx, addr, helloRequest{Op: "hello"})
+	r, err := q.hello(ctx, addr, helloRequest{Op: "hello"})
 	if err != nil {
 		return fmt.Errorf("%w: nothing answers at %s: %v", ErrNotCaughtUp, addr, err)
 	}
@@ -430,7 +430,7 @@ func (q *Quorum) AddVoter(ctx context.Context, id int32, dir DirectoryID, addr s
 	}
 	target := q.raft.CommitIndex()
 	for {
-		r, err := hello(ctx, addr, helloRequest{Op: "hello"})
+		r, err := q.hello(ctx, addr, helloRequest{Op: "hello"})
 		if err == nil && r.LastIndex >= target {
 			break
 		}

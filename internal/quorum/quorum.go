@@ -73,7 +73,10 @@ type Options struct {
 	// (the credentials of sluice serve --add-scram, as kafka-storage format writes them). A
 	// leader of an existing cluster ignores them.
 	Bootstrap []metadata.Record
-	Logger    *slog.Logger
+	// TLS, if set, makes the controller address TLS (the controller listener is SSL or
+	// SASL_SSL; tls.go).
+	TLS    *TLS
+	Logger *slog.Logger
 }
 
 // Quorum is this node's member of the metadata quorum: the Raft log, the FSM that turns
@@ -264,7 +267,7 @@ func (q *Quorum) start(voters []voter) (existing bool, err error) {
 		return false, fmt.Errorf("quorum: controller address %q must name a host other voters can reach", opts.ControllerAddr)
 	}
 	advertise := raftAddr(serverAddress(opts.ControllerAddr, localDir))
-	q.stream = newStreamLayer(ln, advertise, localDir, q.serveHello, q.logger)
+	q.stream = newStreamLayer(ln, advertise, localDir, q.serveHello, opts.TLS, q.logger)
 	q.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: q.stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
 	})

@@ -3,6 +3,7 @@ package quorum
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -53,6 +54,12 @@ type streamLayer struct {
 	logger *slog.Logger
 	// refused holds the directory ids of refused Raft connections already logged at Warn.
 	refused sync.Map
+	// tls, if set, makes the controller address TLS (tls.go); tlsServer is its server side.
+	tls       *TLS
+	tlsServer *tls.Config
+	// unverified holds the remote hosts whose Raft or hello streams without a verified
+	// certificate were already logged at Warn.
+	unverified sync.Map
 
 	raftCh  chan net.Conn
 	kafkaCh chan net.Conn
@@ -66,8 +73,11 @@ type streamLayer struct {
 	}
 }
 
-func newStreamLayer(ln net.Listener, advertise net.Addr, dir DirectoryID, hello func(net.Conn), logger *slog.Logger) *streamLayer {
+func newStreamLayer(ln net.Listener, advertise net.Addr, dir DirectoryID, hello func(net.Conn), t *TLS, logger *slog.Logger) *streamLayer {
 	s := &streamLayer{ln: ln, advertise: advertise, dir: dir, hello: hello, logger: logger, raftCh: make(chan net.Conn), kafkaCh: make(chan net.Conn), done: make(chan struct{})}
+	if t != nil {
+		s.tls, s.tlsServer = t, t.serverConfig()
+	}
 	s.mu.conns = map[io.Closer]struct{}{}
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -96,14 +106,49 @@ func (s *streamLayer) acceptLoop() {
 	}
 }
 
-func (s *streamLayer) sniff(c net.Conn) {
+// sniff reads an accepted connection's first four bytes (after its TLS handshake on a TLS
+// controller address) and hands it to Raft, the membership exchange or the Kafka listener.
+// raw is the accepted TCP connection, the key it is tracked under.
+func (s *streamLayer) sniff(raw net.Conn) {
 	defer s.wg.Done()
+	c := raw
+	if s.tls != nil {
+		tc := tls.Server(raw, s.tlsServer)
+		ctx, cancel := context.WithTimeout(context.Background(), s.tls.handshakeTimeout())
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if s.tls.Observe != nil {
+			s.tls.Observe(err)
+		}
+		if err != nil {
+			// Kafka logs failed handshakes at INFO.
+			s.logger.Info("closing controller-address connection: TLS handshake failed", "remote", raw.RemoteAddr().String(), "err", err)
+			s.untrack(raw)
+			raw.Close()
+			return
+		}
+		c = tc
+	}
 	head := make([]byte, len(raftMagic))
 	c.SetReadDeadline(time.Now().Add(sniffTimeout))
 	n, err := io.ReadFull(c, head)
 	c.SetReadDeadline(time.Time{})
 	if err != nil && n == 0 {
-		s.untrack(c)
+		s.untrack(raw)
+		c.Close()
+		return
+	}
+	if err == nil && s.tls != nil && !peerVerified(c) &&
+		(bytes.Equal(head, helloMagic) || bytes.Equal(head, raftDirMagic) || bytes.Equal(head, raftMagic)) {
+		level := slog.LevelWarn
+		host := remoteHost(c)
+		if _, seen := s.unverified.LoadOrStore(host, true); seen {
+			level = slog.LevelDebug
+		}
+		s.logger.Log(context.Background(), level, "refused a Raft or membership connection on the TLS controller address: the peer presented "+
+			"no certificate the truststore verifies (controllers authenticate each other with their ssl.keystore certificates)",
+			"remote", c.RemoteAddr().String(), "err", errNoPeerCertificate)
+		s.untrack(raw)
 		c.Close()
 		return
 	}
@@ -112,7 +157,7 @@ func (s *streamLayer) sniff(c net.Conn) {
 	switch {
 	case err == nil && bytes.Equal(head, helloMagic):
 		s.hello(c)
-		s.untrack(c)
+		s.untrack(raw)
 		c.Close()
 		return
 	case err == nil && bytes.Equal(head, raftDirMagic):
@@ -125,25 +170,25 @@ func (s *streamLayer) sniff(c net.Conn) {
 				s.logger.Log(context.Background(), s.refusalLevel(want), "refused a Raft connection meant for another directory of this node id (a replaced disk?)",
 					"wanted_directory_id", want.String(), "directory_id", s.dir.String(), "remote", c.RemoteAddr().String())
 			}
-			s.untrack(c)
+			s.untrack(raw)
 			c.Close()
 			return
 		}
-		out, conn = s.raftCh, &trackedConn{Conn: c, layer: s}
+		out, conn = s.raftCh, &trackedConn{Conn: c, key: raw, layer: s}
 	case err == nil && bytes.Equal(head, raftMagic):
 		if !s.dir.IsZero() {
 			s.logger.Log(context.Background(), s.refusalLevel(DirectoryID{}), "refused a Raft connection that names no directory id: this node has one (directory_id), so the sender's configuration names an older directory of it",
 				"directory_id", s.dir.String(), "remote", c.RemoteAddr().String())
-			s.untrack(c)
+			s.untrack(raw)
 			c.Close()
 			return
 		}
-		out, conn = s.raftCh, &trackedConn{Conn: c, layer: s}
+		out, conn = s.raftCh, &trackedConn{Conn: c, key: raw, layer: s}
 	default:
 		// Not Raft: a Kafka client. Replay what was read; a short read (the peer sent fewer
 		// than four bytes and then closed or stalled) reaches the Kafka server, which
 		// answers it as it would any truncated frame.
-		out, conn = s.kafkaCh, &trackedConn{Conn: c, layer: s, prefix: head[:n]}
+		out, conn = s.kafkaCh, &trackedConn{Conn: c, key: raw, layer: s, prefix: head[:n]}
 	}
 	select {
 	case out <- conn:
@@ -219,7 +264,7 @@ func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	if !dir.IsZero() {
 		head = append(append([]byte(nil), raftDirMagic...), dir[:]...)
 	}
-	c, err := (&net.Dialer{Timeout: timeout}).Dial("tcp", hostport)
+	c, err := dialController(context.Background(), s.tls, hostport, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +297,7 @@ func (l *kafkaListener) Accept() (net.Conn, error) {
 		// The Kafka server owns it from here: stop tracking, so Close of the quorum does not
 		// cut a connection the server is answering on (the server closes its own).
 		tc := c.(*trackedConn)
-		l.s.untrack(tc.Conn)
+		l.s.untrack(tc.key)
 		tc.layer = nil
 		return tc, nil
 	case <-l.s.done:
@@ -278,8 +323,26 @@ func (l *kafkaListener) Addr() net.Addr {
 // reader still has to see.
 type trackedConn struct {
 	net.Conn
+	key    net.Conn // the accepted TCP connection (Conn itself, or the TLS connection over it)
 	layer  *streamLayer
 	prefix []byte
+}
+
+// ConnectionState is the TLS connection's state (zero on a plain controller address): the
+// Kafka server takes the principal from it (server.TLS with a nil Config).
+func (c *trackedConn) ConnectionState() tls.ConnectionState {
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		return tc.ConnectionState()
+	}
+	return tls.ConnectionState{}
+}
+
+// remoteHost is c's remote IP (or address).
+func remoteHost(c net.Conn) string {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	return c.RemoteAddr().String()
 }
 
 func (c *trackedConn) Read(p []byte) (int, error) {
@@ -293,7 +356,7 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 
 func (c *trackedConn) Close() error {
 	if c.layer != nil {
-		c.layer.untrack(c.Conn)
+		c.layer.untrack(c.key)
 	}
 	return c.Conn.Close()
 }
