@@ -112,7 +112,15 @@ func (b *Broker) listenerTLS(brokerCfg *config.Resolved, l config.Listener) (*se
 	if !l.Protocol.TLS() {
 		return nil, nil
 	}
-	srv, err := tlsconf.NewServer(tlsconf.FromConfig(brokerCfg, b.static, l.Name),
+	settings := tlsconf.FromConfig(brokerCfg, b.static, l.Name)
+	if l.Protocol.SASL() {
+		// KIP-684: on a SASL_SSL listener only the listener's own ssl.client.auth asks for
+		// client certificates; the broker-wide value is for SSL listeners.
+		if _, ok := b.static[config.ListenerOverride(l.Name, config.SslClientAuth)]; !ok {
+			settings.ClientAuth = "none"
+		}
+	}
+	srv, err := tlsconf.NewServer(settings,
 		tlsconf.Options{Listener: l.Name, Logger: b.logger.With("listener", l.Name), Metrics: b.tlsMetricsOnce()})
 	if err != nil {
 		return nil, fmt.Errorf("kafka listener %s: %w", l.Name, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -240,5 +241,45 @@ func TestInterBrokerTLS(t *testing.T) {
 				committed++
 			}
 		}
+	}
+}
+
+// TestSASLSSLClientAuth: on a SASL_SSL listener the broker-wide ssl.client.auth=required does
+// not ask for client certificates (KIP-684: only listener.name.<name>.ssl.client.auth does),
+// while the SSL listener beside it requires them.
+func TestSASLSSLClientAuth(t *testing.T) {
+	ca := tlstest.NewCA(t)
+	srv := ca.Issue("broker", pkix.Name{CommonName: "broker-1"})
+	cfg := Config{NodeID: 1, DataDir: t.TempDir(), ControllerAddr: freeAddr(t), Overrides: map[string]string{
+		"listeners":               "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
+		"ssl.keystore.type":       "PEM",
+		"ssl.keystore.location":   srv.PEMFile,
+		"ssl.truststore.type":     "PEM",
+		"ssl.truststore.location": ca.CertFile,
+		"ssl.client.auth":         "required",
+		"listener.name.sasl_ssl.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required ` +
+			`user_alice="alice-secret";`,
+	}}
+	b := startNodes(t, []Config{cfg}, closeTogether)[0]
+	// TLS 1.3 clients finish their side before the server checks for a certificate: a refusal
+	// shows as an alert on the first read, an acceptance as the server waiting for a request.
+	refused := func(name string) bool {
+		t.Helper()
+		addr, _ := b.ListenerAddr(name)
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.Pool()})
+		if err != nil {
+			return true
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, err = c.Read(make([]byte, 1))
+		var ne interface{ Timeout() bool }
+		return !(errors.As(err, &ne) && ne.Timeout())
+	}
+	if !refused("SSL") {
+		t.Fatal("the SSL listener accepted a client without a certificate")
+	}
+	if refused("SASL_SSL") {
+		t.Fatal("the SASL_SSL listener asked for a client certificate although only the broker-wide ssl.client.auth is set")
 	}
 }
