@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -224,8 +223,14 @@ func (b *Broker) registrationListeners() []kmsg.BrokerRegistrationRequestListene
 	return out
 }
 
-// KafkaAddr is the address the first Kafka listener is bound to.
-func (b *Broker) KafkaAddr() string { return b.listeners[0].ln.Addr().String() }
+// KafkaAddr is the address the first Kafka listener is bound to ("" on a controller-only
+// node, which has none).
+func (b *Broker) KafkaAddr() string {
+	if len(b.listeners) == 0 {
+		return ""
+	}
+	return b.listeners[0].ln.Addr().String()
+}
 
 // ListenerAddr is the address the Kafka listener named name (upper case, as in listeners) is
 // bound to, and whether there is one.
@@ -236,10 +241,4 @@ func (b *Broker) ListenerAddr(name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// advertisedAddr is the first listener's advertised host:port.
-func (b *Broker) advertisedAddr() string {
-	a := b.listeners[0].advertised
-	return net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
 }
