@@ -17,8 +17,10 @@
 // Example:
 //
 //	s := tlsconf.FromConfig(brokerCfg, static, "SSL")
-//	srv, err := tlsconf.NewServer(s, logger)
+//	srv, err := tlsconf.NewServer(s, tlsconf.Options{Listener: "SSL", Logger: logger, Metrics: metrics})
 //	...
-//	ln := tls.NewListener(tcp, srv.Config())  // or per connection: tls.Server(nc, srv.Config())
-//	principal, err := srv.Principal(conn.ConnectionState())
+//	tc := tls.Server(nc, srv.Config()) // on the connection's goroutine: tc.HandshakeContext(ctx)
+//	principal, err := srv.Principal(tc.ConnectionState())
+//
+// The inter-broker side: tlsconf.NewClient(s, opts) and, per dial, client.Config("host:port").
 package tlsconf

@@ -1,7 +1,6 @@
 package tlsconf
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -11,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -90,27 +90,11 @@ func readFiles(paths []string) (contents, error) {
 }
 
 func readAll(f *os.File) ([]byte, error) {
-	var b bytes.Buffer
-	_, err := b.ReadFrom(&limitedFile{f: f, left: maxStoreBytes + 1})
-	if b.Len() > maxStoreBytes {
-		return nil, fmt.Errorf("%s grew past %d bytes", f.Name(), maxStoreBytes)
+	data, err := io.ReadAll(io.LimitReader(f, maxStoreBytes+1))
+	if err == nil && len(data) > maxStoreBytes {
+		err = fmt.Errorf("%s grew past %d bytes", f.Name(), maxStoreBytes)
 	}
-	return b.Bytes(), err
-}
-
-type limitedFile struct {
-	f    *os.File
-	left int64
-}
-
-func (l *limitedFile) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		return 0, errors.New("too large")
-	}
-	p = p[:min(int64(len(p)), l.left)]
-	n, err := l.f.Read(p)
-	l.left -= int64(n)
-	return n, err
+	return data, err
 }
 
 // build parses the material from the settings and the files' contents (files() order).
