@@ -16,6 +16,7 @@ import (
 	segscram "github.com/segmentio/kafka-go/sasl/scram"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	kgosasl "github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/oauth"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
@@ -52,7 +53,7 @@ listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.secu
 sasl.oauthbearer.jwks.endpoint.url=`+jwks+`
 sasl.oauthbearer.expected.audience=kafka
 sasl.oauthbearer.expected.issuer=https://issuer.test
-`)
+`, "--add-scram", "SCRAM-SHA-256=[name=boot,password=boot-secret]")
 	n.createTopic(saslTopic, 1, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -90,6 +91,11 @@ func franzRoundTrip(t *testing.T, addr string, mech kgosasl.Mechanism, value str
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// Metadata first: a refused login fails it at once (the producer would retry it until its
+	// delivery timeout).
+	if _, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl); err != nil {
+		return err
+	}
 	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(value)}).FirstErr(); err != nil {
 		return err
 	}
@@ -125,6 +131,7 @@ func TestSASLClients(t *testing.T) {
 			{"PLAIN", plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism(), ""},
 			{"SCRAM-SHA-256", scram.Auth{User: "carol", Pass: "carol-secret"}.AsSha256Mechanism(), ""},
 			{"SCRAM-SHA-512", scram.Auth{User: "carol", Pass: "carol-secret"}.AsSha512Mechanism(), ""},
+			{"SCRAM-SHA-256 user from --add-scram", scram.Auth{User: "boot", Pass: "boot-secret"}.AsSha256Mechanism(), ""},
 			{"OAUTHBEARER", oauth.Auth{Token: b.token(t, "dave", time.Hour)}.AsMechanism(), ""},
 			{"PLAIN wrong password", plain.Auth{User: "alice", Pass: "nope"}.AsMechanism(), "Authentication failed: Invalid username or password"},
 			{"PLAIN unknown user", plain.Auth{User: "mallory", Pass: "alice-secret"}.AsMechanism(), "Authentication failed: Invalid username or password"},
