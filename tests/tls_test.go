@@ -183,3 +183,38 @@ func TestTLSMutualAndReload(t *testing.T) {
 		t.Fatal("no reload logged")
 	}
 }
+
+// inlinePEM is a PEM file's contents as a properties value continued over lines with
+// backslashes, as Kafka's documentation writes ssl.keystore.key and friends (KIP-651).
+func inlinePEM(t *testing.T, paths ...string) string {
+	t.Helper()
+	var lines []string
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			lines = append(lines, "  "+l)
+		}
+	}
+	return strings.Join(lines, " \\\n")
+}
+
+// TestTLSInlinePEM: a server.properties with the key, chain and trusted certificates inline
+// (ssl.keystore.key, ssl.keystore.certificate.chain, ssl.truststore.certificates, each continued
+// over lines with backslashes) serves TLS with them.
+func TestTLSInlinePEM(t *testing.T) {
+	ca := newTestCA(t)
+	broker := ca.serverCert("broker", "/CN=broker-1")
+	props := "listeners=PLAINTEXT://{ADDR1},SSL://{ADDR2}\n" +
+		"ssl.keystore.type=PEM\nssl.truststore.type=PEM\n" +
+		"ssl.keystore.key=" + inlinePEM(t, broker.KeyFile) + "\n" +
+		"ssl.keystore.certificate.chain=" + inlinePEM(t, broker.CertFile, ca.CertFile) + "\n" +
+		"ssl.truststore.certificates=" + inlinePEM(t, ca.CertFile) + "\n"
+	n, addrs := startWithProperties(t, props)
+	n.createTopic("inline-pem", 1, nil)
+	if err := franzOverTLS(t, addrs[1], "inline-pem", &tls.Config{RootCAs: caPool(t, ca)}); err != nil {
+		t.Fatalf("franz-go over TLS with inline PEM: %v", err)
+	}
+}

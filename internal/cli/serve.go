@@ -278,8 +278,10 @@ func resolveSettings(flags *pflag.FlagSet, lookupEnv func(string) (string, bool)
 }
 
 // readPropertiesFile reads a Java-properties style file: a key, then '=', ':' or whitespace,
-// then the value ("key=value", "key: value", "key value"); '#' and '!' start comments. An
-// empty path means no file.
+// then the value ("key=value", "key: value", "key value"); '#' and '!' start comments; a line
+// ending in an odd number of backslashes continues on the next (the backslash dropped, the
+// next line's leading blanks too), as inline PEM values (ssl.keystore.key, KIP-651) are
+// written. Other backslashes are kept as they are. An empty path means no file.
 func readPropertiesFile(path string) (map[string]string, error) {
 	props := make(map[string]string)
 	if path == "" {
@@ -289,10 +291,20 @@ func readPropertiesFile(path string) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
-	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
+	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		first := i
+		line := strings.TrimSpace(lines[i])
 		if line == "" || line[0] == '#' || line[0] == '!' {
 			continue
+		}
+		for continues(line) && i+1 < len(lines) {
+			i++
+			line = line[:len(line)-1] + strings.TrimLeft(lines[i], " \t\f")
+			line = strings.TrimRight(line, " \t\f")
+		}
+		if continues(line) {
+			line = line[:len(line)-1] // a continuation at the end of the file
 		}
 		end := strings.IndexAny(line, "=: \t")
 		if end < 0 {
@@ -304,11 +316,20 @@ func readPropertiesFile(path string) (map[string]string, error) {
 			value = strings.TrimLeft(value[1:], " \t")
 		}
 		if key == "" {
-			return nil, fmt.Errorf("config file %s line %d: no key before the separator in %q", path, i+1, line)
+			return nil, fmt.Errorf("config file %s line %d: no key before the separator in %q", path, first+1, line)
 		}
 		props[key] = value
 	}
 	return props, nil
+}
+
+// continues reports whether a properties line ends in an odd number of backslashes.
+func continues(line string) bool {
+	n := 0
+	for n < len(line) && line[len(line)-1-n] == '\\' {
+		n++
+	}
+	return n%2 == 1
 }
 
 func newLogger(w interface{ Write([]byte) (int, error) }, level, format string) (*slog.Logger, error) {

@@ -96,6 +96,21 @@ func TestReadPropertiesFile(t *testing.T) {
 	if _, err := readPropertiesFile(filepath.Join(dir, "missing")); err == nil {
 		t.Fatal("missing file read without error")
 	}
+	// Continuation lines, as inline PEM values are written (KIP-651); an even number of
+	// trailing backslashes is a literal one and does not continue.
+	cont := filepath.Join(dir, "cont.properties")
+	os.WriteFile(cont, []byte("ssl.keystore.key=-----BEGIN PRIVATE KEY----- \\\n   MIGHAgEA \\\n  -----END PRIVATE KEY-----\r\n"+
+		"path=C:\\dir\\\\\nnext=1\n"), 0o644)
+	props, err = readPropertiesFile(cont)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := props["ssl.keystore.key"]; got != "-----BEGIN PRIVATE KEY----- MIGHAgEA -----END PRIVATE KEY-----" {
+		t.Fatalf("continued value %q", got)
+	}
+	if props["path"] != `C:\dir\\` || props["next"] != "1" {
+		t.Fatalf("props = %q", props)
+	}
 }
 
 // TestServeIdentityFromBrokerConfigs: node.id/broker.id, log.dirs and controller.quorum.voters
