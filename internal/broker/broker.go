@@ -121,7 +121,9 @@ type Broker struct {
 	interBrokerTLS func(addr string) *tls.Config
 	tlsMetrics     *tlsconf.Metrics // registered once a TLS listener or client exists
 	markerClient   *cluster.Client
-	http           *httpapi.Server
+	// ctlSec secures the controller address (controller_security.go).
+	ctlSec controllerSecurity
+	http   *httpapi.Server
 
 	unsubscribe func()
 	// authorizer is the ACL authorizer (authorizer.class.name), nil when none; unfollowACLs
@@ -175,6 +177,9 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	if b.interBrokerSASL, err = b.interBrokerCredentials(brokerCfg); err != nil {
 		return nil, err
+	}
+	if err := b.startControllerSecurity(brokerCfg); err != nil {
+		return nil, fmt.Errorf("broker configs: %w", err)
 	}
 	if b.cfg.ControllerAddr == "" && len(b.listenerSet.Controller) > 0 {
 		b.cfg.ControllerAddr = b.listenerSet.Controller[0].Addr() // listeners' CONTROLLER://host:port
@@ -420,6 +425,7 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 		// A broker-only node follows the metadata log without voting.
 		Observer:  !b.roles.controller,
 		Bootstrap: b.bootstrap,
+		TLS:       b.ctlSec.quorum,
 		Logger:    b.logger,
 	})
 	if err != nil {

@@ -46,9 +46,10 @@ type controlPlane struct {
 func (b *Broker) startControlPlane() error {
 	cp := &b.cp
 	cp.client = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, Controller: b.quorum.LeaderAddr,
-		Local: b.quorum.Active, Logger: b.logger, SASL: b.interBrokerSASL}) // SASL: transaction markers
+		Local: b.quorum.Active, Logger: b.logger, SASL: b.interBrokerSASL, // SASL: transaction markers
+		ControllerTLS: b.ctlSec.clientTLS, ControllerSASL: b.ctlSec.clientSASL})
 	cp.lifecycleClient = cluster.NewClient(cluster.Options{NodeID: b.cfg.NodeID, Controller: b.quorum.LeaderAddr,
-		Local: b.quorum.Active, Logger: b.logger})
+		Local: b.quorum.Active, Logger: b.logger, ControllerTLS: b.ctlSec.clientTLS, ControllerSASL: b.ctlSec.clientSASL})
 	env := &api.Env{
 		NodeID:       b.cfg.NodeID,
 		Logger:       b.logger,
@@ -66,7 +67,8 @@ func (b *Broker) startControlPlane() error {
 	if b.quotas != nil {
 		env.Quotas = b.quotas
 	}
-	srv, err := server.New(server.Config{Env: env, Logger: b.logger, ListenerName: api.ControllerListenerName, Observer: b.metrics})
+	srv, err := server.New(server.Config{Env: env, Logger: b.logger, ListenerName: api.ControllerListenerName, Observer: b.metrics,
+		SecurityProtocol: b.ctlSec.protocol.String(), TLS: b.ctlSec.serverTLS, SASL: b.ctlSec.serverSASL})
 	if err != nil {
 		return fmt.Errorf("controller listener: %w", err)
 	}
@@ -137,6 +139,7 @@ func (b *Broker) startLifecycle(ctx context.Context, brokerCfg *config.Resolved)
 		LogDirs:           [][16]byte{b.quorum.Directory()},
 		MetadataOffset:    func() int64 { return b.quorum.Image().Offset() },
 		HeartbeatInterval: time.Duration(brokerCfg.Int64(config.BrokerHeartbeatIntervalMs)) * time.Millisecond,
+		Principal:         b.ctlSec.principal,
 		Logger:            b.logger,
 	})
 	b.cp.lifecycle.Store(lc)

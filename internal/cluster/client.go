@@ -51,12 +51,18 @@ type Options struct {
 	// "sluice-replica-N", so that a broker's logs and a test's proxy can tell them apart).
 	ClientID string
 	// SASL, if set, authenticates every connection to a Kafka listener (Send, SendInto); not
-	// those to the controller listener (ToController, Envelope), which is PLAINTEXT (sasl.go).
+	// those to the controller listener (ToController, Envelope): ControllerSASL does (sasl.go).
 	SASL *SASLCredentials
+	// ControllerTLS and ControllerSASL secure the connections to controller listeners
+	// (ToController, Envelope) when the controller listener is SSL or SASL_SSL; nil: plain TCP,
+	// no authentication.
+	ControllerTLS  func(addr string) *tls.Config
+	ControllerSASL *SASLCredentials
 	// DialTimeout bounds a connection attempt (0: 5 s), its TLS handshake included.
 	DialTimeout time.Duration
-	// TLS, if set, returns the TLS configuration for connecting to addr (the inter-broker
-	// listener is SSL or SASL_SSL: tlsconf.Client.Config); nil connects in plain TCP.
+	// TLS, if set, returns the TLS configuration for connecting to addr on a Kafka listener
+	// (Send, SendInto; the inter-broker listener is SSL or SASL_SSL: tlsconf.Client.Config);
+	// nil connects in plain TCP.
 	TLS    func(addr string) *tls.Config
 	Logger *slog.Logger
 }
@@ -243,9 +249,13 @@ func (c *Client) dial(ctx context.Context, addr string, controllerListener bool)
 	if err != nil {
 		return nil, err
 	}
-	if c.opts.TLS != nil {
+	tlsFor, creds := c.opts.TLS, c.opts.SASL
+	if controllerListener {
+		tlsFor, creds = c.opts.ControllerTLS, c.opts.ControllerSASL
+	}
+	if tlsFor != nil {
 		hctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
-		tc := tls.Client(nc, c.opts.TLS(addr))
+		tc := tls.Client(nc, tlsFor(addr))
 		err := tc.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
@@ -272,9 +282,9 @@ func (c *Client) dial(ctx context.Context, addr string, controllerListener bool)
 	for _, k := range r.ApiKeys {
 		cn.versions[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
 	}
-	if c.opts.SASL != nil && !controllerListener {
+	if creds != nil {
 		start := time.Now()
-		lifetime, err := cn.authenticate(ctx, addr, c.opts.SASL)
+		lifetime, err := cn.authenticate(ctx, addr, creds)
 		if err != nil {
 			nc.Close()
 			return nil, err

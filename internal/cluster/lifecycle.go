@@ -33,7 +33,10 @@ type BrokerOptions struct {
 	MetadataOffset func() int64
 	// HeartbeatInterval is broker.heartbeat.interval.ms.
 	HeartbeatInterval time.Duration
-	Logger            *slog.Logger
+	// Principal describes who this node is on the controller listener ("User:CN=broker-1
+	// (its ssl.keystore certificate)"), for the error a refused registration logs.
+	Principal string
+	Logger    *slog.Logger
 }
 
 // Broker is this node's broker lifecycle (KIP-631): it registers with the active controller,
@@ -47,6 +50,9 @@ type Broker struct {
 	opts        BrokerOptions
 	incarnation [16]byte
 	logger      *slog.Logger
+
+	// deniedLogged is when CLUSTER_AUTHORIZATION_FAILED was last logged at Error (run's own).
+	deniedLogged time.Time
 
 	epoch        atomic.Int64 // -1 until registered
 	fenced       atomic.Bool
@@ -233,6 +239,9 @@ func (b *Broker) register(ctx context.Context) error {
 	case kerr.InconsistentClusterID.Code:
 		b.fail(fmt.Errorf("%w: broker %d has cluster id %q", ErrInconsistentClusterID, req.BrokerID, req.ClusterID))
 		return b.err
+	case kerr.ClusterAuthorizationFailed.Code:
+		b.logDenied("registration")
+		return fmt.Errorf("broker registration: %w", kerr.ClusterAuthorizationFailed)
 	default:
 		// DUPLICATE_BROKER_REGISTRATION (the previous process's session has not expired
 		// yet) and the others are retried: the controller decides when it may succeed.
@@ -268,6 +277,9 @@ func (b *Broker) heartbeat(ctx context.Context) error {
 		b.epoch.Store(-1)
 		b.fenced.Store(true)
 		return nil
+	case kerr.ClusterAuthorizationFailed.Code:
+		b.logDenied("heartbeat")
+		return fmt.Errorf("broker heartbeat: %w", kerr.ClusterAuthorizationFailed)
 	default:
 		return fmt.Errorf("broker heartbeat: %w", kerr.ErrorForCode(r.ErrorCode))
 	}
@@ -288,4 +300,26 @@ func (b *Broker) fail(err error) {
 		b.err = err
 		close(b.failed)
 	})
+}
+
+// deniedLogEvery spaces the Error a refused registration or heartbeat logs: it is retried
+// every fastInterval until an operator fixes the ACLs.
+const deniedLogEvery = 30 * time.Second
+
+// logDenied logs at Error that the controller refused this broker's request with
+// CLUSTER_AUTHORIZATION_FAILED, naming the principal and what it needs: a misconfigured
+// authorizer otherwise only shows as a broker that never joins.
+func (b *Broker) logDenied(what string) {
+	if !b.deniedLogged.IsZero() && time.Since(b.deniedLogged) < deniedLogEvery {
+		return
+	}
+	b.deniedLogged = time.Now()
+	principal := b.opts.Principal
+	if principal == "" {
+		principal = "User:ANONYMOUS"
+	}
+	b.logger.Error("the controller refused this broker's "+what+" with CLUSTER_AUTHORIZATION_FAILED: the principal this node "+
+		"authenticates as on the controller listener needs ClusterAction on the cluster (an ALLOW ACL for operation "+
+		"CLUSTER_ACTION on resource Cluster:kafka-cluster) or to be listed in super.users",
+		"broker", b.opts.NodeID, "principal", principal)
 }

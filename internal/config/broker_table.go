@@ -294,8 +294,9 @@ var brokerTable = []Def{
 	{Name: SecurityInterBrokerProtocol, Type: TypeString, Default: "PLAINTEXT", Valid: OneOf("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"), Mode: ModeReadOnly,
 		Doc: "Names the inter-broker listener when inter.broker.listener.name is unset (the listener of that name)."},
 	{Name: ControllerListenerNames, Type: TypeList, Default: "CONTROLLER", Mode: ModeReadOnly,
-		Doc: "Names of the controller listeners in listeners; the first gives the controller address. Sluice's " +
-			"controller listener (the metadata quorum's address) is PLAINTEXT."},
+		Doc: "Names of the controller listeners in listeners; the first gives the controller address and its protocol " +
+			"(listener.security.protocol.map). PLAINTEXT, SSL or SASL_SSL: on SSL and SASL_SSL the metadata quorum's Raft " +
+			"traffic runs inside TLS too and must present a client certificate the truststore verifies; SASL_PLAINTEXT is refused."},
 	// Authorization (internal/security/acl).
 	{Name: AuthorizerClassName, Type: TypeClass, Default: "",
 		Valid: OneOf("", "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "sluice"), Mode: ModeReadOnly,
@@ -318,6 +319,11 @@ var brokerTable = []Def{
 		Valid: OneOf("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"), Mode: ModeReadOnly,
 		Doc: "Mechanism this broker's own connections to a SASL inter-broker listener authenticate with, using the " +
 			"username and password options of that listener's sasl.jaas.config (Kafka's default is GSSAPI)."},
+	{Name: SaslMechanismControllerProtocol, Type: TypeString, Default: "PLAIN",
+		Valid: OneOf("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"), Mode: ModeReadOnly,
+		Doc: "Mechanism this node's connections to a SASL_SSL controller listener (registration, heartbeats, forwarded " +
+			"requests) authenticate with, using the username and password options of the controller listener's " +
+			"sasl.jaas.config (Kafka's default is GSSAPI)."},
 	{Name: SaslJaasConfig, Type: TypePassword, NoDefault: true, Mode: ModeReadOnly,
 		Doc: "JAAS login module configuration, normally per listener and mechanism as " +
 			"listener.name.<listener>.<mechanism>.sasl.jaas.config. PLAIN users come from PlainLoginModule's " +

@@ -111,6 +111,8 @@ type ListenerSet struct {
 	ControllerNames []string
 	// ProtocolMap is listener.security.protocol.map, names upper case.
 	ProtocolMap map[string]SecurityProtocol
+	// ControllerProtocol is the controller address's security protocol (listeners_controller.go).
+	ControllerProtocol SecurityProtocol
 }
 
 // Lookup returns the broker listener named name.
@@ -207,13 +209,13 @@ func ResolveListeners(c ListenerConfigs) (*ListenerSet, error) {
 			return nil, fmt.Errorf("%s: the listener name CONTROLLER is reserved for the controller listener", Listeners)
 		}
 		if slices.Contains(set.ControllerNames, l.Name) {
-			if l.Protocol != ProtocolPlaintext {
-				return nil, fmt.Errorf("%s: controller listener %s uses %s; Sluice's controller listener is PLAINTEXT only", Listeners, l.Name, l.Protocol)
-			}
 			set.Controller = append(set.Controller, l)
 			continue
 		}
 		set.Broker = append(set.Broker, l)
+	}
+	if err := set.resolveControllerProtocol(); err != nil {
+		return nil, err
 	}
 	if len(set.Broker) == 0 {
 		return nil, fmt.Errorf("%s names only controller listeners (%s); a broker needs at least one other", Listeners, strings.Join(set.ControllerNames, ","))

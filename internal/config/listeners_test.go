@@ -74,9 +74,12 @@ func TestResolveListeners(t *testing.T) {
 		}), wantErr: "non-routable"},
 		{name: "only a controller listener", cfg: with(func(c *ListenerConfigs) { c.Listeners = "CONTROLLER://:9093" }),
 			wantErr: "only controller listeners"},
-		{name: "TLS controller listener", cfg: with(func(c *ListenerConfigs) {
-			c.Listeners, c.ProtocolMap = "PLAINTEXT://:9092,CONTROLLER://:9093", "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL"
-		}), wantErr: "PLAINTEXT only"},
+		{name: "SASL_PLAINTEXT controller listener", cfg: with(func(c *ListenerConfigs) {
+			c.Listeners, c.ProtocolMap = "PLAINTEXT://:9092,CONTROLLER://:9093", "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+		}), wantErr: "SASL_PLAINTEXT"},
+		{name: "SASL_PLAINTEXT controller listener from the map alone", cfg: with(func(c *ListenerConfigs) {
+			c.Listeners, c.ProtocolMap = "PLAINTEXT://:9092", "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+		}), wantErr: "SASL_PLAINTEXT"},
 		{name: "CONTROLLER as a broker listener", cfg: with(func(c *ListenerConfigs) {
 			c.Listeners, c.ControllerNames = "PLAINTEXT://:9092,CONTROLLER://:9093", []string{"CTL"}
 		}), wantErr: "reserved"},

@@ -8,6 +8,7 @@ import "strings"
 const (
 	SaslEnabledMechanisms                Name = "sasl.enabled.mechanisms"
 	SaslMechanismInterBrokerProtocol     Name = "sasl.mechanism.inter.broker.protocol"
+	SaslMechanismControllerProtocol      Name = "sasl.mechanism.controller.protocol"
 	SaslJaasConfig                       Name = "sasl.jaas.config"
 	SaslServerMaxReceiveSize             Name = "sasl.server.max.receive.size"
 	ConnectionsMaxReauthMs               Name = "connections.max.reauth.ms"

@@ -22,7 +22,10 @@ const tlsWriteBufferSize = 64 << 10
 // TLS makes a listener speak TLS (security protocols SSL and SASL_SSL).
 type TLS struct {
 	// Config is the server side's configuration (tlsconf.Server.Config: certificates,
-	// client authentication, versions and suites, reloaded per handshake).
+	// client authentication, versions and suites, reloaded per handshake). Nil: the listener
+	// hands over connections whose handshake is already done (the TLS controller address,
+	// whose stream layer must read inside TLS to tell Raft from Kafka); they implement
+	// ConnectionState, and Principal applies to it.
 	Config *tls.Config
 	// Principal, if set, derives the connection's principal from the finished handshake
 	// ("" is User:ANONYMOUS); an error refuses the connection (a certificate subject no
@@ -38,7 +41,7 @@ type TLS struct {
 // wrapTLS returns nc as a TLS server connection when the listener is TLS. No I/O happens
 // here (the accept loop calls it); the handshake runs on the connection's goroutine.
 func (s *Server) wrapTLS(nc net.Conn) net.Conn {
-	if s.cfg.TLS == nil {
+	if s.cfg.TLS == nil || s.cfg.TLS.Config == nil {
 		return nc
 	}
 	return tls.Server(nc, s.cfg.TLS.Config)
@@ -50,6 +53,9 @@ func (s *Server) wrapTLS(nc net.Conn) net.Conn {
 func (c *conn) handshake() error {
 	tc, ok := c.nc.(*tls.Conn)
 	if !ok {
+		if cs, ok := c.nc.(connectionStater); ok && c.srv.cfg.TLS != nil {
+			return c.tlsPrincipal(cs.ConnectionState())
+		}
 		return nil
 	}
 	err := c.tlsHandshake(tc)
@@ -71,14 +77,23 @@ func (c *conn) tlsHandshake(tc *tls.Conn) error {
 		return fmt.Errorf("TLS handshake: %w", err)
 	}
 	c.touch()
-	if cfg.Principal != nil {
-		principal, err := cfg.Principal(tc.ConnectionState())
+	return c.tlsPrincipal(tc.ConnectionState())
+}
+
+// connectionStater is a connection whose TLS handshake the listener already completed.
+type connectionStater interface {
+	ConnectionState() tls.ConnectionState
+}
+
+// tlsPrincipal sets the connection's principal from its finished handshake.
+func (c *conn) tlsPrincipal(st tls.ConnectionState) error {
+	if p := c.srv.cfg.TLS.Principal; p != nil {
+		principal, err := p(st)
 		if err != nil {
 			return fmt.Errorf("TLS principal: %w", err)
 		}
 		c.info.Principal = principal
 	}
-	st := tc.ConnectionState()
 	c.logger.Debug("TLS handshake complete", "principal", principalOrAnonymous(c.info.Principal),
 		"version", tls.VersionName(st.Version), "cipher_suite", tls.CipherSuiteName(st.CipherSuite))
 	return nil
@@ -92,7 +107,7 @@ func (c *conn) tlsHandshake(tc *tls.Conn) error {
 // response (header, length prefixes, record sets) would be a TLS record and a write of its
 // own. An idle connection holds no buffer.
 func (c *conn) responseWriter() (io.Writer, func() error) {
-	if _, ok := c.nc.(*tls.Conn); !ok {
+	if _, ok := c.nc.(connectionStater); !ok || c.srv.cfg.TLS == nil {
 		return c.nc, nil
 	}
 	w := &pooledWriter{nc: c.nc}
