@@ -115,14 +115,6 @@ func (ca *testCA) pkcs12(f certFiles, password string, legacy bool) string {
 	return out
 }
 
-// truststorePKCS12 is the CA certificate alone in a PKCS#12 file (ssl.truststore.type=PKCS12).
-func (ca *testCA) truststorePKCS12(password string) string {
-	ca.t.Helper()
-	out := filepath.Join(ca.dir, "truststore.p12")
-	ca.openssl("pkcs12", "-export", "-nokeys", "-in", ca.CertFile, "-out", out, "-passout", "pass:"+password)
-	return out
-}
-
 // TestTestCA checks the CA helper itself: the issued chains verify against the CA.
 func TestTestCA(t *testing.T) {
 	ca := newTestCA(t)
@@ -136,5 +128,4 @@ func TestTestCA(t *testing.T) {
 		t.Fatalf("client subject: %s %v", out, err)
 	}
 	ca.pkcs12(srv, "secret", false)
-	ca.truststorePKCS12("secret")
 }
