@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"maps"
 	"sync"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/httpapi"
 	"github.com/sluicehq/sluice/internal/metadata"
-	"github.com/sluicehq/sluice/internal/security/sasl"
 	"github.com/sluicehq/sluice/internal/security/scram"
 	"github.com/sluicehq/sluice/internal/security/tlsconf"
 )
@@ -37,41 +35,20 @@ func (b *Broker) httpAuth(brokerCfg *config.Resolved) (*httpapi.Auth, error) {
 	for _, m := range methods {
 		switch m {
 		case "basic":
-			users := map[string]string{}
-			j, ok, err := b.jaasConfig(brokerCfg, listener, sasl.Plain)
+			users, err := b.plainUsers(brokerCfg, listener)
 			if err != nil {
 				return nil, err
-			}
-			if ok {
-				maps.Copy(users, j.PlainUsers())
-			}
-			if path := brokerCfg.String(config.SluiceSaslPlainUsersFile); path != "" {
-				fileUsers, err := sasl.ReadPlainUsersFile(path)
-				if err != nil {
-					return nil, fmt.Errorf("http listener: %w", err)
-				}
-				maps.Copy(users, fileUsers)
 			}
 			v := &passwordVerifier{plain: users, image: b.httpImage, cache: make(map[[32]byte][]byte)}
 			auth.Basic = v.verify
 		case "bearer":
-			url := listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerJwksEndpointURL)
-			if url == "" {
+			tv, err := b.tokenValidator(brokerCfg, listener)
+			if err != nil {
+				return nil, err
+			}
+			if tv == nil {
 				return nil, fmt.Errorf("%s: bearer needs %s (or listener.name.http.%s)", config.SluiceHTTPAuthenticationMethods,
 					config.SaslOauthbearerJwksEndpointURL, config.SaslOauthbearerJwksEndpointURL)
-			}
-			tv, err := sasl.NewTokenValidator(sasl.OAuthConfig{
-				JWKSURL:          url,
-				Refresh:          time.Duration(atoi(listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerJwksEndpointRefreshMs))) * time.Millisecond,
-				ClockSkew:        time.Duration(atoi(listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerClockSkewSeconds))) * time.Second,
-				ExpectedIssuer:   listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerExpectedIssuer),
-				ExpectedAudience: splitList(listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerExpectedAudience)),
-				SubClaimName:     listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerSubClaimName),
-				ScopeClaimName:   listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerScopeClaimName),
-				Logger:           b.logger.With("listener", listener),
-			})
-			if err != nil {
-				return nil, fmt.Errorf("http listener: %w", err)
 			}
 			b.httpTokenValidator = tv
 			auth.Bearer = func(_ context.Context, token string) (string, error) {

@@ -63,38 +63,18 @@ func (b *Broker) saslConfig(brokerCfg *config.Resolved, listener string, m *sasl
 	} else if v, ok := b.static[config.ListenerOverride(listener, config.SaslEnabledMechanisms)]; ok {
 		cfg.Mechanisms = splitList(v)
 	}
-	users := map[string]string{}
-	j, ok, err := b.jaasConfig(brokerCfg, listener, sasl.Plain)
+	users, err := b.plainUsers(brokerCfg, listener)
 	if err != nil {
 		return nil, err
-	}
-	if ok {
-		maps.Copy(users, j.PlainUsers())
-	}
-	if path := listenerValue(b.static, brokerCfg, listener, config.SluiceSaslPlainUsersFile); path != "" {
-		fileUsers, err := sasl.ReadPlainUsersFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("listener %s: %w", listener, err)
-		}
-		maps.Copy(users, fileUsers)
 	}
 	if len(users) > 0 {
 		cfg.PlainUsers = users
 	}
-	if url := listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerJwksEndpointURL); url != "" {
-		v, err := sasl.NewTokenValidator(sasl.OAuthConfig{
-			JWKSURL:          url,
-			Refresh:          time.Duration(atoi(listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerJwksEndpointRefreshMs))) * time.Millisecond,
-			ClockSkew:        time.Duration(atoi(listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerClockSkewSeconds))) * time.Second,
-			ExpectedIssuer:   listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerExpectedIssuer),
-			ExpectedAudience: splitList(listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerExpectedAudience)),
-			SubClaimName:     listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerSubClaimName),
-			ScopeClaimName:   listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerScopeClaimName),
-			Logger:           b.logger.With("listener", listener),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("listener %s: %w", listener, err)
-		}
+	v, err := b.tokenValidator(brokerCfg, listener)
+	if err != nil {
+		return nil, err
+	}
+	if v != nil {
 		b.tokenValidators = append(b.tokenValidators, v)
 		cfg.OAuth = v
 	}
@@ -175,3 +155,48 @@ func (b *Broker) interBrokerCredentials(brokerCfg *config.Resolved) (*cluster.SA
 
 // SASLMetrics are the broker's authentication counters (nil without a SASL listener).
 func (b *Broker) SASLMetrics() *sasl.Metrics { return b.saslMetrics }
+
+// plainUsers are listener's PLAIN users: the user_<name> options of its PLAIN JAAS config and
+// the users of sluice.sasl.plain.users.file.
+func (b *Broker) plainUsers(brokerCfg *config.Resolved, listener string) (map[string]string, error) {
+	users := map[string]string{}
+	j, ok, err := b.jaasConfig(brokerCfg, listener, sasl.Plain)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		maps.Copy(users, j.PlainUsers())
+	}
+	if path := listenerValue(b.static, brokerCfg, listener, config.SluiceSaslPlainUsersFile); path != "" {
+		fileUsers, err := sasl.ReadPlainUsersFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: %w", listener, err)
+		}
+		maps.Copy(users, fileUsers)
+	}
+	return users, nil
+}
+
+// tokenValidator is listener's OAUTHBEARER token validator from the sasl.oauthbearer.* configs
+// (listener.name.<listener>.sasl.oauthbearer.* first); nil without a JWKS URL. The caller
+// closes it.
+func (b *Broker) tokenValidator(brokerCfg *config.Resolved, listener string) (*sasl.TokenValidator, error) {
+	url := listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerJwksEndpointURL)
+	if url == "" {
+		return nil, nil
+	}
+	v, err := sasl.NewTokenValidator(sasl.OAuthConfig{
+		JWKSURL:          url,
+		Refresh:          time.Duration(atoi(listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerJwksEndpointRefreshMs))) * time.Millisecond,
+		ClockSkew:        time.Duration(atoi(listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerClockSkewSeconds))) * time.Second,
+		ExpectedIssuer:   listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerExpectedIssuer),
+		ExpectedAudience: splitList(listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerExpectedAudience)),
+		SubClaimName:     listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerSubClaimName),
+		ScopeClaimName:   listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerScopeClaimName),
+		Logger:           b.logger.With("listener", listener),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listener %s: %w", listener, err)
+	}
+	return v, nil
+}
