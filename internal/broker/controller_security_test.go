@@ -135,29 +135,40 @@ func TestSASLSSLControllerListener(t *testing.T) {
 }
 
 // TestControllerListenerAuthorizationError: a broker whose principal on the controller
-// listener lacks ClusterAction never registers, and says so at ERROR with its principal.
+// listener (its certificate's subject) lacks ClusterAction never registers, and says so at
+// ERROR with its principal; with that principal in super.users (and no ACL at all) it starts.
 func TestControllerListenerAuthorizationError(t *testing.T) {
 	ca := tlstest.NewCA(t)
+	keystore := ca.Issue("node-1", pkix.Name{CommonName: "node-1", Organization: []string{"acme"}}).PEMFile
 	logs := &lockedBuffer{}
-	cfg := Config{NodeID: 1, DataDir: t.TempDir(), ControllerAddr: freeAddr(t), KafkaAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		Overrides: map[string]string{
-			"listener.security.protocol.map": "CONTROLLER:SSL,PLAINTEXT:PLAINTEXT",
-			"ssl.keystore.type":              "PEM",
-			"ssl.keystore.location":          ca.Issue("node-1", pkix.Name{CommonName: "node-1", Organization: []string{"acme"}}).PEMFile,
-			"ssl.truststore.type":            "PEM",
-			"ssl.truststore.location":        ca.CertFile,
-			"ssl.client.auth":                "required",
-			"authorizer.class.name":          "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-			"super.users":                    "User:admin",
-		}}
+	cfg := func(superUsers string) Config {
+		return Config{NodeID: 1, DataDir: t.TempDir(), ControllerAddr: freeAddr(t), KafkaAddr: "127.0.0.1:0",
+			Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+			Overrides: map[string]string{
+				"listener.security.protocol.map": "CONTROLLER:SSL,PLAINTEXT:PLAINTEXT",
+				"ssl.keystore.type":              "PEM",
+				"ssl.keystore.location":          keystore,
+				"ssl.truststore.type":            "PEM",
+				"ssl.truststore.location":        ca.CertFile,
+				"ssl.client.auth":                "required",
+				"authorizer.class.name":          "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+				"super.users":                    superUsers,
+			}}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
-	b, err := Start(ctx, cfg)
+	b, err := Start(ctx, cfg("User:admin"))
 	if err == nil {
 		b.Close()
 		t.Fatal("a broker without ClusterAction on the controller listener started")
 	}
+	ctx, cancel = context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err = Start(ctx, cfg("User:admin;User:CN=node-1,O=acme"))
+	if err != nil {
+		t.Fatalf("a broker whose certificate principal is a super user: %v", err)
+	}
+	b.Close()
 	out := logs.String()
 	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "CLUSTER_AUTHORIZATION_FAILED") ||
 		!strings.Contains(out, "User:CN=node-1,O=acme") || !strings.Contains(out, "ClusterAction") {
