@@ -185,3 +185,56 @@ func TestSASLPlaintextControllerListenerRefused(t *testing.T) {
 		t.Fatalf("start: %v", err)
 	}
 }
+
+// TestDedicatedControllersSSL: process.roles split over an SSL controller listener: two
+// controller-only nodes and a combined one form the quorum over TLS, a broker-only node joins
+// as an observer (its "observe" hello and the leader's polls run over TLS), registers, and
+// DescribeQuorum asked of it lists the three voters and the observer.
+func TestDedicatedControllersSSL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four nodes")
+	}
+	ca := tlstest.NewCA(t)
+	ctl := []string{freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)}
+	peers := []string{"1@" + ctl[0], "2@" + ctl[1], "3@" + ctl[2]}
+	roles := []string{"controller", "controller", "broker,controller", "broker"}
+	cfgs := make([]Config, len(roles))
+	for i := range cfgs {
+		cfgs[i] = Config{NodeID: int32(i + 1), DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0",
+			ControllerAddr: ctl[i], Peers: peers, Logger: testLogger(t, i+1), Overrides: map[string]string{
+				"process.roles":                  roles[i],
+				"listener.security.protocol.map": "CONTROLLER:SSL,PLAINTEXT:PLAINTEXT",
+				"ssl.client.auth":                "required",
+				"ssl.keystore.type":              "PEM",
+				"ssl.keystore.location":          ca.Issue(fmt.Sprintf("node-%d", i+1), pkix.Name{CommonName: fmt.Sprintf("node-%d", i+1)}).PEMFile,
+				"ssl.truststore.type":            "PEM",
+				"ssl.truststore.location":        ca.CertFile,
+			}}
+	}
+	nodes := startNodes(t, cfgs, func(nodes []*Broker) {
+		for i := len(nodes) - 1; i >= 0; i-- { // brokers first: a controlled shutdown needs the quorum
+			if nodes[i] != nil {
+				nodes[i].Close()
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	waitUntil(t, "two active brokers", 20*time.Second, func() bool { return activeBrokers(nodes[3]) == 2 })
+	if _, err := kadm.NewClient(mustClient(t, nodes[3].KafkaAddr())).CreateTopic(ctx, 2, 2, nil, "on-brokers"); err != nil {
+		t.Fatal(err)
+	}
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	tp := kmsg.NewDescribeQuorumRequestTopic()
+	tp.Topic = "__cluster_metadata"
+	tp.Partitions = []kmsg.DescribeQuorumRequestTopicPartition{kmsg.NewDescribeQuorumRequestTopicPartition()}
+	req.Topics = append(req.Topics, tp)
+	resp, err := req.RequestWith(ctx, mustClient(t, nodes[3].KafkaAddr()))
+	if err != nil || resp.ErrorCode != 0 || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("describe quorum: %+v %v", resp, err)
+	}
+	p := resp.Topics[0].Partitions[0]
+	if p.ErrorCode != 0 || len(p.CurrentVoters) != 3 || len(p.Observers) != 1 || p.Observers[0].ReplicaID != 4 {
+		t.Fatalf("describe quorum: %+v", p)
+	}
+}
