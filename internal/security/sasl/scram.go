@@ -2,7 +2,6 @@ package sasl
 
 import (
 	"crypto/hmac"
-	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/security/scram"
 )
 
 // ScramCredential is what the broker stores for a SCRAM user and mechanism (Kafka's
@@ -334,36 +335,17 @@ func truncate(s string) string {
 // NewScramCredential computes the stored credential for password (tests, and the broker's
 // bootstrap users): SaltedPassword = PBKDF2-HMAC(password, salt, iterations).
 func NewScramCredential(mechanism, password string, salt []byte, iterations int32) (ScramCredential, bool) {
-	var h scramHash
-	switch mechanism {
-	case ScramSHA256:
-		h = sha256Scram
-	case ScramSHA512:
-		h = sha512Scram
-	default:
+	m := scram.MechanismByName(mechanism)
+	if m == 0 {
 		return ScramCredential{}, false
 	}
-	salted := pbkdf2Key(h.newHash, []byte(password), salt, int(iterations))
-	mac := func(key []byte, msg string) []byte {
-		m := hmac.New(h.newHash, key)
-		m.Write([]byte(msg))
-		return m.Sum(nil)
-	}
-	clientKey := mac(salted, "Client Key")
-	sum := h.newHash()
-	sum.Write(clientKey)
-	return ScramCredential{
-		Salt:       salt,
-		StoredKey:  sum.Sum(nil),
-		ServerKey:  mac(salted, "Server Key"),
-		Iterations: iterations,
-	}, true
-}
-
-func pbkdf2Key(newHash func() hash.Hash, password, salt []byte, iterations int) []byte {
-	key, err := pbkdf2.Key(newHash, string(password), salt, iterations, newHash().Size())
+	salted, err := scram.SaltedPassword(m, password, salt, int(iterations))
 	if err != nil {
-		panic(err) // only for FIPS-mode parameter checks, which these never fail
+		return ScramCredential{}, false
 	}
-	return key
+	storedKey, serverKey, err := scram.Keys(m, salted)
+	if err != nil {
+		return ScramCredential{}, false
+	}
+	return ScramCredential{Salt: salt, StoredKey: storedKey, ServerKey: serverKey, Iterations: iterations}, true
 }
