@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"os/exec"
@@ -25,13 +26,16 @@ import (
 	"github.com/sluicehq/sluice/internal/security/sasl/sasltest"
 )
 
-// saslBroker is a broker process with a PLAINTEXT listener (setup) and a SASL_PLAINTEXT one:
-// PLAIN user alice from the listener's JAAS config, SCRAM user carol created through
-// AlterUserScramCredentials, OAUTHBEARER against a JWKS file.
+// saslBroker is a broker process with a PLAINTEXT listener (setup), a SASL_PLAINTEXT one and a
+// SASL_SSL one (a PEM keystore with a certificate from a CA made with openssl, SANs 127.0.0.1
+// and localhost): PLAIN user alice from each SASL listener's JAAS config, SCRAM user carol
+// created through AlterUserScramCredentials, OAUTHBEARER against a JWKS file.
 type saslBroker struct {
-	n        *node
-	saslAddr string
-	issuer   *sasltest.Issuer
+	n           *node
+	saslAddr    string // SASL_PLAINTEXT
+	saslSSLAddr string // SASL_SSL
+	ca          *testCA
+	issuer      *sasltest.Issuer
 }
 
 const saslTopic = "sasl-topic"
@@ -46,10 +50,17 @@ func startSASLBroker(t *testing.T) *saslBroker {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ca := newTestCA(t)
+	srv := ca.serverCert("broker", "/CN=broker-1")
 	n, addrs := startWithProperties(t, `
-listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2},SASL_SSL://{ADDR3}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";
+ssl.keystore.type=PEM
+ssl.keystore.location=`+srv.PEMFile+`
+ssl.truststore.type=PEM
+ssl.truststore.location=`+ca.CertFile+`
 sasl.oauthbearer.jwks.endpoint.url=`+jwks+`
 sasl.oauthbearer.expected.audience=kafka
 sasl.oauthbearer.expected.issuer=https://issuer.test
@@ -67,7 +78,40 @@ sasl.oauthbearer.expected.issuer=https://issuer.test
 			t.Fatalf("create SCRAM user carol (%v): %v", mech, err)
 		}
 	}
-	return &saslBroker{n: n, saslAddr: addrs[1], issuer: issuer}
+	return &saslBroker{n: n, saslAddr: addrs[1], saslSSLAddr: addrs[2], ca: ca, issuer: issuer}
+}
+
+// saslListener is one of the broker's SASL listeners as its clients see it.
+type saslListener struct {
+	protocol string // security.protocol: SASL_PLAINTEXT or SASL_SSL (also the listener's name)
+	addr     string
+	caFile   string // the truststore (PEM) on SASL_SSL; "" on SASL_PLAINTEXT
+	ca       *testCA
+}
+
+func (b *saslBroker) listeners() []saslListener {
+	return []saslListener{
+		{protocol: "SASL_PLAINTEXT", addr: b.saslAddr},
+		{protocol: "SASL_SSL", addr: b.saslSSLAddr, caFile: b.ca.CertFile, ca: b.ca},
+	}
+}
+
+// tlsConfig is a client TLS config trusting the test CA (verifying the broker's certificate
+// for 127.0.0.1), nil on SASL_PLAINTEXT: a fresh one per client.
+func (l saslListener) tlsConfig(t *testing.T) *tls.Config {
+	if l.ca == nil {
+		return nil
+	}
+	return &tls.Config{RootCAs: caPool(t, l.ca)}
+}
+
+// kcatArgs are kcat's (librdkafka's) options to reach the listener, without credentials.
+func (l saslListener) kcatArgs() []string {
+	args := []string{"-b", l.addr, "-X", "security.protocol=" + l.protocol}
+	if l.caFile != "" {
+		args = append(args, "-X", "ssl.ca.location="+l.caFile, "-X", "ssl.endpoint.identification.algorithm=https")
+	}
+	return args
 }
 
 func (b *saslBroker) token(t *testing.T, sub string, ttl time.Duration) string {
@@ -79,12 +123,17 @@ func (b *saslBroker) token(t *testing.T, sub string, ttl time.Duration) string {
 	return tok
 }
 
-// franzRoundTrip produces one record through the SASL listener and reads it back.
-func franzRoundTrip(t *testing.T, addr string, mech kgosasl.Mechanism, value string) error {
+// franzRoundTrip produces one record through a SASL listener (over TLS with tlsCfg when not
+// nil) and reads it back.
+func franzRoundTrip(t *testing.T, addr string, tlsCfg *tls.Config, mech kgosasl.Mechanism, value string) error {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.SASL(mech), kgo.DefaultProduceTopic(saslTopic),
+	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.SASL(mech), kgo.DefaultProduceTopic(saslTopic),
 		kgo.ConsumeTopics(saslTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd().Relative(-1)),
-		kgo.RequestRetries(1), kgo.RecordDeliveryTimeout(15*time.Second))
+		kgo.RequestRetries(1), kgo.RecordDeliveryTimeout(15 * time.Second)}
+	if tlsCfg != nil {
+		opts = append(opts, kgo.DialTLSConfig(tlsCfg))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,15 +162,21 @@ func franzRoundTrip(t *testing.T, addr string, mech kgosasl.Mechanism, value str
 	return ctx.Err()
 }
 
-// TestSASLClients: every client library authenticates to a SASL_PLAINTEXT listener with each
-// mechanism it has, produces and consumes, and is refused with Kafka's error for a wrong
-// password, an unknown user and an expired token.
+// TestSASLClients: every client library authenticates to the SASL_PLAINTEXT listener and to the
+// SASL_SSL one (verifying the broker's certificate against the test CA) with each mechanism it
+// has, produces and consumes, and is refused with Kafka's error for a wrong password, an
+// unknown user and an expired token, on both listeners of one broker process.
 func TestSASLClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a broker process")
 	}
 	b := startSASLBroker(t)
+	for _, l := range b.listeners() {
+		t.Run(l.protocol, func(t *testing.T) { testSASLClientsOn(t, b, l) })
+	}
+}
 
+func testSASLClientsOn(t *testing.T, b *saslBroker, l saslListener) {
 	t.Run("franz-go", func(t *testing.T) {
 		for _, tc := range []struct {
 			name    string
@@ -140,7 +195,7 @@ func TestSASLClients(t *testing.T) {
 			{"OAUTHBEARER expired token", oauth.Auth{Token: b.token(t, "dave", -time.Hour)}.AsMechanism(), "unexpected data in oauth response"}, // franz-go stops at the RFC 7628 error JSON
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				err := franzRoundTrip(t, b.saslAddr, tc.mech, "franz-"+tc.name)
+				err := franzRoundTrip(t, l.addr, l.tlsConfig(t), tc.mech, "franz-"+l.protocol+"-"+tc.name)
 				switch {
 				case tc.errText == "" && err != nil:
 					t.Fatal(err)
@@ -149,23 +204,36 @@ func TestSASLClients(t *testing.T) {
 				}
 			})
 		}
+		if l.ca != nil {
+			// The listener really is TLS: right credentials, but a client trusting another CA
+			// refuses the broker's certificate, and one without TLS gets no answer it can read.
+			login := plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism()
+			other := &tls.Config{RootCAs: caPool(t, newTestCA(t))}
+			if err := franzRoundTrip(t, l.addr, other, login, "franz-other-ca"); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+				t.Errorf("trusting another CA: %v, want an unknown-authority error", err)
+			}
+			if err := franzRoundTrip(t, l.addr, nil, login, "franz-no-tls"); err == nil {
+				t.Error("a client without TLS was served on SASL_SSL")
+			}
+		}
 	})
 
 	t.Run("metrics", func(t *testing.T) {
 		// An abandoned exchange (franz-go hangs up on OAUTHBEARER's error reply) is counted
 		// when the broker sees the connection close: wait for that.
 		var m map[string]float64
+		oauthFailures := fmt.Sprintf(`sluice_sasl_authentication_failures_total{listener=%q,mechanism="OAUTHBEARER"}`, l.protocol)
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 			m = scrapeMetrics(t, b.n)
-			if m[`sluice_sasl_authentication_failures_total{listener="SASL_PLAINTEXT",mechanism="OAUTHBEARER"}`] >= 1 || time.Now().After(deadline) {
+			if m[oauthFailures] >= 1 || time.Now().After(deadline) {
 				break
 			}
 		}
 		for _, series := range []string{
-			`sluice_sasl_authentication_failures_total{listener="SASL_PLAINTEXT",mechanism="PLAIN"}`,
-			`sluice_sasl_authentication_failures_total{listener="SASL_PLAINTEXT",mechanism="SCRAM-SHA-256"}`,
-			`sluice_sasl_authentication_failures_total{listener="SASL_PLAINTEXT",mechanism="OAUTHBEARER"}`,
-			`sluice_sasl_authentication_successes_total{listener="SASL_PLAINTEXT",mechanism="SCRAM-SHA-512"}`,
+			fmt.Sprintf(`sluice_sasl_authentication_failures_total{listener=%q,mechanism="PLAIN"}`, l.protocol),
+			fmt.Sprintf(`sluice_sasl_authentication_failures_total{listener=%q,mechanism="SCRAM-SHA-256"}`, l.protocol),
+			oauthFailures,
+			fmt.Sprintf(`sluice_sasl_authentication_successes_total{listener=%q,mechanism="SCRAM-SHA-512"}`, l.protocol),
 		} {
 			if m[series] < 1 {
 				t.Errorf("%s = %v after the franz-go logins, want at least 1", series, m[series])
@@ -178,9 +246,8 @@ func TestSASLClients(t *testing.T) {
 		for _, tc := range []struct{ mech, user, pass string }{
 			{"PLAIN", "alice", "alice-secret"}, {"SCRAM-SHA-256", "carol", "carol-secret"}, {"SCRAM-SHA-512", "carol", "carol-secret"},
 		} {
-			args := []string{"-b", b.saslAddr, "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=" + tc.mech,
-				"-X", "sasl.username=" + tc.user, "-X", "sasl.password=" + tc.pass}
-			value := "kcat-" + tc.mech
+			args := append(l.kcatArgs(), "-X", "sasl.mechanisms="+tc.mech, "-X", "sasl.username="+tc.user, "-X", "sasl.password="+tc.pass)
+			value := "kcat-" + l.protocol + "-" + tc.mech
 			runClient(t, 30*time.Second, value+"\n", "kcat", append(args, "-P", "-t", saslTopic)...)
 			out := runClient(t, 30*time.Second, "", "kcat", append(args, "-C", "-t", saslTopic, "-o", "-1", "-e", "-q")...)
 			if out != value+"\n" {
@@ -191,8 +258,8 @@ func TestSASLClients(t *testing.T) {
 			{"wrong password", "PLAIN", "alice", "nope"}, {"unknown user", "SCRAM-SHA-256", "mallory", "carol-secret"},
 		} {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			out, err := exec.CommandContext(ctx, "kcat", "-b", b.saslAddr, "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms="+tc.mech,
-				"-X", "sasl.username="+tc.user, "-X", "sasl.password="+tc.pass, "-L", "-m", "10").CombinedOutput()
+			args := append(l.kcatArgs(), "-X", "sasl.mechanisms="+tc.mech, "-X", "sasl.username="+tc.user, "-X", "sasl.password="+tc.pass, "-L", "-m", "5")
+			out, err := exec.CommandContext(ctx, "kcat", args...).CombinedOutput()
 			cancel()
 			if err == nil || !strings.Contains(string(out), "Authentication failed") {
 				t.Fatalf("%s: kcat -L: err %v, output:\n%s", tc.name, err, out)
@@ -219,7 +286,11 @@ func TestSASLClients(t *testing.T) {
 			{"confluent", "PLAIN", "alice", "nope", "Authentication failed: Invalid username or password"},
 			{"confluent", "OAUTHBEARER", "-", b.token(t, "erin", -time.Hour), "invalid_token"},
 		} {
-			out := runClient(t, 90*time.Second, "", "/usr/bin/python3", "python/sasl_clients.py", tc.lib, b.saslAddr, saslTopic, tc.mech, tc.user, tc.secret)
+			args := []string{"python/sasl_clients.py", tc.lib, l.addr, saslTopic, tc.mech, tc.user, tc.secret, l.protocol}
+			if l.caFile != "" {
+				args = append(args, l.caFile)
+			}
+			out := runClient(t, 90*time.Second, "", "/usr/bin/python3", args...)
 			var res struct {
 				OK    bool   `json:"ok"`
 				Value string `json:"value"`
@@ -229,7 +300,7 @@ func TestSASLClients(t *testing.T) {
 				t.Fatalf("%s %s: %v: %s", tc.lib, tc.mech, err, out)
 			}
 			switch {
-			case tc.want == "" && (!res.OK || !strings.HasPrefix(res.Value, tc.lib+"-"+tc.mech)):
+			case tc.want == "" && (!res.OK || !strings.HasPrefix(res.Value, tc.lib+"-"+l.protocol+"-"+tc.mech)):
 				t.Errorf("%s %s as %s: %+v", tc.lib, tc.mech, tc.user, res)
 			case tc.want != "" && (res.OK || !strings.Contains(res.Error, tc.want)):
 				t.Errorf("%s %s as %s with a bad secret: %+v, want an error containing %q", tc.lib, tc.mech, tc.user, res, tc.want)
@@ -250,8 +321,11 @@ func TestSASLClients(t *testing.T) {
 				cfg.Producer.Return.Successes = true
 				cfg.Net.SASL.Enable, cfg.Net.SASL.Mechanism, cfg.Net.SASL.Version = true, sarama.SASLTypePlaintext, v
 				cfg.Net.SASL.User, cfg.Net.SASL.Password = "alice", pass
+				if tlsCfg := l.tlsConfig(t); tlsCfg != nil {
+					cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, tlsCfg
+				}
 				cfg.Metadata.Retry.Max = 0
-				p, err := sarama.NewSyncProducer([]string{b.saslAddr}, cfg)
+				p, err := sarama.NewSyncProducer([]string{l.addr}, cfg)
 				if pass == "nope" {
 					if err == nil {
 						p.Close()
@@ -262,13 +336,13 @@ func TestSASLClients(t *testing.T) {
 				if err != nil {
 					t.Fatalf("handshake v%d: %v", v, err)
 				}
-				value := fmt.Sprintf("sarama-v%d", v)
+				value := fmt.Sprintf("sarama-%s-v%d", l.protocol, v)
 				part, off, err := p.SendMessage(&sarama.ProducerMessage{Topic: saslTopic, Value: sarama.StringEncoder(value)})
 				p.Close()
 				if err != nil {
 					t.Fatalf("handshake v%d: produce: %v", v, err)
 				}
-				c, err := sarama.NewConsumer([]string{b.saslAddr}, cfg)
+				c, err := sarama.NewConsumer([]string{l.addr}, cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -310,9 +384,12 @@ func TestSASLClients(t *testing.T) {
 			{"SCRAM wrong password", badScram, false},
 		} {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			transport := &segkafka.Transport{SASL: tc.mech}
-			w := &segkafka.Writer{Addr: segkafka.TCP(b.saslAddr), Topic: saslTopic, Transport: transport, MaxAttempts: 1}
-			value := "kafka-go-" + tc.name
+			transport := &segkafka.Transport{SASL: tc.mech, TLS: l.tlsConfig(t)}
+			// BatchTimeout and MaxWait: the defaults (1 s per write, 10 s for Close to wait out the
+			// reader's long poll) would be most of the test's time.
+			w := &segkafka.Writer{Addr: segkafka.TCP(l.addr), Topic: saslTopic, Transport: transport, MaxAttempts: 1,
+				BatchTimeout: 10 * time.Millisecond}
+			value := "kafka-go-" + l.protocol + "-" + tc.name
 			err := w.WriteMessages(ctx, segkafka.Message{Value: []byte(value)})
 			w.Close()
 			if !tc.ok {
@@ -326,8 +403,8 @@ func TestSASLClients(t *testing.T) {
 				cancel()
 				t.Fatalf("%s: %v", tc.name, err)
 			}
-			r := segkafka.NewReader(segkafka.ReaderConfig{Brokers: []string{b.saslAddr}, Topic: saslTopic, Partition: 0,
-				Dialer: &segkafka.Dialer{Timeout: 10 * time.Second, SASLMechanism: tc.mech}})
+			r := segkafka.NewReader(segkafka.ReaderConfig{Brokers: []string{l.addr}, Topic: saslTopic, Partition: 0,
+				MaxWait: 500 * time.Millisecond, Dialer: &segkafka.Dialer{Timeout: 10 * time.Second, SASLMechanism: tc.mech, TLS: l.tlsConfig(t)}})
 			r.SetOffsetAt(ctx, time.Now().Add(-time.Minute))
 			found := false
 			for !found {
