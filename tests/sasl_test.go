@@ -114,6 +114,29 @@ func (l saslListener) kcatArgs() []string {
 	return args
 }
 
+// refusedByBroker runs refuse (a client logging in with bad credentials, which checks the
+// client's own error) and then checks that the broker counted a failed authentication with
+// mechanism on l: the client's error came from the broker's refusal, not from TLS or the
+// connection. (The broker counts a refusal before writing its response.)
+func (b *saslBroker) refusedByBroker(t *testing.T, l saslListener, mechanism string, refuse func()) {
+	t.Helper()
+	series := fmt.Sprintf(`sluice_sasl_authentication_failures_total{listener=%q,mechanism=%q}`, l.protocol, mechanism)
+	before := scrapeMetrics(t, b.n)[series]
+	refuse()
+	// An exchange the client abandons instead (no refusal reached) is counted when the broker
+	// sees the connection close: allow for that.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		after := scrapeMetrics(t, b.n)[series]
+		if after > before {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s stayed %v: the broker refused no login", series, after)
+			return
+		}
+	}
+}
+
 func (b *saslBroker) token(t *testing.T, sub string, ttl time.Duration) string {
 	t.Helper()
 	tok, err := b.issuer.Sign(sasltest.Claims(sub, "https://issuer.test", "kafka", ttl))
@@ -257,13 +280,15 @@ func testSASLClientsOn(t *testing.T, b *saslBroker, l saslListener) {
 		for _, tc := range []struct{ name, mech, user, pass string }{
 			{"wrong password", "PLAIN", "alice", "nope"}, {"unknown user", "SCRAM-SHA-256", "mallory", "carol-secret"},
 		} {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			args := append(l.kcatArgs(), "-X", "sasl.mechanisms="+tc.mech, "-X", "sasl.username="+tc.user, "-X", "sasl.password="+tc.pass, "-L", "-m", "5")
-			out, err := exec.CommandContext(ctx, "kcat", args...).CombinedOutput()
-			cancel()
-			if err == nil || !strings.Contains(string(out), "Authentication failed") {
-				t.Fatalf("%s: kcat -L: err %v, output:\n%s", tc.name, err, out)
-			}
+			b.refusedByBroker(t, l, tc.mech, func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				args := append(l.kcatArgs(), "-X", "sasl.mechanisms="+tc.mech, "-X", "sasl.username="+tc.user, "-X", "sasl.password="+tc.pass, "-L", "-m", "5")
+				out, err := exec.CommandContext(ctx, "kcat", args...).CombinedOutput()
+				cancel()
+				if err == nil || !strings.Contains(string(out), "Authentication failed") {
+					t.Fatalf("%s: kcat -L: err %v, output:\n%s", tc.name, err, out)
+				}
+			})
 		}
 	})
 
@@ -290,20 +315,27 @@ func testSASLClientsOn(t *testing.T, b *saslBroker, l saslListener) {
 			if l.caFile != "" {
 				args = append(args, l.caFile)
 			}
-			out := runClient(t, 90*time.Second, "", "/usr/bin/python3", args...)
-			var res struct {
-				OK    bool   `json:"ok"`
-				Value string `json:"value"`
-				Error string `json:"error"`
+			run := func() {
+				out := runClient(t, 90*time.Second, "", "/usr/bin/python3", args...)
+				var res struct {
+					OK    bool   `json:"ok"`
+					Value string `json:"value"`
+					Error string `json:"error"`
+				}
+				if err := json.Unmarshal([]byte(out), &res); err != nil {
+					t.Fatalf("%s %s: %v: %s", tc.lib, tc.mech, err, out)
+				}
+				switch {
+				case tc.want == "" && (!res.OK || !strings.HasPrefix(res.Value, tc.lib+"-"+l.protocol+"-"+tc.mech)):
+					t.Errorf("%s %s as %s: %+v", tc.lib, tc.mech, tc.user, res)
+				case tc.want != "" && (res.OK || !strings.Contains(res.Error, tc.want)):
+					t.Errorf("%s %s as %s with a bad secret: %+v, want an error containing %q", tc.lib, tc.mech, tc.user, res, tc.want)
+				}
 			}
-			if err := json.Unmarshal([]byte(out), &res); err != nil {
-				t.Fatalf("%s %s: %v: %s", tc.lib, tc.mech, err, out)
-			}
-			switch {
-			case tc.want == "" && (!res.OK || !strings.HasPrefix(res.Value, tc.lib+"-"+l.protocol+"-"+tc.mech)):
-				t.Errorf("%s %s as %s: %+v", tc.lib, tc.mech, tc.user, res)
-			case tc.want != "" && (res.OK || !strings.Contains(res.Error, tc.want)):
-				t.Errorf("%s %s as %s with a bad secret: %+v, want an error containing %q", tc.lib, tc.mech, tc.user, res, tc.want)
+			if tc.want == "" {
+				run()
+			} else {
+				b.refusedByBroker(t, l, tc.mech, run)
 			}
 		}
 	})
@@ -325,14 +357,16 @@ func testSASLClientsOn(t *testing.T, b *saslBroker, l saslListener) {
 					cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, tlsCfg
 				}
 				cfg.Metadata.Retry.Max = 0
-				p, err := sarama.NewSyncProducer([]string{l.addr}, cfg)
 				if pass == "nope" {
-					if err == nil {
-						p.Close()
-						t.Fatalf("handshake v%d: wrong password accepted", v)
-					}
+					b.refusedByBroker(t, l, "PLAIN", func() {
+						if p, err := sarama.NewSyncProducer([]string{l.addr}, cfg); err == nil {
+							p.Close()
+							t.Fatalf("handshake v%d: wrong password accepted", v)
+						}
+					})
 					continue
 				}
+				p, err := sarama.NewSyncProducer([]string{l.addr}, cfg)
 				if err != nil {
 					t.Fatalf("handshake v%d: %v", v, err)
 				}
@@ -383,6 +417,20 @@ func testSASLClientsOn(t *testing.T, b *saslBroker, l saslListener) {
 			{"PLAIN wrong password", segplain.Mechanism{Username: "alice", Password: "nope"}, false},
 			{"SCRAM wrong password", badScram, false},
 		} {
+			if !tc.ok {
+				b.refusedByBroker(t, l, tc.mech.Name(), func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					defer cancel()
+					w := &segkafka.Writer{Addr: segkafka.TCP(l.addr), Topic: saslTopic,
+						Transport: &segkafka.Transport{SASL: tc.mech, TLS: l.tlsConfig(t)}, MaxAttempts: 1, BatchTimeout: 10 * time.Millisecond}
+					err := w.WriteMessages(ctx, segkafka.Message{Value: []byte("kafka-go-refused")})
+					w.Close()
+					if err == nil || !strings.Contains(err.Error(), "SASL Authentication Failed") {
+						t.Fatalf("%s: %v", tc.name, err)
+					}
+				})
+				continue
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			transport := &segkafka.Transport{SASL: tc.mech, TLS: l.tlsConfig(t)}
 			// BatchTimeout and MaxWait: the defaults (1 s per write, 10 s for Close to wait out the
@@ -392,13 +440,6 @@ func testSASLClientsOn(t *testing.T, b *saslBroker, l saslListener) {
 			value := "kafka-go-" + l.protocol + "-" + tc.name
 			err := w.WriteMessages(ctx, segkafka.Message{Value: []byte(value)})
 			w.Close()
-			if !tc.ok {
-				cancel()
-				if err == nil || !strings.Contains(err.Error(), "SASL Authentication Failed") {
-					t.Fatalf("%s: %v", tc.name, err)
-				}
-				continue
-			}
 			if err != nil {
 				cancel()
 				t.Fatalf("%s: %v", tc.name, err)
