@@ -115,31 +115,7 @@ func TestInterBrokerListener(t *testing.T) {
 	nodes := startNodes(t, cfgs, closeTogether)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cl := mustClient(t, nodes[0].KafkaAddr())
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 3, nil, "repl"); err != nil {
-		t.Fatal(err)
-	}
-	prod, err := kgo.NewClient(kgo.SeedBrokers(nodes[1].KafkaAddr()), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DefaultProduceTopic("repl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	for i := range 30 {
-		if err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i))}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitUntil(t, "every replica at offset 30", 30*time.Second, func() bool {
-		total := int64(0)
-		for _, n := range nodes {
-			for p := range int32(3) {
-				if part, ok := n.Partitions().Partition("repl", p); ok {
-					total += part.HighWatermark()
-				}
-			}
-		}
-		return total == 90
-	})
+	replicateThirty(ctx, t, nodes, "repl", nodes[1])
 	for i, p := range proxies {
 		if p.conns.Load() == 0 {
 			t.Errorf("node %d's REPL listener (through its proxy) saw no connection", i+1)
@@ -229,4 +205,36 @@ func TestAdvertisedFor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replicateThirty creates topic (3 partitions, replication factor 3) through nodes[0],
+// produces 30 records with acks=all through via, and waits until every replica of every
+// partition has them (the high watermarks of all nine replicas sum to 90).
+func replicateThirty(ctx context.Context, t *testing.T, nodes []*Broker, topic string, via *Broker) {
+	t.Helper()
+	cl := mustClient(t, nodes[0].KafkaAddr())
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 3, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	prod, err := kgo.NewClient(kgo.SeedBrokers(via.KafkaAddr()), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	for i := range 30 {
+		if err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, "every replica at offset 30", 30*time.Second, func() bool {
+		total := int64(0)
+		for _, n := range nodes {
+			for p := range int32(3) {
+				if part, ok := n.Partitions().Partition(topic, p); ok {
+					total += part.HighWatermark()
+				}
+			}
+		}
+		return total == 90
+	})
 }

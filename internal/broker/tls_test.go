@@ -179,31 +179,7 @@ func TestInterBrokerTLS(t *testing.T) {
 	nodes := startNodes(t, cfgs, closeTogether)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cl := mustClient(t, nodes[0].KafkaAddr())
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 3, nil, "over-tls"); err != nil {
-		t.Fatal(err)
-	}
-	prod, err := kgo.NewClient(kgo.SeedBrokers(nodes[2].KafkaAddr()), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DefaultProduceTopic("over-tls"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	for i := range 30 {
-		if err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i))}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitUntil(t, "every replica at offset 30", 30*time.Second, func() bool {
-		total := int64(0)
-		for _, n := range nodes {
-			for p := range int32(3) {
-				if part, ok := n.Partitions().Partition("over-tls", p); ok {
-					total += part.HighWatermark()
-				}
-			}
-		}
-		return total == 90
-	})
+	replicateThirty(ctx, t, nodes, "over-tls", nodes[2])
 	// A transaction over the three partitions: its coordinator writes the commit markers
 	// into partitions other brokers lead over the TLS inter-broker listener; a read_committed
 	// consumer sees the transaction's records only once every marker is written.
