@@ -244,7 +244,7 @@ func TestCompactedTopic(t *testing.T) {
 	if len(v.latest) != 180 {
 		t.Fatalf("%d keys read, want the 180 live ones", len(v.latest))
 	}
-	if !strings.Contains(n.logs.String(), "cleaned log") {
+	if !n.loggedWithin("cleaned log", 5*time.Second) {
 		t.Fatal("the broker never logged a clean")
 	}
 

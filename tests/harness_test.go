@@ -279,3 +279,19 @@ func (n *node) httpGet(path string) (*http.Response, error) {
 	}
 	return http.Get("http://" + n.httpAddr + path)
 }
+
+// loggedWithin reports whether the node's output contains s within timeout: the output reaches
+// the test through a pipe, so a line the broker wrote before answering may arrive after the
+// answer.
+func (n *node) loggedWithin(s string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if strings.Contains(n.logs.String(), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

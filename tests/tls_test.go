@@ -139,7 +139,7 @@ func TestTLSMutualAndReload(t *testing.T) {
 	if err := franzOverTLS(t, sslAddr, "mtls", withCert); err != nil {
 		t.Fatalf("franz-go with a client certificate: %v", err)
 	}
-	if !strings.Contains(n.logs.String(), "principal=User:alice") {
+	if !n.loggedWithin("principal=User:alice", 5*time.Second) {
 		t.Fatalf("the broker logged no handshake with principal User:alice")
 	}
 	if err := franzOverTLS(t, sslAddr, "mtls", &tls.Config{RootCAs: caPool(t, ca)}); err == nil {
@@ -179,7 +179,7 @@ func TestTLSMutualAndReload(t *testing.T) {
 	if cn := servedCN(); cn != "broker-1-renewed" {
 		t.Fatalf("after replacing the keystore the broker served %q, want broker-1-renewed", cn)
 	}
-	if !strings.Contains(n.logs.String(), "TLS keystore or truststore reloaded") {
+	if !n.loggedWithin("TLS keystore or truststore reloaded", 5*time.Second) {
 		t.Fatal("no reload logged")
 	}
 }
