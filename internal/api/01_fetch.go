@@ -45,6 +45,10 @@ import (
 //     switching between names and topic ids: FETCH_SESSION_TOPIC_ID_ERROR.
 //     The cache is bounded (FetchSessions); without room the fetch is
 //     answered sessionless (session id 0).
+//   - Each topic is answered in one entry holding all its partitions (full and
+//     incremental), even when its partitions are not adjacent in the request or
+//     the session's order: sarama-based clients (Burrow) decode topics into a
+//     map by name and keep only the last entry of a repeated topic.
 //   - Per-partition errors: OFFSET_OUT_OF_RANGE (below the log start or
 //     above the log end offset; clients reset through ListOffsets),
 //     NOT_LEADER_OR_FOLLOWER (with the current leader, KIP-951),
@@ -434,7 +438,7 @@ func (f *fetch) respond() Response {
 		f.session.mu.Lock()
 		defer f.session.mu.Unlock()
 	}
-	var current *kmsg.FetchResponseTopic
+	var topics responseTopics
 	for _, t := range f.targets {
 		rp, ok := f.partitionResponse(t)
 		if !ok {
@@ -449,19 +453,15 @@ func (f *fetch) respond() Response {
 			rp.RecordBatches = sp.Placeholder
 			out.Splices = append(out.Splices, sp)
 		}
-		if current == nil || current.Topic != t.key.topic || current.TopicID != t.key.topicID {
-			resp.Topics = append(resp.Topics, kmsg.NewFetchResponseTopic())
-			current = &resp.Topics[len(resp.Topics)-1]
-			current.Topic, current.TopicID = t.key.topic, t.key.topicID
-			if t.topic != nil {
-				current.Topic, current.TopicID = t.topic.Name, t.topic.ID
-			}
-		}
-		current.Partitions = append(current.Partitions, rp)
+		entry := topics.entry(resp, t)
+		entry.Partitions = append(entry.Partitions, rp)
 		included = append(included, t)
 	}
 	if f.session != nil {
 		f.session.rotateLocked(included)
+	}
+	if topics.regrouped {
+		out.Splices = splicesInOrder(resp, out.Splices)
 	}
 	if f.req.Version >= 16 {
 		resp.Brokers = f.leaders.fetchEndpoints()
@@ -473,6 +473,71 @@ func (f *fetch) respond() Response {
 		}
 	}
 	return out
+}
+
+// responseTopics finds a fetch response's entry for a topic. Kafka answers one entry per topic
+// holding all its partitions; sarama-based clients (Burrow among them) decode the topics into
+// a map by name, so a topic repeated in a second entry loses the first entry's partitions.
+// The targets of one topic are not always adjacent — a session moves partitions that returned
+// records to the end of its order, and a request may name a topic twice — so entries are
+// found by topic (the name before v13, the id from v13, as the session key holds it), not
+// only by looking at the last one.
+type responseTopics struct {
+	keys  []sessionKey       // each entry's topic key (partition 0), as resp.Topics
+	last  int                // index of the entry used last
+	index map[sessionKey]int // key to entry index, built once a second topic appears
+	// regrouped: a partition joined an entry before the last one, so the response's
+	// encoding no longer follows the targets' order (nor do the splices).
+	regrouped bool
+}
+
+// splicesInOrder orders splices as their placeholders appear in resp's encoding (topic
+// entries in order, partitions in order), as the server writes them.
+func splicesInOrder(resp *kmsg.FetchResponse, splices []Splice) []Splice {
+	byPlaceholder := make(map[string]Splice, len(splices))
+	for _, sp := range splices {
+		byPlaceholder[string(sp.Placeholder)] = sp
+	}
+	ordered := splices[:0]
+	for i := range resp.Topics {
+		for j := range resp.Topics[i].Partitions {
+			if b := resp.Topics[i].Partitions[j].RecordBatches; len(b) > 0 {
+				ordered = append(ordered, byPlaceholder[string(b)])
+			}
+		}
+	}
+	return ordered
+}
+
+func (rt *responseTopics) entry(resp *kmsg.FetchResponse, t *fetchTarget) *kmsg.FetchResponseTopic {
+	k := sessionKey{topicID: t.key.topicID, topic: t.key.topic}
+	if len(rt.keys) > 0 {
+		if rt.keys[rt.last] == k {
+			return &resp.Topics[rt.last]
+		}
+		if rt.index == nil {
+			rt.index = make(map[sessionKey]int, 4)
+			for i, key := range rt.keys {
+				rt.index[key] = i
+			}
+		}
+		if i, ok := rt.index[k]; ok {
+			rt.last, rt.regrouped = i, true
+			return &resp.Topics[i]
+		}
+	}
+	e := kmsg.NewFetchResponseTopic()
+	e.Topic, e.TopicID = t.key.topic, t.key.topicID
+	if t.topic != nil {
+		e.Topic, e.TopicID = t.topic.Name, t.topic.ID
+	}
+	resp.Topics = append(resp.Topics, e)
+	rt.keys = append(rt.keys, k)
+	rt.last = len(rt.keys) - 1
+	if rt.index != nil {
+		rt.index[k] = rt.last
+	}
+	return &resp.Topics[rt.last]
 }
 
 // throttled is the answer to a consumer over its consumer_byte_rate, as Kafka's: no
