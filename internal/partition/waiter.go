@@ -19,6 +19,10 @@ func NewWaiter() *Waiter { return &Waiter{ch: make(chan struct{}, 1)} }
 // C receives after a watched partition changed.
 func (w *Waiter) C() <-chan struct{} { return w.ch }
 
+// Wake wakes w as a watched partition's change would: other sources of change a long poll
+// waits on (a share-partition releasing records) use it.
+func (w *Waiter) Wake() { w.wake() }
+
 func (w *Waiter) wake() {
 	select {
 	case w.ch <- struct{}{}:

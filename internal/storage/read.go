@@ -161,6 +161,28 @@ func (r *ReadResult) Bytes() int64 {
 	return n
 }
 
+// Truncate keeps the first n bytes of the regions (n should end on a batch boundary) and
+// unpins the regions it drops entirely; NextOffset is the caller's to correct. Share fetches
+// use it to send only the batches holding the records they acquired.
+func (r *ReadResult) Truncate(n int64) {
+	kept := 0
+	for i := range r.Regions {
+		rg := &r.Regions[i]
+		switch {
+		case n <= 0:
+			r.cache.release(rg.sf)
+			continue
+		case rg.length > n:
+			rg.length = n
+		}
+		n -= rg.length
+		r.Regions[kept] = *rg
+		kept++
+	}
+	clear(r.Regions[kept:])
+	r.Regions = r.Regions[:kept]
+}
+
 // Release unpins the files of the regions. It is safe to call more than once.
 func (r *ReadResult) Release() {
 	for _, rg := range r.Regions {
