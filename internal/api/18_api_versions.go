@@ -15,7 +15,9 @@ import (
 // Behavior:
 //   - Lists every API key served on the listener the request came in on (the broker
 //     listener or the controller listener, api.Listeners) with its version range; the list is
-//     derived from the registry, so it names exactly the handlers that exist.
+//     derived from the registry, so it names exactly the handlers that exist. With
+//     sluice.protocol.legacy.versions.enable off, ranges start at Kafka 4's minimums
+//     (API.LegacyBelow, versions.go), exactly what the server then accepts.
 //   - A request at a version above 4 is answered by the server through
 //     UnsupportedVersionResponse: a v0 response with UNSUPPORTED_VERSION and
 //     only ApiVersions' own range, as Kafka does (KIP-511), so the client
@@ -44,6 +46,7 @@ func handleApiVersions(_ context.Context, env *Env, req *Request) (Response, err
 		return Reply(resp), nil
 	}
 	for _, a := range APIsFor(ListenerKind(req.Conn.Listener)) {
+		a = env.Versions.Served(a)
 		k := kmsg.NewApiVersionsResponseApiKey()
 		k.ApiKey, k.MinVersion, k.MaxVersion = a.Key, a.MinVersion, a.MaxVersion
 		resp.ApiKeys = append(resp.ApiKeys, k)

@@ -9,7 +9,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
-// DescribeAcls: v0–3
+// DescribeAcls: v0–3 (v0 is legacy: Kafka 4 removed it, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - Answered by any broker from its metadata Image, as Kafka's broker answers from its
@@ -26,7 +26,7 @@ import (
 //   - v2: flexible. v3: adds the USER resource type (KIP-554's ACLs on users).
 
 func init() {
-	Register(API{Key: 29, MinVersion: 0, MaxVersion: 3, Handle: handleDescribeAcls, Listeners: BrokerAndController})
+	Register(API{Key: 29, MinVersion: 0, LegacyBelow: 1, MaxVersion: 3, Handle: handleDescribeAcls, Listeners: BrokerAndController})
 }
 
 func handleDescribeAcls(_ context.Context, env *Env, req *Request) (Response, error) {

@@ -9,7 +9,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
-// CreateAcls: v0–3
+// CreateAcls: v0–3 (v0 is legacy: Kafka 4 removed it, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - Each creation is validated on its own (Kafka's AclControlManager and broker checks):
@@ -27,7 +27,7 @@ import (
 //   - v0: no pattern type (LITERAL). v1: pattern types. v2: flexible. v3: the USER resource.
 
 func init() {
-	Register(API{Key: 30, MinVersion: 0, MaxVersion: 3, Handle: handleCreateAcls, Listeners: BrokerAndController, Forward: true})
+	Register(API{Key: 30, MinVersion: 0, LegacyBelow: 1, MaxVersion: 3, Handle: handleCreateAcls, Listeners: BrokerAndController, Forward: true})
 }
 
 func handleCreateAcls(_ context.Context, env *Env, req *Request) (Response, error) {

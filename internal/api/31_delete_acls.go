@@ -9,7 +9,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
-// DeleteAcls: v0–3
+// DeleteAcls: v0–3 (v0 is legacy: Kafka 4 removed it, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - Each filter (DescribeAcls' semantics: ANY, null fields, MATCH) deletes every ACL it
@@ -23,7 +23,7 @@ import (
 //   - v0: no pattern type (LITERAL). v1: pattern types. v2: flexible. v3: the USER resource.
 
 func init() {
-	Register(API{Key: 31, MinVersion: 0, MaxVersion: 3, Handle: handleDeleteAcls, Listeners: BrokerAndController, Forward: true})
+	Register(API{Key: 31, MinVersion: 0, LegacyBelow: 1, MaxVersion: 3, Handle: handleDeleteAcls, Listeners: BrokerAndController, Forward: true})
 }
 
 func handleDeleteAcls(_ context.Context, env *Env, req *Request) (Response, error) {

@@ -27,6 +27,12 @@ type API struct {
 	Handle     Handler
 	// Listeners are the listeners that serve the API; zero means the broker listener only.
 	Listeners Listeners
+	// LegacyBelow, when above MinVersion, marks versions MinVersion…LegacyBelow-1 as legacy:
+	// versions Kafka 3.9 served and Kafka 4 removed (KIP-896). They are served only while
+	// sluice.protocol.legacy.versions.enable is on (VersionGate); with it off the API is
+	// served, and advertised by ApiVersions, from LegacyBelow up. Zero: no legacy versions.
+	// A handler answers a legacy version as Kafka 3.9 did.
+	LegacyBelow int16
 	// Forward: the API changes cluster metadata, so only the active controller runs it. On the
 	// broker listener of any other node the request travels to the controller inside an
 	// Envelope (KIP-590) and the controller's answer is returned as this node's.
@@ -60,6 +66,8 @@ func Register(a API) {
 		panic(fmt.Sprintf("api: key %d has no handler", a.Key))
 	case a.MinVersion < 0 || a.MinVersion > a.MaxVersion || a.MaxVersion > req.MaxVersion():
 		panic(fmt.Sprintf("api: key %d bad range %d–%d (kmsg max %d)", a.Key, a.MinVersion, a.MaxVersion, req.MaxVersion()))
+	case a.LegacyBelow != 0 && (a.LegacyBelow <= a.MinVersion || a.LegacyBelow > a.MaxVersion):
+		panic(fmt.Sprintf("api: key %d legacy versions below %d outside %d–%d", a.Key, a.LegacyBelow, a.MinVersion, a.MaxVersion))
 	}
 	registry[a.Key] = a
 }

@@ -74,6 +74,9 @@ type Env struct {
 	// Quorum is the metadata quorum's membership (*quorum.Quorum): DescribeQuorum,
 	// AddRaftVoter, RemoveRaftVoter; nil answers them NOT_CONTROLLER.
 	Quorum Quorum
+	// Versions switches the request versions Kafka 4 removed (sluice.protocol.legacy.versions.enable,
+	// versions.go); nil serves them.
+	Versions *VersionGate
 }
 
 // Quorum is what the quorum APIs (DescribeQuorum, AddRaftVoter, RemoveRaftVoter) ask of the

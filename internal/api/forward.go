@@ -135,6 +135,8 @@ func handleEnvelope(ctx context.Context, env *Env, req *Request) (Response, erro
 	}
 	if a, ok := Lookup(inner.Key); !ok || !a.Forward {
 		return fail(kerr.InvalidRequest)
+	} else if !env.Versions.Served(a).Supports(inner.Version) { // a legacy version switched off here
+		return fail(kerr.UnsupportedVersion)
 	}
 	inner.Conn = ConnInfo{Listener: req.Conn.Listener, Local: req.Conn.Local, Remote: req.Conn.Remote, Principal: AnonymousPrincipal}
 	if len(r.RequestPrincipal) > 0 {

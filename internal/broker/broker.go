@@ -131,7 +131,11 @@ type Broker struct {
 	authorizer   *acl.Authorizer
 	bootstrap    []metadata.Record // --add-scram credentials for a new cluster (authorizer.go)
 	unfollowACLs func()
-	ready        atomic.Bool
+	// versions serves or refuses the request versions Kafka 4 removed (both listeners'
+	// Env.Versions); unfollowVersions ends its subscription to the quorum's Images (versions.go).
+	versions         api.VersionGate
+	unfollowVersions func()
+	ready            atomic.Bool
 	// phase is what Start is doing, for /readyz's answer until ready (stored after the fields
 	// that phase's check reads are set).
 	phase     atomic.Pointer[string]
@@ -242,6 +246,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		Txns:            b.txns,
 		Quorum:          b.quorum,
 		Authorizer:      b.apiAuthorizer(),
+		Versions:        &b.versions,
 	}
 	b.env.Quotas = b.quotaManager(brokerCfg)
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
@@ -434,6 +439,7 @@ func (b *Broker) openQuorum(ctx context.Context, brokerCfg *config.Resolved) err
 	b.quorum = q
 	b.openedQuorum.Store(q)
 	b.followACLs()
+	b.followVersions()
 	b.controller = metadata.NewController(q, metadata.ControllerOptions{NodeID: b.cfg.NodeID, StaticConfig: b.static, Logger: b.logger,
 		SessionTimeout:      time.Duration(brokerCfg.Int64(config.BrokerSessionTimeoutMs)) * time.Millisecond,
 		ConnectionLossGrace: time.Duration(brokerCfg.Int(config.SluiceBrokerConnectionLossFenceMs)) * time.Millisecond})
@@ -634,6 +640,9 @@ func (b *Broker) Close() error {
 		}
 		if b.unfollowACLs != nil {
 			b.unfollowACLs()
+		}
+		if b.unfollowVersions != nil {
+			b.unfollowVersions()
 		}
 		if b.partitions != nil {
 			// Producer state snapshots, so the next start replays nothing; after

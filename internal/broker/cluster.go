@@ -60,6 +60,7 @@ func (b *Broker) startControlPlane() error {
 		Lifecycle:    b.controller,
 		Quorum:       b.quorum, // DescribeQuorum, AddRaftVoter, RemoveRaftVoter (also forwarded ones)
 		Authorizer:   b.apiAuthorizer(),
+		Versions:     &b.versions,
 	}
 	// Forwarded CreateTopics, CreatePartitions and DeleteTopics count against their clients'
 	// controller_mutation_rate here, on the controller; the listener's own traffic (brokers)

@@ -30,6 +30,7 @@ var dynamicConfigs = []struct {
 	{config.ProducerIDExpirationMs, "60000", func(b *Broker) bool { return b.partitions.ProducerIDExpiration() == 60000 }},
 	{config.LeaderReplicationThrottledRate, "1048576", func(b *Broker) bool { return b.leaderThrottle.Rate() == 1<<20 }},
 	{config.FollowerReplicationThrottledRate, "2097152", func(b *Broker) bool { return b.followerThrottle.Rate() == 2<<20 }},
+	{config.SluiceProtocolLegacyVersionsEnable, "false", func(b *Broker) bool { return !b.versions.Legacy() }},
 }
 
 // TestEveryDynamicBrokerConfigIsCovered fails for a broker config declared dynamic (per-broker

@@ -124,6 +124,7 @@ const (
 	ProducerIDExpirationMs                               Name = "producer.id.expiration.ms"
 	ProducerIDExpirationCheckIntervalMs                  Name = "producer.id.expiration.check.interval.ms"
 	SluiceGroupCommit                                    Name = "sluice.group.commit"
+	SluiceProtocolLegacyVersionsEnable                   Name = "sluice.protocol.legacy.versions.enable"
 )
 
 var intMax = strconv.FormatInt(math.MaxInt32, 10)
@@ -617,4 +618,9 @@ var brokerTable = []Def{
 	{Name: SluiceGroupCommit, Type: TypeBoolean, Default: "false", Mode: ModeReadOnly,
 		Doc: "Fsync appended batches before acknowledging them, sharing one fsync among the requests " +
 			"that arrive meanwhile (group commit). Off by default, as in Kafka, where durability comes from replication."},
+	{Name: SluiceProtocolLegacyVersionsEnable, Type: TypeBoolean, Default: "true", Mode: ModeClusterWide,
+		Doc: "Serve the request versions Kafka 3.9 served and Kafka 4.0 removed (KIP-896: ListOffsets v0, " +
+			"OffsetCommit v0–1, OffsetFetch v0, CreateTopics v0–1, …), which older clients and tools still send. " +
+			"Off: only Kafka 4's versions are served and advertised in ApiVersions; a request at a removed version " +
+			"closes its connection (ApiVersions answers UNSUPPORTED_VERSION), as in Kafka 4. Takes effect for new requests at once."},
 }

@@ -66,7 +66,8 @@ type Config struct {
 	// Lookup finds the API for a request key; nil means api.LookupFor the kind of
 	// ListenerName (the broker listener's APIs, Forward ones forwarding). The
 	// in-process test cluster wraps it to intercept or delay requests of a
-	// given key.
+	// given key. New wraps it with Env.Versions.Lookup, so the versions it serves
+	// follow sluice.protocol.legacy.versions.enable.
 	Lookup func(key int16) (api.API, bool)
 	// SASL, if set, makes this a SASL listener: a connection authenticates (SaslHandshake,
 	// SaslAuthenticate) before any request but ApiVersions (sasl.go).
@@ -146,6 +147,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Lookup == nil {
 		cfg.Lookup = api.LookupFor(api.ListenerKind(cfg.ListenerName))
+	}
+	if cfg.Env != nil {
+		cfg.Lookup = cfg.Env.Versions.Lookup(cfg.Lookup) // legacy versions (api/versions.go)
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight

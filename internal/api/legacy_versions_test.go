@@ -1,0 +1,160 @@
+package api_test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/api"
+)
+
+// kafka4Min is the lowest version Kafka 4.2 serves of each key whose minimum KIP-896 raised
+// (apache/kafka's message JSON "validVersions"; every other key starts where Kafka 3.9's did).
+// Produce is missing on purpose: Kafka 4 still advertises it from v0 (KAFKA-18659).
+var kafka4Min = map[int16]int16{
+	1:  4, // Fetch
+	2:  1, // ListOffsets
+	8:  2, // OffsetCommit
+	9:  1, // OffsetFetch
+	19: 2, // CreateTopics
+	20: 1, // DeleteTopics
+	23: 2, // OffsetForLeaderEpoch
+	27: 1, // WriteTxnMarkers
+	29: 1, // DescribeAcls
+	30: 1, // CreateAcls
+	31: 1, // DeleteAcls
+	32: 1, // DescribeConfigs
+	35: 1, // DescribeLogDirs
+	56: 2, // AlterPartition
+}
+
+// kafka39Min is the lowest version Kafka 3.9 served where it is not 0: none (every key Kafka
+// 3.9 served started at v0).
+var kafka39Min = map[int16]int16{}
+
+// notYetLegacy are the keys whose legacy versions are not served yet: their minimum is Kafka 4's
+// with the switch on too. Produce and Fetch (message formats v0/v1) are another helper's work.
+var notYetLegacy = map[int16]bool{0: true, 1: true, 2: true, 8: true, 9: true, 19: true, 20: true, 23: true, 27: true, 32: true, 35: true, 56: true}
+
+// TestServedVersionsFollowKafka checks every registered API's version range against Kafka: with
+// sluice.protocol.legacy.versions.enable on it starts where Kafka 3.9's did, with it off where
+// Kafka 4's does.
+func TestServedVersionsFollowKafka(t *testing.T) {
+	var on, off api.VersionGate
+	off.SetLegacy(false)
+	for _, a := range api.APIs() {
+		if a.Key == 0 {
+			continue
+		}
+		if got, want := off.Served(a).MinVersion, kafka4Min[a.Key]; got != want {
+			t.Errorf("%s: legacy versions off: served from v%d, Kafka 4 from v%d", a.Name(), got, want)
+		}
+		want := kafka39Min[a.Key]
+		if notYetLegacy[a.Key] {
+			want = kafka4Min[a.Key]
+		}
+		if got := on.Served(a).MinVersion; got != want {
+			t.Errorf("%s: legacy versions on: served from v%d, Kafka 3.9 from v%d", a.Name(), got, want)
+		}
+		if a.MaxVersion != on.Served(a).MaxVersion || a.MaxVersion != off.Served(a).MaxVersion {
+			t.Errorf("%s: the switch changed the maximum version", a.Name())
+		}
+	}
+	var nilGate *api.VersionGate
+	if !nilGate.Legacy() {
+		t.Fatal("a nil gate must serve the legacy versions (the config's default)")
+	}
+}
+
+// TestLegacyVersionsSwitch serves a broker with the switch and flips it: off, ApiVersions
+// advertises Kafka 4's minimums and a request at a removed version closes the connection, as
+// Kafka 4 does; on again, the same request is answered.
+func TestLegacyVersionsSwitch(t *testing.T) {
+	b := startBroker(t)
+	gate := &api.VersionGate{}
+	env := *b.env
+	env.Versions = gate
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, &env, ln, func() {})
+	dial := func() *rawConn {
+		nc, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		return &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
+	}
+	advertised := func(c *rawConn) map[int16][2]int16 {
+		req := kmsg.NewPtrApiVersionsRequest()
+		req.Version = 3
+		req.ClientSoftwareName, req.ClientSoftwareVersion = "legacy-test", "1"
+		resp := c.send(req).(*kmsg.ApiVersionsResponse)
+		out := map[int16][2]int16{}
+		for _, k := range resp.ApiKeys {
+			out[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
+		}
+		return out
+	}
+	describeAclsV0 := func() kmsg.Request {
+		req := kmsg.NewPtrDescribeACLsRequest()
+		req.Version = 0
+		req.ResourceType = kmsg.ACLResourceTypeAny
+		req.Operation = kmsg.ACLOperationAny
+		req.PermissionType = kmsg.ACLPermissionTypeAny
+		return req
+	}
+
+	for _, legacy := range []bool{true, false, true} {
+		gate.SetLegacy(legacy)
+		c := dial()
+		got := advertised(c)
+		for _, a := range api.APIsFor(api.BrokerListener) {
+			want := [2]int16{a.MinVersion, a.MaxVersion}
+			if !legacy && a.LegacyBelow > a.MinVersion {
+				want[0] = a.LegacyBelow
+			}
+			if got[a.Key] != want {
+				t.Errorf("legacy %v: %s advertised %v, want %v", legacy, a.Name(), got[a.Key], want)
+			}
+		}
+		// ApiVersions at a version nobody serves is still answered with UNSUPPORTED_VERSION.
+		bad := kmsg.NewPtrApiVersionsRequest()
+		bad.Version = 4
+		c.corr++
+		frame := kmsg.NewRequestFormatter(kmsg.FormatterClientID("raw")).AppendRequest(nil, bad, c.corr)
+		frame[6], frame[7] = 0, 99 // request api version 99
+		if _, err := c.nc.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.readFrame()
+		if err != nil {
+			t.Fatalf("legacy %v: ApiVersions v99: %v", legacy, err)
+		}
+		if code := int16(resp[4])<<8 | int16(resp[5]); code != kerr.UnsupportedVersion.Code {
+			t.Fatalf("legacy %v: ApiVersions v99: error %d, want UNSUPPORTED_VERSION", legacy, code)
+		}
+
+		if legacy {
+			resp := c.send(describeAclsV0()).(*kmsg.DescribeACLsResponse)
+			if resp.ErrorCode != kerr.SecurityDisabled.Code { // no authorizer: Kafka's answer
+				t.Fatalf("DescribeAcls v0: error %d, want SECURITY_DISABLED", resp.ErrorCode)
+			}
+			continue
+		}
+		c.corr++
+		if _, err := c.nc.Write(kmsg.NewRequestFormatter().AppendRequest(nil, describeAclsV0(), c.corr)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.readFrame(); !errors.Is(err, io.EOF) {
+			t.Fatalf("DescribeAcls v0 with legacy versions off: %v, want the connection closed", err)
+		}
+	}
+}
