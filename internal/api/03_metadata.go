@@ -30,12 +30,18 @@ import (
 //   - A requested topic that does not exist is created through the
 //     controller when auto.create.topics.enable is set and the request
 //     allows it (v4+ AllowAutoTopicCreation; always before v4), with the
-//     broker's num.partitions and default.replication.factor; the answer
-//     waits (off the read loop) for the creation to commit and then
-//     describes the new topic. Internal topics are never auto-created.
+//     broker's num.partitions and default.replication.factor. The answer
+//     waits (off the read loop) for the controller to take or refuse the
+//     creation, then answers that topic as Kafka does, with an error code, no
+//     partitions and a zero topic id, even when it exists already (the next
+//     Metadata request describes it): UNKNOWN_TOPIC_OR_PARTITION from v4 (Kafka 4),
+//     LEADER_NOT_AVAILABLE before v4 (what ZooKeeper-era Kafka answered the
+//     clients that send those versions). A topic deleted a moment ago is
+//     re-created the same way. Internal topics are never auto-created.
 //     When the controller cannot create it now, LEADER_NOT_AVAILABLE (retry);
-//     otherwise UNKNOWN_TOPIC_OR_PARTITION, or INVALID_TOPIC_EXCEPTION for an
-//     illegal name.
+//     when it refuses, its error (e.g. INVALID_REPLICATION_FACTOR).
+//     A missing topic not auto-created is UNKNOWN_TOPIC_OR_PARTITION, or
+//     INVALID_TOPIC_EXCEPTION for an illegal name.
 //   - Authorization: listing every topic lists only those the principal may Describe; a
 //     topic named without Describe is TOPIC_AUTHORIZATION_FAILED (by name: zero topic id;
 //     by id: null name), whether it exists or not. Auto-creation needs Create on the
@@ -64,23 +70,38 @@ func handleMetadata(_ context.Context, env *Env, req *Request) (Response, error)
 		return Reply(metadataResponse(env, img, req, nil, denied)), nil
 	}
 	return Response{Finish: func(ctx context.Context) (Response, error) {
-		failed := make(map[string]int16)
+		pending := make(map[string]int16)
 		for _, res := range env.Controller.CreateTopics(ctx, toCreate, false) {
 			switch {
 			case res.Err == nil, errors.Is(res.Err, metadata.ErrTopicExists):
+				pending[res.Name] = autoCreatedCode(r.Version)
 			case errors.Is(res.Err, metadata.ErrNotController), ctx.Err() != nil:
-				failed[res.Name] = kerr.LeaderNotAvailable.Code
+				pending[res.Name] = kerr.LeaderNotAvailable.Code
 			default:
-				failed[res.Name] = ErrorCode(res.Err)
+				pending[res.Name] = ErrorCode(res.Err)
 			}
 		}
-		return Reply(metadataResponse(env, env.Metadata.Image(), req, failed, denied)), nil
+		return Reply(metadataResponse(env, env.Metadata.Image(), req, pending, denied)), nil
 	}}, nil
 }
 
-// metadataResponse describes img; failed holds the codes of topics whose
-// auto-creation failed, denied the requested names answered TOPIC_AUTHORIZATION_FAILED.
-func metadataResponse(env *Env, img *metadata.Image, req *Request, failed map[string]int16, denied map[string]bool) *kmsg.MetadataResponse {
+// autoCreatedCode is the error a Metadata request of version gets for a topic it just had
+// created. Kafka 4 (KRaft) answers UNKNOWN_TOPIC_OR_PARTITION without partitions: the topic is
+// described once it exists in the broker's metadata, by the client's next Metadata request.
+// Requests before v4 (no AllowAutoTopicCreation field; Kafka 4 no longer serves them) come
+// from clients written against ZooKeeper-era Kafka, which answered a topic it had just created
+// LEADER_NOT_AVAILABLE; both are retriable in every client.
+func autoCreatedCode(version int16) int16 {
+	if version < 4 {
+		return kerr.LeaderNotAvailable.Code
+	}
+	return kerr.UnknownTopicOrPartition.Code
+}
+
+// metadataResponse describes img; pending holds the codes of topics this request tried to
+// auto-create (created, being created, or failed), answered with that code and no
+// partitions; denied the requested names answered TOPIC_AUTHORIZATION_FAILED.
+func metadataResponse(env *Env, img *metadata.Image, req *Request, pending map[string]int16, denied map[string]bool) *kmsg.MetadataResponse {
 	r := req.Msg.(*kmsg.MetadataRequest)
 	resp := r.ResponseKind().(*kmsg.MetadataResponse)
 	resp.Brokers = metadataBrokers(img, req.Conn.Listener)
@@ -102,7 +123,7 @@ func metadataResponse(env *Env, img *metadata.Image, req *Request, failed map[st
 		}
 	} else {
 		for _, rt := range r.Topics {
-			resp.Topics = append(resp.Topics, authorizedRequestedTopic(env, req, img, rt, failed, denied))
+			resp.Topics = append(resp.Topics, authorizedRequestedTopic(env, req, img, rt, pending, denied))
 		}
 	}
 	if r.Version >= 8 && r.IncludeTopicAuthorizedOperations {
@@ -120,8 +141,16 @@ func metadataResponse(env *Env, img *metadata.Image, req *Request, failed map[st
 // principal may not see it: TOPIC_AUTHORIZATION_FAILED without partitions, with the zero
 // topic id when requested by name and a null name when requested by id.
 func authorizedRequestedTopic(env *Env, req *Request, img *metadata.Image, rt kmsg.MetadataRequestTopic,
-	failed map[string]int16, denied map[string]bool) kmsg.MetadataResponseTopic {
+	pending map[string]int16, denied map[string]bool) kmsg.MetadataResponseTopic {
 	r := req.Msg.(*kmsg.MetadataRequest)
+	if rt.Topic != nil && pending[*rt.Topic] != 0 {
+		// Auto-created by this request: the code alone, even when the new topic is already
+		// in img (as Kafka: no partitions, zero topic id, in the response that created it).
+		mt := kmsg.NewMetadataResponseTopic()
+		mt.Topic, mt.ErrorCode = rt.Topic, pending[*rt.Topic]
+		mt.IsInternal = metadata.IsInternalTopic(*rt.Topic)
+		return mt
+	}
 	if rt.Topic != nil && denied[*rt.Topic] {
 		mt := kmsg.NewMetadataResponseTopic()
 		mt.Topic, mt.ErrorCode = rt.Topic, kerr.TopicAuthorizationFailed.Code
@@ -133,9 +162,6 @@ func authorizedRequestedTopic(env *Env, req *Request, img *metadata.Image, rt km
 		id := mt.TopicID
 		mt = kmsg.NewMetadataResponseTopic()
 		mt.TopicID, mt.ErrorCode = id, kerr.TopicAuthorizationFailed.Code // ids are not secret
-	}
-	if rt.Topic != nil && failed[*rt.Topic] != 0 {
-		mt.ErrorCode = failed[*rt.Topic]
 	}
 	return mt
 }

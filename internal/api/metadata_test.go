@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -67,27 +68,76 @@ func TestMetadataByIDAndUnknown(t *testing.T) {
 	}
 }
 
+// metadataOf asks for one topic at version, allowing auto-creation (v4+; always before).
+func metadataOf(c *rawConn, version int16, topic string, allow bool) kmsg.MetadataResponseTopic {
+	req := kmsg.NewPtrMetadataRequest()
+	req.Version, req.AllowAutoTopicCreation = version, allow
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	return c.send(req).(*kmsg.MetadataResponse).Topics[0]
+}
+
+// TestMetadataAutoCreate: a Metadata request that auto-creates a topic answers it as Kafka
+// does, an error code with no partitions and a zero topic id — UNKNOWN_TOPIC_OR_PARTITION
+// from v4, LEADER_NOT_AVAILABLE before — and the next request describes it; a topic deleted
+// a moment ago is re-created (a new id, an empty log) and likewise not described in the
+// response that re-created it.
 func TestMetadataAutoCreate(t *testing.T) {
 	b := startBroker(t)
 	c := b.dial()
-	req := kmsg.NewPtrMetadataRequest()
-	req.Version = 12
-	rt := kmsg.NewMetadataRequestTopic()
-	rt.Topic = kmsg.StringPtr("made-on-demand")
-	req.Topics = append(req.Topics, rt)
+	if mt := metadataOf(c, 12, "made-on-demand", false); mt.ErrorCode != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("without AllowAutoTopicCreation: error %d", mt.ErrorCode)
+	}
+	if _, ok := b.img.Load().Topic("made-on-demand"); ok {
+		t.Fatal("created without AllowAutoTopicCreation")
+	}
+	described := func(topic string) kmsg.MetadataResponseTopic {
+		t.Helper()
+		var mt kmsg.MetadataResponseTopic
+		waitFor(t, func() bool {
+			mt = metadataOf(c, 12, topic, false)
+			return mt.ErrorCode == 0
+		})
+		if len(mt.Partitions) != 1 || mt.Partitions[0].Leader != 1 || mt.TopicID == ([16]byte{}) {
+			t.Fatalf("%s once created: %+v", topic, mt)
+		}
+		if _, ok := b.parts.Partition(topic, 0); !ok {
+			t.Fatalf("%s: auto-created partition is not hosted", topic)
+		}
+		return mt
+	}
+	for _, tc := range []struct {
+		version int16
+		code    *kerr.Error
+	}{{0, kerr.LeaderNotAvailable}, {3, kerr.LeaderNotAvailable}, {4, kerr.UnknownTopicOrPartition}, {9, kerr.UnknownTopicOrPartition}, {13, kerr.UnknownTopicOrPartition}} {
+		topic := fmt.Sprintf("made-on-demand-v%d", tc.version)
+		mt := metadataOf(c, tc.version, topic, true)
+		if mt.ErrorCode != tc.code.Code || len(mt.Partitions) != 0 || mt.TopicID != ([16]byte{}) || mt.Topic == nil || *mt.Topic != topic {
+			t.Fatalf("v%d: the creating response answered %+v, want %s without partitions", tc.version, mt, tc.code)
+		}
+		described(topic)
+	}
 
-	req.AllowAutoTopicCreation = false
-	if code := c.send(req).(*kmsg.MetadataResponse).Topics[0].ErrorCode; code != kerr.UnknownTopicOrPartition.Code {
-		t.Fatalf("without AllowAutoTopicCreation: error %d", code)
+	// Deleted a moment ago, asked for again with auto-creation: re-created, not described
+	// in that response; the next one describes the new topic, whose log is empty.
+	old := described("made-on-demand-v4")
+	produceAt(t, c, "made-on-demand-v4", 1, 2, 3)
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	del.Version, del.TimeoutMillis = 6, 10000
+	del.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("made-on-demand-v4")}}
+	if code := c.send(del).(*kmsg.DeleteTopicsResponse).Topics[0].ErrorCode; code != 0 {
+		t.Fatalf("delete: %v", kerr.ErrorForCode(code))
 	}
-	req.AllowAutoTopicCreation = true
-	resp := c.send(req).(*kmsg.MetadataResponse)
-	mt := resp.Topics[0]
-	if mt.ErrorCode != 0 || len(mt.Partitions) != 1 || mt.Partitions[0].Leader != 1 {
-		t.Fatalf("auto-created topic: %+v", mt)
+	if mt := metadataOf(c, 12, "made-on-demand-v4", true); mt.ErrorCode != kerr.UnknownTopicOrPartition.Code || len(mt.Partitions) != 0 {
+		t.Fatalf("re-creating response answered %+v", mt)
 	}
-	if _, ok := b.parts.Partition("made-on-demand", 0); !ok {
-		t.Fatal("auto-created partition is not hosted")
+	renewed := described("made-on-demand-v4")
+	if renewed.TopicID == old.TopicID {
+		t.Fatal("re-created topic kept the deleted topic's id")
+	}
+	if p := listOffset(c, 1, "made-on-demand-v4", -1); p.ErrorCode != 0 || p.Offset != 0 {
+		t.Fatalf("re-created topic's log end: error %d offset %d, want an empty log", p.ErrorCode, p.Offset)
 	}
 
 	// A producer to a missing topic gets it created and succeeds.
