@@ -447,12 +447,16 @@ func (m *consumerMember) update(req ConsumerHeartbeatRequest) (changed bool, err
 	return changed, nil
 }
 
-// subscribes reports whether the member subscribes to the topic name.
+// subscribes reports whether the member subscribes to the topic name. A regex is matched
+// against every topic in the Image, internal ones included, as Kafka 4's coordinator resolves
+// it (GroupMetadataManager.refreshRegularExpressions scans every topic name and filters only
+// by the member's Describe authorization): a regex matching __consumer_offsets gets it
+// assigned. Clients that want to avoid internal topics write a regex that does not match them.
 func (m *consumerMember) subscribes(name string) bool {
 	if _, ok := slices.BinarySearch(m.topicNames, name); ok {
 		return true
 	}
-	return m.re != nil && !metadata.IsInternalTopic(name) && m.re.MatchString(name) &&
+	return m.re != nil && m.re.MatchString(name) &&
 		(m.regexAllowed == nil || m.regexAllowed(name))
 }
 

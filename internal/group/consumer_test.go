@@ -287,6 +287,39 @@ func TestConsumerGroupRegexPicksUpNewTopics(t *testing.T) {
 	}
 }
 
+// TestConsumerGroupRegexMatchesInternalTopics: a broker-side regex resolves against every
+// topic, internal ones included, as Kafka 4's coordinator does; a regex that does not match
+// them leaves them out.
+func TestConsumerGroupRegexMatchesInternalTopics(t *testing.T) {
+	img := topicsImage(t, map[string]int{"__consumer_offsets": 3, "__transaction_state": 2, "logs-a": 1})
+	for _, tc := range []struct {
+		regex string
+		want  map[string]int
+	}{
+		{"__consumer.*", map[string]int{"__consumer_offsets": 3}},
+		{".*", map[string]int{"__consumer_offsets": 3, "__transaction_state": 2, "logs-a": 1}},
+		{"logs-.*", map[string]int{"logs-a": 1}},
+	} {
+		t.Run(tc.regex, func(t *testing.T) {
+			c := newConsumerCoordinator(t, Config{})
+			re := tc.regex
+			a := newConsumerClient(t, c, "a")
+			a.regex = &re
+			a.beat(img)
+			total := 0
+			for name, n := range tc.want {
+				if got := len(a.owned[topicIDOf(name)]); got != n {
+					t.Fatalf("owns %d partitions of %s, want %d (owned %v)", got, name, n, a.owned)
+				}
+				total += n
+			}
+			if a.owned.count() != total {
+				t.Fatalf("owns %d partitions, want %d: %v", a.owned.count(), total, a.owned)
+			}
+		})
+	}
+}
+
 func TestConsumerGroupCommitsUseMemberEpoch(t *testing.T) {
 	c := newConsumerCoordinator(t, Config{})
 	img := topicsImage(t, map[string]int{"orders": 1})
