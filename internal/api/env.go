@@ -10,6 +10,7 @@ import (
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/replica"
+	"github.com/sluicehq/sluice/internal/share"
 	"github.com/sluicehq/sluice/internal/txn"
 )
 
@@ -77,6 +78,14 @@ type Env struct {
 	// Versions switches the request versions Kafka 4 removed (sluice.protocol.legacy.versions.enable,
 	// versions.go); nil serves them.
 	Versions *VersionGate
+	// SharePersister stores share-partitions' delivery state (*sharecoord.Persister: this
+	// node's share coordinator or, over the RPCs, the one leading the key's
+	// __share_group_state partition); nil: share groups cannot persist state.
+	SharePersister share.Persister
+	// ShareCoordinator is this node's share coordinator (*sharecoord.Coordinator), which the
+	// RPCs InitializeShareGroupState … ReadShareGroupStateSummary (83–87) reach; nil answers
+	// them COORDINATOR_NOT_AVAILABLE.
+	ShareCoordinator share.Persister
 }
 
 // Quorum is what the quorum APIs (DescribeQuorum, AddRaftVoter, RemoveRaftVoter) ask of the

@@ -35,6 +35,7 @@ import (
 	"github.com/sluicehq/sluice/internal/security/quota"
 	"github.com/sluicehq/sluice/internal/security/sasl"
 	"github.com/sluicehq/sluice/internal/security/tlsconf"
+	sharecoord "github.com/sluicehq/sluice/internal/share/coordinator"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/internal/txn"
 	"github.com/sluicehq/sluice/internal/vfs"
@@ -108,7 +109,8 @@ type Broker struct {
 	stopHWCheckpoint, hwCheckpointDone chan struct{}
 	groups                             *group.Coordinator
 	txns                               *txn.Coordinator
-	env                                *api.Env // what the Kafka API handlers reach
+	shares                             *sharecoord.Coordinator // the share coordinator (sharestate.go)
+	env                                *api.Env                // what the Kafka API handlers reach
 	// listenerSet is the resolved listener configs; listeners are the Kafka listeners, bound
 	// by listen (so that the advertised addresses are known for registration) and served by
 	// serve (after the broker is unfenced), in listeners' order (listeners.go).
@@ -249,6 +251,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		Versions:        &b.versions,
 	}
 	b.env.Quotas = b.quotaManager(brokerCfg)
+	b.startShareState(brokerCfg)
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))
 	b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.quorum.Active,
@@ -268,6 +271,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		b.logger.Warn("loading transaction state", "err", err)
 	}
 	b.txns.Start()
+	b.loadShareState()
 
 	if err := b.listen(brokerCfg); err != nil {
 		return nil, err
@@ -618,6 +622,9 @@ func (b *Broker) Close() error {
 		b.closeTokenValidators()
 		if b.txns != nil {
 			b.txns.Close() // after the server, before the logs it writes to close
+		}
+		if b.shares != nil {
+			b.shares.Close()
 		}
 		if b.markerClient != nil {
 			b.markerClient.Close()

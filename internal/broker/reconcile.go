@@ -41,6 +41,7 @@ func (b *Broker) reconcile(prev, next *metadata.Image) {
 	}
 	b.moveGroupCoordination(prev, next)
 	b.moveTxnCoordination(prev, next)
+	b.moveShareCoordination(prev, next)
 	if prev == nil || !sameDynamicConfigs(prev, next, b.cfg.NodeID) {
 		// The dynamic broker configs that are not topic defaults: the log cleaner's,
 		// producer.id.expiration.ms and the replication throttle rates. Start built storage and partitions from the static layer;

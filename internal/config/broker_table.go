@@ -614,6 +614,27 @@ var brokerTable = []Def{
 	{Name: ProducerIDExpirationCheckIntervalMs, Type: TypeInt, Default: "600000", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "How often expired producer ids are looked for."},
 
+	// The share coordinator (KIP-932): share groups' delivery state in __share_group_state.
+	{Name: ShareCoordinatorStateTopicNumPartitions, Type: TypeInt, Default: "50", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Partitions of __share_group_state. Fixed once the topic exists."},
+	{Name: ShareCoordinatorStateTopicReplicationFactor, Type: TypeShort, Default: "3", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Replication factor of __share_group_state. While fewer brokers are alive the topic is not created " +
+			"and share groups' state cannot be written (COORDINATOR_NOT_AVAILABLE). A node started without other " +
+			"voters sets 1 unless configured (as Kafka's single-node server.properties)."},
+	{Name: ShareCoordinatorStateTopicMinIsr, Type: TypeShort, Default: "2", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "min.insync.replicas of __share_group_state. A node started without other voters sets 1 unless " +
+			"configured (as Kafka's single-node server.properties)."},
+	{Name: ShareCoordinatorStateTopicSegmentBytes, Type: TypeInt, Default: "104857600", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "segment.bytes of __share_group_state."},
+	{Name: ShareCoordinatorStateTopicCompressionCodec, Type: TypeInt, Default: "0", Valid: Between(0, 4), Mode: ModeReadOnly,
+		Doc: "Compression of the share coordinator's record batches (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)."},
+	{Name: ShareCoordinatorSnapshotUpdateRecordsPerSnapshot, Type: TypeInt, Default: "500", Valid: Between(0, 500), Mode: ModeReadOnly,
+		Doc: "ShareUpdate records written for a share-partition before the next write is a whole ShareSnapshot."},
+	{Name: ShareCoordinatorWriteTimeoutMs, Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How long a share coordinator write waits for its record to be committed in __share_group_state."},
+	{Name: ShareCoordinatorLoadBufferSize, Type: TypeInt, Default: "5242880", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Read size when loading a __share_group_state partition on becoming its leader."},
+
 	// Sluice's own.
 	{Name: SluiceGroupCommit, Type: TypeBoolean, Default: "false", Mode: ModeReadOnly,
 		Doc: "Fsync appended batches before acknowledging them, sharing one fsync among the requests " +

@@ -7,6 +7,9 @@ var singleNodeValues = map[Name]string{
 	OffsetsTopicReplicationFactor:  "1",
 	TransactionStateLogReplication: "1",
 	TransactionStateLogMinIsr:      "1",
+	// Kafka 4's server.properties sets these too.
+	ShareCoordinatorStateTopicReplicationFactor: "1",
+	ShareCoordinatorStateTopicMinIsr:            "1",
 }
 
 // SingleNodeDefaults adds to static (a broker's STATIC_BROKER_CONFIG layer, canonical names)

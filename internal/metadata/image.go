@@ -95,12 +95,13 @@ func (t *Topic) IsInternal() bool { return IsInternalTopic(t.Name) }
 const (
 	ConsumerOffsetsTopic  = "__consumer_offsets"
 	TransactionStateTopic = "__transaction_state"
-	ClusterMetadataTopic  = "__cluster_metadata" // the metadata log's name; never a real topic
+	ShareGroupStateTopic  = "__share_group_state" // the share coordinator's (KIP-932)
+	ClusterMetadataTopic  = "__cluster_metadata"  // the metadata log's name; never a real topic
 )
 
 // IsInternalTopic reports whether name is an internal topic.
 func IsInternalTopic(name string) bool {
-	return name == ConsumerOffsetsTopic || name == TransactionStateTopic
+	return name == ConsumerOffsetsTopic || name == TransactionStateTopic || name == ShareGroupStateTopic
 }
 
 // Image is an immutable snapshot of the cluster metadata at one offset of the metadata log.
