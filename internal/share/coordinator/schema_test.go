@@ -33,7 +33,7 @@ func TestKeyRoundTrip(t *testing.T) {
 func TestSnapshotRoundTrip(t *testing.T) {
 	v := Snapshot{SnapshotEpoch: 3, StateEpoch: 2, LeaderEpoch: 5, StartOffset: 100, DeliveryCompleteCount: 4,
 		CreateTimestamp: 1700000000000, WriteTimestamp: 1700000000500,
-		Batches: []share.StateBatch{{100, 104, share.StateAcknowledged, 1}, {105, 105, share.StateAvailable, 2}, {106, 110, share.StateArchived, 5}}}
+		Batches: []share.StateBatch{sb(100, 104, share.StateAcknowledged, 1), sb(105, 105, share.StateAvailable, 2), sb(106, 110, share.StateArchived, 5)}}
 	b := AppendSnapshot(nil, v)
 	got, err := DecodeSnapshot(b)
 	if err != nil || !reflect.DeepEqual(got, v) {
@@ -61,7 +61,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 
 func TestUpdateRoundTrip(t *testing.T) {
 	v := Update{SnapshotEpoch: 1, LeaderEpoch: 9, StartOffset: -1, DeliveryCompleteCount: 12,
-		Batches: []share.StateBatch{{7, 9, share.StateAvailable, 3}}}
+		Batches: []share.StateBatch{sb(7, 9, share.StateAvailable, 3)}}
 	got, err := DecodeUpdate(AppendUpdate(nil, v))
 	if err != nil || !reflect.DeepEqual(got, v) {
 		t.Fatalf("got %+v %v, want %+v", got, err, v)
@@ -85,7 +85,7 @@ func TestCoordinatorKeyPartition(t *testing.T) {
 
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add(AppendKey(nil, TypeSnapshot, testKey), AppendSnapshot(nil, Snapshot{StartOffset: 3, DeliveryCompleteCount: -1,
-		Batches: []share.StateBatch{{3, 4, 0, 1}}}))
+		Batches: []share.StateBatch{sb(3, 4, 0, 1)}}))
 	f.Add(AppendKey(nil, TypeUpdate, testKey), AppendUpdate(nil, Update{StartOffset: -1, DeliveryCompleteCount: 2}))
 	f.Add([]byte{0, 1}, []byte{0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, key, value []byte) {
