@@ -9,7 +9,7 @@ import (
 	"github.com/sluicehq/sluice/internal/partition"
 )
 
-// ListOffsets: v1–11
+// ListOffsets: v0–11 (v0 is legacy: Kafka 4 removed it, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - Per partition, answered by its leader: -2 earliest (log start offset),
@@ -38,17 +38,24 @@ import (
 //     partitions.
 //
 // Version notes:
-//   - v0 (old-style offset lists) is not served; v1 is the oldest.
+//   - v0 (handleListOffsetsV0) answers as Kafka 3.9 did: per partition a list of at most
+//     MaxNumOffsets offsets (OldStyleOffsets), newest first, chosen from segment base offsets
+//     and the log end offset by the segment files' modification times
+//     (partition.LegacyOffsetsBefore); timestamps below -2 are UNSUPPORTED_VERSION, a negative
+//     MaxNumOffsets UNKNOWN_SERVER_ERROR; no duplicate-partition or leader epoch checks.
 //   - v2: isolation level. v4: leader epochs. v6: flexible.
 //   - v7: -3 max timestamp. v8: -4 earliest local. v9: -5 latest tiered.
 //   - v10: timeout (for tiered storage; nothing here waits).
 
 func init() {
-	Register(API{Key: 2, MinVersion: 1, MaxVersion: 11, Handle: handleListOffsets})
+	Register(API{Key: 2, MinVersion: 0, LegacyBelow: 1, MaxVersion: 11, Handle: handleListOffsets})
 }
 
 func handleListOffsets(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.ListOffsetsRequest)
+	if r.Version == 0 {
+		return handleListOffsetsV0(env, req, r)
+	}
 	resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
 	img := env.Metadata.Image()
 	isolation := partition.Isolation(r.IsolationLevel)
@@ -93,6 +100,49 @@ func handleListOffsets(_ context.Context, env *Env, req *Request) (Response, err
 					break
 				}
 				sp.Offset, sp.Timestamp, sp.LeaderEpoch = res.Offset, res.Timestamp, res.LeaderEpoch
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return Reply(resp), nil
+}
+
+// handleListOffsetsV0 answers ListOffsets v0 (see the version notes above).
+func handleListOffsetsV0(env *Env, req *Request, r *kmsg.ListOffsetsRequest) (Response, error) {
+	resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
+	img := env.Metadata.Image()
+	for _, rt := range r.Topics {
+		st := kmsg.NewListOffsetsResponseTopic()
+		st.Topic = rt.Topic
+		t, topicOK := img.Topic(rt.Topic)
+		described := env.Authorize(req, opDescribe, resTopic, rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewListOffsetsResponseTopicPartition()
+			sp.Partition = rp.Partition
+			switch {
+			case !described:
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			case rp.Timestamp < partition.EarliestTimestamp: // v0 knows only -1 and -2
+				sp.ErrorCode = kerr.UnsupportedVersion.Code
+			case !topicOK:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			default:
+				p, code := hostedPartition(env, t, rp.Partition)
+				if code != 0 {
+					sp.ErrorCode = code
+					break
+				}
+				if rp.MaxNumOffsets < 0 { // Kafka fails allocating the answer
+					sp.ErrorCode = kerr.UnknownServerError.Code
+					break
+				}
+				offsets, err := p.LegacyOffsetsBefore(rp.Timestamp, rp.MaxNumOffsets, r.ReplicaID)
+				if err != nil {
+					sp.ErrorCode = ErrorCode(err)
+					break
+				}
+				sp.OldStyleOffsets = offsets
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}

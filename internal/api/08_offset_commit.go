@@ -11,7 +11,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
-// OffsetCommit: v2–10
+// OffsetCommit: v0–10 (v0–1 are legacy: Kafka 4 removed them, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - A member commits with its member id and generation, checked against the group's
@@ -32,12 +32,18 @@ import (
 //     Read on each topic (else TOPIC_AUTHORIZATION_FAILED for its partitions, not committed).
 //
 // Version notes:
+//   - v0: no generation or member: a standalone commit (generation -1, member ""). Kafka 3.9
+//     wrote v0 commits to ZooKeeper (and refused them in KRaft mode); Sluice, without
+//     ZooKeeper, stores them with the group like any other commit, so OffsetFetch v0 and
+//     later versions read them back.
+//   - v1: generation and member; a commit timestamp per partition, stored as the commit time
+//     when not -1 (offsets.retention.minutes counts from it), as Kafka 3.9 did.
 //   - v2–4: retention time (ignored: offsets.retention.minutes governs expiry, as for v5+).
 //     v6: leader epoch. v7: group.instance.id (FENCED_INSTANCE_ID for a replaced static member). v8: flexible.
 //     v10: topics by id (UNKNOWN_TOPIC_ID for an id this cluster does not know).
 
 func init() {
-	Register(API{Key: 8, MinVersion: 2, MaxVersion: 10, Handle: handleOffsetCommit})
+	Register(API{Key: 8, MinVersion: 0, LegacyBelow: 2, MaxVersion: 10, Handle: handleOffsetCommit})
 }
 
 func handleOffsetCommit(_ context.Context, env *Env, req *Request) (Response, error) {
@@ -69,6 +75,9 @@ func handleOffsetCommit(_ context.Context, env *Env, req *Request) (Response, er
 			o := group.OffsetCommit{Topic: name, Partition: rp.Partition, Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTime: now}
 			if req.Version < 6 {
 				o.LeaderEpoch = -1
+			}
+			if req.Version == 1 && rp.Timestamp != -1 {
+				o.CommitTime = rp.Timestamp
 			}
 			if rp.Metadata != nil {
 				o.Metadata = *rp.Metadata

@@ -11,7 +11,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
-// OffsetFetch: v1–10
+// OffsetFetch: v0–10 (v0 is legacy: Kafka 4 removed it, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - Returns each partition's committed offset, leader epoch and metadata; a partition
@@ -26,13 +26,16 @@ import (
 //     TOPIC_AUTHORIZATION_FAILED for its partitions.
 //
 // Version notes:
+//   - v0: answered as v1, from the group's commits. Kafka 3.9 read v0 fetches from ZooKeeper
+//     (and refused them in KRaft mode); Sluice stores OffsetCommit v0 with the group, so a
+//     v0 client reads back what it committed.
 //   - v2: null topics, top-level error code. v5: leader epoch. v6: flexible. v7:
 //     require_stable. v8: several groups per request. v9: member id and epoch (KIP-848): a consumer
 //     group member must give its current epoch (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH for the
 //     group); admin tools send no member and epoch -1; ignored for classic groups. v10: topics by id.
 
 func init() {
-	Register(API{Key: 9, MinVersion: 1, MaxVersion: 10, Handle: handleOffsetFetch})
+	Register(API{Key: 9, MinVersion: 0, LegacyBelow: 1, MaxVersion: 10, Handle: handleOffsetFetch})
 }
 
 func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, error) {

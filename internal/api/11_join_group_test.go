@@ -65,6 +65,7 @@ func TestClassicGroupRawVersions(t *testing.T) {
 		name                                                        string
 		find, join, sync, heartbeat, commit, fetch, leave, describe int16
 	}{
+		{"oldest (legacy, KIP-896)", 0, 0, 0, 0, 1, 0, 0, 0},
 		{"kafka-python 2.0", 1, 2, 1, 1, 2, 1, 1, 1},
 		{"librdkafka 2.0", 2, 5, 3, 3, 7, 7, 3, 4},
 		{"newest", 4, 9, 5, 4, 9, 8, 5, 6},
