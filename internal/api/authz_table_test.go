@@ -607,6 +607,44 @@ func authzCases() []authzCase {
 				return r
 			},
 			code: func(r kmsg.Response) int16 { return r.(*kmsg.DescribeTopicPartitionsResponse).Topics[0].ErrorCode }},
+		{name: "share fetch", key: 78,
+			needs: []need{{opRead, resGroup, "sg-$", groupDenied}, {opRead, resTopic, "t", topicDenied}},
+			request: func(f *authzFixture, run string) kmsg.Request {
+				t, _ := f.Image().Topic("t")
+				r := v(kmsg.NewPtrShareFetchRequest(), 1)
+				r.GroupID, r.MemberID = kmsg.StringPtr(replaceRun("sg-$", run)), kmsg.StringPtr("member-1")
+				r.MaxRecords, r.BatchSize = 10, 10
+				r.Topics = []kmsg.ShareFetchRequestTopic{{TopicID: t.ID, Partitions: []kmsg.ShareFetchRequestTopicPartition{{Partition: 0}}}}
+				return r
+			},
+			code: shareFetchCode},
+		{name: "share acknowledge", key: 79,
+			needs: []need{{opRead, resGroup, "sg-$", groupDenied}, {opRead, resTopic, "t", topicDenied}},
+			setup: func(t *testing.T, f *authzFixture, run string) { // open the member's share session
+				tp, _ := f.Image().Topic("t")
+				r := v(kmsg.NewPtrShareFetchRequest(), 1)
+				r.GroupID, r.MemberID = kmsg.StringPtr(replaceRun("sg-$", run)), kmsg.StringPtr("member-1")
+				r.Topics = []kmsg.ShareFetchRequestTopic{{TopicID: tp.ID, Partitions: []kmsg.ShareFetchRequestTopicPartition{{Partition: 0}}}}
+				if code := shareFetchCode(sendAs(t, f.brokerAddr, "admin", r)); code != 0 {
+					t.Fatalf("open share session: %d", code)
+				}
+			},
+			request: func(f *authzFixture, run string) kmsg.Request {
+				t, _ := f.Image().Topic("t")
+				r := v(kmsg.NewPtrShareAcknowledgeRequest(), 1)
+				r.GroupID, r.MemberID, r.ShareSessionEpoch = kmsg.StringPtr(replaceRun("sg-$", run)), kmsg.StringPtr("member-1"), 1
+				r.Topics = []kmsg.ShareAcknowledgeRequestTopic{{TopicID: t.ID, Partitions: []kmsg.ShareAcknowledgeRequestTopicPartition{{Partition: 0,
+					AcknowledgementBatches: []kmsg.ShareAcknowledgeRequestTopicPartitionAcknowledgementBatch{{FirstOffset: 0, LastOffset: 0, AcknowledgeTypes: []int8{1}}}}}}}
+				return r
+			},
+			code: func(r kmsg.Response) int16 {
+				a := r.(*kmsg.ShareAcknowledgeResponse)
+				if a.ErrorCode != 0 || len(a.Topics) == 0 {
+					return a.ErrorCode
+				}
+				return a.Topics[0].Partitions[0].ErrorCode
+			},
+			allowed: kerr.InvalidRecordState}, // nothing was acquired: the ACLs passed
 		{name: "add raft voter", key: 80, needs: []need{clusterNeed(opAlter)},
 			request: func(*authzFixture, string) kmsg.Request {
 				r := v(kmsg.NewPtrAddRaftVoterRequest(), 0)
@@ -670,4 +708,13 @@ func envelope(clientID, principal string, inner kmsg.Request) *kmsg.EnvelopeRequ
 	e.RequestPrincipal = api.EncodePrincipal("User:" + principal)
 	e.ClientHostAddress = []byte{127, 0, 0, 1}
 	return e
+}
+
+// shareFetchCode is a ShareFetch answer's top-level code, else its first partition's.
+func shareFetchCode(r kmsg.Response) int16 {
+	f := r.(*kmsg.ShareFetchResponse)
+	if f.ErrorCode != 0 || len(f.Topics) == 0 || len(f.Topics[0].Partitions) == 0 {
+		return f.ErrorCode
+	}
+	return f.Topics[0].Partitions[0].ErrorCode
 }

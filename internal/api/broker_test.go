@@ -24,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/server"
+	"github.com/sluicehq/sluice/internal/share"
 	"github.com/sluicehq/sluice/internal/storage"
 )
 
@@ -101,6 +102,10 @@ func startBrokerWith(t testing.TB, mod func(*storage.Options)) *testBroker {
 		Partitions:    b.parts,
 		FetchSessions: api.NewFetchSessions(api.DefaultFetchSessionSlots),
 		LogDir:        b.dir,
+		// Share groups: the share-partition leader over an in-memory persister (no lock-timeout
+		// goroutine: tests that time locks out call ExpireNow).
+		Shares:        share.NewManager(share.ManagerOptions{Persister: share.NewMemoryPersister()}),
+		ShareSessions: api.NewShareSessions(api.DefaultMaxShareSessions),
 	}
 	serve(t, b.env, ln, func() {
 		if err := store.Close(); err != nil {

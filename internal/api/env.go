@@ -86,6 +86,11 @@ type Env struct {
 	// RPCs InitializeShareGroupState … ReadShareGroupStateSummary (83–87) reach; nil answers
 	// them COORDINATOR_NOT_AVAILABLE.
 	ShareCoordinator share.Persister
+	// Shares is this broker's share-partition leader (*share.Manager: ShareFetch,
+	// ShareAcknowledge); nil answers them UNSUPPORTED_VERSION.
+	Shares *share.Manager
+	// ShareSessions caches share sessions (KIP-932), bounded by group.share.max.share.sessions.
+	ShareSessions *ShareSessions
 }
 
 // Quorum is what the quorum APIs (DescribeQuorum, AddRaftVoter, RemoveRaftVoter) ask of the

@@ -10,6 +10,7 @@ import (
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/record"
+	"github.com/sluicehq/sluice/internal/share"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/internal/txn"
 )
@@ -66,6 +67,10 @@ var errorMappings = []errorMapping{
 	{partition.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
 	{partition.ErrInvalidTxnState, kerr.InvalidTxnState},
 	{partition.ErrTransactionCoordinatorFenced, kerr.TransactionCoordinatorFenced},
+	// share
+	{share.ErrInvalidRecordState, kerr.InvalidRecordState},
+	{share.ErrInvalidAcknowledgement, kerr.InvalidRequest},
+	{share.ErrNotLoaded, kerr.NotLeaderForPartition},
 	// record
 	{record.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
 	{record.ErrTooLarge, kerr.InvalidRecord},

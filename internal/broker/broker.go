@@ -111,6 +111,7 @@ type Broker struct {
 	txns                               *txn.Coordinator
 	shares                             *sharecoord.Coordinator // the share coordinator (sharestate.go)
 	env                                *api.Env                // what the Kafka API handlers reach
+	stopShares                         func()                  // stops the share-partition leader's lock timeouts
 	// listenerSet is the resolved listener configs; listeners are the Kafka listeners, bound
 	// by listen (so that the advertised addresses are known for registration) and served by
 	// serve (after the broker is unfenced), in listeners' order (listeners.go).
@@ -252,6 +253,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	b.env.Quotas = b.quotaManager(brokerCfg)
 	b.startShareState(brokerCfg)
+	b.startShareLeader(b.env.SharePersister, nil)
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))
 	b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.quorum.Active,
@@ -622,6 +624,9 @@ func (b *Broker) Close() error {
 		b.closeTokenValidators()
 		if b.txns != nil {
 			b.txns.Close() // after the server, before the logs it writes to close
+		}
+		if b.stopShares != nil {
+			b.stopShares() // after the server, before the share coordinator it writes through
 		}
 		if b.shares != nil {
 			b.shares.Close()

@@ -216,6 +216,21 @@ func eachErrorCode(resp kmsg.Response, fn func(code int16)) bool {
 		}
 	case *kmsg.ConsumerGroupHeartbeatResponse:
 		emit(r.ErrorCode)
+	case *kmsg.ShareFetchResponse:
+		emit(r.ErrorCode)
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+				emit(r.Topics[i].Partitions[j].AcknowledgeErrorCode)
+			}
+		}
+	case *kmsg.ShareAcknowledgeResponse:
+		emit(r.ErrorCode)
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
 	case *kmsg.ConsumerGroupDescribeResponse:
 		for i := range r.Groups {
 			emit(r.Groups[i].ErrorCode)
