@@ -332,3 +332,26 @@ func TestShareFetchLongPollAndRelease(t *testing.T) {
 		t.Fatalf("after a's connection closed b acquired %v", got)
 	}
 }
+
+// TestShareAcknowledgeTopicAuthorization: with READ on the group but not the topic, a share
+// session opens, and the partition is TOPIC_AUTHORIZATION_FAILED in ShareFetch and
+// ShareAcknowledge alike (one connection: the session lives as long as it).
+func TestShareAcknowledgeTopicAuthorization(t *testing.T) {
+	b := startBroker(t)
+	az := &testAuthorizer{allowed: map[aclKey]bool{}, hosts: map[string]string{}}
+	for _, p := range []string{"", "User:ANONYMOUS"} {
+		az.grant(p, opRead, resGroup, "workers")
+	}
+	env := *b.env
+	env.Authorizer = az
+	sb := &shareBroker{testBroker: b, addr: b.serveAsNode(&env, func() {}), topicID: [16]byte(b.createTopic("jobs", 1, nil))}
+	c := sb.conn()
+	f := c.send(sb.fetchReq(1, "member-a", 0, 500)).(*kmsg.ShareFetchResponse)
+	if f.ErrorCode != 0 || f.Topics[0].Partitions[0].ErrorCode != kerr.TopicAuthorizationFailed.Code {
+		t.Fatalf("share fetch: %+v", f)
+	}
+	a := c.send(sb.ackReq("member-a", 1, 0, 0, 1)).(*kmsg.ShareAcknowledgeResponse)
+	if a.ErrorCode != 0 || a.Topics[0].Partitions[0].ErrorCode != kerr.TopicAuthorizationFailed.Code {
+		t.Fatalf("share acknowledge: %+v", a)
+	}
+}

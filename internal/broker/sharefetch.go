@@ -13,9 +13,8 @@ import (
 
 // startShareLeader starts the share-partition leader (ShareFetch, ShareAcknowledge): the
 // share.Manager with its lock-timeout goroutine, the share session cache, and the
-// in-flight gauge. The persister is the share coordinator's when the broker has one
-// (Env.SharePersister, helper sharestate); until then an in-memory one, which keeps
-// delivery state only while this process runs.
+// in-flight gauge. The persister is the share coordinator's (Env.SharePersister); without
+// one, an in-memory one keeps delivery state only while this process runs.
 func (b *Broker) startShareLeader(persister share.Persister, membership share.Membership) {
 	if persister == nil {
 		b.logger.Warn("share groups: no share coordinator; share-partition state is kept in memory only")
