@@ -16,9 +16,9 @@ import (
 //     Stable) and members with their metadata and assignment. An unknown group is "Dead"
 //     with no members (GROUP_ID_NOT_FOUND from v6).
 //   - Authorized operations (v3+) are all group operations: there is no authorizer yet.
-//   - A KIP-848 consumer group is not a classic group: as in Kafka 4, it reads as "Dead" with
-//     no members (GROUP_ID_NOT_FOUND and a message saying so from v6); ConsumerGroupDescribe
-//     describes it.
+//   - A KIP-848 consumer group or a KIP-932 share group is not a classic group: as in Kafka 4,
+//     it reads as "Dead" with no members (GROUP_ID_NOT_FOUND and a message saying so from
+//     v6); ConsumerGroupDescribe / ShareGroupDescribe describe it.
 //
 //   - Authorization: Describe on each group, else GROUP_AUTHORIZATION_FAILED for it;
 //     AuthorizedOperations are the group operations the principal may perform.
@@ -51,7 +51,7 @@ func handleDescribeGroups(_ context.Context, env *Env, req *Request) (Response, 
 		g.State, g.ProtocolType, g.Protocol = d.State.String(), d.ProtocolType, d.ProtocolName
 		if d.State == group.Dead && req.Version >= 6 {
 			g.ErrorCode = kerr.GroupIDNotFound.Code
-			if d.Type == "consumer" {
+			if d.Type != "classic" {
 				g.ErrorMessage = kmsg.StringPtr("Group " + id + " is not a classic group.")
 			}
 		}

@@ -597,6 +597,22 @@ func authzCases() []authzCase {
 				return r
 			},
 			code: func(r kmsg.Response) int16 { return r.(*kmsg.ConsumerGroupDescribeResponse).Groups[0].ErrorCode }, anyAllowed: true},
+		{name: "share group heartbeat", key: 76,
+			needs: []need{{opRead, resGroup, "sg-$", groupDenied}, {opDescribe, resTopic, "t", topicDenied}},
+			request: func(_ *authzFixture, run string) kmsg.Request {
+				r := v(kmsg.NewPtrShareGroupHeartbeatRequest(), 1)
+				r.GroupID, r.MemberID, r.MemberEpoch = replaceRun("sg-$", run), "m-"+run, 0
+				r.SubscribedTopicNames = []string{"t"}
+				return r
+			},
+			code: func(r kmsg.Response) int16 { return r.(*kmsg.ShareGroupHeartbeatResponse).ErrorCode }},
+		{name: "share group describe", key: 77, needs: []need{{opDescribe, resGroup, "g", groupDenied}},
+			request: func(*authzFixture, string) kmsg.Request {
+				r := v(kmsg.NewPtrShareGroupDescribeRequest(), 1)
+				r.GroupIDs = []string{"g"}
+				return r
+			},
+			code: func(r kmsg.Response) int16 { return r.(*kmsg.ShareGroupDescribeResponse).Groups[0].ErrorCode }, anyAllowed: true},
 		{name: "list config resources", key: 74, needs: []need{clusterNeed(opDescCfg)},
 			request: func(*authzFixture, string) kmsg.Request { return v(kmsg.NewPtrListConfigResourcesRequest(), 1) },
 			code:    func(r kmsg.Response) int16 { return r.(*kmsg.ListConfigResourcesResponse).ErrorCode }},

@@ -72,6 +72,9 @@ type Env struct {
 	Authorizer Authorizer
 	// Quotas enforces client quotas (*quota.Manager, quotas.go); nil enforces none.
 	Quotas Quotas
+	// ShareMembership is share-group membership and configuration (*group.Coordinator) for
+	// the share-partition leader (ShareFetch, ShareAcknowledge); nil: no share groups.
+	ShareMembership share.Membership
 	// Quorum is the metadata quorum's membership (*quorum.Quorum): DescribeQuorum,
 	// AddRaftVoter, RemoveRaftVoter; nil answers them NOT_CONTROLLER.
 	Quorum Quorum
@@ -148,6 +151,10 @@ type Groups interface {
 	// appends: call it from Finish.
 	ConsumerHeartbeat(ctx context.Context, req group.ConsumerHeartbeatRequest) group.ConsumerHeartbeatResult
 	DescribeConsumerGroup(groupID string) (group.ConsumerGroupDescription, error)
+	// ShareHeartbeat (ShareGroupHeartbeat, KIP-932) waits for __consumer_offsets appends:
+	// call it from Finish. DescribeShareGroup serves ShareGroupDescribe.
+	ShareHeartbeat(ctx context.Context, req group.ShareHeartbeatRequest) group.ShareHeartbeatResult
+	DescribeShareGroup(groupID string) (group.ShareGroupDescription, error)
 	// IsConsumerMember: OffsetCommit below v9 is refused to consumer group members.
 	IsConsumerMember(groupID, memberID string) bool
 	// CheckOffsetFetch: OffsetFetch v9+ from a consumer group member is checked against its

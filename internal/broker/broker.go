@@ -30,6 +30,7 @@ import (
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/record"
+	"github.com/sluicehq/sluice/internal/share"
 	"github.com/sluicehq/sluice/internal/replica"
 	"github.com/sluicehq/sluice/internal/security/acl"
 	"github.com/sluicehq/sluice/internal/security/quota"
@@ -176,6 +177,9 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if err := checkConsumerGroupBounds(brokerCfg); err != nil {
 		return nil, fmt.Errorf("broker configs: %w", err)
 	}
+	if err := checkShareGroupBounds(brokerCfg); err != nil {
+		return nil, fmt.Errorf("broker configs: %w", err)
+	}
 	if b.listenerSet, b.legacyListener, err = resolveListeners(cfg, brokerCfg); err != nil {
 		return nil, err
 	}
@@ -246,6 +250,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		ReplicaSelector: brokerCfg.String(config.ReplicaSelectorClass),
 		TopicMetrics:    b.metrics,
 		Groups:          b.groups,
+		ShareMembership: b.groups,
 		Txns:            b.txns,
 		Quorum:          b.quorum,
 		Authorizer:      b.apiAuthorizer(),
@@ -348,6 +353,28 @@ func checkConsumerGroupBounds(brokerCfg *config.Resolved) error {
 	return nil
 }
 
+// checkShareGroupBounds holds the group.share.* session timeout, heartbeat interval and
+// record lock duration to their min/max configs, and the interval below the timeout, as
+// Kafka's group coordinator and share group configs do at start.
+func checkShareGroupBounds(brokerCfg *config.Resolved) error {
+	if err := checkBounds(brokerCfg, config.GroupShareSessionTimeoutMs,
+		config.GroupShareMinSessionTimeoutMs, config.GroupShareMaxSessionTimeoutMs); err != nil {
+		return err
+	}
+	if err := checkBounds(brokerCfg, config.GroupShareHeartbeatIntervalMs,
+		config.GroupShareMinHeartbeatIntervalMs, config.GroupShareMaxHeartbeatIntervalMs); err != nil {
+		return err
+	}
+	if err := checkBounds(brokerCfg, config.GroupShareRecordLockDurationMs,
+		config.GroupShareMinRecordLockDurationMs, config.GroupShareMaxRecordLockDurationMs); err != nil {
+		return err
+	}
+	if hb, st := brokerCfg.Int(config.GroupShareHeartbeatIntervalMs), brokerCfg.Int(config.GroupShareSessionTimeoutMs); hb >= st {
+		return fmt.Errorf("%s=%d must be less than %s=%d", config.GroupShareHeartbeatIntervalMs, hb, config.GroupShareSessionTimeoutMs, st)
+	}
+	return nil
+}
+
 // checkBounds holds int config value within [lo, hi], themselves configs.
 func checkBounds(brokerCfg *config.Resolved, value, lo, hi config.Name) error {
 	v, l, h := brokerCfg.Int(value), brokerCfg.Int(lo), brokerCfg.Int(hi)
@@ -386,6 +413,17 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 		ConsumerHeartbeatInterval: time.Duration(brokerCfg.Int64(config.GroupConsumerHeartbeatIntervalMs)) * time.Millisecond,
 		ConsumerAssignors:         brokerCfg.List(config.GroupConsumerAssignors),
 		ConsumerMaxSize:           int(brokerCfg.Int(config.GroupConsumerMaxSize)),
+		// Share groups (KIP-932, group.share.*); a group's own configs come from the metadata
+		// Image's GROUP config resources.
+		ShareSessionTimeout:    time.Duration(brokerCfg.Int64(config.GroupShareSessionTimeoutMs)) * time.Millisecond,
+		ShareHeartbeatInterval: time.Duration(brokerCfg.Int64(config.GroupShareHeartbeatIntervalMs)) * time.Millisecond,
+		ShareMaxSize:           int(brokerCfg.Int(config.GroupShareMaxSize)),
+		ShareDefaults: share.GroupConfig{
+			AutoOffsetReset:         "latest",
+			RecordLockDuration:      time.Duration(brokerCfg.Int64(config.GroupShareRecordLockDurationMs)) * time.Millisecond,
+			DeliveryCountLimit:      int(brokerCfg.Int(config.GroupShareDeliveryCountLimit)),
+			PartitionMaxRecordLocks: int(brokerCfg.Int(config.GroupSharePartitionMaxRecordLocks)),
+		},
 		MaxSize:                   int(brokerCfg.Int(config.GroupMaxSize)),
 		DisableConsumerProtocol:   !slices.Contains(brokerCfg.List(config.GroupCoordinatorRebalanceProtocols), "consumer"),
 		OffsetsRetention:          time.Duration(brokerCfg.Int64(config.OffsetsRetentionMinutes)) * time.Minute,

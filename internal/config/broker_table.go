@@ -113,6 +113,19 @@ const (
 	GroupConsumerMaxHeartbeatIntervalMs                  Name = "group.consumer.max.heartbeat.interval.ms"
 	GroupConsumerMaxSize                                 Name = "group.consumer.max.size"
 	GroupConsumerAssignors                               Name = "group.consumer.assignors"
+	GroupShareSessionTimeoutMs                           Name = "group.share.session.timeout.ms"
+	GroupShareMinSessionTimeoutMs                        Name = "group.share.min.session.timeout.ms"
+	GroupShareMaxSessionTimeoutMs                        Name = "group.share.max.session.timeout.ms"
+	GroupShareHeartbeatIntervalMs                        Name = "group.share.heartbeat.interval.ms"
+	GroupShareMinHeartbeatIntervalMs                     Name = "group.share.min.heartbeat.interval.ms"
+	GroupShareMaxHeartbeatIntervalMs                     Name = "group.share.max.heartbeat.interval.ms"
+	GroupShareMaxSize                                    Name = "group.share.max.size"
+	GroupShareAssignors                                  Name = "group.share.assignors"
+	GroupShareRecordLockDurationMs                       Name = "group.share.record.lock.duration.ms"
+	GroupShareMinRecordLockDurationMs                    Name = "group.share.min.record.lock.duration.ms"
+	GroupShareMaxRecordLockDurationMs                    Name = "group.share.max.record.lock.duration.ms"
+	GroupShareDeliveryCountLimit                         Name = "group.share.delivery.count.limit"
+	GroupSharePartitionMaxRecordLocks                    Name = "group.share.partition.max.record.locks"
 	TransactionStateLogNumPartitions                     Name = "transaction.state.log.num.partitions"
 	TransactionStateLogReplication                       Name = "transaction.state.log.replication.factor"
 	TransactionStateLogMinIsr                            Name = "transaction.state.log.min.isr"
@@ -588,6 +601,36 @@ var brokerTable = []Def{
 		Doc: "Most members a consumer-protocol group may have."},
 	{Name: GroupConsumerAssignors, Type: TypeList, Default: "uniform,range", Valid: ListOf(false, "uniform", "range"), Mode: ModeReadOnly,
 		Doc: "Server-side assignors of consumer-protocol groups; the first is the default."},
+
+	// Share groups (KIP-932): membership in the group coordinator, delivery in the
+	// share-partition leaders. A group's own configs (share.*) override the defaults within
+	// the min/max bounds.
+	{Name: GroupShareSessionTimeoutMs, Type: TypeInt, Default: "45000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Session timeout of share group members: a member not heard from for this long is removed."},
+	{Name: GroupShareMinSessionTimeoutMs, Type: TypeInt, Default: "45000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Smallest share group session timeout (group.share.session.timeout.ms and the group config share.session.timeout.ms)."},
+	{Name: GroupShareMaxSessionTimeoutMs, Type: TypeInt, Default: "60000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Largest share group session timeout."},
+	{Name: GroupShareHeartbeatIntervalMs, Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Heartbeat interval the coordinator gives share group members."},
+	{Name: GroupShareMinHeartbeatIntervalMs, Type: TypeInt, Default: "5000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Smallest share group heartbeat interval (group.share.heartbeat.interval.ms and the group config share.heartbeat.interval.ms)."},
+	{Name: GroupShareMaxHeartbeatIntervalMs, Type: TypeInt, Default: "15000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Largest share group heartbeat interval."},
+	{Name: GroupShareMaxSize, Type: TypeInt, Default: "200", Valid: Between(1, 1000), Mode: ModeReadOnly,
+		Doc: "Most members a share group may have: a new member gets GROUP_MAX_SIZE_REACHED."},
+	{Name: GroupShareAssignors, Type: TypeList, Default: "simple", Valid: ListOf(false, "simple"), Mode: ModeReadOnly, NoEffect: true,
+		Doc: "Share group assignors: only Kafka's simple assignor (a partition may be shared by several members), so there is no choice to make."},
+	{Name: GroupShareRecordLockDurationMs, Type: TypeInt, Default: "30000", Valid: Between(1000, 3600000), Mode: ModeReadOnly,
+		Doc: "How long a record delivered to a share group member stays acquired before it is available again."},
+	{Name: GroupShareMinRecordLockDurationMs, Type: TypeInt, Default: "15000", Valid: Between(1000, 30000), Mode: ModeReadOnly,
+		Doc: "Smallest record lock duration (group.share.record.lock.duration.ms and the group config share.record.lock.duration.ms)."},
+	{Name: GroupShareMaxRecordLockDurationMs, Type: TypeInt, Default: "60000", Valid: Between(30000, 3600000), Mode: ModeReadOnly,
+		Doc: "Largest record lock duration."},
+	{Name: GroupShareDeliveryCountLimit, Type: TypeInt, Default: "5", Valid: Between(2, 10), Mode: ModeReadOnly,
+		Doc: "Deliveries of a record to a share group before it is archived (not delivered again)."},
+	{Name: GroupSharePartitionMaxRecordLocks, Type: TypeInt, Default: "2000", Valid: Between(100, 10000), Mode: ModeReadOnly,
+		Doc: "Records of one share-partition that may be in flight (acquired) at once."},
 
 	// Transactions and producer ids.
 	{Name: TransactionStateLogNumPartitions, Type: TypeInt, Default: "50", Valid: AtLeast(1), Mode: ModeReadOnly,

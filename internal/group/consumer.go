@@ -238,6 +238,9 @@ func (c *Coordinator) consumerHeartbeatLocked(g *group, req ConsumerHeartbeatReq
 		res, _, seq := c.consumerLeaveLocked(g, req)
 		return res, g, seq, nil
 	}
+	if g != nil && g.share != nil {
+		return fail(fmt.Errorf("%w: group %s is a share group", ErrGroupNotConsumerGroup, g.id))
+	}
 	if g != nil && g.consumer == nil && (len(g.members) > 0 || g.state != Empty) {
 		// A classic group with members stays classic (online migration is not implemented).
 		return fail(ErrGroupNotConsumerGroup)

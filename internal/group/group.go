@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/record"
+	"github.com/sluicehq/sluice/internal/share"
 )
 
 // Errors the coordinator returns; internal/api maps them to Kafka codes.
@@ -104,6 +105,22 @@ type Config struct {
 	// LoadBufferSize is the read size when loading a __consumer_offsets partition
 	// (offsets.load.buffer.size); 0: 1 MiB.
 	LoadBufferSize int
+	// Share groups (KIP-932, share.go): ShareSessionTimeout and ShareHeartbeatInterval are
+	// group.share.session.timeout.ms and group.share.heartbeat.interval.ms (a group's
+	// share.session.timeout.ms / share.heartbeat.interval.ms override them); ShareMaxSize is
+	// group.share.max.size (0: no cap); DisableShareGroups answers ShareGroupHeartbeat with
+	// UNSUPPORTED_VERSION. ShareDefaults are the group.share.* defaults of share.GroupConfig.
+	ShareSessionTimeout, ShareHeartbeatInterval time.Duration
+	ShareMaxSize                                int
+	DisableShareGroups                          bool
+	ShareDefaults                               share.GroupConfig
+	// SharePersister, if set, deletes a share group's share-partition state when the group is
+	// deleted (DeleteGroups), before the group's records.
+	SharePersister share.Persister
+	// GroupConfigs, if set, returns a group's own configs (the GROUP config resource, Kafka's
+	// group configs: consumer.session.timeout.ms, share.*) by name; nil or missing names take
+	// the broker defaults.
+	GroupConfigs func(group string) map[string]string
 	// PanicRecovered, if set, counts panics recovered in the coordinator's goroutines (where:
 	// "group.writer", "group.timer", "group.loader", "group.retention").
 	PanicRecovered func(where string)
@@ -176,6 +193,12 @@ func New(cfg Config) *Coordinator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ShareSessionTimeout <= 0 {
+		cfg.ShareSessionTimeout = 45 * time.Second
+	}
+	if cfg.ShareHeartbeatInterval <= 0 {
+		cfg.ShareHeartbeatInterval = 5 * time.Second
+	}
 	c := &Coordinator{cfg: cfg}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.mu.groups = map[string]*group{}
@@ -219,6 +242,9 @@ func (g *group) shutdownLocked(err error) {
 	g.stopTimersLocked()
 	if g.consumer != nil {
 		g.consumer.stopTimersLocked()
+	}
+	if g.share != nil {
+		g.share.stopTimersLocked()
 	}
 	for _, m := range g.members {
 		m.answerJoinLocked(JoinResult{Err: err})
@@ -359,6 +385,8 @@ type group struct {
 	store        *groupStore
 	// consumer is set while the group is a KIP-848 consumer group (consumer.go).
 	consumer *consumerGroup
+	// share is set while the group is a KIP-932 share group (share.go).
+	share *shareGroup
 	// queued records wait for the group's next flushRecords; queuedSeq counts enqueues.
 	queued    []kv
 	queuedSeq uint64

@@ -50,6 +50,11 @@ func (c *Coordinator) Join(req JoinRequest) <-chan JoinResult {
 		ch <- JoinResult{Err: ErrCoordinatorUnavailable, MemberID: req.MemberID}
 		return ch
 	}
+	if g.share != nil {
+		// A share group's id cannot be joined with the classic protocol (Kafka's answer).
+		ch <- JoinResult{Err: fmt.Errorf("%w: group %s is a share group", ErrInconsistentProtocol, g.id), MemberID: req.MemberID}
+		return ch
+	}
 	if g.consumer != nil {
 		if len(g.consumer.members) > 0 {
 			// Classic members joining a consumer group (online migration) are not supported.

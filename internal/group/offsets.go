@@ -67,6 +67,9 @@ func (c *Coordinator) checkCommit(gid, memberID, instanceID string, generation i
 	if g != nil && g.consumer != nil {
 		return g.consumer.checkCommit(memberID, generation)
 	}
+	if g != nil && g.share != nil {
+		return fmt.Errorf("%w: group %s is a share group", ErrGroupIDNotFound, gid)
+	}
 	switch {
 	case g == nil:
 		// A generation for a group this coordinator does not know is from an old life of it.
@@ -160,7 +163,7 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, gid string, parts []Off
 	}
 	g.mu.Unlock()
 	if c.cfg.Log != nil && len(doomed) > 0 {
-		batch, err := tombstoneBatch(c.cfg.Compression, gid, doomed, false, false)
+		batch, err := tombstoneBatch(c.cfg.Compression, gid, doomed, false, false, false)
 		if err == nil {
 			err = c.appendLog(ctx, Partition(gid, c.cfg.NumPartitions), batch)
 		}

@@ -81,7 +81,7 @@ func (c *Coordinator) ExpireOffsets(ctx context.Context) int {
 			keys[i] = topicPartition{o.Topic, o.Partition}
 		}
 		if c.cfg.Log != nil {
-			batch, err := tombstoneBatch(c.cfg.Compression, e.gid, keys, e.dropGroup, e.dropGroup && e.consumer)
+			batch, err := tombstoneBatch(c.cfg.Compression, e.gid, keys, e.dropGroup, e.dropGroup && e.consumer, false)
 			if err == nil {
 				err = c.appendLog(ctx, Partition(e.gid, c.cfg.NumPartitions), batch)
 			}
@@ -113,6 +113,9 @@ func (c *Coordinator) ExpireOffsets(ctx context.Context) int {
 
 // emptyLocked reports whether the group has no members of either protocol and no rebalance.
 func (g *group) emptyLocked() bool {
+	if g.share != nil {
+		return len(g.share.members) == 0
+	}
 	if g.consumer != nil {
 		return len(g.consumer.members) == 0
 	}
@@ -123,6 +126,8 @@ func (g *group) emptyLocked() bool {
 func (g *group) expiredLocked(now, retention int64) (expiry, bool) {
 	e := expiry{gid: g.id, consumer: g.consumer != nil}
 	switch {
+	case g.share != nil:
+		return e, false // share groups have no offsets here, and stay until deleted
 	case g.consumer != nil:
 		for _, o := range g.offsets {
 			subscribed := false

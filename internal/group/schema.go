@@ -26,7 +26,8 @@ const (
 
 // RecordKey is a decoded __consumer_offsets key: an offset commit (Kind 0 or 1, Topic set),
 // classic group metadata (Kind 2, IsGroup) or a consumer group record (Kind 3–8, Member set
-// for the per-member kinds 5, 7 and 8).
+// for the per-member kinds 5, 7 and 8), or a share group record (Kind 10–15, Member set for 10,
+// 13 and 14).
 type RecordKey struct {
 	Kind      int16
 	IsGroup   bool
@@ -73,8 +74,10 @@ func DecodeKey(b []byte) (RecordKey, error) {
 		k.IsGroup, k.Group = true, r.NullableString()
 	case keyConsumerGroup, keyPartitionMetadata, keyTargetMetadata:
 		k.Group = r.NullableString()
-	case keyConsumerMember, keyTargetMember, keyCurrentAssignment:
+	case keyConsumerMember, keyTargetMember, keyCurrentAssignment, keyShareMember, keyShareTargetMember, keyShareCurrentAssignment:
 		k.Group, k.Member = r.NullableString(), r.NullableString()
+	case keyShareGroup, keyShareTargetMetadata, keyShareStatePartitions:
+		k.Group = r.NullableString()
 	default:
 		if r.Err == nil {
 			return k, fmt.Errorf("%w: key version %d", ErrBadRecord, v)

@@ -60,7 +60,7 @@ func newBuilder(codec record.Codec) *record.Builder { return record.NewBuilder(c
 // tombstoneBatch builds the batch deleting the offsets of keys (records without a value) and,
 // with wholeGroup, the group's metadata record (with consumer, a consumer group's epoch and
 // target assignment epoch records too: it has no members, so no member records are left).
-func tombstoneBatch(codec record.Codec, groupID string, keys []topicPartition, wholeGroup, consumer bool) ([]byte, error) {
+func tombstoneBatch(codec record.Codec, groupID string, keys []topicPartition, wholeGroup, consumer, isShare bool) ([]byte, error) {
 	b := newBuilder(codec)
 	now := time.Now().UnixMilli()
 	var key []byte
@@ -74,6 +74,11 @@ func tombstoneBatch(codec record.Codec, groupID string, keys []topicPartition, w
 	if consumer {
 		b.Add(now, appendConsumerKey(nil, keyTargetMetadata, groupID, ""), nil)
 		b.Add(now, appendConsumerKey(nil, keyConsumerGroup, groupID, ""), nil)
+	}
+	if isShare { // an empty share group: no member records are left
+		b.Add(now, appendShareKey(nil, keyShareStatePartitions, groupID, ""), nil)
+		b.Add(now, appendShareKey(nil, keyShareTargetMetadata, groupID, ""), nil)
+		b.Add(now, appendShareKey(nil, keyShareGroup, groupID, ""), nil)
 	}
 	return b.Build(nil)
 }
@@ -150,6 +155,8 @@ func (c *Coordinator) applyRecord(key, value []byte) bool {
 	switch {
 	case k.IsGroup:
 		return c.restoreLocked(g, value)
+	case isShareKind(k.Kind):
+		return c.applyShareRecordLocked(g, k, value)
 	case k.Kind >= keyConsumerGroup:
 		return c.applyConsumerRecordLocked(g, k, value)
 	}

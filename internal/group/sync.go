@@ -173,6 +173,9 @@ func (c *Coordinator) Describe(gid string) Description {
 	if g.consumer != nil {
 		return Description{Group: gid, State: Dead, Type: "consumer"}
 	}
+	if g.share != nil {
+		return Description{Group: gid, State: Dead, Type: "share"}
+	}
 	d := Description{Group: gid, State: g.state, Type: "classic", ProtocolType: g.protocolType}
 	if g.state == Stable || g.state == CompletingRebalance {
 		d.ProtocolName = g.protocolName
@@ -202,6 +205,9 @@ func (c *Coordinator) List() []Listing {
 			if g.consumer != nil {
 				l.Type, l.ProtocolType, l.StateName = "consumer", "consumer", g.consumer.state().String()
 			}
+			if g.share != nil {
+				l.Type, l.ProtocolType, l.StateName = "share", "share", g.share.state().String()
+			}
 			out = append(out, l)
 		}
 		g.mu.Unlock()
@@ -217,10 +223,15 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) error {
 	switch {
 	case g == nil:
 		return ErrGroupIDNotFound
-	case g.state != Empty || (g.consumer != nil && len(g.consumer.members) > 0):
+	case g.state != Empty || (g.consumer != nil && len(g.consumer.members) > 0) || (g.share != nil && len(g.share.members) > 0):
 		g.mu.Unlock()
 		return ErrNonEmptyGroup
 	}
+	var shareParts map[TopicID]shareTopicInfo
+	if g.share != nil {
+		shareParts = g.share.initialized
+	}
+	isShare := g.share != nil
 	for tp := range g.offsets {
 		keys = append(keys, tp)
 	}
@@ -229,8 +240,14 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) error {
 	g.storeSeq++
 	seq, st := g.storeSeq, g.store
 	g.mu.Unlock()
+	if isShare {
+		// The share coordinator's state goes first, as in Kafka: a failure leaves the group.
+		if err := c.deleteShareState(ctx, gid, shareParts); err != nil {
+			return fmt.Errorf("delete share group %s state: %w: %w", gid, ErrCoordinatorUnavailable, err)
+		}
+	}
 	if c.cfg.Log != nil {
-		batch, err := tombstoneBatch(c.cfg.Compression, gid, keys, true, consumer)
+		batch, err := tombstoneBatch(c.cfg.Compression, gid, keys, true, consumer, isShare)
 		if err == nil {
 			st.mu.Lock()
 			st.written = max(st.written, seq)
@@ -242,7 +259,10 @@ func (c *Coordinator) Delete(ctx context.Context, gid string) error {
 		}
 	}
 	if g := c.lockGroup(gid, false); g != nil {
-		if g.state == Empty && (g.consumer == nil || len(g.consumer.members) == 0) {
+		if g.state == Empty && (g.consumer == nil || len(g.consumer.members) == 0) && (g.share == nil || len(g.share.members) == 0) {
+			if g.share != nil {
+				g.share.stopTimersLocked()
+			}
 			g.stopTimersLocked()
 			g.state = Dead
 			c.removeLocked(g)

@@ -235,6 +235,12 @@ func eachErrorCode(resp kmsg.Response, fn func(code int16)) bool {
 		for i := range r.Groups {
 			emit(r.Groups[i].ErrorCode)
 		}
+	case *kmsg.ShareGroupHeartbeatResponse:
+		emit(r.ErrorCode)
+	case *kmsg.ShareGroupDescribeResponse:
+		for i := range r.Groups {
+			emit(r.Groups[i].ErrorCode)
+		}
 	case *kmsg.ListGroupsResponse:
 		emit(r.ErrorCode)
 	case *kmsg.DeleteGroupsResponse:
