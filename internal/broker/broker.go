@@ -30,12 +30,12 @@ import (
 	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/quorum"
 	"github.com/sluicehq/sluice/internal/record"
-	"github.com/sluicehq/sluice/internal/share"
 	"github.com/sluicehq/sluice/internal/replica"
 	"github.com/sluicehq/sluice/internal/security/acl"
 	"github.com/sluicehq/sluice/internal/security/quota"
 	"github.com/sluicehq/sluice/internal/security/sasl"
 	"github.com/sluicehq/sluice/internal/security/tlsconf"
+	"github.com/sluicehq/sluice/internal/share"
 	sharecoord "github.com/sluicehq/sluice/internal/share/coordinator"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/internal/txn"
@@ -424,11 +424,11 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 			DeliveryCountLimit:      int(brokerCfg.Int(config.GroupShareDeliveryCountLimit)),
 			PartitionMaxRecordLocks: int(brokerCfg.Int(config.GroupSharePartitionMaxRecordLocks)),
 		},
-		MaxSize:                   int(brokerCfg.Int(config.GroupMaxSize)),
-		DisableConsumerProtocol:   !slices.Contains(brokerCfg.List(config.GroupCoordinatorRebalanceProtocols), "consumer"),
-		OffsetsRetention:          time.Duration(brokerCfg.Int64(config.OffsetsRetentionMinutes)) * time.Minute,
-		RetentionCheckInterval:    time.Duration(brokerCfg.Int64(config.OffsetsRetentionCheckIntervalMs)) * time.Millisecond,
-		PanicRecovered:            b.metrics.PanicRecovered,
+		MaxSize:                 int(brokerCfg.Int(config.GroupMaxSize)),
+		DisableConsumerProtocol: !slices.Contains(brokerCfg.List(config.GroupCoordinatorRebalanceProtocols), "consumer"),
+		OffsetsRetention:        time.Duration(brokerCfg.Int64(config.OffsetsRetentionMinutes)) * time.Minute,
+		RetentionCheckInterval:  time.Duration(brokerCfg.Int64(config.OffsetsRetentionCheckIntervalMs)) * time.Millisecond,
+		PanicRecovered:          b.metrics.PanicRecovered,
 	}
 }
 

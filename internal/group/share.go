@@ -514,14 +514,14 @@ func (c *Coordinator) ShareMember(gid, memberID string) error {
 
 // Group config names (Kafka's GroupConfig) and their broker defaults' names.
 const (
-	GroupConsumerSessionTimeoutMs   = "consumer.session.timeout.ms"
-	GroupConsumerHeartbeatIntervalMs = "consumer.heartbeat.interval.ms"
-	GroupShareSessionTimeoutMs       = "share.session.timeout.ms"
-	GroupShareHeartbeatIntervalMs    = "share.heartbeat.interval.ms"
-	GroupShareRecordLockDurationMs   = "share.record.lock.duration.ms"
-	GroupShareAutoOffsetReset        = "share.auto.offset.reset"
-	GroupShareIsolationLevel         = "share.isolation.level"
-	GroupShareDeliveryCountLimit     = "share.delivery.count.limit"
+	GroupConsumerSessionTimeoutMs     = "consumer.session.timeout.ms"
+	GroupConsumerHeartbeatIntervalMs  = "consumer.heartbeat.interval.ms"
+	GroupShareSessionTimeoutMs        = "share.session.timeout.ms"
+	GroupShareHeartbeatIntervalMs     = "share.heartbeat.interval.ms"
+	GroupShareRecordLockDurationMs    = "share.record.lock.duration.ms"
+	GroupShareAutoOffsetReset         = "share.auto.offset.reset"
+	GroupShareIsolationLevel          = "share.isolation.level"
+	GroupShareDeliveryCountLimit      = "share.delivery.count.limit"
 	GroupSharePartitionMaxRecordLocks = "share.partition.max.record.locks"
 )
 
