@@ -51,6 +51,7 @@ func (b *Broker) startShareState(brokerCfg *config.Resolved) {
 		}
 	}
 	b.env.SharePersister = p
+	b.groups.SetSharePersister(p) // DeleteGroups of a share group deletes its share-partitions' state
 	b.env.ShareCoordinator = b.shares
 }
 

@@ -172,6 +172,9 @@ type Coordinator struct {
 	// group's mutex and sees closed false is cleaned up by Close's visit after it.
 	closed atomic.Bool
 
+	// sharePersister, set by SetSharePersister, overrides Config.SharePersister.
+	sharePersister atomic.Pointer[share.Persister]
+
 	// txn holds transactional offset commits awaiting their markers (txnoffsets.go).
 	txn txnOffsets
 }

@@ -581,15 +581,30 @@ func (c *Coordinator) ShareGroupConfig(gid string) share.GroupConfig {
 
 var _ share.Membership = (*Coordinator)(nil)
 
+// SetSharePersister sets Config.SharePersister: the broker builds the share coordinator after
+// the group coordinator. Call it before the coordinator serves requests.
+func (c *Coordinator) SetSharePersister(p share.Persister) {
+	c.sharePersister.Store(&p)
+}
+
+// persister is the share coordinator's Persister (nil: none).
+func (c *Coordinator) persister() share.Persister {
+	if p := c.sharePersister.Load(); p != nil {
+		return *p
+	}
+	return c.cfg.SharePersister
+}
+
 // deleteShareState asks the share coordinator (Config.SharePersister) to delete the state of
 // every share-partition group gid was assigned; nothing without a persister.
 func (c *Coordinator) deleteShareState(ctx context.Context, gid string, parts map[TopicID]shareTopicInfo) error {
-	if c.cfg.SharePersister == nil {
+	ps := c.persister()
+	if ps == nil {
 		return nil
 	}
 	for tid, info := range parts {
 		for _, p := range info.partitions {
-			err := c.cfg.SharePersister.Delete(ctx, share.Key{Group: gid, TopicID: tid, Partition: p})
+			err := ps.Delete(ctx, share.Key{Group: gid, TopicID: tid, Partition: p})
 			if err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) { // never initialized: nothing to delete
 				return err
 			}
