@@ -56,6 +56,24 @@ func init() {
 	Register(API{Key: 78, MinVersion: 1, MaxVersion: 2, Handle: handleShareFetch})
 }
 
+// ShareAcquireMode values (KIP-1206).
+const (
+	shareAcquireBatchOptimized int8 = 0
+	shareAcquireRecordLimit    int8 = 1
+)
+
+// splitAcquired cuts acquired ranges into pieces of at most batchSize offsets
+// (batch_optimized with BatchSize: the client acknowledges in those pieces).
+func splitAcquired(in []share.Acquired, batchSize int64) []share.Acquired {
+	var out []share.Acquired
+	for _, a := range in {
+		for first := a.FirstOffset; first <= a.LastOffset; first += batchSize {
+			out = append(out, share.Acquired{FirstOffset: first, LastOffset: min(first+batchSize-1, a.LastOffset), DeliveryCount: a.DeliveryCount})
+		}
+	}
+	return out
+}
+
 // defaultShareMaxRecords is what a fetch without MaxRecords acquires at most (Kafka's
 // share.max.fetch.records default for clients).
 const defaultShareMaxRecords = 500
@@ -282,7 +300,8 @@ func (sf *shareFetch) acquire(ctx context.Context, targets []*shareEntry) bool {
 		}
 		first := !answer
 		res, err := e.sp.Fetch(ctx, e.log, share.FetchParams{Member: sf.member, MaxRecords: remaining,
-			MaxBytes: int32(min(bytes, 1<<31-1)), MinOneBatch: first, Config: sf.cfg, Now: now})
+			MaxBytes: int32(min(bytes, 1<<31-1)), MinOneBatch: first, Config: sf.cfg, Now: now,
+			Strict: sf.r.Version >= 2 && sf.r.ShareAcquireMode == shareAcquireRecordLimit})
 		if err != nil {
 			e.code, e.included, answer = ErrorCode(err), true, true
 			if e.code == kerr.NotLeaderForPartition.Code || e.code == kerr.FencedLeaderEpoch.Code {
@@ -293,6 +312,9 @@ func (sf *shareFetch) acquire(ctx context.Context, targets []*shareEntry) bool {
 		}
 		if len(res.Acquired) == 0 {
 			continue
+		}
+		if sf.r.BatchSize > 0 && !(sf.r.Version >= 2 && sf.r.ShareAcquireMode == shareAcquireRecordLimit) {
+			res.Acquired = splitAcquired(res.Acquired, int64(sf.r.BatchSize))
 		}
 		e.fetched, e.included, answer = res, true, true
 		for _, a := range res.Acquired {

@@ -170,8 +170,11 @@ type FetchParams struct {
 	MaxBytes   int32
 	// MinOneBatch returns the first batch even past MaxBytes (the first partition of a fetch).
 	MinOneBatch bool
-	Config      GroupConfig
-	Now         time.Time
+	// Strict acquires at most MaxRecords, splitting a batch (ShareAcquireMode record_limit,
+	// KIP-1206); otherwise whole batches (batch_optimized).
+	Strict bool
+	Config GroupConfig
+	Now    time.Time
 }
 
 // FetchResult is what one acquisition hands a member: the batches holding the acquired
@@ -235,7 +238,7 @@ func (p *Partition) acquire(rr partition.ReadResult, fp FetchParams, leaderEpoch
 		res.Records.Release()
 		return FetchResult{}, nil
 	}
-	res.Acquired = p.mu.w.acquire(batches, fp.Member, fp.MaxRecords, fp.Config.PartitionMaxRecordLocks, deadline, nil)
+	res.Acquired = p.mu.w.acquire(batches, fp.Member, fp.MaxRecords, fp.Config.PartitionMaxRecordLocks, fp.Strict, deadline, nil)
 	p.acquired.Store(p.mu.w.acquiredCount())
 	if len(res.Acquired) > 0 {
 		if d := p.nextDeadline.Load(); d == 0 || deadline < d {

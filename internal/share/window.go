@@ -190,8 +190,9 @@ func (w *window) nextFetchOffset(maxLocks int) (int64, bool) {
 
 // acquire hands member the Available offsets of batches (in log order), whole batches at a
 // time, until maxRecords are acquired or the window holds maxLocks records; offsets of
-// skipped batches are archived. It appends the acquired ranges to out.
-func (w *window) acquire(batches []LogBatch, member string, maxRecords, maxLocks int, deadline int64, out []Acquired) []Acquired {
+// skipped batches are archived. strict (ShareAcquireMode record_limit) stops at exactly
+// maxRecords, splitting a batch. It appends the acquired ranges to out.
+func (w *window) acquire(batches []LogBatch, member string, maxRecords, maxLocks int, strict bool, deadline int64, out []Acquired) []Acquired {
 	n := int64(0)
 	for _, b := range batches {
 		if n >= int64(maxRecords) {
@@ -214,6 +215,14 @@ func (w *window) acquire(batches []LogBatch, member string, maxRecords, maxLocks
 					s.state = StateArchived
 					continue
 				}
+				if n >= int64(maxRecords) {
+					break
+				}
+				if left := int64(maxRecords) - n; strict && s.len() > left {
+					w.splitAt(s.first + left)
+					s = &w.spans[k]
+					j++
+				}
 				s.state, s.count, s.member, s.deadline = StateAcquired, s.count+1, member, deadline
 				out = appendAcquired(out, s.first, s.last, s.count)
 				n += s.len()
@@ -229,6 +238,12 @@ func (w *window) acquire(batches []LogBatch, member string, maxRecords, maxLocks
 			w.spans = append(w.spans, span{first: w.end, last: lo - 1, state: StateArchived})
 		}
 		from := max(lo, w.end)
+		if left := int64(maxRecords) - n; strict && !b.Skip && hi-from+1 > left {
+			hi = from + left - 1
+		}
+		if n >= int64(maxRecords) && !b.Skip {
+			break
+		}
 		if b.Skip {
 			w.spans = append(w.spans, span{first: from, last: hi, state: StateArchived})
 		} else {

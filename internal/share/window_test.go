@@ -28,6 +28,7 @@ func TestWindowAcquireAcknowledge(t *testing.T) {
 		acquire  []LogBatch // acquire these for member (with maxRecords)
 		member   string
 		max      int
+		strict   bool
 		ack      []AckBatch
 		release  string // release this member's records
 		expireAt int64  // expire locks with deadlines at or before
@@ -113,6 +114,14 @@ func TestWindowAcquireAcknowledge(t *testing.T) {
 				{member: "a", ack: []AckBatch{acks(0, 1, AckAccept)}},
 			},
 			wantStart: 5, wantEnd: 7, wantState: []StateBatch{{5, 6, StateAvailable, 1}}},
+		{name: "strict record limit splits batches",
+			steps: []step{
+				{acquire: logBatches(0, 4, 4), member: "a", max: 3, strict: true, wantAcq: []Acquired{{0, 2, 1}}},
+				{acquire: logBatches(0, 4, 4), member: "b", max: 3, strict: true, wantAcq: []Acquired{{3, 5, 1}}},
+				{member: "a", ack: []AckBatch{acks(0, 2, AckRelease)}},
+				{acquire: logBatches(0, 4, 4), member: "c", max: 2, strict: true, wantAcq: []Acquired{{0, 1, 2}}},
+			},
+			wantStart: 0, wantEnd: 6, wantState: []StateBatch{{0, 1, StateAvailable, 2}, {2, 2, StateAvailable, 1}, {3, 5, StateAvailable, 1}}},
 		{name: "gap acknowledgement archives",
 			steps: []step{
 				{acquire: logBatches(0, 4), member: "a", max: 10, wantAcq: []Acquired{{0, 3, 1}}},
@@ -127,7 +136,7 @@ func TestWindowAcquireAcknowledge(t *testing.T) {
 				var ch changes
 				switch {
 				case s.acquire != nil:
-					got := w.acquire(s.acquire, s.member, s.max, maxLocks, 1000, nil)
+					got := w.acquire(s.acquire, s.member, s.max, maxLocks, s.strict, 1000, nil)
 					if !slices.Equal(got, s.wantAcq) {
 						t.Fatalf("step %d: acquired %v, want %v", i, got, s.wantAcq)
 					}
@@ -158,8 +167,8 @@ func TestWindowAcquireAcknowledge(t *testing.T) {
 
 func TestWindowExpireOnlyPastDeadline(t *testing.T) {
 	var w window
-	w.acquire(logBatches(0, 2), "a", 10, 100, 100, nil)
-	w.acquire(logBatches(2, 2), "b", 10, 100, 200, nil)
+	w.acquire(logBatches(0, 2), "a", 10, 100, false, 100, nil)
+	w.acquire(logBatches(2, 2), "b", 10, 100, false, 200, nil)
 	var ch changes
 	if next := w.release("", 150, 5, &ch); next != 200 {
 		t.Fatalf("next deadline %d, want 200", next)
@@ -178,7 +187,7 @@ func TestWindowExpireOnlyPastDeadline(t *testing.T) {
 
 func TestWindowRenewKeepsLock(t *testing.T) {
 	var w window
-	w.acquire(logBatches(0, 2), "a", 10, 100, 100, nil)
+	w.acquire(logBatches(0, 2), "a", 10, 100, false, 100, nil)
 	b := []AckBatch{acks(0, 1, AckRenew)}
 	if err := w.checkAcks("a", b, true); err != nil {
 		t.Fatal(err)
@@ -208,7 +217,7 @@ func TestPartitionPersistsAndReloads(t *testing.T) {
 	ps, _ := mp.Read(ctx, k, 1)
 	p.mu.w.load(ps)
 	p.mu.loaded, p.mu.leaderEpoch = true, 1
-	p.mu.w.acquire(logBatches(0, 5, 5), "a", 100, 100, time.Now().Add(time.Minute).UnixNano(), nil)
+	p.mu.w.acquire(logBatches(0, 5, 5), "a", 100, 100, false, time.Now().Add(time.Minute).UnixNano(), nil)
 	now := time.Now()
 	if err := p.Acknowledge(ctx, "a", []AckBatch{acks(0, 3, AckAccept), acks(4, 5, AckReject), acks(6, 6, AckRelease)}, cfg, now, false); err != nil {
 		t.Fatal(err)
@@ -227,7 +236,7 @@ func TestPartitionPersistsAndReloads(t *testing.T) {
 		t.Fatalf("reloaded window %d..%d, want 6..7", w2.start, w2.end)
 	}
 	// Records 7..9 were acquired, never acknowledged: a new leader delivers them afresh.
-	acq := w2.acquire(logBatches(5, 5), "b", 100, 100, 1, nil)
+	acq := w2.acquire(logBatches(5, 5), "b", 100, 100, false, 1, nil)
 	if wantAcq := []Acquired{{6, 6, 2}, {7, 9, 1}}; !slices.Equal(acq, wantAcq) {
 		t.Fatalf("after reload acquired %v, want %v", acq, wantAcq)
 	}
