@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
+	sharecoord "github.com/sluicehq/sluice/internal/share/coordinator"
 )
 
 // FindCoordinator: v0–6
@@ -32,6 +33,12 @@ import (
 //     min.insync.replicas. With fewer live brokers than the replication factor it is not
 //     created, and the message is Kafka's "Number of alive brokers … does not meet the
 //     required replication factor …". Commits create __consumer_offsets too if this failed.
+//   - Key type 2 (SHARE, v6, KIP-932): the share coordinator of a share-partition, key
+//     "group:topicId:partition" (the topic id in base64), is the leader of its
+//     __share_group_state partition, hashed the same way; the first lookup creates that topic
+//     (share.coordinator.state.topic.* settings). A malformed key or a version below 6:
+//     INVALID_REQUEST. Only brokers look it up: ClusterAction on the cluster, else
+//     CLUSTER_AUTHORIZATION_FAILED.
 //   - Other key types: INVALID_REQUEST.
 //
 //   - Authorization: Describe on the group (else GROUP_AUTHORIZATION_FAILED) or on the
@@ -54,6 +61,12 @@ func handleFindCoordinator(_ context.Context, env *Env, req *Request) (Response,
 		// commit waits, so it runs off the read loop.
 		return Response{Finish: func(ctx context.Context) (Response, error) {
 			createOffsetsTopic(ctx, env)
+			return answerFindCoordinator(env, req, r), nil
+		}}, nil
+	}
+	if _, ok := env.Metadata.Image().Topic(metadata.ShareGroupStateTopic); !ok && r.CoordinatorType == 2 && env.ShareCoordinator != nil && env.Controller != nil {
+		return Response{Finish: func(ctx context.Context) (Response, error) {
+			createShareGroupStateTopic(ctx, env)
 			return answerFindCoordinator(env, req, r), nil
 		}}, nil
 	}
@@ -115,6 +128,8 @@ func coordinatorKeyAllowed(env *Env, req *Request, keyType int8, key string) int
 		return kerr.GroupAuthorizationFailed.Code
 	case keyType == 1 && !env.Authorize(req, opDescribe, resTransactionID, key):
 		return kerr.TransactionalIDAuthorizationFailed.Code
+	case keyType == 2 && !env.AuthorizeCluster(req, opClusterAction):
+		return kerr.ClusterAuthorizationFailed.Code
 	}
 	return 0
 }
@@ -156,6 +171,16 @@ func findCoordinator(env *Env, req *Request, keyType int8, key string) kmsg.Find
 			return c
 		}
 		topic = metadata.TransactionStateTopic
+	case 2:
+		if req.Version < 6 || !validShareCoordinatorKey(key) {
+			c.ErrorCode = kerr.InvalidRequest.Code
+			return c
+		}
+		if env.ShareCoordinator == nil {
+			c.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			return c
+		}
+		topic = metadata.ShareGroupStateTopic
 	default:
 		c.ErrorCode = kerr.InvalidRequest.Code
 		return c
@@ -196,8 +221,11 @@ func coordinatorNode(env *Env, img *metadata.Image, topic, key string) (int32, s
 // for its replication factor (a cluster still starting), or it is being created.
 func missingInternalTopic(env *Env, img *metadata.Image, topic string) string {
 	name := config.OffsetsTopicReplicationFactor
-	if topic == metadata.TransactionStateTopic {
+	switch topic {
+	case metadata.TransactionStateTopic:
 		name = config.TransactionStateLogReplication
+	case metadata.ShareGroupStateTopic:
+		name = config.ShareCoordinatorStateTopicReplicationFactor
 	}
 	rf := int(env.BrokerConfig(img).Int(name))
 	live := 0
@@ -224,4 +252,24 @@ func logInternalTopicCreation(env *Env, topic string, res []metadata.CreatedTopi
 	default:
 		env.Logger.Warn("creating "+topic, "err", res[0].Err)
 	}
+}
+
+// createShareGroupStateTopic creates __share_group_state as the share coordinator does; a
+// failure is left to the persister's first write, which retries.
+func createShareGroupStateTopic(ctx context.Context, env *Env) {
+	brokerCfg := env.BrokerConfig(env.Metadata.Image())
+	res := env.Controller.CreateTopics(ctx, []metadata.CreateTopic{sharecoord.CreateTopic(
+		brokerCfg.Int(config.ShareCoordinatorStateTopicNumPartitions),
+		int16(brokerCfg.Int(config.ShareCoordinatorStateTopicReplicationFactor)),
+		int(brokerCfg.Int(config.ShareCoordinatorStateTopicMinIsr)),
+		int(brokerCfg.Int(config.ShareCoordinatorStateTopicSegmentBytes)))}, false)
+	logInternalTopicCreation(env, metadata.ShareGroupStateTopic, res)
+}
+
+// validShareCoordinatorKey reports whether key is a share coordinator key as Kafka parses
+// it: "group:topicId:partition" with a non-empty group, a base64 topic id and a partition
+// number.
+func validShareCoordinatorKey(key string) bool {
+	_, err := sharecoord.ParseCoordinatorKey(key)
+	return err == nil
 }

@@ -347,6 +347,63 @@ func authzCases() []authzCase {
 				return r.(*kmsg.WriteTxnMarkersResponse).Markers[0].Topics[0].Partitions[0].ErrorCode
 			},
 			anyAllowed: true},
+		// The share coordinator's RPCs (KIP-932): brokers only. The fixture runs no share
+		// coordinator, so a granted principal gets COORDINATOR_NOT_AVAILABLE.
+		{name: "initialize share group state", key: 83, needs: []need{clusterNeed(opCluster)},
+			request: func(*authzFixture, string) kmsg.Request {
+				r := kmsg.NewPtrInitializeShareGroupStateRequest()
+				r.GroupID = "sg"
+				r.Topics = []kmsg.InitializeShareGroupStateRequestTopic{{TopicID: [16]byte{1}, Partitions: []kmsg.InitializeShareGroupStateRequestTopicPartition{{Partition: 0, StartOffset: 0}}}}
+				return r
+			},
+			code: func(r kmsg.Response) int16 {
+				return r.(*kmsg.InitializeShareGroupStateResponse).Topics[0].Partitions[0].ErrorCode
+			},
+			anyAllowed: true},
+		{name: "read share group state", key: 84, needs: []need{clusterNeed(opCluster)},
+			request: func(*authzFixture, string) kmsg.Request {
+				r := kmsg.NewPtrReadShareGroupStateRequest()
+				r.GroupID = "sg"
+				r.Topics = []kmsg.ReadShareGroupStateRequestTopic{{TopicID: [16]byte{1}, Partitions: []kmsg.ReadShareGroupStateRequestTopicPartition{{Partition: 0, LeaderEpoch: -1}}}}
+				return r
+			},
+			code: func(r kmsg.Response) int16 {
+				return r.(*kmsg.ReadShareGroupStateResponse).Topics[0].Partitions[0].ErrorCode
+			},
+			anyAllowed: true},
+		{name: "write share group state", key: 85, needs: []need{clusterNeed(opCluster)},
+			request: func(*authzFixture, string) kmsg.Request {
+				r := v(kmsg.NewPtrWriteShareGroupStateRequest(), 1)
+				r.GroupID = "sg"
+				r.Topics = []kmsg.WriteShareGroupStateRequestTopic{{TopicID: [16]byte{1}, Partitions: []kmsg.WriteShareGroupStateRequestTopicPartition{{Partition: 0, StartOffset: -1}}}}
+				return r
+			},
+			code: func(r kmsg.Response) int16 {
+				return r.(*kmsg.WriteShareGroupStateResponse).Topics[0].Partitions[0].ErrorCode
+			},
+			anyAllowed: true},
+		{name: "delete share group state", key: 86, needs: []need{clusterNeed(opCluster)},
+			request: func(*authzFixture, string) kmsg.Request {
+				r := kmsg.NewPtrDeleteShareGroupStateRequest()
+				r.GroupID = "sg"
+				r.Topics = []kmsg.DeleteShareGroupStateRequestTopic{{TopicID: [16]byte{1}, Partitions: []kmsg.DeleteShareGroupStateRequestTopicPartition{{Partition: 0}}}}
+				return r
+			},
+			code: func(r kmsg.Response) int16 {
+				return r.(*kmsg.DeleteShareGroupStateResponse).Topics[0].Partitions[0].ErrorCode
+			},
+			anyAllowed: true},
+		{name: "read share group state summary", key: 87, needs: []need{clusterNeed(opCluster)},
+			request: func(*authzFixture, string) kmsg.Request {
+				r := v(kmsg.NewPtrReadShareGroupStateSummaryRequest(), 1)
+				r.GroupID = "sg"
+				r.Topics = []kmsg.ReadShareGroupStateSummaryRequestTopic{{TopicID: [16]byte{1}, Partitions: []kmsg.ReadShareGroupStateSummaryRequestTopicPartition{{Partition: 0, LeaderEpoch: -1}}}}
+				return r
+			},
+			code: func(r kmsg.Response) int16 {
+				return r.(*kmsg.ReadShareGroupStateSummaryResponse).Topics[0].Partitions[0].ErrorCode
+			},
+			anyAllowed: true},
 		{name: "txn offset commit", key: 28,
 			needs: []need{{opWrite, resTxn, "tx", txnDenied}, {opRead, resGroup, "g", groupDenied}, {opRead, resTopic, "t", topicDenied}},
 			request: func(*authzFixture, string) kmsg.Request {

@@ -1,13 +1,18 @@
 package broker
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
+	"io"
+	"net"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/share"
@@ -153,7 +158,9 @@ func TestShareStateFailover(t *testing.T) {
 	}
 	for _, n := range others {
 		got := readState(t, ctx, n.env.SharePersister, k)
-		got.DeliveryCompleteCount, want.DeliveryCompleteCount = 0, 0 // ReadShareGroupState's answer has none
+		// ReadShareGroupState's answer has neither (the summary below checks them).
+		got.DeliveryCompleteCount, want.DeliveryCompleteCount = 0, 0
+		got.LeaderEpoch, want.LeaderEpoch = 0, 0
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("node %d after failover %+v, want %+v", n.cfg.NodeID, got, want)
 		}
@@ -164,7 +171,138 @@ func TestShareStateFailover(t *testing.T) {
 		t.Fatalf("write at an older leader epoch after failover: %v", err)
 	}
 	s, err := others[1].env.SharePersister.ReadSummary(ctx, k, -1)
-	if err != nil || s.StartOffset != 102 || s.DeliveryCompleteCount != 2 {
+	if err != nil || s.StartOffset != 102 || s.DeliveryCompleteCount != 2 || s.LeaderEpoch != 1 || s.StateEpoch != 1 {
 		t.Fatalf("summary after failover %+v %v", s, err)
 	}
+}
+
+// TestShareStateRawAPIs: FindCoordinator key type SHARE and the share coordinator's RPCs
+// (InitializeShareGroupState … ReadShareGroupStateSummary) at each version, over the wire.
+func TestShareStateRawAPIs(t *testing.T) {
+	cfg := Config{NodeID: 1, DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", ControllerAddr: freeAddr(t)}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	nc, err := net.Dial("tcp", b.KafkaAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	send := func(req kmsg.Request) kmsg.Response { t.Helper(); return rawExchange(t, nc, req) }
+	k := share.Key{Group: "raw", TopicID: [16]byte{5, 4, 3}, Partition: 1}
+
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.Version, fc.CoordinatorType, fc.CoordinatorKeys = 6, 2, []string{sharecoord.CoordinatorKey(k), "no-colons", "g:notbase64!:1", "g:" + metadata.TopicID(k.TopicID).String() + ":x"}
+	fr := send(fc).(*kmsg.FindCoordinatorResponse)
+	if len(fr.Coordinators) != 4 || fr.Coordinators[0].ErrorCode != 0 || fr.Coordinators[0].NodeID != 1 {
+		t.Fatalf("find share coordinator: %+v", fr.Coordinators)
+	}
+	for _, c := range fr.Coordinators[1:] {
+		if c.ErrorCode != kerr.InvalidRequest.Code {
+			t.Fatalf("malformed key %q: %v", c.Key, kerr.ErrorForCode(c.ErrorCode))
+		}
+	}
+	topic, ok := b.quorum.Image().Topic(metadata.ShareGroupStateTopic)
+	if !ok || topic.Configs["cleanup.policy"] != "delete" || topic.Configs["retention.ms"] != "-1" || len(topic.Partitions) != 50 {
+		t.Fatalf("FindCoordinator did not create %s as Kafka does: %+v", metadata.ShareGroupStateTopic, topic)
+	}
+	fc.Version = 5
+	if fr := send(fc).(*kmsg.FindCoordinatorResponse); fr.Coordinators[0].ErrorCode != kerr.InvalidRequest.Code {
+		t.Fatalf("key type SHARE at v5: %+v", fr.Coordinators[0])
+	}
+
+	readReq := func(leaderEpoch int32) *kmsg.ReadShareGroupStateResponseTopicPartition {
+		r := kmsg.NewPtrReadShareGroupStateRequest()
+		r.GroupID = k.Group
+		r.Topics = []kmsg.ReadShareGroupStateRequestTopic{{TopicID: k.TopicID, Partitions: []kmsg.ReadShareGroupStateRequestTopicPartition{{Partition: k.Partition, LeaderEpoch: leaderEpoch}}}}
+		return &send(r).(*kmsg.ReadShareGroupStateResponse).Topics[0].Partitions[0]
+	}
+	if p := readReq(-1); p.ErrorCode != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("read before initialize: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+	ini := kmsg.NewPtrInitializeShareGroupStateRequest()
+	ini.GroupID = k.Group
+	ini.Topics = []kmsg.InitializeShareGroupStateRequestTopic{{TopicID: k.TopicID, Partitions: []kmsg.InitializeShareGroupStateRequestTopicPartition{{Partition: k.Partition, StateEpoch: 2, StartOffset: 40}}}}
+	if p := send(ini).(*kmsg.InitializeShareGroupStateResponse).Topics[0].Partitions[0]; p.ErrorCode != 0 {
+		t.Fatalf("initialize: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+	ini.Topics[0].Partitions[0].StateEpoch = 1
+	if p := send(ini).(*kmsg.InitializeShareGroupStateResponse).Topics[0].Partitions[0]; p.ErrorCode != kerr.FencedStateEpoch.Code {
+		t.Fatalf("initialize at an older state epoch: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+	if p := readReq(3); p.ErrorCode != 0 || p.StartOffset != 40 || p.StateEpoch != 2 || len(p.StateBatches) != 0 {
+		t.Fatalf("read: %+v", p)
+	}
+	for _, version := range []int16{0, 1} {
+		w := kmsg.NewPtrWriteShareGroupStateRequest()
+		w.Version, w.GroupID = version, k.Group
+		w.Topics = []kmsg.WriteShareGroupStateRequestTopic{{TopicID: k.TopicID, Partitions: []kmsg.WriteShareGroupStateRequestTopicPartition{{
+			Partition: k.Partition, StateEpoch: 2, LeaderEpoch: 3, StartOffset: 40 + int64(version), DeliveryCompleteCount: 1,
+			StateBatches: []kmsg.WriteShareGroupStateRequestTopicPartitionStateBatch{{FirstOffset: 42, LastOffset: 43, DeliveryState: 2, DeliveryCount: 1}}}}}}
+		if p := send(w).(*kmsg.WriteShareGroupStateResponse).Topics[0].Partitions[0]; p.ErrorCode != 0 {
+			t.Fatalf("write v%d: %v", version, kerr.ErrorForCode(p.ErrorCode))
+		}
+		w.Topics[0].Partitions[0].LeaderEpoch = 2
+		if p := send(w).(*kmsg.WriteShareGroupStateResponse).Topics[0].Partitions[0]; p.ErrorCode != kerr.FencedLeaderEpoch.Code {
+			t.Fatalf("write v%d at an older leader epoch: %v", version, kerr.ErrorForCode(p.ErrorCode))
+		}
+		w.Topics[0].Partitions[0].LeaderEpoch = 3
+		w.Topics[0].Partitions[0].StateBatches[0].LastOffset = 41
+		if p := send(w).(*kmsg.WriteShareGroupStateResponse).Topics[0].Partitions[0]; p.ErrorCode != kerr.InvalidRequest.Code {
+			t.Fatalf("write v%d with an inverted batch: %v", version, kerr.ErrorForCode(p.ErrorCode))
+		}
+	}
+	if p := readReq(-1); p.ErrorCode != 0 || p.StartOffset != 41 || len(p.StateBatches) != 1 || p.StateBatches[0].FirstOffset != 42 || p.StateBatches[0].LastOffset != 43 {
+		t.Fatalf("read after writes: %+v", p)
+	}
+	for _, version := range []int16{0, 1} {
+		s := kmsg.NewPtrReadShareGroupStateSummaryRequest()
+		s.Version, s.GroupID = version, k.Group
+		s.Topics = []kmsg.ReadShareGroupStateSummaryRequestTopic{{TopicID: k.TopicID, Partitions: []kmsg.ReadShareGroupStateSummaryRequestTopicPartition{{Partition: k.Partition, LeaderEpoch: -1}}}}
+		p := send(s).(*kmsg.ReadShareGroupStateSummaryResponse).Topics[0].Partitions[0]
+		if p.ErrorCode != 0 || p.StartOffset != 41 || p.LeaderEpoch != 3 || p.StateEpoch != 2 || (version == 1 && p.DeliveryCompleteCount != 1) {
+			t.Fatalf("summary v%d: %+v", version, p)
+		}
+	}
+	del := kmsg.NewPtrDeleteShareGroupStateRequest()
+	del.GroupID = k.Group
+	del.Topics = []kmsg.DeleteShareGroupStateRequestTopic{{TopicID: k.TopicID, Partitions: []kmsg.DeleteShareGroupStateRequestTopicPartition{{Partition: k.Partition}}}}
+	if p := send(del).(*kmsg.DeleteShareGroupStateResponse).Topics[0].Partitions[0]; p.ErrorCode != 0 {
+		t.Fatalf("delete: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+	if p := readReq(-1); p.ErrorCode != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("read after delete: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+}
+
+// rawExchange sends req at exactly its version on nc and decodes the answer (flexible
+// response headers only: every request it is used with is flexible).
+func rawExchange(t *testing.T, nc net.Conn, req kmsg.Request) kmsg.Response {
+	t.Helper()
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := nc.Write(kmsg.NewRequestFormatter(kmsg.FormatterClientID("raw")).AppendRequest(nil, req, 7)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	var size [4]byte
+	if _, err := io.ReadFull(br, size[:]); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, binary.BigEndian.Uint32(size[:]))
+	if _, err := io.ReadFull(br, body); err != nil {
+		t.Fatal(err)
+	}
+	if !req.IsFlexible() || binary.BigEndian.Uint32(body) != 7 || body[4] != 0 {
+		t.Fatalf("response header % x", body[:min(len(body), 8)])
+	}
+	resp := req.ResponseKind()
+	resp.SetVersion(req.GetVersion())
+	if err := resp.ReadFrom(body[5:]); err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }

@@ -286,6 +286,58 @@ func eachErrorCode(resp kmsg.Response, fn func(code int16)) bool {
 		for i := range r.Results {
 			emit(r.Results[i].ErrorCode)
 		}
+	// The share coordinator's RPCs and the share group offset APIs (KIP-932).
+	case *kmsg.InitializeShareGroupStateResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.ReadShareGroupStateResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.WriteShareGroupStateResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.DeleteShareGroupStateResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.ReadShareGroupStateSummaryResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.DescribeShareGroupOffsetsResponse:
+		for i := range r.Groups {
+			emit(r.Groups[i].ErrorCode)
+			for j := range r.Groups[i].Topics {
+				for k := range r.Groups[i].Topics[j].Partitions {
+					emit(r.Groups[i].Topics[j].Partitions[k].ErrorCode)
+				}
+			}
+		}
+	case *kmsg.AlterShareGroupOffsetsResponse:
+		emit(r.ErrorCode)
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				emit(r.Topics[i].Partitions[j].ErrorCode)
+			}
+		}
+	case *kmsg.DeleteShareGroupOffsetsResponse:
+		emit(r.ErrorCode)
+		for i := range r.Topics {
+			emit(r.Topics[i].ErrorCode)
+		}
 	default:
 		return false
 	}

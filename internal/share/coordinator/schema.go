@@ -1,9 +1,12 @@
 package coordinator
 
 import (
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/sluicehq/sluice/internal/kschema"
 	"github.com/sluicehq/sluice/internal/metadata"
@@ -212,4 +215,29 @@ func DecodeUpdate(b []byte) (Update, error) {
 // __share_group_state is k's state partition, and FindCoordinator (key type SHARE) takes it.
 func CoordinatorKey(k share.Key) string {
 	return fmt.Sprintf("%s:%s:%d", k.Group, metadata.TopicID(k.TopicID).String(), k.Partition)
+}
+
+// ParseCoordinatorKey parses a key CoordinatorKey wrote (FindCoordinator key type SHARE):
+// the group is everything before the last two colons.
+func ParseCoordinatorKey(s string) (share.Key, error) {
+	var k share.Key
+	j := strings.LastIndexByte(s, ':')
+	if j < 0 {
+		return k, fmt.Errorf("share coordinator key %q: want group:topicId:partition", s)
+	}
+	i := strings.LastIndexByte(s[:j], ':')
+	if i <= 0 {
+		return k, fmt.Errorf("share coordinator key %q: want group:topicId:partition", s)
+	}
+	p, err := strconv.ParseInt(s[j+1:], 10, 32)
+	if err != nil || p < 0 {
+		return k, fmt.Errorf("share coordinator key %q: bad partition", s)
+	}
+	id, err := base64.RawURLEncoding.Strict().DecodeString(s[i+1 : j])
+	if err != nil || len(id) != 16 {
+		return k, fmt.Errorf("share coordinator key %q: bad topic id", s)
+	}
+	k.Group, k.Partition = s[:i], int32(p)
+	copy(k.TopicID[:], id)
+	return k, nil
 }

@@ -123,3 +123,15 @@ func checkBatches(t *testing.T, bs []share.StateBatch) {
 		}
 	}
 }
+
+func TestParseCoordinatorKey(t *testing.T) {
+	k := share.Key{Group: "a:b", TopicID: testKey.TopicID, Partition: 3}
+	if got, err := ParseCoordinatorKey(CoordinatorKey(k)); err != nil || got != k {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	for _, bad := range []string{"", "x", "g:AQIDBAUGBwgJCgsMDQ4PEA", ":AQIDBAUGBwgJCgsMDQ4PEA:1", "g:AQID:1", "g:AQIDBAUGBwgJCgsMDQ4PEA:-1", "g:AQIDBAUGBwgJCgsMDQ4PEA:x"} {
+		if _, err := ParseCoordinatorKey(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
