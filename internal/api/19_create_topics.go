@@ -11,7 +11,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
-// CreateTopics: v2–7
+// CreateTopics: v0–7 (v0–1 are legacy: Kafka 4 removed them, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - Only the active controller (Raft leader) creates topics: the request is
@@ -42,13 +42,16 @@ import (
 //     DescribeConfigs on the topic (else ConfigErrorCode TOPIC_AUTHORIZATION_FAILED).
 //
 // Version notes:
+//   - v0: no ValidateOnly (topics are created). v1: ValidateOnly and error messages.
+//     v2: throttle time. Every version accepts -1 counts (KIP-464's defaults): Kafka's broker
+//     does not check the version, only its Java client refuses to send them below v4.
 //   - v5: flexible; NumPartitions, ReplicationFactor and every config of the
 //     topic (value, source, sensitivity) in the response; on error the counts
 //     are -1 and no configs are listed.
 //   - v6: same as v5 (quota errors). v7: the new topic's id.
 
 func init() {
-	Register(API{Key: 19, MinVersion: 2, MaxVersion: 7, Handle: handleCreateTopics, Listeners: BrokerAndController, Forward: true})
+	Register(API{Key: 19, MinVersion: 0, LegacyBelow: 2, MaxVersion: 7, Handle: handleCreateTopics, Listeners: BrokerAndController, Forward: true})
 }
 
 func handleCreateTopics(_ context.Context, env *Env, req *Request) (Response, error) {

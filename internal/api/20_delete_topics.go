@@ -9,7 +9,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
-// DeleteTopics: v1–6
+// DeleteTopics: v0–6 (v0 is legacy: Kafka 4 removed it, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - Only the active controller deletes topics; other nodes forward the
@@ -35,12 +35,14 @@ import (
 //     it is not. What the controller refuses counts nothing.
 //
 // Version notes:
+//   - v0–2: delete.topic.enable=false is INVALID_REQUEST, not TOPIC_DELETION_DISABLED (which
+//     they predate), as in Kafka. v1: throttle time.
 //   - v4: flexible. v5: error messages.
 //   - v6: topics by id; the response names both the topic and its id (the
 //     name null for an unknown id).
 
 func init() {
-	Register(API{Key: 20, MinVersion: 1, MaxVersion: 6, Handle: handleDeleteTopics, Listeners: BrokerAndController, Forward: true})
+	Register(API{Key: 20, MinVersion: 0, LegacyBelow: 1, MaxVersion: 6, Handle: handleDeleteTopics, Listeners: BrokerAndController, Forward: true})
 }
 
 func handleDeleteTopics(_ context.Context, env *Env, req *Request) (Response, error) {
@@ -84,6 +86,9 @@ func handleDeleteTopics(_ context.Context, env *Env, req *Request) (Response, er
 				out.Topic = &topics[i].Name
 			}
 			out.ErrorCode, out.ErrorMessage = ErrorCode(res.Err), ErrorMessage(res.Err)
+			if out.ErrorCode == kerr.TopicDeletionDisabled.Code && r.Version < 3 {
+				out.ErrorCode = kerr.InvalidRequest.Code
+			}
 			if out.ErrorCode == kerr.UnknownTopicID.Code {
 				out.Topic = nil
 			}

@@ -9,7 +9,7 @@ import (
 	"github.com/sluicehq/sluice/internal/partition"
 )
 
-// OffsetForLeaderEpoch: v2–4
+// OffsetForLeaderEpoch: v0–4 (v0–1 are legacy: Kafka 4 removed them, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - Per partition, by its leader: for the requested LeaderEpoch, the
@@ -29,10 +29,12 @@ import (
 //     Describe on each topic, else TOPIC_AUTHORIZATION_FAILED for its partitions.
 //
 // Version notes:
+//   - v0: the end offset only (no leader epoch in the answer); no CurrentLeaderEpoch or
+//     ReplicaID (so no epoch check, and only the leader answers). v1: the leader epoch.
 //   - v2: CurrentLeaderEpoch. v3: ReplicaID. v4: flexible.
 
 func init() {
-	Register(API{Key: 23, MinVersion: 2, MaxVersion: 4, Handle: handleOffsetForLeaderEpoch})
+	Register(API{Key: 23, MinVersion: 0, LegacyBelow: 2, MaxVersion: 4, Handle: handleOffsetForLeaderEpoch})
 }
 
 func handleOffsetForLeaderEpoch(_ context.Context, env *Env, req *Request) (Response, error) {

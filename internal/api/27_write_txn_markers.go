@@ -10,7 +10,7 @@ import (
 	"github.com/sluicehq/sluice/internal/txn"
 )
 
-// WriteTxnMarkers: v1–2
+// WriteTxnMarkers: v0–2 (v0 is legacy: Kafka 4 removed it, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - A transaction coordinator (on another broker; a single node writes its own markers
@@ -26,10 +26,12 @@ import (
 //     else CLUSTER_AUTHORIZATION_FAILED for every partition.
 //
 // Version notes:
-//   - v1: flexible (v0, removed in Kafka 4.0, is not served). v2: transaction version
+//   - v0: the same request, not flexible. v1: flexible. v2: transaction version
 //     (KIP-890), informational here.
 
-func init() { Register(API{Key: 27, MinVersion: 1, MaxVersion: 2, Handle: handleWriteTxnMarkers}) }
+func init() {
+	Register(API{Key: 27, MinVersion: 0, LegacyBelow: 1, MaxVersion: 2, Handle: handleWriteTxnMarkers})
+}
 
 func handleWriteTxnMarkers(_ context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.WriteTxnMarkersRequest)

@@ -12,7 +12,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
-// DescribeConfigs: v1–4
+// DescribeConfigs: v0–4 (v0 is legacy: Kafka 4 removed it, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - TOPIC: every topic config (or the requested names; unknown names are
@@ -38,12 +38,14 @@ import (
 //     group (else GROUP_AUTHORIZATION_FAILED).
 //
 // Version notes:
+//   - v0: no synonyms; IsDefault instead of Source, true exactly for DEFAULT_CONFIG values, as
+//     the field's schema defines it (Kafka 3.9's broker left it false).
 //   - v1: IncludeSynonyms; Source replaces IsDefault (still filled).
 //   - v2: same as v1. v3: ConfigType and, if asked, Documentation.
 //   - v4: flexible.
 
 func init() {
-	Register(API{Key: 32, MinVersion: 1, MaxVersion: 4, Handle: handleDescribeConfigs})
+	Register(API{Key: 32, MinVersion: 0, LegacyBelow: 1, MaxVersion: 4, Handle: handleDescribeConfigs})
 }
 
 func handleDescribeConfigs(_ context.Context, env *Env, req *Request) (Response, error) {

@@ -10,7 +10,7 @@ import (
 	"github.com/sluicehq/sluice/internal/partition"
 )
 
-// DescribeLogDirs: v1–4
+// DescribeLogDirs: v0–4 (v0 is legacy: Kafka 4 removed it, KIP-896; API.LegacyBelow)
 //
 // Behavior:
 //   - One log dir, the data directory, listing the requested partitions
@@ -25,10 +25,10 @@ import (
 //     CLUSTER_AUTHORIZATION_FAILED.
 //
 // Version notes:
-//   - v2: flexible. v3: top-level error code. v4: total and usable bytes.
+//   - v0: as v1 (which only added throttling). v2: flexible. v3: top-level error code. v4: total and usable bytes.
 
 func init() {
-	Register(API{Key: 35, MinVersion: 1, MaxVersion: 4, Handle: handleDescribeLogDirs})
+	Register(API{Key: 35, MinVersion: 0, LegacyBelow: 1, MaxVersion: 4, Handle: handleDescribeLogDirs})
 }
 
 func handleDescribeLogDirs(_ context.Context, env *Env, req *Request) (Response, error) {

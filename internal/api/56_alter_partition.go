@@ -9,7 +9,8 @@ import (
 	"github.com/sluicehq/sluice/internal/metadata"
 )
 
-// AlterPartition: v2–3 (controller listener only)
+// AlterPartition: v0–3 (controller listener only; v0–1 are legacy: Kafka 4 removed them,
+// KIP-896; API.LegacyBelow)
 //
 // Behavior (KIP-497, KIP-841, KIP-903):
 //   - A partition leader asks the active controller to change the ISRs of the partitions it
@@ -31,12 +32,15 @@ import (
 //     CLUSTER_AUTHORIZATION_FAILED.
 //
 // Version notes:
-//   - v0–1 (topic names, ZooKeeper-era) are not served. v2: topic ids. v3: each new ISR member
+//   - v0–1: topics by name (an unknown one is UNKNOWN_TOPIC_OR_PARTITION), as Kafka 3.9's
+//     controller answered brokers of older releases; an ineligible ISR member is
+//     OPERATION_NOT_ATTEMPTED, which predates INELIGIBLE_REPLICA. v1: LeaderRecoveryState.
+//     v2: topic ids. v3: each new ISR member
 //     with the broker epoch of its fetches (NewIsrWithEpochs); v2's members are checked
 //     without one.
 
 func init() {
-	Register(API{Key: 56, MinVersion: 2, MaxVersion: 3, Handle: handleAlterPartition, Listeners: ControllerListener})
+	Register(API{Key: 56, MinVersion: 0, LegacyBelow: 2, MaxVersion: 3, Handle: handleAlterPartition, Listeners: ControllerListener})
 }
 
 func handleAlterPartition(_ context.Context, env *Env, req *Request) (Response, error) {
@@ -51,9 +55,19 @@ func handleAlterPartition(_ context.Context, env *Env, req *Request) (Response, 
 		return Reply(resp), nil
 	}
 	var changes []metadata.ISRChange
+	var img *metadata.Image
+	if r.Version < 2 && env.Metadata != nil {
+		img = env.Metadata.Image()
+	}
 	for _, t := range r.Topics {
+		id := metadata.TopicID(t.TopicID)
+		if img != nil { // v0–1 name topics; an unknown name keeps the zero id: UNKNOWN_TOPIC_ID
+			if topic, ok := img.Topic(t.Topic); ok {
+				id = topic.ID
+			}
+		}
 		for _, p := range t.Partitions {
-			ch := metadata.ISRChange{TopicID: metadata.TopicID(t.TopicID), Partition: p.Partition,
+			ch := metadata.ISRChange{TopicID: id, Partition: p.Partition,
 				LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, LeaderRecoveryState: p.LeaderRecoveryState}
 			if r.Version >= 3 {
 				ch.NewISR = make([]metadata.ISRMember, len(p.NewEpochISR))
@@ -70,7 +84,7 @@ func handleAlterPartition(_ context.Context, env *Env, req *Request) (Response, 
 		}
 	}
 	return Response{Finish: func(ctx context.Context) (Response, error) {
-		results, err := env.Lifecycle.AlterPartition(ctx, r.BrokerID, r.BrokerEpoch, changes, true)
+		results, err := env.Lifecycle.AlterPartition(ctx, r.BrokerID, r.BrokerEpoch, changes, r.Version >= 2)
 		if err != nil {
 			resp.ErrorCode = ErrorCode(err)
 			env.Logger.Debug("alter partition refused", "broker", r.BrokerID, "err", err)
@@ -79,7 +93,7 @@ func handleAlterPartition(_ context.Context, env *Env, req *Request) (Response, 
 		i := 0
 		for _, t := range r.Topics {
 			rt := kmsg.NewAlterPartitionResponseTopic()
-			rt.TopidID = t.TopicID
+			rt.TopidID, rt.Topic = t.TopicID, t.Topic
 			for _, p := range t.Partitions {
 				res := results[i]
 				i++
@@ -88,6 +102,11 @@ func handleAlterPartition(_ context.Context, env *Env, req *Request) (Response, 
 				if res.Err != nil {
 					rp.ErrorCode = ErrorCode(res.Err)
 					rp.LeaderID = -1
+					if r.Version < 2 {
+						if rp.ErrorCode == kerr.UnknownTopicID.Code {
+							rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+						}
+					}
 					env.Logger.Debug("alter partition: change refused", "broker", r.BrokerID, "err", res.Err)
 				} else {
 					rp.LeaderID, rp.LeaderEpoch, rp.PartitionEpoch, rp.ISR = res.Leader, res.LeaderEpoch, res.PartitionEpoch, res.ISR

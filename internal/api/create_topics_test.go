@@ -32,7 +32,7 @@ func newTopic(name string, partitions int32, rf int16, configs ...string) kmsg.C
 func TestCreateTopicsVersions(t *testing.T) {
 	n := startAdminNode(t, adminOptions{static: map[string]string{"log.retention.hours": "2"}})
 	c := n.dial()
-	for v := int16(2); v <= 7; v++ {
+	for v := int16(0); v <= 7; v++ { // v0–1 are legacy (KIP-896), served while the switch is on
 		name := fmt.Sprintf("orders-v%d", v)
 		resp := c.send(createTopicsRequest(v, false, newTopic(name, 3, -1, "segment.ms", "60000"))).(*kmsg.CreateTopicsResponse)
 		if len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 0 {
@@ -138,6 +138,21 @@ func TestCreateTopicsValidateOnly(t *testing.T) {
 	}
 	if _, ok := n.q.Image().Topic("dry"); ok {
 		t.Fatal("validate-only created the topic")
+	}
+	// v1 (legacy) is the oldest with ValidateOnly; its answer has no counts.
+	resp = n.dial().send(createTopicsRequest(1, true, newTopic("dry1", 2, 1))).(*kmsg.CreateTopicsResponse)
+	if got := resp.Topics[0]; got.ErrorCode != 0 {
+		t.Fatalf("v1 validate-only answer %+v", got)
+	}
+	if _, ok := n.q.Image().Topic("dry1"); ok {
+		t.Fatal("v1 validate-only created the topic")
+	}
+	// v1 carries error messages, v0 none.
+	for v, wantMsg := range map[int16]bool{0: false, 1: true} {
+		resp := n.dial().send(createTopicsRequest(v, false, newTopic("bad", 0, 1))).(*kmsg.CreateTopicsResponse)
+		if got := resp.Topics[0]; got.ErrorCode != kerr.InvalidPartitions.Code || (got.ErrorMessage != nil) != wantMsg {
+			t.Fatalf("v%d: zero partitions answered %+v", v, got)
+		}
 	}
 }
 

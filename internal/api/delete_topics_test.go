@@ -12,7 +12,7 @@ import (
 func TestDeleteTopicsByNameVersions(t *testing.T) {
 	n := startAdminNode(t, adminOptions{})
 	c := n.dial()
-	for v := int16(1); v <= 6; v++ {
+	for v := int16(0); v <= 6; v++ { // v0 is legacy (KIP-896), served while the switch is on
 		name := fmt.Sprintf("doomed-v%d", v)
 		id := n.create(name, 2, map[string]string{"retention.ms": "1000"})
 		req := kmsg.NewPtrDeleteTopicsRequest()
@@ -89,6 +89,19 @@ func TestDeleteTopicsDisabled(t *testing.T) {
 	}
 	if r := res["kept"]; r.Err != kerr.TopicDeletionDisabled {
 		t.Fatalf("err %v, want TOPIC_DELETION_DISABLED", r.Err)
+	}
+	// Versions before 3 predate TOPIC_DELETION_DISABLED: INVALID_REQUEST, as in Kafka.
+	c := n.dial()
+	for v := int16(0); v <= 3; v++ {
+		req := kmsg.NewPtrDeleteTopicsRequest()
+		req.Version, req.TimeoutMillis, req.TopicNames = v, 10000, []string{"kept"}
+		want := kerr.InvalidRequest.Code
+		if v == 3 {
+			want = kerr.TopicDeletionDisabled.Code
+		}
+		if resp := c.send(req).(*kmsg.DeleteTopicsResponse); len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != want {
+			t.Fatalf("v%d: %+v, want error %d", v, resp.Topics, want)
+		}
 	}
 	n.topic("kept")
 }

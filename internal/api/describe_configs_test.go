@@ -45,6 +45,20 @@ func TestDescribeConfigsTopicVersions(t *testing.T) {
 		t.Fatal(res[0].Err)
 	}
 	c := n.dial()
+	// v0 (legacy, KIP-896): no sources or synonyms; IsDefault marks the values nobody set.
+	resp := c.send(describeConfigsRequest(0, true, true, configResource(kmsg.ConfigResourceTypeTopic, "orders"))).(*kmsg.DescribeConfigsResponse)
+	if len(resp.Resources) != 1 || resp.Resources[0].ErrorCode != 0 || len(resp.Resources[0].Configs) != len(config.TopicDefs()) {
+		t.Fatalf("v0: %+v", resp.Resources)
+	}
+	for name, want := range map[string]struct {
+		value     string
+		isDefault bool
+	}{"cleanup.policy": {"compact", false}, "retention.ms": {"7200000", false}, "remote.storage.enable": {"false", true}} {
+		e := configsByName(resp.Resources[0])[name]
+		if e.Value == nil || *e.Value != want.value || e.IsDefault != want.isDefault || len(e.ConfigSynonyms) != 0 || e.Source != -1 {
+			t.Errorf("v0: %s = %v default %v source %d synonyms %v; want %s default %v", name, e.Value, e.IsDefault, e.Source, e.ConfigSynonyms, want.value, want.isDefault)
+		}
+	}
 	for v := int16(1); v <= 4; v++ {
 		resp := c.send(describeConfigsRequest(v, true, true, configResource(kmsg.ConfigResourceTypeTopic, "orders"))).(*kmsg.DescribeConfigsResponse)
 		if len(resp.Resources) != 1 || resp.Resources[0].ErrorCode != 0 {

@@ -114,6 +114,19 @@ func TestDeleteRecordsAndOffsetForLeaderEpoch(t *testing.T) {
 	if p := c.send(ofe).(*kmsg.OffsetForLeaderEpochResponse).Topics[0].Partitions[0]; p.ErrorCode != kerr.UnknownLeaderEpoch.Code {
 		t.Fatalf("future current epoch: error %d", p.ErrorCode)
 	}
+	// v0–1 (legacy, KIP-896) carry no current epoch (the 5 set above is not sent), so nothing
+	// is fenced; v0 answers no epoch.
+	for _, v := range []int16{0, 1} {
+		ofe.Version = v
+		p := c.send(ofe).(*kmsg.OffsetForLeaderEpochResponse).Topics[0].Partitions[0]
+		wantEpoch := int32(0)
+		if v == 0 {
+			wantEpoch = -1 // not in the v0 response: kmsg's default
+		}
+		if p.ErrorCode != 0 || p.EndOffset != 4 || p.LeaderEpoch != wantEpoch {
+			t.Fatalf("v%d offset for epoch 0: error %d epoch %d end %d", v, p.ErrorCode, p.LeaderEpoch, p.EndOffset)
+		}
+	}
 }
 
 func TestDescribeLogDirs(t *testing.T) {
@@ -122,13 +135,15 @@ func TestDescribeLogDirs(t *testing.T) {
 	c := b.dial()
 	produceAt(t, c, "x", 1, 2)
 	req := kmsg.NewPtrDescribeLogDirsRequest()
-	req.Version = 4
-	resp := c.send(req).(*kmsg.DescribeLogDirsResponse)
-	if len(resp.Dirs) != 1 || resp.Dirs[0].Dir != b.dir || resp.Dirs[0].TotalBytes <= 0 {
-		t.Fatalf("dirs %+v", resp.Dirs)
-	}
-	parts := resp.Dirs[0].Topics[0].Partitions
-	if len(parts) != 2 || parts[0].Size == 0 {
-		t.Fatalf("partitions %+v", parts)
+	for _, v := range []int16{0, 2, 4} { // v0 is legacy (KIP-896), served while the switch is on
+		req.Version = v
+		resp := c.send(req).(*kmsg.DescribeLogDirsResponse)
+		if len(resp.Dirs) != 1 || resp.Dirs[0].Dir != b.dir || (v >= 4) != (resp.Dirs[0].TotalBytes > 0) {
+			t.Fatalf("v%d: dirs %+v", v, resp.Dirs)
+		}
+		parts := resp.Dirs[0].Topics[0].Partitions
+		if len(parts) != 2 || parts[0].Size == 0 {
+			t.Fatalf("v%d: partitions %+v", v, parts)
+		}
 	}
 }

@@ -197,7 +197,7 @@ func TestAddPartitionsVerifyOnlyAndWriteTxnMarkers(t *testing.T) {
 		}
 	}
 
-	for _, v := range []int16{1, 2} {
+	for _, v := range []int16{0, 1, 2} { // v0 is legacy (KIP-896), served while the switch is on
 		wm := kmsg.NewPtrWriteTxnMarkersRequest()
 		wm.Version = v
 		wm.Markers = []kmsg.WriteTxnMarkersRequestMarker{{ProducerID: 777, ProducerEpoch: 0, Committed: false,
@@ -209,8 +209,8 @@ func TestAddPartitionsVerifyOnlyAndWriteTxnMarkers(t *testing.T) {
 		}
 	}
 	p, _ := tb.parts.Partition("t", 1)
-	if p.HighWatermark() != 2 {
-		t.Fatalf("t-1 high watermark %d after two markers, want 2", p.HighWatermark())
+	if p.HighWatermark() != 3 {
+		t.Fatalf("t-1 high watermark %d after three markers, want 3", p.HighWatermark())
 	}
 }
 
