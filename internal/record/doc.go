@@ -9,9 +9,13 @@
 // # Invariants
 //
 //   - Nothing here panics on bad input bytes. Every decoder returns an error wrapping one of
-//     ErrCorrupt, ErrUnsupportedMagic, ErrTooLarge or ErrTruncated, with the field or byte that
+//     ErrCorrupt, ErrUnsupportedMagic, ErrTooLarge or ErrTruncated (the legacy converters also
+//     ErrInvalidRecord, ErrInvalidTimestamp, ErrUnsupportedCodec), with the field or byte that
 //     failed.
-//   - Only magic 2 is accepted. Legacy message sets (magic 0 and 1) get ErrUnsupportedMagic.
+//   - Only magic 2 is read as a batch. Legacy message sets (magic 0 and 1) get
+//     ErrUnsupportedMagic from the batch readers; ConvertLegacy turns one into a v2 batch (old
+//     produce requests) and DownConvert turns v2 batches into one (old fetches), both bounded
+//     like Iterate (see legacy.go and docs/format/message-set.md).
 //   - Validate accepts a batch only if its CRC32C (over attributes .. end) matches, its length
 //     is in bounds and its record count fits its offset span. Records are decoded only when
 //     the caller asks, and compressed payloads are expanded only up to a caller-given bound.

@@ -18,7 +18,7 @@ func sentinel(t *testing.T, err error) {
 	if err == nil {
 		return
 	}
-	for _, s := range []error{ErrCorrupt, ErrUnsupportedMagic, ErrTooLarge, ErrTruncated} {
+	for _, s := range []error{ErrCorrupt, ErrUnsupportedMagic, ErrTooLarge, ErrTruncated, ErrInvalidRecord, ErrInvalidTimestamp, ErrUnsupportedCodec} {
 		if errors.Is(err, s) {
 			return
 		}

@@ -12,8 +12,8 @@ var (
 	// ErrCorrupt: the bytes are not a well-formed v2 batch (bad CRC, bad framing, counts that
 	// disagree, a compressed payload that does not decode).
 	ErrCorrupt = errors.New("record: corrupt record batch")
-	// ErrUnsupportedMagic: a legacy message set (magic 0 or 1). Sluice stores and serves only
-	// RecordBatch v2; clients old enough to send v0/v1 are refused rather than converted.
+	// ErrUnsupportedMagic: a legacy message set (magic 0 or 1) where a v2 batch must be. Sluice
+	// stores only RecordBatch v2: Produce v0–v2 convert legacy sets first (ConvertLegacy).
 	ErrUnsupportedMagic = errors.New("record: unsupported message format (magic)")
 	// ErrTooLarge: decompressed records would exceed the caller's bound (a compression bomb or
 	// a batch larger than the broker is willing to expand).
