@@ -44,7 +44,7 @@ func TestInvalidBatches(t *testing.T) {
 			recrc(b)
 			return b
 		}, want: []error{kerr.CorruptMessage, kerr.InvalidRecord}},
-		{name: "magic 1", damage: func(b []byte) []byte { b[16] = 1; return b }, want: []error{kerr.CorruptMessage, kerr.UnsupportedForMessageFormat}},
+		{name: "magic 1", damage: func(b []byte) []byte { b[16] = 1; return b }, want: []error{kerr.CorruptMessage, kerr.InvalidRecord}},
 		{name: "truncated batch", damage: func(b []byte) []byte { return b[:len(b)-5] }, want: []error{kerr.CorruptMessage}},
 	}
 	c := dialRaw(t, n.kafkaAddr)

@@ -23,7 +23,7 @@ import (
 //     id in v13), NOT_LEADER_OR_FOLLOWER (with the current leader and its
 //     endpoint, KIP-951), CORRUPT_MESSAGE (bad CRC or framing),
 //     INVALID_RECORD (with per-record errors, KIP-467), MESSAGE_TOO_LARGE,
-//     UNSUPPORTED_FOR_MESSAGE_FORMAT (magic < 2), NOT_ENOUGH_REPLICAS.
+//     NOT_ENOUGH_REPLICAS.
 //   - Validation stops at the first bad batch, as Kafka's; per-record errors
 //     list at most partition.MaxRecordErrors (100) records per partition and
 //     partition.MaxRequestRecordErrors (1000) per request (past that, one per
@@ -67,8 +67,16 @@ import (
 //     (KIP-679).
 //
 // Version notes:
-//   - v0–v2 carry magic 0/1 message sets in the field: answered
-//     UNSUPPORTED_FOR_MESSAGE_FORMAT (Sluice stores v2 batches only).
+//   - v0–v2 carry legacy message sets (magic 0/1; magic 2 batches are
+//     accepted too, as Kafka did): each partition's set is converted into
+//     one v2 batch after the leader check (partition.ConvertLegacy: every
+//     CRC checked, CORRUPT_MESSAGE; a compressed wrapper must be the set's
+//     only message and holds no compressed or other-magic messages,
+//     INVALID_RECORD; producer LogAppendTime, INVALID_TIMESTAMP; zstd,
+//     UNSUPPORTED_COMPRESSION_TYPE; decompression within the request's
+//     budget) and appended as any batch (no producer id: no idempotence at
+//     these versions). v3+ with a legacy set: INVALID_RECORD, as Kafka's
+//     ProduceRequest.validateRecords.
 //   - v2: LogAppendTime. v3: transactional id. v5: LogStartOffset.
 //   - v8: per-record errors and error message (KIP-467).
 //   - v9: flexible. v10: current leader and node endpoints (KIP-951).
@@ -117,7 +125,7 @@ func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) 
 			topicCode = kerr.TopicAuthorizationFailed.Code // before existence: nothing is disclosed
 		}
 		for pi, rp := range rt.Partitions {
-			sp, p, last := producePartition(env, t, topicCode, r.Acks, rp, &leaders, r.TransactionID, budget)
+			sp, p, last := producePartition(env, t, topicCode, r, rp, &leaders, budget)
 			if sp.ErrorCode != 0 {
 				failed = true
 			} else if r.Acks != 0 && last >= 0 {
@@ -238,8 +246,9 @@ func produceTopic(img *metadata.Image, version int16, rt kmsg.ProduceRequestTopi
 // producePartition appends one partition's records and fills its answer;
 // on success it also returns the partition and the last offset appended
 // (-1 when nothing was).
-func producePartition(env *Env, t *metadata.Topic, topicCode int16, acks int16, rp kmsg.ProduceRequestTopicPartition,
-	leaders *leaderEndpoints, transactionalID *string, budget *partition.DecompressBudget) (kmsg.ProduceResponseTopicPartition, *partition.Partition, int64) {
+func producePartition(env *Env, t *metadata.Topic, topicCode int16, r *kmsg.ProduceRequest, rp kmsg.ProduceRequestTopicPartition,
+	leaders *leaderEndpoints, budget *partition.DecompressBudget) (kmsg.ProduceResponseTopicPartition, *partition.Partition, int64) {
+	acks, version, transactionalID := r.Acks, r.Version, r.TransactionID
 	sp := kmsg.NewProduceResponseTopicPartition()
 	sp.Partition, sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = rp.Partition, -1, -1, -1
 	if acks != 0 && acks != 1 && acks != -1 {
@@ -262,7 +271,22 @@ func producePartition(env *Env, t *metadata.Topic, topicCode int16, acks int16, 
 		sp.ErrorCode = code // KIP-890: the partition is not in the producer's ongoing transaction
 		return sp, nil, -1
 	}
-	res, err := p.AppendWithin(rp.Records, acks, budget)
+	records := rp.Records
+	if record.IsLegacy(records) {
+		if version >= 3 {
+			sp.ErrorCode = kerr.InvalidRecord.Code
+			sp.ErrorMessage = ErrorMessage(fmt.Errorf("produce requests with version %d are only allowed to contain record batches with magic version 2", version))
+			return sp, nil, -1
+		}
+		converted, release, err := partition.ConvertLegacy(records, budget)
+		if err != nil {
+			setProduceError(&sp, err)
+			return sp, nil, -1
+		}
+		defer release()
+		records = converted
+	}
+	res, err := p.AppendWithin(records, acks, budget)
 	if err != nil {
 		setProduceError(&sp, err)
 		if sp.ErrorCode == kerr.NotLeaderForPartition.Code {

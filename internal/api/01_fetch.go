@@ -17,7 +17,7 @@ import (
 	"github.com/sluicehq/sluice/internal/storage"
 )
 
-// Fetch: v4–18
+// Fetch: v0–18
 //
 // Behavior:
 //   - Partitions are read in request (or session) order from their leader,
@@ -87,7 +87,14 @@ import (
 //     TOPIC_AUTHORIZATION_FAILED.
 //
 // Version notes:
-//   - v4 is the oldest served: RecordBatch v2 only, isolation level, LSO.
+//   - v0–v3 (message formats v0/v1): what is read is copied out of the log
+//     and down-converted (fetch_legacy.go, record.DownConvert): magic 0 for
+//     v0–v1, magic 1 for v2–v3; control batches dropped; read_uncommitted
+//     (no isolation level, no aborted transactions); zstd batches are
+//     UNSUPPORTED_COMPRESSION_TYPE; message.downconversion.enable=false:
+//     UNSUPPORTED_VERSION. v0–v2 have no response limit and a hard partition
+//     limit (no first-batch exception, as Kafka 3); v3 adds MaxBytes.
+//   - v4: RecordBatch v2, spliced with sendfile; isolation level, LSO.
 //   - v5: log start offset. v7: sessions. v9: current leader epoch.
 //   - v11: rack. v12: flexible, last fetched epoch, diverging epoch.
 //   - v13: topic ids. v15: replica state replaces replica id.
@@ -95,7 +102,7 @@ import (
 //     follower high watermarks (ignored).
 
 func init() {
-	Register(API{Key: 1, MinVersion: 4, MaxVersion: 18, Handle: handleFetch})
+	Register(API{Key: 1, MinVersion: 0, MaxVersion: 18, Handle: handleFetch})
 }
 
 // fetchTarget is one partition a fetch reads.
@@ -296,6 +303,10 @@ func (f *fetch) readTarget(t *fetchTarget, first bool, remaining int64) (int64, 
 	if t.code == 0 {
 		t.part, t.code = hostedPartition(f.env, t.topic, t.key.partition)
 	}
+	if t.code == 0 && f.req.Version <= 3 {
+		t.code = f.downConversionAllowed(t)
+		first = first && f.req.Version >= 3 // v0–v2: a hard per-partition limit, no KIP-74
+	}
 	if t.code != 0 {
 		return 0, true
 	}
@@ -449,9 +460,13 @@ func (f *fetch) respond() Response {
 			if m := f.env.TopicMetrics; m != nil && t.topic != nil {
 				m.FetchedFrom(t.topic.Name, n, t.res.Records.NextOffset-t.res.Records.FirstOffset)
 			}
-			sp := NewSplice(regionSet(t.res.Records.Regions))
-			rp.RecordBatches = sp.Placeholder
-			out.Splices = append(out.Splices, sp)
+			if f.req.Version <= 3 {
+				f.downConvert(t, &rp)
+			} else {
+				sp := NewSplice(regionSet(t.res.Records.Regions))
+				rp.RecordBatches = sp.Placeholder
+				out.Splices = append(out.Splices, sp)
+			}
 		}
 		entry := topics.entry(resp, t)
 		entry.Partitions = append(entry.Partitions, rp)

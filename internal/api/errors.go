@@ -73,6 +73,9 @@ var errorMappings = []errorMapping{
 	{share.ErrNotLoaded, kerr.NotLeaderForPartition},
 	// record
 	{record.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
+	{record.ErrInvalidRecord, kerr.InvalidRecord},
+	{record.ErrInvalidTimestamp, kerr.InvalidTimestamp},
+	{record.ErrUnsupportedCodec, kerr.UnsupportedCompressionType},
 	{record.ErrTooLarge, kerr.InvalidRecord},
 	{record.ErrCorrupt, kerr.CorruptMessage},
 	// storage

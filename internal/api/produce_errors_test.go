@@ -76,7 +76,7 @@ func TestProduceInvalidBatches(t *testing.T) {
 			return fixCRC(b)
 		}, kerr.InvalidRecord, false},
 		{"truncated batch", "plain", func() []byte { b := batch(t, 3, false); return b[:len(b)-5] }, kerr.CorruptMessage, false},
-		{"magic 1", "plain", func() []byte { b := batch(t, 1, false); b[16] = 1; return b }, kerr.UnsupportedForMessageFormat, false},
+		{"magic 1", "plain", func() []byte { b := batch(t, 1, false); b[16] = 1; return b }, kerr.InvalidRecord, false},
 		{"nonzero base offset", "plain", func() []byte {
 			b := batch(t, 1, false)
 			binary.BigEndian.PutUint64(b, 7)

@@ -152,10 +152,11 @@ var topicTable = []Def{
 		Synonyms: synonym(MessageMaxBytes),
 		Doc: "Largest record batch the topic accepts, after compression. Consumers' fetch sizes " +
 			"must allow at least this much."},
-	{Name: MessageDownconversionEnable, NoEffect: true, Type: TypeBoolean, Default: "true",
+	{Name: MessageDownconversionEnable, Type: TypeBoolean, Default: "true",
 		Synonyms: synonym(LogMessageDownconversionEnable),
-		Doc: "Kafka 3.x let old consumers receive down-converted batches. Sluice stores and serves " +
-			"only record batch v2, so this is accepted and ignored (Kafka 4 removed it)."},
+		Doc: "Whether consumers using Fetch v0-v3 (message formats v0/v1) get the topic's record " +
+			"batches down-converted; off, they get UNSUPPORTED_VERSION, as in Kafka 3 (Kafka 4 " +
+			"removed both)."},
 	{Name: MessageTimestampAfterMaxMs, Type: TypeLong, Default: "3600000", Valid: AtLeast(0),
 		Synonyms: synonym(LogMessageTimestampAfterMaxMs),
 		Doc: "With CreateTime, reject batches whose timestamp is more than this far ahead of the " +
