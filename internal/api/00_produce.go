@@ -111,6 +111,11 @@ func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) 
 	resp := r.ResponseKind().(*kmsg.ProduceResponse)
 	img := env.Metadata.Image()
 	leaders := leaderEndpoints{img: img, listener: req.Conn.Listener}
+	if r.Version < 3 && !env.Versions.Legacy() {
+		// As Kafka 4: v0–v2 stay advertised (librdkafka needs v0 listed, KAFKA-18659) but
+		// are answered UNSUPPORTED_VERSION.
+		return produceFailAll(r, resp, kerr.UnsupportedVersion.Code)
+	}
 	if code := authorizeTransactionalProduce(env, req, r); code != 0 {
 		return produceFailAll(r, resp, code)
 	}

@@ -102,7 +102,7 @@ import (
 //     follower high watermarks (ignored).
 
 func init() {
-	Register(API{Key: 1, MinVersion: 0, MaxVersion: 18, Handle: handleFetch})
+	Register(API{Key: 1, MinVersion: 0, LegacyBelow: 4, MaxVersion: 18, Handle: handleFetch})
 }
 
 // fetchTarget is one partition a fetch reads.

@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -12,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/record"
 )
 
@@ -330,5 +335,52 @@ func TestProduceLegacyLogAppendTime(t *testing.T) {
 	msgs := parseLegacy(t, rp.RecordBatches)
 	if len(msgs) != 1 || msgs[0].attributes&0x08 == 0 || msgs[0].timestamp != sp.LogAppendTime {
 		t.Fatalf("messages %+v, want one wrapper with LogAppendTime %d", msgs, sp.LogAppendTime)
+	}
+}
+
+// TestLegacyFormatsSwitchedOff: with sluice.protocol.legacy.versions.enable off, Produce
+// v0–v2 are still advertised (as Kafka 4, KAFKA-18659) but answered UNSUPPORTED_VERSION, and
+// Fetch v0–v3 are neither advertised nor served (the connection closes); on again, both work.
+func TestLegacyFormatsSwitchedOff(t *testing.T) {
+	b := startBroker(t)
+	b.createTopic("t", 1, nil)
+	gate := &api.VersionGate{}
+	env := *b.env
+	env.Versions = gate
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, &env, ln, func() {})
+	dial := func() *rawConn {
+		nc, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		return &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
+	}
+	set := legacySetOf(t, 1, record.Gzip, 0, 2)
+	gate.SetLegacy(false)
+	c := dial()
+	if sp := produceRaw(c, 2, "t", set); sp.ErrorCode != kerr.UnsupportedVersion.Code {
+		t.Fatalf("Produce v2 with legacy versions off: %v", kerr.ErrorForCode(sp.ErrorCode))
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = 3
+	c.corr++
+	if _, err := c.nc.Write(kmsg.NewRequestFormatter().AppendRequest(nil, req, c.corr)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.readFrame(); !errors.Is(err, io.EOF) {
+		t.Fatalf("Fetch v3 with legacy versions off: %v, want the connection closed", err)
+	}
+	gate.SetLegacy(true)
+	c = dial()
+	if sp := produceRaw(c, 2, "t", set); sp.ErrorCode != 0 {
+		t.Fatalf("Produce v2 with legacy versions on: %v", kerr.ErrorForCode(sp.ErrorCode))
+	}
+	if rp := fetchRaw(t, c, 3, "t", 0, 1<<20); rp.ErrorCode != 0 || len(parseLegacy(t, rp.RecordBatches)) != 1 {
+		t.Fatalf("Fetch v3 with legacy versions on: %v", kerr.ErrorForCode(rp.ErrorCode))
 	}
 }

@@ -45,7 +45,7 @@ var kafka39Min = map[int16]int16{}
 
 // notYetLegacy are the keys whose legacy versions are not served yet: their minimum is Kafka 4's
 // with the switch on too. Produce and Fetch (message formats v0/v1) are another helper's work.
-var notYetLegacy = map[int16]bool{0: true, 1: true}
+var notYetLegacy = map[int16]bool{0: true}
 
 // TestServedVersionsFollowKafka checks every registered API's version range against Kafka: with
 // sluice.protocol.legacy.versions.enable on it starts where Kafka 3.9's did, with it off where
