@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs the real Kafka clients the end-to-end tests use, from Debian's packages, when missing:
-# kcat (librdkafka), kafka-python and confluent-kafka for /usr/bin/python3, and openssl for the
-# tests' throwaway certificates.
+# kcat (librdkafka), kafka-python and confluent-kafka for /usr/bin/python3, openssl for the
+# tests' throwaway certificates, and Burrow 1.2.1 with the ZooKeeper (and a JRE) it needs for the
+# old-clients tests.
 set -euo pipefail
 missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 /usr/bin/python3 -c 'import kafka' >/dev/null 2>&1 || missing+=(python3-kafka)
 /usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || missing+=(python3-confluent-kafka)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v Burrow >/dev/null 2>&1 || missing+=(burrow)
+[ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
+[ -f /usr/share/java/slf4j-simple.jar ] || missing+=(libslf4j-java)
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
