@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/share"
 )
 
@@ -353,5 +354,20 @@ func TestShareAcknowledgeTopicAuthorization(t *testing.T) {
 	a := c.send(sb.ackReq("member-a", 1, 0, 0, 1)).(*kmsg.ShareAcknowledgeResponse)
 	if a.ErrorCode != 0 || a.Topics[0].Partitions[0].ErrorCode != kerr.TopicAuthorizationFailed.Code {
 		t.Fatalf("share acknowledge: %+v", a)
+	}
+}
+
+// TestShareSessionLimit: past group.share.max.share.sessions a new member's session is
+// SHARE_SESSION_LIMIT_REACHED; a member re-opening its own session replaces it.
+func TestShareSessionLimit(t *testing.T) {
+	b := startBroker(t)
+	env := *b.env
+	env.ShareSessions = api.NewShareSessions(1)
+	sb := &shareBroker{testBroker: b, addr: b.serveAsNode(&env, func() {}), topicID: [16]byte(b.createTopic("jobs", 1, nil))}
+	c := sb.conn()
+	fetched(t, c.send(sb.fetchReq(1, "member-a", 0, 500)))
+	fetched(t, c.send(sb.fetchReq(1, "member-a", 0, 500)))
+	if r := c.send(sb.fetchReq(1, "member-b", 0, 500)).(*kmsg.ShareFetchResponse); r.ErrorCode != kerr.ShareSessionLimitReached.Code {
+		t.Fatalf("second member's session: code %d, want SHARE_SESSION_LIMIT_REACHED", r.ErrorCode)
 	}
 }

@@ -258,7 +258,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	}
 	b.env.Quotas = b.quotaManager(brokerCfg)
 	b.startShareState(brokerCfg)
-	b.startShareLeader(b.env.SharePersister, nil)
+	b.startShareLeader(b.env.SharePersister, b.env.ShareMembership, int(brokerCfg.Int(config.GroupShareMaxShareSessions)))
 	b.registry.MustRegister(metrics.NewPartitionCollector(b.partitions, b.quorum.Image, cfg.NodeID))
 	b.registry.MustRegister(metrics.NewLagCollector(b.groups, b.partitions))
 	b.registry.MustRegister(metrics.NewClusterCollector(metrics.ClusterSource{Image: b.quorum.Image, IsController: b.quorum.Active,

@@ -15,7 +15,7 @@ import (
 // share.Manager with its lock-timeout goroutine, the share session cache, and the
 // in-flight gauge. The persister is the share coordinator's (Env.SharePersister); without
 // one, an in-memory one keeps delivery state only while this process runs.
-func (b *Broker) startShareLeader(persister share.Persister, membership share.Membership) {
+func (b *Broker) startShareLeader(persister share.Persister, membership share.Membership, maxSessions int) {
 	if persister == nil {
 		b.logger.Warn("share groups: no share coordinator; share-partition state is kept in memory only")
 		persister = share.NewMemoryPersister()
@@ -32,7 +32,7 @@ func (b *Broker) startShareLeader(persister share.Persister, membership share.Me
 		<-done
 	}
 	b.env.Shares = m
-	b.env.ShareSessions = api.NewShareSessions(api.DefaultMaxShareSessions)
+	b.env.ShareSessions = api.NewShareSessions(maxSessions)
 	b.registry.MustRegister(&shareCollector{shares: m, image: b.quorum.Image,
 		acquired: prometheus.NewDesc("sluice_share_partition_acquired_records",
 			"Records a share group's consumers hold acquired (in flight) on a partition this broker leads.",

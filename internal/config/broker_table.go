@@ -126,6 +126,7 @@ const (
 	GroupShareMaxRecordLockDurationMs                    Name = "group.share.max.record.lock.duration.ms"
 	GroupShareDeliveryCountLimit                         Name = "group.share.delivery.count.limit"
 	GroupSharePartitionMaxRecordLocks                    Name = "group.share.partition.max.record.locks"
+	GroupShareMaxShareSessions                           Name = "group.share.max.share.sessions"
 	TransactionStateLogNumPartitions                     Name = "transaction.state.log.num.partitions"
 	TransactionStateLogReplication                       Name = "transaction.state.log.replication.factor"
 	TransactionStateLogMinIsr                            Name = "transaction.state.log.min.isr"
@@ -631,6 +632,8 @@ var brokerTable = []Def{
 		Doc: "Deliveries of a record to a share group before it is archived (not delivered again)."},
 	{Name: GroupSharePartitionMaxRecordLocks, Type: TypeInt, Default: "2000", Valid: Between(100, 10000), Mode: ModeReadOnly,
 		Doc: "Records of one share-partition that may be in flight (acquired) at once."},
+	{Name: GroupShareMaxShareSessions, Type: TypeInt, Default: "2000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "Share sessions (one per share group member fetching here) this broker keeps; a new one past it gets SHARE_SESSION_LIMIT_REACHED."},
 
 	// Transactions and producer ids.
 	{Name: TransactionStateLogNumPartitions, Type: TypeInt, Default: "50", Valid: AtLeast(1), Mode: ModeReadOnly,
