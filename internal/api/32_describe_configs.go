@@ -28,8 +28,13 @@ import (
 //     value (null when unset and without default), read-only unless it can
 //     change at run time. BROKER with "": the cluster-wide dynamic defaults
 //     that are set. Another broker's id: INVALID_REQUEST (ask that broker).
-//   - Other resource types (BROKER_LOGGER, CLIENT_METRICS, GROUP):
-//     INVALID_REQUEST; Sluice has no such configs yet.
+//   - GROUP (any group id, existing or not; "" is INVALID_REQUEST): every group config
+//     (Kafka's GroupConfig: consumer.session.timeout.ms, consumer.heartbeat.interval.ms,
+//     share.*) with the group's value (source GROUP_CONFIG) or its broker synonym's
+//     (group.consumer.* / group.share.*: STATIC_BROKER_CONFIG or DEFAULT_CONFIG); none is
+//     read-only.
+//   - Other resource types (BROKER_LOGGER, CLIENT_METRICS): INVALID_REQUEST; Sluice has no
+//     such configs.
 //   - Sensitive (password) values and their synonyms are null.
 //   - Served by any broker from its metadata; no controller involved.
 //
@@ -100,6 +105,13 @@ func describeResource(env *Env, img *metadata.Image, res kmsg.DescribeConfigsReq
 			return nil, false, requestErrorf(kerr.InvalidRequest, "this is broker %d; send DescribeConfigs for broker %s to that broker, or use \"\" for the cluster-wide defaults", env.NodeID, res.ResourceName)
 		}
 		return env.BrokerConfig(img).Entries(), true, nil
+	case kmsg.ConfigResourceTypeGroupConfig:
+		if res.ResourceName == "" {
+			return nil, false, requestErrorf(kerr.InvalidRequest, "Group name must not be empty")
+		}
+		per, def := img.DynamicConfigsFor(env.NodeID)
+		return config.ResolveGroup(config.Layers{Topic: img.GroupConfigs(res.ResourceName), DynamicBroker: per, DynamicDefault: def,
+			Static: env.StaticConfig}).Entries(), false, nil
 	}
 	return nil, false, requestErrorf(kerr.InvalidRequest, "configs of resource type %s are not supported", res.ResourceType)
 }

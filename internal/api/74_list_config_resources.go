@@ -18,9 +18,9 @@ import (
 //     Sluice has none, so the list is empty.
 //   - v1 lists the requested resource types, or all of TOPIC, BROKER,
 //     BROKER_LOGGER, CLIENT_METRICS and GROUP when none is named: every topic
-//     by name, every registered broker by id. Sluice has no broker loggers,
-//     client-metrics subscriptions or group configs, so those types list
-//     nothing. Any other type gets UNSUPPORTED_VERSION, as in Kafka.
+//     by name, every registered broker by id, every group id with configs
+//     set. Sluice has no broker loggers or client-metrics subscriptions, so
+//     those types list nothing. Any other type gets UNSUPPORTED_VERSION, as in Kafka.
 //
 //   - Authorization: DescribeConfigs on the cluster, else CLUSTER_AUTHORIZATION_FAILED.
 //
@@ -72,6 +72,11 @@ func handleListConfigResources(_ context.Context, env *Env, req *Request) (Respo
 	if slices.Contains(types, int8(kmsg.ConfigResourceTypeBroker)) {
 		for _, b := range img.Brokers() {
 			add(strconv.Itoa(int(b.ID)), kmsg.ConfigResourceTypeBroker)
+		}
+	}
+	if slices.Contains(types, int8(kmsg.ConfigResourceTypeGroupConfig)) {
+		for _, g := range img.GroupsWithConfigs() {
+			add(g, kmsg.ConfigResourceTypeGroupConfig)
 		}
 	}
 	if resp.ConfigResources == nil {

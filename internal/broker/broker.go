@@ -418,6 +418,9 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 		ShareSessionTimeout:    time.Duration(brokerCfg.Int64(config.GroupShareSessionTimeoutMs)) * time.Millisecond,
 		ShareHeartbeatInterval: time.Duration(brokerCfg.Int64(config.GroupShareHeartbeatIntervalMs)) * time.Millisecond,
 		ShareMaxSize:           int(brokerCfg.Int(config.GroupShareMaxSize)),
+		// A group's own configs (IncrementalAlterConfigs on the GROUP resource), validated by the
+		// controller, read from the current metadata Image at each use.
+		GroupConfigs: func(g string) map[string]string { return b.quorum.Image().GroupConfigs(g) },
 		ShareDefaults: share.GroupConfig{
 			AutoOffsetReset:         "latest",
 			RecordLockDuration:      time.Duration(brokerCfg.Int64(config.GroupShareRecordLockDurationMs)) * time.Millisecond,

@@ -159,6 +159,7 @@ type scope int8
 const (
 	scopeTopic scope = iota + 1
 	scopeBroker
+	scopeGroup
 )
 
 // Sensitive reports whether the value must never be shown (DescribeConfigs returns null).

@@ -67,6 +67,21 @@ func renderDoc() []byte {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", d.Name, d.Type, docDefault(d), cell(d.ValidValues()),
 			d.Mode, docEffect(d), cell(d.Doc))
 	}
+
+	b.WriteString("\n## Group configs\n\n")
+	b.WriteString("Set per group id with IncrementalAlterConfigs on the GROUP resource (Kafka's kafka-configs\n")
+	b.WriteString("--entity-type groups); a group without its own value takes the broker default, and values are held\n")
+	b.WriteString("to the broker's min/max configs (group.share.min.session.timeout.ms and the like).\n\n")
+	b.WriteString("| Name | Type | Default | Valid values | Broker default | Effect | Description |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, d := range GroupDefs() {
+		syns := make([]string, len(d.Synonyms))
+		for i, s := range d.Synonyms {
+			syns[i] = "`" + string(s.Name) + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", d.Name, d.Type, docDefault(d), cell(d.ValidValues()),
+			strings.Join(syns, ", "), docEffect(d), cell(d.Doc))
+	}
 	return b.Bytes()
 }
 

@@ -297,7 +297,7 @@ func (c *Coordinator) consumerHeartbeatLocked(g *group, req ConsumerHeartbeatReq
 func (c *Coordinator) answerHeartbeatLocked(g *group, m *consumerMember, req ConsumerHeartbeatRequest, before Assignment, recs []kv) (ConsumerHeartbeatResult, uint64) {
 	recs = c.reconcileLocked(g, m, req.Owned, recs)
 	c.resetConsumerSessionLocked(g, m)
-	res := ConsumerHeartbeatResult{MemberID: m.id, MemberEpoch: m.epoch, HeartbeatInterval: c.cfg.ConsumerHeartbeatInterval}
+	res := ConsumerHeartbeatResult{MemberID: m.id, MemberEpoch: m.epoch, HeartbeatInterval: c.consumerHeartbeatInterval(g.id)}
 	full := req.MemberEpoch == 0 || (req.RebalanceTimeout >= 0 && (req.SubscribedTopicNames != nil || req.SubscribedTopicRegex != nil) && req.Owned != nil)
 	if full || !before.equal(m.assigned) || (req.Owned != nil && !ownedEquals(req.Owned, m.assigned)) {
 		res.Assignment = m.assigned.clone()
@@ -752,12 +752,12 @@ func (c *Coordinator) consumerLeaveLocked(g *group, req ConsumerHeartbeatRequest
 		m.setEpoch(leaveStaticEpoch)
 		m.stopRevokeTimer()
 		seq := c.enqueueLocked(g, []kv{{appendConsumerKey(nil, keyCurrentAssignment, g.id, m.id), AppendCurrentAssignmentValue(nil, m.snapshot())}})
-		return ConsumerHeartbeatResult{MemberID: m.id, MemberEpoch: leaveStaticEpoch, HeartbeatInterval: c.cfg.ConsumerHeartbeatInterval}, g, seq
+		return ConsumerHeartbeatResult{MemberID: m.id, MemberEpoch: leaveStaticEpoch, HeartbeatInterval: c.consumerHeartbeatInterval(g.id)}, g, seq
 	}
 	c.cfg.Logger.Info("consumer group member leaves", "group", g.id, "member", m.id)
 	c.abortAbandonedTxnsLocked(g.id, m.id)
 	seq := c.removeConsumerMemberLocked(g, m)
-	return ConsumerHeartbeatResult{MemberID: m.id, MemberEpoch: req.MemberEpoch, HeartbeatInterval: c.cfg.ConsumerHeartbeatInterval}, g, seq
+	return ConsumerHeartbeatResult{MemberID: m.id, MemberEpoch: req.MemberEpoch, HeartbeatInterval: c.consumerHeartbeatInterval(g.id)}, g, seq
 }
 
 // removeConsumerMemberLocked drops a member (leave, session expiry, revocation timeout): its
@@ -794,7 +794,7 @@ func (c *Coordinator) resetConsumerSessionLocked(g *group, m *consumerMember) {
 		m.session.Stop()
 	}
 	gid, mid, tok := g.id, m.id, new(byte)
-	m.session, m.sessionTok = time.AfterFunc(c.cfg.ConsumerSessionTimeout, func() {
+	m.session, m.sessionTok = time.AfterFunc(c.consumerSessionTimeout(gid), func() {
 		defer c.guard("group.timer", nil)
 		c.expireConsumer(gid, mid, tok, "session expired")
 	}), tok
@@ -809,7 +809,7 @@ func (c *Coordinator) armRevokeTimerLocked(g *group, m *consumerMember) {
 	gid, mid, tok := g.id, m.id, new(byte)
 	timeout := m.rebalanceTimeout
 	if timeout <= 0 {
-		timeout = c.cfg.ConsumerSessionTimeout
+		timeout = c.consumerSessionTimeout(gid)
 	}
 	m.revoke, m.revokeTok = time.AfterFunc(timeout, func() {
 		defer c.guard("group.timer", nil)

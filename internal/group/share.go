@@ -541,6 +541,17 @@ func (c *Coordinator) groupConfigMs(gid, name string, def time.Duration) time.Du
 	return def
 }
 
+// consumerSessionTimeout and consumerHeartbeatInterval are a consumer group's
+// consumer.session.timeout.ms / consumer.heartbeat.interval.ms, else the broker's
+// group.consumer.* values.
+func (c *Coordinator) consumerSessionTimeout(gid string) time.Duration {
+	return c.groupConfigMs(gid, GroupConsumerSessionTimeoutMs, c.cfg.ConsumerSessionTimeout)
+}
+
+func (c *Coordinator) consumerHeartbeatInterval(gid string) time.Duration {
+	return c.groupConfigMs(gid, GroupConsumerHeartbeatIntervalMs, c.cfg.ConsumerHeartbeatInterval)
+}
+
 func (c *Coordinator) shareSessionTimeout(gid string) time.Duration {
 	return c.groupConfigMs(gid, GroupShareSessionTimeoutMs, c.cfg.ShareSessionTimeout)
 }

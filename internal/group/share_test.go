@@ -468,12 +468,17 @@ func TestShareGroupNewTopicBumpsEpoch(t *testing.T) {
 
 func TestShareGroupConfigsOverrideDefaults(t *testing.T) {
 	own := map[string]map[string]string{"sg": {GroupShareHeartbeatIntervalMs: "7000", GroupShareRecordLockDurationMs: "20000",
-		GroupShareAutoOffsetReset: "earliest", GroupShareIsolationLevel: "read_committed"}}
+		GroupShareAutoOffsetReset: "earliest", GroupShareIsolationLevel: "read_committed"},
+		"g": {GroupConsumerHeartbeatIntervalMs: "6000"}}
 	c := newConsumerCoordinator(t, Config{GroupConfigs: func(g string) map[string]string { return own[g] },
 		ShareDefaults: share.GroupConfig{AutoOffsetReset: "latest", RecordLockDuration: 30 * time.Second, DeliveryCountLimit: 5, PartitionMaxRecordLocks: 2000}})
 	img := topicsImage(t, map[string]int{"jobs": 1})
 	if res := newShareClient(t, c, "a", "jobs").beat(img, true); res.HeartbeatInterval != 7*time.Second {
 		t.Fatalf("heartbeat interval %v, want the group's 7s", res.HeartbeatInterval)
+	}
+	// A consumer group uses its own consumer.heartbeat.interval.ms too.
+	if res := newConsumerClient(t, c, "cm", "jobs").beat(img); res.HeartbeatInterval != 6*time.Second {
+		t.Fatalf("consumer heartbeat interval %v, want the group's 6s", res.HeartbeatInterval)
 	}
 	got := c.ShareGroupConfig("sg")
 	want := share.GroupConfig{AutoOffsetReset: "earliest", RecordLockDuration: 20 * time.Second, DeliveryCountLimit: 5, PartitionMaxRecordLocks: 2000, ReadCommitted: true}

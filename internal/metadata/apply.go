@@ -41,6 +41,7 @@ func (img *Image) shallowCopy() *Image {
 		topicsByName:   img.topicsByName,
 		topicsByID:     img.topicsByID,
 		brokerConfigs:  img.brokerConfigs,
+		groupConfigs:   img.groupConfigs,
 		features:       img.features,
 		nextProducerID: img.nextProducerID,
 		topicsOffset:   img.topicsOffset,
@@ -62,6 +63,8 @@ type builder struct {
 	aclsCopied     bool            // ACLs copied in this batch (image_acl.go)
 	ownTopics      map[*Topic]bool // topics copied in this batch, safe to modify
 	ownConfigs     map[string]bool // broker config maps copied in this batch
+	groupsCopied   bool            // group configs copied in this batch (image_group.go)
+	ownGroups      map[string]bool // group config maps copied in this batch
 	quotasCopied   bool
 	ownQuotas      map[ClientQuotaEntity]bool // client quota maps copied in this batch
 }
@@ -353,6 +356,8 @@ func (b *builder) config(r *ConfigRecord) error {
 			b.next.brokerConfigs[r.ResourceName] = m
 		}
 		return nil
+	case ConfigResourceGroup:
+		return b.groupConfig(r)
 	}
 	return errorf(ErrInvalidRecord, "config resource type %d", r.ResourceType)
 }

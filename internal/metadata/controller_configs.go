@@ -80,6 +80,8 @@ func (c *Controller) IncrementalAlterConfigs(ctx context.Context, reqs []Increme
 type resourceOp struct {
 	resource ConfigResource
 	next     func(current map[string]string) (map[string]string, error)
+	// broker is this node's broker configuration: group configs are held to its bounds.
+	broker *config.Resolved
 }
 
 func (c *Controller) alterResources(ctx context.Context, ops []resourceOp, validateOnly bool) []ConfigResult {
@@ -103,6 +105,9 @@ func (c *Controller) alterResources(ctx context.Context, ops []resourceOp, valid
 		if seen[op.resource] > 1 {
 			results[i].Err = errorf(ErrInvalidRequest, "resource %s appears more than once in the request", describeResource(op.resource))
 			continue
+		}
+		if op.resource.Type == ConfigResourceGroup {
+			op.broker = c.brokerConfig(img)
 		}
 		recs, err := planConfigs(img, op)
 		if err != nil {
@@ -132,6 +137,8 @@ func describeResource(r ConfigResource) string {
 		return "the cluster-wide broker default"
 	case r.Type == ConfigResourceBroker:
 		return "broker " + r.Name
+	case r.Type == ConfigResourceGroup:
+		return "group " + r.Name
 	}
 	return fmt.Sprintf("resource type %d %q", r.Type, r.Name)
 }
@@ -169,6 +176,18 @@ func planConfigs(img *Image, op resourceOp) ([]Record, error) {
 			return nil, err
 		}
 		if validated, err = config.ValidateBrokerDynamic(next, r.Name != ""); err != nil {
+			return nil, errorf(ErrInvalidConfig, "%s: %w", describeResource(r), err)
+		}
+	case ConfigResourceGroup:
+		if r.Name == "" {
+			return nil, errorf(ErrInvalidRequest, "Group name must not be empty")
+		}
+		current = img.GroupConfigs(r.Name)
+		next, err := op.next(current)
+		if err != nil {
+			return nil, err
+		}
+		if validated, err = config.ValidateGroup(next, op.broker); err != nil {
 			return nil, errorf(ErrInvalidConfig, "%s: %w", describeResource(r), err)
 		}
 	default:
@@ -233,6 +252,8 @@ func lookupDef(typ ConfigResourceType, name string) (*config.Def, error) {
 		def, ok = config.Topic(name)
 	case ConfigResourceBroker:
 		def, ok = config.Broker(name)
+	case ConfigResourceGroup:
+		def, ok = config.Group(name)
 	default:
 		return nil, errorf(ErrInvalidRequest, "configs of resource type %d are not supported", typ)
 	}
@@ -269,8 +290,11 @@ func splitNonEmpty(s string) []string {
 }
 
 func resourceKind(typ ConfigResourceType) string {
-	if typ == ConfigResourceTopic {
+	switch typ {
+	case ConfigResourceTopic:
 		return "topic"
+	case ConfigResourceGroup:
+		return "group"
 	}
 	return "broker"
 }

@@ -117,6 +117,7 @@ type Image struct {
 	topicsByName   map[string]*Topic
 	topicsByID     map[TopicID]*Topic
 	brokerConfigs  map[string]map[string]string // "" = cluster default, "<id>" = one broker
+	groupConfigs   map[string]map[string]string // group id → its configs (image_group.go); nil when none
 	features       map[string]int16
 	nextProducerID int64
 	// topicsOffset is the offset of the last batch that changed any topic, so that DiffTopics

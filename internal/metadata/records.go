@@ -169,6 +169,7 @@ type ConfigResourceType int8
 const (
 	ConfigResourceTopic  ConfigResourceType = 2
 	ConfigResourceBroker ConfigResourceType = 4
+	ConfigResourceGroup  ConfigResourceType = 32 // a group id's configs (Kafka's GroupConfig)
 )
 
 // ConfigRecord sets or deletes one config of a topic or a broker. For brokers, ResourceName

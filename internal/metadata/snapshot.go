@@ -79,6 +79,9 @@ func (img *Image) Records() []Record {
 	for _, res := range resources {
 		out = appendConfigRecords(out, ConfigResourceBroker, res, img.brokerConfigs[res])
 	}
+	for _, g := range slices.Sorted(maps.Keys(img.groupConfigs)) {
+		out = appendConfigRecords(out, ConfigResourceGroup, g, img.groupConfigs[g])
+	}
 	for _, t := range img.Topics() {
 		out = append(out, &TopicRecord{Name: t.Name, TopicID: t.ID})
 		for i := range t.Partitions {
