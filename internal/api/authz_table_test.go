@@ -54,6 +54,25 @@ func createTopicAs(name string) func(t *testing.T, f *authzFixture, run string) 
 
 func replaceRun(s, run string) string { return need{name: s}.resource(run) }
 
+// alterShareOffsetsRequest sets share group g's start offset of t-0 to 0.
+func alterShareOffsetsRequest(g string) *kmsg.AlterShareGroupOffsetsRequest {
+	r := kmsg.NewPtrAlterShareGroupOffsetsRequest()
+	r.GroupID = g
+	r.Topics = []kmsg.AlterShareGroupOffsetsRequestTopic{{Topic: "t", Partitions: []kmsg.AlterShareGroupOffsetsRequestTopicPartition{{Partition: 0, StartOffset: 0}}}}
+	return r
+}
+
+// alterShareOffsetsAs gives share group name (created) state for t-0, as the admin.
+func alterShareOffsetsAs(name string) func(t *testing.T, f *authzFixture, run string) {
+	return func(t *testing.T, f *authzFixture, run string) {
+		t.Helper()
+		resp := sendAs(t, f.brokerAddr, "admin", alterShareOffsetsRequest(replaceRun(name, run))).(*kmsg.AlterShareGroupOffsetsResponse)
+		if resp.ErrorCode != 0 || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+			t.Fatalf("alter share group offsets as the admin: %v %v", kerr.ErrorForCode(resp.ErrorCode), kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode))
+		}
+	}
+}
+
 // authzCases is the table: Kafka's checks per API (KafkaApis, ControllerApis, AclApis).
 func authzCases() []authzCase {
 	return []authzCase{
@@ -516,6 +535,50 @@ func authzCases() []authzCase {
 				return r
 			},
 			code: func(r kmsg.Response) int16 { return r.(*kmsg.ListPartitionReassignmentsResponse).ErrorCode }},
+		// Share group offsets (KIP-932). The fixture's share coordinator serves them; setup
+		// gives share group sg-<run> state for t-0 (an alter as the admin creates the group).
+		{name: "describe share group offsets", key: 90, setup: alterShareOffsetsAs("sg-$"),
+			needs: []need{{opDescribe, resGroup, "sg-$", groupDenied}, {opDescribe, resTopic, "t", topicDenied}},
+			request: func(_ *authzFixture, run string) kmsg.Request {
+				r := v(kmsg.NewPtrDescribeShareGroupOffsetsRequest(), 1)
+				r.Groups = []kmsg.DescribeShareGroupOffsetsRequestGroup{{GroupID: replaceRun("sg-$", run),
+					Topics: []kmsg.DescribeShareGroupOffsetsRequestGroupTopic{{Topic: "t", Partitions: []int32{0}}}}}
+				return r
+			},
+			code: func(r kmsg.Response) int16 {
+				g := r.(*kmsg.DescribeShareGroupOffsetsResponse).Groups[0]
+				if g.ErrorCode != 0 {
+					return g.ErrorCode
+				}
+				return g.Topics[0].Partitions[0].ErrorCode
+			}},
+		{name: "alter share group offsets", key: 91,
+			needs: []need{{opRead, resGroup, "sg-$", groupDenied}, {opRead, resTopic, "t", topicDenied}},
+			request: func(_ *authzFixture, run string) kmsg.Request {
+				return alterShareOffsetsRequest(replaceRun("sg-$", run))
+			},
+			code: func(r kmsg.Response) int16 {
+				resp := r.(*kmsg.AlterShareGroupOffsetsResponse)
+				if resp.ErrorCode != 0 {
+					return resp.ErrorCode
+				}
+				return resp.Topics[0].Partitions[0].ErrorCode
+			}},
+		{name: "delete share group offsets", key: 92, setup: alterShareOffsetsAs("sg-$"),
+			needs: []need{{opDelete, resGroup, "sg-$", groupDenied}, {opRead, resTopic, "t", topicDenied}},
+			request: func(_ *authzFixture, run string) kmsg.Request {
+				r := kmsg.NewPtrDeleteShareGroupOffsetsRequest()
+				r.GroupID = replaceRun("sg-$", run)
+				r.Topics = []kmsg.DeleteShareGroupOffsetsRequestTopic{{Topic: "t"}}
+				return r
+			},
+			code: func(r kmsg.Response) int16 {
+				resp := r.(*kmsg.DeleteShareGroupOffsetsResponse)
+				if resp.ErrorCode != 0 {
+					return resp.ErrorCode
+				}
+				return resp.Topics[0].ErrorCode
+			}},
 		{name: "offset delete", key: 47,
 			needs: []need{{opDelete, resGroup, "g", groupDenied}, {opRead, resTopic, "t", topicDenied}},
 			request: func(*authzFixture, string) kmsg.Request {

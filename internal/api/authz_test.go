@@ -24,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/internal/security/acl"
 	"github.com/sluicehq/sluice/internal/security/sasl"
 	"github.com/sluicehq/sluice/internal/server"
+	sharecoord "github.com/sluicehq/sluice/internal/share/coordinator"
 	"github.com/sluicehq/sluice/internal/txn"
 )
 
@@ -180,6 +181,13 @@ func startAuthzFixture(t *testing.T) *authzFixture {
 	az := &testAuthorizer{allowed: map[aclKey]bool{}, hosts: map[string]string{}}
 	env := *b.env
 	env.Txns, env.Groups, env.Authorizer = coord, groups, az
+	// The share coordinator, for the share group offset APIs (not following leadership: it
+	// serves every key).
+	shares := sharecoord.New(sharecoord.Config{NumPartitions: 3,
+		Log: &sharecoord.PartitionLog{Partitions: b.parts, Controller: ctl, NumPartitions: 3, ReplicationFactor: 1}})
+	t.Cleanup(shares.Close)
+	groups.SetSharePersister(shares)
+	env.SharePersister, env.ShareCoordinator = shares, shares
 	f := &authzFixture{testBroker: b, az: az}
 	f.brokerAddr = serveListener(t, &env, "PLAINTEXT", func() {
 		coord.Close()
