@@ -74,7 +74,7 @@ func TestKafkaPythonLegacyVersions(t *testing.T) {
 		t.Helper()
 		out := runClient(t, 120*time.Second, "", "/usr/bin/python3", "python/kafka_python_legacy.py", "roundtrip", n.kafkaAddr, "old-clients", group, fmt.Sprint(count))
 		var got struct {
-			Produced   map[string][2]int64            `json:"produced"`
+			Produced   map[string][2]int64           `json:"produced"`
 			Seen       map[string][4]json.RawMessage `json:"seen"`
 			Committed  []int64                       `json:"committed"`
 			EndOffsets []int64                       `json:"end_offsets"`
