@@ -10,12 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // The old clients' harness: a throwaway ZooKeeper (Debian's package, which Burrow needs for
@@ -262,39 +259,4 @@ func (b *burrow) lag(group string) *burrowLag {
 		return nil
 	}
 	return &r.Status
-}
-
-// servedVersions is the broker's ApiVersions answer: each key's served min and max version.
-func servedVersions(t *testing.T, n *node) map[int16][2]int16 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req := kmsg.NewPtrApiVersionsRequest()
-	req.ClientSoftwareName, req.ClientSoftwareVersion = "sluice-tests", "1"
-	resp, err := req.RequestWith(ctx, n.client())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make(map[int16][2]int16, len(resp.ApiKeys))
-	for _, k := range resp.ApiKeys {
-		out[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
-	}
-	return out
-}
-
-// skipUnlessServed skips a test whose client needs request versions the broker does not
-// advertise yet (old versions still being brought back, issue #15), naming them; once the
-// broker serves them the test runs.
-func skipUnlessServed(t *testing.T, served map[int16][2]int16, needs map[int16]int16) {
-	t.Helper()
-	var missing []string
-	for key, v := range needs {
-		if r, ok := served[key]; !ok || v < r[0] || v > r[1] {
-			missing = append(missing, fmt.Sprintf("%s v%d", kmsg.NameForKey(key), v))
-		}
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		t.Skipf("the broker does not serve %s yet", strings.Join(missing, ", "))
-	}
 }
