@@ -87,7 +87,7 @@ func legacySetOf(t *testing.T, magic int8, codec record.Codec, first, n int) []b
 	return set
 }
 
-func fetchRaw(t *testing.T, c *rawConn, version int16, topic string, offset int64, partitionMaxBytes int32) kmsg.FetchResponseTopicPartition {
+func fetchRaw(t testing.TB, c *rawConn, version int16, topic string, offset int64, partitionMaxBytes int32) kmsg.FetchResponseTopicPartition {
 	t.Helper()
 	req := kmsg.NewPtrFetchRequest()
 	req.Version, req.MaxWaitMillis, req.MinBytes = version, 0, 1
