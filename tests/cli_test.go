@@ -234,7 +234,7 @@ func TestCLIGroupWithMembers(t *testing.T) {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	awaitGroup(t, n, "cli-live-group", 1, 30*time.Second)
 	steps := []cliStep{
-		{name: "list_stable", args: []string{"group", "list"}, stdout: []string{"cli-live-group  Stable  consumer"}},
+		{name: "list_stable", args: []string{"group", "list"}, stdout: []string{"cli-live-group  classic  Stable  consumer"}},
 		{name: "describe_member", args: []string{"group", "describe", "cli-live-group"},
 			stdout: []string{"State: Stable", "Protocol type: consumer", "Members: 1", "cli-live-member", "cli-live:0,1", "cli-live  0  -  0  -  "}},
 		{name: "seek_refused", args: []string{"group", "seek", "cli-live-group", "--to", "start", "--topic", "cli-live"}, wantFail: true,

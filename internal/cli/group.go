@@ -14,7 +14,7 @@ import (
 )
 
 func newGroupCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "group", Short: "List, describe, inspect the lag of, move the offsets of and delete consumer groups"}
+	cmd := &cobra.Command{Use: "group", Short: "List, describe, inspect the lag of, move the offsets of and delete consumer and share groups"}
 	cmd.AddCommand(newGroupListCommand(), newGroupDescribeCommand(), newGroupLagCommand(), newGroupSeekCommand(), newGroupDeleteCommand())
 	return cmd
 }
@@ -22,6 +22,7 @@ func newGroupCommand() *cobra.Command {
 // groupSummary is one row of `group list`.
 type groupSummary struct {
 	Group        string `json:"group"`
+	Type         string `json:"type"` // classic, consumer or share ("" when the cluster cannot tell)
 	State        string `json:"state"`
 	ProtocolType string `json:"protocol_type"`
 }
@@ -30,7 +31,7 @@ func newGroupListCommand() *cobra.Command {
 	var o clientOptions
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List consumer groups with their state and protocol type",
+		Short: "List consumer and share groups with their type, state and protocol type",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			adm, ctx, done, err := o.admin(cmd.Context())
@@ -42,16 +43,17 @@ func newGroupListCommand() *cobra.Command {
 			if err != nil {
 				return o.explain(err)
 			}
+			types := groupTypes(ctx, adm)
 			rows := make([]groupSummary, 0, len(listed))
 			for _, g := range listed.Sorted() {
-				rows = append(rows, groupSummary{Group: g.Group, State: g.State, ProtocolType: g.ProtocolType})
+				rows = append(rows, groupSummary{Group: g.Group, Type: types[g.Group], State: g.State, ProtocolType: g.ProtocolType})
 			}
 			if o.format == "json" {
 				return writeJSON(cmd.OutOrStdout(), rows)
 			}
-			t := newTable(cmd.OutOrStdout(), "GROUP", "STATE", "PROTOCOL-TYPE")
+			t := newTable(cmd.OutOrStdout(), "GROUP", "TYPE", "STATE", "PROTOCOL-TYPE")
 			for _, r := range rows {
-				t.row(r.Group, r.State, orDash(r.ProtocolType))
+				t.row(r.Group, orDash(r.Type), r.State, orDash(r.ProtocolType))
 			}
 			return t.flush()
 		},
@@ -207,9 +209,10 @@ func groupLag(ctx context.Context, adm *kadm.Client, group string, assigned kadm
 
 func newGroupDescribeCommand() *cobra.Command {
 	var o clientOptions
+	var metrics string
 	cmd := &cobra.Command{
 		Use:   "describe GROUP...",
-		Short: "Show groups' state, protocol, members (client id, host, assignment) and committed offsets with lag",
+		Short: "Show groups' state, protocol, members (client id, host, assignment) and committed offsets with lag; for share groups the share-partitions' start offsets, lag and in-flight records",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, groups []string) error {
 			adm, ctx, done, err := o.admin(cmd.Context())
@@ -217,8 +220,22 @@ func newGroupDescribeCommand() *cobra.Command {
 				return err
 			}
 			defer done()
-			descs := make([]groupDescription, 0, len(groups))
+			var scrape []string
+			for _, m := range strings.Split(metrics, ",") {
+				if m = strings.TrimSpace(m); m != "" {
+					scrape = append(scrape, m)
+				}
+			}
+			descs := make([]any, 0, len(groups))
 			for _, g := range groups {
+				sd, isShare, err := describeShareGroup(ctx, adm, g, scrape)
+				if err != nil {
+					return o.explain(err)
+				}
+				if isShare {
+					descs = append(descs, sd)
+					continue
+				}
 				d, err := describeGroup(ctx, adm, g)
 				if err != nil {
 					return o.explain(err)
@@ -228,10 +245,28 @@ func newGroupDescribeCommand() *cobra.Command {
 			if o.format == "json" {
 				return writeJSON(cmd.OutOrStdout(), descs)
 			}
-			return printGroupDescriptions(cmd.OutOrStdout(), descs)
+			w := cmd.OutOrStdout()
+			for i, d := range descs {
+				if i > 0 {
+					fmt.Fprintln(w)
+				}
+				var err error
+				switch d := d.(type) {
+				case shareGroupDescription:
+					err = printShareGroupDescription(w, d)
+				case groupDescription:
+					err = printGroupDescriptions(w, []groupDescription{d})
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
 	o.register(cmd, true)
+	cmd.Flags().StringVar(&metrics, "metrics", envOr("SLUICE_METRICS", ""),
+		"comma-separated HTTP listeners (host:port) of the brokers, whose /metrics give share groups' in-flight records (env SLUICE_METRICS)")
 	return cmd
 }
 
