@@ -37,7 +37,7 @@ var kafka4Min = map[int16]int16{
 
 // kafka39 is the version range Kafka 3.9 served of each key its KRaft brokers and controllers
 // served (apache/kafka 3.9.0's message JSON "validVersions"; the ZooKeeper-only keys 4–7 and
-// the share-group keys, not served by 3.9, are left out).
+// the share-group keys 76–79 and 83–87, early access not served by 3.9, are left out).
 var kafka39 = map[int16][2]int16{
 	0: {0, 11}, 1: {0, 17}, 2: {0, 9}, 3: {0, 12}, 8: {0, 9}, 9: {0, 9}, 10: {0, 6}, 11: {0, 9},
 	12: {0, 4}, 13: {0, 5}, 14: {0, 5}, 15: {0, 5}, 16: {0, 5}, 17: {0, 1}, 18: {0, 4},
@@ -49,7 +49,7 @@ var kafka39 = map[int16][2]int16{
 	54: {0, 1}, 55: {0, 2}, 56: {0, 3}, 57: {0, 1}, 58: {0, 0}, 59: {0, 1}, 60: {0, 1},
 	61: {0, 0}, 62: {0, 4}, 63: {0, 1}, 64: {0, 0}, 65: {0, 0}, 66: {0, 1}, 67: {0, 0},
 	68: {0, 0}, 69: {0, 0}, 70: {0, 0}, 71: {0, 0}, 72: {0, 0}, 73: {0, 0}, 74: {0, 0},
-	75: {0, 0},
+	75: {0, 0}, 80: {0, 0}, 81: {0, 0}, 82: {0, 0},
 }
 
 // TestServedVersionsFollowKafka checks every registered API's version range against Kafka: with

@@ -2,6 +2,8 @@ package api
 
 import "sync/atomic"
 
+//go:generate go test -run TestProtocolDoc -update
+
 // Legacy request versions (KIP-896).
 //
 // Kafka 4.0 stopped serving request versions that Kafka 3.9 still served (KIP-896: Produce
