@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -181,4 +182,104 @@ func TestSarama122LegacyVersionsOff(t *testing.T) {
 	if ends := logEnds(t, n, "sarama-off"); len(ends) != 1 || ends[0] != 0 {
 		t.Fatalf("log end offsets %v after refused produces, want [0]", ends)
 	}
+}
+
+// runClientOut runs an external client and returns its stdout and stderr; the test fails on
+// a non-zero exit.
+func runClientOut(t *testing.T, timeout time.Duration, stdin string, name string, args ...string) (string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin = strings.NewReader(stdin)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, tail(stdout.String(), 20), tail(stderr.String(), 40))
+	}
+	return stdout.String(), stderr.String()
+}
+
+// sentVersions is the set of "Name vN" requests librdkafka's protocol debug log says it sent.
+func sentVersions(log string) []string {
+	seen := map[string]bool{}
+	for _, line := range strings.Split(log, "\n") {
+		i := strings.Index(line, "Sent ")
+		if i < 0 {
+			continue
+		}
+		var name string
+		var v int
+		if _, err := fmt.Sscanf(line[i:], "Sent %s (v%d", &name, &v); err == nil {
+			seen[fmt.Sprintf("%s v%d", strings.TrimSuffix(name, "Request"), v)] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestLibrdkafkaVersionFallback010: librdkafka (kcat, Debian's librdkafka 2.0) configured as
+// for a pre-0.10 broker — api.version.request=false, broker.version.fallback=0.10.0 — produces,
+// consumes in a group (-G) and commits, then after more records resumes from its commits
+// with nothing lost or repeated. librdkafka still asks a 0.10.0 broker for its ApiVersions
+// (0.10.0 has ApiVersions) and picks its request versions from the answer; the versions it
+// used are logged.
+func TestLibrdkafkaVersionFallback010(t *testing.T) {
+	requireKcat(t)
+	n := startNode(t)
+	const topic, group = "rdkafka-fallback", "rdkafka-fallback-group"
+	n.createTopic(topic, 3, nil)
+	fallback := []string{"-X", "api.version.request=false", "-X", "broker.version.fallback=0.10.0", "-d", "protocol"}
+	produce := func(from, count int) string {
+		var in strings.Builder
+		for i := from; i < from+count; i++ {
+			fmt.Fprintf(&in, "k%d:v%d\n", i, i)
+		}
+		_, log := runClientOut(t, 60*time.Second, in.String(), "kcat", append([]string{"-b", n.kafkaAddr, "-P", "-t", topic, "-K", ":", "-z", "gzip"}, fallback...)...)
+		return log
+	}
+	consume := func(count int) (map[string]string, string) {
+		out, log := runClientOut(t, 90*time.Second, "", "kcat", append([]string{"-b", n.kafkaAddr, "-G", group, topic,
+			"-X", "auto.offset.reset=earliest", "-c", fmt.Sprint(count), "-f", "%k:%s\n"}, fallback...)...)
+		got := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			if _, dup := got[k]; dup {
+				t.Fatalf("%s consumed twice", k)
+			}
+			got[k] = v
+		}
+		return got, log
+	}
+	const count, more = 90, 15
+	plog := produce(0, count)
+	first, clog := consume(count)
+	if len(first) != count {
+		t.Fatalf("consumed %d records, want %d", len(first), count)
+	}
+	if c := committedTotal(t, n, group, topic); c != count {
+		t.Fatalf("committed offsets sum to %d after the first run, want %d", c, count)
+	}
+	produce(count, more)
+	second, _ := consume(more)
+	for i := range count + more {
+		k, phase := fmt.Sprintf("k%d", i), first
+		if i >= count {
+			phase = second // resumed from the commits: only the new records
+		}
+		if phase[k] != fmt.Sprintf("v%d", i) {
+			t.Fatalf("%s = %q in its run", k, phase[k])
+		}
+	}
+	if len(second) != more {
+		t.Fatalf("second run consumed %d records, want the %d new ones", len(second), more)
+	}
+	if c := committedTotal(t, n, group, topic); c != count+more {
+		t.Fatalf("committed offsets sum to %d, want %d", c, count+more)
+	}
+	t.Logf("librdkafka sent: producer %v; consumer %v", sentVersions(plog), sentVersions(clog))
 }
