@@ -27,7 +27,8 @@ import (
 //     empty rack id, epoch below -1, no topics at epoch 0), UNKNOWN_MEMBER_ID,
 //     FENCED_MEMBER_EPOCH, GROUP_ID_NOT_FOUND (an unknown group at epoch > 0, or a group id
 //     used by a classic or consumer group), GROUP_MAX_SIZE_REACHED (group.share.max.size),
-//     UNSUPPORTED_VERSION (share groups disabled: group.share.enable=false). Changes are
+//     UNSUPPORTED_VERSION (share groups off: the share.version feature finalized at 0, as with
+//     kafka-features.sh downgrade --feature share.version=0; a new cluster finalizes 1). Changes are
 //     durable in __consumer_offsets (Kafka's share group records) before the answer.
 //
 //   - Authorization: Read on the group, else GROUP_AUTHORIZATION_FAILED; Describe on every

@@ -418,6 +418,8 @@ func (b *Broker) groupConfig(brokerCfg *config.Resolved) group.Config {
 		ShareSessionTimeout:    time.Duration(brokerCfg.Int64(config.GroupShareSessionTimeoutMs)) * time.Millisecond,
 		ShareHeartbeatInterval: time.Duration(brokerCfg.Int64(config.GroupShareHeartbeatIntervalMs)) * time.Millisecond,
 		ShareMaxSize:           int(brokerCfg.Int(config.GroupShareMaxSize)),
+		// Share groups are on while the share.version feature is finalized at 1 (Kafka 4.2).
+		ShareEnabled: func() bool { return b.quorum.Image().FeatureLevel(metadata.ShareVersionFeature) >= 1 },
 		// A group's own configs (IncrementalAlterConfigs on the GROUP resource), validated by the
 		// controller, read from the current metadata Image at each use.
 		GroupConfigs: func(g string) map[string]string { return b.quorum.Image().GroupConfigs(g) },

@@ -108,12 +108,13 @@ type Config struct {
 	// Share groups (KIP-932, share.go): ShareSessionTimeout and ShareHeartbeatInterval are
 	// group.share.session.timeout.ms and group.share.heartbeat.interval.ms (a group's
 	// share.session.timeout.ms / share.heartbeat.interval.ms override them); ShareMaxSize is
-	// group.share.max.size (0: no cap); DisableShareGroups answers ShareGroupHeartbeat with
-	// UNSUPPORTED_VERSION. ShareDefaults are the group.share.* defaults of share.GroupConfig.
+	// group.share.max.size (0: no cap). ShareDefaults are the group.share.* defaults of share.GroupConfig.
 	ShareSessionTimeout, ShareHeartbeatInterval time.Duration
 	ShareMaxSize                                int
-	DisableShareGroups                          bool
-	ShareDefaults                               share.GroupConfig
+	// ShareEnabled, if set, says whether share groups are on now (the share.version feature is
+	// finalized at 1 or more); false answers ShareGroupHeartbeat UNSUPPORTED_VERSION. Nil: on.
+	ShareEnabled  func() bool
+	ShareDefaults share.GroupConfig
 	// SharePersister, if set, deletes a share group's share-partition state when the group is
 	// deleted (DeleteGroups), before the group's records.
 	SharePersister share.Persister

@@ -153,8 +153,8 @@ func (c *Coordinator) ShareHeartbeat(ctx context.Context, req ShareHeartbeatRequ
 	switch {
 	case c.closed.Load():
 		err = ErrCoordinatorUnavailable
-	case c.cfg.DisableShareGroups:
-		err = fmt.Errorf("%w: share groups are disabled", ErrUnsupportedVersion)
+	case c.cfg.ShareEnabled != nil && !c.cfg.ShareEnabled():
+		err = fmt.Errorf("%w: share groups are not enabled (the share.version feature is 0)", ErrUnsupportedVersion)
 	default:
 		err = c.checkShareRequest(req)
 	}

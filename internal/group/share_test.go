@@ -536,3 +536,17 @@ func FuzzDecodeShareRecord(f *testing.F) {
 		c.applyRecord(key, value)
 	})
 }
+
+func TestShareGroupsOffWithTheFeature(t *testing.T) {
+	on := false
+	c := newConsumerCoordinator(t, Config{ShareEnabled: func() bool { return on }})
+	img := topicsImage(t, map[string]int{"jobs": 1})
+	req := ShareHeartbeatRequest{Group: "sg", MemberID: "a", SubscribedTopicNames: []string{"jobs"}, Image: img}
+	if res := c.ShareHeartbeat(context.Background(), req); !errors.Is(res.Err, ErrUnsupportedVersion) {
+		t.Fatalf("share.version=0: %v", res.Err)
+	}
+	on = true
+	if res := c.ShareHeartbeat(context.Background(), req); res.Err != nil {
+		t.Fatalf("share.version=1: %v", res.Err)
+	}
+}

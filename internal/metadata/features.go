@@ -10,6 +10,10 @@ import (
 // MetadataVersionFeature is the feature Kafka uses to version the metadata log.
 const MetadataVersionFeature = "metadata.version"
 
+// ShareVersionFeature turns share groups (KIP-932) on (1) and off (0), as in Kafka 4.1+; a new
+// cluster finalizes 1, as Kafka 4.2 does (share groups are production-ready there).
+const ShareVersionFeature = "share.version"
+
 // FeatureRange is the range of levels of a feature this build supports, and the level a new
 // cluster finalizes.
 type FeatureRange struct {
@@ -27,6 +31,7 @@ type FeatureRange struct {
 // implement (transaction.version, group.version) are added here with them.
 var supportedFeatures = []FeatureRange{
 	{Name: MetadataVersionFeature, MinLevel: 28, MaxLevel: 28, Bootstrap: 28, Production: true},
+	{Name: ShareVersionFeature, MinLevel: 0, MaxLevel: 1, Bootstrap: 1, Production: true},
 }
 
 // SupportedFeatures returns the features this build supports, by name. Callers must not modify it.
