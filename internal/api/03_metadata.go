@@ -51,6 +51,9 @@ import (
 //     0. Without an authorizer every operation Kafka defines on the resource.
 //
 // Version notes:
+//   - v0: an empty topic list means all topics; replicas and ISR list only live brokers with
+//     the request's listener, and a partition missing some is REPLICA_NOT_AVAILABLE
+//     (metadata_legacy.go), as in Kafka.
 //   - v1: null topics = all, controller id, rack, is-internal.
 //   - v2: cluster id. v3: throttle. v4: AllowAutoTopicCreation.
 //   - v5: offline replicas. v7: leader epoch. v8: authorized operations.
@@ -133,6 +136,9 @@ func metadataResponse(env *Env, img *metadata.Image, req *Request, pending map[s
 				mt.AuthorizedOperations = env.authorizedOperations(req, resTopic, *mt.Topic)
 			}
 		}
+	}
+	if r.Version == 0 {
+		metadataV0Unavailable(img, req.Conn.Listener, resp)
 	}
 	return resp
 }

@@ -42,6 +42,10 @@ func TestEnvelopeErrors(t *testing.T) {
 	produce.Version = 9
 	deleteTopics := kmsg.NewPtrDeleteTopicsRequest()
 	deleteTopics.Version = 6
+	modern := &api.VersionGate{}
+	modern.SetLegacy(false) // sluice.protocol.legacy.versions.enable=false on the controller
+	noLegacy := *n.env
+	noLegacy.Versions = modern
 	for _, c := range []struct {
 		name string
 		env  *api.Env
@@ -52,6 +56,7 @@ func TestEnvelopeErrors(t *testing.T) {
 		{"not a forwarded api", n.env, api.EncodeRequest(&api.Request{Key: 0, Version: 9, Msg: produce}), kerr.InvalidRequest.Code},
 		{"truncated", n.env, []byte{0, 20, 0}, kerr.InvalidRequest.Code},
 		{"unknown version", n.env, []byte{0, 20, 0, 99, 0, 0, 0, 1, 255, 255}, kerr.UnsupportedVersion.Code},
+		{"legacy version switched off", &noLegacy, api.EncodeRequest(&api.Request{Key: 20, Version: 0, Msg: deleteTopics}), kerr.UnsupportedVersion.Code},
 	} {
 		r := kmsg.NewPtrEnvelopeRequest()
 		r.RequestData = c.data

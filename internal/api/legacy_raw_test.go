@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/group"
+	"github.com/sluicehq/sluice/internal/metadata"
 )
 
 // Raw-version tests of the request versions Kafka 3.9 served and Kafka 4 removed (KIP-896),
@@ -190,5 +191,44 @@ func TestOffsetCommitFetchLegacy(t *testing.T) {
 	}
 	if code := commit(0, "busy", 1, -1); code != kerr.UnknownMemberID.Code {
 		t.Fatalf("commit v0 to a group with a member: error %d, want UNKNOWN_MEMBER_ID", code)
+	}
+}
+
+// TestMetadataV0UnavailableReplicas: Metadata v0 lists only live replicas and flags a partition
+// missing some REPLICA_NOT_AVAILABLE; v1 lists them all (v5+: unavailable ones as offline).
+func TestMetadataV0UnavailableReplicas(t *testing.T) {
+	b := startBroker(t)
+	id, err := metadata.NewTopicID(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Broker 2 is not registered: a replica of the topic that nobody can reach.
+	b.apply([]metadata.Record{&metadata.TopicRecord{Name: "half", TopicID: id},
+		&metadata.PartitionRecord{TopicID: id, Partition: 0, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1}})
+	c := b.dial()
+	for _, v := range []int16{0, 1, 5} {
+		req := kmsg.NewPtrMetadataRequest()
+		req.Version = v
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr("half")
+		req.Topics = append(req.Topics, rt)
+		resp := c.send(req).(*kmsg.MetadataResponse)
+		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			t.Fatalf("v%d: %+v", v, resp.Topics)
+		}
+		p := resp.Topics[0].Partitions[0]
+		want := struct {
+			code          int16
+			replicas, isr []int32
+		}{0, []int32{1, 2}, []int32{1, 2}}
+		if v == 0 {
+			want.code, want.replicas, want.isr = kerr.ReplicaNotAvailable.Code, []int32{1}, []int32{1}
+		}
+		if p.ErrorCode != want.code || p.Leader != 1 || !slices.Equal(p.Replicas, want.replicas) || !slices.Equal(p.ISR, want.isr) {
+			t.Errorf("v%d: partition %+v, want error %d replicas %v isr %v", v, p, want.code, want.replicas, want.isr)
+		}
+		if v >= 5 && !slices.Equal(p.OfflineReplicas, []int32{2}) {
+			t.Errorf("v%d: offline replicas %v, want [2]", v, p.OfflineReplicas)
+		}
 	}
 }
