@@ -550,3 +550,54 @@ func TestShareGroupsOffWithTheFeature(t *testing.T) {
 		t.Fatalf("share.version=1: %v", res.Err)
 	}
 }
+
+// TestShareGroupMovesWithItsPartition: a share group written by one coordinator is loaded by
+// the next leader of its __consumer_offsets partition (members, epochs, assignments, session
+// timers) and forgotten when leadership moves away again.
+func TestShareGroupMovesWithItsPartition(t *testing.T) {
+	parts := offsetsPartition(t)
+	log := &PartitionLog{Partitions: parts, NumPartitions: 1}
+	cfg := Config{MinSessionTimeout: time.Millisecond, MaxSessionTimeout: time.Hour, Log: log, NumPartitions: 1}
+	a := New(cfg)
+	t.Cleanup(a.Close)
+	img := topicsImage(t, map[string]int{"jobs": 2})
+	x, y := newShareClient(t, a, "x", "jobs"), newShareClient(t, a, "y", "jobs")
+	x.beat(img, true)
+	y.beat(img, true)
+	settleShare(t, img, x, y)
+	want, err := a.DescribeShareGroup("sg")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.FollowLeadership = true
+	b := New(cfg)
+	t.Cleanup(b.Close)
+	if err := b.ShareMember("sg", "x"); err != nil {
+		t.Fatalf("ShareMember of a group coordinated elsewhere: %v", err)
+	}
+	p, _ := parts.Partition(metadata.ConsumerOffsetsTopic, 0)
+	b.Elected(p)
+	waitStatus(t, b, "sg", nil)
+	got, err := b.DescribeShareGroup("sg")
+	if err != nil || got.Epoch != want.Epoch || len(got.Members) != 2 {
+		t.Fatalf("loaded %+v %v, want %+v", got, err, want)
+	}
+	for i, m := range got.Members {
+		if m.MemberEpoch != want.Members[i].MemberEpoch || !m.Assignment.equal(want.Members[i].Assignment) {
+			t.Fatalf("member %+v, want %+v", m, want.Members[i])
+		}
+	}
+	if err := b.ShareMember("sg", "nobody"); !errors.Is(err, kerr.UnknownMemberID) {
+		t.Fatalf("ShareMember of an unknown member: %v", err)
+	}
+	// The members carry on against the new coordinator.
+	x.c = b
+	if res := x.beat(img, false); res.MemberEpoch != want.Members[0].MemberEpoch {
+		t.Fatalf("heartbeat after the move: %+v", res)
+	}
+	b.Resigned(0)
+	if _, err := b.DescribeShareGroup("sg"); !errors.Is(err, ErrGroupIDNotFound) {
+		t.Fatalf("share group described after resigning: %v", err)
+	}
+}
