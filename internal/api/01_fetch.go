@@ -475,7 +475,7 @@ func (f *fetch) respond() Response {
 	if f.session != nil {
 		f.session.rotateLocked(included)
 	}
-	if topics.regrouped {
+	if topics.regrouped && len(out.Splices) > 1 {
 		out.Splices = splicesInOrder(resp, out.Splices)
 	}
 	if f.req.Version >= 16 {
@@ -507,7 +507,8 @@ type responseTopics struct {
 }
 
 // splicesInOrder orders splices as their placeholders appear in resp's encoding (topic
-// entries in order, partitions in order), as the server writes them.
+// entries in order, partitions in order), as the server writes them. Record sets that are not
+// splices (v0–v3's down-converted sets, in place) are passed over.
 func splicesInOrder(resp *kmsg.FetchResponse, splices []Splice) []Splice {
 	byPlaceholder := make(map[string]Splice, len(splices))
 	for _, sp := range splices {
@@ -516,8 +517,8 @@ func splicesInOrder(resp *kmsg.FetchResponse, splices []Splice) []Splice {
 	ordered := splices[:0]
 	for i := range resp.Topics {
 		for j := range resp.Topics[i].Partitions {
-			if b := resp.Topics[i].Partitions[j].RecordBatches; len(b) > 0 {
-				ordered = append(ordered, byPlaceholder[string(b)])
+			if sp, ok := byPlaceholder[string(resp.Topics[i].Partitions[j].RecordBatches)]; ok {
+				ordered = append(ordered, sp)
 			}
 		}
 	}

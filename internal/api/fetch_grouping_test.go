@@ -94,15 +94,15 @@ func topicEntries(t *testing.T, version int16, resp *kmsg.FetchResponse, names m
 	return out
 }
 
-// TestFetchGroupsPartitionsByTopic: every Fetch version 4–18 answers one topic entry per
+// TestFetchGroupsPartitionsByTopic: every Fetch version 0–18 answers one topic entry per
 // topic holding all its partitions — full fetches, a request naming a topic twice, and (v7+)
 // incremental session fetches whose session order interleaves topics after partitions that
 // returned records moved to its end. sarama-based clients (Burrow) keep only the last entry of
-// a repeated topic.
+// a repeated topic. v0–v3 carry down-converted message sets (legacy versions, served by default).
 func TestFetchGroupsPartitionsByTopic(t *testing.T) {
 	b := startBroker(t)
 	c := b.dial()
-	for v := int16(4); v <= 18; v++ {
+	for v := int16(0); v <= 18; v++ {
 		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
 			g, h := fmt.Sprintf("g%d", v), fmt.Sprintf("h%d", v)
 			gid, hid := b.createTopic(g, 3, nil), b.createTopic(h, 2, nil)
