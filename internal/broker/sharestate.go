@@ -29,6 +29,7 @@ func (b *Broker) startShareState(brokerCfg *config.Resolved) {
 		SnapshotUpdateRecordsPerSnapshot: int(brokerCfg.Int(config.ShareCoordinatorSnapshotUpdateRecordsPerSnapshot)),
 		WriteTimeout:                     time.Duration(brokerCfg.Int64(config.ShareCoordinatorWriteTimeoutMs)) * time.Millisecond,
 		LoadBufferSize:                   int(brokerCfg.Int(config.ShareCoordinatorLoadBufferSize)),
+		PruneInterval:                    time.Duration(brokerCfg.Int64(config.ShareCoordinatorStateTopicPruneIntervalMs)) * time.Millisecond,
 		Compression:                      record.Codec(brokerCfg.Int(config.ShareCoordinatorStateTopicCompressionCodec)),
 		FollowLeadership:                 true,
 		Logger:                           b.logger,
@@ -61,6 +62,7 @@ func (b *Broker) loadShareState() {
 	if err := sharecoord.LoadPartitions(b.shares, b.partitions); err != nil {
 		b.logger.Warn("loading share group state", "err", err)
 	}
+	b.shares.Start() // pruning
 }
 
 // moveShareCoordination is moveTxnCoordination for the share coordinator and

@@ -62,13 +62,13 @@ func readState(t *testing.T, ctx context.Context, p share.Persister, k share.Key
 }
 
 // TestShareStateSurvivesRestart: the share coordinator creates __share_group_state (single
-// node: RF 1 as Kafka's server.properties), persists a share-partition's state, and a
-// restarted broker loads it from its log: the same batches, start offset and epochs, and
-// the old leader epoch still fenced.
+// node: RF 1 as Kafka's server.properties), persists a share-partition's state, prunes the
+// records below its last snapshot, and a restarted broker loads it from what is left: the
+// same batches, start offset and epochs, and the old leader epoch still fenced.
 func TestShareStateSurvivesRestart(t *testing.T) {
 	cfg := Config{NodeID: 1, DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", ControllerAddr: freeAddr(t),
 		Overrides: map[string]string{"share.coordinator.snapshot.update.records.per.snapshot": "1",
-			"share.coordinator.state.topic.num.partitions": "3"}}
+			"share.coordinator.state.topic.num.partitions": "3", "share.coordinator.state.topic.prune.interval.ms": "50"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	b, err := Start(ctx, cfg)
@@ -84,6 +84,13 @@ func TestShareStateSurvivesRestart(t *testing.T) {
 	if !ok || len(topic.Partitions) != 3 || topic.ReplicationFactor() != 1 {
 		t.Fatalf("__share_group_state: %+v %v", topic, ok)
 	}
+	// Pruning: the records below the last snapshot (the fifth record: snapshot, update,
+	// snapshot, update, snapshot) are deleted; the state still loads from what is left.
+	idx := sharecoord.PartitionFor(k, 3)
+	waitUntil(t, "__share_group_state pruned below the last snapshot", 10*time.Second, func() bool {
+		p, ok := b.partitions.Partition(metadata.ShareGroupStateTopic, idx)
+		return ok && p.LogStartOffset() == 4
+	})
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +99,9 @@ func TestShareStateSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	if p, ok := b.partitions.Partition(metadata.ShareGroupStateTopic, idx); !ok || p.LogStartOffset() != 4 {
+		t.Fatalf("log start offset after the restart: %v", ok)
+	}
 	if got := readState(t, ctx, b.env.SharePersister, k); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after restart %+v, want %+v", got, want)
 	}

@@ -680,6 +680,9 @@ var brokerTable = []Def{
 		Doc: "How long a share coordinator write waits for its record to be committed in __share_group_state."},
 	{Name: ShareCoordinatorLoadBufferSize, Type: TypeInt, Default: "5242880", Valid: AtLeast(1), Mode: ModeReadOnly,
 		Doc: "Read size when loading a __share_group_state partition on becoming its leader."},
+	{Name: ShareCoordinatorStateTopicPruneIntervalMs, Type: TypeLong, Default: "300000", Valid: AtLeast(1), Mode: ModeReadOnly,
+		Doc: "How often the share coordinator deletes the records of each __share_group_state partition it leads below the " +
+			"oldest ShareSnapshot a share-partition still needs (the topic has unlimited retention)."},
 
 	// Sluice's own.
 	{Name: SluiceGroupCommit, Type: TypeBoolean, Default: "false", Mode: ModeReadOnly,

@@ -10,4 +10,5 @@ const (
 	ShareCoordinatorSnapshotUpdateRecordsPerSnapshot Name = "share.coordinator.snapshot.update.records.per.snapshot"
 	ShareCoordinatorWriteTimeoutMs                   Name = "share.coordinator.write.timeout.ms"
 	ShareCoordinatorLoadBufferSize                   Name = "share.coordinator.load.buffer.size"
+	ShareCoordinatorStateTopicPruneIntervalMs        Name = "share.coordinator.state.topic.prune.interval.ms"
 )

@@ -44,6 +44,10 @@ type Config struct {
 	// until Resigned); others get NOT_COORDINATOR, those of a partition still loading
 	// COORDINATOR_LOAD_IN_PROGRESS. False (tests without a broker): every key is served.
 	FollowLeadership bool
+	// PruneInterval is share.coordinator.state.topic.prune.interval.ms (5 min): how often
+	// each state partition led here loses the records below the oldest snapshot a
+	// share-partition still needs (Start runs it; the topic has unlimited retention).
+	PruneInterval time.Duration
 	// Compression is share.coordinator.state.topic.compression.codec.
 	Compression record.Codec
 	Logger      *slog.Logger
@@ -53,9 +57,15 @@ type Config struct {
 
 // StateLog is __share_group_state as the coordinator writes it.
 type StateLog interface {
-	// Append writes one record batch to the partition and returns once the high watermark
-	// passed it (acks=-1).
-	Append(ctx context.Context, partition int32, batch []byte) error
+	// Append writes one record batch to the partition and returns its base offset once the
+	// high watermark passed it (acks=-1).
+	Append(ctx context.Context, partition int32, batch []byte) (int64, error)
+}
+
+// Pruner deletes a state partition's records below an offset (DeleteRecords as the
+// partition's leader); a StateLog that implements it is pruned every PruneInterval.
+type Pruner interface {
+	DeleteBefore(partition int32, offset int64) error
 }
 
 // pstate is what the coordinator keeps of one share-partition: its last snapshot with the
@@ -70,6 +80,9 @@ type pstate struct {
 	batches               []share.StateBatch
 	// updates counts the ShareUpdate records since the snapshot.
 	updates int
+	// snapshotOffset is the offset of the snapshot record in __share_group_state (-1 unknown):
+	// records below the smallest of a partition's are no longer needed.
+	snapshotOffset int64
 }
 
 // entry is one share-partition key. write serializes the writes of the key across their
@@ -120,6 +133,9 @@ func New(cfg Config) *Coordinator {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 5 * time.Second
+	}
+	if cfg.PruneInterval <= 0 {
+		cfg.PruneInterval = 5 * time.Minute
 	}
 	c := &Coordinator{cfg: cfg, logger: cfg.Logger}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -202,11 +218,11 @@ func (c *Coordinator) unlockEntry(k share.Key, e *entry) {
 
 func (c *Coordinator) nowMs() int64 { return c.cfg.Now().UnixMilli() }
 
-// append writes one batch of (key, value) records to k's partition and waits until it is
-// committed.
-func (c *Coordinator) append(ctx context.Context, k share.Key, recs ...[2][]byte) error {
+// append writes one batch of (key, value) records to k's partition, waits until it is
+// committed and returns its base offset.
+func (c *Coordinator) append(ctx context.Context, k share.Key, recs ...[2][]byte) (int64, error) {
 	if c.cfg.Log == nil {
-		return nil
+		return -1, nil
 	}
 	b := record.NewBuilder(c.cfg.Compression)
 	now := c.nowMs()
@@ -215,17 +231,18 @@ func (c *Coordinator) append(ctx context.Context, k share.Key, recs ...[2][]byte
 	}
 	batch, err := b.Build(nil)
 	if err != nil {
-		return fmt.Errorf("%w: build %s record: %w", kerr.CoordinatorNotAvailable, StateTopic, err)
+		return -1, fmt.Errorf("%w: build %s record: %w", kerr.CoordinatorNotAvailable, StateTopic, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.WriteTimeout)
 	defer cancel()
-	if err := c.cfg.Log.Append(ctx, c.Partition(k), batch); err != nil {
+	offset, err := c.cfg.Log.Append(ctx, c.Partition(k), batch)
+	if err != nil {
 		if errors.Is(err, partition.ErrNotLeader) {
-			return fmt.Errorf("%w: write %s: %w", kerr.NotCoordinator, StateTopic, err)
+			return -1, fmt.Errorf("%w: write %s: %w", kerr.NotCoordinator, StateTopic, err)
 		}
-		return fmt.Errorf("%w: write %s: %w", kerr.CoordinatorNotAvailable, StateTopic, err)
+		return -1, fmt.Errorf("%w: write %s: %w", kerr.CoordinatorNotAvailable, StateTopic, err)
 	}
-	return nil
+	return offset, nil
 }
 
 // snapshotRecord is the ShareSnapshot of st for k.
@@ -255,9 +272,11 @@ func (c *Coordinator) Initialize(ctx context.Context, k share.Key, stateEpoch in
 	if old != nil {
 		st.snapshotEpoch = old.snapshotEpoch + 1
 	}
-	if err := c.append(ctx, k, snapshotRecord(k, st)); err != nil {
+	offset, err := c.append(ctx, k, snapshotRecord(k, st))
+	if err != nil {
 		return err
 	}
+	st.snapshotOffset = offset
 	c.mu.Lock()
 	e.st = st
 	c.mu.Unlock()
@@ -358,7 +377,8 @@ func (c *Coordinator) writeLocked(ctx context.Context, k share.Key, e *entry, w 
 	}
 	st.batches = mergeBatches(st.batches, w.Batches, st.startOffset)
 	var rec [2][]byte
-	if old == nil || old.updates >= c.cfg.SnapshotUpdateRecordsPerSnapshot {
+	snapshot := old == nil || old.updates >= c.cfg.SnapshotUpdateRecordsPerSnapshot
+	if snapshot {
 		if old != nil {
 			st.snapshotEpoch = old.snapshotEpoch + 1
 		}
@@ -370,8 +390,12 @@ func (c *Coordinator) writeLocked(ctx context.Context, k share.Key, e *entry, w 
 			LeaderEpoch: st.leaderEpoch, StartOffset: w.StartOffset, DeliveryCompleteCount: w.DeliveryCompleteCount,
 			Batches: w.Batches})}
 	}
-	if err := c.append(ctx, k, rec); err != nil {
+	offset, err := c.append(ctx, k, rec)
+	if err != nil {
 		return nil, err
+	}
+	if snapshot {
+		st.snapshotOffset = offset
 	}
 	c.mu.Lock()
 	e.st = st
@@ -393,7 +417,7 @@ func (c *Coordinator) Delete(ctx context.Context, k share.Key) error {
 	if !had {
 		return nil
 	}
-	if err := c.append(ctx, k, [2][]byte{AppendKey(nil, TypeSnapshot, k), nil}, [2][]byte{AppendKey(nil, TypeUpdate, k), nil}); err != nil {
+	if _, err := c.append(ctx, k, [2][]byte{AppendKey(nil, TypeSnapshot, k), nil}, [2][]byte{AppendKey(nil, TypeUpdate, k), nil}); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sync"
 	"testing"
@@ -22,17 +23,17 @@ type memLog struct {
 	fail    error
 }
 
-func (l *memLog) Append(_ context.Context, p int32, batch []byte) error {
+func (l *memLog) Append(_ context.Context, p int32, batch []byte) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.fail != nil {
-		return l.fail
+		return -1, l.fail
 	}
 	if l.batches == nil {
 		l.batches = map[int32][][]byte{}
 	}
 	l.batches[p] = append(l.batches[p], batch)
-	return nil
+	return int64(len(l.batches[p]) - 1), nil // one record per batch in these tests: offset = index
 }
 
 // types returns the record types appended to p, a tombstone as -1.
@@ -247,5 +248,39 @@ func TestConcurrentWrites(t *testing.T) {
 		if len(a.Batches) != 2 { // two goroutines' offsets per key
 			t.Fatalf("%v: batches %+v", k, a.Batches)
 		}
+	}
+}
+
+// TestPrunePoints: a state partition may lose the records below the oldest snapshot of its
+// share-partitions; one without share-partitions everything; one with a first write in
+// flight nothing.
+func TestPrunePoints(t *testing.T) {
+	ctx := context.Background()
+	log := &memLog{}
+	c := New(Config{Log: log, NumPartitions: 1, SnapshotUpdateRecordsPerSnapshot: 1})
+	a, b := testKey, share.Key{Group: "other", TopicID: testKey.TopicID, Partition: 1}
+	if got := c.PrunePoints(); got[0] != math.MaxInt64 {
+		t.Fatalf("empty: %v", got)
+	}
+	w := share.Write{StateEpoch: 0, LeaderEpoch: 0, StartOffset: -1, DeliveryCompleteCount: -1}
+	for _, k := range []share.Key{a, a, b, a} { // a: snapshot 0, update 1; b: snapshot 2; a: snapshot 3
+		if err := c.Write(ctx, k, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := c.PrunePoints(); got[0] != 2 {
+		t.Fatalf("points %v, want 2 (b's snapshot)", got)
+	}
+	if err := c.Delete(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.PrunePoints(); got[0] != 3 {
+		t.Fatalf("points %v after deleting b, want 3", got)
+	}
+	c.mu.Lock()
+	c.mu.keys[share.Key{Group: "new"}] = &entry{} // a first write in flight
+	c.mu.Unlock()
+	if got := c.PrunePoints(); len(got) != 0 {
+		t.Fatalf("points %v with a first write in flight, want none", got)
 	}
 }

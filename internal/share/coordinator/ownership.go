@@ -173,7 +173,7 @@ func applyBatches(states map[share.Key]*pstate, batches, buf []byte) (bad int, _
 		}
 		var rec record.Record
 		for recs.Next(&rec) {
-			if !applyRecord(states, rec.Key, rec.Value) {
+			if !applyRecord(states, rec.Offset, rec.Key, rec.Value) {
 				bad++
 			}
 		}
@@ -191,7 +191,7 @@ func applyBatches(states map[share.Key]*pstate, batches, buf []byte) (bad int, _
 // snapshot epoch is merged into it (updates of another epoch, or without a snapshot, are
 // ignored as Kafka's shard ignores them), a tombstone forgets the share-partition. False if it
 // cannot be decoded.
-func applyRecord(states map[share.Key]*pstate, key, value []byte) bool {
+func applyRecord(states map[share.Key]*pstate, offset int64, key, value []byte) bool {
 	rk, err := DecodeKey(key)
 	if err != nil {
 		return false
@@ -208,7 +208,7 @@ func applyRecord(states map[share.Key]*pstate, key, value []byte) bool {
 		}
 		states[rk.Key] = &pstate{snapshotEpoch: v.SnapshotEpoch, stateEpoch: v.StateEpoch, leaderEpoch: v.LeaderEpoch,
 			startOffset: v.StartOffset, deliveryCompleteCount: v.DeliveryCompleteCount, createTs: v.CreateTimestamp,
-			writeTs: v.WriteTimestamp, batches: prune(v.Batches, v.StartOffset)}
+			writeTs: v.WriteTimestamp, batches: prune(v.Batches, v.StartOffset), snapshotOffset: offset}
 	default:
 		v, err := DecodeUpdate(value)
 		if err != nil {

@@ -107,7 +107,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		// Replaying never panics and keeps states well formed.
 		states := map[share.Key]*pstate{}
-		applyRecord(states, key, value)
+		applyRecord(states, 0, key, value)
 		for _, st := range states {
 			checkBatches(t, st.batches)
 		}

@@ -43,14 +43,29 @@ func CreateTopic(numPartitions int32, rf int16, minISR, segmentBytes int) metada
 }
 
 // Append implements StateLog.
-func (l *PartitionLog) Append(ctx context.Context, index int32, batch []byte) error {
+func (l *PartitionLog) Append(ctx context.Context, index int32, batch []byte) (int64, error) {
 	p, err := l.Partitions.InternalPartition(ctx, l.Controller, l.CreateTopic(), index)
 	if err != nil {
-		return err
+		return -1, err
 	}
 	res, err := p.Append(batch, -1)
 	if err != nil {
-		return fmt.Errorf("append to %s-%d: %w", StateTopic, index, err)
+		return -1, fmt.Errorf("append to %s-%d: %w", StateTopic, index, err)
 	}
-	return p.WaitCommitted(ctx, res.LastOffset+1)
+	return res.BaseOffset, p.WaitCommitted(ctx, res.LastOffset+1)
+}
+
+// DeleteBefore implements Pruner: the partition's log start offset moves up to offset (at
+// most its high watermark), as DeleteRecords does; followers follow.
+func (l *PartitionLog) DeleteBefore(index int32, offset int64) error {
+	p, ok := l.Partitions.Partition(StateTopic, index)
+	if !ok || !p.IsLeader() {
+		return nil
+	}
+	offset = min(offset, p.HighWatermark())
+	if offset <= p.LogStartOffset() {
+		return nil
+	}
+	_, err := p.DeleteRecordsBefore(offset)
+	return err
 }

@@ -1,0 +1,85 @@
+package coordinator
+
+import (
+	"math"
+	"time"
+)
+
+// Start begins pruning: every PruneInterval each loaded state partition led here (each
+// partition, not following leadership) loses its records below the oldest snapshot one of
+// its share-partitions still needs — Kafka's share coordinator prunes __share_group_state the
+// same way, which is why the topic has unlimited retention and no compaction. Close stops
+// it. Without a Log that implements Pruner it does nothing.
+func (c *Coordinator) Start() {
+	pr, ok := c.cfg.Log.(Pruner)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.closed {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		t := time.NewTicker(c.cfg.PruneInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-t.C:
+				c.PruneOnce(pr)
+			}
+		}
+	}()
+}
+
+// PruneOnce deletes, in each state partition served here, the records below PrunePoints.
+func (c *Coordinator) PruneOnce(pr Pruner) {
+	for index, offset := range c.PrunePoints() {
+		if err := pr.DeleteBefore(index, offset); err != nil {
+			c.logger.Warn("pruning __share_group_state", "partition", index, "before", offset, "err", err)
+		}
+	}
+}
+
+// PrunePoints returns, per state partition served here, the offset below which no record is
+// needed any more: the smallest snapshot offset of its share-partitions, or MaxInt64 (up to
+// the high watermark) for a partition without any. A partition with a write in flight for a
+// share-partition that has no state yet (its first snapshot's offset is not known) is left
+// out.
+func (c *Coordinator) PrunePoints() map[int32]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[int32]int64{}
+	if c.cfg.FollowLeadership {
+		for index, p := range c.mu.owned {
+			if p.loaded {
+				out[index] = math.MaxInt64
+			}
+		}
+	} else {
+		for i := range c.cfg.NumPartitions {
+			out[i] = math.MaxInt64
+		}
+	}
+	blocked := map[int32]bool{}
+	for k, e := range c.mu.keys {
+		index := c.Partition(k)
+		cur, ok := out[index]
+		if !ok {
+			continue
+		}
+		if e.st == nil || e.st.snapshotOffset < 0 {
+			blocked[index] = true
+			continue
+		}
+		out[index] = min(cur, e.st.snapshotOffset)
+	}
+	for index := range blocked {
+		delete(out, index)
+	}
+	return out
+}
