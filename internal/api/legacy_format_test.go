@@ -384,3 +384,18 @@ func TestLegacyFormatsSwitchedOff(t *testing.T) {
 		t.Fatalf("Fetch v3 with legacy versions on: %v", kerr.ErrorForCode(rp.ErrorCode))
 	}
 }
+
+// TestProduceLegacyNoTimestamp: v0 messages carry no timestamp; the converted records (-1)
+// pass message.timestamp.before.max.ms and after.max.ms as Kafka's NO_TIMESTAMP does, while a
+// v1 message far in the past is INVALID_TIMESTAMP.
+func TestProduceLegacyNoTimestamp(t *testing.T) {
+	b := startBroker(t)
+	b.createTopic("strict", 1, map[string]string{"message.timestamp.before.max.ms": "60000", "message.timestamp.after.max.ms": "60000"})
+	c := b.dial()
+	if sp := produceRaw(c, 1, "strict", legacySetOf(t, 0, record.Gzip, 0, 3)); sp.ErrorCode != 0 {
+		t.Fatalf("magic 0 without timestamps: %v", kerr.ErrorForCode(sp.ErrorCode))
+	}
+	if sp := produceRaw(c, 2, "strict", legacySetOf(t, 1, record.None, 0, 3)); sp.ErrorCode != kerr.InvalidTimestamp.Code {
+		t.Fatalf("magic 1 stamped in 2023: %v, want INVALID_TIMESTAMP", kerr.ErrorForCode(sp.ErrorCode))
+	}
+}

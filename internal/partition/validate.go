@@ -31,6 +31,9 @@ func putScratch(b *[]byte) {
 	}
 }
 
+// noTimestamp is Kafka's RecordBatch.NO_TIMESTAMP.
+const noTimestamp = -1
+
 // MaxRecordErrors bounds the per-record errors one rejected partition
 // reports (KIP-467's record_errors). Kafka lists every bad record of the
 // first bad batch; a hostile batch of millions of bad records would then
@@ -164,7 +167,10 @@ func checkRecords(batch []byte, cfg Config, nowMs int64, budget *DecompressBudge
 	var rec record.Record
 	for i := int32(0); n < len(problems) && recs.Next(&rec); i++ {
 		keyless := cfg.Compacted && rec.Key == nil
-		badTime := checkTime && (nowMs-rec.Timestamp > cfg.TimestampBeforeMaxMs || rec.Timestamp-nowMs > cfg.TimestampAfterMaxMs)
+		// A record without a timestamp (-1: message format v0, converted) is not checked, as
+		// Kafka's LogValidator skips NO_TIMESTAMP.
+		badTime := checkTime && rec.Timestamp != noTimestamp &&
+			(nowMs-rec.Timestamp > cfg.TimestampBeforeMaxMs || rec.Timestamp-nowMs > cfg.TimestampAfterMaxMs)
 		if keyless || badTime {
 			problems[n] = recordProblem{index: i, keyless: keyless, badTime: badTime, timestamp: rec.Timestamp, offset: rec.Offset}
 			n++
