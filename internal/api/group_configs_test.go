@@ -104,3 +104,30 @@ func TestGroupConfigs(t *testing.T) {
 		t.Errorf("groups with configs after delete: %v", n.q.Image().GroupsWithConfigs())
 	}
 }
+
+// TestGroupConfigsLegacyAlterConfigs: the legacy AlterConfigs replaces a group's configs, as
+// Kafka's controller validates and applies it for GROUP resources.
+func TestGroupConfigsLegacyAlterConfigs(t *testing.T) {
+	n := startAdminNode(t, adminOptions{})
+	c := n.dial()
+	for _, tc := range []struct {
+		kv   []*string
+		code int16
+		want map[string]string
+	}{
+		{[]*string{s("share.session.timeout.ms"), s("50000"), s("share.isolation.level"), s("read_committed")}, 0,
+			map[string]string{"share.session.timeout.ms": "50000", "share.isolation.level": "read_committed"}},
+		{[]*string{s("share.isolation.level"), s("read_committed")}, 0, map[string]string{"share.isolation.level": "read_committed"}},
+		{[]*string{s("share.heartbeat.interval.ms"), s("100")}, kerr.InvalidConfig.Code, map[string]string{"share.isolation.level": "read_committed"}},
+	} {
+		req := kmsg.NewPtrAlterConfigsRequest()
+		req.Version = 2
+		req.Resources = append(req.Resources, alterResource(kmsg.ConfigResourceTypeGroupConfig, "sg", tc.kv...))
+		if r := c.send(req).(*kmsg.AlterConfigsResponse).Resources[0]; r.ErrorCode != tc.code {
+			t.Fatalf("alter %v: code %d %v, want %d", tc.kv, r.ErrorCode, r.ErrorMessage, tc.code)
+		}
+		if got := n.q.Image().GroupConfigs("sg"); len(got) != len(tc.want) || got["share.isolation.level"] != tc.want["share.isolation.level"] {
+			t.Fatalf("after %v: %v, want %v", tc.kv, got, tc.want)
+		}
+	}
+}
