@@ -97,23 +97,33 @@ func committedTotal(t *testing.T, n *node, group, topic string) int64 {
 // consumer group: JoinGroup v1, SyncGroup and Heartbeat v0, OffsetCommit v2, OffsetFetch v1)
 // and 1.0.0 (Produce v3 and Fetch v4, RecordBatch, Metadata v5). Each produces (compressed),
 // consumes and commits, produces more and consumes again from its committed offsets: nothing
-// lost, nothing read twice; franz-go reads the same records back.
+// lost, nothing read twice; franz-go reads the same records back. One more run at 0.10.2.0
+// produces to a topic that does not exist: its Metadata v1 auto-creates it and is answered
+// LEADER_NOT_AVAILABLE without partitions, and sarama retries until it is described.
 func TestSarama122(t *testing.T) {
 	bin := buildOldSarama(t)
 	n := startNode(t)
 	for _, tc := range []struct {
 		version, codec string
 		timestamps     bool // message format v1+ carries the producer's timestamps
+		autoCreate     bool // the topic is created by sarama's first Metadata request
 	}{
-		{"0.8.2.0", "snappy", false},
-		{"0.10.2.0", "gzip", true},
-		{"1.0.0", "lz4", true},
+		{"0.8.2.0", "snappy", false, false},
+		{"0.10.2.0", "gzip", true, false},
+		{"1.0.0", "lz4", true, false},
+		{"0.10.2.0", "none", true, true},
 	} {
-		t.Run(tc.version, func(t *testing.T) {
+		name := tc.version
+		if tc.autoCreate {
+			name += "-auto-created"
+		}
+		t.Run(name, func(t *testing.T) {
 			const count, more = 120, 30
-			topic := "sarama-" + strings.ReplaceAll(tc.version, ".", "-")
+			topic := "sarama-" + strings.ReplaceAll(name, ".", "-")
 			group := topic + "-group"
-			n.createTopic(topic, 3, nil)
+			if !tc.autoCreate {
+				n.createTopic(topic, 3, nil)
+			}
 			start := time.Now().Add(-time.Minute)
 			out := runClient(t, 3*time.Minute, "", bin, "-brokers", n.kafkaAddr, "-topic", topic, "-group", group,
 				"-version", tc.version, "-compression", tc.codec, "-count", fmt.Sprint(count), "-more", fmt.Sprint(more))
