@@ -33,6 +33,7 @@ func (b *Broker) startShareState(brokerCfg *config.Resolved) {
 		Compression:                      record.Codec(brokerCfg.Int(config.ShareCoordinatorStateTopicCompressionCodec)),
 		FollowLeadership:                 true,
 		Logger:                           b.logger,
+		PanicRecovered:                   b.metrics.PanicRecovered,
 	})
 	p := &sharecoord.Persister{Local: b.shares, NodeID: b.cfg.NodeID,
 		Create: func(ctx context.Context) error {

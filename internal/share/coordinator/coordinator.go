@@ -51,6 +51,9 @@ type Config struct {
 	// Compression is share.coordinator.state.topic.compression.codec.
 	Compression record.Codec
 	Logger      *slog.Logger
+	// PanicRecovered, if set, counts panics recovered in the coordinator's goroutines
+	// ("share.loader", "share.prune").
+	PanicRecovered func(where string)
 	// Now is the clock (record timestamps); nil means time.Now.
 	Now func() time.Time
 }

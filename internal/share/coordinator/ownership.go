@@ -39,6 +39,7 @@ func (c *Coordinator) Elected(p *partition.Partition) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		defer c.guard("share.loader")
 		for {
 			states, err := c.readPartition(p)
 			if err == nil || errors.Is(err, ErrBadRecord) {

@@ -1,7 +1,9 @@
 package coordinator
 
 import (
+	"fmt"
 	"math"
+	"runtime/debug"
 	"time"
 )
 
@@ -23,6 +25,7 @@ func (c *Coordinator) Start() {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		defer c.guard("share.prune")
 		t := time.NewTicker(c.cfg.PruneInterval)
 		defer t.Stop()
 		for {
@@ -82,4 +85,19 @@ func (c *Coordinator) PrunePoints() map[int32]int64 {
 		delete(out, index)
 	}
 	return out
+}
+
+// guard ends a goroutine of the coordinator that panicked: the panic is logged with its
+// stack and counted (Config.PanicRecovered); the process goes on (a loader's partition stays
+// loading: its share-partitions answer COORDINATOR_LOAD_IN_PROGRESS until the next election).
+// Use it only deferred directly.
+func (c *Coordinator) guard(where string) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	c.logger.Error("recovered panic", "where", where, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	if c.cfg.PanicRecovered != nil {
+		c.cfg.PanicRecovered(where)
+	}
 }

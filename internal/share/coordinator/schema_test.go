@@ -135,3 +135,18 @@ func TestParseCoordinatorKey(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseCoordinatorKey(f *testing.F) {
+	f.Add(CoordinatorKey(testKey))
+	f.Add("a:b:AQIDBAUGBwgJCgsMDQ4PEA:2147483647")
+	f.Add("::")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParseCoordinatorKey(s)
+		if err != nil {
+			return
+		}
+		if got, err := ParseCoordinatorKey(CoordinatorKey(k)); err != nil || got != k {
+			t.Fatalf("%q: %+v does not round-trip: %+v %v", s, k, got, err)
+		}
+	})
+}
