@@ -104,6 +104,28 @@ func TestShareGroupHeartbeatRaw(t *testing.T) {
 		t.Fatalf("join of a share group: %+v", r)
 	}
 
+	// Nor are offsets committed, fetched or deleted in it (Kafka: "not a consumer group").
+	oc := kmsg.NewPtrOffsetCommitRequest()
+	oc.Version, oc.Group, oc.Generation = 9, "sg", -1
+	oc.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "jobs", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: 1}}}}
+	if r := c.send(oc).(*kmsg.OffsetCommitResponse); r.Topics[0].Partitions[0].ErrorCode != kerr.GroupIDNotFound.Code {
+		t.Fatalf("offset commit to a share group: %+v", r)
+	}
+	of := kmsg.NewPtrOffsetFetchRequest()
+	of.Version = 9
+	ofg := kmsg.NewOffsetFetchRequestGroup()
+	ofg.Group, ofg.MemberEpoch = "sg", -1
+	of.Groups = append(of.Groups, ofg)
+	if r := c.send(of).(*kmsg.OffsetFetchResponse); r.Groups[0].ErrorCode != kerr.GroupIDNotFound.Code {
+		t.Fatalf("offset fetch of a share group: %+v", r)
+	}
+	od := kmsg.NewPtrOffsetDeleteRequest()
+	od.Version, od.Group = 0, "sg"
+	od.Topics = []kmsg.OffsetDeleteRequestTopic{{Topic: "jobs", Partitions: []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 0}}}}
+	if r := c.send(od).(*kmsg.OffsetDeleteResponse); r.ErrorCode != kerr.GroupIDNotFound.Code {
+		t.Fatalf("offset delete of a share group: %+v", r)
+	}
+
 	del := func() int16 {
 		d := kmsg.NewPtrDeleteGroupsRequest()
 		d.Version, d.Groups = 2, []string{"sg"}

@@ -914,14 +914,17 @@ func (cg *consumerGroup) checkCommit(memberID string, epoch int32) error {
 // (ErrStaleMemberEpoch). A request without a member id and with epoch -1 (an admin tool), and
 // any request for a group that is not a consumer group, passes.
 func (c *Coordinator) CheckOffsetFetch(gid, memberID string, epoch int32) error {
-	if memberID == "" && epoch < 0 {
-		return nil
-	}
 	g := c.lockGroup(gid, false)
 	if g == nil {
 		return nil
 	}
 	defer g.mu.Unlock()
+	if g.share != nil { // a share group has no offsets here (Kafka's ShareGroup.validateOffsetFetch)
+		return fmt.Errorf("%w: group %s is not a consumer group", ErrGroupIDNotFound, gid)
+	}
+	if memberID == "" && epoch < 0 {
+		return nil
+	}
 	if g.consumer == nil {
 		return nil
 	}

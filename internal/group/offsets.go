@@ -68,7 +68,7 @@ func (c *Coordinator) checkCommit(gid, memberID, instanceID string, generation i
 		return g.consumer.checkCommit(memberID, generation)
 	}
 	if g != nil && g.share != nil {
-		return fmt.Errorf("%w: group %s is a share group", ErrGroupIDNotFound, gid)
+		return fmt.Errorf("%w: group %s is not a consumer group", ErrGroupIDNotFound, gid)
 	}
 	switch {
 	case g == nil:
@@ -135,6 +135,9 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, gid string, parts []Off
 	case g.state == Dead:
 		g.mu.Unlock()
 		return nil, ErrGroupIDNotFound
+	case g.share != nil:
+		g.mu.Unlock()
+		return nil, fmt.Errorf("%w: group %s is not a consumer group", ErrGroupIDNotFound, gid)
 	case len(g.members) > 0 && g.protocolType != "consumer":
 		g.mu.Unlock()
 		return nil, ErrNonEmptyGroup

@@ -308,6 +308,12 @@ func TestShareGroupIDConflicts(t *testing.T) {
 	if err := c.CommitOffsets(context.Background(), "sg", "", "", -1, []OffsetCommit{{Topic: "jobs", Offset: 1}}); !errors.Is(err, ErrGroupIDNotFound) {
 		t.Fatalf("offset commit to a share group: %v", err)
 	}
+	if err := c.CheckOffsetFetch("sg", "", -1); !errors.Is(err, ErrGroupIDNotFound) {
+		t.Fatalf("offset fetch of a share group: %v", err)
+	}
+	if _, err := c.DeleteOffsets(context.Background(), "sg", []OffsetCommit{{Topic: "jobs"}}, nil); !errors.Is(err, ErrGroupIDNotFound) {
+		t.Fatalf("offset delete of a share group: %v", err)
+	}
 	if d := c.Describe("sg"); d.State != Dead || d.Type != "share" {
 		t.Fatalf("DescribeGroups of a share group: %+v", d)
 	}
