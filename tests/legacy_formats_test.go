@@ -15,7 +15,8 @@ import (
 // (0, 10) (magic 1) with none and gzip, produce 60 records each; the same old client and a
 // modern librdkafka read them all back with their values, offsets and (v1) timestamps; old
 // clients of both formats read records a modern producer wrote. librdkafka's protocol log
-// shows the old versions were the ones used (kafka-python's api_version pins its versions).
+// shows the old versions were the ones used (kafka-python's api_version pins its versions), and
+// the broker's conversion counters count every record converted.
 // librdkafka with fallback 0.10.0 is not among them: it asks for ApiVersions and then
 // speaks v2 batches.
 func TestLegacyMessageFormats(t *testing.T) {
@@ -38,7 +39,18 @@ func TestLegacyMessageFormats(t *testing.T) {
 	if len(cases) != 10 {
 		t.Fatalf("%d cases, want 10", len(cases))
 	}
+	metrics := scrapeMetrics(t, n)
 	for _, c := range cases {
+		produced := metrics[`sluice_topic_produce_message_conversions_total{topic="`+c.Topic+`"}`]
+		fetched := metrics[`sluice_topic_fetch_message_conversions_total{topic="`+c.Topic+`"}`]
+		wantProduced, oldReaders := 60.0, 1.0
+		if c.Magic == 2 {
+			wantProduced, oldReaders = 0, float64(len(c.Readers)-1)
+		}
+		if produced != wantProduced || fetched < 60*oldReaders {
+			t.Errorf("%s: %v records converted on produce (want %v), %v on fetch (want at least %v)",
+				c.Topic, produced, wantProduced, fetched, 60*oldReaders)
+		}
 		if len(c.Readers) < 2 {
 			t.Errorf("%s: read by %d clients", c.Topic, len(c.Readers))
 		}

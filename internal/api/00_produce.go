@@ -276,20 +276,20 @@ func producePartition(env *Env, t *metadata.Topic, topicCode int16, r *kmsg.Prod
 		sp.ErrorCode = code // KIP-890: the partition is not in the producer's ongoing transaction
 		return sp, nil, -1
 	}
-	records := rp.Records
+	records, converted := rp.Records, false
 	if record.IsLegacy(records) {
 		if version >= 3 {
 			sp.ErrorCode = kerr.InvalidRecord.Code
 			sp.ErrorMessage = ErrorMessage(fmt.Errorf("produce requests with version %d are only allowed to contain record batches with magic version 2", version))
 			return sp, nil, -1
 		}
-		converted, release, err := partition.ConvertLegacy(records, budget)
+		batch, release, err := partition.ConvertLegacy(records, budget)
 		if err != nil {
 			setProduceError(&sp, err)
 			return sp, nil, -1
 		}
 		defer release()
-		records = converted
+		records, converted = batch, true
 	}
 	res, err := p.AppendWithin(records, acks, budget)
 	if err != nil {
@@ -302,6 +302,9 @@ func producePartition(env *Env, t *metadata.Topic, topicCode int16, r *kmsg.Prod
 	sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
 	if env.TopicMetrics != nil && res.BaseOffset >= 0 && !res.Duplicate {
 		env.TopicMetrics.ProducedTo(t.Name, int64(len(rp.Records)), res.LastOffset-res.BaseOffset+1)
+		if m, ok := env.TopicMetrics.(ConversionMetrics); ok && converted {
+			m.ProduceConverted(t.Name, res.LastOffset-res.BaseOffset+1) // Kafka's ProduceMessageConversionsPerSec
+		}
 	}
 	return sp, p, res.LastOffset
 }

@@ -178,6 +178,14 @@ type TopicMetrics interface {
 	FetchedFrom(topic string, bytes, records int64)
 }
 
+// ConversionMetrics, when the TopicMetrics implement it too, counts records converted between
+// message formats (Kafka's ProduceMessageConversionsPerSec and FetchMessageConversionsPerSec):
+// only old clients' requests call it.
+type ConversionMetrics interface {
+	ProduceConverted(topic string, records int64)
+	FetchConverted(topic string, records int64)
+}
+
 // Metadata is the latest applied metadata and who the controller is.
 type Metadata interface {
 	// Image is the latest applied Image; never nil.

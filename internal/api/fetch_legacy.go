@@ -64,12 +64,15 @@ func (f *fetch) downConvert(t *fetchTarget, rp *kmsg.FetchResponseTopicPartition
 	}
 	// Room for the usual growth (v0/v1 spend 14-22 bytes per message more than v2 records),
 	// so the set is not copied as it grows.
-	set, _, err := record.DownConvert(make([]byte, 0, n+n/2), v2, record.DownConvertOptions{Magic: magic, FetchOffset: t.fetchOffset, MaxBytes: int(n)})
+	set, converted, err := record.DownConvert(make([]byte, 0, n+n/2), v2, record.DownConvertOptions{Magic: magic, FetchOffset: t.fetchOffset, MaxBytes: int(n)})
 	if err != nil {
 		f.failPartition(rp, ErrorCode(fmt.Errorf("down-convert %s-%d: %w", t.topic.Name, t.key.partition, err)))
 		return
 	}
 	rp.RecordBatches = set
+	if m, ok := f.env.TopicMetrics.(ConversionMetrics); ok && converted.Records > 0 {
+		m.FetchConverted(t.topic.Name, int64(converted.Records))
+	}
 }
 
 // failPartition answers a partition with an error: no records, offsets -1.

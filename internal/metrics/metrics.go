@@ -24,6 +24,9 @@ type Metrics struct {
 	connectionsRejected   *prometheus.CounterVec
 	panicsRecovered       *prometheus.CounterVec
 	replicaFetchedBytes   *prometheus.CounterVec
+	// Records converted between message formats (Produce v0–v2, Fetch v0–v3), per topic;
+	// series exist only for topics old clients used.
+	produceConversions, fetchConversions *prometheus.CounterVec
 
 	topics sync.Map // topic name → *topicCounters
 	// apis[key] is resolved on a key's first request; keys beyond the array are not counted.
@@ -80,9 +83,16 @@ func New(reg prometheus.Registerer) *Metrics {
 		replicaFetchedBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_replica_fetcher_bytes_total",
 			Help: "Record batch bytes this broker's replica fetchers appended as follower, per source (leader) broker."},
 			[]string{"source_broker"}),
+		produceConversions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_topic_produce_message_conversions_total",
+			Help: "Records produced in message format v0/v1 (Produce v0-v2) and converted to record batches v2, per topic (Kafka's ProduceMessageConversionsPerSec)."},
+			topic),
+		fetchConversions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_topic_fetch_message_conversions_total",
+			Help: "Records down-converted to message format v0/v1 for Fetch v0-v3, per topic (Kafka's FetchMessageConversionsPerSec)."},
+			topic),
 	}
 	reg.MustRegister(m.bytesIn, m.bytesOut, m.recordsIn, m.recordsOut, m.requests, m.latency, m.errorsByCode,
-		m.connections, m.connectionsAccepted, m.connectionsRejected, m.panicsRecovered, m.replicaFetchedBytes)
+		m.connections, m.connectionsAccepted, m.connectionsRejected, m.panicsRecovered, m.replicaFetchedBytes,
+		m.produceConversions, m.fetchConversions)
 	return m
 }
 
@@ -110,6 +120,16 @@ func (m *Metrics) FetchedFrom(topic string, bytes, records int64) {
 	c := m.topic(topic)
 	c.bytesOut.Add(float64(bytes))
 	c.recordsOut.Add(float64(records))
+}
+
+// ProduceConverted counts records of topic produced in message format v0/v1 and converted.
+func (m *Metrics) ProduceConverted(topic string, records int64) {
+	m.produceConversions.WithLabelValues(topic).Add(float64(records))
+}
+
+// FetchConverted counts records of topic down-converted for old fetches.
+func (m *Metrics) FetchConverted(topic string, records int64) {
+	m.fetchConversions.WithLabelValues(topic).Add(float64(records))
 }
 
 func (m *Metrics) api(key int16) *apiCounters {

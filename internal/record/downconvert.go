@@ -26,6 +26,7 @@ type DownConvertOptions struct {
 // DownConverted describes what DownConvert wrote.
 type DownConverted struct {
 	Batches    int   // v2 batches converted (control batches not counted)
+	Records    int   // records written as messages (inner messages of wrappers included)
 	NextOffset int64 // offset after the last batch converted or skipped; -1 if none was
 }
 
@@ -60,7 +61,7 @@ func DownConvert(dst, batches []byte, opts DownConvertOptions) ([]byte, DownConv
 			continue
 		}
 		before := len(dst)
-		out, err := downConvertBatch(dst, batch, h, opts, s)
+		out, n, err := downConvertBatch(dst, batch, h, opts, s)
 		if err != nil {
 			if before == start {
 				return dst[:start], res, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
@@ -73,6 +74,7 @@ func DownConvert(dst, batches []byte, opts DownConvertOptions) ([]byte, DownConv
 		}
 		dst = out
 		res.Batches++
+		res.Records += n
 		res.NextOffset = h.NextOffset()
 	}
 	if err := it.Err(); err != nil && len(dst) == start && res.NextOffset < 0 {
@@ -98,11 +100,11 @@ type legacyMessageParams struct {
 	appendTime    int64
 }
 
-// downConvertBatch appends the legacy form of one v2 batch.
-func downConvertBatch(dst, batch []byte, h Header, opts DownConvertOptions, s *downScratch) ([]byte, error) {
+// downConvertBatch appends the legacy form of one v2 batch and says how many records it wrote.
+func downConvertBatch(dst, batch []byte, h Header, opts DownConvertOptions, s *downScratch) ([]byte, int, error) {
 	codec := h.Compression()
 	if codec == Zstd {
-		return dst, fmt.Errorf("%w (down-conversion to magic %d)", ErrUnsupportedCodec, opts.Magic)
+		return dst, 0, fmt.Errorf("%w (down-conversion to magic %d)", ErrUnsupportedCodec, opts.Magic)
 	}
 	limit := opts.MaxDecompressedSize
 	if limit <= 0 {
@@ -111,21 +113,22 @@ func downConvertBatch(dst, batch []byte, h Header, opts DownConvertOptions, s *d
 	recs, buf, err := Iterate(batch, s.records, limit)
 	s.records = buf
 	if err != nil {
-		return dst, err
+		return dst, 0, err
 	}
 	mp := legacyMessageParams{magic: opts.Magic, logAppendTime: h.LogAppendTime(), appendTime: h.MaxTimestamp}
 	var rec Record
 	if codec == None {
-		out := dst
+		out, n := dst, 0
 		for recs.Next(&rec) {
 			if rec.Offset >= opts.FetchOffset {
 				out = appendLegacyMessage(out, rec.Offset, mp, 0, rec.Timestamp, rec.Key, rec.Value)
+				n++
 			}
 		}
 		if err := recs.Err(); err != nil {
-			return dst, err
+			return dst, 0, err
 		}
-		return out, nil
+		return out, n, nil
 	}
 	// A wrapper: inner messages first (v1: offsets relative to the first record's), then
 	// compressed into the wrapper's value.
@@ -148,15 +151,19 @@ func downConvertBatch(dst, batch []byte, h Header, opts DownConvertOptions, s *d
 	}
 	s.inner = inner
 	if err := recs.Err(); err != nil {
-		return dst, err
+		return dst, 0, err
 	}
 	if n == 0 {
-		return dst, nil // compaction emptied the batch
+		return dst, 0, nil // compaction emptied the batch
 	}
 	if mp.logAppendTime {
 		maxTimestamp = mp.appendTime
 	}
-	return appendLegacyWrapper(dst, last, mp, codec, maxTimestamp, inner)
+	out, err := appendLegacyWrapper(dst, last, mp, codec, maxTimestamp, inner)
+	if err != nil {
+		return dst, 0, err
+	}
+	return out, n, nil
 }
 
 // appendLegacyWrapper appends a compressed message at offset whose value is inner compressed

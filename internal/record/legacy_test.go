@@ -145,7 +145,7 @@ func TestLegacyRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 				set, res, err := DownConvert(nil, v2, DownConvertOptions{Magic: magic, FetchOffset: 100, MaxBytes: 1 << 20})
-				if err != nil || res.Batches != 1 || res.NextOffset != 105 {
+				if err != nil || res.Batches != 1 || res.NextOffset != 105 || res.Records != 5 {
 					t.Fatalf("down-convert: %+v, %v", res, err)
 				}
 				checkLegacyOffsets(t, set, magic, codec, 100, 104)
@@ -210,9 +210,12 @@ func checkLegacyOffsets(t *testing.T, set []byte, magic int8, codec Codec, first
 func TestDownConvertFetchOffset(t *testing.T) {
 	for _, codec := range []Codec{None, Gzip} {
 		batch := buildBatch(t, codec, 5, 10) // offsets 100..104
-		set, _, err := DownConvert(nil, batch, DownConvertOptions{Magic: 1, FetchOffset: 102, MaxBytes: 1 << 20})
+		set, res, err := DownConvert(nil, batch, DownConvertOptions{Magic: 1, FetchOffset: 102, MaxBytes: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if want := map[Codec]int{None: 3, Gzip: 5}[codec]; res.Records != want {
+			t.Fatalf("%s: %d records converted, want %d", codec, res.Records, want)
 		}
 		m, err := readLegacyMessage(set)
 		if err != nil {
