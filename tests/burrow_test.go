@@ -69,35 +69,76 @@ func TestBurrowReportsLag(t *testing.T) {
 
 	for _, version := range []string{"2.0.0", "0.10.2", "0.8.2"} {
 		t.Run("kafka-version="+version, func(t *testing.T) {
-			ends := logEnds(t, n, topic) // earlier subtests produced more
-			b := startBurrow(t, zk, n.kafkaAddr, version)
-			deadline := time.Now().Add(60 * time.Second)
-			for !slices.Equal(b.topicOffsets(topic), ends) {
-				if time.Now().After(deadline) {
-					t.Fatalf("Burrow's broker offsets for %s: %v, want %v (Metadata and ListOffsets v0)", topic, b.topicOffsets(topic), ends)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-
-			// Burrow keeps a commit only for a partition whose broker offset it has, so the
-			// group commits now that it has them.
-			group := "burrow-group-" + version
-			commitAt(t, n, group, topic, map[int32]int64{0: 12, 1: ends[1], 2: 3})
-			waitBurrowLag(t, b, group, topic, []uint64{uint64(ends[0] - 12), 0, uint64(ends[2] - 3)})
-
-			// More records in partition 1 and a new commit for partition 0.
-			produceCounts(t, n, topic, []int{0, 5, 0})
-			commitAt(t, n, group, topic, map[int32]int64{0: ends[0]})
-			waitBurrowLag(t, b, group, topic, []uint64{0, 5, uint64(ends[2] - 3)})
-
-			// sarama decodes a Fetch response's topics into a map by name: a topic repeated
-			// in several entries loses partitions, which Burrow logs as consume errors
-			// ("response did not contain all the expected topic/partition blocks") and
-			// retries; none may appear.
-			if logs := b.proc.logs.String(); strings.Contains(logs, "consume error") {
-				t.Fatalf("Burrow logged consume errors reading __consumer_offsets:\n%s", grepLines(logs, "consume error", 5))
-			}
+			checkBurrowLag(t, n, zk, n.kafkaAddr, topic, version)
 		})
+	}
+}
+
+// TestBurrowReportsLagCluster: Burrow (its default kafka-version, 0.10.2) against three
+// brokers, a topic of six partitions at replication factor 3 and __consumer_offsets spread over
+// the three: Burrow sends each leader its own ListOffsets v0 and fetches each
+// __consumer_offsets partition from its leader (Fetch v3).
+func TestBurrowReportsLagCluster(t *testing.T) {
+	requireZooKeeper(t)
+	requireBurrow(t)
+	c := startProcCluster(t, 3)
+	n := c.node(1).asNode()
+	zk := startZooKeeper(t)
+	const topic = "burrow-cluster"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if resp, err := n.admin().CreateTopic(ctx, 6, 3, nil, topic); err != nil || resp.Err != nil {
+		t.Fatalf("create %s: %v %v", topic, err, resp.Err)
+	}
+	produceCounts(t, n, topic, []int{30, 25, 20, 15, 10, 5})
+	commitAt(t, n, "burrow-warmup", topic, map[int32]int64{0: 1})
+	checkBurrowLag(t, n, zk, c.bootstrap(), topic, "0.10.2")
+}
+
+// checkBurrowLag starts Burrow at kafkaVersion against bootstrap, waits until it reports
+// topic's log end offsets, then commits a group at known lags and waits until Burrow reports
+// exactly them — per partition (current_lag) and in total — then again after more records in
+// partition 1 and a commit of partition 0 at its end. Burrow must log no consume error.
+func checkBurrowLag(t *testing.T, n *node, zk, bootstrap, topic, kafkaVersion string) {
+	t.Helper()
+	ends := logEnds(t, n, topic)
+	b := startBurrow(t, zk, bootstrap, kafkaVersion)
+	deadline := time.Now().Add(60 * time.Second)
+	for !slices.Equal(b.topicOffsets(topic), ends) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Burrow's broker offsets for %s: %v, want %v (Metadata and ListOffsets v0)", topic, b.topicOffsets(topic), ends)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Burrow keeps a commit only for a partition whose broker offset it has, so the group
+	// commits now that it has them: partition p lags by 2p+1 records (or all it has).
+	group := "burrow-group-" + kafkaVersion
+	lags := make([]uint64, len(ends))
+	commits := map[int32]int64{}
+	for p, end := range ends {
+		lag := min(int64(2*p+1), end)
+		if p == 1 {
+			lag = 0
+		}
+		lags[p], commits[int32(p)] = uint64(lag), end-lag
+	}
+	commitAt(t, n, group, topic, commits)
+	waitBurrowLag(t, b, group, topic, lags)
+
+	// More records in partition 1 and a new commit for partition 0.
+	more := make([]int, len(ends))
+	more[1] = 5
+	produceCounts(t, n, topic, more)
+	commitAt(t, n, group, topic, map[int32]int64{0: ends[0]})
+	lags[0], lags[1] = 0, 5
+	waitBurrowLag(t, b, group, topic, lags)
+
+	// sarama decodes a Fetch response's topics into a map by name: a topic repeated in several
+	// entries loses partitions, which Burrow logs as consume errors ("response did not contain
+	// all the expected topic/partition blocks") and retries; none may appear.
+	if logs := b.proc.logs.String(); strings.Contains(logs, "consume error") {
+		t.Fatalf("Burrow logged consume errors reading __consumer_offsets:\n%s", grepLines(logs, "consume error", 5))
 	}
 }
 

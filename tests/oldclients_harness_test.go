@@ -143,7 +143,7 @@ type burrow struct {
 	httpAddr string
 }
 
-// startBurrow runs Burrow against the broker at kafkaAddr, with sarama speaking kafkaVersion
+// startBurrow runs Burrow against the brokers at kafkaAddr (comma-separated), with sarama speaking kafkaVersion
 // (Burrow's client-profile kafka-version), refreshing topics and broker offsets every second.
 func startBurrow(t *testing.T, zkAddr, kafkaAddr, kafkaVersion string) *burrow {
 	t.Helper()
@@ -167,7 +167,7 @@ kafka-version="%[3]s"
 
 [cluster.sluice]
 class-name="kafka"
-servers=["%[4]s"]
+servers=[%[4]s]
 client-profile="sluice"
 topic-refresh=1
 offset-refresh=1
@@ -175,7 +175,7 @@ offset-refresh=1
 [consumer.sluice]
 class-name="kafka"
 cluster="sluice"
-servers=["%[4]s"]
+servers=[%[4]s]
 client-profile="sluice"
 group-blacklist="^(console-consumer-|python-kafka-consumer-|quick-).*$"
 group-whitelist=""
@@ -193,7 +193,7 @@ min-distance=1
 [evaluator.default]
 class-name="caching"
 expire-cache=1
-`, dir, zkAddr, kafkaVersion, kafkaAddr, httpAddr)
+`, dir, zkAddr, kafkaVersion, `"`+strings.ReplaceAll(kafkaAddr, ",", `","`)+`"`, httpAddr)
 	if err := os.WriteFile(filepath.Join(dir, "burrow.toml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
