@@ -34,8 +34,8 @@ import (
 // Version notes:
 //   - v1: Lag (KIP-1226): the partition's high watermark (last stable offset under
 //     share.isolation.level=read_committed) less the start offset less the records past it
-//     already delivered; -1 when unknown (a partition led by another broker, a share-partition
-//     without state).
+//     already delivered, the end of a partition led elsewhere asked of its leader; -1 when
+//     unknown (no state, the leader unreachable).
 
 func init() {
 	Register(API{Key: 90, MinVersion: 0, MaxVersion: 1, Handle: handleDescribeShareGroupOffsets})

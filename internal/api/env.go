@@ -89,6 +89,10 @@ type Env struct {
 	// RPCs InitializeShareGroupState … ReadShareGroupStateSummary (83–87) reach; nil answers
 	// them COORDINATOR_NOT_AVAILABLE.
 	ShareCoordinator share.Persister
+	// ShareEndOffset returns a partition's end as its leader reports it (the high watermark,
+	// or the last stable offset when readCommitted), for DescribeShareGroupOffsets' lag; nil:
+	// only partitions led here are known.
+	ShareEndOffset func(ctx context.Context, topic string, partition int32, readCommitted bool) (int64, error)
 	// Shares is this broker's share-partition leader (*share.Manager: ShareFetch,
 	// ShareAcknowledge); nil answers them UNSUPPORTED_VERSION.
 	Shares *share.Manager

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/partition"
 	"github.com/sluicehq/sluice/internal/share"
 )
 
@@ -44,7 +45,8 @@ type shareSummary struct {
 // readShareSummary reads k's summary through the persister and computes its lag as Kafka 4.2
 // does (KIP-1226): the partition's end (high watermark, or last stable offset for
 // share.isolation.level=read_committed) less the start offset less the records at or past it
-// already delivered. The end is known for partitions led here; elsewhere the lag is -1.
+// already delivered. The end of a partition led elsewhere comes from its leader
+// (Env.ShareEndOffset); unknown, the lag is -1.
 func readShareSummary(ctx context.Context, env *Env, k share.Key, topic string) shareSummary {
 	s, err := env.SharePersister.ReadSummary(ctx, k, -1)
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
@@ -54,18 +56,30 @@ func readShareSummary(ctx context.Context, env *Env, k share.Key, topic string) 
 		return shareSummary{StartOffset: -1, LeaderEpoch: -1, Lag: -1, Err: err}
 	}
 	out := shareSummary{StartOffset: s.StartOffset, LeaderEpoch: s.LeaderEpoch, Lag: -1}
-	if s.StartOffset < 0 || s.DeliveryCompleteCount < 0 || env.Partitions == nil {
+	if s.StartOffset < 0 || s.DeliveryCompleteCount < 0 {
 		return out
 	}
-	p, ok := env.Partitions.Partition(topic, k.Partition)
-	if !ok || !p.IsLeader() {
-		return out
+	readCommitted := env.ShareMembership != nil && env.ShareMembership.ShareGroupConfig(k.Group).ReadCommitted
+	end := int64(-1)
+	local := false
+	var p *partition.Partition
+	if env.Partitions != nil {
+		p, local = env.Partitions.Partition(topic, k.Partition)
+		local = local && p.IsLeader()
 	}
-	end := p.HighWatermark()
-	if env.ShareMembership != nil && env.ShareMembership.ShareGroupConfig(k.Group).ReadCommitted {
-		end = p.LastStableOffset()
+	if local {
+		end = p.HighWatermark()
+		if readCommitted {
+			end = p.LastStableOffset()
+		}
+	} else if env.ShareEndOffset != nil {
+		if e, err := env.ShareEndOffset(ctx, topic, k.Partition, readCommitted); err == nil {
+			end = e
+		}
 	}
-	out.Lag = max(end-s.StartOffset-int64(s.DeliveryCompleteCount), 0)
+	if end >= 0 {
+		out.Lag = max(end-s.StartOffset-int64(s.DeliveryCompleteCount), 0)
+	}
 	return out
 }
 

@@ -134,3 +134,63 @@ func TestShareGroupOffsetsAdmin(t *testing.T) {
 		t.Fatalf("state after delete: %v", err)
 	}
 }
+
+// TestShareGroupOffsetsLagAcrossBrokers: three nodes, a topic whose partitions are led by
+// different brokers; DescribeShareGroupOffsets v1 reports every partition's lag, also of
+// partitions another broker than the group's coordinator leads (their end asked of their
+// leader with ListOffsets).
+func TestShareGroupOffsetsLagAcrossBrokers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three nodes")
+	}
+	nodes, _ := threeNodes(t, map[string]string{"broker.heartbeat.interval.ms": "200", "broker.session.timeout.ms": "2000"})
+	for _, n := range nodes {
+		waitUntil(t, "three active brokers", 30*time.Second, func() bool { return activeBrokers(n) == 3 })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(nodes[0].KafkaAddr()), kgo.DefaultProduceTopic("lt"),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, 3, 1, nil, "lt"); err != nil {
+		t.Fatal(err)
+	}
+	leaders := map[int32]bool{}
+	waitUntil(t, "lt's leaders", 10*time.Second, func() bool {
+		t, ok := nodes[0].quorum.Image().Topic("lt")
+		if !ok {
+			return false
+		}
+		for _, p := range t.Partitions {
+			leaders[p.Leader] = true
+		}
+		return len(leaders) > 1
+	})
+	offs := kadm.Offsets{}
+	for p := range int32(3) {
+		for range 5 {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Partition: p, Value: []byte("v")}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		offs.AddOffset("lt", p, 1, -1)
+	}
+	waitUntil(t, "the alter", 30*time.Second, func() bool {
+		res, err := adm.AlterShareGroupOffsets(ctx, "lg", offs)
+		return err == nil && res.Error() == nil
+	})
+	d, err := adm.DescribeShareGroupOffsets(ctx, "lg")
+	if err != nil || d.Error() != nil {
+		t.Fatalf("describe: %v %v", err, d.Error())
+	}
+	for p := range int32(3) {
+		o, ok := d["lg"].Offsets.Lookup("lt", p)
+		if !ok || o.Err != nil || o.StartOffset != 1 || o.Lag != 4 {
+			t.Fatalf("lt-%d: %+v (%v)", p, o, ok)
+		}
+	}
+}

@@ -3,7 +3,12 @@ package broker
 import (
 	"context"
 	"errors"
+	"net"
+	"strconv"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/cluster"
 	"github.com/sluicehq/sluice/internal/config"
@@ -55,6 +60,56 @@ func (b *Broker) startShareState(brokerCfg *config.Resolved) {
 	b.env.SharePersister = p
 	b.groups.SetSharePersister(p) // DeleteGroups of a share group deletes its share-partitions' state
 	b.env.ShareCoordinator = b.shares
+	if p.Remote != nil {
+		b.env.ShareEndOffset = func(ctx context.Context, topic string, partition int32, readCommitted bool) (int64, error) {
+			return endOffsetAtLeader(ctx, b.quorum.Image(), p.Remote, p.Listener, topic, partition, readCommitted)
+		}
+	}
+}
+
+// endOffsetAtLeader asks partition's leader for its end with ListOffsets (latest): the high
+// watermark, or the last stable offset with read_committed.
+func endOffsetAtLeader(ctx context.Context, img *metadata.Image, remote sharecoord.Sender, listener, topic string, partition int32,
+	readCommitted bool) (int64, error) {
+	t, ok := img.Topic(topic)
+	if !ok || int(partition) >= len(t.Partitions) || partition < 0 {
+		return -1, kerr.UnknownTopicOrPartition
+	}
+	leader := t.Partitions[partition].Leader
+	br, ok := img.Broker(leader)
+	if !ok || br.Fenced {
+		return -1, kerr.LeaderNotAvailable
+	}
+	e, ok := br.Endpoint(listener)
+	if !ok {
+		return -1, kerr.LeaderNotAvailable
+	}
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.ReplicaID = -1
+	if readCommitted {
+		req.IsolationLevel = 1
+	}
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewListOffsetsRequestTopicPartition()
+	rp.Partition, rp.Timestamp, rp.CurrentLeaderEpoch = partition, -1, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := remote.Send(ctx, net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port))), req)
+	if err != nil {
+		return -1, err
+	}
+	r := resp.(*kmsg.ListOffsetsResponse)
+	if len(r.Topics) != 1 || len(r.Topics[0].Partitions) != 1 {
+		return -1, kerr.UnknownServerError
+	}
+	p := r.Topics[0].Partitions[0]
+	if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+		return -1, err
+	}
+	return p.Offset, nil
 }
 
 // loadShareState loads the __share_group_state partitions led here after the first reconcile
