@@ -45,6 +45,8 @@ type shareGroup struct {
 	target                 map[string]Assignment // member id → target assignment at assignmentEpoch
 	signature              string                // subscribed topics (names, ids, partition counts) at the last epoch bump
 	sigUnknown             bool                  // loaded from the log: adopt the next signature without a bump
+	sigImage               *metadata.Image       // the Image signature was last computed against
+	sigStale               bool                  // a member left since: recompute the signature
 	// initialized is every topic partition the group was ever assigned (Kafka's
 	// ShareGroupStatePartitionMetadata InitializedTopics): deleting the group deletes the
 	// share coordinator's state of each.
@@ -236,7 +238,10 @@ func (c *Coordinator) shareHeartbeatLocked(g *group, req ShareHeartbeatRequest) 
 		recs = append(recs, kv{appendShareKey(nil, keyShareMember, g.id, m.id), AppendShareMemberValue(nil, m.metadata())})
 		bump = bump || subscribed
 	}
-	sig := shareSignature(sg, req.Image)
+	sig := sg.signature
+	if req.Image != sg.sigImage || bump || sg.sigUnknown || sg.sigStale {
+		sig, sg.sigImage, sg.sigStale = shareSignature(sg, req.Image), req.Image, false
+	}
 	switch {
 	case sg.sigUnknown:
 		sg.signature, sg.sigUnknown = sig, false
@@ -295,21 +300,29 @@ func (m *shareMember) subscribes(name string) bool {
 }
 
 // shareSignature names every subscribed topic that exists, with its id and partition count:
-// a change (a topic created, deleted or grown) bumps the group epoch.
+// a change (a topic created, deleted or grown) bumps the group epoch. It costs the group's
+// subscribed topic names, not the cluster's topics.
 func shareSignature(sg *shareGroup, img *metadata.Image) string {
 	if img == nil {
 		return sg.signature
 	}
 	var sb strings.Builder
-	for _, t := range img.Topics() {
-		for _, m := range sg.members {
-			if m.subscribes(t.Name) {
-				fmt.Fprintf(&sb, "%s/%x/%d;", t.Name, t.ID[:], len(t.Partitions))
-				break
-			}
+	for _, name := range sg.subscribedNames() {
+		if t, ok := img.Topic(name); ok && !metadata.IsInternalTopic(name) {
+			fmt.Fprintf(&sb, "%s/%x/%d;", t.Name, t.ID[:], len(t.Partitions))
 		}
 	}
 	return sb.String()
+}
+
+// subscribedNames is the union of the members' subscribed topic names, sorted.
+func (sg *shareGroup) subscribedNames() []string {
+	var names []string
+	for _, m := range sg.members {
+		names = append(names, m.topicNames...)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // signatureHash is the MetadataHash of ShareGroupMetadataValue.
@@ -332,8 +345,8 @@ func (c *Coordinator) computeShareTargetLocked(g *group, img *metadata.Image, re
 		m := sg.members[id]
 		am := assignMember{id: id}
 		if img != nil {
-			for _, t := range img.Topics() {
-				if m.subscribes(t.Name) && !metadata.IsInternalTopic(t.Name) {
+			for _, name := range m.topicNames {
+				if t, ok := img.Topic(name); ok && !metadata.IsInternalTopic(name) {
 					tid := TopicID(t.ID)
 					am.topics = append(am.topics, tid)
 					topics[tid], names[tid] = int32(len(t.Partitions)), t.Name
@@ -386,6 +399,7 @@ func (c *Coordinator) removeShareMemberLocked(g *group, m *shareMember) uint64 {
 	}
 	delete(sg.members, m.id)
 	delete(sg.target, m.id)
+	sg.sigStale = true
 	sg.epoch++
 	recs := []kv{
 		{appendShareKey(nil, keyShareCurrentAssignment, g.id, m.id), nil},

@@ -607,3 +607,32 @@ func TestShareGroupMovesWithItsPartition(t *testing.T) {
 		t.Fatalf("share group described after resigning: %v", err)
 	}
 }
+
+// BenchmarkShareHeartbeat is a steady heartbeat of one member of a 100-member share group
+// (nothing changes: no records, no assignment in the answer) on a cluster of 1,000 topics.
+func BenchmarkShareHeartbeat(b *testing.B) {
+	c := New(Config{})
+	defer c.Close()
+	topics := map[string]int{}
+	for i := range 1000 {
+		topics[fmt.Sprintf("t%04d", i)] = 4
+	}
+	img := topicsImage(b, topics)
+	var clients []*shareClient
+	for i := range 100 {
+		sc := newShareClient(b, c, fmt.Sprintf("m%03d", i), "t0001", "t0002")
+		sc.beat(img, true)
+		clients = append(clients, sc)
+	}
+	for _, sc := range clients {
+		sc.beat(img, false)
+	}
+	sc := clients[0]
+	req := ShareHeartbeatRequest{Group: sc.group, MemberID: sc.id, MemberEpoch: sc.epoch, Image: img, ClientID: "test", ClientHost: "/127.0.0.1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := c.ShareHeartbeat(context.Background(), req); res.Err != nil || res.Assignment != nil {
+			b.Fatalf("%+v", res)
+		}
+	}
+}
