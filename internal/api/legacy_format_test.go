@@ -246,6 +246,7 @@ func TestLegacyFormatErrors(t *testing.T) {
 	b := startBroker(t)
 	b.createTopic("t", 1, nil)
 	b.createTopic("off", 1, map[string]string{"message.downconversion.enable": "false"})
+	b.createTopic("compacted", 1, map[string]string{"cleanup.policy": "compact"})
 	c := b.dial()
 	good := legacySetOf(t, 1, record.None, 0, 2)
 	badCRC := bytes.Clone(good)
@@ -271,6 +272,17 @@ func TestLegacyFormatErrors(t *testing.T) {
 		{"legacy at v3", 3, good, kerr.InvalidRecord},
 		{"legacy at v9", 9, good, kerr.InvalidRecord},
 		{"v2 batch at v2 is accepted", 2, v2, nil},
+	}
+	// A converted set is checked as any batch: a compacted topic refuses a null key.
+	keyless := func() []byte {
+		bb := record.NewBuilder(record.None)
+		bb.Add(1, nil, []byte("no key"))
+		batch, _ := bb.Build(nil)
+		set, _, _ := record.DownConvert(nil, batch, record.DownConvertOptions{Magic: 0, MaxBytes: 1 << 20})
+		return set
+	}()
+	if sp := produceRaw(c, 0, "compacted", keyless); sp.ErrorCode != kerr.InvalidRecord.Code {
+		t.Fatalf("keyless v0 message on a compacted topic: %v, want INVALID_RECORD", kerr.ErrorForCode(sp.ErrorCode))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -397,5 +409,44 @@ func TestProduceLegacyNoTimestamp(t *testing.T) {
 	}
 	if sp := produceRaw(c, 2, "strict", legacySetOf(t, 1, record.None, 0, 3)); sp.ErrorCode != kerr.InvalidTimestamp.Code {
 		t.Fatalf("magic 1 stamped in 2023: %v, want INVALID_TIMESTAMP", kerr.ErrorForCode(sp.ErrorCode))
+	}
+}
+
+// TestFetchLegacyTransactions: Fetch v0–v3 know no transactions: committed and aborted
+// records come as plain messages (read_uncommitted, as Kafka served these versions) and the
+// transaction markers (control batches) are not sent.
+func TestFetchLegacyTransactions(t *testing.T) {
+	tb := startTxnBroker(t)
+	tb.createTopic("txn", 1, nil)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(tb.txnAddr), kgo.TransactionalID("legacy-tx"), kgo.DefaultProduceTopic("txn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	ctx := ctxT(t)
+	for i, commit := range []bool{true, false} {
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for j := range 3 {
+			if err := cl.ProduceSync(ctx, kgo.StringRecord(fmt.Sprintf("t%d-%d", i, j))).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := tb.txnConn()
+	for _, version := range []int16{1, 3} {
+		rp := fetchRaw(t, c, version, "txn", 0, 1<<20)
+		var got []string
+		for _, m := range parseLegacy(t, rp.RecordBatches) {
+			got = append(got, fmt.Sprintf("%d:%s", m.offset, m.value))
+		}
+		// Offsets 0-2 committed, 3 its marker, 4-6 aborted, 7 its marker (once written).
+		if want := "0:t0-0 1:t0-1 2:t0-2 4:t1-0 5:t1-1 6:t1-2"; strings.Join(got, " ") != want {
+			t.Fatalf("v%d: %q, want %q", version, got, want)
+		}
 	}
 }
