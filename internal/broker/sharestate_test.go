@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -315,4 +317,54 @@ func rawExchange(t *testing.T, nc net.Conn, req kmsg.Request) kmsg.Response {
 		t.Fatal(err)
 	}
 	return resp
+}
+
+// BenchmarkShareStateWrite: one share-partition's WriteShareGroupState through the persister
+// on a single node (a ShareUpdate of two batches committed in __share_group_state, a
+// ShareSnapshot every 500), and the same from 16 share-partitions at once.
+func BenchmarkShareStateWrite(b *testing.B) {
+	cfg := Config{NodeID: 1, DataDir: b.TempDir(), KafkaAddr: "127.0.0.1:0", ControllerAddr: freeAddrB(b)}
+	ctx := context.Background()
+	br, err := Start(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	p := br.env.SharePersister
+	write := func(k share.Key, i int) error {
+		off := int64(i * 10)
+		return p.Write(ctx, k, share.Write{StateEpoch: 0, LeaderEpoch: 0, StartOffset: off, DeliveryCompleteCount: 5, Batches: []share.StateBatch{
+			{FirstOffset: off, LastOffset: off + 4, DeliveryState: share.StateAcknowledged, DeliveryCount: 1},
+			{FirstOffset: off + 5, LastOffset: off + 9, DeliveryState: share.StateAvailable, DeliveryCount: 1}}})
+	}
+	for _, keys := range []int{1, 16} {
+		b.Run(fmt.Sprintf("share-partitions=%d", keys), func(b *testing.B) {
+			var wg sync.WaitGroup
+			per := b.N/keys + 1
+			b.ResetTimer()
+			for j := range keys {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					k := share.Key{Group: fmt.Sprintf("bench-%d", j), TopicID: [16]byte{1}, Partition: int32(j)}
+					for i := range per {
+						if err := write(k, i); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		})
+	}
+}
+
+func freeAddrB(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
