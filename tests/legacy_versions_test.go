@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,4 +139,53 @@ func TestKafkaPythonLegacyVersions(t *testing.T) {
 
 	setLegacyVersions(t, n, true)
 	roundtrip("old-group-2", [3]int64{count / 3, count / 3, count / 3})
+}
+
+// TestKafkaPythonZooKeeperEraOffsets: kafka-python pinned to Kafka 0.8.1 sends Produce, Fetch,
+// ListOffsets, Metadata, OffsetCommit and OffsetFetch at v0 (0.8.1 kept offsets in ZooKeeper;
+// Sluice keeps them with the group), pinned to 0.8.2 OffsetCommit and OffsetFetch v1: each
+// produces, reads with an assigned consumer, commits and reads its commit back. A modern client
+// then sees the same committed offsets.
+func TestKafkaPythonZooKeeperEraOffsets(t *testing.T) {
+	requirePython(t, "kafka")
+	n := startNode(t)
+	for _, c := range []struct {
+		version string
+		sent    []string
+	}{
+		{"0.8.1", []string{"FetchRequest_v0", "MetadataRequest_v0", "OffsetCommitRequest_v0", "OffsetFetchRequest_v0", "OffsetRequest_v0", "ProduceRequest_v0"}},
+		{"0.8.2", []string{"OffsetCommitRequest_v1", "OffsetFetchRequest_v1"}},
+	} {
+		t.Run(c.version, func(t *testing.T) {
+			topic, group := "zk-era-"+strings.ReplaceAll(c.version, ".", "-"), "zk-era-group-"+c.version
+			n.createTopic(topic, 1, nil)
+			out := runClient(t, 90*time.Second, "", "/usr/bin/python3", "python/kafka_python_legacy.py", "assigned", n.kafkaAddr, topic, c.version, group)
+			var got struct {
+				Got       []string `json:"got"`
+				Committed int64    `json:"committed"`
+				End       int64    `json:"end"`
+				Sent      []string `json:"sent"`
+			}
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("bad output %q: %v", out, err)
+			}
+			if fmt.Sprint(got.Got) != "[v0 v1 v2 v3 v4]" || got.Committed != 3 || got.End != 5 {
+				t.Fatalf("read %v, committed %d, end offset %d; want v0..v4, 3 and 5", got.Got, got.Committed, got.End)
+			}
+			for _, want := range c.sent {
+				if !slices.Contains(got.Sent, want) {
+					t.Errorf("the client did not send %s (sent %v)", want, got.Sent)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			offsets, err := n.admin().FetchOffsets(ctx, group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o, ok := offsets.Lookup(topic, 0); !ok || o.At != 3 || o.Metadata != "zk-era" {
+				t.Fatalf("a modern client sees the commit as %+v (found %v), want offset 3 with metadata zk-era", o, ok)
+			}
+		})
+	}
 }

@@ -35,7 +35,8 @@ import (
 //   - v0: no generation or member: a standalone commit (generation -1, member ""). Kafka 3.9
 //     wrote v0 commits to ZooKeeper (and refused them in KRaft mode); Sluice, without
 //     ZooKeeper, stores them with the group like any other commit, so OffsetFetch v0 and
-//     later versions read them back.
+//     later versions read them back. __consumer_offsets is created first if it does not exist
+//     (v0 clients never send FindCoordinator).
 //   - v1: generation and member; a commit timestamp per partition, stored as the commit time
 //     when not -1 (offsets.retention.minutes counts from it), as Kafka 3.9 did.
 //   - v2–4: retention time (ignored: offsets.retention.minutes governs expiry, as for v5+).
@@ -47,6 +48,13 @@ func init() {
 }
 
 func handleOffsetCommit(_ context.Context, env *Env, req *Request) (Response, error) {
+	if req.Version == 0 { // legacy: its clients never send FindCoordinator (offsets_legacy.go)
+		return withOffsetsTopic(env, func() (Response, error) { return offsetCommit(env, req) })
+	}
+	return offsetCommit(env, req)
+}
+
+func offsetCommit(env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.OffsetCommitRequest)
 	resp := r.ResponseKind().(*kmsg.OffsetCommitResponse)
 	img := env.Metadata.Image()

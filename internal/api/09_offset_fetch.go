@@ -26,7 +26,8 @@ import (
 //     TOPIC_AUTHORIZATION_FAILED for its partitions.
 //
 // Version notes:
-//   - v0: answered as v1, from the group's commits. Kafka 3.9 read v0 fetches from ZooKeeper
+//   - v0: answered as v1, from the group's commits (creating __consumer_offsets first if it does
+//     not exist: v0 clients never send FindCoordinator). Kafka 3.9 read v0 fetches from ZooKeeper
 //     (and refused them in KRaft mode); Sluice stores OffsetCommit v0 with the group, so a
 //     v0 client reads back what it committed.
 //   - v2: null topics, top-level error code. v5: leader epoch. v6: flexible. v7:
@@ -39,6 +40,13 @@ func init() {
 }
 
 func handleOffsetFetch(_ context.Context, env *Env, req *Request) (Response, error) {
+	if req.Version == 0 { // legacy: its clients never send FindCoordinator (offsets_legacy.go)
+		return withOffsetsTopic(env, func() (Response, error) { return offsetFetch(env, req) })
+	}
+	return offsetFetch(env, req)
+}
+
+func offsetFetch(env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.OffsetFetchRequest)
 	resp := r.ResponseKind().(*kmsg.OffsetFetchResponse)
 	img := env.Metadata.Image()

@@ -8,12 +8,21 @@ three partitions, consumes them in group `group`, commits, and prints JSON with 
 offsets, the records seen (keys `group`-k<i>), the committed offsets, what a second member of the group then reads
 and the end offsets (ListOffsets v0).
 
+mode "assigned" (args: bootstrap topic version group): kafka-python pinned to `version` (such as
+0.8.1: Produce, Fetch, ListOffsets, Metadata, OffsetCommit and OffsetFetch all v0; 0.8.2:
+OffsetCommit and OffsetFetch v1) produces 5 records to partition 0, reads them with an assigned
+consumer of group `group`, commits offset 3 and reads it back; prints JSON with the values read,
+the committed offset, the end offset and the request classes the client sent.
+
 mode "refused" (args: bootstrap topic): one record and the end offsets, expected to fail when
 the broker serves no legacy versions; prints the error class names as JSON."""
 import json
+import logging
+import re
 import sys
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
 
 OLD = (0, 10)
 mode, bootstrap, topic = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -82,7 +91,50 @@ def refused():
     print(json.dumps(out))
 
 
-if mode == "roundtrip":
+class RequestLog(logging.Handler):
+    """Collects the request classes kafka-python logs as it sends them (ProduceRequest_v0, ...)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.sent = set()
+
+    def emit(self, record):
+        self.sent.update(re.findall(r"\b([A-Za-z]+Request_v\d+)\(", record.getMessage()))
+
+
+def assigned(version, group):
+    log = RequestLog()
+    root = logging.getLogger("kafka")
+    root.setLevel(logging.DEBUG)
+    root.addHandler(log)
+    ver = tuple(int(x) for x in version.split("."))
+    producer = KafkaProducer(bootstrap_servers=bootstrap, api_version=ver, acks=1,
+                             request_timeout_ms=15000)
+    for i in range(5):
+        producer.send(topic, value=b"v%d" % i, partition=0)
+    producer.flush()
+    producer.close()
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, api_version=ver, group_id=group,
+                             enable_auto_commit=False, auto_offset_reset="earliest",
+                             session_timeout_ms=10000, request_timeout_ms=15000)
+    tp = TopicPartition(topic, 0)
+    consumer.assign([tp])
+    got = []
+    for _ in range(60):
+        for records in consumer.poll(timeout_ms=500).values():
+            got += [m.value.decode() for m in records]
+        if len(got) >= 5:
+            break
+    consumer.commit({tp: OffsetAndMetadata(3, "zk-era")})
+    committed = consumer.committed(tp)
+    end = consumer.end_offsets([tp])[tp]
+    consumer.close()
+    print(json.dumps({"got": got, "committed": committed, "end": end, "sent": sorted(log.sent)}))
+
+
+if mode == "assigned":
+    assigned(sys.argv[4], sys.argv[5])
+elif mode == "roundtrip":
     roundtrip(sys.argv[4], int(sys.argv[5]))
 else:
     refused()
