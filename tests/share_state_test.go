@@ -21,15 +21,27 @@ func shareDescribe(t *testing.T, n *node, group string) map[string]any {
 	if res.code != 0 {
 		t.Fatalf("sluice group describe: %d %s", res.code, res.stderr)
 	}
+	row := shareRow(t, res.stdout)
+	if row == nil {
+		t.Fatalf("describe output: %s", res.stdout)
+	}
+	return row
+}
+
+// shareRow returns the one share-partition row of `group describe --format json` output of
+// one share group, or nil.
+func shareRow(t *testing.T, out string) map[string]any {
+	t.Helper()
 	var descs []map[string]any
-	if err := json.Unmarshal([]byte(res.stdout), &descs); err != nil || len(descs) != 1 || descs[0]["type"] != "share" {
-		t.Fatalf("describe output %q: %v", res.stdout, err)
+	if err := json.Unmarshal([]byte(out), &descs); err != nil || len(descs) != 1 || descs[0]["type"] != "share" {
+		return nil
 	}
 	parts, _ := descs[0]["partitions"].([]any)
 	if len(parts) != 1 {
-		t.Fatalf("describe partitions: %s", res.stdout)
+		return nil
 	}
-	return parts[0].(map[string]any)
+	row, _ := parts[0].(map[string]any)
+	return row
 }
 
 // num reads a JSON number field (-1 for null).
