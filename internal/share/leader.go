@@ -205,7 +205,7 @@ func (p *Partition) Fetch(ctx context.Context, log *partition.Partition, fp Fetc
 			return FetchResult{}, nil
 		}
 		rr, err := log.Read(offset, partition.ReadOptions{MaxBytes: fp.MaxBytes, MinOneBatch: fp.MinOneBatch,
-			Isolation: isolation, CurrentLeaderEpoch: leaderEpoch, Replica: -1, ReplicaLogStart: -1})
+			Isolation: isolation, CurrentLeaderEpoch: leaderEpoch, LastFetchedEpoch: partition.NoLeaderEpoch, Replica: -1, ReplicaLogStart: -1})
 		if errors.Is(err, partition.ErrOffsetOutOfRange) && attempt == 0 && offset < rr.LogStartOffset {
 			// The records were deleted (retention, DeleteRecords): start past them.
 			p.mu.Lock()
