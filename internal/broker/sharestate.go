@@ -128,4 +128,16 @@ func (b *Broker) moveShareCoordination(prev, next *metadata.Image) {
 		return
 	}
 	b.moveCoordination(prev, next, metadata.ShareGroupStateTopic, b.shares.Elected, b.shares.Resigned)
+	if prev == nil {
+		return
+	}
+	// Topics deleted since prev: their share-partitions' state goes too.
+	var gone map[[16]byte]bool
+	for _, t := range metadata.DiffTopics(prev, next).Deleted {
+		if gone == nil {
+			gone = map[[16]byte]bool{}
+		}
+		gone[[16]byte(t.ID)] = true
+	}
+	b.shares.TopicsDeleted(gone)
 }

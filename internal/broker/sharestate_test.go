@@ -233,9 +233,18 @@ func TestShareStateRawAPIs(t *testing.T) {
 		r.Topics = []kmsg.ReadShareGroupStateRequestTopic{{TopicID: k.TopicID, Partitions: []kmsg.ReadShareGroupStateRequestTopicPartition{{Partition: k.Partition, LeaderEpoch: leaderEpoch}}}}
 		return &send(r).(*kmsg.ReadShareGroupStateResponse).Topics[0].Partitions[0]
 	}
-	if p := readReq(-1); p.ErrorCode != kerr.UnknownTopicOrPartition.Code {
+	// The state partitions FindCoordinator just created load first (a persister retries).
+	waitUntil(t, "the state partition loaded", 10*time.Second, func() bool {
+		p := readReq(-1)
+		switch p.ErrorCode {
+		case kerr.CoordinatorLoadInProgress.Code, kerr.NotCoordinator.Code:
+			return false
+		case kerr.UnknownTopicOrPartition.Code:
+			return true
+		}
 		t.Fatalf("read before initialize: %v", kerr.ErrorForCode(p.ErrorCode))
-	}
+		return false
+	})
 	ini := kmsg.NewPtrInitializeShareGroupStateRequest()
 	ini.GroupID = k.Group
 	ini.Topics = []kmsg.InitializeShareGroupStateRequestTopic{{TopicID: k.TopicID, Partitions: []kmsg.InitializeShareGroupStateRequestTopicPartition{{Partition: k.Partition, StateEpoch: 2, StartOffset: 40}}}}
@@ -367,4 +376,44 @@ func freeAddrB(b *testing.B) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// TestShareStateOfDeletedTopic: deleting a topic deletes its share-partitions' state, as
+// Kafka's share coordinator does; other topics' state stays.
+func TestShareStateOfDeletedTopic(t *testing.T) {
+	cfg := Config{NodeID: 1, DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", ControllerAddr: freeAddr(t)}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	adm := newAdmin(t, b)
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	img := b.quorum.Image()
+	gone, _ := img.Topic("gone")
+	kept, _ := img.Topic("kept")
+	kg := share.Key{Group: "sg", TopicID: [16]byte(gone.ID)}
+	kk := share.Key{Group: "sg", TopicID: [16]byte(kept.ID)}
+	for _, k := range []share.Key{kg, kk} {
+		if err := b.env.SharePersister.Initialize(ctx, k, 0, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := adm.DeleteTopic(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the deleted topic's share state gone", 10*time.Second, func() bool {
+		_, err := b.env.SharePersister.ReadSummary(ctx, kg, -1)
+		return errors.Is(err, kerr.UnknownTopicOrPartition)
+	})
+	if s, err := b.env.SharePersister.ReadSummary(ctx, kk, -1); err != nil || s.StartOffset != 3 {
+		t.Fatalf("kept topic's state: %+v %v", s, err)
+	}
 }

@@ -1,10 +1,13 @@
 package coordinator
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime/debug"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/share"
 )
 
 // Start begins pruning: every PruneInterval each loaded state partition led here (each
@@ -100,4 +103,40 @@ func (c *Coordinator) guard(where string) {
 	if c.cfg.PanicRecovered != nil {
 		c.cfg.PanicRecovered(where)
 	}
+}
+
+// TopicsDeleted deletes, on a goroutine Close waits for, the state of every share-partition
+// served here whose topic was deleted (tombstones, as Kafka's share coordinator does when
+// topics go), so that no state outlives its topic — nor holds back pruning.
+func (c *Coordinator) TopicsDeleted(ids map[[16]byte]bool) {
+	if len(ids) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.closed {
+		return
+	}
+	var keys []share.Key
+	for k, e := range c.mu.keys {
+		if e.st != nil && ids[k.TopicID] {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer c.guard("share.topics-deleted")
+		for _, k := range keys {
+			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.WriteTimeout)
+			err := c.Delete(ctx, k)
+			cancel()
+			if err != nil {
+				c.logger.Warn("deleting the share state of a deleted topic", "key", CoordinatorKey(k), "err", err)
+			}
+		}
+	}()
 }
