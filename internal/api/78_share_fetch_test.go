@@ -371,3 +371,57 @@ func TestShareSessionLimit(t *testing.T) {
 		t.Fatalf("second member's session: code %d, want SHARE_SESSION_LIMIT_REACHED", r.ErrorCode)
 	}
 }
+
+// TestShareFetchReadCommitted: with share.isolation.level=read_committed a share group is
+// never handed an aborted transaction's records nor the transaction markers; read_uncommitted
+// gets the aborted ones too (never the markers).
+func TestShareFetchReadCommitted(t *testing.T) {
+	tb := startTxnBroker(t)
+	topicID := [16]byte(tb.createTopic("jobs", 1, nil))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(tb.txnAddr), kgo.TransactionalID("tx-share"), kgo.DefaultProduceTopic("jobs"),
+		kgo.TransactionTimeout(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i, commit := range []bool{true, false, true} {
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		var recs []*kgo.Record
+		for j := range 3 {
+			recs = append(recs, kgo.StringRecord("t"+strconv.Itoa(i)+"-"+strconv.Itoa(j)))
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		readCommitted bool
+		want          []acquiredRange
+		values        int
+	}{
+		{true, []acquiredRange{rng(0, 2, 1), rng(8, 10, 1)}, 6},
+		{false, []acquiredRange{rng(0, 2, 1), rng(4, 6, 1), rng(8, 10, 1)}, 9},
+	} {
+		cfg := earliestConfig()
+		cfg.ReadCommitted = tc.readCommitted
+		env := *tb.env
+		env.Shares = share.NewManager(share.ManagerOptions{Persister: share.NewMemoryPersister(), Membership: shareConfig{cfg}})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serve(t, &env, ln, func() {})
+		sb := &shareBroker{testBroker: tb.testBroker, addr: ln.Addr().String(), topicID: topicID}
+		got, values := fetched(t, sb.conn().send(sb.fetchReq(1, "member-a", 0, 500)))
+		if !slices.Equal(got, tc.want) || len(values) != tc.values {
+			t.Fatalf("read_committed %v: acquired %v %v, want %v", tc.readCommitted, got, values, tc.want)
+		}
+	}
+}
