@@ -59,9 +59,22 @@ func TestClusterCoordinatorsMove(t *testing.T) {
 	t.Logf("data leader %d, controller %d, stopping node %d (coordinator of %s and %s)", leader, ctrl, x, gid, txid)
 
 	// A committed offset with its leader epoch.
-	md, err := adm.Metadata(ctx, topic, "__transaction_state")
-	if err != nil {
-		t.Fatal(err)
+	// The node asked may not have applied __transaction_state yet (FindCoordinator created it
+	// through another node): then it answers the topic with an error and no partitions, as
+	// Kafka does, and is asked again.
+	var md kadm.Metadata
+	for {
+		var err error
+		if md, err = adm.Metadata(ctx, topic, "__transaction_state"); err != nil {
+			t.Fatal(err)
+		}
+		if len(md.Topics["__transaction_state"].Partitions) > 0 && len(md.Topics[topic].Partitions) > 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("__transaction_state never described: %+v", md.Topics["__transaction_state"])
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	dataEpoch := md.Topics[topic].Partitions[0].LeaderEpoch
 	commit := kadm.Offsets{}
