@@ -117,17 +117,10 @@ func handleShareFetch(_ context.Context, env *Env, req *Request) (Response, erro
 		resp.ErrorCode = code
 		return Reply(resp), nil
 	}
-	if env.Shares == nil || env.ShareSessions == nil {
-		return fail(kerr.UnsupportedVersion.Code)
-	}
 	group, member := derefString(r.GroupID), derefString(r.MemberID)
-	cfg := env.Shares.Config(group)
-	resp.AcquisitionLockTimeoutMillis = int32(cfg.RecordLockDuration.Milliseconds())
-	if !env.Authorize(req, opRead, kmsg.ACLResourceTypeGroup, group) {
-		return fail(kerr.GroupAuthorizationFailed.Code)
-	}
-	if member == "" || len(member) > 36 {
-		return fail(kerr.InvalidRequest.Code)
+	cfg, code := env.sharePrelude(req, group, member, &resp.AcquisitionLockTimeoutMillis)
+	if code != 0 {
+		return fail(code)
 	}
 	renew := r.Version >= 2 && r.IsRenewAck
 	if renew && !validRenewFetch(r) {
@@ -147,10 +140,7 @@ func handleShareFetch(_ context.Context, env *Env, req *Request) (Response, erro
 		}
 	}
 	key := shareSessionKey{group, member}
-	var (
-		sess *shareSession
-		code int16
-	)
+	var sess *shareSession
 	switch r.ShareSessionEpoch {
 	case shareInitialEpoch:
 		if hasAcks {
@@ -172,6 +162,25 @@ func handleShareFetch(_ context.Context, env *Env, req *Request) (Response, erro
 		final: r.ShareSessionEpoch == shareFinalEpoch, renew: renew,
 		readers: env.topicAuthorizer(req, opRead), leaders: leaderEndpoints{img: img, listener: req.Conn.Listener}}
 	return Response{Finish: sf.run}, nil
+}
+
+// sharePrelude is what ShareFetch and ShareAcknowledge check first: share groups are served,
+// the group's config (its record lock duration is answered in *lockTimeout whatever the
+// outcome), READ on the group, and a member id Kafka accepts. It returns a non-zero error code
+// for the whole request.
+func (env *Env) sharePrelude(req *Request, group, member string, lockTimeout *int32) (share.GroupConfig, int16) {
+	if env.Shares == nil || env.ShareSessions == nil {
+		return share.GroupConfig{}, kerr.UnsupportedVersion.Code
+	}
+	cfg := env.Shares.Config(group)
+	*lockTimeout = int32(cfg.RecordLockDuration.Milliseconds())
+	if !env.Authorize(req, opRead, kmsg.ACLResourceTypeGroup, group) {
+		return cfg, kerr.GroupAuthorizationFailed.Code
+	}
+	if member == "" || len(member) > 36 {
+		return cfg, kerr.InvalidRequest.Code
+	}
+	return cfg, 0
 }
 
 // validRenewFetch: a renew-only ShareFetch (KIP-1222) asks for nothing and acknowledges

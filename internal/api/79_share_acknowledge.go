@@ -41,23 +41,13 @@ func handleShareAcknowledge(_ context.Context, env *Env, req *Request) (Response
 		resp.ErrorCode = code
 		return Reply(resp), nil
 	}
-	if env.Shares == nil || env.ShareSessions == nil {
-		return fail(kerr.UnsupportedVersion.Code)
-	}
 	group, member := derefString(r.GroupID), derefString(r.MemberID)
-	cfg := env.Shares.Config(group)
-	resp.AcquisitionLockTimeoutMillis = int32(cfg.RecordLockDuration.Milliseconds())
-	if !env.Authorize(req, opRead, kmsg.ACLResourceTypeGroup, group) {
-		return fail(kerr.GroupAuthorizationFailed.Code)
-	}
-	if member == "" || len(member) > 36 {
-		return fail(kerr.InvalidRequest.Code)
+	cfg, code := env.sharePrelude(req, group, member, &resp.AcquisitionLockTimeoutMillis)
+	if code != 0 {
+		return fail(code)
 	}
 	key := shareSessionKey{group, member}
-	var (
-		sess *shareSession
-		code int16
-	)
+	var sess *shareSession
 	switch r.ShareSessionEpoch {
 	case shareInitialEpoch:
 		code = kerr.InvalidShareSessionEpoch.Code
