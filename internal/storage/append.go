@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/sluicehq/sluice/internal/record"
-	"github.com/sluicehq/sluice/internal/vfs"
 )
 
 // analyzeLocked walks the batch headers once: it assigns offsets (leader) or checks them
@@ -86,12 +85,15 @@ func (l *Log) rollLocked(newBase int64) (*segment, error) {
 		if ts, ok := old.builder.timeEntryDue(old.baseOffset); ok {
 			var b [timeEntrySize]byte
 			putTimeEntry(b[:], ts)
-			if err := old.withFile(kindTimeIndex, func(f vfs.File) error { _, err := f.Write(b[:]); return err }); err != nil {
-				return nil, l.goOffline(fmt.Errorf("roll: %w", err))
-			}
-			old.timeEntries.Add(1)
+			old.addIndexEntries(nil, b[:], offsetEntry{})
 		}
 	}
+	// Only the active segment keeps index entries in memory: the old one's go to its files
+	// before the new segment is published.
+	if err := old.writeIndexTail(); err != nil {
+		return nil, l.goOffline(fmt.Errorf("roll: %w", err))
+	}
+	old.releaseIndexTail()
 	seg := newSegment(l, newBase, 0)
 	if err := seg.create(); err != nil {
 		return nil, l.goOffline(fmt.Errorf("roll: %w", err))
@@ -160,7 +162,8 @@ type indexScratch struct{ offsets, times []byte }
 
 var indexScratchPool = sync.Pool{New: func() any { return new(indexScratch) }}
 
-// writeIndexEntriesLocked adds the index entries the appended batches call for.
+// writeIndexEntriesLocked adds the index entries the appended batches call for to the
+// segment's in-memory tail, and writes the tail out when it is long enough (indextail.go).
 func (l *Log) writeIndexEntriesLocked(seg *segment, batches []byte, pos int64) error {
 	sc := indexScratchPool.Get().(*indexScratch)
 	defer indexScratchPool.Put(sc)
@@ -181,23 +184,12 @@ func (l *Log) writeIndexEntriesLocked(seg *segment, batches []byte, pos int64) e
 		}
 		pos += int64(h.Size())
 	}
-	if len(sc.offsets) > 0 {
-		if err := seg.withFile(kindIndex, func(f vfs.File) error { _, err := f.Write(sc.offsets); return err }); err != nil {
-			return fmt.Errorf("append to %s: %w", seg.path(kindIndex), err)
-		}
+	if len(sc.offsets) == 0 && len(sc.times) == 0 {
+		return nil
 	}
-	if len(sc.times) > 0 {
-		if err := seg.withFile(kindTimeIndex, func(f vfs.File) error { _, err := f.Write(sc.times); return err }); err != nil {
-			return fmt.Errorf("append to %s: %w", seg.path(kindTimeIndex), err)
-		}
+	if seg.addIndexEntries(sc.offsets, sc.times, lastOff) {
+		return seg.writeIndexTail()
 	}
-	if len(sc.offsets) > 0 {
-		// Publish the last entry before the count, so a reader that sees the count also
-		// sees an entry at least that new.
-		seg.lastOffsetEntry.Store(lastOff.pack())
-		seg.offsetEntries.Add(int64(len(sc.offsets) / offsetEntrySize))
-	}
-	seg.timeEntries.Add(int64(len(sc.times) / timeEntrySize))
 	return nil
 }
 

@@ -692,14 +692,15 @@ func (l *Log) closeForShutdown() error {
 		if ts, ok := seg.builder.timeEntryDue(seg.baseOffset); ok {
 			var b [timeEntrySize]byte
 			putTimeEntry(b[:], ts)
-			if err := seg.withFile(kindTimeIndex, func(f vfs.File) error { _, err := f.Write(b[:]); return err }); err != nil {
-				return l.goOffline(err)
-			}
-			seg.timeEntries.Add(1)
-			// The recovery point may already cover this segment; sync the new entry anyway.
-			if err := seg.sync(false); err != nil {
-				return l.goOffline(err)
-			}
+			seg.addIndexEntries(nil, b[:], offsetEntry{})
+		}
+	}
+	if !seg.indexTailEmpty() {
+		// The recovery point may already cover this segment (a flush raced with the last
+		// appends' entries): write and sync the in-memory index entries anyway, since a
+		// clean start trusts the index files as they are.
+		if err := seg.sync(false); err != nil {
+			return l.goOffline(err)
 		}
 	}
 	return l.Flush()

@@ -48,10 +48,11 @@ func TestWriteFaultsTakeTheLogOffline(t *testing.T) {
 		name        string
 		groupCommit bool
 		rule        vfs.Rule
+		flush       bool // the fault hits the flush after the append (index entries are written out then)
 	}{
-		{"short write to the log", false, vfs.Rule{Op: vfs.OpWrite, Path: "*.log", ShortWrite: 30}},
-		{"failed index write", false, vfs.Rule{Op: vfs.OpWrite, Path: "*.index"}},
-		{"failed fsync in group commit", true, vfs.Rule{Op: vfs.OpSync, Path: "*.log"}},
+		{"short write to the log", false, vfs.Rule{Op: vfs.OpWrite, Path: "*.log", ShortWrite: 30}, false},
+		{"failed index write", false, vfs.Rule{Op: vfs.OpWrite, Path: "*.index"}, true},
+		{"failed fsync in group commit", true, vfs.Rule{Op: vfs.OpSync, Path: "*.log"}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,7 +68,11 @@ func TestWriteFaultsTakeTheLogOffline(t *testing.T) {
 			}
 			mustAppend(t, l, 1, 100, 1)
 			in.SetRules(tc.rule)
-			if _, err := l.Append(makeBatch(t, 1, 100, 2, 0), 0); !errors.Is(err, vfs.ErrInjected) {
+			_, err = l.Append(makeBatch(t, 1, 100, 2, 0), 0)
+			if tc.flush && err == nil {
+				err = l.Flush()
+			}
+			if !errors.Is(err, vfs.ErrInjected) {
 				t.Fatalf("append under fault: %v", err)
 			}
 			in.SetRules()

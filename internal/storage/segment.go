@@ -35,6 +35,8 @@ type segment struct {
 
 	loadMu sync.Mutex
 
+	tail indexTail // the active segment's index entries not yet in its files (indextail.go)
+
 	meta struct {
 		sync.Mutex
 		maxTimestamp         int64 // largest batch MaxTimestamp, -1 if none
@@ -169,6 +171,7 @@ func (s *segment) loadIndexesLocked(limitOffset int64) error {
 	if problem != nil {
 		return s.rebuildIndexesLocked(limitOffset, problem.Error())
 	}
+	s.dropIndexTail()
 	s.offsetEntries.Store(offN)
 	if offN > 0 {
 		s.lastOffsetEntry.Store(lastOff.pack())
@@ -218,6 +221,7 @@ func (s *segment) rebuildIndexesLocked(limitOffset int64, reason string) error {
 // applyScanLocked replaces the segment's index files with the entries of a scan and sets the
 // in-memory state from it.
 func (s *segment) applyScanLocked(res scanResult) error {
+	s.dropIndexTail()
 	if err := s.replaceFile(kindIndex, res.index); err != nil {
 		return err
 	}
@@ -369,6 +373,13 @@ func (s *segment) lookupPosition(offset int64) (int64, error) {
 	if rel >= int64(last.relOffset) {
 		return int64(last.position), nil
 	}
+	e, n, hit := s.tailLookup(kindIndex, rel)
+	if hit {
+		return int64(getOffsetEntry(e[:]).position), nil
+	}
+	if n == 0 {
+		return 0, nil
+	}
 	var pos int64
 	err := s.withFile(kindIndex, func(f vfs.File) error {
 		i, err := searchIndex(f, n, offsetEntrySize, offsetKey, rel)
@@ -412,6 +423,8 @@ func (s *segment) sync(logOnly bool) error {
 	kinds := all[:]
 	if logOnly {
 		kinds = all[:1]
+	} else if err := s.writeIndexTail(); err != nil {
+		return err
 	}
 	for _, k := range kinds {
 		if k == kindTxnIndex && s.txnEntries.Load() <= 0 {

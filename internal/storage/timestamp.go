@@ -86,7 +86,10 @@ func (l *Log) failRead(err error) error {
 // timestamp >= ts and offset >= minOffset.
 func (s *segment) findTimestamp(ts, minOffset int64) (TimestampOffset, bool, error) {
 	hint := s.baseOffset
-	if n := s.timeEntries.Load(); n > 0 {
+	e, n, hit := s.tailLookup(kindTimeIndex, ts)
+	if hit {
+		hint = s.baseOffset + int64(getTimeEntry(e[:]).relOffset)
+	} else if n > 0 {
 		err := s.withFile(kindTimeIndex, func(f vfs.File) error {
 			i, err := searchIndex(f, n, timeEntrySize, timeKey, ts)
 			if err != nil || i < 0 {

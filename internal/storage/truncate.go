@@ -147,6 +147,10 @@ func (s *segment) truncateTo(offset int64) (int64, error) {
 	if err := s.ensureLoaded(math.MaxInt64); err != nil {
 		return 0, err
 	}
+	// Trimming works on the files: write the in-memory entries out first.
+	if err := s.writeIndexTail(); err != nil {
+		return 0, err
+	}
 	size := s.size.Load()
 	cut := size
 	err := s.withFile(kindLog, func(f vfs.File) error {
