@@ -38,8 +38,8 @@ type incompatibility struct {
 //
 // Each message is Confluent's: {errorType:'…', description:'…', additionalInfo:'…'}. Like
 // Confluent's, the descriptions hold two %s placeholders standing for the reader's and the
-// writer's role ("new" and "old" when checking BACKWARD); the registry fills them in (see
-// FillRoles). A writer of another format gives Confluent's "different schema type" message.
+// writer's role ("new" and "old" when checking BACKWARD); the registry fills them in with
+// format.FillRoles. A writer of another format gives Confluent's "different schema type" message.
 func (s *Schema) CanRead(writer format.Schema) []string {
 	w, ok := writer.(*Schema)
 	if !ok {
@@ -55,14 +55,6 @@ func (s *Schema) CanRead(writer format.Schema) []string {
 		messages[i] = inc.message()
 	}
 	return messages
-}
-
-// FillRoles replaces the two role placeholders of a CanRead message, in order, by the reader's
-// and the writer's role, as Confluent formats its messages (a message without placeholders is
-// returned as it is).
-func FillRoles(message, reader, writer string) string {
-	message = strings.Replace(message, "%s", reader, 1)
-	return strings.Replace(message, "%s", writer, 1)
 }
 
 // checker walks a reader and a writer together. memo holds each (reader, writer) pair's

@@ -5,6 +5,8 @@
 // compatibility level; a format only compares two schemas.
 package format
 
+import "strings"
+
 // SchemaType names a format as Confluent's REST API does ("schemaType"); an empty schemaType in a
 // request means Avro.
 type SchemaType string
@@ -59,5 +61,18 @@ type Schema interface {
 	// them in Confluent's style (for example Avro's `{errorType:'READER_FIELD_MISSING_DEFAULT_VALUE',
 	// description:'...', additionalInfo:'...'}` and Protobuf's and JSON's difference names), so a
 	// user who knows Confluent's answers recognises them. writer is always of the same format.
+	// As in Confluent, a message may hold two %s placeholders for the reader's and the writer's
+	// role ("in the %s schema"); the registry fills them with FillRoles.
 	CanRead(writer Schema) []string
+}
+
+// FillRoles fills the two %s placeholders of a CanRead message, in order, with the reader's and
+// the writer's role, as Confluent formats its compatibility messages: BACKWARD checks
+// new.CanRead(old) and fills ("new", "old"); FORWARD checks old.CanRead(new) and fills ("old",
+// "new"). Confluent's messages (Avro's and JSON Schema's descriptions) name the two schemas
+// this way, for example "The field 'x' at path '/fields/1' in the %s schema has no default value
+// and is missing in the %s schema". A message without placeholders is returned as it is.
+func FillRoles(message, reader, writer string) string {
+	message = strings.Replace(message, "%s", reader, 1)
+	return strings.Replace(message, "%s", writer, 1)
 }
