@@ -42,7 +42,7 @@ func (s *Service) deleteVersion(ctx context.Context, subject string, version int
 	if !hasVersions(versions, true) {
 		return 0, Errorf(40401, "Subject '%s' not found.", subject)
 	}
-	v, ok := s.findVersion(subject, version, permanent)
+	v, ok := s.findVersion(subject, version, permanent || version != -1)
 	if !ok && version == -1 {
 		v, ok = s.findVersion(subject, version, true)
 	}

@@ -157,3 +157,11 @@ func rec(name string, fields ...string) string {
 }
 
 func schemaBody(schema string) map[string]any { return map[string]any{"schema": schema} }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// errorBodyRE reports whether b is Confluent's error body with a code and a message.
+func errorBodyRE(b []byte) bool {
+	var e errorBody
+	return json.Unmarshal(b, &e) == nil && e.ErrorCode >= 400 && e.Message != ""
+}
