@@ -40,6 +40,7 @@ type procNode struct {
 	dataDir        string
 	kafkaAddr      string
 	httpAddr       string
+	registryAddr   string // the schema registry listener
 	controllerAddr string // what the other voters dial (the controller proxy when proxied)
 	// controllerBind is where the controller listener binds when it differs from
 	// controllerAddr (behind a proxy); "" otherwise.
@@ -113,7 +114,7 @@ func startProcClusterEach(t testing.TB, n int, proxied bool, perNode func(id int
 			host := fmt.Sprintf("127.0.0.%d", i+1)
 			nd := &procNode{c: c, id: int32(i + 1), dataDir: filepath.Join(root, fmt.Sprintf("attempt-%d-node-%d", attempt, i+1)),
 				kafkaAddr: freeHostAddr(t, host), httpAddr: freeHostAddr(t, host), controllerAddr: freeHostAddr(t, host),
-				extraArgs: extraArgs, logPath: filepath.Join(c.logDir, fmt.Sprintf("node-%d.log", i+1))}
+				registryAddr: freeHostAddr(t, host), extraArgs: extraArgs, logPath: filepath.Join(c.logDir, fmt.Sprintf("node-%d.log", i+1))}
 			if perNode != nil {
 				nd.extraArgs = append(slices.Clone(extraArgs), perNode(nd.id)...)
 			}
@@ -319,6 +320,7 @@ func (nd *procNode) serveArgs() []string {
 		"--kafka-addr", nd.kafkaAddr,
 		"--http-addr", nd.httpAddr,
 		"--controller-addr", nd.controllerAddr,
+		"--schema-registry-addr", nd.registryAddr,
 		"--peers", nd.peers,
 		"--log-level", "debug",
 	}, nd.extraArgs...)
@@ -463,7 +465,8 @@ func (nd *procNode) client(opts ...kgo.Opt) *kgo.Client {
 // asNode lets the single-node helpers (runSluice, ...) talk to this node.
 func (nd *procNode) asNode() *node {
 	t, _ := nd.c.t.(*testing.T)
-	return &node{t: t, dataDir: nd.dataDir, kafkaAddr: nd.kafkaAddr, httpAddr: nd.httpAddr, controllerAddr: nd.controllerAddr}
+	return &node{t: t, dataDir: nd.dataDir, kafkaAddr: nd.kafkaAddr, httpAddr: nd.httpAddr, controllerAddr: nd.controllerAddr,
+		registryAddr: nd.registryAddr}
 }
 
 // describe asks this node alone for its view of the cluster (DescribeCluster v2).

@@ -275,7 +275,8 @@ func TestClusterRefusesAnotherClustersDataDir(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, sluiceBin, "serve", "--node-id", "1", "--data-dir", other.dataDir,
-		"--kafka-addr", other.kafkaAddr, "--http-addr", other.httpAddr, "--controller-addr", other.controllerAddr, "--peers", peers)
+		"--kafka-addr", other.kafkaAddr, "--http-addr", other.httpAddr, "--controller-addr", other.controllerAddr, "--peers", peers,
+		"--schema-registry-addr", other.registryAddr)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || ctx.Err() != nil {

@@ -80,7 +80,7 @@ func freePortOnHosts(t *testing.T, hosts []string) string {
 }
 
 // TestClusterReadme runs the README's "Run a cluster" commands as written, except that the
-// documented ports (9092, 9093, 9644) become free ones and the data directories are the test's,
+// documented ports (9092, 9093, 9644, 8081) become free ones and the data directories are the test's,
 // and checks that each check command there shows what the README says.
 func TestClusterReadme(t *testing.T) {
 	if testing.Short() {
@@ -92,12 +92,12 @@ func TestClusterReadme(t *testing.T) {
 	hosts := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
 	root := t.TempDir()
 	var ports []string
-	for len(ports) < 3 {
+	for len(ports) < 4 {
 		if p := freePortOnHosts(t, hosts); !slices.Contains(ports, p) {
 			ports = append(ports, p)
 		}
 	}
-	subst := strings.NewReplacer(":9092", ":"+ports[0], ":9093", ":"+ports[1], ":9644", ":"+ports[2],
+	subst := strings.NewReplacer(":9092", ":"+ports[0], ":9093", ":"+ports[1], ":9644", ":"+ports[2], ":8081", ":"+ports[3],
 		"./data-", filepath.Join(root, "data-"))
 	comment := regexp.MustCompile(`\s+#.*$`)
 
@@ -122,6 +122,8 @@ func TestClusterReadme(t *testing.T) {
 					nd.kafkaAddr = v
 				case "--http-addr":
 					nd.httpAddr = v
+				case "--schema-registry-addr":
+					nd.registryAddr = v
 				case "--controller-addr":
 					nd.controllerAddr = v
 				}

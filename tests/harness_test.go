@@ -65,6 +65,7 @@ type node struct {
 	dataDir        string
 	kafkaAddr      string
 	httpAddr       string
+	registryAddr   string // the schema registry listener
 	controllerAddr string
 	extraArgs      []string
 	cmd            *exec.Cmd
@@ -105,7 +106,7 @@ func startNode(t *testing.T, extraArgs ...string) *node {
 		}
 	})
 	for attempt := 1; ; attempt++ {
-		n.kafkaAddr, n.httpAddr, n.controllerAddr = freeAddr(t), freeAddr(t), freeAddr(t)
+		n.kafkaAddr, n.httpAddr, n.controllerAddr, n.registryAddr = freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 		err := n.tryStart()
 		if err == nil {
 			return n
@@ -140,6 +141,7 @@ func (n *node) tryStart() error {
 		"--data-dir", n.dataDir,
 		"--http-addr", n.httpAddr,
 		"--controller-addr", n.controllerAddr,
+		"--schema-registry-addr", n.registryAddr,
 		"--log-level", "debug",
 	}
 	if !n.listenersConfig { // else the config file's listeners name the Kafka listeners

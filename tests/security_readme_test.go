@@ -96,7 +96,7 @@ func TestSecurityReadme(t *testing.T) {
 
 	// The serve line, with a data directory and free HTTP and controller addresses.
 	httpAddr, ctlAddr := freeAddr(t), freeAddr(t)
-	serve := exec.Command("bash", "-c", "exec "+shell[0]+" --data-dir data --http-addr "+httpAddr+" --controller-addr "+ctlAddr)
+	serve := exec.Command("bash", "-c", "exec "+shell[0]+" --data-dir data --http-addr "+httpAddr+" --controller-addr "+ctlAddr+" --schema-registry-addr 127.0.0.1:0")
 	serve.Dir = dir
 	logs := &syncBuffer{}
 	serve.Stdout, serve.Stderr = logs, logs

@@ -53,6 +53,9 @@ type Config struct {
 	AdvertisedAddr string
 	// HTTPAddr is the metrics and health listener; empty disables it.
 	HTTPAddr string
+	// SchemaRegistryAddr is the schema registry's listener (host:port; port 0 picks one);
+	// empty disables the registry on this node (schema_registry.go).
+	SchemaRegistryAddr string
 	// ControllerAddr is the metadata quorum's Raft listener: where it listens and what the other
 	// voters are told (their --peers name it).
 	ControllerAddr string
@@ -128,6 +131,16 @@ type Broker struct {
 	// ctlSec secures the controller address (controller_security.go).
 	ctlSec controllerSecurity
 	http   *httpapi.Server
+	// httpSec is the HTTP listener's authentication and TLS, built once (httpSecurity): the
+	// schema registry's listener uses them too.
+	httpSec struct {
+		done bool
+		auth *httpapi.Auth
+		tls  *tls.Config
+	}
+	// schemas is the schema registry (schema_registry.go), nil when --schema-registry-addr is
+	// empty. Its state (the registry.Applier the store feeds) is schemas.applier.
+	schemas *schemaRegistry
 
 	unsubscribe func()
 	// authorizer is the ACL authorizer (authorizer.class.name), nil when none; unfollowACLs
@@ -283,11 +296,17 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if err := b.listen(brokerCfg); err != nil {
 		return nil, err
 	}
+	if err := b.listenRegistry(brokerCfg); err != nil {
+		return nil, err
+	}
 	b.setPhase(phaseRegistering)
 	if err := b.startLifecycle(ctx, brokerCfg); err != nil {
 		return nil, err
 	}
 	b.serve()
+	if err := b.startRegistry(brokerCfg); err != nil {
+		return nil, err
+	}
 	b.ready.Store(true)
 	return b, nil
 }
@@ -307,20 +326,34 @@ func (b *Broker) startHTTP(brokerCfg *config.Resolved) (err error) {
 	if b.cfg.HTTPAddr == "" {
 		return nil
 	}
-	auth, err := b.httpAuth(brokerCfg)
+	auth, tlsCfg, err := b.httpSecurity(brokerCfg)
 	if err != nil {
 		return err
-	}
-	tlsCfg, certPrincipal, err := b.httpTLS(brokerCfg)
-	if err != nil {
-		return err
-	}
-	if auth != nil {
-		auth.Certificate = certPrincipal
 	}
 	b.http, err = httpapi.Start(httpapi.Options{Addr: b.cfg.HTTPAddr, Gatherer: b.registry, Ready: b.Ready, Logger: b.logger,
 		Auth: auth, TLS: tlsCfg})
 	return err
+}
+
+// httpSecurity is the HTTP listener's authentication (nil when off) and TLS (nil when off),
+// built on first use and shared with the schema registry's listener.
+func (b *Broker) httpSecurity(brokerCfg *config.Resolved) (*httpapi.Auth, *tls.Config, error) {
+	if b.httpSec.done {
+		return b.httpSec.auth, b.httpSec.tls, nil
+	}
+	auth, err := b.httpAuth(brokerCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	tlsCfg, certPrincipal, err := b.httpTLS(brokerCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if auth != nil {
+		auth.Certificate = certPrincipal
+	}
+	b.httpSec.done, b.httpSec.auth, b.httpSec.tls = true, auth, tlsCfg
+	return auth, tlsCfg, nil
 }
 
 // describeIdentity records the node id and data directory Config carries (from --node-id and
@@ -663,6 +696,11 @@ func (b *Broker) Close() error {
 		b.controlledShutdown()
 		b.setPhase(phaseShuttingDown)
 		b.ready.Store(false)
+		// The registry before the Kafka listeners its store reads through and the partitions
+		// it writes to.
+		if err := b.closeRegistry(); err != nil {
+			errs = append(errs, err)
+		}
 		errs = append(errs, b.shutdownListeners()...)
 		b.closeTokenValidators()
 		if b.txns != nil {

@@ -220,6 +220,10 @@ func (b *Broker) registrationListeners() []kmsg.BrokerRegistrationRequestListene
 		l.Name, l.Host, l.Port, l.SecurityProtocol = kl.advertised.Name, kl.advertised.Host, uint16(kl.advertised.Port), int16(kl.advertised.Protocol)
 		out = append(out, l)
 	}
+	// Last, so that it is never a broker's first endpoint (Endpoint("") answers with the first).
+	if l, ok := b.registryEndpoint(); ok {
+		out = append(out, l)
+	}
 	return out
 }
 

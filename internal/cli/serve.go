@@ -64,6 +64,7 @@ type serveSettings struct {
 	dataDir        string
 	kafkaAddr      string
 	httpAddr       string
+	registryAddr   string
 	advertisedAddr string
 	controllerAddr string
 	controllerBind string
@@ -82,6 +83,7 @@ func (s *serveSettings) register(f *pflag.FlagSet) {
 	f.StringVar(&s.dataDir, "data-dir", "./sluice-data", "directory for partition logs and metadata")
 	f.StringVar(&s.kafkaAddr, "kafka-addr", "localhost:9092", "Kafka protocol listener address (a PLAINTEXT listener; the broker config listeners replaces it)")
 	f.StringVar(&s.httpAddr, "http-addr", "localhost:9644", "HTTP listener for /metrics, /healthz and /readyz (empty disables)")
+	f.StringVar(&s.registryAddr, "schema-registry-addr", "localhost:8081", "schema registry listener (Confluent's REST API; TLS and users of the HTTP listener; empty disables)")
 	f.StringVar(&s.advertisedAddr, "advertised-addr", "", "host:port clients are told to connect to (default: --kafka-addr)")
 	f.StringVar(&s.controllerAddr, "controller-addr", "localhost:9093", "metadata quorum (Raft) listener address")
 	f.StringVar(&s.controllerBind, "controller-listen-addr", "", "where the controller listener binds, when other voters reach it at --controller-addr through a proxy (default: --controller-addr)")
@@ -129,6 +131,7 @@ func (s *serveSettings) brokerConfig(file map[string]string) (broker.Config, err
 		KafkaAddr:            s.kafkaAddr,
 		AdvertisedAddr:       advertised,
 		HTTPAddr:             s.httpAddr,
+		SchemaRegistryAddr:   s.registryAddr,
 		ControllerAddr:       s.controllerAddr,
 		ControllerListenAddr: s.controllerBind,
 		Peers:                peers,
@@ -360,7 +363,7 @@ func runBroker(ctx context.Context, cfg broker.Config, logger *slog.Logger) erro
 	if err != nil {
 		return err
 	}
-	logger.Info("sluice is serving", "kafka", b.KafkaAddr(), "http", b.HTTPAddr(),
+	logger.Info("sluice is serving", "kafka", b.KafkaAddr(), "http", b.HTTPAddr(), "schema_registry", b.SchemaRegistryAddr(),
 		"node_id", cfg.NodeID, "data_dir", cfg.DataDir, "startup", time.Since(started).Round(time.Millisecond).String())
 	<-ctx.Done()
 	logger.Info("shutting down")

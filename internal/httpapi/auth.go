@@ -43,6 +43,14 @@ func Principal(ctx context.Context) string {
 	return p
 }
 
+// WrapAll puts authentication (and authorization) in front of every path of next, none left
+// open: for listeners other than the HTTP listener that share its users (the schema registry's).
+func (a *Auth) WrapAll(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.serveAuthenticated(w, r, next)
+	})
+}
+
 // errNoCredentials: the request carried no Authorization header of an accepted kind.
 var errNoCredentials = errors.New("authentication required")
 
@@ -54,25 +62,30 @@ func (a *Auth) wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		principal, method, err := a.authenticate(r)
-		if a.Observe != nil {
-			a.Observe(method, err == nil)
-		}
-		if err != nil {
-			a.challenge(w)
-			msg := "authentication failed"
-			if errors.Is(err, errNoCredentials) {
-				msg = err.Error()
-			}
-			http.Error(w, msg, http.StatusUnauthorized)
-			return
-		}
-		if a.Authorize != nil && !a.Authorize(principal, remoteHost(r.RemoteAddr)) {
-			http.Error(w, "forbidden: "+principal+" may not use this endpoint", http.StatusForbidden)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, principal)))
+		a.serveAuthenticated(w, r, next)
 	})
+}
+
+// serveAuthenticated authenticates (and authorizes) r and hands it to next with its principal.
+func (a *Auth) serveAuthenticated(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	principal, method, err := a.authenticate(r)
+	if a.Observe != nil {
+		a.Observe(method, err == nil)
+	}
+	if err != nil {
+		a.challenge(w)
+		msg := "authentication failed"
+		if errors.Is(err, errNoCredentials) {
+			msg = err.Error()
+		}
+		http.Error(w, msg, http.StatusUnauthorized)
+		return
+	}
+	if a.Authorize != nil && !a.Authorize(principal, remoteHost(r.RemoteAddr)) {
+		http.Error(w, "forbidden: "+principal+" may not use this endpoint", http.StatusForbidden)
+		return
+	}
+	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, principal)))
 }
 
 func (a *Auth) authenticate(r *http.Request) (principal, method string, err error) {

@@ -41,6 +41,9 @@ type Options struct {
 	// FS, if set, gives node id the file system for its partition logs (a vfs.MemFS to
 	// simulate crashes, a fault injector); it is asked again at each Restart. Nil: the real one.
 	FS func(id int32) vfs.FS
+	// SchemaRegistry gives every broker node a schema registry listener on a loopback port
+	// (Node's SchemaRegistryAddr); off by default.
+	SchemaRegistry bool
 	// LogLevel of the nodes' logs, kept in memory and printed (the tail of each node's) when the
 	// test fails (0: Info).
 	LogLevel slog.Level
@@ -137,6 +140,12 @@ func (c *Cluster) tryStart() error {
 			ControllerAddr: controllers[i],
 			Peers:          peers,
 			Overrides:      overrides,
+			SchemaRegistryAddr: func() string {
+				if c.opts.SchemaRegistry {
+					return "127.0.0.1:0"
+				}
+				return ""
+			}(),
 			Logger: slog.New(slog.NewTextHandler(n.logs, &slog.HandlerOptions{Level: c.opts.LogLevel})).
 				With("node", id),
 		}
@@ -170,6 +179,9 @@ func (c *Cluster) startNode(ctx context.Context, id int32) error {
 		n.cfg.KafkaAddr = b.KafkaAddr()
 	}
 	n.cfg.HTTPAddr = b.HTTPAddr()
+	if a := b.SchemaRegistryAddr(); a != "" {
+		n.cfg.SchemaRegistryAddr = a // the same port after a restart
+	}
 	return nil
 }
 
