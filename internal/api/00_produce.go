@@ -40,6 +40,9 @@ import (
 //     version) and INVALID_TXN_STATE (a plain batch inside an open
 //     transaction) reject the partition's records. Duplicates are not
 //     counted in the topic metrics.
+//   - Schema id validation (sluice.{key,value}.schema.id.validation, schema_ids.go): with it
+//     on, a key or value without the magic byte and a schema id registered under the topic's
+//     subject refuses the partition's records with INVALID_RECORD and per-record errors.
 //   - Transactional batches are verified with the transaction coordinator first (KIP-890
 //     part 1): a partition not in the producer's ongoing transaction is INVALID_TXN_STATE,
 //     so a late write of an ended transaction cannot open a hanging one.
@@ -106,7 +109,7 @@ func (a awaitingCommit) check() (bool, error) {
 	return a.p.Committed(a.end)
 }
 
-func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) {
+func handleProduce(ctx context.Context, env *Env, req *Request) (Response, error) {
 	r := req.Msg.(*kmsg.ProduceRequest)
 	resp := r.ResponseKind().(*kmsg.ProduceResponse)
 	img := env.Metadata.Image()
@@ -130,7 +133,7 @@ func handleProduce(_ context.Context, env *Env, req *Request) (Response, error) 
 			topicCode = kerr.TopicAuthorizationFailed.Code // before existence: nothing is disclosed
 		}
 		for pi, rp := range rt.Partitions {
-			sp, p, last := producePartition(env, t, topicCode, r, rp, &leaders, budget)
+			sp, p, last := producePartition(ctx, env, t, topicCode, r, rp, &leaders, budget)
 			if sp.ErrorCode != 0 {
 				failed = true
 			} else if r.Acks != 0 && last >= 0 {
@@ -251,7 +254,7 @@ func produceTopic(img *metadata.Image, version int16, rt kmsg.ProduceRequestTopi
 // producePartition appends one partition's records and fills its answer;
 // on success it also returns the partition and the last offset appended
 // (-1 when nothing was).
-func producePartition(env *Env, t *metadata.Topic, topicCode int16, r *kmsg.ProduceRequest, rp kmsg.ProduceRequestTopicPartition,
+func producePartition(ctx context.Context, env *Env, t *metadata.Topic, topicCode int16, r *kmsg.ProduceRequest, rp kmsg.ProduceRequestTopicPartition,
 	leaders *leaderEndpoints, budget *partition.DecompressBudget) (kmsg.ProduceResponseTopicPartition, *partition.Partition, int64) {
 	acks, version, transactionalID := r.Acks, r.Version, r.TransactionID
 	sp := kmsg.NewProduceResponseTopicPartition()
@@ -290,6 +293,14 @@ func producePartition(env *Env, t *metadata.Topic, topicCode int16, r *kmsg.Prod
 		}
 		defer release()
 		records, converted = batch, true
+	}
+	if schemaIDValidationOn(t) {
+		if cfg := p.Config().SchemaIDs; cfg.On() {
+			if err := checkSchemaIDs(ctx, env.SchemaIDs, t.Name, rp.Partition, cfg, records, budget); err != nil {
+				setProduceError(&sp, err)
+				return sp, nil, -1
+			}
+		}
 	}
 	res, err := p.AppendWithin(records, acks, budget)
 	if err != nil {

@@ -98,6 +98,10 @@ type Env struct {
 	Shares *share.Manager
 	// ShareSessions caches share sessions (KIP-932), bounded by group.share.max.share.sessions.
 	ShareSessions *ShareSessions
+	// SchemaIDs checks produced schema ids for topics with schema id validation on
+	// (schema_ids.go; NewSchemaIDValidator over the node's *registry.Service); nil refuses
+	// their records, saying this broker serves no schema registry.
+	SchemaIDs *SchemaIDValidator
 }
 
 // Quorum is what the quorum APIs (DescribeQuorum, AddRaftVoter, RemoveRaftVoter) ask of the

@@ -210,6 +210,7 @@ var topicTable = []Def{
 		Synonyms: []Synonym{{Name: LogRollMs}, {Name: LogRollHours, Convert: HoursToMs}},
 		Doc: "Age at which the active segment is closed even if not full, so that retention and " +
 			"compaction can act on it."},
+	schemaTopicRows[0], schemaTopicRows[1], schemaTopicRows[2], schemaTopicRows[3], // topic_schema.go
 	{Name: UncleanLeaderElectionEnable, Type: TypeBoolean, Default: "false",
 		Synonyms: synonym(UncleanLeaderElectionEnable),
 		Doc: "Allow a replica outside the ISR to become leader when no in-sync replica is left: " +

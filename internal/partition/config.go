@@ -33,7 +33,21 @@ type Config struct {
 	// Level is Codec's level from compression.gzip.level,
 	// compression.lz4.level or compression.zstd.level.
 	Level int
+	// SchemaIDs is the topic's schema id validation settings, which internal/api enforces
+	// before Append (the partition itself does not look at them).
+	SchemaIDs SchemaIDValidation
 }
+
+// SchemaIDValidation is sluice.{key,value}.schema.id.validation and
+// sluice.{key,value}.subject.name.strategy (strategies by their short names,
+// config.TopicNameStrategy ...).
+type SchemaIDValidation struct {
+	Key, Value                 bool
+	KeyStrategy, ValueStrategy string
+}
+
+// On reports whether keys or values are validated.
+func (v SchemaIDValidation) On() bool { return v.Key || v.Value }
 
 // DefaultConfig is Kafka's defaults.
 func DefaultConfig() Config {
@@ -59,5 +73,11 @@ func FromResolved(r *config.Resolved) Config {
 		LogAppendTime:        r.String(config.MessageTimestampType) == config.TimestampLogAppendTime,
 		TimestampBeforeMaxMs: r.Int64(config.MessageTimestampBeforeMaxMs),
 		TimestampAfterMaxMs:  r.Int64(config.MessageTimestampAfterMaxMs),
+		SchemaIDs: SchemaIDValidation{
+			Key:           r.Bool(config.SluiceKeySchemaIDValidation),
+			Value:         r.Bool(config.SluiceValueSchemaIDValidation),
+			KeyStrategy:   config.SubjectNameStrategy(r.String(config.SluiceKeySubjectNameStrategy)),
+			ValueStrategy: config.SubjectNameStrategy(r.String(config.SluiceValueSubjectNameStrategy)),
+		},
 	}
 }
