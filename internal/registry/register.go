@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/sluicehq/sluice/internal/registry/format"
 )
 
 // register adds req's schema to subject as a new version unless the subject already holds it
@@ -196,11 +198,16 @@ func (s *Service) compatMessages(level string, p *parsed, versions []SchemaValue
 				"subject", prev.Subject, "version", prev.Version, "err", err)
 			continue
 		} else {
+			// Messages name the two schemas by role: "new" is the one being checked.
 			if base == CompatBackward || base == CompatFull {
-				msgs = append(msgs, p.schema.CanRead(old)...)
+				for _, m := range p.schema.CanRead(old) {
+					msgs = append(msgs, format.FillRoles(m, "new", "old"))
+				}
 			}
 			if base == CompatForward || base == CompatFull {
-				msgs = append(msgs, old.CanRead(p.schema)...)
+				for _, m := range old.CanRead(p.schema) {
+					msgs = append(msgs, format.FillRoles(m, "old", "new"))
+				}
 			}
 		}
 		if len(msgs) == 0 {
