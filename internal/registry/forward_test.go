@@ -157,3 +157,16 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("errors 40401 = %v", got)
 	}
 }
+
+func TestBodyLimit(t *testing.T) {
+	log := NewMemLog()
+	state := NewState()
+	mem := log.Join(state)
+	log.SetWriter(mem)
+	svc := New(Options{Log: mem, State: state, Formats: testFormats(), MaxBodyBytes: 64})
+	srv := httptest.NewServer(svc.Handler())
+	defer srv.Close()
+	n := &testNode{svc: svc, srv: srv}
+	n.wantError(t, "POST", "/subjects/s/versions", schemaBody(rec("r", strings.Repeat("a", 100)+":int")), 413)
+	n.register(t, "s", schemaBody(rec("r")))
+}
