@@ -36,6 +36,7 @@ func (jsonFormat) Type() format.SchemaType { return format.JSON }
 type Schema struct {
 	doc      any // the parsed document, member order kept
 	compiled *jsv.Schema
+	docs     map[string]any // every document compiled, by URL (see model.raw)
 
 	canonOnce, normOnce sync.Once
 	canonical, normal   string
@@ -97,6 +98,7 @@ func (jsonFormat) Parse(schema string, deps []format.Dependency) (_ format.Schem
 		}
 	}
 	rootURL := base
+	docs := map[string]any{rootURL: root}
 	if err := c.AddResource(rootURL, fixDraft(root)); err != nil {
 		return nil, fmt.Errorf("invalid JSON schema: %v", err)
 	}
@@ -126,6 +128,7 @@ func (jsonFormat) Parse(schema string, deps []format.Dependency) (_ format.Schem
 					continue
 				}
 				added[u] = true
+				docs[u] = dv
 				if err := c.AddResource(u, dv); err != nil {
 					return fmt.Errorf("reference %q: %v", d.Name, err)
 				}
@@ -143,7 +146,7 @@ func (jsonFormat) Parse(schema string, deps []format.Dependency) (_ format.Schem
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSON schema: %s", cleanError(err))
 	}
-	return &Schema{doc: doc, compiled: compiled}, nil
+	return &Schema{doc: doc, compiled: compiled, docs: docs}, nil
 }
 
 // refURLs are the URLs a reference named name is registered at: the name itself when it is

@@ -11,7 +11,7 @@ func mustParse(t *testing.T, schema string, deps ...format.Dependency) *Schema {
 	t.Helper()
 	s, err := New().Parse(schema, deps)
 	if err != nil {
-		t.Fatalf("Parse(%s): %v", schema, err)
+		t.Fatalf("Parse(%.200s): %.300v", schema, err)
 	}
 	return s.(*Schema)
 }
