@@ -34,17 +34,14 @@ func (s *Service) register(ctx context.Context, subject string, req *schemaReque
 	if err != nil {
 		return 0, err
 	}
-	versions := s.state.versions(subject)
+	transitive := strings.HasSuffix(cfg.CompatibilityLevel, "_TRANSITIVE")
+	view := s.state.view(subject, &p.value, false, transitive)
 	// Already in the subject (not deleted): answer its id, write nothing.
-	for i := len(versions) - 1; i >= 0; i-- {
-		v := &versions[i]
-		if v.Deleted || !sameSchema(v, &p.value) {
-			continue
+	if view.matched {
+		if req.ID > 0 && req.ID != view.match.ID {
+			return 0, Errorf(42207, "Schema already registered with id %d instead of input id %d", view.match.ID, req.ID)
 		}
-		if req.ID > 0 && req.ID != v.ID {
-			return 0, Errorf(42207, "Schema already registered with id %d instead of input id %d", v.ID, req.ID)
-		}
-		return v.ID, nil
+		return view.match.ID, nil
 	}
 
 	sctx := contextOf(subject)
@@ -64,21 +61,16 @@ func (s *Service) register(ctx context.Context, subject string, req *schemaReque
 	}
 
 	if mode != ModeImport {
-		if msgs := s.compatMessages(cfg.CompatibilityLevel, p, versions, -1); len(msgs) > 0 {
+		if msgs := s.checkAgainst(cfg.CompatibilityLevel, p, view.previous); len(msgs) > 0 {
 			return 0, Errorf(40901, "Schema being registered is incompatible with an earlier schema for subject \"%s\", details: [%s]",
 				subject, strings.Join(msgs, ", "))
 		}
 	}
 
-	next := 1
-	for _, v := range versions {
-		next = max(next, v.Version+1)
-	}
+	next := view.next
 	if req.Version > 0 && mode == ModeImport {
-		for _, v := range versions {
-			if v.Version == req.Version {
-				return 0, Errorf(42205, "Version %d of subject %s already exists", req.Version, subject)
-			}
+		if s.state.hasVersion(subject, req.Version) {
+			return 0, Errorf(42205, "Version %d of subject %s already exists", req.Version, subject)
 		}
 		next = req.Version
 	}
@@ -86,9 +78,9 @@ func (s *Service) register(ctx context.Context, subject string, req *schemaReque
 	var recs []Record
 	// A soft-deleted version of the same schema is removed for good: the schema comes back
 	// as the new version (as Confluent does).
-	for _, v := range versions {
-		if v.Deleted && v.ID == id && v.Version < next {
-			recs = append(recs, Record{Key: schemaKey(subject, v.Version)})
+	for _, v := range s.state.deletedWithID(subject, id) {
+		if v < next {
+			recs = append(recs, Record{Key: schemaKey(subject, v)})
 		}
 	}
 	value := p.value
@@ -97,6 +89,7 @@ func (s *Service) register(ctx context.Context, subject string, req *schemaReque
 	if err := s.append(ctx, recs); err != nil {
 		return 0, err
 	}
+	s.parseCache.put(contentKey(sctx, &value), p.schema)
 	s.metrics.registered()
 	return id, nil
 }
@@ -126,8 +119,7 @@ func (s *Service) lookup(ctx context.Context, subject string, req *schemaRequest
 	if err := s.sync(ctx); err != nil {
 		return SchemaValue{}, err
 	}
-	versions := s.state.versions(subject)
-	if !hasVersions(versions, deleted) {
+	if view := s.state.view(subject, nil, false, false); !view.live && !(deleted && view.exists) {
 		return SchemaValue{}, Errorf(40401, "Subject '%s' not found.", subject)
 	}
 	cfg := s.effectiveConfig(subject)
@@ -145,11 +137,8 @@ func (s *Service) lookup(ctx context.Context, subject string, req *schemaRequest
 	for _, text := range candidates {
 		want := p.value
 		want.Schema = text
-		for i := len(versions) - 1; i >= 0; i-- {
-			v := &versions[i]
-			if (deleted || !v.Deleted) && sameSchema(v, &want) {
-				return *v, nil
-			}
+		if view := s.state.view(subject, &want, deleted, false); view.matched {
+			return view.match, nil
 		}
 	}
 	return SchemaValue{}, Errorf(40403, "Schema not found")
@@ -185,6 +174,14 @@ func (s *Service) compatMessages(level string, p *parsed, versions []SchemaValue
 	}
 	if !strings.HasSuffix(level, "_TRANSITIVE") && len(previous) > 1 {
 		previous = previous[:1]
+	}
+	return s.checkAgainst(level, p, previous)
+}
+
+// checkAgainst checks p against each of previous under level's direction.
+func (s *Service) checkAgainst(level string, p *parsed, previous []SchemaValue) []string {
+	if level == CompatNone {
+		return nil
 	}
 	base := strings.TrimSuffix(level, "_TRANSITIVE")
 	var out []string

@@ -505,3 +505,71 @@ func (s *State) subjectsForID(id int) ([]string, bool) {
 	subjects, ok := s.subjectsByID[id]
 	return subjects, ok
 }
+
+// subjectView is what a registration needs to know about a subject, gathered in one pass
+// under the read lock without copying every version.
+type subjectView struct {
+	exists   bool          // the subject has a version, deleted or not
+	live     bool          // ... a version that is not deleted
+	match    SchemaValue   // the latest version that sameSchema matches (live unless deleted)
+	matched  bool          //
+	next     int           // the next version number (highest so far + 1)
+	previous []SchemaValue // live versions, latest first: only the latest unless all
+}
+
+// view returns subject's view for want (deleted: soft-deleted versions may match; all: every
+// live version in previous).
+func (s *State) view(subject string, want *SchemaValue, deleted, all bool) subjectView {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := subjectView{next: 1}
+	ss := s.subjects[subject]
+	if ss == nil || len(ss.versions) == 0 {
+		return out
+	}
+	out.exists = true
+	out.next = ss.versions[len(ss.versions)-1].Version + 1
+	for i := len(ss.versions) - 1; i >= 0; i-- {
+		v := ss.versions[i]
+		if !v.Deleted {
+			out.live = true
+			if all || len(out.previous) == 0 {
+				out.previous = append(out.previous, *v)
+			}
+		}
+		if want != nil && !out.matched && (deleted || !v.Deleted) && sameSchema(v, want) {
+			out.match, out.matched = *v, true
+		}
+		if out.matched && out.live && !all {
+			break
+		}
+	}
+	return out
+}
+
+// deletedWithID returns the soft-deleted versions of subject whose id is id.
+func (s *State) deletedWithID(subject string, id int) []int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []int
+	if e := s.byID[id][contextOf(subject)]; e != nil {
+		for _, u := range e.uses {
+			if u.Subject == subject && u.Deleted {
+				out = append(out, u.Version)
+			}
+		}
+	}
+	return out
+}
+
+// hasVersion reports whether subject has version (deleted or not).
+func (s *State) hasVersion(subject string, version int) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ss := s.subjects[subject]
+	if ss == nil {
+		return false
+	}
+	_, found := slices.BinarySearchFunc(ss.versions, version, func(e *SchemaValue, t int) int { return e.Version - t })
+	return found
+}
