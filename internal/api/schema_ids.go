@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/config"
@@ -43,9 +44,9 @@ import (
 
 // SchemaSubjects is what schema id validation asks of the schema registry
 // (*registry.Service). SubjectsForID returns the subjects (soft-deleted ones excluded) under
-// which schema id is registered, from the state this node has applied, without waiting for
-// _schemas: it runs on a connection's read loop. An id not registered is an error whose
-// Status() is 404 (registry.Error 40403).
+// which schema id is registered; an id not registered is no subjects, or an error whose
+// Status() is 404. It runs on a connection's read loop (with a timeout): known ids must be
+// answered from applied state without waiting.
 type SchemaSubjects interface {
 	SubjectsForID(ctx context.Context, id int) ([]string, error)
 }
@@ -54,6 +55,8 @@ const (
 	// schemaIDCacheTTL is how long a verdict "id is registered under the topic's subject" is
 	// trusted.
 	schemaIDCacheTTL = 30 * time.Second
+	// schemaIDLookupTimeout bounds one registry lookup (cache misses only).
+	schemaIDLookupTimeout = 5 * time.Second
 	// schemaIDCacheSize bounds the cached verdicts; when full, the cache starts over.
 	schemaIDCacheSize = 10_000
 )
@@ -62,7 +65,9 @@ const (
 // on; Env.SchemaIDs holds the broker's one. It is safe for concurrent use by every
 // connection.
 type SchemaIDValidator struct {
-	registry SchemaSubjects
+	// registry is set once the node's registry serves (SetRegistry); until then records that
+	// need a check are refused, saying so.
+	registry atomic.Pointer[SchemaSubjects]
 	now      func() time.Time
 	mu       struct {
 		sync.RWMutex
@@ -79,12 +84,30 @@ type schemaIDKey struct {
 	id       int32
 }
 
-// NewSchemaIDValidator returns a validator asking registry (nil: no registry on this node, so
-// every record needing a check is refused, saying so).
+// NewSchemaIDValidator returns a validator asking registry (nil: not yet, see SetRegistry).
 func NewSchemaIDValidator(registry SchemaSubjects) *SchemaIDValidator {
-	v := &SchemaIDValidator{registry: registry, now: time.Now}
+	v := &SchemaIDValidator{now: time.Now}
 	v.mu.known = make(map[schemaIDKey]int64)
+	if registry != nil {
+		v.SetRegistry(registry)
+	}
 	return v
+}
+
+// SetRegistry sets the registry to ask: the broker builds Env before its registry starts.
+func (v *SchemaIDValidator) SetRegistry(registry SchemaSubjects) {
+	v.registry.Store(&registry)
+}
+
+// subjects is the registry to ask, nil when there is none (yet).
+func (v *SchemaIDValidator) subjects() SchemaSubjects {
+	if v == nil {
+		return nil
+	}
+	if r := v.registry.Load(); r != nil {
+		return *r
+	}
+	return nil
 }
 
 // checkSchemaIDs checks one partition's records (already v2) for topic under settings; nil
@@ -158,8 +181,10 @@ func (c *schemaIDCheck) Problem() string {
 		part, strategy = "key", c.settings.KeyStrategy
 	}
 	switch {
-	case c.v == nil || c.v.registry == nil:
+	case c.v == nil:
 		return fmt.Sprintf("sluice.%s.schema.id.validation is on for topic %s but this broker serves no schema registry", part, c.topic)
+	case c.v.subjects() == nil:
+		return fmt.Sprintf("sluice.%s.schema.id.validation is on for topic %s but this broker's schema registry has not started yet", part, c.topic)
 	case c.failedID < 0:
 		return fmt.Sprintf("%s has no schema id: sluice.%s.schema.id.validation is on for topic %s, so it must start with the magic byte 0 and a 4-byte schema id", part, part, c.topic)
 	case c.failedErr != nil:
@@ -182,7 +207,8 @@ func describeSubject(topic, part, strategy string) string {
 // registered reports whether k.id is registered under k's subject: from the cache, else from
 // the registry. err is set when the registry failed otherwise than "not registered".
 func (v *SchemaIDValidator) registered(ctx context.Context, k schemaIDKey) (bool, error) {
-	if v == nil || v.registry == nil {
+	registry := v.subjects()
+	if registry == nil {
 		return false, nil
 	}
 	now := v.now().UnixNano()
@@ -192,7 +218,12 @@ func (v *SchemaIDValidator) registered(ctx context.Context, k schemaIDKey) (bool
 	if ok && now < expiry {
 		return true, nil
 	}
-	subjects, err := v.registry.SubjectsForID(ctx, int(k.id))
+	// An id not known here makes the registry read _schemas to its end first, on this
+	// connection's read loop: bounded, so a registry that cannot catch up refuses the records
+	// rather than stalling the connection.
+	ctx, cancel := context.WithTimeout(ctx, schemaIDLookupTimeout)
+	subjects, err := registry.SubjectsForID(ctx, int(k.id))
+	cancel()
 	if err != nil {
 		var status interface{ Status() int }
 		if errors.As(err, &status) && status.Status() == http.StatusNotFound {

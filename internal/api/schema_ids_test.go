@@ -210,6 +210,20 @@ func TestProduceSchemaIDValidationStates(t *testing.T) {
 		t.Fatalf("validation off: %v", kerr.ErrorForCode(sp.ErrorCode))
 	}
 
+	later := startBroker(t) // a registry not started yet, then started
+	pending := api.NewSchemaIDValidator(nil)
+	later.env.SchemaIDs = pending
+	later.createTopic("t", 1, map[string]string{"sluice.value.schema.id.validation": "true"})
+	lc := later.dial()
+	sp = produceRaw(lc, 9, "t", batchOf(t, record.None, kv{nil, wire(1, "x")}))
+	if sp.ErrorCode != kerr.InvalidRecord.Code || !strings.Contains(deref(sp.ErrorMessage), "schema registry has not started yet") {
+		t.Fatalf("registry not started: %v %q", kerr.ErrorForCode(sp.ErrorCode), deref(sp.ErrorMessage))
+	}
+	pending.SetRegistry(&subjectsByID{ids: map[int][]string{1: {"t-value"}}})
+	if sp := produceRaw(lc, 9, "t", batchOf(t, record.None, kv{nil, wire(1, "x")})); sp.ErrorCode != 0 {
+		t.Fatalf("registry started: %v %q", kerr.ErrorForCode(sp.ErrorCode), deref(sp.ErrorMessage))
+	}
+
 	none := startBroker(t) // Env.SchemaIDs nil: no registry on this broker
 	none.createTopic("t", 1, map[string]string{"sluice.value.schema.id.validation": "true"})
 	sp = produceRaw(none.dial(), 9, "t", batchOf(t, record.None, kv{nil, wire(1, "x")}))

@@ -268,6 +268,7 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 		Quorum:          b.quorum,
 		Authorizer:      b.apiAuthorizer(),
 		Versions:        &b.versions,
+		SchemaIDs:       schemaIDValidator(cfg.SchemaRegistryAddr), // registry set in startRegistry
 	}
 	b.env.Quotas = b.quotaManager(brokerCfg)
 	b.startShareState(brokerCfg)
