@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/registry"
 	"github.com/sluicehq/sluice/internal/registry/store"
 	"github.com/sluicehq/sluice/internal/security/sasl"
 )
@@ -29,11 +30,13 @@ import (
 // server once the Kafka listeners serve (the store reads _schemas through them). Close stops
 // the HTTP server (requests in flight finish), then the store, before the Kafka listeners.
 type schemaRegistry struct {
-	ln        net.Listener // bound by listenRegistry; TLS-wrapped when the HTTP listener is TLS
-	https     bool
-	store     *store.Store
-	applier   *appliedState // the state the store feeds (registry.Applier)
-	handler   http.Handler
+	ln    net.Listener // bound by listenRegistry; TLS-wrapped when the HTTP listener is TLS
+	https bool
+	store *store.Store
+	// service answers Confluent's REST API over state, which the store feeds (registry.Applier).
+	// Server-side schema id validation (helper srclients) asks service/state.
+	service   *registry.Service
+	state     *registry.State
 	srv       *http.Server
 	served    chan struct{}
 	unobserve func()
@@ -93,15 +96,19 @@ func (b *Broker) startRegistry(brokerCfg *config.Resolved) error {
 	}
 	// The state exists before the store reads, so that it is given every record from offset 0;
 	// the service is built on the store.
-	r.applier = newRegistryState()
-	opts.Applier = r.applier
+	r.state = registry.NewState()
+	opts.Applier = r.state
 	if r.store, err = store.Open(opts); err != nil {
 		return fmt.Errorf("schema registry: %w", err)
 	}
-	r.handler = newRegistryHandler(b, r.store, r.applier)
+	if r.service, err = b.newRegistryService(brokerCfg, r.store, r.state); err != nil {
+		r.store.Close()
+		r.store = nil
+		return fmt.Errorf("schema registry: %w", err)
+	}
 	r.unobserve = b.quorum.Subscribe(func(_, _ *metadata.Image) { r.store.Observe() })
 	auth, _, _ := b.httpSecurity(brokerCfg)
-	var handler = r.handler
+	handler := r.service.Handler()
 	if auth != nil {
 		handler = auth.WrapAll(handler)
 	}

@@ -1,53 +1,66 @@
 package broker
 
 import (
-	"encoding/json"
+	"context"
+	"crypto/tls"
+	"net"
 	"net/http"
-	"sync"
+	"time"
 
+	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/registry"
+	"github.com/sluicehq/sluice/internal/registry/avro"
+	"github.com/sluicehq/sluice/internal/registry/format"
+	"github.com/sluicehq/sluice/internal/registry/jsonschema"
 	"github.com/sluicehq/sluice/internal/registry/store"
+	"github.com/sluicehq/sluice/internal/security/tlsconf"
 )
 
-// The registry service (internal/registry's Service, helper srcore) is wired here once it
-// lands; until then the listener answers with a minimal handler over a state that records what
-// the store applied. Server-side schema id validation (helper srclients) reaches the registry
-// state through Broker.schemas.applier.
-
-// appliedState records every _schemas record applied, in order.
-type appliedState struct {
-	mu      sync.Mutex
-	offsets []int64
-	records []registry.Record
+// registryFormats are the schema formats the registry serves.
+func registryFormats() map[format.SchemaType]format.Format {
+	return map[format.SchemaType]format.Format{
+		format.Avro: avro.New(),
+		format.JSON: jsonschema.New(),
+	}
 }
 
-func newRegistryState() *appliedState { return &appliedState{} }
-
-// Apply implements registry.Applier.
-func (a *appliedState) Apply(offset int64, r registry.Record) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.offsets = append(a.offsets, offset)
-	a.records = append(a.records, r)
+// newRegistryService builds the registry service over the store; state is what the store
+// feeds. Server-side schema id validation reaches the registry through Broker.schemas.service.
+func (b *Broker) newRegistryService(brokerCfg *config.Resolved, st *store.Store, state *registry.State) (*registry.Service, error) {
+	client, err := b.registryForwardClient(brokerCfg)
+	if err != nil {
+		return nil, err
+	}
+	return registry.New(registry.Options{
+		Log:        st,
+		State:      state,
+		Formats:    registryFormats(),
+		Registerer: b.registry,
+		Logger:     b.logger.With("component", "schema-registry"),
+		ClusterID:  b.quorum.Image().ClusterID(),
+		HTTPClient: client,
+	}), nil
 }
 
-// snapshot returns the records applied so far.
-func (a *appliedState) snapshot() ([]int64, []registry.Record) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]int64(nil), a.offsets...), append([]registry.Record(nil), a.records...)
-}
-
-// newRegistryHandler answers GET / with {} (as Confluent's registry does) and everything else
-// with Confluent's 404 body until the service lands.
-func newRegistryHandler(_ *Broker, _ *store.Store, _ *appliedState) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
-		if r.URL.Path == "/" && r.Method == http.MethodGet {
-			w.Write([]byte("{}"))
-			return
-		}
-		w.WriteHeader(http.StatusNotFound)
-		json.NewEncoder(w).Encode(map[string]any{"error_code": 404, "message": "HTTP 404 Not Found"})
-	})
+// registryForwardClient is the client the registry forwards writes to the writer with: plain
+// HTTP, or HTTPS trusting the HTTP listener's truststore when the registry listener is TLS (the
+// nodes' registry listeners share the HTTP listener's TLS configuration).
+func (b *Broker) registryForwardClient(brokerCfg *config.Resolved) (*http.Client, error) {
+	const timeout = 30 * time.Second
+	if !brokerCfg.Bool(config.SluiceHTTPSSLEnabled) {
+		return &http.Client{Timeout: timeout}, nil
+	}
+	c, err := tlsconf.NewClient(tlsconf.FromConfig(brokerCfg, b.static, config.HTTPListenerName),
+		tlsconf.Options{Listener: config.HTTPListenerName, Logger: b.logger.With("listener", config.HTTPListenerName, "side", "client"), Metrics: b.tlsMetricsOnce()})
+	if err != nil {
+		return nil, err
+	}
+	transport := &http.Transport{
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: c.Config(addr)}
+			return d.DialContext(ctx, network, addr)
+		},
+		MaxIdleConnsPerHost: 4,
+	}
+	return &http.Client{Timeout: timeout, Transport: transport}, nil
 }

@@ -2,8 +2,10 @@ package broker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -21,48 +23,88 @@ func schemaRecord(subject string, version, id int) registry.Record {
 		Value: &registry.SchemaValue{Subject: subject, Version: version, ID: id, Schema: `"string"`}}
 }
 
-// appendOnWriter appends recs on whichever node is the writer, as the REST layer would after
-// forwarding, and returns that node.
-func appendOnWriter(t *testing.T, nodes []*Broker, recs ...registry.Record) *Broker {
+// registryCall sends a request to node n's registry and decodes the JSON answer into out.
+func registryCall(t *testing.T, n *Broker, method, path, body string, out any) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		for _, n := range nodes {
-			if n == nil {
-				continue
-			}
-			err := n.schemas.store.Append(ctx, recs)
-			if err == nil {
-				return n
-			}
-			if !errors.Is(err, registry.ErrNotWriter) {
-				t.Logf("node %d: append: %v", n.cfg.NodeID, err)
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+	req, err := http.NewRequest(method, "http://"+n.SchemaRegistryAddr()+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no node accepted the append")
-	return nil
+	req.Header.Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusOK && out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, data)
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Logf("node %d: %s %s: %s %s", n.cfg.NodeID, method, path, resp.Status, data)
+	}
+	return resp.StatusCode
 }
 
-// appliedSchemas is what node n's state holds: "subject/version=id" of every SCHEMA record, in
-// order, after a Sync.
-func appliedSchemas(t *testing.T, n *Broker) []string {
+// register registers an Avro schema under subject through node n (which forwards to the
+// writer), retrying while the writer is being elected, and returns its id.
+func register(t *testing.T, n *Broker, subject, schema string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.schemas.store.Sync(ctx); err != nil {
-		t.Fatalf("node %d: sync: %v", n.cfg.NodeID, err)
-	}
-	_, recs := n.schemas.applier.snapshot()
-	var out []string
-	for _, r := range recs {
-		if v, ok := r.Value.(*registry.SchemaValue); ok {
-			out = append(out, fmt.Sprintf("%s/%d=%d", v.Subject, v.Version, v.ID))
+	body, _ := json.Marshal(map[string]string{"schema": schema})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var out struct{ ID int }
+		if registryCall(t, n, http.MethodPost, "/subjects/"+subject+"/versions", string(body), &out) == http.StatusOK {
+			return out.ID
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %d: registering under %s kept failing", n.cfg.NodeID, subject)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return out
+}
+
+// schemaOf is the schema node n serves for id.
+func schemaOf(t *testing.T, n *Broker, id int) string {
+	t.Helper()
+	var out struct{ Schema string }
+	if code := registryCall(t, n, http.MethodGet, "/schemas/ids/"+strconv.Itoa(id), "", &out); code != http.StatusOK {
+		t.Fatalf("node %d: GET /schemas/ids/%d: %d", n.cfg.NodeID, id, code)
+	}
+	return out.Schema
+}
+
+// writerNode is the node every node names as the writer.
+func writerNode(t *testing.T, nodes []*Broker) *Broker {
+	t.Helper()
+	var writer *Broker
+	waitUntil(t, "every node to agree on the writer", 30*time.Second, func() bool {
+		writer = nil
+		for _, n := range nodes {
+			url, self, ok := n.schemas.store.Writer()
+			if !ok {
+				return false
+			}
+			if self {
+				writer = n
+			}
+			if self && url != "http://"+n.SchemaRegistryAddr() {
+				t.Fatalf("node %d names itself at %s, listens on %s", n.cfg.NodeID, url, n.SchemaRegistryAddr())
+			}
+		}
+		if writer == nil {
+			return false
+		}
+		for _, n := range nodes {
+			if url, _, _ := n.schemas.store.Writer(); url != "http://"+writer.SchemaRegistryAddr() {
+				return false
+			}
+		}
+		return true
+	})
+	return writer
 }
 
 // TestSchemaRegistryStoreCluster: three in-process nodes; the first write creates _schemas and
@@ -87,14 +129,11 @@ func TestSchemaRegistryStoreCluster(t *testing.T) {
 	nodes := startNodes(t, cfgs, closeTogether)
 	waitUntil(t, "3 active brokers", 30*time.Second, func() bool { return activeBrokers(nodes[0]) == 3 })
 
-	writer := appendOnWriter(t, nodes, schemaRecord("a", 1, 1))
+	first := register(t, nodes[0], "a", `"string"`) // creates _schemas, forwarded to its leader
+	writer := writerNode(t, nodes)
 	for _, n := range nodes {
-		url, self, ok := n.schemas.store.Writer()
-		if !ok || self != (n == writer) || url != "http://"+writer.SchemaRegistryAddr() {
-			t.Fatalf("node %d: Writer() = %q %v %v, want http://%s", n.cfg.NodeID, url, self, ok, writer.SchemaRegistryAddr())
-		}
-		if got := appliedSchemas(t, n); strings.Join(got, ",") != "a/1=1" {
-			t.Fatalf("node %d applied %v", n.cfg.NodeID, got)
+		if got := schemaOf(t, n, first); got != `"string"` {
+			t.Fatalf("node %d: schema %d is %q", n.cfg.NodeID, first, got)
 		}
 	}
 	if topic, ok := nodes[0].quorum.Image().Topic(registry.TopicName); !ok || len(topic.Partitions[0].Replicas) != 3 {
@@ -102,32 +141,29 @@ func TestSchemaRegistryStoreCluster(t *testing.T) {
 	}
 	checkRegistryEndpointHidden(t, nodes)
 
-	// The writer stops: another replica leads and becomes the writer.
-	for i, n := range nodes {
-		if n == writer {
-			if err := n.Close(); err != nil {
-				t.Fatal(err)
-			}
-			nodes[i] = nil
-		}
-	}
+	// The writer stops: another replica leads, catches up and becomes the writer.
 	var live []*Broker
 	for _, n := range nodes {
-		if n != nil {
+		if n != writer {
 			live = append(live, n)
 		}
 	}
-	second := appendOnWriter(t, live, schemaRecord("b", 1, 2))
-	if second == writer {
-		t.Fatal("the stopped node wrote")
+	if err := writer.Close(); err != nil {
+		t.Fatal(err)
 	}
+	second := register(t, live[0], "b", `"int"`)
+	if second == first {
+		t.Fatalf("a new schema got id %d again", first)
+	}
+	newWriter := writerNode(t, live)
 	for _, n := range live {
-		if got := appliedSchemas(t, n); strings.Join(got, ",") != "a/1=1,b/1=2" {
-			t.Fatalf("node %d applied %v", n.cfg.NodeID, got)
+		if got := schemaOf(t, n, first); got != `"string"` {
+			t.Fatalf("node %d: schema %d is %q", n.cfg.NodeID, first, got)
 		}
-	}
-	for _, n := range live {
-		if n == second {
+		if got := schemaOf(t, n, second); got != `"int"` {
+			t.Fatalf("node %d: schema %d is %q", n.cfg.NodeID, second, got)
+		}
+		if n == newWriter {
 			continue
 		}
 		if err := n.schemas.store.Append(context.Background(), []registry.Record{schemaRecord("c", 1, 3)}); !errors.Is(err, registry.ErrNotWriter) {
@@ -172,8 +208,8 @@ func checkRegistryEndpointHidden(t *testing.T, nodes []*Broker) {
 	}
 }
 
-// TestSchemaRegistryStoreRestart: a single node writes, restarts on the same data directory
-// and applies the same records again from _schemas; its listener answers Confluent's GET /.
+// TestSchemaRegistryStoreRestart: a single node registers, restarts on the same data directory
+// and serves the same schemas and ids, read again from _schemas; new schemas get new ids.
 func TestSchemaRegistryStoreRestart(t *testing.T) {
 	cfg := Config{NodeID: 1, DataDir: t.TempDir(), KafkaAddr: "127.0.0.1:0", ControllerAddr: freeAddr(t),
 		SchemaRegistryAddr: "127.0.0.1:0"}
@@ -184,17 +220,13 @@ func TestSchemaRegistryStoreRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { b.Close() }()
-	appendOnWriter(t, []*Broker{b}, schemaRecord("s", 1, 1), schemaRecord("s", 2, 2))
+	one := register(t, b, "s", `"string"`)
+	two := register(t, b, "s2", `"long"`)
+	if two == one {
+		t.Fatalf("two schemas got id %d", one)
+	}
 	if topic, ok := b.quorum.Image().Topic(registry.TopicName); !ok || len(topic.Partitions[0].Replicas) != 1 {
 		t.Fatalf("_schemas: %+v", topic)
-	}
-	resp, err := http.Get("http://" + b.SchemaRegistryAddr() + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /: %s", resp.Status)
 	}
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -202,11 +234,16 @@ func TestSchemaRegistryStoreRestart(t *testing.T) {
 	if b, err = Start(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	if got := appliedSchemas(t, b); strings.Join(got, ",") != "s/1=1,s/2=2" {
-		t.Fatalf("after a restart: %v", got)
+	if got := schemaOf(t, b, one); got != `"string"` {
+		t.Fatalf("after a restart, schema %d is %q", one, got)
 	}
-	appendOnWriter(t, []*Broker{b}, schemaRecord("s", 3, 3))
-	if got := appliedSchemas(t, b); strings.Join(got, ",") != "s/1=1,s/2=2,s/3=3" {
-		t.Fatalf("after a restart and a write: %v", got)
+	if again := register(t, b, "t", `"string"`); again != one {
+		t.Fatalf("the same schema under another subject got id %d, want %d", again, one)
+	}
+	if got := schemaOf(t, b, two); got != `"long"` {
+		t.Fatalf("after a restart, schema %d is %q", two, got)
+	}
+	if three := register(t, b, "u", `"double"`); three == one || three == two {
+		t.Fatalf("a new schema after a restart reused id %d", three)
 	}
 }

@@ -68,6 +68,8 @@ type Store struct {
 	// appendMu makes appends one at a time: each checks that the log holds nothing the state
 	// has not applied, then appends.
 	appendMu sync.Mutex
+	// createMu makes one caller at a time create _schemas (ensureTopic).
+	createMu sync.Mutex
 
 	mu struct {
 		sync.Mutex

@@ -65,10 +65,18 @@ func leaderOf(img *metadata.Image) (leader, epoch int32, exists bool) {
 	return p.Leader, p.LeaderEpoch, true
 }
 
-// Writer implements registry.Log: the URL of the leader of _schemas partition 0.
+// Writer implements registry.Log: the URL of the leader of _schemas partition 0. When _schemas
+// does not exist yet (no write has happened), it creates it and waits (at most 10 s) for its
+// leader: the registry asks Writer before its first write, as Kafka creates __consumer_offsets
+// when a client first needs it, so that the replication factor counts the brokers up by then.
 func (s *Store) Writer() (url string, self bool, ok bool) {
 	img := s.opts.Image()
-	leader, _, _ := leaderOf(img)
+	leader, _, exists := leaderOf(img)
+	if !exists {
+		s.ensureTopic()
+		img = s.opts.Image()
+		leader, _, _ = leaderOf(img)
+	}
 	if leader < 0 {
 		return "", false, false
 	}
@@ -223,6 +231,31 @@ func (s *Store) dropWriter(w *writerState) {
 	}
 }
 
+// ensureTopic creates _schemas if it does not exist and waits (at most 10 s) until the
+// metadata Image names its leader.
+func (s *Store) ensureTopic() {
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	if _, _, exists := leaderOf(s.opts.Image()); !exists {
+		if err := s.createTopic(ctx); err != nil {
+			s.opts.Logger.Warn("schema registry: creating _schemas", "err", err)
+			return
+		}
+	}
+	for {
+		if leader, _, _ := leaderOf(s.opts.Image()); leader >= 0 {
+			return
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // awaitWriter returns this node's writer state, waiting while this node leads _schemas-0 but
 // has not caught up; registry.ErrNotWriter when another node leads it or none does.
 func (s *Store) awaitWriter(ctx context.Context) (*writerState, error) {
@@ -238,9 +271,8 @@ func (s *Store) awaitWriter(ctx context.Context) (*writerState, error) {
 		switch {
 		case !exists && !created:
 			created = true
-			if err := s.createTopic(ctx); err != nil {
-				return nil, err
-			}
+			s.ensureTopic()
+			continue
 		case exists && leader != s.opts.NodeID:
 			return nil, registry.ErrNotWriter
 		}
