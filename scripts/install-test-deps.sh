@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real Kafka clients the end-to-end tests use, from Debian's packages, when missing:
-# kcat (librdkafka), kafka-python and confluent-kafka for /usr/bin/python3, openssl for the
+# kcat (librdkafka), kafka-python, confluent-kafka and avro (the registry's Avro format is checked
+# against its compatibility rules) for /usr/bin/python3, openssl for the
 # tests' throwaway certificates, and Burrow 1.2.1 with the ZooKeeper (and a JRE) it needs for the
 # old-clients tests.
 set -euo pipefail
@@ -8,6 +9,7 @@ missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 /usr/bin/python3 -c 'import kafka' >/dev/null 2>&1 || missing+=(python3-kafka)
 /usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || missing+=(python3-confluent-kafka)
+/usr/bin/python3 -c 'import avro.compatibility' >/dev/null 2>&1 || missing+=(python3-avro)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v Burrow >/dev/null 2>&1 || missing+=(burrow)
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)

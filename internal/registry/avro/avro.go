@@ -39,7 +39,7 @@ func (s *Schema) Normalized() string { return s.normalized }
 func (Format) Parse(schema string, deps []format.Dependency) (parsed format.Schema, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			parsed, err = nil, fmt.Errorf("%w: %v", errParse, r)
+			parsed, err = nil, &parseError{reason: fmt.Sprintf("%v", r)}
 		}
 	}()
 	s, err := parse(schema, deps)
@@ -112,7 +112,7 @@ func canonicalWithKnown(root *node, known []string) string {
 func (p *parser) parseText(text string) (*node, error) {
 	v, err := parseJSON(text)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errParse, err)
+		return nil, &parseError{reason: err.Error()}
 	}
 	root, err := p.parse(v, "", 0)
 	if err != nil {

@@ -2,6 +2,7 @@ package avro
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -88,5 +89,30 @@ func TestCompatibilityMutualRecursion(t *testing.T) {
 	msgs := a.CanRead(b)
 	if len(msgs) != 1 || !strings.Contains(msgs[0], "TYPE_MISMATCH") || !strings.Contains(msgs[0], "/fields/0/type/fields/1/type") {
 		t.Errorf("int reader of long writer: %v", msgs)
+	}
+}
+
+// Two schemas whose unions make every branch meet every branch stop at the pair budget and
+// are answered incompatible, instead of keeping the request busy (the budget is lowered here to
+// keep the test short; at 1,000,000 pairs the walk takes about a second).
+func TestCompatibilityBudget(t *testing.T) {
+	union := func(n int, field string) string {
+		branches := make([]string, n)
+		for i := range branches {
+			branches[i] = fmt.Sprintf(`{"type":"record","name":"R%d","fields":[{"name":%q,"type":"int"}]}`, i, field)
+		}
+		return "[" + strings.Join(branches, ",") + "]"
+	}
+	defer func(saved int) { maxPairs = saved }(maxPairs)
+	maxPairs = 20_000
+	reader, writer := mustParse(t, union(200, "a")), mustParse(t, union(200, "b"))
+	msgs := reader.CanRead(writer)
+	if len(msgs) != 1 || msgs[0] != tooLarge {
+		t.Fatalf("CanRead: %.300v", msgs)
+	}
+	// A union of 60 records reading itself stays within it.
+	wide := mustParse(t, union(60, "a"))
+	if msgs := wide.CanRead(wide); len(msgs) != 0 {
+		t.Fatalf("a schema reading itself: %.300v", msgs)
 	}
 }

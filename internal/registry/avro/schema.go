@@ -176,11 +176,19 @@ type parser struct {
 	validateDef bool
 }
 
-// errParse is wrapped by every error Parse returns.
+// errParse matches (errors.Is) every error Parse returns.
 var errParse = errors.New("avro: invalid schema")
 
+// parseError is what is wrong with a schema. Its text is only the reason, like the messages of
+// Avro's Java parser that Confluent puts after "details:" in its 42201 answers.
+type parseError struct{ reason string }
+
+func (e *parseError) Error() string { return e.reason }
+
+func (e *parseError) Is(target error) bool { return target == errParse }
+
 func (p *parser) errorf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errParse, fmt.Sprintf(format, args...))
+	return &parseError{reason: fmt.Sprintf(format, args...)}
 }
 
 // parse reads one type. space is the enclosing namespace.
