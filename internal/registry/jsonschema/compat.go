@@ -198,6 +198,7 @@ type node struct {
 	// combined
 	criterion string // "allOf", "anyOf", "oneOf"
 	subs      []*node
+	subKeys   []string // each sub's identity when written as an allOf/anyOf/oneOf array
 	// not
 	not *node
 }
@@ -324,9 +325,6 @@ func (m *model) build(n *node, sch *jsv.Schema) {
 		return
 	}
 	raw := m.raw(sch)
-	if raw != nil {
-		n.key = valueKey(raw)
-	}
 	var parts []*node
 	fromRef := false // parts[0] is another schema's node, never copied
 	if sch.DraftVersion >= 2019 {
@@ -352,6 +350,13 @@ func (m *model) build(n *node, sch *jsv.Schema) {
 		cn := &node{kind: kCombined, criterion: c.name, key: n.key + "#" + c.name}
 		for _, s := range c.subs {
 			cn.subs = append(cn.subs, m.node(s))
+			// Equal subschemas collapse (Confluent keeps them in a set): compared by
+			// their JSON, a $ref by its own text.
+			if s.Bool != nil {
+				cn.subKeys = append(cn.subKeys, valueKey(*s.Bool))
+			} else {
+				cn.subKeys = append(cn.subKeys, valueKey(m.raw(s)))
+			}
 		}
 		parts = append(parts, cn)
 	}
@@ -615,11 +620,19 @@ func (d *differ) compatible() bool {
 // errTooLarge reports a check that ran out of its step budget.
 const errTooLarge = `{errorType:"COMPATIBILITY_CHECK_TOO_LARGE", description:"The schemas are too large or too recursive to compare"}`
 
+// root is the schema's node graph, built on first use and only read after: comparisons of one
+// schema with many (transitive levels) build it once.
+func (s *Schema) root() *node {
+	s.nodeOnce.Do(func() {
+		s.node = (&model{docs: s.docs, nodes: map[*jsv.Schema]*node{}}).node(s.compiled)
+	})
+	return s.node
+}
+
 // compareSchemas is Confluent's SchemaDiff.compare: repeated while a recursive cycle was
 // assumed compatible and the pairs found incompatible keep changing.
 func compareSchemas(original, update *Schema) ([]difference, string) {
-	on := (&model{docs: original.docs, nodes: map[*jsv.Schema]*node{}}).node(original.compiled)
-	un := (&model{docs: update.docs, nodes: map[*jsv.Schema]*node{}}).node(update.compiled)
+	on, un := original.root(), update.root()
 	seed := map[pair][]difference{}
 	steps := 0
 	for {
@@ -893,14 +906,18 @@ func containsAll(a, b map[string]bool) bool {
 }
 
 // uniqueSubs collapses equal subschemas (Confluent puts them in a set).
-func uniqueSubs(subs []*node) []*node {
+func uniqueSubs(n *node) []*node {
 	var out []*node
 	seen := map[string]bool{}
-	for _, s := range subs {
-		if seen[s.key] {
+	for i, s := range n.subs {
+		k := s.key
+		if n.subKeys != nil {
+			k = n.subKeys[i]
+		}
+		if seen[k] {
 			continue
 		}
-		seen[s.key] = true
+		seen[k] = true
 		out = append(out, s)
 	}
 	return out
@@ -919,7 +936,7 @@ func (d *differ) compareCombined(o, u *node) {
 			return
 		}
 	}
-	os, us := uniqueSubs(o.subs), uniqueSubs(u.subs)
+	os, us := uniqueSubs(o), uniqueSubs(u)
 	switch {
 	case len(os) < len(us):
 		if u.criterion == "allOf" {

@@ -38,8 +38,9 @@ type Schema struct {
 	compiled *jsv.Schema
 	docs     map[string]any // every document compiled, by URL (see model.raw)
 
-	canonOnce, normOnce sync.Once
-	canonical, normal   string
+	canonOnce, normOnce, nodeOnce sync.Once
+	canonical, normal             string
+	node                          *node // the compatibility model (compat.go), see root
 }
 
 // Canonical is the schema re-serialized compactly, members in the order written (Confluent's
