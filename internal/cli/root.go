@@ -42,6 +42,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newServeCommand(), newBenchCommand(), newTopicCommand(), newProduceCommand(), newConsumeCommand(), newGroupCommand(), newClusterCommand())
 	root.AddCommand(newACLCommand(), newUserCommand())
 	root.AddCommand(newQuotaCommand())
+	root.AddCommand(newSchemaCommand())
 	return root
 }
 
