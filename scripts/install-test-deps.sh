@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real Kafka clients the end-to-end tests use, from Debian's packages, when missing:
 # kcat (librdkafka), kafka-python, confluent-kafka and avro (the registry's Avro format is checked
-# against its compatibility rules) for /usr/bin/python3, openssl for the
+# against its compatibility rules) for /usr/bin/python3, Avro's Java library and a JDK (the Avro
+# format's canonical text is checked against Avro Java's), openssl for the
 # tests' throwaway certificates, and Burrow 1.2.1 with the ZooKeeper (and a JRE) it needs for the
 # old-clients tests.
 set -euo pipefail
@@ -10,6 +11,8 @@ command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 /usr/bin/python3 -c 'import kafka' >/dev/null 2>&1 || missing+=(python3-kafka)
 /usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || missing+=(python3-confluent-kafka)
 /usr/bin/python3 -c 'import avro.compatibility' >/dev/null 2>&1 || missing+=(python3-avro)
+[ -f /usr/share/java/avro.jar ] || missing+=(libavro-java)
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v Burrow >/dev/null 2>&1 || missing+=(burrow)
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
