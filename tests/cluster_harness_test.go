@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -362,6 +363,19 @@ func (nd *procNode) ready() (bool, string) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusBadRequest && strings.Contains(string(body), "HTTPS server") {
+		// sluice.http.ssl.enabled: the probe only asks whether the node is ready, so it does
+		// not verify the test CA's certificate.
+		tlsCl := http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		defer tlsCl.CloseIdleConnections()
+		resp, err := tlsCl.Get("https://" + nd.httpAddr + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ = io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK, string(body)
+	}
 	return resp.StatusCode == http.StatusOK, string(body)
 }
 
