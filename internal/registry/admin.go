@@ -58,13 +58,23 @@ func (s *Service) deleteVersion(ctx context.Context, subject string, version int
 	if err := s.checkReferrers(subject, v.Version, permanent, ""); err != nil {
 		return 0, err
 	}
-	rec := Record{Key: schemaKey(subject, v.Version)}
+	recs := []Record{{Key: schemaKey(subject, v.Version)}}
 	if !permanent {
 		c := v
 		c.Deleted = true
-		rec.Value = &c
+		recs[0].Value = &c
+		// The subject's last live version: its config and mode go too (as Confluent does).
+		live := 0
+		for _, o := range versions {
+			if !o.Deleted {
+				live++
+			}
+		}
+		if live == 1 {
+			recs = append(recs, s.subjectSettingTombstones(subject)...)
+		}
 	}
-	if err := s.append(ctx, []Record{rec}); err != nil {
+	if err := s.append(ctx, recs); err != nil {
 		return 0, err
 	}
 	return v.Version, nil
@@ -107,12 +117,7 @@ func (s *Service) deleteSubject(ctx context.Context, subject string, permanent b
 	if !permanent {
 		recs = append(recs, Record{Key: otherKey(KeyDeleteSubject, subject),
 			Value: &DeleteSubjectValue{Subject: subject, Version: slices.Max(deleted)}})
-		if _, ok := s.state.config(subject); ok {
-			recs = append(recs, Record{Key: otherKey(KeyConfig, subject)})
-		}
-		if _, ok := s.state.mode(subject); ok {
-			recs = append(recs, Record{Key: otherKey(KeyMode, subject)})
-		}
+		recs = append(recs, s.subjectSettingTombstones(subject)...)
 	}
 	if err := s.append(ctx, recs); err != nil {
 		return nil, err
@@ -314,4 +319,16 @@ func (s *Service) deleteMode(ctx context.Context, subject string) (string, error
 		return "", err
 	}
 	return m, nil
+}
+
+// subjectSettingTombstones removes subject's own config and mode, where set.
+func (s *Service) subjectSettingTombstones(subject string) []Record {
+	var recs []Record
+	if _, ok := s.state.config(subject); ok {
+		recs = append(recs, Record{Key: otherKey(KeyConfig, subject)})
+	}
+	if _, ok := s.state.mode(subject); ok {
+		recs = append(recs, Record{Key: otherKey(KeyMode, subject)})
+	}
+	return recs
 }

@@ -98,6 +98,9 @@ func TestMode(t *testing.T) {
 	if msg != "Subject s is in read-only mode" {
 		t.Fatalf("42205 message = %q", msg)
 	}
+	if id := n.register(t, "s", schemaBody(rec("r"))); id != 1 {
+		t.Fatalf("a registered schema in READONLY mode: id %d", id)
+	}
 	n.wantError(t, "DELETE", "/subjects/s", nil, 42205)
 	n.wantError(t, "DELETE", "/subjects/s/versions/1", nil, 42205)
 	n.wantError(t, "PUT", "/config/s", map[string]any{"compatibility": "NONE"}, 42205)
@@ -157,14 +160,21 @@ func TestImportMode(t *testing.T) {
 	if id := n.register(t, "other", map[string]any{"schema": rec("a", "x:int"), "id": 100}); id != 100 {
 		t.Fatalf("id = %d", id)
 	}
-	// Without an id, IMPORT mode still assigns one.
-	if id := n.register(t, "third", schemaBody(rec("d"))); id != 102 {
-		t.Fatalf("assigned id = %d, want 102", id)
+	// IMPORT mode takes registrations with an id only; a schema already in the subject is
+	// answered in any mode.
+	msg = n.wantError(t, "POST", "/subjects/third/versions", schemaBody(rec("d")), 42205)
+	if msg != "Subject third is not in read-write mode" {
+		t.Fatalf("message = %q", msg)
+	}
+	if id := n.register(t, "fresh", schemaBody(rec("a", "x:int"))); id != 100 {
+		t.Fatalf("existing schema in IMPORT mode: id %d", id)
 	}
 	n.must(t, "PUT", "/mode", map[string]any{"mode": "READWRITE"}, nil)
+	n.wantError(t, "POST", "/subjects/other/versions", map[string]any{"schema": rec("d"), "version": 9}, 42205)
+	n.wantError(t, "POST", "/subjects/fresh/versions", schemaBody(rec("d")), 42205) // its own mode is IMPORT
 	n.must(t, "DELETE", "/mode/fresh", nil, nil)
-	if id := n.register(t, "next", schemaBody(rec("z"))); id != 103 {
-		t.Fatalf("id after import = %d, want 103", id)
+	if id := n.register(t, "next", schemaBody(rec("z"))); id != 102 {
+		t.Fatalf("id after import = %d, want 102", id)
 	}
 }
 

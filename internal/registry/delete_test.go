@@ -51,10 +51,16 @@ func TestDeleteRules(t *testing.T) {
 	n.must(t, "PUT", "/config/s", map[string]any{"compatibility": "NONE"}, nil)
 	n.must(t, "PUT", "/mode/s", map[string]any{"mode": "READWRITE"}, nil)
 	n.wantError(t, "DELETE", "/subjects/s?permanent=true", nil, 40405)
+	// A soft delete of a version that is not the last live one keeps them.
+	n.register(t, "s", schemaBody(rec("r", "a:int", "b:int=1", "c:int=2")))
+	n.must(t, "DELETE", "/subjects/s/versions/3", nil, nil)
+	n.must(t, "GET", "/config/s", nil, nil)
+	n.must(t, "GET", "/mode/s", nil, nil)
 	n.must(t, "DELETE", "/subjects/s", nil, &versions)
 	if !reflect.DeepEqual(versions, []int{2}) {
 		t.Fatalf("soft-deleted versions = %v", versions)
 	}
+	n.must(t, "DELETE", "/subjects/s/versions/3?permanent=true", nil, nil)
 	// A soft delete of a subject removes its config and mode too.
 	n.wantError(t, "GET", "/config/s", nil, 40408)
 	n.wantError(t, "GET", "/mode/s", nil, 40409)
@@ -86,8 +92,8 @@ func TestDeleteRules(t *testing.T) {
 		t.Fatalf("subjects after permanent delete = %v", subjects)
 	}
 	// Ids are not reused after a permanent delete.
-	if id := n.register(t, "s", schemaBody(rec("new"))); id != 3 {
-		t.Fatalf("id after permanent delete = %d, want 3", id)
+	if id := n.register(t, "s", schemaBody(rec("new"))); id != 4 {
+		t.Fatalf("id after permanent delete = %d, want 4", id)
 	}
 }
 
@@ -166,4 +172,14 @@ func TestReferences(t *testing.T) {
 	n.wantError(t, "DELETE", "/subjects/base/versions/1?permanent=true", nil, 42206)
 	n.must(t, "DELETE", "/subjects/user?permanent=true", nil, nil)
 	n.must(t, "DELETE", "/subjects/base/versions/1?permanent=true", nil, nil)
+}
+
+func TestLastVersionSoftDeleteRemovesSettings(t *testing.T) {
+	n := newNode(t)
+	n.register(t, "s", schemaBody(rec("r")))
+	n.must(t, "PUT", "/config/s", map[string]any{"compatibility": "NONE"}, nil)
+	n.must(t, "PUT", "/mode/s", map[string]any{"mode": "READWRITE"}, nil)
+	n.must(t, "DELETE", "/subjects/s/versions/latest", nil, nil)
+	n.wantError(t, "GET", "/config/s", nil, 40408)
+	n.wantError(t, "GET", "/mode/s", nil, 40409)
 }

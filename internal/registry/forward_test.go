@@ -77,6 +77,10 @@ func TestForwardingToTheWriter(t *testing.T) {
 	// No writer: 50004. A request already forwarded once is not forwarded again: 50003.
 	log.SetWriter(nil)
 	writer.wantError(t, "POST", "/subjects/t/versions", schemaBody(rec("x")), 50004)
+	// A schema the subject already holds is answered by any node, writer or not.
+	if id := writer.register(t, "t", schemaBody(rec("q"))); id != 2 {
+		t.Fatalf("existing schema without a writer: id %d", id)
+	}
 	log.SetWriter(writer.mem)
 	status, raw = doHTTP(t, other.srv.URL, "POST", "/subjects/t/versions", schemaBody(rec("x")), http.Header{forwardedHeader: {"1"}})
 	if status != 500 || !strings.Contains(raw, `"error_code":50003`) {

@@ -9,34 +9,42 @@ import (
 )
 
 // register adds req's schema to subject as a new version unless the subject already holds it
-// (then its id is returned and nothing is written). On a node that is not the writer it returns
-// ErrNotWriter.
+// (then its id is returned and nothing is written, by any node and in any mode, as Confluent
+// does). On a node that is not the writer it returns ErrNotWriter.
 func (s *Service) register(ctx context.Context, subject string, req *schemaRequest, normalize bool) (int, error) {
 	if err := checkSubject(subject); err != nil {
 		return 0, err
 	}
-	done, err := s.beginWrite(ctx)
-	if err != nil {
+	if err := s.sync(ctx); err != nil {
 		return 0, err
-	}
-	defer done()
-
-	mode := s.effectiveMode(subject)
-	switch mode {
-	case ModeReadOnly, ModeReadOnlyOverride:
-		return 0, Errorf(42205, "Subject %s is in read-only mode", subject)
-	}
-	if req.ID > 0 && mode != ModeImport {
-		return 0, Errorf(42205, "Subject %s is not in import mode", subject)
 	}
 	cfg := s.effectiveConfig(subject)
 	p, err := s.parse(subject, req, normalize || (cfg.Normalize != nil && *cfg.Normalize))
 	if err != nil {
 		return 0, err
 	}
+	if view := s.state.view(subject, &p.value, false, false); view.matched && (req.ID <= 0 || req.ID == view.match.ID) {
+		return view.match.ID, nil
+	}
+
+	done, err := s.beginWrite(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	mode := s.effectiveMode(subject)
+	switch {
+	case mode == ModeReadOnly || mode == ModeReadOnlyOverride:
+		return 0, Errorf(42205, "Subject %s is in read-only mode", subject)
+	case (req.ID > 0 || req.Version > 0) && mode != ModeImport:
+		return 0, Errorf(42205, "Subject %s is not in import mode", subject)
+	case req.ID <= 0 && req.Version <= 0 && mode != ModeReadWrite:
+		return 0, Errorf(42205, "Subject %s is not in read-write mode", subject)
+	}
+	// The state may have moved while this node waited for the writer mutex.
+	cfg = s.effectiveConfig(subject)
 	transitive := strings.HasSuffix(cfg.CompatibilityLevel, "_TRANSITIVE")
 	view := s.state.view(subject, &p.value, false, transitive)
-	// Already in the subject (not deleted): answer its id, write nothing.
 	if view.matched {
 		if req.ID > 0 && req.ID != view.match.ID {
 			return 0, Errorf(42207, "Schema already registered with id %d instead of input id %d", view.match.ID, req.ID)
