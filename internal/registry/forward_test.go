@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -173,4 +174,55 @@ func TestBodyLimit(t *testing.T) {
 	n := &testNode{svc: svc, srv: srv}
 	n.wantError(t, "POST", "/subjects/s/versions", schemaBody(rec("r", strings.Repeat("a", 100)+":int")), 413)
 	n.register(t, "s", schemaBody(rec("r")))
+}
+
+// failingLog is a writer whose appends fail with err.
+type failingLog struct {
+	*MemNode
+	err error
+}
+
+func (l failingLog) Append(ctx context.Context, recs []Record) error { return l.err }
+
+func TestStoreErrorsAndMetadata(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		code int
+	}{
+		{"produce failed", errors.New("NOT_ENOUGH_REPLICAS"), 50001},
+		{"timed out", context.DeadlineExceeded, 50002},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := NewMemLog()
+			state := NewState()
+			mem := log.Join(state)
+			log.SetWriter(mem)
+			svc := New(Options{Log: failingLog{mem, tc.err}, State: state, Formats: testFormats(), ClusterID: "abc"})
+			srv := httptest.NewServer(svc.Handler())
+			defer srv.Close()
+			n := &testNode{svc: svc, srv: srv}
+			n.wantError(t, "POST", "/subjects/s/versions", schemaBody(rec("r")), tc.code)
+			n.wantError(t, "PUT", "/config", map[string]any{"compatibility": "NONE"}, tc.code)
+			var md struct {
+				Scope struct {
+					Path     []string          `json:"path"`
+					Clusters map[string]string `json:"clusters"`
+				} `json:"scope"`
+			}
+			n.must(t, "GET", "/v1/metadata/id", nil, &md)
+			if md.Scope.Clusters["kafka-cluster"] != "abc" || md.Scope.Clusters["schema-registry-cluster"] == "" || md.Scope.Path == nil {
+				t.Fatalf("/v1/metadata/id = %+v", md)
+			}
+		})
+	}
+	n := newNode(t)
+	n.wantError(t, "POST", "/subjects/a%01b/versions", schemaBody(rec("r")), 42208)
+	// A subject may hold an escaped slash.
+	n.register(t, "a%2Fb", schemaBody(rec("r")))
+	var subjects []string
+	n.must(t, "GET", "/subjects", nil, &subjects)
+	if !reflect.DeepEqual(subjects, []string{"a/b"}) {
+		t.Fatalf("subjects = %v", subjects)
+	}
 }
