@@ -76,8 +76,27 @@ func TestSchemaRegistryRestart(t *testing.T) {
 	if a == b {
 		t.Fatalf("two schemas share id %d", a)
 	}
+	// The three formats are served.
+	typed := map[string]int{}
+	for typ, schema := range map[string]string{"PROTOBUF": "syntax = \"proto3\";\nmessage M { string a = 1; }\n",
+		"JSON": `{"type":"object","properties":{"a":{"type":"string"}}}`} {
+		body, _ := json.Marshal(map[string]string{"schemaType": typ, "schema": schema})
+		code, out := srCall(t, n.registryAddr, http.MethodPost, "/subjects/"+strings.ToLower(typ)+"-value/versions", string(body))
+		var r struct{ ID int }
+		if code != http.StatusOK || json.Unmarshal([]byte(out), &r) != nil {
+			t.Fatalf("register %s: %d %s", typ, code, out)
+		}
+		typed[typ] = r.ID
+	}
 	n.stop()
 	n.start()
+	for typ, id := range typed {
+		var got struct{ SchemaType string }
+		srGet(t, n.registryAddr, fmt.Sprintf("/schemas/ids/%d", id), &got)
+		if got.SchemaType != typ {
+			t.Fatalf("after a restart, id %d has type %q, want %s", id, got.SchemaType, typ)
+		}
+	}
 	var versions []int
 	srGet(t, n.registryAddr, "/subjects/orders-value/versions", &versions)
 	if fmt.Sprint(versions) != "[1 2]" {

@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/internal/registry/avro"
 	"github.com/sluicehq/sluice/internal/registry/format"
 	"github.com/sluicehq/sluice/internal/registry/jsonschema"
+	"github.com/sluicehq/sluice/internal/registry/protobuf"
 	"github.com/sluicehq/sluice/internal/registry/store"
 	"github.com/sluicehq/sluice/internal/security/tlsconf"
 )
@@ -19,8 +20,9 @@ import (
 // registryFormats are the schema formats the registry serves.
 func registryFormats() map[format.SchemaType]format.Format {
 	return map[format.SchemaType]format.Format{
-		format.Avro: avro.New(),
-		format.JSON: jsonschema.New(),
+		format.Avro:     avro.New(),
+		format.JSON:     jsonschema.New(),
+		format.Protobuf: protobuf.New(),
 	}
 }
 
