@@ -65,7 +65,12 @@ const maxSteps = 200000
 
 // CanRead says why data written with writer cannot be read with s: Confluent's messages, whose
 // two %s placeholders name the reader's and the writer's role (format.FillRoles).
-func (s *Schema) CanRead(writer format.Schema) []string {
+func (s *Schema) CanRead(writer format.Schema) (msgs []string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msgs = []string{fmt.Sprintf(`{errorType:"COMPATIBILITY_CHECK_FAILED", description:"The schemas could not be compared: %v"}`, r)}
+		}
+	}()
 	w, ok := writer.(*Schema)
 	if !ok {
 		return []string{"Incompatible because of different schema type"}

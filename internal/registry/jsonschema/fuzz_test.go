@@ -52,3 +52,39 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCanRead: any two schemas compare in both directions without a panic, and a schema can
+// always read data written with itself (parsed a second time, so no node is shared).
+func FuzzCanRead(f *testing.F) {
+	seeds := [][2]string{
+		{`{"type":"object","properties":{"a":{"type":"string"}}}`, `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},"additionalProperties":false}`},
+		{`{"oneOf":[{"type":"string"},{"$ref":"#/definitions/n"}],"definitions":{"n":{"type":"object","properties":{"x":{"$ref":"#/definitions/n"}}}}}`, `{"anyOf":[{"type":"string"},{"type":"null"}]}`},
+		{`{"type":"array","items":[{"type":"string"}],"additionalItems":{"type":"integer"}}`, `{"type":"array","items":{"enum":[1,2]},"maxItems":3}`},
+		{`{"$schema":"https://json-schema.org/draft/2020-12/schema","prefixItems":[true],"unevaluatedItems":false,"unevaluatedProperties":{"type":"string"}}`, `{"not":{"const":1},"patternProperties":{"^x":{"type":"number","multipleOf":0.5}}}`},
+		{`{"type":["integer","string"],"minimum":1,"maxLength":3}`, `{"allOf":[{"type":"integer"},{"minimum":0}],"dependencies":{"a":["b"],"c":{"required":["d"]}}}`},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if len(a) > 1<<14 || len(b) > 1<<14 {
+			return
+		}
+		sa, err := New().Parse(a, nil)
+		if err != nil {
+			return
+		}
+		sb, err := New().Parse(b, nil)
+		if err == nil {
+			sa.CanRead(sb)
+			sb.CanRead(sa)
+		}
+		again, err := New().Parse(a, nil)
+		if err != nil {
+			t.Fatalf("second parse failed: %v", err)
+		}
+		if m := sa.CanRead(again); len(m) != 0 {
+			t.Fatalf("%s cannot read itself: %v", a, m)
+		}
+	})
+}
