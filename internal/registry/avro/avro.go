@@ -23,7 +23,10 @@ type Schema struct {
 	normalized string
 }
 
-var _ format.Schema = (*Schema)(nil)
+var (
+	_ format.Schema       = (*Schema)(nil)
+	_ format.StoredParser = Format{}
+)
 
 // Canonical is Confluent's canonicalString: the schema written back as Avro's Java library
 // writes it, with the dependencies' types referred to by name.
@@ -32,30 +35,46 @@ func (s *Schema) Canonical() string { return s.canonical }
 // Normalized is the canonical text of Confluent's normalize=true form.
 func (s *Schema) Normalized() string { return s.normalized }
 
+// Resolved is the schema with its dependencies' types written out where they are first used
+// (Confluent's format=resolved, Avro's Schema.toString()).
+func (s *Schema) Resolved() string { return canonicalWithKnown(s.root, nil) }
+
 // Parse parses an Avro schema whose references the registry resolved into deps. Each
 // dependency (and, before it, its own dependencies) is parsed first, so the schema can use the
 // named types they define. Defaults are checked against their fields' types and names against
 // Avro's strict rule, as Confluent checks a schema being registered.
-func (Format) Parse(schema string, deps []format.Dependency) (parsed format.Schema, err error) {
+func (Format) Parse(schema string, deps []format.Dependency) (format.Schema, error) {
+	return parseSafely(schema, deps, false)
+}
+
+// ParseStored parses a schema already registered (read from _schemas, perhaps written by
+// Confluent's registry) as Confluent does: defaults are not checked, names only with Avro's
+// Unicode rule, namespaces and aliases not at all. It implements format.StoredParser.
+func (Format) ParseStored(schema string, deps []format.Dependency) (format.Schema, error) {
+	return parseSafely(schema, deps, true)
+}
+
+func parseSafely(schema string, deps []format.Dependency, stored bool) (parsed format.Schema, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			parsed, err = nil, &parseError{reason: fmt.Sprintf("%v", r)}
 		}
 	}()
-	s, err := parse(schema, deps)
+	s, err := parse(schema, deps, stored)
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func parse(schema string, deps []format.Dependency) (*Schema, error) {
+func parse(schema string, deps []format.Dependency, stored bool) (*Schema, error) {
 	size := len(schema)
 	forEachDependency(deps, map[string]bool{}, func(d format.Dependency) { size += len(d.Schema) })
 	p := &parser{
 		names:       map[string]*node{},
 		maxNodes:    size + 16, // every type takes at least one byte of JSON
-		validateDef: true,
+		validateDef: !stored,
+		stored:      stored,
 	}
 	var depNames []string
 	var depErr error

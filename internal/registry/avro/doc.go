@@ -21,6 +21,8 @@
 //     types dropped, defaults converted to their field's type.
 //   - CanRead is Avro's SchemaCompatibility as Confluent reports it, one message per
 //     incompatibility with Confluent's errorType, description and additionalInfo.
+//   - ParseStored parses a schema read back from _schemas as Confluent does (defaults and
+//     namespaces unchecked); Resolved is the schema with its dependencies' types written out.
 //
 // The package holds no state between calls and is safe for concurrent use.
 //

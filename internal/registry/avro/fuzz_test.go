@@ -24,9 +24,14 @@ func FuzzParse(f *testing.F) {
 		sa, errA := New().Parse(a, nil)
 		sb, errB := New().Parse(b, nil)
 		New().Parse(a, []format.Dependency{{Name: "dep", Schema: b}})
+		stored, errStored := Format{}.ParseStored(a, nil)
 		if errA != nil {
 			return
 		}
+		if errStored != nil || stored.Canonical() != sa.Canonical() {
+			t.Fatalf("ParseStored of a schema Parse takes: %v", errStored)
+		}
+		sa.(*Schema).Resolved()
 		again, err := New().Parse(sa.Canonical(), nil)
 		if err != nil {
 			t.Fatalf("Canonical %s does not parse: %v", sa.Canonical(), err)

@@ -211,3 +211,47 @@ func TestParseAccepts(t *testing.T) {
 		mustParse(t, schema)
 	}
 }
+
+// ParseStored takes what Confluent takes back from _schemas: schemas registered when defaults
+// and namespaces were not checked. New schemas are still checked.
+func TestParseStored(t *testing.T) {
+	for _, schema := range []string{
+		`{"type":"record","name":"R","fields":[{"name":"a","type":"int","default":"x"}]}`,
+		`{"type":"record","name":"R","fields":[{"name":"a","type":["string","null"],"default":1}]}`,
+		`{"type":"record","name":"R","namespace":"my-app.v1","fields":[]}`,
+		`{"type":"record","name":"R","aliases":["1-old"],"fields":[]}`,
+		`{"type":"enum","name":"Größe","symbols":["klein","groß"]}`,
+	} {
+		if _, err := New().Parse(schema, nil); err == nil {
+			t.Errorf("Parse accepted %s", schema)
+		}
+		s, err := Format{}.ParseStored(schema, nil)
+		if err != nil {
+			t.Errorf("ParseStored(%s): %v", schema, err)
+			continue
+		}
+		if again, err := (Format{}).ParseStored(s.Canonical(), nil); err != nil || again.Canonical() != s.Canonical() {
+			t.Errorf("ParseStored of Canonical %s: %v", s.Canonical(), err)
+		}
+	}
+	for _, schema := range []string{`{"name":"R"}`, `{"type":"record","name":"1R","fields":[]}`, `"Undefined"`, `["int","int"]`} {
+		if _, err := (Format{}).ParseStored(schema, nil); err == nil || !errors.Is(err, errParse) {
+			t.Errorf("ParseStored(%s): %v, want an error", schema, err)
+		}
+	}
+}
+
+func TestResolved(t *testing.T) {
+	dep := format.Dependency{Name: "com.acme.Currency", Schema: `{"type":"enum","name":"Currency","namespace":"com.acme","symbols":["EUR"]}`}
+	s := mustParse(t, `{"type":"record","name":"com.acme.Price","fields":[{"name":"c","type":"Currency"},{"name":"d","type":"Currency"}]}`, dep)
+	if want := `{"type":"record","name":"Price","namespace":"com.acme","fields":[{"name":"c","type":"Currency"},{"name":"d","type":"Currency"}]}`; s.Canonical() != want {
+		t.Errorf("Canonical %s, want %s", s.Canonical(), want)
+	}
+	want := `{"type":"record","name":"Price","namespace":"com.acme","fields":[{"name":"c","type":{"type":"enum","name":"Currency","symbols":["EUR"]}},{"name":"d","type":"Currency"}]}`
+	if got := s.Resolved(); got != want {
+		t.Errorf("Resolved %s, want %s", got, want)
+	}
+	if _, err := New().Parse(s.Resolved(), nil); err != nil {
+		t.Errorf("Resolved does not parse alone: %v", err)
+	}
+}

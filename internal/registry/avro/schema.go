@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // typeKind is an Avro type.
@@ -174,6 +175,10 @@ type parser struct {
 	nodes       int
 	maxNodes    int
 	validateDef bool
+	// stored parses a schema already registered as Confluent does (validateAsNew off): names,
+	// field names and symbols checked with Avro's Unicode rule, namespaces and aliases not at
+	// all, defaults not checked.
+	stored bool
 }
 
 // errParse matches (errors.Is) every error Parse returns.
@@ -266,17 +271,39 @@ func (p *parser) parseName(v *jsonValue, space string) (name, error) {
 }
 
 func (p *parser) validateFullName(n name) error {
-	if n.space != "" {
+	if n.space != "" && !p.stored {
 		for _, part := range strings.Split(n.space, ".") {
 			if !validName(part) {
 				return p.errorf("Namespace part %q is invalid in %q", part, n.full())
 			}
 		}
 	}
-	if !validName(n.simple) {
+	if !p.nameOK(n.simple) {
 		return p.errorf("Name %q is invalid", n.simple)
 	}
 	return nil
+}
+
+// nameOK checks a simple name, field name or enum symbol.
+func (p *parser) nameOK(s string) bool {
+	if p.stored {
+		return unicodeName(s)
+	}
+	return validName(s)
+}
+
+// unicodeName is Avro's Unicode name rule (Java's UTF_VALIDATOR), which Confluent applies to
+// schemas already registered: a letter or an underscore, then letters, digits and underscores.
+func unicodeName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if !(r == '_' || unicode.IsLetter(r) || (i > 0 && unicode.IsDigit(r))) {
+			return false
+		}
+	}
+	return true
 }
 
 // validName is Avro's strict name rule, which Confluent applies to new schemas: a letter or an
@@ -350,7 +377,7 @@ func (p *parser) parseField(v *jsonValue, space string, depth int) (*field, erro
 	if !ok {
 		return nil, p.errorf("No field name: %s", compact(v))
 	}
-	if !validName(fieldName) {
+	if !p.nameOK(fieldName) {
 		return nil, p.errorf("Field name %q is invalid", fieldName)
 	}
 	typeValue := v.get("type")
@@ -410,7 +437,7 @@ func (p *parser) parseEnum(v *jsonValue, space string) (*node, error) {
 	seen := make(map[string]bool, len(symbolsValue.items))
 	for _, s := range symbolsValue.items {
 		symbol, ok := s.textValue()
-		if !ok || !validName(symbol) {
+		if !ok || !p.nameOK(symbol) {
 			return nil, p.errorf("Invalid enum symbol %s in %s", compact(s), nm.full())
 		}
 		if seen[symbol] {
@@ -546,8 +573,10 @@ func (p *parser) parseAliases(v *jsonValue, space string) ([]name, error) {
 	seen := make(map[name]bool, len(texts))
 	for _, text := range texts {
 		alias := newName(text, space)
-		if err := p.validateFullName(alias); err != nil {
-			return nil, err
+		if !p.stored {
+			if err := p.validateFullName(alias); err != nil {
+				return nil, err
+			}
 		}
 		if !seen[alias] {
 			seen[alias] = true

@@ -45,6 +45,14 @@ type Format interface {
 	Parse(schema string, deps []Dependency) (Schema, error)
 }
 
+// StoredParser is implemented by a Format that parses schemas already registered more leniently
+// than new ones, as Confluent does (it validates a schema being registered strictly and one read
+// back as it was accepted then, which for Avro means defaults unchecked): the registry uses it
+// for the versions it compares a new schema with. Formats without it parse both with Parse.
+type StoredParser interface {
+	ParseStored(schema string, deps []Dependency) (Schema, error)
+}
+
 // Schema is a parsed schema.
 type Schema interface {
 	// Canonical is the text the registry stores and returns for this schema, and compares to
