@@ -96,6 +96,9 @@ func NewSchemaIDValidator(registry SchemaSubjects) *SchemaIDValidator {
 
 // SetRegistry sets the registry to ask: the broker builds Env before its registry starts.
 func (v *SchemaIDValidator) SetRegistry(registry SchemaSubjects) {
+	if v == nil {
+		return // no validator: this node serves no registry
+	}
 	v.registry.Store(&registry)
 }
 

@@ -106,6 +106,7 @@ func (b *Broker) startRegistry(brokerCfg *config.Resolved) error {
 		r.store = nil
 		return fmt.Errorf("schema registry: %w", err)
 	}
+	b.env.SchemaIDs.SetRegistry(r.service) // Produce's schema id validation (schema_ids.go)
 	r.unobserve = b.quorum.Subscribe(func(_, _ *metadata.Image) { r.store.Observe() })
 	auth, _, _ := b.httpSecurity(brokerCfg)
 	handler := r.service.Handler()
