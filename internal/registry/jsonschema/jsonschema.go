@@ -99,8 +99,9 @@ func (jsonFormat) Parse(schema string, deps []format.Dependency) (_ format.Schem
 		}
 	}
 	rootURL := base
-	docs := map[string]any{rootURL: root}
-	if err := c.AddResource(rootURL, fixDraft(root)); err != nil {
+	rootDoc := forCompiler(root)
+	docs := map[string]any{rootURL: rootDoc}
+	if err := c.AddResource(rootURL, rootDoc); err != nil {
 		return nil, fmt.Errorf("invalid JSON schema: %v", err)
 	}
 	added := map[string]bool{rootURL: true}
@@ -123,7 +124,7 @@ func (jsonFormat) Parse(schema string, deps []format.Dependency) (_ format.Schem
 			if err != nil {
 				return fmt.Errorf("reference %q: %v", d.Name, err)
 			}
-			dv := fixDraft(plain(ddoc))
+			dv := forCompiler(plain(ddoc))
 			for _, u := range refURLs(base, d.Name) {
 				if added[u] {
 					continue
@@ -221,21 +222,42 @@ var draftURLs = map[*jsv.Draft]string{
 	jsv.Draft2020: "https://json-schema.org/draft/2020-12/schema",
 }
 
-// fixDraft gives the compiler a document whose "$schema" says the draft Confluent would read it
-// as, so an unknown "$schema" (which Confluent reads as draft 7) is never fetched.
-func fixDraft(v any) any {
+// forCompiler is the document the compiler is given (the stored text is never changed):
+//   - its "$schema" says the draft Confluent reads it as, so an unknown "$schema" (which
+//     Confluent reads as draft 7) is never fetched;
+//   - the top-level "definitions" are also under "$defs" (those already there win), so that
+//     "#/$defs/X" finds a definition written under "definitions", as Confluent's loaders do
+//     (JsonSchema.mergeDefBuckets; a "$defs" that is not an object is left alone).
+func forCompiler(v any) any {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return v
 	}
-	if _, has := m["$schema"]; !has {
+	_, hasSchema := m["$schema"]
+	defs, _ := m["definitions"].(map[string]any)
+	target, targetIsObj := m["$defs"].(map[string]any)
+	_, hasTarget := m["$defs"]
+	bridge := len(defs) > 0 && (!hasTarget || targetIsObj)
+	if !hasSchema && !bridge {
 		return v
 	}
-	c := make(map[string]any, len(m))
+	c := make(map[string]any, len(m)+1)
 	for k, e := range m {
 		c[k] = e
 	}
-	c["$schema"] = draftURLs[draftOf(m)]
+	if hasSchema {
+		c["$schema"] = draftURLs[draftOf(m)]
+	}
+	if bridge {
+		merged := make(map[string]any, len(defs)+len(target))
+		for k, e := range defs {
+			merged[k] = e
+		}
+		for k, e := range target {
+			merged[k] = e
+		}
+		c["$defs"] = merged
+	}
 	return c
 }
 

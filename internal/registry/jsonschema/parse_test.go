@@ -205,6 +205,18 @@ func TestParseReferences(t *testing.T) {
 	b := format.Dependency{Name: "b.json", Schema: `{"type":"object","properties":{"a":{"$ref":"a.json"}}}`, Deps: []format.Dependency{a}}
 	a.Deps = []format.Dependency{{Name: "b.json", Schema: b.Schema}}
 	mustParse(t, `{"$ref":"a.json"}`, a, b)
+	// "#/$defs/X" finds a top-level definition written under "definitions" (as Confluent's
+	// loaders bridge them), in the schema and in a reference; Canonical keeps the text as given.
+	bridged := `{"type":"object","properties":{"a":{"$ref":"#/$defs/x"}},"definitions":{"x":{"type":"string"}}}`
+	if got := mustParse(t, bridged).Canonical(); got != bridged {
+		t.Fatalf("Canonical = %s", got)
+	}
+	mustParse(t, `{"$schema":"https://json-schema.org/draft/2020-12/schema","properties":{"a":{"$ref":"#/$defs/x"}},"definitions":{"x":{"type":"string"}},"$defs":{"y":{}}}`)
+	mustParse(t, `{"properties":{"a":{"$ref":"defs.json#/$defs/x"}}}`,
+		format.Dependency{Name: "defs.json", Schema: `{"definitions":{"x":{"type":"integer"}}}`})
+	if _, err := New().Parse(`{"properties":{"a":{"$ref":"#/$defs/x"}},"definitions":{"x":{}},"$defs":5}`, nil); err == nil {
+		t.Fatal("a $defs that is not an object was bridged")
+	}
 	// Recursion inside one schema.
 	mustParse(t, `{"definitions":{"node":{"type":"object","properties":{"next":{"$ref":"#/definitions/node"}}}},"$ref":"#/definitions/node"}`)
 }
