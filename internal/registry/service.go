@@ -55,6 +55,13 @@ type Service struct {
 	maxBody    int64
 	parseCache parseCache
 
+	// syncs coalesces Log.Sync calls (sync).
+	syncs struct {
+		mu      sync.Mutex
+		running bool      // a runSync goroutine is running
+		next    *syncCall // the call that starts when the running one ends; nil when none waits
+	}
+
 	// writeMu serializes every check-then-append on the writer, so two registrations cannot
 	// take the same id or version. Held across Log.Append (the append is the write); never
 	// taken by reads.
@@ -138,17 +145,58 @@ func validMode(mode string) (string, bool) {
 	return "", false
 }
 
+// syncCall is one Log.Sync shared by the requests that joined it.
+type syncCall struct {
+	done chan struct{}
+	err  error
+}
+
 // sync waits for this node to have applied _schemas up to its end (50002 after SyncTimeout).
+// Concurrent requests share Log.Syncs: a request joins the next Sync to start (never one
+// already running, which might have read the end before the request's own predecessor wrote),
+// so at most one runs and one waits at any time, however many requests (or produces carrying
+// unknown schema ids) arrive.
 func (s *Service) sync(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.syncTO)
-	defer cancel()
-	if err := s.log.Sync(ctx); err != nil {
+	s.syncs.mu.Lock()
+	c := s.syncs.next
+	if c == nil {
+		c = &syncCall{done: make(chan struct{})}
+		if s.syncs.running {
+			s.syncs.next = c
+		} else {
+			s.syncs.running = true
+			go s.runSync(c)
+		}
+	}
+	s.syncs.mu.Unlock()
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return Errorf(50002, "Timed out waiting for the registry to read %s: %v", TopicName, ctx.Err())
+	}
+	if err := c.err; err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return Errorf(50002, "Timed out waiting for the registry to read %s: %v", TopicName, err)
 		}
 		return Errorf(50001, "Error in the backend data store: %v", err)
 	}
 	return nil
+}
+
+// runSync runs c, then the call that queued meanwhile, until none is waiting.
+func (s *Service) runSync(c *syncCall) {
+	for c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.syncTO)
+		c.err = s.log.Sync(ctx)
+		cancel()
+		close(c.done)
+		s.syncs.mu.Lock()
+		c, s.syncs.next = s.syncs.next, nil
+		if c == nil {
+			s.syncs.running = false
+		}
+		s.syncs.mu.Unlock()
+	}
 }
 
 // beginWrite takes the writer mutex after checking that this node is the writer (ErrNotWriter
