@@ -85,6 +85,10 @@ func (v *jsonValue) float() float64 {
 
 // parseJSON reads one JSON value from text, with nothing but whitespace after it.
 func parseJSON(text string) (*jsonValue, error) {
+	text, err := stripComments(text)
+	if err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(text) == "" {
 		return nil, errors.New("no content to parse")
 	}
@@ -98,6 +102,45 @@ func parseJSON(text string) (*jsonValue, error) {
 		return nil, errors.New("dangling content after end of schema")
 	}
 	return v, nil
+}
+
+// stripComments blanks out // and /* */ comments outside strings, which Avro's parser allows
+// (Jackson's ALLOW_COMMENTS), so the JSON decoder sees plain JSON. Offsets stay the same.
+func stripComments(text string) (string, error) {
+	if !strings.Contains(text, "/") {
+		return text, nil
+	}
+	b := []byte(text)
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '/' && i+1 < len(b) && b[i+1] == '/':
+			for ; i < len(b) && b[i] != '\n'; i++ {
+				b[i] = ' '
+			}
+		case c == '/' && i+1 < len(b) && b[i+1] == '*':
+			end := strings.Index(text[i+2:], "*/")
+			if end < 0 {
+				return "", errors.New("invalid JSON: unterminated comment")
+			}
+			for j := i; j < i+2+end+2; j++ {
+				if b[j] != '\n' {
+					b[j] = ' '
+				}
+			}
+			i += 2 + end + 1
+		}
+	}
+	return string(b), nil
 }
 
 func readValue(dec *json.Decoder, depth int) (*jsonValue, error) {

@@ -48,6 +48,8 @@ func TestCanonical(t *testing.T) {
 		{"numbers and strings in defaults and properties",
 			`{"type":"record","name":"R","p":[1.50,1e10,0.0001,-0.0,12345678901],"q":"\u00e9\u0001\/<>&","fields":[{"name":"d","type":"double","default":"NaN"},{"name":"f","type":"float","default":1}]}`,
 			`{"type":"record","name":"R","fields":[{"name":"d","type":"double","default":"NaN"},{"name":"f","type":"float","default":1}],"p":[1.5,1.0E10,1.0E-4,-0.0,12345678901],"q":"é\u0001/<>&"}`},
+		{"comments, as Avro's parser allows", "// an order\n{\"type\":\"record\", /* its name */ \"name\":\"R\",\"doc\":\"a // b /* c */\",\"fields\":[]} // end",
+			`{"type":"record","name":"R","doc":"a // b /* c */","fields":[]}`},
 		{"error type and repeated key", `{"type":"error","name":"Oops","name":"Boom","fields":[]}`, `{"type":"error","name":"Boom","fields":[]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,6 +151,7 @@ func TestParseErrors(t *testing.T) {
 		{"not JSON", `{"type":`, "invalid JSON"},
 		{"empty", ``, "no content"},
 		{"dangling", `"int" "long"`, "dangling content"},
+		{"unterminated comment", `"int" /* x`, "unterminated comment"},
 		{"no type", `{"name":"x"}`, "No type"},
 		{"unknown type", `{"type":"integer"}`, `MUST be a primitive type`},
 		{"undefined name", `"Foo"`, "Undefined name"},
