@@ -1,6 +1,7 @@
 package jsonschema
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -168,8 +169,8 @@ var compatCases = []struct {
 		new:      `{"type":"object","properties":{"a":{"$ref":"#/definitions/s"}},"definitions":{"s":{"type":"string","maxLength":3}}}`,
 		backward: false, fwd: true, bwErr: []string{"MAX_LENGTH_ADDED"}},
 	{name: "ref by $defs to a definition under definitions",
-		old: `{"type":"object","properties":{"a":{"$ref":"#/$defs/s"}},"definitions":{"s":{"type":"string"}}}`,
-		new: `{"type":"object","properties":{"a":{"$ref":"#/$defs/s"}},"definitions":{"s":{"type":"integer"}}}`,
+		old:      `{"type":"object","properties":{"a":{"$ref":"#/$defs/s"}},"definitions":{"s":{"type":"string"}}}`,
+		new:      `{"type":"object","properties":{"a":{"$ref":"#/$defs/s"}},"definitions":{"s":{"type":"integer"}}}`,
 		backward: false, fwd: false, bwErr: []string{"TYPE_CHANGED"}},
 	{name: "inline schema and the same schema by ref",
 		old:      `{"type":"object","properties":{"a":{"type":"string"}}}`,
@@ -291,4 +292,44 @@ func TestCompatibilityBounded(t *testing.T) {
 
 func itoa(i int) string {
 	return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+i/10)) + string(rune('0'+i%10)))
+}
+
+// circular is a 2020-12 schema whose union of branches refers back to itself through a
+// property of each branch (a $ref beside properties, so each branch is an allOf).
+func circular(branches, props int, tagType string) string {
+	var b strings.Builder
+	b.WriteString(`{"$schema":"https://json-schema.org/draft/2020-12/schema","$defs":{`)
+	b.WriteString(`"Id":{"type":"object","properties":{"id":{"type":"string"}},"required":["id"]},`)
+	b.WriteString(`"Base":{"type":"object","properties":{"name":{"type":"string"}}},`)
+	b.WriteString(`"ItemOrId":{"oneOf":[{"$ref":"#/$defs/Id"},{"$ref":"#/$defs/Item"}]},`)
+	for i := 0; i < branches; i++ {
+		fmt.Fprintf(&b, `"B%d":{"$ref":"#/$defs/Base","type":"object","properties":{`, i)
+		for p := 0; p < props; p++ {
+			fmt.Fprintf(&b, `"p%d":{"$ref":"#/$defs/ItemOrId"},`, p)
+		}
+		fmt.Fprintf(&b, `"kind":{"type":"%s","const":"b%d"}},"required":["p0","kind"]},`, tagType, i)
+	}
+	b.WriteString(`"Item":{"oneOf":[`)
+	for i := 0; i < branches; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"$ref":"#/$defs/B%d"}`, i)
+	}
+	b.WriteString(`]}},"$ref":"#/$defs/Item"}`)
+	return b.String()
+}
+
+// A union whose branches refer back to it: the comparison ends, well within its budget, and
+// finds a change deep inside the cycle.
+func TestCompatibilityCircularUnion(t *testing.T) {
+	a := mustParse(t, circular(12, 5, "string"))
+	b := mustParse(t, circular(12, 5, "string"))
+	if m := b.CanRead(a); len(m) != 0 {
+		t.Fatalf("same schema: %v", m)
+	}
+	c := mustParse(t, circular(12, 5, "integer"))
+	if m := c.CanRead(a); len(m) == 0 || slices.Contains(errorTypes(m), "COMPATIBILITY_CHECK_TOO_LARGE") {
+		t.Fatalf("changed tag type: %v", m)
+	}
 }
