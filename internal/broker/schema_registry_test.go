@@ -140,6 +140,7 @@ func TestSchemaRegistryStoreCluster(t *testing.T) {
 		t.Fatalf("_schemas: %+v", topic)
 	}
 	checkRegistryEndpointHidden(t, nodes)
+	checkConcurrentSyncs(t, nodes, writer)
 
 	// The writer stops: another replica leads, catches up and becomes the writer.
 	var live []*Broker
@@ -168,6 +169,41 @@ func TestSchemaRegistryStoreCluster(t *testing.T) {
 		}
 		if err := n.schemas.store.Append(context.Background(), []registry.Record{schemaRecord("c", 1, 3)}); !errors.Is(err, registry.ErrNotWriter) {
 			t.Fatalf("node %d, not the writer: Append = %v", n.cfg.NodeID, err)
+		}
+	}
+}
+
+// checkConcurrentSyncs: many concurrent Syncs on a node that is not the writer (which share
+// ListOffsets requests) each return with the state applied up to the end the writer had before
+// they were called.
+func checkConcurrentSyncs(t *testing.T, nodes []*Broker, writer *Broker) {
+	t.Helper()
+	var reader *Broker
+	for _, n := range nodes {
+		if n != writer {
+			reader = n
+		}
+	}
+	p, ok := writer.Partitions().Partition(registry.TopicName, 0)
+	if !ok {
+		t.Fatal("the writer hosts no _schemas-0")
+	}
+	end := p.HighWatermark()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	errs := make(chan error, 32)
+	for range 32 {
+		go func() {
+			err := reader.schemas.store.Sync(ctx)
+			if err == nil && reader.schemas.store.Applied() < end {
+				err = fmt.Errorf("synced at %d, the end was %d", reader.schemas.store.Applied(), end)
+			}
+			errs <- err
+		}()
+	}
+	for range 32 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

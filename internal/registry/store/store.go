@@ -71,6 +71,15 @@ type Store struct {
 	// createMu makes one caller at a time create _schemas (ensureTopic).
 	createMu sync.Mutex
 
+	// end is the shared ListOffsets of Sync on other nodes than the writer (endOffset): next
+	// is the query callers join while one is in flight; closed refuses new ones after Close.
+	end struct {
+		sync.Mutex
+		next     *endQuery
+		inFlight bool
+		closed   bool
+	}
+
 	mu struct {
 		sync.Mutex
 		applied int64         // the offset after the last record applied (0: none yet)
@@ -122,6 +131,9 @@ func Open(opts Options) (*Store, error) {
 
 // Close stops the reader and the election and waits for them.
 func (s *Store) Close() {
+	s.end.Lock()
+	s.end.closed = true
+	s.end.Unlock()
 	s.cancel()
 	s.wg.Wait()
 	s.client.Close()

@@ -326,7 +326,11 @@ func (s *Store) Sync(ctx context.Context) error {
 	return s.waitApplied(ctx, end)
 }
 
-// endOffset is _schemas-0's high watermark; 0 when the topic does not exist.
+// endOffset is _schemas-0's high watermark; 0 when the topic does not exist. Elsewhere than
+// on the writer it is asked of the leader, and concurrent callers share requests: a caller
+// waits for the next ListOffsets sent after it arrived (one in flight at a time), so every
+// caller still gets an end at least as late as its call, at one request per round trip
+// whatever the number of readers.
 func (s *Store) endOffset(ctx context.Context) (int64, error) {
 	if w := s.writer.Load(); w != nil {
 		return w.p.HighWatermark(), nil
@@ -334,6 +338,54 @@ func (s *Store) endOffset(ctx context.Context) (int64, error) {
 	if _, _, exists := leaderOf(s.opts.Image()); !exists {
 		return 0, nil
 	}
+	s.end.Lock()
+	if s.end.closed {
+		s.end.Unlock()
+		return 0, errors.New("store: closed")
+	}
+	q := s.end.next
+	if q == nil {
+		q = &endQuery{done: make(chan struct{})}
+		s.end.next = q
+	}
+	if !s.end.inFlight {
+		s.end.inFlight, s.end.next = true, nil
+		s.wg.Add(1)
+		go s.queryEnds(q)
+	}
+	s.end.Unlock()
+	select {
+	case <-q.done:
+		return q.end, q.err
+	case <-ctx.Done():
+		return 0, fmt.Errorf("store: end offset of %s: %w", registry.TopicName, context.Cause(ctx))
+	}
+}
+
+// endQuery is one ListOffsets shared by the callers that joined it.
+type endQuery struct {
+	done chan struct{} // closed when end and err are set
+	end  int64
+	err  error
+}
+
+// queryEnds answers q, then the query callers joined meanwhile, until none is waiting.
+func (s *Store) queryEnds(q *endQuery) {
+	defer s.wg.Done()
+	for q != nil {
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+		q.end, q.err = s.listEnd(ctx)
+		cancel()
+		close(q.done)
+		s.end.Lock()
+		q, s.end.next = s.end.next, nil
+		s.end.inFlight = q != nil
+		s.end.Unlock()
+	}
+}
+
+// listEnd asks the leader of _schemas-0 for its high watermark, again through elections.
+func (s *Store) listEnd(ctx context.Context) (int64, error) {
 	adm := kadm.NewClient(s.client)
 	for {
 		offs, err := adm.ListEndOffsets(ctx, registry.TopicName)
