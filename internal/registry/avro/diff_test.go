@@ -107,6 +107,9 @@ func randomRecord(rng *chooser) string {
 		if def != "" && rng.Intn(2) == 0 {
 			f += `,"default":` + def
 		}
+		if rng.Intn(4) == 0 { // an alias: the field may have been renamed from another
+			f += fmt.Sprintf(`,"aliases":[%q]`, []string{"a", "b", "c", "d", "e"}[rng.Intn(5)])
+		}
 		fields = append(fields, f+"}")
 	}
 	return `{"type":"record","name":"R","fields":[` + strings.Join(fields, ",") + `]}`
@@ -131,13 +134,13 @@ func randomType(rng *chooser, depth int, path string) (string, string) {
 	case k == 8:
 		all := []string{"A", "B", "C", "D"}
 		syms := all[:1+rng.Intn(4)]
-		enum := `{"type":"enum","name":"` + path + `","symbols":["` + strings.Join(syms, `","`) + `"]`
+		enum := `{"type":"enum",` + renamed(rng, path) + `,"symbols":["` + strings.Join(syms, `","`) + `"]`
 		if rng.Intn(3) == 0 {
 			enum += `,"default":"A"`
 		}
 		return enum + "}", `"A"`
 	case k == 9:
-		return fmt.Sprintf(`{"type":"fixed","name":%q,"size":%d}`, path, 1+rng.Intn(2)), `"x"`
+		return `{"type":"fixed",` + renamed(rng, path) + fmt.Sprintf(`,"size":%d}`, 1+rng.Intn(2)), `"x"`
 	case k == 10:
 		items, _ := randomType(rng, depth+1, path+"_i")
 		return `{"type":"array","items":` + items + `}`, "[]"
@@ -158,8 +161,20 @@ func randomType(rng *chooser, depth int, path string) (string, string) {
 		if innerDef != "" && rng.Intn(2) == 0 {
 			f += `,"default":` + innerDef
 		}
-		return `{"type":"record","name":"` + path + `","fields":[` + f + `}]}`, ""
+		return `{"type":"record",` + renamed(rng, path) + `,"fields":[` + f + `}]}`, ""
 	}
+}
+
+// renamed is a named type's "name" (and "aliases") attributes: usually name itself, sometimes a
+// new name with or without the old one as an alias.
+func renamed(rng *chooser, name string) string {
+	switch rng.Intn(8) {
+	case 0:
+		return `"name":"` + name + `_2","aliases":["` + name + `"]`
+	case 1:
+		return `"name":"` + name + `_3"`
+	}
+	return `"name":"` + name + `"`
 }
 
 // chooser makes random choices from base; with probability p a choice is taken from noise
