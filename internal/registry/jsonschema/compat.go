@@ -215,6 +215,8 @@ type node struct {
 type model struct {
 	docs  map[string]any
 	nodes map[*jsv.Schema]*node
+	// compile compiles the subschema at a location the compiler skipped (nil if it cannot).
+	compile func(location string) *jsv.Schema
 }
 
 // raw is the JSON object a compiled schema was compiled from, nil if not an object.
@@ -543,11 +545,20 @@ func (m *model) typed(sch *jsv.Schema, raw map[string]any, t string) *node {
 		case *jsv.Schema:
 			n.additionalItems = m.node(a)
 		case nil:
-			// Without an items array the compiler drops additionalItems, which Confluent
-			// still compares; its boolean form is read from the document (a schema there
-			// is not compiled, so not compared).
-			if b, ok := raw["additionalItems"].(bool); ok && sch.DraftVersion < 2020 {
-				n.additionalItemsFalse = !b
+			// Without an items array the compiler skips additionalItems, which Confluent
+			// still compares: its boolean form is read from the document, a schema there is
+			// compiled on its own.
+			if sch.DraftVersion < 2020 {
+				switch a := raw["additionalItems"].(type) {
+				case bool:
+					n.additionalItemsFalse = !a
+				case map[string]any:
+					if m.compile != nil {
+						if c := m.compile(sch.Location + "/additionalItems"); c != nil {
+							n.additionalItems = m.node(c)
+						}
+					}
+				}
 			}
 		}
 		n.unevaluatedItems = m.node(sch.UnevaluatedItems)
@@ -625,14 +636,9 @@ func (d *differ) compatible() bool {
 // errTooLarge reports a check that ran out of its step budget.
 const errTooLarge = `{errorType:"COMPATIBILITY_CHECK_TOO_LARGE", description:"The schemas are too large or too recursive to compare"}`
 
-// root is the schema's node graph, built on first use and only read after: comparisons of one
-// schema with many (transitive levels) build it once.
-func (s *Schema) root() *node {
-	s.nodeOnce.Do(func() {
-		s.node = (&model{docs: s.docs, nodes: map[*jsv.Schema]*node{}}).node(s.compiled)
-	})
-	return s.node
-}
+// root is the schema's node graph, built by Parse and only read after: comparisons of one
+// schema with many (transitive levels) share it.
+func (s *Schema) root() *node { return s.node }
 
 // compareSchemas is Confluent's SchemaDiff.compare: repeated while a recursive cycle was
 // assumed compatible and the pairs found incompatible keep changing.

@@ -38,9 +38,9 @@ type Schema struct {
 	compiled *jsv.Schema
 	docs     map[string]any // every document compiled, by URL (see model.raw)
 
-	canonOnce, normOnce, nodeOnce sync.Once
-	canonical, normal             string
-	node                          *node // the compatibility model (compat.go), see root
+	canonOnce, normOnce sync.Once
+	canonical, normal   string
+	node                *node // the compatibility model (compat.go), built by Parse
 }
 
 // Canonical is the schema re-serialized compactly, members in the order written (Confluent's
@@ -148,7 +148,19 @@ func (jsonFormat) Parse(schema string, deps []format.Dependency) (_ format.Schem
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSON schema: %s", cleanError(err))
 	}
-	return &Schema{doc: doc, compiled: compiled, docs: docs}, nil
+	m := &model{docs: docs, nodes: map[*jsv.Schema]*node{}, compile: func(loc string) (sch *jsv.Schema) {
+		defer func() {
+			if recover() != nil {
+				sch = nil
+			}
+		}()
+		sch, err := c.Compile(loc)
+		if err != nil {
+			return nil
+		}
+		return sch
+	}}
+	return &Schema{doc: doc, compiled: compiled, docs: docs, node: m.node(compiled)}, nil
 }
 
 // refURLs are the URLs a reference named name is registered at: the name itself when it is
