@@ -129,8 +129,8 @@ func (p *Partition) isrFetchedLocked(f *followerState, fetchOffset int64) {
 func (p *Partition) CheckISR(now time.Time, maxLag time.Duration, eligible func(id int32, brokerEpoch int64) bool) (ISRRequest, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.mu.isLeader || p.mu.deleted || p.mu.isr.sent || now.Before(p.mu.isr.retryAt) {
-		return ISRRequest{}, false
+	if !p.mu.isLeader || p.mu.deleted || p.mu.isr.sent || now.Before(p.mu.isr.retryAt) || len(p.mu.state.Replicas) <= 1 {
+		return ISRRequest{}, false // a lone replica has no follower to drop or add
 	}
 	isr := p.mu.state.ISR
 	var next []int32
