@@ -231,3 +231,167 @@ func TestCompatibilityOtherFormat(t *testing.T) {
 		t.Fatalf("CanRead(other format) = %q, want one incompatibility", got)
 	}
 }
+
+// TestDifferences checks the full list of differences, compatible ones included, for the
+// cases Confluent's diff distinguishes most finely (Confluent's SchemaDiffTest covers the
+// same ground; these schemas are our own).
+func TestDifferences(t *testing.T) {
+	const p3 = "syntax = \"proto3\";\n"
+	home := func(kind string) string {
+		return p3 + "package home.devices;\nmessage Thermostat { " + kind + " id = 1; bool on = 2; }"
+	}
+	cases := []struct {
+		name             string
+		old, new         string
+		oldDeps, newDeps []format.Dependency
+		want             []string
+		compatible       bool
+	}{
+		{
+			name: "name qualified differently", compatible: true,
+			old: p3 + "package shop;\nmessage Order { Line line = 1; message Line { int32 n = 1; } }",
+			new: p3 + "package shop;\nmessage Order { .shop.Order.Line line = 1; message Line { int32 n = 1; } }",
+		},
+		{
+			name: "number to enum", compatible: true,
+			old:  p3 + "message Order { int32 status = 1; }",
+			new:  p3 + "message Order { Status status = 1; }\nenum Status { NEW = 0; PAID = 1; }",
+			want: []string{"ENUM_ADDED #/Status"},
+		},
+		{
+			name: "number to a message named like an enum",
+			old:  p3 + "message Order { int32 status = 1; }",
+			new:  p3 + "message Order { Status status = 1; message Status { int32 code = 1; } }\nenum Status { NEW = 0; }",
+			want: []string{"ENUM_ADDED #/Status", "FIELD_KIND_CHANGED #/Order/1", "MESSAGE_ADDED #/Order/Status"},
+		},
+		{
+			name: "field number changed", compatible: true,
+			old:  p3 + "message Order { string id = 1; }",
+			new:  p3 + "message Order { string id = 2; }",
+			want: []string{"FIELD_ADDED #/Order/2", "FIELD_REMOVED #/Order/1"},
+		},
+		{
+			name: "renamed and retyped",
+			old:  p3 + "message Order { string id = 1; }",
+			new:  p3 + "message Order { double amount = 1; }",
+			want: []string{"FIELD_NAME_CHANGED #/Order/1", "FIELD_SCALAR_KIND_CHANGED #/Order/1"},
+		},
+		{
+			name: "label change on a message field", compatible: true,
+			old: p3 + "message Order { Line line = 1; } message Line {}",
+			new: p3 + "message Order { repeated Line line = 1; } message Line {}",
+		},
+		{
+			name: "label change on a string field", compatible: true,
+			old:  p3 + "message Order { optional string tag = 1; }",
+			new:  p3 + "message Order { repeated string tag = 1; }",
+			want: []string{"FIELD_STRING_OR_BYTES_LABEL_CHANGED #/Order/1"},
+		},
+		{
+			name: "messages swapped", compatible: true,
+			old:  p3 + "message A {} message B {}",
+			new:  p3 + "message B {} message A {}",
+			want: []string{"MESSAGE_MOVED #/A", "MESSAGE_MOVED #/B"},
+		},
+		{
+			name: "fields merged into a new oneof",
+			old:  p3 + "message Pay { string card = 1; string iban = 2; }",
+			new:  p3 + "message Pay { oneof method { string card = 1; string iban = 2; string wallet = 3; } }",
+			want: []string{"MULTIPLE_FIELDS_MOVED_TO_ONEOF #/Pay/method", "ONEOF_ADDED #/Pay/method", "ONEOF_FIELD_ADDED #/Pay/method/3"},
+		},
+		{
+			name: "oneof renamed, members kept", compatible: true,
+			old:  p3 + "message Pay { oneof method { string card = 1; string iban = 2; } }",
+			new:  p3 + "message Pay { oneof how { string card = 1; string iban = 2; } }",
+			want: []string{"ONEOF_ADDED #/Pay/how", "ONEOF_REMOVED #/Pay/method"},
+		},
+		{
+			name: "oneof renamed and a member retyped",
+			old:  p3 + "message Pay { oneof method { string card = 1; string iban = 2; } }",
+			new:  p3 + "message Pay { oneof how { string card = 1; int64 iban = 2; } }",
+			want: []string{"FIELD_SCALAR_KIND_CHANGED #/Pay/how/2", "ONEOF_ADDED #/Pay/how", "ONEOF_REMOVED #/Pay/method"},
+		},
+		{
+			name: "oneof renamed and a member dropped",
+			old:  p3 + "message Pay { oneof method { string card = 1; string iban = 2; } }",
+			new:  p3 + "message Pay { oneof how { string card = 1; } }",
+			want: []string{"ONEOF_ADDED #/Pay/how", "ONEOF_FIELD_REMOVED #/Pay/method/2", "ONEOF_REMOVED #/Pay/method"},
+		},
+		{
+			name: "two oneofs merged",
+			old:  p3 + "message Pay { oneof a { string card = 1; } oneof b { string iban = 2; } }",
+			new:  p3 + "message Pay { oneof c { string card = 1; string iban = 2; } }",
+			want: []string{"FIELD_MOVED_TO_EXISTING_ONEOF #/Pay/c", "ONEOF_ADDED #/Pay/c", "ONEOF_REMOVED #/Pay/a", "ONEOF_REMOVED #/Pay/b"},
+		},
+		{
+			name: "oneof dissolved, a member retyped",
+			old:  p3 + "message Pay { oneof method { string card = 1; string iban = 2; } }",
+			new:  p3 + "message Pay { string card = 1; bool iban = 2; }",
+			want: []string{"FIELD_SCALAR_KIND_CHANGED #/Pay/2", "ONEOF_FIELD_MOVED_TO_TOP_LEVEL #/Pay/1", "ONEOF_FIELD_MOVED_TO_TOP_LEVEL #/Pay/2", "ONEOF_REMOVED #/Pay/method"},
+		},
+		{
+			name:    "type moved into a reference",
+			old:     p3 + "package home.devices;\nmessage Thermostat { int32 id = 1; }\nmessage Reading { Thermostat from = 1; }",
+			new:     p3 + "package home.devices;\nimport \"thermostat.proto\";\nmessage Reading { Thermostat from = 1; }",
+			newDeps: []format.Dependency{{Name: "thermostat.proto", Schema: home("int32")}},
+			// The field's type now comes from the reference, whose Thermostat is compared
+			// with the old local one; Reading's index among the messages changed.
+			want: []string{"FIELD_ADDED #/Thermostat/2", "MESSAGE_MOVED #/Reading", "MESSAGE_REMOVED #/Thermostat"},
+		},
+		{
+			name: "type moved out of a reference", compatible: true,
+			old:     p3 + "package home.devices;\nimport \"thermostat.proto\";\nmessage Reading { Thermostat from = 1; }",
+			oldDeps: []format.Dependency{{Name: "thermostat.proto", Schema: home("int32")}},
+			new:     p3 + "package home.devices;\nmessage Thermostat { int32 id = 1; bool on = 2; }\nmessage Reading { Thermostat from = 1; }",
+			want:    []string{"MESSAGE_ADDED #/Thermostat", "MESSAGE_MOVED #/Reading"},
+		},
+		{
+			name: "reference renamed, type unchanged", compatible: true,
+			old:     p3 + "import \"a.proto\";\nmessage Reading { home.devices.Thermostat from = 1; }",
+			oldDeps: []format.Dependency{{Name: "a.proto", Schema: home("int32")}},
+			new:     p3 + "import \"b.proto\";\nmessage Reading { home.devices.Thermostat from = 1; }",
+			newDeps: []format.Dependency{{Name: "b.proto", Schema: home("int32")}},
+		},
+		{
+			name:    "reference's new version changes a field",
+			old:     p3 + "import \"a.proto\";\nmessage Reading { home.devices.Thermostat from = 1; }",
+			oldDeps: []format.Dependency{{Name: "a.proto", Schema: home("int32")}},
+			new:     p3 + "import \"a.proto\";\nmessage Reading { home.devices.Thermostat from = 1; }",
+			newDeps: []format.Dependency{{Name: "a.proto", Schema: home("string")}},
+			want:    []string{"FIELD_NAMED_TYPE_CHANGED #/Reading/1", "FIELD_SCALAR_KIND_CHANGED #/Thermostat/1"},
+		},
+		{
+			name: "nested field added", compatible: true,
+			old:  p3 + "message Outer { message Inner { int32 a = 1; } }",
+			new:  p3 + "message Outer { message Inner { int32 a = 1; int32 b = 2; } }",
+			want: []string{"FIELD_ADDED #/Outer/Inner/2"},
+		},
+		{
+			name: "enum constant renamed and added", compatible: true,
+			old:  p3 + "enum Status { NEW = 0; PAID = 1; }",
+			new:  p3 + "enum Status { NEW = 0; SETTLED = 1; SHIPPED = 2; }",
+			want: []string{"ENUM_CONST_ADDED #/Status/2", "ENUM_CONST_CHANGED #/Status/1"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			oldSchema := mustParse(t, tc.old, tc.oldDeps...).(*protobufSchema)
+			newSchema := mustParse(t, tc.new, tc.newDeps...).(*protobufSchema)
+			ctx := newDiffContext(oldSchema, newSchema)
+			ctx.compareFiles(oldSchema.file, newSchema.file)
+			var got []string
+			for _, d := range ctx.diffs {
+				got = append(got, string(d.kind)+" "+d.path)
+			}
+			slices.Sort(got)
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("differences: got %q, want %q", got, want)
+			}
+			if compatible := len(newSchema.CanRead(oldSchema)) == 0; compatible != tc.compatible {
+				t.Errorf("new reads old: compatible = %v, want %v", compatible, tc.compatible)
+			}
+		})
+	}
+}

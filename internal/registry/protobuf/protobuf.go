@@ -128,7 +128,7 @@ func compile(name, schema string, deps map[string]string) (*protobufSchema, erro
 			if src, ok := deps[path]; ok {
 				return protocompile.SearchResult{Source: strings.NewReader(src)}, nil
 			}
-			if src, ok := confluentImports[path]; ok {
+			if src, ok := builtinImports[path]; ok {
 				return protocompile.SearchResult{Source: strings.NewReader(src)}, nil
 			}
 			return protocompile.SearchResult{}, fmt.Errorf("file not found: %w", io.EOF)

@@ -357,3 +357,27 @@ func TestParseBounds(t *testing.T) {
 		t.Fatal("parsed messages nested 200 deep")
 	}
 }
+
+// TestBuiltinImportsCompile: every built-in file compiles on its own, and google/type's
+// messages are usable as field types without references.
+func TestBuiltinImportsCompile(t *testing.T) {
+	for path := range builtinImports {
+		t.Run(path, func(t *testing.T) {
+			mustParse(t, "syntax = \"proto3\";\nimport \""+path+"\";\nmessage Uses {}")
+		})
+	}
+	s := mustParse(t, `syntax = "proto3";
+import "google/type/money.proto";
+import "google/type/date.proto";
+import "google/type/datetime.proto";
+import "confluent/type/variant.proto";
+message Invoice {
+  google.type.Money total = 1;
+  google.type.Date due = 2;
+  google.type.DateTime issued = 3;
+  confluent.type.Variant extra = 4;
+}`)
+	if !strings.Contains(s.Normalized(), ".google.type.Money total = 1;") {
+		t.Fatalf("normalized form:\n%s", s.Normalized())
+	}
+}
