@@ -2,14 +2,13 @@ package avro
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -83,126 +82,309 @@ func (v *jsonValue) float() float64 {
 	return f
 }
 
-// parseJSON reads one JSON value from text, with nothing but whitespace after it.
+// parseJSON reads one JSON value from text, with nothing but whitespace (and comments, which
+// Avro's parser allows: Jackson's ALLOW_COMMENTS) after it.
 func parseJSON(text string) (*jsonValue, error) {
-	text, err := stripComments(text)
-	if err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(text) == "" {
+	r := &jsonReader{text: text}
+	r.skipSpace()
+	if r.err == nil && r.pos == len(text) {
 		return nil, errors.New("no content to parse")
 	}
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.UseNumber()
-	v, err := readValue(dec, 0)
-	if err != nil {
-		return nil, err
+	v := r.value(0)
+	if r.err != nil {
+		return nil, r.err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	r.skipSpace()
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.pos != len(text) {
 		return nil, errors.New("dangling content after end of schema")
 	}
 	return v, nil
 }
 
-// stripComments blanks out // and /* */ comments outside strings, which Avro's parser allows
-// (Jackson's ALLOW_COMMENTS), so the JSON decoder sees plain JSON. Offsets stay the same.
-func stripComments(text string) (string, error) {
-	if !strings.Contains(text, "/") {
-		return text, nil
+// jsonReader is a recursive-descent JSON reader with a sticky error.
+type jsonReader struct {
+	text string
+	pos  int
+	err  error
+}
+
+func (r *jsonReader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("invalid JSON at offset %d: %s", r.pos, fmt.Sprintf(format, args...))
 	}
-	b := []byte(text)
-	inString := false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case inString:
-			if c == '\\' {
-				i++
-			} else if c == '"' {
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '/' && i+1 < len(b) && b[i+1] == '/':
-			for ; i < len(b) && b[i] != '\n'; i++ {
-				b[i] = ' '
-			}
-		case c == '/' && i+1 < len(b) && b[i+1] == '*':
-			end := strings.Index(text[i+2:], "*/")
+}
+
+// skipSpace skips whitespace and comments.
+func (r *jsonReader) skipSpace() {
+	for r.pos < len(r.text) {
+		switch c := r.text[r.pos]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			r.pos++
+		case c == '/' && strings.HasPrefix(r.text[r.pos:], "//"):
+			end := strings.IndexByte(r.text[r.pos:], '\n')
 			if end < 0 {
-				return "", errors.New("invalid JSON: unterminated comment")
+				r.pos = len(r.text)
+			} else {
+				r.pos += end + 1
 			}
-			for j := i; j < i+2+end+2; j++ {
-				if b[j] != '\n' {
-					b[j] = ' '
-				}
+		case c == '/' && strings.HasPrefix(r.text[r.pos:], "/*"):
+			end := strings.Index(r.text[r.pos+2:], "*/")
+			if end < 0 {
+				r.fail("unterminated comment")
+				r.pos = len(r.text)
+				return
 			}
-			i += 2 + end + 1
+			r.pos += 2 + end + 2
+		default:
+			return
 		}
 	}
-	return string(b), nil
 }
 
-func readValue(dec *json.Decoder, depth int) (*jsonValue, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		if err == io.EOF {
-			return nil, errors.New("invalid JSON: unexpected end of input")
-		}
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	return readFrom(dec, tok, depth)
-}
-
-func readFrom(dec *json.Decoder, tok json.Token, depth int) (*jsonValue, error) {
+func (r *jsonReader) value(depth int) *jsonValue {
 	if depth > maxDepth {
-		return nil, fmt.Errorf("schema is nested deeper than %d levels", maxDepth)
+		r.fail("schema is nested deeper than %d levels", maxDepth)
+		return nil
 	}
-	switch t := tok.(type) {
-	case nil:
-		return &jsonValue{kind: jsonNull}, nil
-	case bool:
-		return &jsonValue{kind: jsonBool, boolean: t}, nil
-	case string:
-		return &jsonValue{kind: jsonString, text: t}, nil
-	case json.Number:
-		return numberValue(string(t))
-	case json.Delim:
-		switch t {
-		case '[':
-			v := &jsonValue{kind: jsonArray}
-			for dec.More() {
-				item, err := readValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				v.items = append(v.items, item)
+	r.skipSpace()
+	if r.err != nil {
+		return nil
+	}
+	if r.pos >= len(r.text) {
+		r.fail("unexpected end of input")
+		return nil
+	}
+	switch c := r.text[r.pos]; {
+	case c == '{':
+		r.pos++
+		v := &jsonValue{kind: jsonObject}
+		r.skipSpace()
+		if r.pos < len(r.text) && r.text[r.pos] == '}' {
+			r.pos++
+			return v
+		}
+		for r.err == nil {
+			r.skipSpace()
+			if r.pos >= len(r.text) || r.text[r.pos] != '"' {
+				r.fail("expected a string key")
+				return nil
 			}
-			if _, err := dec.Token(); err != nil {
-				return nil, fmt.Errorf("invalid JSON: %w", err)
+			key := r.str()
+			r.skipSpace()
+			if r.pos >= len(r.text) || r.text[r.pos] != ':' {
+				r.fail("expected ':'")
+				return nil
 			}
-			return v, nil
-		case '{':
-			v := &jsonValue{kind: jsonObject}
-			for dec.More() {
-				keyTok, err := dec.Token()
-				if err != nil {
-					return nil, fmt.Errorf("invalid JSON: %w", err)
-				}
-				key, _ := keyTok.(string)
-				item, err := readValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				v.set(key, item)
+			r.pos++
+			item := r.value(depth + 1)
+			if r.err != nil {
+				return nil
 			}
-			if _, err := dec.Token(); err != nil {
-				return nil, fmt.Errorf("invalid JSON: %w", err)
+			v.set(key, item)
+			if r.next('}') {
+				return v
 			}
-			return v, nil
+		}
+		return nil
+	case c == '[':
+		r.pos++
+		v := &jsonValue{kind: jsonArray}
+		r.skipSpace()
+		if r.pos < len(r.text) && r.text[r.pos] == ']' {
+			r.pos++
+			return v
+		}
+		for r.err == nil {
+			item := r.value(depth + 1)
+			if r.err != nil {
+				return nil
+			}
+			v.items = append(v.items, item)
+			if r.next(']') {
+				return v
+			}
+		}
+		return nil
+	case c == '"':
+		return &jsonValue{kind: jsonString, text: r.str()}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return r.number()
+	case strings.HasPrefix(r.text[r.pos:], "true"):
+		r.pos += 4
+		return &jsonValue{kind: jsonBool, boolean: true}
+	case strings.HasPrefix(r.text[r.pos:], "false"):
+		r.pos += 5
+		return &jsonValue{kind: jsonBool}
+	case strings.HasPrefix(r.text[r.pos:], "null"):
+		r.pos += 4
+		return &jsonValue{kind: jsonNull}
+	}
+	r.fail("unexpected character %q", r.text[r.pos])
+	return nil
+}
+
+// next reads the ',' between members or elements, or the closing delimiter (true).
+func (r *jsonReader) next(closing byte) bool {
+	r.skipSpace()
+	if r.err != nil {
+		return false
+	}
+	if r.pos < len(r.text) {
+		switch r.text[r.pos] {
+		case ',':
+			r.pos++
+			return false
+		case closing:
+			r.pos++
+			return true
 		}
 	}
-	return nil, fmt.Errorf("invalid JSON token %v", tok)
+	r.fail("expected ',' or %q", closing)
+	return false
+}
+
+// str reads a string at r.pos (its opening quote). Invalid UTF-8 and lone surrogates become
+// U+FFFD.
+func (r *jsonReader) str() string {
+	r.pos++ // the opening quote
+	start := r.pos
+	for r.pos < len(r.text) { // the common case: no escapes
+		c := r.text[r.pos]
+		if c == '"' {
+			s := r.text[start:r.pos]
+			r.pos++
+			if utf8.ValidString(s) {
+				return s
+			}
+			return strings.ToValidUTF8(s, "\uFFFD")
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		r.pos++
+	}
+	var b strings.Builder
+	b.WriteString(r.text[start:r.pos])
+	for r.pos < len(r.text) {
+		c := r.text[r.pos]
+		switch {
+		case c == '"':
+			r.pos++
+			return strings.ToValidUTF8(b.String(), "\uFFFD")
+		case c < 0x20:
+			r.fail("control character in a string")
+			return ""
+		case c != '\\':
+			b.WriteByte(c)
+			r.pos++
+			continue
+		}
+		r.pos++ // the backslash
+		if r.pos >= len(r.text) {
+			break
+		}
+		e := r.text[r.pos]
+		r.pos++
+		switch e {
+		case '"', '\\', '/':
+			b.WriteByte(e)
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			c1, ok := r.hex4()
+			if !ok {
+				return ""
+			}
+			if utf16.IsSurrogate(c1) && strings.HasPrefix(r.text[r.pos:], "\\u") {
+				save := r.pos
+				r.pos += 2
+				if c2, ok := r.hex4(); ok {
+					if d := utf16.DecodeRune(c1, c2); d != utf8.RuneError {
+						b.WriteRune(d)
+						continue
+					}
+				}
+				r.err = nil
+				r.pos = save
+			}
+			b.WriteRune(c1) // a lone surrogate is written as U+FFFD
+		default:
+			r.fail("invalid escape \\%c", e)
+			return ""
+		}
+	}
+	r.fail("unterminated string")
+	return ""
+}
+
+func (r *jsonReader) hex4() (rune, bool) {
+	if r.pos+4 > len(r.text) {
+		r.fail("short \\u escape")
+		return 0, false
+	}
+	n, err := strconv.ParseUint(r.text[r.pos:r.pos+4], 16, 32)
+	if err != nil {
+		r.fail("invalid \\u escape")
+		return 0, false
+	}
+	r.pos += 4
+	return rune(n), true
+}
+
+// number reads a JSON number (strict grammar: no leading zeros, no '+', digits after '.' and
+// in the exponent).
+func (r *jsonReader) number() *jsonValue {
+	start := r.pos
+	digits := func() int {
+		n := 0
+		for r.pos < len(r.text) && r.text[r.pos] >= '0' && r.text[r.pos] <= '9' {
+			r.pos++
+			n++
+		}
+		return n
+	}
+	if r.text[r.pos] == '-' {
+		r.pos++
+	}
+	intStart := r.pos
+	if digits() == 0 || (r.text[intStart] == '0' && r.pos-intStart > 1) {
+		r.fail("invalid number")
+		return nil
+	}
+	if r.pos < len(r.text) && r.text[r.pos] == '.' {
+		r.pos++
+		if digits() == 0 {
+			r.fail("invalid number")
+			return nil
+		}
+	}
+	if r.pos < len(r.text) && (r.text[r.pos] == 'e' || r.text[r.pos] == 'E') {
+		r.pos++
+		if r.pos < len(r.text) && (r.text[r.pos] == '+' || r.text[r.pos] == '-') {
+			r.pos++
+		}
+		if digits() == 0 {
+			r.fail("invalid number")
+			return nil
+		}
+	}
+	v, err := numberValue(r.text[start:r.pos])
+	if err != nil {
+		r.fail("%v", err)
+		return nil
+	}
+	return v
 }
 
 // set adds or replaces an object's member; a replaced member keeps its place (Jackson's
