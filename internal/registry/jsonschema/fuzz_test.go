@@ -1,6 +1,7 @@
 package jsonschema
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/registry/format"
@@ -27,6 +28,9 @@ func FuzzParse(f *testing.F) {
 		deps := []format.Dependency{{Name: "dep.json", Schema: dep}}
 		s, err := New().Parse(schema, deps)
 		if err != nil {
+			if strings.Contains(err.Error(), "internal error") {
+				t.Fatalf("Parse panicked: %v", err)
+			}
 			return
 		}
 		c := s.Canonical()

@@ -69,7 +69,7 @@ func (s *Schema) Normalized() string {
 func (jsonFormat) Parse(schema string, deps []format.Dependency) (_ format.Schema, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("invalid JSON schema: %v", r)
+			err = fmt.Errorf("invalid JSON schema: internal error: %v", r)
 		}
 	}()
 	doc, err := parseJSON(schema)
