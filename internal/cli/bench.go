@@ -40,9 +40,9 @@ type benchOptions struct {
 func newBenchCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure throughput and latency (produce, consume, end to end), rebalance time and offset-commit throughput against any Kafka-compatible cluster",
+		Short: "Measure throughput and latency (produce, consume, end to end), rebalance time, offset-commit throughput and schema registry requests against any Kafka-compatible cluster",
 	}
-	cmd.AddCommand(newBenchProduceCommand(), newBenchConsumeCommand(), newBenchE2ECommand(), newBenchRebalanceCommand(), newBenchCommitCommand())
+	cmd.AddCommand(newBenchProduceCommand(), newBenchConsumeCommand(), newBenchE2ECommand(), newBenchRebalanceCommand(), newBenchCommitCommand(), newBenchRegistryCommand())
 	return cmd
 }
 
