@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
 	"github.com/sluicehq/sluice/internal/registry/avro"
 	"github.com/sluicehq/sluice/internal/registry/format"
 )
@@ -51,22 +54,38 @@ func BenchmarkSubjectsForID(b *testing.B) {
 }
 
 // BenchmarkGetSchemaByID is GET /schemas/ids/{id} through the handler (what a consumer's
-// deserializer asks once per id), 1,000 schemas registered.
+// deserializer asks once per id), 1,000 schemas registered; franz-go's in-memory fake registry
+// (srfake) answers the same requests in the same run as the reference.
 func BenchmarkGetSchemaByID(b *testing.B) {
-	s := benchService(b)
-	h := s.Handler()
-	for i := range 1000 {
-		serve(b, h, "POST", fmt.Sprintf("/subjects/s%d-value/versions", i), `{"schema":`+jsonString(avroRecord(i))+`}`)
-	}
 	paths := make([]string, 1000)
 	for i := range paths {
 		paths[i] = fmt.Sprintf("/schemas/ids/%d", i+1)
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		serve(b, h, "GET", paths[i%1000], "")
-	}
+	b.Run("sluice", func(b *testing.B) {
+		s := benchService(b)
+		h := s.Handler()
+		for i := range 1000 {
+			serve(b, h, "POST", fmt.Sprintf("/subjects/s%d-value/versions", i), `{"schema":`+jsonString(avroRecord(i))+`}`)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			serve(b, h, "GET", paths[i%1000], "")
+		}
+	})
+	b.Run("srfake", func(b *testing.B) {
+		fake := srfake.New()
+		defer fake.Close()
+		for i := range 1000 {
+			fake.SeedSchema(fmt.Sprintf("s%d-value", i), 1, i+1, sr.Schema{Schema: avroRecord(i)})
+		}
+		h := fake.Handler()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			serve(b, h, "GET", paths[i%1000], "")
+		}
+	})
 }
 
 // BenchmarkRegister registers a new Avro schema as a new version of one subject under BACKWARD
