@@ -30,12 +30,13 @@ func newBenchRegistryCommand() *cobra.Command {
 		Use:   "registry",
 		Short: "Measure schema registrations and lookups by id per second against a schema registry",
 		Long: "After an untimed warm-up, three phases, each from --concurrency HTTP clients with keep-alive connections:\n" +
-			"  floor     GET /schemas/types for --duration: the HTTP round trip of the same listener,\n" +
-			"            the reference the other phases are read against;\n" +
 			"  register  POST /subjects/{s}/versions of --schemas new Avro record schemas, each in a\n" +
 			"            new subject (each one a new id, written to the registry's log);\n" +
 			"  lookup    GET /schemas/ids/{id} over those ids for --duration (what a consumer's\n" +
-			"            deserializer asks once per id; the registry answers from memory).\n" +
+			"            deserializer asks once per id; the registry answers from memory);\n" +
+			"  floor     GET /schemas/types for --duration: the HTTP round trip of the same listener,\n" +
+			"            the reference lookups are read against. Floor and lookup take turns in ten\n" +
+			"            slices each, so that the machine's load weighs on both alike.\n" +
 			"The subjects are deleted (soft, then permanently) at the end unless --keep.\n" +
 			"Works against any registry with Confluent's REST API.",
 		Args: cobra.NoArgs,
@@ -92,12 +93,10 @@ func runBenchRegistry(ctx context.Context, cmd *cobra.Command, o *registryBenchO
 
 	getTypes := func(int) error { return rc.call(http.MethodGet, "/schemas/types", nil, nil, nil) }
 	// Warm up: open the connections and let both sides' allocators settle, untimed.
-	benchRequests(ctx, "warm-up", o.concurrency, o.duration/5, 0, getTypes)
-	floor := benchRequests(ctx, "floor", o.concurrency, o.duration, 0, getTypes)
-	res.Phases = append(res.Phases, floor)
+	benchRequests(ctx, o.concurrency, o.duration/5, 0, getTypes)
 
 	ids := make([]int, o.schemas)
-	register := benchRequests(ctx, "register", o.concurrency, 0, o.schemas, func(i int) error {
+	register := benchRequests(ctx, o.concurrency, 0, o.schemas, func(i int) error {
 		schema := fmt.Sprintf(`{"type":"record","name":"Bench%d","namespace":"sluice.bench.r%s","fields":[{"name":"id","type":"long"},{"name":"name","type":"string","default":""}]}`, i, run)
 		var got struct {
 			ID int `json:"id"`
@@ -108,9 +107,8 @@ func runBenchRegistry(ctx context.Context, cmd *cobra.Command, o *registryBenchO
 		ids[i] = got.ID
 		return nil
 	})
-	res.Phases = append(res.Phases, register)
-	if register.Errors > 0 {
-		return fmt.Errorf("%d of %d registrations failed", register.Errors, o.schemas)
+	if register.errors > 0 {
+		return fmt.Errorf("%d of %d registrations failed", register.errors, o.schemas)
 	}
 
 	paths := make([]string, len(ids))
@@ -124,12 +122,18 @@ func runBenchRegistry(ctx context.Context, cmd *cobra.Command, o *registryBenchO
 	if err := rc.call(http.MethodGet, paths[0], nil, nil, &first); err != nil || first.Schema == "" {
 		return fmt.Errorf("GET %s: %v (schema %q)", paths[0], err, first.Schema)
 	}
-	lookup := benchRequests(ctx, "lookup", o.concurrency, o.duration, 0, func(i int) error {
-		return rc.call(http.MethodGet, paths[i%len(paths)], nil, nil, nil)
-	})
-	res.Phases = append(res.Phases, lookup)
-	if floor.RequestsPerSec > 0 {
-		res.LookupToFloor = lookup.RequestsPerSec / floor.RequestsPerSec
+	getByID := func(i int) error { return rc.call(http.MethodGet, paths[i%len(paths)], nil, nil, nil) }
+	// The floor and the lookups take turns in ten slices each, so that a change in the machine's
+	// load during the run weighs on both alike.
+	var floor, lookup benchSample
+	slice := o.duration / 10
+	for range 10 {
+		floor.add(benchRequests(ctx, o.concurrency, slice, 0, getTypes))
+		lookup.add(benchRequests(ctx, o.concurrency, slice, 0, getByID))
+	}
+	res.Phases = append(res.Phases, floor.phase("floor"), register.phase("register"), lookup.phase("lookup"))
+	if f := res.Phases[0].RequestsPerSec; f > 0 {
+		res.LookupToFloor = res.Phases[2].RequestsPerSec / f
 	}
 
 	if !o.keep {
@@ -156,9 +160,31 @@ func runBenchRegistry(ctx context.Context, cmd *cobra.Command, o *registryBenchO
 	return nil
 }
 
+// benchSample is what some calls took: how long each successful one took, how many failed,
+// and the wall time they ran in.
+type benchSample struct {
+	latencies []time.Duration
+	errors    int64
+	elapsed   time.Duration
+}
+
+func (s *benchSample) add(o benchSample) {
+	s.latencies = append(s.latencies, o.latencies...)
+	s.errors += o.errors
+	s.elapsed += o.elapsed
+}
+
+func (s *benchSample) phase(name string) registryPhase {
+	p := registryPhase{Phase: name, Requests: int64(len(s.latencies)), Errors: s.errors, Seconds: s.elapsed.Seconds(), LatencyMs: summarize(s.latencies)}
+	if p.Seconds > 0 {
+		p.RequestsPerSec = float64(p.Requests) / p.Seconds
+	}
+	return p
+}
+
 // benchRequests runs do from workers goroutines, either for d or for n calls in all (d == 0),
 // and times each call.
-func benchRequests(ctx context.Context, phase string, workers int, d time.Duration, n int, do func(i int) error) registryPhase {
+func benchRequests(ctx context.Context, workers int, d time.Duration, n int, do func(i int) error) benchSample {
 	var next, errs atomic.Int64
 	lat := make([][]time.Duration, workers)
 	var wg sync.WaitGroup
@@ -186,14 +212,9 @@ func benchRequests(ctx context.Context, phase string, workers int, d time.Durati
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	var all []time.Duration
+	s := benchSample{errors: errs.Load(), elapsed: time.Since(start)}
 	for _, l := range lat {
-		all = append(all, l...)
+		s.latencies = append(s.latencies, l...)
 	}
-	p := registryPhase{Phase: phase, Requests: int64(len(all)), Errors: errs.Load(), Seconds: elapsed.Seconds(), LatencyMs: summarize(all)}
-	if p.Seconds > 0 {
-		p.RequestsPerSec = float64(p.Requests) / p.Seconds
-	}
-	return p
+	return s
 }
