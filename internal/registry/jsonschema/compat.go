@@ -1157,27 +1157,34 @@ func (d *differ) compareObject(o, u *node) {
 	d.leave()
 
 	// additionalProperties
-	d.enter("additionalProperties")
-	switch {
-	case o.additionalFalse != u.additionalFalse:
-		if !u.additionalFalse {
-			d.add("ADDITIONAL_PROPERTIES_ADDED")
-		} else {
-			d.add("ADDITIONAL_PROPERTIES_REMOVED")
-		}
-	case o.additional == nil && u.additional != nil:
-		d.add("ADDITIONAL_PROPERTIES_NARROWED")
-	case u.additional == nil && o.additional != nil:
-		d.add("ADDITIONAL_PROPERTIES_EXTENDED")
-	default:
-		d.compare(o.additional, u.additional)
-	}
-	d.leave()
+	d.compareAdditional("additionalProperties", o.additionalFalse, u.additionalFalse, o.additional, u.additional, "ADDITIONAL_PROPERTIES")
 
 	d.compareUnevaluated("unevaluatedProperties", o.unevaluated, u.unevaluated, "UNEVALUATED_PROPERTIES")
 
 	d.compareInts("maxProperties", o.maxProps, u.maxProps, "MAX_PROPERTIES")
 	d.compareInts("minProperties", o.minProps, u.minProps, "MIN_PROPERTIES")
+}
+
+// compareAdditional compares additionalProperties or additionalItems: false on one side only
+// (the content model closed or opened), a schema on one side only (narrowed or extended), or
+// the two schemas.
+func (d *differ) compareAdditional(name string, oFalse, uFalse bool, o, u *node, prefix string) {
+	d.enter(name)
+	switch {
+	case oFalse != uFalse:
+		if uFalse {
+			d.add(prefix + "_REMOVED")
+		} else {
+			d.add(prefix + "_ADDED")
+		}
+	case o == nil && u != nil:
+		d.add(prefix + "_NARROWED")
+	case u == nil && o != nil:
+		d.add(prefix + "_EXTENDED")
+	default:
+		d.compare(o, u)
+	}
+	d.leave()
 }
 
 func (d *differ) compareUnevaluated(name string, o, u *node, prefix string) {
@@ -1312,22 +1319,7 @@ func (d *differ) compareArray(o, u *node) {
 		d.leave()
 	}
 
-	d.enter("additionalItems")
-	switch {
-	case o.additionalItemsFalse != u.additionalItemsFalse:
-		if !o.additionalItemsFalse {
-			d.add("ADDITIONAL_ITEMS_REMOVED")
-		} else {
-			d.add("ADDITIONAL_ITEMS_ADDED")
-		}
-	case o.additionalItems == nil && u.additionalItems != nil:
-		d.add("ADDITIONAL_ITEMS_NARROWED")
-	case u.additionalItems == nil && o.additionalItems != nil:
-		d.add("ADDITIONAL_ITEMS_EXTENDED")
-	default:
-		d.compare(o.additionalItems, u.additionalItems)
-	}
-	d.leave()
+	d.compareAdditional("additionalItems", o.additionalItemsFalse, u.additionalItemsFalse, o.additionalItems, u.additionalItems, "ADDITIONAL_ITEMS")
 
 	d.compareUnevaluated("unevaluatedItems", o.unevaluatedItems, u.unevaluatedItems, "UNEVALUATED_ITEMS")
 
