@@ -3,7 +3,8 @@
 # kcat (librdkafka), kafka-python, confluent-kafka and avro (the registry's Avro format is checked
 # against its compatibility rules) for /usr/bin/python3, Avro's Java library and a JDK (the Avro
 # format's canonical text is checked against Avro Java's), openssl for the
-# tests' throwaway certificates, and Burrow 1.2.1 with the ZooKeeper (and a JRE) it needs for the
+# tests' throwaway certificates, Node.js and npm (tests/node: the registry test installs its pinned
+# npm packages with `npm ci` itself), and Burrow 1.2.1 with the ZooKeeper (and a JRE) it needs for the
 # old-clients tests.
 set -euo pipefail
 missing=()
@@ -14,6 +15,8 @@ command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 [ -f /usr/share/java/avro.jar ] || missing+=(libavro-java)
 command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/bin/node ] || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v Burrow >/dev/null 2>&1 || missing+=(burrow)
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 [ -f /usr/share/java/slf4j-simple.jar ] || missing+=(libslf4j-java)

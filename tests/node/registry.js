@@ -1,0 +1,347 @@
+'use strict'
+// @kafkajs/confluent-schema-registry and kafkajs against a real `sluice serve`
+// (tests/registry_node_test.go runs this with /usr/bin/node).
+//
+//   node registry.js <bootstrap host:port> <registry URL>
+//   (or SLUICE_BOOTSTRAP and SLUICE_REGISTRY_URL in the environment)
+//
+// For each of AVRO, JSON and PROTOBUF: a chain of three schemas in three subjects, each
+// referring to the one before it (Avro named types, JSON Schema $refs to $id URLs, Protobuf
+// imports), registered through the library's register(schema, {subject}) with references;
+// the ids it returns checked against getRegistryId, getLatestSchemaId and
+// getRegistryIdBySchema; values encoded with registry.encode(id, value), produced with kafkajs
+// to a topic that validates value schema ids, consumed back, and decoded by a second
+// SchemaRegistry instance that has never seen the schemas (it fetches the writer's schema by
+// the id in the record and resolves its references through the registry), then deep-compared
+// with what was sent. A value without a schema id must be refused by the topic.
+//
+// Prints one JSON line with what it checked on success; exits 1 with a message on any mismatch.
+
+const assert = require('node:assert/strict')
+const { Kafka, logLevel, CompressionTypes, Partitioners } = require('kafkajs')
+const { SchemaRegistry, SchemaType } = require('@kafkajs/confluent-schema-registry')
+
+const bootstrap = process.argv[2] || process.env.SLUICE_BOOTSTRAP
+const registryURL = process.argv[3] || process.env.SLUICE_REGISTRY_URL
+if (!bootstrap || !registryURL) {
+  console.error('usage: node registry.js <bootstrap host:port> <registry URL>')
+  process.exit(2)
+}
+
+const fail = (msg) => {
+  throw new Error(msg)
+}
+
+// ---- the schemas ---------------------------------------------------------------------------
+
+const avro = {
+  type: SchemaType.AVRO,
+  subjects: ['com.acme.Currency', 'com.acme.Money', 'node-avro-orders-value'],
+  schemas: [
+    { type: 'enum', name: 'Currency', namespace: 'com.acme', symbols: ['EUR', 'USD', 'JPY'] },
+    {
+      type: 'record', name: 'Money', namespace: 'com.acme',
+      fields: [{ name: 'cents', type: 'long' }, { name: 'currency', type: 'com.acme.Currency' }],
+    },
+    {
+      type: 'record', name: 'Order', namespace: 'com.acme.orders',
+      fields: [
+        { name: 'id', type: 'long' },
+        { name: 'total', type: 'com.acme.Money' },
+        { name: 'tags', type: { type: 'array', items: 'string' } },
+        { name: 'note', type: ['null', 'string'], default: null },
+      ],
+    },
+  ].map((s) => JSON.stringify(s)),
+  // the reference names each schema uses for the one before it
+  refNames: ['com.acme.Currency', 'com.acme.Money'],
+  topic: 'node-avro-orders',
+  values: [
+    { id: 1, total: { cents: 1250, currency: 'EUR' }, tags: ['a', 'b'], note: null },
+    { id: 2, total: { cents: 99, currency: 'JPY' }, tags: [], note: 'gift' },
+    { id: 9007199254740000, total: { cents: -5, currency: 'USD' }, tags: ['ü', '€'], note: '' },
+  ],
+  // a value the schema refuses: encode must throw before anything is produced
+  invalid: { id: 3, total: { cents: 1, currency: 'GBP' }, tags: [], note: null },
+}
+
+const base = 'https://sluice.example/schemas/'
+const json = {
+  type: SchemaType.JSON,
+  subjects: ['node-json-country', 'node-json-address', 'node-json-customers-value'],
+  schemas: [
+    {
+      $schema: 'http://json-schema.org/draft-07/schema#', $id: base + 'country.json',
+      type: 'string', enum: ['DE', 'FR', 'US'],
+    },
+    {
+      $schema: 'http://json-schema.org/draft-07/schema#', $id: base + 'address.json',
+      type: 'object',
+      properties: { street: { type: 'string' }, city: { type: 'string' }, country: { $ref: base + 'country.json' } },
+      required: ['street', 'city', 'country'],
+      additionalProperties: false,
+    },
+    {
+      $schema: 'http://json-schema.org/draft-07/schema#', $id: base + 'customer.json',
+      type: 'object',
+      properties: {
+        name: { type: 'string' },
+        age: { type: 'integer', minimum: 0 },
+        addresses: { type: 'array', items: { $ref: base + 'address.json' } },
+        vip: { type: 'boolean' },
+      },
+      required: ['name', 'addresses'],
+    },
+  ].map((s) => JSON.stringify(s)),
+  refNames: [base + 'country.json', base + 'address.json'],
+  topic: 'node-json-customers',
+  values: [
+    { name: 'Ada', age: 36, addresses: [{ street: 'Main St 1', city: 'Berlin', country: 'DE' }], vip: true },
+    { name: 'Bob', addresses: [] },
+    {
+      name: 'Zoë', age: 0, vip: false,
+      addresses: [{ street: 'Rue 2', city: 'Paris', country: 'FR' }, { street: '5th Av', city: 'NYC', country: 'US' }],
+    },
+  ],
+  invalid: { name: 'Eve', addresses: [{ street: 'x', city: 'y', country: 'XX' }] },
+}
+
+const proto = {
+  type: SchemaType.PROTOBUF,
+  subjects: ['acme/common/currency.proto', 'acme/common/money.proto', 'node-proto-orders-value'],
+  schemas: [
+    `syntax = "proto3";
+package acme.common;
+
+// the library encodes with a schema's first message, so the file starts with one
+message CurrencyInfo {
+  Currency code = 1;
+  string symbol = 2;
+}
+
+enum Currency {
+  CURRENCY_UNSPECIFIED = 0;
+  EUR = 1;
+  USD = 2;
+}
+`,
+    `syntax = "proto3";
+package acme.common;
+
+import "acme/common/currency.proto";
+
+message Money {
+  int64 cents = 1;
+  Currency currency = 2;
+}
+`,
+    `syntax = "proto3";
+package acme.orders;
+
+import "acme/common/money.proto";
+
+message Order {
+  int64 id = 1;
+  acme.common.Money total = 2;
+  repeated string tags = 3;
+  string note = 4;
+}
+`,
+  ],
+  refNames: ['acme/common/currency.proto', 'acme/common/money.proto'],
+  topic: 'node-proto-orders',
+  // protobufjs takes enums as numbers; every field is set (proto3 drops defaults on the wire)
+  values: [
+    { id: 1, total: { cents: 1250, currency: 1 }, tags: ['a', 'b'], note: 'first' },
+    { id: 2, total: { cents: 99, currency: 2 }, tags: ['c'], note: 'ü€' },
+    { id: 9007199254740991, total: { cents: -5, currency: 1 }, tags: ['x', 'y', 'z'], note: 'big' },
+  ],
+  invalid: { id: 'not a number', total: { cents: 1, currency: 1 }, tags: [], note: '' },
+}
+
+const formats = [avro, json, proto]
+
+// ---- helpers -------------------------------------------------------------------------------
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// register retries while the registry's writer is being elected (5xx, connection refused),
+// for up to 60 s, as a client starting beside a fresh cluster would.
+async function register(registry, schema, opts) {
+  const deadline = Date.now() + 60000
+  for (;;) {
+    try {
+      return await registry.register(schema, opts)
+    } catch (err) {
+      const status = err && err.status
+      const transient = (status && status >= 500) || /ECONNREFUSED|ECONNRESET|socket hang up/.test(String(err && err.message))
+      if (!transient || Date.now() > deadline) {
+        throw new Error(`register ${opts.subject}: ${err && err.message} (status ${status})`)
+      }
+      await sleep(200)
+    }
+  }
+}
+
+// plain turns a decoded value into plain data: avsc records are class instances, protobufjs
+// messages are converted by their type (longs as numbers, enums as numbers, every repeated
+// field as an array).
+function plain(value, schema) {
+  if (schema && schema.message) {
+    return schema.message.toObject(value, { longs: Number, enums: Number, arrays: true })
+  }
+  return JSON.parse(JSON.stringify(value))
+}
+
+// ---- the run -------------------------------------------------------------------------------
+
+async function registerChain(registry, f) {
+  const ids = []
+  const versions = []
+  for (let i = 0; i < f.schemas.length; i++) {
+    const schema = { type: f.type, schema: f.schemas[i] }
+    if (i > 0) {
+      schema.references = [{ name: f.refNames[i - 1], subject: f.subjects[i - 1], version: versions[i - 1] }]
+    }
+    const { id } = await register(registry, schema, { subject: f.subjects[i] })
+    if (!Number.isInteger(id) || id <= 0) fail(`${f.subjects[i]}: register answered id ${id}`)
+    // registering the same schema again is answered with the same id and adds no version
+    const again = await register(registry, schema, { subject: f.subjects[i] })
+    if (again.id !== id) fail(`${f.subjects[i]}: registered again got id ${again.id}, first ${id}`)
+    const latest = await registry.getLatestSchemaId(f.subjects[i])
+    if (latest !== id) fail(`${f.subjects[i]}: getLatestSchemaId ${latest}, register answered ${id}`)
+    const byVersion = await registry.getRegistryId(f.subjects[i], 1)
+    if (byVersion !== id) fail(`${f.subjects[i]}: getRegistryId(version 1) ${byVersion}, register answered ${id}`)
+    if (i === 0) {
+      // lookup by schema (the library sends no references, so only the unreferencing schema)
+      const looked = await registry.getRegistryIdBySchema(f.subjects[i], schema)
+      if (looked !== id) fail(`${f.subjects[i]}: getRegistryIdBySchema ${looked}, register answered ${id}`)
+    }
+    ids.push(id)
+    versions.push(1)
+  }
+  return ids
+}
+
+async function main() {
+  const producerRegistry = new SchemaRegistry({ host: registryURL, clientId: 'sluice-node-producer' })
+  const kafka = new Kafka({ clientId: 'sluice-node-test', brokers: [bootstrap], logLevel: logLevel.NOTHING })
+  const admin = kafka.admin()
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+  const consumer = kafka.consumer({ groupId: 'sluice-node-registry', sessionTimeout: 10000, heartbeatInterval: 500 })
+  const report = { formats: {} }
+  try {
+    await admin.connect()
+    const created = await admin.createTopics({
+      waitForLeaders: true,
+      topics: formats.map((f) => ({
+        topic: f.topic, numPartitions: 1, replicationFactor: 1,
+        configEntries: [{ name: 'sluice.value.schema.id.validation', value: 'true' }],
+      })),
+    })
+    if (!created) fail('createTopics: topics already existed')
+
+    const sent = new Map() // topic -> [{id, value}]
+    for (const f of formats) {
+      const ids = await registerChain(producerRegistry, f)
+      const id = ids[ids.length - 1]
+      // the ids of the chain are distinct and increase (a new schema gets the highest id so far plus one)
+      for (let i = 1; i < ids.length; i++) {
+        if (ids[i] <= ids[i - 1]) fail(`${f.type}: ids ${ids} do not increase`)
+      }
+      const buffers = []
+      for (const v of f.values) {
+        const b = await producerRegistry.encode(id, v)
+        if (b[0] !== 0 || b.readInt32BE(1) !== id) fail(`${f.type}: encoded value does not start with magic 0 and id ${id}`)
+        buffers.push(b)
+      }
+      let refused = null
+      try {
+        await producerRegistry.encode(id, f.invalid)
+      } catch (err) {
+        refused = err
+      }
+      if (!refused) fail(`${f.type}: encode accepted a value the schema forbids: ${JSON.stringify(f.invalid)}`)
+      sent.set(f.topic, f.values)
+      report.formats[f.type] = { subjects: f.subjects, ids }
+      await producer.connect()
+      await producer.send({
+        topic: f.topic,
+        compression: f === json ? CompressionTypes.GZIP : CompressionTypes.None,
+        messages: buffers.map((b, i) => ({ key: `k${i}`, value: b })),
+      })
+    }
+
+    // the topics validate schema ids: a value without one is refused with INVALID_RECORD
+    let invalid = null
+    try {
+      await producer.send({ topic: avro.topic, messages: [{ value: Buffer.from('{"no":"schema id"}') }] })
+    } catch (err) {
+      invalid = err
+    }
+    const invalidType = invalid && (invalid.type || (invalid.cause && invalid.cause.type))
+    if (invalidType !== 'INVALID_RECORD') {
+      fail(`a value without a schema id: want INVALID_RECORD, got ${invalid ? invalid.name + ' ' + invalidType + ' ' + invalid.message : 'accepted'}`)
+    }
+
+    // A consumer that has never seen the schemas decodes through the registry alone.
+    const consumerRegistry = new SchemaRegistry({ host: registryURL, clientId: 'sluice-node-consumer' })
+    const want = formats.reduce((n, f) => n + f.values.length, 0)
+    const got = new Map(formats.map((f) => [f.topic, []]))
+    let count = 0
+    let consumeError = null
+    let done
+    const finished = new Promise((resolve) => (done = resolve))
+    await consumer.connect()
+    await consumer.subscribe({ topics: formats.map((f) => f.topic), fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        try {
+          const decoded = await consumerRegistry.decode(message.value)
+          const id = message.value.readInt32BE(1)
+          const schema = await consumerRegistry.getSchema(id)
+          got.get(topic).push({ key: message.key.toString(), offset: message.offset, id, value: plain(decoded, schema) })
+        } catch (err) {
+          consumeError = consumeError || err
+        }
+        if (++count >= want || consumeError) done()
+      },
+    })
+    const timer = setTimeout(done, 25000)
+    await finished
+    clearTimeout(timer)
+    if (consumeError) throw consumeError
+
+    for (const f of formats) {
+      const records = got.get(f.topic)
+      if (records.length !== f.values.length) {
+        fail(`${f.topic}: consumed ${records.length} records, produced ${f.values.length}`)
+      }
+      const wantID = report.formats[f.type].ids[f.schemas.length - 1]
+      records.forEach((r, i) => {
+        if (r.key !== `k${i}` || r.offset !== String(i)) fail(`${f.topic}: record ${i} has key ${r.key} offset ${r.offset}`)
+        if (r.id !== wantID) fail(`${f.topic}: record ${i} carries schema id ${r.id}, want ${wantID}`)
+        try {
+          assert.deepStrictEqual(r.value, f.values[i])
+        } catch (err) {
+          fail(`${f.topic}: record ${i} decoded differs from what was sent:\n${err.message}`)
+        }
+      })
+      report.formats[f.type].records = records.length
+    }
+    report.ok = true
+    console.log(JSON.stringify(report))
+  } finally {
+    await consumer.disconnect().catch(() => {})
+    await producer.disconnect().catch(() => {})
+    await admin.disconnect().catch(() => {})
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`FAIL: ${err && err.stack ? err.stack : err}`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,136 @@
+package tests
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+)
+
+// nodeDir holds the Node.js client tests: package.json and package-lock.json pin the npm
+// packages (node_modules is installed by npmCI, not committed).
+const nodeDir = "node"
+
+// requireNode skips (or fails under CI) when Debian's Node.js is absent; with node present,
+// the packages are installed with `npm ci` when node_modules is missing or older than the lock
+// file, and the test fails if that cannot be done.
+func requireNode(t *testing.T) {
+	t.Helper()
+	requireTool(t, func() error { _, err := os.Stat("/usr/bin/node"); return err }, "Node.js (/usr/bin/node)")
+	lock, err := os.Stat(filepath.Join(nodeDir, "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// npm writes node_modules/.package-lock.json when it installs
+	installed, err := os.Stat(filepath.Join(nodeDir, "node_modules", ".package-lock.json"))
+	if err == nil && !installed.ModTime().Before(lock.ModTime()) {
+		return
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		t.Fatalf("%s/node_modules needs installing and npm is missing (scripts/install-test-deps.sh installs it): %v", nodeDir, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// --ignore-scripts: no package's install script runs (none is needed)
+	cmd := exec.CommandContext(ctx, npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+	cmd.Dir = nodeDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci in tests/%s: %v\n%s", nodeDir, err, tail(string(out), 40))
+	}
+}
+
+// TestRegistryNodeKafkaJS: npm's @kafkajs/confluent-schema-registry with kafkajs against a real
+// `sluice serve` (tests/node/registry.js). For Avro, JSON Schema and Protobuf, a chain of three
+// schemas in three subjects, each referring to the one before (Avro named types, JSON Schema
+// $refs to $id URLs, Protobuf imports), is registered through the library; the ids it gets
+// are checked with getRegistryId, getLatestSchemaId and getRegistryIdBySchema; values encoded
+// by the library are produced with kafkajs to topics validating schema ids (a value without
+// one is refused with INVALID_RECORD), consumed by a kafkajs group consumer, decoded by a
+// second registry client that learns the schemas and their references from the registry
+// alone, and compared with what was sent. This test then checks from Go what the script
+// reports: the subjects' latest versions and references through franz-go's sr client, and
+// the schema ids in the records on the topics.
+func TestRegistryNodeKafkaJS(t *testing.T) {
+	requireNode(t)
+	n := startNode(t)
+	out := runClient(t, 90*time.Second, "", "/usr/bin/node", filepath.Join(nodeDir, "registry.js"), n.kafkaAddr, "http://"+n.registryAddr)
+	var report struct {
+		OK      bool `json:"ok"`
+		Formats map[string]struct {
+			Subjects []string `json:"subjects"`
+			IDs      []int    `json:"ids"`
+			Records  int      `json:"records"`
+		} `json:"formats"`
+	}
+	if err := json.Unmarshal([]byte(out), &report); err != nil || !report.OK {
+		t.Fatalf("registry.js printed %q (%v)", out, err)
+	}
+
+	cl, err := sr.NewClient(sr.URLs("http://" + n.registryAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topics := map[string]string{"AVRO": "node-avro-orders", "JSON": "node-json-customers", "PROTOBUF": "node-proto-orders"}
+	types := map[string]sr.SchemaType{"AVRO": sr.TypeAvro, "JSON": sr.TypeJSON, "PROTOBUF": sr.TypeProtobuf}
+	seen := map[int]bool{}
+	for format, topic := range topics {
+		f, ok := report.Formats[format]
+		if !ok || len(f.Subjects) != 3 || len(f.IDs) != 3 || f.Records != 3 {
+			t.Fatalf("%s: registry.js reported %+v", format, f)
+		}
+		for i, subject := range f.Subjects {
+			if seen[f.IDs[i]] {
+				t.Fatalf("%s: id %d handed out twice", subject, f.IDs[i])
+			}
+			seen[f.IDs[i]] = true
+			ss, err := cl.SchemaByVersion(ctx, subject, -1)
+			if err != nil {
+				t.Fatalf("latest version of %s: %v", subject, err)
+			}
+			if ss.ID != f.IDs[i] || ss.Version != 1 || ss.Type != types[format] {
+				t.Fatalf("%s latest: id %d version %d type %v, want id %d version 1 type %v (registering twice must add no version)",
+					subject, ss.ID, ss.Version, ss.Type, f.IDs[i], types[format])
+			}
+			wantRefs := 0
+			if i > 0 {
+				wantRefs = 1
+			}
+			if len(ss.References) != wantRefs || (wantRefs == 1 && (ss.References[0].Subject != f.Subjects[i-1] || ss.References[0].Version != 1)) {
+				t.Fatalf("%s references %+v, want %d (to %s version 1)", subject, ss.References, wantRefs, f.Subjects[max(i-1, 0)])
+			}
+		}
+		// the records on the topic carry the last schema's id in Confluent's wire format
+		c := n.client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		var got int
+		for got < 3 {
+			fs := c.PollFetches(ctx)
+			if err := fs.Err0(); err != nil {
+				t.Fatalf("consume %s: %v", topic, err)
+			}
+			fs.EachRecord(func(r *kgo.Record) {
+				got++
+				if len(r.Value) < 5 || r.Value[0] != 0 || int(binary.BigEndian.Uint32(r.Value[1:5])) != f.IDs[2] {
+					t.Errorf("%s offset %d: value %x does not start with magic 0 and id %d", topic, r.Offset, r.Value[:min(len(r.Value), 5)], f.IDs[2])
+				}
+			})
+		}
+		ends, err := n.admin().ListEndOffsets(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if end, _ := ends.Lookup(topic, 0); end.Err != nil || end.Offset != 3 {
+			t.Fatalf("%s ends at %d (%v), want 3: the value without a schema id must have been refused", topic, end.Offset, end.Err)
+		}
+	}
+	t.Logf("registry.js: %s", out)
+}
