@@ -55,7 +55,10 @@ func requireNode(t *testing.T) {
 // by the library are produced with kafkajs to topics validating schema ids (a value without
 // one is refused with INVALID_RECORD), consumed by a kafkajs group consumer, decoded by a
 // second registry client that learns the schemas and their references from the registry
-// alone, and compared with what was sent. This test then checks from Go what the script
+// alone, and compared with what was sent. The Avro order then evolves: v2 (a field with a
+// default) is registered as version 2, v3 (a field without one) is found incompatible by the
+// compatibility endpoint and refused with 409, a record written with v2 is produced, and every
+// record is read again with v2 as the library's reader schema. This test then checks from Go what the script
 // reports: the subjects' latest versions and references through franz-go's sr client, and
 // the schema ids in the records on the topics.
 func TestRegistryNodeKafkaJS(t *testing.T) {
@@ -67,6 +70,7 @@ func TestRegistryNodeKafkaJS(t *testing.T) {
 		Formats map[string]struct {
 			Subjects []string `json:"subjects"`
 			IDs      []int    `json:"ids"`
+			Evolved  int      `json:"evolved"` // Avro: the id of Order v2
 			Records  int      `json:"records"`
 		} `json:"formats"`
 	}
@@ -85,9 +89,22 @@ func TestRegistryNodeKafkaJS(t *testing.T) {
 	seen := map[int]bool{}
 	for format, topic := range topics {
 		f, ok := report.Formats[format]
-		if !ok || len(f.Subjects) != 3 || len(f.IDs) != 3 || f.Records != 3 {
+		// the Avro order subject also has v2, and its topic a record written with it
+		records := 3
+		if format == "AVRO" {
+			records = 4
+		}
+		if !ok || len(f.Subjects) != 3 || len(f.IDs) != 3 || f.Records != records {
 			t.Fatalf("%s: registry.js reported %+v", format, f)
 		}
+		latestID, latestVersion := f.IDs[2], 1
+		if format == "AVRO" {
+			latestID, latestVersion = f.Evolved, 2
+		}
+		if format == "AVRO" && (f.Evolved <= f.IDs[2] || seen[f.Evolved]) {
+			t.Fatalf("Order v2 has id %d, v1 %d", f.Evolved, f.IDs[2])
+		}
+		seen[f.Evolved] = f.Evolved != 0
 		for i, subject := range f.Subjects {
 			if seen[f.IDs[i]] {
 				t.Fatalf("%s: id %d handed out twice", subject, f.IDs[i])
@@ -97,9 +114,13 @@ func TestRegistryNodeKafkaJS(t *testing.T) {
 			if err != nil {
 				t.Fatalf("latest version of %s: %v", subject, err)
 			}
-			if ss.ID != f.IDs[i] || ss.Version != 1 || ss.Type != types[format] {
-				t.Fatalf("%s latest: id %d version %d type %v, want id %d version 1 type %v (registering twice must add no version)",
-					subject, ss.ID, ss.Version, ss.Type, f.IDs[i], types[format])
+			wantID, wantVersion := f.IDs[i], 1
+			if i == 2 {
+				wantID, wantVersion = latestID, latestVersion
+			}
+			if ss.ID != wantID || ss.Version != wantVersion || ss.Type != types[format] {
+				t.Fatalf("%s latest: id %d version %d type %v, want id %d version %d type %v (registering twice must add no version)",
+					subject, ss.ID, ss.Version, ss.Type, wantID, wantVersion, types[format])
 			}
 			wantRefs := 0
 			if i > 0 {
@@ -109,18 +130,23 @@ func TestRegistryNodeKafkaJS(t *testing.T) {
 				t.Fatalf("%s references %+v, want %d (to %s version 1)", subject, ss.References, wantRefs, f.Subjects[max(i-1, 0)])
 			}
 		}
-		// the records on the topic carry the last schema's id in Confluent's wire format
+		// the records on the topic carry the last schema's id in Confluent's wire format (and
+		// the Avro topic's last record Order v2's)
 		c := n.client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 		var got int
-		for got < 3 {
+		for got < records {
 			fs := c.PollFetches(ctx)
 			if err := fs.Err0(); err != nil {
 				t.Fatalf("consume %s: %v", topic, err)
 			}
 			fs.EachRecord(func(r *kgo.Record) {
 				got++
-				if len(r.Value) < 5 || r.Value[0] != 0 || int(binary.BigEndian.Uint32(r.Value[1:5])) != f.IDs[2] {
-					t.Errorf("%s offset %d: value %x does not start with magic 0 and id %d", topic, r.Offset, r.Value[:min(len(r.Value), 5)], f.IDs[2])
+				want := f.IDs[2]
+				if r.Offset == 3 {
+					want = f.Evolved
+				}
+				if len(r.Value) < 5 || r.Value[0] != 0 || int(binary.BigEndian.Uint32(r.Value[1:5])) != want {
+					t.Errorf("%s offset %d: value %x does not start with magic 0 and id %d", topic, r.Offset, r.Value[:min(len(r.Value), 5)], want)
 				}
 			})
 		}
@@ -128,8 +154,8 @@ func TestRegistryNodeKafkaJS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if end, _ := ends.Lookup(topic, 0); end.Err != nil || end.Offset != 3 {
-			t.Fatalf("%s ends at %d (%v), want 3: the value without a schema id must have been refused", topic, end.Offset, end.Err)
+		if end, _ := ends.Lookup(topic, 0); end.Err != nil || end.Offset != int64(records) {
+			t.Fatalf("%s ends at %d (%v), want %d: the value without a schema id must have been refused", topic, end.Offset, end.Err, records)
 		}
 	}
 	t.Logf("registry.js: %s", out)

@@ -13,7 +13,10 @@
 // to a topic that validates value schema ids, consumed back, and decoded by a second
 // SchemaRegistry instance that has never seen the schemas (it fetches the writer's schema by
 // the id in the record and resolves its references through the registry), then deep-compared
-// with what was sent. A value without a schema id must be refused by the topic.
+// with what was sent. A value without a schema id must be refused by the topic. The Avro order
+// evolves: v2 (a new field with a default) becomes version 2, v3 (a new field without one) is
+// found incompatible and refused with 409, a subject-level compatibility other than the one the
+// library asks for is noticed, and every Avro record is read again with v2 as the reader schema.
 //
 // Prints one JSON line with what it checked on success; exits 1 with a message on any mismatch.
 
@@ -64,6 +67,21 @@ const avro = {
   // a value the schema refuses: encode must throw before anything is produced
   invalid: { id: 3, total: { cents: 1, currency: 'GBP' }, tags: [], note: null },
 }
+
+// Order v2 adds a field with a default: BACKWARD compatible with v1. Order v3 adds one without a
+// default: v3 cannot read v1's data, so the registry refuses it (409). The reader is v2 written
+// out in full (the named types inline), as a consumer holding its own copy would.
+const orderV1 = JSON.parse(avro.schemas[2])
+const orderV2 = { ...orderV1, fields: [...orderV1.fields, { name: 'channel', type: 'string', default: 'web' }] }
+const orderV3 = { ...orderV2, fields: [...orderV2.fields, { name: 'priority', type: 'int' }] }
+const orderV2Reader = {
+  ...orderV2,
+  fields: orderV2.fields.map((f) => (f.name !== 'total' ? f : {
+    ...f,
+    type: { ...JSON.parse(avro.schemas[1]), fields: [{ name: 'cents', type: 'long' }, { name: 'currency', type: JSON.parse(avro.schemas[0]) }] },
+  })),
+}
+const orderV2Value = { id: 4, total: { cents: 1, currency: 'USD' }, tags: ['v2'], note: null, channel: 'app' }
 
 const base = 'https://sluice.example/schemas/'
 const json = {
@@ -272,6 +290,44 @@ async function main() {
       })
     }
 
+    // Evolution: v2 of the Avro order registered under the same subject with the same reference.
+    const orderSubject = avro.subjects[2]
+    const orderRefs = [{ name: avro.refNames[1], subject: avro.subjects[1], version: 1 }]
+    const v1ID = report.formats.AVRO.ids[2]
+    const v2 = await register(producerRegistry, { type: SchemaType.AVRO, schema: JSON.stringify(orderV2), references: orderRefs }, { subject: orderSubject })
+    if (v2.id <= v1ID) fail(`Order v2 got id ${v2.id}, v1 has ${v1ID}`)
+    const latest = await producerRegistry.getLatestSchemaId(orderSubject)
+    if (latest !== v2.id) fail(`after v2, getLatestSchemaId ${latest}, want ${v2.id}`)
+    const byVersion2 = await producerRegistry.getRegistryId(orderSubject, 2)
+    const byVersion1 = await producerRegistry.getRegistryId(orderSubject, 1)
+    if (byVersion2 !== v2.id || byVersion1 !== v1ID) fail(`versions 1 and 2 have ids ${byVersion1} ${byVersion2}, want ${v1ID} ${v2.id}`)
+    // v3 is checked (the library's compatible endpoint) and refused
+    const v3Body = { schema: JSON.stringify(orderV3), references: orderRefs }
+    const compat = (await producerRegistry.api.Subject.compatible({ subject: orderSubject, body: v3Body })).data()
+    if (compat.is_compatible !== false) fail(`Order v3 compatibility answer ${JSON.stringify(compat)}, want is_compatible false`)
+    let refused = null
+    try {
+      await producerRegistry.register({ type: SchemaType.AVRO, ...v3Body }, { subject: orderSubject })
+    } catch (err) {
+      refused = err
+    }
+    if (!refused || refused.status !== 409 || !/incompatible/.test(refused.message)) {
+      fail(`registering the incompatible Order v3: want status 409 "incompatible", got ${refused ? refused.status + ' ' + refused.message : 'an id'}`)
+    }
+    // the library compares its wanted level with the subject's (set to BACKWARD at v1)
+    let mismatch = null
+    try {
+      await producerRegistry.register({ type: SchemaType.AVRO, schema: JSON.stringify(orderV2), references: orderRefs }, { subject: orderSubject, compatibility: 'FULL' })
+    } catch (err) {
+      mismatch = err
+    }
+    if (!mismatch || !/FULL != BACKWARD/.test(mismatch.message)) {
+      fail(`register with FULL on a BACKWARD subject: want the library's mismatch error, got ${mismatch ? mismatch.message : 'an id'}`)
+    }
+    await producer.send({ topic: avro.topic, messages: [{ key: 'k3', value: await producerRegistry.encode(v2.id, orderV2Value) }] })
+    avro.values.push(orderV2Value)
+    report.formats.AVRO.evolved = v2.id
+
     // the topics validate schema ids: a value without one is refused with INVALID_RECORD
     let invalid = null
     try {
@@ -288,6 +344,7 @@ async function main() {
     const consumerRegistry = new SchemaRegistry({ host: registryURL, clientId: 'sluice-node-consumer' })
     const want = formats.reduce((n, f) => n + f.values.length, 0)
     const got = new Map(formats.map((f) => [f.topic, []]))
+    const rawAvro = []
     let count = 0
     let consumeError = null
     let done
@@ -300,6 +357,7 @@ async function main() {
           const decoded = await consumerRegistry.decode(message.value)
           const id = message.value.readInt32BE(1)
           const schema = await consumerRegistry.getSchema(id)
+          if (topic === avro.topic) rawAvro.push(message.value)
           got.get(topic).push({ key: message.key.toString(), offset: message.offset, id, value: plain(decoded, schema) })
         } catch (err) {
           consumeError = consumeError || err
@@ -317,8 +375,8 @@ async function main() {
       if (records.length !== f.values.length) {
         fail(`${f.topic}: consumed ${records.length} records, produced ${f.values.length}`)
       }
-      const wantID = report.formats[f.type].ids[f.schemas.length - 1]
       records.forEach((r, i) => {
+        const wantID = i < 3 ? report.formats[f.type].ids[f.schemas.length - 1] : report.formats[f.type].evolved
         if (r.key !== `k${i}` || r.offset !== String(i)) fail(`${f.topic}: record ${i} has key ${r.key} offset ${r.offset}`)
         if (r.id !== wantID) fail(`${f.topic}: record ${i} carries schema id ${r.id}, want ${wantID}`)
         try {
@@ -329,6 +387,18 @@ async function main() {
       })
       report.formats[f.type].records = records.length
     }
+
+    // Every Avro record read as Order v2 (the library resolves the registry's writer schema,
+    // fetched by id with its references, against the reader): v1's records get v2's default.
+    const readerOpts = { [SchemaType.AVRO]: { readerSchema: orderV2Reader } }
+    const asV2 = await Promise.all(rawAvro.map((b) => consumerRegistry.decode(b, readerOpts)))
+    const wantV2 = avro.values.map((v) => ({ channel: 'web', ...v }))
+    try {
+      assert.deepStrictEqual(asV2.map((v) => plain(v)), wantV2)
+    } catch (err) {
+      fail(`Avro records read with Order v2 as the reader schema differ:\n${err.message}`)
+    }
+
     report.ok = true
     console.log(JSON.stringify(report))
   } finally {
