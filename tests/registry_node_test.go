@@ -1,12 +1,14 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,11 +20,15 @@ import (
 // packages (node_modules is installed by npmCI, not committed).
 const nodeDir = "node"
 
+var npmMu sync.Mutex
+
 // requireNode skips (or fails under CI) when Debian's Node.js is absent; with node present,
 // the packages are installed with `npm ci` when node_modules is missing or older than the lock
 // file, and the test fails if that cannot be done.
 func requireNode(t *testing.T) {
 	t.Helper()
+	npmMu.Lock() // one npm ci at a time in tests/node
+	defer npmMu.Unlock()
 	requireTool(t, func() error { _, err := os.Stat("/usr/bin/node"); return err }, "Node.js (/usr/bin/node)")
 	lock, err := os.Stat(filepath.Join(nodeDir, "package-lock.json"))
 	if err != nil {
@@ -58,13 +64,64 @@ func requireNode(t *testing.T) {
 // alone, and compared with what was sent. The Avro order then evolves: v2 (a field with a
 // default) is registered as version 2, v3 (a field without one) is found incompatible by the
 // compatibility endpoint and refused with 409, a record written with v2 is produced, and every
-// record is read again with v2 as the library's reader schema. This test then checks from Go what the script
-// reports: the subjects' latest versions and references through franz-go's sr client, and
-// the schema ids in the records on the topics.
+// record is read again with v2 as the library's reader schema. This test then checks from Go
+// what the script reports: the subjects' latest versions and references through franz-go's sr
+// client, and the schema ids in the records on the topics.
 func TestRegistryNodeKafkaJS(t *testing.T) {
 	requireNode(t)
 	n := startNode(t)
 	out := runClient(t, 90*time.Second, "", "/usr/bin/node", filepath.Join(nodeDir, "registry.js"), n.kafkaAddr, "http://"+n.registryAddr)
+	checkNodeReport(t, out, n)
+}
+
+// TestRegistryNodeKafkaJSCluster: the same script against three `sluice serve` processes, its
+// topics replicated three times, the producer's registry client talking to a node that is not
+// the registry's writer (the leader of _schemas, which every write is forwarded to), and the
+// consumer's registry client to the third node, which must catch up with _schemas to serve the
+// schemas by id.
+func TestRegistryNodeKafkaJSCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three sluice processes")
+	}
+	requireNode(t)
+	t.Parallel()
+	c := startProcCluster(t, 3)
+	// the first write creates _schemas; then its leader is the writer
+	srRegister(t, c.node(1).registryAddr, "node-cluster-first", `{"type":"fixed","name":"First","size":1}`)
+	var writer int32 = -1
+	deadline := time.Now().Add(30 * time.Second)
+	for writer < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("_schemas has no leader after 30 s")
+		}
+		if writer = schemasLeader(t, c, 1); writer < 1 {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	producerNode := c.other(writer)
+	consumerNode := c.other(writer, producerNode)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/usr/bin/node", filepath.Join(nodeDir, "registry.js"), c.bootstrap(),
+		"http://"+c.node(producerNode).registryAddr, "http://"+c.node(consumerNode).registryAddr)
+	cmd.Env = append(os.Environ(), "SLUICE_REPLICATION_FACTOR=3")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("registry.js (writer node %d, producer's registry on node %d, consumer's on node %d): %v\nstdout:\n%s\nstderr:\n%s",
+			writer, producerNode, consumerNode, err, tail(stdout.String(), 40), tail(stderr.String(), 40))
+	}
+	checkNodeReport(t, stdout.String(), c.node(consumerNode).asNode())
+	// the ten schemas registered (nine in the chains, Order v2) went through the writer
+	if fwd := scrapeMetrics(t, c.node(producerNode).asNode())["sluice_schema_registry_forwarded_requests_total"]; fwd < 10 {
+		t.Fatalf("node %d forwarded %v writes to the writer (node %d), want at least 10", producerNode, fwd, writer)
+	}
+}
+
+// checkNodeReport checks what registry.js printed against n's registry and the records on its
+// topics.
+func checkNodeReport(t *testing.T, out string, n *node) {
+	t.Helper()
 	var report struct {
 		OK      bool `json:"ok"`
 		Formats map[string]struct {

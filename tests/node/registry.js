@@ -2,8 +2,10 @@
 // @kafkajs/confluent-schema-registry and kafkajs against a real `sluice serve`
 // (tests/registry_node_test.go runs this with /usr/bin/node).
 //
-//   node registry.js <bootstrap host:port> <registry URL>
-//   (or SLUICE_BOOTSTRAP and SLUICE_REGISTRY_URL in the environment)
+//   node registry.js <bootstrap host:port[,host:port...]> <registry URL> [consumer's registry URL]
+//   (or SLUICE_BOOTSTRAP, SLUICE_REGISTRY_URL, SLUICE_CONSUMER_REGISTRY_URL in the environment;
+//   the consumer decodes through the first URL unless given another; SLUICE_REPLICATION_FACTOR
+//   is the topics' replication factor, default 1)
 //
 // For each of AVRO, JSON and PROTOBUF: a chain of three schemas in three subjects, each
 // referring to the one before it (Avro named types, JSON Schema $refs to $id URLs, Protobuf
@@ -26,8 +28,10 @@ const { SchemaRegistry, SchemaType } = require('@kafkajs/confluent-schema-regist
 
 const bootstrap = process.argv[2] || process.env.SLUICE_BOOTSTRAP
 const registryURL = process.argv[3] || process.env.SLUICE_REGISTRY_URL
-if (!bootstrap || !registryURL) {
-  console.error('usage: node registry.js <bootstrap host:port> <registry URL>')
+const consumerRegistryURL = process.argv[4] || process.env.SLUICE_CONSUMER_REGISTRY_URL || registryURL
+const replicationFactor = Number(process.env.SLUICE_REPLICATION_FACTOR || 1)
+if (!bootstrap || !registryURL || !(replicationFactor >= 1)) {
+  console.error('usage: node registry.js <bootstrap host:port[,host:port...]> <registry URL> [consumer registry URL]')
   process.exit(2)
 }
 
@@ -243,7 +247,7 @@ async function registerChain(registry, f) {
 
 async function main() {
   const producerRegistry = new SchemaRegistry({ host: registryURL, clientId: 'sluice-node-producer' })
-  const kafka = new Kafka({ clientId: 'sluice-node-test', brokers: [bootstrap], logLevel: logLevel.NOTHING })
+  const kafka = new Kafka({ clientId: 'sluice-node-test', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING })
   const admin = kafka.admin()
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
   const consumer = kafka.consumer({ groupId: 'sluice-node-registry', sessionTimeout: 10000, heartbeatInterval: 500 })
@@ -253,7 +257,7 @@ async function main() {
     const created = await admin.createTopics({
       waitForLeaders: true,
       topics: formats.map((f) => ({
-        topic: f.topic, numPartitions: 1, replicationFactor: 1,
+        topic: f.topic, numPartitions: 1, replicationFactor,
         configEntries: [{ name: 'sluice.value.schema.id.validation', value: 'true' }],
       })),
     })
@@ -341,7 +345,7 @@ async function main() {
     }
 
     // A consumer that has never seen the schemas decodes through the registry alone.
-    const consumerRegistry = new SchemaRegistry({ host: registryURL, clientId: 'sluice-node-consumer' })
+    const consumerRegistry = new SchemaRegistry({ host: consumerRegistryURL, clientId: 'sluice-node-consumer' })
     const want = formats.reduce((n, f) => n + f.values.length, 0)
     const got = new Map(formats.map((f) => [f.topic, []]))
     const rawAvro = []
