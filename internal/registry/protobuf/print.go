@@ -35,15 +35,23 @@ const (
 
 type printer struct {
 	normalize bool
-	syntax    string          // the file's syntax as declared: "", proto2, proto3 or editions
-	resolver  linker.Resolver // finds custom option extensions when re-reading options
+	// descriptor prints a file compiled from a FileDescriptorProto (descriptor.go) in
+	// declaration order with its options as interpreted, since a descriptor keeps no others.
+	descriptor bool
+	syntax     string          // the file's syntax as declared: "", proto2, proto3 or editions
+	resolver   linker.Resolver // finds custom option extensions when re-reading options
 }
 
 func printFile(s *protobufSchema, normalize bool) string {
-	p := &printer{normalize: normalize, syntax: s.raw.GetSyntax()}
+	return (&printer{normalize: normalize}).file(s)
+}
+
+func (p *printer) file(s *protobufSchema) string {
+	p.syntax = s.raw.GetSyntax()
 	if lf, ok := s.file.(linker.File); ok {
 		p.resolver = linker.ResolverFromFile(lf)
 	}
+	normalize := p.normalize
 	raw, lk := s.raw, s.linked
 	var sb strings.Builder
 	switch syntax := raw.GetSyntax(); {
@@ -148,7 +156,7 @@ func optionStatement(o option) string {
 // options lists a declaration's options: as written (uninterpreted) for the canonical form,
 // as interpreted by the compiler for the normalized form.
 func (p *printer) options(raw, linked proto.Message) []option {
-	if !p.normalize {
+	if !p.normalize && !p.descriptor {
 		return uninterpreted(raw)
 	}
 	return p.interpreted(linked)

@@ -34,11 +34,19 @@ func (p *printer) messageBody(raw, lk *descriptorpb.DescriptorProto) string {
 	for i, m := range raw.NestedType {
 		nested[m.GetName()] = i
 	}
+	// localName is the name a field's nested map entry or group type has in raw.NestedType:
+	// the parser writes it as declared, a descriptor fully qualified.
+	localName := func(f *descriptorpb.FieldDescriptorProto) string {
+		if p.descriptor {
+			return f.GetTypeName()[strings.LastIndexByte(f.GetTypeName(), '.')+1:]
+		}
+		return f.GetTypeName()
+	}
 	mapEntry := func(f *descriptorpb.FieldDescriptorProto) (int, bool) {
-		if f.GetLabel() != descriptorpb.FieldDescriptorProto_LABEL_REPEATED || f.Type != nil {
+		if f.GetLabel() != descriptorpb.FieldDescriptorProto_LABEL_REPEATED || (f.Type != nil && !p.descriptor) {
 			return 0, false
 		}
-		i, ok := nested[f.GetTypeName()]
+		i, ok := nested[localName(f)]
 		return i, ok && raw.NestedType[i].GetOptions().GetMapEntry()
 	}
 	synthetic := syntheticOneofs(raw)
@@ -48,7 +56,7 @@ func (p *printer) messageBody(raw, lk *descriptorpb.DescriptorProto) string {
 	for i, f := range raw.Field {
 		isGroup := f.GetType() == descriptorpb.FieldDescriptorProto_TYPE_GROUP
 		if isGroup {
-			groupTypes[f.GetTypeName()] = true
+			groupTypes[localName(f)] = true
 		}
 		switch {
 		case f.OneofIndex != nil && !synthetic[f.GetOneofIndex()] && int(f.GetOneofIndex()) < len(oneofFields):
@@ -62,7 +70,7 @@ func (p *printer) messageBody(raw, lk *descriptorpb.DescriptorProto) string {
 	field := func(i int, inOneof bool) string {
 		f, lf := raw.Field[i], lk.Field[i]
 		if f.GetType() == descriptorpb.FieldDescriptorProto_TYPE_GROUP {
-			if j, ok := nested[f.GetTypeName()]; ok {
+			if j, ok := nested[localName(f)]; ok {
 				return p.group(f, raw.NestedType[j], lk.NestedType[j], inOneof)
 			}
 		}
@@ -228,6 +236,17 @@ func (p *printer) field(raw, lk *descriptorpb.FieldDescriptorProto, entry, lkEnt
 // FieldOptions: default and an explicit json_name.
 func (p *printer) fieldOptions(raw, lk *descriptorpb.FieldDescriptorProto) []option {
 	opts := p.options(raw.GetOptions(), lk.GetOptions())
+	if p.descriptor && !p.normalize {
+		// A descriptor keeps default and json_name as fields; Confluent writes them first.
+		var special []option
+		if raw.DefaultValue != nil && p.syntax != "proto3" {
+			special = append(special, option{name: "default", value: defaultValue(raw)})
+		}
+		if raw.JsonName != nil && raw.Extendee == nil { // not allowed on an extension
+			special = append(special, option{name: "json_name", value: quote(raw.GetJsonName())})
+		}
+		return append(special, opts...)
+	}
 	if !p.normalize {
 		return opts
 	}

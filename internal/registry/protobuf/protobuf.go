@@ -59,6 +59,12 @@ func (protobufFormat) Parse(schema string, deps []format.Dependency) (s format.S
 		}
 		name = fmt.Sprintf("schema_%d.proto", i)
 	}
+	if text, ok, err := descriptorText(name, schema, sources); ok { // see descriptor.go
+		if err != nil {
+			return nil, err
+		}
+		schema = text
+	}
 	return compile(name, schema, sources)
 }
 
