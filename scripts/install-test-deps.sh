@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real Kafka clients the end-to-end tests use, from Debian's packages, when missing:
 # kcat (librdkafka), kafka-python, confluent-kafka and avro (the registry's Avro format is checked
-# against its compatibility rules) for /usr/bin/python3, Avro's Java library and a JDK (the Avro
+# against its compatibility rules) for /usr/bin/python3, with what confluent-kafka's schema
+# registry serializers need (requests, jsonschema, protobuf; protoc and the well-known .proto
+# files to generate a test's Protobuf module), Avro's Java library and a JDK (the Avro
 # format's canonical text is checked against Avro Java's), openssl for the
 # tests' throwaway certificates, Node.js and npm (tests/node: the registry test installs its pinned
 # npm packages with `npm ci` itself), and Burrow 1.2.1 with the ZooKeeper (and a JRE) it needs for the
@@ -12,6 +14,11 @@ command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 /usr/bin/python3 -c 'import kafka' >/dev/null 2>&1 || missing+=(python3-kafka)
 /usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || missing+=(python3-confluent-kafka)
 /usr/bin/python3 -c 'import avro.compatibility' >/dev/null 2>&1 || missing+=(python3-avro)
+/usr/bin/python3 -c 'import requests' >/dev/null 2>&1 || missing+=(python3-requests)
+/usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || missing+=(python3-jsonschema)
+/usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+[ -f /usr/include/google/protobuf/timestamp.proto ] || missing+=(libprotobuf-dev)
 [ -f /usr/share/java/avro.jar ] || missing+=(libavro-java)
 command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
