@@ -23,7 +23,8 @@ const (
 // serve` and its schema registry (tests/python/registry_confluent.py): the schema_registry
 // client with JSONSerializer/JSONDeserializer and ProtobufSerializer/ProtobufDeserializer (a
 // _pb2 protoc generates here; the serializer registers its schema and both imports, one a
-// well-known type, as base64 FileDescriptorProtos, the imports as references), the
+// well-known type, as base64 FileDescriptorProtos, the imports as references; a second one
+// with auto.register.schemas off looks the schema up), the
 // confluent_kafka.avro AvroProducer and AvroConsumer (python3-avro), and a plain producer of
 // bytes refused by schema id validation. What each consumer decodes must be what was produced,
 // and the ids in the records must be the ones the registry serves for the subjects.
@@ -65,6 +66,7 @@ func TestRegistryPythonConfluent(t *testing.T) {
 		Proto           [][]any          `json:"proto"`
 		ProtoIDs        []int            `json:"proto_ids"`
 		ProtoReferences [][]any          `json:"proto_references"`
+		ProtoVersions   map[string][]int `json:"proto_versions"`
 		Subjects        []string         `json:"subjects"`
 		Avro            []map[string]any `json:"avro"`
 		AvroIDs         []int            `json:"avro_ids"`
@@ -101,6 +103,9 @@ func TestRegistryPythonConfluent(t *testing.T) {
 	}
 	if want := "[[acme/common.proto acme/common.proto 1] [google/protobuf/timestamp.proto google/protobuf/timestamp.proto 1]]"; fmt.Sprint(got.ProtoReferences) != want {
 		t.Errorf("py-proto-value references: %v, want %s", got.ProtoReferences, want)
+	}
+	if want := "map[acme/common.proto:[1] google/protobuf/timestamp.proto:[1] py-proto-value:[1]]"; fmt.Sprint(got.ProtoVersions) != want {
+		t.Errorf("versions after a second serializer registered the imports again and looked the schema up: %v, want %s", got.ProtoVersions, want)
 	}
 	pay := checkRecordIDs(t, n, "py-proto-value", "PROTOBUF", got.ProtoIDs)
 	for _, line := range []string{`import "acme/common.proto";`, `import "google/protobuf/timestamp.proto";`, "message Payment {", "  .acme.Money amount = 2;", "  .google.protobuf.Timestamp at = 3;"} {

@@ -141,10 +141,18 @@ for i, (cents, currency, seconds) in enumerate([(500, "EUR", 1700000000), (7, "J
     p.amount.cents, p.amount.currency = cents, currency
     p.at.seconds, p.at.nanos = seconds, 250
     payments.append(p)
-produce(proto_producer, "py-proto", payments)
+produce(proto_producer, "py-proto", payments[:1])
+# A second serializer that only looks its schema up (POST /subjects/{subject} with the
+# descriptor; the imports are still registered again, which must add no version).
+lookup_producer = SerializingProducer({"bootstrap.servers": bootstrap, "key.serializer": StringSerializer("utf_8"),
+                                       "value.serializer": ProtobufSerializer(pay_pb2.Payment, client,
+                                                                              {"auto.register.schemas": False})})
+produce(lookup_producer, "py-proto", payments[1:])
 decoded = consume("py-proto", 2, ProtobufDeserializer(pay_pb2.Payment))
 out["proto"] = [[m.id, m.amount.cents, m.amount.currency, m.at.seconds, m.at.nanos] for m in decoded]
 out["proto_ids"] = record_ids("py-proto", 2)
+out["proto_versions"] = {s: client.get_versions(s) for s in
+                         ["py-proto-value", "acme/common.proto", "google/protobuf/timestamp.proto"]}
 proto_latest = client.get_latest_version("py-proto-value")
 out["proto_references"] = sorted(ref_fields(r) for r in proto_latest.schema.references)
 out["subjects"] = sorted(client.get_subjects())
