@@ -3,11 +3,15 @@ package tests
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,9 +122,62 @@ func TestRegistryNodeKafkaJSCluster(t *testing.T) {
 	}
 }
 
+// TestRegistryNodeKafkaJSSecure: the same script with kafkajs on a SASL_SSL listener
+// (SCRAM-SHA-512, a certificate from the test's CA) and the registry clients over HTTPS with
+// basic authentication (sluice.http.ssl.enabled, sluice.http.authentication.methods=basic,
+// checked against the SCRAM user); a registry client without credentials is answered 401.
+func TestRegistryNodeKafkaJSSecure(t *testing.T) {
+	requireNode(t)
+	ca := newTestCA(t)
+	srv := ca.serverCert("broker", "/CN=localhost")
+	caPEM, err := os.ReadFile(ca.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	httpsClient := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	t.Cleanup(httpsClient.CloseIdleConnections)
+	// PLAINTEXT ({ADDR1}) is the harness's and checkNodeReport's; kafkajs uses SASL_SSL ({ADDR2})
+	n, addrs := startWithPropertiesSetup(t, `
+listeners=PLAINTEXT://{ADDR1},SASL_SSL://{ADDR2}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
+ssl.keystore.type=PEM
+ssl.keystore.location=`+srv.PEMFile+`
+ssl.truststore.type=PEM
+ssl.truststore.location=`+ca.CertFile+`
+sluice.http.ssl.enabled=true
+sluice.http.authentication.methods=basic
+listener.name.http.ssl.keystore.type=PEM
+listener.name.http.ssl.keystore.location=`+srv.PEMFile+`
+listener.name.http.ssl.truststore.type=PEM
+listener.name.http.ssl.truststore.location=`+ca.CertFile+`
+`, func(n *node) {
+		n.httpsClient = httpsClient
+		n.registryAddr = freeAddr(t)
+	}, "--add-scram", "SCRAM-SHA-512=[name=app,password=app-secret]")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/usr/bin/node", filepath.Join(nodeDir, "registry.js"), addrs[1], "https://"+n.registryAddr)
+	cmd.Env = append(os.Environ(), "SLUICE_CA_FILE="+ca.CertFile, "SLUICE_KAFKA_SASL=scram-sha-512:app:app-secret",
+		"SLUICE_REGISTRY_AUTH=app:app-secret")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("registry.js: %v\nstdout:\n%s\nstderr:\n%s", err, tail(stdout.String(), 40), tail(stderr.String(), 40))
+	}
+	if !strings.Contains(stdout.String(), `"unauthenticatedRefused":true`) {
+		t.Fatalf("registry.js did not check a client without credentials: %s", stdout.String())
+	}
+	// (sr.URLs replaces the http URL checkNodeReport starts with)
+	checkNodeReport(t, stdout.String(), n, sr.URLs("https://"+n.registryAddr), sr.HTTPClient(httpsClient), sr.BasicAuth("app", "app-secret"))
+}
+
 // checkNodeReport checks what registry.js printed against n's registry and the records on its
 // topics.
-func checkNodeReport(t *testing.T, out string, n *node) {
+func checkNodeReport(t *testing.T, out string, n *node, srOpts ...sr.ClientOpt) {
 	t.Helper()
 	var report struct {
 		OK      bool `json:"ok"`
@@ -135,7 +192,7 @@ func checkNodeReport(t *testing.T, out string, n *node) {
 		t.Fatalf("registry.js printed %q (%v)", out, err)
 	}
 
-	cl, err := sr.NewClient(sr.URLs("http://" + n.registryAddr))
+	cl, err := sr.NewClient(append([]sr.ClientOpt{sr.URLs("http://" + n.registryAddr)}, srOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

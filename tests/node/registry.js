@@ -5,7 +5,12 @@
 //   node registry.js <bootstrap host:port[,host:port...]> <registry URL> [consumer's registry URL]
 //   (or SLUICE_BOOTSTRAP, SLUICE_REGISTRY_URL, SLUICE_CONSUMER_REGISTRY_URL in the environment;
 //   the consumer decodes through the first URL unless given another; SLUICE_REPLICATION_FACTOR
-//   is the topics' replication factor, default 1)
+//   is the topics' replication factor, default 1). Secured listeners, also from the environment:
+//   SLUICE_CA_FILE, the CA (PEM) that the Kafka listener's and the registry's TLS certificates
+//   are checked against (setting it turns TLS on for kafkajs; the registry's is by its https
+//   URL); SLUICE_KAFKA_SASL, mechanism:user:password for kafkajs; SLUICE_REGISTRY_AUTH,
+//   user:password for the registry clients' basic authentication (a client without it must then
+//   be answered 401).
 //
 // For each of AVRO, JSON and PROTOBUF: a chain of three schemas in three subjects, each
 // referring to the one before it (Avro named types, JSON Schema $refs to $id URLs, Protobuf
@@ -34,6 +39,29 @@ if (!bootstrap || !registryURL || !(replicationFactor >= 1)) {
   console.error('usage: node registry.js <bootstrap host:port[,host:port...]> <registry URL> [consumer registry URL]')
   process.exit(2)
 }
+
+const caFile = process.env.SLUICE_CA_FILE
+const ca = caFile ? [require('node:fs').readFileSync(caFile, 'utf8')] : undefined
+const registryAgent = ca ? new (require('node:https').Agent)({ ca, keepAlive: true }) : undefined
+const splitCreds = (v) => {
+  const i = v.indexOf(':')
+  return [v.slice(0, i), v.slice(i + 1)]
+}
+let sasl
+if (process.env.SLUICE_KAFKA_SASL) {
+  const [mechanism, rest] = splitCreds(process.env.SLUICE_KAFKA_SASL)
+  const [username, password] = splitCreds(rest)
+  sasl = { mechanism, username, password }
+}
+let registryAuth
+if (process.env.SLUICE_REGISTRY_AUTH) {
+  const [username, password] = splitCreds(process.env.SLUICE_REGISTRY_AUTH)
+  registryAuth = { username, password }
+}
+// newRegistry is a library client of the registry at url with the configured TLS trust and
+// credentials.
+const newRegistry = (url, clientId, withAuth = true) =>
+  new SchemaRegistry({ host: url, clientId, agent: registryAgent, auth: withAuth ? registryAuth : undefined })
 
 const fail = (msg) => {
   throw new Error(msg)
@@ -246,8 +274,11 @@ async function registerChain(registry, f) {
 }
 
 async function main() {
-  const producerRegistry = new SchemaRegistry({ host: registryURL, clientId: 'sluice-node-producer' })
-  const kafka = new Kafka({ clientId: 'sluice-node-test', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING })
+  const producerRegistry = newRegistry(registryURL, 'sluice-node-producer')
+  const kafka = new Kafka({
+    clientId: 'sluice-node-test', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING,
+    ssl: ca ? { ca } : undefined, sasl,
+  })
   const admin = kafka.admin()
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
   const consumer = kafka.consumer({ groupId: 'sluice-node-registry', sessionTimeout: 10000, heartbeatInterval: 500 })
@@ -263,7 +294,20 @@ async function main() {
     })
     if (!created) fail('createTopics: topics already existed')
 
-    const sent = new Map() // topic -> [{id, value}]
+    if (registryAuth) {
+      // without credentials the registry answers 401, which the library marks unauthorized
+      let denied = null
+      try {
+        await newRegistry(registryURL, 'sluice-node-anonymous', false).getLatestSchemaId('any-subject')
+      } catch (err) {
+        denied = err
+      }
+      if (!denied || denied.status !== 401 || !denied.unauthorized) {
+        fail(`a registry client without credentials: want 401, got ${denied ? denied.status + ' ' + denied.message : 'an answer'}`)
+      }
+      report.unauthenticatedRefused = true
+    }
+
     for (const f of formats) {
       const ids = await registerChain(producerRegistry, f)
       const id = ids[ids.length - 1]
@@ -284,7 +328,6 @@ async function main() {
         refused = err
       }
       if (!refused) fail(`${f.type}: encode accepted a value the schema forbids: ${JSON.stringify(f.invalid)}`)
-      sent.set(f.topic, f.values)
       report.formats[f.type] = { subjects: f.subjects, ids }
       await producer.connect()
       await producer.send({
@@ -345,7 +388,7 @@ async function main() {
     }
 
     // A consumer that has never seen the schemas decodes through the registry alone.
-    const consumerRegistry = new SchemaRegistry({ host: consumerRegistryURL, clientId: 'sluice-node-consumer' })
+    const consumerRegistry = newRegistry(consumerRegistryURL, 'sluice-node-consumer')
     const want = formats.reduce((n, f) => n + f.values.length, 0)
     const got = new Map(formats.map((f) => [f.topic, []]))
     const rawAvro = []
