@@ -16,7 +16,7 @@ import (
 // descriptorOf compiles text as path and returns its FileDescriptorProto in base64, as
 // confluent-kafka-python's ProtobufSerializer sends it: without source info and without
 // json_name (protoc's FileDescriptor::CopyTo leaves both out of generated modules).
-func descriptorOf(t *testing.T, path, text string, deps ...format.Dependency) string {
+func descriptorOf(t testing.TB, path, text string, deps ...format.Dependency) string {
 	t.Helper()
 	s, err := New().Parse(text, deps)
 	if err != nil {
@@ -184,4 +184,24 @@ func FuzzParseDescriptor(f *testing.F) {
 			t.Fatalf("canonical form changes when parsed again:\n%s\nthen\n%s", s.Canonical(), again.Canonical())
 		}
 	})
+}
+
+// BenchmarkParseDescriptor compares parsing a schema sent as a base64 descriptor (compiled,
+// printed, then parsed as text) with parsing its text.
+func BenchmarkParseDescriptor(b *testing.B) {
+	common := "syntax = \"proto3\";\npackage acme;\n\nmessage Money {\n  int64 cents = 1;\n  string currency = 2;\n}\n"
+	pay := `syntax = "proto3"; package acme; import "acme/common.proto"; import "google/protobuf/timestamp.proto";
+message Payment { string id = 1; Money amount = 2; google.protobuf.Timestamp at = 3; map<string, string> labels = 4; oneof via { string card = 5; string iban = 6; } }`
+	dep := format.Dependency{Name: "acme/common.proto", Schema: common}
+	encoded := descriptorOf(b, "acme/pay.proto", pay, dep)
+	for name, schema := range map[string]string{"descriptor": encoded, "text": pay} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := New().Parse(schema, []format.Dependency{dep}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
