@@ -20,7 +20,9 @@
 // to a topic that validates value schema ids, consumed back, and decoded by a second
 // SchemaRegistry instance that has never seen the schemas (it fetches the writer's schema by
 // the id in the record and resolves its references through the registry), then deep-compared
-// with what was sent. A value without a schema id must be refused by the topic. The Avro order
+// with what was sent. A value without a schema id must be refused by the topic; an Avro schema
+// registered without a subject lands in <namespace>.<name>; decoding an id nobody registered
+// is answered 404 (Confluent's 40403 "Schema 9999 not found"). The Avro order
 // evolves: v2 (a new field with a default) becomes version 2, v3 (a new field without one) is
 // found incompatible and refused with 409, a subject-level compatibility other than the one the
 // library asks for is noticed, and every Avro record is read again with v2 as the reader schema.
@@ -267,6 +269,11 @@ async function registerChain(registry, f) {
       const looked = await registry.getRegistryIdBySchema(f.subjects[i], schema)
       if (looked !== id) fail(`${f.subjects[i]}: getRegistryIdBySchema ${looked}, register answered ${id}`)
     }
+    if (i === 0 && f.type === SchemaType.AVRO) {
+      // without a subject the library names it <namespace>.<name>: the subject used above
+      const auto = await register(registry, schema, {})
+      if (auto.id !== id) fail(`${f.subjects[i]}: registered without a subject got id ${auto.id}, want ${id}`)
+    }
     ids.push(id)
     versions.push(1)
   }
@@ -389,6 +396,16 @@ async function main() {
 
     // A consumer that has never seen the schemas decodes through the registry alone.
     const consumerRegistry = newRegistry(consumerRegistryURL, 'sluice-node-consumer')
+    // an id nobody registered: the registry answers 404 (40403), which decode passes on
+    let unknown = null
+    try {
+      await consumerRegistry.decode(Buffer.from([0, 0, 0, 0x27, 0x0f, 0x02]))
+    } catch (err) {
+      unknown = err
+    }
+    if (!unknown || unknown.status !== 404 || !/not found/i.test(unknown.message)) {
+      fail(`decoding schema id 9999: want 404 not found, got ${unknown ? unknown.status + ' ' + unknown.message : 'a value'}`)
+    }
     const want = formats.reduce((n, f) => n + f.values.length, 0)
     const got = new Map(formats.map((f) => [f.topic, []]))
     const rawAvro = []
