@@ -16,7 +16,7 @@
 // referring to the one before it (Avro named types, JSON Schema $refs to $id URLs, Protobuf
 // imports), registered through the library's register(schema, {subject}) with references;
 // the ids it returns checked against getRegistryId, getLatestSchemaId and
-// getRegistryIdBySchema; values encoded with registry.encode(id, value), produced with kafkajs
+// getRegistryIdBySchema (which sends no references: a schema needing them is answered 422); values encoded with registry.encode(id, value), produced with kafkajs
 // to a topic that validates value schema ids, consumed back, and decoded by a second
 // SchemaRegistry instance that has never seen the schemas (it fetches the writer's schema by
 // the id in the record and resolves its references through the registry), then deep-compared
@@ -268,6 +268,19 @@ async function registerChain(registry, f) {
       // lookup by schema (the library sends no references, so only the unreferencing schema)
       const looked = await registry.getRegistryIdBySchema(f.subjects[i], schema)
       if (looked !== id) fail(`${f.subjects[i]}: getRegistryIdBySchema ${looked}, register answered ${id}`)
+    }
+    if (i > 0) {
+      // the library's lookup sends no references, so a schema that needs them cannot be
+      // parsed: 422 (42201), as Confluent's registry answers
+      let lookupErr = null
+      try {
+        await registry.getRegistryIdBySchema(f.subjects[i], schema)
+      } catch (err) {
+        lookupErr = err
+      }
+      if (!lookupErr || lookupErr.status !== 422) {
+        fail(`${f.subjects[i]}: getRegistryIdBySchema without references: want 422, got ${lookupErr ? lookupErr.status + ' ' + lookupErr.message : 'an id'}`)
+      }
     }
     if (i === 0 && f.type === SchemaType.AVRO) {
       // without a subject the library names it <namespace>.<name>: the subject used above
