@@ -13,8 +13,8 @@
 //   be answered 401).
 //
 // For each of AVRO, JSON and PROTOBUF: a chain of three schemas in three subjects, each
-// referring to the one before it (Avro named types, JSON Schema $refs to $id URLs, Protobuf
-// imports), registered through the library's register(schema, {subject}) with references;
+// referring to the one before it (Avro named types, JSON Schema $refs to $id URLs, absolute
+// and relative to the referring schema's $id, Protobuf imports), registered through the library's register(schema, {subject}) with references;
 // the ids it returns checked against getRegistryId, getLatestSchemaId and
 // getRegistryIdBySchema (which sends no references: a schema needing them is answered 422); values encoded with registry.encode(id, value), produced with kafkajs
 // to a topic that validates value schema ids, consumed back, and decoded by a second
@@ -139,13 +139,14 @@ const json = {
       properties: {
         name: { type: 'string' },
         age: { type: 'integer', minimum: 0 },
-        addresses: { type: 'array', items: { $ref: base + 'address.json' } },
+        // relative to this schema's $id: the reference's name is resolved against it too
+        addresses: { type: 'array', items: { $ref: 'address.json' } },
         vip: { type: 'boolean' },
       },
       required: ['name', 'addresses'],
     },
   ].map((s) => JSON.stringify(s)),
-  refNames: [base + 'country.json', base + 'address.json'],
+  refNames: [base + 'country.json', 'address.json'],
   topic: 'node-json-customers',
   values: [
     { name: 'Ada', age: 36, addresses: [{ street: 'Main St 1', city: 'Berlin', country: 'DE' }], vip: true },
