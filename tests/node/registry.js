@@ -299,15 +299,17 @@ async function main() {
   const kafka = new Kafka({
     clientId: 'sluice-node-test', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING,
     ssl: ca ? { ca } : undefined, sasl,
+    // generous for a loaded 2-core machine running other tests beside this one
+    connectionTimeout: 10000, requestTimeout: 60000,
   })
   const admin = kafka.admin()
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
-  const consumer = kafka.consumer({ groupId: 'sluice-node-registry', sessionTimeout: 10000, heartbeatInterval: 500 })
+  const consumer = kafka.consumer({ groupId: 'sluice-node-registry', sessionTimeout: 30000, heartbeatInterval: 1000 })
   const report = { formats: {} }
   try {
     await admin.connect()
     const created = await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: true, timeout: 30000,
       topics: formats.map((f) => ({
         topic: f.topic, numPartitions: 1, replicationFactor,
         configEntries: [{ name: 'sluice.value.schema.id.validation', value: 'true' }],
@@ -443,7 +445,7 @@ async function main() {
         if (++count >= want || consumeError) done()
       },
     })
-    const timer = setTimeout(done, 25000)
+    const timer = setTimeout(done, 45000)
     await finished
     clearTimeout(timer)
     if (consumeError) throw consumeError
