@@ -48,7 +48,7 @@ run_mode() {
   rm -rf "$data"
   sync
   "$work/sluice" serve --data-dir "$data" --kafka-addr 127.0.0.1:19392 --http-addr 127.0.0.1:19394 \
-    --controller-addr 127.0.0.1:19393 --log-level error "${extra[@]}" &
+    --controller-addr 127.0.0.1:19393 --schema-registry-addr "" --log-level error "${extra[@]}" &
   broker_pid=$!
   wait_port 19392
   "$work/sluice" bench produce --brokers 127.0.0.1:19392 --topic fsync-ratio --record-bytes 1024 \

@@ -26,7 +26,7 @@ jget() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(rou
 
 start_broker() {
   "$work/sluice" serve --data-dir "$work/data" --kafka-addr $kafka --http-addr $http \
-    --controller-addr 127.0.0.1:24092 --log-level error >>"$work/broker.log" 2>&1 &
+    --controller-addr 127.0.0.1:24092 --schema-registry-addr "" --log-level error >>"$work/broker.log" 2>&1 &
   pid=$!
 }
 wait_ready() { # prints ms from $1 until /readyz answers 200
