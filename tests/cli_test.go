@@ -128,6 +128,8 @@ func TestCLI(t *testing.T) {
 		{name: "topic_create", args: []string{"topic", "create", "cli-orders", "-p", "3", "-r", "1", "-c", "retention.ms=86400000", "-c", "max.message.bytes=2000000"}, golden: true},
 		{name: "topic_create_again", args: []string{"topic", "create", "cli-orders", "-p", "3"}, wantFail: true,
 			stderr: []string{"create topic cli-orders: TOPIC_ALREADY_EXISTS"}},
+		{name: "topic_create_if_not_exists", args: []string{"topic", "create", "cli-orders", "-p", "3", "--if-not-exists"},
+			stdout: []string{"topic cli-orders already exists"}},
 		{name: "topic_create_bad_config", args: []string{"topic", "create", "cli-bad", "-c", "retention.ms"}, wantFail: true,
 			stderr: []string{`--config "retention.ms": expected key=value`}},
 		{name: "produce_keyed", args: []string{"produce", "cli-orders", "-K", ":", "-H", "source=cli", "-H", "trace=7", "-p", "1"},

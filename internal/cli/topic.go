@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 func newTopicCommand() *cobra.Command {
@@ -34,6 +35,7 @@ func newTopicCreateCommand() *cobra.Command {
 	var partitions int32
 	var replicas int16
 	var configs []string
+	var ifNotExists bool
 	cmd := &cobra.Command{
 		Use:   "create TOPIC...",
 		Short: "Create topics",
@@ -58,6 +60,10 @@ func newTopicCreateCommand() *cobra.Command {
 			}
 			var errs []error
 			for _, r := range resps.Sorted() {
+				if ifNotExists && errors.Is(r.Err, kerr.TopicAlreadyExists) {
+					fmt.Fprintf(cmd.OutOrStdout(), "topic %s already exists\n", r.Topic)
+					continue
+				}
 				if err := topicResultError("create", r.Topic, r.Err, r.ErrMessage); err != nil {
 					errs = append(errs, err)
 					continue
@@ -72,6 +78,7 @@ func newTopicCreateCommand() *cobra.Command {
 	f.Int32VarP(&partitions, "partitions", "p", -1, "number of partitions (-1: the broker's num.partitions)")
 	f.Int16VarP(&replicas, "replicas", "r", -1, "replication factor (-1: the broker's default.replication.factor)")
 	f.StringArrayVarP(&configs, "config", "c", nil, "topic config key=value (repeatable), e.g. -c retention.ms=86400000")
+	f.BoolVar(&ifNotExists, "if-not-exists", false, "a topic that already exists is not an error (as kafka-topics.sh --if-not-exists); its settings are left as they are")
 	return cmd
 }
 

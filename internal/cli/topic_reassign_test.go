@@ -88,7 +88,7 @@ func TestTopicReassignAndElectCommands(t *testing.T) {
 		return kadm.PartitionDetail{}
 	}
 
-	run(0, "topic", "create", "c", "-p", "1", "-r", "2")
+	run(0, "topic", "create", "c", "-p", "1", "-r", "2", "--if-not-exists")
 	before := detail("c")
 	if out := run(0, "topic", "elect-leaders"); !strings.Contains(out, "no partition needed an election") {
 		t.Errorf("elect all: %s", out)
@@ -117,7 +117,7 @@ func TestTopicReassignAndElectCommands(t *testing.T) {
 	}
 
 	// A throttled move: the throttle configs are set, the move completes, --verify removes them.
-	run(0, "topic", "create", "th", "-p", "1", "-r", "1")
+	run(0, "topic", "create", "th", "-p", "1", "-r", "1", "--if-not-exists")
 	from := detail("th").Leader
 	to := from%3 + 1
 	if out := run(0, "topic", "reassign", "--topic", "th", "--partition", "0", "--replicas", joinIDs([]int32{to}), "--throttle", "1048576"); !strings.Contains(out, "throttled the moves to 1048576 B/s") {
@@ -188,7 +188,7 @@ func TestTopicReassignAndElectCommands(t *testing.T) {
 	eventually(fmt.Sprintf("broker %d's throttle rate removed", from), func() bool { return brokerRate(from) != "1048576" })
 
 	// A move onto a stopped node stays in progress: listed, then cancelled.
-	run(0, "topic", "create", "d", "-p", "1", "-r", "1")
+	run(0, "topic", "create", "d", "-p", "1", "-r", "1", "--if-not-exists")
 	x := detail("d").Leader
 	controller := c.Controller()
 	var down int32 = -1

@@ -2,11 +2,13 @@ package replica_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/testkit"
@@ -65,7 +67,7 @@ func TestReplicatedProduceConsume(t *testing.T) {
 	defer cancel()
 	adm := kadm.NewClient(c.Client())
 	const topic = "replicated"
-	if _, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, topic); err != nil {
+	if err := createTopic(ctx, adm, 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, topic); err != nil {
 		t.Fatal(err)
 	}
 	prod := c.Client(kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()))
@@ -92,7 +94,7 @@ func TestReplicatedFailover(t *testing.T) {
 	defer cancel()
 	adm := kadm.NewClient(c.Client())
 	const topic = "failover"
-	if _, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, topic); err != nil {
+	if err := createTopic(ctx, adm, 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, topic); err != nil {
 		t.Fatal(err)
 	}
 	prod := c.Client(kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()))
@@ -162,7 +164,7 @@ func TestReplicationThrottle(t *testing.T) {
 			topic := side + "-throttled"
 			list := side + ".replication.throttled.replicas"
 			rate := side + ".replication.throttled.rate"
-			if _, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{list: kadm.StringPtr("*"), "min.insync.replicas": kadm.StringPtr("2")}, topic); err != nil {
+			if err := createTopic(ctx, adm, 1, 3, map[string]*string{list: kadm.StringPtr("*"), "min.insync.replicas": kadm.StringPtr("2")}, topic); err != nil {
 				t.Fatal(err)
 			}
 			for _, id := range c.IDs() {
@@ -216,7 +218,7 @@ func TestDeleteRecordsWaitsForFollowers(t *testing.T) {
 	defer cancel()
 	adm := kadm.NewClient(c.Client())
 	const topic = "trimmed"
-	if _, err := adm.CreateTopic(ctx, 1, 3, nil, topic); err != nil {
+	if err := createTopic(ctx, adm, 1, 3, nil, topic); err != nil {
 		t.Fatal(err)
 	}
 	prod := c.Client(kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()))
@@ -245,4 +247,15 @@ func TestDeleteRecordsWaitsForFollowers(t *testing.T) {
 			t.Errorf("node %d's log start offset is %d when DeleteRecords answered; want 60", id, start)
 		}
 	}
+}
+
+// createTopic creates a topic in a fresh cluster. TOPIC_ALREADY_EXISTS counts as success: on a
+// loaded machine the controller can lose leadership while the creation commits, answer
+// NOT_CONTROLLER, and the client's retry then finds the topic it created (as with Kafka).
+func createTopic(ctx context.Context, adm *kadm.Client, partitions int32, rf int16, configs map[string]*string, topic string) error {
+	_, err := adm.CreateTopic(ctx, partitions, rf, configs, topic)
+	if errors.Is(err, kerr.TopicAlreadyExists) {
+		return nil
+	}
+	return err
 }
