@@ -1,17 +1,24 @@
 package registry
 
 import (
+	"encoding/base64"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/sluicehq/sluice/internal/registry/avro"
 	"github.com/sluicehq/sluice/internal/registry/format"
+	"github.com/sluicehq/sluice/internal/registry/protobuf"
 )
 
-// newAvroNode is a writer node serving the real Avro format.
+// newAvroNode is a writer node serving the real Avro and Protobuf formats.
 func newAvroNode(t *testing.T) *testNode {
 	t.Helper()
 	log := NewMemLog()
@@ -20,7 +27,7 @@ func newAvroNode(t *testing.T) *testNode {
 	log.SetWriter(mem)
 	reg := prometheus.NewRegistry()
 	svc := New(Options{Log: mem, State: state, Registerer: reg,
-		Formats: map[format.SchemaType]format.Format{format.Avro: avro.New()}})
+		Formats: map[format.SchemaType]format.Format{format.Avro: avro.New(), format.Protobuf: protobuf.New()}})
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
 	mem.SetURL(srv.URL)
@@ -87,5 +94,83 @@ func TestAvroEndToEnd(t *testing.T) {
 	n.must(t, "GET", "/subjects/address/versions/1/referencedby", nil, &ids)
 	if len(ids) != 1 || ids[0] != id {
 		t.Fatalf("referencedby = %v, want [%d]", ids, id)
+	}
+
+	// format=resolved writes the referenced type out where it is first used; without a
+	// format, or with one Avro does not have, the stored text (the reference by name).
+	wantResolved := `{"type":"record","name":"Customer","namespace":"com.example","fields":[{"name":"home","type":{"type":"record","name":"Address","fields":[{"name":"city","type":"string"}]}}]}`
+	for _, path := range []string{fmt.Sprintf("/schemas/ids/%d?format=resolved", id), "/subjects/customer/versions/1?format=resolved"} {
+		n.must(t, "GET", path, nil, &got)
+		if got.Schema != wantResolved {
+			t.Errorf("GET %s: %s, want %s", path, got.Schema, wantResolved)
+		}
+	}
+	if _, body := n.call(t, "GET", "/subjects/customer/versions/latest/schema?format=resolved", nil); body != wantResolved {
+		t.Errorf("GET .../schema?format=resolved: %s", body)
+	}
+	var stored schemaJSON
+	n.must(t, "GET", "/subjects/customer/versions/1", nil, &stored)
+	if stored.Schema == wantResolved || strings.Contains(stored.Schema, "city") {
+		t.Fatalf("stored: %s", stored.Schema)
+	}
+	for _, path := range []string{fmt.Sprintf("/schemas/ids/%d", id), fmt.Sprintf("/schemas/ids/%d?format=serialized", id)} {
+		n.must(t, "GET", path, nil, &got)
+		if got.Schema != stored.Schema {
+			t.Errorf("GET %s: %s, want the stored text", path, got.Schema)
+		}
+	}
+}
+
+// TestProtobufSerialized: format=serialized answers the base64 FileDescriptorProto that
+// Confluent's Protobuf deserializers ask for; a client builds working descriptors from the
+// answers for a schema and its import alone.
+func TestProtobufSerialized(t *testing.T) {
+	n := newAvroNode(t)
+	money := "syntax = \"proto3\";\npackage acme;\nmessage Money { string currency = 1; int64 units = 2; }\n"
+	order := "syntax = \"proto3\";\npackage acme;\nimport \"acme/money.proto\";\nmessage Order { int64 id = 1; Money total = 2; }\n"
+	n.register(t, "acme%2Fmoney.proto", map[string]any{"schema": money, "schemaType": "PROTOBUF"})
+	id := n.register(t, "orders-value", map[string]any{"schema": order, "schemaType": "PROTOBUF",
+		"references": []map[string]any{{"name": "acme/money.proto", "subject": "acme/money.proto", "version": 1}}})
+
+	fetch := func(path string) *descriptorpb.FileDescriptorProto {
+		t.Helper()
+		var got schemaJSON
+		n.must(t, "GET", path, nil, &got)
+		raw, err := base64.StdEncoding.DecodeString(got.Schema)
+		if err != nil {
+			t.Fatalf("GET %s: not base64: %v: %s", path, err, got.Schema)
+		}
+		fd := &descriptorpb.FileDescriptorProto{}
+		if err := proto.Unmarshal(raw, fd); err != nil {
+			t.Fatalf("GET %s: not a FileDescriptorProto: %v", path, err)
+		}
+		return fd
+	}
+	orderFD := fetch(fmt.Sprintf("/schemas/ids/%d?format=serialized", id))
+	moneyFD := fetch("/subjects/acme%2Fmoney.proto/versions/latest?format=serialized")
+	if deps := orderFD.GetDependency(); len(deps) != 1 || deps[0] != "acme/money.proto" {
+		t.Fatalf("dependencies %v", deps)
+	}
+	if orderFD.GetSourceCodeInfo() != nil {
+		t.Errorf("source info kept")
+	}
+	moneyFD.Name = proto.String("acme/money.proto")
+	files, err := protodesc.NewFiles(&descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{moneyFD, orderFD}})
+	if err != nil {
+		t.Fatalf("build descriptors from the answers: %v", err)
+	}
+	d, err := files.FindDescriptorByName("acme.Order")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := d.(protoreflect.MessageDescriptor).Fields().ByName("total")
+	if total == nil || total.Message() == nil || total.Message().FullName() != "acme.Money" {
+		t.Fatalf("acme.Order.total: %v", total)
+	}
+	// The text answer is unchanged.
+	var got schemaJSON
+	n.must(t, "GET", fmt.Sprintf("/schemas/ids/%d", id), nil, &got)
+	if !strings.Contains(got.Schema, "message Order") {
+		t.Fatalf("text answer: %s", got.Schema)
 	}
 }

@@ -489,7 +489,7 @@ func (h *handler) schemaByID(c *call, id int, what string) {
 	switch what {
 	case "":
 		v := toJSON(uses[0])
-		body := map[string]any{"schema": v.Schema}
+		body := map[string]any{"schema": h.s.formatted(&uses[0], c.q.Get("format"))}
 		if v.SchemaType != "" {
 			body["schemaType"] = v.SchemaType
 		}
@@ -507,7 +507,7 @@ func (h *handler) schemaByID(c *call, id int, what string) {
 		}
 		c.reply(http.StatusOK, body)
 	case "schema":
-		c.replyRaw(uses[0].Schema)
+		c.replyRaw(h.s.formatted(&uses[0], c.q.Get("format")))
 	case "subjects":
 		subjects := []string{}
 		for _, u := range uses {
@@ -592,9 +592,11 @@ func (h *handler) getVersion(c *call, subject string, version int, what string) 
 	}
 	switch what {
 	case "":
-		c.reply(http.StatusOK, toJSON(v))
+		out := toJSON(v)
+		out.Schema = h.s.formatted(&v, c.q.Get("format"))
+		c.reply(http.StatusOK, out)
 	case "schema":
-		c.replyRaw(v.Schema)
+		c.replyRaw(h.s.formatted(&v, c.q.Get("format")))
 	case "referencedby":
 		ids := []int{}
 		for _, r := range h.s.state.referrersOf(subject, v.Version) {

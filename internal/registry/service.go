@@ -476,6 +476,25 @@ func (s *Service) parseStored(v *SchemaValue) (format.Schema, error) {
 	return p, nil
 }
 
+// formatted is v's schema in the format Confluent's format parameter names (Avro's
+// "resolved", Protobuf's "serialized"): the stored text for no format, for a format v's type
+// does not have (as "default" is), and should the stored schema no longer parse.
+func (s *Service) formatted(v *SchemaValue, name string) string {
+	if name == "" {
+		return v.Schema
+	}
+	p, err := s.parseStored(v)
+	if err != nil {
+		return v.Schema
+	}
+	if f, ok := p.(format.Formatter); ok {
+		if text, ok := f.Formatted(name); ok {
+			return text
+		}
+	}
+	return v.Schema
+}
+
 // sameSchema reports whether the stored version v is the schema req asks about: same type,
 // references and text; metadata and ruleSet compared only when the request gives them.
 func sameSchema(v *SchemaValue, p *SchemaValue) bool {

@@ -39,6 +39,14 @@ func (s *Schema) Normalized() string { return s.normalized }
 // (Confluent's format=resolved, Avro's Schema.toString()).
 func (s *Schema) Resolved() string { return canonicalWithKnown(s.root, nil) }
 
+// Formatted is the schema in Confluent's format name: "resolved" (see Resolved).
+func (s *Schema) Formatted(name string) (string, bool) {
+	if name == "resolved" {
+		return s.Resolved(), true
+	}
+	return "", false
+}
+
 // Parse parses an Avro schema whose references the registry resolved into deps. Each
 // dependency (and, before it, its own dependencies) is parsed first, so the schema can use the
 // named types they define. Defaults are checked against their fields' types and names against

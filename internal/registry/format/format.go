@@ -74,6 +74,15 @@ type Schema interface {
 	CanRead(writer Schema) []string
 }
 
+// Formatter is implemented by a Schema that can be written in another of Confluent's text
+// formats, asked for with the format parameter of GET /schemas/ids/{id} and
+// /subjects/{subject}/versions/{version}: Avro's "resolved" (the dependencies' named types
+// written out where first used) and Protobuf's "serialized" (the base64 FileDescriptorProto).
+// ok is false for a format the schema type does not have.
+type Formatter interface {
+	Formatted(name string) (text string, ok bool)
+}
+
 // FillRoles fills the two %s placeholders of a CanRead message, in order, with the reader's and
 // the writer's role, as Confluent formats its compatibility messages: BACKWARD checks
 // new.CanRead(old) and fills ("new", "old"); FORWARD checks old.CanRead(new) and fills ("old",

@@ -2,6 +2,7 @@ package protobuf
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -175,3 +176,19 @@ type protobufSchema struct {
 func (s *protobufSchema) Canonical() string { return s.canonical }
 
 func (s *protobufSchema) Normalized() string { return s.normalized }
+
+// Formatted is the schema in Confluent's format name: "serialized", the base64 of the
+// compiled FileDescriptorProto (type names fully qualified, options interpreted, no source
+// info), which Confluent's Protobuf deserializers ask for to build their message types.
+func (s *protobufSchema) Formatted(name string) (string, bool) {
+	if name != "serialized" {
+		return "", false
+	}
+	fd := proto.Clone(s.linked).(*descriptorpb.FileDescriptorProto)
+	fd.SourceCodeInfo = nil
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(fd)
+	if err != nil {
+		return "", false
+	}
+	return base64.StdEncoding.EncodeToString(b), true
+}
