@@ -8,8 +8,9 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/registry/jsonlex"
 )
 
 // maxDepth bounds the nesting of the JSON text and of the schema built from it, so a deeply
@@ -114,6 +115,13 @@ type jsonReader struct {
 func (r *jsonReader) fail(format string, args ...any) {
 	if r.err == nil {
 		r.err = fmt.Errorf("invalid JSON at offset %d: %s", r.pos, fmt.Sprintf(format, args...))
+	}
+}
+
+// setErr keeps the first error.
+func (r *jsonReader) setErr(err error) {
+	if r.err == nil {
+		r.err = err
 	}
 }
 
@@ -249,137 +257,25 @@ func (r *jsonReader) next(closing byte) bool {
 // str reads a string at r.pos (its opening quote). Invalid UTF-8 and lone surrogates become
 // U+FFFD.
 func (r *jsonReader) str() string {
-	r.pos++ // the opening quote
-	start := r.pos
-	for r.pos < len(r.text) { // the common case: no escapes
-		c := r.text[r.pos]
-		if c == '"' {
-			s := r.text[start:r.pos]
-			r.pos++
-			if utf8.ValidString(s) {
-				return s
-			}
-			return strings.ToValidUTF8(s, "\uFFFD")
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		r.pos++
-	}
-	var b strings.Builder
-	b.WriteString(r.text[start:r.pos])
-	for r.pos < len(r.text) {
-		c := r.text[r.pos]
-		switch {
-		case c == '"':
-			r.pos++
-			return strings.ToValidUTF8(b.String(), "\uFFFD")
-		case c < 0x20:
-			r.fail("control character in a string")
-			return ""
-		case c != '\\':
-			b.WriteByte(c)
-			r.pos++
-			continue
-		}
-		r.pos++ // the backslash
-		if r.pos >= len(r.text) {
-			break
-		}
-		e := r.text[r.pos]
-		r.pos++
-		switch e {
-		case '"', '\\', '/':
-			b.WriteByte(e)
-		case 'b':
-			b.WriteByte('\b')
-		case 'f':
-			b.WriteByte('\f')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 't':
-			b.WriteByte('\t')
-		case 'u':
-			c1, ok := r.hex4()
-			if !ok {
-				return ""
-			}
-			if utf16.IsSurrogate(c1) && strings.HasPrefix(r.text[r.pos:], "\\u") {
-				save := r.pos
-				r.pos += 2
-				if c2, ok := r.hex4(); ok {
-					if d := utf16.DecodeRune(c1, c2); d != utf8.RuneError {
-						b.WriteRune(d)
-						continue
-					}
-				}
-				r.err = nil
-				r.pos = save
-			}
-			b.WriteRune(c1) // a lone surrogate is written as U+FFFD
-		default:
-			r.fail("invalid escape \\%c", e)
-			return ""
-		}
-	}
-	r.fail("unterminated string")
-	return ""
-}
-
-func (r *jsonReader) hex4() (rune, bool) {
-	if r.pos+4 > len(r.text) {
-		r.fail("short \\u escape")
-		return 0, false
-	}
-	n, err := strconv.ParseUint(r.text[r.pos:r.pos+4], 16, 32)
+	v, next, err := jsonlex.String(r.text, r.pos)
+	r.pos = next
 	if err != nil {
-		r.fail("invalid \\u escape")
-		return 0, false
+		r.setErr(err)
+		return ""
 	}
-	r.pos += 4
-	return rune(n), true
+	return v
 }
 
 // number reads a JSON number (strict grammar: no leading zeros, no '+', digits after '.' and
 // in the exponent).
 func (r *jsonReader) number() *jsonValue {
-	start := r.pos
-	digits := func() int {
-		n := 0
-		for r.pos < len(r.text) && r.text[r.pos] >= '0' && r.text[r.pos] <= '9' {
-			r.pos++
-			n++
-		}
-		return n
-	}
-	if r.text[r.pos] == '-' {
-		r.pos++
-	}
-	intStart := r.pos
-	if digits() == 0 || (r.text[intStart] == '0' && r.pos-intStart > 1) {
-		r.fail("invalid number")
+	lit, next, err := jsonlex.Number(r.text, r.pos)
+	r.pos = next
+	if err != nil {
+		r.setErr(err)
 		return nil
 	}
-	if r.pos < len(r.text) && r.text[r.pos] == '.' {
-		r.pos++
-		if digits() == 0 {
-			r.fail("invalid number")
-			return nil
-		}
-	}
-	if r.pos < len(r.text) && (r.text[r.pos] == 'e' || r.text[r.pos] == 'E') {
-		r.pos++
-		if r.pos < len(r.text) && (r.text[r.pos] == '+' || r.text[r.pos] == '-') {
-			r.pos++
-		}
-		if digits() == 0 {
-			r.fail("invalid number")
-			return nil
-		}
-	}
-	v, err := numberValue(r.text[start:r.pos])
+	v, err := numberValue(lit)
 	if err != nil {
 		r.fail("%v", err)
 		return nil

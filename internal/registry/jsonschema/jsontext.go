@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/registry/jsonlex"
 )
 
 // maxDepth caps the nesting of arrays and objects in a schema document (Jackson's default
@@ -173,138 +175,17 @@ func (p *parser) array(depth int) (any, error) {
 }
 
 func (p *parser) str() (string, error) {
-	p.i++ // "
-	start := p.i
-	// Fast path: no escapes.
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		if c == '"' {
-			s := p.s[start:p.i]
-			p.i++
-			if !utf8.ValidString(s) {
-				return strings.ToValidUTF8(s, "\uFFFD"), nil
-			}
-			return s, nil
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			return "", p.errf("control character in a string")
-		}
-		p.i++
-	}
-	var b strings.Builder
-	b.WriteString(p.s[start:p.i])
-	for {
-		if p.i >= len(p.s) {
-			return "", p.errf("unterminated string")
-		}
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return strings.ToValidUTF8(b.String(), "\uFFFD"), nil
-		case c < 0x20:
-			return "", p.errf("control character in a string")
-		case c != '\\':
-			b.WriteByte(c)
-			p.i++
-			continue
-		}
-		p.i++
-		if p.i >= len(p.s) {
-			return "", p.errf("unterminated string")
-		}
-		e := p.s[p.i]
-		p.i++
-		switch e {
-		case '"', '\\', '/':
-			b.WriteByte(e)
-		case 'b':
-			b.WriteByte('\b')
-		case 'f':
-			b.WriteByte('\f')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 't':
-			b.WriteByte('\t')
-		case 'u':
-			r, ok := p.hex4()
-			if !ok {
-				return "", p.errf("invalid \\u escape")
-			}
-			if utf16.IsSurrogate(r) {
-				// A pair makes one rune; a lone surrogate becomes U+FFFD.
-				if strings.HasPrefix(p.s[p.i:], "\\u") {
-					save := p.i
-					p.i += 2
-					if r2, ok := p.hex4(); ok {
-						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-							b.WriteRune(d)
-							continue
-						}
-					}
-					p.i = save
-				}
-				r = utf8.RuneError
-			}
-			b.WriteRune(r)
-		default:
-			return "", p.errf("invalid escape %q", e)
-		}
-	}
-}
-
-func (p *parser) hex4() (rune, bool) {
-	if p.i+4 > len(p.s) {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(p.s[p.i:p.i+4], 16, 32)
-	if err != nil {
-		return 0, false
-	}
-	p.i += 4
-	return rune(n), true
+	v, next, err := jsonlex.String(p.s, p.i)
+	p.i = next
+	return v, err
 }
 
 func (p *parser) number() (any, error) {
-	start := p.i
-	if p.s[p.i] == '-' {
-		p.i++
+	lit, next, err := jsonlex.Number(p.s, p.i)
+	p.i = next
+	if err != nil {
+		return nil, err
 	}
-	digits := func() int {
-		n := 0
-		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
-			p.i++
-			n++
-		}
-		return n
-	}
-	intStart := p.i
-	if n := digits(); n == 0 {
-		return nil, p.errf("invalid number")
-	} else if n > 1 && p.s[intStart] == '0' {
-		return nil, p.errf("leading zero in a number")
-	}
-	if p.i < len(p.s) && p.s[p.i] == '.' {
-		p.i++
-		if digits() == 0 {
-			return nil, p.errf("invalid number")
-		}
-	}
-	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
-			p.i++
-		}
-		if digits() == 0 {
-			return nil, p.errf("invalid number")
-		}
-	}
-	lit := p.s[start:p.i]
 	if _, err := canonicalNumber(lit); err != nil {
 		return nil, p.errf("%v", err)
 	}
