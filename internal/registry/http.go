@@ -466,20 +466,35 @@ func matchesPrefix(subject, prefix string) bool {
 	return strings.HasPrefix(subject, prefix)
 }
 
-func (h *handler) schemaByID(c *call, id int, what string) {
-	if !c.synced() {
-		return
-	}
-	var uses []SchemaValue
-	var ok bool
+// lookupID finds the stored versions of id in the subject parameter's context, or else in the
+// default context, or else in any context.
+func (h *handler) lookupID(c *call, id int) ([]SchemaValue, bool) {
 	if subject := c.q.Get("subject"); subject != "" {
-		uses, ok = h.s.state.schemaByID(contextOf(subject), id)
-	} else if uses, ok = h.s.state.schemaByID(DefaultContext, id); !ok {
-		for _, ctx := range h.s.state.contextsOfID(id) {
-			if uses, ok = h.s.state.schemaByID(ctx, id); ok {
-				break
-			}
+		return h.s.state.schemaByID(contextOf(subject), id)
+	}
+	if uses, ok := h.s.state.schemaByID(DefaultContext, id); ok {
+		return uses, true
+	}
+	for _, ctx := range h.s.state.contextsOfID(id) {
+		if uses, ok := h.s.state.schemaByID(ctx, id); ok {
+			return uses, true
 		}
+	}
+	return nil, false
+}
+
+func (h *handler) schemaByID(c *call, id int, what string) {
+	// A schema's text never changes under its id, so an id this node already holds is answered
+	// at once (what every deserializer asks, on any node); anything else (not found here yet,
+	// the subjects and versions holding it, maxId) waits until this node has read _schemas to
+	// its end.
+	fast := (what == "" || what == "schema") && !c.boolParam("fetchMaxId")
+	uses, ok := h.lookupID(c, id)
+	if !fast || !ok {
+		if !c.synced() {
+			return
+		}
+		uses, ok = h.lookupID(c, id)
 	}
 	if !ok {
 		c.fail(Errorf(40403, "Schema %d not found", id))
