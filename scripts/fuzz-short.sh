@@ -23,5 +23,5 @@ while IFS= read -r file; do
     fi
     count=$((count + 1))
   done
-done < <(grep -rl --include='*_test.go' -E '^func Fuzz' internal cmd tests 2>/dev/null | sort)
+done < <(grep -rl --include='*_test.go' -E '^func Fuzz' internal cmd streams tests 2>/dev/null | sort)
 echo "fuzz: $count targets ran for $fuzztime each"

@@ -1,0 +1,398 @@
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Options configure Open.
+type Options struct {
+	// FS is the file system (nil: the OS). Tests pass vfs.NewCrashableMem().
+	FS vfs.FS
+	// CacheSize is Pebble's block cache in bytes (0: 8 MiB).
+	CacheSize int64
+	// MemTableSize in bytes (0: Pebble's default, 4 MiB).
+	MemTableSize uint64
+	// Logger receives Pebble's messages (nil: discarded).
+	Logger pebble.Logger
+}
+
+// TopicPartition names a changelog partition in checkpoints.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// DB is one Pebble database, normally one per task directory, holding any number of named
+// stores (each under its own key prefix) and the task's changelog checkpoints. Its methods
+// and its stores' may be called from several goroutines.
+type DB struct {
+	pdb      *pebble.DB
+	closed   atomic.Bool
+	wasClean bool
+	mu       sync.Mutex
+	stores   map[string]bool
+}
+
+// Pebble key layout: 'm' meta ('o': the open marker; 'c' + uvarint(len) topic + partition:
+// a checkpoint), 's' + uvarint(len) name + space byte + store key: store data.
+var openMarker = []byte("mo")
+
+// Open opens (creating if needed) the store DB in dir.
+func Open(dir string, opts *Options) (*DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	po := &pebble.Options{FS: o.FS, Logger: o.Logger}
+	if po.FS == nil {
+		po.FS = vfs.Default
+	}
+	if po.Logger == nil {
+		po.Logger = quietLogger{}
+	}
+	if o.MemTableSize > 0 {
+		po.MemTableSize = o.MemTableSize
+	}
+	if o.CacheSize > 0 {
+		c := pebble.NewCache(o.CacheSize)
+		defer c.Unref()
+		po.Cache = c
+	}
+	pdb, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", dir, err)
+	}
+	db := &DB{pdb: pdb, stores: map[string]bool{}}
+	_, closer, err := pdb.Get(openMarker)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		db.wasClean = true
+	case err != nil:
+		pdb.Close()
+		return nil, err
+	default:
+		closer.Close()
+	}
+	if err := pdb.Set(openMarker, nil, pebble.Sync); err != nil {
+		pdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// PreviousCloseClean reports whether the DB was closed by Close the last time it was open (or
+// is new). After an unclean stop the stores hold every flushed write and possibly later ones:
+// under at-least-once that is fine (restoring from the checkpoint rewrites them), under
+// exactly-once they may hold uncommitted writes and the runtime calls Wipe, as Kafka Streams
+// does without KIP-892.
+func (db *DB) PreviousCloseClean() bool { return db.wasClean }
+
+// Wipe deletes every store's data and every checkpoint, durably. No store may be open.
+func (db *DB) Wipe() error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if len(db.stores) > 0 {
+		return ErrStoreOpen
+	}
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	_ = b.DeleteRange([]byte("mc"), []byte("md"), nil)
+	_ = b.DeleteRange([]byte("s"), []byte("t"), nil)
+	return b.Commit(pebble.Sync)
+}
+
+func checkpointKey(tp TopicPartition) []byte {
+	k := []byte("mc")
+	k = binary.AppendUvarint(k, uint64(len(tp.Topic)))
+	k = append(k, tp.Topic...)
+	return binary.BigEndian.AppendUint32(k, uint32(tp.Partition))
+}
+
+// SetCheckpoint records that the stores hold every record of changelog partition tp before
+// offset next (restoring resumes at next). It is written after every mutation made before
+// the call, in the write-ahead log's order, so whatever survives a crash never has a
+// checkpoint claiming more than its data; it is durable with the next Flush.
+func (db *DB) SetCheckpoint(tp TopicPartition, next int64) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return db.pdb.Set(checkpointKey(tp), binary.BigEndian.AppendUint64(nil, uint64(next)), pebble.NoSync)
+}
+
+// DeleteCheckpoint removes tp's checkpoint (restoring then starts from the beginning).
+func (db *DB) DeleteCheckpoint(tp TopicPartition) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return db.pdb.Delete(checkpointKey(tp), pebble.NoSync)
+}
+
+// Checkpoint returns tp's checkpoint.
+func (db *DB) Checkpoint(tp TopicPartition) (next int64, ok bool, err error) {
+	if db.closed.Load() {
+		return 0, false, ErrClosed
+	}
+	v, closer, err := db.pdb.Get(checkpointKey(tp))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("state: checkpoint of %s-%d: %d bytes", tp.Topic, tp.Partition, len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), true, nil
+}
+
+// Checkpoints returns every checkpoint.
+func (db *DB) Checkpoints() (map[TopicPartition]int64, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte("mc"), UpperBound: []byte("md")})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	out := map[TopicPartition]int64{}
+	for it.First(); it.Valid(); it.Next() {
+		k, v := it.Key()[2:], it.Value()
+		n, w := binary.Uvarint(k)
+		if w <= 0 || uint64(len(k)-w) != n+4 || len(v) != 8 {
+			return nil, fmt.Errorf("state: corrupt checkpoint key %q", it.Key())
+		}
+		tp := TopicPartition{Topic: string(k[w : w+int(n)]), Partition: int32(binary.BigEndian.Uint32(k[w+int(n):]))}
+		out[tp] = int64(binary.BigEndian.Uint64(v))
+	}
+	return out, it.Error()
+}
+
+// Flush makes every write so far (all stores, checkpoints) durable: one fsync of the
+// write-ahead log.
+func (db *DB) Flush() error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return db.pdb.LogData(nil, pebble.Sync)
+}
+
+// Close flushes and closes the DB, marking the close clean. Stores still open return
+// ErrClosed afterwards; using a store concurrently with Close is a bug of the caller.
+func (db *DB) Close() error {
+	if db.closed.Swap(true) {
+		return ErrClosed
+	}
+	err := db.pdb.Delete(openMarker, pebble.Sync)
+	if cerr := db.pdb.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (db *DB) register(name string) ([]byte, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.stores[name] {
+		return nil, ErrStoreOpen
+	}
+	db.stores[name] = true
+	p := []byte{'s'}
+	p = binary.AppendUvarint(p, uint64(len(name)))
+	return append(p, name...), nil
+}
+
+func (db *DB) unregister(name string) {
+	db.mu.Lock()
+	delete(db.stores, name)
+	db.mu.Unlock()
+}
+
+// KeyValue opens the key-value store name (logger may be nil).
+func (db *DB) KeyValue(name string, logger ChangeLogger) (KeyValueStore, error) {
+	e, err := db.engine(name)
+	if err != nil {
+		return nil, err
+	}
+	return newKeyValue(name, e, logger), nil
+}
+
+// Window opens the window store name.
+func (db *DB) Window(name string, opts WindowOptions) (WindowStore, error) {
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
+	e, err := db.engine(name)
+	if err != nil {
+		return nil, err
+	}
+	return newWindow(name, e, opts)
+}
+
+// Session opens the session store name.
+func (db *DB) Session(name string, opts SessionOptions) (SessionStore, error) {
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
+	e, err := db.engine(name)
+	if err != nil {
+		return nil, err
+	}
+	return newSession(name, e, opts)
+}
+
+func (db *DB) engine(name string) (*pebbleEngine, error) {
+	p, err := db.register(name)
+	if err != nil {
+		return nil, err
+	}
+	return &pebbleEngine{db: db, name: name, prefix: p}, nil
+}
+
+type pebbleEngine struct {
+	db     *DB
+	name   string
+	prefix []byte
+	mu     sync.Mutex // guards buf
+	buf    []byte
+	closed atomic.Bool
+}
+
+func (e *pebbleEngine) check() error {
+	if e.closed.Load() || e.db.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (e *pebbleEngine) key(dst []byte, s byte, k []byte) []byte {
+	dst = append(dst, e.prefix...)
+	dst = append(dst, s)
+	return append(dst, k...)
+}
+
+func (e *pebbleEngine) get(s byte, k []byte) ([]byte, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.buf = e.key(e.buf[:0], s, k)
+	v, closer, err := e.db.pdb.Get(e.buf)
+	e.mu.Unlock()
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte{}, v...)
+	closer.Close()
+	return out, nil
+}
+
+func (e *pebbleEngine) iterate(s byte, lo, hi []byte, reverse bool, fn func(k, v []byte) bool) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	pl := len(e.prefix) + 1
+	lower := e.key(nil, s, lo)
+	var upper []byte
+	if hi != nil {
+		upper = e.key(nil, s, hi)
+	} else {
+		upper = prefixEnd(lower[:pl])
+	}
+	it, err := e.db.pdb.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	var ok bool
+	if reverse {
+		ok = it.Last()
+	} else {
+		ok = it.First()
+	}
+	for ok {
+		if !fn(it.Key()[pl:], it.Value()) {
+			break
+		}
+		if reverse {
+			ok = it.Prev()
+		} else {
+			ok = it.Next()
+		}
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (e *pebbleEngine) apply(ops []op) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	b := e.db.pdb.NewBatch()
+	e.mu.Lock()
+	for _, p := range ops {
+		e.buf = e.key(e.buf[:0], p.space, p.k)
+		switch p.kind {
+		case opSet:
+			_ = b.Set(e.buf, p.v, nil)
+		case opDel:
+			_ = b.Delete(e.buf, nil)
+		case opDelRange:
+			var hi []byte
+			if p.v != nil {
+				hi = e.key(nil, p.space, p.v)
+			} else {
+				hi = prefixEnd(e.buf[:len(e.prefix)+1])
+			}
+			_ = b.DeleteRange(e.buf, hi, nil)
+		}
+	}
+	e.mu.Unlock()
+	err := b.Commit(pebble.NoSync)
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (e *pebbleEngine) flush() error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	return e.db.Flush()
+}
+
+func (e *pebbleEngine) close() error {
+	if e.closed.Swap(true) {
+		return ErrClosed
+	}
+	e.db.unregister(e.name)
+	return nil
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}
