@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -89,11 +90,20 @@ type Manager struct {
 		logs     map[TopicPartition]*Log
 		creating map[TopicPartition]chan struct{} // CreateLog in progress; closed when it ends
 	}
-	metaSync     *sharedSync // fsyncs of partition creation and leader-epoch checkpoints, shared
-	recovering   atomic.Bool // Open is loading logs: index rebuilds defer their fsyncs (replaceFile)
-	deferred     atomic.Bool // some did: load syncs the file system before writing checkpoints
-	closed       atomic.Bool
-	checkpointMu sync.Mutex // serializes checkpoint file writes
+	metaSync *sharedSync // fsyncs of partition creation and leader-epoch checkpoints, shared
+	// metaWork bounds the goroutines doing the file work of partition creation and of
+	// metadata publication (mkdir, create, write, rename; not the shared fsync rounds) at
+	// once, to GOMAXPROCS-1: a round's end wakes every creator it covered (32 while a topic
+	// is created), and without the bound they all ran kernel file work at once, so produce
+	// and fetch goroutines waited behind them for a CPU (issue #11: produce p99 while
+	// partitions are created). A slot is waited for at most metaWorkMaxWait (pacing, not a
+	// lock). Nil in a Manager not made by Open: no bound.
+	metaWork        chan struct{}
+	metaWorkMaxWait time.Duration // metaWorkMaxWait; tests raise it
+	recovering      atomic.Bool   // Open is loading logs: index rebuilds defer their fsyncs (replaceFile)
+	deferred        atomic.Bool   // some did: load syncs the file system before writing checkpoints
+	closed          atomic.Bool
+	checkpointMu    sync.Mutex // serializes checkpoint file writes
 	// highWatermarks is replication-offset-checkpoint as read at Open, minus the partitions
 	// deleted since (a partition recreated under the same name must not inherit one).
 	highWatermarks struct {
@@ -180,6 +190,8 @@ func Open(opts Options) (*Manager, error) {
 		return nil, fmt.Errorf("storage: open data dir: %w", err)
 	}
 	m.metaSync = &sharedSync{wholeFS: wholeFS}
+	m.metaWork = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
+	m.metaWorkMaxWait = metaWorkMaxWait
 	m.mu.logs = map[TopicPartition]*Log{}
 	m.mu.creating = map[TopicPartition]chan struct{}{}
 	if err := m.load(); err != nil {
@@ -391,7 +403,9 @@ func (m *Manager) CreateLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) 
 // the partition directory covers their entries too.
 func (m *Manager) createLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) (*Log, error) {
 	dir := partitionDirName(m.dir, tp)
+	took := m.beginMetaWork()
 	if err := m.fs.MkdirAll(dir); err != nil {
+		m.endMetaWork(took)
 		return nil, fmt.Errorf("create log %s: %w", tp, err)
 	}
 	l := m.newLog(tp, dir, cfg)
@@ -399,7 +413,9 @@ func (m *Manager) createLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) 
 	l.epochs = newLeaderEpochCache(m.fs, filepath.Join(dir, leaderEpochCheckpointName), nil)
 	l.epochs.publish = func(name string, data []byte) error { return m.publishShared(name, data) }
 	seg := newSegment(l, 0, 0)
-	if err := seg.create(); err != nil {
+	err := seg.create()
+	m.endMetaWork(took)
+	if err != nil {
 		return nil, fmt.Errorf("create log %s: %w", tp, err)
 	}
 	l.segments.Store(&[]*segment{seg})

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluicehq/sluice/internal/vfs"
 )
@@ -86,21 +87,19 @@ func (s *sharedSync) sync(fsyncs []func() error) error {
 // fsync alsoDirs), with the fsyncs done by shared rounds, so concurrent publications share them.
 func (m *Manager) publishShared(name string, data []byte, alsoDirs ...string) error {
 	tmp := name + tmpSuffix
-	f, err := m.fs.Create(tmp)
+	took := m.beginMetaWork()
+	err := m.writeFile(tmp, data)
+	m.endMetaWork(took)
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", name, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("publish %s: write: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("publish %s: close: %w", name, err)
 	}
 	if err := m.metaSync.run(func() error { return m.fsyncFile(tmp) }); err != nil {
 		return fmt.Errorf("publish %s: sync: %w", name, err)
 	}
-	if err := m.fs.Rename(tmp, name); err != nil {
+	took = m.beginMetaWork()
+	err = m.fs.Rename(tmp, name)
+	m.endMetaWork(took)
+	if err != nil {
 		return fmt.Errorf("publish %s: rename: %w", name, err)
 	}
 	dirs := append([]string{filepath.Dir(name)}, alsoDirs...)
@@ -108,6 +107,56 @@ func (m *Manager) publishShared(name string, data []byte, alsoDirs ...string) er
 		return fmt.Errorf("publish %s: sync dir: %w", name, err)
 	}
 	return nil
+}
+
+// writeFile creates (or truncates) name and writes data to it, without an fsync.
+func (m *Manager) writeFile(name string, data []byte) error {
+	f, err := m.fs.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	return nil
+}
+
+// metaWorkMaxWait bounds the wait for a metaWork slot: the slots pace creators, they are not
+// a lock, so a file operation that hangs (a stuck device) delays other partitions' creation
+// by at most this much per operation instead of stopping it. A slot is normally held for
+// well under a millisecond.
+const metaWorkMaxWait = 100 * time.Millisecond
+
+// beginMetaWork waits for a slot of Manager.metaWork (at most metaWorkMaxWait) and reports
+// whether it took one; endMetaWork(took) frees it. Never held across a shared fsync round,
+// so rounds still gather every waiting creator.
+func (m *Manager) beginMetaWork() bool {
+	if m.metaWork == nil {
+		return false
+	}
+	select {
+	case m.metaWork <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(m.metaWorkMaxWait)
+	defer t.Stop()
+	select {
+	case m.metaWork <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+func (m *Manager) endMetaWork(took bool) {
+	if took {
+		<-m.metaWork
+	}
 }
 
 // fsyncFile fsyncs a closed file through a new handle (Linux fsyncs the inode, whichever
