@@ -7,6 +7,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -247,30 +248,41 @@ func checkShareHistory(t *testing.T, h *shareHistory, produced map[string]int64,
 				terminal = append(terminal, c)
 			}
 		}
-		for i := 1; i < len(o.recvs); i++ {
-			r := o.recvs[i]
+		// The history interleaves the consumers' output in the order the harness read their
+		// pipes, not the order the broker delivered: a record released by one consumer and
+		// delivered to another may be read from the second's pipe first. So delivery counts
+		// are checked in delivery-count order across consumers (no count twice) and in line
+		// order within one consumer (never falling).
+		byCount := slices.Clone(o.recvs)
+		slices.SortStableFunc(byCount, func(a, b shareEvent) int { return a.deliveryCount - b.deliveryCount })
+		last := map[string]int{}
+		for i, r := range byCount {
 			// Acquisitions are not persisted (share.StateAcquired): deliveries in flight
 			// when the broker went down come back with the count last persisted, so around a
-			// restart (whose exact place among the consumers' lines is not known) a count
-			// may repeat, never fall.
-			prev := o.recvs[i-1].deliveryCount
-			if r.deliveryCount < prev || (faults.restartAt == 0 && r.deliveryCount == prev) {
-				t.Errorf("%q: delivery count %d after %d", v, r.deliveryCount, prev)
+			// restart a count may repeat, never fall.
+			if i > 0 && faults.restartAt == 0 && r.deliveryCount == byCount[i-1].deliveryCount {
+				t.Errorf("%q: delivery count %d twice", v, r.deliveryCount)
 			}
+		}
+		for _, r := range o.recvs {
+			if prev, ok := last[r.consumer]; ok && r.deliveryCount < prev {
+				t.Errorf("%q: delivery count %d after %d at %s", v, r.deliveryCount, prev, r.consumer)
+			}
+			last[r.consumer] = r.deliveryCount
 		}
 		switch {
 		case strings.HasPrefix(v, "release-"):
 			if len(o.recvs) != limit || len(terminal) != 0 {
 				t.Errorf("%q: always released, delivered %d times (limit %d)", v, len(o.recvs), limit)
-			} else if last := o.recvs[len(o.recvs)-1]; last.deliveryCount != limit {
-				t.Errorf("%q: last delivery count %d, want %d", v, last.deliveryCount, limit)
+			} else if last := byCount[len(byCount)-1]; last.deliveryCount != limit {
+				t.Errorf("%q: highest delivery count %d, want %d", v, last.deliveryCount, limit)
 			}
 		case len(o.recvs) == 0:
 			t.Errorf("lost: %q was never delivered", v)
 		case len(terminal) > 1:
 			t.Errorf("%q acknowledged %d times: %v", v, len(terminal), terminal)
 		case len(terminal) == 0:
-			last := o.recvs[len(o.recvs)-1]
+			last := byCount[len(byCount)-1] // the last delivery
 			killed := faults.procs[last.consumer] != nil && faults.procs[last.consumer].killed
 			if !killed && !(last.index < faults.restartAt) {
 				t.Errorf("lost: %q delivered %d times, never acknowledged", v, len(o.recvs))
