@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -15,9 +16,10 @@ import (
 type Options struct {
 	// FS is the file system (nil: the OS). Tests pass vfs.NewCrashableMem().
 	FS vfs.FS
-	// CacheSize is Pebble's block cache in bytes (0: 8 MiB).
+	// CacheSize is the block cache for reads in bytes (0: 16 MiB). Pebble charges its
+	// memtables to the same cache, so the cache made is CacheSize + 2 * MemTableSize.
 	CacheSize int64
-	// MemTableSize in bytes (0: Pebble's default, 4 MiB).
+	// MemTableSize in bytes (0: 8 MiB).
 	MemTableSize uint64
 	// Logger receives Pebble's messages (nil: discarded).
 	Logger pebble.Logger
@@ -57,13 +59,18 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if po.Logger == nil {
 		po.Logger = quietLogger{}
 	}
+	po.MemTableSize = 8 << 20
 	if o.MemTableSize > 0 {
 		po.MemTableSize = o.MemTableSize
 	}
-	if o.CacheSize > 0 {
-		c := pebble.NewCache(o.CacheSize)
-		defer c.Unref()
-		po.Cache = c
+	if o.CacheSize <= 0 {
+		o.CacheSize = 16 << 20
+	}
+	po.CacheSize = o.CacheSize + 2*int64(po.MemTableSize)
+	// Bloom filters on every level, as Kafka Streams configures RocksDB: a windowed
+	// aggregation's first Fetch of each new window misses.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	pdb, err := pebble.Open(dir, po)
 	if err != nil {
