@@ -195,3 +195,34 @@ func checkImage(t *testing.T, fs vfs.FS, durable int64) {
 		t.Fatalf("checkpoint %d claims more than the %d windows held", cp, wn)
 	}
 }
+
+// TestStoreNamesIsolated: names that are prefixes of each other, or hold the bytes of the
+// prefix encoding, share a DB without seeing each other's keys.
+func TestStoreNamesIsolated(t *testing.T) {
+	db := openTestDB(t)
+	names := []string{"a", "ab", "a\x00", "\x01a", "", "a\xff"}
+	var stores []KeyValueStore
+	for _, n := range names {
+		s, err := db.KeyValue(n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"", "\x00", "b", "\xff\xff"} {
+			s.Put([]byte(k), []byte(n))
+		}
+		stores = append(stores, s)
+	}
+	for i, s := range stores {
+		n := 0
+		s.Range(nil, nil, func(_, v []byte) bool {
+			if string(v) != names[i] {
+				t.Fatalf("store %q sees a value of store %q", names[i], v)
+			}
+			n++
+			return true
+		})
+		if n != 4 {
+			t.Fatalf("store %q holds %d entries, want 4", names[i], n)
+		}
+	}
+}
