@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sync"
 
 	"github.com/sluicehq/sluice/internal/vfs"
@@ -37,6 +38,9 @@ type LeaderEpochCache struct {
 		sync.Mutex
 		entries []EpochEntry // epochs and start offsets strictly increase
 		dirty   bool         // entries changed since the checkpoint was last written
+		// onDisk is what the checkpoint file holds as far as this cache knows (read at load,
+		// or last written); Persist skips a write that would not change it.
+		onDisk []EpochEntry
 	}
 }
 
@@ -44,6 +48,7 @@ func newLeaderEpochCache(fsys vfs.FS, path string, entries []EpochEntry) *Leader
 	c := &LeaderEpochCache{fs: fsys, path: path}
 	c.publish = func(name string, data []byte) error { return publishFile(fsys, name, data) }
 	c.mu.entries = entries
+	c.mu.onDisk = slices.Clone(entries)
 	return c
 }
 
@@ -105,15 +110,27 @@ func (c *LeaderEpochCache) Persist() error {
 		c.mu.Unlock()
 		return nil
 	}
-	data := formatEpochCheckpoint(c.mu.entries)
 	c.mu.dirty = false
+	if slices.Equal(c.mu.entries, c.mu.onDisk) {
+		// A change undone before it was written: the leader epoch dropped at load because it
+		// starts at the log end (a partition without records) and assigned again when the
+		// partition leads.
+		c.mu.Unlock()
+		return nil
+	}
+	entries := slices.Clone(c.mu.entries)
+	data := formatEpochCheckpoint(entries)
 	c.mu.Unlock()
 	if err := c.publish(c.path, data); err != nil {
 		c.mu.Lock()
 		c.mu.dirty = true
+		c.mu.onDisk = nil // unknown: the write may have happened
 		c.mu.Unlock()
 		return fmt.Errorf("write leader epoch checkpoint: %w", err)
 	}
+	c.mu.Lock()
+	c.mu.onDisk = entries
+	c.mu.Unlock()
 	return nil
 }
 
@@ -148,6 +165,23 @@ func (c *LeaderEpochCache) EndOffsetFor(requested int32, logEndOffset int64) (in
 
 // TruncateFromEnd removes entries starting at or after endOffset (log truncation).
 func (c *LeaderEpochCache) TruncateFromEnd(endOffset int64) error {
+	if !c.truncateFromEndLocked(endOffset) {
+		return nil
+	}
+	return c.Persist()
+}
+
+// truncateFromEndUnwritten is TruncateFromEnd without the checkpoint write, for loading a log
+// (as Kafka's truncateFromEndAsyncFlush): entries past the log end left in the file are
+// dropped again at every load, and the next Persist writes the truncated entries. A partition
+// without records, whose epoch entry starts at its log end, so skips two checkpoint writes and
+// their fsyncs per restart (dropped here, assigned again when it leads).
+func (c *LeaderEpochCache) truncateFromEndUnwritten(endOffset int64) {
+	c.truncateFromEndLocked(endOffset)
+}
+
+// truncateFromEndLocked drops the entries and reports whether any was.
+func (c *LeaderEpochCache) truncateFromEndLocked(endOffset int64) bool {
 	c.mu.Lock()
 	es := c.mu.entries
 	n := len(es)
@@ -156,12 +190,12 @@ func (c *LeaderEpochCache) TruncateFromEnd(endOffset int64) error {
 	}
 	if n == len(es) {
 		c.mu.Unlock()
-		return nil
+		return false
 	}
 	c.mu.entries = es[:n]
 	c.mu.dirty = true
 	c.mu.Unlock()
-	return c.Persist()
+	return true
 }
 
 // TruncateFromStart drops entries wholly below startOffset (the log start moved) and starts

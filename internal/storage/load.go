@@ -94,9 +94,7 @@ func (l *Log) load(clean bool, rp int64, hasRP bool, lso int64) error {
 	// Everything recovered counts as durable: in group-commit mode Open syncs the whole file
 	// system before serving (a process crash can leave unsynced bytes in the page cache).
 	l.durableOffset.Store(l.logEndOffset.Load())
-	if err := l.epochs.TruncateFromEnd(l.logEndOffset.Load()); err != nil {
-		return err
-	}
+	l.epochs.truncateFromEndUnwritten(l.logEndOffset.Load())
 	return l.epochs.TruncateFromStart(start)
 }
 
