@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -223,6 +224,35 @@ func TestStoreNamesIsolated(t *testing.T) {
 		})
 		if n != 4 {
 			t.Fatalf("store %q holds %d entries, want 4", names[i], n)
+		}
+	}
+}
+
+// TestSharedCache: two DBs on one caller-made cache both cache their reads in it.
+func TestSharedCache(t *testing.T) {
+	c := pebble.NewCache(64 << 20)
+	defer c.Unref()
+	for i := range 2 {
+		db, err := Open(t.TempDir(), &Options{Cache: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := db.KeyValue("kv", nil)
+		s.Put([]byte("k"), []byte("v"))
+		if err := db.pdb.Flush(); err != nil { // into a table, read through the cache
+			t.Fatal(err)
+		}
+		for range 3 {
+			if v, _ := s.Get([]byte("k")); string(v) != "v" {
+				t.Fatalf("Get = %q", v)
+			}
+		}
+		if m := c.Metrics(); m.Hits < int64(2*(i+1)) || m.Count < int64(i+1) {
+			t.Fatalf("DB %d: block cache %+v: reads not cached in the shared cache", i, m)
+		}
+		s.Close()
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

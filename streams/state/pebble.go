@@ -21,6 +21,11 @@ type Options struct {
 	CacheSize int64
 	// MemTableSize in bytes (0: 8 MiB).
 	MemTableSize uint64
+	// Cache, if not nil, is a block cache shared by several DBs (a process with many tasks
+	// bounds its memory so, as Kafka Streams users do with a shared RocksDB cache); it must
+	// hold every sharing DB's memtables too (2 x MemTableSize each) or nothing gets cached.
+	// CacheSize is then ignored; the caller keeps its own reference (pebble.NewCache, Unref).
+	Cache *pebble.Cache
 	// Logger receives Pebble's messages (nil: discarded).
 	Logger pebble.Logger
 }
@@ -67,6 +72,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		o.CacheSize = 16 << 20
 	}
 	po.CacheSize = o.CacheSize + 2*int64(po.MemTableSize)
+	po.Cache = o.Cache
 	// Bloom filters on every level, as Kafka Streams configures RocksDB: a windowed
 	// aggregation's first Fetch of each new window misses.
 	for i := range po.Levels {
