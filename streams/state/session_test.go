@@ -202,3 +202,29 @@ func TestSessionInvalid(t *testing.T) {
 		t.Fatalf("zero retention: %v", err)
 	}
 }
+
+// TestSessionSegmentDrop: sessions go with the whole segment of their end; newer ones stay.
+func TestSessionSegmentDrop(t *testing.T) {
+	db := openTestDB(t)
+	ss, err := db.Session("drop", SessionOptions{Retention: 1000, SegmentInterval: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := int64(0); end <= 3000; end += 100 {
+		if err := ss.Put([]byte("k"), end-50, end, []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ends []int64
+	var idx int
+	e := ss.(*sessionStore).eng
+	e.iterate(spaceSes, nil, nil, false, func(k, _ []byte) bool { ends = append(ends, readTime(k)); return true })
+	e.iterate(spaceSesIdx, nil, nil, false, func(_, _ []byte) bool { idx++; return true })
+	want := []int64{2000, 2100, 2200, 2300, 2400, 2500, 2600, 2700, 2800, 2900, 3000}
+	if !slices.Equal(ends, want) || idx != len(want) {
+		t.Fatalf("physically kept ends %v and %d index entries, want %v", ends, idx, want)
+	}
+	if got := dumpSessions(t, ss); len(got) != 10 || got[0].end != 2100 {
+		t.Fatalf("visible %v, want ends 2100..3000", got)
+	}
+}
