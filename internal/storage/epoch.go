@@ -19,7 +19,8 @@ const (
 // LeaderEpochCache maps leader epochs to the first offset written in each
 // (docs/format/leader-epoch-checkpoint.md). Every change is written to the partition's
 // leader-epoch-checkpoint before the method returns, except StageAssign's, which the caller
-// writes with Persist once it has dropped its own locks. Safe for concurrent use.
+// writes with Persist once it has dropped its own locks, and the truncation at load
+// (truncateFromEndUnwritten), which the next write carries. Safe for concurrent use.
 //
 // Concurrency: mu guards the entries and is never held across I/O, so readers
 // (OffsetForLeaderEpoch, appends checking the latest epoch) never wait on an fsync; writeMu
