@@ -89,10 +89,28 @@ func startProcClusterOpts(t testing.TB, n int, proxied bool, extraArgs ...string
 	return startProcClusterEach(t, n, proxied, nil, extraArgs...)
 }
 
+// testElectionTimeoutMs is the metadata quorum's election timeout in the test clusters unless a
+// test sets its own. The default with other voters, 150 ms, is shorter than the heartbeat
+// delays CI's 2 shared cores cause while several three-node clusters, their fsyncs and other
+// packages' tests run at once: followers then depose healthy leaders again and again (seen as
+// terms in the eighties within a minute and partitions left leaderless for 30 s), which is
+// the machine's scheduling, not what the tests check. 500 ms stays well under every wait.
+const testElectionTimeoutMs = 500
+
+func withElectionTimeout(args []string) []string {
+	for _, a := range args {
+		if strings.Contains(a, "controller.quorum.election.timeout.ms") {
+			return args
+		}
+	}
+	return append(slices.Clone(args), "--override", fmt.Sprintf("controller.quorum.election.timeout.ms=%d", testElectionTimeoutMs))
+}
+
 // startProcClusterEach is startProcClusterOpts with perNode(id)'s arguments (nil: none) added to
 // node id's command line after extraArgs, for settings that differ between nodes (broker.rack).
 func startProcClusterEach(t testing.TB, n int, proxied bool, perNode func(id int32) []string, extraArgs ...string) *procCluster {
 	t.Helper()
+	extraArgs = withElectionTimeout(extraArgs)
 	root := t.TempDir() // before newProcCluster: removed after its processes are killed
 	c := newProcCluster(t)
 	c.proxied = proxied
