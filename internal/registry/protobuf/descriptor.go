@@ -1,15 +1,11 @@
 package protobuf
 
 import (
-	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/bufbuild/protocompile"
-	"github.com/bufbuild/protocompile/linker"
 	"github.com/bufbuild/protocompile/reporter"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -83,32 +79,12 @@ func descriptorText(name, schema string, deps map[string]string) (text string, o
 		}
 		return nil
 	}, nil)
-	compiler := protocompile.Compiler{
-		Resolver: protocompile.WithStandardImports(protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
-			if path == name {
-				return protocompile.SearchResult{Proto: linked}, nil
-			}
-			if src, ok := deps[path]; ok {
-				return protocompile.SearchResult{Source: strings.NewReader(src)}, nil
-			}
-			if src, ok := builtinImports[path]; ok {
-				return protocompile.SearchResult{Source: strings.NewReader(src)}, nil
-			}
-			return protocompile.SearchResult{}, fmt.Errorf("file not found: %w", io.EOF)
-		})),
-		MaxParallelism: 1,
-		Reporter:       rep,
-	}
-	files, err := compiler.Compile(context.Background(), name)
+	result, err := compileFile(name, protocompile.SearchResult{Proto: linked}, deps, rep)
 	if err != nil {
 		if len(errs) == 0 {
 			errs = append(errs, err.Error())
 		}
 		return "", true, fmt.Errorf("protobuf descriptor: %s", strings.Join(errs, "; "))
-	}
-	result, isResult := files[0].(linker.Result)
-	if !isResult {
-		return "", true, errors.New("protobuf descriptor could not be linked")
 	}
 	s := &protobufSchema{file: result, raw: fd, linked: protodesc.ToFileDescriptorProto(result)}
 	return (&printer{descriptor: true}).file(s), true, nil

@@ -127,29 +127,9 @@ func compile(name, schema string, deps map[string]string) (*protobufSchema, erro
 		raw.Syntax = proto.String("proto2") // declared, though the parser leaves the default unset
 	}
 
-	compiler := protocompile.Compiler{
-		Resolver: protocompile.WithStandardImports(protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
-			if path == name {
-				return protocompile.SearchResult{ParseResult: parsed}, nil
-			}
-			if src, ok := deps[path]; ok {
-				return protocompile.SearchResult{Source: strings.NewReader(src)}, nil
-			}
-			if src, ok := builtinImports[path]; ok {
-				return protocompile.SearchResult{Source: strings.NewReader(src)}, nil
-			}
-			return protocompile.SearchResult{}, fmt.Errorf("file not found: %w", io.EOF)
-		})),
-		MaxParallelism: 1,
-		Reporter:       rep,
-	}
-	files, err := compiler.Compile(context.Background(), name)
+	result, err := compileFile(name, protocompile.SearchResult{ParseResult: parsed}, deps, rep)
 	if err != nil {
 		return nil, fail(err)
-	}
-	result, ok := files[0].(linker.Result)
-	if !ok {
-		return nil, fail(errors.New("protobuf schema could not be linked"))
 	}
 	s := &protobufSchema{
 		file:   result,
@@ -191,4 +171,35 @@ func (s *protobufSchema) Formatted(name string) (string, bool) {
 		return "", false
 	}
 	return base64.StdEncoding.EncodeToString(b), true
+}
+
+// compileFile compiles and links the file name, found as main, whose imports are the
+// dependency texts by import path, the registry's built-in files (builtinImports) and the
+// well-known types; nothing is read from the disk. Errors go to rep as well.
+func compileFile(name string, main protocompile.SearchResult, deps map[string]string, rep reporter.Reporter) (linker.Result, error) {
+	compiler := protocompile.Compiler{
+		Resolver: protocompile.WithStandardImports(protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
+			if path == name {
+				return main, nil
+			}
+			if src, ok := deps[path]; ok {
+				return protocompile.SearchResult{Source: strings.NewReader(src)}, nil
+			}
+			if src, ok := builtinImports[path]; ok {
+				return protocompile.SearchResult{Source: strings.NewReader(src)}, nil
+			}
+			return protocompile.SearchResult{}, fmt.Errorf("file not found: %w", io.EOF)
+		})),
+		MaxParallelism: 1,
+		Reporter:       rep,
+	}
+	files, err := compiler.Compile(context.Background(), name)
+	if err != nil {
+		return nil, err
+	}
+	result, ok := files[0].(linker.Result)
+	if !ok {
+		return nil, errors.New("protobuf schema could not be linked")
+	}
+	return result, nil
 }
