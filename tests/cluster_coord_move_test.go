@@ -116,6 +116,16 @@ func TestClusterCoordinatorsMove(t *testing.T) {
 		t.Fatalf("last stable offset %d with the markers held, want 0", o.Offset)
 	}
 
+	// The marker must be in the proxy's hold before node x stops: EndTxn is answered once the
+	// commit is prepared, and the marker request may still be on its way (a new connection's
+	// ApiVersions first). Stopped then, node x would wake to a timed-out connection, no longer
+	// the coordinator, and never send the marker whose fencing this test is about.
+	for c.node(leader).kafkaProxy.Held.Load() == 0 {
+		if ctx.Err() != nil {
+			t.Fatalf("node %d's marker for %s never reached node %d's proxy", x, topic, leader)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	// Node x stops; the others fence it and elect new leaders for its partitions.
 	c.node(x).pause()
 	pausedAt := time.Now()

@@ -144,6 +144,10 @@ func (c *conn) writeLoop() {
 			obs.ObserveRequest(f.key, f.version, time.Since(f.start), f.resp.Msg)
 		}
 		c.holdThrottled(f)
+		// Mute before the write as well as after it: once the response is out, the client may
+		// send its next request before this goroutine runs again, and the read loop must
+		// already see the mute then. The second call counts the throttle from the write's end.
+		c.muteThrottled(f)
 		err := c.write(&fw, f)
 		if err == nil && flush != nil {
 			err = flush()
