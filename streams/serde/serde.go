@@ -1,7 +1,3 @@
-// Package serde turns typed keys and values into the bytes of Kafka records and back, for the
-// streams library: plain formats (bytes, strings, Kafka's fixed-width numbers, JSON) and the
-// Confluent wire format through any Confluent-API schema registry (Avro, JSON Schema,
-// Protobuf).
 package serde
 
 // Serde serializes values of type T for a topic and deserializes them back. A nil record key
