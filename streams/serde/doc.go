@@ -42,9 +42,44 @@
 // The bytes are built and parsed by streams/state's AppendTimeWindowedKey / AppendSessionKey
 // and their Parse functions, the same code the stores' changelogs use.
 //
+// # Schema-registry serdes
+//
+// Avro[T], JSONSchema[T] and Protobuf[T] write Confluent's wire format through any
+// Confluent-API schema registry (Sluice's, Confluent's), reached with franz-go's sr.Client:
+//
+//	magic byte 0 | schema id uint32 big-endian | [Protobuf: message index] | payload
+//
+// The Protobuf message index is the message's path in its .proto file as zig-zag varints, a
+// count then each index, with [0] (the file's first message) as the single byte 0; it is
+// written and read by sr.ConfluentHeader. Payloads: Avro binary (hamba/avro/v2), JSON
+// (encoding/json, validated by santhosh-tekuri/jsonschema/v6 with ValidateJSON), Protobuf
+// binary (google.golang.org/protobuf).
+//
+// Serializing registers the serde's schema under the subject (Confluent's
+// auto.register.schemas=true) once per topic; NoAutoRegister looks it up instead,
+// UseLatestVersion takes the subject's latest version (use.latest.version). Subjects follow
+// Confluent's strategies: TopicNameStrategy ("<topic>-value", "<topic>-key" with Key()),
+// RecordNameStrategy, TopicRecordNameStrategy. Protobuf registers the message's file as a
+// base64 FileDescriptorProto and its imports, other than google/protobuf/..., google/type/...
+// and confluent/... files, under their file names as references.
+//
+// Deserializing reads the id, fetches that schema once, and checks its type: Avro resolves
+// the writer's schema against the serde's own (schema evolution), JSONSchema validates with
+// ValidateJSON, Protobuf checks that the message index names T's message when the registry
+// serves descriptors (format=serialized). Bad headers fail with errors wrapping
+// ErrWireFormat. A nil value serializes to nil and nil data deserializes to T's zero value,
+// as for the plain serdes.
+//
+// Caches: each registry serde keeps one entry per topic it serialized to (the id to write,
+// and for UseLatestVersion the schema) and one per schema id it deserialized that the
+// registry knows, for its whole life; failed lookups are not cached (each is retried by the
+// next record). Requests are bounded by RequestTimeout (30 s).
+//
 // # Concurrency
 //
-// Every serde here is safe for concurrent use.
+// Every serde here is safe for concurrent use. The registry serdes' caches are read under a
+// read lock (no lock is held across a registry request); two goroutines missing the same
+// entry may both fetch it.
 //
 // # Example
 //
