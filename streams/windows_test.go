@@ -126,9 +126,15 @@ func TestTimeWindows(t *testing.T) {
 // default), and so is a retention shorter than size + grace.
 func TestWindowsNeedGrace(t *testing.T) {
 	for name, build := range map[string]func(b *streams.Builder, g *streams.GroupedStream[string, string]){
-		"time":      func(_ *streams.Builder, g *streams.GroupedStream[string, string]) { streams.WindowedBy(g, streams.TumblingWindows(time.Second)).Count() },
-		"session":   func(_ *streams.Builder, g *streams.GroupedStream[string, string]) { streams.SessionWindowedBy(g, streams.NewSessionWindows(time.Second)).Count() },
-		"retention": func(_ *streams.Builder, g *streams.GroupedStream[string, string]) { streams.WindowedBy(g, streams.TumblingWindows(time.Second).Grace(time.Second)).Count(streams.Materialized[int64]("", nil).WithRetention(time.Second)) },
+		"time": func(_ *streams.Builder, g *streams.GroupedStream[string, string]) {
+			streams.WindowedBy(g, streams.TumblingWindows(time.Second)).Count()
+		},
+		"session": func(_ *streams.Builder, g *streams.GroupedStream[string, string]) {
+			streams.SessionWindowedBy(g, streams.NewSessionWindows(time.Second)).Count()
+		},
+		"retention": func(_ *streams.Builder, g *streams.GroupedStream[string, string]) {
+			streams.WindowedBy(g, streams.TumblingWindows(time.Second).Grace(time.Second)).Count(streams.Materialized[int64]("", nil).WithRetention(time.Second))
+		},
 		"suppress": func(_ *streams.Builder, g *streams.GroupedStream[string, string]) {
 			g.Count().Suppress(streams.UntilWindowCloses)
 		},
