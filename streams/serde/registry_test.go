@@ -23,7 +23,7 @@ import (
 // sent; tests/streams_serde_test.go runs the same serdes against Sluice's registry and
 // Confluent's Python serializers.
 
-func fakeRegistry(t *testing.T) (*srfake.Registry, *sr.Client) {
+func fakeRegistry(t testing.TB) (*srfake.Registry, *sr.Client) {
 	t.Helper()
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
@@ -457,5 +457,61 @@ func TestSerdesConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+func TestProtobufLookupAndLatest(t *testing.T) {
+	reg, cl := fakeRegistry(t)
+	payment := compileProto(t).Messages().ByName("Payment")
+	newPayment := func() *dynamicpb.Message { return dynamicpb.NewMessage(payment) }
+	lookup, _ := Protobuf(cl, newPayment, NoAutoRegister())
+	if _, err := lookup.Serialize("pay", newPayment()); err == nil {
+		t.Fatal("NoAutoRegister serialized before anything was registered")
+	}
+	if reg.SubjectExists("acme/common.proto") || reg.SubjectExists("pay-value") {
+		t.Fatal("NoAutoRegister registered something")
+	}
+	registering, _ := Protobuf(cl, newPayment)
+	b1, err := registering.Serialize("pay", newPayment())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := lookup.Serialize("pay", newPayment())
+	if err != nil || wireID(t, b2) != wireID(t, b1) {
+		t.Fatalf("lookup after registering: %x, %v; want id %d", b2, err, wireID(t, b1))
+	}
+	latest, _ := Protobuf(cl, newPayment, UseLatestVersion())
+	b3, err := latest.Serialize("pay", newPayment())
+	if err != nil || wireID(t, b3) != wireID(t, b1) {
+		t.Fatalf("latest: %x, %v; want id %d", b3, err, wireID(t, b1))
+	}
+	// The latest version of a subject holding another type is refused.
+	if _, _, err := reg.RegisterSchema("other-value", sr.Schema{Schema: `{"type":"object"}`, Type: sr.TypeJSON}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := latest.Serialize("other", newPayment()); err == nil || !strings.Contains(err.Error(), "JSON") {
+		t.Fatalf("latest of a JSON subject: %v", err)
+	}
+}
+
+func TestJSONSchemaLatest(t *testing.T) {
+	reg, cl := fakeRegistry(t)
+	strict := `{"type":"object","properties":{"name":{"type":"string","maxLength":3}},"required":["name"]}`
+	id, _, err := reg.RegisterSchema("users-value", sr.Schema{Schema: strict, Type: sr.TypeJSON})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The serde's own schema allows long names; the latest registered one does not, and it is
+	// the one values are validated against.
+	s, _ := JSONSchema[user](cl, userSchema, UseLatestVersion(), ValidateJSON())
+	b, err := s.Serialize("users", user{Name: "ada"})
+	if err != nil || wireID(t, b) != id {
+		t.Fatalf("%x, %v; want id %d", b, err, id)
+	}
+	if _, err := s.Serialize("users", user{Name: "adalovelace"}); err == nil {
+		t.Fatal("a name longer than the latest schema allows")
+	}
+	if reg.SubjectExists("User") {
+		t.Fatal("UseLatestVersion registered a schema")
 	}
 }
