@@ -43,6 +43,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newACLCommand(), newUserCommand())
 	root.AddCommand(newQuotaCommand())
 	root.AddCommand(newSchemaCommand())
+	root.AddCommand(newConnectCommand())
 	return root
 }
 

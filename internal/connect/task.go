@@ -1,0 +1,607 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/connect/converter"
+)
+
+// taskRunner runs one task in its own goroutine (run); its state is read by Status under mu.
+type taskRunner struct {
+	cs     *connState
+	id     int
+	config map[string]string
+
+	mu     sync.Mutex
+	state  string
+	trace  string
+	paused bool
+	wake   chan struct{} // signalled when paused changes
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (t *taskRunner) status() TaskStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return TaskStatus{ID: t.id, State: t.state, WorkerID: t.cs.w.cfg.ID, Trace: t.trace}
+}
+
+func (t *taskRunner) setState(s string, err error) {
+	t.mu.Lock()
+	t.state = s
+	t.trace = ""
+	if err != nil {
+		t.trace = err.Error()
+	}
+	t.mu.Unlock()
+}
+
+func (t *taskRunner) setPaused(p bool) {
+	t.mu.Lock()
+	t.paused = p
+	if t.state == StateRunning || t.state == StatePaused {
+		t.state = StateRunning
+		if p {
+			t.state = StatePaused
+		}
+	}
+	t.mu.Unlock()
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (t *taskRunner) isPaused() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.paused
+}
+
+func (t *taskRunner) start(paused bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.cancel, t.done, t.wake = cancel, make(chan struct{}), make(chan struct{}, 1)
+	t.paused = paused
+	t.setState(StateRunning, nil)
+	if paused {
+		t.setState(StatePaused, nil)
+	}
+	go func() {
+		defer close(t.done)
+		var err error
+		if t.cs.plugin.Kind == Source {
+			err = t.runSource(ctx)
+		} else {
+			err = t.runSink(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
+			t.setState(StateFailed, err)
+			t.cs.w.log.Error("task failed", "connector", t.cs.name, "task", t.id, "err", err)
+			return
+		}
+		t.setState(StateUnassigned, nil)
+	}()
+}
+
+func (t *taskRunner) stop() {
+	if t.cancel == nil {
+		return
+	}
+	t.cancel()
+	<-t.done
+}
+
+// waitUnpaused blocks while the task is paused; false when ctx ends.
+func (t *taskRunner) waitUnpaused(ctx context.Context) bool {
+	for t.isPaused() {
+		select {
+		case <-t.wake:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return ctx.Err() == nil
+}
+
+type taskConverters struct {
+	key, value converter.Converter
+}
+
+func (t *taskRunner) converters() (taskConverters, error) {
+	var c taskConverters
+	var err error
+	if c.key, err = t.cs.w.converter(t.config, "key"); err != nil {
+		return c, err
+	}
+	c.value, err = t.cs.w.converter(t.config, "value")
+	return c, err
+}
+
+// manualPartition marks a record whose partition the source task chose.
+type manualPartitionKey struct{}
+
+// sourcePartitioner uses the partition a source record names, else murmur2 of the key (or
+// sticky for a nil key), as Kafka's default producer partitioner.
+type sourcePartitioner struct{ dflt kgo.Partitioner }
+
+func (p sourcePartitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	return sourceTopicPartitioner{p.dflt.ForTopic(topic)}
+}
+
+type sourceTopicPartitioner struct{ dflt kgo.TopicPartitioner }
+
+func (p sourceTopicPartitioner) RequiresConsistency(r *kgo.Record) bool {
+	return r.Context != nil && r.Context.Value(manualPartitionKey{}) != nil || p.dflt.RequiresConsistency(r)
+}
+
+func (p sourceTopicPartitioner) Partition(r *kgo.Record, n int) int {
+	if r.Context != nil {
+		if v, ok := r.Context.Value(manualPartitionKey{}).(int32); ok {
+			return int(v) % n
+		}
+	}
+	return p.dflt.Partition(r, n)
+}
+
+// runSource polls the task, produces what it returns, and every offset.flush.interval.ms
+// flushes the producer and commits the source offsets of everything produced before the flush.
+func (t *taskRunner) runSource(ctx context.Context) error {
+	w := t.cs.w
+	conv, err := t.converters()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(w.clientOpts(kgo.RecordPartitioner(sourcePartitioner{kgo.StickyKeyPartitioner(nil)}),
+		kgo.ClientID(fmt.Sprintf("connector-producer-%s-%d", t.cs.name, t.id)),
+		kgo.ProducerLinger(5*time.Millisecond))...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	task := t.cs.plugin.NewSourceTask()
+	if err := task.Start(sourceTaskContext{t}, maps.Clone(t.config)); err != nil {
+		return fmt.Errorf("starting the task: %w", err)
+	}
+	defer task.Stop()
+
+	var (
+		produceErr error
+		errMu      sync.Mutex
+		pending    = map[string]OffsetEntry{} // latest offset per partition handed to the producer
+		lastFlush  = time.Now()
+		seenTopics = map[string]bool{}
+	)
+	commit := func(ctx context.Context) error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := cl.Flush(ctx); err != nil {
+			return err
+		}
+		errMu.Lock()
+		perr := produceErr
+		errMu.Unlock()
+		if perr != nil {
+			return perr
+		}
+		entries := make([]OffsetEntry, 0, len(pending))
+		for _, e := range pending {
+			entries = append(entries, e)
+		}
+		if err := w.cfg.Offsets.Commit(t.cs.name, entries); err != nil {
+			return fmt.Errorf("committing offsets: %w", err)
+		}
+		clear(pending)
+		return task.Commit()
+	}
+	defer func() {
+		// A final commit of what was acknowledged, with a bounded wait.
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := commit(fctx); err != nil {
+			w.log.Warn("final offset commit of a source task", "connector", t.cs.name, "task", t.id, "err", err)
+		}
+	}()
+	for {
+		if !t.waitUnpaused(ctx) {
+			return nil
+		}
+		if time.Since(lastFlush) >= w.flushInterval() {
+			if err := commit(ctx); err != nil {
+				return err
+			}
+			lastFlush = time.Now()
+		}
+		recs, err := task.Poll(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("poll: %w", err)
+		}
+		for i := range recs {
+			r := &recs[i]
+			kr, err := t.toKafka(conv, r)
+			if err != nil {
+				return err
+			}
+			if !seenTopics[r.Topic] {
+				seenTopics[r.Topic] = true
+				t.cs.noteTopic(r.Topic)
+			}
+			cl.Produce(ctx, kr, func(_ *kgo.Record, err error) {
+				if err != nil {
+					errMu.Lock()
+					if produceErr == nil {
+						produceErr = fmt.Errorf("producing to %s: %w", r.Topic, err)
+					}
+					errMu.Unlock()
+				}
+			})
+			if r.SourcePartition != nil {
+				k, err := offsetKey(t.cs.name, r.SourcePartition)
+				if err != nil {
+					return err
+				}
+				pending[k] = OffsetEntry{Partition: r.SourcePartition, Offset: r.SourceOffset}
+			}
+		}
+		errMu.Lock()
+		perr := produceErr
+		errMu.Unlock()
+		if perr != nil {
+			return perr
+		}
+	}
+}
+
+func (t *taskRunner) toKafka(conv taskConverters, r *SourceRecord) (*kgo.Record, error) {
+	if r.Topic == "" {
+		return nil, errors.New("a source record without a topic")
+	}
+	key, err := conv.key.FromConnect(r.Topic, r.KeySchema, r.Key)
+	if err != nil {
+		return nil, fmt.Errorf("converting a key for %s: %w", r.Topic, err)
+	}
+	value, err := conv.value.FromConnect(r.Topic, r.ValueSchema, r.Value)
+	if err != nil {
+		return nil, fmt.Errorf("converting a value for %s: %w", r.Topic, err)
+	}
+	kr := &kgo.Record{Topic: r.Topic, Key: key, Value: value}
+	if r.Timestamp > 0 {
+		kr.Timestamp = time.UnixMilli(r.Timestamp)
+	}
+	for _, h := range r.Headers {
+		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	if r.Partition != nil {
+		kr.Context = context.WithValue(context.Background(), manualPartitionKey{}, *r.Partition)
+	}
+	return kr, nil
+}
+
+type sourceTaskContext struct{ t *taskRunner }
+
+func (c sourceTaskContext) Offsets() OffsetReader {
+	return offsetReader{store: c.t.cs.w.cfg.Offsets, connector: c.t.cs.name}
+}
+
+// sinkGroup is a sink connector's consumer group id, as Kafka Connect names it.
+func sinkGroup(connector string) string { return "connect-" + connector }
+
+// runSink consumes the connector's topics in its group and hands the records to the task;
+// every offset.flush.interval.ms (and when partitions are revoked) it flushes the task and
+// commits the offsets of what it was given.
+func (t *taskRunner) runSink(ctx context.Context) error {
+	w := t.cs.w
+	conv, err := t.converters()
+	if err != nil {
+		return err
+	}
+	task := t.cs.plugin.NewSinkTask()
+	sctx := &sinkTaskContext{}
+	var (
+		mu        sync.Mutex
+		consumed  = map[TopicPartition]int64{} // next offset to commit per partition
+		lastFlush = time.Now()
+	)
+	var cl *kgo.Client
+	flush := func(ctx context.Context, cl *kgo.Client) error {
+		mu.Lock()
+		offs := maps.Clone(consumed)
+		mu.Unlock()
+		if len(offs) == 0 {
+			return nil
+		}
+		if err := task.Flush(offs); err != nil {
+			return fmt.Errorf("flush: %w", err)
+		}
+		commit := map[string]map[int32]kgo.EpochOffset{}
+		for tp, off := range offs {
+			if commit[tp.Topic] == nil {
+				commit[tp.Topic] = map[int32]kgo.EpochOffset{}
+			}
+			commit[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
+		}
+		var cerr error
+		cl.CommitOffsetsSync(ctx, commit, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			if err != nil {
+				cerr = err
+				return
+			}
+			for _, topic := range resp.Topics {
+				for _, p := range topic.Partitions {
+					if p.ErrorCode != 0 && cerr == nil {
+						cerr = fmt.Errorf("committing %s-%d: error code %d", topic.Topic, p.Partition, p.ErrorCode)
+					}
+				}
+			}
+		})
+		if cerr == nil {
+			mu.Lock()
+			for tp, off := range offs {
+				if consumed[tp] == off {
+					delete(consumed, tp)
+				}
+			}
+			mu.Unlock()
+		}
+		return cerr
+	}
+	opts := []kgo.Opt{kgo.ConsumerGroup(sinkGroup(t.cs.name)), kgo.DisableAutoCommit(),
+		kgo.ClientID(fmt.Sprintf("connector-consumer-%s-%d", t.cs.name, t.id)),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) { sctx.add(a) }),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, c *kgo.Client, r map[string][]int32) {
+			if err := flush(ctx, c); err != nil {
+				w.log.Warn("flush on revocation", "connector", t.cs.name, "task", t.id, "err", err)
+			}
+			sctx.remove(r)
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, l map[string][]int32) { sctx.remove(l) }),
+	}
+	if re := t.config["topics.regex"]; re != "" {
+		if _, err := regexp.Compile(re); err != nil {
+			return fmt.Errorf("topics.regex: %w", err)
+		}
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(re))
+	} else {
+		var topics []string
+		for _, s := range strings.Split(t.config["topics"], ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				topics = append(topics, s)
+			}
+		}
+		if len(topics) == 0 {
+			return errors.New("a sink connector needs topics or topics.regex")
+		}
+		opts = append(opts, kgo.ConsumeTopics(topics...))
+	}
+	if cl, err = kgo.NewClient(w.clientOpts(opts...)...); err != nil {
+		return err
+	}
+	defer cl.Close()
+	if err := task.Start(sctx, maps.Clone(t.config)); err != nil {
+		return fmt.Errorf("starting the task: %w", err)
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := flush(fctx, cl); err != nil {
+			w.log.Warn("final flush of a sink task", "connector", t.cs.name, "task", t.id, "err", err)
+		}
+		task.Stop()
+		cl.LeaveGroup()
+	}()
+	seenTopics := map[string]bool{}
+	paused := false
+	for {
+		if p := t.isPaused(); p != paused {
+			paused = p
+			if p {
+				cl.PauseFetchTopics(cl.GetConsumeTopics()...)
+			} else {
+				cl.ResumeFetchTopics(cl.PauseFetchTopics()...)
+			}
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		fetches := cl.PollRecords(pctx, 500)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := fetchErr(fetches); err != nil {
+			return err
+		}
+		var batch []SinkRecord
+		var convErr error
+		fetches.EachRecord(func(r *kgo.Record) {
+			if convErr != nil {
+				return
+			}
+			sr := SinkRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp.UnixMilli()}
+			if sr.KeySchema, sr.Key, convErr = conv.key.ToConnect(r.Topic, r.Key); convErr != nil {
+				convErr = fmt.Errorf("converting the key of %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, convErr)
+				return
+			}
+			if sr.ValueSchema, sr.Value, convErr = conv.value.ToConnect(r.Topic, r.Value); convErr != nil {
+				convErr = fmt.Errorf("converting the value of %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, convErr)
+				return
+			}
+			for _, h := range r.Headers {
+				sr.Headers = append(sr.Headers, Header{Key: h.Key, Value: h.Value})
+			}
+			batch = append(batch, sr)
+			if !seenTopics[r.Topic] {
+				seenTopics[r.Topic] = true
+				t.cs.noteTopic(r.Topic)
+			}
+		})
+		if convErr != nil {
+			return convErr
+		}
+		if len(batch) > 0 {
+			if err := task.Put(batch); err != nil {
+				return fmt.Errorf("put: %w", err)
+			}
+			mu.Lock()
+			for _, r := range batch {
+				consumed[TopicPartition{r.Topic, r.Partition}] = r.Offset + 1
+			}
+			mu.Unlock()
+		}
+		if time.Since(lastFlush) >= w.flushInterval() {
+			if err := flush(ctx, cl); err != nil && ctx.Err() == nil {
+				return err
+			}
+			lastFlush = time.Now()
+		}
+	}
+}
+
+// fetchErr is the first fetch error that is not a transient one.
+func fetchErr(f kgo.Fetches) error {
+	var first error
+	f.EachError(func(topic string, p int32, err error) {
+		if first != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
+		}
+		if errors.Is(err, kgo.ErrClientClosed) {
+			first = err
+			return
+		}
+		var ke interface{ Retriable() bool }
+		if errors.As(err, &ke) && ke.Retriable() {
+			return
+		}
+		first = fmt.Errorf("fetching %s-%d: %w", topic, p, err)
+	})
+	return first
+}
+
+type sinkTaskContext struct {
+	mu sync.Mutex
+	a  map[TopicPartition]struct{}
+}
+
+func (c *sinkTaskContext) add(m map[string][]int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.a == nil {
+		c.a = map[TopicPartition]struct{}{}
+	}
+	for t, ps := range m {
+		for _, p := range ps {
+			c.a[TopicPartition{t, p}] = struct{}{}
+		}
+	}
+}
+
+func (c *sinkTaskContext) remove(m map[string][]int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for t, ps := range m {
+		for _, p := range ps {
+			delete(c.a, TopicPartition{t, p})
+		}
+	}
+}
+
+func (c *sinkTaskContext) Assignment() []TopicPartition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []TopicPartition
+	for tp := range c.a {
+		out = append(out, tp)
+	}
+	return out
+}
+
+// sinkOffsets are the committed offsets of a sink connector's consumer group, in KIP-875's
+// shape ({"kafka_topic", "kafka_partition"} → {"kafka_offset"}).
+func (cs *connState) sinkOffsets() ([]OffsetEntry, error) {
+	cl, err := kgo.NewClient(cs.w.clientOpts()...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(cl).FetchOffsets(ctx, sinkGroup(cs.name))
+	if err != nil {
+		return nil, err
+	}
+	out := []OffsetEntry{}
+	resp.Each(func(o kadm.OffsetResponse) {
+		if o.Err == nil && o.At >= 0 {
+			out = append(out, OffsetEntry{
+				Partition: map[string]any{"kafka_topic": o.Topic, "kafka_partition": float64(o.Partition)},
+				Offset:    map[string]any{"kafka_offset": float64(o.At)},
+			})
+		}
+	})
+	return out, nil
+}
+
+// alterSinkOffsets commits (or deletes, for nil offsets) a stopped sink connector's group
+// offsets.
+func (cs *connState) alterSinkOffsets(entries []OffsetEntry) error {
+	cl, err := kgo.NewClient(cs.w.clientOpts()...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	set := kadm.Offsets{}
+	del := kadm.TopicsSet{}
+	for _, e := range entries {
+		topic, _ := e.Partition["kafka_topic"].(string)
+		part, ok := e.Partition["kafka_partition"].(float64)
+		if topic == "" || !ok {
+			return fmt.Errorf("%w: a sink connector's partition is {\"kafka_topic\": ..., \"kafka_partition\": ...}", ErrBadConfig)
+		}
+		if e.Offset == nil {
+			del.Add(topic, int32(part))
+			continue
+		}
+		off, ok := e.Offset["kafka_offset"].(float64)
+		if !ok || off < 0 {
+			return fmt.Errorf("%w: a sink connector's offset is {\"kafka_offset\": a non-negative number}", ErrBadConfig)
+		}
+		set.Add(kadm.Offset{Topic: topic, Partition: int32(part), At: int64(off), LeaderEpoch: -1})
+	}
+	if len(set) > 0 {
+		resp, err := adm.CommitOffsets(ctx, sinkGroup(cs.name), set)
+		if err == nil {
+			err = resp.Error()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(del) > 0 {
+		resp, err := adm.DeleteOffsets(ctx, sinkGroup(cs.name), del)
+		if err == nil {
+			err = resp.Error()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

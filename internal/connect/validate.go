@@ -1,0 +1,157 @@
+package connect
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/sluicehq/sluice/internal/connect/converter"
+)
+
+// ConfigInfos is the answer of PUT /connector-plugins/{class}/config/validate.
+type ConfigInfos struct {
+	Name       string       `json:"name"`
+	ErrorCount int          `json:"error_count"`
+	Groups     []string     `json:"groups"`
+	Configs    []ConfigInfo `json:"configs"`
+}
+
+// ConfigInfo is one property's definition and checked value.
+type ConfigInfo struct {
+	Definition struct {
+		Name          string   `json:"name"`
+		Type          string   `json:"type"`
+		Required      bool     `json:"required"`
+		DefaultValue  *string  `json:"default_value"`
+		Importance    string   `json:"importance"`
+		Documentation string   `json:"documentation"`
+		Group         string   `json:"group"`
+		Width         string   `json:"width"`
+		DisplayName   string   `json:"display_name"`
+		Dependents    []string `json:"dependents"`
+		Order         int      `json:"order"`
+	} `json:"definition"`
+	Value struct {
+		Name              string   `json:"name"`
+		Value             *string  `json:"value"`
+		RecommendedValues []string `json:"recommended_values"`
+		Errors            []string `json:"errors"`
+		Visible           bool     `json:"visible"`
+	} `json:"value"`
+}
+
+// commonConfig is what every connector accepts (Kafka Connect's ConnectorConfig and
+// SinkConnectorConfig).
+func commonConfig(kind Kind) []ConfigKey {
+	keys := []ConfigKey{
+		{Name: "name", Type: "STRING", Importance: "HIGH", Group: "Common", Required: true,
+			Documentation: "Globally unique name to use for this connector."},
+		{Name: "connector.class", Type: "STRING", Importance: "HIGH", Group: "Common", Required: true,
+			Documentation: "Name or alias of the class for this connector."},
+		{Name: "tasks.max", Type: "INT", Default: Str("1"), Importance: "HIGH", Group: "Common",
+			Documentation: "Maximum number of tasks to use for this connector.", Validate: atLeast(1)},
+		{Name: "key.converter", Type: "CLASS", Importance: "LOW", Group: "Common",
+			Documentation: "Converter class for keys (the worker's when not set).", Validate: converterClass},
+		{Name: "value.converter", Type: "CLASS", Importance: "LOW", Group: "Common",
+			Documentation: "Converter class for values (the worker's when not set).", Validate: converterClass},
+	}
+	if kind == Sink {
+		keys = append(keys,
+			ConfigKey{Name: "topics", Type: "LIST", Default: Str(""), Importance: "HIGH", Group: "Common",
+				Documentation: "List of topics to consume, separated by commas."},
+			ConfigKey{Name: "topics.regex", Type: "STRING", Default: Str(""), Importance: "HIGH", Group: "Common",
+				Documentation: "Regular expression giving topics to consume.", Validate: func(v string) error {
+					_, err := regexp.Compile(v)
+					return err
+				}})
+	}
+	return keys
+}
+
+func atLeast(n int) func(string) error {
+	return func(v string) error {
+		i, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("Invalid value %s for configuration: Not a number of type INT", v)
+		}
+		if i < n {
+			return fmt.Errorf("Invalid value %d for configuration: Value must be at least %d", i, n)
+		}
+		return nil
+	}
+}
+
+func converterClass(v string) error {
+	for _, c := range converter.Classes() {
+		if c == v {
+			return nil
+		}
+	}
+	return fmt.Errorf("Class %s could not be found.", v)
+}
+
+// Validate checks a connector configuration as PUT .../config/validate does.
+func (w *Worker) Validate(config map[string]string) ConfigInfos {
+	class := config["connector.class"]
+	infos := ConfigInfos{Name: class, Groups: []string{"Common"}, Configs: []ConfigInfo{}}
+	plugin, perr := LookupPlugin(class)
+	kind := Source
+	if perr == nil {
+		kind = plugin.Kind
+		infos.Name = plugin.Class
+	}
+	keys := commonConfig(kind)
+	if perr == nil {
+		keys = append(keys, plugin.New().Config()...)
+	}
+	seenGroup := map[string]bool{"Common": true}
+	for i, k := range keys {
+		var ci ConfigInfo
+		d := &ci.Definition
+		d.Name, d.Type, d.Required, d.DefaultValue, d.Importance, d.Documentation = k.Name, k.Type, k.Required, k.Default, k.Importance, k.Documentation
+		d.Group, d.Width, d.DisplayName, d.Dependents, d.Order = k.Group, "NONE", k.Name, []string{}, i+1
+		if d.Group == "" {
+			d.Group = "Connector"
+		}
+		if !seenGroup[d.Group] {
+			seenGroup[d.Group] = true
+			infos.Groups = append(infos.Groups, d.Group)
+		}
+		v := &ci.Value
+		v.Name, v.RecommendedValues, v.Errors, v.Visible = k.Name, []string{}, []string{}, true
+		if val, ok := config[k.Name]; ok {
+			v.Value = &val
+			if k.Validate != nil {
+				if err := k.Validate(val); err != nil {
+					v.Errors = append(v.Errors, err.Error())
+				}
+			}
+		} else if k.Default != nil {
+			v.Value = k.Default
+		} else if k.Required {
+			v.Errors = append(v.Errors, fmt.Sprintf("Missing required configuration \"%s\" which has no default value.", k.Name))
+		}
+		if k.Name == "connector.class" && perr != nil && class != "" {
+			v.Errors = append(v.Errors, perr.Error())
+		}
+		infos.ErrorCount += len(v.Errors)
+		infos.Configs = append(infos.Configs, ci)
+	}
+	if perr == nil && kind == Sink {
+		topics, regex := strings.TrimSpace(config["topics"]), strings.TrimSpace(config["topics.regex"])
+		if (topics == "") == (regex == "") {
+			msg := "Must configure one of topics or topics.regex"
+			if topics != "" {
+				msg = "topics and topics.regex are mutually exclusive options, but both are set."
+			}
+			for i := range infos.Configs {
+				if n := infos.Configs[i].Value.Name; n == "topics" || n == "topics.regex" {
+					infos.Configs[i].Value.Errors = append(infos.Configs[i].Value.Errors, msg)
+					infos.ErrorCount++
+				}
+			}
+		}
+	}
+	return infos
+}
