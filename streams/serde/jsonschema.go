@@ -43,12 +43,13 @@ type jsonSchemaSerde[T any] struct {
 // default); "$ref"s resolve only to the References given, never to files or URLs.
 func JSONSchema[T any](client *sr.Client, schema string, opts ...Option) (Serde[T], error) {
 	j := &jsonSchemaSerde[T]{client: client, o: buildOptions(opts), text: schema}
+	if !json.Valid([]byte(schema)) {
+		return nil, fmt.Errorf("serde: JSON schema: not JSON: %q", truncate([]byte(schema)))
+	}
 	var doc struct {
 		Title string `json:"title"`
 	}
-	if err := json.Unmarshal([]byte(schema), &doc); err != nil {
-		return nil, fmt.Errorf("serde: JSON schema: %w", err)
-	}
+	_ = json.Unmarshal([]byte(schema), &doc) // a boolean schema has no title
 	j.title = doc.Title
 	if j.o.strategy != TopicNameStrategy && j.title == "" {
 		return nil, fmt.Errorf("serde: JSON schema: a record name strategy needs the schema's \"title\"")

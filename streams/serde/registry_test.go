@@ -515,3 +515,21 @@ func TestJSONSchemaLatest(t *testing.T) {
 		t.Fatal("UseLatestVersion registered a schema")
 	}
 }
+
+func TestJSONSchemaBoolean(t *testing.T) {
+	_, cl := fakeRegistry(t)
+	s, err := JSONSchema[map[string]any](cl, `true`, ValidateJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Serialize("any", map[string]any{"x": 1.0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Deserialize("any", b); err != nil || v["x"] != 1.0 {
+		t.Fatalf("%v, %v", v, err)
+	}
+	if _, err := JSONSchema[map[string]any](cl, `{"type":`); err == nil {
+		t.Fatal("a schema that is not JSON")
+	}
+}
