@@ -52,8 +52,8 @@ func NoAutoRegister() Option { return func(o *options) { o.noAutoRegister = true
 // UseLatestVersion serializes with the subject's latest registered version instead of
 // registering the serde's own schema: Confluent's use.latest.version=true with
 // auto.register.schemas=false. For Avro the latest schema is the one the bytes are written
-// with. The latest version is fetched once per subject and cached for the serde's life
-// (Confluent's latest.cache.ttl.sec=-1, its default).
+// with. The latest version is fetched once per topic and cached for the serde's life (a
+// version registered later is not seen until a new serde is made).
 func UseLatestVersion() Option {
 	return func(o *options) { o.useLatest, o.noAutoRegister = true, true }
 }
@@ -99,8 +99,8 @@ func (o *options) context() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), o.timeout)
 }
 
-// maxIndexDepth bounds the Protobuf message-index array read from a record (nesting depth);
-// Confluent's readers have no bound, but no real schema nests messages this deep.
+// maxIndexDepth bounds the Protobuf message-index array read from a record (the nesting
+// depth of the message), so that a record cannot make the reader allocate without bound.
 const maxIndexDepth = 64
 
 // ErrWireFormat is wrapped by the errors of registry serdes given data not in the Confluent
