@@ -533,3 +533,37 @@ func TestJSONSchemaBoolean(t *testing.T) {
 		t.Fatal("a schema that is not JSON")
 	}
 }
+
+// TestDecodingBounds: a record claiming a huge Avro array or a string longer than the limit
+// fails instead of allocating; a JSON schema's $ref never loads a file.
+func TestDecodingBounds(t *testing.T) {
+	_, cl := fakeRegistry(t)
+	type tags struct {
+		Tags []string `avro:"tags"`
+	}
+	s, err := Avro[tags](cl, `{"type":"record","name":"T","fields":[{"name":"tags","type":{"type":"array","items":"string"}}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Serialize("t", tags{[]string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An array block of 2^30 items (zig-zag varint), then nothing.
+	huge := append(b[:5:5], binary.AppendVarint(nil, 1<<30)...)
+	if _, err := s.Deserialize("t", huge); err == nil {
+		t.Fatal("an array of 2^30 items in a few bytes was accepted")
+	}
+	type name struct {
+		Name string `avro:"name"`
+	}
+	sn, _ := Avro[name](cl, `{"type":"record","name":"N","fields":[{"name":"name","type":"string"}]}`)
+	bn, _ := sn.Serialize("n", name{"x"})
+	long := append(bn[:5:5], binary.AppendVarint(nil, 1<<40)...)
+	if _, err := sn.Deserialize("n", long); err == nil {
+		t.Fatal("a string of 2^40 bytes was accepted")
+	}
+	if _, err := JSONSchema[any](cl, `{"$ref":"file:///etc/hostname"}`); err == nil {
+		t.Fatal("a $ref to a file compiled")
+	}
+}
