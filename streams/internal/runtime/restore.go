@@ -1,0 +1,239 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/streams/processor"
+	"github.com/sluicehq/sluice/streams/state"
+)
+
+// changelogReader reads changelog partitions with its own client (no group; partitions
+// added and removed by hand): to restore an active task's stores up to the changelog's end
+// before it processes, and continuously for standbys. It keeps control records so that a
+// restore ending on a transaction marker sees its offset; under exactly-once it reads
+// read_committed and the end is the last stable offset. Used under Runtime.mu only.
+type changelogReader struct {
+	r       *Runtime
+	cl      *kgo.Client
+	standby map[tp]*changelog // standby stores by changelog partition
+	buf     []state.Record
+}
+
+func newChangelogReader(r *Runtime) (*changelogReader, error) {
+	opts := slices.Clone(r.cfg.ClientOptions)
+	opts = append(opts, kgo.KeepControlRecords(), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if r.cfg.ExactlyOnce {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: changelog reader: %w", err)
+	}
+	return &changelogReader{r: r, cl: cl, standby: map[tp]*changelog{}}, nil
+}
+
+func (c *changelogReader) close() { c.cl.Close() }
+
+// ends lists the changelog ends: the high watermark, or under exactly-once the last stable
+// offset (what read_committed can read up to).
+func (c *changelogReader) ends(ctx context.Context, topics []string) (kadm.ListedOffsets, error) {
+	if c.r.cfg.ExactlyOnce {
+		return c.r.admin.ListCommittedOffsets(ctx, topics...)
+	}
+	return c.r.admin.ListEndOffsets(ctx, topics...)
+}
+
+// start is where a store's restore begins: its checkpoint, or the changelog's start.
+func start(db *state.DB, lg *changelog) (kgo.Offset, int64, error) {
+	if db != nil && lg.persistent {
+		next, ok, err := db.Checkpoint(lg.tp)
+		if err != nil {
+			return kgo.Offset{}, 0, err
+		}
+		if ok {
+			return kgo.NewOffset().At(next), next, nil
+		}
+	}
+	return kgo.NewOffset().AtStart(), -1, nil
+}
+
+type restoring struct {
+	log   *changelog
+	end   int64
+	begin time.Time
+	from  int64
+}
+
+// restore brings a task's logged stores up to their changelogs' ends.
+func (c *changelogReader) restore(ctx context.Context, id processor.TaskID, db *state.DB, logs []*changelog) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	var topics []string
+	for _, lg := range logs {
+		topics = append(topics, lg.tp.Topic)
+	}
+	ends, err := c.ends(ctx, topics)
+	if err != nil {
+		return fmt.Errorf("runtime: task %v: changelog end offsets: %w", id, err)
+	}
+	pending := map[tp]*restoring{}
+	assign := map[string]map[int32]kgo.Offset{}
+	for _, lg := range logs {
+		end, ok := ends.Lookup(lg.tp.Topic, lg.tp.Partition)
+		if !ok || end.Err != nil {
+			return fmt.Errorf("runtime: task %v: end offset of %s-%d: %v", id, lg.tp.Topic, lg.tp.Partition, end.Err)
+		}
+		off, from, err := start(db, lg)
+		if err != nil {
+			return fmt.Errorf("runtime: task %v: checkpoint: %w", id, err)
+		}
+		if from > end.Offset {
+			c.r.log.Warn("checkpoint beyond the changelog's end (the topic was recreated?); restoring from its start",
+				"task", id, "changelog", lg.tp.Topic, "checkpoint", from, "end", end.Offset)
+			off, from = kgo.NewOffset().AtStart(), -1
+		}
+		if from >= end.Offset || end.Offset == 0 {
+			lg.next.Store(max(from, end.Offset))
+			continue
+		}
+		if assign[lg.tp.Topic] == nil {
+			assign[lg.tp.Topic] = map[int32]kgo.Offset{}
+		}
+		assign[lg.tp.Topic][lg.tp.Partition] = off
+		pending[tp{lg.tp.Topic, lg.tp.Partition}] = &restoring{log: lg, end: end.Offset, begin: time.Now(), from: max(from, 0)}
+		c.r.met.restoreRemaining.WithLabelValues(id.String(), lg.store).Set(float64(end.Offset - max(from, 0)))
+		c.r.log.Info("restoring", "task", id, "store", lg.store, "changelog", lg.tp.Topic, "from", max(from, 0), "to", end.Offset)
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	c.cl.AddConsumePartitions(assign)
+	defer func() {
+		rm := map[string][]int32{}
+		for topic, ps := range assign {
+			for p := range ps {
+				rm[topic] = append(rm[topic], p)
+			}
+		}
+		c.cl.RemoveConsumePartitions(rm)
+	}()
+	lastLog := time.Now()
+	for len(pending) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		fetches := c.cl.PollFetches(pctx)
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var applyErr error
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			key := tp{p.Topic, p.Partition}
+			if rs := pending[key]; rs != nil {
+				applyErr = errors.Join(applyErr, c.apply(rs.log, p.Records))
+				c.r.met.restoreRemaining.WithLabelValues(id.String(), rs.log.store).Set(float64(max(rs.end-rs.log.next.Load(), 0)))
+				if rs.log.next.Load() >= rs.end {
+					delete(pending, key)
+					took := time.Since(rs.begin)
+					c.r.log.Info("restored", "task", id, "store", rs.log.store, "records", rs.end-rs.from, "took", took.Round(time.Millisecond))
+				}
+			} else if f := c.standby[key]; f != nil {
+				applyErr = errors.Join(applyErr, c.apply(f, p.Records))
+			}
+		})
+		if applyErr != nil {
+			return fmt.Errorf("runtime: task %v: restore: %w", id, applyErr)
+		}
+		for _, fe := range fetches.Errors() {
+			if !errors.Is(fe.Err, context.DeadlineExceeded) {
+				c.r.log.Warn("changelog fetch error", "topic", fe.Topic, "partition", fe.Partition, "err", fe.Err)
+			}
+		}
+		if time.Since(lastLog) >= 10*time.Second {
+			lastLog = time.Now()
+			for _, rs := range pending {
+				c.r.log.Info("restore progress", "task", id, "store", rs.log.store, "at", rs.log.next.Load(), "to", rs.end)
+			}
+		}
+	}
+	return nil
+}
+
+// apply writes a fetch's records of one changelog partition to the store, in one batch.
+func (c *changelogReader) apply(lg *changelog, recs []*kgo.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	c.buf = c.buf[:0]
+	var n int
+	for _, rec := range recs {
+		if rec.Attrs.IsControl() {
+			continue
+		}
+		c.buf = append(c.buf, state.Record{Key: rec.Key, Value: rec.Value})
+		n += len(rec.Key) + len(rec.Value)
+	}
+	if len(c.buf) > 0 {
+		if err := lg.restorer.RestoreBatch(c.buf); err != nil {
+			return fmt.Errorf("store %s: %w", lg.store, err)
+		}
+	}
+	clear(c.buf)
+	lg.next.Store(recs[len(recs)-1].Offset + 1)
+	c.r.met.restoredRecords.Add(float64(len(c.buf)))
+	c.r.met.restoredBytes.Add(float64(n))
+	return nil
+}
+
+// follow starts reading a standby's changelogs from their checkpoints.
+func (c *changelogReader) follow(_ context.Context, s *standbyTask) error {
+	assign := map[string]map[int32]kgo.Offset{}
+	for _, lg := range s.logs {
+		off, from, err := start(s.db, lg)
+		if err != nil {
+			return err
+		}
+		lg.next.Store(from)
+		if assign[lg.tp.Topic] == nil {
+			assign[lg.tp.Topic] = map[int32]kgo.Offset{}
+		}
+		assign[lg.tp.Topic][lg.tp.Partition] = off
+		c.standby[tp{lg.tp.Topic, lg.tp.Partition}] = lg
+	}
+	c.cl.AddConsumePartitions(assign)
+	return nil
+}
+
+func (c *changelogReader) unfollow(s *standbyTask) {
+	rm := map[string][]int32{}
+	for _, lg := range s.logs {
+		delete(c.standby, tp{lg.tp.Topic, lg.tp.Partition})
+		rm[lg.tp.Topic] = append(rm[lg.tp.Topic], lg.tp.Partition)
+	}
+	c.cl.RemoveConsumePartitions(rm)
+}
+
+// pollStandbys applies what the standbys' changelogs have buffered, waiting at most a
+// millisecond.
+func (c *changelogReader) pollStandbys(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, time.Millisecond)
+	fetches := c.cl.PollFetches(pctx)
+	cancel()
+	var err error
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if f := c.standby[tp{p.Topic, p.Partition}]; f != nil {
+			err = errors.Join(err, c.apply(f, p.Records))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("runtime: standby: %w", err)
+	}
+	return nil
+}
