@@ -65,16 +65,21 @@ func (b *Builder) repartition(parent, base string, sink processor.SinkOptions, s
 // input returns the node an aggregation with store hangs from: the stream itself, or a
 // repartition topic's source.
 func (g *GroupedStream[K, V]) input(store string) (string, []string, bool) {
+	base := g.name
+	if base == "" {
+		base = store
+	}
+	return g.inputNamed(base)
+}
+
+// inputNamed is input with the repartition topic named base+"-repartition".
+func (g *GroupedStream[K, V]) inputNamed(base string) (string, []string, bool) {
 	if !g.repartition {
 		return g.node, g.topics, true
 	}
 	if g.ks == nil || g.vs == nil {
 		g.b.fail("grouping after a key change needs key and value serdes for the repartition topic (give them with Grouped)")
 		return "", nil, false
-	}
-	base := g.name
-	if base == "" {
-		base = store
 	}
 	node, topic := g.b.repartition(g.node, base,
 		processor.SinkOptions{Key: serializer(g.ks), Value: serializer(g.vs)},
