@@ -30,10 +30,10 @@ import (
 
 // Subscription instructions, as Kafka Streams' SubscriptionWrapper.Instruction.
 const (
-	fkDeleteAndPropagate byte = iota // left deleted: drop the subscription, answer null
-	fkDeleteNoPropagate              // foreign key changed: drop the old subscription quietly
-	fkPropagateNullIfNoValue         // answer even when the right key has no value
-	fkPropagateOnlyIfValue           // answer only when it has one (inner join, nothing to retract)
+	fkDeleteAndPropagate     byte = iota // left deleted: drop the subscription, answer null
+	fkDeleteNoPropagate                  // foreign key changed: drop the old subscription quietly
+	fkPropagateNullIfNoValue             // answer even when the right key has no value
+	fkPropagateOnlyIfValue               // answer only when it has one (inner join, nothing to retract)
 )
 
 type fkHash struct {
