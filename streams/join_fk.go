@@ -132,6 +132,9 @@ func decodeResponse(_ string, b []byte) (any, error) {
 		return nil, errFKWire
 	}
 	r := fkResponse{hash: h}
+	if rest[0] == 0 && len(rest) != 1 {
+		return nil, errFKWire
+	}
 	if rest[0] == 1 {
 		r.right = rest[1:]
 	}

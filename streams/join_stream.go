@@ -2,6 +2,7 @@ package streams
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -377,16 +378,11 @@ func (p *streamJoinSide) emitUnjoined(observed int64) error {
 		if wasLeft != p.left {
 			dec = p.otherDec
 		}
-		for rest := r.Value; len(rest) > 0; {
-			n, w := binary.Uvarint(rest)
-			if w <= 0 || uint64(len(rest)-w) < n {
-				return fmt.Errorf("streams: outer join store %q: corrupt value", p.outerStore)
-			}
-			v, err := dec(rest[w : w+int(n)])
+		err = eachListed(r.Value, func(vb []byte) error {
+			v, err := dec(vb)
 			if err != nil {
 				return err
 			}
-			rest = rest[w+int(n):]
 			var out any
 			if wasLeft {
 				out, err = p.join(v, nil)
@@ -396,9 +392,10 @@ func (p *streamJoinSide) emitUnjoined(observed int64) error {
 			if err != nil {
 				return err
 			}
-			if err := p.ctx.Forward(processor.Record{Key: key, Value: out, Timestamp: ts}); err != nil {
-				return err
-			}
+			return p.ctx.Forward(processor.Record{Key: key, Value: out, Timestamp: ts})
+		})
+		if err != nil {
+			return fmt.Errorf("streams: outer join store %q: %w", p.outerStore, err)
 		}
 		if err := p.outer.Delete(r.Key); err != nil {
 			return err
@@ -408,3 +405,20 @@ func (p *streamJoinSide) emitUnjoined(observed int64) error {
 }
 
 func (p *streamJoinSide) Close() error { return nil }
+
+var errCorruptList = errors.New("corrupt value list")
+
+// eachListed calls fn with each value of a list written as (uvarint length | bytes)*.
+func eachListed(b []byte, fn func([]byte) error) error {
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return errCorruptList
+		}
+		if err := fn(b[w : w+int(n) : w+int(n)]); err != nil {
+			return err
+		}
+		b = b[w+int(n):]
+	}
+	return nil
+}

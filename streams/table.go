@@ -276,6 +276,9 @@ func decodeChange(topic string, de processor.Deserializer, b []byte) (change, er
 	if uint64(n) > uint64(len(rest)) {
 		return change{}, errChange
 	}
+	if (b[0]&1 == 0 && n != 0) || (b[0]&2 == 0 && uint64(len(rest)) != uint64(n)) {
+		return change{}, errChange // bytes of a value flagged absent
+	}
 	var c change
 	var err error
 	if b[0]&1 != 0 {
