@@ -186,7 +186,7 @@ func (p *slidingAggregator[K, V, A]) Process(rec processor.Record) error {
 		return err
 	}
 	t, d := rec.Timestamp, p.w.diff
-	p.observed = max(p.observed, t)
+	p.observed = max(p.observed, t, p.ctx.StreamTime())
 	closeTime := p.observed - p.w.grace
 	open := func(start int64) bool { return start+d > closeTime }
 	if !open(t) {

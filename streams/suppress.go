@@ -101,7 +101,7 @@ func (p *suppressor[K, V]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	p.observed = max(p.observed, rec.Timestamp)
+	p.observed = max(p.observed, rec.Timestamp, p.ctx.StreamTime())
 	return p.emit()
 }
 

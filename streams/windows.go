@@ -228,7 +228,7 @@ func (p *windowAggregator[K, V, A]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	p.observed = max(p.observed, rec.Timestamp)
+	p.observed = max(p.observed, rec.Timestamp, p.ctx.StreamTime())
 	closeTime := p.observed - p.w.grace
 	return p.w.windowsFor(rec.Timestamp, func(start int64) error {
 		end := start + p.w.size
@@ -401,7 +401,7 @@ func (p *sessionAggregator[K, V, A]) Process(rec processor.Record) error {
 		return err
 	}
 	ts := rec.Timestamp
-	p.observed = max(p.observed, ts)
+	p.observed = max(p.observed, ts, p.ctx.StreamTime())
 	closeTime := p.observed - p.w.grace
 	p.found = p.found[:0]
 	err = p.ss.FindSessions(kb, ts-p.w.gap, ts+p.w.gap, func(start, end int64, value []byte) bool {
