@@ -7,7 +7,8 @@
 # format's canonical text is checked against Avro Java's), openssl for the
 # tests' throwaway certificates, Node.js and npm (tests/node: the registry test installs its pinned
 # npm packages with `npm ci` itself), and Burrow 1.2.1 with the ZooKeeper (and a JRE) it needs for the
-# old-clients tests.
+# old-clients tests, and PostgreSQL (the Connect CDC tests start their own server with initdb and
+# pg_ctl on a free port).
 set -euo pipefail
 missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
@@ -28,6 +29,7 @@ command -v Burrow >/dev/null 2>&1 || missing+=(burrow)
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 [ -f /usr/share/java/slf4j-simple.jar ] || missing+=(libslf4j-java)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -82,6 +83,13 @@ func (t *taskRunner) start(paused bool) {
 	go func() {
 		defer close(t.done)
 		var err error
+		defer func() {
+			// A connector's bug fails its task, not the worker.
+			if p := recover(); p != nil {
+				t.setState(StateFailed, fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+				t.cs.w.log.Error("task panicked", "connector", t.cs.name, "task", t.id, "panic", p)
+			}
+		}()
 		if t.cs.plugin.Kind == Source {
 			err = t.runSource(ctx)
 		} else {
@@ -166,7 +174,10 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 	}
 	cl, err := kgo.NewClient(w.clientOpts(kgo.RecordPartitioner(sourcePartitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.ClientID(fmt.Sprintf("connector-producer-%s-%d", t.cs.name, t.id)),
-		kgo.ProducerLinger(5*time.Millisecond))...)
+		kgo.ProducerLinger(5*time.Millisecond),
+		// As Kafka's producer: a topic a source writes first is created by the broker
+		// (auto.create.topics.enable) with its defaults.
+		kgo.AllowAutoTopicCreation())...)
 	if err != nil {
 		return err
 	}
