@@ -34,17 +34,30 @@ func TestForeignKeyJoins(t *testing.T) {
 				joined = streams.JoinForeignKey(orders, products, productOf, func(o, p string) string { return o + "@" + p })
 			}
 			joined.ToStream().To("out", streams.Produced(str, str))
+			// Materialized, the result can be queried and joined again.
+			notes := streams.NewTable(b, "notes", streams.Consumed(str, str))
+			stored := joined.Materialize(streams.Materialized("fk-result", str))
+			streams.JoinTables(stored, notes, func(j, n string) string { return j + "#" + n }).ToStream().To("noted", streams.Produced(str, str))
 			d, topo := driver(t, b)
 			prog, err := topo.Build()
 			must(t, err)
-			if len(prog.Internal) != 2 || len(prog.Copartition) != 2 || len(prog.Subtopologies) != 2 {
+			if len(prog.Internal) != 2 || len(prog.Copartition) != 3 || len(prog.Subtopologies) != 2 {
 				t.Fatalf("internal %v, co-partitioned %v, %d sub-topologies", prog.Internal, prog.Copartition, len(prog.Subtopologies))
 			}
 			out := streamstest.NewOutput(d, "out", str, str)
 			om, pm, view := map[string]string{}, map[string]string{}, map[string]string{}
+			nm, notedView := map[string]string{}, map[string]string{}
+			noted := streamstest.NewOutput(d, "noted", str, str)
+			store, err := d.KeyValueStore("fk-result")
+			must(t, err)
 			rng := rand.New(rand.NewPCG(23, 24))
 			for i := range 600 {
 				ts := int64(i)
+				if rng.IntN(5) == 0 {
+					k, v := "o"+strconv.Itoa(rng.IntN(8)), "note"+strconv.Itoa(i)
+					must(t, d.Pipe("notes", []byte(k), []byte(v), ts))
+					nm[k] = v
+				}
 				switch rng.IntN(6) {
 				case 0:
 					k := "o" + strconv.Itoa(rng.IntN(8))
@@ -82,6 +95,29 @@ func TestForeignKeyJoins(t *testing.T) {
 				}
 				if !maps.Equal(view, want) {
 					t.Fatalf("after input %d: the output describes %v, want %v", i, view, want)
+				}
+				inStore := map[string]string{}
+				must(t, store.Range(nil, nil, func(k, v []byte) bool { inStore[string(k)] = string(v); return true }))
+				if !maps.Equal(inStore, want) {
+					t.Fatalf("after input %d: the materialized result holds %v, want %v", i, inStore, want)
+				}
+				recs, err = noted.Read()
+				must(t, err)
+				for _, r := range recs {
+					if r.Tombstone {
+						delete(notedView, r.Key)
+					} else {
+						notedView[r.Key] = r.Value
+					}
+				}
+				wantNoted := map[string]string{}
+				for k, v := range want {
+					if n, ok := nm[k]; ok {
+						wantNoted[k] = v + "#" + n
+					}
+				}
+				if !maps.Equal(notedView, wantNoted) {
+					t.Fatalf("after input %d: the result joined with notes describes %v, want %v", i, notedView, wantNoted)
 				}
 			}
 		})

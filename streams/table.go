@@ -293,3 +293,86 @@ func decodeChange(topic string, de processor.Deserializer, b []byte) (change, er
 	}
 	return c, nil
 }
+
+// Materialize keeps the table's values in a key-value store of its own (named by m, else
+// generated), so that it can be queried and joined through its store: for tables made by
+// Filter, MapValuesTable and joins, which are otherwise computed on read (or, for foreign-key
+// joins, cannot be looked up at all). m's value serde is needed unless the table's is known.
+func (t *Table[K, V]) Materialize(m MaterializedOptions[V]) *Table[K, V] {
+	b := t.b
+	vs := m.ValueSerde
+	if vs == nil {
+		vs = t.vs
+	}
+	if t.ks == nil || vs == nil {
+		b.fail("Materialize: the table's key serde and a value serde (Materialized) are needed")
+		return t
+	}
+	if t.win != nil {
+		b.fail("Materialize: windowed tables are already in window or session stores")
+		return t
+	}
+	store := m.Name
+	if store == "" {
+		store = b.name("KTABLE-MATERIALIZE-STATE-STORE")
+	}
+	name := b.name("KTABLE-MATERIALIZE")
+	kc, vc := codec[K]{t.ks, storeTopic(store)}, codec[V]{vs, storeTopic(store)}
+	b.topo.AddProcessor(name, func() processor.Processor {
+		return &tableMaterializer[K, V]{store: store, kc: kc, vc: vc}
+	}, t.node)
+	b.topo.AddStore(m.spec(store, processor.KeyValueStore), name)
+	return &Table[K, V]{b: b, node: name, ks: t.ks, vs: vs, store: store, getter: kvGetter(store, kc, vc), topics: t.topics}
+}
+
+// tableMaterializer writes each change's new value to its store and forwards the change with
+// the old value read from the store (what it replaced).
+type tableMaterializer[K, V any] struct {
+	store string
+	kc    codec[K]
+	vc    codec[V]
+	ctx   processor.Context
+	kv    state.KeyValueStore
+}
+
+func (p *tableMaterializer[K, V]) Init(ctx processor.Context) (err error) {
+	p.ctx = ctx
+	p.kv, err = ctx.KeyValueStore(p.store)
+	return err
+}
+
+func (p *tableMaterializer[K, V]) Process(rec processor.Record) error {
+	c, ok := rec.Value.(change)
+	if !ok {
+		return fmt.Errorf("%w: %T in a table", errType, rec.Value)
+	}
+	if rec.Key == nil {
+		return nil
+	}
+	kb, err := p.kc.encode(rec.Key)
+	if err != nil {
+		return err
+	}
+	oldB, err := p.kv.Get(kb)
+	if err != nil {
+		return err
+	}
+	if oldB == nil && c.new == nil {
+		return nil
+	}
+	old, err := p.vc.decode(oldB)
+	if err != nil {
+		return err
+	}
+	vb, err := p.vc.encode(c.new)
+	if err != nil {
+		return err
+	}
+	if err := p.kv.Put(kb, vb); err != nil {
+		return err
+	}
+	rec.Value = change{new: c.new, old: old}
+	return p.ctx.Forward(rec)
+}
+
+func (p *tableMaterializer[K, V]) Close() error { return nil }
