@@ -64,6 +64,9 @@ type suppressor[K, V any] struct {
 	observed int64
 	key, val []byte
 	due      []state.Record
+	// Scratch for emit: the range bound, the due entries' bytes and their lengths.
+	bound, arena []byte
+	lens         []int
 }
 
 func (p *suppressor[K, V]) Init(ctx processor.Context) (err error) {
@@ -111,12 +114,22 @@ func (p *suppressor[K, V]) emit() error {
 		return nil
 	}
 	// Windows with end <= observed - grace are closed: keys below time observed-grace+1.
-	bound := appendOrderedTime(nil, p.observed-p.win.grace+1)
-	p.due = p.due[:0]
-	err := p.kv.Range(nil, bound, func(k, v []byte) bool {
-		p.due = append(p.due, state.Record{Key: append([]byte(nil), k...), Value: append([]byte(nil), v...)})
+	p.bound = appendOrderedTime(p.bound[:0], p.observed-p.win.grace+1)
+	p.due, p.arena = p.due[:0], p.arena[:0]
+	err := p.kv.Range(nil, p.bound, func(k, v []byte) bool {
+		// Keys and values are copied into one arena, sliced once it stops growing.
+		p.due = append(p.due, state.Record{Key: k[:0:0], Value: v[:0:0]})
+		p.arena = append(append(p.arena, k...), v...)
+		p.lens = append(p.lens, len(k), len(v))
 		return true
 	})
+	at := 0
+	for i := range p.due {
+		kl, vl := p.lens[2*i], p.lens[2*i+1]
+		p.due[i] = state.Record{Key: p.arena[at : at+kl : at+kl], Value: p.arena[at+kl : at+kl+vl : at+kl+vl]}
+		at += kl + vl
+	}
+	p.lens = p.lens[:0]
 	if err != nil {
 		return err
 	}

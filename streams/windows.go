@@ -49,16 +49,10 @@ func (w TimeWindows) check() string {
 	return ""
 }
 
-// windowsFor calls fn with the start of each window containing ts, in ascending order (Kafka
-// Streams' TimeWindows.windowsFor).
-func (w TimeWindows) windowsFor(ts int64, fn func(start int64) error) error {
-	start := max(0, ts-w.size+w.advance) / w.advance * w.advance
-	for ; start <= ts; start += w.advance {
-		if err := fn(start); err != nil {
-			return err
-		}
-	}
-	return nil
+// firstWindow is the start of the first window containing ts; the others follow every
+// advance up to ts (Kafka Streams' TimeWindows.windowsFor).
+func (w TimeWindows) firstWindow(ts int64) int64 {
+	return max(0, ts-w.size+w.advance) / w.advance * w.advance
 }
 
 // SessionWindows group a key's records into sessions: records less than or equal to gap apart
@@ -230,34 +224,42 @@ func (p *windowAggregator[K, V, A]) Process(rec processor.Record) error {
 	}
 	p.observed = max(p.observed, rec.Timestamp, p.ctx.StreamTime())
 	closeTime := p.observed - p.w.grace
-	return p.w.windowsFor(rec.Timestamp, func(start int64) error {
-		end := start + p.w.size
-		if end <= closeTime {
-			p.dropped++
-			p.log("skipping a record for a closed window", "store", p.store, "window_start", start, "window_end", end,
-				"timestamp", rec.Timestamp, "stream_time", p.observed, "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
-			return nil
-		}
-		oldB, err := p.ws.Fetch(kb, start)
-		if err != nil {
+	for start := p.w.firstWindow(rec.Timestamp); start <= rec.Timestamp; start += p.w.advance {
+		if err := p.update(rec, k, v, kb, start, closeTime); err != nil {
 			return err
 		}
-		old, err := p.ac.decode(oldB)
-		if err != nil {
-			return err
-		}
-		agg, _ := cast[A](old)
-		agg = p.fn(k, v, agg, oldB != nil)
-		ab, err := p.ac.encode(agg)
-		if err != nil {
-			return err
-		}
-		if err := p.ws.Put(kb, start, ab); err != nil {
-			return err
-		}
-		return p.ctx.Forward(processor.Record{Key: serde.Windowed[K]{Key: k, Start: start, End: end},
-			Value: change{new: agg, old: old}, Timestamp: rec.Timestamp, Headers: rec.Headers})
-	})
+	}
+	return nil
+}
+
+// update adds the record to the window starting at start, unless it has closed.
+func (p *windowAggregator[K, V, A]) update(rec processor.Record, k K, v V, kb []byte, start, closeTime int64) error {
+	end := start + p.w.size
+	if end <= closeTime {
+		p.dropped++
+		p.log("skipping a record for a closed window", "store", p.store, "window_start", start, "window_end", end,
+			"timestamp", rec.Timestamp, "stream_time", p.observed, "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
+		return nil
+	}
+	oldB, err := p.ws.Fetch(kb, start)
+	if err != nil {
+		return err
+	}
+	old, err := p.ac.decode(oldB)
+	if err != nil {
+		return err
+	}
+	agg, _ := cast[A](old)
+	agg = p.fn(k, v, agg, oldB != nil)
+	ab, err := p.ac.encode(agg)
+	if err != nil {
+		return err
+	}
+	if err := p.ws.Put(kb, start, ab); err != nil {
+		return err
+	}
+	return p.ctx.Forward(processor.Record{Key: serde.Windowed[K]{Key: k, Start: start, End: end},
+		Value: change{new: agg, old: old}, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 func (p *windowAggregator[K, V, A]) Close() error { return nil }
