@@ -121,6 +121,14 @@ func TestConnectPostgresCDC(t *testing.T) {
 	os.WriteFile(connFile, []byte(conf), 0o644)
 	w := startConnectWorker(t, n, offsets, "--override", "offset.flush.interval.ms=300", connFile)
 	w.waitState("inventory-connector", "RUNNING")
+	// The seed's shape: Debezium's unwrap transform and schemaless JSON, on a slot of its own.
+	w.mustCall("POST", "/connectors", fmt.Sprintf(`{"name":"flat","config":{
+		"connector.class":"io.debezium.connector.postgresql.PostgresConnector",
+		"database.hostname":"127.0.0.1","database.port":"%d","database.user":"postgres","database.dbname":"inventory",
+		"database.server.name":"flat","table.include.list":"public.customers","slot.name":"flat_slot",
+		"transforms":"unwrap","transforms.unwrap.type":"io.debezium.transforms.ExtractNewRecordState",
+		"key.converter":"org.apache.kafka.connect.json.JsonConverter","key.converter.schemas.enable":"false",
+		"value.converter":"org.apache.kafka.connect.json.JsonConverter","value.converter.schemas.enable":"false"}}`, pg.port), 201)
 
 	// The snapshot: three reads, the last one marked.
 	snap := readCDC(t, n, "dbserver1.public.customers", func(e []cdcEvent) bool { return len(e) >= 3 })
@@ -161,6 +169,28 @@ func TestConnectPostgresCDC(t *testing.T) {
 		t.Errorf("one transaction, two txIds: %v %v", cust[4].Value.Payload.Source["txId"], orders[0].Value.Payload.Source["txId"])
 	}
 
+	// The unwrapped connector: rows as plain JSON, the delete and its tombstone dropped (a marker
+	// row written after them is the next record).
+	pgExec(t, db, "INSERT INTO customers (id, name) VALUES (500, 'marker')")
+	cl := n.client(kgo.ConsumeTopics("flat.public.customers"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	var flat []string
+	fctx, fcancel := context.WithTimeout(context.Background(), 60*time.Second)
+	for (len(flat) == 0 || !strings.Contains(flat[len(flat)-1], "marker")) && fctx.Err() == nil {
+		cl.PollFetches(fctx).EachRecord(func(r *kgo.Record) { flat = append(flat, string(r.Key)+" "+string(r.Value)) })
+	}
+	fcancel()
+	wantFlat := []string{ // struct fields in column order, as Kafka's JsonConverter writes them
+		`{"id":1} {"id":1,"name":"Sally","email":"sally@example.com","balance":"BBo=","joined":20468,"seen":"2026-01-15T10:30:00Z"}`,
+		`{"id":2} {"id":2,"name":"George","email":"g@example.com","balance":null,"joined":null,"seen":null}`,
+		`{"id":3} {"id":3,"name":"Edward","email":"ed@example.com","balance":"AA==","joined":null,"seen":null}`,
+		`{"id":4} {"id":4,"name":"Anne","email":"anne@example.com","balance":null,"joined":null,"seen":null}`,
+		`{"id":1} {"id":1,"name":"Sally","email":"sally@new.example.com","balance":"BBo=","joined":20468,"seen":"2026-01-15T10:30:00Z"}`,
+		`{"id":500} {"id":500,"name":"marker","email":null,"balance":null,"joined":null,"seen":null}`,
+	}
+	if strings.Join(flat, "\n") != strings.Join(wantFlat, "\n") {
+		t.Errorf("unwrapped events:\n%s\nwant\n%s", strings.Join(flat, "\n"), strings.Join(wantFlat, "\n"))
+	}
+
 	// SIGKILL the worker while rows are written; restart it: every row arrives (at least once).
 	done := make(chan struct{})
 	go func() {
@@ -187,9 +217,9 @@ func TestConnectPostgresCDC(t *testing.T) {
 		}
 		return m
 	}
-	all := readCDC(t, n, "dbserver1.public.customers", func(e []cdcEvent) bool { return len(ids(e)) >= 61 })
+	all := readCDC(t, n, "dbserver1.public.customers", func(e []cdcEvent) bool { return len(ids(e)) >= 62 })
 	dups := 0
-	for id := 4.0; id <= 64; id++ {
+	for id := 4.0; id <= 64; id++ { // 4, then the 60 bulk rows from 5 (500 was given its id)
 		switch c := ids(all)[id]; {
 		case c == 0:
 			t.Errorf("customer %v was never captured", id)

@@ -182,6 +182,10 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 		return err
 	}
 	defer cl.Close()
+	chain, err := NewChain(t.config)
+	if err != nil {
+		return err
+	}
 	task := t.cs.plugin.NewSourceTask()
 	if err := task.Start(sourceTaskContext{t}, maps.Clone(t.config)); err != nil {
 		return fmt.Errorf("starting the task: %w", err)
@@ -245,24 +249,38 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 		}
 		for i := range recs {
 			r := &recs[i]
-			kr, err := t.toKafka(conv, r)
-			if err != nil {
-				return err
-			}
-			if !seenTopics[r.Topic] {
-				seenTopics[r.Topic] = true
-				t.cs.noteTopic(r.Topic)
-			}
-			cl.Produce(ctx, kr, func(_ *kgo.Record, err error) {
+			if len(chain) > 0 {
+				tr, err := chain.Apply(sourceToRecord(r))
 				if err != nil {
-					errMu.Lock()
-					if produceErr == nil {
-						produceErr = fmt.Errorf("producing to %s: %w", r.Topic, err)
-					}
-					errMu.Unlock()
+					return err
 				}
-			})
-			if r.SourcePartition != nil {
+				if tr != nil {
+					recordToSource(tr, r)
+				} else {
+					r = nil // dropped; its offset still counts
+				}
+			}
+			if r != nil {
+				kr, err := t.toKafka(conv, r)
+				if err != nil {
+					return err
+				}
+				if !seenTopics[r.Topic] {
+					seenTopics[r.Topic] = true
+					t.cs.noteTopic(r.Topic)
+				}
+				topic := r.Topic
+				cl.Produce(ctx, kr, func(_ *kgo.Record, err error) {
+					if err != nil {
+						errMu.Lock()
+						if produceErr == nil {
+							produceErr = fmt.Errorf("producing to %s: %w", topic, err)
+						}
+						errMu.Unlock()
+					}
+				})
+			}
+			if r = &recs[i]; r.SourcePartition != nil {
 				k, err := offsetKey(t.cs.name, r.SourcePartition)
 				if err != nil {
 					return err
@@ -319,6 +337,10 @@ func sinkGroup(connector string) string { return "connect-" + connector }
 func (t *taskRunner) runSink(ctx context.Context) error {
 	w := t.cs.w
 	conv, err := t.converters()
+	if err != nil {
+		return err
+	}
+	chain, err := NewChain(t.config)
 	if err != nil {
 		return err
 	}
@@ -439,10 +461,12 @@ func (t *taskRunner) runSink(ctx context.Context) error {
 		}
 		var batch []SinkRecord
 		var convErr error
+		next := map[TopicPartition]int64{}
 		fetches.EachRecord(func(r *kgo.Record) {
 			if convErr != nil {
 				return
 			}
+			next[TopicPartition{r.Topic, r.Partition}] = r.Offset + 1
 			sr := SinkRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp.UnixMilli()}
 			if sr.KeySchema, sr.Key, convErr = conv.key.ToConnect(r.Topic, r.Key); convErr != nil {
 				convErr = fmt.Errorf("converting the key of %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, convErr)
@@ -454,6 +478,17 @@ func (t *taskRunner) runSink(ctx context.Context) error {
 			}
 			for _, h := range r.Headers {
 				sr.Headers = append(sr.Headers, Header{Key: h.Key, Value: h.Value})
+			}
+			if len(chain) > 0 {
+				tr, err := chain.Apply(sinkToRecord(&sr))
+				if err != nil {
+					convErr = fmt.Errorf("%s-%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+					return
+				}
+				if tr == nil {
+					return // dropped; its offset still counts
+				}
+				recordToSink(tr, &sr)
 			}
 			batch = append(batch, sr)
 			if !seenTopics[r.Topic] {
@@ -468,12 +503,12 @@ func (t *taskRunner) runSink(ctx context.Context) error {
 			if err := task.Put(batch); err != nil {
 				return fmt.Errorf("put: %w", err)
 			}
-			mu.Lock()
-			for _, r := range batch {
-				consumed[TopicPartition{r.Topic, r.Partition}] = r.Offset + 1
-			}
-			mu.Unlock()
 		}
+		mu.Lock()
+		for tp, off := range next {
+			consumed[tp] = off
+		}
+		mu.Unlock()
 		if time.Since(lastFlush) >= w.flushInterval() {
 			if err := flush(ctx, cl); err != nil && ctx.Err() == nil {
 				return err
@@ -615,4 +650,34 @@ func (cs *connState) alterSinkOffsets(entries []OffsetEntry) error {
 		}
 	}
 	return nil
+}
+
+func sourceToRecord(r *SourceRecord) *Record {
+	p := int32(-1)
+	if r.Partition != nil {
+		p = *r.Partition
+	}
+	return &Record{Topic: r.Topic, Partition: p, KeySchema: r.KeySchema, Key: r.Key, ValueSchema: r.ValueSchema, Value: r.Value,
+		Timestamp: r.Timestamp, Headers: r.Headers, Offset: -1}
+}
+
+func recordToSource(tr *Record, r *SourceRecord) {
+	r.Topic, r.KeySchema, r.Key, r.ValueSchema, r.Value, r.Timestamp, r.Headers = tr.Topic, tr.KeySchema, tr.Key, tr.ValueSchema, tr.Value, tr.Timestamp, tr.Headers
+	r.Partition = nil
+	if tr.Partition >= 0 {
+		p := tr.Partition
+		r.Partition = &p
+	}
+}
+
+func sinkToRecord(r *SinkRecord) *Record {
+	return &Record{Topic: r.Topic, Partition: r.Partition, KeySchema: r.KeySchema, Key: r.Key, ValueSchema: r.ValueSchema, Value: r.Value,
+		Timestamp: r.Timestamp, Headers: r.Headers, Offset: r.Offset}
+}
+
+func recordToSink(tr *Record, r *SinkRecord) {
+	r.Topic, r.KeySchema, r.Key, r.ValueSchema, r.Value, r.Timestamp, r.Headers = tr.Topic, tr.KeySchema, tr.Key, tr.ValueSchema, tr.Value, tr.Timestamp, tr.Headers
+	if tr.Partition >= 0 {
+		r.Partition = tr.Partition
+	}
 }

@@ -218,6 +218,9 @@ func (w *Worker) validate(config map[string]string) (*Plugin, error) {
 		return nil, fmt.Errorf("%w: Connector configuration is invalid and contains the following %d error(s):\n%s\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`",
 			ErrBadConfig, res.ErrorCount, strings.Join(msgs, "\n"))
 	}
+	if _, err := NewChain(config); err != nil {
+		return nil, err
+	}
 	return LookupPlugin(config["connector.class"])
 }
 
