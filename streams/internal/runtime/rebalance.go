@@ -98,7 +98,17 @@ func (r *Runtime) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[st
 	}
 	slices.SortFunc(ids, compareTask)
 	for _, id := range ids {
-		if _, ok := r.mu.active[id]; ok {
+		if t, ok := r.mu.active[id]; ok {
+			// Kept: catch up with what another member wrote to its changelogs if it
+			// ran the task meanwhile (this member was dropped from the group and
+			// came back). Under exactly-once a task that wrote in the doomed
+			// transaction is wiped and restored once the loop aborts it.
+			if r.sess == nil || !t.dirty {
+				if err := r.reader.restore(ctx, id, t.db, t.logs, true); err != nil {
+					r.fail(err)
+					return
+				}
+			}
 			continue
 		}
 		t, err := r.openTask(ctx, id)

@@ -71,8 +71,10 @@ type restoring struct {
 	from  int64
 }
 
-// restore brings a task's logged stores up to their changelogs' ends.
-func (c *changelogReader) restore(ctx context.Context, id processor.TaskID, db *state.DB, logs []*changelog) error {
+// restore brings a task's logged stores up to their changelogs' ends, from their
+// checkpoints, or with resume from where they are (a task kept across a rebalance catches
+// up with what another member may have written meanwhile).
+func (c *changelogReader) restore(ctx context.Context, id processor.TaskID, db *state.DB, logs []*changelog, resume bool) error {
 	if len(logs) == 0 {
 		return nil
 	}
@@ -95,11 +97,12 @@ func (c *changelogReader) restore(ctx context.Context, id processor.TaskID, db *
 		if err != nil {
 			return fmt.Errorf("runtime: task %v: checkpoint: %w", id, err)
 		}
-		if from > end.Offset {
-			c.r.log.Warn("checkpoint beyond the changelog's end (the topic was recreated?); restoring from its start",
-				"task", id, "changelog", lg.tp.Topic, "checkpoint", from, "end", end.Offset)
-			off, from = kgo.NewOffset().AtStart(), -1
+		if next := lg.next.Load(); resume && next >= 0 {
+			off, from = kgo.NewOffset().At(next), next
 		}
+		// from > end: under exactly-once another producer's transaction, open since
+		// before our last writes, holds the last stable offset back; our committed
+		// writes beyond it are in the stores already.
 		if from >= end.Offset || end.Offset == 0 {
 			lg.next.Store(max(from, end.Offset))
 			continue

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -62,9 +63,11 @@ func (s State) String() string {
 // standbys, and an admin client.
 //
 // Goroutines: Run's (the processing loop) and franz-go's group management goroutine, which
-// calls the rebalance callbacks. With BlockRebalanceOnPoll the callbacks run only between
-// the loop's AllowRebalance and its next poll's return; mu makes that explicit: the loop
-// holds it from a poll's return to AllowRebalance, the callbacks for their whole run.
+// calls the rebalance callbacks. The loop holds mu while it processes a poll's records and
+// (at-least-once) while it commits; the callbacks hold it for their whole run. Under
+// at-least-once BlockRebalanceOnPoll also keeps the callbacks between the loop's
+// AllowRebalance and its next poll. Under exactly-once the loop ends transactions without
+// mu (End waits for the session's callbacks) and drops a poll that a rebalance overtook.
 type Runtime struct {
 	cfg       Config
 	log       *slog.Logger
@@ -137,10 +140,8 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.CommitInterval <= 0 {
 		return nil, errors.New("runtime: the commit interval must be positive")
 	}
-	id := make([]byte, 8)
-	rand.Read(id)
-	r := &Runtime{cfg: cfg, processID: hex.EncodeToString(id), subOf: map[string]int32{}}
-	r.log = cfg.Logger.With("application.id", cfg.AppID, "process", r.processID)
+	r := &Runtime{cfg: cfg, subOf: map[string]int32{}}
+	r.log = cfg.Logger.With("application.id", cfg.AppID)
 	r.met = newMetrics(cfg.Registerer, cfg.AppID)
 	for _, sub := range cfg.Program.Subtopologies {
 		var ts []string
@@ -185,6 +186,10 @@ func (r *Runtime) Run(ctx context.Context) (err error) {
 	if err := os.MkdirAll(r.cfg.StateDir, 0o755); err != nil {
 		return fmt.Errorf("runtime: state dir: %w", err)
 	}
+	if r.processID, err = processID(r.cfg.StateDir); err != nil {
+		return err
+	}
+	r.log = r.log.With("process", r.processID)
 	adminCl, err := kgo.NewClient(r.cfg.ClientOptions...)
 	if err != nil {
 		return fmt.Errorf("runtime: admin client: %w", err)
@@ -225,7 +230,6 @@ func (r *Runtime) openGroupClient() error {
 		kgo.ConsumeTopics(r.readTopics...),
 		kgo.Balancers(bal),
 		kgo.DisableAutoCommit(),
-		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), // auto.offset.reset=earliest, Kafka Streams' default
 		kgo.OnPartitionsAssigned(r.onAssigned),
 		kgo.OnPartitionsRevoked(r.onRevoked),
@@ -233,6 +237,12 @@ func (r *Runtime) openGroupClient() error {
 		kgo.RecordPartitioner(partitioner{}),
 		kgo.ProducerLinger(5*time.Millisecond),
 	)
+	if !r.cfg.ExactlyOnce {
+		// Rebalances wait for the loop between polls, so revokes commit exactly what
+		// was processed. Not under exactly-once: End waits for the session's revoke
+		// and lost callbacks, which BlockRebalanceOnPoll would hold back.
+		opts = append(opts, kgo.BlockRebalanceOnPoll())
+	}
 	if r.cfg.ExactlyOnce {
 		opts = append(opts,
 			kgo.TransactionalID(r.cfg.AppID+"-"+r.processID),
@@ -252,6 +262,31 @@ func (r *Runtime) openGroupClient() error {
 	}
 	r.cl = cl
 	return nil
+}
+
+// processID returns the instance's process id, kept in the state directory (as Kafka
+// Streams' kafka-streams-process-metadata) so that a restarted instance uses the same
+// transactional.id: its InitProducerId then aborts what the previous run left open at once,
+// instead of the changelogs' last stable offsets waiting for the transaction timeout. Two
+// running instances must not share a state directory.
+func processID(dir string) (string, error) {
+	path := filepath.Join(dir, "process-id")
+	if b, err := os.ReadFile(path); err == nil && len(b) == 16 {
+		if _, err := hex.DecodeString(string(b)); err == nil {
+			return string(b), nil
+		}
+	}
+	id := make([]byte, 8)
+	rand.Read(id)
+	s := hex.EncodeToString(id)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(s), 0o644); err != nil {
+		return "", fmt.Errorf("runtime: process id: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("runtime: process id: %w", err)
+	}
+	return s, nil
 }
 
 // subscription is this member's JoinGroup user data.
@@ -308,7 +343,11 @@ func (r *Runtime) loop(ctx context.Context) error {
 		pollCtx, cancel := context.WithTimeout(ctx, r.pollTimeout())
 		fetches := r.poll(pollCtx)
 		cancel()
-		err := r.step(ctx, fetches)
+		// A step is not interrupted by ctx: a commit under way completes (or fails on
+		// its own) and the shutdown that follows commits again.
+		stepCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		err := r.step(stepCtx, fetches)
+		cancel()
 		r.allowRebalance()
 		if err != nil {
 			return err
@@ -328,33 +367,44 @@ func (r *Runtime) pollTimeout() time.Duration {
 }
 
 // step handles one poll's fetches: routes and processes the records, punctuates, feeds
-// standbys and commits when due.
+// standbys, then commits when due.
 func (r *Runtime) step(ctx context.Context, fetches kgo.Fetches) error {
+	commit, err := r.process(ctx, fetches)
+	if err != nil || !commit {
+		return err
+	}
+	return r.commit(ctx)
+}
+
+// process runs a poll's records through their tasks under mu and reports whether a commit
+// is due.
+func (r *Runtime) process(ctx context.Context, fetches kgo.Fetches) (commit bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.mu.fatal != nil {
-		return r.mu.fatal
+		return false, r.mu.fatal
 	}
 	for _, fe := range fetches.Errors() {
 		switch {
 		case errors.Is(fe.Err, context.DeadlineExceeded), errors.Is(fe.Err, context.Canceled):
 		case errors.Is(fe.Err, kgo.ErrClientClosed):
-			return fe.Err
+			return false, fe.Err
 		default:
 			r.log.Warn("fetch error", "topic", fe.Topic, "partition", fe.Partition, "err", fe.Err)
 		}
 	}
-	if r.sess != nil && r.mu.rebalanced && r.mu.inTxn {
-		// A rebalance since the transaction began: the session aborts it; end it now so
-		// that nothing processed under the new assignment goes into a doomed transaction.
-		if err := r.commitLocked(ctx); err != nil {
-			return err
-		}
+	if r.sess != nil && r.mu.rebalanced {
+		// A rebalance since the last poll (exactly-once polls do not block rebalances):
+		// the session aborts the open transaction and rewinds to the committed offsets,
+		// so these records, fetched before the rewind, are dropped and the transaction
+		// ended at once.
+		r.mu.rebalanced = false
+		return r.mu.inTxn, nil
 	}
 	r.mu.rebalanced = false
 	if r.sess != nil && !r.mu.inTxn {
 		if err := r.sess.Begin(); err != nil {
-			return fmt.Errorf("runtime: begin transaction: %w", err)
+			return false, fmt.Errorf("runtime: begin transaction: %w", err)
 		}
 		r.mu.inTxn = true
 	}
@@ -373,57 +423,47 @@ func (r *Runtime) step(ctx context.Context, fetches kgo.Fetches) error {
 	})
 	for _, t := range touched {
 		if err := t.processQueued(); err != nil {
-			return err
+			return false, err
 		}
 	}
 	now := r.cfg.Clock()
-	commitNow := now.Sub(r.mu.lastCommit) >= r.cfg.CommitInterval
+	commit = now.Sub(r.mu.lastCommit) >= r.cfg.CommitInterval
 	for _, t := range r.mu.active {
 		if err := t.eng.Punctuate(now); err != nil {
-			return fmt.Errorf("runtime: task %v: punctuate: %w", t.id, err)
+			return false, fmt.Errorf("runtime: task %v: punctuate: %w", t.id, err)
 		}
 		if t.eng.CommitRequested() {
-			commitNow = true
+			commit = true
 		}
 	}
 	if len(r.mu.standby) > 0 {
 		if err := r.reader.pollStandbys(ctx); err != nil {
-			return err
+			return false, err
 		}
 	}
-	if commitNow {
-		return r.commitLocked(ctx)
-	}
-	return nil
+	return commit, nil
 }
 
-// commitLocked commits every task: under at-least-once the producer is flushed, then the
-// consumed offsets committed, then each task's stores checkpointed and flushed; under
-// exactly-once the transaction (outputs, changelogs and offsets) is ended, and after an abort
-// the tasks that wrote in it are wiped and restored.
-func (r *Runtime) commitLocked(ctx context.Context) error {
-	start := time.Now()
-	r.mu.lastCommit = r.cfg.Clock()
+// commit commits every task. Under at-least-once (commitLocked) the producer is flushed,
+// then the consumed offsets committed, then each task's stores checkpointed and flushed.
+// Under exactly-once the transaction (outputs, changelogs and offsets) is ended, without mu:
+// the session's rebalance callbacks, which End waits for, take mu in ours; after an abort the
+// tasks that wrote in it are wiped and restored.
+func (r *Runtime) commit(ctx context.Context) error {
 	if r.sess == nil {
-		if err := r.cl.Flush(ctx); err != nil {
-			return fmt.Errorf("runtime: flush: %w", err)
-		}
-		if err := r.produceError(); err != nil {
-			return err
-		}
-		if err := r.cl.CommitUncommittedOffsets(ctx); err != nil {
-			// The group moved on (a rebalance): the records are processed again by
-			// their next owner, as at-least-once allows.
-			r.log.Warn("commit of offsets failed", "err", err)
-		}
-		r.checkpointAll()
-		r.met.commitLatency.Observe(time.Since(start).Seconds())
-		return nil
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.commitLocked(ctx)
 	}
-	if !r.mu.inTxn {
-		return nil
-	}
+	start := time.Now()
+	r.mu.Lock()
+	inTxn := r.mu.inTxn
 	r.mu.inTxn = false
+	r.mu.lastCommit = r.cfg.Clock()
+	r.mu.Unlock()
+	if !inTxn {
+		return nil
+	}
 	if err := r.produceError(); err != nil {
 		r.sess.End(ctx, kgo.TryAbort)
 		return err
@@ -432,6 +472,8 @@ func (r *Runtime) commitLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("runtime: end transaction: %w", err)
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if !committed {
 		r.log.Info("transaction aborted; the tasks that wrote in it restart from the last commit")
 		r.met.aborts.Inc()
@@ -443,6 +485,26 @@ func (r *Runtime) commitLocked(ctx context.Context) error {
 			}
 		}
 		return nil
+	}
+	r.checkpointAll()
+	r.met.commitLatency.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// commitLocked is the at-least-once commit.
+func (r *Runtime) commitLocked(ctx context.Context) error {
+	start := time.Now()
+	r.mu.lastCommit = r.cfg.Clock()
+	if err := r.cl.Flush(ctx); err != nil {
+		return fmt.Errorf("runtime: flush: %w", err)
+	}
+	if err := r.produceError(); err != nil {
+		return err
+	}
+	if err := r.cl.CommitUncommittedOffsets(ctx); err != nil {
+		// The group moved on (a rebalance): the records are processed again by their
+		// next owner, as at-least-once allows.
+		r.log.Warn("commit of offsets failed", "err", err)
 	}
 	r.checkpointAll()
 	r.met.commitLatency.Observe(time.Since(start).Seconds())
@@ -495,16 +557,21 @@ func (r *Runtime) shutdown(clean bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
-	r.mu.Lock()
 	if clean {
-		if err := r.commitLocked(ctx); err != nil {
+		if err := r.commit(ctx); err != nil {
 			errs = append(errs, err)
 			clean = false
 		}
-	} else if r.sess != nil && r.mu.inTxn {
-		r.sess.End(ctx, kgo.TryAbort)
+	} else if r.sess != nil {
+		r.mu.Lock()
+		inTxn := r.mu.inTxn
 		r.mu.inTxn = false
+		r.mu.Unlock()
+		if inTxn {
+			r.sess.End(ctx, kgo.TryAbort)
+		}
 	}
+	r.mu.Lock()
 	for id, t := range r.mu.active {
 		if err := t.close(!clean && t.dirty && r.sess != nil); err != nil {
 			errs = append(errs, err)

@@ -153,7 +153,7 @@ func (t *task) open(ctx context.Context) error {
 	if t.db, t.stores, t.logs, err = r.openStores(t.id, t.sub, t); err != nil {
 		return err
 	}
-	if err := r.reader.restore(ctx, t.id, t.db, t.logs); err != nil {
+	if err := r.reader.restore(ctx, t.id, t.db, t.logs, false); err != nil {
 		t.closeStores(false)
 		return err
 	}
