@@ -61,9 +61,6 @@ func NewApp(t *processor.Topology, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(prog.Globals) > 0 {
-		return nil, errors.New("streams: global stores are not run by the App yet")
-	}
 	opts := slices.Clone(cfg.ClientOptions)
 	if len(cfg.Brokers) > 0 {
 		opts = append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, opts...)

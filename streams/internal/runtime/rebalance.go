@@ -165,6 +165,9 @@ func (r *Runtime) publishStoresLocked() {
 			stores[name] = append(stores[name], s)
 		}
 	}
+	for name, s := range r.globalStores() {
+		stores[name] = []any{s}
+	}
 	r.iq.Lock()
 	r.iq.stores = stores
 	r.iq.Unlock()

@@ -84,6 +84,7 @@ type Runtime struct {
 	cl      *kgo.Client               // the group member and producer
 	sess    *kgo.GroupTransactSession // exactly-once: wraps cl
 	reader  *changelogReader
+	glob    *globals // nil without global stores
 	parts   partitionCounts
 
 	state atomic.Int32
@@ -199,6 +200,16 @@ func (r *Runtime) Run(ctx context.Context) (err error) {
 	r.parts.admin = r.admin
 	if err := r.prepareTopics(ctx); err != nil {
 		return err
+	}
+	if len(r.cfg.Program.Globals) > 0 {
+		if r.glob, err = r.openGlobals(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := r.glob.close(); cerr != nil {
+				r.log.Warn("closing the global stores", "err", cerr)
+			}
+		}()
 	}
 	if r.reader, err = newChangelogReader(r); err != nil {
 		return err
@@ -383,6 +394,11 @@ func (r *Runtime) process(ctx context.Context, fetches kgo.Fetches) (commit bool
 	defer r.mu.Unlock()
 	if r.mu.fatal != nil {
 		return false, r.mu.fatal
+	}
+	if r.glob != nil {
+		if err := r.glob.failed(); err != nil {
+			return false, err
+		}
 	}
 	for _, fe := range fetches.Errors() {
 		switch {

@@ -158,7 +158,7 @@ func (t *task) open(ctx context.Context) error {
 		return err
 	}
 	t.eng, err = engine.NewTask(engine.Config{
-		AppID: r.cfg.AppID, ID: t.id, Sub: t.sub, Stores: t.stores,
+		AppID: r.cfg.AppID, ID: t.id, Sub: t.sub, Stores: t.stores, Globals: r.globalStores(),
 		Send: t.send, Partitions: r.parts.get, Clock: r.cfg.Clock, Logger: r.log,
 	})
 	if err != nil {
@@ -355,4 +355,12 @@ func (s *standbyTask) close() error {
 		}
 	}
 	return errors.Join(err, s.db.Close())
+}
+
+// globalStores are the global stores, by name (nil without any).
+func (r *Runtime) globalStores() map[string]any {
+	if r.glob == nil {
+		return nil
+	}
+	return r.glob.stores
 }

@@ -156,9 +156,17 @@ func (r *Runtime) prepareTopics(ctx context.Context) error {
 	for _, g := range r.cfg.Program.Copartition {
 		external = append(external, g...)
 	}
+	for _, g := range r.cfg.Program.Globals {
+		external = append(external, g.Topic)
+	}
 	details, err := r.admin.ListTopics(ctx, external...)
 	if err != nil {
 		return fmt.Errorf("runtime: metadata of the source topics: %w", err)
+	}
+	for _, g := range r.cfg.Program.Globals {
+		if d, ok := details[g.Topic]; !ok || d.Err != nil {
+			return fmt.Errorf("runtime: topic %q of global store %q does not exist", g.Topic, g.Store.Name)
+		}
 	}
 	counts := map[string]int32{}
 	for _, d := range details {
