@@ -23,7 +23,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/sluicehq/sluice/internal/connect"
-	_ "github.com/sluicehq/sluice/internal/connect/file"      // the file connectors register themselves
+	_ "github.com/sluicehq/sluice/internal/connect/file"
+	_ "github.com/sluicehq/sluice/internal/connect/jdbc"      // the file connectors register themselves
 	_ "github.com/sluicehq/sluice/internal/connect/postgres"  // and the Postgres CDC source
 	_ "github.com/sluicehq/sluice/internal/connect/transform" // and the transforms
 )
