@@ -6,8 +6,8 @@
 //
 // # Building a topology
 //
-// A Builder collects the topology. Stream reads a topic as a record stream, Table as a
-// changelog (latest value per key, null deleting), GlobalTable as a table every instance holds
+// A Builder collects the topology. NewStream reads a topic as a record Stream, NewTable as a
+// changelog Table (latest value per key, null deleting), NewGlobalTable as a table every instance holds
 // whole:
 //
 //	b := streams.NewBuilder()
