@@ -106,6 +106,7 @@ type Runtime struct {
 		// prevActive: the active tasks of the last assignment, reported at the next join.
 		prevActive []processor.TaskID
 		inTxn      bool
+		abortTxn   bool // end the open transaction with an abort
 		rebalanced bool
 		lastCommit time.Time
 		fatal      error
@@ -411,11 +412,19 @@ func (r *Runtime) process(ctx context.Context, fetches kgo.Fetches) (commit bool
 	}
 	if r.sess != nil && r.mu.rebalanced {
 		// A rebalance since the last poll (exactly-once polls do not block rebalances):
-		// the session aborts the open transaction and rewinds to the committed offsets,
-		// so these records, fetched before the rewind, are dropped and the transaction
-		// ended at once.
+		// these records may have been fetched before it, from positions the new
+		// assignment restarts at the committed offsets, so they are dropped and the
+		// transaction aborted at once; the abort rewinds the consumer to the committed
+		// offsets (a transaction is begun for that if none is open).
 		r.mu.rebalanced = false
-		return r.mu.inTxn, nil
+		if !r.mu.inTxn {
+			if err := r.sess.Begin(); err != nil {
+				return false, fmt.Errorf("runtime: begin transaction: %w", err)
+			}
+			r.mu.inTxn = true
+		}
+		r.mu.abortTxn = true
+		return true, nil
 	}
 	r.mu.rebalanced = false
 	if r.sess != nil && !r.mu.inTxn {
@@ -473,8 +482,8 @@ func (r *Runtime) commit(ctx context.Context) error {
 	}
 	start := time.Now()
 	r.mu.Lock()
-	inTxn := r.mu.inTxn
-	r.mu.inTxn = false
+	inTxn, abort := r.mu.inTxn, r.mu.abortTxn
+	r.mu.inTxn, r.mu.abortTxn = false, false
 	r.mu.lastCommit = r.cfg.Clock()
 	r.mu.Unlock()
 	if !inTxn {
@@ -484,7 +493,7 @@ func (r *Runtime) commit(ctx context.Context) error {
 		r.sess.End(ctx, kgo.TryAbort)
 		return err
 	}
-	committed, err := r.sess.End(ctx, kgo.TryCommit)
+	committed, err := r.sess.End(ctx, kgo.TransactionEndTry(!abort))
 	if err != nil {
 		return fmt.Errorf("runtime: end transaction: %w", err)
 	}
