@@ -24,6 +24,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/connect"
 	_ "github.com/sluicehq/sluice/internal/connect/file"
+	_ "github.com/sluicehq/sluice/internal/connect/httpsink"
 	_ "github.com/sluicehq/sluice/internal/connect/jdbc" // the file connectors register themselves
 	_ "github.com/sluicehq/sluice/internal/connect/postgres"
 	_ "github.com/sluicehq/sluice/internal/connect/syslog"    // and the Postgres CDC source
