@@ -276,7 +276,18 @@ func TestStreamsRuntimeApp(t *testing.T) {
 		}
 	}
 
-	// b closes cleanly; a takes its tasks over from its warm standbys.
+	// Once a's standbys have applied every changelog record b wrote (one per record b
+	// processed; plus the 10 of the global store), b closes cleanly and a takes its tasks
+	// over from its warm standbys.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		applied, wrote := a.metric(t, "sluice_streams_restored_records_total"), b.metric(t, "sluice_streams_records_processed_total")
+		if applied >= 10+wrote {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a's standbys applied %v changelog records, b wrote %v", applied-10, wrote)
+		}
+	}
 	before := len(restoredCounts(a.logs.String()))
 	if err := b.app.Close(); err != nil {
 		t.Fatalf("close b: %v", err)
