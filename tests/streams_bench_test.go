@@ -1,0 +1,300 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/streams"
+	"github.com/sluicehq/sluice/streams/processor"
+	"github.com/sluicehq/sluice/streams/serde"
+)
+
+// TestStreamsThroughput measures the streams library against a plain franz-go loop, all in one
+// run on one `sluice serve` (docs/benchmarks.md, "Streams"):
+//
+//	SLUICE_STREAMS_BENCH=1 go test ./tests -run TestStreamsThroughput -v -timeout 30m
+//
+// (SLUICE_STREAMS_BENCH_ROUNDS=N changes the number of rounds, 5 by default.)
+//
+// The input (streamsBenchRecords records, 1,000 keys, 100-byte values, event times 1 ms apart,
+// 4 partitions) is written once; every run reads all of it from the start under a new group
+// or application id and writes to a new output topic. A run ends when a read_committed
+// consumer in the same process has read all its output records; records/s is input records
+// over that time. The runs interleave, each round in the same order:
+//   - loop: a franz-go consumer group member that produces every record it reads, as is;
+//   - stateless: a streams App (at-least-once): filter (drops the 10 % of keys ending in 0),
+//     mapValues (upper-cases the value), to;
+//   - windowed: groupByKey, 1-minute tumbling windows (grace 0), count, toStream, to (every
+//     record an update), at-least-once;
+//   - windowed-eos: the same under exactly-once (commit interval 100 ms, the default);
+//   - restore: a new instance of the windowed run's application with an empty state directory
+//     restores the windowed store from its changelog; MB/s is the changelog's key and value
+//     bytes (the restored-bytes metric) over the time from the first "restoring" to the last
+//     "restored" log record.
+//
+// Reported: each figure's median over the rounds and the ratios of the medians. It asserts
+// nothing about the figures (two noisy cores).
+func TestStreamsThroughput(t *testing.T) {
+	if os.Getenv("SLUICE_STREAMS_BENCH") == "" {
+		t.Skip("a measurement: set SLUICE_STREAMS_BENCH=1")
+	}
+	rounds := 5
+	if r, err := strconv.Atoi(os.Getenv("SLUICE_STREAMS_BENCH_ROUNDS")); err == nil && r > 0 {
+		rounds = r
+	}
+	n := startNode(t)
+	n.createTopic("bench-in", 4, nil)
+	value := bytes.Repeat([]byte("abcdefghij"), 10)
+	var recs []*kgo.Record
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range streamsBenchRecords {
+		recs = append(recs, &kgo.Record{Topic: "bench-in", Key: fmt.Appendf(nil, "k%04d", i%1000), Value: value,
+			Timestamp: base.Add(time.Duration(i) * time.Millisecond)})
+	}
+	produceAll(t, n.client(kgo.ProducerBatchMaxBytes(1<<20)), recs)
+
+	logAppendTime := "LogAppendTime"
+	rates, steady := map[string][]float64{}, map[string][]float64{}
+	var restoreMBps []float64
+	for r := range rounds {
+		for _, kind := range []string{"loop", "stateless", "windowed", "windowed-eos"} {
+			id := fmt.Sprintf("%s-%d", kind, r)
+			n.createTopic("out-"+id, 4, map[string]*string{"message.timestamp.type": &logAppendTime})
+			var rate benchRate
+			switch kind {
+			case "loop":
+				rate = benchLoop(t, n, id)
+			default:
+				var stateDir string
+				rate, stateDir = benchStreamsRun(t, n, kind, id)
+				if kind == "windowed" {
+					mbps, mb := benchRestore(t, n, id)
+					restoreMBps = append(restoreMBps, mbps)
+					t.Logf("round %d restore of %.1f MB: %.1f MB/s", r, mb, mbps)
+				}
+				os.RemoveAll(stateDir)
+			}
+			rates[kind] = append(rates[kind], rate.total)
+			steady[kind] = append(steady[kind], rate.steady)
+			t.Logf("round %d %-12s %8.0f records/s, steady %8.0f records/s", r, kind, rate.total, rate.steady)
+		}
+	}
+	med := func(xs []float64) float64 {
+		s := slices.Clone(xs)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	for _, kind := range []string{"loop", "stateless", "windowed", "windowed-eos"} {
+		t.Logf("median %-12s %8.0f records/s (runs %.0f); steady %8.0f (runs %.0f)", kind, med(rates[kind]), rates[kind], med(steady[kind]), steady[kind])
+	}
+	for _, m := range []struct {
+		name string
+		rs   map[string][]float64
+	}{{"whole run", rates}, {"steady", steady}} {
+		t.Logf("%s: stateless / loop %.2f (goal >= 0.8); windowed / loop %.2f (goal >= 0.5); windowed exactly-once / at-least-once %.2f",
+			m.name, med(m.rs["stateless"])/med(m.rs["loop"]), med(m.rs["windowed"])/med(m.rs["loop"]), med(m.rs["windowed-eos"])/med(m.rs["windowed"]))
+	}
+	t.Logf("restore: median %.1f MB/s (runs %.1f)", med(restoreMBps), restoreMBps)
+}
+
+const streamsBenchRecords = 500_000
+
+// benchWaitOutput reads out-<id> read_committed until want records arrived; it returns the
+// time since start and the time from the first output record's append to the broker's log to
+// the last's (the output topics have message.timestamp.type=LogAppendTime).
+func benchWaitOutput(t *testing.T, n *node, id string, want int, start time.Time) (total, steady time.Duration) {
+	t.Helper()
+	cl := n.client(kgo.ConsumeTopics("out-"+id), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	defer cl.Close()
+	got := 0
+	var first, last int64 = math.MaxInt64, 0
+	deadline := time.Now().Add(5 * time.Minute)
+	for got < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d of %d output records after 5 minutes", id, got, want)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			got++
+			first, last = min(first, r.Timestamp.UnixMilli()), max(last, r.Timestamp.UnixMilli())
+		})
+		cancel()
+	}
+	return time.Since(start), time.Duration(last-first) * time.Millisecond
+}
+
+// benchRate is input records/s over the whole run and over its steady part (first output
+// record to last).
+type benchRate struct{ total, steady float64 }
+
+func benchRates(records int, total, steady time.Duration) benchRate {
+	return benchRate{float64(records) / total.Seconds(), float64(records) / steady.Seconds()}
+}
+
+// benchLoop is the plain consume→produce loop.
+func benchLoop(t *testing.T, n *node, id string) benchRate {
+	t.Helper()
+	cl := n.client(kgo.ConsumerGroup("loop-"+id), kgo.ConsumeTopics("bench-in"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	start := time.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		out := "out-" + id
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			fs.EachRecord(func(r *kgo.Record) {
+				cl.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}, nil)
+			})
+		}
+	}()
+	total, steady := benchWaitOutput(t, n, id, streamsBenchRecords, start)
+	cancel()
+	wg.Wait()
+	cl.Close()
+	return benchRates(streamsBenchRecords, total, steady)
+}
+
+// benchTopology is the stateless or the windowed topology.
+func benchTopology(t *testing.T, kind, out string) *processor.Topology {
+	t.Helper()
+	b := streams.NewBuilder()
+	in := streams.NewStream(b, "bench-in", streams.Consumed(serde.String(), serde.Bytes()))
+	if kind == "stateless" {
+		kept := in.Filter(func(k string, _ []byte) bool { return !strings.HasSuffix(k, "0") })
+		streams.MapValues(kept, bytes.ToUpper).To(out, streams.Produced(serde.String(), serde.Bytes()))
+	} else {
+		counts := streams.WindowedBy(streams.GroupByKey(in), streams.TumblingWindows(time.Minute).Grace(0)).
+			Count(streams.Materialized("counts", serde.Int64()))
+		counts.ToStream().To(out, streams.Produced(serde.TimeWindowed(serde.String(), time.Minute.Milliseconds()), serde.Int64()))
+	}
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+// benchStreamsRun runs the topology of kind as application id until its output is complete;
+// it returns records/s and the state directory (kept for benchRestore's comparison).
+func benchStreamsRun(t *testing.T, n *node, kind, id string) (benchRate, string) {
+	t.Helper()
+	stateDir := t.TempDir()
+	cfg := streams.Config{ApplicationID: id, Brokers: []string{n.kafkaAddr}, StateDir: stateDir}
+	if kind == "windowed-eos" {
+		cfg.ProcessingGuarantee = streams.ExactlyOnce
+	}
+	app, err := streams.NewApp(benchTopology(t, kind, "out-"+id), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := streamsBenchRecords
+	if kind == "stateless" {
+		want = streamsBenchRecords * 9 / 10
+	}
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() { errc <- app.Run(context.Background()) }()
+	total, steady := benchWaitOutput(t, n, id, want, start)
+	if err := app.Close(); err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	<-errc
+	return benchRates(streamsBenchRecords, total, steady), stateDir
+}
+
+// restoreLog records when restores began and ended, from the runtime's log.
+type restoreLog struct {
+	mu          sync.Mutex
+	first, last time.Time
+	restoring   int
+	restored    int
+}
+
+func (h *restoreLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+func (h *restoreLog) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h *restoreLog) WithGroup(string) slog.Handler                { return h }
+func (h *restoreLog) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch r.Message {
+	case "restoring":
+		if h.restoring == 0 {
+			h.first = r.Time
+		}
+		h.restoring++
+	case "restored":
+		h.last = r.Time
+		h.restored++
+	}
+	return nil
+}
+
+func (h *restoreLog) done() (bool, time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.restoring > 0 && h.restored == h.restoring, h.last.Sub(h.first)
+}
+
+// benchRestore starts the windowed application id again on an empty state directory and
+// returns the restore's MB/s and MB.
+func benchRestore(t *testing.T, n *node, id string) (float64, float64) {
+	t.Helper()
+	logs := &restoreLog{}
+	reg := prometheus.NewRegistry()
+	app, err := streams.NewApp(benchTopology(t, "windowed", "out-"+id), streams.Config{ApplicationID: id,
+		Brokers: []string{n.kafkaAddr}, StateDir: t.TempDir(), Logger: slog.New(logs), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- app.Run(context.Background()) }()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if ok, _ := logs.done(); ok && app.State() == streams.Running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: restore not done after 3 minutes (state %v)", id, app.State())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, took := logs.done()
+	var restored float64
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "sluice_streams_restored_bytes_total" {
+			for _, m := range mf.GetMetric() {
+				restored += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if err := app.Close(); err != nil {
+		t.Fatalf("%s restore: %v", id, err)
+	}
+	<-errc
+	if restored == 0 {
+		t.Fatalf("%s: nothing restored", id)
+	}
+	mb := restored / 1e6
+	return mb / took.Seconds(), mb
+}
