@@ -56,4 +56,11 @@
 // topology without a broker: pipe records in, read outputs and stores, advance the wall clock.
 // Package processor is the low-level API (processors, punctuators, stores) for what the DSL
 // cannot say; Stream.Process and Builder.Topology mix the two.
+//
+// # Examples and guide
+//
+// The repository's examples/ directory has four runnable programs (fraud-detection,
+// word-count, account-balance, enrichment: `go run ./examples/NAME --brokers HOST:PORT`), each
+// tested against a broker; docs/streams.md is the guide (windows and grace, joins and
+// co-partitioning, state and restore, exactly-once, metrics, what is not supported).
 package streams
