@@ -338,3 +338,70 @@ func waitFileLines(t *testing.T, path string, want []string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestConnectErrorsDeadLetterQueue: with errors.tolerance=all a sink skips records its
+// converter cannot read and writes them, untouched and with __connect.errors.* headers, to the
+// dead letter queue; the good ones reach the sink. With the default tolerance the same input
+// fails the task, with the error as its trace.
+func TestConnectErrorsDeadLetterQueue(t *testing.T) {
+	n := startNode(t)
+	n.createTopic("mixed", 1, nil)
+	cl := n.client()
+	var want []string
+	for i := range 30 {
+		v := fmt.Sprintf(`{"n":%d}`, i)
+		if i%7 == 3 {
+			v = fmt.Sprintf("not json %d", i)
+		} else {
+			want = append(want, fmt.Sprintf("map[n:%d]", i))
+		}
+		if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "mixed", Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	w := startConnectWorker(t, n, filepath.Join(dir, "offsets.json"), "--override", "offset.flush.interval.ms=300",
+		"--override", "value.converter.schemas.enable=false")
+	out := filepath.Join(dir, "good.txt")
+	w.mustCall("POST", "/connectors", fmt.Sprintf(`{"name":"tolerant","config":{"connector.class":"FileStreamSink","topics":"mixed","file":%q,
+		"errors.tolerance":"all","errors.log.enable":"true","errors.deadletterqueue.topic.name":"dlq-mixed",
+		"errors.deadletterqueue.context.headers.enable":"true"}}`, out), 201)
+	waitFileLines(t, out, want)
+	dlq := n.client(kgo.ConsumeTopics("dlq-mixed"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var dead []*kgo.Record
+	for len(dead) < 4 { // i%7 == 3 below 30: 3, 10, 17, 24
+		fetches := dlq.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("%d of 4 records in the dead letter queue", len(dead))
+		}
+		fetches.EachRecord(func(r *kgo.Record) { dead = append(dead, r) })
+	}
+	for i, r := range dead {
+		h := map[string]string{}
+		for _, x := range r.Headers {
+			h[x.Key] = string(x.Value)
+		}
+		want := 3 + 7*i
+		if string(r.Value) != fmt.Sprintf("not json %d", want) || h["__connect.errors.topic"] != "mixed" ||
+			h["__connect.errors.offset"] != fmt.Sprint(want) || h["__connect.errors.stage"] != "VALUE_CONVERTER" ||
+			h["__connect.errors.connector.name"] != "tolerant" || h["__connect.errors.exception.message"] == "" {
+			t.Errorf("dead letter %d: %q %v", i, r.Value, h)
+		}
+	}
+
+	w.mustCall("POST", "/connectors", fmt.Sprintf(`{"name":"strict","config":{"connector.class":"FileStreamSink","topics":"mixed","file":%q}}`,
+		filepath.Join(dir, "strict.txt")), 201)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, body := w.call("GET", "/connectors/strict/tasks/0/status", "")
+		if strings.Contains(body, `"state":"FAILED"`) && strings.Contains(body, "mixed-0@3") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the strict connector's task did not fail on the bad record: %s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

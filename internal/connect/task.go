@@ -186,6 +186,8 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	errs := newErrorHandler(t, false)
+	defer errs.close()
 	task := t.cs.plugin.NewSourceTask()
 	if err := task.Start(sourceTaskContext{t}, maps.Clone(t.config)); err != nil {
 		return fmt.Errorf("starting the task: %w", err)
@@ -252,7 +254,10 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 			if len(chain) > 0 {
 				tr, err := chain.Apply(sourceToRecord(r))
 				if err != nil {
-					return err
+					if err := errs.tolerate(nil, "TRANSFORMATION", err); err != nil {
+						return err
+					}
+					tr = nil
 				}
 				if tr != nil {
 					recordToSource(tr, r)
@@ -260,11 +265,16 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 					r = nil // dropped; its offset still counts
 				}
 			}
+			var kr *kgo.Record
 			if r != nil {
-				kr, err := t.toKafka(conv, r)
-				if err != nil {
-					return err
+				if kr, err = t.toKafka(conv, r); err != nil {
+					if err := errs.tolerate(nil, "CONVERTER", err); err != nil {
+						return err
+					}
+					r = nil
 				}
+			}
+			if r != nil {
 				if !seenTopics[r.Topic] {
 					seenTopics[r.Topic] = true
 					t.cs.noteTopic(r.Topic)
@@ -344,6 +354,8 @@ func (t *taskRunner) runSink(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	errs := newErrorHandler(t, true)
+	defer errs.close()
 	task := t.cs.plugin.NewSinkTask()
 	sctx := &sinkTaskContext{}
 	var (
@@ -467,30 +479,19 @@ func (t *taskRunner) runSink(ctx context.Context) error {
 				return
 			}
 			next[TopicPartition{r.Topic, r.Partition}] = r.Offset + 1
-			sr := SinkRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp.UnixMilli()}
-			if sr.KeySchema, sr.Key, convErr = conv.key.ToConnect(r.Topic, r.Key); convErr != nil {
-				convErr = fmt.Errorf("converting the key of %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, convErr)
-				return
-			}
-			if sr.ValueSchema, sr.Value, convErr = conv.value.ToConnect(r.Topic, r.Value); convErr != nil {
-				convErr = fmt.Errorf("converting the value of %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, convErr)
-				return
-			}
-			for _, h := range r.Headers {
-				sr.Headers = append(sr.Headers, Header{Key: h.Key, Value: h.Value})
-			}
-			if len(chain) > 0 {
-				tr, err := chain.Apply(sinkToRecord(&sr))
-				if err != nil {
-					convErr = fmt.Errorf("%s-%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+			sr, stage, err := t.toSink(conv, chain, r)
+			if err != nil {
+				// errors.tolerance=all: the record is skipped (and sent to the dead letter
+				// queue, if there is one); none: the task fails.
+				if convErr = errs.tolerate(r, stage, err); convErr != nil {
 					return
 				}
-				if tr == nil {
-					return // dropped; its offset still counts
-				}
-				recordToSink(tr, &sr)
+				return
 			}
-			batch = append(batch, sr)
+			if sr == nil {
+				return // dropped by a transform; its offset still counts
+			}
+			batch = append(batch, *sr)
 			if !seenTopics[r.Topic] {
 				seenTopics[r.Topic] = true
 				t.cs.noteTopic(r.Topic)
@@ -680,4 +681,31 @@ func recordToSink(tr *Record, r *SinkRecord) {
 	if tr.Partition >= 0 {
 		r.Partition = tr.Partition
 	}
+}
+
+// toSink converts one consumed record and runs the transforms; nil with no error means a
+// transform dropped it. stage names the step that failed.
+func (t *taskRunner) toSink(conv taskConverters, chain Chain, r *kgo.Record) (*SinkRecord, string, error) {
+	sr := SinkRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp.UnixMilli()}
+	var err error
+	if sr.KeySchema, sr.Key, err = conv.key.ToConnect(r.Topic, r.Key); err != nil {
+		return nil, "KEY_CONVERTER", fmt.Errorf("converting the key of %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+	}
+	if sr.ValueSchema, sr.Value, err = conv.value.ToConnect(r.Topic, r.Value); err != nil {
+		return nil, "VALUE_CONVERTER", fmt.Errorf("converting the value of %s-%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+	}
+	for _, h := range r.Headers {
+		sr.Headers = append(sr.Headers, Header{Key: h.Key, Value: h.Value})
+	}
+	if len(chain) > 0 {
+		tr, err := chain.Apply(sinkToRecord(&sr))
+		if err != nil {
+			return nil, "TRANSFORMATION", fmt.Errorf("%s-%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+		}
+		if tr == nil {
+			return nil, "", nil
+		}
+		recordToSink(tr, &sr)
+	}
+	return &sr, "", nil
 }

@@ -56,8 +56,30 @@ func commonConfig(kind Kind) []ConfigKey {
 		{Name: "value.converter", Type: "CLASS", Importance: "LOW", Group: "Common",
 			Documentation: "Converter class for values (the worker's when not set).", Validate: converterClass},
 	}
+	keys = append(keys,
+		ConfigKey{Name: "errors.tolerance", Type: "STRING", Default: Str("none"), Importance: "MEDIUM", Group: "Error Handling",
+			Documentation: "none: a record failing in a converter or transform fails the task; all: it is skipped.",
+			Validate: func(v string) error {
+				if !strings.EqualFold(v, "none") && !strings.EqualFold(v, "all") {
+					return fmt.Errorf("Invalid value %s for configuration errors.tolerance: String must be one of: none, all", v)
+				}
+				return nil
+			}},
+		ConfigKey{Name: "errors.log.enable", Type: "BOOLEAN", Default: Str("false"), Importance: "MEDIUM", Group: "Error Handling",
+			Documentation: "Log each skipped record's error."},
+		ConfigKey{Name: "errors.log.include.messages", Type: "BOOLEAN", Default: Str("false"), Importance: "MEDIUM", Group: "Error Handling",
+			Documentation: "Include the record's key and value in that log."},
+		ConfigKey{Name: "transforms", Type: "LIST", Default: Str(""), Importance: "LOW", Group: "Transforms",
+			Documentation: "Aliases of the transformations to apply to records."},
+		ConfigKey{Name: "predicates", Type: "LIST", Default: Str(""), Importance: "LOW", Group: "Predicates",
+			Documentation: "Aliases of the predicates transformations use."},
+	)
 	if kind == Sink {
 		keys = append(keys,
+			ConfigKey{Name: "errors.deadletterqueue.topic.name", Type: "STRING", Default: Str(""), Importance: "MEDIUM", Group: "Error Handling",
+				Documentation: "The topic skipped records are written to (errors.tolerance=all)."},
+			ConfigKey{Name: "errors.deadletterqueue.context.headers.enable", Type: "BOOLEAN", Default: Str("false"), Importance: "MEDIUM", Group: "Error Handling",
+				Documentation: "Add __connect.errors.* headers describing the error to dead-lettered records."},
 			ConfigKey{Name: "topics", Type: "LIST", Default: Str(""), Importance: "HIGH", Group: "Common",
 				Documentation: "List of topics to consume, separated by commas."},
 			ConfigKey{Name: "topics.regex", Type: "STRING", Default: Str(""), Importance: "HIGH", Group: "Common",
