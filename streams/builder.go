@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -153,4 +154,27 @@ func union(lists ...[]string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// Table stores (key-value stores of tables and aggregations, window stores of windowed
+// aggregations) hold Kafka Streams' ValueAndTimestamp layout: the timestamp of the value
+// (int64 big-endian) followed by the serialized value.
+
+var errTimestamped = errors.New("streams: a store value shorter than its 8-byte timestamp")
+
+// appendTimestamped appends ts | value to dst.
+func appendTimestamped(dst []byte, ts int64, value []byte) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(ts))
+	return append(dst, value...)
+}
+
+// splitTimestamped splits a stored ts | value; nil (absent) stays nil.
+func splitTimestamped(b []byte) (int64, []byte, error) {
+	if b == nil {
+		return 0, nil, nil
+	}
+	if len(b) < 8 {
+		return 0, nil, errTimestamped
+	}
+	return int64(binary.BigEndian.Uint64(b)), b[8:], nil
 }

@@ -103,6 +103,7 @@ type cogroupAggregate[A any] struct {
 	log   func(string, ...any)
 	ctx   processor.Context
 	kv    state.KeyValueStore
+	buf   []byte
 }
 
 func (p *cogroupAggregate[A]) Init(ctx processor.Context) (err error) {
@@ -120,7 +121,11 @@ func (p *cogroupAggregate[A]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	oldB, err := p.kv.Get(kb)
+	oldStored, err := p.kv.Get(kb)
+	if err != nil {
+		return err
+	}
+	oldTs, oldB, err := splitTimestamped(oldStored)
 	if err != nil {
 		return err
 	}
@@ -141,10 +146,15 @@ func (p *cogroupAggregate[A]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := p.kv.Put(kb, ab); err != nil {
+	ts := rec.Timestamp // the latest timestamp of the values aggregated (Kafka Streams)
+	if oldB != nil {
+		ts = max(ts, oldTs)
+	}
+	p.buf = appendTimestamped(p.buf[:0], ts, ab)
+	if err := p.kv.Put(kb, p.buf); err != nil {
 		return err
 	}
-	rec.Value = change{new: agg, old: old}
+	rec.Value, rec.Timestamp = change{new: agg, old: old}, ts
 	return p.ctx.Forward(rec)
 }
 

@@ -154,6 +154,7 @@ type streamAggregate[K, V, A any] struct {
 	ctx   processor.Context
 	kv    state.KeyValueStore
 	log   func(string, ...any)
+	buf   []byte
 }
 
 func (p *streamAggregate[K, V, A]) Init(ctx processor.Context) (err error) {
@@ -175,7 +176,11 @@ func (p *streamAggregate[K, V, A]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	oldB, err := p.kv.Get(kb)
+	oldStored, err := p.kv.Get(kb)
+	if err != nil {
+		return err
+	}
+	oldTs, oldB, err := splitTimestamped(oldStored)
 	if err != nil {
 		return err
 	}
@@ -189,10 +194,15 @@ func (p *streamAggregate[K, V, A]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := p.kv.Put(kb, ab); err != nil {
+	ts := rec.Timestamp // the latest timestamp of the values aggregated (Kafka Streams)
+	if oldB != nil {
+		ts = max(ts, oldTs)
+	}
+	p.buf = appendTimestamped(p.buf[:0], ts, ab)
+	if err := p.kv.Put(kb, p.buf); err != nil {
 		return err
 	}
-	rec.Value = change{new: agg, old: old}
+	rec.Value, rec.Timestamp = change{new: agg, old: old}, ts
 	return p.ctx.Forward(rec)
 }
 
@@ -366,6 +376,7 @@ type tableAggregate[K, V, A any] struct {
 	sub   func(K, V, A) A
 	ctx   processor.Context
 	kv    state.KeyValueStore
+	buf   []byte
 }
 
 func (p *tableAggregate[K, V, A]) Init(ctx processor.Context) (err error) {
@@ -392,7 +403,11 @@ func (p *tableAggregate[K, V, A]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	oldB, err := p.kv.Get(kb)
+	oldStored, err := p.kv.Get(kb)
+	if err != nil {
+		return err
+	}
+	oldTs, oldB, err := splitTimestamped(oldStored)
 	if err != nil {
 		return err
 	}
@@ -423,10 +438,15 @@ func (p *tableAggregate[K, V, A]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := p.kv.Put(kb, ab); err != nil {
+	ts := rec.Timestamp // the latest timestamp of the values aggregated (Kafka Streams)
+	if oldB != nil {
+		ts = max(ts, oldTs)
+	}
+	p.buf = appendTimestamped(p.buf[:0], ts, ab)
+	if err := p.kv.Put(kb, p.buf); err != nil {
 		return err
 	}
-	rec.Value = change{new: agg, old: old}
+	rec.Value, rec.Timestamp = change{new: agg, old: old}, ts
 	return p.ctx.Forward(rec)
 }
 

@@ -312,7 +312,7 @@ type fkSubscriptions struct {
 	rk, rv func(any) ([]byte, error)
 	ctx    processor.Context
 	kv     state.KeyValueStore
-	get    func(any) (any, error)
+	get    func(any) (any, int64, error)
 	key    []byte
 }
 
@@ -354,7 +354,7 @@ func (p *fkSubscriptions) Process(rec processor.Record) error {
 	if err := p.kv.Put(p.key, s.hash.h[:]); err != nil {
 		return err
 	}
-	rval, err := p.get(rec.Key)
+	rval, _, err := p.get(rec.Key)
 	if err != nil {
 		return err
 	}
@@ -448,7 +448,7 @@ type fkResolver[V, VO, VR any] struct {
 	left   bool
 	joiner func(V, VO, bool) VR
 	ctx    processor.Context
-	get    func(any) (any, error)
+	get    func(any) (any, int64, error)
 }
 
 func (p *fkResolver[V, VO, VR]) Init(ctx processor.Context) (err error) {
@@ -462,7 +462,7 @@ func (p *fkResolver[V, VO, VR]) Process(rec processor.Record) error {
 	if !ok || rec.Key == nil {
 		return fmt.Errorf("%w: %T in a response topic", errType, rec.Value)
 	}
-	cur, err := p.get(rec.Key)
+	cur, _, err := p.get(rec.Key)
 	if err != nil {
 		return err
 	}

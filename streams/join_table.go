@@ -49,6 +49,7 @@ type globalUpdater[K, V any] struct {
 	kc    codec[K]
 	vc    codec[V]
 	kv    state.KeyValueStore
+	buf   []byte
 }
 
 func (p *globalUpdater[K, V]) Init(ctx processor.Context) (err error) {
@@ -65,10 +66,14 @@ func (p *globalUpdater[K, V]) Process(rec processor.Record) error {
 		return err
 	}
 	vb, err := p.vc.encode(rec.Value)
-	if err != nil {
-		return err
+	if err != nil || vb == nil {
+		if err != nil {
+			return err
+		}
+		return p.kv.Delete(kb)
 	}
-	return p.kv.Put(kb, vb)
+	p.buf = appendTimestamped(p.buf[:0], rec.Timestamp, vb)
+	return p.kv.Put(kb, p.buf)
 }
 
 func (p *globalUpdater[K, V]) Close() error { return nil }
@@ -85,7 +90,7 @@ type lookupJoin struct {
 	// nullKeyJoins: a left join passes records with a null key to the joiner (KIP-962).
 	nullKeyJoins bool
 	ctx          processor.Context
-	get          func(any) (any, error)
+	get          func(any) (any, int64, error)
 	log          func(string, ...any)
 }
 
@@ -115,7 +120,7 @@ func (p *lookupJoin) Process(rec processor.Record) error {
 		}
 	} else {
 		var err error
-		if tv, err = p.get(key); err != nil {
+		if tv, _, err = p.get(key); err != nil {
 			return err
 		}
 	}
@@ -340,7 +345,7 @@ func joinTables[K, V, VO, VR any](l *Table[K, V], r *Table[K, VO], prefix string
 	b.topo.AddProcessor(merge, passThrough, this, other)
 	b.topo.Copartition(union(l.topics, r.topics)...)
 	lg, rg := l.getter, r.getter
-	getter := &getterSupplier{stores: union(lg.stores, rg.stores), make: func(ctx processor.Context) (func(any) (any, error), error) {
+	getter := &getterSupplier{stores: union(lg.stores, rg.stores), make: func(ctx processor.Context) (func(any) (any, int64, error), error) {
 		lget, err := lg.make(ctx)
 		if err != nil {
 			return nil, err
@@ -349,16 +354,17 @@ func joinTables[K, V, VO, VR any](l *Table[K, V], r *Table[K, VO], prefix string
 		if err != nil {
 			return nil, err
 		}
-		return func(key any) (any, error) {
-			lv, err := lget(key)
+		return func(key any) (any, int64, error) {
+			lv, lts, err := lget(key)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
-			rv, err := rget(key)
+			rv, rts, err := rget(key)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
-			return join(lv, rv)
+			v, err := join(lv, rv)
+			return v, max(lts, rts), err
 		}, nil
 	}}
 	return &Table[K, VR]{b: b, node: merge, ks: l.ks, getter: getter, topics: union(l.topics, r.topics)}
@@ -370,7 +376,7 @@ type tableJoinSide struct {
 	thisIsLeft bool
 	join       func(lv, rv any) (any, error)
 	ctx        processor.Context
-	get        func(any) (any, error)
+	get        func(any) (any, int64, error)
 }
 
 func (p *tableJoinSide) Init(ctx processor.Context) (err error) {
@@ -387,7 +393,7 @@ func (p *tableJoinSide) Process(rec processor.Record) error {
 	if rec.Key == nil {
 		return nil
 	}
-	ov, err := p.get(rec.Key)
+	ov, ots, err := p.get(rec.Key)
 	if err != nil {
 		return err
 	}
@@ -409,6 +415,9 @@ func (p *tableJoinSide) Process(rec processor.Record) error {
 		return nil
 	}
 	rec.Value = change{new: n, old: o}
+	if ov != nil {
+		rec.Timestamp = max(rec.Timestamp, ots) // the later of the two values joined
+	}
 	return p.ctx.Forward(rec)
 }
 

@@ -130,6 +130,7 @@ type slidingAggregator[K, V, A any] struct {
 	existing       map[int64][]byte
 	recTimes       []int64
 	starts         []int64
+	buf            []byte
 }
 
 func (p *slidingAggregator[K, V, A]) Init(ctx processor.Context) (err error) {
@@ -142,12 +143,15 @@ func (p *slidingAggregator[K, V, A]) Init(ctx processor.Context) (err error) {
 	return err
 }
 
-// fold aggregates key's records in [from, to].
-func (p *slidingAggregator[K, V, A]) fold(k K, kb []byte, from, to int64) (A, bool, error) {
+// fold aggregates key's records in [from, to]; it returns the aggregate, the latest record
+// timestamp and whether there was a record.
+func (p *slidingAggregator[K, V, A]) fold(k K, kb []byte, from, to int64) (A, int64, bool, error) {
 	agg := p.init()
 	found := false
+	latest := int64(math.MinInt64)
 	var ferr error
-	err := p.recs.FetchRange(kb, from, to, func(_ int64, value []byte) bool {
+	err := p.recs.FetchRange(kb, from, to, func(ts int64, value []byte) bool {
+		latest = max(latest, ts)
 		v, err := p.vc.decode(value)
 		if err != nil {
 			ferr = err
@@ -165,7 +169,7 @@ func (p *slidingAggregator[K, V, A]) fold(k K, kb []byte, from, to int64) (A, bo
 	if err == nil {
 		err = ferr
 	}
-	return agg, found, err
+	return agg, latest, found, err
 }
 
 func (p *slidingAggregator[K, V, A]) Process(rec processor.Record) error {
@@ -237,16 +241,22 @@ func (p *slidingAggregator[K, V, A]) Process(rec processor.Record) error {
 		if !open(start) {
 			continue
 		}
-		oldB, exists := p.existing[start]
+		stored, exists := p.existing[start]
 		var agg A
 		var old any
+		var ts int64
 		switch {
 		case start == t+1 && exists:
 			continue // t is not in it: unchanged
 		case exists:
+			oldTs, oldB, err := splitTimestamped(stored)
+			if err != nil {
+				return err
+			}
 			if old, err = p.ac.decode(oldB); err != nil {
 				return err
 			}
+			ts = max(oldTs, t)
 			a, err := cast[A](old)
 			if err != nil {
 				return err
@@ -254,7 +264,7 @@ func (p *slidingAggregator[K, V, A]) Process(rec processor.Record) error {
 			agg = p.fn(k, v, a)
 		default:
 			var found bool
-			if agg, found, err = p.fold(k, kb, start, start+d); err != nil {
+			if agg, ts, found, err = p.fold(k, kb, start, start+d); err != nil {
 				return err
 			}
 			if !found {
@@ -265,11 +275,12 @@ func (p *slidingAggregator[K, V, A]) Process(rec processor.Record) error {
 		if err != nil {
 			return err
 		}
-		if err := p.aggs.Put(kb, start, ab); err != nil {
+		p.buf = appendTimestamped(p.buf[:0], ts, ab)
+		if err := p.aggs.Put(kb, start, p.buf); err != nil {
 			return err
 		}
 		if err := p.ctx.Forward(processor.Record{Key: serde.Windowed[K]{Key: k, Start: start, End: start + d},
-			Value: change{new: agg, old: old}, Timestamp: t, Headers: rec.Headers}); err != nil {
+			Value: change{new: agg, old: old}, Timestamp: ts, Headers: rec.Headers}); err != nil {
 			return err
 		}
 	}

@@ -35,8 +35,9 @@ type Table[K, V any] struct {
 // stores: the value getter of Kafka Streams' KTableValueGetterSupplier.
 type getterSupplier struct {
 	stores []string
-	// make returns the lookup for one processor instance (nil value: absent).
-	make func(ctx processor.Context) (func(key any) (any, error), error)
+	// make returns the lookup for one processor instance: the value (nil: absent) and its
+	// timestamp.
+	make func(ctx processor.Context) (func(key any) (any, int64, error), error)
 }
 
 // StoreName is the name of the store holding the table ("" for a table computed from
@@ -68,21 +69,26 @@ func NewTable[K, V any](b *Builder, topic string, c ConsumedOptions[K, V], m ...
 
 // kvGetter looks values up in a key-value store.
 func kvGetter[K, V any](store string, kc codec[K], vc codec[V]) *getterSupplier {
-	return &getterSupplier{stores: []string{store}, make: func(ctx processor.Context) (func(any) (any, error), error) {
+	return &getterSupplier{stores: []string{store}, make: func(ctx processor.Context) (func(any) (any, int64, error), error) {
 		kv, err := ctx.KeyValueStore(store)
 		if err != nil {
 			return nil, err
 		}
-		return func(key any) (any, error) {
+		return func(key any) (any, int64, error) {
 			kb, err := kc.encode(key)
 			if err != nil || kb == nil {
-				return nil, err
+				return nil, 0, err
 			}
 			b, err := kv.Get(kb)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
-			return vc.decode(b)
+			ts, vb, err := splitTimestamped(b)
+			if err != nil {
+				return nil, 0, err
+			}
+			v, err := vc.decode(vb)
+			return v, ts, err
 		}, nil
 	}}
 }
@@ -95,6 +101,7 @@ type tableSource[K, V any] struct {
 	ctx   processor.Context
 	kv    state.KeyValueStore
 	log   func(msg string, args ...any)
+	buf   []byte
 }
 
 func (p *tableSource[K, V]) Init(ctx processor.Context) (err error) {
@@ -119,19 +126,32 @@ func (p *tableSource[K, V]) Process(rec processor.Record) error {
 	if oldB == nil && rec.Value == nil {
 		return nil // deleting an absent key changes nothing
 	}
-	old, err := p.vc.decode(oldB)
+	_, oldV, err := splitTimestamped(oldB)
 	if err != nil {
 		return err
 	}
-	vb, err := p.vc.encode(rec.Value)
+	old, err := p.vc.decode(oldV)
 	if err != nil {
 		return err
 	}
-	if err := p.kv.Put(kb, vb); err != nil {
+	if err := p.put(kb, rec.Value, rec.Timestamp); err != nil {
 		return err
 	}
 	rec.Value = change{new: rec.Value, old: old}
 	return p.ctx.Forward(rec)
+}
+
+// put stores v (nil deletes) with its timestamp.
+func (p *tableSource[K, V]) put(kb []byte, v any, ts int64) error {
+	vb, err := p.vc.encode(v)
+	if err != nil || vb == nil {
+		if err != nil {
+			return err
+		}
+		return p.kv.Delete(kb)
+	}
+	p.buf = appendTimestamped(p.buf[:0], ts, vb)
+	return p.kv.Put(kb, p.buf)
 }
 
 func (p *tableSource[K, V]) Close() error { return nil }
@@ -204,17 +224,18 @@ func deriveTable[K, V2, V any](t *Table[K, V], prefix string, vs serde.Serde[V2]
 	}).Supplier(), t.node)
 	out := &Table[K, V2]{b: t.b, node: name, ks: t.ks, vs: vs, topics: t.topics, win: t.win}
 	if pg := t.getter; pg != nil {
-		out.getter = &getterSupplier{stores: pg.stores, make: func(ctx processor.Context) (func(any) (any, error), error) {
+		out.getter = &getterSupplier{stores: pg.stores, make: func(ctx processor.Context) (func(any) (any, int64, error), error) {
 			get, err := pg.make(ctx)
 			if err != nil {
 				return nil, err
 			}
-			return func(key any) (any, error) {
-				v, err := get(key)
+			return func(key any) (any, int64, error) {
+				v, ts, err := get(key)
 				if err != nil {
-					return nil, err
+					return nil, 0, err
 				}
-				return fn(key, v)
+				v, err = fn(key, v)
+				return v, ts, err
 			}, nil
 		}}
 	}
@@ -333,6 +354,7 @@ type tableMaterializer[K, V any] struct {
 	vc    codec[V]
 	ctx   processor.Context
 	kv    state.KeyValueStore
+	buf   []byte
 }
 
 func (p *tableMaterializer[K, V]) Init(ctx processor.Context) (err error) {
@@ -360,7 +382,11 @@ func (p *tableMaterializer[K, V]) Process(rec processor.Record) error {
 	if oldB == nil && c.new == nil {
 		return nil
 	}
-	old, err := p.vc.decode(oldB)
+	_, oldV, err := splitTimestamped(oldB)
+	if err != nil {
+		return err
+	}
+	old, err := p.vc.decode(oldV)
 	if err != nil {
 		return err
 	}
@@ -368,7 +394,13 @@ func (p *tableMaterializer[K, V]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := p.kv.Put(kb, vb); err != nil {
+	if vb == nil {
+		err = p.kv.Delete(kb)
+	} else {
+		p.buf = appendTimestamped(p.buf[:0], rec.Timestamp, vb)
+		err = p.kv.Put(kb, p.buf)
+	}
+	if err != nil {
 		return err
 	}
 	rec.Value = change{new: c.new, old: old}

@@ -201,6 +201,7 @@ type windowAggregator[K, V, A any] struct {
 	observed int64
 	// Dropped counts late records (per window missed).
 	dropped int64
+	buf     []byte
 }
 
 func (p *windowAggregator[K, V, A]) Init(ctx processor.Context) (err error) {
@@ -241,7 +242,11 @@ func (p *windowAggregator[K, V, A]) update(rec processor.Record, k K, v V, kb []
 			"timestamp", rec.Timestamp, "stream_time", p.observed, "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil
 	}
-	oldB, err := p.ws.Fetch(kb, start)
+	oldStored, err := p.ws.Fetch(kb, start)
+	if err != nil {
+		return err
+	}
+	oldTs, oldB, err := splitTimestamped(oldStored)
 	if err != nil {
 		return err
 	}
@@ -255,11 +260,16 @@ func (p *windowAggregator[K, V, A]) update(rec processor.Record, k K, v V, kb []
 	if err != nil {
 		return err
 	}
-	if err := p.ws.Put(kb, start, ab); err != nil {
+	ts := rec.Timestamp // the latest timestamp of the values aggregated (Kafka Streams)
+	if oldB != nil {
+		ts = max(ts, oldTs)
+	}
+	p.buf = appendTimestamped(p.buf[:0], ts, ab)
+	if err := p.ws.Put(kb, start, p.buf); err != nil {
 		return err
 	}
 	return p.ctx.Forward(processor.Record{Key: serde.Windowed[K]{Key: k, Start: start, End: end},
-		Value: change{new: agg, old: old}, Timestamp: rec.Timestamp, Headers: rec.Headers})
+		Value: change{new: agg, old: old}, Timestamp: ts, Headers: rec.Headers})
 }
 
 func (p *windowAggregator[K, V, A]) Close() error { return nil }

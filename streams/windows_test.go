@@ -46,6 +46,7 @@ type timeWindowModel struct {
 	size, advance, grace int64
 	observed             int64
 	counts               map[wkey]int64
+	latest               map[wkey]int64 // a window's timestamp: its latest record's
 	updates              []rec[wkey, int64]
 	// buffer and final model Suppress(UntilWindowCloses).
 	buffer map[wkey]rec[wkey, int64]
@@ -60,7 +61,10 @@ func (m *timeWindowModel) add(r input) {
 			continue
 		}
 		m.counts[w]++
-		u := rec[wkey, int64]{w, m.counts[w], r.ts, false}
+		if l, ok := m.latest[w]; !ok || r.ts > l {
+			m.latest[w] = r.ts
+		}
+		u := rec[wkey, int64]{w, m.counts[w], m.latest[w], false}
 		m.updates = append(m.updates, u)
 		m.buffer[w] = u
 	}
@@ -107,7 +111,7 @@ func TestTimeWindows(t *testing.T) {
 				t.Fatalf("store retention %d, want size + grace = %d", spec.Retention, 100+grace)
 			}
 			m := &timeWindowModel{size: 100, advance: c.advance, grace: grace, observed: math.MinInt64,
-				counts: map[wkey]int64{}, buffer: map[wkey]rec[wkey, int64]{}}
+				counts: map[wkey]int64{}, latest: map[wkey]int64{}, buffer: map[wkey]rec[wkey, int64]{}}
 			rng := rand.New(rand.NewPCG(uint64(i), 9))
 			for _, r := range randomInput(rng, 500) {
 				must(t, d.Pipe("in", []byte(r.key), []byte("x"), r.ts))
@@ -252,21 +256,23 @@ type slidingModel struct {
 	dropped            int
 }
 
-func (m *slidingModel) windows(key string) map[int64]int64 {
-	ws := map[int64]int64{}
+// windows maps each window's start to its count and latest record timestamp.
+func (m *slidingModel) windows(key string) map[int64][2]int64 {
+	ws := map[int64][2]int64{}
 	rs := m.recs[key]
-	count := func(s int64) int64 {
-		n := int64(0)
+	count := func(s int64) [2]int64 {
+		n, latest := int64(0), int64(math.MinInt64)
 		for _, r := range rs {
 			if r >= s && r <= s+m.d {
 				n++
+				latest = max(latest, r)
 			}
 		}
-		return n
+		return [2]int64{n, latest}
 	}
 	for _, r := range rs {
 		ws[r-m.d] = count(r - m.d)
-		if c := count(r + 1); c > 0 {
+		if c := count(r + 1); c[0] > 0 {
 			ws[r+1] = c
 		}
 	}
@@ -293,7 +299,7 @@ func (m *slidingModel) add(r input) {
 	}
 	slices.Sort(starts)
 	for _, s := range starts {
-		m.updates = append(m.updates, rec[wkey, int64]{wkey{Key: r.key, Start: s, End: s + m.d}, after[s], r.ts, false})
+		m.updates = append(m.updates, rec[wkey, int64]{wkey{Key: r.key, Start: s, End: s + m.d}, after[s][0], after[s][1], false})
 	}
 }
 
