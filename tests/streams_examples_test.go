@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -550,5 +551,46 @@ func TestStreamsExampleEnrichment(t *testing.T) {
 	phase(1, map[string]string{"c0": prof("c0", 1), "c1": prof("c1", 1), "c2": prof("c2", 1), "c3": prof("c3", 1), "c4": prof("c4", 1), "c5": prof("c5", 1)})
 	phase(2, map[string]string{"c1": prof("c1", 2), "c3": prof("c3", 2), "c2": "", "c6": prof("c6", 1)})
 	phase(3, map[string]string{"c0": prof("c0", 3), "c2": prof("c2", 3), "c6": ""})
+	p.interrupt()
+}
+
+// TestStreamsExampleReadme runs the commands of the README's "Process streams" section (kept
+// in step by hand): two transactions of c1, the second closing the first one's window, give
+// one alert of 10,500.
+func TestStreamsExampleReadme(t *testing.T) {
+	n := startNode(t)
+	sluice := func(stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(sluiceBin, args...)
+		cmd.Env = append(os.Environ(), "SLUICE_BROKERS="+n.kafkaAddr)
+		cmd.Stdin = strings.NewReader(stdin)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(90 * time.Second):
+				cmd.Process.Kill()
+			}
+		}()
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("sluice %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return string(out)
+	}
+	sluice("", "topic", "create", "transactions", "-p", "3")
+	sluice("", "topic", "create", "suspicious-transactions", "-p", "3")
+	p := startExample(t, "fraud-detection", "--brokers", n.kafkaAddr, "--state-dir", t.TempDir())
+	sluice(`c1|{"customer_id":"c1","amount":10500,"timestamp":"2026-01-15T10:30:00Z"}`+"\n"+
+		`c1|{"customer_id":"c1","amount":1,"timestamp":"2026-01-15T10:45:00Z"}`+"\n",
+		"produce", "transactions", "-K", "|")
+	out := sluice("", "consume", "suspicious-transactions", "-o", "start", "-n", "1")
+	want := `{"customer_id":"c1","total":10500,"window_start":"2026-01-15T10:30:00Z","window_end":"2026-01-15T10:40:00Z"}`
+	if !strings.Contains(out, want) {
+		t.Errorf("consumed %q, want a line with %s", out, want)
+	}
 	p.interrupt()
 }
