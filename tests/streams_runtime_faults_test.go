@@ -12,14 +12,22 @@ import (
 // closed cleanly: wiped and restored); then the other is SIGSTOPped past its session timeout,
 // so the group moves its tasks while it still has a transaction open (a zombie), and
 // SIGCONTed. The read_committed output must count every input exactly once.
+//
+// It runs with the key-value count and with the count per 2-second tumbling window (a window
+// store), the "windowed aggregation".
 func TestStreamsRuntimeExactlyOnceFaults(t *testing.T) {
 	if testing.Short() {
-		t.Skip("kills and pauses streams app processes (about 40 s)")
+		t.Skip("kills and pauses streams app processes (about 70 s)")
 	}
+	t.Run("key_value", func(t *testing.T) { testStreamsExactlyOnceFaults(t, 0) })
+	t.Run("windowed", func(t *testing.T) { testStreamsExactlyOnceFaults(t, 2000) })
+}
+
+func testStreamsExactlyOnceFaults(t *testing.T, windowMS int64) {
 	n := startNode(t)
 	n.createTopic("input", 6, nil)
 	n.createTopic("output", 6, nil)
-	args := streamsAppArgs{brokers: n.kafkaAddr, app: "faults", input: "input", output: "output", eos: true, commitMS: 100}
+	args := streamsAppArgs{brokers: n.kafkaAddr, app: "faults", input: "input", output: "output", eos: true, commitMS: 100, windowMS: windowMS}
 	aArgs, bArgs := args, args
 	aArgs.stateDir, bArgs.stateDir = t.TempDir(), t.TempDir()
 	a, b := startStreamsApp(t, "a", aArgs), startStreamsApp(t, "b", bArgs)
@@ -40,6 +48,9 @@ func TestStreamsRuntimeExactlyOnceFaults(t *testing.T) {
 	time.Sleep(5 * time.Second)
 
 	in := feed.finish()
+	if windowMS > 0 {
+		in = windowed(in, windowMS)
+	}
 	outs := readCountOutput(t, n, "output", true, 90*time.Second, countsDone(in))
 	t.Logf("%d inputs, %d outputs", len(in), len(outs))
 	checkCountsExact(t, in, outs)

@@ -62,6 +62,7 @@ type streamsAppArgs struct {
 	brokers, app, input, output, stateDir string
 	eos                                   bool
 	commitMS, standbys                    int
+	windowMS                              int64 // > 0: the windowed count
 }
 
 func startStreamsApp(t *testing.T, name string, a streamsAppArgs) *streamsProc {
@@ -70,6 +71,9 @@ func startStreamsApp(t *testing.T, name string, a streamsAppArgs) *streamsProc {
 		"-state-dir", a.stateDir, "-commit-ms", strconv.Itoa(a.commitMS), "-standbys", strconv.Itoa(a.standbys), "-log", "info"}
 	if a.eos {
 		args = append(args, "-eos")
+	}
+	if a.windowMS > 0 {
+		args = append(args, "-window-ms", strconv.FormatInt(a.windowMS, 10))
 	}
 	p := &streamsProc{t: t, name: name, cmd: exec.Command(buildStreamsApp(t), args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
@@ -158,6 +162,23 @@ type countOutput struct {
 	id    string
 }
 
+// countInputTime is the event time of input i: 10 ms apart from a fixed start, so that
+// windows are the same in every run.
+func countInputTime(i int) time.Time { return time.UnixMilli(countEpoch + int64(i)*10) }
+
+const countEpoch = 1_767_225_600_000 // 2026-01-01T00:00:00Z
+
+// windowed returns the inputs keyed as the windowed count writes them: KEY@WINDOWSTART.
+func windowed(in []countInput, size int64) []countInput {
+	out := make([]countInput, len(in))
+	for i, c := range in {
+		id, _ := strconv.Atoi(c.id)
+		ts := countInputTime(id).UnixMilli()
+		out[i] = countInput{key: c.key + "@" + strconv.FormatInt(ts-ts%size, 10), id: c.id}
+	}
+	return out
+}
+
 // produceCountInput writes n records with ids from first on, keys k0..k(keys-1) in turn,
 // and returns them in the order written.
 func produceCountInput(t *testing.T, cl *kgo.Client, topic string, first, n, keys int) []countInput {
@@ -167,7 +188,7 @@ func produceCountInput(t *testing.T, cl *kgo.Client, topic string, first, n, key
 	for i := first; i < first+n; i++ {
 		c := countInput{key: fmt.Sprintf("k%d", i%keys), id: strconv.Itoa(i)}
 		in = append(in, c)
-		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(c.key), Value: []byte(c.id)})
+		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(c.key), Value: []byte(c.id), Timestamp: countInputTime(i)})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -7,8 +7,11 @@
 // It prints "state NAME" on stdout at each state change and exits 0 after SIGTERM once the
 // App closed cleanly.
 //
+// With -window-ms N it counts per key and tumbling event-time window of N ms instead, in the
+// window store "wcounts", and writes the key "KEY@WINDOWSTART".
+//
 // Usage: streamsapp -brokers HOST:PORT -app ID -input TOPIC -output TOPIC -state-dir DIR [-eos]
-// [-commit-ms N] [-standbys N] [-in-memory] [-log debug|info]
+// [-commit-ms N] [-standbys N] [-in-memory] [-window-ms N] [-log debug|info]
 package main
 
 import (
@@ -41,6 +44,7 @@ func main() {
 	inMemory := flag.Bool("in-memory", false, "in-memory store")
 	sessionMS := flag.Int("session-ms", 6000, "session.timeout.ms")
 	logLevel := flag.String("log", "", "log level on stderr (debug, info)")
+	windowMS := flag.Int64("window-ms", 0, "count per tumbling window of this size (0: per key)")
 	flag.Parse()
 
 	logger := slog.New(slog.DiscardHandler)
@@ -65,7 +69,11 @@ func main() {
 	if *eos {
 		cfg.ProcessingGuarantee = streams.ExactlyOnce
 	}
-	a, err := streams.NewApp(CountTopology(*input, *output, *inMemory), cfg)
+	topo := CountTopology(*input, *output, *inMemory)
+	if *windowMS > 0 {
+		topo = WindowedCountTopology(*input, *output, *windowMS)
+	}
+	a, err := streams.NewApp(topo, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "streamsapp:", err)
 		os.Exit(1)
@@ -130,3 +138,49 @@ func (c *counter) Process(rec processor.Record) error {
 }
 
 func (c *counter) Close() error { return nil }
+
+// WindowedCountTopology counts records per key and tumbling window in the window store
+// "wcounts" and writes "COUNT:ID" under the key "KEY@WINDOWSTART".
+func WindowedCountTopology(input, output string, size int64) *processor.Topology {
+	t := processor.NewTopology()
+	t.AddSource("source", processor.SourceOptions{}, input)
+	t.AddProcessor("count", func() processor.Processor { return &windowCounter{size: size} }, "source")
+	t.AddStore(processor.StoreSpec{Name: "wcounts", Kind: processor.WindowStore, Retention: 100 * 365 * 24 * 3600 * 1000}, "count")
+	t.AddSink("sink", output, processor.SinkOptions{}, "count")
+	return t
+}
+
+type windowCounter struct {
+	size  int64
+	ctx   processor.Context
+	store state.WindowStore
+}
+
+func (c *windowCounter) Init(ctx processor.Context) error {
+	c.ctx = ctx
+	var err error
+	c.store, err = ctx.WindowStore("wcounts")
+	return err
+}
+
+func (c *windowCounter) Process(rec processor.Record) error {
+	key, _ := rec.Key.([]byte)
+	id, _ := rec.Value.([]byte)
+	start := rec.Timestamp - rec.Timestamp%c.size
+	old, err := c.store.Fetch(key, start)
+	if err != nil {
+		return err
+	}
+	var n int64
+	if old != nil {
+		n, _ = strconv.ParseInt(string(old), 10, 64)
+	}
+	n++
+	if err := c.store.Put(key, start, []byte(strconv.FormatInt(n, 10))); err != nil {
+		return err
+	}
+	out := processor.Record{Key: []byte(string(key) + "@" + strconv.FormatInt(start, 10)), Value: []byte(strconv.FormatInt(n, 10) + ":" + string(id)), Timestamp: rec.Timestamp}
+	return c.ctx.Forward(out)
+}
+
+func (c *windowCounter) Close() error { return nil }

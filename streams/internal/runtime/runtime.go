@@ -188,6 +188,13 @@ func (r *Runtime) Run(ctx context.Context) (err error) {
 	if err := os.MkdirAll(r.cfg.StateDir, 0o755); err != nil {
 		return fmt.Errorf("runtime: state dir: %w", err)
 	}
+	lock, err := lockStateDir(r.cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	if lock != nil {
+		defer lock.Close()
+	}
 	if r.processID, err = processID(r.cfg.StateDir); err != nil {
 		return err
 	}
