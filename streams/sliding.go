@@ -238,53 +238,53 @@ func (p *slidingAggregator[K, V, A]) Process(rec processor.Record) error {
 	slices.Sort(p.starts)
 	p.starts = slices.Compact(p.starts)
 	for _, start := range p.starts {
-		if !open(start) {
-			continue
+		if !open(start) || (start == t+1 && p.existing[start] != nil) {
+			continue // closed; or the right window of t, which does not hold t: unchanged
 		}
-		stored, exists := p.existing[start]
-		var agg A
-		var old any
-		var ts int64
-		switch {
-		case start == t+1 && exists:
-			continue // t is not in it: unchanged
-		case exists:
-			oldTs, oldB, err := splitTimestamped(stored)
-			if err != nil {
-				return err
-			}
-			if old, err = p.ac.decode(oldB); err != nil {
-				return err
-			}
-			ts = max(oldTs, t)
-			a, err := cast[A](old)
-			if err != nil {
-				return err
-			}
-			agg = p.fn(k, v, a)
-		default:
-			var found bool
-			if agg, ts, found, err = p.fold(k, kb, start, start+d); err != nil {
-				return err
-			}
-			if !found {
-				continue // an empty right window does not exist
-			}
-		}
-		ab, err := p.ac.encode(agg)
-		if err != nil {
-			return err
-		}
-		p.buf = appendTimestamped(p.buf[:0], ts, ab)
-		if err := p.aggs.Put(kb, start, p.buf); err != nil {
-			return err
-		}
-		if err := p.ctx.Forward(processor.Record{Key: serde.Windowed[K]{Key: k, Start: start, End: start + d},
-			Value: change{new: agg, old: old}, Timestamp: ts, Headers: rec.Headers}); err != nil {
+		if err := p.updateWindow(rec, k, v, kb, start); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// updateWindow adds the record at t to the existing window at start, or folds the window from
+// the records (t among them, unless it is t's own right window) if it does not exist yet.
+func (p *slidingAggregator[K, V, A]) updateWindow(rec processor.Record, k K, v V, kb []byte, start int64) error {
+	t, d := rec.Timestamp, p.w.diff
+	var agg A
+	var old any
+	var ts int64
+	if stored, exists := p.existing[start]; exists {
+		oldTs, oldB, err := splitTimestamped(stored)
+		if err != nil {
+			return err
+		}
+		if old, err = p.ac.decode(oldB); err != nil {
+			return err
+		}
+		a, err := cast[A](old)
+		if err != nil {
+			return err
+		}
+		agg, ts = p.fn(k, v, a), max(oldTs, t)
+	} else {
+		var found bool
+		var err error
+		if agg, ts, found, err = p.fold(k, kb, start, start+d); err != nil || !found {
+			return err // no record: an empty right window does not exist
+		}
+	}
+	ab, err := p.ac.encode(agg)
+	if err != nil {
+		return err
+	}
+	p.buf = appendTimestamped(p.buf[:0], ts, ab)
+	if err := p.aggs.Put(kb, start, p.buf); err != nil {
+		return err
+	}
+	return p.ctx.Forward(processor.Record{Key: serde.Windowed[K]{Key: k, Start: start, End: start + d},
+		Value: change{new: agg, old: old}, Timestamp: ts, Headers: rec.Headers})
 }
 
 func (p *slidingAggregator[K, V, A]) Close() error { return nil }
