@@ -178,3 +178,12 @@ func splitTimestamped(b []byte) (int64, []byte, error) {
 	}
 	return int64(binary.BigEndian.Uint64(b)), b[8:], nil
 }
+
+// ValueAndTimestamp splits a value read from the store of a DSL table, aggregation or
+// windowed aggregation (App.Store, streamstest.Driver's stores; not session stores) into the
+// serialized value and its timestamp: Kafka Streams' ValueAndTimestamp layout,
+// timestamp int64 big-endian | value. A nil stored value (absent) gives nil.
+func ValueAndTimestamp(stored []byte) (value []byte, timestamp int64, err error) {
+	ts, v, err := splitTimestamped(stored)
+	return v, ts, err
+}

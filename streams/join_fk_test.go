@@ -97,7 +97,12 @@ func TestForeignKeyJoins(t *testing.T) {
 					t.Fatalf("after input %d: the output describes %v, want %v", i, view, want)
 				}
 				inStore := map[string]string{}
-				must(t, store.Range(nil, nil, func(k, v []byte) bool { inStore[string(k)] = string(v[8:]); return true })) // after the timestamp
+				must(t, store.Range(nil, nil, func(k, stored []byte) bool {
+					v, _, err := streams.ValueAndTimestamp(stored)
+					must(t, err)
+					inStore[string(k)] = string(v)
+					return true
+				}))
 				if !maps.Equal(inStore, want) {
 					t.Fatalf("after input %d: the materialized result holds %v, want %v", i, inStore, want)
 				}
