@@ -211,6 +211,15 @@ func TestConnectFileStandalone(t *testing.T) {
 		t.Fatalf("first 100 lines: %v", got)
 	}
 
+	metrics := w.mustCall("GET", "/metrics", "", 200)
+	for _, want := range []string{`sluice_connect_source_record_poll_total{connector="file-source",task="0"} 100`,
+		`sluice_connect_source_record_write_total{connector="file-source",task="0"} 100`,
+		`sluice_connect_task_state{connector="file-source",state="RUNNING",task="0"} 1`} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
 	sink := fmt.Sprintf(`{"connector.class":"org.apache.kafka.connect.file.FileStreamSinkConnector","topics":"lines","file":%q}`, out)
 	w.mustCall("PUT", "/connectors/file-sink/config", sink, 201)
 	w.mustCall("PUT", "/connectors/file-sink/config", sink, 200)
@@ -388,6 +397,16 @@ func TestConnectErrorsDeadLetterQueue(t *testing.T) {
 			h["__connect.errors.offset"] != fmt.Sprint(want) || h["__connect.errors.stage"] != "VALUE_CONVERTER" ||
 			h["__connect.errors.connector.name"] != "tolerant" || h["__connect.errors.exception.message"] == "" {
 			t.Errorf("dead letter %d: %q %v", i, r.Value, h)
+		}
+	}
+
+	metrics := w.mustCall("GET", "/metrics", "", 200)
+	for _, want := range []string{`sluice_connect_record_errors_total{connector="tolerant",task="0"} 4`,
+		`sluice_connect_deadletterqueue_produce_total{connector="tolerant",task="0"} 4`,
+		`sluice_connect_sink_record_read_total{connector="tolerant",task="0"} 30`,
+		`sluice_connect_sink_record_send_total{connector="tolerant",task="0"} 26`} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("metrics lack %s", want)
 		}
 	}
 

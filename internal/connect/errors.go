@@ -43,6 +43,7 @@ func (h *errorHandler) tolerate(r *kgo.Record, stage string, err error) error {
 		return err
 	}
 	h.skipped++
+	h.t.cs.w.met.recordErrors.WithLabelValues(h.t.labels()...).Inc()
 	if h.log {
 		args := []any{"connector", h.t.cs.name, "task", h.t.id, "stage", stage, "err", err}
 		if h.logMsgs && r != nil {
@@ -81,6 +82,7 @@ func (h *errorHandler) tolerate(r *kgo.Record, stage string, err error) error {
 		return fmt.Errorf("writing to the dead letter queue %s: %w", h.dlq, perr)
 	}
 	h.t.cs.noteTopic(h.dlq)
+	h.t.cs.w.met.deadLetter.WithLabelValues(h.t.labels()...).Inc()
 	return nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/sluicehq/sluice/internal/connect/converter"
 )
 
@@ -49,6 +51,8 @@ func Handler(w *Worker, clusterID func() string) http.Handler {
 	mux.HandleFunc("DELETE /connectors/{c}/offsets", h.resetOffsets)
 	mux.HandleFunc("GET /connector-plugins", h.plugins)
 	mux.HandleFunc("PUT /connector-plugins/{class}/config/validate", h.validate)
+	// Not Kafka Connect's (it reports through JMX): the worker's metrics for Prometheus.
+	mux.Handle("GET /metrics", promhttp.HandlerFor(w.Metrics(), promhttp.HandlerOpts{}))
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
 			writeError(rw, http.StatusNotFound, "HTTP 404 Not Found")

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,7 +49,11 @@ func (t *taskRunner) setState(s string, err error) {
 		t.trace = err.Error()
 	}
 	t.mu.Unlock()
+	t.cs.w.met.setState(t.cs.name, strconv.Itoa(t.id), s)
 }
+
+// labels are the task's metric labels.
+func (t *taskRunner) labels() []string { return []string{t.cs.name, strconv.Itoa(t.id)} }
 
 func (t *taskRunner) setPaused(p bool) {
 	t.mu.Lock()
@@ -59,7 +64,9 @@ func (t *taskRunner) setPaused(p bool) {
 			t.state = StatePaused
 		}
 	}
+	state := t.state
 	t.mu.Unlock()
+	t.cs.w.met.setState(t.cs.name, strconv.Itoa(t.id), state)
 	select {
 	case t.wake <- struct{}{}:
 	default:
@@ -201,10 +208,21 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 		lastFlush  = time.Now()
 		seenTopics = map[string]bool{}
 	)
-	commit := func(ctx context.Context) error {
+	met := w.met
+	polled, written := met.sourcePolled.WithLabelValues(t.labels()...), met.sourceWritten.WithLabelValues(t.labels()...)
+	commitTime := met.offsetCommit.WithLabelValues(t.labels()...)
+	commit := func(ctx context.Context) (err error) {
 		if len(pending) == 0 {
 			return nil
 		}
+		start := time.Now()
+		defer func() {
+			if err != nil {
+				met.offsetCommitErr.WithLabelValues(t.labels()...).Inc()
+			} else {
+				commitTime.Observe(time.Since(start).Seconds())
+			}
+		}()
 		if err := cl.Flush(ctx); err != nil {
 			return err
 		}
@@ -249,6 +267,7 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 			}
 			return fmt.Errorf("poll: %w", err)
 		}
+		polled.Add(float64(len(recs)))
 		for i := range recs {
 			r := &recs[i]
 			if len(chain) > 0 {
@@ -280,6 +299,7 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 					t.cs.noteTopic(r.Topic)
 				}
 				topic := r.Topic
+				written.Inc()
 				cl.Produce(ctx, kr, func(_ *kgo.Record, err error) {
 					if err != nil {
 						errMu.Lock()
@@ -364,13 +384,23 @@ func (t *taskRunner) runSink(ctx context.Context) error {
 		lastFlush = time.Now()
 	)
 	var cl *kgo.Client
-	flush := func(ctx context.Context, cl *kgo.Client) error {
+	met := w.met
+	read, sent := met.sinkRead.WithLabelValues(t.labels()...), met.sinkSent.WithLabelValues(t.labels()...)
+	flush := func(ctx context.Context, cl *kgo.Client) (err error) {
 		mu.Lock()
 		offs := maps.Clone(consumed)
 		mu.Unlock()
 		if len(offs) == 0 {
 			return nil
 		}
+		start := time.Now()
+		defer func() {
+			if err != nil {
+				met.offsetCommitErr.WithLabelValues(t.labels()...).Inc()
+			} else {
+				met.offsetCommit.WithLabelValues(t.labels()...).Observe(time.Since(start).Seconds())
+			}
+		}()
 		if err := task.Flush(offs); err != nil {
 			return fmt.Errorf("flush: %w", err)
 		}
@@ -500,10 +530,12 @@ func (t *taskRunner) runSink(ctx context.Context) error {
 		if convErr != nil {
 			return convErr
 		}
+		read.Add(float64(fetches.NumRecords()))
 		if len(batch) > 0 {
 			if err := task.Put(batch); err != nil {
 				return fmt.Errorf("put: %w", err)
 			}
+			sent.Add(float64(len(batch)))
 		}
 		mu.Lock()
 		for tp, off := range next {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/connect/converter"
@@ -47,6 +48,8 @@ type Worker struct {
 	flushInt time.Duration
 	log      *slog.Logger
 
+	met *workerMetrics
+
 	mu         sync.Mutex
 	connectors map[string]*connState
 	closed     bool
@@ -79,7 +82,8 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if cfg.Offsets == nil {
 		return nil, errors.New("connect: a worker needs an offset store")
 	}
-	w := &Worker{cfg: cfg, connectors: map[string]*connState{}, log: cfg.Logger.With("component", "connect"), flushInt: time.Minute}
+	w := &Worker{cfg: cfg, connectors: map[string]*connState{}, log: cfg.Logger.With("component", "connect"), flushInt: time.Minute,
+		met: newWorkerMetrics()}
 	if v, ok := cfg.Props["offset.flush.interval.ms"]; ok {
 		ms, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || ms <= 0 {
@@ -97,6 +101,9 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 
 // ID is the worker's id.
 func (w *Worker) ID() string { return w.cfg.ID }
+
+// Metrics is the registry of the worker's metrics (served at GET /metrics by Handler).
+func (w *Worker) Metrics() *prometheus.Registry { return w.met.reg }
 
 // converter makes the key or value converter of a connector: its own setting, else the
 // worker's, else JsonConverter.
@@ -361,6 +368,7 @@ func (w *Worker) Delete(name string) error {
 		return notFound(name)
 	}
 	cs.stopAll()
+	w.met.forget(name)
 	return nil
 }
 
