@@ -304,22 +304,34 @@ func TestReplacedDisk(t *testing.T) {
 	c.stop(other)
 	waitFor(t, "the leader to step down without a majority", func() bool { return leader.raft.State() != raft.Leader })
 	c.nodes[other] = open(t, c.specs[other])
-	li = c.leader()
-	leader = c.nodes[li]
+	// Each step of the operator's fix goes to the current leader: right after the restart the
+	// quorum may still change leaders (scheduling delays on a loaded machine), and a node that
+	// stepped down answers NOT_CONTROLLER, as Kafka's does; the step is then asked again.
+	onLeader := func(step func(*Quorum) error) error {
+		for attempt := 0; ; attempt++ {
+			li = c.leader()
+			leader = c.nodes[li]
+			err := step(leader)
+			if !errors.Is(err, metadata.ErrNotController) || attempt == 50 {
+				return err
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 
 	// The operator's fix: remove the old voter, add the new one.
-	if err := leader.AddVoter(ctx, 3, newDir, c.specs[2].addr); !errors.Is(err, ErrDuplicateVoter) {
+	if err := onLeader(func(q *Quorum) error { return q.AddVoter(ctx, 3, newDir, c.specs[2].addr) }); !errors.Is(err, ErrDuplicateVoter) {
 		t.Fatalf("add while the old voter is in: %v", err)
 	}
-	if err := leader.RemoveVoter(ctx, 3, newDir); !errors.Is(err, ErrVoterNotFound) {
+	if err := onLeader(func(q *Quorum) error { return q.RemoveVoter(ctx, 3, newDir) }); !errors.Is(err, ErrVoterNotFound) {
 		t.Fatalf("remove of a non-voter: %v", err)
 	}
-	if err := leader.RemoveVoter(ctx, 3, oldDir); err != nil {
+	if err := onLeader(func(q *Quorum) error { return q.RemoveVoter(ctx, 3, oldDir) }); err != nil {
 		t.Fatal(err)
 	}
 	actx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if err := leader.AddVoter(actx, 3, newDir, c.specs[2].addr); err != nil {
+	if err := onLeader(func(q *Quorum) error { return q.AddVoter(actx, 3, newDir, c.specs[2].addr) }); err != nil {
 		t.Fatal(err)
 	}
 	st := describe(t, leader)
