@@ -12,6 +12,7 @@ import (
 // applications can share a registry.
 type metrics struct {
 	processed        *prometheus.CounterVec // by sub-topology
+	skipped          *prometheus.CounterVec // by sub-topology
 	consumerLag      *prometheus.GaugeVec   // by topic, partition
 	commitLatency    prometheus.Histogram
 	aborts           prometheus.Counter
@@ -26,6 +27,10 @@ func newMetrics(reg prometheus.Registerer, appID string) *metrics {
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_streams_records_processed_total", ConstLabels: labels,
 			Help: "Records processed by the application's tasks, by sub-topology (rate() gives records/s).",
+		}, []string{"subtopology"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_streams_records_skipped_total", ConstLabels: labels,
+			Help: "Records dropped by the tasks: a deserializer's ErrSkip or a negative timestamp (Kafka Streams' dropped-records).",
 		}, []string{"subtopology"}),
 		consumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_streams_consumer_lag_records", ConstLabels: labels,
@@ -57,6 +62,7 @@ func newMetrics(reg prometheus.Registerer, appID string) *metrics {
 		return m
 	}
 	m.processed = register(reg, m.processed)
+	m.skipped = register(reg, m.skipped)
 	m.consumerLag = register(reg, m.consumerLag)
 	m.commitLatency = register(reg, m.commitLatency)
 	m.aborts = register(reg, m.aborts)

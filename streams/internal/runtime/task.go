@@ -35,6 +35,9 @@ type task struct {
 	// dirty: the task processed or wrote something since the last commit.
 	dirty     bool
 	processed prometheus.Counter
+	skipped   prometheus.Counter
+	// skippedSeen is the engine's skip count already added to skipped.
+	skippedSeen int64
 }
 
 // queue holds a poll's records of one of the task's input partitions.
@@ -137,7 +140,8 @@ func (r *Runtime) openTask(ctx context.Context, id processor.TaskID) (*task, err
 		return nil, fmt.Errorf("runtime: assigned task %v of an unknown sub-topology", id)
 	}
 	sub := r.cfg.Program.Subtopologies[id.Subtopology]
-	t := &task{r: r, id: id, sub: sub, dir: r.taskDir(id), processed: r.met.processed.WithLabelValues(fmt.Sprint(id.Subtopology))}
+	t := &task{r: r, id: id, sub: sub, dir: r.taskDir(id), processed: r.met.processed.WithLabelValues(fmt.Sprint(id.Subtopology)),
+		skipped: r.met.skipped.WithLabelValues(fmt.Sprint(id.Subtopology))}
 	for _, topic := range r.subTopics[id.Subtopology] {
 		t.queues = append(t.queues, queue{topic: topic})
 	}
@@ -166,6 +170,7 @@ func (t *task) open(ctx context.Context) error {
 		return err
 	}
 	t.dirty = false
+	t.skippedSeen = 0
 	return nil
 }
 
@@ -260,6 +265,10 @@ func (t *task) processQueued() error {
 		t.queues[i].recs, t.queues[i].next = t.queues[i].recs[:0], 0
 	}
 	t.processed.Add(float64(n))
+	if s := t.eng.Skipped(); s != t.skippedSeen {
+		t.skipped.Add(float64(s - t.skippedSeen))
+		t.skippedSeen = s
+	}
 	return nil
 }
 
