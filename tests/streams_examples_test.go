@@ -594,3 +594,25 @@ func TestStreamsExampleReadme(t *testing.T) {
 	}
 	p.interrupt()
 }
+
+// TestStreamsExampleEnrichmentPartitionMismatch: with "customers" in fewer partitions than
+// "orders" (whose count the orders' repartition topic takes), the program stops at start with
+// an error naming the topics and their partition counts, and exits non-zero.
+func TestStreamsExampleEnrichmentPartitionMismatch(t *testing.T) {
+	n := startNode(t)
+	n.createTopic("orders", 3, nil)
+	n.createTopic("customers", 2, nil)
+	n.createTopic("orders-enriched", 3, nil)
+	p := startExample(t, "enrichment", "--brokers", n.kafkaAddr, "--state-dir", t.TempDir())
+	select {
+	case <-p.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("still running after 60s\n%s", tail(p.logs.String(), 20))
+	}
+	out := p.logs.String()
+	if p.cmd.ProcessState.ExitCode() == 0 || !strings.Contains(out, "same number of partitions") ||
+		!strings.Contains(out, "customers") {
+		t.Fatalf("exit %d, output:\n%s", p.cmd.ProcessState.ExitCode(), tail(out, 20))
+	}
+	t.Logf("output: %s", strings.TrimSpace(tail(out, 3)))
+}
