@@ -9,6 +9,7 @@ package connect
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -202,5 +203,54 @@ func Plugins() []*Plugin {
 	defer plugins.Unlock()
 	out := append([]*Plugin(nil), plugins.all...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Class < out[j].Class })
+	return out
+}
+
+// BasicConnector is the connector most connectors need: it checks and keeps its configuration
+// and gives each task a copy of it (one task when OneTask, else tasks.max of them). A
+// connector package returns one from Plugin.New.
+type BasicConnector struct {
+	Ver     string
+	Keys    []ConfigKey
+	OneTask bool
+	// Check, if not nil, refuses a configuration at Start.
+	Check func(cfg map[string]string) error
+	cfg   map[string]string
+}
+
+func (c *BasicConnector) Version() string     { return c.Ver }
+func (c *BasicConnector) Config() []ConfigKey { return c.Keys }
+func (c *BasicConnector) Stop() error         { return nil }
+
+func (c *BasicConnector) Start(_ ConnectorContext, cfg map[string]string) error {
+	if c.Check != nil {
+		if err := c.Check(cfg); err != nil {
+			return err
+		}
+	}
+	c.cfg = cfg
+	return nil
+}
+
+func (c *BasicConnector) TaskConfigs(maxTasks int) ([]map[string]string, error) {
+	n := max(maxTasks, 1)
+	if c.OneTask {
+		n = 1
+	}
+	out := make([]map[string]string, n)
+	for i := range out {
+		out[i] = maps.Clone(c.cfg)
+	}
+	return out, nil
+}
+
+// SplitList splits a comma-separated setting, trimming spaces and dropping empty entries.
+func SplitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
 	return out
 }

@@ -52,6 +52,15 @@ func (t *taskRunner) setState(s string, err error) {
 	t.cs.w.met.setState(t.cs.name, strconv.Itoa(t.id), s)
 }
 
+// timeCommit records an offset commit that started at start and ended with *err.
+func (t *taskRunner) timeCommit(start time.Time, err *error) {
+	if *err != nil {
+		t.cs.w.met.offsetCommitErr.WithLabelValues(t.labels()...).Inc()
+		return
+	}
+	t.cs.w.met.offsetCommit.WithLabelValues(t.labels()...).Observe(time.Since(start).Seconds())
+}
+
 // labels are the task's metric labels.
 func (t *taskRunner) labels() []string { return []string{t.cs.name, strconv.Itoa(t.id)} }
 
@@ -210,19 +219,11 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 	)
 	met := w.met
 	polled, written := met.sourcePolled.WithLabelValues(t.labels()...), met.sourceWritten.WithLabelValues(t.labels()...)
-	commitTime := met.offsetCommit.WithLabelValues(t.labels()...)
 	commit := func(ctx context.Context) (err error) {
 		if len(pending) == 0 {
 			return nil
 		}
-		start := time.Now()
-		defer func() {
-			if err != nil {
-				met.offsetCommitErr.WithLabelValues(t.labels()...).Inc()
-			} else {
-				commitTime.Observe(time.Since(start).Seconds())
-			}
-		}()
+		defer t.timeCommit(time.Now(), &err)
 		if err := cl.Flush(ctx); err != nil {
 			return err
 		}
@@ -393,14 +394,7 @@ func (t *taskRunner) runSink(ctx context.Context) error {
 		if len(offs) == 0 {
 			return nil
 		}
-		start := time.Now()
-		defer func() {
-			if err != nil {
-				met.offsetCommitErr.WithLabelValues(t.labels()...).Inc()
-			} else {
-				met.offsetCommit.WithLabelValues(t.labels()...).Observe(time.Since(start).Seconds())
-			}
-		}()
+		defer t.timeCommit(time.Now(), &err)
 		if err := task.Flush(offs); err != nil {
 			return fmt.Errorf("flush: %w", err)
 		}

@@ -109,7 +109,7 @@ func NewChain(cfg map[string]string) (Chain, error) {
 	tclasses, pclasses := maps.Clone(transforms.t), maps.Clone(transforms.p)
 	transforms.Unlock()
 	preds := map[string]Predicate{}
-	for _, alias := range splitAliases(cfg["predicates"]) {
+	for _, alias := range SplitList(cfg["predicates"]) {
 		class := cfg["predicates."+alias+".type"]
 		mk, ok := pclasses[class]
 		if !ok {
@@ -122,7 +122,7 @@ func NewChain(cfg map[string]string) (Chain, error) {
 		preds[alias] = p
 	}
 	var chain Chain
-	for _, alias := range splitAliases(cfg["transforms"]) {
+	for _, alias := range SplitList(cfg["transforms"]) {
 		class := cfg["transforms."+alias+".type"]
 		mk, ok := tclasses[class]
 		if !ok {
@@ -142,16 +142,6 @@ func NewChain(cfg map[string]string) (Chain, error) {
 		chain = append(chain, link)
 	}
 	return chain, nil
-}
-
-func splitAliases(v string) []string {
-	var out []string
-	for _, a := range strings.Split(v, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // Apply runs the chain; nil means the record was dropped.

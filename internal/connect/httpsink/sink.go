@@ -30,12 +30,9 @@ const version = "1.7.0.sluice"
 
 func init() {
 	connect.RegisterPlugin(&connect.Plugin{Class: Class, Aliases: []string{"HttpSinkConnector"}, Kind: connect.Sink, Version: version,
-		New: func() connect.Connector { return &connector{} }, NewSinkTask: func() connect.SinkTask { return &task{} }})
+		New:         func() connect.Connector { return &connect.BasicConnector{Ver: version, Keys: configKeys()} },
+		NewSinkTask: func() connect.SinkTask { return &task{} }})
 }
-
-type connector struct{ cfg map[string]string }
-
-func (c *connector) Version() string { return version }
 
 func intAtLeast(n int) func(string) error {
 	return func(v string) error {
@@ -46,7 +43,7 @@ func intAtLeast(n int) func(string) error {
 	}
 }
 
-func (c *connector) Config() []connect.ConfigKey {
+func configKeys() []connect.ConfigKey {
 	g := "HTTP"
 	return []connect.ConfigKey{
 		{Name: "http.api.url", Type: "STRING", Importance: "HIGH", Group: g, Required: true, Documentation: "The URL records are sent to.",
@@ -74,24 +71,6 @@ func (c *connector) Config() []connect.ConfigKey {
 		{Name: "request.timeout.ms", Type: "INT", Default: connect.Str("30000"), Importance: "LOW", Group: g, Documentation: "A request's timeout.", Validate: intAtLeast(1)},
 	}
 }
-
-func (c *connector) Start(_ connect.ConnectorContext, cfg map[string]string) error {
-	c.cfg = cfg
-	return nil
-}
-
-func (c *connector) TaskConfigs(maxTasks int) ([]map[string]string, error) {
-	out := make([]map[string]string, max(maxTasks, 1))
-	for i := range out {
-		out[i] = map[string]string{}
-		for k, v := range c.cfg {
-			out[i][k] = v
-		}
-	}
-	return out, nil
-}
-
-func (c *connector) Stop() error { return nil }
 
 type codeRange struct{ lo, hi int }
 

@@ -29,12 +29,16 @@ const version = "10.7.0.sluice"
 
 func init() {
 	connect.RegisterPlugin(&connect.Plugin{Class: Class, Aliases: []string{"JdbcSinkConnector"}, Kind: connect.Sink, Version: version,
-		New: func() connect.Connector { return &connector{} }, NewSinkTask: func() connect.SinkTask { return &sinkTask{} }})
+		New: func() connect.Connector {
+			return &connect.BasicConnector{Ver: version, Keys: configKeys(), Check: func(cfg map[string]string) error {
+				if cfg["delete.enabled"] == "true" && !strings.EqualFold(cfg["pk.mode"], "record_key") {
+					return errors.New("delete.enabled requires pk.mode record_key")
+				}
+				return nil
+			}}
+		},
+		NewSinkTask: func() connect.SinkTask { return &sinkTask{} }})
 }
-
-type connector struct{ cfg map[string]string }
-
-func (c *connector) Version() string { return version }
 
 func oneOf(vals ...string) func(string) error {
 	return func(v string) error {
@@ -47,7 +51,7 @@ func oneOf(vals ...string) func(string) error {
 	}
 }
 
-func (c *connector) Config() []connect.ConfigKey {
+func configKeys() []connect.ConfigKey {
 	g := "JDBC"
 	return []connect.ConfigKey{
 		{Name: "connection.url", Type: "STRING", Importance: "HIGH", Group: g, Required: true, Documentation: "jdbc:postgresql://host:port/database",
@@ -64,27 +68,6 @@ func (c *connector) Config() []connect.ConfigKey {
 		{Name: "delete.enabled", Type: "BOOLEAN", Default: connect.Str("false"), Importance: "MEDIUM", Group: g, Documentation: "Delete the row of a tombstone (needs pk.mode record_key)."},
 	}
 }
-
-func (c *connector) Start(_ connect.ConnectorContext, cfg map[string]string) error {
-	if cfg["delete.enabled"] == "true" && !strings.EqualFold(cfg["pk.mode"], "record_key") {
-		return errors.New("delete.enabled requires pk.mode record_key")
-	}
-	c.cfg = cfg
-	return nil
-}
-
-func (c *connector) TaskConfigs(maxTasks int) ([]map[string]string, error) {
-	out := make([]map[string]string, max(maxTasks, 1))
-	for i := range out {
-		out[i] = map[string]string{}
-		for k, v := range c.cfg {
-			out[i][k] = v
-		}
-	}
-	return out, nil
-}
-
-func (c *connector) Stop() error { return nil }
 
 // pgURL turns jdbc:postgresql://host[:port]/db[?user=&password=] into a pgx URL.
 func pgURL(jdbc, user, password string) (string, error) {
@@ -138,9 +121,9 @@ func (t *sinkTask) Start(_ connect.SinkTaskContext, cfg map[string]string) error
 	}
 	t.insertMode = strings.ToLower(or(cfg["insert.mode"], "insert"))
 	t.pkMode = strings.ToLower(or(cfg["pk.mode"], "none"))
-	t.pkFields = list(cfg["pk.fields"])
+	t.pkFields = connect.SplitList(cfg["pk.fields"])
 	t.whitelist = map[string]bool{}
-	for _, f := range list(cfg["fields.whitelist"]) {
+	for _, f := range connect.SplitList(cfg["fields.whitelist"]) {
 		t.whitelist[f] = true
 	}
 	t.tableFormat = or(cfg["table.name.format"], "${topic}")
@@ -154,16 +137,6 @@ func or(v, d string) string {
 		return d
 	}
 	return v
-}
-
-func list(v string) []string {
-	var out []string
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // tableID is the table a topic's records go to: the format's last two dot-separated parts as

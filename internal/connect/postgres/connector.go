@@ -8,6 +8,7 @@
 package postgres
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -24,15 +25,20 @@ const version = "2.7.0.sluice"
 
 func init() {
 	connect.RegisterPlugin(&connect.Plugin{Class: Class, Aliases: []string{"PostgresConnector"}, Kind: connect.Source, Version: version,
-		New: func() connect.Connector { return &connector{} }, NewSourceTask: func() connect.SourceTask { return &task{} }})
+		New: func() connect.Connector {
+			// One task: one replication slot is one stream.
+			return &connect.BasicConnector{Ver: version, Keys: configKeys(), OneTask: true, Check: func(cfg map[string]string) error {
+				if cfg["topic.prefix"] == "" && cfg["database.server.name"] == "" {
+					return errors.New("topic.prefix (or database.server.name) is required")
+				}
+				return nil
+			}}
+		},
+		NewSourceTask: func() connect.SourceTask { return &task{} }})
 }
 
-type connector struct{ cfg map[string]string }
-
-func (c *connector) Version() string { return version }
-
 func validList(v string) error {
-	for _, p := range splitList(v) {
+	for _, p := range connect.SplitList(v) {
 		if _, err := regexp.Compile(p); err != nil {
 			return err
 		}
@@ -58,7 +64,7 @@ func nonNegative(v string) error {
 	return nil
 }
 
-func (c *connector) Config() []connect.ConfigKey {
+func configKeys() []connect.ConfigKey {
 	g := "Postgres"
 	return []connect.ConfigKey{
 		{Name: "database.hostname", Type: "STRING", Importance: "HIGH", Group: g, Required: true, Documentation: "Resolvable hostname or IP address of the database server."},
@@ -84,33 +90,4 @@ func (c *connector) Config() []connect.ConfigKey {
 		{Name: "snapshot.fetch.size", Type: "INT", Default: connect.Str("10240"), Importance: "LOW", Group: g, Documentation: "Rows read per fetch while snapshotting.", Validate: nonNegative},
 		{Name: "max.batch.size", Type: "INT", Default: connect.Str("2048"), Importance: "LOW", Group: g, Documentation: "Most records returned by one poll.", Validate: nonNegative},
 	}
-}
-
-func (c *connector) Start(_ connect.ConnectorContext, cfg map[string]string) error {
-	if cfg["topic.prefix"] == "" && cfg["database.server.name"] == "" {
-		return fmt.Errorf("topic.prefix (or database.server.name) is required")
-	}
-	c.cfg = cfg
-	return nil
-}
-
-// TaskConfigs: one task (one replication slot is one stream).
-func (c *connector) TaskConfigs(int) ([]map[string]string, error) {
-	tc := map[string]string{}
-	for k, v := range c.cfg {
-		tc[k] = v
-	}
-	return []map[string]string{tc}, nil
-}
-
-func (c *connector) Stop() error { return nil }
-
-func splitList(v string) []string {
-	var out []string
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

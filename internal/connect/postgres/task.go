@@ -115,7 +115,7 @@ func (t *task) Start(ctx connect.SourceTaskContext, cfg map[string]string) error
 	}
 	t.tombs = cfg["tombstones.on.delete"] != "false"
 	t.skip = map[string]bool{}
-	for _, op := range splitList(cfg["skipped.operations"]) {
+	for _, op := range connect.SplitList(cfg["skipped.operations"]) {
 		t.skip[op] = true
 	}
 	hb, _ := strconv.Atoi(cfg["heartbeat.interval.ms"])
@@ -139,7 +139,7 @@ func or(v, d string) string {
 
 func compileList(v string) ([]*regexp.Regexp, error) {
 	var out []*regexp.Regexp
-	for _, p := range splitList(v) {
+	for _, p := range connect.SplitList(v) {
 		re, err := regexp.Compile("^(?:" + p + ")$")
 		if err != nil {
 			return nil, err

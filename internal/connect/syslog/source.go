@@ -29,14 +29,13 @@ const version = "1.5.0.sluice"
 
 func init() {
 	connect.RegisterPlugin(&connect.Plugin{Class: Class, Aliases: []string{"SyslogSourceConnector"}, Kind: connect.Source, Version: version,
-		New: func() connect.Connector { return &connector{} }, NewSourceTask: func() connect.SourceTask { return &task{} }})
+		New: func() connect.Connector {
+			return &connect.BasicConnector{Ver: version, Keys: configKeys(), OneTask: true}
+		},
+		NewSourceTask: func() connect.SourceTask { return &task{} }})
 }
 
-type connector struct{ cfg map[string]string }
-
-func (c *connector) Version() string { return version }
-
-func (c *connector) Config() []connect.ConfigKey {
+func configKeys() []connect.ConfigKey {
 	g := "Syslog"
 	return []connect.ConfigKey{
 		{Name: "syslog.port", Type: "INT", Importance: "HIGH", Group: g, Required: true, Documentation: "The port to listen on.",
@@ -58,21 +57,6 @@ func (c *connector) Config() []connect.ConfigKey {
 		{Name: "syslog.queue.size", Type: "INT", Default: connect.Str("10000"), Importance: "LOW", Group: g, Documentation: "Messages received and not yet polled; TCP reads wait when it is full, UDP messages are dropped (counted in the task's log)."},
 	}
 }
-
-func (c *connector) Start(_ connect.ConnectorContext, cfg map[string]string) error {
-	c.cfg = cfg
-	return nil
-}
-
-func (c *connector) TaskConfigs(int) ([]map[string]string, error) {
-	tc := map[string]string{}
-	for k, v := range c.cfg {
-		tc[k] = v
-	}
-	return []map[string]string{tc}, nil
-}
-
-func (c *connector) Stop() error { return nil }
 
 var structuredSchema = data.MapOf(data.StringSchema, data.MapOf(data.StringSchema, data.StringSchema)).AsOptional()
 

@@ -19,7 +19,7 @@ type cast struct {
 }
 
 func (t *cast) Configure(cfg map[string]string) error {
-	spec := list(cfg["spec"])
+	spec := connect.SplitList(cfg["spec"])
 	if len(spec) == 0 {
 		return fmt.Errorf("spec: give a type, or field:type pairs")
 	}

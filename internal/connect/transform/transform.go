@@ -35,16 +35,6 @@ func init() {
 	connect.RegisterPredicate(kafkaPkg+"predicates.HasHeaderKey", func() connect.Predicate { return &hasHeader{} })
 }
 
-func list(v string) []string {
-	var out []string
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // side returns the schema and value a field transform works on, and a setter.
 func side(r *connect.Record, key bool) (*data.Schema, any, func(*data.Schema, any)) {
 	if key {
@@ -102,7 +92,7 @@ func (u *unwrap) Configure(cfg map[string]string) error {
 	default:
 		return fmt.Errorf("delete.handling.mode %q is not drop, rewrite or none", u.deleteMode)
 	}
-	u.addFields = list(cfg["add.fields"])
+	u.addFields = connect.SplitList(cfg["add.fields"])
 	return nil
 }
 
@@ -282,13 +272,13 @@ func (t *replaceField) Configure(cfg map[string]string) error {
 	if exc == "" {
 		exc = cfg["blacklist"]
 	}
-	for _, f := range list(inc) {
+	for _, f := range connect.SplitList(inc) {
 		t.include[f] = true
 	}
-	for _, f := range list(exc) {
+	for _, f := range connect.SplitList(exc) {
 		t.exclude[f] = true
 	}
-	for _, r := range list(cfg["renames"]) {
+	for _, r := range connect.SplitList(cfg["renames"]) {
 		from, to, ok := strings.Cut(r, ":")
 		if !ok || from == "" || to == "" {
 			return fmt.Errorf("renames: %q is not old:new", r)
@@ -357,7 +347,7 @@ type maskField struct {
 
 func (t *maskField) Configure(cfg map[string]string) error {
 	t.fields = map[string]bool{}
-	for _, f := range list(cfg["fields"]) {
+	for _, f := range connect.SplitList(cfg["fields"]) {
 		t.fields[f] = true
 	}
 	if len(t.fields) == 0 {
