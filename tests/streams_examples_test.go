@@ -38,12 +38,8 @@ func buildExample(t *testing.T, name string) string {
 	v, _ := examplesBuilt.LoadOrStore(name, &exampleBuild{})
 	b := v.(*exampleBuild)
 	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "sluice-example-")
-		if err != nil {
-			b.err = err
-			return
-		}
-		b.bin = filepath.Join(dir, name)
+		// Next to the sluice binary: TestMain removes that directory at the end.
+		b.bin = filepath.Join(filepath.Dir(sluiceBin), "example-"+name)
 		if out, err := exec.Command("go", "build", "-o", b.bin, "../examples/"+name).CombinedOutput(); err != nil {
 			b.err = fmt.Errorf("build examples/%s: %v\n%s", name, err, out)
 		}
