@@ -66,25 +66,71 @@ func PlanInternalTopics(appID string, prog *processor.Program, external map[stri
 			writer[t] = sub
 		}
 	}
-	for range len(prog.Internal) + 1 {
-		for _, it := range prog.Internal {
-			name := engine.InternalTopic(appID, it.Name)
-			if it.Partitions > 0 {
-				plan.Repartition[name] = it.Partitions
+	fixed := map[string]bool{} // counts given, or set by a co-partition group
+	derive := func() error {
+		for range len(prog.Internal) + 1 {
+			for _, it := range prog.Internal {
+				name := engine.InternalTopic(appID, it.Name)
+				if it.Partitions > 0 {
+					plan.Repartition[name], fixed[name] = it.Partitions, true
+				}
+				if fixed[name] {
+					continue
+				}
+				w := writer[it.Name]
+				if w == nil {
+					return fmt.Errorf("runtime: repartition topic %q is written by no sink and has no partition count", it.Name)
+				}
+				var n int32
+				for _, t := range w.SourceTopics {
+					c, _ := count(w, t)
+					n = max(n, c)
+				}
+				if n > 0 {
+					plan.Repartition[name] = n
+				}
+			}
+		}
+		return nil
+	}
+	if err := derive(); err != nil {
+		return nil, err
+	}
+	// A repartition topic in a co-partition group (a rekeyed side of a join or cogroup) takes
+	// the group's partition count: that of its other topics when some are not repartition
+	// topics (which must agree, as checked below), else the largest of the group's — as Kafka
+	// Streams' CopartitionedTopicsEnforcer does. Then the counts derived from them again.
+	resized := false
+	for _, group := range prog.Copartition {
+		var extN, maxN int32
+		var internal []string
+		for _, t := range group {
+			if c, ok := external[t]; ok {
+				extN = c
 				continue
 			}
-			w := writer[it.Name]
-			if w == nil {
-				return nil, fmt.Errorf("runtime: repartition topic %q is written by no sink and has no partition count", it.Name)
+			name := engine.InternalTopic(appID, t)
+			if c, ok := plan.Repartition[name]; ok {
+				maxN = max(maxN, c)
+				if !slices.ContainsFunc(prog.Internal, func(it processor.InternalTopic) bool { return it.Name == t && it.Partitions > 0 }) {
+					internal = append(internal, name)
+				}
 			}
-			var n int32
-			for _, t := range w.SourceTopics {
-				c, _ := count(w, t)
-				n = max(n, c)
+		}
+		n := maxN
+		if extN > 0 {
+			n = extN
+		}
+		for _, name := range internal {
+			if plan.Repartition[name] != n {
+				plan.Repartition[name], resized = n, true
 			}
-			if n > 0 {
-				plan.Repartition[name] = n
-			}
+			fixed[name] = true
+		}
+	}
+	if resized {
+		if err := derive(); err != nil {
+			return nil, err
 		}
 	}
 	for _, it := range prog.Internal {

@@ -60,3 +60,36 @@ func TestPlanInternalTopics(t *testing.T) {
 		t.Errorf("missing source topic: %v", err)
 	}
 }
+
+// TestPlanRepartitionTakesCopartitionedCount: a stream rekeyed through a repartition topic and
+// joined to a table gets the table topic's partition count, not its writer's source's (Kafka
+// Streams' CopartitionedTopicsEnforcer); what is derived from it follows.
+func TestPlanRepartitionTakesCopartitionedCount(t *testing.T) {
+	topo := processor.NewTopology()
+	topo.AddSource("orders", processor.SourceOptions{}, "orders")
+	topo.AddProcessor("rekey", nopSupplier, "orders")
+	topo.AddInternalSink("to-o", "o-repartition", processor.SinkOptions{}, "rekey")
+	topo.AddRepartitionTopic(processor.InternalTopic{Name: "o-repartition"})
+	topo.AddInternalSource("from-o", processor.SourceOptions{}, "o-repartition")
+	topo.AddSource("customers", processor.SourceOptions{}, "customers")
+	topo.AddProcessor("join", nopSupplier, "from-o", "customers")
+	topo.AddStore(processor.StoreSpec{Name: "table", Kind: processor.KeyValueStore}, "join")
+	topo.AddInternalSink("to-j", "j-repartition", processor.SinkOptions{}, "join")
+	topo.AddRepartitionTopic(processor.InternalTopic{Name: "j-repartition"})
+	topo.AddInternalSource("from-j", processor.SourceOptions{}, "j-repartition")
+	topo.AddProcessor("count", nopSupplier, "from-j")
+	topo.AddStore(processor.StoreSpec{Name: "counts", Kind: processor.KeyValueStore}, "count")
+	topo.Copartition("o-repartition", "customers")
+	prog, err := topo.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanInternalTopics("app", prog, map[string]int32{"orders": 4, "customers": 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Repartition["app-o-repartition"] != 6 || plan.Repartition["app-j-repartition"] != 6 ||
+		plan.Changelog["app-table-changelog"] != 6 || plan.Changelog["app-counts-changelog"] != 6 {
+		t.Errorf("repartition %v changelogs %v, want 6 everywhere after the join", plan.Repartition, plan.Changelog)
+	}
+}
