@@ -1,6 +1,6 @@
 # Sluice: the two commands a newcomer needs are `go run ./cmd/sluice serve` and `make test`.
 GO ?= go
-# Seconds per fuzz target in make test: about 75 targets run one after another, so 6 s each keeps
+# Seconds per fuzz target in make test: about 70 targets run one after another, so 6 s each keeps
 # the step near ten minutes; run scripts/fuzz-short.sh with a larger FUZZTIME for a longer pass.
 FUZZTIME ?= 6s
 
