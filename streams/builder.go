@@ -179,6 +179,26 @@ func splitTimestamped(b []byte) (int64, []byte, error) {
 	return int64(binary.BigEndian.Uint64(b)), b[8:], nil
 }
 
+// decodeStored reads a stored ts | value: its timestamp, the decoded value (nil when absent)
+// and whether there was one.
+func (c codec[T]) decodeStored(stored []byte) (ts int64, v any, present bool, err error) {
+	ts, b, err := splitTimestamped(stored)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	v, err = c.decode(b)
+	return ts, v, b != nil, err
+}
+
+// appendStored appends v, serialized, to dst as ts | value.
+func (c codec[T]) appendStored(dst []byte, ts int64, v any) ([]byte, error) {
+	b, err := c.encode(v)
+	if err != nil {
+		return dst, err
+	}
+	return appendTimestamped(dst, ts, b), nil
+}
+
 // ValueAndTimestamp splits a value read from the store of a DSL table, aggregation or
 // windowed aggregation (App.Store, streamstest.Driver's stores; not session stores) into the
 // serialized value and its timestamp: Kafka Streams' ValueAndTimestamp layout,

@@ -125,16 +125,12 @@ func (p *cogroupAggregate[A]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	oldTs, oldB, err := splitTimestamped(oldStored)
-	if err != nil {
-		return err
-	}
-	old, err := p.ac.decode(oldB)
+	oldTs, old, had, err := p.ac.decodeStored(oldStored)
 	if err != nil {
 		return err
 	}
 	agg := p.init()
-	if oldB != nil {
+	if had {
 		if agg, err = cast[A](old); err != nil {
 			return err
 		}
@@ -142,15 +138,13 @@ func (p *cogroupAggregate[A]) Process(rec processor.Record) error {
 	if agg, err = p.add(rec.Key, rec.Value, agg); err != nil {
 		return err
 	}
-	ab, err := p.ac.encode(agg)
-	if err != nil {
-		return err
-	}
 	ts := rec.Timestamp // the latest timestamp of the values aggregated (Kafka Streams)
-	if oldB != nil {
+	if had {
 		ts = max(ts, oldTs)
 	}
-	p.buf = appendTimestamped(p.buf[:0], ts, ab)
+	if p.buf, err = p.ac.appendStored(p.buf[:0], ts, agg); err != nil {
+		return err
+	}
 	if err := p.kv.Put(kb, p.buf); err != nil {
 		return err
 	}

@@ -180,25 +180,19 @@ func (p *streamAggregate[K, V, A]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	oldTs, oldB, err := splitTimestamped(oldStored)
-	if err != nil {
-		return err
-	}
-	old, err := p.ac.decode(oldB)
+	oldTs, old, had, err := p.ac.decodeStored(oldStored)
 	if err != nil {
 		return err
 	}
 	agg, _ := cast[A](old)
-	agg = p.fn(k, v, agg, oldB != nil)
-	ab, err := p.ac.encode(agg)
-	if err != nil {
-		return err
-	}
+	agg = p.fn(k, v, agg, had)
 	ts := rec.Timestamp // the latest timestamp of the values aggregated (Kafka Streams)
-	if oldB != nil {
+	if had {
 		ts = max(ts, oldTs)
 	}
-	p.buf = appendTimestamped(p.buf[:0], ts, ab)
+	if p.buf, err = p.ac.appendStored(p.buf[:0], ts, agg); err != nil {
+		return err
+	}
 	if err := p.kv.Put(kb, p.buf); err != nil {
 		return err
 	}
@@ -407,16 +401,11 @@ func (p *tableAggregate[K, V, A]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	oldTs, oldB, err := splitTimestamped(oldStored)
-	if err != nil {
-		return err
-	}
-	old, err := p.ac.decode(oldB)
+	oldTs, old, have, err := p.ac.decodeStored(oldStored)
 	if err != nil {
 		return err
 	}
 	agg, _ := cast[A](old)
-	have := oldB != nil
 	if c.old != nil && have {
 		v, err := cast[V](c.old)
 		if err != nil {
@@ -434,15 +423,13 @@ func (p *tableAggregate[K, V, A]) Process(rec processor.Record) error {
 	if !have && c.new == nil {
 		return nil
 	}
-	ab, err := p.ac.encode(agg)
-	if err != nil {
-		return err
-	}
 	ts := rec.Timestamp // the latest timestamp of the values aggregated (Kafka Streams)
-	if oldB != nil {
+	if have {
 		ts = max(ts, oldTs)
 	}
-	p.buf = appendTimestamped(p.buf[:0], ts, ab)
+	if p.buf, err = p.ac.appendStored(p.buf[:0], ts, agg); err != nil {
+		return err
+	}
 	if err := p.kv.Put(kb, p.buf); err != nil {
 		return err
 	}

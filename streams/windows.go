@@ -246,25 +246,19 @@ func (p *windowAggregator[K, V, A]) update(rec processor.Record, k K, v V, kb []
 	if err != nil {
 		return err
 	}
-	oldTs, oldB, err := splitTimestamped(oldStored)
-	if err != nil {
-		return err
-	}
-	old, err := p.ac.decode(oldB)
+	oldTs, old, had, err := p.ac.decodeStored(oldStored)
 	if err != nil {
 		return err
 	}
 	agg, _ := cast[A](old)
-	agg = p.fn(k, v, agg, oldB != nil)
-	ab, err := p.ac.encode(agg)
-	if err != nil {
-		return err
-	}
+	agg = p.fn(k, v, agg, had)
 	ts := rec.Timestamp // the latest timestamp of the values aggregated (Kafka Streams)
-	if oldB != nil {
+	if had {
 		ts = max(ts, oldTs)
 	}
-	p.buf = appendTimestamped(p.buf[:0], ts, ab)
+	if p.buf, err = p.ac.appendStored(p.buf[:0], ts, agg); err != nil {
+		return err
+	}
 	if err := p.ws.Put(kb, start, p.buf); err != nil {
 		return err
 	}
