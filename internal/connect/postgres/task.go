@@ -718,9 +718,14 @@ func (t *task) pollStream(ctx context.Context) ([]connect.SourceRecord, error) {
 	return out, nil
 }
 
+// Debezium's heartbeat key and value schemas.
+var (
+	heartbeatKeySchema   = data.MustStruct("io.debezium.connector.common.ServerNameKey", data.F("serverName", data.StringSchema))
+	heartbeatValueSchema = data.MustStruct("io.debezium.connector.common.Heartbeat", data.F("ts_ms", data.Int64Schema))
+)
+
 func (t *task) heartbeatRecord(lsn pglogrepl.LSN) connect.SourceRecord {
-	keySchema := data.MustStruct("io.debezium.connector.common.ServerNameKey", data.F("serverName", data.StringSchema))
-	valueSchema := data.MustStruct("io.debezium.connector.common.Heartbeat", data.F("ts_ms", data.Int64Schema))
+	keySchema, valueSchema := heartbeatKeySchema, heartbeatValueSchema
 	now := time.Now()
 	return connect.SourceRecord{SourcePartition: t.srcPart, SourceOffset: map[string]any{"lsn": int64(lsn)}, Topic: t.hbTopic,
 		KeySchema: keySchema, Key: data.NewStructValue(keySchema).Set("serverName", t.prefix),
@@ -780,13 +785,7 @@ func (t *task) decode(ctx context.Context, xld pglogrepl.XLogData) ([]connect.So
 		for i := range recs {
 			recs[i].SourceOffset = off
 		}
-		if len(recs) == 0 && t.heartbeat == 0 {
-			return nil, nil
-		}
-		if len(recs) == 0 { // nothing captured: a heartbeat can move the slot later
-			return nil, nil
-		}
-		return recs, nil
+		return recs, nil // none when nothing was captured: a heartbeat can move the slot later
 	}
 	return nil, nil
 }
