@@ -5,8 +5,10 @@
 // wins); FromConfig resolves them. Keystores and truststores are PEM (files or inline, KIP-651)
 // or PKCS#12 (software.sslmate.com/src/go-pkcs12); JKS is refused with a message saying how
 // to convert it. Key and trust material is re-read when its files change: every handshake
-// stats the files (cheap), and when one's modification time or size changed the files are
-// read again and, if their contents changed, parsed; a file that does not parse keeps the
+// stats the files (cheap), and when one's modification time or size changed, or was stamped
+// less than two seconds before it was last read (a rewrite within the file system's timestamp
+// granularity keeps size and time), the files are read again and, if their contents changed,
+// parsed; a file that does not parse keeps the
 // previous material and is logged once per change. The next handshake uses the new material;
 // connections already open keep theirs.
 //

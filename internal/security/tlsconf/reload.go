@@ -39,18 +39,39 @@ type store struct {
 	mu sync.Mutex // serializes reloads
 }
 
+// racyWindow: a file modified less than this long before it was read may be rewritten again
+// with the same size and modification time (file systems keep coarse timestamps, from one
+// kernel tick to two seconds), so its stamp alone cannot tell a later change. While any stamp is
+// that young, current compares the files' contents instead, as git does for "racily clean"
+// index entries.
+const racyWindow = 2 * time.Second
+
 // loaded is the material with the file stamps and contents it was built from.
 type loaded struct {
 	m      *material
 	stamps []stamp
 	data   contents
-	// failed are the stamps of a change that did not load (logged once, tried again only
-	// when the files change again).
-	failed []stamp
+	readAt time.Time // when stamps were taken
+	// failed are the stamps and contents of a change that did not load (logged once, tried
+	// again only when the files change again).
+	failed     []stamp
+	failedData contents
+	failedAt   time.Time
+}
+
+// trusted reports whether stamps taken at `at` are old enough to stand for the contents.
+func trusted(stamps []stamp, at time.Time) bool {
+	for _, s := range stamps {
+		if !s.missing && at.Sub(s.modTime) < racyWindow {
+			return false
+		}
+	}
+	return true
 }
 
 func newStore(s Settings, o Options, label string) (*store, error) {
 	st := &store{settings: s, paths: s.files(), logger: o.Logger, metrics: o.Metrics, label: label}
+	at := time.Now()
 	stamps := st.stamps()
 	data, err := readFiles(st.paths)
 	if err != nil {
@@ -60,7 +81,7 @@ func newStore(s Settings, o Options, label string) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.cur.Store(&loaded{m: m, stamps: stamps, data: data})
+	st.cur.Store(&loaded{m: m, stamps: stamps, data: data, readAt: at})
 	st.metrics.certificate(label, m)
 	return st, nil
 }
@@ -79,20 +100,31 @@ func (st *store) current() *material {
 	if len(st.paths) == 0 {
 		return l.m
 	}
+	at := time.Now()
 	now := st.stamps()
-	if equalStamps(now, l.stamps) || equalStamps(now, l.failed) {
+	if l.unchanged(now) {
 		return l.m
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if l = st.cur.Load(); equalStamps(now, l.stamps) || equalStamps(now, l.failed) {
+	if l = st.cur.Load(); l.unchanged(now) {
 		return l.m
 	}
 	data, err := readFiles(st.paths)
 	if err == nil && equalContents(data, l.data) {
-		// Touched, not changed.
-		st.cur.Store(&loaded{m: l.m, stamps: now, data: l.data})
+		// Touched (or stamped too recently to tell), not changed.
+		st.cur.Store(&loaded{m: l.m, stamps: now, data: l.data, readAt: at,
+			failed: l.failed, failedData: l.failedData, failedAt: l.failedAt})
 		return l.m
+	}
+	if err == nil && l.failedData != nil && equalContents(data, l.failedData) {
+		// The change that did not load, still there: not logged or counted again.
+		st.cur.Store(&loaded{m: l.m, stamps: l.stamps, data: l.data, readAt: l.readAt,
+			failed: now, failedData: l.failedData, failedAt: at})
+		return l.m
+	}
+	if err != nil && l.failed != nil && equalStamps(now, l.failed) {
+		return l.m // still unreadable: reported once already
 	}
 	var m *material
 	if err == nil {
@@ -100,15 +132,25 @@ func (st *store) current() *material {
 	}
 	if err != nil {
 		st.logger.Error("TLS keystore or truststore changed but does not load; keeping the previous one", "files", st.paths, "err", err)
-		st.cur.Store(&loaded{m: l.m, stamps: l.stamps, data: l.data, failed: now})
+		st.cur.Store(&loaded{m: l.m, stamps: l.stamps, data: l.data, readAt: l.readAt,
+			failed: now, failedData: data, failedAt: at})
 		st.metrics.reload(st.label, false)
 		return l.m
 	}
 	st.logger.Info("TLS keystore or truststore reloaded", "files", st.paths)
-	st.cur.Store(&loaded{m: m, stamps: now, data: data})
+	st.cur.Store(&loaded{m: m, stamps: now, data: data, readAt: at})
 	st.metrics.reload(st.label, true)
 	st.metrics.certificate(st.label, m)
 	return m
+}
+
+// unchanged reports whether stamps just taken show the files as they were loaded (or as the
+// failed change left them), trusting a stamp only once it is older than racyWindow.
+func (l *loaded) unchanged(now []stamp) bool {
+	if equalStamps(now, l.stamps) && trusted(l.stamps, l.readAt) {
+		return true
+	}
+	return l.failed != nil && equalStamps(now, l.failed) && trusted(l.failed, l.failedAt)
 }
 
 func equalStamps(a, b []stamp) bool {

@@ -1,6 +1,7 @@
 package tlsconf
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -347,5 +348,65 @@ func TestClientVerifiesServer(t *testing.T) {
 	cl, _ = NewClient(s, Options{})
 	if _, _, err := handshake(t, srv, cl.Config("other.example:9093")); err == nil {
 		t.Fatal("a certificate of another CA was accepted")
+	}
+}
+
+// TestReloadSameStamp: a keystore rewritten with the same size and modification time (a file
+// system's coarse timestamps make that happen when two writes come close together) is still
+// noticed while its stamp is younger than racyWindow.
+func TestReloadSameStamp(t *testing.T) {
+	p := newPKI(t)
+	c1, k1 := p.issue(pkix.Name{CommonName: "first"})
+	s := defaults()
+	path := p.pemKeystore("broker.pem", c1, k1)
+	first, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Room to pad the second keystore to this one's size (ECDSA signatures vary in length).
+	p.write("broker.pem", append(first, bytes.Repeat([]byte("\n"), 64)...))
+	s.KeystoreLocation = path
+	srv, err := NewServer(s, Options{Listener: "SSL", Metrics: NewMetrics(prometheus.NewRegistry())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(p.caCert)
+	served := func() string {
+		t.Helper()
+		_, cert, err := handshake(t, srv, &tls.Config{RootCAs: roots, ServerName: "localhost"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cert.Subject.CommonName
+	}
+	if got := served(); got != "first" {
+		t.Fatalf("served %q", got)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second keystore padded (PEM ignores text between blocks) to the first one's size and
+	// stamped with its modification time: only the contents differ.
+	c2, k2 := p.issue(pkix.Name{CommonName: "second"})
+	p.pemKeystore("broker.pem", c2, k2)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(data)) > before.Size() {
+		t.Fatalf("second keystore is %d bytes, longer than the padded first (%d)", len(data), before.Size())
+	}
+	data = append(data, bytes.Repeat([]byte("\n"), int(before.Size())-len(data))...)
+	p.write("broker.pem", data)
+	if err := os.Chtimes(path, before.ModTime(), before.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Size() != before.Size() || !st.ModTime().Equal(before.ModTime()) {
+		t.Fatalf("stamp %v/%d, want %v/%d", st.ModTime(), st.Size(), before.ModTime(), before.Size())
+	}
+	if got := served(); got != "second" {
+		t.Fatalf("after a same-stamp rewrite served %q, want second", got)
 	}
 }
