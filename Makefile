@@ -4,21 +4,28 @@ GO ?= go
 # the step near ten minutes; run scripts/fuzz-short.sh with a larger FUZZTIME for a longer pass.
 FUZZTIME ?= 6s
 
-.PHONY: all build test test-deps unit race fuzz-short bench clean
+.PHONY: all build test test-e2e test-race-fuzz test-deps unit race fuzz-short bench clean
 
 all: build
 
 build:
 	$(GO) build -o bin/sluice ./cmd/sluice
 
-# Every test: vet, unit and end-to-end tests (real clients against real `sluice serve`
-# processes), the internal and streams packages again under the race detector (-short), then a short run
-# of every fuzz target.
+# Every test: vet, the unit tests, then two suites side by side: the end-to-end tests (real
+# clients against real `sluice serve` processes; mostly waiting on processes and timeouts) and,
+# beside them, the internal and streams packages again under the race detector (-short) followed
+# by a short run of every fuzz target with one fuzzing worker.
 test: test-deps
 	$(GO) vet ./...
-	$(GO) test -p 2 -timeout 30m ./...
+	$(GO) test -p 2 -timeout 30m $$($(GO) list ./... | grep -v '/tests$$')
+	$(MAKE) --no-print-directory -j2 test-e2e test-race-fuzz
+
+test-e2e:
+	$(GO) test -timeout 40m ./tests
+
+test-race-fuzz:
 	$(GO) test -race -short -p 2 -timeout 15m ./internal/... ./streams/...
-	FUZZTIME=$(FUZZTIME) scripts/fuzz-short.sh
+	FUZZTIME=$(FUZZTIME) FUZZPARALLEL=1 scripts/fuzz-short.sh
 
 # Installs the Debian client packages the end-to-end tests drive, when they are missing.
 test-deps:
