@@ -4,7 +4,8 @@
 // initial snapshot consistent with the stream (the slot's exported snapshot), each table to
 // topic <topic.prefix>.<schema>.<table> with Debezium's key and envelope (before, after,
 // source, op, ts_ms) and a tombstone after each delete, heartbeats so that an idle slot does not
-// hold WAL back, and resumption from the last committed LSN.
+// hold WAL back, resumption from the last committed LSN, and Debezium's transaction metadata
+// (BEGIN and END records on <topic.prefix>.transaction, a transaction block in each event).
 package postgres
 
 import (
@@ -84,6 +85,8 @@ func configKeys() []connect.ConfigKey {
 		{Name: "snapshot.mode", Type: "STRING", Default: connect.Str("initial"), Importance: "MEDIUM", Group: g, Documentation: "initial, no_data (never), always, initial_only or when_needed.", Validate: oneOf("initial", "no_data", "never", "always", "initial_only", "when_needed")},
 		{Name: "heartbeat.interval.ms", Type: "INT", Default: connect.Str("0"), Importance: "MEDIUM", Group: g, Documentation: "How often to emit a heartbeat record (0: never); heartbeats let the slot advance while the captured tables are idle.", Validate: nonNegative},
 		{Name: "topic.heartbeat.prefix", Type: "STRING", Default: connect.Str("__debezium-heartbeat"), Importance: "LOW", Group: g, Documentation: "Prefix of the heartbeat topic, <prefix>.<topic.prefix>."},
+		{Name: "provide.transaction.metadata", Type: "BOOLEAN", Default: connect.Str("false"), Importance: "LOW", Group: g, Documentation: "Whether to write BEGIN and END records of each transaction to <topic.prefix>.<topic.transaction> and a transaction block into each change event."},
+		{Name: "topic.transaction", Type: "STRING", Default: connect.Str("transaction"), Importance: "LOW", Group: g, Documentation: "The suffix of the transaction metadata topic, <topic.prefix>.<topic.transaction>."},
 		{Name: "tombstones.on.delete", Type: "BOOLEAN", Default: connect.Str("true"), Importance: "MEDIUM", Group: g, Documentation: "Whether a delete is followed by a tombstone."},
 		{Name: "decimal.handling.mode", Type: "STRING", Default: connect.Str("precise"), Importance: "MEDIUM", Group: g, Documentation: "precise, double or string.", Validate: oneOf("precise", "double", "string")},
 		{Name: "skipped.operations", Type: "LIST", Default: connect.Str("none"), Importance: "LOW", Group: g, Documentation: "Operations not to emit (c, u, d, t), or none."},

@@ -58,6 +58,8 @@ type task struct {
 	hbTopic   string
 	maxBatch  int
 	fetchSize int
+	txMeta    bool   // provide.transaction.metadata
+	txTopic   string // <topic.prefix>.<topic.transaction>
 
 	phase   phase
 	repl    *pgconn.PgConn // the replication connection
@@ -83,6 +85,7 @@ type task struct {
 	xid           uint32
 	txCommitTime  time.Time
 	txBuf         []connect.SourceRecord
+	txCounts      txCounts // the events of the transaction being decoded
 	lastStatus    time.Time
 	lastHeartbeat time.Time
 	lastActivity  time.Time
@@ -124,6 +127,8 @@ func (t *task) Start(ctx connect.SourceTaskContext, cfg map[string]string) error
 	t.maxBatch, _ = strconv.Atoi(or(cfg["max.batch.size"], "2048"))
 	t.fetchSize, _ = strconv.Atoi(or(cfg["snapshot.fetch.size"], "10240"))
 	t.maxBatch, t.fetchSize = max(t.maxBatch, 1), max(t.fetchSize, 1)
+	t.txMeta = strings.EqualFold(cfg["provide.transaction.metadata"], "true")
+	t.txTopic = t.prefix + "." + or(cfg["topic.transaction"], "transaction")
 	t.srcPart = map[string]any{"server": t.prefix}
 	t.source = sourceSchema()
 	t.tables, t.byName = map[uint32]*table{}, map[string]*table{}
@@ -371,7 +376,14 @@ func (t *task) describe(ctx context.Context, schema, name string) (*table, error
 	if len(tb.columns) == 0 {
 		return nil, fmt.Errorf("table %s.%s has no columns (or does not exist)", schema, name)
 	}
-	base := t.prefix + "." + schema + "." + name
+	t.buildSchemas(tb)
+	t.byName[schema+"."+name] = tb
+	return tb, nil
+}
+
+// buildSchemas makes a table's key, value and envelope schemas from its columns.
+func (t *task) buildSchemas(tb *table) {
+	base := t.prefix + "." + tb.schema + "." + tb.name
 	var keyFields, valueFields []data.Field
 	for _, c := range tb.columns {
 		valueFields = append(valueFields, data.F(c.name, c.schema))
@@ -388,8 +400,6 @@ func (t *task) describe(ctx context.Context, schema, name string) (*table, error
 		data.F("transaction", transactionSchema), data.F("op", data.StringSchema),
 		data.F("ts_ms", data.OptionalInt64Schema), data.F("ts_us", data.OptionalInt64Schema), data.F("ts_ns", data.OptionalInt64Schema),
 	).Named(base+".Envelope", 2)
-	t.byName[schema+"."+name] = tb
-	return tb, nil
 }
 
 var transactionSchema = data.MustStruct("event.block",
@@ -756,6 +766,7 @@ func (t *task) decode(ctx context.Context, xld pglogrepl.XLogData) ([]connect.So
 		t.tables[m.RelationID] = tb
 	case *pglogrepl.BeginMessage:
 		t.inTx, t.xid, t.txCommitTime, t.txBuf = true, m.Xid, m.CommitTime, t.txBuf[:0]
+		t.beginTx(xld.WALStart)
 	case *pglogrepl.InsertMessage:
 		return t.change(m.RelationID, "c", nil, 0, m.Tuple, xld.WALStart)
 	case *pglogrepl.UpdateMessage:
@@ -774,11 +785,12 @@ func (t *task) decode(ctx context.Context, xld pglogrepl.XLogData) ([]connect.So
 			src := t.sourceValue(tb, "false", t.txCommitTime, t.xid, xld.WALStart)
 			rec := t.record(tb, "t", nil, nil, nil, src, nil)
 			rec.KeySchema, rec.Key = nil, nil
-			t.txBuf = append(t.txBuf, rec)
+			t.appendChange(tb, rec, xld.WALStart)
 		}
 		return t.spill(), nil
 	case *pglogrepl.CommitMessage:
 		t.inTx = false
+		t.endTx(xld.WALStart)
 		recs := t.txBuf
 		t.txBuf = nil
 		off := map[string]any{"lsn": int64(m.TransactionEndLSN), "txId": int64(t.xid), "ts_usec": m.CommitTime.UnixMicro()}
@@ -848,7 +860,7 @@ func (t *task) change(rel uint32, op string, oldTuple *pglogrepl.TupleData, oldT
 			// The primary key changed: Debezium emits a delete (and tombstone) of the old key
 			// and a create of the new one.
 			src := t.sourceValue(tb, "false", t.txCommitTime, t.xid, lsn)
-			t.txBuf = append(t.txBuf, t.record(tb, "d", before, nil, oldKey, src, nil))
+			t.appendChange(tb, t.record(tb, "d", before, nil, oldKey, src, nil), lsn)
 			if t.tombs {
 				t.txBuf = append(t.txBuf, connect.SourceRecord{SourcePartition: t.srcPart, Topic: tb.topic, KeySchema: tb.keySchema, Key: oldKey})
 			}
@@ -859,7 +871,7 @@ func (t *task) change(rel uint32, op string, oldTuple *pglogrepl.TupleData, oldT
 		}
 	}
 	src := t.sourceValue(tb, "false", t.txCommitTime, t.xid, lsn)
-	t.txBuf = append(t.txBuf, t.record(tb, op, before, after, key, src, nil))
+	t.appendChange(tb, t.record(tb, op, before, after, key, src, nil), lsn)
 	if op == "d" && t.tombs && key != nil {
 		t.txBuf = append(t.txBuf, connect.SourceRecord{SourcePartition: t.srcPart, Topic: tb.topic, KeySchema: tb.keySchema, Key: key})
 	}
