@@ -35,6 +35,7 @@ var classes = map[string]func() Converter{
 	JSONClass:      func() Converter { return &JSON{} },
 	StringClass:    func() Converter { return &String{} },
 	ByteArrayClass: func() Converter { return ByteArray{} },
+	AvroClass:      func() Converter { return &Avro{} },
 }
 
 // Register adds a converter class (the schema-registry converters register themselves).
