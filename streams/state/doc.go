@@ -50,8 +50,7 @@
 //	window store:    key | window start int64 | seqnum int32 (0 without RetainDuplicates)   (WindowKeySchema)
 //	session store:   key | session end int64 | session start int64                         (SessionKeySchema)
 //
-// RestoreBatch applies such records (nil values delete) without logging them; a Pebble store
-// applies one call as one batch; a key that does not parse fails the whole call with
+// RestoreBatch applies such records (nil values delete) without logging them; a key that does not parse fails the whole call with
 // ErrCorruptKey. Output topics of windowed aggregations use Kafka Streams' windowed serdes:
 // TimeWindowedSerializer key | start int64, SessionWindowedSerializer key | end | start, with
 // the Append*/Parse* functions here. Changelog bytes come from the network: every Parse
@@ -68,9 +67,14 @@
 // store 'p' end | key | start -> value and 'y' segment | key | end | start. In-memory stores
 // run the same code over a sorted map, so both behave alike by construction.
 //
-// Writes go to Pebble's write-ahead log without fsync; Flush (any store's, or the DB's)
-// fsyncs it for every store of the DB at once. After a crash the DB holds a prefix, in write
-// order, of everything written: all of it up to the last Flush, perhaps more.
+// Each Pebble store buffers its sets and deletes in memory (Options.WriteBack bytes, default
+// 4 MiB; reads see them) and writes the buffer to Pebble as one batch when it is full, before
+// a scan or a range deletion of that store, and before any SetCheckpoint, DeleteCheckpoint,
+// Flush or Close of the DB: a key updated many times between checkpoints (an aggregation's)
+// reaches Pebble's memtable once. Pebble's writes go to its write-ahead log without fsync;
+// Flush (any store's, or the DB's) fsyncs it for every store of the DB at once. After a crash
+// each store holds a prefix, in write order, of what was written to it: all of it up to the
+// last Flush, perhaps more (each store's buffer goes to Pebble on its own).
 //
 // # Checkpoints
 //

@@ -19,9 +19,11 @@ func (l *logRec) Log(k, v []byte) {
 	l.recs = append(l.recs, r)
 }
 
-func openTestDB(t testing.TB) *DB {
+func openTestDB(t testing.TB) *DB { return openTestDBOpts(t, nil) }
+
+func openTestDBOpts(t testing.TB, o *Options) *DB {
 	t.Helper()
-	db, err := Open(t.TempDir(), nil)
+	db, err := Open(t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,19 +31,34 @@ func openTestDB(t testing.TB) *DB {
 	return db
 }
 
+// pebbleVariants are the Pebble DBs each store test runs on: the default write-back buffer,
+// a tiny one (written back every few writes) and, without -short, none.
+func pebbleVariants(t *testing.T) map[string]*DB {
+	dbs := map[string]*DB{
+		"pebble":             openTestDB(t),
+		"pebble-tiny-buffer": openTestDBOpts(t, &Options{WriteBack: 100}),
+	}
+	if !testing.Short() {
+		dbs["pebble-unbuffered"] = openTestDBOpts(t, &Options{WriteBack: -1})
+	}
+	return dbs
+}
+
 // kvImpls gives each test both implementations.
 func kvImpls(t *testing.T) map[string]func(name string, l ChangeLogger) KeyValueStore {
-	db := openTestDB(t)
-	return map[string]func(string, ChangeLogger) KeyValueStore{
+	impls := map[string]func(string, ChangeLogger) KeyValueStore{
 		"memory": func(n string, l ChangeLogger) KeyValueStore { return NewInMemoryKeyValue(n, l) },
-		"pebble": func(n string, l ChangeLogger) KeyValueStore {
+	}
+	for name, db := range pebbleVariants(t) {
+		impls[name] = func(n string, l ChangeLogger) KeyValueStore {
 			s, err := db.KeyValue(n, l)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
-		},
+		}
 	}
+	return impls
 }
 
 func randKey(r *rand.Rand) []byte {

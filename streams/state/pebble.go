@@ -28,7 +28,15 @@ type Options struct {
 	Cache *pebble.Cache
 	// Logger receives Pebble's messages (nil: discarded).
 	Logger pebble.Logger
+	// WriteBack is how many bytes of writes each store keeps in memory before writing them
+	// to Pebble in one batch (0: 4 MiB; negative: none, every write is its own batch). A key
+	// written again before then is written once: an aggregation updating the same keys over
+	// and over costs a map update per write instead of a memtable insert. Checkpoints, Flush
+	// and Close write them first.
+	WriteBack int
 }
+
+const defaultWriteBack = 4 << 20
 
 // TopicPartition names a changelog partition in checkpoints.
 type TopicPartition struct {
@@ -40,11 +48,12 @@ type TopicPartition struct {
 // stores (each under its own key prefix) and the task's changelog checkpoints. Its methods
 // and its stores' may be called from several goroutines.
 type DB struct {
-	pdb      *pebble.DB
-	closed   atomic.Bool
-	wasClean bool
-	mu       sync.Mutex
-	stores   map[string]bool
+	pdb       *pebble.DB
+	closed    atomic.Bool
+	wasClean  bool
+	writeBack int
+	mu        sync.Mutex
+	stores    map[string]*pebbleEngine
 }
 
 // Pebble key layout: 'm' meta ('o': the open marker; 'c' + uvarint(len) topic + partition:
@@ -82,7 +91,10 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: open %s: %w", dir, err)
 	}
-	db := &DB{pdb: pdb, stores: map[string]bool{}}
+	db := &DB{pdb: pdb, stores: map[string]*pebbleEngine{}, writeBack: o.WriteBack}
+	if db.writeBack == 0 {
+		db.writeBack = defaultWriteBack
+	}
 	_, closer, err := pdb.Get(openMarker)
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
@@ -139,6 +151,9 @@ func (db *DB) SetCheckpoint(tp TopicPartition, next int64) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
+	if err := db.writeBackAll(); err != nil {
+		return err
+	}
 	return db.pdb.Set(checkpointKey(tp), binary.BigEndian.AppendUint64(nil, uint64(next)), pebble.NoSync)
 }
 
@@ -146,6 +161,9 @@ func (db *DB) SetCheckpoint(tp TopicPartition, next int64) error {
 func (db *DB) DeleteCheckpoint(tp TopicPartition) error {
 	if db.closed.Load() {
 		return ErrClosed
+	}
+	if err := db.writeBackAll(); err != nil {
+		return err
 	}
 	return db.pdb.Delete(checkpointKey(tp), pebble.NoSync)
 }
@@ -198,14 +216,53 @@ func (db *DB) Flush() error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
+	if err := db.writeBackAll(); err != nil {
+		return err
+	}
 	return db.pdb.LogData(nil, pebble.Sync)
+}
+
+func (db *DB) closedErr() error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// writeBackAll writes every open store's buffered writes to Pebble.
+func (db *DB) writeBackAll() error {
+	db.mu.Lock()
+	engines := make([]*pebbleEngine, 0, len(db.stores))
+	for _, e := range db.stores {
+		engines = append(engines, e)
+	}
+	db.mu.Unlock()
+	for _, e := range engines {
+		e.mu.Lock()
+		err := e.writeBack()
+		e.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close flushes and closes the DB, marking the close clean. Stores still open return
 // ErrClosed afterwards; using a store concurrently with Close is a bug of the caller.
 func (db *DB) Close() error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	// Buffered writes first, or the clean mark would promise state the stores never wrote.
+	wbErr := db.writeBackAll()
 	if db.closed.Swap(true) {
 		return ErrClosed
+	}
+	if wbErr != nil {
+		// Not marked clean: a restart restores from the checkpoints.
+		db.pdb.Close()
+		return wbErr
 	}
 	err := db.pdb.Delete(openMarker, pebble.Sync)
 	if cerr := db.pdb.Close(); err == nil {
@@ -214,19 +271,20 @@ func (db *DB) Close() error {
 	return err
 }
 
-func (db *DB) register(name string) ([]byte, error) {
+func (db *DB) engine(name string) (*pebbleEngine, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.stores[name] {
+	if db.stores[name] != nil {
 		return nil, ErrStoreOpen
 	}
-	db.stores[name] = true
 	p := []byte{'s'}
 	p = binary.AppendUvarint(p, uint64(len(name)))
-	return append(p, name...), nil
+	e := &pebbleEngine{db: db, name: name, prefix: append(p, name...), dirty: map[string]*dirtyValue{}}
+	db.stores[name] = e
+	return e, nil
 }
 
 func (db *DB) unregister(name string) {
@@ -268,22 +326,30 @@ func (db *DB) Session(name string, opts SessionOptions) (SessionStore, error) {
 	return newSession(name, e, opts)
 }
 
-func (db *DB) engine(name string) (*pebbleEngine, error) {
-	p, err := db.register(name)
-	if err != nil {
-		return nil, err
-	}
-	return &pebbleEngine{db: db, name: name, prefix: p}, nil
-}
-
+// pebbleEngine is one store's key space in the DB, with its write-back buffer.
+//
+// Concurrency: mu guards buf and the buffer (dirty, dirtyBytes); it is held for map work and
+// while a write-back commits its batch, never across a scan. Lock order: DB.mu, then an
+// engine's mu (writeBackAll takes them one after the other, never nested).
 type pebbleEngine struct {
 	db     *DB
 	name   string
 	prefix []byte
-	mu     sync.Mutex // guards buf
+	mu     sync.Mutex
 	buf    []byte
-	closed atomic.Bool
+	// dirty holds writes not yet in Pebble, by Pebble key (prefix | space | key).
+	dirty      map[string]*dirtyValue
+	dirtyBytes int
+	closed     atomic.Bool
 }
+
+type dirtyValue struct {
+	v   []byte
+	del bool
+}
+
+// dirtyOverhead approximates a buffered entry's memory beyond its key and value bytes.
+const dirtyOverhead = 64
 
 func (e *pebbleEngine) check() error {
 	if e.closed.Load() || e.db.closed.Load() {
@@ -304,6 +370,14 @@ func (e *pebbleEngine) get(s byte, k []byte) ([]byte, error) {
 	}
 	e.mu.Lock()
 	e.buf = e.key(e.buf[:0], s, k)
+	if d := e.dirty[string(e.buf)]; d != nil {
+		var out []byte
+		if !d.del {
+			out = append([]byte{}, d.v...)
+		}
+		e.mu.Unlock()
+		return out, nil
+	}
 	v, closer, err := e.db.pdb.Get(e.buf)
 	e.mu.Unlock()
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -319,6 +393,13 @@ func (e *pebbleEngine) get(s byte, k []byte) ([]byte, error) {
 
 func (e *pebbleEngine) iterate(s byte, lo, hi []byte, reverse bool, fn func(k, v []byte) bool) error {
 	if err := e.check(); err != nil {
+		return err
+	}
+	// Scans read Pebble alone: the buffer goes in first.
+	e.mu.Lock()
+	err := e.writeBack()
+	e.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	pl := len(e.prefix) + 1
@@ -356,12 +437,82 @@ func (e *pebbleEngine) iterate(s byte, lo, hi []byte, reverse bool, fn func(k, v
 	return err
 }
 
+// apply buffers sets and deletes (a key written again replaces its buffered write, reusing
+// its value's memory) and writes the buffer back when it is over the DB's WriteBack bytes. A
+// range deletion writes the buffer back first and goes to Pebble with the rest of ops in one
+// batch, so the order of writes is kept.
 func (e *pebbleEngine) apply(ops []op) error {
 	if err := e.check(); err != nil {
 		return err
 	}
-	b := e.db.pdb.NewBatch()
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.db.writeBack < 0 || hasRange(ops) {
+		if err := e.writeBack(); err != nil {
+			return err
+		}
+		return e.commit(ops)
+	}
+	for _, p := range ops {
+		e.buf = e.key(e.buf[:0], p.space, p.k)
+		d := e.dirty[string(e.buf)]
+		if d != nil {
+			e.dirtyBytes -= len(d.v)
+		} else {
+			d = &dirtyValue{}
+			e.dirty[string(e.buf)] = d
+			e.dirtyBytes += len(e.buf) + dirtyOverhead
+		}
+		d.del = p.kind == opDel
+		d.v = d.v[:0]
+		if !d.del {
+			d.v = append(d.v, p.v...)
+			e.dirtyBytes += len(d.v)
+		}
+	}
+	if e.dirtyBytes > e.db.writeBack {
+		return e.writeBack()
+	}
+	return nil
+}
+
+func hasRange(ops []op) bool {
+	for _, p := range ops {
+		if p.kind == opDelRange {
+			return true
+		}
+	}
+	return false
+}
+
+// writeBack writes the buffer to Pebble in one batch; e.mu is held.
+func (e *pebbleEngine) writeBack() error {
+	if len(e.dirty) == 0 {
+		return nil
+	}
+	b := e.db.pdb.NewBatch()
+	for k, d := range e.dirty {
+		if d.del {
+			_ = b.Delete([]byte(k), nil)
+		} else {
+			_ = b.Set([]byte(k), d.v, nil)
+		}
+	}
+	err := b.Commit(pebble.NoSync)
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err // the buffer stays: a later write-back tries again
+	}
+	clear(e.dirty)
+	e.dirtyBytes = 0
+	return nil
+}
+
+// commit writes ops to Pebble as one batch; e.mu is held.
+func (e *pebbleEngine) commit(ops []op) error {
+	b := e.db.pdb.NewBatch()
 	for _, p := range ops {
 		e.buf = e.key(e.buf[:0], p.space, p.k)
 		switch p.kind {
@@ -379,7 +530,6 @@ func (e *pebbleEngine) apply(ops []op) error {
 			_ = b.DeleteRange(e.buf, hi, nil)
 		}
 	}
-	e.mu.Unlock()
 	err := b.Commit(pebble.NoSync)
 	if cerr := b.Close(); err == nil {
 		err = cerr
@@ -395,6 +545,14 @@ func (e *pebbleEngine) flush() error {
 }
 
 func (e *pebbleEngine) close() error {
+	if err := e.db.closedErr(); err == nil {
+		e.mu.Lock()
+		err = e.writeBack()
+		e.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
 	if e.closed.Swap(true) {
 		return ErrClosed
 	}

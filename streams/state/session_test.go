@@ -58,8 +58,7 @@ func (m *sessionModel) find(key *string, earliestEnd, latestEnd, latestStart int
 }
 
 func sessionImpls(t *testing.T) map[string]func(name string, o SessionOptions) SessionStore {
-	db := openTestDB(t)
-	return map[string]func(string, SessionOptions) SessionStore{
+	impls := map[string]func(string, SessionOptions) SessionStore{
 		"memory": func(n string, o SessionOptions) SessionStore {
 			s, err := NewInMemorySession(n, o)
 			if err != nil {
@@ -67,14 +66,17 @@ func sessionImpls(t *testing.T) map[string]func(name string, o SessionOptions) S
 			}
 			return s
 		},
-		"pebble": func(n string, o SessionOptions) SessionStore {
+	}
+	for name, db := range pebbleVariants(t) {
+		impls[name] = func(n string, o SessionOptions) SessionStore {
 			s, err := db.Session(n, o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
-		},
+		}
 	}
+	return impls
 }
 
 func dumpSessions(t *testing.T, s SessionStore) []sentry {

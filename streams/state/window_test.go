@@ -66,8 +66,7 @@ func (m *windowModel) all(from, to int64, key *string) []wentry {
 }
 
 func windowImpls(t *testing.T) map[string]func(name string, o WindowOptions) WindowStore {
-	db := openTestDB(t)
-	return map[string]func(string, WindowOptions) WindowStore{
+	impls := map[string]func(string, WindowOptions) WindowStore{
 		"memory": func(n string, o WindowOptions) WindowStore {
 			s, err := NewInMemoryWindow(n, o)
 			if err != nil {
@@ -75,14 +74,17 @@ func windowImpls(t *testing.T) map[string]func(name string, o WindowOptions) Win
 			}
 			return s
 		},
-		"pebble": func(n string, o WindowOptions) WindowStore {
+	}
+	for name, db := range pebbleVariants(t) {
+		impls[name] = func(n string, o WindowOptions) WindowStore {
 			s, err := db.Window(n, o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
-		},
+		}
 	}
+	return impls
 }
 
 func dumpWindow(t *testing.T, s WindowStore, from, to int64) []wentry {
