@@ -1,0 +1,231 @@
+package tests
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+const avroConverter = "io.confluent.connect.avro.AvroConverter"
+
+// readRaw reads topic from the start until want records arrived (or fails after 60 s) and
+// returns their keys and values as hex (nil for null).
+func readRaw(t *testing.T, n *node, topic string, want int) (keys, values []*string) {
+	t.Helper()
+	cl := n.client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	hexOf := func(b []byte) *string {
+		if b == nil {
+			return nil
+		}
+		h := hex.EncodeToString(b)
+		return &h
+	}
+	for len(values) < want {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("%s: %d records after 60 s, want %d", topic, len(values), want)
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			keys, values = append(keys, hexOf(r.Key)), append(values, hexOf(r.Value))
+		})
+	}
+	return keys, values
+}
+
+// TestConnectRegistryAvroCDC: Postgres change events written by the Debezium-compatible source
+// through AvroConverter (the value converter set on the worker, the key converter on the
+// connector) against `sluice serve`'s built-in registry: the subjects <topic>-key and
+// <topic>-value are registered with the Avro schemas Confluent's AvroData derives, and
+// confluent-kafka's Python Avro deserializer (MessageSerializer) decodes every record to the
+// rows' values.
+func TestConnectRegistryAvroCDC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL, a broker and a Connect worker")
+	}
+	requirePython(t, "confluent_kafka.avro")
+	pg := startPostgres(t)
+	pgExec(t, pg.conn("postgres"), "CREATE DATABASE inventory")
+	db := pg.conn("inventory")
+	pgExec(t, db,
+		"CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, email text, balance numeric(10,2), joined date, seen timestamptz, qty smallint)",
+		"INSERT INTO customers (name, email, balance, joined, seen, qty) VALUES ('Sally', 'sally@example.com', 10.50, '2026-01-15', '2026-01-15 10:30:00+00', 3), ('George', NULL, -0.01, NULL, NULL, NULL)")
+
+	n := startNode(t)
+	registry := "http://" + n.registryAddr
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`{"name":"inventory-avro","config":{
+		"connector.class":"io.debezium.connector.postgresql.PostgresConnector","tasks.max":"1",
+		"database.hostname":"127.0.0.1","database.port":"%d","database.user":"postgres","database.password":"postgres",
+		"database.dbname":"inventory","topic.prefix":"dbserver1","table.include.list":"public.customers","plugin.name":"pgoutput",
+		"key.converter":%q,"key.converter.schema.registry.url":%q}}`, pg.port, avroConverter, registry)
+	connFile := filepath.Join(dir, "inventory.json")
+	if err := os.WriteFile(connFile, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := startConnectWorker(t, n, filepath.Join(dir, "offsets.json"), "--override", "offset.flush.interval.ms=300",
+		"--override", "value.converter="+avroConverter, "--override", "value.converter.schema.registry.url="+registry, connFile)
+	w.waitState("inventory-avro", "RUNNING")
+	const topic = "dbserver1.public.customers"
+	readRaw(t, n, topic, 2) // the snapshot is out before the changes
+	pgExec(t, db,
+		"INSERT INTO customers (name, email, qty) VALUES ('Anne', 'anne@example.com', -7)",
+		"UPDATE customers SET email = 'sally@new.example.com', balance = 99999999.99 WHERE id = 1",
+		"DELETE FROM customers WHERE id = 2")
+	keys, values := readRaw(t, n, topic, 6)
+
+	// The subjects, and the value schema as AvroData derives Debezium's envelope.
+	var subjects []string
+	srGet(t, n.registryAddr, "/subjects", &subjects)
+	for _, s := range []string{topic + "-key", topic + "-value"} {
+		if !slices.Contains(subjects, s) {
+			t.Fatalf("subject %s not registered: %v", s, subjects)
+		}
+	}
+	var latest struct {
+		ID     int    `json:"id"`
+		Schema string `json:"schema"`
+	}
+	srGet(t, n.registryAddr, "/subjects/"+url.PathEscape(topic+"-value")+"/versions/latest", &latest)
+	for _, part := range []string{
+		`{"type":"record","name":"Envelope","namespace":"dbserver1.public.customers","fields":[{"name":"before","type":["null",{"type":"record","name":"Value","fields":[{"name":"id","type":"int"}`,
+		`{"name":"balance","type":["null",{"type":"bytes","scale":2,"precision":10,"connect.version":1,"connect.parameters":{"scale":"2","connect.decimal.precision":"10"},"connect.name":"org.apache.kafka.connect.data.Decimal","logicalType":"decimal"}],"default":null}`,
+		`{"name":"qty","type":["null",{"type":"int","connect.type":"int16"}],"default":null}`,
+		`{"name":"after","type":["null","Value"],"default":null}`,
+		`"connect.name":"dbserver1.public.customers.Envelope"}`,
+	} {
+		if !strings.Contains(latest.Schema, part) {
+			t.Errorf("the registered value schema lacks %s:\n%s", part, latest.Schema)
+		}
+	}
+	for i, v := range values {
+		if v != nil && !strings.HasPrefix(*v, fmt.Sprintf("00%08x", latest.ID)) {
+			t.Errorf("value %d is not magic byte 0 and schema id %d: %.10s", i, latest.ID, *v)
+		}
+	}
+
+	in, _ := json.Marshal(map[string]any{"keys": keys, "values": values})
+	out := runClient(t, 120*time.Second, string(in), "/usr/bin/python3", "python/connect_registry_avro.py", "decode", registry)
+	var py struct {
+		Keys   []map[string]any
+		Values []map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &py); err != nil {
+		t.Fatalf("bad output %q: %v", out, err)
+	}
+	type row = map[string]any
+	get := func(i int, part string) row {
+		t.Helper()
+		r, _ := py.Values[i][part].(map[string]any)
+		return r
+	}
+	for i, want := range []string{"r", "r", "c", "u", "d"} {
+		if py.Values[i]["op"] != want {
+			t.Fatalf("record %d: op %v, want %s: %v", i, py.Values[i]["op"], want, py.Values[i])
+		}
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"key 1", fmt.Sprint(py.Keys[0]), "map[id:1]"},
+		{"Sally's name", get(0, "after")["name"], "Sally"},
+		{"Sally's balance", get(0, "after")["balance"], "decimal:10.50"},
+		{"Sally's joined (io.debezium.time.Date: days)", get(0, "after")["joined"], float64(20468)},
+		{"Sally's seen (ZonedTimestamp)", get(0, "after")["seen"], "2026-01-15T10:30:00Z"},
+		{"Sally's qty", get(0, "after")["qty"], float64(3)},
+		{"George's email", get(1, "after")["email"], nil},
+		{"George's balance", get(1, "after")["balance"], "decimal:-0.01"},
+		{"the snapshot marker", get(0, "source")["snapshot"], "true"},
+		{"the source table", get(2, "source")["table"], "customers"},
+		{"Anne's qty", get(2, "after")["qty"], float64(-7)},
+		{"Anne's id", get(2, "after")["id"], float64(3)},
+		{"the update's email", get(3, "after")["email"], "sally@new.example.com"},
+		{"the update's balance", get(3, "after")["balance"], "decimal:99999999.99"},
+		{"the delete's before", get(4, "before")["id"], float64(2)},
+		{"the delete's after", py.Values[4]["after"], nil},
+		{"the tombstone's key", fmt.Sprint(py.Keys[5]), "map[id:2]"},
+		{"the tombstone", py.Values[5] == nil, true},
+	}
+	for _, c := range checks {
+		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("decoded by confluent_kafka.avro: %s", out)
+	}
+}
+
+// TestConnectRegistryAvroSink: records produced by confluent-kafka's Python AvroProducer
+// (decimal, date, timestamp-millis logical types, a nullable string, long, double, boolean)
+// are read through AvroConverter by the JDBC sink into a table it creates: the rows equal
+// what was produced.
+func TestConnectRegistryAvroSink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL, a broker and a Connect worker")
+	}
+	requirePython(t, "confluent_kafka.avro")
+	pg := startPostgres(t)
+	pgExec(t, pg.conn("postgres"), "CREATE DATABASE replica")
+	n := startNode(t)
+	registry := "http://" + n.registryAddr
+	const topic = "products"
+	out := runClient(t, 120*time.Second, "", "/usr/bin/python3", "python/connect_registry_avro.py", "produce", registry, n.kafkaAddr, topic)
+	if strings.TrimSpace(out) != `{"produced": 3}` {
+		t.Fatalf("producer: %s", out)
+	}
+	w := startConnectWorker(t, n, filepath.Join(t.TempDir(), "offsets.json"), "--override", "offset.flush.interval.ms=300")
+	w.mustCall("POST", "/connectors", fmt.Sprintf(`{"name":"products-sink","config":{
+		"connector.class":"io.confluent.connect.jdbc.JdbcSinkConnector","topics":%q,
+		"connection.url":"jdbc:postgresql://127.0.0.1:%d/replica","connection.user":"postgres",
+		"insert.mode":"upsert","pk.mode":"record_key","auto.create":"true",
+		"key.converter":%q,"key.converter.schema.registry.url":%q,
+		"value.converter":%q,"value.converter.schema.registry.url":%q}}`, topic, pg.port, avroConverter, registry, avroConverter, registry), 201)
+	w.waitState("products-sink", "RUNNING")
+	dst := pg.conn("replica")
+	want := strings.Join([]string{
+		`1|kettle|steel|19.99|2026-01-15|2026-01-15 10:30:00.123|12|0.5|true`,
+		`2|mug|<null>|-3.50|1999-12-31|1999-12-31 23:59:59.999|-4|10000000000|false`,
+		`3|tea éè "q"||0.00|1970-01-01|1970-01-01 00:00:00|9007199254740993|-0.25|true`,
+	}, "\n")
+	var got string
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		got = dumpProducts(dst)
+		if got == want {
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Fatalf("the table written through AvroConverter:\n%s\nwant\n%s", got, want)
+}
+
+func dumpProducts(c *pgx.Conn) string {
+	rows, err := c.Query(context.Background(), `SELECT id::text, name, coalesce(note, '<null>'), price::text, added::text, updated::text, qty::text, ratio::text, active::text FROM products ORDER BY id`)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var cols [9]string
+		if err := rows.Scan(&cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &cols[6], &cols[7], &cols[8]); err != nil {
+			return "error: " + err.Error()
+		}
+		lines = append(lines, strings.Join(cols[:], "|"))
+	}
+	return strings.Join(lines, "\n")
+}
