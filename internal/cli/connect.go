@@ -33,7 +33,7 @@ import (
 
 func newConnectCommand() *cobra.Command {
 	o := &clientOptions{}
-	var addr, offsetsFile string
+	var addr, offsetsFile, groupID string
 	var overrides []string
 	cmd := &cobra.Command{
 		Use:   "connect [CONNECTOR.json|CONNECTOR.properties ...]",
@@ -47,9 +47,6 @@ key.converter, value.converter and offset.flush.interval.ms are set with --overr
 The subcommands talk to a running worker's REST API (--connect-url).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if offsetsFile == "" {
-				return errors.New("--offsets-file is required: the worker runs in standalone mode, keeping source offsets in that file")
-			}
 			props := map[string]string{}
 			for _, kv := range overrides {
 				k, v, ok := strings.Cut(kv, "=")
@@ -57,6 +54,18 @@ The subcommands talk to a running worker's REST API (--connect-url).`,
 					return fmt.Errorf("--override %q: use key=value", kv)
 				}
 				props[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+			if groupID != "" {
+				props["group.id"] = groupID
+			}
+			if props["group.id"] != "" {
+				if offsetsFile != "" || len(args) > 0 {
+					return errors.New("--group-id runs a distributed worker: it keeps offsets in the offsets topic (no --offsets-file) and takes connectors through the REST API (no files)")
+				}
+				return runDistributedWorker(cmd, o, addr, props)
+			}
+			if offsetsFile == "" {
+				return errors.New("--offsets-file is required: the worker runs in standalone mode, keeping source offsets in that file (or give --group-id for distributed mode)")
 			}
 			var conns []connectorFile
 			for _, a := range args {
@@ -73,6 +82,7 @@ The subcommands talk to a running worker's REST API (--connect-url).`,
 	f := cmd.Flags()
 	f.StringVar(&addr, "connect-addr", envOr("SLUICE_CONNECT_ADDR", "localhost:8083"), "the REST API's listen address (env SLUICE_CONNECT_ADDR)")
 	f.StringVar(&offsetsFile, "offsets-file", "", "standalone mode: the file that keeps source connectors' offsets (offset.storage.file.filename)")
+	f.StringVar(&groupID, "group-id", "", "distributed mode: the group of workers sharing connectors (group.id); configs, offsets and statuses live in the connect-configs, connect-offsets and connect-status topics")
 	f.StringArrayVar(&overrides, "override", nil, "a worker property as key=value (repeatable), e.g. value.converter.schemas.enable=false")
 	cmd.AddCommand(newConnectClientCommands()...)
 	return cmd
@@ -140,21 +150,7 @@ func runConnectWorker(cmd *cobra.Command, o *clientOptions, addr, offsetsFile st
 		return err
 	}
 	defer w.Close()
-	clusterID := func() string {
-		cl, err := o.client()
-		if err != nil {
-			return ""
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		m, err := kadm.NewClient(cl).BrokerMetadata(ctx)
-		if err != nil {
-			return ""
-		}
-		return m.Cluster
-	}
-	srv := &http.Server{Handler: connect.Handler(w, clusterID), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: connect.Handler(w, clusterIDFunc(o)), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
 	for _, c := range conns {
@@ -168,6 +164,79 @@ func runConnectWorker(cmd *cobra.Command, o *clientOptions, addr, offsetsFile st
 	<-ctx.Done()
 	logger.Info("sluice connect is stopping")
 	return nil
+}
+
+// runDistributedWorker runs a worker of the group props["group.id"].
+func runDistributedWorker(cmd *cobra.Command, o *clientOptions, addr string, props map[string]string) error {
+	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	sec, err := o.sec.opts()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--connect-addr %s: %w", addr, err)
+	}
+	defer ln.Close()
+	id, err := advertisedAddr(ln.Addr().String(), props)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if l := props["rest.advertised.listener"]; l != "" && l != "http" {
+		return fmt.Errorf("rest.advertised.listener %q: only http is served", l)
+	}
+	d, err := connect.NewDistributed(connect.DistributedConfig{URL: scheme + "://" + id + "/",
+		Worker: connect.WorkerConfig{Brokers: o.seeds(), ClientOptions: sec, ID: id, Props: props, Logger: logger}})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	srv := &http.Server{Handler: connect.DistributedHandler(d, clusterIDFunc(o)), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	logger.Info("sluice connect is serving", "rest", ln.Addr().String(), "worker_id", id, "brokers", o.brokers, "mode", "distributed", "group_id", props["group.id"])
+	ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	logger.Info("sluice connect is stopping: leaving the group")
+	return nil
+}
+
+// advertisedAddr is the worker's host:port as the other workers reach it:
+// rest.advertised.host.name and rest.advertised.port, else the listen address.
+func advertisedAddr(listen string, props map[string]string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", err
+	}
+	if h := props["rest.advertised.host.name"]; h != "" {
+		host = h
+	}
+	if p := props["rest.advertised.port"]; p != "" {
+		port = p
+	}
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		return "", fmt.Errorf("--connect-addr %s listens on every address: set rest.advertised.host.name (--override) to the name the other workers reach this one by", listen)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+func clusterIDFunc(o *clientOptions) func() string {
+	return func() string {
+		cl, err := o.client()
+		if err != nil {
+			return ""
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		m, err := kadm.NewClient(cl).BrokerMetadata(ctx)
+		if err != nil {
+			return ""
+		}
+		return m.Cluster
+	}
 }
 
 // The client subcommands: thin calls of a worker's REST API.

@@ -53,6 +53,7 @@ type configRecord struct {
 	Target       string
 	IncludeTasks bool
 	OnlyFailed   bool
+	Offset       int64 // where it was read (set by the reader)
 }
 
 const (

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sluicehq/sluice/internal/connect/converter"
@@ -23,8 +24,31 @@ type restError struct {
 	Message   string `json:"message"`
 }
 
+// Herder is what the REST API manages (Kafka Connect's word): a standalone *Worker, or a
+// *Distributed worker that shares its connectors with its group.
+type Herder interface {
+	Names() []string
+	Info(name string) (ConnectorInfo, error)
+	Create(name string, config map[string]string, initialState string) (ConnectorInfo, error)
+	PutConfig(name string, config map[string]string) (info ConnectorInfo, created bool, err error)
+	Delete(name string) error
+	Status(name string) (ConnectorStatus, error)
+	TaskStatus(name string, task int) (TaskStatus, error)
+	TaskConfigs(name string) ([]map[string]string, error)
+	Topics(name string) ([]string, error)
+	ResetTopics(name string) error
+	SetTarget(name, target string) error
+	Restart(name string, includeTasks, onlyFailed bool) error
+	RestartTask(name string, task int) error
+	Offsets(name string) ([]OffsetEntry, error)
+	AlterOffsets(name string, entries []OffsetEntry) error
+	ResetOffsets(name string) error
+	Validate(config map[string]string) ConfigInfos
+	Metrics() *prometheus.Registry
+}
+
 // Handler serves Kafka Connect's REST API for w. clusterID is reported by GET /.
-func Handler(w *Worker, clusterID func() string) http.Handler {
+func Handler(w Herder, clusterID func() string) http.Handler {
 	h := &restHandler{w: w, clusterID: clusterID}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.root)
@@ -63,7 +87,7 @@ func Handler(w *Worker, clusterID func() string) http.Handler {
 }
 
 type restHandler struct {
-	w         *Worker
+	w         Herder
 	clusterID func() string
 }
 
@@ -83,7 +107,7 @@ func fail(rw http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		status = http.StatusNotFound
-	case errors.Is(err, ErrAlreadyExists):
+	case errors.Is(err, ErrAlreadyExists), errors.Is(err, errRebalancing):
 		status = http.StatusConflict
 	case errors.Is(err, ErrBadConfig), errors.Is(err, ErrNotStopped):
 		status = http.StatusBadRequest

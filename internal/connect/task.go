@@ -42,14 +42,15 @@ func (t *taskRunner) status() TaskStatus {
 }
 
 func (t *taskRunner) setState(s string, err error) {
-	t.mu.Lock()
-	t.state = s
-	t.trace = ""
+	trace := ""
 	if err != nil {
-		t.trace = err.Error()
+		trace = err.Error()
 	}
+	t.mu.Lock()
+	t.state, t.trace = s, trace
 	t.mu.Unlock()
 	t.cs.w.met.setState(t.cs.name, strconv.Itoa(t.id), s)
+	t.cs.w.hooks.state(t.cs.name, t.id, s, trace)
 }
 
 // timeCommit records an offset commit that started at start and ended with *err.
@@ -59,6 +60,14 @@ func (t *taskRunner) timeCommit(start time.Time, err *error) {
 		return
 	}
 	t.cs.w.met.offsetCommit.WithLabelValues(t.labels()...).Observe(time.Since(start).Seconds())
+}
+
+// noteTopic records a topic the task used for the first time (GET /connectors/{c}/topics).
+func (t *taskRunner) noteTopic(topic string) {
+	t.cs.noteTopic(topic)
+	if h := t.cs.w.hooks.onTopic; h != nil {
+		h(t.cs.name, topic, t.id)
+	}
 }
 
 // labels are the task's metric labels.
@@ -76,6 +85,7 @@ func (t *taskRunner) setPaused(p bool) {
 	state := t.state
 	t.mu.Unlock()
 	t.cs.w.met.setState(t.cs.name, strconv.Itoa(t.id), state)
+	t.cs.w.hooks.state(t.cs.name, t.id, state, "")
 	select {
 	case t.wake <- struct{}{}:
 	default:
@@ -297,7 +307,7 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 			if r != nil {
 				if !seenTopics[r.Topic] {
 					seenTopics[r.Topic] = true
-					t.cs.noteTopic(r.Topic)
+					t.noteTopic(r.Topic)
 				}
 				topic := r.Topic
 				written.Inc()
@@ -442,6 +452,18 @@ func (t *taskRunner) runSink(ctx context.Context) error {
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, l map[string][]int32) { sctx.remove(l) }),
 	}
+	// Kafka Connect passes the worker's consumer.* settings to sink consumers; these two
+	// decide how fast a dead worker's sink partitions move to the other tasks.
+	if ms, err := intProp(w.cfg.Props, "consumer.session.timeout.ms", 0); err != nil {
+		return err
+	} else if ms > 0 {
+		opts = append(opts, kgo.SessionTimeout(time.Duration(ms)*time.Millisecond))
+	}
+	if ms, err := intProp(w.cfg.Props, "consumer.heartbeat.interval.ms", 0); err != nil {
+		return err
+	} else if ms > 0 {
+		opts = append(opts, kgo.HeartbeatInterval(time.Duration(ms)*time.Millisecond))
+	}
 	if re := t.config["topics.regex"]; re != "" {
 		if _, err := regexp.Compile(re); err != nil {
 			return fmt.Errorf("topics.regex: %w", err)
@@ -518,7 +540,7 @@ func (t *taskRunner) runSink(ctx context.Context) error {
 			batch = append(batch, *sr)
 			if !seenTopics[r.Topic] {
 				seenTopics[r.Topic] = true
-				t.cs.noteTopic(r.Topic)
+				t.noteTopic(r.Topic)
 			}
 		})
 		if convErr != nil {

@@ -50,9 +50,24 @@ type Worker struct {
 
 	met *workerMetrics
 
+	hooks workerHooks // set before any connector starts, then only read
+
 	mu         sync.Mutex
 	connectors map[string]*connState
 	closed     bool
+}
+
+// workerHooks let distributed mode record what the worker's connectors and tasks do in the
+// status topic; standalone leaves them nil.
+type workerHooks struct {
+	onState func(connector string, task int, state, trace string) // task -1: the connector
+	onTopic func(connector, topic string, task int)
+}
+
+func (h workerHooks) state(connector string, task int, state, trace string) {
+	if h.onState != nil {
+		h.onState(connector, task, state, trace)
+	}
 }
 
 type connState struct {
@@ -69,6 +84,9 @@ type connState struct {
 	taskConfigs []map[string]string
 	topics      map[string]struct{} // topics the connector used (GET /topics)
 	reconfigure chan struct{}
+	// reconfigureHook, when set (distributed mode), replaces restarting the connector and its
+	// tasks here when the connector asks for a task reconfiguration.
+	reconfigureHook func()
 }
 
 // NewWorker makes a worker; connectors are added with Create.
@@ -164,19 +182,32 @@ func (w *Worker) PutConfig(name string, config map[string]string) (info Connecto
 	return info, !exists, err
 }
 
-func (w *Worker) put(name string, config map[string]string, initialState string, replace bool) (ConnectorInfo, error) {
+// checkConnectorConfig returns a copy of config with its name set, or why it cannot be a
+// connector's.
+func checkConnectorConfig(w *Worker, name string, config map[string]string) (map[string]string, error) {
 	config = maps.Clone(config)
 	if config == nil {
 		config = map[string]string{}
 	}
 	if n, ok := config["name"]; ok && n != name {
-		return ConnectorInfo{}, fmt.Errorf("%w: Connector name configuration (%s) doesn't match connector name in the URL (%s)", ErrBadConfig, n, name)
+		return nil, fmt.Errorf("%w: Connector name configuration (%s) doesn't match connector name in the URL (%s)", ErrBadConfig, n, name)
 	}
 	config["name"] = name
 	if name == "" || strings.ContainsAny(name, "/\x00") {
-		return ConnectorInfo{}, fmt.Errorf("%w: connector name %q is invalid", ErrBadConfig, name)
+		return nil, fmt.Errorf("%w: connector name %q is invalid", ErrBadConfig, name)
 	}
-	plugin, err := w.validate(config)
+	if _, err := w.validate(config); err != nil {
+		return nil, err
+	}
+	return config, nil
+}
+
+func (w *Worker) put(name string, config map[string]string, initialState string, replace bool) (ConnectorInfo, error) {
+	config, err := checkConnectorConfig(w, name, config)
+	if err != nil {
+		return ConnectorInfo{}, err
+	}
+	plugin, err := LookupPlugin(config["connector.class"])
 	if err != nil {
 		return ConnectorInfo{}, err
 	}
@@ -247,6 +278,10 @@ func (w *Worker) Info(name string) (ConnectorInfo, error) {
 }
 
 func notFound(name string) error { return fmt.Errorf("%w: Connector %s not found", ErrNotFound, name) }
+
+func notStopped(name string) error {
+	return fmt.Errorf("%w: Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/%s/stop' endpoint", ErrNotStopped, name)
+}
 
 // Names lists the connectors, sorted.
 func (w *Worker) Names() []string {
@@ -483,7 +518,7 @@ func (w *Worker) AlterOffsets(name string, entries []OffsetEntry) error {
 		return notFound(name)
 	}
 	if !stopped {
-		return fmt.Errorf("%w: Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/%s/stop' endpoint", ErrNotStopped, name)
+		return notStopped(name)
 	}
 	if cs.plugin.Kind == Sink {
 		return cs.alterSinkOffsets(entries)
@@ -492,15 +527,18 @@ func (w *Worker) AlterOffsets(name string, entries []OffsetEntry) error {
 }
 
 // ResetOffsets removes every offset of a stopped connector.
-func (w *Worker) ResetOffsets(name string) error {
-	entries, err := w.Offsets(name)
+func (w *Worker) ResetOffsets(name string) error { return resetOffsets(w, name) }
+
+// resetOffsets alters every offset of the connector to none.
+func resetOffsets(h Herder, name string) error {
+	entries, err := h.Offsets(name)
 	if err != nil {
 		return err
 	}
 	for i := range entries {
 		entries[i].Offset = nil
 	}
-	return w.AlterOffsets(name, entries)
+	return h.AlterOffsets(name, entries)
 }
 
 // Close stops every connector.
@@ -520,6 +558,28 @@ func (w *Worker) Close() {
 // start starts the connector (unless its target is STOPPED) and its tasks.
 func (cs *connState) start() {
 	w := cs.w
+	configs, ok := cs.startConnector()
+	if !ok {
+		return
+	}
+	var tasks []*taskRunner
+	for i, tc := range configs {
+		tasks = append(tasks, &taskRunner{cs: cs, id: i, config: taskRunConfig(cs.config, tc)})
+	}
+	w.mu.Lock()
+	cs.taskConfigs, cs.tasks = configs, tasks
+	target := cs.target
+	w.mu.Unlock()
+	for _, t := range tasks {
+		t.start(target == StatePaused)
+	}
+	w.log.Info("connector started", "connector", cs.name, "class", cs.plugin.Class, "tasks", len(tasks), "state", target)
+}
+
+// startConnector starts the Connector instance, unless the target is STOPPED, and asks it
+// for its task configurations (at most tasks.max). ok is false when it is stopped or failed.
+func (cs *connState) startConnector() (configs []map[string]string, ok bool) {
+	w := cs.w
 	w.mu.Lock()
 	target := cs.target
 	w.mu.Unlock()
@@ -527,12 +587,12 @@ func (cs *connState) start() {
 		w.mu.Lock()
 		cs.state = StateStopped
 		w.mu.Unlock()
-		return
+		return nil, false
 	}
 	conn := cs.plugin.New()
 	if err := conn.Start(&connContext{cs: cs}, maps.Clone(cs.config)); err != nil {
 		cs.fail(fmt.Errorf("starting the connector: %w", err))
-		return
+		return nil, false
 	}
 	maxTasks := 1
 	if v := cs.config["tasks.max"]; v != "" {
@@ -542,36 +602,37 @@ func (cs *connState) start() {
 	if err != nil {
 		conn.Stop()
 		cs.fail(fmt.Errorf("computing task configurations: %w", err))
-		return
+		return nil, false
 	}
 	if len(configs) > maxTasks {
 		configs = configs[:maxTasks]
 	}
-	var tasks []*taskRunner
-	for i, tc := range configs {
-		tc = maps.Clone(tc)
-		// Tasks see the connector's settings the worker uses (converters, topics) too.
-		for k, v := range cs.config {
-			if _, ok := tc[k]; !ok {
-				tc[k] = v
-			}
-		}
-		tasks = append(tasks, &taskRunner{cs: cs, id: i, config: tc})
-	}
 	w.mu.Lock()
-	cs.conn, cs.taskConfigs, cs.tasks = conn, configs, tasks
-	cs.state, cs.trace = target, ""
+	cs.conn, cs.state, cs.trace = conn, target, ""
 	w.mu.Unlock()
-	for _, t := range tasks {
-		t.start(target == StatePaused)
+	return configs, true
+}
+
+// taskRunConfig is what a task runs with: its own configuration, plus the connector's
+// settings the worker uses for it (converters, transforms, topics, errors.*).
+func taskRunConfig(connConfig, taskConfig map[string]string) map[string]string {
+	tc := maps.Clone(taskConfig)
+	if tc == nil {
+		tc = map[string]string{}
 	}
-	w.log.Info("connector started", "connector", cs.name, "class", cs.plugin.Class, "tasks", len(tasks), "state", target)
+	for k, v := range connConfig {
+		if _, ok := tc[k]; !ok {
+			tc[k] = v
+		}
+	}
+	return tc
 }
 
 func (cs *connState) fail(err error) {
 	cs.w.mu.Lock()
 	cs.state, cs.trace = StateFailed, err.Error()
 	cs.w.mu.Unlock()
+	cs.w.hooks.state(cs.name, connectorTaskID, StateFailed, err.Error())
 	cs.w.log.Error("connector failed", "connector", cs.name, "err", err)
 }
 
@@ -631,6 +692,10 @@ func (cs *connState) restartTask(id int) bool {
 type connContext struct{ cs *connState }
 
 func (c *connContext) RequestTaskReconfiguration() {
+	if c.cs.reconfigureHook != nil {
+		go c.cs.reconfigureHook()
+		return
+	}
 	go func() {
 		c.cs.stopAll()
 		c.cs.start()
