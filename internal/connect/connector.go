@@ -156,6 +156,10 @@ type Plugin struct {
 	// NewSourceTask or NewSinkTask makes a task (the one that fits Kind).
 	NewSourceTask func() SourceTask
 	NewSinkTask   func() SinkTask
+	// ExactlyOnce: a source whose tasks resume exactly at a committed offset, so that with
+	// exactly-once sources (KIP-618) nothing is written twice (ExactlyOnceSupport.SUPPORTED);
+	// exactly.once.support=required refuses a source without it.
+	ExactlyOnce bool
 }
 
 var plugins struct {

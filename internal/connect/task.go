@@ -198,12 +198,20 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cl, err := kgo.NewClient(w.clientOpts(kgo.RecordPartitioner(sourcePartitioner{kgo.StickyKeyPartitioner(nil)}),
+	eos, err := t.exactlyOnce()
+	if err != nil {
+		return err
+	}
+	popts := []kgo.Opt{kgo.RecordPartitioner(sourcePartitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.ClientID(fmt.Sprintf("connector-producer-%s-%d", t.cs.name, t.id)),
-		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.ProducerLinger(5 * time.Millisecond),
 		// As Kafka's producer: a topic a source writes first is created by the broker
 		// (auto.create.topics.enable) with its defaults.
-		kgo.AllowAutoTopicCreation())...)
+		kgo.AllowAutoTopicCreation()}
+	if eos != nil {
+		popts = append(popts, eos.opts()...)
+	}
+	cl, err := kgo.NewClient(w.clientOpts(popts...)...)
 	if err != nil {
 		return err
 	}
@@ -214,6 +222,11 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 	}
 	errs := newErrorHandler(t, false)
 	defer errs.close()
+	if eos != nil {
+		if err := eos.fence(ctx, cl); err != nil {
+			return err
+		}
+	}
 	task := t.cs.plugin.NewSourceTask()
 	if err := task.Start(sourceTaskContext{t}, maps.Clone(t.config)); err != nil {
 		return fmt.Errorf("starting the task: %w", err)
@@ -229,26 +242,42 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 	)
 	met := w.met
 	polled, written := met.sourcePolled.WithLabelValues(t.labels()...), met.sourceWritten.WithLabelValues(t.labels()...)
+	getProduceErr := func() error {
+		errMu.Lock()
+		defer errMu.Unlock()
+		return produceErr
+	}
+	var (
+		inTxn    bool // exactly-once: a transaction is open
+		txnStart time.Time
+	)
 	commit := func(ctx context.Context) (err error) {
-		if len(pending) == 0 {
+		if eos != nil && !inTxn {
+			return nil
+		}
+		if eos == nil && len(pending) == 0 {
 			return nil
 		}
 		defer t.timeCommit(time.Now(), &err)
-		if err := cl.Flush(ctx); err != nil {
-			return err
-		}
-		errMu.Lock()
-		perr := produceErr
-		errMu.Unlock()
-		if perr != nil {
-			return perr
-		}
 		entries := make([]OffsetEntry, 0, len(pending))
 		for _, e := range pending {
 			entries = append(entries, e)
 		}
-		if err := w.cfg.Offsets.Commit(t.cs.name, entries); err != nil {
-			return fmt.Errorf("committing offsets: %w", err)
+		if eos != nil {
+			inTxn = false
+			if err := eos.commit(ctx, cl, t.cs.name, entries, getProduceErr); err != nil {
+				return err
+			}
+		} else {
+			if err := cl.Flush(ctx); err != nil {
+				return err
+			}
+			if perr := getProduceErr(); perr != nil {
+				return perr
+			}
+			if err := w.cfg.Offsets.Commit(t.cs.name, entries); err != nil {
+				return fmt.Errorf("committing offsets: %w", err)
+			}
 		}
 		clear(pending)
 		return task.Commit()
@@ -262,10 +291,16 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 		}
 	}()
 	for {
+		if eos != nil && inTxn && (t.isPaused() || time.Since(txnStart) >= eos.interval) {
+			// Interval boundary reached, or pausing: commit what is open first.
+			if err := commit(ctx); err != nil {
+				return err
+			}
+		}
 		if !t.waitUnpaused(ctx) {
 			return nil
 		}
-		if time.Since(lastFlush) >= w.flushInterval() {
+		if eos == nil && time.Since(lastFlush) >= w.flushInterval() {
 			if err := commit(ctx); err != nil {
 				return err
 			}
@@ -279,6 +314,12 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 			return fmt.Errorf("poll: %w", err)
 		}
 		polled.Add(float64(len(recs)))
+		if eos != nil && len(recs) > 0 && !inTxn {
+			if err := cl.BeginTransaction(); err != nil {
+				return fmt.Errorf("beginning a transaction: %w", err)
+			}
+			inTxn, txnStart = true, time.Now()
+		}
 		for i := range recs {
 			r := &recs[i]
 			if len(chain) > 0 {
@@ -329,11 +370,13 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 				pending[k] = OffsetEntry{Partition: r.SourcePartition, Offset: r.SourceOffset}
 			}
 		}
-		errMu.Lock()
-		perr := produceErr
-		errMu.Unlock()
-		if perr != nil {
+		if perr := getProduceErr(); perr != nil {
 			return perr
+		}
+		if eos != nil && inTxn && eos.interval == 0 {
+			if err := commit(ctx); err != nil { // transaction.boundary=poll
+				return err
+			}
 		}
 	}
 }

@@ -74,6 +74,19 @@ func commonConfig(kind Kind) []ConfigKey {
 		ConfigKey{Name: "predicates", Type: "LIST", Default: Str(""), Importance: "LOW", Group: "Predicates",
 			Documentation: "Aliases of the predicates transformations use."},
 	)
+	if kind == Source {
+		keys = append(keys,
+			ConfigKey{Name: "exactly.once.support", Type: "STRING", Default: Str("requested"), Importance: "MEDIUM", Group: "Exactly Once Support",
+				Documentation: "requested: run exactly-once when the worker has it; required: refuse the connector unless the worker has it and the connector declares support.",
+				Validate:      oneOf("exactly.once.support", "requested", "required")},
+			ConfigKey{Name: "transaction.boundary", Type: "STRING", Default: Str("poll"), Importance: "MEDIUM", Group: "Exactly Once Support",
+				Documentation: "With exactly-once sources: poll commits a transaction per non-empty batch a task returns; interval every transaction.boundary.interval.ms; connector lets the connector decide.",
+				Validate:      oneOf("transaction.boundary", "poll", "interval", "connector")},
+			ConfigKey{Name: "transaction.boundary.interval.ms", Type: "LONG", Importance: "LOW", Group: "Exactly Once Support",
+				Documentation: "With transaction.boundary=interval: how often to commit (default: the worker's offset.flush.interval.ms).",
+				Validate:      atLeast(1)},
+		)
+	}
 	if kind == Sink {
 		keys = append(keys,
 			ConfigKey{Name: "errors.deadletterqueue.topic.name", Type: "STRING", Default: Str(""), Importance: "MEDIUM", Group: "Error Handling",
@@ -104,6 +117,17 @@ func atLeast(n int) func(string) error {
 	}
 }
 
+func oneOf(name string, values ...string) func(string) error {
+	return func(v string) error {
+		for _, ok := range values {
+			if strings.EqualFold(v, ok) {
+				return nil
+			}
+		}
+		return fmt.Errorf("Invalid value %s for configuration %s: String must be one of: %s", v, name, strings.Join(values, ", "))
+	}
+}
+
 func converterClass(v string) error {
 	for _, c := range converter.Classes() {
 		if c == v {
@@ -126,6 +150,10 @@ func (w *Worker) Validate(config map[string]string) ConfigInfos {
 	keys := commonConfig(kind)
 	if perr == nil {
 		keys = append(keys, plugin.New().Config()...)
+	}
+	var eosErrs map[string]string
+	if perr == nil {
+		eosErrs = w.exactlyOnceErrors(plugin, config)
 	}
 	seenGroup := map[string]bool{"Common": true}
 	for i, k := range keys {
@@ -156,6 +184,9 @@ func (w *Worker) Validate(config map[string]string) ConfigInfos {
 		}
 		if k.Name == "connector.class" && perr != nil && class != "" {
 			v.Errors = append(v.Errors, perr.Error())
+		}
+		if msg, ok := eosErrs[k.Name]; ok && len(v.Errors) == 0 {
+			v.Errors = append(v.Errors, msg)
 		}
 		infos.ErrorCount += len(v.Errors)
 		infos.Configs = append(infos.Configs, ci)

@@ -100,6 +100,9 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if cfg.Offsets == nil {
 		return nil, errors.New("connect: a worker needs an offset store")
 	}
+	if err := checkExactlyOnceWorker(cfg); err != nil {
+		return nil, err
+	}
 	w := &Worker{cfg: cfg, connectors: map[string]*connState{}, log: cfg.Logger.With("component", "connect"), flushInt: time.Minute,
 		met: newWorkerMetrics()}
 	if v, ok := cfg.Props["offset.flush.interval.ms"]; ok {

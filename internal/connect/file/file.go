@@ -30,7 +30,8 @@ const (
 
 func init() {
 	connect.RegisterPlugin(&connect.Plugin{Class: SourceClass, Aliases: []string{"FileStreamSource"}, Kind: connect.Source, Version: version,
-		New: func() connect.Connector { return &connector{kind: connect.Source} }, NewSourceTask: func() connect.SourceTask { return &sourceTask{} }})
+		New: func() connect.Connector { return &connector{kind: connect.Source} }, NewSourceTask: func() connect.SourceTask { return &sourceTask{} },
+		ExactlyOnce: true}) // it resumes at the committed byte position
 	connect.RegisterPlugin(&connect.Plugin{Class: SinkClass, Aliases: []string{"FileStreamSink"}, Kind: connect.Sink, Version: version,
 		New: func() connect.Connector { return &connector{kind: connect.Sink} }, NewSinkTask: func() connect.SinkTask { return &sinkTask{} }})
 }
