@@ -32,10 +32,11 @@ const (
 )
 
 var classes = map[string]func() Converter{
-	JSONClass:      func() Converter { return &JSON{} },
-	StringClass:    func() Converter { return &String{} },
-	ByteArrayClass: func() Converter { return ByteArray{} },
-	AvroClass:      func() Converter { return &Avro{} },
+	JSONClass:       func() Converter { return &JSON{} },
+	StringClass:     func() Converter { return &String{} },
+	ByteArrayClass:  func() Converter { return ByteArray{} },
+	AvroClass:       func() Converter { return &Avro{} },
+	JSONSchemaClass: func() Converter { return &JSONSchema{} },
 }
 
 // Register adds a converter class (the schema-registry converters register themselves).
