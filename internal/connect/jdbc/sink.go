@@ -405,7 +405,7 @@ func (t *sinkTask) ensureTable(ctx context.Context, tx pgx.Tx, id pgx.Identifier
 	return nil
 }
 
-// Put writes the records in one transaction.
+// Put writes the records in one transaction, their statements sent as one pipelined batch.
 func (t *sinkTask) Put(recs []connect.SinkRecord) error {
 	if len(recs) == 0 {
 		return nil
@@ -417,16 +417,33 @@ func (t *sinkTask) Put(recs []connect.SinkRecord) error {
 		return err
 	}
 	defer tx.Rollback(ctx)
+	p := &pending{}
 	for i := range recs {
-		if err := t.write(ctx, tx, &recs[i]); err != nil {
-			t.known = map[string]map[string]bool{} // the rolled-back DDL is gone too
-			return fmt.Errorf("%s-%d@%d: %w", recs[i].Topic, recs[i].Partition, recs[i].Offset, err)
+		if err = t.write(ctx, tx, p, &recs[i]); err != nil {
+			break
 		}
+	}
+	if err == nil {
+		err = p.send(ctx, tx)
+	}
+	if err != nil {
+		t.known = map[string]map[string]bool{} // the rolled-back DDL is gone too
+		return err
 	}
 	return tx.Commit(ctx)
 }
 
-func (t *sinkTask) write(ctx context.Context, tx pgx.Tx, r *connect.SinkRecord) error {
+// recordErr names the record an error is about (nil stays nil).
+func recordErr(r *connect.SinkRecord, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s-%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+}
+
+// write queues a record's statement in p. Parameters carry casts to the column types, so that
+// values given as text (numerics, dates, timestamps) are read as those types.
+func (t *sinkTask) write(ctx context.Context, tx pgx.Tx, p *pending, r *connect.SinkRecord) error {
 	id := t.tableID(r.Topic)
 	if r.Value == nil {
 		if !t.deleteEnabled {
@@ -434,43 +451,42 @@ func (t *sinkTask) write(ctx context.Context, tx pgx.Tx, r *connect.SinkRecord) 
 		}
 		keyCols, err := t.columns(&connect.SinkRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, KeySchema: r.KeySchema, Key: r.Key})
 		if err != nil || len(keyCols) == 0 {
-			return fmt.Errorf("a tombstone without a usable key: %v", err)
+			return recordErr(r, fmt.Errorf("a tombstone without a usable key: %v", err))
 		}
 		var conds []string
 		var args []any
 		for i, c := range keyCols {
 			v, err := sqlValue(c)
 			if err != nil {
-				return err
+				return recordErr(r, err)
 			}
-			conds = append(conds, fmt.Sprintf("%s = $%d", pgx.Identifier{c.name}.Sanitize(), i+1))
+			conds = append(conds, fmt.Sprintf("%s = $%d::%s", pgx.Identifier{c.name}.Sanitize(), i+1, sqlType(c.schema, c.value)))
 			args = append(args, v)
 		}
 		if _, known := t.known[id.Sanitize()]; !known {
 			var exists bool
 			if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", id.Sanitize()).Scan(&exists); err != nil || !exists {
-				return err // nothing to delete from
+				return recordErr(r, err) // nothing to delete from
 			}
 		}
-		_, err = tx.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s", id.Sanitize(), strings.Join(conds, " AND ")), append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
-		return err
+		return p.queue(ctx, tx, r, fmt.Sprintf("DELETE FROM %s WHERE %s", id.Sanitize(), strings.Join(conds, " AND ")), args...)
 	}
 	cols, err := t.columns(r)
 	if err != nil {
-		return err
+		return recordErr(r, err)
 	}
 	if len(cols) == 0 {
 		return nil
 	}
 	if err := t.ensureTable(ctx, tx, id, cols); err != nil {
-		return err
+		return recordErr(r, err)
 	}
 	var names, params, updates, keys []string
 	var args []any
 	for i, c := range cols {
 		v, err := sqlValue(c)
 		if err != nil {
-			return fmt.Errorf("column %s: %w", c.name, err)
+			return recordErr(r, fmt.Errorf("column %s: %w", c.name, err))
 		}
 		n := pgx.Identifier{c.name}.Sanitize()
 		names = append(names, n)
@@ -486,7 +502,7 @@ func (t *sinkTask) write(ctx context.Context, tx pgx.Tx, r *connect.SinkRecord) 
 	switch t.insertMode {
 	case "upsert":
 		if len(keys) == 0 {
-			return errors.New("insert.mode upsert needs a primary key (pk.mode)")
+			return recordErr(r, errors.New("insert.mode upsert needs a primary key (pk.mode)"))
 		}
 		action := "DO NOTHING"
 		if len(updates) > 0 {
@@ -504,16 +520,13 @@ func (t *sinkTask) write(ctx context.Context, tx pgx.Tx, r *connect.SinkRecord) 
 			}
 		}
 		if len(conds) == 0 || len(sets) == 0 {
-			return errors.New("insert.mode update needs key and value columns")
+			return recordErr(r, errors.New("insert.mode update needs key and value columns"))
 		}
 		q = fmt.Sprintf("UPDATE %s SET %s WHERE %s", id.Sanitize(), strings.Join(sets, ", "), strings.Join(conds, " AND "))
 	default:
 		q = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", id.Sanitize(), strings.Join(names, ", "), strings.Join(params, ", "))
 	}
-	// The simple protocol: values go as literals with the casts above, so text forms of
-	// numerics, dates and timestamps need no codec of their own.
-	_, err = tx.Exec(ctx, q, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
-	return err
+	return p.queue(ctx, tx, r, q, args...)
 }
 
 func (t *sinkTask) Flush(map[connect.TopicPartition]int64) error { return nil } // Put commits
