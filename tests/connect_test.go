@@ -30,8 +30,15 @@ type connectWorker struct {
 // startConnectWorker runs a standalone worker against n with the given extra arguments.
 func startConnectWorker(t *testing.T, n *node, offsetsFile string, args ...string) *connectWorker {
 	t.Helper()
+	return runConnect(t, n, append([]string{"--offsets-file", offsetsFile}, args...)...)
+}
+
+// runConnect runs `sluice connect` against n with the given arguments and waits for its REST
+// API to answer.
+func runConnect(t *testing.T, n *node, args ...string) *connectWorker {
+	t.Helper()
 	w := &connectWorker{t: t, addr: freeAddr(t), logs: &syncBuffer{}, exited: make(chan struct{})}
-	all := append([]string{"connect", "--brokers", n.kafkaAddr, "--connect-addr", w.addr, "--offsets-file", offsetsFile}, args...)
+	all := append([]string{"connect", "--brokers", n.kafkaAddr, "--connect-addr", w.addr}, args...)
 	w.cmd = exec.Command(sluiceBin, all...)
 	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
 	if err := w.cmd.Start(); err != nil {
