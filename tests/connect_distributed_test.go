@@ -442,3 +442,107 @@ func TestConnectDistributedMembership(t *testing.T) {
 	d.mustCall("GET", "/connectors/src", "", 404)
 	os.Remove(in)
 }
+
+// waitStatus waits until w reports the connector in state with tasks tasks, all in state.
+func (w *connectWorker) waitStatus(name, state string, tasks int) {
+	w.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		status, body := w.call("GET", "/connectors/"+name+"/status", "")
+		var st struct {
+			Connector struct{ State string }
+			Tasks     []struct{ State string }
+		}
+		json.Unmarshal([]byte(body), &st)
+		ok := status == 200 && st.Connector.State == state && len(st.Tasks) == tasks
+		for _, task := range st.Tasks {
+			ok = ok && task.State == state
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("%s never %s with %d tasks: %s", name, state, tasks, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestConnectDistributedLifecycle: pause, resume, stop, offsets (KIP-875) and restarts sent to
+// either worker act on the tasks wherever they run, as Kafka Connect's distributed herder.
+func TestConnectDistributedLifecycle(t *testing.T) {
+	n := startNode(t)
+	n.createTopic("lines", 1, nil)
+	n.createTopic("events", 4, nil)
+	in := filepath.Join(t.TempDir(), "in.txt")
+	endpoint := newRecordingEndpoint(t)
+	a := runConnect(t, n, distributedArgs("g3", 300)...)
+	b := runConnect(t, n, distributedArgs("g3", 300)...)
+	a.callRetry("POST", "/connectors", fmt.Sprintf(`{"name":"src","config":%s}`, fileSourceConfig(in, "lines")), 201)
+	a.callRetry("POST", "/connectors", fmt.Sprintf(`{"name":"http-sink","config":%s}`, httpSinkConfig(endpoint, 3)), 201)
+	placed := a.waitPlacement(map[string]int{"src": 1, "http-sink": 3}, func(p []taskPlace) bool { return len(workersOf(p)) == 2 })
+	appendLines(t, in, 0, 100)
+	readTopicValues(t, n, "lines", 100)
+
+	// Pause through B, whatever runs where: every task reports PAUSED and the source reads
+	// nothing more.
+	b.callRetry("PUT", "/connectors/src/pause", "", 202)
+	b.callRetry("PUT", "/connectors/http-sink/pause", "", 202)
+	a.waitStatus("src", "PAUSED", 1)
+	b.waitStatus("http-sink", "PAUSED", 3)
+	appendLines(t, in, 100, 110)
+	time.Sleep(1500 * time.Millisecond)
+	if got := len(readAllNow(t, n, "lines")); got != 100 {
+		t.Errorf("a paused source wrote %d records", got-100)
+	}
+	a.callRetry("PUT", "/connectors/src/resume", "", 202)
+	b.callRetry("PUT", "/connectors/http-sink/resume", "", 202)
+	b.waitStatus("src", "RUNNING", 1)
+	a.waitStatus("http-sink", "RUNNING", 3)
+	checkAtLeastOnce(t, readTopicValues(t, n, "lines", 110), lines(0, 110))
+
+	// Offsets: refused while running; stop (no tasks), rewind, resume: read again from 0.
+	rewind := fmt.Sprintf(`{"offsets":[{"partition":{"filename":%q},"offset":{"position":0}}]}`, in)
+	if status, body := b.call("PATCH", "/connectors/src/offsets", rewind); status != 400 || !strings.Contains(body, "STOPPED") {
+		t.Errorf("altering a running connector's offsets: %d %s", status, body)
+	}
+	b.callRetry("PUT", "/connectors/src/stop", "", 204)
+	a.waitStatus("src", "STOPPED", 0)
+	b.callRetry("PATCH", "/connectors/src/offsets", rewind, 200)
+	if offs := a.mustCall("GET", "/connectors/src/offsets", "", 200); !strings.Contains(offs, `"position":0}`) {
+		t.Errorf("offsets after the rewind: %s", offs)
+	}
+	a.callRetry("PUT", "/connectors/src/resume", "", 202)
+	b.waitStatus("src", "RUNNING", 1)
+	again := readTopicValues(t, n, "lines", 220)
+	if strings.Join(again[110:], ",") != strings.Join(lines(0, 110), ",") {
+		t.Errorf("after the rewind the file was not read again from the start")
+	}
+
+	// A task restart sent to the worker that does not run it is done by the one that does.
+	var sinkTask taskPlace
+	for _, p := range placed {
+		if p.Connector == "http-sink" {
+			sinkTask = p
+		}
+	}
+	other := a
+	if sinkTask.WorkerID == a.addr {
+		other = b
+	}
+	other.callRetry("POST", fmt.Sprintf("/connectors/http-sink/tasks/%d/restart", sinkTask.Task), "", 204)
+	other.mustCall("POST", "/connectors/http-sink/tasks/9/restart", "", 404)
+	other.callRetry("POST", "/connectors/http-sink/restart?includeTasks=true", "", 202)
+	a.waitStatus("http-sink", "RUNNING", 3)
+	produceSeqs(t, n, "events", 0, 100)
+	endpoint.waitAll(t, 100, 60*time.Second)
+	if body := b.mustCall("GET", "/connectors/src/topics", "", 200); body != "{\"src\":{\"topics\":[\"lines\"]}}\n" {
+		t.Errorf("topics: %s", body)
+	}
+	if body := a.mustCall("GET", "/connectors/nope/status", "", 404); body != "{\"error_code\":404,\"message\":\"Connector nope not found\"}\n" {
+		t.Errorf("404 body: %s", body)
+	}
+	if body := b.callRetry("POST", "/connectors", fmt.Sprintf(`{"name":"src","config":%s}`, fileSourceConfig(in, "lines")), 409); body != "{\"error_code\":409,\"message\":\"Connector src already exists\"}\n" {
+		t.Errorf("409 body: %s", body)
+	}
+}
