@@ -40,6 +40,21 @@ func avroEncode(b []byte, a avro.Schema, s *data.Schema, v any) ([]byte, error) 
 		return nil, fmt.Errorf("converter: a null value for the required %v", s)
 	}
 	switch a.Type() {
+	case avro.Bytes, avro.Fixed:
+		return avroEncodeBytes(b, a, v)
+	case avro.Array:
+		return avroEncodeArray(b, a.(*avro.ArraySchema), s, v)
+	case avro.Map:
+		return avroEncodeMap(b, a.(*avro.MapSchema), s, v)
+	case avro.Record:
+		return avroEncodeRecord(b, a.(*avro.RecordSchema), v)
+	}
+	return avroEncodePrimitive(b, a, v)
+}
+
+// avroEncodePrimitive appends a boolean, int, long, float, double, string or enum.
+func avroEncodePrimitive(b []byte, a avro.Schema, v any) ([]byte, error) {
+	switch a.Type() {
 	case avro.Boolean:
 		x, ok := v.(bool)
 		if !ok {
@@ -49,19 +64,13 @@ func avroEncode(b []byte, a avro.Schema, s *data.Schema, v any) ([]byte, error) 
 			return append(b, 1), nil
 		}
 		return append(b, 0), nil
-	case avro.Int:
+	case avro.Int, avro.Long:
 		n, err := avroIntOf(a, v)
 		if err != nil {
 			return nil, err
 		}
-		if n < math.MinInt32 || n > math.MaxInt32 {
+		if a.Type() == avro.Int && (n < math.MinInt32 || n > math.MaxInt32) {
 			return nil, fmt.Errorf("converter: %d does not fit an Avro int", n)
-		}
-		return binary.AppendVarint(b, n), nil
-	case avro.Long:
-		n, err := avroIntOf(a, v)
-		if err != nil {
-			return nil, err
 		}
 		return binary.AppendVarint(b, n), nil
 	case avro.Float:
@@ -71,16 +80,13 @@ func avroEncode(b []byte, a avro.Schema, s *data.Schema, v any) ([]byte, error) 
 		}
 		return binary.LittleEndian.AppendUint32(b, math.Float32bits(x)), nil
 	case avro.Double:
-		var x float64
 		switch f := v.(type) {
 		case float64:
-			x = f
+			return binary.LittleEndian.AppendUint64(b, math.Float64bits(f)), nil
 		case float32:
-			x = float64(f)
-		default:
-			return nil, mismatchAvro(a, v)
+			return binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(f))), nil
 		}
-		return binary.LittleEndian.AppendUint64(b, math.Float64bits(x)), nil
+		return nil, mismatchAvro(a, v)
 	case avro.String:
 		x, ok := v.(string)
 		if !ok {
@@ -99,58 +105,60 @@ func avroEncode(b []byte, a avro.Schema, s *data.Schema, v any) ([]byte, error) 
 			}
 		}
 		return nil, fmt.Errorf("converter: %q is not a symbol of the Avro enum %s", x, a.(*avro.EnumSchema).FullName())
-	case avro.Bytes, avro.Fixed:
-		return avroEncodeBytes(b, a, v)
-	case avro.Array:
-		return avroEncodeArray(b, a.(*avro.ArraySchema), s, v)
-	case avro.Map:
-		m, ok := v.(map[any]any)
-		if !ok {
-			return nil, mismatchAvro(a, v)
-		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			ks, ok := k.(string)
-			if !ok {
-				return nil, fmt.Errorf("converter: a %T key for an Avro map", k)
-			}
-			keys = append(keys, ks)
-		}
-		sort.Strings(keys)
-		var vs *data.Schema
-		if s != nil {
-			vs = s.Value
-		}
-		if len(keys) > 0 {
-			b = binary.AppendVarint(b, int64(len(keys)))
-		}
-		for _, k := range keys {
-			b = binary.AppendVarint(b, int64(len(k)))
-			b = append(b, k...)
-			var err error
-			if b, err = avroEncode(b, a.(*avro.MapSchema).Values(), vs, m[k]); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, 0), nil
-	case avro.Record:
-		st, ok := v.(*data.Struct)
-		if !ok {
-			return nil, mismatchAvro(a, v)
-		}
-		for _, f := range a.(*avro.RecordSchema).Fields() {
-			cf, ok := st.Schema().Field(f.Name())
-			if !ok {
-				return nil, fmt.Errorf("converter: the Avro field %s is not in the record's schema %v", f.Name(), st.Schema())
-			}
-			var err error
-			if b, err = avroEncode(b, f.Type(), cf.Schema, st.Get(f.Name())); err != nil {
-				return nil, fmt.Errorf("%w (field %s)", err, f.Name())
-			}
-		}
-		return b, nil
 	}
 	return nil, fmt.Errorf("converter: cannot write a %T as Avro %s", v, a.Type())
+}
+
+// avroEncodeMap appends a map with string keys, in key order.
+func avroEncodeMap(b []byte, a *avro.MapSchema, s *data.Schema, v any) ([]byte, error) {
+	m, ok := v.(map[any]any)
+	if !ok {
+		return nil, mismatchAvro(a, v)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		ks, ok := k.(string)
+		if !ok {
+			return nil, fmt.Errorf("converter: a %T key for an Avro map", k)
+		}
+		keys = append(keys, ks)
+	}
+	sort.Strings(keys)
+	var vs *data.Schema
+	if s != nil {
+		vs = s.Value
+	}
+	if len(keys) > 0 {
+		b = binary.AppendVarint(b, int64(len(keys)))
+	}
+	for _, k := range keys {
+		b = binary.AppendVarint(b, int64(len(k)))
+		b = append(b, k...)
+		var err error
+		if b, err = avroEncode(b, a.Values(), vs, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, 0), nil
+}
+
+// avroEncodeRecord appends a struct's fields in the record's order, matched by name.
+func avroEncodeRecord(b []byte, a *avro.RecordSchema, v any) ([]byte, error) {
+	st, ok := v.(*data.Struct)
+	if !ok {
+		return nil, mismatchAvro(a, v)
+	}
+	for _, f := range a.Fields() {
+		cf, ok := st.Schema().Field(f.Name())
+		if !ok {
+			return nil, fmt.Errorf("converter: the Avro field %s is not in the record's schema %v", f.Name(), st.Schema())
+		}
+		var err error
+		if b, err = avroEncode(b, f.Type(), cf.Schema, st.Get(f.Name())); err != nil {
+			return nil, fmt.Errorf("%w (field %s)", err, f.Name())
+		}
+	}
+	return b, nil
 }
 
 func mismatchAvro(a avro.Schema, v any) error {
@@ -439,7 +447,7 @@ func (r *avroReader) blockCount() (int, error) {
 	return int(n), nil
 }
 
-// avroDecode reads a value written as a into a Connect value of s (derived from a by
+// decode reads a value written as a into a Connect value of s (derived from a by
 // avroToConnect).
 func (r *avroReader) decode(a avro.Schema, s *data.Schema) (any, error) {
 	if r.depth++; r.depth > maxAvroDepth*2 {
@@ -450,6 +458,38 @@ func (r *avroReader) decode(a avro.Schema, s *data.Schema) (any, error) {
 	switch a.Type() {
 	case avro.Null:
 		return nil, nil
+	case avro.Bytes, avro.Fixed:
+		return r.bytesValue(a, s)
+	case avro.Union:
+		return r.union(a.(*avro.UnionSchema), s)
+	case avro.Array:
+		return r.array(a.(*avro.ArraySchema), s)
+	case avro.Map:
+		return r.mapValue(a.(*avro.MapSchema), s)
+	case avro.Record:
+		st := data.NewStructValue(s)
+		for _, f := range a.(*avro.RecordSchema).Fields() {
+			cf, ok := s.Field(f.Name())
+			if !ok {
+				return nil, fmt.Errorf("converter: the Avro field %s is not in %v", f.Name(), s)
+			}
+			v, err := r.decode(f.Type(), cf.Schema)
+			if err != nil {
+				return nil, err
+			}
+			if err := st.Put(f.Name(), v); err != nil {
+				return nil, err
+			}
+		}
+		return st, nil
+	}
+	return r.primitive(a, s)
+}
+
+// primitive reads a boolean, int, long, float, double, string or enum (logical types as
+// Connect's).
+func (r *avroReader) primitive(a avro.Schema, s *data.Schema) (any, error) {
+	switch a.Type() {
 	case avro.Boolean:
 		if len(r.b) == 0 {
 			return nil, errAvroShort
@@ -503,25 +543,6 @@ func (r *avroReader) decode(a avro.Schema, s *data.Schema) (any, error) {
 			return nil, err
 		}
 		return string(raw), nil
-	case avro.Bytes, avro.Fixed:
-		var raw []byte
-		var err error
-		if f, ok := a.(*avro.FixedSchema); ok {
-			raw, err = r.fixed(f.Size())
-		} else {
-			raw, err = r.bytes()
-		}
-		if err != nil {
-			return nil, err
-		}
-		if s.Name == data.DecimalName {
-			scale, err := data.DecimalScale(s)
-			if err != nil {
-				return nil, err
-			}
-			return data.DecimalFromBytes(raw, scale)
-		}
-		return raw, nil
 	case avro.Enum:
 		i, err := r.int()
 		if err != nil {
@@ -532,47 +553,51 @@ func (r *avroReader) decode(a avro.Schema, s *data.Schema) (any, error) {
 			return nil, fmt.Errorf("converter: the Avro enum index %d is out of range", i)
 		}
 		return sym, nil
-	case avro.Union:
-		return r.union(a.(*avro.UnionSchema), s)
-	case avro.Array:
-		return r.array(a.(*avro.ArraySchema), s)
-	case avro.Map:
-		out := map[any]any{}
-		for {
-			n, err := r.blockCount()
-			if err != nil || n == 0 {
-				return out, err
-			}
-			for ; n > 0; n-- {
-				k, err := r.bytes()
-				if err != nil {
-					return nil, err
-				}
-				v, err := r.decode(a.(*avro.MapSchema).Values(), s.Value)
-				if err != nil {
-					return nil, err
-				}
-				out[string(k)] = v
-			}
+	}
+	return nil, fmt.Errorf("converter: cannot read an Avro %s", a.Type())
+}
+
+// bytesValue reads bytes or fixed (a Decimal when s is one).
+func (r *avroReader) bytesValue(a avro.Schema, s *data.Schema) (any, error) {
+	var raw []byte
+	var err error
+	if f, ok := a.(*avro.FixedSchema); ok {
+		raw, err = r.fixed(f.Size())
+	} else {
+		raw, err = r.bytes()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.Name == data.DecimalName {
+		scale, err := data.DecimalScale(s)
+		if err != nil {
+			return nil, err
 		}
-	case avro.Record:
-		st := data.NewStructValue(s)
-		for _, f := range a.(*avro.RecordSchema).Fields() {
-			cf, ok := s.Field(f.Name())
-			if !ok {
-				return nil, fmt.Errorf("converter: the Avro field %s is not in %v", f.Name(), s)
-			}
-			v, err := r.decode(f.Type(), cf.Schema)
+		return data.DecimalFromBytes(raw, scale)
+	}
+	return raw, nil
+}
+
+func (r *avroReader) mapValue(a *avro.MapSchema, s *data.Schema) (any, error) {
+	out := map[any]any{}
+	for {
+		n, err := r.blockCount()
+		if err != nil || n == 0 {
+			return out, err
+		}
+		for ; n > 0; n-- {
+			k, err := r.bytes()
 			if err != nil {
 				return nil, err
 			}
-			if err := st.Put(f.Name(), v); err != nil {
+			v, err := r.decode(a.Values(), s.Value)
+			if err != nil {
 				return nil, err
 			}
+			out[string(k)] = v
 		}
-		return st, nil
 	}
-	return nil, fmt.Errorf("converter: cannot read an Avro %s", a.Type())
 }
 
 func (r *avroReader) union(u *avro.UnionSchema, s *data.Schema) (any, error) {

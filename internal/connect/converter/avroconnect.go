@@ -98,97 +98,12 @@ func (c *avroToConnect) schema(a avro.Schema, forceOptional bool, fieldDefault a
 	}
 	defer func() { c.depth-- }()
 	a = deref(a)
-	connectType, _, err := propString(a, connectTypeProp)
+	if u, ok := a.(*avro.UnionSchema); ok {
+		return c.union(u, forceOptional)
+	}
+	s, err := c.typed(a)
 	if err != nil {
 		return nil, err
-	}
-	s := &data.Schema{}
-	logical := logicalOf(a)
-	switch a.Type() {
-	case avro.Boolean:
-		s.Type = data.TypeBoolean
-	case avro.Bytes, avro.Fixed:
-		s.Type = data.TypeBytes
-		if dec, ok := logical.(*avro.DecimalLogicalSchema); ok {
-			s = data.DecimalSchema(int32(dec.Scale()))
-			if dec.Precision() != defaultDecimalPrecison {
-				s = s.WithParameter(connectDecimalPrecison, strconv.Itoa(dec.Precision()))
-			}
-		}
-	case avro.Double:
-		s.Type = data.TypeFloat64
-	case avro.Float:
-		s.Type = data.TypeFloat32
-	case avro.Int:
-		s.Type = data.TypeInt32
-		switch {
-		case logical != nil && logical.Type() == avro.Date:
-			s.Name, s.Version = data.DateName, 1
-		case logical != nil && logical.Type() == avro.TimeMillis:
-			s.Name, s.Version = data.TimeName, 1
-		case logical == nil && connectType == "int8":
-			s.Type = data.TypeInt8
-		case logical == nil && connectType == "int16":
-			s.Type = data.TypeInt16
-		case logical == nil && connectType != "":
-			return nil, fmt.Errorf("converter: unknown connect.type %q on an Avro int", connectType)
-		}
-	case avro.Long:
-		s.Type = data.TypeInt64
-		if logical != nil && logical.Type() == avro.TimestampMillis {
-			s.Name, s.Version = data.TimestampName, 1
-		}
-	case avro.String:
-		s.Type = data.TypeString
-	case avro.Array:
-		items := a.(*avro.ArraySchema).Items()
-		if isMapEntry(items) {
-			rec := deref(items).(*avro.RecordSchema)
-			if len(rec.Fields()) != 2 || rec.Fields()[0].Name() != "key" || rec.Fields()[1].Name() != "value" {
-				return nil, fmt.Errorf("converter: found map encoded as array of key-value pairs, but array elements do not match the expected format")
-			}
-			s.Type = data.TypeMap
-			if s.Key, err = c.schema(rec.Fields()[0].Type(), false, nil, false, 0); err != nil {
-				return nil, err
-			}
-			if s.Value, err = c.schema(rec.Fields()[1].Type(), false, nil, false, 0); err != nil {
-				return nil, err
-			}
-		} else {
-			s.Type = data.TypeArray
-			if s.Value, err = c.schema(items, false, nil, false, 0); err != nil {
-				return nil, err
-			}
-		}
-	case avro.Map:
-		s.Type, s.Key = data.TypeMap, data.StringSchema
-		if s.Value, err = c.schema(a.(*avro.MapSchema).Values(), false, nil, false, 0); err != nil {
-			return nil, err
-		}
-	case avro.Record:
-		if s, err = c.record(a.(*avro.RecordSchema)); err != nil {
-			return nil, err
-		}
-	case avro.Enum:
-		e := a.(*avro.EnumSchema)
-		s.Type = data.TypeString
-		s.Parameters = map[string]string{}
-		if c.meta && e.Doc() != "" {
-			s.Parameters[avroEnumDocParam+e.Name()] = e.Doc()
-		}
-		if c.meta && e.HasDefault() {
-			s.Parameters[avroEnumDefaultParam+e.Name()] = e.Default()
-		}
-		s.Parameters[avroEnumParam] = e.FullName()
-		for _, sym := range e.Symbols() {
-			s.Parameters[avroEnumParam+"."+sym] = sym
-		}
-	case avro.Union:
-		return c.union(a.(*avro.UnionSchema), forceOptional)
-	case avro.Null:
-		return nil, fmt.Errorf("converter: standalone null schemas are not supported by this converter")
-	default:
-		return nil, fmt.Errorf("converter: couldn't translate unsupported schema type %s", a.Type())
 	}
 	if err := c.meta2connect(a, s, version); err != nil {
 		return nil, err
@@ -216,6 +131,119 @@ func (c *avroToConnect) schema(a avro.Schema, forceOptional bool, fieldDefault a
 		s.Optional = true
 	}
 	return s, nil
+}
+
+// typed is the Connect schema of a's type (not a union), before its properties apply.
+func (c *avroToConnect) typed(a avro.Schema) (*data.Schema, error) {
+	s := &data.Schema{}
+	logical := logicalOf(a)
+	var err error
+	switch a.Type() {
+	case avro.Boolean:
+		s.Type = data.TypeBoolean
+	case avro.Bytes, avro.Fixed:
+		s.Type = data.TypeBytes
+		if dec, ok := logical.(*avro.DecimalLogicalSchema); ok {
+			s = data.DecimalSchema(int32(dec.Scale()))
+			if dec.Precision() != defaultDecimalPrecison {
+				s = s.WithParameter(connectDecimalPrecison, strconv.Itoa(dec.Precision()))
+			}
+		}
+	case avro.Double:
+		s.Type = data.TypeFloat64
+	case avro.Float:
+		s.Type = data.TypeFloat32
+	case avro.Int:
+		return intSchema(a, logical)
+	case avro.Long:
+		s.Type = data.TypeInt64
+		if logical != nil && logical.Type() == avro.TimestampMillis {
+			s.Name, s.Version = data.TimestampName, 1
+		}
+	case avro.String:
+		s.Type = data.TypeString
+	case avro.Array:
+		return c.array(a.(*avro.ArraySchema))
+	case avro.Map:
+		s.Type, s.Key = data.TypeMap, data.StringSchema
+		if s.Value, err = c.schema(a.(*avro.MapSchema).Values(), false, nil, false, 0); err != nil {
+			return nil, err
+		}
+	case avro.Record:
+		return c.record(a.(*avro.RecordSchema))
+	case avro.Enum:
+		return c.enum(a.(*avro.EnumSchema)), nil
+	case avro.Null:
+		return nil, fmt.Errorf("converter: standalone null schemas are not supported by this converter")
+	default:
+		return nil, fmt.Errorf("converter: couldn't translate unsupported schema type %s", a.Type())
+	}
+	return s, nil
+}
+
+// intSchema is an Avro int's Connect schema: Date, Time, int8 or int16 by connect.type, else
+// int32.
+func intSchema(a avro.Schema, logical avro.LogicalSchema) (*data.Schema, error) {
+	connectType, _, err := propString(a, connectTypeProp)
+	if err != nil {
+		return nil, err
+	}
+	s := &data.Schema{Type: data.TypeInt32}
+	switch {
+	case logical != nil && logical.Type() == avro.Date:
+		s.Name, s.Version = data.DateName, 1
+	case logical != nil && logical.Type() == avro.TimeMillis:
+		s.Name, s.Version = data.TimeName, 1
+	case logical == nil && connectType == "int8":
+		s.Type = data.TypeInt8
+	case logical == nil && connectType == "int16":
+		s.Type = data.TypeInt16
+	case logical == nil && connectType != "":
+		return nil, fmt.Errorf("converter: unknown connect.type %q on an Avro int", connectType)
+	}
+	return s, nil
+}
+
+// array is an Avro array's Connect schema: a map when its items are AvroData's map entries.
+func (c *avroToConnect) array(a *avro.ArraySchema) (*data.Schema, error) {
+	var err error
+	items := a.Items()
+	if !isMapEntry(items) {
+		s := &data.Schema{Type: data.TypeArray}
+		if s.Value, err = c.schema(items, false, nil, false, 0); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	rec := deref(items).(*avro.RecordSchema)
+	if len(rec.Fields()) != 2 || rec.Fields()[0].Name() != "key" || rec.Fields()[1].Name() != "value" {
+		return nil, fmt.Errorf("converter: found map encoded as array of key-value pairs, but array elements do not match the expected format")
+	}
+	s := &data.Schema{Type: data.TypeMap}
+	if s.Key, err = c.schema(rec.Fields()[0].Type(), false, nil, false, 0); err != nil {
+		return nil, err
+	}
+	if s.Value, err = c.schema(rec.Fields()[1].Type(), false, nil, false, 0); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// enum is an Avro enum's Connect schema: a string with the enum's name and symbols as
+// parameters.
+func (c *avroToConnect) enum(e *avro.EnumSchema) *data.Schema {
+	s := &data.Schema{Type: data.TypeString, Parameters: map[string]string{}}
+	if c.meta && e.Doc() != "" {
+		s.Parameters[avroEnumDocParam+e.Name()] = e.Doc()
+	}
+	if c.meta && e.HasDefault() {
+		s.Parameters[avroEnumDefaultParam+e.Name()] = e.Default()
+	}
+	s.Parameters[avroEnumParam] = e.FullName()
+	for _, sym := range e.Symbols() {
+		s.Parameters[avroEnumParam+"."+sym] = sym
+	}
+	return s
 }
 
 // meta2connect applies connect.doc, connect.version (else version) and connect.parameters,
@@ -379,23 +407,9 @@ func avroDefaultValue(s *data.Schema, a avro.Schema, v any) (any, error) {
 	}
 	a = deref(a)
 	if u, ok := a.(*avro.UnionSchema); ok {
-		// A union's default is a value of its first member.
 		first := deref(u.Types()[0])
-		if first.Type() == avro.Null {
-			return nil, nil
-		}
-		if s.Name == avroUnionName {
-			c := avroToConnect{}
-			f, ok := s.Field(c.unionMemberName(first))
-			if !ok {
-				return nil, fmt.Errorf("no union member %s", c.unionMemberName(first))
-			}
-			x, err := avroDefaultValue(f.Schema, first, v)
-			if err != nil {
-				return nil, err
-			}
-			st := data.NewStructValue(s)
-			return st, st.Put(f.Name, x)
+		if first.Type() == avro.Null || s.Name == avroUnionName {
+			return avroDefaultUnion(s, first, v)
 		}
 		a = first
 	}
@@ -421,38 +435,8 @@ func avroDefaultValue(s *data.Schema, a avro.Schema, v any) (any, error) {
 		return time.UnixMilli(n).UTC(), nil
 	}
 	switch s.Type {
-	case data.TypeInt8, data.TypeInt16, data.TypeInt32, data.TypeInt64:
-		n, err := defaultInt(v)
-		if err != nil {
-			return nil, err
-		}
-		switch s.Type {
-		case data.TypeInt8:
-			return int8(n), nil
-		case data.TypeInt16:
-			return int16(n), nil
-		case data.TypeInt32:
-			return int32(n), nil
-		}
-		return n, nil
-	case data.TypeFloat32, data.TypeFloat64:
-		var f float64
-		switch x := v.(type) {
-		case float64:
-			f = x
-		case float32:
-			f = float64(x)
-		case int:
-			f = float64(x)
-		case int64:
-			f = float64(x)
-		default:
-			return nil, fmt.Errorf("a %T for a number", v)
-		}
-		if s.Type == data.TypeFloat32 {
-			return float32(f), nil
-		}
-		return f, nil
+	case data.TypeInt8, data.TypeInt16, data.TypeInt32, data.TypeInt64, data.TypeFloat32, data.TypeFloat64:
+		return avroDefaultNumber(s.Type, v)
 	case data.TypeBoolean:
 		b, ok := v.(bool)
 		if !ok {
@@ -485,81 +469,140 @@ func avroDefaultValue(s *data.Schema, a avro.Schema, v any) (any, error) {
 		}
 		return out, nil
 	case data.TypeMap:
-		out := map[any]any{}
-		switch m := v.(type) {
-		case map[string]any:
-			var values avro.Schema
-			if ms, ok := a.(*avro.MapSchema); ok {
-				values = ms.Values()
-			}
-			for k, it := range m {
-				x, err := avroDefaultValue(s.Value, values, it)
-				if err != nil {
-					return nil, err
-				}
-				out[k] = x
-			}
-		case []any:
-			for _, e := range m {
-				var kv, vv any
-				switch e := e.(type) {
-				case []any:
-					if len(e) != 2 {
-						return nil, fmt.Errorf("a map entry of %d items", len(e))
-					}
-					kv, vv = e[0], e[1]
-				case map[string]any:
-					kv, vv = e["key"], e["value"]
-				default:
-					return nil, fmt.Errorf("a %T for a map entry", e)
-				}
-				k, err := avroDefaultValue(s.Key, nil, kv)
-				if err != nil {
-					return nil, err
-				}
-				if !comparable(k) {
-					return nil, fmt.Errorf("a map key of schema %v cannot be a Go map key", s.Key)
-				}
-				x, err := avroDefaultValue(s.Value, nil, vv)
-				if err != nil {
-					return nil, err
-				}
-				out[k] = x
-			}
-		default:
-			return nil, fmt.Errorf("a %T for a map", v)
-		}
-		return out, nil
+		return avroDefaultMapValue(s, a, v)
 	case data.TypeStruct:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("a %T for a record", v)
+		return avroDefaultStruct(s, a, v)
+	}
+	return nil, fmt.Errorf("schema type %v", s.Type)
+}
+
+// avroDefaultUnion converts the default of a union, a value of its first member.
+func avroDefaultUnion(s *data.Schema, first avro.Schema, v any) (any, error) {
+	if first.Type() == avro.Null {
+		return nil, nil
+	}
+	c := avroToConnect{}
+	f, ok := s.Field(c.unionMemberName(first))
+	if !ok {
+		return nil, fmt.Errorf("no union member %s", c.unionMemberName(first))
+	}
+	x, err := avroDefaultValue(f.Schema, first, v)
+	if err != nil {
+		return nil, err
+	}
+	st := data.NewStructValue(s)
+	return st, st.Put(f.Name, x)
+}
+
+// avroDefaultMapValue converts a map default: an object, or (AvroData's map entries) an array
+// of [key, value] pairs or {"key", "value"} records.
+func avroDefaultMapValue(s *data.Schema, a avro.Schema, v any) (any, error) {
+	out := map[any]any{}
+	switch m := v.(type) {
+	case map[string]any:
+		var values avro.Schema
+		if ms, ok := a.(*avro.MapSchema); ok {
+			values = ms.Values()
 		}
-		var rec *avro.RecordSchema
-		if r, ok := a.(*avro.RecordSchema); ok {
-			rec = r
-		}
-		st := data.NewStructValue(s)
-		for _, f := range s.Fields {
-			var fa avro.Schema
-			if rec != nil {
-				for _, af := range rec.Fields() {
-					if af.Name() == f.Name {
-						fa = af.Type()
-					}
-				}
-			}
-			x, err := avroDefaultValue(f.Schema, fa, m[f.Name])
+		for k, it := range m {
+			x, err := avroDefaultValue(s.Value, values, it)
 			if err != nil {
 				return nil, err
 			}
-			if err := st.Put(f.Name, x); err != nil {
+			out[k] = x
+		}
+	case []any:
+		for _, e := range m {
+			var kv, vv any
+			switch e := e.(type) {
+			case []any:
+				if len(e) != 2 {
+					return nil, fmt.Errorf("a map entry of %d items", len(e))
+				}
+				kv, vv = e[0], e[1]
+			case map[string]any:
+				kv, vv = e["key"], e["value"]
+			default:
+				return nil, fmt.Errorf("a %T for a map entry", e)
+			}
+			k, err := avroDefaultValue(s.Key, nil, kv)
+			if err != nil {
 				return nil, err
 			}
+			if !comparable(k) {
+				return nil, fmt.Errorf("a map key of schema %v cannot be a Go map key", s.Key)
+			}
+			x, err := avroDefaultValue(s.Value, nil, vv)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = x
 		}
-		return st, nil
+	default:
+		return nil, fmt.Errorf("a %T for a map", v)
 	}
-	return nil, fmt.Errorf("schema type %v", s.Type)
+	return out, nil
+}
+
+// avroDefaultStruct converts a record default (an object of the fields' defaults).
+func avroDefaultStruct(s *data.Schema, a avro.Schema, v any) (any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("a %T for a record", v)
+	}
+	fieldTypes := map[string]avro.Schema{}
+	if rec, ok := a.(*avro.RecordSchema); ok {
+		for _, af := range rec.Fields() {
+			fieldTypes[af.Name()] = af.Type()
+		}
+	}
+	st := data.NewStructValue(s)
+	for _, f := range s.Fields {
+		x, err := avroDefaultValue(f.Schema, fieldTypes[f.Name], m[f.Name])
+		if err != nil {
+			return nil, err
+		}
+		if err := st.Put(f.Name, x); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// avroDefaultNumber converts a numeric default to Go's type for t.
+func avroDefaultNumber(t data.Type, v any) (any, error) {
+	if t == data.TypeFloat32 || t == data.TypeFloat64 {
+		var f float64
+		switch x := v.(type) {
+		case float64:
+			f = x
+		case float32:
+			f = float64(x)
+		case int:
+			f = float64(x)
+		case int64:
+			f = float64(x)
+		default:
+			return nil, fmt.Errorf("a %T for a number", v)
+		}
+		if t == data.TypeFloat32 {
+			return float32(f), nil
+		}
+		return f, nil
+	}
+	n, err := defaultInt(v)
+	if err != nil {
+		return nil, err
+	}
+	switch t {
+	case data.TypeInt8:
+		return int8(n), nil
+	case data.TypeInt16:
+		return int16(n), nil
+	case data.TypeInt32:
+		return int32(n), nil
+	}
+	return n, nil
 }
 
 func defaultInt(v any) (int64, error) {

@@ -194,38 +194,19 @@ func (w *avroSchemaWriter) base(b []byte, s *data.Schema) ([]byte, error) {
 		return nil, fmt.Errorf("converter: schema type %v", s.Type)
 	}
 	isDecimal := strings.EqualFold(s.Name, data.DecimalName) && s.Type == data.TypeBytes
-	var scale, precision int
 	if isDecimal {
-		sc, err := data.DecimalScale(s)
+		dp, err := decimalProps(s)
 		if err != nil {
 			return nil, err
 		}
-		scale, precision = int(sc), defaultDecimalPrecison
-		if p, ok := s.Parameters[connectDecimalPrecison]; ok {
-			if precision, err = strconv.Atoi(p); err != nil {
-				return nil, fmt.Errorf("converter: %s %q: %w", connectDecimalPrecison, p, err)
-			}
-		}
-		props = append(props, prop{"scale", strconv.AppendInt(nil, int64(scale), 10)},
-			prop{"precision", strconv.AppendInt(nil, int64(precision), 10)})
+		props = append(props, dp...)
 	}
 	metaProps, err := w.metaProps(s, connectType)
 	if err != nil {
 		return nil, err
 	}
 	props = append(props, metaProps...)
-	logical := ""
-	switch {
-	case isDecimal:
-		logical = "decimal" // also when the scale is outside 0..precision (AvroData's legacy form)
-	case strings.EqualFold(s.Name, data.TimeName):
-		logical = "time-millis"
-	case strings.EqualFold(s.Name, data.TimestampName):
-		logical = "timestamp-millis"
-	case strings.EqualFold(s.Name, data.DateName):
-		logical = "date"
-	}
-	if logical != "" {
+	if logical := avroLogicalType(s, isDecimal); logical != "" {
 		props = append(props, prop{"logicalType", jsonString(logical)})
 	}
 	for _, k := range sortedKeys(s.Parameters) {
@@ -261,6 +242,38 @@ func (w *avroSchemaWriter) base(b []byte, s *data.Schema) ([]byte, error) {
 	}
 	b = append(b, `{"type":"`+avroType+`"`...)
 	return appendProps(b, props), nil
+}
+
+// decimalProps are the scale and precision AvroData puts first on a Decimal's bytes.
+func decimalProps(s *data.Schema) ([]prop, error) {
+	scale, err := data.DecimalScale(s)
+	if err != nil {
+		return nil, err
+	}
+	precision := defaultDecimalPrecison
+	if p, ok := s.Parameters[connectDecimalPrecison]; ok {
+		if precision, err = strconv.Atoi(p); err != nil {
+			return nil, fmt.Errorf("converter: %s %q: %w", connectDecimalPrecison, p, err)
+		}
+	}
+	return []prop{{"scale", strconv.AppendInt(nil, int64(scale), 10)},
+		{"precision", strconv.AppendInt(nil, int64(precision), 10)}}, nil
+}
+
+// avroLogicalType is the Avro logical type of a Connect logical schema ("" for none); a
+// Decimal's is "decimal" also when its scale is outside 0..precision (AvroData's legacy form).
+func avroLogicalType(s *data.Schema, isDecimal bool) string {
+	switch {
+	case isDecimal:
+		return "decimal"
+	case strings.EqualFold(s.Name, data.TimeName):
+		return "time-millis"
+	case strings.EqualFold(s.Name, data.TimestampName):
+		return "timestamp-millis"
+	case strings.EqualFold(s.Name, data.DateName):
+		return "date"
+	}
+	return ""
 }
 
 // metaProps are the connect.* properties (connect.meta.data=true) in AvroData's order.

@@ -130,39 +130,59 @@ func (w *jsonSchemaWriter) schema(b []byte, s *data.Schema, index int, ignoreOpt
 	}
 	defer func() { w.depth-- }()
 	if s.Type == data.TypeStruct && s.Name == jsonOneOfName {
-		b = append(b, `{"oneOf":[`...)
-		if s.Optional {
-			b = append(b, `{"type":"null"},`...)
-		}
-		for i, f := range s.Fields {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = w.schema(b, nonOptional(f.Schema), f.Index, true); err != nil {
-				return nil, err
-			}
-		}
-		b = append(b, ']')
-		if index >= 0 {
-			b = append(b, `,"connect.index":`...)
-			b = strconv.AppendInt(b, int64(index), 10)
-		}
-		return append(b, '}'), nil
+		return w.oneOf(b, s, index)
 	}
 	if s.Optional && !ignoreOptional {
-		b = append(b, `{"oneOf":[{"type":"null"},`...)
+		return w.optional(b, s, index)
+	}
+	b, connectType, err := w.typed(b, s)
+	if err != nil {
+		return nil, err
+	}
+	return w.annotations(b, s, connectType, index)
+}
+
+// oneOf appends a Connect union (a struct named io.confluent.connect.json.OneOf).
+func (w *jsonSchemaWriter) oneOf(b []byte, s *data.Schema, index int) ([]byte, error) {
+	b = append(b, `{"oneOf":[`...)
+	if s.Optional {
+		b = append(b, `{"type":"null"},`...)
+	}
+	for i, f := range s.Fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
 		var err error
-		if b, err = w.schema(b, nonOptional(s), -1, true); err != nil {
+		if b, err = w.schema(b, nonOptional(f.Schema), f.Index, true); err != nil {
 			return nil, err
 		}
-		b = append(b, ']')
-		if index >= 0 {
-			b = append(b, `,"connect.index":`...)
-			b = strconv.AppendInt(b, int64(index), 10)
-		}
-		return append(b, '}'), nil
 	}
+	b = append(b, ']')
+	if index >= 0 {
+		b = append(b, `,"connect.index":`...)
+		b = strconv.AppendInt(b, int64(index), 10)
+	}
+	return append(b, '}'), nil
+}
+
+// optional appends an optional schema: oneOf null and the schema.
+func (w *jsonSchemaWriter) optional(b []byte, s *data.Schema, index int) ([]byte, error) {
+	b = append(b, `{"oneOf":[{"type":"null"},`...)
+	var err error
+	if b, err = w.schema(b, nonOptional(s), -1, true); err != nil {
+		return nil, err
+	}
+	b = append(b, ']')
+	if index >= 0 {
+		b = append(b, `,"connect.index":`...)
+		b = strconv.AppendInt(b, int64(index), 10)
+	}
+	return append(b, '}'), nil
+}
+
+// typed appends the opening of s's schema by type (its "type" and the keywords of its items,
+// values or properties) and gives its connect.type.
+func (w *jsonSchemaWriter) typed(b []byte, s *data.Schema) ([]byte, string, error) {
 	connectType := ""
 	var err error
 	switch s.Type {
@@ -201,23 +221,23 @@ func (w *jsonSchemaWriter) schema(b []byte, s *data.Schema, index int, ignoreOpt
 	case data.TypeArray:
 		b = append(b, `{"type":"array","items":`...)
 		if b, err = w.schema(b, s.Value, -1, false); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	case data.TypeMap:
 		connectType = "map"
 		if s.Key.Type == data.TypeString && !s.Key.Optional {
 			b = append(b, `{"type":"object","additionalProperties":`...)
 			if b, err = w.schema(b, s.Value, -1, false); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		} else {
 			b = append(b, `{"type":"array","items":{"type":"object","properties":{"key":`...)
 			if b, err = w.schema(b, s.Key, 0, false); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			b = append(b, `,"value":`...)
 			if b, err = w.schema(b, s.Value, 1, false); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			b = append(b, `}}`...)
 		}
@@ -230,7 +250,7 @@ func (w *jsonSchemaWriter) schema(b []byte, s *data.Schema, index int, ignoreOpt
 			b = append(b, jsonString(f.Name)...)
 			b = append(b, ':')
 			if b, err = w.schema(b, f.Schema, i, false); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		}
 		b = append(b, '}')
@@ -238,8 +258,15 @@ func (w *jsonSchemaWriter) schema(b []byte, s *data.Schema, index int, ignoreOpt
 			b = append(b, `,"additionalProperties":false`...)
 		}
 	default:
-		return nil, fmt.Errorf("converter: schema type %v", s.Type)
+		return nil, "", fmt.Errorf("converter: schema type %v", s.Type)
 	}
+	return b, connectType, nil
+}
+
+// annotations appends title, description, default and the connect.* keywords, and closes s's
+// schema.
+func (w *jsonSchemaWriter) annotations(b []byte, s *data.Schema, connectType string, index int) ([]byte, error) {
+	var err error
 	if s.Name != "" {
 		b = append(b, `,"title":`...)
 		b = append(b, jsonString(s.Name)...)

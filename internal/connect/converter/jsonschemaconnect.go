@@ -149,36 +149,13 @@ func (c *jsonToConnect) schema(doc any, version int, forceOptional bool) (*data.
 		}
 		return c.schema(target, version, forceOptional)
 	}
+	if s, handled, err := c.combined(obj, version, forceOptional); handled {
+		return s, err
+	}
 	connectType, _ := obj.vals[connectTypeProp].(string)
 	s := &data.Schema{}
 	var err error
 	typ := obj.vals["type"]
-	if types, ok := typ.([]any); ok {
-		// "type": [..] is anyOf the types.
-		var members []any
-		for _, t := range types {
-			m := &orderedObject{vals: map[string]any{}}
-			for _, k := range obj.keys {
-				m.keys = append(m.keys, k)
-				m.vals[k] = obj.vals[k]
-			}
-			m.vals["type"] = t
-			members = append(members, m)
-		}
-		return c.oneOf(obj, members, version, forceOptional)
-	}
-	if members, ok := obj.vals["oneOf"].([]any); ok {
-		return c.oneOf(obj, members, version, forceOptional)
-	}
-	if members, ok := obj.vals["anyOf"].([]any); ok {
-		return c.oneOf(obj, members, version, forceOptional)
-	}
-	if members, ok := obj.vals["allOf"].([]any); ok {
-		if len(members) != 1 {
-			return nil, errors.New("converter: allOf of more than one schema is not supported")
-		}
-		return c.schema(members[0], version, forceOptional)
-	}
 	typeName, _ := typ.(string)
 	if typeName == "" {
 		switch {
@@ -194,20 +171,8 @@ func (c *jsonToConnect) schema(doc any, version int, forceOptional bool) (*data.
 	case "boolean":
 		s.Type = data.TypeBoolean
 	case "integer", "number":
-		switch connectType {
-		case "":
-			s.Type = data.TypeFloat64
-			if typeName == "integer" {
-				s.Type = data.TypeInt64
-			}
-		case "bytes":
-			s.Type = data.TypeBytes
-		default:
-			t, ok := data.ParseType(connectType)
-			if !ok || !t.Primitive() || t == data.TypeString || t == data.TypeBoolean {
-				return nil, fmt.Errorf("converter: unsupported connect.type %q on a number", connectType)
-			}
-			s.Type = t
+		if s.Type, err = numberType(typeName, connectType); err != nil {
+			return nil, err
 		}
 	case "string":
 		s.Type = data.TypeString
@@ -222,27 +187,8 @@ func (c *jsonToConnect) schema(doc any, version int, forceOptional bool) (*data.
 			}
 		}
 	case "array":
-		items := obj.vals["items"]
-		if items == nil {
-			return nil, errors.New("converter: array schema did not specify the items type")
-		}
-		if itemsObj, ok := items.(*orderedObject); ok && connectType == "map" {
-			props, _ := itemsObj.vals["properties"].(*orderedObject)
-			if props == nil || props.vals["key"] == nil || props.vals["value"] == nil {
-				return nil, errors.New("converter: a map's entries need key and value properties")
-			}
-			s.Type = data.TypeMap
-			if s.Key, err = c.schema(props.vals["key"], 0, false); err != nil {
-				return nil, err
-			}
-			if s.Value, err = c.schema(props.vals["value"], 0, false); err != nil {
-				return nil, err
-			}
-		} else {
-			s.Type = data.TypeArray
-			if s.Value, err = c.schema(items, 0, false); err != nil {
-				return nil, err
-			}
+		if s, err = c.array(obj, connectType); err != nil {
+			return nil, err
 		}
 	case "object":
 		if connectType == "map" {
@@ -261,6 +207,86 @@ func (c *jsonToConnect) schema(doc any, version int, forceOptional bool) (*data.
 		return nil, fmt.Errorf("converter: unsupported JSON schema type %q", typeName)
 	}
 	return c.finish(obj, s, version, forceOptional)
+}
+
+// numberType is the Connect type of an "integer" or "number" with connect.type.
+func numberType(typeName, connectType string) (data.Type, error) {
+	switch connectType {
+	case "":
+		if typeName == "integer" {
+			return data.TypeInt64, nil
+		}
+		return data.TypeFloat64, nil
+	case "bytes":
+		return data.TypeBytes, nil // a Decimal
+	}
+	t, ok := data.ParseType(connectType)
+	if !ok || !t.Primitive() || t == data.TypeString || t == data.TypeBoolean {
+		return 0, fmt.Errorf("converter: unsupported connect.type %q on a number", connectType)
+	}
+	return t, nil
+}
+
+// array derives an array, or with connect.type map, a map from an array of key/value objects.
+func (c *jsonToConnect) array(obj *orderedObject, connectType string) (*data.Schema, error) {
+	items := obj.vals["items"]
+	if items == nil {
+		return nil, errors.New("converter: array schema did not specify the items type")
+	}
+	var err error
+	if itemsObj, ok := items.(*orderedObject); ok && connectType == "map" {
+		props, _ := itemsObj.vals["properties"].(*orderedObject)
+		if props == nil || props.vals["key"] == nil || props.vals["value"] == nil {
+			return nil, errors.New("converter: a map's entries need key and value properties")
+		}
+		s := &data.Schema{Type: data.TypeMap}
+		if s.Key, err = c.schema(props.vals["key"], 0, false); err != nil {
+			return nil, err
+		}
+		if s.Value, err = c.schema(props.vals["value"], 0, false); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	s := &data.Schema{Type: data.TypeArray}
+	if s.Value, err = c.schema(items, 0, false); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// combined derives the schema of a type list, oneOf, anyOf or (single) allOf; handled is
+// false for other schemas.
+func (c *jsonToConnect) combined(obj *orderedObject, version int, forceOptional bool) (*data.Schema, bool, error) {
+	if types, ok := obj.vals["type"].([]any); ok {
+		// "type": [..] is anyOf the types.
+		var members []any
+		for _, t := range types {
+			m := &orderedObject{vals: map[string]any{}}
+			for _, k := range obj.keys {
+				m.keys = append(m.keys, k)
+				m.vals[k] = obj.vals[k]
+			}
+			m.vals["type"] = t
+			members = append(members, m)
+		}
+		s, err := c.oneOf(obj, members, version, forceOptional)
+		return s, true, err
+	}
+	for _, kw := range []string{"oneOf", "anyOf"} {
+		if members, ok := obj.vals[kw].([]any); ok {
+			s, err := c.oneOf(obj, members, version, forceOptional)
+			return s, true, err
+		}
+	}
+	if members, ok := obj.vals["allOf"].([]any); ok {
+		if len(members) != 1 {
+			return nil, true, errors.New("converter: allOf of more than one schema is not supported")
+		}
+		s, err := c.schema(members[0], version, forceOptional)
+		return s, true, err
+	}
+	return nil, false, nil
 }
 
 // object derives a struct: properties ordered by connect.index, else as written.
@@ -405,6 +431,43 @@ func jsonSchemaValue(s *data.Schema, v any, depth int) (any, error) {
 		}
 		return nil, fmt.Errorf("converter: invalid null value for required %v field", s)
 	}
+	if s.Name == data.DecimalName || s.Name == data.DateName || s.Name == data.TimeName || s.Name == data.TimestampName {
+		return jsonLogicalValue(s, v)
+	}
+	switch s.Type {
+	case data.TypeMap:
+		return jsonMapValue(s, v, depth)
+	case data.TypeArray:
+		arr, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("converter: a JSON %T for an array", v)
+		}
+		out := make([]any, len(arr))
+		for i, it := range arr {
+			var err error
+			if out[i], err = jsonSchemaValue(s.Value, it, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case data.TypeStruct:
+		return jsonStructValue(s, v, depth)
+	case data.TypeBytes:
+		str, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("converter: a JSON %T for bytes (base64)", v)
+		}
+		raw, err := base64.StdEncoding.DecodeString(str)
+		if err != nil {
+			return nil, fmt.Errorf("converter: invalid bytes field: %w", err)
+		}
+		return raw, nil
+	}
+	return (&JSON{}).toValue(nonOptional(s), v)
+}
+
+// jsonLogicalValue reads a Decimal (a number or base64), Date, Time or Timestamp.
+func jsonLogicalValue(s *data.Schema, v any) (any, error) {
 	switch s.Name {
 	case data.DecimalName:
 		scale, err := data.DecimalScale(s)
@@ -439,100 +502,81 @@ func jsonSchemaValue(s *data.Schema, v any, depth int) (any, error) {
 		}
 		return time.UnixMilli(i).UTC(), nil
 	}
-	switch s.Type {
-	case data.TypeMap:
-		out := map[any]any{}
-		if s.Key.Type == data.TypeString && !s.Key.Optional {
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil, fmt.Errorf("converter: maps with string fields should be encoded as JSON objects, but found %T", v)
-			}
-			for k, x := range m {
-				cv, err := jsonSchemaValue(s.Value, x, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				out[k] = cv
-			}
-			return out, nil
-		}
-		arr, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("converter: maps with non-string fields should be encoded as JSON array of objects, but found %T", v)
-		}
-		for _, e := range arr {
-			entry, ok := e.(map[string]any)
-			if !ok || len(entry) != 2 {
-				return nil, fmt.Errorf("converter: found invalid map entry %v", e)
-			}
-			k, err := jsonSchemaValue(s.Key, entry["key"], depth+1)
-			if err != nil {
-				return nil, err
-			}
-			if !comparable(k) || k == nil {
-				return nil, fmt.Errorf("converter: a map key of schema %v cannot be a Go map key", s.Key)
-			}
-			x, err := jsonSchemaValue(s.Value, entry["value"], depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = x
-		}
-		return out, nil
-	case data.TypeArray:
-		arr, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("converter: a JSON %T for an array", v)
-		}
-		out := make([]any, len(arr))
-		for i, it := range arr {
-			var err error
-			if out[i], err = jsonSchemaValue(s.Value, it, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
-	case data.TypeStruct:
-		st := data.NewStructValue(s)
-		if s.Name == jsonOneOfName {
-			for _, f := range s.Fields {
-				if !jsonFits(f.Schema, v) {
-					continue
-				}
-				x, err := jsonSchemaValue(f.Schema, v, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				return st, st.Put(f.Name, x)
-			}
-			return nil, fmt.Errorf("converter: did not find matching oneof field for data: %v", v)
-		}
+	return nil, fmt.Errorf("converter: %s is not a logical type", s.Name)
+}
+
+// jsonMapValue reads a map: an object for required string keys, else [{"key", "value"}, ...].
+func jsonMapValue(s *data.Schema, v any, depth int) (any, error) {
+	out := map[any]any{}
+	if s.Key.Type == data.TypeString && !s.Key.Optional {
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("converter: structs should be encoded as JSON objects, but found %T", v)
+			return nil, fmt.Errorf("converter: maps with string fields should be encoded as JSON objects, but found %T", v)
 		}
-		for _, f := range s.Fields {
-			x, err := jsonSchemaValue(f.Schema, m[f.Name], depth+1)
+		for k, x := range m {
+			cv, err := jsonSchemaValue(s.Value, x, depth+1)
 			if err != nil {
-				return nil, fmt.Errorf("%w (field %q)", err, f.Name)
-			}
-			if err := st.Put(f.Name, x); err != nil {
 				return nil, err
 			}
+			out[k] = cv
 		}
-		return st, nil
-	case data.TypeBytes:
-		str, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("converter: a JSON %T for bytes (base64)", v)
-		}
-		raw, err := base64.StdEncoding.DecodeString(str)
-		if err != nil {
-			return nil, fmt.Errorf("converter: invalid bytes field: %w", err)
-		}
-		return raw, nil
+		return out, nil
 	}
-	return (&JSON{}).toValue(nonOptional(s), v)
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("converter: maps with non-string fields should be encoded as JSON array of objects, but found %T", v)
+	}
+	for _, e := range arr {
+		entry, ok := e.(map[string]any)
+		if !ok || len(entry) != 2 {
+			return nil, fmt.Errorf("converter: found invalid map entry %v", e)
+		}
+		k, err := jsonSchemaValue(s.Key, entry["key"], depth+1)
+		if err != nil {
+			return nil, err
+		}
+		if !comparable(k) || k == nil {
+			return nil, fmt.Errorf("converter: a map key of schema %v cannot be a Go map key", s.Key)
+		}
+		x, err := jsonSchemaValue(s.Value, entry["value"], depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = x
+	}
+	return out, nil
+}
+
+// jsonStructValue reads a struct (an object) or a OneOf (the first member the value fits).
+func jsonStructValue(s *data.Schema, v any, depth int) (any, error) {
+	st := data.NewStructValue(s)
+	if s.Name == jsonOneOfName {
+		for _, f := range s.Fields {
+			if !jsonFits(f.Schema, v) {
+				continue
+			}
+			x, err := jsonSchemaValue(f.Schema, v, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			return st, st.Put(f.Name, x)
+		}
+		return nil, fmt.Errorf("converter: did not find matching oneof field for data: %v", v)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("converter: structs should be encoded as JSON objects, but found %T", v)
+	}
+	for _, f := range s.Fields {
+		x, err := jsonSchemaValue(f.Schema, m[f.Name], depth+1)
+		if err != nil {
+			return nil, fmt.Errorf("%w (field %q)", err, f.Name)
+		}
+		if err := st.Put(f.Name, x); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
 }
 
 // jsonFits is JsonSchemaData's isInstanceOfSchemaTypeForSimpleSchema: whether a JSON value
