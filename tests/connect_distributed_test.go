@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -304,19 +305,7 @@ func TestConnectDistributedFailover(t *testing.T) {
 	t.Logf("all tasks ran on A %v after B was killed", time.Since(killed).Round(100*time.Millisecond))
 
 	for _, topic := range []string{"lines-1", "lines-2"} {
-		var got []string
-		for deadline := time.Now().Add(60 * time.Second); ; {
-			got = readAllNow(t, n, topic)
-			distinct := map[string]bool{}
-			for _, g := range got {
-				distinct[g] = true
-			}
-			if len(distinct) >= 500 || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		checkResumed(t, topic, got, lines(0, 500))
+		checkResumed(t, topic, readDistinct(t, n, topic, 500, 60*time.Second), lines(0, 500))
 	}
 	endpoint.waitAll(t, 400, 90*time.Second)
 
@@ -544,5 +533,35 @@ func TestConnectDistributedLifecycle(t *testing.T) {
 	}
 	if body := b.callRetry("POST", "/connectors", fmt.Sprintf(`{"name":"src","config":%s}`, fileSourceConfig(in, "lines")), 409); body != "{\"error_code\":409,\"message\":\"Connector src already exists\"}\n" {
 		t.Errorf("409 body: %s", body)
+	}
+
+	// A worker stopped with SIGTERM leaves the group: its work moves to A at once, well
+	// before the session timeout (30 s here) would have moved it.
+	c := runConnect(t, n, append(distributedArgs("g3", 300), "--override", "session.timeout.ms=30000")...)
+	want := map[string]int{"src": 1, "http-sink": 3}
+	a.waitPlacement(want, func(p []taskPlace) bool { return workersOf(p)[c.addr] })
+	for _, w := range []*connectWorker{b, c} {
+		w.stop()
+	}
+	stopped := time.Now()
+	a.waitPlacement(want, func(p []taskPlace) bool { return len(workersOf(p)) == 1 && workersOf(p)[a.addr] })
+	took := time.Since(stopped)
+	if took > 20*time.Second {
+		t.Errorf("the work of the workers that left moved after %v", took)
+	}
+	t.Logf("after B and C left, all tasks ran on A within %v", took.Round(100*time.Millisecond))
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (w *connectWorker) stop() {
+	w.t.Helper()
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-w.exited:
+	case <-time.After(30 * time.Second):
+		w.t.Fatalf("sluice connect did not exit within 30s of SIGTERM")
+	}
+	if code := w.cmd.ProcessState.ExitCode(); code != 0 {
+		w.t.Fatalf("sluice connect exited with %d after SIGTERM", code)
 	}
 }

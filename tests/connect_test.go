@@ -249,19 +249,7 @@ func TestConnectFileStandalone(t *testing.T) {
 	os.WriteFile(srcFile, []byte(source), 0o644)
 	w = startConnectWorker(t, n, offsets, append(conv, srcFile)...)
 	w.waitState("file-source", "RUNNING")
-	// Duplicates are allowed, so read until every distinct line was seen (or time runs out).
-	var got []string
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		got = readAllNow(t, n, "lines")
-		distinct := map[string]bool{}
-		for _, g := range got {
-			distinct[g] = true
-		}
-		if len(distinct) >= 300 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	got := readDistinct(t, n, "lines", 300, 30*time.Second)
 	checkAtLeastOnce(t, got, want(0, 300))
 	t.Logf("after SIGKILL and restart: %d records for 300 lines", len(got))
 
@@ -298,6 +286,23 @@ func TestConnectFileStandalone(t *testing.T) {
 	}
 	w.mustCall("DELETE", "/connectors/file-source", "", 204)
 	w.mustCall("GET", "/connectors/file-source", "", 404)
+}
+
+// readDistinct reads topic until it holds want distinct values (duplicates are allowed) or
+// time runs out, and returns what it holds.
+func readDistinct(t *testing.T, n *node, topic string, want int, within time.Duration) []string {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; {
+		got := readAllNow(t, n, topic)
+		distinct := map[string]bool{}
+		for _, g := range got {
+			distinct[g] = true
+		}
+		if len(distinct) >= want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // checkAtLeastOnce: got holds every line of want, first seen in want's order, and nothing else.

@@ -203,6 +203,11 @@ func (d *Distributed) open() error {
 }
 
 func (d *Distributed) closeClients() {
+	if d.producer != nil { // the last statuses (UNASSIGNED) reach the status topic
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		d.producer.Flush(ctx)
+		cancel()
+	}
 	for _, l := range []*topicLog{d.configs, d.statuses, d.offsets.log} {
 		if l != nil {
 			l.close()

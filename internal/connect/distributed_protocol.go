@@ -13,9 +13,10 @@ package connect
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/sluicehq/sluice/internal/kschema"
 )
 
 const (
@@ -43,104 +44,32 @@ type assignment struct {
 	Tasks        []TaskID
 }
 
-type protoWriter struct{ b []byte }
-
-func (w *protoWriter) int16(v int16) { w.b = binary.BigEndian.AppendUint16(w.b, uint16(v)) }
-func (w *protoWriter) int32(v int32) { w.b = binary.BigEndian.AppendUint32(w.b, uint32(v)) }
-func (w *protoWriter) int64(v int64) { w.b = binary.BigEndian.AppendUint64(w.b, uint64(v)) }
-func (w *protoWriter) str(s string) {
-	w.int16(int16(len(s)))
-	w.b = append(w.b, s...)
-}
-
-// protoReader reads with a sticky error: once a read runs past the end, every later read
-// returns zero and err says where.
-type protoReader struct {
-	b   []byte
-	err error
-}
-
-func (r *protoReader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || n > len(r.b) {
-		r.err = errors.New("connect: a truncated group protocol message")
-		return nil
-	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *protoReader) int16() int16 {
-	if b := r.take(2); b != nil {
-		return int16(binary.BigEndian.Uint16(b))
-	}
-	return 0
-}
-
-func (r *protoReader) int32() int32 {
-	if b := r.take(4); b != nil {
-		return int32(binary.BigEndian.Uint32(b))
-	}
-	return 0
-}
-
-func (r *protoReader) int64() int64 {
-	if b := r.take(8); b != nil {
-		return int64(binary.BigEndian.Uint64(b))
-	}
-	return 0
-}
-
-func (r *protoReader) str() string {
-	n := r.int16()
-	if n < 0 { // a null string
-		return ""
-	}
-	return string(r.take(int(n)))
-}
-
-// count reads an array length, refusing one the remaining bytes cannot hold (each element
-// is at least minSize bytes), so a hostile count cannot make us allocate.
-func (r *protoReader) count(minSize int) int {
-	n := r.int32()
-	if r.err == nil && (n < 0 || int(n)*minSize > len(r.b)) {
-		r.err = fmt.Errorf("connect: a group protocol array of %d elements in %d bytes", n, len(r.b))
-	}
-	if r.err != nil {
-		return 0
-	}
-	return int(n)
-}
+// errBadProtocol is wrapped by every failure to decode a group protocol message.
+var errBadProtocol = errors.New("connect: a malformed group protocol message")
 
 func encodeMemberMetadata(m memberMetadata) []byte {
-	var w protoWriter
-	w.int16(0)
-	w.str(m.URL)
-	w.int64(m.ConfigOffset)
-	return w.b
+	b := binary.BigEndian.AppendUint16(nil, 0)
+	b = kschema.AppendString(b, m.URL)
+	return binary.BigEndian.AppendUint64(b, uint64(m.ConfigOffset))
 }
 
 // decodeMemberMetadata reads any version's metadata: versions 1 and 2 (incremental) start
 // with the same fields.
 func decodeMemberMetadata(b []byte) (memberMetadata, error) {
-	r := protoReader{b: b}
-	if v := r.int16(); v < 0 && r.err == nil {
-		return memberMetadata{}, fmt.Errorf("connect: member metadata version %d", v)
+	r := kschema.Reader{B: b, Bad: errBadProtocol}
+	if v := r.Int16(); v < 0 {
+		r.Fail("member metadata version %d", v)
 	}
-	m := memberMetadata{URL: r.str(), ConfigOffset: r.int64()}
-	return m, r.err
+	m := memberMetadata{URL: r.NullableString(), ConfigOffset: r.Int64()}
+	return m, r.Done("member metadata")
 }
 
 func encodeAssignment(a assignment) []byte {
-	var w protoWriter
-	w.int16(0)
-	w.int16(a.Error)
-	w.str(a.Leader)
-	w.str(a.LeaderURL)
-	w.int64(a.ConfigOffset)
+	b := binary.BigEndian.AppendUint16(nil, 0)
+	b = binary.BigEndian.AppendUint16(b, uint16(a.Error))
+	b = kschema.AppendString(b, a.Leader)
+	b = kschema.AppendString(b, a.LeaderURL)
+	b = binary.BigEndian.AppendUint64(b, uint64(a.ConfigOffset))
 	byConn := map[string][]int32{}
 	var names []string
 	add := func(name string, id int32) {
@@ -155,31 +84,30 @@ func encodeAssignment(a assignment) []byte {
 	for _, t := range a.Tasks {
 		add(t.Connector, int32(t.Task))
 	}
-	w.int32(int32(len(names)))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(names)))
 	for _, n := range names {
-		w.str(n)
-		w.int32(int32(len(byConn[n])))
+		b = kschema.AppendString(b, n)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(byConn[n])))
 		for _, id := range byConn[n] {
-			w.int32(id)
+			b = binary.BigEndian.AppendUint32(b, uint32(id))
 		}
 	}
-	return w.b
+	return b
 }
 
 func decodeAssignment(b []byte) (assignment, error) {
-	r := protoReader{b: b}
+	r := kschema.Reader{B: b, Bad: errBadProtocol}
 	var a assignment
-	if v := r.int16(); v < 0 && r.err == nil {
-		return a, fmt.Errorf("connect: assignment version %d", v)
+	if v := r.Int16(); v < 0 {
+		r.Fail("assignment version %d", v)
 	}
-	a.Error, a.Leader, a.LeaderURL, a.ConfigOffset = r.int16(), r.str(), r.str(), r.int64()
-	n := r.count(6)
-	for range n {
-		name := r.str()
-		tasks := r.count(4)
-		for range tasks {
-			id := r.int32()
+	a.Error, a.Leader, a.LeaderURL, a.ConfigOffset = r.Int16(), r.NullableString(), r.NullableString(), r.Int64()
+	for range max(r.ArrayLen(false), 0) {
+		name := r.String()
+		for range max(r.ArrayLen(false), 0) {
+			id := r.Int32()
 			switch {
+			case r.Err != nil:
 			case id == connectorTaskID:
 				a.Connectors = append(a.Connectors, name)
 			case id >= 0:
@@ -187,7 +115,7 @@ func decodeAssignment(b []byte) (assignment, error) {
 			}
 		}
 	}
-	return a, r.err
+	return a, r.Done("assignment")
 }
 
 // assignEager is Kafka Connect's eager round-robin assignor: members sorted by id, one
