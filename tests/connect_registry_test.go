@@ -204,7 +204,7 @@ func TestConnectRegistryAvroSink(t *testing.T) {
 	var got string
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		got = dumpProducts(dst)
+		got = dumpRows(dst, `SELECT id::text, name, coalesce(note, '<null>'), price::text, added::text, updated::text, qty::text, ratio::text, active::text FROM products ORDER BY id`, 9)
 		if got == want {
 			return
 		}
@@ -213,19 +213,124 @@ func TestConnectRegistryAvroSink(t *testing.T) {
 	t.Fatalf("the table written through AvroConverter:\n%s\nwant\n%s", got, want)
 }
 
-func dumpProducts(c *pgx.Conn) string {
-	rows, err := c.Query(context.Background(), `SELECT id::text, name, coalesce(note, '<null>'), price::text, added::text, updated::text, qty::text, ratio::text, active::text FROM products ORDER BY id`)
+const jsonSchemaConverter = "io.confluent.connect.json.JsonSchemaConverter"
+
+// TestConnectRegistryJSONSchema: Postgres change events written through JsonSchemaConverter
+// (decimal.format=NUMERIC) decode with confluent-kafka's JSONDeserializer, which validates each
+// document against the schema registered under its id; and records from its JSONSerializer
+// (keys and values) are written by the JDBC sink through JsonSchemaConverter.
+func TestConnectRegistryJSONSchema(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL, a broker and a Connect worker")
+	}
+	requirePython(t, "confluent_kafka.schema_registry.json_schema")
+	requirePython(t, "jsonschema")
+	pg := startPostgres(t)
+	pgExec(t, pg.conn("postgres"), "CREATE DATABASE inventory", "CREATE DATABASE replica")
+	db := pg.conn("inventory")
+	pgExec(t, db,
+		"CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, email text, balance numeric(10,2), qty smallint, seen timestamptz)",
+		"INSERT INTO customers (name, email, balance, qty, seen) VALUES ('Sally', 'sally@example.com', 10.50, 3, '2026-01-15 10:30:00+00')")
+	n := startNode(t)
+	registry := "http://" + n.registryAddr
+	w := startConnectWorker(t, n, filepath.Join(t.TempDir(), "offsets.json"), "--override", "offset.flush.interval.ms=300")
+	w.mustCall("POST", "/connectors", fmt.Sprintf(`{"name":"inventory-json","config":{
+		"connector.class":"io.debezium.connector.postgresql.PostgresConnector",
+		"database.hostname":"127.0.0.1","database.port":"%d","database.user":"postgres","database.dbname":"inventory",
+		"topic.prefix":"dbserver1","table.include.list":"public.customers",
+		"value.converter":%q,"value.converter.schema.registry.url":%q,"value.converter.decimal.format":"NUMERIC"}}`,
+		pg.port, jsonSchemaConverter, registry), 201)
+	w.waitState("inventory-json", "RUNNING")
+	const topic = "dbserver1.public.customers"
+	readRaw(t, n, topic, 1)
+	pgExec(t, db,
+		"INSERT INTO customers (name, qty) VALUES ('Anne', -7)",
+		"UPDATE customers SET balance = 99999999.99 WHERE id = 1",
+		"DELETE FROM customers WHERE id = 2")
+	_, values := readRaw(t, n, topic, 5)
+	var latest struct {
+		SchemaType string `json:"schemaType"`
+		Schema     string `json:"schema"`
+	}
+	srGet(t, n.registryAddr, "/subjects/"+url.PathEscape(topic+"-value")+"/versions/latest", &latest)
+	if latest.SchemaType != "JSON" || !strings.Contains(latest.Schema, `"title":"dbserver1.public.customers.Envelope"`) {
+		t.Errorf("the registered value schema (%s): %s", latest.SchemaType, latest.Schema)
+	}
+	in, _ := json.Marshal(map[string]any{"values": values})
+	out := runClient(t, 120*time.Second, string(in), "/usr/bin/python3", "python/connect_registry_json.py", "decode", registry)
+	var py struct{ Values []map[string]any }
+	if err := json.Unmarshal([]byte(out), &py); err != nil {
+		t.Fatalf("bad output %q: %v", out, err)
+	}
+	get := func(i int, part string) map[string]any {
+		r, _ := py.Values[i][part].(map[string]any)
+		return r
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"ops", fmt.Sprintln(py.Values[0]["op"], py.Values[1]["op"], py.Values[2]["op"], py.Values[3]["op"]), "r c u d\n"},
+		{"Sally's name", get(0, "after")["name"], "Sally"},
+		{"Sally's balance", get(0, "after")["balance"], 10.5},
+		{"Sally's qty", get(0, "after")["qty"], float64(3)},
+		{"Sally's seen", get(0, "after")["seen"], "2026-01-15T10:30:00Z"},
+		{"Anne's email", get(1, "after")["email"], nil},
+		{"Anne's qty", get(1, "after")["qty"], float64(-7)},
+		{"the update's balance", get(2, "after")["balance"], 99999999.99},
+		{"the delete's before", get(3, "before")["id"], float64(2)},
+		{"the tombstone", py.Values[4] == nil, true},
+	}
+	for _, c := range checks {
+		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("decoded by JSONDeserializer: %s", out)
+	}
+
+	// The other way: confluent-kafka's JSONSerializer, the JDBC sink.
+	out = runClient(t, 120*time.Second, "", "/usr/bin/python3", "python/connect_registry_json.py", "produce", registry, n.kafkaAddr, "products")
+	if strings.TrimSpace(out) != `{"produced": 3}` {
+		t.Fatalf("producer: %s", out)
+	}
+	w.mustCall("POST", "/connectors", fmt.Sprintf(`{"name":"products-sink","config":{
+		"connector.class":"io.confluent.connect.jdbc.JdbcSinkConnector","topics":"products",
+		"connection.url":"jdbc:postgresql://127.0.0.1:%d/replica","connection.user":"postgres",
+		"insert.mode":"upsert","pk.mode":"record_key","auto.create":"true",
+		"key.converter":%q,"key.converter.schema.registry.url":%q,
+		"value.converter":%q,"value.converter.schema.registry.url":%q}}`, pg.port, jsonSchemaConverter, registry, jsonSchemaConverter, registry), 201)
+	w.waitState("products-sink", "RUNNING")
+	dst := pg.conn("replica")
+	want := "1|kettle|steel|19.5|true\n2|mug é \"q\"|<null>|-3.25|false\n3|tea||0|true"
+	var got string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		if got = dumpRows(dst, `SELECT id::text, name, coalesce(note, '<null>'), price::text, active::text FROM products ORDER BY id`, 5); got == want {
+			return
+		}
+	}
+	t.Fatalf("the table written through JsonSchemaConverter:\n%s\nwant\n%s", got, want)
+}
+
+// dumpRows is query's rows of cols text columns, "|"-separated, one per line.
+func dumpRows(c *pgx.Conn, query string, cols int) string {
+	rows, err := c.Query(context.Background(), query)
 	if err != nil {
 		return "error: " + err.Error()
 	}
 	defer rows.Close()
 	var lines []string
 	for rows.Next() {
-		var cols [9]string
-		if err := rows.Scan(&cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &cols[6], &cols[7], &cols[8]); err != nil {
+		vals := make([]string, cols)
+		ptrs := make([]any, cols)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
 			return "error: " + err.Error()
 		}
-		lines = append(lines, strings.Join(cols[:], "|"))
+		lines = append(lines, strings.Join(vals, "|"))
 	}
 	return strings.Join(lines, "\n")
 }
