@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/connect/data"
@@ -25,6 +26,30 @@ type JSON struct {
 	schemas         bool
 	numericDecimals bool
 	replaceNull     bool
+
+	// schemaJSON caches each schema's JSON form by pointer, as Kafka's JsonConverter caches its
+	// conversions (schemas.cache.size): a source writing one schema per table serializes it once,
+	// not once per record. Schemas are not changed once records use them.
+	mu         sync.Mutex
+	schemaJSON map[*data.Schema][]byte
+}
+
+// schemaCacheSize bounds schemaJSON (Kafka's schemas.cache.size default); when full it starts over.
+const schemaCacheSize = 1000
+
+// cachedSchema is s's JSON form.
+func (c *JSON) cachedSchema(s *data.Schema) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if js, ok := c.schemaJSON[s]; ok {
+		return js
+	}
+	if c.schemaJSON == nil || len(c.schemaJSON) >= schemaCacheSize {
+		c.schemaJSON = map[*data.Schema][]byte{}
+	}
+	js := appendSchema(nil, s)
+	c.schemaJSON[s] = js
+	return js
 }
 
 func (c *JSON) Configure(cfg map[string]string, _ bool) error {
@@ -63,11 +88,16 @@ func (c *JSON) FromConnect(_ string, s *data.Schema, v any) ([]byte, error) {
 	var b []byte
 	var err error
 	if c.schemas {
+		var schema []byte
+		if s != nil {
+			schema = c.cachedSchema(s)
+		}
+		b = make([]byte, 0, len(schema)+512)
 		b = append(b, `{"schema":`...)
 		if s == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendSchema(b, s)
+			b = append(b, schema...)
 		}
 		b = append(b, `,"payload":`...)
 		if b, err = c.appendValue(b, s, v); err != nil {
