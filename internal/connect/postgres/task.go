@@ -718,6 +718,11 @@ func (t *task) pollStream(ctx context.Context) ([]connect.SourceRecord, error) {
 					return out, err
 				}
 				out = append(out, recs...)
+				if len(out) > 0 {
+					// A transaction is ready: take what else has already arrived, but do not
+					// wait for more (its latency to the topic would be the rest of the poll).
+					deadline = earliest(deadline, time.Now().Add(2*time.Millisecond))
+				}
 			}
 		}
 	}
@@ -726,6 +731,13 @@ func (t *task) pollStream(ctx context.Context) ([]connect.SourceRecord, error) {
 		t.lastActivity = time.Now()
 	}
 	return out, nil
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Debezium's heartbeat key and value schemas.
