@@ -204,22 +204,32 @@ func TestConnectBenchCDC(t *testing.T) {
 	elapsed := time.Since(start)
 	cdcRate := float64(rows) / elapsed.Seconds()
 
-	// Record sizes, for the producer reference.
-	sample := n.client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().At(base)))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	var key, value []byte
-	for key == nil && ctx.Err() == nil {
-		sample.PollRecords(ctx, 1).EachRecord(func(r *kgo.Record) { key, value = r.Key, r.Value })
+	// The producer reference writes the very records the connector wrote, read back.
+	type kv struct{ key, value []byte }
+	written := make([]kv, 0, rows)
+	back := n.client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().At(base)), kgo.FetchMaxBytes(64<<20))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	var size int
+	for len(written) < rows && ctx.Err() == nil {
+		back.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if len(written) < rows {
+				written = append(written, kv{r.Key, r.Value})
+				size += len(r.Key) + len(r.Value)
+			}
+		})
 	}
 	cancel()
-	sample.Close()
+	back.Close()
+	if len(written) < rows {
+		t.Fatalf("read back %d of %d records", len(written), rows)
+	}
 	n.createTopic("bench.reference", 1, nil)
 	prod := n.client(kgo.ProducerLinger(5 * time.Millisecond))
 	pstart := time.Now()
 	var perr error
 	var pmu sync.Mutex
-	for i := 0; i < rows; i++ {
-		prod.Produce(context.Background(), &kgo.Record{Topic: "bench.reference", Key: key, Value: value}, func(_ *kgo.Record, err error) {
+	for _, r := range written {
+		prod.Produce(context.Background(), &kgo.Record{Topic: "bench.reference", Key: r.key, Value: r.value}, func(_ *kgo.Record, err error) {
 			if err != nil {
 				pmu.Lock()
 				perr = err
@@ -234,9 +244,9 @@ func TestConnectBenchCDC(t *testing.T) {
 	prod.Close()
 
 	t.Logf("CDC: UPDATE of %d rows in one transaction, COMMIT to the last change event in the topic: %.2f s, %.0f rows/s", rows, elapsed.Seconds(), cdcRate)
-	t.Logf("  record: key %d B, value %d B (JsonConverter with schemas)", len(key), len(value))
+	t.Logf("  records: %d B on average, key and value (JsonConverter with schemas)", size/rows)
 	t.Logf("  reference, plain pgoutput reader (pglogrepl): %.0f rows/s; ratio connector/reader %.2f", refRate, cdcRate/refRate)
-	t.Logf("  reference, kgo producing %d records of the same size (linger 5 ms): %.0f records/s; ratio connector/producer %.2f", rows, prodRate, cdcRate/prodRate)
+	t.Logf("  reference, kgo producing the same %d records, read back (linger 5 ms, as the worker): %.0f records/s; ratio connector/producer %.2f", rows, prodRate, cdcRate/prodRate)
 
 	// Latency: single-row commits, COMMIT to the record read by a consumer.
 	const commits = 300
