@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -563,5 +564,19 @@ func (w *connectWorker) stop() {
 	}
 	if code := w.cmd.ProcessState.ExitCode(); code != 0 {
 		w.t.Fatalf("sluice connect exited with %d after SIGTERM", code)
+	}
+}
+
+// TestConnectDistributedConfigTopicPartitions: a worker refuses a config topic of more than
+// one partition, saying why, as Kafka Connect does.
+func TestConnectDistributedConfigTopicPartitions(t *testing.T) {
+	n := startNode(t)
+	n.createTopic("two-part-configs", 2, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, sluiceBin, "connect", "--brokers", n.kafkaAddr, "--connect-addr", freeAddr(t),
+		"--group-id", "g4", "--override", "config.storage.topic=two-part-configs").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "the config topic two-part-configs has 2 partitions; it must have exactly 1") {
+		t.Errorf("the worker exited with %v, saying: %s", err, out)
 	}
 }

@@ -43,6 +43,9 @@ cluster), serving Kafka Connect's REST API on --connect-addr. In standalone mode
 source offsets are kept in that file; connectors are created through the REST API or from the
 files given as arguments (JSON {"name", "config"} or Java properties). Worker properties such as
 key.converter, value.converter and offset.flush.interval.ms are set with --override key=value.
+With --group-id (group.id) the worker runs in distributed mode instead: the workers of a group
+share connectors and tasks, and keep configs, offsets and statuses in the compacted topics
+connect-configs, connect-offsets and connect-status (config.storage.topic, ... to rename them).
 
 The subcommands talk to a running worker's REST API (--connect-url).`,
 		Args: cobra.ArbitraryArgs,
