@@ -35,7 +35,11 @@ func init() {
 				return nil
 			}}
 		},
-		NewSourceTask: func() connect.SourceTask { return &task{} }})
+		NewSourceTask: func() connect.SourceTask { return &task{} },
+		// Streaming resumes at the committed commit LSN, and a poll returns whole transactions
+		// (up to maxTxBuffer changes) with that LSN: exactly once under KIP-618. An interrupted
+		// initial snapshot is taken again, as Debezium does.
+		ExactlyOnce: true})
 }
 
 func validList(v string) error {
