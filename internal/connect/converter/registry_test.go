@@ -3,12 +3,16 @@ package converter
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/sluicehq/sluice/internal/connect/data"
 	"github.com/sluicehq/sluice/internal/registry"
 	"github.com/sluicehq/sluice/internal/registry/avro"
 	"github.com/sluicehq/sluice/internal/registry/format"
@@ -61,4 +65,61 @@ func (tr *testRegistry) converter(t testing.TB, class string, isKey bool, kv ...
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestRegistryBasicAuth: basic.auth.credentials.source USER_INFO sends basic.auth.user.info,
+// URL sends the URL's user info; a registry refusing the credentials fails the converter with
+// the registry's error.
+func TestRegistryBasicAuth(t *testing.T) {
+	tr := newTestRegistry(t)
+	target, err := url.Parse(tr.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	guarded := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, ok := r.BasicAuth(); !ok || user != "connect" || pass != "s3cret:x" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error_code":401,"message":"Unauthorized"}`))
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(guarded.Close)
+	s := data.MustStruct("acme.Reading", data.F("c", data.Float64Schema))
+	v := data.NewStructValue(s).Set("c", 1.5)
+	withUserInfo := strings.Replace(guarded.URL, "http://", "http://connect:s3cret%3Ax@", 1)
+	for _, tc := range []struct {
+		name string
+		cfg  map[string]string
+		ok   bool
+	}{
+		{"USER_INFO", map[string]string{"schema.registry.url": guarded.URL, "basic.auth.credentials.source": "USER_INFO", "basic.auth.user.info": "connect:s3cret:x"}, true},
+		{"URL", map[string]string{"schema.registry.url": withUserInfo}, true},
+		{"wrong password", map[string]string{"schema.registry.url": guarded.URL, "basic.auth.credentials.source": "USER_INFO", "basic.auth.user.info": "connect:nope"}, false},
+		{"none", map[string]string{"schema.registry.url": guarded.URL}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, class := range []string{AvroClass, JSONSchemaClass} {
+				c, err := New(class, tc.cfg, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := c.FromConnect("auth-"+strings.ReplaceAll(tc.name, " ", "-")+class, s, v)
+				if !tc.ok {
+					if err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+						t.Fatalf("%s: %v", class, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", class, err)
+				}
+				if _, _, err := c.ToConnect("auth", b); err != nil {
+					t.Fatalf("%s: %v", class, err)
+				}
+			}
+		})
+	}
 }
