@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,6 +18,8 @@ import (
 // errors.deadletterqueue.context.headers.enable.
 type errorHandler struct {
 	t          *taskRunner
+	retryFor   time.Duration // errors.retry.timeout; < 0: without end
+	retryMax   time.Duration // errors.retry.delay.max.ms
 	all        bool
 	log        bool
 	logMsgs    bool
@@ -30,11 +33,63 @@ func newErrorHandler(t *taskRunner, sink bool) *errorHandler {
 	c := t.config
 	h := &errorHandler{t: t, all: strings.EqualFold(c["errors.tolerance"], "all"),
 		log: c["errors.log.enable"] == "true", logMsgs: c["errors.log.include.messages"] == "true"}
+	h.retryFor, h.retryMax = msConfig(c, "errors.retry.timeout", 0), msConfig(c, "errors.retry.delay.max.ms", 60000)
 	if sink {
 		h.dlq = strings.TrimSpace(c["errors.deadletterqueue.topic.name"])
 		h.ctxHeaders = c["errors.deadletterqueue.context.headers.enable"] == "true"
 	}
 	return h
+}
+
+func msConfig(c map[string]string, name string, dflt int64) time.Duration {
+	ms, err := strconv.ParseInt(strings.TrimSpace(c[name]), 10, 64)
+	if err != nil {
+		ms = dflt // validated when the connector was created
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// retriable reports whether err says a later attempt may succeed (a schema registry that did
+// not answer, a broker error Kafka marks retriable): any error in its chain with a
+// Retriable() bool method that returns true.
+func retriable(err error) bool {
+	var r interface{ Retriable() bool }
+	return errors.As(err, &r) && r.Retriable()
+}
+
+// retry runs op again while it fails with a retriable error, for up to errors.retry.timeout
+// (0, the default: once; -1: without end), waiting 300 ms, then twice as long each time, at
+// most errors.retry.delay.max.ms, as Kafka Connect's RetryWithToleranceOperator; it returns
+// op's last error, or the context's when the task is stopped meanwhile.
+func (h *errorHandler) retry(ctx context.Context, op func() error) error {
+	err := op()
+	if err == nil || h.retryFor == 0 || !retriable(err) {
+		return err
+	}
+	deadline := time.Now().Add(h.retryFor)
+	delay := 300 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		wait := min(delay, h.retryMax)
+		if h.retryFor > 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return err
+			}
+			wait = min(wait, left)
+		}
+		h.t.cs.w.log.Warn("a record failed with a retriable error; retrying", "connector", h.t.cs.name, "task", h.t.id,
+			"attempt", attempt, "wait", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+		h.t.cs.w.met.recordRetries.WithLabelValues(h.t.labels()...).Inc()
+		if err = op(); err == nil || !retriable(err) {
+			return err
+		}
+		delay *= 2
+	}
 }
 
 // tolerate returns nil when the failed record is to be skipped, else the error to fail with.

@@ -16,6 +16,7 @@ type workerMetrics struct {
 	sinkSent        *prometheus.CounterVec
 	offsetCommit    *prometheus.HistogramVec
 	recordErrors    *prometheus.CounterVec
+	recordRetries   *prometheus.CounterVec
 	deadLetter      *prometheus.CounterVec
 	offsetCommitErr *prometheus.CounterVec
 }
@@ -43,10 +44,12 @@ func newWorkerMetrics() *workerMetrics {
 			Help: "Offset commits that failed."}, ct),
 		recordErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_connect_record_errors_total",
 			Help: "Records that failed in a converter or transform and were skipped (errors.tolerance=all)."}, ct),
+		recordRetries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_connect_record_retries_total",
+			Help: "Retries of a converter or transform after a retriable error (errors.retry.timeout)."}, ct),
 		deadLetter: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_connect_deadletterqueue_produce_total",
 			Help: "Records written to a dead letter queue."}, ct),
 	}
-	m.reg.MustRegister(m.taskState, m.sourcePolled, m.sourceWritten, m.sinkRead, m.sinkSent, m.offsetCommit, m.offsetCommitErr, m.recordErrors, m.deadLetter)
+	m.reg.MustRegister(m.taskState, m.sourcePolled, m.sourceWritten, m.sinkRead, m.sinkSent, m.offsetCommit, m.offsetCommitErr, m.recordErrors, m.recordRetries, m.deadLetter)
 	return m
 }
 
@@ -54,7 +57,7 @@ func newWorkerMetrics() *workerMetrics {
 func (m *workerMetrics) forget(connector string) {
 	l := prometheus.Labels{"connector": connector}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{m.taskState, m.sourcePolled, m.sourceWritten,
-		m.sinkRead, m.sinkSent, m.offsetCommit, m.offsetCommitErr, m.recordErrors, m.deadLetter} {
+		m.sinkRead, m.sinkSent, m.offsetCommit, m.offsetCommitErr, m.recordErrors, m.recordRetries, m.deadLetter} {
 		v.DeletePartialMatch(l)
 	}
 }

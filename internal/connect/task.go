@@ -323,7 +323,11 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 		for i := range recs {
 			r := &recs[i]
 			if len(chain) > 0 {
-				tr, err := chain.Apply(sourceToRecord(r))
+				var tr *Record
+				err := errs.retry(ctx, func() (err error) {
+					tr, err = chain.Apply(sourceToRecord(r))
+					return err
+				})
 				if err != nil {
 					if err := errs.tolerate(nil, "TRANSFORMATION", err); err != nil {
 						return err
@@ -338,7 +342,10 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 			}
 			var kr *kgo.Record
 			if r != nil {
-				if kr, err = t.toKafka(conv, r); err != nil {
+				if err = errs.retry(ctx, func() (err error) {
+					kr, err = t.toKafka(conv, r)
+					return err
+				}); err != nil {
 					if err := errs.tolerate(nil, "CONVERTER", err); err != nil {
 						return err
 					}
@@ -568,7 +575,12 @@ func (t *taskRunner) runSink(ctx context.Context) error {
 				return
 			}
 			next[TopicPartition{r.Topic, r.Partition}] = r.Offset + 1
-			sr, stage, err := t.toSink(conv, chain, r)
+			var sr *SinkRecord
+			var stage string
+			err := errs.retry(ctx, func() (err error) {
+				sr, stage, err = t.toSink(conv, chain, r)
+				return err
+			})
 			if err != nil {
 				// errors.tolerance=all: the record is skipped (and sent to the dead letter
 				// queue, if there is one); none: the task fails.

@@ -65,6 +65,12 @@ func commonConfig(kind Kind) []ConfigKey {
 				}
 				return nil
 			}},
+		ConfigKey{Name: "errors.retry.timeout", Type: "LONG", Default: Str("0"), Importance: "MEDIUM", Group: "Error Handling",
+			Documentation: "How long, in milliseconds, a record failing in a converter or transform with a retriable error is retried (0: not retried; -1: without end).",
+			Validate: atLeast(-1)},
+		ConfigKey{Name: "errors.retry.delay.max.ms", Type: "LONG", Default: Str("60000"), Importance: "MEDIUM", Group: "Error Handling",
+			Documentation: "The longest wait between two retries (the waits double from 300 ms).",
+			Validate: atLeast(1)},
 		ConfigKey{Name: "errors.log.enable", Type: "BOOLEAN", Default: Str("false"), Importance: "MEDIUM", Group: "Error Handling",
 			Documentation: "Log each skipped record's error."},
 		ConfigKey{Name: "errors.log.include.messages", Type: "BOOLEAN", Default: Str("false"), Importance: "MEDIUM", Group: "Error Handling",
