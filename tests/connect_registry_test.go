@@ -172,7 +172,8 @@ func TestConnectRegistryAvroCDC(t *testing.T) {
 // TestConnectRegistryAvroSink: records produced by confluent-kafka's Python AvroProducer
 // (decimal, date, timestamp-millis logical types, a nullable string, long, double, boolean)
 // are read through AvroConverter by the JDBC sink into a table it creates: the rows equal
-// what was produced.
+// what was produced. A record before them that is not in the Confluent wire format goes to the
+// dead letter queue (errors.tolerance=all) with the converter's error.
 func TestConnectRegistryAvroSink(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL, a broker and a Connect worker")
@@ -183,6 +184,11 @@ func TestConnectRegistryAvroSink(t *testing.T) {
 	n := startNode(t)
 	registry := "http://" + n.registryAddr
 	const topic = "products"
+	// First a record that is not in the Confluent wire format: dead-lettered, not fatal.
+	cl := n.client(kgo.AllowAutoTopicCreation())
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: topic, Value: []byte("not avro")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
 	out := runClient(t, 120*time.Second, "", "/usr/bin/python3", "python/connect_registry_avro.py", "produce", registry, n.kafkaAddr, topic)
 	if strings.TrimSpace(out) != `{"produced": 3}` {
 		t.Fatalf("producer: %s", out)
@@ -192,6 +198,7 @@ func TestConnectRegistryAvroSink(t *testing.T) {
 		"connector.class":"io.confluent.connect.jdbc.JdbcSinkConnector","topics":%q,
 		"connection.url":"jdbc:postgresql://127.0.0.1:%d/replica","connection.user":"postgres",
 		"insert.mode":"upsert","pk.mode":"record_key","auto.create":"true",
+		"errors.tolerance":"all","errors.deadletterqueue.topic.name":"products-dlq","errors.deadletterqueue.context.headers.enable":"true",
 		"key.converter":%q,"key.converter.schema.registry.url":%q,
 		"value.converter":%q,"value.converter.schema.registry.url":%q}}`, topic, pg.port, avroConverter, registry, avroConverter, registry), 201)
 	w.waitState("products-sink", "RUNNING")
@@ -206,11 +213,28 @@ func TestConnectRegistryAvroSink(t *testing.T) {
 	for time.Now().Before(deadline) {
 		got = dumpRows(dst, `SELECT id::text, name, coalesce(note, '<null>'), price::text, added::text, updated::text, qty::text, ratio::text, active::text FROM products ORDER BY id`, 9)
 		if got == want {
-			return
+			break
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	t.Fatalf("the table written through AvroConverter:\n%s\nwant\n%s", got, want)
+	if got != want {
+		t.Fatalf("the table written through AvroConverter:\n%s\nwant\n%s", got, want)
+	}
+	dlq := n.client(kgo.ConsumeTopics("products-dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fetches := dlq.PollRecords(ctx, 10)
+	if ctx.Err() != nil || fetches.NumRecords() != 1 {
+		t.Fatalf("dead letters: %d records (%v)", fetches.NumRecords(), ctx.Err())
+	}
+	r := fetches.Records()[0]
+	headers := map[string]string{}
+	for _, h := range r.Headers {
+		headers[h.Key] = string(h.Value)
+	}
+	if string(r.Value) != "not avro" || !strings.Contains(headers["__connect.errors.exception.message"], "Confluent wire format") {
+		t.Fatalf("the dead letter: %q with headers %v", r.Value, headers)
+	}
 }
 
 const jsonSchemaConverter = "io.confluent.connect.json.JsonSchemaConverter"
