@@ -109,9 +109,18 @@ func (c *JSON) FromConnect(_ string, s *data.Schema, v any) ([]byte, error) {
 	return c.appendValue(b, s, v)
 }
 
+// appendString writes s as a JSON string, escaped as encoding/json escapes it; strings with
+// nothing to escape (most of them) are copied without going through encoding/json.
 func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // appendSchema writes s in Kafka Connect's JSON schema form.

@@ -1,6 +1,7 @@
 package converter
 
 import (
+	"encoding/json"
 	"math/big"
 	"strings"
 	"testing"
@@ -190,4 +191,16 @@ func FuzzJSONToConnect(f *testing.F) {
 			t.Fatalf("round trip of %s changed it: %v %v", out, s2, v2)
 		}
 	})
+}
+
+// TestAppendString: strings are written exactly as encoding/json writes them, with and without
+// the fast path.
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{"", "plain text 123", `quote"`, `back\slash`, "tab\t", "nl\n", "\x00", "<b>&amp;</b>",
+		"héllo", "\u2028", "\xff invalid", "__debezium_unavailable_value", "2026-01-15T10:30:00Z"} {
+		want, _ := json.Marshal(s)
+		if got := appendString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Errorf("%q: %s, want %s", s, got[1:], want)
+		}
+	}
 }
