@@ -333,9 +333,9 @@ func TestConnectBenchSink(t *testing.T) {
 	prod.Close()
 
 	// The references, through pgx in transactions of 500 (the sink's poll size): one upsert a row
-	// (simple protocol, a round trip each: what the sink did before it grouped rows); the sink's
-	// statement now, one multi-row upsert for the 500; the one-row upserts prepared and pipelined
-	// (pgx's default mode, what a JDBC batch of a prepared statement does); and COPY.
+	// (simple protocol, a round trip each: what the sink did before); one multi-row upsert for
+	// the 500; the one-row upserts prepared and pipelined (pgx's default mode, what a JDBC batch
+	// of a prepared statement does, and what the sink does now); and COPY.
 	pgExec(t, db, "CREATE TABLE ref_rows (id int NOT NULL, n int NOT NULL, payload text NOT NULL, PRIMARY KEY (id))",
 		"CREATE TABLE ref_batch (id int NOT NULL, n int NOT NULL, payload text NOT NULL, PRIMARY KEY (id))",
 		"CREATE TABLE ref_copy (id int NOT NULL, n int NOT NULL, payload text NOT NULL, PRIMARY KEY (id))")
@@ -454,7 +454,7 @@ func TestConnectBenchSink(t *testing.T) {
 	sinkRate := float64(rows-atFirst) / time.Since(first).Seconds()
 	t.Logf("sink: JDBC sink upserting %d records (JSON with schemas) into PostgreSQL: %.0f rows/s (first row to last)", rows, sinkRate)
 	t.Logf("  reference, pgx, the same upserts one round trip a row, 500 a transaction: %.0f rows/s; ratio sink/that %.2f", perRowRate, sinkRate/perRowRate)
-	t.Logf("  reference, pgx, the sink's statement, one multi-row upsert of 500 rows a transaction (simple protocol): %.0f rows/s; ratio sink/that %.2f", batchRate, sinkRate/batchRate)
-	t.Logf("  reference, pgx, the same upserts prepared and pipelined (pgx's default mode), 500 a transaction: %.0f rows/s; ratio sink/that %.2f", preparedRate, sinkRate/preparedRate)
+	t.Logf("  reference, pgx, one multi-row upsert of the 500 rows a transaction (simple protocol): %.0f rows/s; ratio sink/that %.2f", batchRate, sinkRate/batchRate)
+	t.Logf("  reference, pgx, the same upserts prepared and pipelined (pgx's default mode; the sink's way), 500 a transaction: %.0f rows/s; ratio sink/that %.2f", preparedRate, sinkRate/preparedRate)
 	t.Logf("  reference, pgx CopyFrom of the same rows: %.0f rows/s; ratio sink/that %.2f", copyRate, sinkRate/copyRate)
 }
