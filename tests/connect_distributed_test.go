@@ -310,10 +310,17 @@ func TestConnectDistributedFailover(t *testing.T) {
 	}
 	endpoint.waitAll(t, 400, 90*time.Second)
 
-	// The source offsets are in connect-offsets, readable through any worker.
-	time.Sleep(time.Second)
-	if offs := a.mustCall("GET", "/connectors/src-1/offsets", "", 200); !strings.Contains(offs, fmt.Sprintf(`{"filename":%q},"offset":{"position":%d}`, in1, 500*10)) {
-		t.Errorf("offsets: %s", offs)
+	// The source offsets are in connect-offsets, readable through any worker (committed every
+	// 2 s).
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		offs := a.mustCall("GET", "/connectors/src-1/offsets", "", 200)
+		if strings.Contains(offs, fmt.Sprintf(`{"filename":%q},"offset":{"position":%d}`, in1, 500*10)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("offsets: %s", offs)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
