@@ -227,6 +227,9 @@ func (b *Broker) registrationListeners() []kmsg.BrokerRegistrationRequestListene
 	return out
 }
 
+// ClusterID is the cluster's id (from the metadata image).
+func (b *Broker) ClusterID() string { return b.quorum.Image().ClusterID() }
+
 // KafkaAddr is the address the first Kafka listener is bound to ("" on a controller-only
 // node, which has none).
 func (b *Broker) KafkaAddr() string {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/connect"
 	_ "github.com/sluicehq/sluice/internal/connect/file"
@@ -176,34 +177,49 @@ func runDistributedWorker(cmd *cobra.Command, o *clientOptions, addr string, pro
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--connect-addr %s: %w", addr, err)
-	}
-	defer ln.Close()
-	id, err := advertisedAddr(ln.Addr().String(), props)
+	stop, err := startDistributedWorker(logger, o.seeds(), sec, addr, props, clusterIDFunc(o))
 	if err != nil {
 		return err
 	}
-	scheme := "http"
-	if l := props["rest.advertised.listener"]; l != "" && l != "http" {
-		return fmt.Errorf("rest.advertised.listener %q: only http is served", l)
-	}
-	d, err := connect.NewDistributed(connect.DistributedConfig{URL: scheme + "://" + id + "/",
-		Worker: connect.WorkerConfig{Brokers: o.seeds(), ClientOptions: sec, ID: id, Props: props, Logger: logger}})
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	srv := &http.Server{Handler: connect.DistributedHandler(d, clusterIDFunc(o)), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	defer srv.Close()
-	logger.Info("sluice connect is serving", "rest", ln.Addr().String(), "worker_id", id, "brokers", o.brokers, "mode", "distributed", "group_id", props["group.id"])
-	ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, cancel := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
 	<-ctx.Done()
 	logger.Info("sluice connect is stopping: leaving the group")
 	return nil
+}
+
+// startDistributedWorker starts a distributed worker of the group props["group.id"] against
+// brokers, with its REST API on addr; stop leaves the group and closes the API. `sluice
+// connect --group-id` and `sluice serve --connect` run it.
+func startDistributedWorker(logger *slog.Logger, brokers []string, sec []kgo.Opt, addr string, props map[string]string, clusterID func() string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--connect-addr %s: %w", addr, err)
+	}
+	id, err := advertisedAddr(ln.Addr().String(), props)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	scheme := "http"
+	if l := props["rest.advertised.listener"]; l != "" && l != "http" {
+		ln.Close()
+		return nil, fmt.Errorf("rest.advertised.listener %q: only http is served", l)
+	}
+	d, err := connect.NewDistributed(connect.DistributedConfig{URL: scheme + "://" + id + "/",
+		Worker: connect.WorkerConfig{Brokers: brokers, ClientOptions: sec, ID: id, Props: props, Logger: logger}})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	srv := &http.Server{Handler: connect.DistributedHandler(d, clusterID), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	logger.Info("sluice connect is serving", "rest", ln.Addr().String(), "worker_id", id, "brokers", brokers, "mode", "distributed", "group_id", props["group.id"])
+	return func() {
+		srv.Close()
+		d.Close()
+	}, nil
 }
 
 // advertisedAddr is the worker's host:port as the other workers reach it:

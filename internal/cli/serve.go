@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -50,7 +51,7 @@ with --override key=value, repeated, or in the --config file.`,
 				return err
 			}
 			cfg.Logger = logger
-			return runBroker(cmd.Context(), cfg, logger)
+			return runBroker(cmd.Context(), cfg, logger, settings.connectWorker(logger))
 		},
 	}
 	f := cmd.Flags()
@@ -74,6 +75,9 @@ type serveSettings struct {
 	addScram       []string
 	logLevel       string
 	logFormat      string
+	connect        bool
+	connectAddr    string
+	connectGroup   string
 	// flags is the set register filled: which identity flags were given (applyIdentity).
 	flags *pflag.FlagSet
 }
@@ -94,6 +98,26 @@ func (s *serveSettings) register(f *pflag.FlagSet) {
 		"'SCRAM-SHA-256=[name=admin,password=admin-secret]' (also iterations=, salt=, saltedpassword=; repeatable; ignored once the cluster exists)")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
+	f.BoolVar(&s.connect, "connect", false, "also run a Kafka Connect worker in this process: distributed mode, group --connect-group-id, "+
+		"REST API on --connect-addr, against this broker's first Kafka listener (as `sluice connect --group-id` would)")
+	f.StringVar(&s.connectAddr, "connect-addr", "localhost:8083", "with --connect: the Kafka Connect REST API's listen address")
+	f.StringVar(&s.connectGroup, "connect-group-id", "connect-cluster", "with --connect: the worker's group.id (workers of other brokers or `sluice connect` processes with the same id share its connectors)")
+}
+
+// connectWorker is what runBroker starts after the broker when --connect is given (nil
+// otherwise): a distributed worker against the broker's first Kafka listener.
+func (s *serveSettings) connectWorker(logger *slog.Logger) func(b *broker.Broker) (stop func(), err error) {
+	if !s.connect {
+		return nil
+	}
+	return func(b *broker.Broker) (func(), error) {
+		if b.KafkaAddr() == "" {
+			return nil, errors.New("--connect: this node has no Kafka listener for the worker to use")
+		}
+		props := map[string]string{"group.id": s.connectGroup}
+		return startDistributedWorker(logger.With("component", "connect"), []string{b.KafkaAddr()}, nil, s.connectAddr, props,
+			func() string { return b.ClusterID() })
+	}
 }
 
 // brokerConfig turns the resolved settings, plus any Kafka broker configs from the config
@@ -352,7 +376,9 @@ func newLogger(w interface{ Write([]byte) (int, error) }, level, format string) 
 }
 
 // runBroker starts the broker and serves until SIGINT or SIGTERM, then shuts down cleanly.
-func runBroker(ctx context.Context, cfg broker.Config, logger *slog.Logger) error {
+// runBroker runs the broker until a signal; withBroker, if not nil, starts what runs beside it
+// (the Connect worker) once it serves, and its stop runs before the broker closes.
+func runBroker(ctx context.Context, cfg broker.Config, logger *slog.Logger, withBroker func(*broker.Broker) (func(), error)) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -365,8 +391,16 @@ func runBroker(ctx context.Context, cfg broker.Config, logger *slog.Logger) erro
 	}
 	logger.Info("sluice is serving", "kafka", b.KafkaAddr(), "http", b.HTTPAddr(), "schema_registry", b.SchemaRegistryAddr(),
 		"node_id", cfg.NodeID, "data_dir", cfg.DataDir, "startup", time.Since(started).Round(time.Millisecond).String())
+	stopBeside := func() {}
+	if withBroker != nil {
+		if stopBeside, err = withBroker(b); err != nil {
+			b.Close()
+			return err
+		}
+	}
 	<-ctx.Done()
 	logger.Info("shutting down")
+	stopBeside()
 	if err := b.Close(); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
