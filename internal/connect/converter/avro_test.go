@@ -510,3 +510,26 @@ func TestAvroNullsAndErrors(t *testing.T) {
 		t.Fatal("trailing bytes accepted")
 	}
 }
+
+// TestAvroCacheBound: schemas.cache.config bounds every cache; a stream of new schemas starts
+// a cache over instead of growing it, and records still write and read.
+func TestAvroCacheBound(t *testing.T) {
+	tr := newTestRegistry(t)
+	c := tr.converter(t, AvroClass, false, "schemas.cache.config", "2").(*Avro)
+	for i := 0; i < 7; i++ {
+		s := data.MustStruct("acme.R"+strings.Repeat("x", i), data.F("n", data.Int32Schema))
+		topic := "bound-" + strings.Repeat("x", i)
+		b, err := c.FromConnect(topic, s, data.NewStructValue(s).Set("n", int32(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, v, err := c.ToConnect(topic, b); err != nil || v.(*data.Struct).Get("n") != int32(i) {
+			t.Fatalf("record %d: %v %v", i, v, err)
+		}
+		for name, n := range map[string]int{"texts": len(c.texts.m), "writers": len(c.writers.m), "readers": len(c.readers.m)} {
+			if n > 2 {
+				t.Fatalf("after %d schemas the %s cache holds %d entries, bound 2", i+1, name, n)
+			}
+		}
+	}
+}
