@@ -32,6 +32,7 @@ type JSON struct {
 	// not once per record. Schemas are not changed once records use them.
 	mu         sync.Mutex
 	schemaJSON map[*data.Schema][]byte
+	parsed     map[string]*data.Schema // schemas read, by their JSON bytes
 }
 
 // schemaCacheSize bounds schemaJSON (Kafka's schemas.cache.size default); when full it starts over.
@@ -383,28 +384,38 @@ func (c *JSON) ToConnect(_ string, b []byte) (*data.Schema, any, error) {
 	if b == nil {
 		return nil, nil, nil
 	}
-	doc, err := parseJSON(b)
-	if err != nil {
-		return nil, nil, fmt.Errorf("converter: converting byte[] to Kafka Connect data failed due to serialization error: %w", err)
-	}
 	if !c.schemas {
+		doc, err := parseJSON(b)
+		if err != nil {
+			return nil, nil, serializationErr(err)
+		}
 		v, err := schemaless(doc)
 		return nil, v, err
 	}
-	env, ok := doc.(map[string]any)
-	if !ok || len(env) != 2 {
-		return nil, nil, ErrEnvelope
+	// The envelope's two members are kept as bytes: the payload is parsed, the schema looked up
+	// among those already parsed (most records of a topic repeat one schema).
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(b, &env); err != nil {
+		var notObject *json.UnmarshalTypeError
+		if errors.As(err, &notObject) {
+			return nil, nil, ErrEnvelope
+		}
+		return nil, nil, serializationErr(err)
 	}
 	rawSchema, ok1 := env["schema"]
-	payload, ok2 := env["payload"]
-	if !ok1 || !ok2 {
+	rawPayload, ok2 := env["payload"]
+	if len(env) != 2 || !ok1 || !ok2 {
 		return nil, nil, ErrEnvelope
 	}
-	if rawSchema == nil {
+	payload, err := parseJSON(rawPayload)
+	if err != nil {
+		return nil, nil, serializationErr(err)
+	}
+	if string(bytes.TrimSpace(rawSchema)) == "null" {
 		v, err := schemaless(payload)
 		return nil, v, err
 	}
-	s, err := ParseSchema(rawSchema)
+	s, err := c.parsedSchema(rawSchema)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -413,6 +424,35 @@ func (c *JSON) ToConnect(_ string, b []byte) (*data.Schema, any, error) {
 		return nil, nil, err
 	}
 	return s, v, nil
+}
+
+func serializationErr(err error) error {
+	return fmt.Errorf("converter: converting byte[] to Kafka Connect data failed due to serialization error: %w", err)
+}
+
+// parsedSchema is the schema whose JSON form is raw, parsed once and then cached by its bytes
+// (Kafka's JsonConverter caches these conversions too).
+func (c *JSON) parsedSchema(raw []byte) (*data.Schema, error) {
+	c.mu.Lock()
+	s, ok := c.parsed[string(raw)]
+	c.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	doc, err := parseJSON(raw)
+	if err != nil {
+		return nil, serializationErr(err)
+	}
+	if s, err = ParseSchema(doc); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.parsed == nil || len(c.parsed) >= schemaCacheSize {
+		c.parsed = map[string]*data.Schema{}
+	}
+	c.parsed[string(raw)] = s
+	c.mu.Unlock()
+	return s, nil
 }
 
 func parseJSON(b []byte) (any, error) {
