@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,7 +156,7 @@ func (rc *registryConfig) resolve(subject string, s sr.Schema) (sr.SubjectSchema
 		ss, err = rc.client.LookupSchema(ctx, subject, s)
 	}
 	if err != nil {
-		return sr.SubjectSchema{}, fmt.Errorf("converter: schema for subject %s: %w", subject, err)
+		return sr.SubjectSchema{}, fmt.Errorf("converter: schema for subject %s: %w", subject, retriable(err))
 	}
 	return ss, nil
 }
@@ -166,7 +167,7 @@ func (rc *registryConfig) schemaByID(id int) (sr.Schema, error) {
 	defer cancel()
 	s, err := rc.client.SchemaByID(ctx, id)
 	if err != nil {
-		return sr.Schema{}, fmt.Errorf("converter: schema id %d: %w", id, err)
+		return sr.Schema{}, fmt.Errorf("converter: schema id %d: %w", id, retriable(err))
 	}
 	return s, nil
 }
@@ -186,6 +187,32 @@ func (rc *registryConfig) version(subject string, id int) int {
 		}
 	}
 	return 0
+}
+
+// RetriableError is a schema registry failure a later attempt may not have: the registry
+// could not be reached, did not answer in time, or answered with a 5xx status. The worker's
+// error handling (errors.retry.timeout) retries a stage whose error wraps one; a 4xx answer
+// (an unknown schema id, an incompatible schema) is final and not wrapped.
+type RetriableError struct{ Err error }
+
+func (e *RetriableError) Error() string   { return e.Err.Error() }
+func (e *RetriableError) Unwrap() error   { return e.Err }
+func (e *RetriableError) Retriable() bool { return true }
+
+// retriable wraps err in a RetriableError when a later attempt may succeed.
+func retriable(err error) error {
+	var re *sr.ResponseError
+	if errors.As(err, &re) {
+		if re.StatusCode >= 500 {
+			return &RetriableError{err}
+		}
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+		return &RetriableError{err}
+	}
+	return err
 }
 
 var wireHeader sr.ConfluentHeader

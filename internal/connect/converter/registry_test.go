@@ -1,6 +1,7 @@
 package converter
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -122,4 +123,57 @@ func TestRegistryBasicAuth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRegistryRetriableErrors: a registry that cannot be reached or answers 5xx gives an error
+// the worker may retry (errors.As to interface{ Retriable() bool }); a 4xx answer does not.
+func TestRegistryRetriableErrors(t *testing.T) {
+	tr := newTestRegistry(t)
+	status := http.StatusServiceUnavailable
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write([]byte(`{"error_code":50003,"message":"Error while forwarding the request to the primary"}`))
+	}))
+	t.Cleanup(flaky.Close)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	s := data.MustStruct("acme.Reading", data.F("c", data.Float64Schema))
+	v := data.NewStructValue(s).Set("c", 1.5)
+	isRetriable := func(err error) bool {
+		var r interface{ Retriable() bool }
+		return errors.As(err, &r) && r.Retriable()
+	}
+	for _, class := range []string{AvroClass, JSONSchemaClass} {
+		down := tr.converterAt(t, class, closed.URL)
+		if _, err := down.FromConnect("t", s, v); err == nil || !isRetriable(err) {
+			t.Errorf("%s, registry down: %v (retriable %v)", class, err, isRetriable(err))
+		}
+		if _, _, err := down.ToConnect("t", []byte{0, 0, 0, 0, 7, '{', '}'}); err == nil || !isRetriable(err) {
+			t.Errorf("%s, registry down, reading: %v", class, err)
+		}
+		c := tr.converterAt(t, class, flaky.URL)
+		status = http.StatusServiceUnavailable
+		if _, err := c.FromConnect("t", s, v); err == nil || !isRetriable(err) {
+			t.Errorf("%s, 503: %v", class, err)
+		}
+		status = http.StatusConflict
+		if _, err := c.FromConnect("t", s, v); err == nil || isRetriable(err) {
+			t.Errorf("%s, 409: %v (retriable %v)", class, err, isRetriable(err))
+		}
+		// An unknown schema id is final.
+		real := tr.converter(t, class, false)
+		if _, _, err := real.ToConnect("t", []byte{0, 0, 0, 0, 99, '{', '}'}); err == nil || isRetriable(err) {
+			t.Errorf("%s, unknown id: %v", class, err)
+		}
+	}
+}
+
+func (tr *testRegistry) converterAt(t testing.TB, class, url string) Converter {
+	t.Helper()
+	c, err := New(class, map[string]string{"schema.registry.url": url}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
