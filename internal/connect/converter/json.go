@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -641,23 +640,7 @@ func (c *JSON) toValue(s *data.Schema, v any) (any, error) {
 			}
 			return data.DecimalFromBytes(raw, scale)
 		case json.Number:
-			if len(v) > 2*data.MaxDecimalScale || strings.ContainsAny(string(v), "eE") {
-				return nil, fmt.Errorf("converter: the Decimal %.40s… is too long or has an exponent", v)
-			}
-			r, ok := new(big.Rat).SetString(string(v))
-			if !ok {
-				return nil, fmt.Errorf("converter: the Decimal %s", v)
-			}
-			pow := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(max(scale, -scale))), nil))
-			if scale >= 0 {
-				r.Mul(r, pow)
-			} else {
-				r.Quo(r, pow)
-			}
-			if !r.IsInt() {
-				return nil, fmt.Errorf("converter: the Decimal %s has more than %d decimals", v, scale)
-			}
-			return data.Decimal{Unscaled: new(big.Int).Set(r.Num()), Scale: scale}, nil
+			return decimalFromNumber(string(v), scale)
 		}
 		return nil, fmt.Errorf("converter: a JSON %T for a Decimal", v)
 	case data.DateName, data.TimeName, data.TimestampName:
