@@ -37,6 +37,7 @@ var classes = map[string]func() Converter{
 	ByteArrayClass:  func() Converter { return ByteArray{} },
 	AvroClass:       func() Converter { return &Avro{} },
 	JSONSchemaClass: func() Converter { return &JSONSchema{} },
+	ProtobufClass:   func() Converter { return &Protobuf{} },
 }
 
 // Register adds a converter class (the schema-registry converters register themselves).

@@ -203,3 +203,11 @@ func compileFile(name string, main protocompile.SearchResult, deps map[string]st
 	}
 	return result, nil
 }
+
+// Compile compiles the schema text, whose imports are deps (text by import path), the
+// registry's built-in files and the well-known types, into its file descriptor: what
+// Connect's ProtobufConverter builds its messages from.
+func Compile(text string, deps map[string]string) (protoreflect.FileDescriptor, error) {
+	const name = "schema.proto"
+	return compileFile(name, protocompile.SearchResult{Source: strings.NewReader(text)}, deps, reporter.NewReporter(nil, nil))
+}
