@@ -344,11 +344,9 @@ func (d *Distributed) reconfigure(cs *connState) {
 	if conn == nil {
 		return
 	}
-	maxTasks := 1
-	fmt.Sscan(cs.config["tasks.max"], &maxTasks)
-	configs, err := conn.TaskConfigs(maxTasks)
+	configs, err := cs.taskConfigsOf(conn)
 	if err != nil {
-		cs.fail(fmt.Errorf("computing task configurations: %w", err))
+		cs.fail(err)
 		return
 	}
 	_, _, committed, _ := d.view.connector(cs.name)

@@ -597,23 +597,32 @@ func (cs *connState) startConnector() (configs []map[string]string, ok bool) {
 		cs.fail(fmt.Errorf("starting the connector: %w", err))
 		return nil, false
 	}
+	configs, err := cs.taskConfigsOf(conn)
+	if err != nil {
+		conn.Stop()
+		cs.fail(err)
+		return nil, false
+	}
+	w.mu.Lock()
+	cs.conn, cs.state, cs.trace = conn, target, ""
+	w.mu.Unlock()
+	return configs, true
+}
+
+// taskConfigsOf asks a started connector for at most tasks.max task configurations.
+func (cs *connState) taskConfigsOf(conn Connector) ([]map[string]string, error) {
 	maxTasks := 1
 	if v := cs.config["tasks.max"]; v != "" {
 		maxTasks, _ = strconv.Atoi(v)
 	}
 	configs, err := conn.TaskConfigs(maxTasks)
 	if err != nil {
-		conn.Stop()
-		cs.fail(fmt.Errorf("computing task configurations: %w", err))
-		return nil, false
+		return nil, fmt.Errorf("computing task configurations: %w", err)
 	}
 	if len(configs) > maxTasks {
 		configs = configs[:maxTasks]
 	}
-	w.mu.Lock()
-	cs.conn, cs.state, cs.trace = conn, target, ""
-	w.mu.Unlock()
-	return configs, true
+	return configs, nil
 }
 
 // taskRunConfig is what a task runs with: its own configuration, plus the connector's
