@@ -391,33 +391,7 @@ func (w *avroSchemaWriter) writeName(b []byte, full string) []byte {
 
 // record appends a struct as an Avro record.
 func (w *avroSchemaWriter) record(b []byte, s *data.Schema, props []prop) ([]byte, error) {
-	full := w.structName(s)
-	b, done, err := w.nameRef(b, full, s)
-	if err != nil || done {
-		return b, err
-	}
-	savedSpace, savedHas := w.space, w.hasSpace
-	b = append(b, `{"type":"record"`...)
-	b = w.writeName(b, full)
-	w.space, _ = splitFullName(full)
-	w.hasSpace = true
-	if doc, ok := s.Parameters[avroRecordDocParam]; ok {
-		b = append(b, `,"doc":`...)
-		b = append(b, jsonString(doc)...)
-	}
-	b = append(b, `,"fields":[`...)
-	for i, f := range s.Fields {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		doc, hasDoc := s.Parameters[avroFieldDocParam+f.Name]
-		if b, err = w.field(b, f.Name, f.Schema, doc, hasDoc); err != nil {
-			return nil, err
-		}
-	}
-	b = append(b, ']')
-	w.space, w.hasSpace = savedSpace, savedHas
-	return appendProps(b, props), nil
+	return w.namedRecord(b, w.structName(s), s, s.Fields, s.Parameters, props)
 }
 
 // mapEntry appends the record of a map's entries (maps whose keys are not required strings).
@@ -429,7 +403,14 @@ func (w *avroSchemaWriter) mapEntry(b []byte, s *data.Schema) ([]byte, error) {
 		props = append(props, prop{connectInternalType, jsonString(avroMapEntryName)})
 	}
 	entry := &data.Schema{Type: data.TypeMap, Key: s.Key, Value: s.Value}
-	b, done, err := w.nameRef(b, full, entry)
+	fields := []data.Field{{Name: "key", Schema: s.Key}, {Name: "value", Schema: s.Value}}
+	return w.namedRecord(b, full, entry, fields, nil, props)
+}
+
+// namedRecord appends the record full (def is what it stands for, for a second use by name)
+// with fields; params holds AvroData's record and field doc parameters.
+func (w *avroSchemaWriter) namedRecord(b []byte, full string, def *data.Schema, fields []data.Field, params map[string]string, props []prop) ([]byte, error) {
+	b, done, err := w.nameRef(b, full, def)
 	if err != nil || done {
 		return b, err
 	}
@@ -438,13 +419,19 @@ func (w *avroSchemaWriter) mapEntry(b []byte, s *data.Schema) ([]byte, error) {
 	b = w.writeName(b, full)
 	w.space, _ = splitFullName(full)
 	w.hasSpace = true
-	b = append(b, `,"fields":[`...)
-	if b, err = w.field(b, "key", s.Key, "", false); err != nil {
-		return nil, err
+	if doc, ok := params[avroRecordDocParam]; ok {
+		b = append(b, `,"doc":`...)
+		b = append(b, jsonString(doc)...)
 	}
-	b = append(b, ',')
-	if b, err = w.field(b, "value", s.Value, "", false); err != nil {
-		return nil, err
+	b = append(b, `,"fields":[`...)
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		doc, hasDoc := params[avroFieldDocParam+f.Name]
+		if b, err = w.field(b, f.Name, f.Schema, doc, hasDoc); err != nil {
+			return nil, err
+		}
 	}
 	b = append(b, ']')
 	w.space, w.hasSpace = savedSpace, savedHas
