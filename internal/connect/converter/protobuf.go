@@ -3,7 +3,9 @@ package converter
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,10 +46,12 @@ const ProtobufClass = "io.confluent.connect.protobuf.ProtobufConverter"
 // sfixed32 as int32; uint32 as int64; the 64-bit ones as int64; enums as strings), wrappers
 // (google.protobuf.*Value) as optional primitives.
 //
+// What the Protobuf type cannot say (int8 and int16, a named primitive's name, version and
+// parameters) goes in the field's confluent.field_meta params (protoFieldParams).
+//
 // Not supported: oneof groups as Confluent's io.confluent.connect.protobuf.Union (their
-// members are read as optional fields), arrays of arrays or of maps, int8/int16 read back as
-// such (they come back as int32), Confluent's generate.index.for.unions and the other
-// ProtobufData options. Settings: those of the registry converters (registry.go).
+// members are read as optional fields), arrays of arrays or of maps, Confluent's
+// generate.index.for.unions and the other ProtobufData options. Settings: those of the registry converters (registry.go).
 type Protobuf struct {
 	rc      registryConfig
 	writers boundedCache[protoWriter] // by Connect schema
@@ -274,18 +278,72 @@ func (w *protoWriterText) message(b *strings.Builder, name string, s *data.Schem
 			return err
 		}
 		opts := ""
-		if f.Schema.Name == data.DecimalName {
-			scale, err := data.DecimalScale(f.Schema)
-			if err != nil {
-				return err
-			}
+		if params := protoFieldParams(f.Schema); len(params) > 0 {
 			w.imports["confluent/meta.proto"] = true
-			opts = fmt.Sprintf(` [(confluent.field_meta) = { params: [ { key: "scale", value: "%d" } ] }]`, scale)
+			var ps []string
+			for _, k := range slices.Sorted(maps.Keys(params)) {
+				ps = append(ps, fmt.Sprintf("{ key: %q, value: %q }", k, params[k]))
+			}
+			opts = fmt.Sprintf(" [(confluent.field_meta) = { params: [ %s ] }]", strings.Join(ps, ", "))
 		}
 		fmt.Fprintf(b, "%s  %s%s %s = %d%s;\n", indent, label, typ, f.Name, i+1, opts)
 	}
 	fmt.Fprintf(b, "%s}\n", indent)
 	return nil
+}
+
+// protoFieldParams are what a field's Protobuf type cannot say about its Connect schema, kept
+// in its confluent.field_meta params as Confluent's ProtobufData keeps them: a Decimal's
+// "scale", "connect.type" for int8 and int16, and a named primitive's (Debezium's
+// io.debezium.time.MicroTimestamp and the like) "connect.name" and "connect.version", with its
+// parameters as "connect.parameters.<name>".
+func protoFieldParams(s *data.Schema) map[string]string {
+	params := map[string]string{}
+	switch {
+	case s.Name == data.DecimalName:
+		scale, _ := data.DecimalScale(s)
+		params["scale"] = strconv.Itoa(int(scale))
+		return params
+	case s.Name == data.DateName || s.Name == data.TimeName || s.Name == data.TimestampName:
+		return params
+	case !s.Type.Primitive():
+		return params
+	}
+	if s.Type == data.TypeInt8 || s.Type == data.TypeInt16 {
+		params["connect.type"] = s.Type.String()
+	}
+	if s.Name != "" {
+		params["connect.name"] = s.Name
+		if s.Version != 0 {
+			params["connect.version"] = strconv.Itoa(int(s.Version))
+		}
+		for k, v := range s.Parameters {
+			params["connect.parameters."+k] = v
+		}
+	}
+	return params
+}
+
+// applyFieldParams gives a primitive schema read back what protoFieldParams kept.
+func applyFieldParams(s *data.Schema, params map[string]string) *data.Schema {
+	if s.Type == data.TypeInt32 {
+		switch params["connect.type"] {
+		case "int8":
+			s = &data.Schema{Type: data.TypeInt8, Optional: s.Optional}
+		case "int16":
+			s = &data.Schema{Type: data.TypeInt16, Optional: s.Optional}
+		}
+	}
+	if name := params["connect.name"]; name != "" {
+		version, _ := strconv.Atoi(params["connect.version"])
+		s = s.Named(name, int32(version))
+		for _, k := range slices.Sorted(maps.Keys(params)) {
+			if p, ok := strings.CutPrefix(k, "connect.parameters."); ok {
+				s = s.WithParameter(p, params[k])
+			}
+		}
+	}
+	return s
 }
 
 // fieldType is the label and type of field f; nested message definitions are written to b.
@@ -586,7 +644,11 @@ func protoFieldSchema(fd protoreflect.FieldDescriptor, depth int) (*data.Schema,
 		}
 		return data.ArrayOf(items), nil
 	}
-	return protoKindSchema(fd, fd.HasPresence(), depth)
+	ks, err := protoKindSchema(fd, fd.HasPresence(), depth)
+	if err == nil && ks.Type.Primitive() && ks.Name == "" {
+		ks = applyFieldParams(ks, protoFieldMeta(fd))
+	}
+	return ks, err
 }
 
 func protoKindSchema(fd protoreflect.FieldDescriptor, optional bool, depth int) (*data.Schema, error) {
@@ -751,6 +813,12 @@ func protoToValue(m protoreflect.Message, s *data.Schema) (any, error) {
 func protoSingle(fd protoreflect.FieldDescriptor, s *data.Schema, x protoreflect.Value) (any, error) {
 	switch fd.Kind() {
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		switch s.Type {
+		case data.TypeInt8:
+			return int8(x.Int()), nil
+		case data.TypeInt16:
+			return int16(x.Int()), nil
+		}
 		return int32(x.Int()), nil
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
 		return x.Int(), nil

@@ -16,7 +16,9 @@ import (
 func protoEveryType() (*data.Schema, *data.Struct) {
 	inner := data.MustStruct("acme.Inner", data.F("x", data.OptionalInt64Schema))
 	s := data.MustStruct("acme.All",
+		data.F("i8", data.Int8Schema), data.F("i16", data.Int16Schema.AsOptional()),
 		data.F("i32", data.Int32Schema), data.F("i64", data.Int64Schema),
+		data.F("micros", data.Int64Schema.Named("io.debezium.time.MicroTimestamp", 1).WithParameter("p", "q").AsOptional()),
 		data.F("f32", data.Float32Schema), data.F("f64", data.Float64Schema), data.F("b", data.BooleanSchema),
 		data.F("s", data.StringSchema), data.F("bytes", data.BytesSchema),
 		data.F("arr", data.ArrayOf(data.StringSchema)),
@@ -31,6 +33,7 @@ func protoEveryType() (*data.Schema, *data.Struct) {
 		data.F("ts", data.TimestampSchema.AsOptional()), data.F("tsNull", data.TimestampSchema.AsOptional()),
 	)
 	v := data.NewStructValue(s).
+		Set("i8", int8(-8)).Set("i16", int16(300)).Set("micros", int64(1768473000123456)).
 		Set("i32", int32(-70000)).Set("i64", int64(1)<<60).
 		Set("f32", float32(1.5)).Set("f64", 2.25).Set("b", true).Set("s", "hé \"q\"\n").Set("bytes", []byte{0, 1, 0xff}).
 		Set("arr", []any{"a", "b"}).
@@ -92,7 +95,7 @@ func TestProtobufRoundTripEveryType(t *testing.T) {
 	}
 	ss, err := tr.client.SchemaByVersion(context.Background(), "all-value", 1)
 	if err != nil || ss.Type != sr.TypeProtobuf || !strings.Contains(ss.Schema.Schema, "message All {") ||
-		!strings.Contains(ss.Schema.Schema, "optional string opt = 13;") || !strings.Contains(ss.Schema.Schema, "confluent.field_meta") ||
+		!strings.Contains(ss.Schema.Schema, "optional string opt = 16;") || !strings.Contains(ss.Schema.Schema, "confluent.field_meta") ||
 		strings.Contains(ss.Schema.Schema, "Inner2") {
 		t.Fatalf("registered %+v, %v", ss, err)
 	}
@@ -134,7 +137,7 @@ func TestProtobufDebeziumEnvelope(t *testing.T) {
 		t.Fatalf("event %v", got)
 	}
 	a := got.Get("after").(*data.Struct)
-	if a.Get("name") != "Sally" || a.Get("price").(data.Decimal).String() != "10.50" || a.Get("qty") != int32(3) || a.Get("created") != nil {
+	if a.Get("name") != "Sally" || a.Get("price").(data.Decimal).String() != "10.50" || a.Get("qty") != int16(3) || a.Get("created") != nil {
 		t.Fatalf("after %v", a)
 	}
 }
