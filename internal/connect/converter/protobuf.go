@@ -369,8 +369,13 @@ func (w *protoWriterText) fieldType(b *strings.Builder, f data.Field, nested map
 	}
 	typ, err := w.single(b, f.Name, s, nested, indent)
 	label := ""
-	if s.Optional && s.Type.Primitive() && s.Name == "" {
-		label = "optional " // presence: a null stays null
+	switch s.Name {
+	case data.DecimalName, data.DateName, data.TimeName, data.TimestampName:
+		// messages: they have presence
+	default:
+		if s.Optional && s.Type.Primitive() {
+			label = "optional " // presence: a null stays null
+		}
 	}
 	return label, typ, err
 }

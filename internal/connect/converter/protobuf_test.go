@@ -19,6 +19,7 @@ func protoEveryType() (*data.Schema, *data.Struct) {
 		data.F("i8", data.Int8Schema), data.F("i16", data.Int16Schema.AsOptional()),
 		data.F("i32", data.Int32Schema), data.F("i64", data.Int64Schema),
 		data.F("micros", data.Int64Schema.Named("io.debezium.time.MicroTimestamp", 1).WithParameter("p", "q").AsOptional()),
+		data.F("zonedNull", data.StringSchema.Named("io.debezium.time.ZonedTimestamp", 1).AsOptional()),
 		data.F("f32", data.Float32Schema), data.F("f64", data.Float64Schema), data.F("b", data.BooleanSchema),
 		data.F("s", data.StringSchema), data.F("bytes", data.BytesSchema),
 		data.F("arr", data.ArrayOf(data.StringSchema)),
@@ -95,7 +96,7 @@ func TestProtobufRoundTripEveryType(t *testing.T) {
 	}
 	ss, err := tr.client.SchemaByVersion(context.Background(), "all-value", 1)
 	if err != nil || ss.Type != sr.TypeProtobuf || !strings.Contains(ss.Schema.Schema, "message All {") ||
-		!strings.Contains(ss.Schema.Schema, "optional string opt = 16;") || !strings.Contains(ss.Schema.Schema, "confluent.field_meta") ||
+		!strings.Contains(ss.Schema.Schema, "optional string opt = 17;") || !strings.Contains(ss.Schema.Schema, "confluent.field_meta") ||
 		strings.Contains(ss.Schema.Schema, "Inner2") {
 		t.Fatalf("registered %+v, %v", ss, err)
 	}
