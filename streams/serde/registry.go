@@ -83,13 +83,21 @@ func buildOptions(opts []Option) options {
 
 // subject names the subject for topic and a record's name under o's strategy.
 func (o *options) subject(topic, record string) string {
-	switch o.strategy {
+	return SubjectName(o.strategy, topic, record, o.isKey)
+}
+
+// SubjectName is the subject a record of topic, whose schema's record name is record, is
+// registered under with strategy (isKey: for the record's key): Confluent's
+// TopicNameStrategy ("<topic>-key", "<topic>-value"), RecordNameStrategy and
+// TopicRecordNameStrategy. Connect's schema-registry converters use it too.
+func SubjectName(strategy SubjectNameStrategy, topic, record string, isKey bool) string {
+	switch strategy {
 	case RecordNameStrategy:
 		return record
 	case TopicRecordNameStrategy:
 		return topic + "-" + record
 	}
-	if o.isKey {
+	if isKey {
 		return topic + "-key"
 	}
 	return topic + "-value"
@@ -158,25 +166,29 @@ func (c *cache[K, V]) get(k K, load func() (V, error)) (V, error) {
 func resolveSchema(cl *sr.Client, o *options, subject string, s sr.Schema) (sr.SubjectSchema, error) {
 	ctx, cancel := o.context()
 	defer cancel()
-	var (
-		ss  sr.SubjectSchema
-		err error
-	)
-	switch {
-	case o.useLatest:
-		ss, err = cl.SchemaByVersion(ctx, subject, -1)
-		if err == nil && ss.Type != s.Type {
-			err = fmt.Errorf("latest version of %s is a %v schema, want %v", subject, ss.Type, s.Type)
-		}
-	case o.noAutoRegister:
-		ss, err = cl.LookupSchema(ctx, subject, s)
-	default:
-		ss, err = cl.CreateSchema(ctx, subject, s)
-	}
+	ss, err := ResolveSchema(ctx, cl, subject, s, !o.noAutoRegister, o.useLatest)
 	if err != nil {
 		return sr.SubjectSchema{}, fmt.Errorf("schema for subject %s: %w", subject, err)
 	}
 	return ss, nil
+}
+
+// ResolveSchema gives the id (and the schema) a Confluent serializer writes a record of schema
+// s with under subject: the subject's latest version (useLatest: use.latest.version, which
+// must be of s's type), else s registered (autoRegister: auto.register.schemas) or looked up.
+// Connect's schema-registry converters use it too.
+func ResolveSchema(ctx context.Context, cl *sr.Client, subject string, s sr.Schema, autoRegister, useLatest bool) (sr.SubjectSchema, error) {
+	switch {
+	case useLatest:
+		ss, err := cl.SchemaByVersion(ctx, subject, -1)
+		if err == nil && ss.Type != s.Type {
+			err = fmt.Errorf("latest version of %s is a %v schema, want %v", subject, ss.Type, s.Type)
+		}
+		return ss, err
+	case autoRegister:
+		return cl.CreateSchema(ctx, subject, s)
+	}
+	return cl.LookupSchema(ctx, subject, s)
 }
 
 // namedSchema is a schema's text and the name other schemas refer to it by.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/sluicehq/sluice/streams/serde"
 )
 
 // Subject name strategies, by Confluent's class names (key.subject.name.strategy,
@@ -122,16 +124,14 @@ func newRegistryConfig(cfg map[string]string, isKey bool) (registryConfig, error
 // subject names the registry subject of a record of topic whose schema's record name is
 // record, under the configured strategy.
 func (rc *registryConfig) subject(topic, record string) string {
+	strategy := serde.TopicNameStrategy
 	switch rc.strategy {
 	case RecordNameStrategy:
-		return record
+		strategy = serde.RecordNameStrategy
 	case TopicRecordNameStrategy:
-		return topic + "-" + record
+		strategy = serde.TopicRecordNameStrategy
 	}
-	if rc.isKey {
-		return topic + "-key"
-	}
-	return topic + "-value"
+	return serde.SubjectName(strategy, topic, record, rc.isKey)
 }
 
 // resolve gives the schema id (and, under use.latest.version, the schema) that records of
@@ -140,21 +140,7 @@ func (rc *registryConfig) subject(topic, record string) string {
 func (rc *registryConfig) resolve(subject string, s sr.Schema) (sr.SubjectSchema, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
 	defer cancel()
-	var (
-		ss  sr.SubjectSchema
-		err error
-	)
-	switch {
-	case rc.useLatest:
-		ss, err = rc.client.SchemaByVersion(ctx, subject, -1)
-		if err == nil && ss.Type != s.Type {
-			err = fmt.Errorf("the latest version is a %v schema, not %v", ss.Type, s.Type)
-		}
-	case rc.autoRegister:
-		ss, err = rc.client.CreateSchema(ctx, subject, s)
-	default:
-		ss, err = rc.client.LookupSchema(ctx, subject, s)
-	}
+	ss, err := serde.ResolveSchema(ctx, rc.client, subject, s, rc.autoRegister, rc.useLatest)
 	if err != nil {
 		return sr.SubjectSchema{}, fmt.Errorf("converter: schema for subject %s: %w", subject, retriable(err))
 	}
