@@ -190,6 +190,9 @@ func (p sourceTopicPartitioner) Partition(r *kgo.Record, n int) int {
 	return p.dflt.Partition(r, n)
 }
 
+// sourceMaxBuffered bounds the records a source task's producer holds unacknowledged.
+const sourceMaxBuffered = 10_000
+
 // runSource polls the task, produces what it returns, and every offset.flush.interval.ms
 // flushes the producer and commits the source offsets of everything produced before the flush.
 func (t *taskRunner) runSource(ctx context.Context) error {
@@ -205,6 +208,9 @@ func (t *taskRunner) runSource(ctx context.Context) error {
 	popts := []kgo.Opt{kgo.RecordPartitioner(sourcePartitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.ClientID(fmt.Sprintf("connector-producer-%s-%d", t.cs.name, t.id)),
 		kgo.ProducerLinger(5 * time.Millisecond),
+		// Back-pressure: with this many records not yet acknowledged Produce blocks, and so
+		// the task is not polled again until the cluster catches up.
+		kgo.MaxBufferedRecords(sourceMaxBuffered),
 		// As Kafka's producer: a topic a source writes first is created by the broker
 		// (auto.create.topics.enable) with its defaults.
 		kgo.AllowAutoTopicCreation()}
