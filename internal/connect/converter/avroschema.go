@@ -1,6 +1,7 @@
 package converter
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -546,8 +547,7 @@ func avroDefaultJSON(b []byte, s *data.Schema, v any) ([]byte, error) {
 }
 
 func avroDefaultMap(b []byte, s *data.Schema, m map[any]any) ([]byte, error) {
-	type entry struct{ k, v []byte }
-	var entries []entry
+	entries := make([]mapEntryText, 0, len(m))
 	for k, v := range m {
 		kb, err := avroDefaultJSON(nil, s.Key, k)
 		if err != nil {
@@ -557,35 +557,37 @@ func avroDefaultMap(b []byte, s *data.Schema, m map[any]any) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		entries = append(entries, entry{kb, vb})
+		entries = append(entries, mapEntryText{kb, vb})
 	}
-	sort.Slice(entries, func(i, j int) bool { return string(entries[i].k) < string(entries[j].k) })
-	objectForm := s.Key.Type == data.TypeString && !s.Key.Optional
-	if objectForm {
-		b = append(b, '{')
-	} else {
-		b = append(b, '[')
+	return appendEntries(b, entries, s.Key.Type == data.TypeString && !s.Key.Optional, func(b, k, v []byte) []byte {
+		b = append(append(append(b, '['), k...), ',')
+		return append(append(b, v...), ']')
+	}), nil
+}
+
+// mapEntryText is a map entry with its key and value written as JSON.
+type mapEntryText struct{ key, value []byte }
+
+// appendEntries writes a map's entries sorted by key: a JSON object when objectForm (string
+// keys), else an array of pair(key, value).
+func appendEntries(b []byte, entries []mapEntryText, objectForm bool, pair func(b, key, value []byte) []byte) []byte {
+	sort.Slice(entries, func(i, j int) bool { return bytes.Compare(entries[i].key, entries[j].key) < 0 })
+	open, close := byte('{'), byte('}')
+	if !objectForm {
+		open, close = '[', ']'
 	}
+	b = append(b, open)
 	for i, e := range entries {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		if objectForm {
-			b = append(b, e.k...)
-			b = append(b, ':')
-			b = append(b, e.v...)
+			b = append(append(append(b, e.key...), ':'), e.value...)
 		} else {
-			b = append(b, '[')
-			b = append(b, e.k...)
-			b = append(b, ',')
-			b = append(b, e.v...)
-			b = append(b, ']')
+			b = pair(b, e.key, e.value)
 		}
 	}
-	if objectForm {
-		return append(b, '}'), nil
-	}
-	return append(b, ']'), nil
+	return append(b, close)
 }
 
 // appendJavaFloat writes a number as Jackson writes a double ("1.0", "1.0E10").

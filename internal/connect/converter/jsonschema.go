@@ -1,9 +1,7 @@
 package converter
 
 import (
-	"bytes"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -402,8 +400,7 @@ func (c *JSONSchema) appendValue(b []byte, s *data.Schema, v any) ([]byte, error
 }
 
 func (c *JSONSchema) appendMap(b []byte, s *data.Schema, m map[any]any) ([]byte, error) {
-	type entry struct{ k, v []byte }
-	entries := make([]entry, 0, len(m))
+	entries := make([]mapEntryText, 0, len(m))
 	for k, x := range m {
 		kb, err := c.appendValue(nil, s.Key, k)
 		if err != nil {
@@ -413,35 +410,12 @@ func (c *JSONSchema) appendMap(b []byte, s *data.Schema, m map[any]any) ([]byte,
 		if err != nil {
 			return nil, err
 		}
-		entries = append(entries, entry{kb, vb})
+		entries = append(entries, mapEntryText{kb, vb})
 	}
-	sort.Slice(entries, func(i, j int) bool { return bytes.Compare(entries[i].k, entries[j].k) < 0 })
-	objectForm := s.Key.Type == data.TypeString && !s.Key.Optional
-	if objectForm {
-		b = append(b, '{')
-	} else {
-		b = append(b, '[')
-	}
-	for i, e := range entries {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if objectForm {
-			b = append(b, e.k...)
-			b = append(b, ':')
-			b = append(b, e.v...)
-			continue
-		}
-		b = append(b, `{"key":`...)
-		b = append(b, e.k...)
-		b = append(b, `,"value":`...)
-		b = append(b, e.v...)
-		b = append(b, '}')
-	}
-	if objectForm {
-		return append(b, '}'), nil
-	}
-	return append(b, ']'), nil
+	return appendEntries(b, entries, s.Key.Type == data.TypeString && !s.Key.Optional, func(b, k, v []byte) []byte {
+		b = append(append(append(b, `{"key":`...), k...), `,"value":`...)
+		return append(append(b, v...), '}')
+	}), nil
 }
 
 func (c *JSONSchema) ToConnect(topic string, b []byte) (*data.Schema, any, error) {
