@@ -32,17 +32,7 @@ func TestConnectExactlyOnceSource(t *testing.T) {
 		"--override", "value.converter=org.apache.kafka.connect.storage.StringConverter"}
 	workers := []*connectWorker{runConnect(t, n, args...), runConnect(t, n, args...)}
 	cfg := fmt.Sprintf(`{"connector.class":"FileStreamSource","file":%q,"topic":"eos-lines","tasks.max":"1","batch.size":"40","exactly.once.support":"required"}`, in)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		// 409 while the group forms (Kafka Connect's answer during a rebalance): retry.
-		status, body := workers[0].call("PUT", "/connectors/eos-src/config", cfg)
-		if status == 201 {
-			break
-		}
-		if status != 409 || time.Now().After(deadline) {
-			t.Fatalf("creating the connector: HTTP %d: %s", status, body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	workers[0].createWhenFormed("/connectors/eos-src/config", cfg)
 
 	// Lines are appended in the background, 10 every 50 ms, until the faults are done.
 	written := make(chan int, 1)
@@ -226,16 +216,7 @@ func TestConnectPostgresExactlyOnce(t *testing.T) {
 		"database.hostname":"127.0.0.1","database.port":"%d","database.user":"postgres","database.dbname":"eosdb",
 		"topic.prefix":"eos","table.include.list":"public.items","plugin.name":"pgoutput",
 		"exactly.once.support":"required"}`, pg.port)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		status, body := w.call("PUT", "/connectors/items/config", cfg)
-		if status == 201 {
-			break
-		}
-		if status != 409 || time.Now().After(deadline) {
-			t.Fatalf("creating the connector: HTTP %d: %s", status, body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	w.createWhenFormed("/connectors/items/config", cfg)
 	w.waitState("items", "RUNNING")
 
 	// Rows 1..total in transactions of one or five rows, committed in id order.
@@ -312,5 +293,21 @@ func TestConnectPostgresExactlyOnce(t *testing.T) {
 			t.Fatalf("read_committed holds %d of %d rows after 90 s", len(got), total)
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// createWhenFormed creates a connector through a distributed worker with PUT path, retrying
+// while the group forms (Kafka Connect answers 409 during a rebalance).
+func (w *connectWorker) createWhenFormed(path, cfg string) {
+	w.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		status, body := w.call("PUT", path, cfg)
+		if status == 201 {
+			return
+		}
+		if status != 409 || time.Now().After(deadline) {
+			w.t.Fatalf("creating the connector: HTTP %d: %s", status, body)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -320,15 +320,22 @@ func TestConnectPostgresRoundTrip(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
-			for i := range min(len(gl), len(wl)) {
-				if gl[i] != wl[i] {
-					t.Fatalf("the replica differs (%d rows, want %d); first difference:\n got %s\nwant %s", len(gl)-1, len(wl)-1, gl[i], wl[i])
-				}
-			}
-			t.Fatalf("the replica has %d rows, want %d", len(gl)-1, len(wl)-1)
+			failReplica(t, got, want)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
 	t.Logf("replica equal to the source: %d rows", strings.Count(want, "\n"))
+}
+
+// failReplica fails the test with the first line where a replica's dump (one row per line)
+// differs from the source's.
+func failReplica(t *testing.T, got, want string) {
+	t.Helper()
+	gl, wl := strings.Split(strings.TrimSuffix(got, "\n"), "\n"), strings.Split(strings.TrimSuffix(want, "\n"), "\n")
+	for i := range min(len(gl), len(wl)) {
+		if gl[i] != wl[i] {
+			t.Fatalf("the replica differs (%d rows, want %d); first difference:\n got %s\nwant %s", len(gl), len(wl), gl[i], wl[i])
+		}
+	}
+	t.Fatalf("the replica has %d rows, want %d", len(gl), len(wl))
 }

@@ -412,13 +412,7 @@ func TestConnectRegistryProtobufRoundTrip(t *testing.T) {
 		}
 	}
 	if got != want {
-		gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
-		for i := range min(len(gl), len(wl)) {
-			if gl[i] != wl[i] {
-				t.Fatalf("the replica differs (%d rows, want %d); first difference:\n got %s\nwant %s", len(gl), len(wl), gl[i], wl[i])
-			}
-		}
-		t.Fatalf("the replica has %d rows, want %d", len(gl), len(wl))
+		failReplica(t, got, want)
 	}
 	for _, subject := range []string{"shop.public.items-key", "shop.public.items-value"} {
 		var latest struct {

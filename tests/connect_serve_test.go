@@ -37,16 +37,7 @@ func TestServeConnect(t *testing.T) {
 	appendLines(t, in, 0, 100)
 	cfg := fmt.Sprintf(`{"connector.class":"FileStreamSource","file":%q,"topic":"served-lines",
 		"value.converter":"org.apache.kafka.connect.storage.StringConverter"}`, in)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		status, body := w.call("PUT", "/connectors/served/config", cfg)
-		if status == 201 {
-			break
-		}
-		if status != 409 || time.Now().After(deadline) { // 409 while the group forms
-			t.Fatalf("creating the connector: HTTP %d: %s", status, body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	w.createWhenFormed("/connectors/served/config", cfg)
 	w.waitState("served", "RUNNING")
 	want := func(to int) []string {
 		var out []string
