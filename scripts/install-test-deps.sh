@@ -8,7 +8,8 @@
 # tests' throwaway certificates, Node.js and npm (tests/node: the registry test installs its pinned
 # npm packages with `npm ci` itself), and Burrow 1.2.1 with the ZooKeeper (and a JRE) it needs for the
 # old-clients tests, PostgreSQL (the Connect CDC tests start their own server with initdb and
-# pg_ctl on a free port) and rsyslog (the syslog source test runs its own rsyslogd).
+# pg_ctl on a free port), rsyslog (the syslog source test runs its own rsyslogd) and Chromium
+# (the console's browser tests drive it headless through chromedp).
 set -euo pipefail
 missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
@@ -31,6 +32,7 @@ command -v Burrow >/dev/null 2>&1 || missing+=(burrow)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -53,6 +53,11 @@ type Config struct {
 	AdvertisedAddr string
 	// HTTPAddr is the metrics and health listener; empty disables it.
 	HTTPAddr string
+	// Console serves the web console (internal/console) at / of the HTTP listener.
+	Console bool
+	// ConsoleConnectURL is the Kafka Connect REST API the console manages connectors through
+	// ("" hides the connectors pages).
+	ConsoleConnectURL string
 	// SchemaRegistryAddr is the schema registry's listener (host:port; port 0 picks one);
 	// empty disables the registry on this node (schema_registry.go).
 	SchemaRegistryAddr string
@@ -131,6 +136,8 @@ type Broker struct {
 	// ctlSec secures the controller address (controller_security.go).
 	ctlSec controllerSecurity
 	http   *httpapi.Server
+	// consoleSlot is the web console's handler on the HTTP listener (console.go), nil when off.
+	consoleSlot *consoleSlot
 	// httpSec is the HTTP listener's authentication and TLS, built once (httpSecurity): the
 	// schema registry's listener uses them too.
 	httpSec struct {
@@ -300,6 +307,9 @@ func Start(ctx context.Context, cfg Config) (_ *Broker, err error) {
 	if err := b.listenRegistry(brokerCfg); err != nil {
 		return nil, err
 	}
+	if err := b.startConsole(brokerCfg); err != nil {
+		return nil, err
+	}
 	b.setPhase(phaseRegistering)
 	if err := b.startLifecycle(ctx, brokerCfg); err != nil {
 		return nil, err
@@ -331,8 +341,13 @@ func (b *Broker) startHTTP(brokerCfg *config.Resolved) (err error) {
 	if err != nil {
 		return err
 	}
-	b.http, err = httpapi.Start(httpapi.Options{Addr: b.cfg.HTTPAddr, Gatherer: b.registry, Ready: b.Ready, Logger: b.logger,
-		Auth: auth, TLS: tlsCfg})
+	opts := httpapi.Options{Addr: b.cfg.HTTPAddr, Gatherer: b.registry, Ready: b.Ready, Logger: b.logger,
+		Auth: auth, TLS: tlsCfg}
+	if b.cfg.Console {
+		b.consoleSlot = &consoleSlot{}
+		opts.Console = b.consoleSlot
+	}
+	b.http, err = httpapi.Start(opts)
 	return err
 }
 
@@ -722,6 +737,7 @@ func (b *Broker) Close() error {
 			b.groups.Close() // after the server: no request reaches a closed coordinator
 		}
 		if b.http != nil {
+			b.closeConsole()
 			if err := b.http.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("http listener: %w", err))
 			}

@@ -78,6 +78,8 @@ type serveSettings struct {
 	connect        bool
 	connectAddr    string
 	connectGroup   string
+	console        bool
+	consoleConnect string
 	// flags is the set register filled: which identity flags were given (applyIdentity).
 	flags *pflag.FlagSet
 }
@@ -86,7 +88,7 @@ func (s *serveSettings) register(f *pflag.FlagSet) {
 	s.flags = f
 	f.StringVar(&s.dataDir, "data-dir", "./sluice-data", "directory for partition logs and metadata")
 	f.StringVar(&s.kafkaAddr, "kafka-addr", "localhost:9092", "Kafka protocol listener address (a PLAINTEXT listener; the broker config listeners replaces it)")
-	f.StringVar(&s.httpAddr, "http-addr", "localhost:9644", "HTTP listener for /metrics, /healthz and /readyz (empty disables)")
+	f.StringVar(&s.httpAddr, "http-addr", "localhost:9644", "HTTP listener for the web console, /metrics, /healthz and /readyz (empty disables)")
 	f.StringVar(&s.registryAddr, "schema-registry-addr", "localhost:8081", "schema registry listener (Confluent's REST API; TLS and users of the HTTP listener; empty disables)")
 	f.StringVar(&s.advertisedAddr, "advertised-addr", "", "host:port clients are told to connect to (default: --kafka-addr)")
 	f.StringVar(&s.controllerAddr, "controller-addr", "localhost:9093", "metadata quorum (Raft) listener address")
@@ -101,7 +103,18 @@ func (s *serveSettings) register(f *pflag.FlagSet) {
 	f.BoolVar(&s.connect, "connect", false, "also run a Kafka Connect worker in this process: distributed mode, group --connect-group-id, "+
 		"REST API on --connect-addr, against this broker's first Kafka listener (as `sluice connect --group-id` would)")
 	f.StringVar(&s.connectAddr, "connect-addr", "localhost:8083", "with --connect: the Kafka Connect REST API's listen address")
+	f.BoolVar(&s.console, "console", true, "serve the web console at / of the HTTP listener (--console=false turns it off)")
+	f.StringVar(&s.consoleConnect, "console-connect-url", "", "the Kafka Connect REST API the console manages connectors through (default with --connect: http://--connect-addr)")
 	f.StringVar(&s.connectGroup, "connect-group-id", "connect-cluster", "with --connect: the worker's group.id (workers of other brokers or `sluice connect` processes with the same id share its connectors)")
+}
+
+// consoleConnectURL is the Connect REST API the console uses: --console-connect-url, else this
+// process's worker with --connect.
+func (s *serveSettings) consoleConnectURL() string {
+	if s.consoleConnect != "" || !s.connect || s.connectAddr == "" {
+		return s.consoleConnect
+	}
+	return "http://" + s.connectAddr
 }
 
 // connectWorker is what runBroker starts after the broker when --connect is given (nil
@@ -156,6 +169,8 @@ func (s *serveSettings) brokerConfig(file map[string]string) (broker.Config, err
 		AdvertisedAddr:       advertised,
 		HTTPAddr:             s.httpAddr,
 		SchemaRegistryAddr:   s.registryAddr,
+		Console:              s.console,
+		ConsoleConnectURL:    s.consoleConnectURL(),
 		ControllerAddr:       s.controllerAddr,
 		ControllerListenAddr: s.controllerBind,
 		Peers:                peers,

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,9 @@ type Options struct {
 	TLS *tls.Config
 	// Auth, if set, requires callers to authenticate (see Auth).
 	Auth *Auth
+	// Console, if set, serves every path the listener's own endpoints do not (the web console,
+	// internal/console). It signs its users in itself, so Auth does not cover it.
+	Console http.Handler
 }
 
 // Server is a running HTTP listener.
@@ -81,6 +85,9 @@ func Start(opts Options) (*Server, error) {
 	if opts.Auth != nil {
 		handler = opts.Auth.wrap(mux)
 	}
+	if opts.Console != nil {
+		handler = withConsole(handler, opts.Console)
+	}
 	s := &Server{
 		srv: &http.Server{
 			Handler:           handler,
@@ -110,4 +117,17 @@ func (s *Server) Close() error {
 	err := s.srv.Shutdown(ctx)
 	<-s.done
 	return err
+}
+
+// withConsole sends the listener's own endpoints (/metrics, /healthz, /readyz, /debug/pprof/)
+// to own and every other path to the console.
+func withConsole(own, console http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == "/metrics", p == "/healthz", p == "/readyz", strings.HasPrefix(p, "/debug/pprof/"):
+			own.ServeHTTP(w, r)
+		default:
+			console.ServeHTTP(w, r)
+		}
+	})
 }

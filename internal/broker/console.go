@@ -1,0 +1,87 @@
+package broker
+
+import (
+	"net/http"
+	"slices"
+	"sync/atomic"
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/console"
+)
+
+// consoleSlot is the HTTP listener's handler for the web console: the listener starts before
+// the Kafka listeners the console connects to, so the console arrives later (startConsole);
+// until then its pages answer 503.
+type consoleSlot struct {
+	c atomic.Pointer[console.Console]
+}
+
+func (s *consoleSlot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := s.c.Load()
+	if c == nil {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "the console starts when the broker's Kafka listeners are up", http.StatusServiceUnavailable)
+		return
+	}
+	c.ServeHTTP(w, r)
+}
+
+// startConsole makes the web console (internal/console) on the HTTP listener: a client of
+// this node's first plaintext Kafka listener (SASL_PLAINTEXT asks users to sign in, as does
+// HTTP authentication), of this node's schema registry and, with --connect, of its Connect
+// worker.
+func (b *Broker) startConsole(brokerCfg *config.Resolved) error {
+	if b.consoleSlot == nil {
+		return nil
+	}
+	var addr string
+	signIn := len(brokerCfg.List(config.SluiceHTTPAuthenticationMethods)) > 0
+	for _, kl := range b.listeners {
+		if !kl.cfg.Protocol.TLS() {
+			addr = kl.ln.Addr().String()
+			signIn = signIn || kl.cfg.Protocol.SASL()
+			break
+		}
+	}
+	if addr == "" {
+		b.logger.Warn("the web console needs a PLAINTEXT or SASL_PLAINTEXT Kafka listener on this node; it is off")
+		return nil
+	}
+	var mechs []string
+	for _, m := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"} {
+		if slices.Contains(brokerCfg.List(config.SaslEnabledMechanisms), m) {
+			mechs = append(mechs, m)
+		}
+	}
+	opts := console.Options{
+		Brokers:    func() []string { return []string{addr} },
+		SignIn:     signIn,
+		Mechanisms: mechs,
+		ConnectURL: b.cfg.ConsoleConnectURL,
+		Gatherer:   b.registry,
+		Logger:     b.logger.With("component", "console"),
+	}
+	if a := b.SchemaRegistryAddr(); a != "" {
+		scheme := "http"
+		if _, tlsCfg, _ := b.httpSecurity(brokerCfg); tlsCfg != nil {
+			scheme = "https"
+		}
+		opts.RegistryURL = scheme + "://" + a
+	}
+	c, err := console.New(opts)
+	if err != nil {
+		return err
+	}
+	b.consoleSlot.c.Store(c)
+	return nil
+}
+
+// closeConsole ends the console's sessions.
+func (b *Broker) closeConsole() {
+	if b.consoleSlot == nil {
+		return
+	}
+	if c := b.consoleSlot.c.Swap(nil); c != nil {
+		c.Close()
+	}
+}
