@@ -11,17 +11,18 @@ all: build
 build:
 	$(GO) build -o bin/sluice ./cmd/sluice
 
-# Every test: vet, the unit tests, then two suites side by side: the end-to-end tests (real
-# clients against real `sluice serve` processes; mostly waiting on processes and timeouts) and,
-# beside them, the internal and streams packages again under the race detector (-short) followed
-# by a short run of every fuzz target with one fuzzing worker.
+# Every test: vet, the unit tests, then side by side: the end-to-end tests (real clients and a
+# headless browser against real `sluice serve` processes; mostly waiting on processes and
+# timeouts) in E2E_SHARDS processes (scripts/test-e2e.sh), and beside them the internal and
+# streams packages again under the race detector (-short) followed by a short run of every fuzz
+# target with one fuzzing worker.
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -p 2 -timeout 30m $$($(GO) list ./... | grep -v '/tests$$')
 	$(MAKE) --no-print-directory -j2 test-e2e test-race-fuzz
 
 test-e2e:
-	$(GO) test -timeout 40m ./tests
+	scripts/test-e2e.sh
 
 test-race-fuzz:
 	$(GO) test -race -short -p 2 -timeout 15m ./internal/... ./streams/...
