@@ -27,20 +27,23 @@ func (s *consoleSlot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // startConsole makes the web console (internal/console) on the HTTP listener: a client of
-// this node's first plaintext Kafka listener (SASL_PLAINTEXT asks users to sign in, as does
-// HTTP authentication), of this node's schema registry and, with --connect, of its Connect
-// worker.
+// this node's first SASL_PLAINTEXT Kafka listener (users sign in with the cluster's users), or
+// else its first PLAINTEXT one (anonymous, unless HTTP authentication is on), of this node's
+// schema registry and, with --connect, of its Connect worker. A node whose Kafka listeners all
+// use TLS has no console.
 func (b *Broker) startConsole(brokerCfg *config.Resolved) error {
 	if b.consoleSlot == nil {
 		return nil
 	}
+	// A SASL_PLAINTEXT listener first, so that users sign in when the node has one.
 	var addr string
 	signIn := len(brokerCfg.List(config.SluiceHTTPAuthenticationMethods)) > 0
-	for _, kl := range b.listeners {
-		if !kl.cfg.Protocol.TLS() {
-			addr = kl.ln.Addr().String()
-			signIn = signIn || kl.cfg.Protocol.SASL()
-			break
+	for _, sasl := range []bool{true, false} {
+		for _, kl := range b.listeners {
+			if addr == "" && !kl.cfg.Protocol.TLS() && kl.cfg.Protocol.SASL() == sasl {
+				addr = kl.ln.Addr().String()
+				signIn = signIn || sasl
+			}
 		}
 	}
 	if addr == "" {
