@@ -28,7 +28,7 @@ func (s *consoleSlot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // startConsole makes the web console (internal/console) on the HTTP listener: a client of
 // this node's first SASL_PLAINTEXT Kafka listener (users sign in with the cluster's users), or
-// else its first PLAINTEXT one (anonymous, unless HTTP authentication is on), of this node's
+// else its first PLAINTEXT one (anonymous; not when HTTP authentication is on), of this node's
 // schema registry and, with --connect, of its Connect worker. A node whose Kafka listeners all
 // use TLS has no console.
 func (b *Broker) startConsole(brokerCfg *config.Resolved) error {
@@ -37,17 +37,22 @@ func (b *Broker) startConsole(brokerCfg *config.Resolved) error {
 	}
 	// A SASL_PLAINTEXT listener first, so that users sign in when the node has one.
 	var addr string
-	signIn := len(brokerCfg.List(config.SluiceHTTPAuthenticationMethods)) > 0
+	signIn := false
 	for _, sasl := range []bool{true, false} {
 		for _, kl := range b.listeners {
 			if addr == "" && !kl.cfg.Protocol.TLS() && kl.cfg.Protocol.SASL() == sasl {
 				addr = kl.ln.Addr().String()
-				signIn = signIn || sasl
+				signIn = sasl
 			}
 		}
 	}
 	if addr == "" {
 		b.logger.Warn("the web console needs a PLAINTEXT or SASL_PLAINTEXT Kafka listener on this node; it is off")
+		return nil
+	}
+	if !signIn && len(brokerCfg.List(config.SluiceHTTPAuthenticationMethods)) > 0 {
+		// Signed-in users must act as themselves; an anonymous client would not.
+		b.logger.Warn("the HTTP listener asks for authentication but this node has no SASL_PLAINTEXT Kafka listener for the console to act as the signed-in user; the console is off")
 		return nil
 	}
 	var mechs []string
