@@ -66,6 +66,7 @@ type Console struct {
 
 	stop chan struct{}
 	done chan struct{}
+	samp *sampler // the overview's throughput samples (sampler.go)
 }
 
 // sessionCookie names the cookie holding a signed-in user's session id.
@@ -106,6 +107,7 @@ func New(opts Options) (*Console, error) {
 	c.routes(mux)
 	c.handler = c.authenticate(mux)
 	go c.janitor()
+	c.startSampler()
 	return c, nil
 }
 
@@ -136,6 +138,7 @@ func (c *Console) Close() {
 	}
 	close(c.stop)
 	<-c.done
+	<-c.samp.done
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for id, s := range c.sessions {

@@ -18,6 +18,9 @@ func (c *Console) routes(mux *http.ServeMux) {
 
 	// Overview, brokers, topics, security and quotas (overview.go, brokers.go, topics.go,
 	// security.go, quotas.go).
+	c.overviewRoutes(mux)
+	c.brokerRoutes(mux)
+	c.topicRoutes(mux)
 
 	// The message browser (messages.go).
 
