@@ -21,6 +21,8 @@ func (c *Console) routes(mux *http.ServeMux) {
 	c.overviewRoutes(mux)
 	c.brokerRoutes(mux)
 	c.topicRoutes(mux)
+	c.securityRoutes(mux)
+	c.quotaRoutes(mux)
 
 	// The message browser (messages.go).
 
