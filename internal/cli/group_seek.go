@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/groupseek"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -45,12 +45,7 @@ func parseSeekTarget(spec string) (seekTarget, error) {
 }
 
 // seekRow is one partition of a seek plan.
-type seekRow struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	Current   *int64 `json:"current"`
-	New       int64  `json:"new"`
-}
+type seekRow = groupseek.Row
 
 // seekReport is what `group seek` prints.
 type seekReport struct {
@@ -133,107 +128,33 @@ func runGroupSeek(ctx context.Context, adm *kadm.Client, group string, target se
 	if err != nil {
 		return rep, groupError("fetch offsets of", group, err)
 	}
-	plan, err := planSeek(ctx, adm, group, target, topics, commits)
+	plan, err := groupseek.Plan(ctx, adm, groupseek.Target{Kind: groupseek.Kind(target.kind), N: target.n}, topics, -1, commits)
 	if err != nil {
-		return rep, err
+		return rep, seekPlanError(group, err)
 	}
 	rep.Plan = plan
 	if dryRun || len(plan) == 0 {
 		return rep, nil
 	}
-	var offsets kadm.Offsets
-	for _, r := range plan {
-		offsets.Add(kadm.Offset{Topic: r.Topic, Partition: r.Partition, At: r.New, LeaderEpoch: -1})
-	}
-	resps, err := adm.CommitOffsets(ctx, group, offsets)
-	if err == nil {
-		err = resps.Error()
-	}
-	if err != nil {
+	if err := groupseek.Commit(ctx, adm, group, plan); err != nil {
 		return rep, groupError("commit offsets of", group, err)
 	}
 	rep.Committed = true
 	return rep, nil
 }
 
-// planSeek computes the new offset of every partition to move.
-func planSeek(ctx context.Context, adm *kadm.Client, group string, target seekTarget, topics []string, commits kadm.OffsetResponses) ([]seekRow, error) {
-	parts := make(kadm.TopicsSet)
-	if len(topics) == 0 {
-		commits.Each(func(o kadm.OffsetResponse) {
-			if o.At >= 0 {
-				parts.Add(o.Topic, o.Partition)
-			}
-		})
-		if len(parts) == 0 {
-			return nil, fmt.Errorf("group %s has no committed offsets: name the topics to move with --topic", group)
-		}
-		topics = parts.Topics()
+// seekPlanError says what to do about a plan that could not be made.
+func seekPlanError(group string, err error) error {
+	var te *groupseek.TopicError
+	switch {
+	case errors.Is(err, groupseek.ErrNoCommits):
+		return fmt.Errorf("group %s has no committed offsets: name the topics to move with --topic", group)
+	case errors.As(err, &te) && te.Partition < 0:
+		return missingTopicError(te.Topic, te.Err)
+	case errors.As(err, &te):
+		return fmt.Errorf("%w (see `sluice topic describe %s`)", te, te.Topic)
 	}
-	starts, err := adm.ListStartOffsets(ctx, topics...)
-	if err != nil {
-		return nil, fmt.Errorf("log start offsets: %w", err)
-	}
-	ends, err := adm.ListEndOffsets(ctx, topics...)
-	if err != nil {
-		return nil, fmt.Errorf("log end offsets: %w", err)
-	}
-	var atTime kadm.ListedOffsets
-	if target.kind == "time" {
-		if atTime, err = adm.ListOffsetsAfterMilli(ctx, target.n, topics...); err != nil {
-			return nil, fmt.Errorf("offsets at %d: %w", target.n, err)
-		}
-	}
-	if len(parts) == 0 { // --topic: every partition of each named topic
-		for _, t := range topics {
-			ps, ok := ends[t]
-			if bad, isBad := ps[-1]; !ok || isBad {
-				return nil, missingTopicError(t, bad.Err)
-			}
-			for p := range ps {
-				parts.Add(t, p)
-			}
-		}
-	}
-	var plan []seekRow
-	for _, tp := range parts.Sorted() {
-		for _, p := range tp.Partitions {
-			start, okS := starts.Lookup(tp.Topic, p)
-			end, okE := ends.Lookup(tp.Topic, p)
-			if !okS || !okE || start.Err != nil || end.Err != nil {
-				return nil, fmt.Errorf("topic %s partition %d: cannot list its offsets (%v) (see `sluice topic describe %s`)",
-					tp.Topic, p, errors.Join(start.Err, end.Err), tp.Topic)
-			}
-			row := seekRow{Topic: tp.Topic, Partition: p}
-			if c, ok := commits.Lookup(tp.Topic, p); ok && c.At >= 0 {
-				at := c.At
-				row.Current = &at
-			}
-			switch target.kind {
-			case "start":
-				row.New = start.Offset
-			case "end":
-				row.New = end.Offset
-			case "offset":
-				row.New = min(max(target.n, start.Offset), end.Offset)
-			case "time":
-				o, ok := atTime.Lookup(tp.Topic, p)
-				if !ok || o.Err != nil || o.Offset < 0 {
-					row.New = end.Offset
-				} else {
-					row.New = o.Offset
-				}
-			}
-			plan = append(plan, row)
-		}
-	}
-	slices.SortFunc(plan, func(a, b seekRow) int {
-		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
-			return c
-		}
-		return int(a.Partition - b.Partition)
-	})
-	return plan, nil
+	return err
 }
 
 func printSeekReport(w io.Writer, format string, rep seekReport) error {

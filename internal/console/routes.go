@@ -27,4 +27,5 @@ func (c *Console) routes(mux *http.ServeMux) {
 	// The message browser (messages.go).
 
 	// Consumer groups, schemas and connectors (groups.go, schemas.go, connectors.go).
+	c.groupRoutes(mux)
 }
