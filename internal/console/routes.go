@@ -25,6 +25,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 	c.quotaRoutes(mux)
 
 	// The message browser (messages.go).
+	c.messageRoutes(mux)
 
 	// Consumer groups, schemas and connectors (groups.go, schemas.go, connectors.go).
 	c.groupRoutes(mux)
