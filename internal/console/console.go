@@ -105,7 +105,9 @@ func New(opts Options) (*Console, error) {
 	}
 	mux := http.NewServeMux()
 	c.routes(mux)
-	c.handler = c.authenticate(mux)
+	// State-changing requests from other sites are refused (Sec-Fetch-Site / Origin): an
+	// anonymous console has no cookie to guard it, and a signed-in one gains a second guard.
+	c.handler = http.NewCrossOriginProtection().Handler(c.authenticate(mux))
 	go c.janitor()
 	c.startSampler()
 	return c, nil
