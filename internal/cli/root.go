@@ -44,6 +44,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newQuotaCommand())
 	root.AddCommand(newSchemaCommand())
 	root.AddCommand(newConnectCommand())
+	root.AddCommand(newConsoleCommand())
 	return root
 }
 

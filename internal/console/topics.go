@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 )
@@ -99,7 +100,9 @@ func (c *Console) renderTopics(w http.ResponseWriter, r *http.Request, p topicsP
 	if len(names) > 0 {
 		set := kadm.TopicsSet{}
 		for _, n := range names {
-			set.Add(n)
+			for _, pt := range meta.Topics[n].Partitions {
+				set.Add(n, pt.Partition)
+			}
 		}
 		// One DescribeLogDirs per broker; a topic's size is the sum over its replicas' leaders'
 		// copies (the leader's replica, so a replicated topic is not counted RF times).
@@ -453,6 +456,21 @@ func (c *Console) deleteTopic(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c.topicAction(w, r, "delete", fmt.Errorf("Kafka refused: %w", err), "")
 		return
+	}
+	// The deletion is in the metadata log once answered; wait (a little) until this broker's
+	// metadata drops the topic too, so the list the user lands on does not show it.
+	for i := 0; i < 50; i++ {
+		meta, err := s.Admin.Metadata(ctx, name)
+		if err != nil {
+			break
+		}
+		if t, ok := meta.Topics[name]; !ok || t.Err != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	http.Redirect(w, r, "/topics?done="+url.QueryEscape("deleted "+name), http.StatusSeeOther)
 }
