@@ -68,6 +68,7 @@
       search.dataset.state = st.state;
       search.dataset.matches = st.matches;
       search.dataset.scanned = st.scanned;
+      search.dataset.elapsed = st.elapsedMs;
       if (st.resume && !document.getElementById("search-resume")) {
         const a = el("a", "", "Search on from there");
         a.id = "search-resume";
