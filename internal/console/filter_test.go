@@ -1,7 +1,9 @@
 package console
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -185,4 +187,126 @@ func FuzzFilterParse(f *testing.F) {
 		flt.Match(filterTestRecord())
 		flt.Match(&filterRecord{KeyNull: true, ValueNull: true})
 	})
+}
+
+// fullPath is the path's value found by decoding the whole document: what jsonPath must agree with.
+func fullPath(b []byte, path []any) (any, bool) {
+	var doc any
+	if json.Unmarshal(b, &doc) != nil {
+		return nil, false
+	}
+	for _, step := range path {
+		switch s := step.(type) {
+		case string:
+			m, ok := doc.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if doc, ok = m[s]; !ok {
+				return nil, false
+			}
+		case int:
+			a, ok := doc.([]any)
+			if !ok || s >= len(a) {
+				return nil, false
+			}
+			doc = a[s]
+		}
+	}
+	return doc, true
+}
+
+func TestJSONPath(t *testing.T) {
+	doc := []byte(` { "a" : { "b c": [1, {"d": "x\"}]"}, null, true] , "e\u0041": -1.5e3 }, "z": [], "s": "a,b}" } `)
+	cases := []struct {
+		name string
+		path []any
+	}{
+		{"object", []any{"a"}},
+		{"nested array element", []any{"a", "b c", 1, "d"}},
+		{"null element", []any{"a", "b c", 2}},
+		{"last element", []any{"a", "b c", 3}},
+		{"past the end", []any{"a", "b c", 4}},
+		{"escaped key", []any{"a", "eA"}},
+		{"empty array", []any{"z", 0}},
+		{"string with delimiters", []any{"s"}},
+		{"missing", []any{"nope"}},
+		{"index into object", []any{"a", 0}},
+		{"name into array", []any{"z", "x"}},
+		{"name into string", []any{"s", "x"}},
+		{"whole", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, gotOK := jsonPath(doc, tc.path)
+			want, wantOK := fullPath(doc, tc.path)
+			if gotOK != wantOK || !reflect.DeepEqual(got, want) {
+				t.Fatalf("jsonPath %v = %v %v, want %v %v", tc.path, got, gotOK, want, wantOK)
+			}
+		})
+	}
+}
+
+func TestFilterRawJSON(t *testing.T) {
+	r := filterTestRecord()
+	r.Decode = func(b []byte, isKey bool) (string, any, bool) {
+		if json.Valid(b) {
+			return string(b), rawJSON(b), true
+		}
+		return string(b), nil, false
+	}
+	for expr, want := range map[string]bool{`value.amount > 1000`: true, `value.items[0].qty == 2`: true,
+		`value.tags contains "vip"`: true, `value.none == null`: true, `value.nope == null`: true, `value.nested["x y"]`: true} {
+		f, err := ParseFilter(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := *r
+		if got := f.Match(&rc); got != want {
+			t.Errorf("%q = %v, want %v", expr, got, want)
+		}
+	}
+}
+
+// FuzzJSONPath: on any valid JSON document, the lazy path lookup agrees with decoding it all.
+func FuzzJSONPath(f *testing.F) {
+	f.Add([]byte(`{"a":{"b":[1,{"c":"x"}]}}`), "a", "b", 1)
+	f.Add([]byte(`[0, "a\"]", {"a": null}]`), "a", "", 2)
+	f.Fuzz(func(t *testing.T, doc []byte, k1, k2 string, idx int) {
+		if !json.Valid(doc) || idx < 0 || idx > 100 {
+			return
+		}
+		for _, path := range [][]any{{k1}, {k1, k2}, {idx}, {k1, idx}, {idx, k2}} {
+			got, gotOK := jsonPath(doc, path)
+			want, wantOK := fullPath(doc, path)
+			if gotOK != wantOK || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q %v: jsonPath = %v %v, decoding all = %v %v", doc, path, got, gotOK, want, wantOK)
+			}
+		}
+	})
+}
+
+// BenchmarkFilter: one record's evaluation of a JSON-path filter, looking the path up in the
+// bytes (what a search does) against decoding the whole value first, and of a text filter.
+func BenchmarkFilter(b *testing.B) {
+	value := []byte(`{"id":12345,"amount":2345,"kind":"normal","note":"order number 12345 of the day","customer":{"id":"c17","tier":"gold"}}`)
+	run := func(b *testing.B, expr string, decode func([]byte, bool) (string, any, bool)) {
+		f, err := ParseFilter(expr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := &filterRecord{}
+		b.ReportAllocs()
+		for b.Loop() {
+			*r = filterRecord{Key: []byte("c17"), Value: value, Offset: 7, Decode: decode}
+			if f.Match(r) {
+				b.Fatal("matched")
+			}
+		}
+	}
+	lazy := func(v []byte, _ bool) (string, any, bool) { return string(v), rawJSON(v), true }
+	full := func(v []byte, _ bool) (string, any, bool) { d, ok := docOf(v); return string(v), d, ok }
+	b.Run("path/lazy", func(b *testing.B) { run(b, `value.kind == "needle" && value.customer.tier == "gold"`, lazy) })
+	b.Run("path/decode-all", func(b *testing.B) { run(b, `value.kind == "needle" && value.customer.tier == "gold"`, full) })
+	b.Run("text", func(b *testing.B) { run(b, `value contains "needle"`, lazy) })
 }

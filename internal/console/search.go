@@ -181,7 +181,13 @@ func filterDecode(f *Filter, keys, values *decoder) func([]byte, bool) (string, 
 				return string(b), nil, false
 			}
 		case decodeAuto, decodeJSON, decodeRegistry:
-			if !needDoc && !wire {
+			if !wire {
+				if !needDoc {
+					return string(b), nil, false
+				}
+				if json.Valid(b) {
+					return string(b), rawJSON(b), true
+				}
 				return string(b), nil, false
 			}
 		}
