@@ -39,6 +39,9 @@ const (
 type messageState struct {
 	schemas schemaCache
 
+	// closed is closed when the console closes: the live tails end.
+	closed chan struct{}
+
 	mu    sync.Mutex
 	jobs  map[string]*searchJob // by id; guarded by mu
 	tails int                   // open live tails; guarded by mu
@@ -46,11 +49,26 @@ type messageState struct {
 
 var messageStates sync.Map // *Console → *messageState
 
+// messages is the console's message browser state, made on first use; when the console
+// closes, its searches are cancelled, its tails closed and the state dropped.
 func (c *Console) messages() *messageState {
 	if v, ok := messageStates.Load(c); ok {
 		return v.(*messageState)
 	}
-	v, _ := messageStates.LoadOrStore(c, &messageState{jobs: make(map[string]*searchJob)})
+	ms := &messageState{jobs: make(map[string]*searchJob), closed: make(chan struct{})}
+	v, loaded := messageStates.LoadOrStore(c, ms)
+	if !loaded {
+		go func() {
+			<-c.stop
+			close(ms.closed)
+			ms.mu.Lock()
+			for _, j := range ms.jobs {
+				j.cancel()
+			}
+			ms.mu.Unlock()
+			messageStates.Delete(c)
+		}()
+	}
 	return v.(*messageState)
 }
 

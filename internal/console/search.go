@@ -20,14 +20,16 @@ import (
 // their ends as they were when it started, evaluating the filter on every record, as a job:
 // the page starts it (POST …/messages/search?<the page's query>), polls its progress and
 // matches (GET …/search/{id}) and may cancel it. It stops after the query's max matches and
-// says how far it got. A session has at most maxJobsPerSession jobs; finished jobs are
-// forgotten after jobKeep.
+// says how far it got. A session runs at most maxJobsPerSession jobs and the console maxJobs;
+// finished jobs are forgotten after jobKeep, or sooner (the oldest first) when maxJobs are kept.
 
 const (
 	maxJobsPerSession = 4
-	maxJobs           = 64
-	jobKeep           = 10 * time.Minute
-	jobTimeout        = 5 * time.Minute
+	maxJobs           = 16
+	// maxJobBytes bounds the matches a job keeps (their shown keys and values).
+	maxJobBytes = 16 << 20
+	jobKeep     = 10 * time.Minute
+	jobTimeout  = 5 * time.Minute
 )
 
 type searchJob struct {
@@ -81,13 +83,24 @@ func (c *Console) startSearch(w http.ResponseWriter, r *http.Request) {
 	ms := c.messages()
 	ms.mu.Lock()
 	ms.expireLocked()
-	mine := 0
+	mine, running := 0, 0
+	var oldest *searchJob // the finished job that ended first
 	for _, j := range ms.jobs {
-		if j.s == s && j.running() {
-			mine++
+		j.mu.Lock()
+		if j.state == "running" {
+			running++
+			if j.s == s {
+				mine++
+			}
+		} else if oldest == nil || j.ended.Before(oldest.ended) {
+			oldest = j
 		}
+		j.mu.Unlock()
 	}
-	if mine >= maxJobsPerSession || len(ms.jobs) >= maxJobs {
+	if len(ms.jobs) >= maxJobs && oldest != nil {
+		delete(ms.jobs, oldest.id) // its page can no longer fetch the results; it can run it again
+	}
+	if mine >= maxJobsPerSession || running >= maxJobs {
 		ms.mu.Unlock()
 		c.fail(w, r, http.StatusTooManyRequests, "too many searches at once: cancel one or wait for it")
 		return
@@ -124,7 +137,8 @@ func (c *Console) runSearch(ctx context.Context, j *searchJob, f *Filter, ranges
 	show := [2]*decoder{{c: c, s: j.s, ctx: ctx, mode: j.q.Key, pretty: true}, {c: c, s: j.s, ctx: ctx, mode: j.q.Value, pretty: true}}
 	fr := &filterRecord{Decode: filterDecode(f, keys, values)}
 	max := int64(j.q.Max)
-	stopped := false
+	stopped, full := false, false
+	kept := 0
 	next, err := c.scan(ctx, j.s, j.q.Topic, ranges, j.q.Committed, func(rec *kgo.Record) scanAction {
 		j.scanned.Add(1)
 		setFilterRecord(fr, rec)
@@ -132,11 +146,19 @@ func (c *Console) runSearch(ctx context.Context, j *searchJob, f *Filter, ranges
 			return scanNext
 		}
 		m := row(rec, show[0], show[1])
+		kept += len(m.Key.Text) + len(m.Value.Text) + 256
+		for _, h := range m.Headers {
+			kept += len(h.Key) + len(h.Value)
+		}
 		j.mu.Lock()
 		j.rows = append(j.rows, m)
 		j.mu.Unlock()
 		if j.matches.Add(1) >= max {
 			stopped = true
+			return scanStop
+		}
+		if kept >= maxJobBytes {
+			full = true
 			return scanStop
 		}
 		return scanNext
@@ -148,6 +170,8 @@ func (c *Console) runSearch(ctx context.Context, j *searchJob, f *Filter, ranges
 		j.finish("failed", err.Error(), next)
 	case stopped:
 		j.finish("stopped", fmt.Sprintf("stopped after %d matches", max), next)
+	case full:
+		j.finish("stopped", fmt.Sprintf("stopped after %d matches: their keys and values fill %d MiB; the export has them all", j.matches.Load(), maxJobBytes>>20), next)
 	default:
 		j.finish("done", "", next)
 	}
@@ -245,6 +269,7 @@ func (c *Console) job(r *http.Request) *searchJob {
 	ms := c.messages()
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
+	ms.expireLocked()
 	j := ms.jobs[r.PathValue("id")]
 	if j == nil || j.s != sessionOf(r) || j.q.Topic != r.PathValue("name") {
 		return nil

@@ -63,6 +63,13 @@ func (c *Console) liveTail(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(context.Background(), tailMaxLifetime)
 	defer cancel()
 	ctx = conn.CloseRead(ctx) // ends when the page closes the socket
+	go func() {
+		select {
+		case <-ms.closed: // the console closes
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 
 	send := func(v any) error {
 		b, err := json.Marshal(v)
