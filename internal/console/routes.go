@@ -30,4 +30,5 @@ func (c *Console) routes(mux *http.ServeMux) {
 	// Consumer groups, schemas and connectors (groups.go, schemas.go, connectors.go).
 	c.groupRoutes(mux)
 	c.schemaRoutes(mux)
+	c.connectorRoutes(mux)
 }
