@@ -1,32 +1,34 @@
 # Sluice: the two commands a newcomer needs are `go run ./cmd/sluice serve` and `make test`.
 GO ?= go
-# Seconds per fuzz target in make test: about 70 targets run one after another, so 6 s each keeps
-# the step near ten minutes; run scripts/fuzz-short.sh with a larger FUZZTIME for a longer pass.
+# Seconds per fuzz target in make test: about 80 targets, two at a time, so 6 s each keeps the
+# step near six minutes; run scripts/fuzz-short.sh with a larger FUZZTIME for a longer pass.
 FUZZTIME ?= 6s
 
-.PHONY: all build test test-e2e test-race-fuzz test-deps unit race fuzz-short bench clean
+.PHONY: all build test test-unit test-e2e test-race-fuzz test-deps unit race fuzz-short bench clean
 
 all: build
 
 build:
 	$(GO) build -o bin/sluice ./cmd/sluice
 
-# Every test: vet, the unit tests, then side by side: the end-to-end tests (real clients and a
-# headless browser against real `sluice serve` processes; mostly waiting on processes and
-# timeouts) in E2E_SHARDS processes (scripts/test-e2e.sh), and beside them the internal and
+# Every test: vet, then three suites side by side: the unit tests; the end-to-end tests (real
+# clients and a headless browser against real `sluice serve` processes; mostly waiting on
+# processes and timeouts) in E2E_SHARDS processes (scripts/test-e2e.sh); and the internal and
 # streams packages again under the race detector (-short) followed by a short run of every fuzz
-# target with one fuzzing worker.
+# target, two targets at a time with one fuzzing worker each.
 test: test-deps
 	$(GO) vet ./...
+	$(MAKE) --no-print-directory -j3 test-unit test-e2e test-race-fuzz
+
+test-unit:
 	$(GO) test -p 2 -timeout 30m $$($(GO) list ./... | grep -v '/tests$$')
-	$(MAKE) --no-print-directory -j2 test-e2e test-race-fuzz
 
 test-e2e:
 	scripts/test-e2e.sh
 
 test-race-fuzz:
 	$(GO) test -race -short -p 2 -timeout 15m ./internal/... ./streams/...
-	FUZZTIME=$(FUZZTIME) FUZZPARALLEL=1 scripts/fuzz-short.sh
+	FUZZTIME=$(FUZZTIME) FUZZPARALLEL=1 FUZZSHARDS=2 scripts/fuzz-short.sh
 
 # Installs the Debian client packages the end-to-end tests drive, when they are missing.
 test-deps:

@@ -7,25 +7,54 @@ fuzztime=${FUZZTIME:-10s}
 # beside the end-to-end tests with one.
 parallel=()
 if [[ -n "${FUZZPARALLEL:-}" ]]; then parallel=(-parallel "$FUZZPARALLEL"); fi
-count=0
-while IFS= read -r file; do
-  dir=$(dirname "$file")
-  for name in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
-    echo "fuzz ./$dir $name for $fuzztime"
-    log=/tmp/fuzz-${dir//\//-}-$name.log
-    if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "${parallel[@]}" "./$dir" >"$log" 2>&1; then
-      # Go 1.26's fuzz coordinator can report a bare "context deadline exceeded" when -fuzztime
-      # ends while a worker is mid-input (golang/go#75804, fixed in Go 1.27): no failing input
-      # is written. Only that exact outcome is retried, once; any finding fails at once.
-      if grep -q 'context deadline exceeded' "$log" && ! grep -qE 'Failing input written|panic:|_test\.go:[0-9]+:' "$log"; then
-        echo "fuzz $name: fuzztime deadline race without a finding (golang/go#75804), retrying once"
-        go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "${parallel[@]}" "./$dir" >"$log" 2>&1 || {
-          cat "$log"; echo "fuzz target $name failed" >&2; exit 1; }
-      else
-        cat "$log"; echo "fuzz target $name failed" >&2; exit 1
-      fi
+# FUZZSHARDS: how many targets run at once (default 1). A target's run is bounded by time, not
+# work, so two at once (each with one worker) halve the step's length on two cores.
+shards=${FUZZSHARDS:-1}
+
+mapfile -t targets < <(grep -rl --include='*_test.go' -E '^func Fuzz' internal cmd streams tests 2>/dev/null | sort |
+  while IFS= read -r file; do
+    for name in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
+      echo "$(dirname "$file") $name"
+    done
+  done)
+
+# fuzz runs one target; a finding fails it.
+fuzz() {
+  local dir=$1 name=$2
+  echo "fuzz ./$dir $name for $fuzztime"
+  local log=/tmp/fuzz-${dir//\//-}-$name.log
+  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "${parallel[@]}" "./$dir" >"$log" 2>&1; then
+    # Go 1.26's fuzz coordinator can report a bare "context deadline exceeded" when -fuzztime
+    # ends while a worker is mid-input (golang/go#75804, fixed in Go 1.27): no failing input
+    # is written. Only that exact outcome is retried, once; any finding fails at once.
+    if grep -q 'context deadline exceeded' "$log" && ! grep -qE 'Failing input written|panic:|_test\.go:[0-9]+:' "$log"; then
+      echo "fuzz $name: fuzztime deadline race without a finding (golang/go#75804), retrying once"
+      go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "${parallel[@]}" "./$dir" >"$log" 2>&1 || {
+        cat "$log"; echo "fuzz target $name failed" >&2; return 1; }
+    else
+      cat "$log"; echo "fuzz target $name failed" >&2; return 1
     fi
-    count=$((count + 1))
+  fi
+}
+
+# shard runs every shards-th target from the s-th, stopping at the first failure.
+shard() {
+  local s=$1
+  for ((i = s; i < ${#targets[@]}; i += shards)); do
+    fuzz ${targets[$i]} || return 1
   done
-done < <(grep -rl --include='*_test.go' -E '^func Fuzz' internal cmd streams tests 2>/dev/null | sort)
-echo "fuzz: $count targets ran for $fuzztime each"
+}
+
+pids=()
+for ((s = 0; s < shards; s++)); do
+  shard "$s" &
+  pids+=($!)
+done
+status=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || status=1
+done
+if [[ $status -ne 0 ]]; then
+  exit 1
+fi
+echo "fuzz: ${#targets[@]} targets ran for $fuzztime each, $shards at a time"
