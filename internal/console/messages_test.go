@@ -1,10 +1,21 @@
 package console
 
 import (
+	"context"
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/hamba/avro/v2"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/sluicehq/sluice/internal/registry/protobuf"
 )
 
 func TestDecodeModes(t *testing.T) {
@@ -83,4 +94,123 @@ func TestBrowseQuery(t *testing.T) {
 			t.Errorf("%q: %v, want %q", raw, err, msg)
 		}
 	}
+}
+
+const (
+	testAvroSchema  = `{"type":"record","name":"Pay","fields":[{"name":"customer","type":"string"},{"name":"amount","type":"long"},{"name":"raw","type":"bytes"}]}`
+	testProtoSchema = `syntax = "proto3"; package shop; message Other { string x = 1; } message Pay { string customer = 1; int64 amount = 2; map<string, Other> m = 3; }`
+)
+
+// registryConsole is a console whose registry (an httptest server) has schema 1 (Avro),
+// 2 (JSON Schema) and 3 (Protobuf); calls counts its requests.
+func registryConsole(tb testing.TB) (*Console, *int) {
+	schemas := map[string]map[string]string{
+		"1": {"schema": testAvroSchema},
+		"2": {"schema": `{"type":"object"}`, "schemaType": "JSON"},
+		"3": {"schema": testProtoSchema, "schemaType": "PROTOBUF"},
+	}
+	calls := new(int)
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		*calls++
+		mu.Unlock()
+		id := strings.TrimPrefix(r.URL.Path, "/schemas/ids/")
+		s, ok := schemas[id]
+		if !ok {
+			w.WriteHeader(404)
+			w.Write([]byte(`{"error_code":40403,"message":"Schema ` + id + ` not found"}`))
+			return
+		}
+		json.NewEncoder(w).Encode(s)
+	}))
+	c := &Console{opts: Options{RegistryURL: srv.URL}, http: srv.Client(), stop: make(chan struct{})}
+	tb.Cleanup(func() {
+		close(c.stop)
+		srv.Close()
+	})
+	return c, calls
+}
+
+// TestDecodeRegistry decodes Confluent's wire format with schemas from a registry's
+// /schemas/ids/{id}: Avro, JSON Schema and Protobuf; an unknown id falls back with a note.
+func TestDecodeRegistry(t *testing.T) {
+	c, callCount := registryConsole(t)
+	s := &Session{}
+	wire := func(id byte, payload ...[]byte) []byte {
+		b := []byte{0, 0, 0, 0, id}
+		for _, p := range payload {
+			b = append(b, p...)
+		}
+		return b
+	}
+
+	avroPayload, err := avro.Marshal(avro.MustParse(testAvroSchema), map[string]any{"customer": "alice", "amount": int64(42), "raw": []byte{0xff, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := protobuf.Compile(testProtoSchema, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := dynamicpb.NewMessage(fd.Messages().ByName("Pay"))
+	m.Set(fd.Messages().ByName("Pay").Fields().ByName("customer"), protoreflect.ValueOfString("bob"))
+	m.Set(fd.Messages().ByName("Pay").Fields().ByName("amount"), protoreflect.ValueOfInt64(7))
+	protoPayload, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, mode string
+		in         []byte
+		format     string
+		text       []string
+		note       string
+	}{
+		{"avro", decodeAuto, wire(1, avroPayload), "avro", []string{`"customer": "alice"`, `"amount": 42`, `"raw": "ff01"`}, ""},
+		{"json schema", decodeRegistry, wire(2, []byte(`{"a": [1]}`)), "json-schema", []string{`"a": [`}, ""},
+		// Message index [1] (the second message): the count 1 and the index 1, as zig-zag varints.
+		{"protobuf", decodeAuto, wire(3, []byte{2, 2}, protoPayload), "protobuf", []string{`"customer": "bob"`, `"amount": "7"`}, ""},
+		{"unknown id, auto", decodeAuto, wire(9, []byte("x")), decodeHex, []string{"00 00 00 00 09"}, ""},
+		{"unknown id, registry", decodeRegistry, wire(9, []byte("x")), decodeHex, nil, "schema id 9"},
+		{"avro bytes that do not fit", decodeAuto, wire(1, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}), decodeHex, nil, "Avro schema id 1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &decoder{c: c, s: s, ctx: t.Context(), mode: tc.mode, pretty: true}
+			out := d.decode(tc.in, false)
+			if out.Format != tc.format || !strings.Contains(out.Note, tc.note) {
+				t.Fatalf("%+v: want format %s, note with %q", out, tc.format, tc.note)
+			}
+			for _, want := range tc.text {
+				if !strings.Contains(out.Text, want) {
+					t.Fatalf("%s: text %q lacks %q", tc.name, out.Text, want)
+				}
+			}
+		})
+	}
+	before := *callCount
+	(&decoder{c: c, s: s, ctx: t.Context(), mode: decodeAuto}).decode(wire(1, avroPayload), false)
+	if *callCount != before {
+		t.Fatalf("schema 1 fetched again: %d calls, then %d", before, *callCount)
+	}
+}
+
+// FuzzDecode: any key or value bytes decode in every mode without a panic, whatever schema
+// their header names.
+func FuzzDecode(f *testing.F) {
+	c, _ := registryConsole(f)
+	for _, seed := range [][]byte{{0, 0, 0, 0, 1, 10, 'a', 'l', 'i', 'c', 'e', 84, 0}, {0, 0, 0, 0, 3, 2, 2, 10, 3, 'b', 'o', 'b'},
+		{0, 0, 0, 0, 2, '{', '}'}, []byte(`{"a":1}`), {0xff}} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, mode := range decodeModes {
+			d := &decoder{c: c, s: &Session{}, ctx: context.Background(), mode: mode, pretty: mode == decodeAuto}
+			out := d.decode(b, false)
+			if out.Format == "" {
+				t.Fatalf("%q as %s: no format", b, mode)
+			}
+		}
+	})
 }

@@ -2,12 +2,14 @@ package console
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -230,6 +232,10 @@ func (j *searchJob) finish(state, msg string, next map[int32]int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.state, j.err, j.next, j.ended, j.elapsed = state, msg, next, time.Now(), time.Since(j.started)
+	// In time order, as a page of all partitions is (the scan interleaves partitions by fetch).
+	slices.SortStableFunc(j.rows, func(a, b messageRow) int {
+		return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset))
+	})
 	if state != "done" && len(next) > 0 {
 		q := j.q
 		q.Positions = next
