@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -150,5 +151,96 @@ func TestConsoleGroups(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "NON_EMPTY_GROUP") {
 		t.Fatalf("POST reset with a member: %d %.300s, want 409 with NON_EMPTY_GROUP", resp.StatusCode, body)
+	}
+}
+
+// TestConsoleGroupsACL: on a node with SCRAM and the ACL authorizer, a user with only Read on a
+// topic does not see another user's group in /groups and is refused its reset with
+// GROUP_AUTHORIZATION_FAILED; given Describe on the group, the user sees the preview but the
+// apply is refused by the cluster (committing needs Read on the group), and the group's
+// committed offsets do not move.
+func TestConsoleGroupsACL(t *testing.T) {
+	n, _ := startWithProperties(t, `
+listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-256
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS;User:admin
+`, "--add-scram", "SCRAM-SHA-256=[name=admin,password=admin-secret]")
+	const topic, group = "ca-orders", "ca-billing"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	adm := n.admin()
+	n.createTopic(topic, 2, nil)
+	if res, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "reader", Mechanism: kadm.ScramSha256, Iterations: 4096, Password: "reader-secret"}}); err != nil || res.Error() != nil {
+		t.Fatalf("create user reader: %v %v", err, res.Error())
+	}
+	allow := func(b *kadm.ACLBuilder) {
+		t.Helper()
+		res, err := adm.CreateACLs(ctx, b.ResourcePatternType(kadm.ACLPatternLiteral))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Err != nil {
+				t.Fatalf("create ACL: %v", r.Err)
+			}
+		}
+	}
+	allow(kadm.NewACLs().Allow("User:reader").Topics(topic).Operations(kadm.OpRead))
+	var offs kadm.Offsets
+	offs.Add(kadm.Offset{Topic: topic, Partition: 0, At: 0, LeaderEpoch: -1})
+	offs.Add(kadm.Offset{Topic: topic, Partition: 1, At: 0, LeaderEpoch: -1})
+	if err := n.client(kgo.RecordPartitioner(kgo.ManualPartitioner())).ProduceSync(ctx,
+		&kgo.Record{Topic: topic, Partition: 0, Value: []byte("a")}, &kgo.Record{Topic: topic, Partition: 1, Value: []byte("b")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := adm.CommitOffsets(ctx, group, offs); err != nil || res.Error() != nil {
+		t.Fatalf("commit as admin: %v %v", err, res.Error())
+	}
+
+	b := newBrowser(t)
+	consoleSignIn(t, b, n, "reader", "reader-secret")
+	var listed int
+	var refusal string
+	browse(t, b, 20*time.Second,
+		chromedp.Navigate(consoleURL(n, "/groups")),
+		chromedp.WaitVisible(`#groups`),
+		into(&listed, chromedp.Evaluate[int](`document.querySelectorAll('#groups tr[data-group="ca-billing"]').length`)),
+		chromedp.Navigate(consoleURL(n, "/groups/"+group+"/reset?topic="+topic+"&to=end")),
+		chromedp.WaitVisible(`#reset-error`),
+		into(&refusal, chromedp.Text(`#reset-error`)))
+	screenshot(t, b, "reader-reset-refused")
+	if listed != 0 {
+		t.Fatalf("reader sees group %s in /groups without any right on it", group)
+	}
+	if !strings.Contains(refusal, "GROUP_AUTHORIZATION_FAILED") {
+		t.Fatalf("reader's reset preview says %q, want GROUP_AUTHORIZATION_FAILED", refusal)
+	}
+
+	allow(kadm.NewACLs().Allow("User:reader").Groups(group).Operations(kadm.OpDescribe))
+	var next []string
+	browse(t, b, 20*time.Second,
+		chromedp.Navigate(consoleURL(n, "/groups/"+group+"/reset?topic="+topic+"&to=end")),
+		chromedp.WaitVisible(`#apply`),
+		jsStrings(&next, "#preview td.new"),
+		chromedp.Click(`#apply`),
+		chromedp.WaitVisible(`#reset-error`),
+		into(&refusal, chromedp.Text(`#reset-error`)))
+	screenshot(t, b, "reader-apply-refused")
+	if strings.Join(next, " ") != "1 1" {
+		t.Fatalf("reader's preview: new offsets %v, want 1 1", next)
+	}
+	if !strings.Contains(refusal, "GROUP_AUTHORIZATION_FAILED") {
+		t.Fatalf("reader's apply says %q, want GROUP_AUTHORIZATION_FAILED", refusal)
+	}
+	got, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range int32(2) {
+		if o, _ := got.Lookup(topic, p); o.At != 0 {
+			t.Fatalf("partition %d's committed offset moved to %d after a refused reset", p, o.At)
+		}
 	}
 }
