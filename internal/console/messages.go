@@ -116,9 +116,15 @@ func parseBrowseQuery(r *http.Request) (browseQuery, error) {
 		}
 		q.Partition = int32(n)
 	}
-	if q.Start == "" {
-		q.Start = "oldest"
-		if q.Filter == "" {
+	if q.Start == "" { // links name only an offset or a time (a group's committed offset)
+		switch {
+		case v.Get("offset") != "":
+			q.Start = "offset"
+		case q.Time != "":
+			q.Start = "timestamp"
+		case q.Filter != "":
+			q.Start = "oldest"
+		default:
 			q.Start = "newest"
 		}
 	}

@@ -76,6 +76,9 @@ func TestBrowseQuery(t *testing.T) {
 	if q, _ := parse(""); q.Start != "newest" || q.Limit != defaultPageSize || q.Partition != -1 || q.Key != decodeAuto {
 		t.Fatalf("defaults: %+v", q)
 	}
+	if q, _ := parse("partition=1&offset=7"); q.Start != "offset" || q.Offset != 7 || q.Partition != 1 {
+		t.Fatalf("a link with an offset: %+v", q)
+	}
 	if q, _ := parse("filter=key"); q.Start != "oldest" {
 		t.Fatalf("a filter starts at %q, want oldest", q.Start)
 	}
