@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -176,6 +177,50 @@ func TestConsoleMessagesSearch(t *testing.T) {
 		t.Fatalf("export has %v, want %v", exported, want)
 	}
 
+	// Stopped after 2 matches, the search says how far it got; searching on from there finds
+	// the other needles, each once.
+	stopURL := consoleURL(n, "/topics/"+topic+"/messages?start=oldest&max=2&filter="+url.QueryEscape(filter))
+	var first, rest []shownRow
+	browse(t, b, 50*time.Second,
+		chromedp.Navigate(stopURL),
+		chromedp.WaitVisible(`#search[data-done="1"]`),
+		into(&state, chromedp.Evaluate[string](`document.getElementById("search").dataset.state`)),
+		into(&status, chromedp.Text(`#search-status`)),
+		shownRows(&first))
+	screenshot(t, b, "search-stopped")
+	if state != "stopped" || len(first) != 2 || !strings.Contains(status, "reached 0:") {
+		t.Fatalf("search with max=2: state %q, %d rows, status %q", state, len(first), status)
+	}
+	browse(t, b, 50*time.Second,
+		chromedp.Click(`#search-resume`),
+		chromedp.WaitVisible(`#search[data-done="1"]`),
+		into(&state, chromedp.Evaluate[string](`document.getElementById("search").dataset.state`)),
+		shownRows(&rest))
+	if state != "stopped" && state != "done" {
+		t.Fatalf("the resumed search ended %q", state)
+	}
+	// max=2 again: the resumed search may stop once more; follow it until done.
+	for round := 0; state == "stopped" && round < 3; round++ {
+		var more []shownRow
+		browse(t, b, 50*time.Second,
+			chromedp.Click(`#search-resume`),
+			chromedp.WaitVisible(`#search[data-done="1"]`),
+			into(&state, chromedp.Evaluate[string](`document.getElementById("search").dataset.state`)),
+			shownRows(&more))
+		rest = append(rest, more...)
+	}
+	resumed := map[partitionOffset]string{}
+	for _, r := range append(first, rest...) {
+		po := partitionOffset{r.Partition, r.Offset}
+		if _, dup := resumed[po]; dup {
+			t.Fatalf("%d@%d found twice across the resumed searches", r.Partition, r.Offset)
+		}
+		resumed[po] = r.Key
+	}
+	if state != "done" || !mapsEqual(resumed, want) {
+		t.Fatalf("stopped and resumed searches found %v (last state %q), want %v", resumed, state, want)
+	}
+
 	// A filter that does not parse says where.
 	var filterErr string
 	browse(t, b, 10*time.Second,
@@ -277,6 +322,15 @@ func TestConsoleMessagesBrowse(t *testing.T) {
 	fetched := consumeOne(t, n, topic, 0, 20)
 	if string(fetched.Key) != "form-key" || len(fetched.Headers) != 2 || fetched.Headers[0].Key != "origin" {
 		t.Fatalf("consumed %q with headers %v", fetched.Key, fetched.Headers)
+	}
+
+	// The live tail's websocket refuses a page of another origin.
+	wsURL := "ws://" + n.httpAddr + "/topics/" + topic + "/messages/live"
+	dialCtx, dialCancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_, wsResp, err := websocket.Dial(dialCtx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://elsewhere.example"}}})
+	dialCancel()
+	if err == nil || wsResp == nil || wsResp.StatusCode != http.StatusForbidden {
+		t.Fatalf("websocket from another origin: %v, %v; want 403", err, wsResp)
 	}
 
 	// Live tail: start it, produce with kgo, see the row appear.
