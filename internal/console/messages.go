@@ -583,16 +583,24 @@ func (c *Console) browse(ctx context.Context, s *Session, q browseQuery, data *m
 	}
 	keys := &decoder{c: c, s: s, ctx: ctx, mode: q.Key, pretty: true}
 	values := &decoder{c: c, s: s, ctx: ctx, mode: q.Value, pretty: true}
-	first, last := map[int32]int64{}, map[int32]int64{}
 	for _, rec := range recs {
 		data.Rows = append(data.Rows, row(rec, keys, values))
+	}
+	pageLinks(q, ranges, recs, data)
+	return nil
+}
+
+// pageLinks sets the page's ranges and its next and previous links: the next page starts
+// after the last record shown of each partition, the previous one Limit records before the
+// first.
+func pageLinks(q browseQuery, ranges map[int32]scanRange, recs []*kgo.Record, data *messagesData) {
+	first, last := map[int32]int64{}, map[int32]int64{}
+	for _, rec := range recs {
 		if _, ok := first[rec.Partition]; !ok {
 			first[rec.Partition] = rec.Offset
 		}
 		last[rec.Partition] = rec.Offset
 	}
-	// The next page starts after the last record shown of each partition; the previous one
-	// Limit records before the first.
 	next, prev := map[int32]int64{}, map[int32]int64{}
 	hasNext, hasPrev := false, false
 	for p, r := range ranges {
@@ -625,7 +633,6 @@ func (c *Console) browse(ctx context.Context, s *Session, q browseQuery, data *m
 		pq.Positions = prev
 		data.Prev = pq.url("")
 	}
-	return nil
 }
 
 // produceForm is the produce form's fields, kept when Kafka refuses the record.

@@ -396,6 +396,7 @@ func (c *Console) exportMessages(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil && written == 0 {
 		bw.Reset(w)
+		w.Header().Del("Content-Disposition")
 		c.fail(w, r, http.StatusBadGateway, err.Error())
 		return
 	}

@@ -85,26 +85,7 @@ func (c *Console) liveTail(w http.ResponseWriter, r *http.Request) {
 		conn.Close(websocket.StatusPolicyViolation, "")
 	}
 
-	rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
-	q.Start = "newest"
-	q.Limit = 0
-	q.Positions = nil
-	ranges, err := c.ranges(rctx, s, q)
-	rcancel()
-	if err != nil {
-		fail(err)
-		return
-	}
-	offsets := make(map[int32]kgo.Offset, len(ranges))
-	for p, rg := range ranges {
-		offsets[p] = kgo.NewOffset().At(rg.End)
-	}
-	opts := []kgo.Opt{kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{q.Topic: offsets}),
-		kgo.FetchMaxWait(500 * time.Millisecond), kgo.FetchMaxBytes(8 << 20), kgo.MaxConcurrentFetches(2)}
-	if q.Committed {
-		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	}
-	cl, err := c.NewClient(ctx, s, opts...)
+	cl, err := c.tailConsumer(ctx, s, q)
 	if err != nil {
 		fail(err)
 		return
@@ -141,4 +122,27 @@ func (c *Console) liveTail(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// tailConsumer is a consumer of the session's user from the ends of the query's partitions.
+func (c *Console) tailConsumer(ctx context.Context, s *Session, q browseQuery) (*kgo.Client, error) {
+	rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
+	q.Start = "newest"
+	q.Limit = 0
+	q.Positions = nil
+	ranges, err := c.ranges(rctx, s, q)
+	rcancel()
+	if err != nil {
+		return nil, err
+	}
+	offsets := make(map[int32]kgo.Offset, len(ranges))
+	for p, rg := range ranges {
+		offsets[p] = kgo.NewOffset().At(rg.End)
+	}
+	opts := []kgo.Opt{kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{q.Topic: offsets}),
+		kgo.FetchMaxWait(500 * time.Millisecond), kgo.FetchMaxBytes(8 << 20), kgo.MaxConcurrentFetches(2)}
+	if q.Committed {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	return c.NewClient(ctx, s, opts...)
 }
