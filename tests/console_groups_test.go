@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,7 +128,12 @@ func TestConsoleGroups(t *testing.T) {
 	}
 
 	// A member joins: the preview says NON_EMPTY_GROUP and offers no apply; a POST is refused.
-	live := n.client(kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.ClientID("billing-live"))
+	live, err := kgo.NewClient(kgo.SeedBrokers(n.kafkaAddr), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
+		kgo.ClientID("billing-live"), kgo.DisableAutoCommit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
 	if fs := live.PollFetches(ctx); fs.Err0() != nil {
 		t.Fatal(fs.Err0())
 	}
@@ -151,6 +157,32 @@ func TestConsoleGroups(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "NON_EMPTY_GROUP") {
 		t.Fatalf("POST reset with a member: %d %.300s, want 409 with NON_EMPTY_GROUP", resp.StatusCode, body)
+	}
+
+	// The member leaves: delete the topic's offsets, then the group, from its page.
+	live.Close()
+	var done string
+	browse(t, b, 20*time.Second,
+		chromedp.Navigate(consoleURL(n, "/groups/"+group)),
+		chromedp.Click(`form[action$="/delete-offsets"] button`),
+		chromedp.WaitVisible(`p.ok, p.error`),
+		into(&done, chromedp.Text(`main p[role]`)))
+	if !strings.Contains(done, "deleted the offsets of "+topic) {
+		t.Fatalf("delete offsets: %q", done)
+	}
+	if offs, err := n.admin().FetchOffsets(ctx, group); err != nil || len(offs) != 0 {
+		t.Fatalf("offsets after deleting them: %v %v", offs, err)
+	}
+	browse(t, b, 20*time.Second,
+		chromedp.Click(`form[action$="/delete"] button`),
+		chromedp.WaitVisible(`#groups`),
+		into(&done, chromedp.Text(`main p[role]`)))
+	screenshot(t, b, "group-deleted")
+	if !strings.Contains(done, "deleted group "+group) {
+		t.Fatalf("delete group: %q", done)
+	}
+	if listed, err := n.admin().ListGroups(ctx); err != nil || slices.Contains(listed.Groups(), group) {
+		t.Fatalf("groups after deleting %s: %v %v", group, listed.Groups(), err)
 	}
 }
 
