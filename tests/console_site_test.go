@@ -49,6 +49,41 @@ func waitPage(t *testing.T, ctx context.Context, timeout time.Duration, url, sel
 	}
 }
 
+// clickLoad clicks sel (a submit button or a link) and waits until the page it leads to has
+// loaded, so that the next step does not query the page being left.
+func clickLoad(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := chromedp.Evaluate[bool](`window.consiteLeaving = true`)(ctx, tg); err != nil {
+			return err
+		}
+		if _, err := chromedp.Click(sel)(ctx, tg); err != nil {
+			return err
+		}
+		// Evaluations fail while the page is replaced; ask again until the new one has loaded.
+		for {
+			done, err := chromedp.Evaluate[bool](`!window.consiteLeaving && document.readyState === "complete"`)(ctx, tg)
+			if err == nil && done {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for the page after clicking %s: %w (last: %v)", sel, ctx.Err(), err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// fitsWidth fails the test when the page at url scrolls sideways in the 1366-pixel window.
+func fitsWidth(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	var w int
+	browse(t, ctx, 30*time.Second, chromedp.Navigate(url), into(&w, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)))
+	if w > 1366 {
+		t.Errorf("%s is %d pixels wide, more than the 1366-pixel window", url, w)
+	}
+}
+
 // TestConsoleSiteTopics creates a topic through the form (and sees Kafka refuse a second one
 // of the same name), finds it in the list with its partition count, opens it, sets
 // retention.ms and sees its source turn from default to dynamic, adds partitions, sets a
@@ -67,7 +102,7 @@ func TestConsoleSiteTopics(t *testing.T) {
 		chromedp.SetValue("#new-name", topic),
 		chromedp.SetValue("#new-partitions", "3"),
 		chromedp.SetValue("#new-rf", "1"),
-		chromedp.Click("#create-form button[type=submit]"),
+		clickLoad("#create-form button[type=submit]"),
 		chromedp.WaitVisible("#notice"),
 	)
 	meta, err := adm.Metadata(context.Background(), topic)
@@ -81,7 +116,7 @@ func TestConsoleSiteTopics(t *testing.T) {
 		chromedp.Click("#create summary"),
 		chromedp.SetValue("#new-name", topic),
 		chromedp.SetValue("#new-partitions", "1"),
-		chromedp.Click("#create-form button[type=submit]"),
+		clickLoad("#create-form button[type=submit]"),
 		into(&refusal, chromedp.Text("#create-error")),
 	)
 	if !strings.Contains(refusal, "TOPIC_ALREADY_EXISTS") {
@@ -120,7 +155,7 @@ func TestConsoleSiteTopics(t *testing.T) {
 	var ends int
 	browse(t, ctx, 30*time.Second,
 		chromedp.Navigate(consoleURL(n, "/topics")),
-		chromedp.Click(`tr[data-topic="`+topic+`"] a`),
+		clickLoad(`tr[data-topic="`+topic+`"] a`),
 		chromedp.WaitVisible("#partitions"),
 		into(&ends, chromedp.Evaluate[int](`[...document.querySelectorAll("#partitions tbody tr")].reduce((s, r) => s + Number(r.children[6].textContent), 0)`)),
 	)
@@ -135,7 +170,7 @@ func TestConsoleSiteTopics(t *testing.T) {
 	browse(t, ctx, 30*time.Second,
 		chromedp.SetValue("#config-name", "retention.ms"),
 		chromedp.SetValue("#config-value", "3600000"),
-		chromedp.Click("#config-form button[type=submit]"),
+		clickLoad("#config-form button[type=submit]"),
 		chromedp.WaitVisible("#notice"),
 	)
 	if got := pageText(t, ctx, consoleURL(n, "/topics/"+topic), `tr[data-config="retention.ms"] td.source`); got != "dynamic" {
@@ -158,7 +193,7 @@ func TestConsoleSiteTopics(t *testing.T) {
 	browse(t, ctx, 30*time.Second,
 		chromedp.SetValue("#config-name", "cleanup.policy"),
 		chromedp.SetValue("#config-value", "sideways"),
-		chromedp.Click("#config-form button[type=submit]"),
+		clickLoad("#config-form button[type=submit]"),
 		into(&refusal, chromedp.Text("#action-error")),
 	)
 	if !strings.Contains(refusal, "INVALID_CONFIG") {
@@ -169,7 +204,7 @@ func TestConsoleSiteTopics(t *testing.T) {
 	browse(t, ctx, 30*time.Second,
 		chromedp.Navigate(consoleURL(n, "/topics/"+topic)),
 		chromedp.SetValue("#partitions-total", "5"),
-		chromedp.Click("#partitions-form button[type=submit]"),
+		clickLoad("#partitions-form button[type=submit]"),
 		chromedp.WaitVisible("#notice"),
 		into(&rows, chromedp.Evaluate[int](`document.querySelectorAll("#partitions tbody tr").length`)),
 	)
@@ -226,7 +261,7 @@ func TestConsoleSiteTopics(t *testing.T) {
 		chromedp.SetValue("#q-name", "alice"),
 		chromedp.SetValue("#q-key", "producer_byte_rate"),
 		chromedp.SetValue("#q-value", "1048576"),
-		chromedp.Click("#quota-form button[type=submit]"),
+		clickLoad("#quota-form button[type=submit]"),
 		chromedp.WaitVisible("#notice"),
 	)
 	if got := pageText(t, ctx, consoleURL(n, "/quotas"), `tr[data-quota="producer_byte_rate"] td.value`); got != "1048576" {
@@ -237,16 +272,33 @@ func TestConsoleSiteTopics(t *testing.T) {
 		t.Fatalf("the cluster's quotas after the form: %+v (%v)", qs, err)
 	}
 	screenshot(t, ctx, "quotas")
-	browse(t, ctx, 30*time.Second, chromedp.Click(`tr[data-quota="producer_byte_rate"] button`), chromedp.WaitVisible("#notice"))
+	browse(t, ctx, 30*time.Second, clickLoad(`tr[data-quota="producer_byte_rate"] button`), chromedp.WaitVisible("#notice"))
 	if qs, err := adm.DescribeClientQuotas(context.Background(), false, []kadm.DescribeClientQuotaComponent{}); err != nil || len(qs) != 0 {
 		t.Fatalf("the cluster's quotas after Remove: %+v (%v)", qs, err)
+	}
+
+	// An internal topic is listed and marked.
+	consumer := n.client(kgo.ConsumerGroup("site-group"), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	pollCtx, cancelPoll := context.WithTimeout(context.Background(), 20*time.Second)
+	consumer.PollRecords(pollCtx, 10)
+	err = consumer.CommitUncommittedOffsets(pollCtx)
+	cancelPoll()
+	consumer.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, ctx, 20*time.Second, consoleURL(n, "/topics?q=__consumer"), "#topics tbody", func(s string) bool {
+		return strings.Contains(s, "__consumer_offsets internal")
+	})
+	for _, path := range []string{"/", "/topics", "/topics/" + topic, "/brokers", "/brokers/1", "/security", "/quotas"} {
+		fitsWidth(t, ctx, consoleURL(n, path))
 	}
 
 	// Delete: a wrong confirmation is refused, the topic's name deletes it.
 	browse(t, ctx, 30*time.Second,
 		chromedp.Navigate(consoleURL(n, "/topics/"+topic)),
 		chromedp.SetValue("#delete-confirm", "site-order"),
-		chromedp.Click("#delete-form button[type=submit]"),
+		clickLoad("#delete-form button[type=submit]"),
 		into(&refusal, chromedp.Text("#action-error")),
 	)
 	if !strings.Contains(refusal, "type the topic's name") {
@@ -254,7 +306,7 @@ func TestConsoleSiteTopics(t *testing.T) {
 	}
 	browse(t, ctx, 30*time.Second,
 		chromedp.SetValue("#delete-confirm", topic),
-		chromedp.Click("#delete-form button[type=submit]"),
+		clickLoad("#delete-form button[type=submit]"),
 		chromedp.WaitVisible("#topics"),
 		into(&rows, chromedp.Evaluate[int](`document.querySelectorAll('#topics tr[data-topic="`+topic+`"]').length`)),
 	)
@@ -341,7 +393,7 @@ func consoleSignIn(t *testing.T, ctx context.Context, n *node, user, pass string
 		chromedp.Navigate(consoleURL(n, "/login")),
 		chromedp.SetValue(`input[name=user]`, user),
 		chromedp.SetValue(`input[name=password]`, pass),
-		chromedp.Click(`form[action="/login"] button[type=submit]`),
+		clickLoad(`form[action="/login"] button[type=submit]`),
 		chromedp.WaitVisible("#health"),
 	)
 }
@@ -370,7 +422,7 @@ super.users=User:ANONYMOUS;User:admin
 		chromedp.SetValue("#user-name", "mallory"),
 		chromedp.SetValue("#user-password", "mallory-secret"),
 		chromedp.SetValue("#user-mechanism", "SCRAM-SHA-256"),
-		chromedp.Click("#user-form button[type=submit]"),
+		clickLoad("#user-form button[type=submit]"),
 		chromedp.WaitVisible("#notice"),
 	)
 	if got := pageText(t, ctx, consoleURL(n, "/security"), `tr[data-user="mallory"] .cred`); !strings.Contains(got, "SCRAM-SHA-256 (8192 iterations)") {
@@ -384,7 +436,7 @@ super.users=User:ANONYMOUS;User:admin
 		chromedp.SetValue("#acl-pattern", "LITERAL"),
 		chromedp.SetValue("#acl-operation", "READ"),
 		chromedp.SetValue("#acl-permission", "ALLOW"),
-		chromedp.Click("#acl-form button[type=submit]"),
+		clickLoad("#acl-form button[type=submit]"),
 		chromedp.WaitVisible("#notice"),
 	)
 	var rows int
@@ -401,7 +453,7 @@ super.users=User:ANONYMOUS;User:admin
 	}
 
 	// mallory signs in with the password set above and is refused what only admins may do.
-	browse(t, ctx, 20*time.Second, chromedp.Navigate(consoleURL(n, "/")), chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=user]`))
+	browse(t, ctx, 20*time.Second, chromedp.Navigate(consoleURL(n, "/")), clickLoad(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=user]`))
 	consoleSignIn(t, ctx, n, "mallory", "mallory-secret")
 	if got := pageText(t, ctx, consoleURL(n, "/security"), "#users-error"); !strings.Contains(got, "CLUSTER_AUTHORIZATION_FAILED") {
 		t.Fatalf("mallory's user list: %q, want CLUSTER_AUTHORIZATION_FAILED", got)
@@ -416,7 +468,7 @@ super.users=User:ANONYMOUS;User:admin
 		chromedp.SetValue("#acl-type", "TOPIC"),
 		chromedp.SetValue("#acl-name", "site-secret"),
 		chromedp.SetValue("#acl-operation", "ALL"),
-		chromedp.Click("#acl-form button[type=submit]"),
+		clickLoad("#acl-form button[type=submit]"),
 		into(&refusal, chromedp.Text("#action-error")),
 	)
 	if !strings.Contains(refusal, "CLUSTER_AUTHORIZATION_FAILED") {
@@ -434,5 +486,22 @@ super.users=User:ANONYMOUS;User:admin
 	}
 	if got := pageText(t, ctx, consoleURL(n, "/quotas"), "#quotas-error"); !strings.Contains(got, "CLUSTER_AUTHORIZATION_FAILED") {
 		t.Fatalf("mallory's quotas: %q, want CLUSTER_AUTHORIZATION_FAILED", got)
+	}
+
+	// admin again: delete mallory's ACL and credential with their buttons.
+	browse(t, ctx, 20*time.Second, chromedp.Navigate(consoleURL(n, "/")), clickLoad(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=user]`))
+	consoleSignIn(t, ctx, n, "admin", "admin-secret")
+	browse(t, ctx, 30*time.Second,
+		chromedp.Navigate(consoleURL(n, "/security?principal=User:mallory")),
+		clickLoad(`#acl-table tbody tr button`),
+		chromedp.WaitVisible("#notice"),
+		clickLoad(`tr[data-user="mallory"] button`),
+		chromedp.WaitVisible("#notice"),
+	)
+	if acls, err := adm.DescribeACLs(context.Background(), kadm.NewACLs().Allow("User:mallory").AllowHosts().Topics("site-open").Operations(kadm.OpRead).ResourcePatternType(kadm.ACLPatternLiteral)); err != nil || len(acls) != 1 || len(acls[0].Described) != 0 {
+		t.Fatalf("mallory's ACLs after Delete: %+v (%v)", acls, err)
+	}
+	if users, err := adm.DescribeUserSCRAMs(context.Background()); err != nil || len(users["mallory"].CredInfos) != 0 {
+		t.Fatalf("mallory's credentials after Delete: %+v (%v)", users["mallory"], err)
 	}
 }
