@@ -263,7 +263,10 @@ func hasReplica(rs []ReplicaState, id int32, dir DirectoryID) bool {
 // steps down. An operator then removes the old voter and adds the new one, after which the
 // leader and the new node 3 are a majority.
 func TestReplacedDisk(t *testing.T) {
-	c := newCluster(t, 3)
+	// A steady leader: the test watches node 3 through the leader it found, and a 150 ms
+	// election timeout can lose it to scheduling delays under -race on a busy machine (CI saw
+	// "no controller is ready yet" from it).
+	c := newClusterWith(t, 3, func(o *Options) { o.ElectionTimeout = time.Second })
 	ctx := context.Background()
 	li := c.leader()
 	if li == 2 { // keep node 3 a follower, so that its loss does not move leadership
