@@ -324,6 +324,47 @@ func TestConsoleMessagesBrowse(t *testing.T) {
 		t.Fatalf("consumed %q with headers %v", fetched.Key, fetched.Headers)
 	}
 
+	// Transactions: one committed, one aborted. read_committed shows only the committed
+	// records; read_uncommitted shows all four (never the markers).
+	const txnTopic = "cm-txn"
+	n.createTopic(txnTopic, 1, nil)
+	txn := n.client(kgo.TransactionalID("cm-txn-producer"), kgo.DefaultProduceTopic(txnTopic))
+	for _, commit := range []bool{true, false} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		if err := txn.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			if err := txn.ProduceSync(ctx, &kgo.Record{Key: fmt.Appendf(nil, "committed-%v-%d", commit, i), Value: []byte("t")}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := txn.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	var committedRows, allRows []shownRow
+	browse(t, b, 30*time.Second,
+		chromedp.Navigate(consoleURL(n, "/topics/"+txnTopic+"/messages?start=oldest&isolation=read_committed")),
+		chromedp.WaitVisible(`#rows tr`),
+		shownRows(&committedRows),
+		chromedp.Navigate(consoleURL(n, "/topics/"+txnTopic+"/messages?start=oldest")),
+		chromedp.WaitVisible(`#rows tr`),
+		shownRows(&allRows))
+	screenshot(t, b, "read-uncommitted")
+	var committedKeys, allKeys []string
+	for _, r := range committedRows {
+		committedKeys = append(committedKeys, r.Key)
+	}
+	for _, r := range allRows {
+		allKeys = append(allKeys, r.Key)
+	}
+	if !slices.Equal(committedKeys, []string{"committed-true-0", "committed-true-1"}) ||
+		!slices.Equal(allKeys, []string{"committed-true-0", "committed-true-1", "committed-false-0", "committed-false-1"}) {
+		t.Fatalf("read_committed shows %v, read_uncommitted %v", committedKeys, allKeys)
+	}
+
 	// The live tail's websocket refuses a page of another origin.
 	wsURL := "ws://" + n.httpAddr + "/topics/" + topic + "/messages/live"
 	dialCtx, dialCancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -355,7 +355,9 @@ func (c *Console) scan(ctx context.Context, s *Session, topic string, ranges map
 	if len(offsets) == 0 {
 		return next, nil
 	}
-	opts := []kgo.Opt{kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
+	// Control records (transaction markers) are kept so that a partition whose last offset is a
+	// marker is seen to reach its end; they are not passed to fn.
+	opts := []kgo.Opt{kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}), kgo.KeepControlRecords(),
 		kgo.FetchMaxBytes(32 << 20), kgo.FetchMaxPartitionBytes(8 << 20), kgo.FetchMaxWait(250 * time.Millisecond)}
 	if committed {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
@@ -401,6 +403,9 @@ func (c *Console) scan(ctx context.Context, s *Session, topic string, ranges map
 				}
 				lastRecord = time.Now()
 				next[fp.Partition] = rec.Offset + 1
+				if rec.Attrs.IsControl() {
+					continue
+				}
 				switch fn(rec) {
 				case scanPartitionDone:
 					finish(fp.Partition)
