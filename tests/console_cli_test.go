@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,7 +72,8 @@ func startConsoleCommand(t *testing.T, args ...string) string {
 // TestConsoleCommand: `sluice console --brokers` serves the console for a broker it does not
 // run in: GET /topics lists a topic the test created with franz-go, with its partition count,
 // and the overview names the broker. With SASL in --command-config, pages ask for a sign-in
-// offering the file's mechanism.
+// offering the file's mechanism; against a SCRAM listener a wrong password is refused and the
+// right one lands on the topics; a file without sasl.mechanism is refused at start.
 func TestConsoleCommand(t *testing.T) {
 	n := startNode(t)
 	n.createTopic("cli-console-topic", 4, nil)
@@ -109,6 +112,31 @@ func TestConsoleCommand(t *testing.T) {
 	if code, body := get("/login"); code != 200 || !strings.Contains(body, "<option>SCRAM-SHA-512</option>") || strings.Contains(body, "SCRAM-SHA-256") {
 		t.Fatalf("GET /login: %d, want SCRAM-SHA-512 offered alone:\n%s", code, body)
 	}
+	// Against a SASL listener: a user signs in on the form and sees the topics.
+	sn, addrs := startWithProperties(t, `
+listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+`, "--add-scram", "SCRAM-SHA-512=[name=ops,password=ops-secret]")
+	sn.createTopic("cli-console-sasl", 2, nil)
+	base = startConsoleCommand(t, "--brokers", addrs[1], "--command-config", cfg)
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Timeout: 20 * time.Second, Jar: jar}
+	if resp, err := cl.PostForm(base+"/login", url.Values{"user": {"ops"}, "password": {"wrong"}, "mechanism": {"SCRAM-SHA-512"}, "next": {"/topics"}}); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("sign-in with a wrong password: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	resp, err := cl.PostForm(base+"/login", url.Values{"user": {"ops"}, "password": {"ops-secret"}, "mechanism": {"SCRAM-SHA-512"}, "next": {"/topics"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body2, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/topics" || !strings.Contains(string(body2), `<tr data-topic="cli-console-sasl">`) {
+		t.Fatalf("signed in as ops: %d at %s, no cli-console-sasl row:\n%s", resp.StatusCode, resp.Request.URL, body2)
+	}
+
 	// A bad command config is refused at start.
 	bad := filepath.Join(t.TempDir(), "bad.properties")
 	os.WriteFile(bad, []byte("security.protocol=SASL_PLAINTEXT\n"), 0o600)
