@@ -117,6 +117,7 @@ func TestConsoleMessagesSearch(t *testing.T) {
 		shownRows(&rows))
 	screenshot(t, b, "search")
 	t.Logf("search: %s", status)
+	checkFitsWindow(t, b, "the search results")
 	if state != "done" {
 		t.Fatalf("search state %q (%s), want done", state, status)
 	}
@@ -259,6 +260,7 @@ func TestConsoleMessagesBrowse(t *testing.T) {
 		recs = append(recs, &kgo.Record{Partition: int32(i % 2), Key: fmt.Appendf(nil, "k%02d", i), Value: fmt.Appendf(nil, "value %d", i),
 			Timestamp: base.Add(time.Duration(i) * time.Minute), Headers: []kgo.RecordHeader{{Key: "n", Value: fmt.Appendf(nil, "%d", i)}}})
 	}
+	recs[13].Value = []byte(strings.Repeat("unbroken", 400)) // 1@6: a long value without a space
 	produceRecords(t, cl, recs)
 	keyAt := map[partitionOffset]string{}
 	for _, r := range recs {
@@ -279,6 +281,7 @@ func TestConsoleMessagesBrowse(t *testing.T) {
 		chromedp.WaitVisible(`#rows tr[data-offset="5"]`),
 		shownRows(&rows))
 	screenshot(t, b, "offset")
+	checkFitsWindow(t, b, "a page of records")
 	checkRows(t, "partition 1 from offset 5", rows, keyAt, []partitionOffset{{1, 5}, {1, 6}, {1, 7}, {1, 8}})
 	if rows[0].Headers != "n=11" {
 		t.Errorf("headers of 1@5: %q, want n=11", rows[0].Headers)
@@ -393,6 +396,15 @@ func TestConsoleMessagesBrowse(t *testing.T) {
 	}
 	if len(live) != 1 || live[0].Key != "live-1" || live[0].Partition != 1 || live[0].Offset != 20 || !strings.Contains(live[0].Value, `"live": true`) {
 		t.Fatalf("live rows %+v, want live-1 at 1@20", live)
+	}
+}
+
+// checkFitsWindow fails the test when the page is wider than the browser's window (1366
+// pixels): no sideways scrolling on a laptop screen.
+func checkFitsWindow(t *testing.T, b context.Context, what string) {
+	t.Helper()
+	if w := browseGet(t, b, 5*time.Second, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); w > 0 {
+		t.Fatalf("%s is %d pixels wider than the window", what, w)
 	}
 }
 
