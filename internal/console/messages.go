@@ -35,7 +35,8 @@ const (
 )
 
 // messageState is the message browser's state in one console: the schema cache, the
-// search jobs and the live tails.
+// search jobs and the live tails. Lock order: messageState.mu, then a searchJob's mu; the
+// schema cache's mu is taken alone.
 type messageState struct {
 	schemas schemaCache
 
