@@ -29,7 +29,7 @@ func (c *Console) overviewRoutes(mux *http.ServeMux) {
 // Broker states as the console shows them.
 const (
 	stateOnline       = "online"
-	stateFenced       = "fenced"
+	stateFenced       = "offline (fenced)" // registered, but fenced by the controller: it serves no partitions
 	stateShuttingDown = "shutting down"
 	stateOffline      = "offline" // named in partitions' replicas, absent from the cluster's brokers
 )
