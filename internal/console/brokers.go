@@ -68,7 +68,10 @@ func configRows(cs []kadm.Config) []configRow {
 		} else {
 			row.Value = *cf.Value
 		}
-		for _, syn := range cf.Synonyms {
+		for i, syn := range cf.Synonyms {
+			if i == 0 && syn.Source == cf.Source {
+				continue // the value itself, first of its synonyms
+			}
 			v := "null"
 			if syn.Value != nil {
 				v = *syn.Value
@@ -76,7 +79,7 @@ func configRows(cs []kadm.Config) []configRow {
 			if cf.Sensitive {
 				v = "(sensitive)"
 			}
-			row.Synonyms = append(row.Synonyms, sourceLabel(syn.Source.String())+": "+v)
+			row.Synonyms = append(row.Synonyms, sourceLabel(syn.Source.String())+" "+syn.Key+"="+v)
 		}
 		rows = append(rows, row)
 	}

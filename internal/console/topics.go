@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -322,7 +323,7 @@ func (c *Console) renderTopic(w http.ResponseWriter, r *http.Request, p topicPag
 		return
 	}
 	p.Internal = t.IsInternal
-	p.ID = t.ID.String()
+	p.ID = base64.RawURLEncoding.EncodeToString(t.ID[:]) // as Kafka's tools print it
 	starts, serr := s.Admin.ListStartOffsets(ctx, p.Name)
 	ends, eerr := s.Admin.ListEndOffsets(ctx, p.Name)
 	if err := errors.Join(serr, eerr); err != nil {
