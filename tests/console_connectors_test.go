@@ -99,6 +99,19 @@ func TestConsoleConnectors(t *testing.T) {
 	browse(t, b, 20*time.Second, chromedp.Click(`#resume`), chromedp.WaitVisible(`p.ok`))
 	reloadUntil(t, b, page, `#tasks tr[data-task="0"] td.state`, 30*time.Second, func(s string) bool { return s == "RUNNING" })
 
+	// A config Connect's validation refuses: its message is shown and the draft kept.
+	var editErr, draft string
+	browse(t, b, 20*time.Second,
+		chromedp.Navigate(page),
+		chromedp.SetValue(`#edit textarea`, `{"connector.class": "FileStreamSource", "file": "x", "topic": "console-lines", "batch.size": 0}`),
+		chromedp.Click(`#edit button`),
+		chromedp.WaitVisible(`p.error`),
+		into(&editErr, chromedp.Text(`p.error`)),
+		into(&draft, chromedp.Value(`#edit textarea`)))
+	if !strings.Contains(editErr, "batch.size") || !strings.Contains(draft, `"batch.size": 0`) {
+		t.Fatalf("editing with batch.size 0: %q (draft %q), want Connect's message", editErr, draft)
+	}
+
 	// A FileStreamSource whose file is a directory: its task fails with the read's error.
 	broken, _ := json.Marshal(map[string]any{"name": "broken", "config": map[string]any{
 		"connector.class": "FileStreamSource", "file": t.TempDir(), "topic": "console-broken"}})

@@ -35,6 +35,7 @@ func TestConsoleSchemas(t *testing.T) {
 	}
 	browse(t, b, 30*time.Second,
 		chromedp.SetValue(`#register textarea[name="schema"]`, v2),
+		clearMessages(),
 		chromedp.Click(`#register-button`),
 		chromedp.WaitVisible(`p.ok`),
 		into(&done, chromedp.Text(`p.ok`)))
@@ -96,6 +97,26 @@ func TestConsoleSchemas(t *testing.T) {
 		t.Fatalf("with NONE the draft's check says %q", verdict)
 	}
 
+	// Version 1: a soft delete first (still listed, marked), then the permanent one.
+	var state string
+	browse(t, b, 30*time.Second,
+		chromedp.Navigate(consoleURL(n, "/schemas/"+subject)),
+		chromedp.Click(`#versions tr[data-version="1"] button`),
+		chromedp.WaitVisible(`p.ok`),
+		into(&state, chromedp.Text(`#versions tr[data-version="1"] td:nth-child(2)`)))
+	if state != "soft-deleted" {
+		t.Fatalf("version 1 after a soft delete: %q", state)
+	}
+	browse(t, b, 30*time.Second,
+		clearMessages(),
+		chromedp.Click(`#versions tr[data-version="1"] button`),
+		chromedp.WaitVisible(`p.ok`),
+		jsStrings(&versions, `#versions td.num`))
+	screenshot(t, b, "version-deleted")
+	if strings.Join(versions, " ") != "2" {
+		t.Fatalf("versions after deleting version 1 permanently: %v, want 2", versions)
+	}
+
 	var row []string
 	browse(t, b, 30*time.Second,
 		chromedp.Navigate(consoleURL(n, "/schemas")),
@@ -105,4 +126,10 @@ func TestConsoleSchemas(t *testing.T) {
 	if len(row) != 5 || row[1] != "2" || row[3] != "AVRO" || row[4] != "NONE" {
 		t.Fatalf("/schemas row: %q, want version 2, AVRO, NONE", row)
 	}
+}
+
+// clearMessages is a step removing the page's messages, so that waiting for one after a form
+// is posted waits for the next page's.
+func clearMessages() chromedp.Action[chromedp.Void] {
+	return into(new(bool), chromedp.Evaluate[bool](`(document.querySelectorAll("main p[role]").forEach(e => e.remove()), true)`))
 }
