@@ -64,9 +64,11 @@ type Console struct {
 	sessions map[string]*Session // by cookie value
 	anon     *Session            // the one session when SignIn is off, made on first use
 
-	stop chan struct{}
-	done chan struct{}
-	samp *sampler // the overview's throughput samples (sampler.go)
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	samp      *sampler      // the overview's throughput samples (sampler.go)
+	msgs      *messageState // the message browser's searches, tails and schemas (messages.go)
 }
 
 // sessionCookie names the cookie holding a signed-in user's session id.
@@ -102,6 +104,7 @@ func New(opts Options) (*Console, error) {
 			Transport: &http.Transport{TLSClientConfig: opts.HTTPTLS, MaxIdleConnsPerHost: 4}},
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
+		msgs: &messageState{jobs: make(map[string]*searchJob), closed: make(chan struct{})},
 	}
 	mux := http.NewServeMux()
 	c.routes(mux)
@@ -131,16 +134,17 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.handler.ServeHTTP(w, r)
 }
 
-// Close ends every session and stops the console's goroutines.
+// Close ends every session and search, closes the live tails and stops the console's
+// goroutines.
 func (c *Console) Close() {
-	select {
-	case <-c.stop:
-		return
-	default:
-	}
+	c.closeOnce.Do(c.close)
+}
+
+func (c *Console) close() {
 	close(c.stop)
 	<-c.done
 	<-c.samp.done
+	c.msgs.close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for id, s := range c.sessions {

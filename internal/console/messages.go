@@ -48,29 +48,17 @@ type messageState struct {
 	tails int                   // open live tails; guarded by mu
 }
 
-var messageStates sync.Map // *Console → *messageState
+// messages is the console's message browser state.
+func (c *Console) messages() *messageState { return c.msgs }
 
-// messages is the console's message browser state, made on first use; when the console
-// closes, its searches are cancelled, its tails closed and the state dropped.
-func (c *Console) messages() *messageState {
-	if v, ok := messageStates.Load(c); ok {
-		return v.(*messageState)
+// close cancels the searches and ends the live tails (Console.Close).
+func (ms *messageState) close() {
+	close(ms.closed)
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	for _, j := range ms.jobs {
+		j.cancel()
 	}
-	ms := &messageState{jobs: make(map[string]*searchJob), closed: make(chan struct{})}
-	v, loaded := messageStates.LoadOrStore(c, ms)
-	if !loaded {
-		go func() {
-			<-c.stop
-			close(ms.closed)
-			ms.mu.Lock()
-			for _, j := range ms.jobs {
-				j.cancel()
-			}
-			ms.mu.Unlock()
-			messageStates.Delete(c)
-		}()
-	}
-	return v.(*messageState)
 }
 
 // messageRoutes registers the message browser's paths.

@@ -127,7 +127,8 @@ func registryConsole(tb testing.TB) (*Console, *int) {
 		}
 		json.NewEncoder(w).Encode(s)
 	}))
-	c := &Console{opts: Options{RegistryURL: srv.URL}, http: srv.Client(), stop: make(chan struct{})}
+	c := &Console{opts: Options{RegistryURL: srv.URL}, http: srv.Client(), stop: make(chan struct{}),
+		msgs: &messageState{jobs: make(map[string]*searchJob), closed: make(chan struct{})}}
 	tb.Cleanup(func() {
 		close(c.stop)
 		srv.Close()
