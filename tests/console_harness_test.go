@@ -114,12 +114,12 @@ func browserFail(t *testing.T, ctx context.Context, err error) {
 	t.Fatalf("browser at %s: %v", loc, err)
 }
 
-// screenshot saves a full-page PNG of the tab as artifacts/console/<test>-<name>.png.
+// screenshot saves a full-page PNG (quality 100: below it Chromium encodes JPEG) of the tab as artifacts/console/<test>-<name>.png.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	shotCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(shotCtx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(shotCtx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return

@@ -1,9 +1,11 @@
 package console
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -57,5 +59,27 @@ func TestCrossSiteRequestRefused(t *testing.T) {
 	}
 	if code := post(srv.URL, "same-origin"); code == http.StatusForbidden {
 		t.Errorf("same-origin POST refused")
+	}
+}
+
+// TestNavigationMarksSection: the navigation marks the section of the page shown, for the
+// section's own page and the pages below it, and no other.
+func TestNavigationMarksSection(t *testing.T) {
+	_, srv := newTestConsole(t)
+	for path, want := range map[string]string{"/no/such/page": "", "/topics/x/no-such": "/topics", "/groups/g/no-such": "/groups",
+		"/brokersx": ""} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var marked []string
+		for _, m := range regexp.MustCompile(`href="([^"]*)" aria-current="page"`).FindAllSubmatch(body, -1) {
+			marked = append(marked, string(m[1]))
+		}
+		if got := strings.Join(marked, " "); got != want {
+			t.Errorf("%s: navigation marks %q, want %q", path, got, want)
+		}
 	}
 }

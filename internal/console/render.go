@@ -32,6 +32,10 @@ var (
 var funcs = template.FuncMap{
 	"bytes": humanBytes,
 	"join":  strings.Join,
+	// under: path is section or a page below it (the navigation marks its section).
+	"under": func(path, section string) bool {
+		return path == section || strings.HasPrefix(path, section+"/")
+	},
 	"time": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
