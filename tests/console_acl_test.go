@@ -19,30 +19,14 @@ import (
 // they were. Signed in as admin (a super user), the same reset goes through: the refusal came
 // from the ACLs, not from the page.
 func TestConsoleACLs(t *testing.T) {
-	n, _ := startWithProperties(t, `
-listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
-authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:ANONYMOUS;User:admin
-`, "--add-scram", "SCRAM-SHA-256=[name=admin,password=admin-secret]")
+	n := startSecuredConsoleNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	adm := n.admin()
 	n.createTopic("visible", 2, nil)
 	n.createTopic("hidden", 1, nil)
-	if res, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "reader", Mechanism: kadm.ScramSha256, Iterations: 4096, Password: "reader-secret"}}); err != nil || res.Error() != nil {
-		t.Fatalf("create user reader: %v %v", err, res.Error())
-	}
-	acl := kadm.NewACLs().Allow("User:reader").Topics("visible").Operations(kadm.OpRead).ResourcePatternType(kadm.ACLPatternLiteral)
-	if res, err := adm.CreateACLs(ctx, acl); err != nil {
-		t.Fatal(err)
-	} else {
-		for _, r := range res {
-			if r.Err != nil {
-				t.Fatalf("create ACL: %v", r.Err)
-			}
-		}
-	}
+	addSCRAMUser(t, n, "reader", "reader-secret")
+	allowACLs(t, n, kadm.NewACLs().Allow("User:reader").Topics("visible").Operations(kadm.OpRead))
 
 	// Group billing-app has committed offsets 10 and 5 on visible's partitions and no members.
 	cl := n.client()

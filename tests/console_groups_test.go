@@ -192,34 +192,14 @@ func TestConsoleGroups(t *testing.T) {
 // apply is refused by the cluster (committing needs Read on the group), and the group's
 // committed offsets do not move.
 func TestConsoleGroupsACL(t *testing.T) {
-	n, _ := startWithProperties(t, `
-listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
-sasl.enabled.mechanisms=SCRAM-SHA-256
-authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:ANONYMOUS;User:admin
-`, "--add-scram", "SCRAM-SHA-256=[name=admin,password=admin-secret]")
+	n := startSecuredConsoleNode(t)
 	const topic, group = "ca-orders", "ca-billing"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	adm := n.admin()
 	n.createTopic(topic, 2, nil)
-	if res, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "reader", Mechanism: kadm.ScramSha256, Iterations: 4096, Password: "reader-secret"}}); err != nil || res.Error() != nil {
-		t.Fatalf("create user reader: %v %v", err, res.Error())
-	}
-	allow := func(b *kadm.ACLBuilder) {
-		t.Helper()
-		res, err := adm.CreateACLs(ctx, b.ResourcePatternType(kadm.ACLPatternLiteral))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range res {
-			if r.Err != nil {
-				t.Fatalf("create ACL: %v", r.Err)
-			}
-		}
-	}
-	allow(kadm.NewACLs().Allow("User:reader").Topics(topic).Operations(kadm.OpRead))
+	addSCRAMUser(t, n, "reader", "reader-secret")
+	allowACLs(t, n, kadm.NewACLs().Allow("User:reader").Topics(topic).Operations(kadm.OpRead))
 	var offs kadm.Offsets
 	offs.Add(kadm.Offset{Topic: topic, Partition: 0, At: 0, LeaderEpoch: -1})
 	offs.Add(kadm.Offset{Topic: topic, Partition: 1, At: 0, LeaderEpoch: -1})
@@ -250,7 +230,7 @@ super.users=User:ANONYMOUS;User:admin
 		t.Fatalf("reader's reset preview says %q, want GROUP_AUTHORIZATION_FAILED", refusal)
 	}
 
-	allow(kadm.NewACLs().Allow("User:reader").Groups(group).Operations(kadm.OpDescribe))
+	allowACLs(t, n, kadm.NewACLs().Allow("User:reader").Groups(group).Operations(kadm.OpDescribe))
 	var next []string
 	browse(t, b, 20*time.Second,
 		chromedp.Navigate(consoleURL(n, "/groups/"+group+"/reset?topic="+topic+"&to=end")),

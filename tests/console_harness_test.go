@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // The console's browser tests drive Debian's Chromium headless through chromedp against real
@@ -146,6 +148,84 @@ func artifactsDir(t *testing.T, sub string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// clickLoad clicks sel (a submit button or a link) and waits until the page it leads to has
+// loaded, so that the next step does not query the page being left (which may match it).
+func clickLoad(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := chromedp.Evaluate[bool](`window.sluiceTestLeaving = true`)(ctx, tg); err != nil {
+			return err
+		}
+		if _, err := chromedp.Click(sel)(ctx, tg); err != nil {
+			return err
+		}
+		for { // evaluations fail while the page is replaced; ask until the new one has loaded
+			done, err := chromedp.Evaluate[bool](`!window.sluiceTestLeaving && document.readyState === "complete"`)(ctx, tg)
+			if err == nil && done {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for the page after clicking %s: %w (last: %v)", sel, ctx.Err(), err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// checkFitsWindow fails the test when the page shown is wider than the browser's window (1366
+// pixels): no sideways scrolling on a laptop screen.
+func checkFitsWindow(t *testing.T, b context.Context, what string) {
+	t.Helper()
+	if w := browseGet(t, b, 5*time.Second, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); w > 0 {
+		t.Fatalf("%s is %d pixels wider than the window", what, w)
+	}
+}
+
+// startSecuredConsoleNode starts a node whose console asks users to sign in: a SASL_PLAINTEXT
+// listener with SCRAM-SHA-256 (the console's) beside a PLAINTEXT one (the test's own clients,
+// as User:ANONYMOUS), the standard authorizer, and admin (password admin-secret) a super user.
+func startSecuredConsoleNode(t *testing.T) *node {
+	t.Helper()
+	n, _ := startWithProperties(t, `
+listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-256
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS;User:admin
+`, "--add-scram", "SCRAM-SHA-256=[name=admin,password=admin-secret]")
+	return n
+}
+
+// addSCRAMUser creates a SCRAM-SHA-256 user, failing the test on any error.
+func addSCRAMUser(t *testing.T, n *node, user, password string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := n.admin().AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: user, Mechanism: kadm.ScramSha256, Iterations: 4096, Password: password}})
+	if err == nil {
+		err = res.Error()
+	}
+	if err != nil {
+		t.Fatalf("create user %s: %v", user, err)
+	}
+}
+
+// allowACLs creates literal ACLs, failing the test on any error.
+func allowACLs(t *testing.T, n *node, b *kadm.ACLBuilder) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := n.admin().CreateACLs(ctx, b.ResourcePatternType(kadm.ACLPatternLiteral))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			t.Fatalf("create ACL: %v", r.Err)
+		}
+	}
 }
 
 // consoleURL is the console's address on a node's HTTP listener.

@@ -110,7 +110,7 @@ func TestConsoleMessagesSearch(t *testing.T) {
 		chromedp.WaitVisible(`#browse`),
 		chromedp.SetValue(`#filter`, filter),
 		chromedp.SetValue(`#start`, "oldest"),
-		msgClickLoad(`#go`),
+		clickLoad(`#go`),
 		chromedp.WaitVisible(`#search[data-done="1"]`),
 		into(&state, chromedp.Evaluate[string](`document.getElementById("search").dataset.state`)),
 		into(&status, chromedp.Text(`#search-status`)),
@@ -193,7 +193,7 @@ func TestConsoleMessagesSearch(t *testing.T) {
 		t.Fatalf("search with max=2: state %q, %d rows, status %q", state, len(first), status)
 	}
 	browse(t, b, 50*time.Second,
-		msgClickLoad(`#search-resume`),
+		clickLoad(`#search-resume`),
 		chromedp.WaitVisible(`#search[data-done="1"]`),
 		into(&state, chromedp.Evaluate[string](`document.getElementById("search").dataset.state`)),
 		shownRows(&rest))
@@ -204,7 +204,7 @@ func TestConsoleMessagesSearch(t *testing.T) {
 	for round := 0; state == "stopped" && round < 3; round++ {
 		var more []shownRow
 		browse(t, b, 50*time.Second,
-			msgClickLoad(`#search-resume`),
+			clickLoad(`#search-resume`),
 			chromedp.WaitVisible(`#search[data-done="1"]`),
 			into(&state, chromedp.Evaluate[string](`document.getElementById("search").dataset.state`)),
 			shownRows(&more))
@@ -277,7 +277,7 @@ func TestConsoleMessagesBrowse(t *testing.T) {
 		chromedp.SetValue(`#start`, "offset"),
 		chromedp.SetValue(`#offset`, "5"),
 		chromedp.SetValue(`#limit`, "4"),
-		msgClickLoad(`#go`),
+		clickLoad(`#go`),
 		chromedp.WaitVisible(`#rows tr[data-offset="5"]`),
 		shownRows(&rows))
 	screenshot(t, b, "offset")
@@ -289,7 +289,7 @@ func TestConsoleMessagesBrowse(t *testing.T) {
 
 	// The next page goes on from offset 9.
 	browse(t, b, 20*time.Second,
-		msgClickLoad(`#next`),
+		clickLoad(`#next`),
 		chromedp.WaitVisible(`#rows tr[data-offset="9"]`),
 		shownRows(&rows))
 	checkRows(t, "the next page", rows, keyAt, []partitionOffset{{1, 9}, {1, 10}, {1, 11}, {1, 12}})
@@ -312,7 +312,7 @@ func TestConsoleMessagesBrowse(t *testing.T) {
 		chromedp.SetValue(`#produce-key`, "form-key"),
 		chromedp.SetValue(`#produce-value`, `{"from": "the form"}`),
 		chromedp.SetValue(`#produce-headers`, "origin=console\nx=1"),
-		msgClickLoad(`#produce-submit`),
+		clickLoad(`#produce-submit`),
 		chromedp.WaitVisible(`#produced`),
 		into(&produced, chromedp.Text(`#produced`)),
 		shownRows(&rows))
@@ -396,39 +396,6 @@ func TestConsoleMessagesBrowse(t *testing.T) {
 	}
 	if len(live) != 1 || live[0].Key != "live-1" || live[0].Partition != 1 || live[0].Offset != 20 || !strings.Contains(live[0].Value, `"live": true`) {
 		t.Fatalf("live rows %+v, want live-1 at 1@20", live)
-	}
-}
-
-// msgClickLoad clicks sel (a submit button or a link) and waits until the page it leads to
-// has loaded, so that the next step does not query the page being left (which may match).
-func msgClickLoad(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if _, err := chromedp.Evaluate[bool](`window.conmsgLeaving = true`)(ctx, tg); err != nil {
-			return err
-		}
-		if _, err := chromedp.Click(sel)(ctx, tg); err != nil {
-			return err
-		}
-		for { // evaluations fail while the page is replaced
-			done, err := chromedp.Evaluate[bool](`!window.conmsgLeaving && document.readyState === "complete"`)(ctx, tg)
-			if err == nil && done {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("waiting for the page after clicking %s: %w (last: %v)", sel, ctx.Err(), err)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
-}
-
-// checkFitsWindow fails the test when the page is wider than the browser's window (1366
-// pixels): no sideways scrolling on a laptop screen.
-func checkFitsWindow(t *testing.T, b context.Context, what string) {
-	t.Helper()
-	if w := browseGet(t, b, 5*time.Second, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); w > 0 {
-		t.Fatalf("%s is %d pixels wider than the window", what, w)
 	}
 }
 
@@ -550,7 +517,7 @@ func TestConsoleMessagesSearchBench(t *testing.T) {
 			start := time.Now()
 			var status, matches, elapsed string
 			browse(t, b, 60*time.Second,
-				msgClickLoad(`#go`),
+				clickLoad(`#go`),
 				chromedp.WaitVisible(`#search[data-done="1"]`),
 				into(&status, chromedp.Text(`#search-status`)),
 				into(&elapsed, chromedp.Evaluate[string](`document.getElementById("search").dataset.elapsed`)),
@@ -597,31 +564,14 @@ func consumeAllTime(t *testing.T, n *node, topic string, count int) time.Duratio
 // form is refused with Kafka's TOPIC_AUTHORIZATION_FAILED (and no record is added), and the
 // page, the search and the export of cm-hidden show the cluster's refusal.
 func TestConsoleMessagesACL(t *testing.T) {
-	n, _ := startWithProperties(t, `
-listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
-sasl.enabled.mechanisms=SCRAM-SHA-256
-authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:ANONYMOUS;User:admin
-`, "--add-scram", "SCRAM-SHA-256=[name=admin,password=admin-secret]")
+	n := startSecuredConsoleNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	adm := n.admin()
 	n.createTopic("cm-visible", 1, nil)
 	n.createTopic("cm-hidden", 1, nil)
-	if res, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "reader", Mechanism: kadm.ScramSha256, Iterations: 4096, Password: "reader-secret"}}); err != nil || res.Error() != nil {
-		t.Fatalf("create user reader: %v %v", err, res.Error())
-	}
-	acl := kadm.NewACLs().Allow("User:reader").Topics("cm-visible").Operations(kadm.OpRead).ResourcePatternType(kadm.ACLPatternLiteral)
-	if res, err := adm.CreateACLs(ctx, acl); err != nil {
-		t.Fatal(err)
-	} else {
-		for _, r := range res {
-			if r.Err != nil {
-				t.Fatalf("create ACL: %v", r.Err)
-			}
-		}
-	}
+	addSCRAMUser(t, n, "reader", "reader-secret")
+	allowACLs(t, n, kadm.NewACLs().Allow("User:reader").Topics("cm-visible").Operations(kadm.OpRead))
 	cl := n.client()
 	var recs []*kgo.Record
 	for i := range 3 {
@@ -637,7 +587,7 @@ super.users=User:ANONYMOUS;User:admin
 		chromedp.WaitVisible(`input[name=user]`),
 		chromedp.SetValue(`input[name=user]`, "reader"),
 		chromedp.SetValue(`input[name=password]`, "reader-secret"),
-		msgClickLoad(`form[action="/login"] button[type=submit]`),
+		clickLoad(`form[action="/login"] button[type=submit]`),
 		chromedp.WaitVisible(`#rows tr`),
 		shownRows(&rows))
 	screenshot(t, b, "reader-visible")
@@ -649,7 +599,7 @@ super.users=User:ANONYMOUS;User:admin
 	browse(t, b, 20*time.Second,
 		chromedp.SetValue(`#produce-key`, "not-allowed"),
 		chromedp.SetValue(`#produce-value`, "x"),
-		msgClickLoad(`#produce-submit`),
+		clickLoad(`#produce-submit`),
 		chromedp.WaitVisible(`#produce-error`),
 		into(&refusal, chromedp.Text(`#produce-error`)))
 	screenshot(t, b, "reader-produce-refused")

@@ -49,41 +49,6 @@ func waitPage(t *testing.T, ctx context.Context, timeout time.Duration, url, sel
 	}
 }
 
-// clickLoad clicks sel (a submit button or a link) and waits until the page it leads to has
-// loaded, so that the next step does not query the page being left.
-func clickLoad(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if _, err := chromedp.Evaluate[bool](`window.consiteLeaving = true`)(ctx, tg); err != nil {
-			return err
-		}
-		if _, err := chromedp.Click(sel)(ctx, tg); err != nil {
-			return err
-		}
-		// Evaluations fail while the page is replaced; ask again until the new one has loaded.
-		for {
-			done, err := chromedp.Evaluate[bool](`!window.consiteLeaving && document.readyState === "complete"`)(ctx, tg)
-			if err == nil && done {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("waiting for the page after clicking %s: %w (last: %v)", sel, ctx.Err(), err)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
-}
-
-// fitsWidth fails the test when the page at url scrolls sideways in the 1366-pixel window.
-func fitsWidth(t *testing.T, ctx context.Context, url string) {
-	t.Helper()
-	var w int
-	browse(t, ctx, 30*time.Second, chromedp.Navigate(url), into(&w, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)))
-	if w > 1366 {
-		t.Errorf("%s is %d pixels wide, more than the 1366-pixel window", url, w)
-	}
-}
-
 // TestConsoleSiteTopics creates a topic through the form (and sees Kafka refuse a second one
 // of the same name), finds it in the list with its partition count, opens it, sets
 // retention.ms and sees its source turn from default to dynamic, adds partitions, sets a
@@ -291,7 +256,8 @@ func TestConsoleSiteTopics(t *testing.T) {
 		return strings.Contains(s, "__consumer_offsets internal")
 	})
 	for _, path := range []string{"/", "/topics", "/topics/" + topic, "/brokers", "/brokers/1", "/security", "/quotas"} {
-		fitsWidth(t, ctx, consoleURL(n, path))
+		browse(t, ctx, 30*time.Second, chromedp.Navigate(consoleURL(n, path)))
+		checkFitsWindow(t, ctx, path)
 	}
 
 	// Delete: a wrong confirmation is refused, the topic's name deletes it.
@@ -404,13 +370,7 @@ func consoleSignIn(t *testing.T, ctx context.Context, n *node, user, pass string
 // the user list, the ACL list and creating an ACL, each with Kafka's error, and can read the
 // topic its ACL allows.
 func TestConsoleSiteSecurity(t *testing.T) {
-	n, _ := startWithProperties(t, `
-listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
-sasl.enabled.mechanisms=SCRAM-SHA-256
-authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:ANONYMOUS;User:admin
-`, "--add-scram", "SCRAM-SHA-256=[name=admin,password=admin-secret]")
+	n := startSecuredConsoleNode(t)
 	n.createTopic("site-secret", 1, nil)
 	n.createTopic("site-open", 1, nil)
 	ctx := newBrowser(t)
