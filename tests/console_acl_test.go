@@ -62,7 +62,7 @@ func TestConsoleACLs(t *testing.T) {
 			chromedp.SendKeys(`input[name=user]`, user),
 			chromedp.SendKeys(`input[name=password]`, pass),
 			chromedp.SetValue(`select[name=mechanism]`, "SCRAM-SHA-256"),
-			chromedp.Click(`form[action="/login"] button[type=submit]`),
+			clickLoad(`form[action="/login"] button[type=submit]`),
 			chromedp.WaitVisible(`table#topics`))
 	}
 	text := func(sel string) string {
@@ -103,7 +103,7 @@ func TestConsoleACLs(t *testing.T) {
 	screenshot(t, b, "reader-reset-refused")
 
 	// Sign out; admin's reset goes through.
-	browse(t, b, 20*time.Second, chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`form[action="/login"]`))
+	browse(t, b, 20*time.Second, clickLoad(`form[action="/logout"] button`), chromedp.WaitVisible(`form[action="/login"]`))
 	signIn("admin", "admin-secret")
 	if topics := text(`table#topics tbody`); !strings.Contains(topics, "hidden") {
 		t.Fatalf("admin's topics page lists %q: want hidden too", topics)

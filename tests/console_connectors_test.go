@@ -41,7 +41,7 @@ func createConnector(t *testing.T, b context.Context, n *node, body string) stri
 		browse(t, b, 30*time.Second,
 			chromedp.Navigate(consoleURL(n, "/connectors")),
 			chromedp.SetValue(`#create textarea`, body),
-			chromedp.Click(`#create button`),
+			clickLoad(`#create button`),
 			chromedp.WaitReady(`p.ok, #create-error`),
 			into(&loc, chromedp.Location()))
 		if !strings.HasSuffix(strings.SplitN(loc, "?", 2)[0], "/connectors") {
@@ -93,10 +93,10 @@ func TestConsoleConnectors(t *testing.T) {
 		t.Fatalf("the connector wrote %q", got)
 	}
 
-	browse(t, b, 20*time.Second, chromedp.Click(`#pause`), chromedp.WaitVisible(`p.ok`))
+	browse(t, b, 20*time.Second, clickLoad(`#pause`), chromedp.WaitVisible(`p.ok`))
 	reloadUntil(t, b, page, `#connector-state`, 30*time.Second, func(s string) bool { return s == "PAUSED" })
 	screenshot(t, b, "paused")
-	browse(t, b, 20*time.Second, chromedp.Click(`#resume`), chromedp.WaitVisible(`p.ok`))
+	browse(t, b, 20*time.Second, clickLoad(`#resume`), chromedp.WaitVisible(`p.ok`))
 	reloadUntil(t, b, page, `#tasks tr[data-task="0"] td.state`, 30*time.Second, func(s string) bool { return s == "RUNNING" })
 
 	// A config Connect's validation refuses: its message is shown and the draft kept.
@@ -104,7 +104,7 @@ func TestConsoleConnectors(t *testing.T) {
 	browse(t, b, 20*time.Second,
 		chromedp.Navigate(page),
 		chromedp.SetValue(`#edit textarea`, `{"connector.class": "FileStreamSource", "file": "x", "topic": "console-lines", "batch.size": 0}`),
-		chromedp.Click(`#edit button`),
+		clickLoad(`#edit button`),
 		chromedp.WaitVisible(`p.error`),
 		into(&editErr, chromedp.Text(`p.error`)),
 		into(&draft, chromedp.Value(`#edit textarea`)))

@@ -97,7 +97,7 @@ func TestConsoleGroups(t *testing.T) {
 	var current, next []string
 	browse(t, b, 20*time.Second,
 		chromedp.SetValue(`#reset-form select[name="to"]`, "start"),
-		chromedp.Click(`#reset-form button`),
+		clickLoad(`#reset-form button`),
 		chromedp.WaitVisible(`#preview`),
 		jsStrings(&current, "#preview td.current"),
 		jsStrings(&next, "#preview td.new"))
@@ -109,7 +109,7 @@ func TestConsoleGroups(t *testing.T) {
 		t.Fatalf("preview's new offsets %q, want 0 0 0", got)
 	}
 	browse(t, b, 20*time.Second,
-		chromedp.Click(`#apply`),
+		clickLoad(`#apply`),
 		chromedp.WaitVisible(`p.ok`),
 		jsStrings(&lags, "#lag td.lag"),
 		into(&total, chromedp.Text(`#total-lag`)))
@@ -164,7 +164,7 @@ func TestConsoleGroups(t *testing.T) {
 	var done string
 	browse(t, b, 20*time.Second,
 		chromedp.Navigate(consoleURL(n, "/groups/"+group)),
-		chromedp.Click(`form[action$="/delete-offsets"] button`),
+		clickLoad(`form[action$="/delete-offsets"] button`),
 		chromedp.WaitVisible(`p.ok, p.error`),
 		into(&done, chromedp.Text(`main p[role]`)))
 	if !strings.Contains(done, "deleted the offsets of "+topic) {
@@ -174,7 +174,7 @@ func TestConsoleGroups(t *testing.T) {
 		t.Fatalf("offsets after deleting them: %v %v", offs, err)
 	}
 	browse(t, b, 20*time.Second,
-		chromedp.Click(`form[action$="/delete"] button`),
+		clickLoad(`form[action$="/delete"] button`),
 		chromedp.WaitVisible(`#groups`),
 		into(&done, chromedp.Text(`main p[role]`)))
 	screenshot(t, b, "group-deleted")
@@ -236,7 +236,7 @@ func TestConsoleGroupsACL(t *testing.T) {
 		chromedp.Navigate(consoleURL(n, "/groups/"+group+"/reset?topic="+topic+"&to=end")),
 		chromedp.WaitVisible(`#apply`),
 		jsStrings(&next, "#preview td.new"),
-		chromedp.Click(`#apply`),
+		clickLoad(`#apply`),
 		chromedp.WaitVisible(`#reset-error`),
 		into(&refusal, chromedp.Text(`#reset-error`)))
 	screenshot(t, b, "reader-apply-refused")

@@ -27,7 +27,7 @@ func TestConsoleSchemas(t *testing.T) {
 		chromedp.WaitVisible(`#new-subject`),
 		chromedp.SetValue(`#new-subject input[name="subject"]`, subject),
 		chromedp.SetValue(`#new-subject textarea[name="schema"]`, v1),
-		chromedp.Click(`#new-subject button`),
+		clickLoad(`#new-subject button`),
 		chromedp.WaitVisible(`p.ok`),
 		into(&done, chromedp.Text(`p.ok`)))
 	if !strings.Contains(done, "registered version 1") {
@@ -36,7 +36,7 @@ func TestConsoleSchemas(t *testing.T) {
 	browse(t, b, 30*time.Second,
 		chromedp.SetValue(`#register textarea[name="schema"]`, v2),
 		clearMessages(),
-		chromedp.Click(`#register-button`),
+		clickLoad(`#register-button`),
 		chromedp.WaitVisible(`p.ok`),
 		into(&done, chromedp.Text(`p.ok`)))
 	if !strings.Contains(done, "registered version 2") {
@@ -45,7 +45,7 @@ func TestConsoleSchemas(t *testing.T) {
 	var versions, added, removed []string
 	browse(t, b, 30*time.Second,
 		jsStrings(&versions, `#versions td.num`),
-		chromedp.Click(`#diff-form button`),
+		clickLoad(`#diff-form button`),
 		chromedp.WaitVisible(`#diff`),
 		jsStrings(&added, `#diff .add`),
 		jsStrings(&removed, `#diff .del`))
@@ -60,7 +60,7 @@ func TestConsoleSchemas(t *testing.T) {
 	var verdict string
 	browse(t, b, 30*time.Second,
 		chromedp.SetValue(`#register textarea[name="schema"]`, bad),
-		chromedp.Click(`#check`),
+		clickLoad(`#check`),
 		chromedp.WaitVisible(`#check-result`),
 		into(&verdict, chromedp.Text(`#check-result`)))
 	screenshot(t, b, "incompatible")
@@ -70,7 +70,7 @@ func TestConsoleSchemas(t *testing.T) {
 
 	browse(t, b, 30*time.Second,
 		chromedp.SetValue(`#subject-config select`, "NONE"),
-		chromedp.Click(`#subject-config button`),
+		clickLoad(`#subject-config button`),
 		chromedp.WaitVisible(`p.ok`),
 		into(&done, chromedp.Text(`p.ok`)))
 	if !strings.Contains(done, "set to NONE") {
@@ -90,7 +90,7 @@ func TestConsoleSchemas(t *testing.T) {
 	}
 	browse(t, b, 30*time.Second,
 		chromedp.SetValue(`#register textarea[name="schema"]`, bad),
-		chromedp.Click(`#check`),
+		clickLoad(`#check`),
 		chromedp.WaitVisible(`#check-result`),
 		into(&verdict, chromedp.Text(`#check-result`)))
 	if !strings.Contains(verdict, "Compatible with the latest") {
@@ -101,7 +101,7 @@ func TestConsoleSchemas(t *testing.T) {
 	var state string
 	browse(t, b, 30*time.Second,
 		chromedp.Navigate(consoleURL(n, "/schemas/"+subject)),
-		chromedp.Click(`#versions tr[data-version="1"] button`),
+		clickLoad(`#versions tr[data-version="1"] button`),
 		chromedp.WaitVisible(`p.ok`),
 		into(&state, chromedp.Text(`#versions tr[data-version="1"] td:nth-child(2)`)))
 	if state != "soft-deleted" {
@@ -109,7 +109,7 @@ func TestConsoleSchemas(t *testing.T) {
 	}
 	browse(t, b, 30*time.Second,
 		clearMessages(),
-		chromedp.Click(`#versions tr[data-version="1"] button`),
+		clickLoad(`#versions tr[data-version="1"] button`),
 		chromedp.WaitVisible(`p.ok`),
 		jsStrings(&versions, `#versions td.num`))
 	screenshot(t, b, "version-deleted")

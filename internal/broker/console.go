@@ -36,12 +36,12 @@ func (b *Broker) startConsole(brokerCfg *config.Resolved) error {
 		return nil
 	}
 	// A SASL_PLAINTEXT listener first, so that users sign in when the node has one.
-	var addr string
+	var addr, listener string
 	signIn := false
 	for _, sasl := range []bool{true, false} {
 		for _, kl := range b.listeners {
 			if addr == "" && !kl.cfg.Protocol.TLS() && kl.cfg.Protocol.SASL() == sasl {
-				addr = kl.ln.Addr().String()
+				addr, listener = kl.ln.Addr().String(), kl.cfg.Name
 				signIn = sasl
 			}
 		}
@@ -55,11 +55,21 @@ func (b *Broker) startConsole(brokerCfg *config.Resolved) error {
 		b.logger.Warn("the HTTP listener asks for authentication but this node has no SASL_PLAINTEXT Kafka listener for the console to act as the signed-in user; the console is off")
 		return nil
 	}
+	// The listener's mechanisms the sign-in form can offer; OAUTHBEARER (a token for a
+	// password) where the listener validates tokens.
 	var mechs []string
-	for _, m := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"} {
-		if slices.Contains(brokerCfg.List(config.SaslEnabledMechanisms), m) {
+	enabled := splitList(listenerValue(b.static, brokerCfg, listener, config.SaslEnabledMechanisms))
+	for _, m := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN", "OAUTHBEARER"} {
+		if m == "OAUTHBEARER" && listenerValue(b.static, brokerCfg, listener, config.SaslOauthbearerJwksEndpointURL) == "" {
+			continue
+		}
+		if slices.Contains(enabled, m) {
 			mechs = append(mechs, m)
 		}
+	}
+	if signIn && len(mechs) == 0 {
+		b.logger.Warn("the web console's listener enables no SASL mechanism it can sign users in with (SCRAM-SHA-256, SCRAM-SHA-512, PLAIN, OAUTHBEARER); the console is off", "listener", listener)
+		return nil
 	}
 	opts := console.Options{
 		Brokers:    func() []string { return []string{addr} },

@@ -9,11 +9,14 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -246,7 +249,7 @@ func (c *Console) signIn(ctx context.Context, mech, user, pass string) (id strin
 	id = hex.EncodeToString(raw[:])
 	principal := "User:" + user
 	if mech == "OAUTHBEARER" {
-		principal = "User:(token)"
+		principal = "User:" + tokenSubject(pass) // the cluster accepted the token: its sub is the principal
 	}
 	s := &Session{Principal: principal, user: user, pass: pass, mech: mech, Kafka: cl, Admin: kadm.NewClient(cl)}
 	s.used.Store(time.Now().Unix())
@@ -254,6 +257,26 @@ func (c *Console) signIn(ctx context.Context, mech, user, pass string) (id strin
 	c.sessions[id] = s
 	c.mu.Unlock()
 	return id, nil
+}
+
+// tokenSubject is the sub claim of a JWT, read without checking the signature (the cluster
+// has checked it), for showing who is signed in; "(token)" when it cannot be read.
+func tokenSubject(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || len(parts[1]) > 16<<10 {
+		return "(token)"
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return "(token)"
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Sub == "" {
+		return "(token)"
+	}
+	return claims.Sub
 }
 
 // anonymous is the shared session when sign-in is off.

@@ -83,3 +83,28 @@ func TestNavigationMarksSection(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTokenSubject: any token typed into the sign-in form gives a subject or "(token)",
+// never a panic.
+func FuzzTokenSubject(f *testing.F) {
+	f.Add("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzdmMifQ.c2ln")
+	f.Add("a.b.c")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, token string) {
+		if tokenSubject(token) == "" {
+			t.Fatal("empty subject")
+		}
+	})
+}
+
+func TestTokenSubject(t *testing.T) {
+	for token, want := range map[string]string{
+		"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzdmMifQ.c2ln": "svc",
+		"eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln":    "(token)",
+		"not-a-jwt": "(token)",
+	} {
+		if got := tokenSubject(token); got != want {
+			t.Errorf("tokenSubject(%q) = %q, want %q", token, got, want)
+		}
+	}
+}
