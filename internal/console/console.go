@@ -77,6 +77,10 @@ type Console struct {
 // sessionCookie names the cookie holding a signed-in user's session id.
 const sessionCookie = "sluice_console"
 
+// maxSessions bounds the signed-in sessions (each holds a Kafka client); past it, signing in
+// ends the least recently used one.
+const maxSessions = 256
+
 // sessionIdle is how long an unused session (and its Kafka client) is kept.
 const sessionIdle = 8 * time.Hour
 
@@ -254,8 +258,25 @@ func (c *Console) signIn(ctx context.Context, mech, user, pass string) (id strin
 	s := &Session{Principal: principal, user: user, pass: pass, mech: mech, Kafka: cl, Admin: kadm.NewClient(cl)}
 	s.used.Store(time.Now().Unix())
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.stop: // closed meanwhile
+		cl.Close()
+		return "", errors.New("console: closed")
+	default:
+	}
+	if len(c.sessions) >= maxSessions {
+		// The least recently used session ends: each holds a Kafka client and its connections.
+		oldest := ""
+		for k, o := range c.sessions {
+			if oldest == "" || o.used.Load() < c.sessions[oldest].used.Load() {
+				oldest = k
+			}
+		}
+		c.sessions[oldest].close()
+		delete(c.sessions, oldest)
+	}
 	c.sessions[id] = s
-	c.mu.Unlock()
 	return id, nil
 }
 
@@ -279,16 +300,30 @@ func tokenSubject(token string) string {
 	return claims.Sub
 }
 
-// anonymous is the shared session when sign-in is off.
+// anonymous is the shared session when sign-in is off. Its client is made (and pinged)
+// without c.mu held; of two racing first requests, one client is kept.
 func (c *Console) anonymous(ctx context.Context) (*Session, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.anon != nil {
-		return c.anon, nil
+	s := c.anon
+	c.mu.Unlock()
+	if s != nil {
+		return s, nil
 	}
 	cl, err := c.newClient(ctx, "", "", "")
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.stop: // closed meanwhile
+		cl.Close()
+		return nil, errors.New("console: closed")
+	default:
+	}
+	if c.anon != nil {
+		cl.Close()
+		return c.anon, nil
 	}
 	c.anon = &Session{Kafka: cl, Admin: kadm.NewClient(cl)}
 	return c.anon, nil
