@@ -8,8 +8,8 @@
 # tests' throwaway certificates, Node.js and npm (tests/node: the registry test installs its pinned
 # npm packages with `npm ci` itself), and Burrow 1.2.1 with the ZooKeeper (and a JRE) it needs for the
 # old-clients tests, PostgreSQL (the Connect CDC tests start their own server with initdb and
-# pg_ctl on a free port), rsyslog (the syslog source test runs its own rsyslogd) and Chromium
-# (the console's browser tests drive it headless through chromedp).
+# pg_ctl on a free port), rsyslog (the syslog source test runs its own rsyslogd) Chromium and
+# Firefox ESR (the console's browser tests drive them headless: chromedp, WebDriver BiDi).
 set -euo pipefail
 missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
@@ -33,6 +33,7 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
