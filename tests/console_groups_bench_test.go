@@ -4,14 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -21,13 +17,7 @@ import (
 // full load, as TestConsoleSiteBench does. Skipped unless SLUICE_CONSOLE_BENCH=1; figures are
 // in docs/benchmarks.md.
 func TestConsoleGroupsBench(t *testing.T) {
-	if os.Getenv("SLUICE_CONSOLE_BENCH") != "1" {
-		t.Skip("set SLUICE_CONSOLE_BENCH=1 to measure the console's page loads")
-	}
-	runs := 20
-	if v, err := strconv.Atoi(os.Getenv("SLUICE_CONSOLE_BENCH_N")); err == nil && v > 0 {
-		runs = v
-	}
+	runs := consoleBenchRuns(t)
 	n := startNode(t)
 	const groups, partitions, subjects = 200, 30, 100
 	n.createTopic("gb-orders", partitions, nil)
@@ -55,24 +45,6 @@ func TestConsoleGroupsBench(t *testing.T) {
 		}
 	}
 	b := newBrowser(t)
-	type timing struct {
-		Server float64 `json:"server"`
-		Load   float64 `json:"load"`
-	}
-	for _, path := range []string{"/groups", "/groups?q=gb-01", "/groups/gb-0100", "/groups/gb-0100/reset?to=start",
-		"/api/groups/gb-0100/lag", "/schemas", "/schemas/gb-0050-value"} {
-		var server, load []float64
-		for range runs {
-			var tm timing
-			browse(t, b, 60*time.Second, chromedp.Navigate(consoleURL(n, path)),
-				into(new(bool), chromedp.Poll[bool](`performance.getEntriesByType("navigation")[0].loadEventEnd > 0`)),
-				into(&tm, chromedp.Evaluate[timing](`(() => { const e = performance.getEntriesByType("navigation")[0]; return {server: e.responseEnd - e.requestStart, load: e.loadEventEnd - e.startTime}; })()`)))
-			server, load = append(server, tm.Server), append(load, tm.Load)
-		}
-		slices.Sort(server)
-		slices.Sort(load)
-		q := func(xs []float64, p float64) float64 { return xs[min(len(xs)-1, int(p*float64(len(xs))))] }
-		t.Logf("%-32s server median %6.1f ms p95 %6.1f ms · full load median %6.1f ms p95 %6.1f ms (%d loads)",
-			path, q(server, 0.5), q(server, 0.95), q(load, 0.5), q(load, 0.95), runs)
-	}
+	logPageLoads(t, b, n, runs, "", "/groups", "/groups?q=gb-01", "/groups/gb-0100", "/groups/gb-0100/reset?to=start",
+		"/api/groups/gb-0100/lag", "/schemas", "/schemas/gb-0050-value")
 }

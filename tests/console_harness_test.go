@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -225,6 +227,45 @@ func allowACLs(t *testing.T, n *node, b *kadm.ACLBuilder) {
 		if r.Err != nil {
 			t.Fatalf("create ACL: %v", r.Err)
 		}
+	}
+}
+
+// consoleBenchRuns skips a page-load benchmark unless SLUICE_CONSOLE_BENCH=1 and returns how
+// many loads per page to measure (SLUICE_CONSOLE_BENCH_N, default 20).
+func consoleBenchRuns(t *testing.T) int {
+	t.Helper()
+	if os.Getenv("SLUICE_CONSOLE_BENCH") != "1" {
+		t.Skip("set SLUICE_CONSOLE_BENCH=1 to measure the console's page loads")
+	}
+	if v, err := strconv.Atoi(os.Getenv("SLUICE_CONSOLE_BENCH_N")); err == nil && v > 0 {
+		return v
+	}
+	return 20
+}
+
+// logPageLoads loads each of the node's console paths runs times and logs the median and p95
+// of the server's time (Navigation Timing responseEnd - requestStart) and of the full load
+// (loadEventEnd), with note after each line.
+func logPageLoads(t *testing.T, ctx context.Context, n *node, runs int, note string, paths ...string) {
+	t.Helper()
+	type timing struct {
+		Server float64 `json:"server"`
+		Load   float64 `json:"load"`
+	}
+	for _, path := range paths {
+		var server, load []float64
+		for range runs {
+			var tm timing
+			browse(t, ctx, 60*time.Second, chromedp.Navigate(consoleURL(n, path)),
+				into(new(bool), chromedp.Poll[bool](`performance.getEntriesByType("navigation")[0].loadEventEnd > 0`)),
+				into(&tm, chromedp.Evaluate[timing](`(() => { const e = performance.getEntriesByType("navigation")[0]; return {server: e.responseEnd - e.requestStart, load: e.loadEventEnd - e.startTime}; })()`)))
+			server, load = append(server, tm.Server), append(load, tm.Load)
+		}
+		slices.Sort(server)
+		slices.Sort(load)
+		q := func(xs []float64, p float64) float64 { return xs[min(len(xs)-1, int(p*float64(len(xs))))] }
+		t.Logf("%-32s server median %6.1f ms p95 %6.1f ms · full load median %6.1f ms p95 %6.1f ms (%d loads%s)",
+			path, q(server, 0.5), q(server, 0.95), q(load, 0.5), q(load, 0.95), runs, note)
 	}
 }
 
