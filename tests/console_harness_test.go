@@ -36,7 +36,6 @@ func newBrowser(t *testing.T) context.Context {
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
 		chromedp.Headless,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
@@ -54,20 +53,29 @@ func newBrowser(t *testing.T) context.Context {
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox)
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
 	// Start the browser now, so a failure to start is reported here. This first run must use
-	// ctx itself: cancelling the context of the run that started the browser closes it.
-	if err := chromedp.Do(ctx); err != nil {
+	// ctx itself: cancelling the context of the run that started the browser closes it. A
+	// start that fails (CI saw Chromium exit at once on a machine running two CI runs) is
+	// tried again, three times in all, each with a fresh profile.
+	for attempt := 1; ; attempt++ {
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, chromedp.UserDataDir(t.TempDir()))...)
+		ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
+		err := chromedp.Do(ctx)
+		if err == nil {
+			t.Cleanup(func() {
+				cancel()
+				cancelAlloc()
+			})
+			return ctx
+		}
 		cancel()
 		cancelAlloc()
-		t.Fatalf("start chromium: %v", err)
+		if attempt == 3 {
+			t.Fatalf("start chromium: %v", err)
+		}
+		t.Logf("start chromium (attempt %d): %v", attempt, err)
+		time.Sleep(time.Second)
 	}
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	return ctx
 }
 
 // chromedp v0.23's actions are typed: chromedp.Action[T] yields a T (Title() a string,
