@@ -71,6 +71,7 @@ func NewApp(t *processor.Topology, cfg Config) (*App, error) {
 		StateDir:           filepath.Join(cfg.StateDir, cfg.ApplicationID),
 		ExactlyOnce:        cfg.ProcessingGuarantee == ExactlyOnce,
 		CommitInterval:     cfg.CommitInterval,
+		CacheMaxBytes:      max(cfg.StateStoreCacheMaxBytes, 0),
 		NumStandbyReplicas: cfg.NumStandbyReplicas,
 		ReplicationFactor:  cfg.ReplicationFactor,
 		Endpoint:           cfg.ApplicationServer,

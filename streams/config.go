@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/streams/state"
 )
 
 // Guarantee is the processing guarantee (Kafka Streams' processing.guarantee).
@@ -50,6 +52,12 @@ type Config struct {
 	ProcessingGuarantee Guarantee
 	// CommitInterval (commit.interval.ms): 30 s, or 100 ms under ExactlyOnce, when zero.
 	CommitInterval time.Duration
+	// StateStoreCacheMaxBytes (statestore.cache.max.bytes) is the record cache the tasks of
+	// this instance share, in front of the stores of aggregations (see "Record cache" in
+	// the package doc): 10 MiB (DefaultStateStoreCacheMaxBytes) when zero. Kafka Streams'
+	// 0, no cache anywhere, is NoStateStoreCache (any negative value): every update is then
+	// logged and forwarded at once.
+	StateStoreCacheMaxBytes int64
 	// NumStandbyReplicas (num.standby.replicas): warm copies of each task's stores kept on
 	// other instances, read from the changelogs.
 	NumStandbyReplicas int
@@ -71,6 +79,13 @@ type Config struct {
 const (
 	DefaultCommitInterval            = 30 * time.Second
 	DefaultExactlyOnceCommitInterval = 100 * time.Millisecond
+)
+
+// Kafka Streams' statestore.cache.max.bytes default, and the value that turns the record
+// cache off (Kafka Streams' 0; zero here takes the default).
+const (
+	DefaultStateStoreCacheMaxBytes int64 = state.DefaultCacheMaxBytes
+	NoStateStoreCache              int64 = -1
 )
 
 // withDefaults checks c and fills in the defaults.
@@ -100,6 +115,12 @@ func (c Config) withDefaults() (Config, error) {
 		if c.ProcessingGuarantee == ExactlyOnce {
 			c.CommitInterval = DefaultExactlyOnceCommitInterval
 		}
+	}
+	switch {
+	case c.StateStoreCacheMaxBytes == 0:
+		c.StateStoreCacheMaxBytes = DefaultStateStoreCacheMaxBytes
+	case c.StateStoreCacheMaxBytes < 0:
+		c.StateStoreCacheMaxBytes = NoStateStoreCache
 	}
 	if c.NumStandbyReplicas < 0 {
 		return c, errors.New("streams: NumStandbyReplicas must not be negative")

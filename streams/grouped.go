@@ -141,7 +141,7 @@ func aggregate[K, V, A any](g *GroupedStream[K, V], prefix string, mat Materiali
 	b.topo.AddProcessor(name, func() processor.Processor {
 		return &streamAggregate[K, V, A]{store: store, kc: kc, ac: ac, fn: fn, log: log.Debug}
 	}, in)
-	b.topo.AddStore(mat.spec(store, processor.KeyValueStore), name)
+	b.topo.AddStore(mat.cachedSpec(store, processor.KeyValueStore), name)
 	return &Table[K, A]{b: b, node: name, ks: g.ks, vs: mat.ValueSerde, store: store, getter: kvGetter(store, kc, ac), topics: topics}
 }
 
@@ -153,14 +153,19 @@ type streamAggregate[K, V, A any] struct {
 	fn    func(K, V, A, bool) A
 	ctx   processor.Context
 	kv    state.KeyValueStore
-	log   func(string, ...any)
-	buf   []byte
+	// cached is kv when it is a caching store: updates are forwarded when it flushes.
+	cached state.CachingKeyValueStore
+	log    func(string, ...any)
+	buf    []byte
 }
 
 func (p *streamAggregate[K, V, A]) Init(ctx processor.Context) (err error) {
 	p.ctx = ctx
-	p.kv, err = ctx.KeyValueStore(p.store)
-	return err
+	if p.kv, err = ctx.KeyValueStore(p.store); err != nil {
+		return err
+	}
+	p.cached = cachedKeyValue(p.kv, forwardFlushedAggregate(ctx, p.kc, p.ac))
+	return nil
 }
 
 func (p *streamAggregate[K, V, A]) Process(rec processor.Record) error {
@@ -192,6 +197,9 @@ func (p *streamAggregate[K, V, A]) Process(rec processor.Record) error {
 	}
 	if p.buf, err = p.ac.appendStored(p.buf[:0], ts, agg); err != nil {
 		return err
+	}
+	if p.cached != nil {
+		return p.cached.PutWithHeaders(kb, p.buf, recordHeaders(rec.Headers))
 	}
 	if err := p.kv.Put(kb, p.buf); err != nil {
 		return err
@@ -356,7 +364,7 @@ func aggregateTable[K, V, A any](g *GroupedTable[K, V], prefix string, mat Mater
 	b.topo.AddProcessor(name, func() processor.Processor {
 		return &tableAggregate[K, V, A]{store: store, kc: kc, ac: ac, add: add, sub: sub}
 	}, in)
-	b.topo.AddStore(mat.spec(store, processor.KeyValueStore), name)
+	b.topo.AddStore(mat.cachedSpec(store, processor.KeyValueStore), name)
 	return &Table[K, A]{b: b, node: name, ks: g.ks, vs: mat.ValueSerde, store: store, getter: kvGetter(store, kc, ac), topics: topics}
 }
 
@@ -370,13 +378,18 @@ type tableAggregate[K, V, A any] struct {
 	sub   func(K, V, A) A
 	ctx   processor.Context
 	kv    state.KeyValueStore
-	buf   []byte
+	// cached is kv when it is a caching store: updates are forwarded when it flushes.
+	cached state.CachingKeyValueStore
+	buf    []byte
 }
 
 func (p *tableAggregate[K, V, A]) Init(ctx processor.Context) (err error) {
 	p.ctx = ctx
-	p.kv, err = ctx.KeyValueStore(p.store)
-	return err
+	if p.kv, err = ctx.KeyValueStore(p.store); err != nil {
+		return err
+	}
+	p.cached = cachedKeyValue(p.kv, forwardFlushedAggregate(ctx, p.kc, p.ac))
+	return nil
 }
 
 var errNullKey = errors.New("streams: a table aggregation got a null key")
@@ -429,6 +442,9 @@ func (p *tableAggregate[K, V, A]) Process(rec processor.Record) error {
 	}
 	if p.buf, err = p.ac.appendStored(p.buf[:0], ts, agg); err != nil {
 		return err
+	}
+	if p.cached != nil {
+		return p.cached.PutWithHeaders(kb, p.buf, recordHeaders(rec.Headers))
 	}
 	if err := p.kv.Put(kb, p.buf); err != nil {
 		return err

@@ -81,7 +81,7 @@ func (g GroupedOptions[K, V]) WithName(name string) GroupedOptions[K, V] {
 
 // MaterializedOptions say how a table's store is kept: its name (queryable, and the
 // changelog "<application.id>-<name>-changelog"), the value serde, in memory or on disk,
-// logging, and (window and session stores) retention. Made by Materialized.
+// logging, caching, and (window and session stores) retention. Made by Materialized.
 type MaterializedOptions[V any] struct {
 	Name       string
 	ValueSerde serde.Serde[V]
@@ -93,6 +93,10 @@ type MaterializedOptions[V any] struct {
 	Retention time.Duration
 	// ChangelogConfigs are topic configs of the changelog.
 	ChangelogConfigs map[string]string
+	// CachingDisabled keeps the store out of the record cache (Kafka Streams'
+	// withCachingDisabled): every update is written, logged and forwarded at once. The
+	// stores of aggregations (windowed ones but session windows) are cached by default.
+	CachingDisabled bool
 }
 
 // Materialized keeps a store named name ("" generates one) with values in vs (nil: the
@@ -110,6 +114,18 @@ func (m MaterializedOptions[V]) WithLoggingDisabled() MaterializedOptions[V] {
 	return m
 }
 
+// WithCachingDisabled keeps the store out of the record cache (see CachingDisabled).
+func (m MaterializedOptions[V]) WithCachingDisabled() MaterializedOptions[V] {
+	m.CachingDisabled = true
+	return m
+}
+
+// WithCachingEnabled puts the store behind the record cache, the default.
+func (m MaterializedOptions[V]) WithCachingEnabled() MaterializedOptions[V] {
+	m.CachingDisabled = false
+	return m
+}
+
 // WithRetention sets a window or session store's retention.
 func (m MaterializedOptions[V]) WithRetention(d time.Duration) MaterializedOptions[V] {
 	m.Retention = d
@@ -118,6 +134,14 @@ func (m MaterializedOptions[V]) WithRetention(d time.Duration) MaterializedOptio
 
 func (m MaterializedOptions[V]) spec(name string, kind processor.StoreKind) processor.StoreSpec {
 	return processor.StoreSpec{Name: name, Kind: kind, InMemory: m.InMemory, LoggingDisabled: m.LoggingDisabled, ChangelogConfigs: m.ChangelogConfigs}
+}
+
+// cachedSpec is spec for a store whose processor forwards through the record cache's flush
+// listener (aggregations): cached unless CachingDisabled.
+func (m MaterializedOptions[V]) cachedSpec(name string, kind processor.StoreKind) processor.StoreSpec {
+	s := m.spec(name, kind)
+	s.Caching = !m.CachingDisabled
+	return s
 }
 
 // first returns the first of its arguments given (an optional trailing argument).

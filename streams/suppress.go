@@ -15,8 +15,9 @@ type SuppressConfig struct {
 }
 
 // UntilWindowCloses emits only each window's final result, once the window has closed:
-// when the stream time seen by the suppression reaches window end + grace (Kafka Streams'
-// Suppressed.untilWindowCloses with an unbounded buffer).
+// when the stream time seen by the suppression (the largest timestamp of the updates it got)
+// reaches window end + grace (Kafka Streams' Suppressed.untilWindowCloses with an unbounded
+// buffer).
 var UntilWindowCloses = SuppressConfig{untilWindowCloses: true}
 
 // Suppress holds back updates of a windowed table as c says. The buffer is a key-value store
@@ -104,7 +105,10 @@ func (p *suppressor[K, V]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	p.observed = max(p.observed, rec.Timestamp, p.ctx.StreamTime())
+	// The timestamps of the records it gets, not the task's stream time (Kafka Streams'
+	// KTableSuppressProcessor): a record cache flushes updates made before stream time
+	// moved on, and each must not see its window closed by what came after it.
+	p.observed = max(p.observed, rec.Timestamp)
 	return p.emit()
 }
 

@@ -180,7 +180,7 @@ func windowAggregate[K, V, A any](s *TimeWindowedStream[K, V], prefix string, ma
 	b.topo.AddProcessor(name, func() processor.Processor {
 		return &windowAggregator[K, V, A]{store: store, w: w, kc: kc, ac: ac, fn: fn, log: log.Debug, observed: math.MinInt64}
 	}, in)
-	spec := mat.spec(store, processor.WindowStore)
+	spec := mat.cachedSpec(store, processor.WindowStore)
 	spec.Retention = retention(b, mat.Retention, w.size+w.grace)
 	b.topo.AddStore(spec, name)
 	return &Table[serde.Windowed[K], A]{b: b, node: name, ks: serde.TimeWindowed(g.ks, w.size), vs: mat.ValueSerde,
@@ -190,14 +190,16 @@ func windowAggregate[K, V, A any](s *TimeWindowedStream[K, V], prefix string, ma
 // windowAggregator is Kafka Streams' KStreamWindowAggregate: each record updates every window
 // containing it that has not closed (end + grace > observed stream time).
 type windowAggregator[K, V, A any] struct {
-	store    string
-	w        TimeWindows
-	kc       codec[K]
-	ac       codec[A]
-	fn       func(K, V, A, bool) A
-	log      func(string, ...any)
-	ctx      processor.Context
-	ws       state.WindowStore
+	store string
+	w     TimeWindows
+	kc    codec[K]
+	ac    codec[A]
+	fn    func(K, V, A, bool) A
+	log   func(string, ...any)
+	ctx   processor.Context
+	ws    state.WindowStore
+	// cached is ws when it is a caching store: updates are forwarded when it flushes.
+	cached   state.CachingWindowStore
 	observed int64
 	// Dropped counts late records (per window missed).
 	dropped int64
@@ -206,8 +208,14 @@ type windowAggregator[K, V, A any] struct {
 
 func (p *windowAggregator[K, V, A]) Init(ctx processor.Context) (err error) {
 	p.ctx = ctx
-	p.ws, err = ctx.WindowStore(p.store)
-	return err
+	if p.ws, err = ctx.WindowStore(p.store); err != nil {
+		return err
+	}
+	if c, ok := p.ws.(state.CachingWindowStore); ok {
+		c.SetFlushListener(forwardFlushedWindow(ctx, p.kc, p.ac, p.w.size))
+		p.cached = c
+	}
+	return nil
 }
 
 func (p *windowAggregator[K, V, A]) Process(rec processor.Record) error {
@@ -258,6 +266,9 @@ func (p *windowAggregator[K, V, A]) update(rec processor.Record, k K, v V, kb []
 	}
 	if p.buf, err = p.ac.appendStored(p.buf[:0], ts, agg); err != nil {
 		return err
+	}
+	if p.cached != nil {
+		return p.cached.PutWithHeaders(kb, start, p.buf, recordHeaders(rec.Headers))
 	}
 	if err := p.ws.Put(kb, start, p.buf); err != nil {
 		return err

@@ -39,6 +39,12 @@ type StoreSpec struct {
 	RetainDuplicates bool
 	InMemory         bool
 	LoggingDisabled  bool
+	// Caching puts a record cache in front of the store (Kafka Streams' withCachingEnabled)
+	// when the application has one (statestore.cache.max.bytes > 0): the store is then a
+	// state.CachingKeyValueStore or state.CachingWindowStore, whose writes reach the store,
+	// its changelog and its flush listener at each commit, or when the cache evicts them.
+	// Session stores and window stores with RetainDuplicates are not cached.
+	Caching bool
 	// ChangelogConfigs are topic configs for the changelog (cleanup.policy is compact, and
 	// compact,delete with retention.ms for window and session stores, unless given here).
 	ChangelogConfigs map[string]string

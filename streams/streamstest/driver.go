@@ -31,6 +31,11 @@ type Config struct {
 	ApplicationID string
 	// WallClock is the mock wall clock's start (time.Now() when zero).
 	WallClock time.Time
+	// StateStoreCacheMaxBytes (statestore.cache.max.bytes) is the record cache of the
+	// caching stores: state.DefaultCacheMaxBytes when zero, none when negative. The driver
+	// commits after every record, as Kafka Streams' does, so the caches only merge the
+	// updates one piped record makes (and those of the records it leads to).
+	StateStoreCacheMaxBytes int64
 }
 
 // Record is a record a sink (or a store's changelog) wrote.
@@ -73,7 +78,7 @@ func New(t *processor.Topology, cfg Config) (*Driver, error) {
 	clock := func() time.Time { return d.clock }
 	globalStores := map[string]any{}
 	for _, g := range prog.Globals {
-		s, err := engine.OpenStores(nil, []processor.StoreSpec{g.Store}, nil)
+		s, err := engine.OpenStores(nil, []processor.StoreSpec{g.Store}, nil, nil)
 		if err != nil {
 			d.Close()
 			return nil, err
@@ -87,10 +92,17 @@ func New(t *processor.Topology, cfg Config) (*Driver, error) {
 		}
 		d.globals[g.Topic] = gt
 	}
+	var cache *state.Cache
+	switch {
+	case cfg.StateStoreCacheMaxBytes == 0:
+		cache = state.NewCache(state.DefaultCacheMaxBytes)
+	case cfg.StateStoreCacheMaxBytes > 0:
+		cache = state.NewCache(cfg.StateStoreCacheMaxBytes)
+	}
 	for _, sub := range prog.Subtopologies {
 		stores, err := engine.OpenStores(nil, sub.Stores, func(spec processor.StoreSpec) state.ChangeLogger {
 			return &changelog{d: d, topic: engine.ChangelogTopic(d.appID, spec.Name)}
-		})
+		}, cache)
 		if err != nil {
 			d.Close()
 			return nil, err
@@ -169,18 +181,29 @@ func (d *Driver) input(topic string, key, value []byte, ts int64, headers []proc
 	return engine.Input{Topic: topic, Offset: off, Key: key, Value: value, Timestamp: ts, Headers: headers}
 }
 
-// drain feeds the records written to internal topics to their readers, oldest first.
+// drain feeds the records written to internal topics to their readers, oldest first, then
+// commits: every task's caches are flushed (what they forward may feed internal topics
+// again).
 func (d *Driver) drain() error {
-	for len(d.pending) > 0 {
-		o := d.pending[0]
-		d.pending = d.pending[1:]
-		if err := d.byTopic[o.Topic].Process(d.input(o.Topic, o.Key, o.Value, o.Timestamp, o.Headers)); err != nil {
-			d.pending = d.pending[:0]
-			return err
+	for {
+		for len(d.pending) > 0 {
+			o := d.pending[0]
+			d.pending = d.pending[1:]
+			if err := d.byTopic[o.Topic].Process(d.input(o.Topic, o.Key, o.Value, o.Timestamp, o.Headers)); err != nil {
+				d.pending = d.pending[:0]
+				return err
+			}
+		}
+		for _, t := range d.tasks {
+			if err := t.Flush(); err != nil {
+				d.pending = d.pending[:0]
+				return err
+			}
+		}
+		if len(d.pending) == 0 {
+			return nil
 		}
 	}
-	d.pending = d.pending[:0]
-	return nil
 }
 
 // SourceTopics lists the topics Pipe accepts, sorted.
@@ -285,13 +308,13 @@ func (d *Driver) Skipped() int64 {
 	return n
 }
 
-// Close closes the processors and the stores.
+// Close flushes the caches, then closes the processors and the stores.
 func (d *Driver) Close() error {
 	if d.closed {
 		return nil
 	}
+	errs := []error{d.drain()}
 	d.closed = true
-	var errs []error
 	for _, t := range d.tasks {
 		errs = append(errs, t.Close())
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/sluicehq/sluice/streams/processor"
@@ -79,6 +80,9 @@ type Task struct {
 	}
 	skipped int64
 	closed  bool
+	// caching are the task's caching stores, in the topology order of the first processor
+	// connected to each: a flush forwards downstream, where a later store may take writes.
+	caching []state.CachingStore
 }
 
 type node struct {
@@ -121,6 +125,9 @@ func NewTask(cfg Config) (*Task, error) {
 				return nil, fmt.Errorf("engine: task %v: store %q of processor %q was not opened", cfg.ID, s, spec.Name)
 			}
 			n.stores[s] = true
+			if c, ok := cfg.Stores[s].(state.CachingStore); ok && !slices.Contains(t.caching, c) {
+				t.caching = append(t.caching, c)
+			}
 		}
 		switch spec.Kind {
 		case processor.SourceNode:
@@ -276,6 +283,28 @@ func (t *Task) fire(typ processor.PunctuationType, now int64) error {
 		t.schedules = live
 	}
 	return nil
+}
+
+// Flush writes the dirty entries of the task's caching stores to the stores (and so to
+// their changelogs) and forwards them downstream through their processors' flush listeners,
+// store by store in topology order. The runtime calls it at every commit, before the
+// producer is flushed or the transaction ended, so that what it writes is in that commit;
+// the test driver after every record. A no-op without caching stores.
+func (t *Task) Flush() error {
+	for _, c := range t.caching {
+		if err := c.FlushCache(); err != nil {
+			return fmt.Errorf("engine: task %v: flushing a store's cache: %w", t.cfg.ID, err)
+		}
+	}
+	return nil
+}
+
+// ClearCaches drops what the task's caching stores hold, dirty or not (the state is being
+// thrown away or restored again).
+func (t *Task) ClearCaches() {
+	for _, c := range t.caching {
+		c.ClearCache()
+	}
 }
 
 // Close closes every processor, in topology order, and returns the first error. The stores are

@@ -92,7 +92,7 @@ func TestTaskCountsForwardsAndPunctuates(t *testing.T) {
 	}
 	sub := prog.Subtopologies[0]
 	log := &logRecorder{}
-	stores, err := OpenStores(nil, sub.Stores, func(processor.StoreSpec) state.ChangeLogger { return log })
+	stores, err := OpenStores(nil, sub.Stores, func(processor.StoreSpec) state.ChangeLogger { return log }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestGlobalTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := prog.Globals[0]
-	stores, err := OpenStores(nil, []processor.StoreSpec{g.Store}, nil)
+	stores, err := OpenStores(nil, []processor.StoreSpec{g.Store}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,9 @@ import (
 
 // OpenStores opens the stores of specs: in db, or in memory when db is nil or the spec says
 // InMemory. logFor gives each logged store its ChangeLogger (nil: not logged); it is not called
-// for stores with LoggingDisabled. On error the stores opened so far are closed.
-func OpenStores(db *state.DB, specs []processor.StoreSpec, logFor func(processor.StoreSpec) state.ChangeLogger) (map[string]any, error) {
+// for stores with LoggingDisabled. With a cache, the specs that ask for Caching get a caching
+// store counted in it (see Cached). On error the stores opened so far are closed.
+func OpenStores(db *state.DB, specs []processor.StoreSpec, logFor func(processor.StoreSpec) state.ChangeLogger, cache *state.Cache) (map[string]any, error) {
 	stores := make(map[string]any, len(specs))
 	for _, spec := range specs {
 		var logger state.ChangeLogger
@@ -23,9 +24,23 @@ func OpenStores(db *state.DB, specs []processor.StoreSpec, logFor func(processor
 			CloseStores(stores)
 			return nil, fmt.Errorf("engine: opening %v store %q: %w", spec.Kind, spec.Name, err)
 		}
+		if cache != nil && Cached(spec) {
+			switch spec.Kind {
+			case processor.KeyValueStore:
+				s = state.NewCachingKeyValue(s.(state.KeyValueStore), cache)
+			case processor.WindowStore:
+				s = state.NewCachingWindow(s.(state.WindowStore), spec.Retention, cache)
+			}
+		}
 		stores[spec.Name] = s
 	}
 	return stores, nil
+}
+
+// Cached reports whether a store of spec gets a record cache when the application has one:
+// it asks for Caching and is a key-value store or a window store without RetainDuplicates.
+func Cached(spec processor.StoreSpec) bool {
+	return spec.Caching && (spec.Kind == processor.KeyValueStore || spec.Kind == processor.WindowStore && !spec.RetainDuplicates)
 }
 
 func openStore(db *state.DB, spec processor.StoreSpec, logger state.ChangeLogger) (any, error) {

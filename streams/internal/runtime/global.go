@@ -58,7 +58,7 @@ func (r *Runtime) openGlobals(ctx context.Context) (*globals, error) {
 		}
 		g.db = db
 	}
-	stores, err := engine.OpenStores(g.db, specs, nil)
+	stores, err := engine.OpenStores(g.db, specs, nil, nil)
 	if err != nil {
 		g.closeDB()
 		return nil, err

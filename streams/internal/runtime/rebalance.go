@@ -104,6 +104,8 @@ func (r *Runtime) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[st
 			// came back). Under exactly-once a task that wrote in the doomed
 			// transaction is wiped and restored once the loop aborts it.
 			if r.sess == nil || !t.dirty {
+				// What its caches hold may be older than what the changelogs bring.
+				t.eng.ClearCaches()
 				if err := r.reader.restore(ctx, id, t.db, t.logs, true); err != nil {
 					r.fail(err)
 					return

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sluicehq/sluice/streams/internal/engine"
 	"github.com/sluicehq/sluice/streams/processor"
+	"github.com/sluicehq/sluice/streams/state"
 )
 
 // Config is what a Runtime runs. The streams package fills it from the public Config.
@@ -28,9 +29,12 @@ type Config struct {
 	Program *processor.Program
 	// StateDir is the application's state directory (<state.dir>/<application.id>): one
 	// sub-directory per task.
-	StateDir           string
-	ExactlyOnce        bool
-	CommitInterval     time.Duration
+	StateDir       string
+	ExactlyOnce    bool
+	CommitInterval time.Duration
+	// CacheMaxBytes (statestore.cache.max.bytes) is the record cache shared by the active
+	// tasks' caching stores; 0: none.
+	CacheMaxBytes      int64
 	NumStandbyReplicas int
 	ReplicationFactor  int16
 	// Endpoint is application.server (host:port), "" when not set.
@@ -86,6 +90,9 @@ type Runtime struct {
 	reader  *changelogReader
 	glob    *globals // nil without global stores
 	parts   partitionCounts
+	// cache is the record cache of the active tasks' caching stores (nil: none); its
+	// stores are written under mu.
+	cache *state.Cache
 
 	state atomic.Int32
 
@@ -143,6 +150,9 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, errors.New("runtime: the commit interval must be positive")
 	}
 	r := &Runtime{cfg: cfg, subOf: map[string]int32{}}
+	if cfg.CacheMaxBytes > 0 {
+		r.cache = state.NewCache(cfg.CacheMaxBytes)
+	}
 	r.log = cfg.Logger.With("application.id", cfg.AppID)
 	r.met = newMetrics(cfg.Registerer, cfg.AppID)
 	for _, sub := range cfg.Program.Subtopologies {
@@ -492,9 +502,19 @@ func (r *Runtime) commit(ctx context.Context) error {
 	inTxn, abort := r.mu.inTxn, r.mu.abortTxn
 	r.mu.inTxn, r.mu.abortTxn = false, false
 	r.mu.lastCommit = r.cfg.Clock()
+	var flushErr error
+	if inTxn && !abort {
+		// The caches' changelog and output records go in this transaction, with the
+		// offsets of the records that made them.
+		flushErr = r.flushTasks()
+	}
 	r.mu.Unlock()
 	if !inTxn {
 		return nil
+	}
+	if flushErr != nil {
+		r.sess.End(ctx, kgo.TryAbort)
+		return flushErr
 	}
 	if err := r.produceError(); err != nil {
 		r.sess.End(ctx, kgo.TryAbort)
@@ -527,6 +547,9 @@ func (r *Runtime) commit(ctx context.Context) error {
 func (r *Runtime) commitLocked(ctx context.Context) error {
 	start := time.Now()
 	r.mu.lastCommit = r.cfg.Clock()
+	if err := r.flushTasks(); err != nil {
+		return err
+	}
 	if err := r.cl.Flush(ctx); err != nil {
 		return fmt.Errorf("runtime: flush: %w", err)
 	}
@@ -540,6 +563,20 @@ func (r *Runtime) commitLocked(ctx context.Context) error {
 	}
 	r.checkpointAll()
 	r.met.commitLatency.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// flushTasks flushes the active tasks' caches (engine.Task.Flush): what they hold goes to
+// the stores, the changelogs and downstream, to be produced before the commit. Under mu.
+func (r *Runtime) flushTasks() error {
+	if r.cache == nil {
+		return nil
+	}
+	for _, t := range r.mu.active {
+		if err := t.eng.Flush(); err != nil {
+			return fmt.Errorf("runtime: task %v: %w", t.id, err)
+		}
+	}
 	return nil
 }
 

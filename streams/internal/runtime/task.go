@@ -90,7 +90,7 @@ func (r *Runtime) taskDir(id processor.TaskID) string {
 // openStores opens a task's DB (if any store is persistent) and its stores, with a changelog
 // for each logged store. Under exactly-once a DB that was not closed cleanly may hold
 // uncommitted writes and is wiped first.
-func (r *Runtime) openStores(id processor.TaskID, sub *processor.Subtopology, t *task) (db *state.DB, stores map[string]any, logs []*changelog, err error) {
+func (r *Runtime) openStores(id processor.TaskID, sub *processor.Subtopology, t *task, cache *state.Cache) (db *state.DB, stores map[string]any, logs []*changelog, err error) {
 	persistent := false
 	for _, s := range sub.Stores {
 		persistent = persistent || !s.InMemory
@@ -120,7 +120,7 @@ func (r *Runtime) openStores(id processor.TaskID, sub *processor.Subtopology, t 
 		byName[spec.Name] = c
 		logs = append(logs, c)
 		return c
-	})
+	}, cache)
 	if err != nil {
 		if db != nil {
 			db.Close()
@@ -154,7 +154,7 @@ func (r *Runtime) openTask(ctx context.Context, id processor.TaskID) (*task, err
 func (t *task) open(ctx context.Context) error {
 	r := t.r
 	var err error
-	if t.db, t.stores, t.logs, err = r.openStores(t.id, t.sub, t); err != nil {
+	if t.db, t.stores, t.logs, err = r.openStores(t.id, t.sub, t, r.cache); err != nil {
 		return err
 	}
 	if err := r.reader.restore(ctx, t.id, t.db, t.logs, false); err != nil {
@@ -331,7 +331,7 @@ func (r *Runtime) openStandby(ctx context.Context, id processor.TaskID) (*standb
 	if len(sub.Stores) == 0 {
 		return nil, nil
 	}
-	db, stores, logs, err := r.openStores(id, &sub, &task{})
+	db, stores, logs, err := r.openStores(id, &sub, &task{}, nil)
 	if err != nil {
 		return nil, err
 	}
