@@ -38,7 +38,20 @@
 // Consumed) into tables keyed by serde.Windowed[K], written with serde.TimeWindowed or
 // serde.SessionWindowed (Kafka Streams' layouts). Every window needs an explicit grace period:
 // a record arriving after its window's end + grace (in stream time) is dropped. Tables emit
-// every update; Suppress(UntilWindowCloses) emits each window's final result once it closed.
+// every update (once per commit interval with the record cache below); Suppress(UntilWindowCloses)
+// emits each window's final result once it closed.
+//
+// # Record cache
+//
+// The stores of Count, Reduce and Aggregate (grouped, table-grouped and time-windowed) sit
+// behind a record cache, Kafka Streams' statestore.cache.max.bytes (Config.
+// StateStoreCacheMaxBytes: 10 MiB shared by the instance's tasks; NoStateStoreCache turns it
+// off). Updates stay in the cache until the next commit, or until it is over its budget;
+// then each key's latest value is written to the store and its changelog and forwarded once,
+// with the value forwarded before it as the old value. So the output of an aggregation has
+// one record per key (and window) per commit interval, not one per input record; its final
+// values are the same. Materialized(...).WithCachingDisabled keeps one store out of it.
+// Session and sliding windows, cogroup and table sources are not cached.
 //
 // # Joins
 //
