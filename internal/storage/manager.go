@@ -91,14 +91,16 @@ type Manager struct {
 		creating map[TopicPartition]chan struct{} // CreateLog in progress; closed when it ends
 	}
 	metaSync *sharedSync // fsyncs of partition creation and leader-epoch checkpoints, shared
-	// metaWork bounds the goroutines doing the file work of partition creation and of
-	// metadata publication (mkdir, create, write, rename; not the shared fsync rounds) at
-	// once, to GOMAXPROCS-1: a round's end wakes every creator it covered (32 while a topic
-	// is created), and without the bound they all ran kernel file work at once, so produce
-	// and fetch goroutines waited behind them for a CPU (issue #11: produce p99 while
-	// partitions are created). A slot is waited for at most metaWorkMaxWait (pacing, not a
-	// lock). Nil in a Manager not made by Open: no bound.
-	metaWork        chan struct{}
+	// metaWork runs the file work of partition creation and of metadata publication (mkdir,
+	// create, write, rename; not the shared fsync rounds) on GOMAXPROCS-1 worker goroutines
+	// (at least one), each on its own OS thread at nice metaWorkNice. A round's end wakes
+	// every creator it covered (32 while a topic is created); without the bound they all ran
+	// kernel file work at once, and at the process's priority the kernel split the CPUs
+	// evenly between them and the produce and fetch goroutines (issue #11: produce p99 while
+	// partitions are created). A worker is waited for at most metaWorkMaxWait, then the work
+	// runs on the caller (pacing, not a lock). Nil until Open has loaded the logs, and in a
+	// Manager not made by Open: the work runs on the caller.
+	metaWork        chan metaJob
 	metaWorkMaxWait time.Duration // metaWorkMaxWait; tests raise it
 	recovering      atomic.Bool   // Open is loading logs: index rebuilds defer their fsyncs (replaceFile)
 	deferred        atomic.Bool   // some did: load syncs the file system before writing checkpoints
@@ -190,7 +192,6 @@ func Open(opts Options) (*Manager, error) {
 		return nil, fmt.Errorf("storage: open data dir: %w", err)
 	}
 	m.metaSync = &sharedSync{wholeFS: wholeFS}
-	m.metaWork = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 	m.metaWorkMaxWait = metaWorkMaxWait
 	m.mu.logs = map[TopicPartition]*Log{}
 	m.mu.creating = map[TopicPartition]chan struct{}{}
@@ -217,6 +218,7 @@ func Open(opts Options) (*Manager, error) {
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); m.syncer.run(m.stop) }()
 	}
+	m.startMetaWorkers(max(1, runtime.GOMAXPROCS(0)-1))
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); m.maintain() }()
 	m.cleaner.start()
@@ -403,21 +405,22 @@ func (m *Manager) CreateLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) 
 // the partition directory covers their entries too.
 func (m *Manager) createLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) (*Log, error) {
 	dir := partitionDirName(m.dir, tp)
-	took := m.beginMetaWork()
-	if err := m.fs.MkdirAll(dir); err != nil {
-		m.endMetaWork(took)
-		return nil, fmt.Errorf("create log %s: %w", tp, err)
-	}
 	l := m.newLog(tp, dir, cfg)
 	l.topicID = topicID
 	l.epochs = newLeaderEpochCache(m.fs, filepath.Join(dir, leaderEpochCheckpointName), nil)
 	l.epochs.publish = func(name string, data []byte) error { return m.publishShared(name, data) }
 	seg := newSegment(l, 0, 0)
-	err := seg.create()
-	m.endMetaWork(took)
-	if err != nil {
+	var files [3]vfs.File
+	if err := m.doMetaWork(func() (err error) {
+		if err := m.fs.MkdirAll(dir); err != nil {
+			return err
+		}
+		files, err = seg.createFiles()
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("create log %s: %w", tp, err)
 	}
+	seg.adoptFiles(files)
 	l.segments.Store(&[]*segment{seg})
 	// The last fsyncs cover the new directory's entries and its own entry in the data directory.
 	if topicID != ([16]byte{}) {

@@ -1,11 +1,15 @@
 package storage
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,5 +102,43 @@ func TestCreateLogBoundsFileWork(t *testing.T) {
 		if !ok || l.TopicID() != [16]byte{byte(i + 1)} {
 			t.Fatalf("partition %d after reopen: found %v, topic id %v", i, ok, l)
 		}
+	}
+}
+
+// threadNice reads the calling thread's nice value from /proc (field 19 of its stat line).
+func threadNice() (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", syscall.Gettid()))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces: count after it.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(fields) < 17 {
+		return 0, fmt.Errorf("stat %q: too few fields", b)
+	}
+	return strconv.Atoi(fields[16]) // field 19 overall
+}
+
+// TestMetaWorkRunsNiced: creation's file work runs on threads at metaWorkNice, so the kernel
+// favours produce and fetch goroutines' threads when both want a CPU; the caller's own thread
+// keeps its priority.
+func TestMetaWorkRunsNiced(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("per-thread nice values are Linux's")
+	}
+	m := openManager(t, vfs.NewMem(), nil)
+	m.metaWorkMaxWait = time.Hour
+	var inWorker int
+	if err := m.doMetaWork(func() (err error) { inWorker, err = threadNice(); return err }); err != nil {
+		t.Fatal(err)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	caller, err := threadNice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := min(19, caller+metaWorkNice); inWorker != want {
+		t.Fatalf("metaWork ran at nice %d, the caller is at %d: want %d", inWorker, caller, want)
 	}
 }

@@ -454,20 +454,43 @@ func (s *segment) sync(logOnly bool) error {
 // create makes the segment's empty .log, .index and .timeindex (truncating leftovers of the
 // same name) and hands the handles to the file cache.
 func (s *segment) create() error {
+	files, err := s.createFiles()
+	if err != nil {
+		return err
+	}
+	s.adoptFiles(files)
+	return nil
+}
+
+// createFiles creates the segment's .log, .index and .timeindex files: only system calls, so
+// partition creation runs it on a metaWork worker's low-priority thread, which then holds no
+// lock that produce or fetch could wait for.
+func (s *segment) createFiles() ([3]vfs.File, error) {
+	var files [3]vfs.File
 	fsys := s.log.m.fs
-	for _, k := range []fileKind{kindLog, kindIndex, kindTimeIndex} {
+	for i, k := range []fileKind{kindLog, kindIndex, kindTimeIndex} {
 		f, err := fsys.Create(s.path(k))
 		if err != nil {
-			return fmt.Errorf("create segment %d: %w", s.baseOffset, err)
+			for _, f := range files[:i] {
+				_ = f.Close()
+			}
+			return files, fmt.Errorf("create segment %d: %w", s.baseOffset, err)
 		}
-		s.cache().adopt(&s.files[k], f)
+		files[i] = f
+	}
+	return files, nil
+}
+
+// adoptFiles hands createFiles' handles to the file cache and makes the segment appendable.
+func (s *segment) adoptFiles(files [3]vfs.File) {
+	for i, k := range []fileKind{kindLog, kindIndex, kindTimeIndex} {
+		s.cache().adopt(&s.files[k], files[i])
 	}
 	s.txnEntries.Store(0)
 	s.createdMs = s.log.m.now().UnixMilli()
 	s.appendReady = true
 	s.builder = newIndexBuilder(s.log.config().IndexIntervalBytes, s.baseOffset)
 	s.loaded.Store(true)
-	return nil
 }
 
 // remove deletes the segment's files: .log first, so an interrupted removal leaves orphan

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,19 +88,13 @@ func (s *sharedSync) sync(fsyncs []func() error) error {
 // fsync alsoDirs), with the fsyncs done by shared rounds, so concurrent publications share them.
 func (m *Manager) publishShared(name string, data []byte, alsoDirs ...string) error {
 	tmp := name + tmpSuffix
-	took := m.beginMetaWork()
-	err := m.writeFile(tmp, data)
-	m.endMetaWork(took)
-	if err != nil {
+	if err := m.doMetaWork(func() error { return m.writeFile(tmp, data) }); err != nil {
 		return fmt.Errorf("publish %s: %w", name, err)
 	}
 	if err := m.metaSync.run(func() error { return m.fsyncFile(tmp) }); err != nil {
 		return fmt.Errorf("publish %s: sync: %w", name, err)
 	}
-	took = m.beginMetaWork()
-	err = m.fs.Rename(tmp, name)
-	m.endMetaWork(took)
-	if err != nil {
+	if err := m.doMetaWork(func() error { return m.fs.Rename(tmp, name) }); err != nil {
 		return fmt.Errorf("publish %s: rename: %w", name, err)
 	}
 	dirs := append([]string{filepath.Dir(name)}, alsoDirs...)
@@ -125,37 +120,70 @@ func (m *Manager) writeFile(name string, data []byte) error {
 	return nil
 }
 
-// metaWorkMaxWait bounds the wait for a metaWork slot: the slots pace creators, they are not
-// a lock, so a file operation that hangs (a stuck device) delays other partitions' creation
-// by at most this much per operation instead of stopping it. A slot is normally held for
-// well under a millisecond.
+// metaWorkMaxWait bounds the wait for a metaWork worker: the workers pace creators, they are
+// not a lock, so a file operation that hangs (a stuck device) delays other partitions'
+// creation by at most this much per operation instead of stopping it. A worker is normally
+// busy for well under a millisecond per operation.
 const metaWorkMaxWait = 100 * time.Millisecond
 
-// beginMetaWork waits for a slot of Manager.metaWork (at most metaWorkMaxWait) and reports
-// whether it took one; endMetaWork(took) frees it. Never held across a shared fsync round,
-// so rounds still gather every waiting creator.
-func (m *Manager) beginMetaWork() bool {
-	if m.metaWork == nil {
-		return false
+// metaWorkNice is the nice value of the metaWork workers' threads. Creating a partition is
+// mostly kernel work (mkdirat, openat, write, rename), and the kernel runs it at the calling
+// thread's priority: at 10 a creator gets about a tenth of a CPU that a produce or fetch
+// goroutine's thread also wants, and all of an idle one.
+const metaWorkNice = 10
+
+type metaJob struct {
+	fn   func() error
+	done chan error
+}
+
+// startMetaWorkers starts n metaWork workers; Close stops them (m.stop).
+func (m *Manager) startMetaWorkers(n int) {
+	m.metaWork = make(chan metaJob)
+	for range n {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			// The thread stays locked to this goroutine, and ends with it, so its nice value
+			// never leaks to other goroutines.
+			runtime.LockOSThread()
+			if err := setThreadNice(metaWorkNice); err != nil {
+				m.logger.Debug("metadata file work runs at normal priority", "err", err)
+			}
+			for {
+				select {
+				case j := <-m.metaWork:
+					j.done <- j.fn()
+				case <-m.stop:
+					return
+				}
+			}
+		}()
 	}
+}
+
+// doMetaWork runs fn, file work of partition creation or metadata publication, on a metaWork
+// worker, waiting for one at most metaWorkMaxWait before running it on the caller. Never
+// called across a shared fsync round, so rounds still gather every waiting creator. fn runs
+// at low priority, so it makes system calls only and takes no lock that another goroutine
+// could wait for (a thread preempted while holding one would stall every waiter with it).
+func (m *Manager) doMetaWork(fn func() error) error {
+	if m.metaWork == nil {
+		return fn()
+	}
+	j := metaJob{fn: fn, done: make(chan error, 1)}
 	select {
-	case m.metaWork <- struct{}{}:
-		return true
+	case m.metaWork <- j:
+		return <-j.done
 	default:
 	}
 	t := time.NewTimer(m.metaWorkMaxWait)
 	defer t.Stop()
 	select {
-	case m.metaWork <- struct{}{}:
-		return true
+	case m.metaWork <- j:
+		return <-j.done
 	case <-t.C:
-		return false
-	}
-}
-
-func (m *Manager) endMetaWork(took bool) {
-	if took {
-		<-m.metaWork
+		return fn()
 	}
 }
 
