@@ -14,20 +14,25 @@ import (
 // SIGCONTed. The read_committed output must count every input exactly once.
 //
 // It runs with the key-value count and with the count per 2-second tumbling window (a window
-// store), the "windowed aggregation".
+// store), the "windowed aggregation", with and without the record cache in front of
+// the window store.
 func TestStreamsRuntimeExactlyOnceFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and pauses streams app processes (about 70 s)")
 	}
-	t.Run("key_value", func(t *testing.T) { testStreamsExactlyOnceFaults(t, 0) })
-	t.Run("windowed", func(t *testing.T) { testStreamsExactlyOnceFaults(t, 2000) })
+	t.Run("key_value", func(t *testing.T) { testStreamsExactlyOnceFaults(t, 0, false) })
+	t.Run("windowed", func(t *testing.T) { testStreamsExactlyOnceFaults(t, 2000, false) })
+	// The window store behind the record cache: its writes reach the store and the changelog
+	// at commits, so an aborted transaction (the zombie's) must throw the cache away with the
+	// task's state, and a killed instance's cache is lost with it.
+	t.Run("windowed_cached", func(t *testing.T) { testStreamsExactlyOnceFaults(t, 2000, true) })
 }
 
-func testStreamsExactlyOnceFaults(t *testing.T, windowMS int64) {
+func testStreamsExactlyOnceFaults(t *testing.T, windowMS int64, caching bool) {
 	n := startNode(t)
 	n.createTopic("input", 6, nil)
 	n.createTopic("output", 6, nil)
-	args := streamsAppArgs{brokers: n.kafkaAddr, app: "faults", input: "input", output: "output", eos: true, commitMS: 100, windowMS: windowMS}
+	args := streamsAppArgs{brokers: n.kafkaAddr, app: "faults", input: "input", output: "output", eos: true, commitMS: 100, windowMS: windowMS, caching: caching}
 	aArgs, bArgs := args, args
 	aArgs.stateDir, bArgs.stateDir = t.TempDir(), t.TempDir()
 	a, b := startStreamsApp(t, "a", aArgs), startStreamsApp(t, "b", bArgs)

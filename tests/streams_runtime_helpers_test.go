@@ -63,6 +63,7 @@ type streamsAppArgs struct {
 	eos                                   bool
 	commitMS, standbys                    int
 	windowMS                              int64 // > 0: the windowed count
+	caching                               bool  // the store behind the record cache
 }
 
 func startStreamsApp(t *testing.T, name string, a streamsAppArgs) *streamsProc {
@@ -74,6 +75,9 @@ func startStreamsApp(t *testing.T, name string, a streamsAppArgs) *streamsProc {
 	}
 	if a.windowMS > 0 {
 		args = append(args, "-window-ms", strconv.FormatInt(a.windowMS, 10))
+	}
+	if a.caching {
+		args = append(args, "-caching")
 	}
 	p := &streamsProc{t: t, name: name, cmd: exec.Command(buildStreamsApp(t), args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd.Stderr = p.stderr

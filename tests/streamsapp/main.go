@@ -8,10 +8,12 @@
 // App closed cleanly.
 //
 // With -window-ms N it counts per key and tumbling event-time window of N ms instead, in the
-// window store "wcounts", and writes the key "KEY@WINDOWSTART".
+// window store "wcounts", and writes the key "KEY@WINDOWSTART". With -caching its store is
+// behind the record cache (processor.StoreSpec.Caching): writes reach the store and its
+// changelog at commits, while the outputs are still written per record.
 //
 // Usage: streamsapp -brokers HOST:PORT -app ID -input TOPIC -output TOPIC -state-dir DIR [-eos]
-// [-commit-ms N] [-standbys N] [-in-memory] [-window-ms N] [-log debug|info]
+// [-commit-ms N] [-standbys N] [-in-memory] [-window-ms N] [-caching] [-log debug|info]
 package main
 
 import (
@@ -45,6 +47,7 @@ func main() {
 	sessionMS := flag.Int("session-ms", 6000, "session.timeout.ms")
 	logLevel := flag.String("log", "", "log level on stderr (debug, info)")
 	windowMS := flag.Int64("window-ms", 0, "count per tumbling window of this size (0: per key)")
+	caching := flag.Bool("caching", false, "the store behind the record cache")
 	flag.Parse()
 
 	logger := slog.New(slog.DiscardHandler)
@@ -69,9 +72,9 @@ func main() {
 	if *eos {
 		cfg.ProcessingGuarantee = streams.ExactlyOnce
 	}
-	topo := CountTopology(*input, *output, *inMemory)
+	topo := CountTopology(*input, *output, *inMemory, *caching)
 	if *windowMS > 0 {
-		topo = WindowedCountTopology(*input, *output, *windowMS)
+		topo = WindowedCountTopology(*input, *output, *windowMS, *caching)
 	}
 	a, err := streams.NewApp(topo, cfg)
 	if err != nil {
@@ -98,11 +101,11 @@ func main() {
 }
 
 // CountTopology counts records per key in the store "counts" and writes "COUNT:ID".
-func CountTopology(input, output string, inMemory bool) *processor.Topology {
+func CountTopology(input, output string, inMemory, caching bool) *processor.Topology {
 	t := processor.NewTopology()
 	t.AddSource("source", processor.SourceOptions{}, input)
 	t.AddProcessor("count", func() processor.Processor { return &counter{} }, "source")
-	t.AddStore(processor.StoreSpec{Name: "counts", Kind: processor.KeyValueStore, InMemory: inMemory}, "count")
+	t.AddStore(processor.StoreSpec{Name: "counts", Kind: processor.KeyValueStore, InMemory: inMemory, Caching: caching}, "count")
 	t.AddSink("sink", output, processor.SinkOptions{}, "count")
 	return t
 }
@@ -141,11 +144,11 @@ func (c *counter) Close() error { return nil }
 
 // WindowedCountTopology counts records per key and tumbling window in the window store
 // "wcounts" and writes "COUNT:ID" under the key "KEY@WINDOWSTART".
-func WindowedCountTopology(input, output string, size int64) *processor.Topology {
+func WindowedCountTopology(input, output string, size int64, caching bool) *processor.Topology {
 	t := processor.NewTopology()
 	t.AddSource("source", processor.SourceOptions{}, input)
 	t.AddProcessor("count", func() processor.Processor { return &windowCounter{size: size} }, "source")
-	t.AddStore(processor.StoreSpec{Name: "wcounts", Kind: processor.WindowStore, Retention: 100 * 365 * 24 * 3600 * 1000}, "count")
+	t.AddStore(processor.StoreSpec{Name: "wcounts", Kind: processor.WindowStore, Retention: 100 * 365 * 24 * 3600 * 1000, Caching: caching}, "count")
 	t.AddSink("sink", output, processor.SinkOptions{}, "count")
 	return t
 }
