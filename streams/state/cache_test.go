@@ -361,3 +361,74 @@ func TestCachingFlushReentry(t *testing.T) {
 		t.Fatalf("after the failed flush Get(a) = %q, want a0", v)
 	}
 }
+
+// TestCachingConcurrentReads: interactive queries read (Get, Range, Fetch, FetchAll) while
+// the task's goroutine writes, flushes and evicts; under -race this checks the locking, and
+// every read sees a value some write put.
+func TestCachingConcurrentReads(t *testing.T) {
+	cache := NewCache(20 * CacheEntryBytes(2, 4))
+	kv := NewCachingKeyValue(NewInMemoryKeyValue("kv", &logRec{}), cache)
+	defer kv.Close()
+	inner, err := NewInMemoryWindow("w", WindowOptions{Retention: 1000})
+	must(t, err)
+	ws := NewCachingWindow(inner, 1000, cache)
+	defer ws.Close()
+	kv.SetFlushListener(func(KeyValueFlush) error { return nil })
+	ws.SetFlushListener(func(WindowFlush) error { return nil })
+	stop := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		valid := func(v []byte) bool { return v == nil || len(v) == 4 && v[0] == 'v' }
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			v, err := kv.Get([]byte("k3"))
+			if err != nil || !valid(v) {
+				errs <- fmt.Errorf("Get = %q, %v", v, err)
+				return
+			}
+			must2 := func(err error) bool {
+				if err != nil {
+					errs <- err
+				}
+				return err == nil
+			}
+			var bad []byte
+			check := func(v []byte) bool {
+				if !valid(v) {
+					bad = bytes.Clone(v)
+				}
+				return bad == nil
+			}
+			if !must2(kv.Range(nil, nil, func(_, v []byte) bool { return check(v) })) ||
+				!must2(ws.FetchAll(0, 1<<40, func(_ []byte, _ int64, v []byte) bool { return check(v) })) {
+				return
+			}
+			if bad != nil {
+				errs <- fmt.Errorf("a scan read %q", bad)
+				return
+			}
+			if _, err := ws.Fetch([]byte("k3"), 100); !must2(err) {
+				return
+			}
+		}
+	}()
+	for i := range 5000 {
+		k := fmt.Appendf(nil, "k%d", i%40)
+		v := fmt.Appendf(nil, "v%03d", i%1000)
+		must(t, kv.Put(k, v))
+		must(t, ws.Put(k, int64(i/100)*100, v))
+		if i%97 == 0 {
+			must(t, kv.FlushCache())
+			must(t, ws.FlushCache())
+		}
+	}
+	close(stop)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+}
