@@ -68,6 +68,8 @@ func TestCachingKeyValueFlushOncePerKey(t *testing.T) {
 	}
 	must(t, s.Put([]byte("a"), []byte("a5")))
 	must(t, s.Delete([]byte("b")))
+	must(t, s.Put([]byte("c"), []byte("c0"))) // put and deleted between flushes: nothing
+	must(t, s.Delete([]byte("c")))
 	must(t, s.FlushCache())
 	want = []string{"a=a5(was a4)", "b=nil(was b1)"}
 	if !slices.Equal(flushed.got, want) {

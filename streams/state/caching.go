@@ -30,7 +30,9 @@ type WindowFlush struct {
 type CachingStore interface {
 	// FlushCache writes every dirty entry to the store below, in write order, calling the
 	// flush listener after each; it returns the first error (of the store or the
-	// listener), leaving the entries from that one on dirty.
+	// listener), leaving the entries from that one on dirty. A delete of a key the store
+	// below does not hold (put and deleted since the last flush) is dropped: nothing is
+	// written, logged or handed to the listener (as in Kafka Streams).
 	FlushCache() error
 	// ClearCache drops every entry, dirty or not (the task's state is being thrown away).
 	ClearCache()
@@ -97,10 +99,13 @@ func (s *cachingKeyValue) Delete(key []byte) error { return s.Put(key, nil) }
 func (s *cachingKeyValue) writeEntry(e *cacheEntry) error {
 	var old []byte
 	var err error
-	if s.listener != nil {
+	if s.listener != nil || e.value == nil {
 		if old, err = s.inner.Get(e.key); err != nil {
 			return err
 		}
+	}
+	if e.value == nil && old == nil {
+		return nil // put and deleted since the last flush: nothing to log or forward (as Kafka Streams)
 	}
 	if err := s.inner.Put(e.key, e.value); err != nil {
 		return err
@@ -221,10 +226,13 @@ func (s *cachingWindow) PutWithHeaders(key []byte, start int64, value []byte, he
 func (s *cachingWindow) writeEntry(e *cacheEntry) error {
 	var old []byte
 	var err error
-	if s.listener != nil {
+	if s.listener != nil || e.value == nil {
 		if old, err = s.inner.Fetch(e.key, e.start); err != nil {
 			return err
 		}
+	}
+	if e.value == nil && old == nil {
+		return nil // put and deleted since the last flush: nothing to log or forward
 	}
 	if err := s.inner.Put(e.key, e.start, e.value); err != nil {
 		return err
