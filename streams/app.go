@@ -73,6 +73,7 @@ func NewApp(t *processor.Topology, cfg Config) (*App, error) {
 		CommitInterval:     cfg.CommitInterval,
 		CacheMaxBytes:      max(cfg.StateStoreCacheMaxBytes, 0),
 		NumStandbyReplicas: cfg.NumStandbyReplicas,
+		NumStreamThreads:   cfg.NumStreamThreads,
 		ReplicationFactor:  cfg.ReplicationFactor,
 		Endpoint:           cfg.ApplicationServer,
 		Registerer:         cfg.Registerer,

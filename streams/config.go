@@ -58,6 +58,13 @@ type Config struct {
 	// 0, no cache anywhere, is NoStateStoreCache (any negative value): every update is then
 	// logged and forwarded at once.
 	StateStoreCacheMaxBytes int64
+	// NumStreamThreads (num.stream.threads, default 1) is how many goroutines process the
+	// instance's tasks at once, each task on one of them at a time. Unlike Kafka Streams'
+	// stream threads they share the instance's one consumer, producer and commit: after
+	// each poll the tasks with records are processed in parallel, then joined before
+	// punctuation and the commit. With more than one, the functions given to the DSL and
+	// processors that share values across tasks must be safe for concurrent use.
+	NumStreamThreads int
 	// NumStandbyReplicas (num.standby.replicas): warm copies of each task's stores kept on
 	// other instances, read from the changelogs.
 	NumStandbyReplicas int
@@ -124,6 +131,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.NumStandbyReplicas < 0 {
 		return c, errors.New("streams: NumStandbyReplicas must not be negative")
+	}
+	switch {
+	case c.NumStreamThreads < 0:
+		return c, errors.New("streams: NumStreamThreads must not be negative")
+	case c.NumStreamThreads == 0:
+		c.NumStreamThreads = 1
 	}
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = -1

@@ -39,6 +39,7 @@ import (
 //   - loop: a franz-go consumer group member that produces every record it reads, as is;
 //   - stateless: a streams App (at-least-once): filter (drops the 10 % of keys ending in 0),
 //     mapValues (upper-cases the value), to;
+//   - stateless-2: the same with NumStreamThreads 2 (the four tasks on two goroutines);
 //   - windowed-nocache: groupByKey, 1-minute tumbling windows (grace 0), count, toStream, to,
 //     at-least-once (commit interval 30 s, the default), without the record cache: every
 //     record an update, an output record and a changelog record;
@@ -116,8 +117,8 @@ func TestStreamsThroughput(t *testing.T) {
 		name string
 		rs   map[string][]float64
 	}{{"whole run", rates}, {"steady", steady}} {
-		t.Logf("%s: stateless / loop %.2f (goal >= 0.8); windowed / loop %.2f (goal >= 0.5; without the cache %.2f); windowed exactly-once / at-least-once %.2f",
-			m.name, med(m.rs["stateless"])/med(m.rs["loop"]), med(m.rs["windowed"])/med(m.rs["loop"]),
+		t.Logf("%s: stateless / loop %.2f (goal >= 0.8; two threads %.2f); windowed / loop %.2f (goal >= 0.5; without the cache %.2f); windowed exactly-once / at-least-once %.2f",
+			m.name, med(m.rs["stateless"])/med(m.rs["loop"]), med(m.rs["stateless-2"])/med(m.rs["loop"]), med(m.rs["windowed"])/med(m.rs["loop"]),
 			med(m.rs["windowed-nocache"])/med(m.rs["loop"]), med(m.rs["windowed-eos"])/med(m.rs["windowed"]))
 	}
 	t.Logf("restore: median %.1f MB/s (runs %.1f)", med(restoreMBps), restoreMBps)
@@ -125,7 +126,7 @@ func TestStreamsThroughput(t *testing.T) {
 
 const streamsBenchRecords = 500_000
 
-var streamsBenchKinds = []string{"loop", "stateless", "windowed-nocache", "windowed", "windowed-eos"}
+var streamsBenchKinds = []string{"loop", "stateless", "stateless-2", "windowed-nocache", "windowed", "windowed-eos"}
 
 // benchCommitInterval is the cached windowed runs' commit interval: the record cache
 // writes their output at commits.
@@ -203,7 +204,7 @@ func benchTopology(t *testing.T, kind, out string) *processor.Topology {
 	t.Helper()
 	b := streams.NewBuilder()
 	in := streams.NewStream(b, "bench-in", streams.Consumed(serde.String(), serde.Bytes()))
-	if kind == "stateless" {
+	if strings.HasPrefix(kind, "stateless") {
 		kept := in.Filter(func(k string, _ []byte) bool { return !strings.HasSuffix(k, "0") })
 		streams.MapValues(kept, bytes.ToUpper).To(out, streams.Produced(serde.String(), serde.Bytes()))
 	} else {
@@ -231,13 +232,15 @@ func benchStreamsRun(t *testing.T, n *node, kind, id string) (benchRate, string)
 		cfg.CommitInterval = benchCommitInterval
 	case "windowed-eos":
 		cfg.ProcessingGuarantee = streams.ExactlyOnce
+	case "stateless-2":
+		cfg.NumStreamThreads = 2
 	}
 	app, err := streams.NewApp(benchTopology(t, kind, "out-"+id), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := streamsBenchRecords
-	if kind == "stateless" {
+	if strings.HasPrefix(kind, "stateless") {
 		want = streamsBenchRecords * 9 / 10
 	}
 	start := time.Now()

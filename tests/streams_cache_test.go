@@ -20,7 +20,8 @@ import (
 // per key, each key's successive outputs must only grow, and the cached counts (and their
 // changelog) must have far fewer records than the input: one per key and window per commit
 // (here at most half the input; it is a few hundred against 6,000). The same windowed count
-// with WithCachingDisabled writes one record per input record, as without a cache.
+// with WithCachingDisabled writes one record per input record, as without a cache. The
+// exactly-once run processes its tasks on two goroutines (NumStreamThreads: 2).
 func TestStreamsRecordCache(t *testing.T) {
 	for _, g := range []streams.Guarantee{streams.AtLeastOnce, streams.ExactlyOnce} {
 		t.Run(g.String(), func(t *testing.T) { testRecordCache(t, g) })
@@ -68,9 +69,16 @@ func testRecordCache(t *testing.T, guarantee streams.Guarantee) {
 		t.Fatal(err)
 	}
 
+	// Exactly-once processes the four tasks on two goroutines (NumStreamThreads), so the
+	// caching stores' shared budget, the changelogs and the transaction see tasks in
+	// parallel; at-least-once on the loop's goroutine alone.
+	threads := 1
+	if guarantee == streams.ExactlyOnce {
+		threads = 2
+	}
 	appID := "rc-" + guarantee.String()
 	app, err := streams.NewApp(topo, streams.Config{ApplicationID: appID, Brokers: []string{n.kafkaAddr}, StateDir: t.TempDir(),
-		ProcessingGuarantee: guarantee, CommitInterval: 500 * time.Millisecond})
+		ProcessingGuarantee: guarantee, CommitInterval: 500 * time.Millisecond, NumStreamThreads: threads})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,10 @@ type Config struct {
 	// tasks' caching stores; 0: none.
 	CacheMaxBytes      int64
 	NumStandbyReplicas int
-	ReplicationFactor  int16
+	// NumStreamThreads (num.stream.threads) is how many goroutines process a poll's tasks
+	// at once (processTasks); 0 or 1: the loop's goroutine alone.
+	NumStreamThreads  int
+	ReplicationFactor int16
 	// Endpoint is application.server (host:port), "" when not set.
 	Endpoint   string
 	Registerer prometheus.Registerer
@@ -405,6 +408,47 @@ func (r *Runtime) step(ctx context.Context, fetches kgo.Fetches) error {
 	return r.commit(ctx)
 }
 
+// processTasks processes the queued records of ts on up to NumStreamThreads goroutines (the
+// caller's among them), each task on one goroutine, and returns once all are done, with the
+// first task's error in ts order. The tasks share nothing that is not safe for concurrent
+// use: each has its own engine, stores and queues; the producer, the partition counts, the
+// record cache's budget and the metrics are. mu stays with the caller throughout.
+func (r *Runtime) processTasks(ts []*task) error {
+	n := min(r.cfg.NumStreamThreads, len(ts))
+	if n <= 1 {
+		for _, t := range ts {
+			if err := t.processQueued(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, len(ts))
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(ts) {
+				return
+			}
+			errs[i] = ts[i].processQueued()
+		}
+	}
+	var wg sync.WaitGroup
+	for range n - 1 {
+		wg.Add(1)
+		go func() { defer wg.Done(); work() }()
+	}
+	work()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // process runs a poll's records through their tasks under mu and reports whether a commit
 // is due.
 func (r *Runtime) process(ctx context.Context, fetches kgo.Fetches) (commit bool, err error) {
@@ -463,10 +507,8 @@ func (r *Runtime) process(ctx context.Context, fetches kgo.Fetches) (commit bool
 			}
 		}
 	})
-	for _, t := range touched {
-		if err := t.processQueued(); err != nil {
-			return false, err
-		}
+	if err := r.processTasks(touched); err != nil {
+		return false, err
 	}
 	now := r.cfg.Clock()
 	commit = now.Sub(r.mu.lastCommit) >= r.cfg.CommitInterval
