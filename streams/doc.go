@@ -65,7 +65,9 @@
 // # Running and testing
 //
 // NewApp runs a built topology (see Config for application.id, brokers, state directory and
-// the processing guarantee); App.Store queries the local state. Package streamstest runs a
+// the processing guarantee); App.Store queries the local state. An instance processes its
+// tasks on one goroutine, or on Config.NumStreamThreads goroutines at once (then the functions
+// given to the DSL must be safe for concurrent use). Package streamstest runs a
 // topology without a broker: pipe records in, read outputs and stores, advance the wall clock.
 // Package processor is the low-level API (processors, punctuators, stores) for what the DSL
 // cannot say; Stream.Process and Builder.Topology mix the two.
