@@ -249,6 +249,11 @@ func TestCommitAndAbortWriteMarkersAndComplete(t *testing.T) {
 					t.Fatalf("marker %+v", m)
 				}
 			}
+			// The offsets' marker comes last (markerOrder): once OffsetFetch calls them stable,
+			// the data partitions' markers are written.
+			if last := sent[len(sent)-1]; last.topic != "__consumer_offsets" {
+				t.Fatalf("last marker written to %s-%d, want __consumer_offsets: %+v", last.topic, last.partition, sent)
+			}
 			// A retry of the same EndTxn succeeds; the opposite outcome does not.
 			if _, err := f.c.EndTxn(ctx, EndRequest{TransactionalID: "a", ProducerID: p.ProducerID, ProducerEpoch: p.ProducerEpoch, Commit: tc.commit}); err != nil {
 				t.Fatalf("retry: %v", err)

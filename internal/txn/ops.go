@@ -3,6 +3,7 @@ package txn
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/group"
@@ -231,13 +232,28 @@ func (c *Coordinator) completeAsyncLocked(m *txnMeta, prepared LogValue) {
 // markerRetry is the pause between attempts to write a marker that failed.
 const markerRetry = 100 * time.Millisecond
 
+// markerOrder is the order complete writes a transaction's markers in: its data partitions
+// (by name), then __consumer_offsets. A consumer offset committed in a transaction is
+// reported stable (OffsetFetch with require_stable, KIP-447) once its marker is written, so
+// with this order everything else the transaction wrote is readable by read_committed
+// consumers by then: the member that takes over a read-process-write task (Kafka Streams
+// restoring a store from its changelog up to the last stable offset) never resumes from the
+// committed offsets with the transaction's changelog records still hidden.
+func markerOrder(tp TopicPartitions) []string {
+	topics := tp.Topics()
+	if i := slices.Index(topics, metadata.ConsumerOffsetsTopic); i >= 0 {
+		topics = append(slices.Delete(topics, i, i+1), metadata.ConsumerOffsetsTopic)
+	}
+	return topics
+}
+
 func (c *Coordinator) complete(m *txnMeta, prepared LogValue) {
 	c.mu.Lock()
 	epoch := c.coordinatorEpochLocked(m.id)
 	c.mu.Unlock()
 	marker := Marker{ProducerID: prepared.ProducerID, ProducerEpoch: prepared.ProducerEpoch,
 		Commit: prepared.State == PrepareCommit, CoordinatorEpoch: epoch}
-	for _, topic := range prepared.Partitions.Topics() {
+	for _, topic := range markerOrder(prepared.Partitions) {
 		for _, p := range prepared.Partitions[topic] {
 			if !c.writeMarker(m, topic, p, marker) {
 				c.release(m)
