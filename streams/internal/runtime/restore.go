@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/streams/processor"
 	"github.com/sluicehq/sluice/streams/state"
@@ -81,6 +83,9 @@ func (c *changelogReader) restore(ctx context.Context, id processor.TaskID, db *
 	var topics []string
 	for _, lg := range logs {
 		topics = append(topics, lg.tp.Topic)
+	}
+	if c.r.sess != nil {
+		c.r.waitStableOffsets(ctx, id)
 	}
 	ends, err := c.ends(ctx, topics)
 	if err != nil {
@@ -239,4 +244,65 @@ func (c *changelogReader) pollStandbys(ctx context.Context) error {
 		return fmt.Errorf("runtime: standby: %w", err)
 	}
 	return nil
+}
+
+// stableOffsetsWait bounds waitStableOffsets. The group's own offset fetch waits for the same
+// transaction (franz-go retries UNSTABLE_OFFSET_COMMIT), so processing could not begin
+// sooner; the bound only keeps a rebalance callback from waiting forever.
+const stableOffsetsWait = 60 * time.Second
+
+// waitStableOffsets waits, under exactly-once, until the committed offsets of task id's input
+// partitions are stable (OffsetFetch with require_stable, KIP-447): no transaction that
+// committed offsets for them is still being completed. The previous owner's last
+// transaction may have committed its offsets and changelog records without its markers
+// written yet; restoring up to the last stable offset before then would miss those changelog
+// records while processing resumed after them. Sluice writes a transaction's offsets marker
+// after its other markers, so stable offsets mean its changelog records are readable.
+func (r *Runtime) waitStableOffsets(ctx context.Context, id processor.TaskID) {
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group, req.RequireStable = r.cfg.AppID, true
+	for _, topic := range r.subTopics[id.Subtopology] {
+		rt := kmsg.NewOffsetFetchRequestTopic()
+		rt.Topic, rt.Partitions = topic, []int32{id.Partition}
+		req.Topics = append(req.Topics, rt)
+	}
+	deadline := time.Now().Add(stableOffsetsWait)
+	for {
+		resp, err := req.RequestWith(ctx, r.cl)
+		unstable := err != nil
+		if err == nil {
+			if e := kerr.ErrorForCode(resp.ErrorCode); e != nil {
+				unstable, err = true, e
+			}
+			note := func(code int16) {
+				if e := kerr.ErrorForCode(code); e != nil {
+					unstable, err = true, e
+				}
+			}
+			for _, t := range resp.Topics { // v0-7
+				for _, p := range t.Partitions {
+					note(p.ErrorCode)
+				}
+			}
+			for _, g := range resp.Groups { // v8+ (franz-go fills both)
+				note(g.ErrorCode)
+				for _, t := range g.Topics {
+					for _, p := range t.Partitions {
+						note(p.ErrorCode)
+					}
+				}
+			}
+		}
+		if !unstable {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			r.log.Warn("restoring before the committed offsets are stable", "task", id, "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
