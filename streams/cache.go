@@ -48,18 +48,11 @@ func forwardFlushedAggregate[K, A any](ctx processor.Context, kc codec[K], ac co
 		if err != nil {
 			return err
 		}
-		ts, newV, hasNew, err := ac.decodeStored(f.NewValue)
+		ch, ts, err := flushedChange(ac, f.NewValue, f.OldValue)
 		if err != nil {
 			return err
 		}
-		oldTs, oldV, _, err := ac.decodeStored(f.OldValue)
-		if err != nil {
-			return err
-		}
-		if !hasNew {
-			ts = oldTs
-		}
-		return ctx.Forward(processor.Record{Key: key, Value: change{new: newV, old: oldV}, Timestamp: ts, Headers: flushedHeaders(f.Headers)})
+		return ctx.Forward(processor.Record{Key: key, Value: ch, Timestamp: ts, Headers: flushedHeaders(f.Headers)})
 	}
 }
 
@@ -75,18 +68,28 @@ func forwardFlushedWindow[K, A any](ctx processor.Context, kc codec[K], ac codec
 		if err != nil {
 			return err
 		}
-		ts, newV, hasNew, err := ac.decodeStored(f.NewValue)
+		ch, ts, err := flushedChange(ac, f.NewValue, f.OldValue)
 		if err != nil {
 			return err
-		}
-		oldTs, oldV, _, err := ac.decodeStored(f.OldValue)
-		if err != nil {
-			return err
-		}
-		if !hasNew {
-			ts = oldTs
 		}
 		return ctx.Forward(processor.Record{Key: serde.Windowed[K]{Key: k, Start: f.WindowStart, End: f.WindowStart + size},
-			Value: change{new: newV, old: oldV}, Timestamp: ts, Headers: flushedHeaders(f.Headers)})
+			Value: ch, Timestamp: ts, Headers: flushedHeaders(f.Headers)})
 	}
+}
+
+// flushedChange decodes a flushed entry's new and old stored aggregates into the change to
+// forward, stamped with the new value's timestamp (the old one's for a delete).
+func flushedChange[A any](ac codec[A], newStored, oldStored []byte) (change, int64, error) {
+	ts, newV, hasNew, err := ac.decodeStored(newStored)
+	if err != nil {
+		return change{}, 0, err
+	}
+	oldTs, oldV, _, err := ac.decodeStored(oldStored)
+	if err != nil {
+		return change{}, 0, err
+	}
+	if !hasNew {
+		ts = oldTs
+	}
+	return change{new: newV, old: oldV}, ts, nil
 }
