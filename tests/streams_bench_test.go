@@ -29,7 +29,8 @@ import (
 //	SLUICE_STREAMS_BENCH=1 go test ./tests -run TestStreamsThroughput -v -timeout 30m
 //
 // (SLUICE_STREAMS_BENCH_ROUNDS=N changes the number of rounds, 5 by default;
-// SLUICE_STREAMS_BENCH_KINDS=loop,stateless runs only those kinds.)
+// SLUICE_STREAMS_BENCH_KINDS=loop,stateless runs only those kinds;
+// SLUICE_STREAMS_BENCH_RECORDS=N writes N input records instead of 500,000.)
 //
 // The input (streamsBenchRecords records, 1,000 keys, 100-byte values, event times 1 ms apart,
 // 4 partitions) is written once; every run reads all of it from the start under a new group
@@ -60,6 +61,9 @@ func TestStreamsThroughput(t *testing.T) {
 	rounds := 5
 	if r, err := strconv.Atoi(os.Getenv("SLUICE_STREAMS_BENCH_ROUNDS")); err == nil && r > 0 {
 		rounds = r
+	}
+	if r, err := strconv.Atoi(os.Getenv("SLUICE_STREAMS_BENCH_RECORDS")); err == nil && r > 0 {
+		streamsBenchRecords = r
 	}
 	n := startNode(t)
 	n.createTopic("bench-in", 4, nil)
@@ -124,7 +128,8 @@ func TestStreamsThroughput(t *testing.T) {
 	t.Logf("restore: median %.1f MB/s (runs %.1f)", med(restoreMBps), restoreMBps)
 }
 
-const streamsBenchRecords = 500_000
+// streamsBenchRecords is the input's size: 500,000, or SLUICE_STREAMS_BENCH_RECORDS.
+var streamsBenchRecords = 500_000
 
 var streamsBenchKinds = []string{"loop", "stateless", "stateless-2", "windowed-nocache", "windowed", "windowed-eos"}
 
