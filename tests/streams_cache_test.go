@@ -77,20 +77,8 @@ func testRecordCache(t *testing.T, guarantee streams.Guarantee) {
 		threads = 2
 	}
 	appID := "rc-" + guarantee.String()
-	app, err := streams.NewApp(topo, streams.Config{ApplicationID: appID, Brokers: []string{n.kafkaAddr}, StateDir: t.TempDir(),
+	app := runStreamsApp(t, ctx, topo, streams.Config{ApplicationID: appID, Brokers: []string{n.kafkaAddr}, StateDir: t.TempDir(),
 		ProcessingGuarantee: guarantee, CommitInterval: 500 * time.Millisecond, NumStreamThreads: threads})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
 
 	changelog := appID + "-rc-counts-changelog"
 	consumer := n.client(kgo.ConsumeTopics(windowed, uncached, totals, changelog),

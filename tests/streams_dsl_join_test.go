@@ -106,20 +106,8 @@ func TestStreamsDSLJoinAndSessionsOutOfOrder(t *testing.T) {
 		}
 	}
 
-	app, err := streams.NewApp(topo, streams.Config{ApplicationID: "ooo", Brokers: []string{n.kafkaAddr}, StateDir: t.TempDir(),
+	app := runStreamsApp(t, ctx, topo, streams.Config{ApplicationID: "ooo", Brokers: []string{n.kafkaAddr}, StateDir: t.TempDir(),
 		ProcessingGuarantee: streams.ExactlyOnce, CommitInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
 
 	consumer := n.client(kgo.ConsumeTopics("ooo-joined", "ooo-sessions"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))

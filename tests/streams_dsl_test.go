@@ -62,20 +62,8 @@ func TestStreamsDSLAgainstBroker(t *testing.T) {
 
 	// No record cache: the check that each window's counts go 1..n by one needs every update
 	// (TestStreamsRecordCache runs the cache).
-	app, err := streams.NewApp(topo, streams.Config{ApplicationID: "dsl", Brokers: []string{n.kafkaAddr}, StateDir: t.TempDir(),
+	app := runStreamsApp(t, ctx, topo, streams.Config{ApplicationID: "dsl", Brokers: []string{n.kafkaAddr}, StateDir: t.TempDir(),
 		ProcessingGuarantee: streams.ExactlyOnce, CommitInterval: 200 * time.Millisecond, StateStoreCacheMaxBytes: streams.NoStateStoreCache})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
 	// The join needs the table loaded before the orders come.
 	deadline := time.Now().Add(60 * time.Second)
 	for {

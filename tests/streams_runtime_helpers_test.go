@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/streams"
+	"github.com/sluicehq/sluice/streams/processor"
 )
 
 // The streams runtime tests run tests/streamsapp (a stateful count: "COUNT:ID" per input
@@ -313,4 +316,24 @@ func checkCountsAtLeastOnce(t *testing.T, in []countInput, outs []countOutput) {
 			t.Errorf("key %s: largest count %d < %d inputs", k, maxCount[k], n)
 		}
 	}
+}
+
+// runStreamsApp runs an App of topo under cfg in the test process until the test ends (ctx
+// done or cleanup), and fails the test if Run returns an error.
+func runStreamsApp(t *testing.T, ctx context.Context, topo *processor.Topology, cfg streams.Config) *streams.App {
+	t.Helper()
+	app, err := streams.NewApp(topo, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return app
 }

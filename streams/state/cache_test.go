@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -254,10 +255,10 @@ func TestCachingKeyValueModel(t *testing.T) {
 				}
 			default:
 				must(t, s.FlushCache())
-				if got := dumpKV(t, inner); !mapsEqual(got, model) {
+				if got := dumpKV(t, inner); !maps.Equal(got, model) {
 					t.Fatalf("seed %d op %d: after a flush the store holds %v, want %v", seed, i, got, model)
 				}
-				if !mapsEqual(forwarded, model) {
+				if !maps.Equal(forwarded, model) {
 					t.Fatalf("seed %d op %d: downstream holds %v, want %v", seed, i, forwarded, model)
 				}
 			}
@@ -265,22 +266,10 @@ func TestCachingKeyValueModel(t *testing.T) {
 				t.Fatalf("seed %d op %d: %d bytes cached, budget %d", seed, i, cache.SizeBytes(), cache.MaxBytes())
 			}
 		}
-		if got := dumpKV(t, s); !mapsEqual(got, model) {
+		if got := dumpKV(t, s); !maps.Equal(got, model) {
 			t.Fatalf("seed %d: a scan through the cache gives %v, want %v", seed, got, model)
 		}
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func must(t *testing.T, err error) {
