@@ -269,16 +269,13 @@ func (r *Runtime) waitStableOffsets(ctx context.Context, id processor.TaskID) {
 	deadline := time.Now().Add(stableOffsetsWait)
 	for {
 		resp, err := req.RequestWith(ctx, r.cl)
-		unstable := err != nil
 		if err == nil {
-			if e := kerr.ErrorForCode(resp.ErrorCode); e != nil {
-				unstable, err = true, e
-			}
 			note := func(code int16) {
-				if e := kerr.ErrorForCode(code); e != nil {
-					unstable, err = true, e
+				if e := kerr.ErrorForCode(code); e != nil && err == nil {
+					err = e
 				}
 			}
+			note(resp.ErrorCode)
 			for _, t := range resp.Topics { // v0-7
 				for _, p := range t.Partitions {
 					note(p.ErrorCode)
@@ -293,7 +290,15 @@ func (r *Runtime) waitStableOffsets(ctx context.Context, id processor.TaskID) {
 				}
 			}
 		}
-		if !unstable {
+		if err == nil {
+			return
+		}
+		// Waited for: a transaction being completed, and what passes (a coordinator
+		// moving, a connection). Anything else (an authorization error) the group's own
+		// offset fetch meets and reports.
+		var ke *kerr.Error
+		if errors.As(err, &ke) && ke != kerr.UnstableOffsetCommit && !ke.Retriable {
+			r.log.Warn("restoring without checking that the committed offsets are stable", "task", id, "err", err)
 			return
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
