@@ -16,14 +16,7 @@ import (
 // in as its subject (shown in the header), whose ACLs decide what the topics page lists; a
 // token the broker refuses (another issuer's key) does not sign in.
 func TestConsoleBearerSignIn(t *testing.T) {
-	issuer, err := sasltest.NewIssuer("RS256", "console-key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, err := sasltest.WriteJWKS(t.TempDir(), issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	issuer, jwks := newJWKSIssuer(t, "RS256", "console-key")
 	n, _ := startWithProperties(t, `
 listeners=PLAINTEXT://{ADDR1},SASL_PLAINTEXT://{ADDR2}
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT

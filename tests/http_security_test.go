@@ -22,14 +22,7 @@ import (
 // of a super user, and 403 to a SCRAM user without Describe on the cluster until an ACL grants
 // it (no restart).
 func TestHTTPAuthentication(t *testing.T) {
-	issuer, err := sasltest.NewIssuer("ES256", "http-key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, err := sasltest.WriteJWKS(t.TempDir(), issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	issuer, jwks := newJWKSIssuer(t, "ES256", "http-key")
 	n, _ := startWithProperties(t, `
 listeners=PLAINTEXT://{ADDR1}
 sluice.http.authentication.methods=basic,bearer

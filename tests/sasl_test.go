@@ -42,14 +42,7 @@ const saslTopic = "sasl-topic"
 
 func startSASLBroker(t *testing.T) *saslBroker {
 	t.Helper()
-	issuer, err := sasltest.NewIssuer("RS256", "test-key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, err := sasltest.WriteJWKS(t.TempDir(), issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	issuer, jwks := newJWKSIssuer(t, "RS256", "test-key")
 	ca := newTestCA(t)
 	srv := ca.serverCert("broker", "/CN=broker-1")
 	n, addrs := startWithProperties(t, `
@@ -459,4 +452,19 @@ func testSASLClientsOn(t *testing.T, b *saslBroker, l saslListener) {
 			cancel()
 		}
 	})
+}
+
+// newJWKSIssuer returns a token issuer with a new key of alg (named kid) and the path of a
+// JWKS file holding its public key, for sasl.oauthbearer.jwks.endpoint.url.
+func newJWKSIssuer(t *testing.T, alg, kid string) (*sasltest.Issuer, string) {
+	t.Helper()
+	issuer, err := sasltest.NewIssuer(alg, kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := sasltest.WriteJWKS(t.TempDir(), issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return issuer, jwks
 }
