@@ -255,6 +255,8 @@ func (m *Manager) load() error {
 	for _, name := range names {
 		full := filepath.Join(m.dir, name)
 		switch {
+		case strings.HasPrefix(name, metaPropertiesPrefix):
+			// The quorum's (its FSM records the cluster id there while this runs).
 		case strings.HasSuffix(name, tmpSuffix):
 			m.removeLeftover(full)
 		case strings.HasSuffix(name, deleteSuffix):

@@ -27,6 +27,9 @@ const (
 	deleteSuffix                 = "-delete"
 	deletedSuffix                = ".deleted" // a segment file waiting out file.delete.delay.ms
 	clusterMetadataDirPrefix     = "__cluster_metadata"
+	// metaPropertiesPrefix: the quorum's identity file (meta.properties) and its temporary,
+	// which the quorum may be writing while storage loads: not ours to remove.
+	metaPropertiesPrefix = "meta.properties"
 )
 
 // fileKind is one of the files of a segment.

@@ -282,7 +282,12 @@ func TestLoadRemovesLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, f.fs, "/data/__cluster_metadata-0/raft.db", []byte("raft"))
+	// So is the quorum's meta.properties temporary: the quorum may be writing it meanwhile.
+	writeFile(t, f.fs, "/data/meta.properties.tmp", []byte("cluster.id=x\n"))
 	m, _, _ := f.open(t, f.fs)
+	if _, err := f.fs.Stat("/data/meta.properties.tmp"); err != nil {
+		t.Fatalf("the quorum's meta.properties.tmp removed: %v", err)
+	}
 	if len(m.Logs()) != 1 {
 		t.Fatalf("loaded %d logs, want only orders-0", len(m.Logs()))
 	}
