@@ -469,11 +469,13 @@ func (nd *procNode) terminate(timeout time.Duration) {
 	}
 }
 
-// pause stops the process with SIGSTOP (it keeps its sockets but answers nothing); resume
-// continues it with SIGCONT.
+// pause stops the process with SIGSTOP (it keeps its sockets but answers nothing) and returns
+// once every thread of it has stopped; resume continues it with SIGCONT.
 func (nd *procNode) pause() {
 	nd.c.t.Helper()
-	nd.signal(syscall.SIGSTOP)
+	if err := stopProcess(nd.cmd.Process); err != nil {
+		nd.c.t.Fatalf("pause node %d: %v", nd.id, err)
+	}
 	nd.paused = true
 }
 

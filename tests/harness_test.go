@@ -193,6 +193,47 @@ func (n *node) kill() {
 	<-n.exited
 }
 
+// stopProcess sends p SIGSTOP and returns once every thread of it is stopped (at most 10 s).
+// kill(2) only queues the signal: a thread running on another CPU, or on a vCPU the host has
+// not scheduled, stops when it is next interrupted, and until then it may still send requests.
+// Tests that assert what a paused process can no longer have done wait for this.
+func stopProcess(p *os.Process) error {
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	dir := fmt.Sprintf("/proc/%d/task", p.Pid)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		tasks, err := os.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("after SIGSTOP: %w", err)
+		}
+		running := 0
+		for _, task := range tasks {
+			stat, err := os.ReadFile(filepath.Join(dir, task.Name(), "stat"))
+			if err != nil {
+				continue // the thread exited
+			}
+			// pid (comm) state ...: comm may hold spaces and parentheses, the state follows the
+			// last ")".
+			i := bytes.LastIndexByte(stat, ')')
+			if i < 0 || i+2 >= len(stat) {
+				return fmt.Errorf("after SIGSTOP: cannot parse %s/%s/stat", dir, task.Name())
+			}
+			switch stat[i+2] {
+			case 'T', 't', 'Z', 'X':
+			default:
+				running++
+			}
+		}
+		if running == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d threads of process %d still running 10 s after SIGSTOP", running, p.Pid)
+		}
+	}
+}
+
 // stop sends SIGTERM and waits for a clean exit.
 func (n *node) stop() {
 	n.t.Helper()

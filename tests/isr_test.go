@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -158,11 +157,12 @@ func TestISRShrinkAndExpand(t *testing.T) {
 	}
 
 	// Stop the second follower's process; the leader appends past it and it leaves too.
-	c.node(paused).signal(syscall.SIGSTOP)
-	resumed := false
+	// pause returns once the process has stopped: kill(2) only queues SIGSTOP, and on a loaded
+	// machine the follower went on to fetch the next append before it stopped.
+	c.node(paused).pause()
 	defer func() {
-		if !resumed {
-			c.node(paused).signal(syscall.SIGCONT)
+		if c.node(paused).paused {
+			c.node(paused).resume()
 		}
 	}()
 	if err := produce(1, "past the paused follower"); err != nil {
@@ -182,8 +182,7 @@ func TestISRShrinkAndExpand(t *testing.T) {
 
 	// Release both: they catch up and return.
 	start := time.Now()
-	c.node(paused).signal(syscall.SIGCONT)
-	resumed = true
+	c.node(paused).resume()
 	c.node(leader).kafkaProxy.Remove(hold)
 	waitISR("both followers back", []int32{1, 2, 3}, 30*time.Second)
 	rejoin := time.Since(start)
