@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -400,6 +401,22 @@ func TestShareFetchReadCommitted(t *testing.T) {
 		if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// EndTransaction returns once the commit is decided; the markers are written after. Wait
+	// for the last one: the last stable offset is then the log end (3 x (3 records + marker)).
+	adm := kadm.NewClient(cl)
+	for {
+		lso, err := adm.ListCommittedOffsets(ctx, "jobs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, ok := lso.Lookup("jobs", 0); ok && o.Err == nil && o.Offset == 12 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("last stable offset %+v, want 12", lso)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	for _, tc := range []struct {
 		readCommitted bool
