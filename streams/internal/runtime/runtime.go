@@ -99,6 +99,9 @@ type Runtime struct {
 
 	state atomic.Int32
 
+	// promiseFn is r.promise as a func value, made once: a method value made per send would be
+	// an allocation per output record.
+	promiseFn func(*kgo.Record, error)
 	// prodErr is the first error a produce promise reported.
 	prodErr struct {
 		sync.Mutex
@@ -153,6 +156,7 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, errors.New("runtime: the commit interval must be positive")
 	}
 	r := &Runtime{cfg: cfg, subOf: map[string]int32{}}
+	r.promiseFn = r.promise
 	if cfg.CacheMaxBytes > 0 {
 		r.cache = state.NewCache(cfg.CacheMaxBytes)
 	}

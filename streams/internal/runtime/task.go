@@ -203,7 +203,7 @@ func (t *task) send(o engine.Output) error {
 		}
 	}
 	t.dirty = true
-	t.r.produce(rec, t.r.promise)
+	t.r.produce(rec, t.r.promiseFn)
 	return nil
 }
 
