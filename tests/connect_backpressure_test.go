@@ -35,7 +35,10 @@ func TestConnectSourceBackPressure(t *testing.T) {
 		v, _ := strconv.Atoi(m[1])
 		return v
 	}
-	n.cmd.Process.Signal(syscall.SIGSTOP)
+	// Stopped before the lines are appended: a broker still running would take some of them.
+	if err := stopProcess(n.cmd.Process); err != nil {
+		t.Fatal(err)
+	}
 	resumed := false
 	defer func() {
 		if !resumed {
