@@ -39,7 +39,8 @@
 // serde.SessionWindowed (Kafka Streams' layouts). Every window needs an explicit grace period:
 // a record arriving after its window's end + grace (in stream time) is dropped. Tables emit
 // every update (once per commit interval with the record cache below); Suppress(UntilWindowCloses)
-// emits each window's final result once it closed.
+// emits each window's final result once it closed, and Suppress(UntilTimeLimit(d)) rate-limits
+// any table to a key's latest value d after its first held update.
 //
 // # Record cache
 //
