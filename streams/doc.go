@@ -40,7 +40,8 @@
 // a record arriving after its window's end + grace (in stream time) is dropped. Tables emit
 // every update (once per commit interval with the record cache below); Suppress(UntilWindowCloses)
 // emits each window's final result once it closed, and Suppress(UntilTimeLimit(d)) rate-limits
-// any table to a key's latest value d after its first held update.
+// any table to a key's latest value d after its first held update; WithBuffer bounds either's
+// buffer (MaxRecords, MaxBytes; emit early or shut down when full).
 //
 // # Record cache
 //

@@ -10,27 +10,87 @@ import (
 	"github.com/sluicehq/sluice/streams/state"
 )
 
-// SuppressConfig says what Suppress holds back: UntilWindowCloses or UntilTimeLimit.
+// SuppressConfig says what Suppress holds back: UntilWindowCloses or UntilTimeLimit, with an
+// unbounded buffer unless WithBuffer bounds it.
 type SuppressConfig struct {
 	untilWindowCloses bool
 	timeLimit         time.Duration // UntilTimeLimit's; untilWindowCloses false
+	buffer            BufferConfig
 }
 
 // UntilWindowCloses emits only each window's final result, once the window has closed:
 // when the stream time seen by the suppression (the largest timestamp of the updates it got)
-// reaches window end + grace (Kafka Streams' Suppressed.untilWindowCloses with an unbounded
-// buffer).
+// reaches window end + grace (Kafka Streams' Suppressed.untilWindowCloses).
 var UntilWindowCloses = SuppressConfig{untilWindowCloses: true}
 
-// UntilTimeLimit rate-limits a table's updates (Kafka Streams' Suppressed.untilTimeLimit with
-// an unbounded buffer): a key's first update is held, later ones replace it, and the key's
-// latest value is emitted once the stream time seen by the suppression reaches the first
-// held update's timestamp + limit. A key then starts over with its next update. Deletions
-// are held and emitted the same way. Any table can be limited, windowed or not; limit 0
-// emits every update at once.
+// UntilTimeLimit rate-limits a table's updates (Kafka Streams' Suppressed.untilTimeLimit): a
+// key's first update is held, later ones replace it, and the key's latest value is emitted
+// once the stream time seen by the suppression reaches the first held update's timestamp +
+// limit. A key then starts over with its next update. Deletions are held and emitted the same
+// way. Any table can be limited, windowed or not; limit 0 emits every update at once.
 func UntilTimeLimit(limit time.Duration) SuppressConfig {
 	return SuppressConfig{timeLimit: limit}
 }
+
+// WithBuffer bounds the suppression's buffer. UntilWindowCloses takes only a buffer that
+// shuts down when full (emitting a window early would break its one-final-result promise).
+func (c SuppressConfig) WithBuffer(b BufferConfig) SuppressConfig {
+	c.buffer = b
+	return c
+}
+
+// BufferConfig bounds a suppression buffer (Kafka Streams' Suppressed.BufferConfig). The zero
+// value is unbounded. What counts against MaxBytes is each held entry's stored key and value
+// bytes: the serialized key and value and 16 (UntilWindowCloses) or 18 (UntilTimeLimit) bytes
+// of timestamps and flags.
+type BufferConfig struct {
+	maxRecords, maxBytes int64 // 0: no bound
+	shutDown             bool
+	invalid              string
+}
+
+// UnboundedBuffer is a buffer without bounds, the default.
+func UnboundedBuffer() BufferConfig { return BufferConfig{} }
+
+// MaxRecords is a buffer of at most n held records that emits early when full.
+func MaxRecords(n int64) BufferConfig { return BufferConfig{}.WithMaxRecords(n) }
+
+// MaxBytes is a buffer of at most n bytes that emits early when full.
+func MaxBytes(n int64) BufferConfig { return BufferConfig{}.WithMaxBytes(n) }
+
+// WithMaxRecords bounds the buffer to n held records (n > 0).
+func (b BufferConfig) WithMaxRecords(n int64) BufferConfig {
+	if n <= 0 {
+		b.invalid = fmt.Sprintf("a buffer of at most %d records", n)
+	}
+	b.maxRecords = n
+	return b
+}
+
+// WithMaxBytes bounds the buffer to n bytes (n > 0).
+func (b BufferConfig) WithMaxBytes(n int64) BufferConfig {
+	if n <= 0 {
+		b.invalid = fmt.Sprintf("a buffer of at most %d bytes", n)
+	}
+	b.maxBytes = n
+	return b
+}
+
+// EmitEarlyWhenFull: past a bound, the held records due soonest are emitted at once until the
+// buffer is within its bounds again (the default for a bounded buffer; UntilTimeLimit only).
+func (b BufferConfig) EmitEarlyWhenFull() BufferConfig {
+	b.shutDown = false
+	return b
+}
+
+// ShutDownWhenFull: past a bound, the task fails (and with it the App), as Kafka Streams'
+// shutDownWhenFull, rather than emit anything early.
+func (b BufferConfig) ShutDownWhenFull() BufferConfig {
+	b.shutDown = true
+	return b
+}
+
+func (b BufferConfig) bounded() bool { return b.maxRecords > 0 || b.maxBytes > 0 }
 
 // Suppress holds back updates of a table as c says. The buffer is a key-value store (logged,
 // so it survives restarts and moves with its task) holding each key's latest value until it is
@@ -38,39 +98,133 @@ func UntilTimeLimit(limit time.Duration) SuppressConfig {
 // suppressed until their windows close.
 func (t *Table[K, V]) Suppress(c SuppressConfig) *Table[K, V] {
 	b := t.b
-	if !c.untilWindowCloses && c.timeLimit < 0 {
+	switch {
+	case c.buffer.invalid != "":
+		b.fail("Suppress: %s", c.buffer.invalid)
+		return t
+	case !c.untilWindowCloses && c.timeLimit < 0:
 		b.fail("Suppress: UntilTimeLimit(%v): the limit must not be negative", c.timeLimit)
 		return t
-	}
-	if c.untilWindowCloses && t.win == nil {
+	case c.untilWindowCloses && t.win == nil:
 		b.fail("Suppress(UntilWindowCloses) needs a windowed table")
 		return t
-	}
-	if t.ks == nil || t.vs == nil {
+	case c.untilWindowCloses && c.buffer.bounded() && !c.buffer.shutDown:
+		b.fail("Suppress(UntilWindowCloses) takes only an unbounded buffer or one that shuts down when full")
+		return t
+	case t.ks == nil || t.vs == nil:
 		b.fail("Suppress: the table's key and value serdes are unknown")
 		return t
-	}
-	if !c.untilWindowCloses {
-		name := b.name("KTABLE-SUPPRESS")
-		store := b.name("KTABLE-SUPPRESS-STATE-STORE")
-		kc, vc := codec[K]{t.ks, storeTopic(store)}, codec[V]{t.vs, storeTopic(store)}
-		limit := c.timeLimit.Milliseconds()
-		b.topo.AddProcessor(name, func() processor.Processor {
-			return &timeLimitSuppressor[K, V]{store: store, kc: kc, vc: vc, limit: limit, observed: math.MinInt64}
-		}, t.node)
-		b.topo.AddStore(processor.StoreSpec{Name: store, Kind: processor.KeyValueStore}, name)
-		return &Table[K, V]{b: b, node: name, ks: t.ks, vs: t.vs, topics: t.topics, win: t.win}
 	}
 	name := b.name("KTABLE-SUPPRESS")
 	store := b.name("KTABLE-SUPPRESS-STATE-STORE")
 	kc, vc := codec[K]{t.ks, storeTopic(store)}, codec[V]{t.vs, storeTopic(store)}
-	win := t.win
-	b.topo.AddProcessor(name, func() processor.Processor {
-		return &suppressor[K, V]{store: store, kc: kc, vc: vc, win: win, observed: math.MinInt64}
-	}, t.node)
+	buf := suppressBuffer{store: store, cfg: c.buffer}
+	if c.untilWindowCloses {
+		win := t.win
+		b.topo.AddProcessor(name, func() processor.Processor {
+			return &suppressor[K, V]{suppressBuffer: buf, kc: kc, vc: vc, win: win, observed: math.MinInt64}
+		}, t.node)
+	} else {
+		limit := c.timeLimit.Milliseconds()
+		b.topo.AddProcessor(name, func() processor.Processor {
+			return &timeLimitSuppressor[K, V]{suppressBuffer: buf, kc: kc, vc: vc, limit: limit, observed: math.MinInt64}
+		}, t.node)
+	}
 	b.topo.AddStore(processor.StoreSpec{Name: store, Kind: processor.KeyValueStore}, name)
 	return &Table[K, V]{b: b, node: name, ks: t.ks, vs: t.vs, topics: t.topics, win: t.win}
 }
+
+func appendOrderedTime(dst []byte, t int64) []byte {
+	return binary.BigEndian.AppendUint64(dst, uint64(t)^(1<<63))
+}
+
+// suppressBuffer is what both suppressors share: the buffer's store, its size against its
+// bounds, and scratch for collecting entries.
+type suppressBuffer struct {
+	store string
+	cfg   BufferConfig
+	kv    state.KeyValueStore
+	// The held entries' count and bytes (key and value), counted from the store at the first
+	// record after Init (the store is restored by then), and kept after.
+	sized          bool
+	records, bytes int64
+	due            []state.Record
+	// Scratch for collect: the range bound, the entries' bytes and their lengths.
+	bound, arena []byte
+	lens         []int
+}
+
+func (s *suppressBuffer) init(ctx processor.Context) (err error) {
+	s.kv, err = ctx.KeyValueStore(s.store)
+	return err
+}
+
+// size counts the held entries, [from, to), once, when the buffer is bounded.
+func (s *suppressBuffer) size(from, to []byte) error {
+	if s.sized || !s.cfg.bounded() {
+		return nil
+	}
+	s.sized = true
+	return s.kv.Range(from, to, func(k, v []byte) bool {
+		s.records++
+		s.bytes += int64(len(k) + len(v))
+		return true
+	})
+}
+
+// held adjusts the size for an entry of key k: old is its previous value (nil: none), new its
+// value now (nil: deleted).
+func (s *suppressBuffer) held(k, old, new []byte) {
+	if old != nil {
+		s.records--
+		s.bytes -= int64(len(k) + len(old))
+	}
+	if new != nil {
+		s.records++
+		s.bytes += int64(len(k) + len(new))
+	}
+}
+
+// over reports whether the buffer holds more than its bounds allow.
+func (s *suppressBuffer) over(records, bytes int64) bool {
+	return (s.cfg.maxRecords > 0 && records > s.cfg.maxRecords) || (s.cfg.maxBytes > 0 && bytes > s.cfg.maxBytes)
+}
+
+// full returns the error of a buffer that shuts down when full.
+func (s *suppressBuffer) full() error {
+	return fmt.Errorf("streams: suppression buffer %q is full (%d records, %d bytes; at most %d records, %d bytes) and shuts down when full",
+		s.store, s.records, s.bytes, s.cfg.maxRecords, s.cfg.maxBytes)
+}
+
+// collect copies into s.due the entries of [from, to) in key order, while more reports that
+// another is wanted given the count and bytes of those collected so far.
+func (s *suppressBuffer) collect(from, to []byte, more func(n int, bytes int64) bool) error {
+	s.due, s.arena = s.due[:0], s.arena[:0]
+	var n int
+	var bytes int64
+	err := s.kv.Range(from, to, func(k, v []byte) bool {
+		if !more(n, bytes) {
+			return false
+		}
+		// Keys and values are copied into one arena, sliced once it stops growing.
+		s.due = append(s.due, state.Record{})
+		s.arena = append(append(s.arena, k...), v...)
+		s.lens = append(s.lens, len(k), len(v))
+		n++
+		bytes += int64(len(k) + len(v))
+		return true
+	})
+	at := 0
+	for i := range s.due {
+		kl, vl := s.lens[2*i], s.lens[2*i+1]
+		s.due[i] = state.Record{Key: s.arena[at : at+kl : at+kl], Value: s.arena[at+kl : at+kl+vl : at+kl+vl]}
+		at += kl + vl
+	}
+	s.lens = s.lens[:0]
+	return err
+}
+
+func always(int, int64) bool { return true }
 
 // suppressor buffers each window's latest value under
 //
@@ -79,28 +233,18 @@ func (t *Table[K, V]) Suppress(c SuppressConfig) *Table[K, V] {
 //
 // and emits, in window-end order, every window whose end + grace <= the observed stream time.
 type suppressor[K, V any] struct {
-	store    string
+	suppressBuffer
 	kc       codec[K]
 	vc       codec[V]
 	win      *windowInfo
 	ctx      processor.Context
-	kv       state.KeyValueStore
 	observed int64
 	key, val []byte
-	due      []state.Record
-	// Scratch for emit: the range bound, the due entries' bytes and their lengths.
-	bound, arena []byte
-	lens         []int
 }
 
-func (p *suppressor[K, V]) Init(ctx processor.Context) (err error) {
+func (p *suppressor[K, V]) Init(ctx processor.Context) error {
 	p.ctx = ctx
-	p.kv, err = ctx.KeyValueStore(p.store)
-	return err
-}
-
-func appendOrderedTime(dst []byte, t int64) []byte {
-	return binary.BigEndian.AppendUint64(dst, uint64(t)^(1<<63))
+	return p.init(ctx)
 }
 
 func (p *suppressor[K, V]) Process(rec processor.Record) error {
@@ -108,14 +252,24 @@ func (p *suppressor[K, V]) Process(rec processor.Record) error {
 	if !ok {
 		return fmt.Errorf("%w: %T in a table", errType, rec.Value)
 	}
+	if err := p.size(nil, nil); err != nil {
+		return err
+	}
 	kb, err := p.kc.encode(rec.Key)
 	if err != nil {
 		return err
 	}
 	p.key = appendOrderedTime(p.key[:0], p.win.end(rec.Key))
 	p.key = append(p.key, kb...)
+	var old []byte
+	if p.cfg.bounded() {
+		if old, err = p.kv.Get(p.key); err != nil {
+			return err
+		}
+	}
 	if c.new == nil {
 		err = p.kv.Delete(p.key)
+		p.held(p.key, old, nil)
 	} else {
 		vb, verr := p.vc.encode(c.new)
 		if verr != nil {
@@ -124,6 +278,7 @@ func (p *suppressor[K, V]) Process(rec processor.Record) error {
 		p.val = binary.BigEndian.AppendUint64(p.val[:0], uint64(rec.Timestamp))
 		p.val = append(p.val, vb...)
 		err = p.kv.Put(p.key, p.val)
+		p.held(p.key, old, p.val)
 	}
 	if err != nil {
 		return err
@@ -132,7 +287,13 @@ func (p *suppressor[K, V]) Process(rec processor.Record) error {
 	// KTableSuppressProcessor): a record cache flushes updates made before stream time
 	// moved on, and each must not see its window closed by what came after it.
 	p.observed = max(p.observed, rec.Timestamp)
-	return p.emit()
+	if err := p.emit(); err != nil {
+		return err
+	}
+	if p.over(p.records, p.bytes) {
+		return p.full() // a window buffer only ever shuts down when full
+	}
+	return nil
 }
 
 // emit forwards and deletes every buffered window that has closed.
@@ -142,22 +303,7 @@ func (p *suppressor[K, V]) emit() error {
 	}
 	// Windows with end <= observed - grace are closed: keys below time observed-grace+1.
 	p.bound = appendOrderedTime(p.bound[:0], p.observed-p.win.grace+1)
-	p.due, p.arena = p.due[:0], p.arena[:0]
-	err := p.kv.Range(nil, p.bound, func(k, v []byte) bool {
-		// Keys and values are copied into one arena, sliced once it stops growing.
-		p.due = append(p.due, state.Record{Key: k[:0:0], Value: v[:0:0]})
-		p.arena = append(append(p.arena, k...), v...)
-		p.lens = append(p.lens, len(k), len(v))
-		return true
-	})
-	at := 0
-	for i := range p.due {
-		kl, vl := p.lens[2*i], p.lens[2*i+1]
-		p.due[i] = state.Record{Key: p.arena[at : at+kl : at+kl], Value: p.arena[at+kl : at+kl+vl : at+kl+vl]}
-		at += kl + vl
-	}
-	p.lens = p.lens[:0]
-	if err != nil {
+	if err := p.collect(nil, p.bound, always); err != nil {
 		return err
 	}
 	for _, r := range p.due {
@@ -175,6 +321,7 @@ func (p *suppressor[K, V]) emit() error {
 		if err := p.kv.Delete(r.Key); err != nil {
 			return err
 		}
+		p.held(r.Key, r.Value, nil)
 		ts := int64(binary.BigEndian.Uint64(r.Value))
 		if err := p.ctx.Forward(processor.Record{Key: key, Value: change{new: val}, Timestamp: ts}); err != nil {
 			return err
@@ -193,32 +340,33 @@ func (p *suppressor[K, V]) Close() error { return nil }
 //	    to its 't' entry
 //
 // The 't' entries are in emission order: by the held key's first update, then by key bytes.
+// Only they count against the buffer's bounds.
 type timeLimitSuppressor[K, V any] struct {
-	store    string
+	suppressBuffer
 	kc       codec[K]
 	vc       codec[V]
 	limit    int64 // milliseconds
 	ctx      processor.Context
-	kv       state.KeyValueStore
 	observed int64
 	idx, key []byte
 	val      []byte
-	due      []state.Record
-	// Scratch for emit, as the window suppressor's.
-	bound, arena []byte
-	lens         []int
 }
 
-func (p *timeLimitSuppressor[K, V]) Init(ctx processor.Context) (err error) {
+// timeEntries is the range of the 't' entries.
+var timeEntries = [2][]byte{{'t'}, {'t' + 1}}
+
+func (p *timeLimitSuppressor[K, V]) Init(ctx processor.Context) error {
 	p.ctx = ctx
-	p.kv, err = ctx.KeyValueStore(p.store)
-	return err
+	return p.init(ctx)
 }
 
 func (p *timeLimitSuppressor[K, V]) Process(rec processor.Record) error {
 	c, ok := rec.Value.(change)
 	if !ok {
 		return fmt.Errorf("%w: %T in a table", errType, rec.Value)
+	}
+	if err := p.size(timeEntries[0], timeEntries[1]); err != nil {
+		return err
 	}
 	kb, err := p.kc.encode(rec.Key)
 	if err != nil {
@@ -230,7 +378,8 @@ func (p *timeLimitSuppressor[K, V]) Process(rec processor.Record) error {
 		return err
 	}
 	p.key = append(p.key[:0], 't')
-	if len(first) == 8 {
+	held := len(first) == 8
+	if held {
 		p.key = append(p.key, first...) // held already: the update replaces the held one
 	} else {
 		p.key = appendOrderedTime(p.key, rec.Timestamp)
@@ -239,6 +388,12 @@ func (p *timeLimitSuppressor[K, V]) Process(rec processor.Record) error {
 		}
 	}
 	p.key = append(p.key, kb...)
+	var old []byte
+	if held && p.cfg.bounded() {
+		if old, err = p.kv.Get(p.key); err != nil {
+			return err
+		}
+	}
 	p.val = binary.BigEndian.AppendUint64(p.val[:0], uint64(rec.Timestamp))
 	if c.new == nil {
 		p.val = append(p.val, 0)
@@ -252,8 +407,25 @@ func (p *timeLimitSuppressor[K, V]) Process(rec processor.Record) error {
 	if err := p.kv.Put(p.key, p.val); err != nil {
 		return err
 	}
+	p.held(p.key, old, p.val)
 	p.observed = max(p.observed, rec.Timestamp)
-	return p.emit()
+	if err := p.emit(); err != nil {
+		return err
+	}
+	if !p.over(p.records, p.bytes) {
+		return nil
+	}
+	if p.cfg.shutDown {
+		return p.full()
+	}
+	// Emit early: the entries due soonest, until what is left is within the bounds.
+	records, bytes := p.records, p.bytes
+	if err := p.collect(timeEntries[0], timeEntries[1], func(n int, b int64) bool {
+		return p.over(records-int64(n), bytes-b)
+	}); err != nil {
+		return err
+	}
+	return p.forwardDue()
 }
 
 // emit forwards and deletes every held key whose first update is limit or more before the
@@ -264,23 +436,14 @@ func (p *timeLimitSuppressor[K, V]) emit() error {
 	}
 	// Due: first update <= observed - limit, i.e. 't' keys below time observed-limit+1.
 	p.bound = appendOrderedTime(append(p.bound[:0], 't'), p.observed-p.limit+1)
-	p.due, p.arena = p.due[:0], p.arena[:0]
-	err := p.kv.Range([]byte{'t'}, p.bound, func(k, v []byte) bool {
-		p.due = append(p.due, state.Record{})
-		p.arena = append(append(p.arena, k...), v...)
-		p.lens = append(p.lens, len(k), len(v))
-		return true
-	})
-	at := 0
-	for i := range p.due {
-		kl, vl := p.lens[2*i], p.lens[2*i+1]
-		p.due[i] = state.Record{Key: p.arena[at : at+kl : at+kl], Value: p.arena[at+kl : at+kl+vl : at+kl+vl]}
-		at += kl + vl
-	}
-	p.lens = p.lens[:0]
-	if err != nil {
+	if err := p.collect(timeEntries[0], p.bound, always); err != nil {
 		return err
 	}
+	return p.forwardDue()
+}
+
+// forwardDue forwards and deletes the collected entries.
+func (p *timeLimitSuppressor[K, V]) forwardDue() error {
 	for _, r := range p.due {
 		if len(r.Key) < 9 || len(r.Value) < 9 {
 			return fmt.Errorf("streams: suppression buffer %q: corrupt entry", p.store)
@@ -303,6 +466,7 @@ func (p *timeLimitSuppressor[K, V]) emit() error {
 		if err := p.kv.Delete(p.idx); err != nil {
 			return err
 		}
+		p.held(r.Key, r.Value, nil)
 		ts := int64(binary.BigEndian.Uint64(r.Value))
 		if err := p.ctx.Forward(processor.Record{Key: key, Value: change{new: val}, Timestamp: ts}); err != nil {
 			return err
