@@ -377,32 +377,27 @@ func (p *timeLimitSuppressor[K, V]) Process(rec processor.Record) error {
 	if err != nil {
 		return err
 	}
-	p.key = append(p.key[:0], 't')
+	e := heldEntry{first: rec.Timestamp, ts: rec.Timestamp, key: kb, present: c.new != nil}
 	held := len(first) == 8
-	if held {
-		p.key = append(p.key, first...) // held already: the update replaces the held one
-	} else {
-		p.key = appendOrderedTime(p.key, rec.Timestamp)
+	if held { // the update replaces the held one, keeping its first timestamp
+		e.first = int64(binary.BigEndian.Uint64(first) ^ (1 << 63))
+	}
+	if e.present {
+		if e.value, err = p.vc.encode(c.new); err != nil {
+			return err
+		}
+	}
+	p.key, p.val = appendHeldEntry(p.key[:0], p.val[:0], e)
+	if !held {
 		if err := p.kv.Put(p.idx, p.key[1:9]); err != nil {
 			return err
 		}
 	}
-	p.key = append(p.key, kb...)
 	var old []byte
 	if held && p.cfg.bounded() {
 		if old, err = p.kv.Get(p.key); err != nil {
 			return err
 		}
-	}
-	p.val = binary.BigEndian.AppendUint64(p.val[:0], uint64(rec.Timestamp))
-	if c.new == nil {
-		p.val = append(p.val, 0)
-	} else {
-		vb, err := p.vc.encode(c.new)
-		if err != nil {
-			return err
-		}
-		p.val = append(append(p.val, 1), vb...)
 	}
 	if err := p.kv.Put(p.key, p.val); err != nil {
 		return err
@@ -445,17 +440,18 @@ func (p *timeLimitSuppressor[K, V]) emit() error {
 // forwardDue forwards and deletes the collected entries.
 func (p *timeLimitSuppressor[K, V]) forwardDue() error {
 	for _, r := range p.due {
-		if len(r.Key) < 9 || len(r.Value) < 9 {
-			return fmt.Errorf("streams: suppression buffer %q: corrupt entry", p.store)
+		e, err := parseHeldEntry(r.Key, r.Value)
+		if err != nil {
+			return fmt.Errorf("streams: suppression buffer %q: %w", p.store, err)
 		}
-		kb := r.Key[9:]
+		kb := e.key
 		key, err := p.kc.decode(kb)
 		if err != nil {
 			return err
 		}
 		var val any
-		if r.Value[8] == 1 {
-			if val, err = p.vc.decode(r.Value[9:]); err != nil {
+		if e.present {
+			if val, err = p.vc.decode(e.value); err != nil {
 				return err
 			}
 		}
@@ -467,8 +463,7 @@ func (p *timeLimitSuppressor[K, V]) forwardDue() error {
 			return err
 		}
 		p.held(r.Key, r.Value, nil)
-		ts := int64(binary.BigEndian.Uint64(r.Value))
-		if err := p.ctx.Forward(processor.Record{Key: key, Value: change{new: val}, Timestamp: ts}); err != nil {
+		if err := p.ctx.Forward(processor.Record{Key: key, Value: change{new: val}, Timestamp: e.ts}); err != nil {
 			return err
 		}
 	}
@@ -476,3 +471,30 @@ func (p *timeLimitSuppressor[K, V]) forwardDue() error {
 }
 
 func (p *timeLimitSuppressor[K, V]) Close() error { return nil }
+
+// heldEntry is a parsed 't' entry of an UntilTimeLimit buffer.
+type heldEntry struct {
+	first, ts int64 // the first held update's timestamp, the latest's
+	key       []byte
+	present   bool // false: a deletion is held
+	value     []byte
+}
+
+// parseHeldEntry parses a 't' entry read back from the store (and so from its changelog).
+func parseHeldEntry(k, v []byte) (heldEntry, error) {
+	if len(k) < 9 || k[0] != 't' || len(v) < 9 || v[8] > 1 || (v[8] == 0 && len(v) != 9) {
+		return heldEntry{}, fmt.Errorf("corrupt entry (key %d bytes, value %d bytes)", len(k), len(v))
+	}
+	return heldEntry{first: int64(binary.BigEndian.Uint64(k[1:9]) ^ (1 << 63)), ts: int64(binary.BigEndian.Uint64(v)),
+		key: k[9:], present: v[8] == 1, value: v[9:]}, nil
+}
+
+// appendHeldEntry is parseHeldEntry's inverse.
+func appendHeldEntry(k, v []byte, e heldEntry) ([]byte, []byte) {
+	k = append(appendOrderedTime(append(k, 't'), e.first), e.key...)
+	v = binary.BigEndian.AppendUint64(v, uint64(e.ts))
+	if !e.present {
+		return k, append(v, 0)
+	}
+	return k, append(append(v, 1), e.value...)
+}
