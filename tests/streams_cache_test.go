@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/streams"
@@ -77,8 +78,9 @@ func testRecordCache(t *testing.T, guarantee streams.Guarantee) {
 		threads = 2
 	}
 	appID := "rc-" + guarantee.String()
+	reg := prometheus.NewRegistry()
 	app := runStreamsApp(t, ctx, topo, streams.Config{ApplicationID: appID, Brokers: []string{n.kafkaAddr}, StateDir: t.TempDir(),
-		ProcessingGuarantee: guarantee, CommitInterval: 500 * time.Millisecond, NumStreamThreads: threads})
+		ProcessingGuarantee: guarantee, CommitInterval: 500 * time.Millisecond, NumStreamThreads: threads, Registerer: reg})
 
 	changelog := appID + "-rc-counts-changelog"
 	consumer := n.client(kgo.ConsumeTopics(windowed, uncached, totals, changelog),
@@ -165,7 +167,30 @@ func testRecordCache(t *testing.T, guarantee streams.Guarantee) {
 			t.Errorf("%s has %d records for %d inputs: the cache did not merge the updates of a commit interval", topic, records[topic], inputs)
 		}
 	}
-	t.Logf("%s: %d inputs; records: %v", guarantee, inputs, records)
+	// The cache's metrics: each update of a cached count reads its key or window first, and
+	// all but the first read of each come from the cache (nothing is evicted from 10 MiB).
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				cm[mf.GetName()] += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				cm[mf.GetName()] += m.GetGauge().GetValue()
+			}
+		}
+	}
+	hits, misses := cm["sluice_streams_cache_hits_total"], cm["sluice_streams_cache_misses_total"]
+	if hits < inputs || misses < float64(len(wantWindows)) || hits < 10*misses || cm["sluice_streams_cache_evictions_total"] != 0 ||
+		cm["sluice_streams_cache_size_bytes"] <= 0 {
+		t.Errorf("cache metrics: %v hits, %v misses, %v evictions, %v bytes; want at least %d hits, %d misses, ten times as many hits, none evicted, some bytes held",
+			hits, misses, cm["sluice_streams_cache_evictions_total"], cm["sluice_streams_cache_size_bytes"], inputs, len(wantWindows))
+	}
+	t.Logf("%s: %d inputs; records: %v; cache: %v hits, %v misses", guarantee, inputs, records, hits, misses)
 }
 
 func countEqual[K comparable](got, want map[K]int64) int {

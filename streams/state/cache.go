@@ -17,6 +17,19 @@ import (
 type Cache struct {
 	maxBytes int64
 	size     atomic.Int64
+	// Point reads (a caching store's Get or Fetch) answered from the cache, and those that
+	// went to the store below; entries evicted to keep to the budget.
+	hits, misses, evictions atomic.Int64
+}
+
+// CacheStats are a Cache's counters since it was made.
+type CacheStats struct {
+	Hits, Misses, Evictions int64
+}
+
+// Stats returns the cache's counters.
+func (c *Cache) Stats() CacheStats {
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load()}
 }
 
 // DefaultCacheMaxBytes is Kafka Streams' default statestore.cache.max.bytes, 10 MiB.
@@ -94,8 +107,10 @@ func (c *namedCache) get(key []byte, start int64) ([]byte, bool) {
 	defer c.mu.Unlock()
 	e := c.entries[string(c.mapKey(key, start))]
 	if e == nil {
+		c.shared.misses.Add(1)
 		return nil, false
 	}
+	c.shared.hits.Add(1)
 	if e.value == nil {
 		return nil, true
 	}
@@ -240,6 +255,7 @@ func (c *namedCache) evict(write func(e *cacheEntry) error) error {
 		}
 		c.remove(e)
 		c.mu.Unlock()
+		c.shared.evictions.Add(1)
 	}
 	return nil
 }

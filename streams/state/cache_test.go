@@ -423,3 +423,27 @@ func TestCachingConcurrentReads(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCacheStats: point reads count as hits or misses, and entries dropped to keep to the
+// budget as evictions.
+func TestCacheStats(t *testing.T) {
+	per := CacheEntryBytes(1, 2)
+	s, _, _, cache := newCachingKV(t, 2*per+per/2) // room for two entries
+	must(t, s.Put([]byte("a"), []byte("a0")))
+	must(t, s.Put([]byte("b"), []byte("b0")))
+	for _, k := range []string{"a", "b", "a", "x"} {
+		if _, err := s.Get([]byte(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := cache.Stats(), (CacheStats{Hits: 3, Misses: 1}); got != want {
+		t.Fatalf("after 3 cached reads and 1 uncached: %+v, want %+v", got, want)
+	}
+	must(t, s.Put([]byte("c"), []byte("c0"))) // evicts a, the least recently written
+	if v, err := s.Get([]byte("a")); err != nil || string(v) != "a0" {
+		t.Fatalf("a after its eviction: %q %v, want it from the store", v, err)
+	}
+	if got, want := cache.Stats(), (CacheStats{Hits: 3, Misses: 2, Evictions: 1}); got != want {
+		t.Fatalf("after an eviction and a read of the evicted key: %+v, want %+v", got, want)
+	}
+}

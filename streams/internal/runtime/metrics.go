@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicehq/sluice/streams/state"
 )
 
 // metrics of one application instance, registered on the caller's Registerer (none when
@@ -19,6 +21,10 @@ type metrics struct {
 	restoreRemaining *prometheus.GaugeVec // by task, store
 	restoredRecords  prometheus.Counter
 	restoredBytes    prometheus.Counter
+	// The record cache (statestore.cache.max.bytes); cacheSeen is what was added so far.
+	cacheHits, cacheMisses, cacheEvictions prometheus.Counter
+	cacheSize                              prometheus.Gauge
+	cacheSeen                              state.CacheStats
 }
 
 func newMetrics(reg prometheus.Registerer, appID string) *metrics {
@@ -57,6 +63,22 @@ func newMetrics(reg prometheus.Registerer, appID string) *metrics {
 			Name: "sluice_streams_restored_bytes_total", ConstLabels: labels,
 			Help: "Key and value bytes of the changelog records applied to stores.",
 		}),
+		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_streams_cache_hits_total", ConstLabels: labels,
+			Help: "Reads of caching stores answered by the record cache (hit ratio: hits / (hits + misses), Kafka Streams' hit-ratio).",
+		}),
+		cacheMisses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_streams_cache_misses_total", ConstLabels: labels,
+			Help: "Reads of caching stores that went to the store below the record cache.",
+		}),
+		cacheEvictions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_streams_cache_evictions_total", ConstLabels: labels,
+			Help: "Record cache entries evicted to keep to statestore.cache.max.bytes.",
+		}),
+		cacheSize: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sluice_streams_cache_size_bytes", ConstLabels: labels,
+			Help: "Bytes the record cache holds, as counted against statestore.cache.max.bytes.",
+		}),
 	}
 	if reg == nil {
 		return m
@@ -69,7 +91,25 @@ func newMetrics(reg prometheus.Registerer, appID string) *metrics {
 	m.restoreRemaining = register(reg, m.restoreRemaining)
 	m.restoredRecords = register(reg, m.restoredRecords)
 	m.restoredBytes = register(reg, m.restoredBytes)
+	m.cacheHits = register(reg, m.cacheHits)
+	m.cacheMisses = register(reg, m.cacheMisses)
+	m.cacheEvictions = register(reg, m.cacheEvictions)
+	m.cacheSize = register(reg, m.cacheSize)
 	return m
+}
+
+// cache adds what c counted since the last call to the cache's metrics; nothing without a
+// cache.
+func (m *metrics) cache(c *state.Cache) {
+	if c == nil {
+		return
+	}
+	now := c.Stats()
+	m.cacheHits.Add(float64(now.Hits - m.cacheSeen.Hits))
+	m.cacheMisses.Add(float64(now.Misses - m.cacheSeen.Misses))
+	m.cacheEvictions.Add(float64(now.Evictions - m.cacheSeen.Evictions))
+	m.cacheSize.Set(float64(c.SizeBytes()))
+	m.cacheSeen = now
 }
 
 // register registers c, or returns the collector already registered under its name (an

@@ -406,6 +406,7 @@ func (r *Runtime) pollTimeout() time.Duration {
 // standbys, then commits when due.
 func (r *Runtime) step(ctx context.Context, fetches kgo.Fetches) error {
 	commit, err := r.process(ctx, fetches)
+	r.met.cache(r.cache)
 	if err != nil || !commit {
 		return err
 	}
