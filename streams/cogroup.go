@@ -114,6 +114,7 @@ func (p *cogroupAggregate[A]) Init(ctx processor.Context) (err error) {
 
 func (p *cogroupAggregate[A]) Process(rec processor.Record) error {
 	if rec.Key == nil || rec.Value == nil {
+		dropped(p.ctx)
 		p.log("skipping a record with a null key or value", "store", p.store, "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil
 	}

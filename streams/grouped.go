@@ -170,6 +170,7 @@ func (p *streamAggregate[K, V, A]) Init(ctx processor.Context) (err error) {
 
 func (p *streamAggregate[K, V, A]) Process(rec processor.Record) error {
 	if rec.Key == nil || rec.Value == nil {
+		dropped(p.ctx)
 		p.log("skipping a record with a null key or value", "store", p.store, "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil
 	}

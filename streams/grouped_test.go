@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/streams"
 	"github.com/sluicehq/sluice/streams/processor"
+	"github.com/sluicehq/sluice/streams/serde"
 	"github.com/sluicehq/sluice/streams/streamstest"
 )
 
@@ -280,3 +281,18 @@ func TestTableGroupBy(t *testing.T) {
 
 var _ = processor.KeyValueStore
 var _ = streamstest.New
+
+// TestNullKeysCountAsDropped: an aggregation drops records with a null key, and each counts in
+// the tasks' dropped (skipped) records, as Kafka Streams' dropped-records.
+func TestNullKeysCountAsDropped(t *testing.T) {
+	b := streams.NewBuilder()
+	in := streams.NewStream(b, "in", streams.Consumed(serde.Bytes(), str))
+	streams.GroupByKey(in).Count().ToStream().To("out", streams.Produced(serde.Bytes(), i64))
+	d, _ := driver(t, b)
+	must(t, d.Pipe("in", []byte("k"), []byte("v"), 1))
+	must(t, d.Pipe("in", nil, []byte("v"), 2))
+	must(t, d.Pipe("in", nil, []byte("v"), 3))
+	if got := len(read(t, d, "out", serde.Bytes(), i64)); got != 1 || d.Skipped() != 2 {
+		t.Fatalf("%d outputs, %d dropped; want 1 output and the 2 null-key records dropped", got, d.Skipped())
+	}
+}

@@ -278,6 +278,7 @@ func (p *streamJoinSide) outerKey(ts int64, left bool, kb []byte) []byte {
 
 func (p *streamJoinSide) Process(rec processor.Record) error {
 	if rec.Key == nil || rec.Value == nil {
+		dropped(p.ctx)
 		p.log("skipping a join record with a null key or value", "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil
 	}
@@ -285,6 +286,7 @@ func (p *streamJoinSide) Process(rec processor.Record) error {
 	observed := max(p.ctx.StreamTime(), ts)
 	if ts+p.am+p.w.grace < observed {
 		p.dropped++
+		dropped(p.ctx)
 		p.log("skipping a join record for a closed window", "timestamp", ts, "stream_time", observed,
 			"topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil

@@ -102,6 +102,7 @@ func (p *lookupJoin) Init(ctx processor.Context) (err error) {
 
 func (p *lookupJoin) Process(rec processor.Record) error {
 	if rec.Value == nil {
+		dropped(p.ctx)
 		p.log("skipping a join record with a null value", "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil
 	}
@@ -115,6 +116,7 @@ func (p *lookupJoin) Process(rec processor.Record) error {
 	var tv any
 	if key == nil {
 		if !p.nullKeyJoins {
+			dropped(p.ctx)
 			p.log("skipping a join record with a null key", "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 			return nil
 		}

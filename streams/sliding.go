@@ -174,6 +174,7 @@ func (p *slidingAggregator[K, V, A]) fold(k K, kb []byte, from, to int64) (A, in
 
 func (p *slidingAggregator[K, V, A]) Process(rec processor.Record) error {
 	if rec.Key == nil || rec.Value == nil {
+		dropped(p.ctx)
 		p.log("skipping a record with a null key or value", "store", p.store, "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil
 	}
@@ -196,6 +197,7 @@ func (p *slidingAggregator[K, V, A]) Process(rec processor.Record) error {
 	if !open(t) {
 		// Even the window ending latest that holds t, [t, t+d], has closed.
 		p.dropped++
+		dropped(p.ctx)
 		p.log("skipping a record for closed sliding windows", "store", p.store, "timestamp", t, "stream_time", p.observed,
 			"topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil

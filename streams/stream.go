@@ -302,3 +302,12 @@ func Process[K, V, K2, V2 any](s *Stream[K, V], supplier processor.Supplier, sto
 	}
 	return derive[K2, V2](s, name, nil, nil, true)
 }
+
+// dropped counts a record a processor of the DSL dropped (a null key or value, a record too
+// late for its window) in its task's skipped records, as Kafka Streams' dropped-records; the
+// engine's context implements it (processor.Context itself does not promise it).
+func dropped(ctx processor.Context) {
+	if d, ok := ctx.(interface{ RecordDropped() }); ok {
+		d.RecordDropped()
+	}
+}

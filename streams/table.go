@@ -112,6 +112,7 @@ func (p *tableSource[K, V]) Init(ctx processor.Context) (err error) {
 
 func (p *tableSource[K, V]) Process(rec processor.Record) error {
 	if rec.Key == nil {
+		dropped(p.ctx)
 		p.log("skipping a table record with a null key", "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil
 	}

@@ -220,6 +220,7 @@ func (p *windowAggregator[K, V, A]) Init(ctx processor.Context) (err error) {
 
 func (p *windowAggregator[K, V, A]) Process(rec processor.Record) error {
 	if rec.Key == nil || rec.Value == nil {
+		dropped(p.ctx)
 		p.log("skipping a record with a null key or value", "store", p.store, "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil
 	}
@@ -246,6 +247,7 @@ func (p *windowAggregator[K, V, A]) update(rec processor.Record, k K, v V, kb []
 	end := start + p.w.size
 	if end <= closeTime {
 		p.dropped++
+		dropped(p.ctx)
 		p.log("skipping a record for a closed window", "store", p.store, "window_start", start, "window_end", end,
 			"timestamp", rec.Timestamp, "stream_time", p.observed, "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil
@@ -406,6 +408,7 @@ func (p *sessionAggregator[K, V, A]) Init(ctx processor.Context) (err error) {
 
 func (p *sessionAggregator[K, V, A]) Process(rec processor.Record) error {
 	if rec.Key == nil || rec.Value == nil {
+		dropped(p.ctx)
 		p.log("skipping a record with a null key or value", "store", p.store, "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil
 	}
@@ -447,6 +450,7 @@ func (p *sessionAggregator[K, V, A]) Process(rec processor.Record) error {
 	agg = p.fn(k, v, agg, have)
 	if end < closeTime {
 		p.dropped++
+		dropped(p.ctx)
 		p.log("skipping a record for a closed session", "store", p.store, "session_start", start, "session_end", end,
 			"timestamp", ts, "stream_time", p.observed, "topic", p.ctx.Topic(), "partition", p.ctx.Partition(), "offset", p.ctx.Offset())
 		return nil

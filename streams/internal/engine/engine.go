@@ -182,7 +182,8 @@ func (t *Task) ID() processor.TaskID { return t.cfg.ID }
 // StreamTime is the largest timestamp the task has processed (math.MinInt64 before any).
 func (t *Task) StreamTime() int64 { return t.streamTime }
 
-// Skipped counts the records dropped: ErrSkip from a deserializer, or a negative timestamp.
+// Skipped counts the records dropped: ErrSkip from a deserializer, a negative timestamp, or a
+// record a processor dropped (RecordDropped: a null key or value, a late record).
 func (t *Task) Skipped() int64 { return t.skipped }
 
 // CommitRequested reports whether a processor asked for a commit since the last call.
@@ -390,6 +391,11 @@ func (n *node) Offset() int64            { return n.t.cur.offset }
 func (n *node) StreamTime() int64        { return n.t.streamTime }
 func (n *node) WallClock() time.Time     { return n.t.cfg.Clock() }
 func (n *node) Commit()                  { n.t.commitReq = true }
+
+// RecordDropped counts a record a processor dropped (a null key or value, a record too late
+// for its window) with the task's skipped records: Kafka Streams' dropped-records. The DSL's
+// processors call it through an interface check, so processor.Context stays as it is.
+func (n *node) RecordDropped() { n.t.skipped++ }
 func (n *node) Forward(rec processor.Record) error {
 	for _, c := range n.children {
 		if err := c.process(rec); err != nil {

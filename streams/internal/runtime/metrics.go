@@ -36,7 +36,7 @@ func newMetrics(reg prometheus.Registerer, appID string) *metrics {
 		}, []string{"subtopology"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_streams_records_skipped_total", ConstLabels: labels,
-			Help: "Records dropped by the tasks: a deserializer's ErrSkip or a negative timestamp (Kafka Streams' dropped-records).",
+			Help: "Records dropped by the tasks (Kafka Streams' dropped-records): a deserializer's ErrSkip, a negative timestamp, a null key or value an operator cannot take, a record too late for a window (once per window).",
 		}, []string{"subtopology"}),
 		consumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_streams_consumer_lag_records", ConstLabels: labels,
