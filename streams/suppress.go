@@ -143,6 +143,7 @@ func appendOrderedTime(dst []byte, t int64) []byte {
 type suppressBuffer struct {
 	store string
 	cfg   BufferConfig
+	ctx   processor.Context
 	kv    state.KeyValueStore
 	// The held entries' count and bytes (key and value), counted from the store at the first
 	// record after Init (the store is restored by then), and kept after.
@@ -154,10 +155,14 @@ type suppressBuffer struct {
 	lens         []int
 }
 
-func (s *suppressBuffer) init(ctx processor.Context) (err error) {
+// Init and Close are both suppressors' (processor.Processor).
+func (s *suppressBuffer) Init(ctx processor.Context) (err error) {
+	s.ctx = ctx
 	s.kv, err = ctx.KeyValueStore(s.store)
 	return err
 }
+
+func (s *suppressBuffer) Close() error { return nil }
 
 // size counts the held entries, [from, to), once, when the buffer is bounded.
 func (s *suppressBuffer) size(from, to []byte) error {
@@ -237,14 +242,8 @@ type suppressor[K, V any] struct {
 	kc       codec[K]
 	vc       codec[V]
 	win      *windowInfo
-	ctx      processor.Context
 	observed int64
 	key, val []byte
-}
-
-func (p *suppressor[K, V]) Init(ctx processor.Context) error {
-	p.ctx = ctx
-	return p.init(ctx)
 }
 
 func (p *suppressor[K, V]) Process(rec processor.Record) error {
@@ -330,8 +329,6 @@ func (p *suppressor[K, V]) emit() error {
 	return nil
 }
 
-func (p *suppressor[K, V]) Close() error { return nil }
-
 // timeLimitSuppressor is UntilTimeLimit's buffer. Two kinds of entries share its store:
 //
 //	't' | first update's timestamp (ordered, as the window suppressor's) | key bytes
@@ -346,7 +343,6 @@ type timeLimitSuppressor[K, V any] struct {
 	kc       codec[K]
 	vc       codec[V]
 	limit    int64 // milliseconds
-	ctx      processor.Context
 	observed int64
 	idx, key []byte
 	val      []byte
@@ -354,11 +350,6 @@ type timeLimitSuppressor[K, V any] struct {
 
 // timeEntries is the range of the 't' entries.
 var timeEntries = [2][]byte{{'t'}, {'t' + 1}}
-
-func (p *timeLimitSuppressor[K, V]) Init(ctx processor.Context) error {
-	p.ctx = ctx
-	return p.init(ctx)
-}
 
 func (p *timeLimitSuppressor[K, V]) Process(rec processor.Record) error {
 	c, ok := rec.Value.(change)
@@ -469,8 +460,6 @@ func (p *timeLimitSuppressor[K, V]) forwardDue() error {
 	}
 	return nil
 }
-
-func (p *timeLimitSuppressor[K, V]) Close() error { return nil }
 
 // heldEntry is a parsed 't' entry of an UntilTimeLimit buffer.
 type heldEntry struct {

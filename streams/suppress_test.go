@@ -43,7 +43,7 @@ func (m *timeLimitModel[V]) update(r rec[string, V]) {
 		if m.first[a] != m.first[b] {
 			return int(m.first[a] - m.first[b])
 		}
-		return compareStrings(a, b)
+		return strings.Compare(a, b)
 	})
 	for _, k := range due {
 		m.out = append(m.out, m.held[k])
@@ -61,16 +61,6 @@ func (m *timeLimitModel[V]) update(r rec[string, V]) {
 		delete(m.first, early)
 		delete(m.held, early)
 	}
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestSuppressUntilTimeLimitCount: a count table rate-limited by UntilTimeLimit emits what the
