@@ -17,6 +17,18 @@ var (
 // driver builds b and starts a test driver on it, closed with the test.
 func driver(t *testing.T, b *streams.Builder) (*streamstest.Driver, *processor.Topology) {
 	t.Helper()
+	d, topo := openDriver(t, b)
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return d, topo
+}
+
+// openDriver builds b and starts a test driver on it, for the caller to close.
+func openDriver(t *testing.T, b *streams.Builder) (*streamstest.Driver, *processor.Topology) {
+	t.Helper()
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -25,11 +37,6 @@ func driver(t *testing.T, b *streams.Builder) (*streamstest.Driver, *processor.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := d.Close(); err != nil {
-			t.Error(err)
-		}
-	})
 	return d, topo
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sluicehq/sluice/streams"
 	"github.com/sluicehq/sluice/streams/serde"
-	"github.com/sluicehq/sluice/streams/streamstest"
 )
 
 // timeLimitModel is Suppress(UntilTimeLimit(limit)) as Kafka Streams buffers it: a key's first
@@ -197,19 +196,12 @@ func TestSuppressBufferShutDownWhenFull(t *testing.T) {
 		Count(streams.Materialized[int64]("counts", nil)).
 		Suppress(streams.UntilWindowCloses.WithBuffer(streams.MaxRecords(3).ShutDownWhenFull())).ToStream().
 		To("final", streams.Produced(serde.TimeWindowed(str, 1000), i64))
-	topo, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := streamstest.New(topo, streamstest.Config{ApplicationID: "app"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, _ := openDriver(t, b)
 	defer d.Close()                                  // fails too: its flush meets the full buffer again
 	for i, k := range []string{"a", "b", "c", "a"} { // three windows held, one updated
 		must(t, d.Pipe("in", []byte(k), []byte("x"), int64(1000+i)))
 	}
-	err = d.Pipe("in", []byte("d"), []byte("x"), 1004)
+	err := d.Pipe("in", []byte("d"), []byte("x"), 1004)
 	if err == nil || !strings.Contains(err.Error(), "is full") {
 		t.Fatalf("a fourth window in a buffer of 3: %v, want a full buffer's error", err)
 	}
