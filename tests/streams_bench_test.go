@@ -322,18 +322,7 @@ func benchRestore(t *testing.T, n *node, id string) (float64, float64) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	_, took := logs.done()
-	var restored float64
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == "sluice_streams_restored_bytes_total" {
-			for _, m := range mf.GetMetric() {
-				restored += m.GetCounter().GetValue()
-			}
-		}
-	}
+	restored := registryMetric(t, reg, "sluice_streams_restored_bytes_total")
 	if err := app.Close(); err != nil {
 		t.Fatalf("%s restore: %v", id, err)
 	}

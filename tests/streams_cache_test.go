@@ -169,26 +169,11 @@ func testRecordCache(t *testing.T, guarantee streams.Guarantee) {
 	}
 	// The cache's metrics: each update of a cached count reads its key or window first, and
 	// all but the first read of each come from the cache (nothing is evicted from 10 MiB).
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cm := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			switch {
-			case m.GetCounter() != nil:
-				cm[mf.GetName()] += m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				cm[mf.GetName()] += m.GetGauge().GetValue()
-			}
-		}
-	}
-	hits, misses := cm["sluice_streams_cache_hits_total"], cm["sluice_streams_cache_misses_total"]
-	if hits < inputs || misses < float64(len(wantWindows)) || hits < 10*misses || cm["sluice_streams_cache_evictions_total"] != 0 ||
-		cm["sluice_streams_cache_size_bytes"] <= 0 {
+	hits, misses := registryMetric(t, reg, "sluice_streams_cache_hits_total"), registryMetric(t, reg, "sluice_streams_cache_misses_total")
+	evictions, heldBytes := registryMetric(t, reg, "sluice_streams_cache_evictions_total"), registryMetric(t, reg, "sluice_streams_cache_size_bytes")
+	if hits < inputs || misses < float64(len(wantWindows)) || hits < 10*misses || evictions != 0 || heldBytes <= 0 {
 		t.Errorf("cache metrics: %v hits, %v misses, %v evictions, %v bytes; want at least %d hits, %d misses, ten times as many hits, none evicted, some bytes held",
-			hits, misses, cm["sluice_streams_cache_evictions_total"], cm["sluice_streams_cache_size_bytes"], inputs, len(wantWindows))
+			hits, misses, evictions, heldBytes, inputs, len(wantWindows))
 	}
 	t.Logf("%s: %d inputs; records: %v; cache: %v hits, %v misses", guarantee, inputs, records, hits, misses)
 }

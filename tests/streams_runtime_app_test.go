@@ -120,7 +120,14 @@ func startInprocApp(t *testing.T, n *node, host string) *inprocApp {
 
 func (a *inprocApp) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	mfs, err := a.reg.Gather()
+	return registryMetric(t, a.reg, name)
+}
+
+// registryMetric sums the series of metric name in reg: counters' and gauges' values,
+// histograms' sample counts.
+func registryMetric(t *testing.T, reg prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
